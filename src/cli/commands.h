@@ -1,0 +1,16 @@
+// One function per subcommand: registers its flags and returns the code that runs it.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace stockade::cli {
+
+using Runner = std::function<int()>;
+
+Runner register_reach(CLI::App& app);
+Runner register_explain(CLI::App& app);
+Runner register_diff(CLI::App& app);
+
+}  // namespace stockade::cli

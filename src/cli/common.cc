@@ -1,0 +1,150 @@
+#include "cli/common.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "input/loader.h"
+
+namespace stockade::cli {
+
+void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::string>& formats,
+                      const std::string& default_format, bool files_required) {
+  auto* f = cmd.add_option("-f,--filename", o.files,
+                           "Kubernetes objects: file, directory (recursive) or - for stdin; "
+                           "repeatable");
+  if (files_required) f->required();
+  o.output = default_format;
+  std::string list;
+  for (const auto& fmt : formats) list += (list.empty() ? "" : "|") + fmt;
+  cmd.add_option("-o,--output", o.output, "Output format: " + list)
+      ->check(CLI::IsMember(formats))
+      ->default_str(default_format);
+  cmd.add_option("-n,--namespace", o.ns,
+                 "Namespace for namespaced objects that name none (default \"default\")");
+  cmd.add_option("--kubeconfig", o.kubeconfig, "Read state from a live cluster (kubeconfig)");
+  cmd.add_option("--context", o.context, "kubeconfig context");
+  cmd.add_flag("-v,--verbose", o.verbose, "More on stderr");
+  cmd.add_flag("-q,--quiet", o.quiet, "Less on stderr");
+}
+
+ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>& extra) {
+  if (!o.kubeconfig.empty() || !o.context.empty())
+    throw UsageError{
+        "--kubeconfig/--context: reading a live cluster is not supported yet; "
+        "export the objects with kubectl get -o yaml and pass them with -f"};
+  LoadOptions lo;
+  lo.default_namespace = o.ns;
+  ClusterLoader loader(lo);
+  std::vector<std::string> paths = o.files;
+  paths.insert(paths.end(), extra.begin(), extra.end());
+  for (const std::string& p : paths) {
+    auto r = loader.add_path(p);
+    if (!r) throw UsageError{r.error().str()};
+  }
+  ClusterState s = std::move(loader).finish();
+  if (o.verbose) {
+    verbose_log(o, "loaded " + std::to_string(s.namespaces.size()) + " namespaces, " +
+                       std::to_string(s.pods.size()) + " pods, " +
+                       std::to_string(s.workloads.size()) + " workloads, " +
+                       std::to_string(s.network_policies.size()) + " network policies, " +
+                       std::to_string(s.cluster_policies.size()) + " cluster policies");
+    for (const auto& [kind, n] : s.skipped_kinds)
+      verbose_log(o, "skipped " + std::to_string(n) + " " + kind);
+  }
+  return s;
+}
+
+void print_error(const std::string& message) {
+  std::string m = message;
+  for (char& c : m)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::fprintf(stderr, "stockade: error: %s\n", m.c_str());
+}
+
+void print_error(const Error& e) {
+  print_error(e.str());
+}
+
+void verbose_log(const CommonOptions& o, const std::string& message) {
+  if (o.verbose && !o.quiet) std::fprintf(stderr, "stockade: %s\n", message.c_str());
+}
+
+std::vector<uint8_t> select_endpoints(const std::vector<Endpoint>& eps, const std::string& sel,
+                                      const std::string& flag) {
+  std::vector<uint8_t> mask(eps.size(), 0);
+  if (sel == "*") {
+    std::fill(mask.begin(), mask.end(), 1);
+    return mask;
+  }
+  size_t slash = sel.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == sel.size())
+    throw UsageError{flag + ": expected NS/NAME, NS/* or *, got \"" + sel + "\""};
+  std::string ns = sel.substr(0, slash), name = sel.substr(slash + 1);
+  bool any = false;
+  for (size_t i = 0; i < eps.size(); ++i) {
+    if (eps[i].ns == ns && (name == "*" || eps[i].name == name)) {
+      mask[i] = 1;
+      any = true;
+    }
+  }
+  if (!any) throw UsageError{flag + ": no endpoint matches \"" + sel + "\""};
+  return mask;
+}
+
+Peer parse_peer(const PolicyEngine& engine, const std::string& text, const std::string& flag) {
+  if (auto ip = IpAddr::parse(text)) {
+    if (auto ep = engine.find_endpoint_by_ip(*ip)) return Peer::of_endpoint(*ep);
+    return Peer::of_ip(*ip);
+  }
+  size_t slash = text.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == text.size())
+    throw UsageError{flag + ": expected NS/NAME or an IP address, got \"" + text + "\""};
+  auto ep = engine.find_endpoint(text.substr(0, slash), text.substr(slash + 1));
+  if (!ep) throw UsageError{flag + ": no pod or workload \"" + text + "\" in the input"};
+  return Peer::of_endpoint(*ep);
+}
+
+PortQuery parse_port(const std::string& text, const std::string& flag) {
+  auto q = parse_port_query(text);
+  if (!q)
+    throw UsageError{flag + ": expected PROTO/PORT such as tcp/80, udp/53 or tcp/http, got \"" +
+                     text + "\""};
+  return *q;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace stockade::cli

@@ -1,0 +1,84 @@
+// Shared command-line plumbing: common flags, loading the cluster, errors and exit codes.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "core/error.h"
+#include "core/ports.h"
+#include "engine/engine.h"
+#include "model/cluster_state.h"
+
+namespace stockade::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFound = 1;  // the command ran and found a failure it reports
+inline constexpr int kExitUsage = 2;  // usage error or bad input
+
+// Thrown by commands to end with a one-line error and exit code 2.
+struct UsageError {
+  std::string message;
+};
+
+struct CommonOptions {
+  std::vector<std::string> files;
+  std::string output;
+  std::string ns = "default";
+  std::string kubeconfig;
+  std::string context;
+  int verbose = 0;
+  bool quiet = false;
+};
+
+// Adds -f, -n, -o (with the allowed formats), --kubeconfig, --context, -v, -q.
+void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::string>& formats,
+                      const std::string& default_format, bool files_required = true);
+
+// Loads every -f path (plus `extra` paths) into one ClusterState. Throws UsageError.
+ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>& extra = {});
+
+void print_error(const std::string& message);
+void print_error(const Error& e);
+void verbose_log(const CommonOptions& o, const std::string& message);
+
+// "NS/NAME", "NS/*" or "*": which endpoints a --from/--to selector picks.
+std::vector<uint8_t> select_endpoints(const std::vector<Endpoint>& eps, const std::string& sel,
+                                      const std::string& flag);
+
+// A side of `explain`: NS/NAME (an endpoint) or an IP (an endpoint when it is a pod's IP).
+Peer parse_peer(const PolicyEngine& engine, const std::string& text, const std::string& flag);
+
+PortQuery parse_port(const std::string& text, const std::string& flag);
+
+std::string json_escape(std::string_view s);
+
+// Buffered stdout writer for large outputs.
+class Out {
+ public:
+  Out() { buf_.reserve(1 << 16); }
+  ~Out() { flush(); }
+  Out& operator<<(std::string_view s) {
+    buf_.append(s);
+    if (buf_.size() >= (1 << 16)) flush();
+    return *this;
+  }
+  Out& operator<<(char c) {
+    buf_.push_back(c);
+    return *this;
+  }
+  Out& operator<<(uint64_t v) { return *this << std::string_view(std::to_string(v)); }
+  void flush() {
+    if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), stdout);
+    buf_.clear();
+  }
+
+ private:
+  std::string buf_;
+};
+
+}  // namespace stockade::cli

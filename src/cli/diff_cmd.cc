@@ -1,0 +1,96 @@
+// stockade diff: what a policy change would change.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+
+namespace stockade::cli {
+
+namespace {
+
+struct DiffOptions {
+  CommonOptions common;
+  std::vector<std::string> before, after, ports;
+};
+
+int run(const DiffOptions& o) {
+  std::vector<PortQuery> queries;
+  for (const std::string& p : o.ports) queries.push_back(parse_port(p, "--port"));
+  ClusterState before_state = load_cluster(o.common, o.before);
+  ClusterState after_state = load_cluster(o.common, o.after);
+  auto before = PolicyEngine::compile(before_state, build_endpoints(before_state));
+  auto after = PolicyEngine::compile(after_state, build_endpoints(after_state));
+  const auto& eps = before->endpoints();
+  if (eps.size() != after->endpoints().size())
+    throw UsageError{"--before and --after must hold policies only: the endpoints differ"};
+  for (size_t i = 0; i < eps.size(); ++i)
+    if (eps[i].id() != after->endpoints()[i].id())
+      throw UsageError{"--before and --after must hold policies only: the endpoints differ (" +
+                       eps[i].id() + ")"};
+  auto mb = before->reach(queries);
+  auto ma = after->reach(queries);
+
+  nlohmann::json changes = nlohmann::json::array();
+  uint64_t newly_allowed = 0, newly_denied = 0;
+  std::string table;
+  for (uint32_t s = 0; s < eps.size(); ++s) {
+    for (uint32_t d = 0; d < eps.size(); ++d) {
+      const auto& ports = mb->ports(d);
+      for (size_t k = 0; k < ports.size(); ++k) {
+        bool b = mb->allowed(s, d, k), a = ma->allowed(s, d, k);
+        if (a == b) continue;
+        (a ? newly_allowed : newly_denied)++;
+        std::string proto(to_string(ports[k].protocol));
+        if (o.common.output == "json") {
+          changes.push_back({{"src", eps[s].id()},
+                             {"dst", eps[d].id()},
+                             {"protocol", proto},
+                             {"port", ports[k].port},
+                             {"before", b ? "allowed" : "denied"},
+                             {"after", a ? "allowed" : "denied"}});
+        } else {
+          table += fmt::format("{:<40} {:<40} {:<11} {}\n", eps[s].id(), eps[d].id(),
+                               fmt::format("{}/{}", proto, ports[k].port),
+                               a ? "denied -> allowed" : "allowed -> denied");
+        }
+      }
+    }
+  }
+  if (o.common.output == "json") {
+    nlohmann::json j = {{"changes", std::move(changes)},
+                        {"summary",
+                         {{"changed", newly_allowed + newly_denied},
+                          {"newly_allowed", newly_allowed},
+                          {"newly_denied", newly_denied}}}};
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    if (!table.empty())
+      std::cout << fmt::format("{:<40} {:<40} {:<11} {}\n", "SOURCE", "DESTINATION", "PORT",
+                               "CHANGE")
+                << table << "\n";
+    std::cout << fmt::format("{} connections change: {} newly allowed, {} newly denied\n",
+                             newly_allowed + newly_denied, newly_allowed, newly_denied);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner register_diff(CLI::App& app) {
+  auto opts = std::make_shared<DiffOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "diff", "What a policy change would change: connections whose verdict differs");
+  add_common_flags(*cmd, opts->common, {"table", "json"}, "table");
+  cmd->add_option("--before", opts->before, "Policies before the change (files, dirs); repeatable")
+      ->required();
+  cmd->add_option("--after", opts->after, "Policies after the change (files, dirs); repeatable")
+      ->required();
+  cmd->add_option("--port", opts->ports,
+                  "PROTO/PORT to compare; repeatable. Default: every declared port");
+  return [opts] { return run(*opts); };
+}
+
+}  // namespace stockade::cli

@@ -1,0 +1,157 @@
+// stockade explain: why one connection is allowed or denied.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+
+namespace stockade::cli {
+
+namespace {
+
+struct ExplainOptions {
+  CommonOptions common;
+  std::string from, to, port;
+};
+
+std::string tier_id(DecisionTier t) {
+  switch (t) {
+    case DecisionTier::Loopback:
+      return "loopback";
+    case DecisionTier::NotEvaluated:
+      return "external";
+    case DecisionTier::Admin:
+      return "admin";
+    case DecisionTier::NetworkPolicy:
+      return "networkpolicy";
+    case DecisionTier::Baseline:
+      return "baseline";
+    case DecisionTier::Default:
+      return "default";
+  }
+  return "default";
+}
+
+std::string ref_text(const PolicyRef& r) {
+  std::string s = r.kind + " " + (r.ns.empty() ? "" : r.ns + "/") + r.name;
+  if (!r.source.file.empty())
+    s += " (" + r.source.file + (r.source.line ? ":" + std::to_string(r.source.line) : "") + ")";
+  return s;
+}
+
+nlohmann::json ref_json(const PolicyRef& r) {
+  nlohmann::json j = {{"kind", r.kind}, {"name", r.name}};
+  if (!r.ns.empty()) j["namespace"] = r.ns;
+  if (!r.source.file.empty()) j["file"] = r.source.file;
+  if (r.source.line) j["line"] = r.source.line;
+  return j;
+}
+
+// One sentence saying how a side was decided.
+std::string reason(const Decision& d, const std::string& who, const char* direction) {
+  std::string pass;
+  for (const PolicyRef& p : d.passed_by) pass += "passed on by " + ref_text(p) + "; ";
+  switch (d.tier) {
+    case DecisionTier::Loopback:
+      return "a pod's traffic to itself is always allowed";
+    case DecisionTier::NotEvaluated:
+      return "outside the cluster's pods: not evaluated";
+    case DecisionTier::Admin:
+    case DecisionTier::Baseline:
+      return pass + fmt::format("{} rule {}{} ({}) of {} {}", direction, d.rule_index,
+                                d.rule_name.empty() ? "" : " \"" + d.rule_name + "\"", d.action,
+                                ref_text(*d.policy), d.allowed ? "allows it" : "denies it");
+    case DecisionTier::NetworkPolicy: {
+      std::string iso;
+      for (size_t i = 0; i < d.isolated_by.size(); ++i)
+        iso += (i ? ", " : "") + ref_text(d.isolated_by[i]);
+      if (d.allowed)
+        return pass + fmt::format("{} rule {} of {} allows it ({} is isolated for {} by {})",
+                                  direction, d.rule_index, ref_text(*d.policy), who, direction,
+                                  iso);
+      return pass + fmt::format("{} is isolated for {} by {}, and no rule of them allows it", who,
+                                direction, iso);
+    }
+    case DecisionTier::Default:
+      return pass + fmt::format("no policy decides {} of {}: allowed by default", direction, who);
+  }
+  return {};
+}
+
+nlohmann::json side_json(const Decision& d, const std::string& who, const char* direction) {
+  nlohmann::json j = {
+      {"allowed", d.allowed}, {"tier", tier_id(d.tier)}, {"reason", reason(d, who, direction)}};
+  if (d.policy) j["policy"] = ref_json(*d.policy);
+  if (d.rule_index >= 0) j["rule"] = d.rule_index;
+  if (!d.rule_name.empty()) j["rule_name"] = d.rule_name;
+  if (!d.action.empty()) j["action"] = d.action;
+  if (!d.isolated_by.empty()) {
+    j["isolated_by"] = nlohmann::json::array();
+    for (const auto& r : d.isolated_by) j["isolated_by"].push_back(ref_json(r));
+  }
+  if (!d.passed_by.empty()) {
+    j["passed_by"] = nlohmann::json::array();
+    for (const auto& r : d.passed_by) j["passed_by"].push_back(ref_json(r));
+  }
+  return j;
+}
+
+int run(const ExplainOptions& o) {
+  PortQuery q = parse_port(o.port, "--port");
+  ClusterState state = load_cluster(o.common);
+  auto engine = PolicyEngine::compile(state, build_endpoints(state));
+  Peer src = parse_peer(*engine, o.from, "--from");
+  Peer dst = parse_peer(*engine, o.to, "--to");
+  uint16_t port = q.number;
+  if (!q.name.empty()) {
+    if (!dst.endpoint)
+      throw UsageError{"--port: a named port needs a pod or workload as --to, not an address"};
+    auto p = engine->resolve_port(*dst.endpoint, q);
+    if (!p)
+      throw UsageError{"--port: " + o.to + " declares no " + std::string(to_string(q.protocol)) +
+                       " port named \"" + q.name + "\""};
+    port = *p;
+  }
+  Verdict v = engine->evaluate(src, dst, q.protocol, port);
+  auto name = [&](const Peer& p) {
+    return p.endpoint ? engine->endpoints()[*p.endpoint].id() : p.ip.str();
+  };
+  std::string s = name(src), d = name(dst);
+  if (o.common.output == "json") {
+    nlohmann::json j = {{"allowed", v.allowed},
+                        {"src", s},
+                        {"dst", d},
+                        {"protocol", std::string(to_string(q.protocol))},
+                        {"port", port},
+                        {"egress", side_json(v.egress, s, "egress")},
+                        {"ingress", side_json(v.ingress, d, "ingress")}};
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return kExitOk;
+  }
+  std::cout << fmt::format("{} -> {} {}/{}: {}\n", s, d, to_string(q.protocol), port,
+                           v.allowed ? "ALLOWED" : "DENIED");
+  std::cout << fmt::format("  egress of {}: {} ({}): {}\n", s,
+                           v.egress.allowed ? "allowed" : "denied", tier_id(v.egress.tier),
+                           reason(v.egress, s, "egress"));
+  std::cout << fmt::format("  ingress of {}: {} ({}): {}\n", d,
+                           v.ingress.allowed ? "allowed" : "denied", tier_id(v.ingress.tier),
+                           reason(v.ingress, d, "ingress"));
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner register_explain(CLI::App& app) {
+  auto opts = std::make_shared<ExplainOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "explain", "Why one connection is allowed or denied: the deciding tier, policy and rule");
+  add_common_flags(*cmd, opts->common, {"table", "json"}, "table");
+  cmd->add_option("--from", opts->from, "Source: NS/NAME or an IP address")->required();
+  cmd->add_option("--to", opts->to, "Destination: NS/NAME or an IP address")->required();
+  cmd->add_option("--port", opts->port, "PROTO/PORT, e.g. tcp/80 or tcp/http")->required();
+  return [opts] { return run(*opts); };
+}
+
+}  // namespace stockade::cli

@@ -1,0 +1,47 @@
+// stockade: Kubernetes-native zero-trust network security.
+#include <cstdio>
+#include <exception>
+#include <new>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+
+int main(int argc, char** argv) {
+  using namespace stockade::cli;
+  CLI::App app{"stockade: see who can talk to whom in a Kubernetes cluster, and why"};
+  app.name("stockade");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "stockade 0.1.0");
+  Runner reach = register_reach(app);
+  Runner explain = register_explain(app);
+  Runner diff = register_diff(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    print_error(e.what());
+    return kExitUsage;
+  }
+  try {
+    CLI::App* cmd = app.get_subcommands().front();
+    if (cmd->get_name() == "reach") return reach();
+    if (cmd->get_name() == "explain") return explain();
+    if (cmd->get_name() == "diff") return diff();
+    print_error("unknown command");
+    return kExitUsage;
+  } catch (const UsageError& e) {
+    print_error(e.message);
+    return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    print_error("out of memory");
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    print_error(std::string("internal error: ") + e.what());
+    return 3;
+  }
+}

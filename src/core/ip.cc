@@ -1,0 +1,109 @@
+#include "core/ip.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace stockade {
+
+std::optional<IpAddr> IpAddr::parse(std::string_view text) {
+  if (text.empty() || text.size() > 45) return std::nullopt;
+  char buf[64];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  IpAddr ip;
+  if (text.find(':') == std::string_view::npos) {
+    in_addr a{};
+    if (inet_pton(AF_INET, buf, &a) != 1) return std::nullopt;
+    ip.lo = ntohl(a.s_addr);
+    return ip;
+  }
+  in6_addr a{};
+  if (inet_pton(AF_INET6, buf, &a) != 1) return std::nullopt;
+  ip.v6 = true;
+  for (int i = 0; i < 8; ++i) ip.hi = (ip.hi << 8) | a.s6_addr[i];
+  for (int i = 8; i < 16; ++i) ip.lo = (ip.lo << 8) | a.s6_addr[i];
+  return ip;
+}
+
+std::string IpAddr::str() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (!v6) {
+    in_addr a{};
+    a.s_addr = htonl(static_cast<uint32_t>(lo));
+    inet_ntop(AF_INET, &a, buf, sizeof buf);
+  } else {
+    in6_addr a{};
+    for (int i = 0; i < 8; ++i) a.s6_addr[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+    for (int i = 0; i < 8; ++i) a.s6_addr[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+    inet_ntop(AF_INET6, &a, buf, sizeof buf);
+  }
+  return buf;
+}
+
+namespace {
+
+// Clears every bit past `prefix` (counted from the most significant bit of the family).
+IpAddr mask(IpAddr ip, int prefix) {
+  if (!ip.v6) {
+    uint64_t m = prefix == 0 ? 0 : (~uint64_t{0} << (32 - prefix)) & 0xffffffffULL;
+    ip.lo &= m;
+    return ip;
+  }
+  if (prefix <= 64) {
+    ip.hi &= prefix == 0 ? 0 : ~uint64_t{0} << (64 - prefix);
+    ip.lo = 0;
+  } else {
+    ip.lo &= prefix == 128 ? ~uint64_t{0} : ~uint64_t{0} << (128 - prefix);
+  }
+  return ip;
+}
+
+}  // namespace
+
+std::optional<Cidr> Cidr::parse(std::string_view text) {
+  size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto ip = IpAddr::parse(text.substr(0, slash));
+  if (!ip) return std::nullopt;
+  std::string_view len = text.substr(slash + 1);
+  if (len.empty() || len.size() > 3) return std::nullopt;
+  int n = 0;
+  for (char c : len) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (len.size() > 1 && len[0] == '0') return std::nullopt;
+  if (n > ip->bits()) return std::nullopt;
+  Cidr c;
+  c.network = mask(*ip, n);
+  c.prefix = static_cast<uint8_t>(n);
+  return c;
+}
+
+std::string Cidr::str() const {
+  return network.str() + "/" + std::to_string(prefix);
+}
+
+bool Cidr::contains(const IpAddr& ip) const {
+  if (ip.v6 != network.v6) return false;
+  return mask(ip, prefix) == network;
+}
+
+bool Cidr::contains(const Cidr& other) const {
+  return other.network.v6 == network.v6 && other.prefix >= prefix && contains(other.network);
+}
+
+std::string IpBlock::str() const {
+  std::string s = cidr.str();
+  if (!except.empty()) {
+    s += " except ";
+    for (size_t i = 0; i < except.size(); ++i) {
+      if (i) s += ",";
+      s += except[i].str();
+    }
+  }
+  return s;
+}
+
+}  // namespace stockade

@@ -1,0 +1,40 @@
+// Labels and Kubernetes label selectors (matchLabels + matchExpressions).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stockade {
+
+using Labels = std::map<std::string, std::string, std::less<>>;
+
+enum class SelectorOp : uint8_t { In, NotIn, Exists, DoesNotExist };
+
+struct SelectorRequirement {
+  std::string key;
+  SelectorOp op = SelectorOp::In;
+  std::vector<std::string> values;  // sorted, unique
+};
+
+// A parsed LabelSelector. matchLabels entries are stored as In requirements with one value,
+// which is how the API server itself converts them. An empty selector matches everything.
+struct LabelSelector {
+  std::vector<SelectorRequirement> requirements;
+
+  bool matches(const Labels& labels) const;
+  bool empty() const { return requirements.empty(); }
+  // Canonical text, e.g. "app in (web),tier notin (db,x),!legacy" (sorted); "" when empty.
+  std::string canonical() const;
+};
+
+std::string_view to_string(SelectorOp op);
+
+// Validation as the API server does it (apimachinery validation). Return "" when valid, else a
+// message naming the problem.
+std::string validate_label_key(std::string_view key);
+std::string validate_label_value(std::string_view value);
+
+}  // namespace stockade

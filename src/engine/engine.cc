@@ -1,0 +1,615 @@
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "engine/engine_impl.h"
+
+namespace stockade {
+
+std::string_view to_string(DecisionTier t) {
+  switch (t) {
+    case DecisionTier::Loopback:
+      return "loopback";
+    case DecisionTier::NotEvaluated:
+      return "not evaluated";
+    case DecisionTier::Admin:
+      return "admin";
+    case DecisionTier::NetworkPolicy:
+      return "network policy";
+    case DecisionTier::Baseline:
+      return "baseline";
+    case DecisionTier::Default:
+      return "default";
+  }
+  return "?";
+}
+
+std::unique_ptr<PolicyEngine> PolicyEngine::compile(const ClusterState& state,
+                                                    std::vector<Endpoint> endpoints) {
+  return std::make_unique<engine_internal::EngineImpl>(state, std::move(endpoints));
+}
+
+namespace engine_internal {
+
+namespace {
+
+// Orders addresses by family then value, so that a CIDR is one contiguous range.
+bool ip_less(const IpAddr& a, const IpAddr& b) {
+  return std::tie(a.v6, a.hi, a.lo) < std::tie(b.v6, b.hi, b.lo);
+}
+
+IpAddr last_address(const Cidr& c) {
+  IpAddr ip = c.network;
+  int host_bits = ip.bits() - c.prefix;
+  if (!ip.v6) {
+    if (host_bits > 0) ip.lo |= (host_bits >= 32 ? 0xffffffffULL : ((1ULL << host_bits) - 1));
+  } else if (host_bits >= 64) {
+    ip.lo = ~uint64_t{0};
+    ip.hi |= host_bits >= 128 ? ~uint64_t{0} : ((1ULL << (host_bits - 64)) - 1);
+  } else if (host_bits > 0) {
+    ip.lo |= (1ULL << host_bits) - 1;
+  }
+  return ip;
+}
+
+std::string matcher_key(const IpMatcher& m) {
+  std::string k;
+  for (const Cidr& c : m.include) k += c.str() + ",";
+  k += "-";
+  for (const Cidr& c : m.except) k += c.str() + ",";
+  return k;
+}
+
+PolicyRef ref_of(const NetworkPolicy& p) {
+  return PolicyRef{"NetworkPolicy", p.ns, p.name, p.source};
+}
+PolicyRef ref_of(const ClusterPolicy& p) {
+  return PolicyRef{std::string(to_string(p.kind)), "", p.name, p.source};
+}
+
+}  // namespace
+
+EngineImpl::EngineImpl(const ClusterState& state, std::vector<Endpoint> endpoints)
+    : endpoints_(std::move(endpoints)), nodes_(state.nodes) {
+  build_identities(state);
+  compile_policies(state);
+  for (uint32_t i = 0; i < endpoints_.size(); ++i) {
+    endpoint_by_name_.emplace(endpoints_[i].id(), i);
+    if (!endpoints_[i].pod.host_network)
+      for (const IpAddr& ip : endpoints_[i].ips) endpoint_by_ip_.emplace_back(ip, i);
+  }
+  std::stable_sort(endpoint_by_ip_.begin(), endpoint_by_ip_.end(),
+                   [](const auto& a, const auto& b) { return ip_less(a.first, b.first); });
+}
+
+uint32_t EngineImpl::ip_matcher(IpMatcher m) {
+  std::string key = matcher_key(m);
+  auto it = ip_matcher_index_.find(key);
+  if (it != ip_matcher_index_.end()) return it->second;
+  uint32_t idx = static_cast<uint32_t>(ip_matchers_.size());
+  ip_matchers_.push_back(std::move(m));
+  ip_matcher_index_.emplace(std::move(key), idx);
+  return idx;
+}
+
+void EngineImpl::build_identities(const ClusterState& state) {
+  // 1. Every address matcher the policies use, so endpoints can be classed by them.
+  for (const NetworkPolicy& p : state.network_policies)
+    for (const auto* rules : {&p.ingress, &p.egress})
+      for (const NetworkPolicyRule& r : *rules)
+        for (const NetworkPolicyPeer& peer : r.peers)
+          if (peer.ip_block) ip_matcher(IpMatcher{{peer.ip_block->cidr}, peer.ip_block->except});
+  for (const ClusterPolicy& p : state.cluster_policies)
+    for (const auto* rules : {&p.ingress, &p.egress})
+      for (const ClusterPolicyRule& r : *rules)
+        for (const ClusterPeer& peer : r.peers)
+          if (peer.kind == ClusterPeer::Kind::Networks) ip_matcher(IpMatcher{peer.networks, {}});
+
+  // 2. Which matchers each endpoint's addresses fall in (range search over sorted addresses).
+  std::vector<std::pair<IpAddr, uint32_t>> by_ip;
+  for (uint32_t i = 0; i < endpoints_.size(); ++i)
+    for (const IpAddr& ip : endpoints_[i].ips) by_ip.emplace_back(ip, i);
+  std::sort(by_ip.begin(), by_ip.end(),
+            [](const auto& a, const auto& b) { return ip_less(a.first, b.first); });
+  std::vector<std::vector<uint32_t>> classes(endpoints_.size());
+  for (uint32_t m = 0; m < ip_matchers_.size(); ++m) {
+    for (const Cidr& c : ip_matchers_[m].include) {
+      IpAddr first = c.network, last = last_address(c);
+      auto lo =
+          std::lower_bound(by_ip.begin(), by_ip.end(), first,
+                           [](const auto& e, const IpAddr& v) { return ip_less(e.first, v); });
+      for (auto it = lo; it != by_ip.end() && !ip_less(last, it->first); ++it) {
+        if (!ip_matchers_[m].contains(it->first)) continue;
+        auto& cls = classes[it->second];
+        if (cls.empty() || cls.back() != m) cls.push_back(m);
+      }
+    }
+  }
+
+  // 3. Namespaces: those of the input, then any that only endpoints or policies name.
+  std::map<std::string, uint32_t> ns_index;
+  auto add_ns = [&](const std::string& name) {
+    auto [it, inserted] = ns_index.emplace(name, static_cast<uint32_t>(namespaces_.size()));
+    if (inserted) {
+      namespaces_.push_back(name);
+      namespace_labels_.push_back(state.namespace_labels(name));
+    }
+    return it->second;
+  };
+  for (const Namespace& n : state.namespaces) add_ns(n.name);
+  for (const Endpoint& e : endpoints_) add_ns(e.ns);
+  for (const NetworkPolicy& p : state.network_policies) add_ns(p.ns);
+
+  // 4. Identities: endpoints no policy can tell apart share one.
+  std::unordered_map<std::string, uint32_t> by_key;
+  endpoint_identity_.resize(endpoints_.size());
+  std::string key;
+  for (uint32_t i = 0; i < endpoints_.size(); ++i) {
+    const Endpoint& e = endpoints_[i];
+    uint32_t ns = ns_index.at(e.ns);
+    key.assign(reinterpret_cast<const char*>(&ns), sizeof ns);
+    for (const auto& [k, v] : e.pod.labels) {
+      key += '\x01';
+      key += k;
+      key += '\x02';
+      key += v;
+    }
+    key += '\x03';
+    for (const ContainerPort& p : e.pod.ports) {
+      key += p.name;
+      key += '\x02';
+      key += std::to_string(p.port);
+      key += static_cast<char>('0' + static_cast<int>(p.protocol));
+    }
+    key += '\x03';
+    if (e.pod.host_network) key += "H" + e.node;
+    key += '\x03';
+    for (uint32_t m : classes[i]) key.append(reinterpret_cast<const char*>(&m), sizeof m);
+    auto [it, inserted] = by_key.emplace(key, static_cast<uint32_t>(identities_.size()));
+    if (inserted) identities_.push_back(Identity{ns, i, 0, e.pod.host_network});
+    endpoint_identity_[i] = it->second;
+    identities_[it->second].size++;
+  }
+
+  const size_t n = identities_.size();
+  identities_in_namespace_.assign(namespaces_.size(), Bits(n));
+  host_network_ = Bits(n);
+  identity_node_.assign(n, nullptr);
+  ip_matcher_identities_.assign(ip_matchers_.size(), Bits(n));
+  for (uint32_t id = 0; id < n; ++id) {
+    const Identity& ident = identities_[id];
+    const Endpoint& rep = endpoints_[ident.representative];
+    identities_in_namespace_[ident.ns].set(id);
+    if (ident.host_network) {
+      host_network_.set(id);
+      for (const Node& node : nodes_)
+        if (node.name == rep.node) identity_node_[id] = &node;
+    }
+    for (uint32_t m : classes[ident.representative]) ip_matcher_identities_[m].set(id);
+    for (const auto& [k, v] : rep.pod.labels) {
+      auto& kb = pod_index_.key[k];
+      if (kb.size() != n) kb = Bits(n);
+      kb.set(id);
+      auto& vb = pod_index_.value[k][v];
+      if (vb.size() != n) vb = Bits(n);
+      vb.set(id);
+    }
+  }
+  const size_t nn = namespaces_.size();
+  for (uint32_t i = 0; i < nn; ++i) {
+    for (const auto& [k, v] : namespace_labels_[i]) {
+      auto& kb = ns_index_.key[k];
+      if (kb.size() != nn) kb = Bits(nn);
+      kb.set(i);
+      auto& vb = ns_index_.value[k][v];
+      if (vb.size() != nn) vb = Bits(nn);
+      vb.set(i);
+    }
+  }
+}
+
+Bits EngineImpl::label_bits(const LabelSelector& sel, bool namespaces) {
+  const LabelIndex& index = namespaces ? ns_index_ : pod_index_;
+  const size_t n = namespaces ? namespaces_.size() : identities_.size();
+  Bits out(n, true);
+  for (const SelectorRequirement& r : sel.requirements) {
+    Bits values(n);
+    if (r.op == SelectorOp::In || r.op == SelectorOp::NotIn) {
+      auto kit = index.value.find(r.key);
+      if (kit != index.value.end())
+        for (const std::string& v : r.values) {
+          auto vit = kit->second.find(v);
+          if (vit != kit->second.end()) values |= vit->second;
+        }
+    } else {
+      auto kit = index.key.find(r.key);
+      if (kit != index.key.end()) values = kit->second;
+    }
+    if (r.op == SelectorOp::In || r.op == SelectorOp::Exists)
+      out &= values;
+    else
+      out.and_not(values);
+  }
+  return out;
+}
+
+const Bits& EngineImpl::pod_selector_bits(const LabelSelector& sel) {
+  std::string key = sel.canonical();
+  auto it = pod_selector_cache_.find(key);
+  if (it != pod_selector_cache_.end()) return it->second;
+  return pod_selector_cache_.emplace(std::move(key), label_bits(sel, false)).first->second;
+}
+
+const Bits& EngineImpl::namespace_selector_bits(const LabelSelector& sel) {
+  std::string key = sel.canonical();
+  auto it = ns_selector_cache_.find(key);
+  if (it != ns_selector_cache_.end()) return it->second;
+  Bits ns = label_bits(sel, true);
+  Bits ids(identities_.size());
+  ns.for_each([&](size_t i) { ids |= identities_in_namespace_[i]; });
+  return ns_selector_cache_.emplace(std::move(key), std::move(ids)).first->second;
+}
+
+void EngineImpl::compile_policies(const ClusterState& state) {
+  const size_t n = identities_.size();
+  std::map<std::string, uint32_t> ns_of;
+  for (uint32_t i = 0; i < namespaces_.size(); ++i) ns_of[namespaces_[i]] = i;
+
+  auto np_ports = [](const std::vector<NetworkPolicyPort>& ports, CompiledRule& r) {
+    r.all_ports = ports.empty();
+    for (const NetworkPolicyPort& p : ports) {
+      CompiledPort c;
+      c.protocol = p.effective_protocol();
+      switch (p.kind) {
+        case NetworkPolicyPort::Kind::Any:
+          c.kind = CompiledPort::Kind::Any;
+          break;
+        case NetworkPolicyPort::Kind::Number:
+          c.kind = CompiledPort::Kind::Range;
+          c.lo = p.port;
+          c.hi = p.end_port ? p.end_port : p.port;
+          break;
+        case NetworkPolicyPort::Kind::Name:
+          c.kind = CompiledPort::Kind::Named;
+          c.name = p.name;
+          break;
+      }
+      r.ports.push_back(std::move(c));
+    }
+  };
+  auto cluster_ports = [](const std::optional<std::vector<ClusterPolicyPort>>& ports,
+                          CompiledRule& r) {
+    r.all_ports = !ports.has_value();
+    if (!ports) return;
+    for (const ClusterPolicyPort& p : *ports) {
+      CompiledPort c;
+      c.protocol = p.protocol;
+      if (p.kind == ClusterPolicyPort::Kind::Named) {
+        c.kind = CompiledPort::Kind::Named;
+        c.named_any_protocol = true;
+        c.name = p.name;
+      } else {
+        c.kind = CompiledPort::Kind::Range;
+        c.lo = p.start;
+        c.hi = p.kind == ClusterPolicyPort::Kind::Range ? p.end : p.start;
+      }
+      r.ports.push_back(std::move(c));
+    }
+  };
+  auto pod_set_bits = [&](const ClusterPodSet& s) {
+    Bits b = namespace_selector_bits(s.namespace_selector);
+    if (s.pod_selector) b &= pod_selector_bits(*s.pod_selector);
+    b.and_not(host_network_);
+    return b;
+  };
+
+  // Evaluation order: admin tier by (priority, ANP before CNP, name); NetworkPolicies;
+  // baseline tier: CNP Baseline by (priority, name), then the BANP.
+  std::vector<const ClusterPolicy*> admin, baseline;
+  for (const ClusterPolicy& p : state.cluster_policies)
+    (p.tier == PolicyTier::Admin ? admin : baseline).push_back(&p);
+  auto order = [](const ClusterPolicy* a, const ClusterPolicy* b) {
+    bool a_banp = a->kind == ClusterPolicyKind::BaselineAdminNetworkPolicy;
+    bool b_banp = b->kind == ClusterPolicyKind::BaselineAdminNetworkPolicy;
+    return std::make_tuple(a_banp, a->priority, a->kind, a->name) <
+           std::make_tuple(b_banp, b->priority, b->kind, b->name);
+  };
+  std::sort(admin.begin(), admin.end(), order);
+  std::sort(baseline.begin(), baseline.end(), order);
+
+  for (Direction d : {kIngress, kEgress}) sides_[d].assign(n, SideLists{});
+
+  auto compile_cluster = [&](const ClusterPolicy& p) {
+    CompiledPolicy cp;
+    cp.ref = ref_of(p);
+    cp.tier = p.tier == PolicyTier::Admin ? DecisionTier::Admin : DecisionTier::Baseline;
+    cp.priority = p.priority;
+    cp.cnp = p.kind == ClusterPolicyKind::ClusterNetworkPolicy;
+    for (Direction d : {kIngress, kEgress}) {
+      const auto& rules = d == kIngress ? p.ingress : p.egress;
+      auto& out = d == kIngress ? cp.ingress : cp.egress;
+      for (size_t i = 0; i < rules.size(); ++i) {
+        const ClusterPolicyRule& r = rules[i];
+        CompiledRule cr;
+        cr.action = r.action;
+        cr.index = static_cast<int>(i);
+        cr.name = r.name;
+        cr.peers = Bits(n);
+        for (const ClusterPeer& peer : r.peers) {
+          switch (peer.kind) {
+            case ClusterPeer::Kind::Namespaces:
+            case ClusterPeer::Kind::Pods:
+              cr.peers |= pod_set_bits(peer.pods);
+              break;
+            case ClusterPeer::Kind::Nodes:
+              cr.node_selectors.push_back(&peer.node_selector);
+              for (uint32_t id = 0; id < n; ++id)
+                if (identity_node_[id] && peer.node_selector.matches(identity_node_[id]->labels))
+                  cr.peers.set(id);
+              break;
+            case ClusterPeer::Kind::Networks: {
+              uint32_t m = ip_matcher(IpMatcher{peer.networks, {}});
+              cr.ip_matchers.push_back(m);
+              cr.peers |= ip_matcher_identities_[m];
+              break;
+            }
+          }
+        }
+        cluster_ports(r.ports, cr);
+        out.push_back(std::move(cr));
+      }
+    }
+    uint32_t idx = static_cast<uint32_t>(policies_.size());
+    Bits subject = pod_set_bits(p.subject);
+    subject.for_each([&](size_t id) {
+      auto& lists_in = sides_[kIngress][id];
+      auto& lists_eg = sides_[kEgress][id];
+      auto& in = cp.tier == DecisionTier::Admin ? lists_in.admin : lists_in.baseline;
+      auto& eg = cp.tier == DecisionTier::Admin ? lists_eg.admin : lists_eg.baseline;
+      if (!cp.ingress.empty()) in.push_back(idx);
+      if (!cp.egress.empty()) eg.push_back(idx);
+    });
+    policies_.push_back(std::move(cp));
+  };
+
+  for (const ClusterPolicy* p : admin) compile_cluster(*p);
+
+  for (const NetworkPolicy& p : state.network_policies) {
+    uint32_t ns = ns_of.at(p.ns);
+    CompiledPolicy cp;
+    cp.ref = ref_of(p);
+    cp.tier = DecisionTier::NetworkPolicy;
+    for (Direction d : {kIngress, kEgress}) {
+      const auto& rules = d == kIngress ? p.ingress : p.egress;
+      auto& out = d == kIngress ? cp.ingress : cp.egress;
+      for (size_t i = 0; i < rules.size(); ++i) {
+        const NetworkPolicyRule& r = rules[i];
+        CompiledRule cr;
+        cr.action = RuleAction::Allow;
+        cr.index = static_cast<int>(i);
+        if (r.peers.empty()) {
+          cr.all_peers = true;
+          cr.peers = Bits(n, true);
+        } else {
+          cr.peers = Bits(n);
+          for (const NetworkPolicyPeer& peer : r.peers) {
+            if (peer.ip_block) {
+              uint32_t m = ip_matcher(IpMatcher{{peer.ip_block->cidr}, peer.ip_block->except});
+              cr.ip_matchers.push_back(m);
+              cr.peers |= ip_matcher_identities_[m];
+              continue;
+            }
+            Bits b = peer.namespace_selector ? namespace_selector_bits(*peer.namespace_selector)
+                                             : identities_in_namespace_[ns];
+            if (peer.pod_selector) b &= pod_selector_bits(*peer.pod_selector);
+            b.and_not(host_network_);
+            cr.peers |= b;
+          }
+        }
+        np_ports(r.ports, cr);
+        out.push_back(std::move(cr));
+      }
+    }
+    uint32_t idx = static_cast<uint32_t>(policies_.size());
+    Bits subject = pod_selector_bits(p.pod_selector);
+    subject &= identities_in_namespace_[ns];
+    subject.and_not(host_network_);
+    subject.for_each([&](size_t id) {
+      if (p.affects_ingress) sides_[kIngress][id].np.push_back(idx);
+      if (p.affects_egress) sides_[kEgress][id].np.push_back(idx);
+    });
+    policies_.push_back(std::move(cp));
+  }
+
+  for (const ClusterPolicy* p : baseline) compile_cluster(*p);
+}
+
+bool EngineImpl::port_matches(const CompiledRule& r, Protocol proto, uint16_t port,
+                              const std::vector<ContainerPort>* dst_ports) {
+  if (r.all_ports) return true;
+  for (const CompiledPort& p : r.ports) {
+    if (p.protocol != proto && p.kind != CompiledPort::Kind::Named) continue;
+    switch (p.kind) {
+      case CompiledPort::Kind::Any:
+        return true;
+      case CompiledPort::Kind::Range:
+        if (port >= p.lo && port <= p.hi) return true;
+        break;
+      case CompiledPort::Kind::Named:
+        if (!dst_ports || (!p.named_any_protocol && p.protocol != proto)) break;
+        for (const ContainerPort& cp : *dst_ports)
+          if (cp.port == port && cp.protocol == proto && cp.name == p.name) return true;
+        break;
+    }
+  }
+  return false;
+}
+
+bool EngineImpl::peer_matches(const CompiledRule& r, const Other& o) const {
+  if (r.all_peers) return true;
+  if (o.identity >= 0) return r.peers.test(static_cast<size_t>(o.identity));
+  for (uint32_t m : r.ip_matchers)
+    if (ip_matchers_[m].contains(o.ip)) return true;
+  for (const LabelSelector* sel : r.node_selectors)
+    for (const Node& node : nodes_)
+      if (std::find(node.addresses.begin(), node.addresses.end(), o.ip) != node.addresses.end() &&
+          sel->matches(node.labels))
+        return true;
+  return false;
+}
+
+Decision EngineImpl::decide(uint32_t subject, Direction d, const Other& other, Protocol proto,
+                            uint16_t port, bool explain) const {
+  const SideLists& lists = sides_[d][subject];
+  const std::vector<ContainerPort>* dst_ports =
+      d == kIngress ? &identity_ports(subject) : other.dst_ports;
+  Decision out;
+  auto rule_decides = [&](const CompiledPolicy& p, const CompiledRule& r, DecisionTier tier) {
+    out.tier = tier;
+    out.allowed = r.action == RuleAction::Allow;
+    out.rule_index = r.index;
+    if (explain) {
+      out.policy = p.ref;
+      out.rule_name = r.name;
+      out.action = r.action == RuleAction::Deny   ? "Deny"
+                   : r.action == RuleAction::Pass ? "Pass"
+                   : p.cnp                        ? "Accept"
+                                                  : "Allow";
+    }
+  };
+
+  // Admin tier: first matching rule by priority wins; Pass leaves the tier.
+  for (uint32_t pi : lists.admin) {
+    const CompiledPolicy& p = policies_[pi];
+    bool passed = false;
+    for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress) {
+      if (!port_matches(r, proto, port, dst_ports) || !peer_matches(r, other)) continue;
+      if (r.action == RuleAction::Pass) {
+        if (explain) out.passed_by.push_back(p.ref);
+        passed = true;
+        break;
+      }
+      rule_decides(p, r, DecisionTier::Admin);
+      return out;
+    }
+    if (passed) break;
+  }
+
+  // NetworkPolicy tier: isolated endpoints are allowed only what some rule allows.
+  if (!lists.np.empty()) {
+    for (uint32_t pi : lists.np) {
+      const CompiledPolicy& p = policies_[pi];
+      for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress) {
+        if (port_matches(r, proto, port, dst_ports) && peer_matches(r, other)) {
+          rule_decides(p, r, DecisionTier::NetworkPolicy);
+          if (explain)
+            for (uint32_t pj : lists.np) out.isolated_by.push_back(policies_[pj].ref);
+          return out;
+        }
+      }
+    }
+    out.allowed = false;
+    out.tier = DecisionTier::NetworkPolicy;
+    if (explain)
+      for (uint32_t pj : lists.np) out.isolated_by.push_back(policies_[pj].ref);
+    return out;
+  }
+
+  // Baseline tier, only for endpoints no NetworkPolicy selects.
+  for (uint32_t pi : lists.baseline) {
+    const CompiledPolicy& p = policies_[pi];
+    for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress) {
+      if (!port_matches(r, proto, port, dst_ports) || !peer_matches(r, other)) continue;
+      if (r.action == RuleAction::Pass) {
+        if (explain) out.passed_by.push_back(p.ref);
+        out.tier = DecisionTier::Default;
+        out.allowed = true;
+        return out;
+      }
+      rule_decides(p, r, DecisionTier::Baseline);
+      return out;
+    }
+  }
+  out.tier = DecisionTier::Default;
+  out.allowed = true;
+  return out;
+}
+
+Verdict EngineImpl::evaluate(const Peer& src, const Peer& dst, Protocol protocol,
+                             uint16_t port) const {
+  Verdict v;
+  if (src.endpoint && dst.endpoint && *src.endpoint == *dst.endpoint) {
+    v.egress.tier = v.ingress.tier = DecisionTier::Loopback;
+    return v;
+  }
+  Other dst_other, src_other;
+  if (dst.endpoint) {
+    dst_other.identity = endpoint_identity_[*dst.endpoint];
+    dst_other.dst_ports = &endpoints_[*dst.endpoint].pod.ports;
+  } else {
+    dst_other.ip = dst.ip;
+  }
+  if (src.endpoint)
+    src_other.identity = endpoint_identity_[*src.endpoint];
+  else
+    src_other.ip = src.ip;
+
+  if (src.endpoint)
+    v.egress = decide(endpoint_identity_[*src.endpoint], kEgress, dst_other, protocol, port, true);
+  else
+    v.egress.tier = DecisionTier::NotEvaluated;
+  if (dst.endpoint)
+    v.ingress =
+        decide(endpoint_identity_[*dst.endpoint], kIngress, src_other, protocol, port, true);
+  else
+    v.ingress.tier = DecisionTier::NotEvaluated;
+  v.allowed = v.egress.allowed && v.ingress.allowed;
+  return v;
+}
+
+bool EngineImpl::allowed(uint32_t src, uint32_t dst, Protocol protocol, uint16_t port) const {
+  if (src == dst) return true;
+  uint32_t a = endpoint_identity_[src], b = endpoint_identity_[dst];
+  Other to{static_cast<int64_t>(b), {}, &identity_ports(b)};
+  if (!decide(a, kEgress, to, protocol, port, false).allowed) return false;
+  Other from{static_cast<int64_t>(a), {}, nullptr};
+  return decide(b, kIngress, from, protocol, port, false).allowed;
+}
+
+Isolation EngineImpl::isolation(uint32_t endpoint) const {
+  uint32_t id = endpoint_identity_[endpoint];
+  auto any = [](const SideLists& s) {
+    return !s.admin.empty() || !s.np.empty() || !s.baseline.empty();
+  };
+  return Isolation{any(sides_[kIngress][id]), any(sides_[kEgress][id])};
+}
+
+Isolation EngineImpl::np_isolation(uint32_t endpoint) const {
+  uint32_t id = endpoint_identity_[endpoint];
+  return Isolation{!sides_[kIngress][id].np.empty(), !sides_[kEgress][id].np.empty()};
+}
+
+std::optional<uint32_t> EngineImpl::find_endpoint(std::string_view ns,
+                                                  std::string_view name) const {
+  std::string key = std::string(ns) + "/" + std::string(name);
+  auto it = endpoint_by_name_.find(key);
+  if (it == endpoint_by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<uint32_t> EngineImpl::find_endpoint_by_ip(const IpAddr& ip) const {
+  auto it = std::lower_bound(endpoint_by_ip_.begin(), endpoint_by_ip_.end(), ip,
+                             [](const auto& e, const IpAddr& v) { return ip_less(e.first, v); });
+  if (it != endpoint_by_ip_.end() && it->first == ip) return it->second;
+  return std::nullopt;
+}
+
+std::optional<uint16_t> EngineImpl::resolve_port(uint32_t dst, const PortQuery& q) const {
+  if (q.name.empty()) return q.number;
+  for (const ContainerPort& p : endpoints_[dst].pod.ports)
+    if (p.name == q.name && p.protocol == q.protocol) return p.port;
+  return std::nullopt;
+}
+
+}  // namespace engine_internal
+}  // namespace stockade

@@ -1,0 +1,136 @@
+// PolicyEngine: the only place that knows NetworkPolicy / AdminNetworkPolicy /
+// BaselineAdminNetworkPolicy / ClusterNetworkPolicy semantics.
+//
+// Compile once: endpoints are grouped into identities (namespace labels, pod labels, declared
+// ports, host network, IP class); every selector becomes a bitset over identities. A verdict is
+// then a handful of bit tests, and whole-cluster reachability is computed identity by identity.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ip.h"
+#include "core/ports.h"
+#include "model/cluster_state.h"
+
+namespace stockade {
+
+// One side of a connection: an endpoint (index into the engine's endpoint list) or an
+// address outside the cluster's pods.
+struct Peer {
+  std::optional<uint32_t> endpoint;
+  IpAddr ip;  // used when `endpoint` is empty
+
+  static Peer of_endpoint(uint32_t index) { return Peer{index, {}}; }
+  static Peer of_ip(const IpAddr& ip) { return Peer{std::nullopt, ip}; }
+};
+
+enum class DecisionTier : uint8_t {
+  Loopback,       // a pod's traffic to itself
+  NotEvaluated,   // the side is outside the cluster (external IP): nothing to evaluate
+  Admin,          // AdminNetworkPolicy or ClusterNetworkPolicy tier Admin
+  NetworkPolicy,  // NetworkPolicy
+  Baseline,       // BaselineAdminNetworkPolicy or ClusterNetworkPolicy tier Baseline
+  Default,        // nothing decided: allowed
+};
+std::string_view to_string(DecisionTier t);
+
+struct PolicyRef {
+  std::string kind;  // NetworkPolicy, AdminNetworkPolicy, ...
+  std::string ns;    // empty for cluster-scoped kinds
+  std::string name;
+  SourceRef source;
+};
+
+// How one side (the source's egress or the destination's ingress) was decided.
+struct Decision {
+  bool allowed = true;
+  DecisionTier tier = DecisionTier::Default;
+  std::optional<PolicyRef> policy;  // the deciding policy, when one decided
+  int rule_index = -1;              // index in the policy's ingress/egress list, -1 if none
+  std::string rule_name;            // ANP/CNP rule name when set
+  std::string action;               // Allow/Deny/Pass/Accept as written, when a rule decided
+  // Admin rules that passed the decision down (Pass), in order.
+  std::vector<PolicyRef> passed_by;
+  // NetworkPolicy tier: the policies that select the endpoint in this direction
+  // (isolating it). Empty when none does.
+  std::vector<PolicyRef> isolated_by;
+};
+
+struct Verdict {
+  bool allowed = true;
+  Decision egress;   // of the source
+  Decision ingress;  // of the destination
+};
+
+struct Isolation {
+  bool ingress = false;
+  bool egress = false;
+};
+
+// Reachability summary over (source endpoint, destination endpoint, destination port).
+struct ReachCounts {
+  uint64_t endpoints = 0;
+  uint64_t pairs = 0;  // connections evaluated: allowed + denied
+  uint64_t allowed = 0;
+  uint64_t denied = 0;
+};
+
+// Reachability of every (source endpoint, destination endpoint, destination port), computed
+// identity by identity. Ports per destination: its declared container ports, or the queried
+// ports (named ones resolved on each destination; a destination on which a name does not
+// resolve has no such port).
+class ReachMatrix {
+ public:
+  virtual ~ReachMatrix() = default;
+  struct Port {
+    Protocol protocol;
+    uint16_t port;
+    friend bool operator==(const Port&, const Port&) = default;
+  };
+  virtual const std::vector<Port>& ports(uint32_t dst) const = 0;
+  virtual bool allowed(uint32_t src, uint32_t dst, size_t port_index) const = 0;
+  // Counts over src in `from` × dst in `to` × ports(dst). Masks are indexed by endpoint;
+  // empty masks mean every endpoint.
+  virtual ReachCounts counts(const std::vector<uint8_t>& from,
+                             const std::vector<uint8_t>& to) const = 0;
+};
+
+class PolicyEngine {
+ public:
+  // Compiles the policies of `state` over `endpoints` (normally build_endpoints(state)).
+  static std::unique_ptr<PolicyEngine> compile(const ClusterState& state,
+                                               std::vector<Endpoint> endpoints);
+  virtual ~PolicyEngine() = default;
+
+  virtual const std::vector<Endpoint>& endpoints() const = 0;
+  virtual std::optional<uint32_t> find_endpoint(std::string_view ns,
+                                                std::string_view name) const = 0;
+  // The endpoint that owns this IP (pod IP; a host-network pod's node IP is not unique and
+  // is not resolved), if any.
+  virtual std::optional<uint32_t> find_endpoint_by_ip(const IpAddr& ip) const = 0;
+
+  // Full verdict with explanation.
+  virtual Verdict evaluate(const Peer& src, const Peer& dst, Protocol protocol,
+                           uint16_t port) const = 0;
+  // Fast path: allowed or not, endpoints only.
+  virtual bool allowed(uint32_t src, uint32_t dst, Protocol protocol, uint16_t port) const = 0;
+
+  // Whether any policy tier can deny traffic of this endpoint in each direction
+  // (a NetworkPolicy selects it, or an admin/baseline policy applies to it).
+  virtual Isolation isolation(uint32_t endpoint) const = 0;
+  // Whether NetworkPolicies select the endpoint (Kubernetes' notion of "isolated").
+  virtual Isolation np_isolation(uint32_t endpoint) const = 0;
+
+  // Resolves a port query on a destination endpoint: a number stays as it is; a name is looked
+  // up in the destination's declared ports (same protocol). Empty when it does not resolve.
+  virtual std::optional<uint16_t> resolve_port(uint32_t dst, const PortQuery& q) const = 0;
+
+  // Whole-cluster reachability; `ports` empty means each destination's declared ports.
+  virtual std::unique_ptr<ReachMatrix> reach(const std::vector<PortQuery>& ports) const = 0;
+};
+
+}  // namespace stockade

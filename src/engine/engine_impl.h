@@ -1,0 +1,148 @@
+// Internals of the policy engine, shared by engine.cc (compile, verdicts) and reach.cc
+// (whole-cluster matrices). Not part of the module's interface.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/bitset.h"
+#include "engine/engine.h"
+
+namespace stockade::engine_internal {
+
+// The IP side of peers: an NP ipBlock (cidr minus except) or an ANP/CNP networks list.
+struct IpMatcher {
+  std::vector<Cidr> include;
+  std::vector<Cidr> except;
+  bool contains(const IpAddr& ip) const {
+    bool in = false;
+    for (const Cidr& c : include)
+      if (c.contains(ip)) {
+        in = true;
+        break;
+      }
+    if (!in) return false;
+    for (const Cidr& c : except)
+      if (c.contains(ip)) return false;
+    return true;
+  }
+};
+
+// A group of endpoints that no policy can tell apart.
+struct Identity {
+  uint32_t ns = 0;              // index into namespaces_
+  uint32_t representative = 0;  // an endpoint of this identity
+  uint32_t size = 0;            // endpoints in it
+  bool host_network = false;
+};
+
+struct CompiledPort {
+  enum class Kind : uint8_t { Any, Range, Named } kind = Kind::Any;
+  Protocol protocol = Protocol::TCP;
+  // Named ports of ANP/CNP carry no protocol: the destination's declared port decides.
+  bool named_any_protocol = false;
+  uint16_t lo = 0, hi = 0;
+  std::string name;
+};
+
+struct CompiledRule {
+  RuleAction action = RuleAction::Allow;
+  bool all_peers = false;  // NetworkPolicy rule with no from/to: every peer, also outside
+  Bits peers;              // identities matched
+  std::vector<uint32_t> ip_matchers;                 // for addresses outside the pods
+  std::vector<const LabelSelector*> node_selectors;  // nodes peers, for node addresses
+  bool all_ports = true;
+  std::vector<CompiledPort> ports;
+  int index = 0;
+  std::string name;
+};
+
+struct CompiledPolicy {
+  PolicyRef ref;
+  DecisionTier tier = DecisionTier::NetworkPolicy;
+  int32_t priority = 0;
+  bool cnp = false;  // ClusterNetworkPolicy (action spelled Accept)
+  std::vector<CompiledRule> ingress;
+  std::vector<CompiledRule> egress;
+};
+
+enum Direction : int { kIngress = 0, kEgress = 1 };
+
+struct SideLists {
+  std::vector<uint32_t> admin, np, baseline;  // policy indices, in evaluation order
+};
+
+class EngineImpl final : public PolicyEngine {
+ public:
+  EngineImpl(const ClusterState& state, std::vector<Endpoint> endpoints);
+
+  const std::vector<Endpoint>& endpoints() const override { return endpoints_; }
+  std::optional<uint32_t> find_endpoint(std::string_view ns, std::string_view name) const override;
+  std::optional<uint32_t> find_endpoint_by_ip(const IpAddr& ip) const override;
+  Verdict evaluate(const Peer& src, const Peer& dst, Protocol protocol,
+                   uint16_t port) const override;
+  bool allowed(uint32_t src, uint32_t dst, Protocol protocol, uint16_t port) const override;
+  Isolation isolation(uint32_t endpoint) const override;
+  Isolation np_isolation(uint32_t endpoint) const override;
+  std::optional<uint16_t> resolve_port(uint32_t dst, const PortQuery& q) const override;
+  std::unique_ptr<ReachMatrix> reach(const std::vector<PortQuery>& ports) const override;
+
+  // ---- used by reach.cc ----
+  size_t identity_count() const { return identities_.size(); }
+  const Identity& identity(uint32_t i) const { return identities_[i]; }
+  uint32_t identity_of(uint32_t endpoint) const { return endpoint_identity_[endpoint]; }
+  const std::vector<ContainerPort>& identity_ports(uint32_t i) const {
+    return endpoints_[identities_[i].representative].pod.ports;
+  }
+  const SideLists& side(uint32_t identity, Direction d) const { return sides_[d][identity]; }
+  const CompiledPolicy& policy(uint32_t i) const { return policies_[i]; }
+  static bool port_matches(const CompiledRule& r, Protocol proto, uint16_t port,
+                           const std::vector<ContainerPort>* dst_ports);
+
+ private:
+  struct Other {
+    int64_t identity = -1;  // -1: outside address
+    IpAddr ip;
+    const std::vector<ContainerPort>* dst_ports = nullptr;  // for named ports
+  };
+  Decision decide(uint32_t subject, Direction d, const Other& other, Protocol proto, uint16_t port,
+                  bool explain) const;
+  bool peer_matches(const CompiledRule& r, const Other& o) const;
+
+  void build_identities(const ClusterState& state);
+  const Bits& pod_selector_bits(const LabelSelector& sel);
+  const Bits& namespace_selector_bits(const LabelSelector& sel);
+  Bits label_bits(const LabelSelector& sel, bool namespaces);
+  uint32_t ip_matcher(IpMatcher m);
+  void compile_policies(const ClusterState& state);
+
+  std::vector<Endpoint> endpoints_;
+  std::vector<uint32_t> endpoint_identity_;
+  std::vector<Identity> identities_;
+  std::vector<std::string> namespaces_;
+  std::vector<Labels> namespace_labels_;
+  std::vector<Bits> identities_in_namespace_;
+  Bits host_network_;                       // identities of host-network endpoints
+  std::vector<const Node*> identity_node_;  // host-network identities: their node, if known
+  std::vector<Node> nodes_;
+
+  std::vector<IpMatcher> ip_matchers_;
+  std::unordered_map<std::string, uint32_t> ip_matcher_index_;
+  std::vector<Bits> ip_matcher_identities_;
+
+  // Inverted label indexes over identities (pods) and namespaces.
+  struct LabelIndex {
+    std::unordered_map<std::string, Bits> key;
+    std::unordered_map<std::string, std::unordered_map<std::string, Bits>> value;
+  };
+  LabelIndex pod_index_, ns_index_;
+  std::unordered_map<std::string, Bits> pod_selector_cache_, ns_selector_cache_;
+
+  std::vector<CompiledPolicy> policies_;
+  std::vector<SideLists> sides_[2];
+  std::unordered_map<std::string, uint32_t> endpoint_by_name_;
+  std::vector<std::pair<IpAddr, uint32_t>> endpoint_by_ip_;  // sorted
+};
+
+}  // namespace stockade::engine_internal

@@ -1,0 +1,281 @@
+// Whole-cluster reachability, identity by identity.
+//
+// The destination side is a list of (identity, port) pairs, "targets". Two bit matrices:
+//  - ingress: for each target, the source identities its ingress side admits;
+//  - egress:  for each egress profile (identities with the same policy lists behave alike),
+//             the targets its egress side admits.
+// The ingress matrix is transposed (64×64 blocks) so that a source's row is a plain AND of two
+// bit rows. Counting weighs targets by how many endpoints they stand for, with bit planes of
+// the weights so that no bit is visited one by one.
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "engine/engine_impl.h"
+
+namespace stockade::engine_internal {
+namespace {
+
+// Transposes a 64×64 bit matrix in place: bit c of a[r] becomes bit r of a[c].
+void transpose64(uint64_t a[64]) {
+  uint64_t m = 0x00000000FFFFFFFFULL;
+  for (int j = 32; j != 0; j >>= 1, m ^= (m << j)) {
+    for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+      uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
+      a[k] ^= t << j;
+      a[k | j] ^= t;
+    }
+  }
+}
+
+class ReachMatrixImpl final : public ReachMatrix {
+ public:
+  ReachMatrixImpl(const EngineImpl& e, const std::vector<PortQuery>& queries) : e_(e) {
+    const size_t ni = e.identity_count();
+    ports_.resize(ni);
+    offset_.resize(ni + 1);
+    for (uint32_t id = 0; id < ni; ++id) {
+      auto& out = ports_[id];
+      const auto& declared = e.identity_ports(id);
+      if (queries.empty()) {
+        for (const ContainerPort& p : declared) out.push_back({p.protocol, p.port});
+      } else {
+        for (const PortQuery& q : queries) {
+          if (q.name.empty()) {
+            out.push_back({q.protocol, q.number});
+            continue;
+          }
+          for (const ContainerPort& p : declared)
+            if (p.name == q.name && p.protocol == q.protocol) {
+              out.push_back({p.protocol, p.port});
+              break;
+            }
+        }
+      }
+      std::sort(out.begin(), out.end(), [](const Port& a, const Port& b) {
+        return std::tie(a.protocol, a.port) < std::tie(b.protocol, b.port);
+      });
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+      offset_[id + 1] = offset_[id] + out.size();
+    }
+    targets_ = offset_[ni];
+    target_identity_.resize(targets_);
+    for (uint32_t id = 0; id < ni; ++id)
+      for (size_t k = offset_[id]; k < offset_[id + 1]; ++k) target_identity_[k] = id;
+    build_ingress();
+    build_egress();
+  }
+
+  const std::vector<Port>& ports(uint32_t dst) const override {
+    return ports_[e_.identity_of(dst)];
+  }
+
+  bool allowed(uint32_t src, uint32_t dst, size_t port_index) const override {
+    if (src == dst) return true;
+    uint32_t a = e_.identity_of(src), b = e_.identity_of(dst);
+    size_t t = offset_[b] + port_index;
+    return egress_rows_[profile_[a]].test(t) && ingress_t_[a].test(t);
+  }
+
+  ReachCounts counts(const std::vector<uint8_t>& from,
+                     const std::vector<uint8_t>& to) const override {
+    const size_t ni = e_.identity_count();
+    const auto& eps = e_.endpoints();
+    std::vector<uint64_t> f(ni), t(ni), s(ni);
+    ReachCounts c;
+    for (uint32_t i = 0; i < eps.size(); ++i) {
+      bool in_from = from.empty() || from[i];
+      bool in_to = to.empty() || to[i];
+      uint32_t id = e_.identity_of(i);
+      f[id] += in_from;
+      t[id] += in_to;
+      s[id] += in_from && in_to;
+      c.endpoints += in_from || in_to;
+    }
+    // Bit planes of target weights.
+    uint64_t max_w = 0;
+    for (uint32_t id = 0; id < ni; ++id) max_w = std::max(max_w, t[id]);
+    int planes = 0;
+    while ((max_w >> planes) != 0) ++planes;
+    std::vector<Bits> plane(planes, Bits(targets_));
+    uint64_t target_weight = 0;
+    for (size_t k = 0; k < targets_; ++k) {
+      uint64_t w = t[target_identity_[k]];
+      target_weight += w;
+      for (int j = 0; j < planes; ++j)
+        if ((w >> j) & 1) plane[j].set(k);
+    }
+    const size_t words = (targets_ + 63) / 64;
+    for (uint32_t a = 0; a < ni; ++a) {
+      if (f[a] == 0) continue;
+      c.pairs += f[a] * target_weight;
+      const uint64_t* eg = egress_rows_[profile_[a]].data();
+      const uint64_t* in = ingress_t_[a].data();
+      uint64_t sum = 0;
+      for (int j = 0; j < planes; ++j) {
+        const uint64_t* p = plane[j].data();
+        uint64_t n = 0;
+        for (size_t w = 0; w < words; ++w) n += std::popcount(eg[w] & in[w] & p[w]);
+        sum += n << j;
+      }
+      uint64_t allowed = f[a] * sum;
+      // A pod's traffic to itself is always allowed.
+      if (s[a])
+        for (size_t k = offset_[a]; k < offset_[a + 1]; ++k)
+          if (!(egress_rows_[profile_[a]].test(k) && ingress_t_[a].test(k))) allowed += s[a];
+      c.allowed += allowed;
+    }
+    c.denied = c.pairs - c.allowed;
+    return c;
+  }
+
+ private:
+  // Ingress side of each target, over source identities; then transposed.
+  void build_ingress() {
+    const size_t ni = e_.identity_count();
+    std::vector<Bits> rows(targets_);
+    const Bits all(ni, true);
+    for (uint32_t b = 0; b < ni; ++b) {
+      const SideLists& lists = e_.side(b, kIngress);
+      const auto* dst_ports = &e_.identity_ports(b);
+      for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) {
+        const Port& port = ports_[b][k - offset_[b]];
+        Bits allowed(ni), remaining = all, np_set(ni);
+        for (uint32_t pi : lists.admin) {
+          bool passed_all = false;
+          for (const CompiledRule& r : e_.policy(pi).ingress) {
+            if (!EngineImpl::port_matches(r, port.protocol, port.port, dst_ports)) continue;
+            apply_rule(r, r.peers, remaining, allowed, np_set);
+            if (!remaining.any()) {
+              passed_all = true;
+              break;
+            }
+          }
+          if (passed_all) break;
+        }
+        np_set |= remaining;
+        if (!lists.np.empty()) {
+          Bits acc(ni);
+          for (uint32_t pi : lists.np)
+            for (const CompiledRule& r : e_.policy(pi).ingress)
+              if (EngineImpl::port_matches(r, port.protocol, port.port, dst_ports)) acc |= r.peers;
+          allowed.or_and(np_set, acc);
+        } else {
+          Bits rem = np_set;
+          for (uint32_t pi : lists.baseline)
+            for (const CompiledRule& r : e_.policy(pi).ingress)
+              if (EngineImpl::port_matches(r, port.protocol, port.port, dst_ports))
+                apply_rule(r, r.peers, rem, allowed, allowed);
+          allowed |= rem;
+        }
+        rows[k] = std::move(allowed);
+      }
+    }
+    // Transpose: ingress_t_[a] has bit k when target k admits source identity a.
+    ingress_t_.assign(ni, Bits(targets_));
+    const size_t src_words = (ni + 63) / 64;
+    uint64_t block[64];
+    for (size_t k0 = 0; k0 < targets_; k0 += 64) {
+      for (size_t w = 0; w < src_words; ++w) {
+        for (size_t r = 0; r < 64; ++r) block[r] = k0 + r < targets_ ? rows[k0 + r].data()[w] : 0;
+        transpose64(block);
+        for (size_t c = 0; c < 64 && w * 64 + c < ni; ++c)
+          ingress_t_[w * 64 + c].data()[k0 / 64] = block[c];
+      }
+    }
+  }
+
+  // First-match semantics over a set: traffic still `remaining` that the rule matches is
+  // decided by its action and leaves `remaining`.
+  static void apply_rule(const CompiledRule& r, const Bits& match, Bits& remaining, Bits& allowed,
+                         Bits& passed) {
+    if (r.action == RuleAction::Allow) allowed.or_and(match, remaining);
+    if (r.action == RuleAction::Pass) passed.or_and(match, remaining);
+    remaining.and_not(match);
+  }
+
+  const Bits& targets_of(uint32_t policy, Direction d, size_t rule) {
+    uint64_t key = (uint64_t{policy} << 32) | rule;
+    auto it = target_cache_.find(key);
+    if (it != target_cache_.end()) return it->second;
+    const CompiledRule& r =
+        (d == kIngress ? e_.policy(policy).ingress : e_.policy(policy).egress)[rule];
+    Bits t(targets_);
+    r.peers.for_each([&](size_t b) {
+      const auto* dst_ports = &e_.identity_ports(static_cast<uint32_t>(b));
+      for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) {
+        const Port& p = ports_[b][k - offset_[b]];
+        if (EngineImpl::port_matches(r, p.protocol, p.port, dst_ports)) t.set(k);
+      }
+    });
+    return target_cache_.emplace(key, std::move(t)).first->second;
+  }
+
+  // Egress side of each distinct egress profile, over targets.
+  void build_egress() {
+    const size_t ni = e_.identity_count();
+    profile_.resize(ni);
+    std::map<std::tuple<std::vector<uint32_t>, std::vector<uint32_t>, std::vector<uint32_t>>,
+             uint32_t>
+        profiles;
+    const Bits all(targets_, true);
+    for (uint32_t a = 0; a < ni; ++a) {
+      const SideLists& lists = e_.side(a, kEgress);
+      auto key = std::make_tuple(lists.admin, lists.np, lists.baseline);
+      auto it = profiles.find(key);
+      if (it != profiles.end()) {
+        profile_[a] = it->second;
+        continue;
+      }
+      Bits allowed(targets_), remaining = all, np_set(targets_);
+      for (uint32_t pi : lists.admin) {
+        const auto& rules = e_.policy(pi).egress;
+        bool done = false;
+        for (size_t ri = 0; ri < rules.size() && !done; ++ri) {
+          apply_rule(rules[ri], targets_of(pi, kEgress, ri), remaining, allowed, np_set);
+          done = !remaining.any();
+        }
+        if (done) break;
+      }
+      np_set |= remaining;
+      if (!lists.np.empty()) {
+        Bits acc(targets_);
+        for (uint32_t pi : lists.np)
+          for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
+            acc |= targets_of(pi, kEgress, ri);
+        allowed.or_and(np_set, acc);
+      } else {
+        Bits rem = np_set;
+        for (uint32_t pi : lists.baseline) {
+          const auto& rules = e_.policy(pi).egress;
+          for (size_t ri = 0; ri < rules.size(); ++ri)
+            apply_rule(rules[ri], targets_of(pi, kEgress, ri), rem, allowed, allowed);
+        }
+        allowed |= rem;
+      }
+      uint32_t idx = static_cast<uint32_t>(egress_rows_.size());
+      egress_rows_.push_back(std::move(allowed));
+      profiles.emplace(std::move(key), idx);
+      profile_[a] = idx;
+    }
+    target_cache_.clear();
+  }
+
+  const EngineImpl& e_;
+  std::vector<std::vector<Port>> ports_;  // per identity
+  std::vector<size_t> offset_;            // per identity, into targets
+  size_t targets_ = 0;
+  std::vector<uint32_t> target_identity_;
+  std::vector<Bits> ingress_t_;    // per source identity, over targets
+  std::vector<uint32_t> profile_;  // per identity, into egress_rows_
+  std::vector<Bits> egress_rows_;  // per egress profile, over targets
+  std::unordered_map<uint64_t, Bits> target_cache_;
+};
+
+}  // namespace
+
+std::unique_ptr<ReachMatrix> EngineImpl::reach(const std::vector<PortQuery>& ports) const {
+  return std::make_unique<ReachMatrixImpl>(*this, ports);
+}
+
+}  // namespace stockade::engine_internal

@@ -1,0 +1,36 @@
+// Loading Kubernetes objects from manifests: files, directories (recursive: .yaml, .yml,
+// .json), stdin; multi-document YAML, JSON, `kind: List` and everything `kubectl get -o
+// yaml|json` prints. JSON input takes a fast path (simdjson); YAML goes through yaml-cpp.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+#include "model/cluster_state.h"
+
+namespace stockade {
+
+struct LoadOptions {
+  std::string default_namespace = "default";  // for namespaced objects that name none
+};
+
+class ClusterLoader {
+ public:
+  explicit ClusterLoader(LoadOptions options = {});
+
+  // A file, a directory (recursive) or "-" for stdin.
+  Result<void> add_path(const std::string& path);
+  // In-memory YAML or JSON text; `name` stands for the file name in errors.
+  Result<void> add_text(std::string_view text, const std::string& name);
+
+  // The objects read so far as one ClusterState: an object read twice (same kind,
+  // namespace, name) keeps its last version; objects are sorted by namespace and name.
+  ClusterState finish() &&;
+
+ private:
+  LoadOptions options_;
+  ClusterState state_;
+};
+
+}  // namespace stockade

@@ -1,0 +1,158 @@
+// Two views of a parsed document behind one duck-typed interface, so that object decoding is
+// written once: YAML (yaml-cpp, with line numbers) and JSON (simdjson DOM, the fast path).
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <simdjson.h>
+#include <yaml-cpp/yaml.h>
+
+namespace stockade::input {
+
+// Bounds the work done on one document: YAML aliases can make a small text expand into a huge
+// tree ("billion laughs"); every visited node is charged here.
+struct VisitBudget {
+  uint64_t remaining = 0;
+  bool exhausted = false;
+  bool charge() {
+    if (remaining == 0) {
+      exhausted = true;
+      return false;
+    }
+    --remaining;
+    return true;
+  }
+};
+
+class YamlNode {
+ public:
+  YamlNode(YAML::Node n, VisitBudget* budget) : n_(std::move(n)), budget_(budget) {}
+
+  bool is_null() const { return !n_.IsDefined() || n_.IsNull(); }
+  bool is_map() const { return n_.IsMap(); }
+  bool is_seq() const { return n_.IsSequence(); }
+  bool is_scalar() const { return n_.IsScalar(); }
+  int line() const { return n_.Mark().line >= 0 ? n_.Mark().line + 1 : 0; }
+
+  // Any scalar reads as a string (YAML plain scalars like 1.0 stay text).
+  std::optional<std::string_view> as_string() const {
+    if (!n_.IsScalar()) return std::nullopt;
+    return std::string_view(n_.Scalar());
+  }
+  // Only plain (unquoted) scalars that are integers.
+  std::optional<int64_t> as_int() const {
+    if (!n_.IsScalar() || n_.Tag() == "!") return std::nullopt;
+    const std::string& s = n_.Scalar();
+    int64_t v = 0;
+    const char* b = s.data();
+    const char* e = s.data() + s.size();
+    if (b != e && *b == '+') ++b;
+    auto [p, ec] = std::from_chars(b, e, v);
+    if (ec != std::errc() || p != e || b == e) return std::nullopt;
+    return v;
+  }
+  std::optional<bool> as_bool() const {
+    if (!n_.IsScalar() || n_.Tag() == "!") return std::nullopt;
+    const std::string& s = n_.Scalar();
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+    return std::nullopt;
+  }
+  bool is_int_like() const { return as_int().has_value(); }
+
+  std::optional<YamlNode> get(std::string_view key) const {
+    if (!n_.IsMap()) return std::nullopt;
+    for (auto it = n_.begin(); it != n_.end(); ++it) {
+      if (!budget_->charge()) return std::nullopt;
+      if (it->first.IsScalar() && it->first.Scalar() == key) return YamlNode(it->second, budget_);
+    }
+    return std::nullopt;
+  }
+  // f(std::string_view key, YamlNode value, int key_line) -> bool (false stops)
+  template <class F>
+  bool fields(F&& f) const {
+    if (!n_.IsMap()) return true;
+    for (auto it = n_.begin(); it != n_.end(); ++it) {
+      if (!budget_->charge()) return false;
+      std::string_view key = it->first.IsScalar() ? std::string_view(it->first.Scalar()) : "";
+      if (!f(key, YamlNode(it->second, budget_))) return false;
+    }
+    return true;
+  }
+  template <class F>
+  bool items(F&& f) const {
+    if (!n_.IsSequence()) return true;
+    for (auto it = n_.begin(); it != n_.end(); ++it) {
+      if (!budget_->charge()) return false;
+      if (!f(YamlNode(*it, budget_))) return false;
+    }
+    return true;
+  }
+  bool budget_exhausted() const { return budget_->exhausted; }
+
+ private:
+  YAML::Node n_;
+  VisitBudget* budget_;
+};
+
+class JsonNode {
+ public:
+  explicit JsonNode(simdjson::dom::element e) : e_(e) {}
+
+  bool is_null() const { return e_.is_null(); }
+  bool is_map() const { return e_.is_object(); }
+  bool is_seq() const { return e_.is_array(); }
+  bool is_scalar() const { return !e_.is_object() && !e_.is_array() && !e_.is_null(); }
+  int line() const { return 0; }  // the DOM keeps no positions; see loader.cc
+
+  std::optional<std::string_view> as_string() const {
+    std::string_view s;
+    if (e_.get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
+    return s;
+  }
+  std::optional<int64_t> as_int() const {
+    int64_t v;
+    if (e_.get_int64().get(v) != simdjson::SUCCESS) return std::nullopt;
+    return v;
+  }
+  std::optional<bool> as_bool() const {
+    bool v;
+    if (e_.get_bool().get(v) != simdjson::SUCCESS) return std::nullopt;
+    return v;
+  }
+  bool is_int_like() const { return as_int().has_value(); }
+
+  std::optional<JsonNode> get(std::string_view key) const {
+    simdjson::dom::object o;
+    if (e_.get_object().get(o) != simdjson::SUCCESS) return std::nullopt;
+    simdjson::dom::element v;
+    if (o.at_key(key).get(v) != simdjson::SUCCESS) return std::nullopt;
+    return JsonNode(v);
+  }
+  template <class F>
+  bool fields(F&& f) const {
+    simdjson::dom::object o;
+    if (e_.get_object().get(o) != simdjson::SUCCESS) return true;
+    for (auto kv : o)
+      if (!f(kv.key, JsonNode(kv.value))) return false;
+    return true;
+  }
+  template <class F>
+  bool items(F&& f) const {
+    simdjson::dom::array a;
+    if (e_.get_array().get(a) != simdjson::SUCCESS) return true;
+    for (simdjson::dom::element v : a)
+      if (!f(JsonNode(v))) return false;
+    return true;
+  }
+  bool budget_exhausted() const { return false; }
+
+ private:
+  simdjson::dom::element e_;
+};
+
+}  // namespace stockade::input

@@ -1,0 +1,45 @@
+// ClusterState: the only model of the cluster. Every source fills it; every view reads it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/objects.h"
+
+namespace stockade {
+
+struct ClusterState {
+  std::vector<Namespace> namespaces;
+  std::vector<Node> nodes;
+  std::vector<Pod> pods;
+  std::vector<Workload> workloads;
+  std::vector<Service> services;
+  std::vector<NetworkPolicy> network_policies;
+  std::vector<ClusterPolicy> cluster_policies;
+  std::map<std::string, uint64_t> skipped_kinds;  // kinds read but not modelled, with counts
+
+  // Labels of a namespace as policies see them: the Namespace object's labels, or only
+  // kubernetes.io/metadata.name=NAME when the input has no such Namespace.
+  Labels namespace_labels(const std::string& name) const;
+};
+
+// Something that has pods: a Pod, or a workload that stands for its pods because the input
+// holds none of them (see CLI.md "Endpoints").
+struct Endpoint {
+  std::string ns;
+  std::string name;
+  std::string kind;  // "Pod" or the workload kind
+  PodTemplate pod;   // labels, declared ports, hostNetwork
+  std::vector<IpAddr> ips;
+  std::string node;
+
+  std::string id() const { return ns + "/" + name; }
+};
+
+// The endpoints of a cluster, sorted by (namespace, name). Pods that have finished
+// (phase Succeeded or Failed) are left out: they hold no IP and run no process.
+std::vector<Endpoint> build_endpoints(const ClusterState& state);
+
+}  // namespace stockade

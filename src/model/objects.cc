@@ -1,0 +1,41 @@
+#include "model/objects.h"
+
+namespace stockade {
+
+std::string_view to_string(WorkloadKind k) {
+  switch (k) {
+    case WorkloadKind::Deployment:
+      return "Deployment";
+    case WorkloadKind::ReplicaSet:
+      return "ReplicaSet";
+    case WorkloadKind::StatefulSet:
+      return "StatefulSet";
+    case WorkloadKind::DaemonSet:
+      return "DaemonSet";
+    case WorkloadKind::Job:
+      return "Job";
+    case WorkloadKind::CronJob:
+      return "CronJob";
+    case WorkloadKind::ReplicationController:
+      return "ReplicationController";
+  }
+  return "?";
+}
+
+std::string_view to_string(ClusterPolicyKind k) {
+  switch (k) {
+    case ClusterPolicyKind::AdminNetworkPolicy:
+      return "AdminNetworkPolicy";
+    case ClusterPolicyKind::BaselineAdminNetworkPolicy:
+      return "BaselineAdminNetworkPolicy";
+    case ClusterPolicyKind::ClusterNetworkPolicy:
+      return "ClusterNetworkPolicy";
+  }
+  return "?";
+}
+
+std::string_view to_string(PolicyTier t) {
+  return t == PolicyTier::Admin ? "Admin" : "Baseline";
+}
+
+}  // namespace stockade
