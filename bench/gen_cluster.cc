@@ -441,8 +441,8 @@ class Generator {
       const std::string env = r < 4 ? "prod" : r < 7 ? "staging" : "dev";
       add(UniqueName(used, team + "-" + env), team, env, false);
       Namespace& ns = namespaces_.back();
-      ns.dual = rng_.Percent(5);
-      ns.istio = rng_.Percent(20);
+      ns.dual = (namespaces_.size() - first_app_ns_) % 20 == 2;  // ~5%, the 2nd, 22nd, ...
+      ns.istio = rng_.Percent(10);
       ns.weight = rng_.Range(1, 4);
     }
     for (auto& ns : namespaces_) {
@@ -635,6 +635,7 @@ class Generator {
       e.image = "quay.io/prometheus/memcached-exporter:v0.14.2";
       e.ports = {{"metrics", 9150, "TCP"}};
     }
+    if (rng_.Percent(40)) return {c};
     return {c, e};
   }
 
@@ -665,20 +666,13 @@ class Generator {
     if (c.http_probe) {
       c_json["readinessProbe"] = {
           {"httpGet", {{"path", "/readyz"}, {"port", "http"}, {"scheme", "HTTP"}}},
-          {"periodSeconds", 10},
-          {"timeoutSeconds", 1},
-          {"successThreshold", 1},
-          {"failureThreshold", 3}};
+          {"periodSeconds", 10}};
     } else if (!c.ports.empty() && c.ports[0].proto == "TCP") {
       c_json["readinessProbe"] = {{"tcpSocket", {{"port", c.ports[0].port}}},
-                                  {"periodSeconds", 10},
-                                  {"timeoutSeconds", 1},
-                                  {"successThreshold", 1},
-                                  {"failureThreshold", 3}};
+                                  {"periodSeconds", 10}};
     }
     if (!sidecar && !w.host_network) {
       c_json["securityContext"] = {{"allowPrivilegeEscalation", false},
-                                   {"capabilities", {{"drop", json::array({"ALL"})}}},
                                    {"readOnlyRootFilesystem", true},
                                    {"runAsNonRoot", true}};
     }
@@ -700,7 +694,7 @@ class Generator {
         (w.tier == "db" || w.tier == "cache" || w.tier == "monitoring")) {
       mounts.push_back({{"name", "data"}, {"mountPath", "/var/lib/data"}});
     }
-    if (!w.host_network && w.tier != "") {
+    if (!w.host_network && w.tier != "" && w.tier != "worker") {
       volumes.push_back({{"name", "config"},
                          {"configMap", {{"name", w.name + "-config"}, {"defaultMode", 420}}}});
       mounts.push_back({{"name", "config"}, {"mountPath", "/etc/" + w.name}, {"readOnly", true}});
@@ -783,7 +777,6 @@ class Generator {
       if (p.name == "metrics") {
         ann["prometheus.io/scrape"] = "true";
         ann["prometheus.io/port"] = std::to_string(p.port);
-        ann["prometheus.io/path"] = "/metrics";
         break;
       }
     }

@@ -58,6 +58,7 @@ std::string decision_str(const Decision& d) {
 
 struct Stats {
   uint64_t checks = 0;
+  uint64_t denied = 0;              // connections the reference denies
   uint64_t verdict_mismatches = 0;  // engine verdict != reference verdict
   uint64_t side_mismatches = 0;     // a side's decision differs (explain would be wrong)
   uint64_t isolation_mismatches = 0;
@@ -132,6 +133,7 @@ class ClusterCheck {
     bool ref_e = self || reference_egress_allowed(state_, eps_, src, dst, proto, port);
     bool ref_i = self || reference_ingress_allowed(state_, eps_, src, dst, proto, port);
     bool ref = self || (ref_e && ref_i);
+    stats_.denied += !ref;
     Verdict v = engine_->evaluate(to_engine(src), to_engine(dst), proto, port);
 
     std::string what;
@@ -208,9 +210,9 @@ TEST(Differential, EngineAgreesWithReferenceOnRandomClusters) {
   EXPECT_EQ(stats.side_mismatches, 0u);
   EXPECT_EQ(stats.isolation_mismatches, 0u);
   RecordProperty("checks", std::to_string(stats.checks));
-  std::printf("differential: %llu clusters, %llu connections checked\n",
-              static_cast<unsigned long long>(count),
-              static_cast<unsigned long long>(stats.checks));
+  std::printf("differential: %llu clusters, %llu connections checked, %llu denied\n",
+              static_cast<unsigned long long>(count), static_cast<unsigned long long>(stats.checks),
+              static_cast<unsigned long long>(stats.denied));
 }
 
 // The generator itself: deterministic per seed, and it really produces every shape.

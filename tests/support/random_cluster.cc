@@ -394,6 +394,12 @@ ClusterState random_cluster(uint64_t seed) {
     if (chance(rng, 6)) {
       p.spec.host_network = true;
       p.ips = node.addresses;
+      if (chance(rng, 8)) {  // on a node the input does not hold
+        p.node = "node-gone";
+        p.ips = {v4(240)};
+      }
+    } else if (chance(rng, 15)) {
+      p.phase = "Pending";  // scheduled, no IP yet
     } else {
       uint32_t h = hosts[i];
       switch (pick(rng, 6)) {
@@ -474,9 +480,14 @@ std::vector<IpAddr> interesting_external_ips(const ClusterState& s, Rng& rng) {
   std::set<IpAddr> pod_ips;
   for (const Pod& p : s.pods)
     if (!p.spec.host_network) pod_ips.insert(p.ips.begin(), p.ips.end());
+  auto add = [&](const IpAddr& a) {
+    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  };
   for (const Node& n : s.nodes)
-    for (const IpAddr& a : n.addresses)
-      if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    for (const IpAddr& a : n.addresses) add(a);
+  for (const Pod& p : s.pods)  // host-network pods' IPs, also on nodes missing from the input
+    if (p.spec.host_network)
+      for (const IpAddr& a : p.ips) add(a);
   // Free addresses inside the pod ranges.
   for (int i = 0; i < 2; ++i) {
     for (int attempt = 0; attempt < 50; ++attempt) {

@@ -19,7 +19,8 @@ namespace stockade::testing {
 //  * 2-4 namespaces (sometimes one without a Namespace object), 1-3 labelled nodes;
 //  * 3-12 pods: IPv4 in 10.0.0.1-199, sometimes IPv6 in fd00::/120, declared ports from
 //    {80, 81, 443, 53} x {http, dns, metrics, unnamed} x {TCP, UDP, SCTP}; some hostNetwork
-//    (IPs = their node's addresses, 10.0.0.200-254), some finished (Succeeded);
+//    (IPs = their node's addresses, 10.0.0.200-254; rarely on a node missing from the input),
+//    some finished (Succeeded), some Pending without IPs;
 //  * sometimes a workload with no pods (an endpoint of its own, without IPs);
 //  * 0-5 NetworkPolicies and 0-3 cluster policies (ANP, the BANP "default", CNP Admin/Baseline)
 //    with every peer, port and action shape.

@@ -1,0 +1,130 @@
+// Runs the data-driven conformance cases in tests/conformance/cases/**.yaml (format in
+// tests/conformance/README.md): a model cluster, extra objects, and expected reachability
+// matrices taken from the upstream Kubernetes and network-policy-api tests.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "engine/engine.h"
+#include "input/loader.h"
+
+namespace stockade {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> case_files() {
+  std::vector<std::string> out;
+  fs::path dir = fs::path(STOCKADE_SOURCE_DIR) / "tests/conformance/cases";
+  if (!fs::exists(dir)) return out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().extension() == ".yaml")
+      out.push_back(fs::relative(e.path(), dir).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class Conformance : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Conformance, MatchesUpstreamExpectations) {
+  fs::path file = fs::path(STOCKADE_SOURCE_DIR) / "tests/conformance/cases" / GetParam();
+  YAML::Node doc = YAML::LoadFile(file.string());
+  SCOPED_TRACE(doc["description"].as<std::string>(""));
+  fs::path model = file.parent_path() / doc["model"].as<std::string>();
+
+  ClusterLoader loader;
+  ASSERT_TRUE(loader.add_path(model.string())) << model;
+  if (doc["objects"] && doc["objects"].size() > 0) {
+    YAML::Emitter em;
+    for (const auto& obj : doc["objects"]) em << YAML::BeginDoc << obj;
+    auto r = loader.add_text(em.c_str(), file.string() + "#objects");
+    ASSERT_TRUE(r) << r.error().str();
+  }
+  ClusterState state = std::move(loader).finish();
+  auto engine = PolicyEngine::compile(state, build_endpoints(state));
+
+  auto peer_of = [&](const std::string& name) -> std::optional<Peer> {
+    if (name.find('/') == std::string::npos) {
+      auto ip = IpAddr::parse(name);
+      if (!ip) return std::nullopt;
+      if (auto ep = engine->find_endpoint_by_ip(*ip)) return Peer::of_endpoint(*ep);
+      return Peer::of_ip(*ip);
+    }
+    auto slash = name.find('/');
+    auto ep = engine->find_endpoint(name.substr(0, slash), name.substr(slash + 1));
+    if (!ep) return std::nullopt;
+    return Peer::of_endpoint(*ep);
+  };
+
+  ASSERT_TRUE(doc["probes"] && doc["probes"].size() > 0) << "case has no probes";
+  for (const auto& probe : doc["probes"]) {
+    std::string port_text = probe["port"].as<std::string>();
+    auto q = parse_port_query(port_text);
+    ASSERT_TRUE(q) << "bad port " << port_text;
+    std::istringstream rows(probe["expect"].as<std::string>());
+    std::string line;
+    std::vector<std::string> header;
+    std::string mismatches;
+    int checked = 0;
+    while (std::getline(rows, line)) {
+      std::istringstream cells(line);
+      std::vector<std::string> tok;
+      for (std::string t; cells >> t;) tok.push_back(t);
+      if (tok.empty()) continue;
+      if (header.empty()) {
+        ASSERT_EQ(tok[0], "-") << "matrix header must start with '-'";
+        header.assign(tok.begin() + 1, tok.end());
+        continue;
+      }
+      ASSERT_EQ(tok.size(), header.size() + 1) << "row: " << line;
+      auto src = peer_of(tok[0]);
+      ASSERT_TRUE(src) << "unknown source " << tok[0];
+      for (size_t c = 0; c < header.size(); ++c) {
+        auto dst = peer_of(header[c]);
+        ASSERT_TRUE(dst) << "unknown destination " << header[c];
+        ASSERT_TRUE(tok[c + 1] == "." || tok[c + 1] == "X") << "cell " << tok[c + 1];
+        bool want = tok[c + 1] == ".";
+        uint16_t port = q->number;
+        if (!q->name.empty()) {
+          if (!dst->endpoint) continue;
+          auto p = engine->resolve_port(*dst->endpoint, *q);
+          if (!p) {
+            // A named port the destination does not declare: nothing can connect to it.
+            EXPECT_FALSE(want && !(src->endpoint == dst->endpoint))
+                << tok[0] << " -> " << header[c] << " " << port_text
+                << ": expected allowed but the destination does not declare the port";
+            continue;
+          }
+          port = *p;
+        }
+        Verdict v = engine->evaluate(*src, *dst, q->protocol, port);
+        ++checked;
+        if (v.allowed != want)
+          mismatches += "  " + tok[0] + " -> " + header[c] + " " + port_text + ": expected " +
+                        (want ? "allowed" : "denied") + ", got " +
+                        (v.allowed ? "allowed" : "denied") + "\n";
+        if (src->endpoint && dst->endpoint) {
+          bool fast = engine->allowed(*src->endpoint, *dst->endpoint, q->protocol, port);
+          EXPECT_EQ(fast, v.allowed) << "fast path disagrees on " << tok[0] << " -> " << header[c];
+        }
+      }
+    }
+    EXPECT_GT(checked, 0);
+    EXPECT_TRUE(mismatches.empty()) << GetParam() << " probe " << port_text << ":\n"
+                                    << mismatches;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Upstream, Conformance, ::testing::ValuesIn(case_files()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string n = info.param;
+                           for (char& c : n)
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Conformance);
+
+}  // namespace
+}  // namespace stockade

@@ -1,0 +1,601 @@
+#include "input/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace stockade {
+namespace {
+
+Result<ClusterState> load(std::string_view text, const std::string& name = "in.yaml") {
+  ClusterLoader l;
+  auto r = l.add_text(text, name);
+  if (!r) return tl::unexpected(r.error());
+  return std::move(l).finish();
+}
+
+std::string error_of(std::string_view text) {
+  auto r = load(text);
+  if (r) return "<no error>";
+  return r.error().str();
+}
+
+const char* kNpHead = R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: ns}
+)";
+
+TEST(Loader, MultiDocumentYaml) {
+  auto s = load(R"(apiVersion: v1
+kind: Namespace
+metadata: {name: a, labels: {team: x}}
+---
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p1, namespace: a, labels: {app: web}}
+spec:
+  hostNetwork: false
+  nodeName: n1
+  containers:
+  - name: c
+    ports:
+    - {containerPort: 80, name: http}
+    - {containerPort: 53, name: dns, protocol: UDP}
+  initContainers:
+  - name: sidecar
+    ports: [{containerPort: 9090, name: metrics}]
+status:
+  podIP: 10.0.0.1
+  podIPs: [{ip: 10.0.0.1}, {ip: "fd00::1"}]
+  phase: Running
+)");
+  ASSERT_TRUE(s) << s.error().str();
+  ASSERT_EQ(s->namespaces.size(), 1u);
+  EXPECT_EQ(s->namespaces[0].labels.at("kubernetes.io/metadata.name"), "a");
+  EXPECT_EQ(s->namespaces[0].labels.at("team"), "x");
+  ASSERT_EQ(s->pods.size(), 1u);
+  const Pod& p = s->pods[0];
+  EXPECT_EQ(p.ns, "a");
+  EXPECT_EQ(p.node, "n1");
+  EXPECT_EQ(p.ips.size(), 2u);
+  EXPECT_TRUE(p.ips[1].v6);
+  ASSERT_EQ(p.spec.ports.size(), 3u);
+  EXPECT_EQ(p.phase, "Running");
+}
+
+TEST(Loader, NamespaceNotInInputGetsMetadataNameLabel) {
+  ClusterState s;
+  EXPECT_EQ(s.namespace_labels("x").at("kubernetes.io/metadata.name"), "x");
+}
+
+TEST(Loader, DefaultNamespace) {
+  ClusterLoader l(LoadOptions{"prod"});
+  ASSERT_TRUE(l.add_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n", "x"));
+  auto s = std::move(l).finish();
+  EXPECT_EQ(s.pods[0].ns, "prod");
+}
+
+TEST(Loader, KubectlListJson) {
+  auto s = load(R"({"apiVersion":"v1","kind":"List","items":[
+    {"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"x"},
+     "status":{"podIP":"10.0.0.5"}},
+    {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","namespace":"x"},
+     "spec":{"replicas":2,"selector":{"matchLabels":{"app":"d"}},
+             "template":{"metadata":{"labels":{"app":"d","pod-template-hash":"abc"}},
+                         "spec":{"containers":[{"name":"c","ports":[{"containerPort":8080}]}]}}}},
+    {"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm","namespace":"x"}}
+  ]})",
+                "in.json");
+  ASSERT_TRUE(s) << s.error().str();
+  EXPECT_EQ(s->pods.size(), 1u);
+  ASSERT_EQ(s->workloads.size(), 1u);
+  EXPECT_EQ(s->workloads[0].pod.labels.at("app"), "d");
+  EXPECT_EQ(s->workloads[0].pod.ports.at(0).port, 8080);
+  EXPECT_EQ(s->skipped_kinds.at("ConfigMap"), 1u);
+}
+
+TEST(Loader, TypedListsAndConcatenatedJson) {
+  auto s = load(R"({"apiVersion":"v1","kind":"PodList","items":[
+    {"kind":"Pod","metadata":{"name":"a","namespace":"x"}}]}
+    {"kind":"Pod","metadata":{"name":"b","namespace":"x"}})",
+                "in.json");
+  ASSERT_TRUE(s) << s.error().str();
+  EXPECT_EQ(s->pods.size(), 2u);
+}
+
+TEST(Loader, CronJobTemplateAndReplicationControllerSelector) {
+  auto s = load(R"(apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cj, namespace: x}
+spec:
+  schedule: "* * * * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata: {labels: {job: backup}}
+        spec: {containers: [{name: c}]}
+---
+apiVersion: v1
+kind: ReplicationController
+metadata: {name: rc, namespace: x}
+spec:
+  selector: {app: legacy}
+  template:
+    metadata: {labels: {app: legacy}}
+)");
+  ASSERT_TRUE(s) << s.error().str();
+  ASSERT_EQ(s->workloads.size(), 2u);
+  EXPECT_EQ(s->workloads[0].kind, WorkloadKind::CronJob);
+  EXPECT_EQ(s->workloads[0].pod.labels.at("job"), "backup");
+  ASSERT_TRUE(s->workloads[1].selector);
+  EXPECT_TRUE(s->workloads[1].selector->matches({{"app", "legacy"}}));
+}
+
+TEST(Loader, LastObjectWins) {
+  auto s = load(R"(apiVersion: v1
+kind: Namespace
+metadata: {name: a, labels: {v: "1"}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: a, labels: {v: "2"}}
+)");
+  ASSERT_TRUE(s);
+  ASSERT_EQ(s->namespaces.size(), 1u);
+  EXPECT_EQ(s->namespaces[0].labels.at("v"), "2");
+}
+
+// ---- NetworkPolicy decoding -----------------------------------------------------------------
+
+TEST(NetworkPolicyDecode, PolicyTypesDefaulting) {
+  auto only_ingress = load(std::string(kNpHead) + "spec: {podSelector: {}}\n");
+  ASSERT_TRUE(only_ingress);
+  EXPECT_TRUE(only_ingress->network_policies[0].affects_ingress);
+  EXPECT_FALSE(only_ingress->network_policies[0].affects_egress);
+
+  // An empty egress list does not make the policy affect egress.
+  auto empty_egress = load(std::string(kNpHead) + "spec: {podSelector: {}, egress: []}\n");
+  ASSERT_TRUE(empty_egress);
+  EXPECT_FALSE(empty_egress->network_policies[0].affects_egress);
+
+  auto with_egress = load(std::string(kNpHead) + "spec: {podSelector: {}, egress: [{}]}\n");
+  ASSERT_TRUE(with_egress);
+  EXPECT_TRUE(with_egress->network_policies[0].affects_ingress);
+  EXPECT_TRUE(with_egress->network_policies[0].affects_egress);
+
+  auto explicit_egress =
+      load(std::string(kNpHead) + "spec: {podSelector: {}, policyTypes: [Egress]}\n");
+  ASSERT_TRUE(explicit_egress);
+  EXPECT_FALSE(explicit_egress->network_policies[0].affects_ingress);
+  EXPECT_TRUE(explicit_egress->network_policies[0].affects_egress);
+
+  // An explicit empty list is defaulted too.
+  auto empty_types = load(std::string(kNpHead) + "spec: {podSelector: {}, policyTypes: []}\n");
+  ASSERT_TRUE(empty_types);
+  EXPECT_TRUE(empty_types->network_policies[0].affects_ingress);
+}
+
+TEST(NetworkPolicyDecode, AbsentNullAndEmptySelectors) {
+  auto s = load(std::string(kNpHead) + R"(spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - podSelector: null
+      namespaceSelector: {}
+    - podSelector: {matchLabels: {a: b}}
+  - from: []
+  - {}
+)");
+  ASSERT_TRUE(s) << s.error().str();
+  const auto& rules = s->network_policies[0].ingress;
+  ASSERT_EQ(rules.size(), 3u);
+  ASSERT_EQ(rules[0].peers.size(), 2u);
+  EXPECT_FALSE(rules[0].peers[0].pod_selector.has_value());  // null is absent
+  ASSERT_TRUE(rules[0].peers[0].namespace_selector.has_value());
+  EXPECT_TRUE(rules[0].peers[0].namespace_selector->empty());  // {} is present and empty
+  EXPECT_FALSE(rules[0].peers[1].namespace_selector.has_value());
+  EXPECT_TRUE(rules[1].peers.empty());  // from: [] means every source
+  EXPECT_TRUE(rules[2].peers.empty());
+}
+
+TEST(NetworkPolicyDecode, Ports) {
+  auto s = load(std::string(kNpHead) + R"(spec:
+  podSelector: {}
+  ingress:
+  - ports:
+    - {port: 80}
+    - {port: http}
+    - {protocol: UDP}
+    - {port: 1000, endPort: 2000, protocol: SCTP}
+    - {port: "8080"}
+)");
+  // "8080" quoted is a string: an invalid port name, as the API server says.
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("invalid port name"), std::string::npos);
+
+  s = load(std::string(kNpHead) + R"(spec:
+  podSelector: {}
+  ingress:
+  - ports:
+    - {port: 80}
+    - {port: http}
+    - {protocol: UDP}
+    - {port: 1000, endPort: 2000, protocol: SCTP}
+)");
+  ASSERT_TRUE(s) << s.error().str();
+  const auto& ports = s->network_policies[0].ingress[0].ports;
+  ASSERT_EQ(ports.size(), 4u);
+  EXPECT_EQ(ports[0].kind, NetworkPolicyPort::Kind::Number);
+  EXPECT_EQ(ports[0].effective_protocol(), Protocol::TCP);
+  EXPECT_EQ(ports[1].kind, NetworkPolicyPort::Kind::Name);
+  EXPECT_EQ(ports[2].kind, NetworkPolicyPort::Kind::Any);
+  EXPECT_EQ(ports[2].effective_protocol(), Protocol::UDP);
+  EXPECT_EQ(ports[3].end_port, 2000);
+}
+
+struct BadCase {
+  const char* name;
+  const char* spec;
+  const char* message;
+  int line;
+};
+
+class NetworkPolicyRejects : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(NetworkPolicyRejects, AsTheApiServerWould) {
+  const BadCase& c = GetParam();
+  auto r = load(std::string(kNpHead) + c.spec);
+  ASSERT_FALSE(r) << c.name;
+  EXPECT_NE(r.error().message.find(c.message), std::string::npos) << r.error().str();
+  EXPECT_EQ(r.error().file, "in.yaml");
+  if (c.line) {
+    EXPECT_EQ(r.error().line, c.line) << r.error().str();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Validation, NetworkPolicyRejects,
+    ::testing::Values(
+        BadCase{"endPortBelowPort",
+                "spec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 90, endPort: 80}\n",
+                "must be greater than or equal to `port`", 8},
+        BadCase{"endPortWithNamedPort",
+                "spec:\n  podSelector: {}\n  ingress:\n  - ports: [{port: http, endPort: 80}]\n",
+                "may not be specified when `port` is non-numeric", 7},
+        BadCase{"endPortWithoutPort",
+                "spec:\n  podSelector: {}\n  ingress:\n  - ports: [{endPort: 80}]\n",
+                "may not be specified when `port` is not specified", 7},
+        BadCase{"portOutOfRange", "spec:\n  podSelector: {}\n  ingress:\n  - ports: [{port: 0}]\n",
+                "between 1 and 65535", 7},
+        BadCase{"unknownProtocol",
+                "spec:\n  podSelector: {}\n  ingress:\n  - ports: [{protocol: ICMP}]\n",
+                "unsupported value \"ICMP\"", 7},
+        BadCase{"lowercaseProtocol",
+                "spec:\n  podSelector: {}\n  ingress:\n  - ports: [{protocol: tcp}]\n",
+                "unsupported value \"tcp\"", 7},
+        BadCase{"badCidr",
+                "spec:\n  podSelector: {}\n  egress:\n  - to: [{ipBlock: {cidr: 10.0.0.0/33}}]\n",
+                "invalid CIDR", 7},
+        BadCase{"cidrWithoutPrefix",
+                "spec:\n  podSelector: {}\n  egress:\n  - to: [{ipBlock: {cidr: 10.0.0.1}}]\n",
+                "invalid CIDR", 7},
+        BadCase{"exceptOutsideCidr",
+                "spec:\n  podSelector: {}\n  egress:\n  - to:\n    - ipBlock:\n        cidr: "
+                "10.0.0.0/16\n        except: [10.1.0.0/24]\n",
+                "strict subset", 10},
+        BadCase{"exceptEqualToCidr",
+                "spec:\n  podSelector: {}\n  egress:\n  - to:\n    - ipBlock:\n        cidr: "
+                "10.0.0.0/16\n        except: [10.0.0.0/16]\n",
+                "strict subset", 0},
+        BadCase{"ipBlockWithSelector",
+                "spec:\n  podSelector: {}\n  egress:\n  - to:\n    - ipBlock: {cidr: "
+                "10.0.0.0/8}\n      podSelector: {}\n",
+                "may not specify both ipBlock and another peer", 0},
+        BadCase{"emptyPeer", "spec:\n  podSelector: {}\n  ingress:\n  - from: [{}]\n",
+                "must specify a peer", 7},
+        BadCase{"badOperator",
+                "spec:\n  podSelector:\n    matchExpressions: [{key: a, operator: Equals, "
+                "values: [x]}]\n",
+                "not a valid label selector operator", 6},
+        BadCase{"inWithoutValues",
+                "spec:\n  podSelector:\n    matchExpressions: [{key: a, operator: In}]\n",
+                "must be specified when operator is In or NotIn", 6},
+        BadCase{"existsWithValues",
+                "spec:\n  podSelector:\n    matchExpressions: [{key: a, operator: Exists, values: "
+                "[x]}]\n",
+                "may not be specified when operator is Exists", 6},
+        BadCase{"badLabelKey", "spec:\n  podSelector: {matchLabels: {\"-bad\": x}}\n",
+                "invalid label key", 5},
+        BadCase{"unknownSpecField", "spec:\n  podSelector: {}\n  ingres: []\n",
+                "unknown field \"ingres\"", 6},
+        BadCase{"unknownPortField",
+                "spec:\n  podSelector: {}\n  ingress:\n  - ports: [{port: 80, prot: TCP}]\n",
+                "unknown field \"prot\"", 7},
+        BadCase{"badPolicyType", "spec:\n  podSelector: {}\n  policyTypes: [Both]\n",
+                "supported values: \"Ingress\", \"Egress\"", 6}),
+    [](const ::testing::TestParamInfo<BadCase>& i) { return std::string(i.param.name); });
+
+TEST(NetworkPolicyDecode, WrongApiVersion) {
+  auto r = load("apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: p}\n");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("unsupported apiVersion"), std::string::npos);
+}
+
+// ---- AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPolicy -------------------
+
+TEST(ClusterPolicyDecode, AdminNetworkPolicy) {
+  auto s = load(R"(apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: a}
+spec:
+  priority: 10
+  subject:
+    pods:
+      namespaceSelector: {matchLabels: {env: prod}}
+      podSelector: {}
+  ingress:
+  - name: from-monitoring
+    action: Allow
+    from: [{namespaces: {matchLabels: {team: mon}}}]
+    ports:
+    - portNumber: {protocol: TCP, port: 9090}
+    - namedPort: metrics
+    - portRange: {protocol: UDP, start: 1000, end: 2000}
+  egress:
+  - action: Pass
+    to: [{networks: [10.0.0.0/8, "fd00::/8"]}]
+  - action: Deny
+    to: [{nodes: {matchExpressions: [{key: node-role.kubernetes.io/control-plane, operator: Exists}]}}]
+)");
+  ASSERT_TRUE(s) << s.error().str();
+  ASSERT_EQ(s->cluster_policies.size(), 1u);
+  const ClusterPolicy& p = s->cluster_policies[0];
+  EXPECT_EQ(p.tier, PolicyTier::Admin);
+  EXPECT_EQ(p.priority, 10);
+  ASSERT_TRUE(p.subject.pod_selector);
+  ASSERT_EQ(p.ingress.size(), 1u);
+  ASSERT_TRUE(p.ingress[0].ports);
+  EXPECT_EQ(p.ingress[0].ports->size(), 3u);
+  EXPECT_EQ((*p.ingress[0].ports)[1].kind, ClusterPolicyPort::Kind::Named);
+  EXPECT_EQ((*p.ingress[0].ports)[2].end, 2000);
+  ASSERT_EQ(p.egress.size(), 2u);
+  EXPECT_EQ(p.egress[0].action, RuleAction::Pass);
+  EXPECT_EQ(p.egress[0].peers[0].networks.size(), 2u);
+  EXPECT_EQ(p.egress[1].peers[0].kind, ClusterPeer::Kind::Nodes);
+}
+
+TEST(ClusterPolicyDecode, ClusterNetworkPolicy) {
+  auto s = load(R"(apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: c}
+spec:
+  tier: Baseline
+  priority: 5
+  subject: {namespaces: {}}
+  ingress:
+  - action: Accept
+    from: [{pods: {podSelector: {matchLabels: {app: x}}}}]
+    protocols:
+    - tcp: {destinationPort: {number: 80}}
+    - udp: {destinationPort: {range: {start: 53, end: 54}}}
+    - destinationNamedPort: dns
+)");
+  ASSERT_TRUE(s) << s.error().str();
+  const ClusterPolicy& p = s->cluster_policies[0];
+  EXPECT_EQ(p.kind, ClusterPolicyKind::ClusterNetworkPolicy);
+  EXPECT_EQ(p.tier, PolicyTier::Baseline);
+  EXPECT_EQ(p.ingress[0].action, RuleAction::Allow);
+  const auto& ports = *p.ingress[0].ports;
+  EXPECT_EQ(ports[0].kind, ClusterPolicyPort::Kind::Number);
+  EXPECT_EQ(ports[1].protocol, Protocol::UDP);
+  EXPECT_EQ(ports[1].kind, ClusterPolicyPort::Kind::Range);
+  EXPECT_EQ(ports[2].kind, ClusterPolicyPort::Kind::Named);
+  // pods without namespaceSelector: every namespace.
+  EXPECT_TRUE(p.ingress[0].peers[0].pods.namespace_selector.empty());
+}
+
+TEST(ClusterPolicyDecode, Rejects) {
+  const char* anp = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+                    "metadata: {name: a}\n";
+  EXPECT_NE(error_of(std::string(anp) + "spec: {priority: 1001, subject: {namespaces: {}}}\n")
+                .find("between 0 and 1000"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(anp) + "spec: {subject: {namespaces: {}}}\n")
+                .find("spec.priority: required"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(anp) +
+                     "spec: {priority: 1, subject: {namespaces: {}, pods: {namespaceSelector: {}, "
+                     "podSelector: {}}}}\n")
+                .find("exactly one of namespaces or pods"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(anp) +
+                     "spec: {priority: 1, subject: {namespaces: {}}, ingress: [{action: Accept, "
+                     "from: [{namespaces: {}}]}]}\n")
+                .find("unsupported value \"Accept\""),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(anp) +
+                     "spec: {priority: 1, subject: {namespaces: {}}, ingress: [{action: Allow, "
+                     "from: [{networks: [10.0.0.0/8]}]}]}\n")
+                .find("unknown field \"networks\""),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(anp) +
+                     "spec: {priority: 1, subject: {namespaces: {}}, egress: [{action: Allow, "
+                     "to: [{namespaces: {}}], ports: [{portRange: {start: 9, end: 9}}]}]}\n")
+                .find("Start port must be less than End port"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(anp) +
+                     "spec: {priority: 1, subject: {namespaces: {}}, egress: [{action: Allow, "
+                     "to: []}]}\n")
+                .find("between 1 and 100 peers"),
+            std::string::npos);
+  EXPECT_NE(error_of("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: "
+                     "BaselineAdminNetworkPolicy\nmetadata: {name: other}\nspec: {subject: "
+                     "{namespaces: {}}}\n")
+                .find("metadata.name=\"default\""),
+            std::string::npos);
+  EXPECT_NE(error_of("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: "
+                     "BaselineAdminNetworkPolicy\nmetadata: {name: default}\nspec: {subject: "
+                     "{namespaces: {}}, ingress: [{action: Pass, from: [{namespaces: {}}]}]}\n")
+                .find("supported values: \"Allow\", \"Deny\""),
+            std::string::npos);
+  EXPECT_NE(error_of("apiVersion: policy.networking.k8s.io/v1alpha2\nkind: "
+                     "ClusterNetworkPolicy\nmetadata: {name: c}\nspec: {tier: Middle, priority: "
+                     "1, subject: {namespaces: {}}}\n")
+                .find("spec.tier"),
+            std::string::npos);
+}
+
+// ---- bad input ------------------------------------------------------------------------------
+
+TEST(LoaderErrors, YamlSyntaxNamesTheLine) {
+  auto r = load("apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().file, "in.yaml");
+  EXPECT_GT(r.error().line, 0);
+  EXPECT_NE(r.error().message.find("invalid YAML"), std::string::npos);
+}
+
+TEST(LoaderErrors, TruncatedJsonIsAnError) {
+  auto r = load("{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[{\"kind\":\"Pod\",", "t.json");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().file, "t.json");
+}
+
+TEST(LoaderErrors, JsonSemanticErrorNamesTheLine) {
+  auto r = load(R"({"apiVersion":"v1","kind":"List","items":[
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"}},
+{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"p"},
+ "spec":{"podSelector":{},"ingress":[{"ports":[{"port":90,"endPort":80}]}]}}
+]})",
+                "d.json");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().file, "d.json");
+  EXPECT_EQ(r.error().line, 4) << r.error().str();
+  EXPECT_NE(r.error().message.find("endPort"), std::string::npos);
+}
+
+TEST(LoaderErrors, NotAnObject) {
+  EXPECT_NE(error_of("- a\n- b\n").find("expected a Kubernetes object"), std::string::npos);
+  EXPECT_NE(error_of("just text\n").find("expected a Kubernetes object"), std::string::npos);
+  EXPECT_NE(error_of("apiVersion: v1\nmetadata: {name: x}\n").find("no kind"), std::string::npos);
+  EXPECT_NE(error_of("apiVersion: v1\nkind: Pod\nmetadata: {}\n").find("metadata.name"),
+            std::string::npos);
+}
+
+TEST(LoaderErrors, WrongTypes) {
+  EXPECT_NE(error_of("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - "
+                     "ports: [{containerPort: http}]\n")
+                .find("expected an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of("apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: [a]}\n")
+                .find("expected a map"),
+            std::string::npos);
+  EXPECT_NE(error_of("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nstatus: {podIP: 1.2.3}\n")
+                .find("invalid IP address"),
+            std::string::npos);
+}
+
+TEST(LoaderErrors, HostileNestingIsRefused) {
+  std::string deep(100000, '[');
+  auto r = load(deep);
+  ASSERT_FALSE(r);
+  std::string dashes;
+  for (int i = 0; i < 50000; ++i) dashes += "- ";
+  r = load(dashes + "x\n");
+  ASSERT_FALSE(r);
+}
+
+TEST(LoaderErrors, AliasBombIsBounded) {
+  std::string text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'k'; ++c) {
+    text += std::string(1, c) + ": &" + c + " [*" + prev + ", *" + prev + ", *" + prev + ", *" +
+            prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev +
+            ", *" + prev + "]\n";
+    prev = c;
+  }
+  text += "kind: List\napiVersion: v1\nitems: *k\n";
+  auto r = load(text);
+  ASSERT_FALSE(r);  // 10^11 items: refused, not expanded
+}
+
+TEST(LoaderErrors, BinaryInput) {
+  std::string bin("apiVersion: v1\n\0\x01\x02", 18);
+  auto r = load(bin);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("binary"), std::string::npos);
+}
+
+TEST(LoaderFiles, DirectoryRecursiveAndMissing) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / "stockade_loader_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "sub");
+  std::ofstream(dir / "a.yaml") << "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n";
+  std::ofstream(dir / "sub" / "b.json") << R"({"kind":"Namespace","metadata":{"name":"b"}})";
+  std::ofstream(dir / "sub" / "notes.txt") << "not a manifest";
+  ClusterLoader l;
+  ASSERT_TRUE(l.add_path(dir.string()));
+  auto s = std::move(l).finish();
+  EXPECT_EQ(s.namespaces.size(), 2u);
+  ClusterLoader m;
+  auto r = m.add_path((dir / "missing.yaml").string());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().str().find("missing.yaml: no such file"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+// ---- endpoints ------------------------------------------------------------------------------
+
+TEST(Endpoints, WorkloadsWithoutPodsStandForThem) {
+  auto s = load(R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: x, uid: d1}
+spec:
+  template: {metadata: {labels: {app: web}}}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-abc
+  namespace: x
+  uid: r1
+  ownerReferences: [{kind: Deployment, name: web, uid: d1, controller: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-abc-1
+  namespace: x
+  ownerReferences: [{kind: ReplicaSet, name: web-abc, uid: r1}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: x}
+spec:
+  template: {metadata: {labels: {app: db}}}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: orphan-owner-missing
+  namespace: x
+  ownerReferences: [{kind: Deployment, name: gone, uid: zz}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: done, namespace: x}
+status: {phase: Succeeded}
+)");
+  ASSERT_TRUE(s) << s.error().str();
+  auto eps = build_endpoints(*s);
+  std::vector<std::string> ids;
+  for (const auto& e : eps) ids.push_back(e.id() + ":" + e.kind);
+  EXPECT_EQ(ids, (std::vector<std::string>{"x/db:StatefulSet", "x/orphan-owner-missing:ReplicaSet",
+                                           "x/web-abc-1:Pod"}));
+}
+
+}  // namespace
+}  // namespace stockade
