@@ -2269,8 +2269,7 @@ class Generator {
                      {"to", json::array({{{"networks", json::array({"10.0.0.0/8", "fd00::/8"})}}})},
                      {"protocols",
                       json::array({tcp(80), udp_range(1000, 2000),
-                                   json{{"sctp", {{"destinationPort", {{"number", 3868}}}}}},
-                                   json{{"destinationNamedPort", "http"}}})}},
+                                   json{{"sctp", {{"destinationPort", {{"number", 3868}}}}}}})}},
                     {{"name", "deny-imds"},
                      {"action", "Deny"},
                      {"to",
@@ -2303,7 +2302,8 @@ class Generator {
               {"tier", "Baseline"},
               {"subject",
                {{"pods",
-                 {{"podSelector",
+                 {{"namespaceSelector", json::object()},
+                  {"podSelector",
                    {{"matchExpressions", json::array({Expr("tier", "In", {"api", "web"})})}}}}}}},
               {"egress",
                json::array(
@@ -2379,8 +2379,9 @@ constexpr const char* kUsage =
     "Writes a deterministic synthetic cluster as one `kind: List` (like kubectl get -o json).\n"
     "  --pods N            number of Pod objects (required)\n"
     "  --policies N        NetworkPolicies (default 0.3 * pods)\n"
-    "  --namespaces N      application namespaces (default max(1, pods/200)), plus default,\n"
-    "                      kube-system, kube-public, kube-node-lease (and monitoring if N >= 2)\n"
+    "  --namespaces N      application namespaces (default max(1, pods/200); the first is\n"
+    "                      `monitoring` when N >= 2), plus default, kube-system, kube-public\n"
+    "                      and kube-node-lease\n"
     "  --replicas N        average Deployment replicas, varied 1..2N-1 (default 3)\n"
     "  --seed S            random seed (default 1)\n"
     "  --format F          json (one item per line) or yaml (default json)\n"

@@ -147,24 +147,33 @@ void EngineImpl::build_identities(const ClusterState& state) {
   for (uint32_t i = 0; i < endpoints_.size(); ++i) {
     const Endpoint& e = endpoints_[i];
     uint32_t ns = ns_index.at(e.ns);
-    key.assign(reinterpret_cast<const char*>(&ns), sizeof ns);
-    for (const auto& [k, v] : e.pod.labels) {
-      key += '\x01';
-      key += k;
-      key += '\x02';
+    // Length-prefixed fields: no two different endpoints can produce the same key.
+    auto put = [&key](const void* p, size_t n) { key.append(static_cast<const char*>(p), n); };
+    auto put_str = [&](const std::string& v) {
+      uint32_t n = static_cast<uint32_t>(v.size());
+      put(&n, sizeof n);
       key += v;
+    };
+    key.clear();
+    put(&ns, sizeof ns);
+    uint32_t count = static_cast<uint32_t>(e.pod.labels.size());
+    put(&count, sizeof count);
+    for (const auto& [k, v] : e.pod.labels) {
+      put_str(k);
+      put_str(v);
     }
-    key += '\x03';
+    count = static_cast<uint32_t>(e.pod.ports.size());
+    put(&count, sizeof count);
     for (const ContainerPort& p : e.pod.ports) {
-      key += p.name;
-      key += '\x02';
-      key += std::to_string(p.port);
-      key += static_cast<char>('0' + static_cast<int>(p.protocol));
+      put_str(p.name);
+      put(&p.port, sizeof p.port);
+      put(&p.protocol, sizeof p.protocol);
     }
-    key += '\x03';
-    if (e.pod.host_network) key += "H" + e.node;
-    key += '\x03';
-    for (uint32_t m : classes[i]) key.append(reinterpret_cast<const char*>(&m), sizeof m);
+    key += e.pod.host_network ? 'H' : 'P';
+    if (e.pod.host_network) put_str(e.node);
+    count = static_cast<uint32_t>(classes[i].size());
+    put(&count, sizeof count);
+    for (uint32_t m : classes[i]) put(&m, sizeof m);
     auto [it, inserted] = by_key.emplace(key, static_cast<uint32_t>(identities_.size()));
     if (inserted) identities_.push_back(Identity{ns, i, 0, e.pod.host_network});
     endpoint_identity_[i] = it->second;

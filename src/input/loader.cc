@@ -6,21 +6,20 @@
 #include <iostream>
 #include <iterator>
 #include <map>
-#include <sstream>
 #include <tuple>
 
 #include <simdjson.h>
-#include <yaml-cpp/yaml.h>
 
 #include "input/decode.h"
 #include "input/node_adapters.h"
 #include "input/text_scan.h"
+#include "input/yaml_tree.h"
 
 namespace stockade {
 
 namespace {
 
-constexpr size_t kMaxNesting = 1000;
+constexpr size_t kMaxNesting = 512;
 constexpr uint64_t kMaxFileBytes = uint64_t{4} << 30;  // 4 GiB
 
 Result<std::string> read_file(const std::string& path) {
@@ -36,36 +35,22 @@ Result<std::string> read_file(const std::string& path) {
   return text;
 }
 
-std::string yaml_message(const YAML::Exception& e) {
-  // yaml-cpp prefixes "yaml-cpp: error at line L, column C: msg"; keep only msg.
-  std::string m = e.msg;
-  return m.empty() ? std::string("invalid YAML") : "invalid YAML: " + m;
-}
-
 Result<void> decode_yaml(std::string_view text, input::DecodeContext& ctx) {
-  if (input::yaml_nesting_estimate(text) > kMaxNesting)
-    return make_error(ctx.file, 0,
-                      "input nests deeper than " + std::to_string(kMaxNesting) + " levels");
-  std::vector<YAML::Node> docs;
-  try {
-    std::string s(text);
-    std::istringstream in(s);
-    docs = YAML::LoadAll(in);
-  } catch (const YAML::Exception& e) {
-    return make_error(ctx.file, e.mark.line >= 0 ? e.mark.line + 1 : 0, yaml_message(e));
-  }
+  auto stream = input::YamlStream::parse(text, ctx.file, kMaxNesting);
+  if (!stream) return tl::unexpected(stream.error());
   // Budget against alias expansion: plenty for any real manifest, bounded for hostile input.
   input::VisitBudget budget{text.size() * 4 + 100000};
-  for (const YAML::Node& doc : docs) {
-    try {
-      auto r = input::decode_document(input::YamlNode(doc, &budget), ctx);
-      if (!r) return r;
-    } catch (const YAML::Exception& e) {
-      return make_error(ctx.file, e.mark.line >= 0 ? e.mark.line + 1 : 0, yaml_message(e));
-    }
+  for (const input::YamlTreeNode* doc : stream->documents()) {
+    auto r = input::decode_document(input::YamlNode(doc, &budget), ctx);
+    if (!r) return r;
   }
   return {};
 }
+
+// Decodes an already parsed JSON element into a staging state (so that a failed document
+// adds nothing), then appends it.
+Result<void> decode_json_element(simdjson::dom::element root, std::string_view text,
+                                 input::DecodeContext& ctx);
 
 // JSON goes through simdjson. The DOM keeps no positions, so when a JSON file fails to
 // decode, it is decoded once more through the YAML path (JSON is YAML) to name the line.
@@ -74,43 +59,43 @@ Result<void> decode_json(std::string_view text, input::DecodeContext& ctx) {
   simdjson::padded_string padded(text);
   simdjson::dom::element root;
   auto err = parser.parse(padded).get(root);
-  std::vector<simdjson::dom::element> docs;
+  if (err == simdjson::SUCCESS) return decode_json_element(root, text, ctx);
+
+  // Several JSON documents one after another (concatenated `kubectl get -o json` outputs).
+  simdjson::dom::parser many_parser;
   simdjson::dom::document_stream stream;
-  if (err == simdjson::TRAILING_CONTENT) {
-    // Several JSON documents one after another (e.g. concatenated `kubectl get -o json`).
-    if (parser.parse_many(padded, std::max<size_t>(padded.size(), 1 << 20)).get(stream) ==
-        simdjson::SUCCESS) {
-      err = simdjson::SUCCESS;
-      for (auto it = stream.begin(); it != stream.end(); ++it) {
-        simdjson::dom::element e;
-        if ((*it).get(e) != simdjson::SUCCESS) {
-          err = (*it).error();
-          break;
-        }
-        input::DecodeContext sub = ctx;
-        auto r = input::decode_document(input::JsonNode(e), sub);
-        if (!r) {
-          err = simdjson::SUCCESS;
-          // Find the line through the YAML path; fall back to the line-less error.
-          input::DecodeContext again = ctx;
-          ClusterState scratch;
-          again.state = &scratch;
-          auto y = decode_yaml(text, again);
-          if (!y && y.error().line > 0) return y;
-          return r;
-        }
+  if (many_parser.parse_many(padded, std::max<size_t>(padded.size(), 1 << 16)).get(stream) ==
+      simdjson::SUCCESS) {
+    std::vector<std::string> docs;
+    bool ok = true;
+    for (auto it = stream.begin(); it != stream.end(); ++it) {
+      simdjson::dom::element e;
+      if ((*it).get(e) != simdjson::SUCCESS) {
+        ok = false;
+        break;
       }
-      if (err == simdjson::SUCCESS) return {};
+      docs.push_back(simdjson::minify(e));
+    }
+    if (ok && docs.size() > 1) {
+      for (const std::string& d : docs) {
+        simdjson::dom::parser p;
+        simdjson::dom::element e;
+        if (p.parse(d).get(e) != simdjson::SUCCESS) break;
+        auto r = decode_json_element(e, text, ctx);
+        if (!r) return r;
+      }
+      return {};
     }
   }
-  if (err != simdjson::SUCCESS) {
-    // Let the YAML parser find where the text breaks; JSON-like YAML (flow style, comments)
-    // is accepted that way too.
-    auto y = decode_yaml(text, ctx);
-    if (y) return y;
-    if (y.error().line > 0) return y;
-    return make_error(ctx.file, 0, std::string("invalid JSON: ") + simdjson::error_message(err));
-  }
+  // Let the YAML parser find where the text breaks; JSON-like YAML (flow style, comments)
+  // is accepted that way too.
+  auto y = decode_yaml(text, ctx);
+  if (y || y.error().line > 0) return y;
+  return make_error(ctx.file, 0, std::string("invalid JSON: ") + simdjson::error_message(err));
+}
+
+Result<void> decode_json_element(simdjson::dom::element root, std::string_view text,
+                                 input::DecodeContext& ctx) {
   ClusterState staged;
   input::DecodeContext staged_ctx = ctx;
   staged_ctx.state = &staged;
@@ -120,7 +105,7 @@ Result<void> decode_json(std::string_view text, input::DecodeContext& ctx) {
     ClusterState scratch;
     again.state = &scratch;
     auto y = decode_yaml(text, again);
-    if (!y && y.error().line > 0) return y;
+    if (!y && y.error().line > 0 && y.error().message == r.error().message) return y;
     return r;
   }
   auto move_all = [](auto& from, auto& to) {

@@ -1,5 +1,6 @@
 // Two views of a parsed document behind one duck-typed interface, so that object decoding is
-// written once: YAML (yaml-cpp, with line numbers) and JSON (simdjson DOM, the fast path).
+// written once: YAML (libyaml events built into a tree, with line numbers) and JSON (simdjson
+// DOM, the fast path).
 #pragma once
 
 #include <charconv>
@@ -9,7 +10,8 @@
 #include <string_view>
 
 #include <simdjson.h>
-#include <yaml-cpp/yaml.h>
+
+#include "input/yaml_tree.h"
 
 namespace stockade::input {
 
@@ -30,23 +32,23 @@ struct VisitBudget {
 
 class YamlNode {
  public:
-  YamlNode(YAML::Node n, VisitBudget* budget) : n_(std::move(n)), budget_(budget) {}
+  YamlNode(const YamlTreeNode* n, VisitBudget* budget) : n_(n), budget_(budget) {}
 
-  bool is_null() const { return !n_.IsDefined() || n_.IsNull(); }
-  bool is_map() const { return n_.IsMap(); }
-  bool is_seq() const { return n_.IsSequence(); }
-  bool is_scalar() const { return n_.IsScalar(); }
-  int line() const { return n_.Mark().line >= 0 ? n_.Mark().line + 1 : 0; }
+  bool is_null() const { return n_->kind == YamlTreeNode::Kind::Null; }
+  bool is_map() const { return n_->kind == YamlTreeNode::Kind::Map; }
+  bool is_seq() const { return n_->kind == YamlTreeNode::Kind::Seq; }
+  bool is_scalar() const { return n_->kind == YamlTreeNode::Kind::Scalar; }
+  int line() const { return n_->line; }
 
   // Any scalar reads as a string (YAML plain scalars like 1.0 stay text).
   std::optional<std::string_view> as_string() const {
-    if (!n_.IsScalar()) return std::nullopt;
-    return std::string_view(n_.Scalar());
+    if (!is_scalar()) return std::nullopt;
+    return std::string_view(n_->scalar);
   }
   // Only plain (unquoted) scalars that are integers.
   std::optional<int64_t> as_int() const {
-    if (!n_.IsScalar() || n_.Tag() == "!") return std::nullopt;
-    const std::string& s = n_.Scalar();
+    if (!is_scalar() || !n_->plain) return std::nullopt;
+    const std::string& s = n_->scalar;
     int64_t v = 0;
     const char* b = s.data();
     const char* e = s.data() + s.size();
@@ -56,46 +58,46 @@ class YamlNode {
     return v;
   }
   std::optional<bool> as_bool() const {
-    if (!n_.IsScalar() || n_.Tag() == "!") return std::nullopt;
-    const std::string& s = n_.Scalar();
+    if (!is_scalar() || !n_->plain) return std::nullopt;
+    const std::string& s = n_->scalar;
     if (s == "true" || s == "True" || s == "TRUE") return true;
     if (s == "false" || s == "False" || s == "FALSE") return false;
     return std::nullopt;
   }
-  bool is_int_like() const { return as_int().has_value(); }
 
   std::optional<YamlNode> get(std::string_view key) const {
-    if (!n_.IsMap()) return std::nullopt;
-    for (auto it = n_.begin(); it != n_.end(); ++it) {
+    if (!is_map()) return std::nullopt;
+    for (const auto& [k, v] : n_->map) {
       if (!budget_->charge()) return std::nullopt;
-      if (it->first.IsScalar() && it->first.Scalar() == key) return YamlNode(it->second, budget_);
+      if (k->kind == YamlTreeNode::Kind::Scalar && k->scalar == key) return YamlNode(v, budget_);
     }
     return std::nullopt;
   }
-  // f(std::string_view key, YamlNode value, int key_line) -> bool (false stops)
+  // f(std::string_view key, YamlNode value) -> bool (false stops)
   template <class F>
   bool fields(F&& f) const {
-    if (!n_.IsMap()) return true;
-    for (auto it = n_.begin(); it != n_.end(); ++it) {
+    if (!is_map()) return true;
+    for (const auto& [k, v] : n_->map) {
       if (!budget_->charge()) return false;
-      std::string_view key = it->first.IsScalar() ? std::string_view(it->first.Scalar()) : "";
-      if (!f(key, YamlNode(it->second, budget_))) return false;
+      std::string_view key =
+          k->kind == YamlTreeNode::Kind::Scalar ? std::string_view(k->scalar) : "";
+      if (!f(key, YamlNode(v, budget_))) return false;
     }
     return true;
   }
   template <class F>
   bool items(F&& f) const {
-    if (!n_.IsSequence()) return true;
-    for (auto it = n_.begin(); it != n_.end(); ++it) {
+    if (!is_seq()) return true;
+    for (const YamlTreeNode* v : n_->seq) {
       if (!budget_->charge()) return false;
-      if (!f(YamlNode(*it, budget_))) return false;
+      if (!f(YamlNode(v, budget_))) return false;
     }
     return true;
   }
   bool budget_exhausted() const { return budget_->exhausted; }
 
  private:
-  YAML::Node n_;
+  const YamlTreeNode* n_;
   VisitBudget* budget_;
 };
 

@@ -112,8 +112,7 @@ TEST_P(Conformance, MatchesUpstreamExpectations) {
       }
     }
     EXPECT_GT(checked, 0);
-    EXPECT_TRUE(mismatches.empty()) << GetParam() << " probe " << port_text << ":\n"
-                                    << mismatches;
+    EXPECT_TRUE(mismatches.empty()) << GetParam() << " probe " << port_text << ":\n" << mismatches;
   }
 }
 

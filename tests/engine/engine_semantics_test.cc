@@ -133,7 +133,7 @@ TEST(NetworkPolicySemantics, NoPolicyAllowsEverything) {
 
 TEST(NetworkPolicySemantics, IsolationIsPerDirection) {
   Engine e(np("a", "deny-in", "  podSelector: {}"));
-  EXPECT_FALSE(e.allows("b/db", "a/web", "tcp/80"));  // ingress isolated
+  EXPECT_FALSE(e.allows("b/db", "a/web", "tcp/80"));   // ingress isolated
   EXPECT_TRUE(e.allows("a/web", "b/db", "tcp/5432"));  // egress untouched
   Verdict v = e.verdict("b/db", "a/web", "tcp/80");
   EXPECT_EQ(v.ingress.tier, DecisionTier::NetworkPolicy);
@@ -234,8 +234,8 @@ TEST(NetworkPolicySemantics, IpBlockExceptAndPodIps) {
               "  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from:\n    - ipBlock: "
               "{cidr: 10.0.0.0/8, except: [10.0.2.0/24]}\n    - ipBlock: {cidr: "
               "203.0.113.7/24}"));
-  EXPECT_TRUE(e.allows("a/api", "a/web", "tcp/80"));    // pod IP 10.0.1.2 inside the block
-  EXPECT_FALSE(e.allows("b/db", "a/web", "tcp/80"));    // 10.0.2.1 excepted
+  EXPECT_TRUE(e.allows("a/api", "a/web", "tcp/80"));     // pod IP 10.0.1.2 inside the block
+  EXPECT_FALSE(e.allows("b/db", "a/web", "tcp/80"));     // 10.0.2.1 excepted
   EXPECT_TRUE(e.allows("10.9.9.9", "a/web", "tcp/80"));  // external inside
   // Host bits set: 203.0.113.7/24 means 203.0.113.0/24.
   EXPECT_TRUE(e.allows("203.0.113.200", "a/web", "tcp/80"));
@@ -297,8 +297,9 @@ TEST(NetworkPolicySemantics, NamedPortNeedsTheSameProtocol) {
 
 TEST(NetworkPolicySemantics, HostNetworkPodsAreNeitherSubjectsNorSelectorPeers) {
   Engine e(np("a", "deny", "  podSelector: {}\n  policyTypes: [Ingress, Egress]") +
-           np("b", "from-a", "  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: "
-                             "{matchLabels: {team: x}}}]"));
+           np("b", "from-a",
+              "  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: "
+              "{matchLabels: {team: x}}}]"));
   // a/agent runs in the host network: the namespace-wide policy does not isolate it...
   EXPECT_TRUE(e.allows("b/db", "a/agent", "tcp/9100"));
   EXPECT_FALSE(e.engine().np_isolation(*e.engine().find_endpoint("a", "agent")).ingress);
@@ -344,10 +345,11 @@ TEST(AdminPolicySemantics, DenyOverridesNetworkPolicyAllow) {
 }
 
 TEST(AdminPolicySemantics, AllowOverridesNetworkPolicyDeny) {
-  Engine e(anp("allow", 10,
-               "  subject: {namespaces: {matchLabels: {team: y}}}\n  ingress:\n  - action: Allow\n"
-               "    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}]") +
-           np("b", "deny", "  podSelector: {}"));
+  Engine e(
+      anp("allow", 10,
+          "  subject: {namespaces: {matchLabels: {team: y}}}\n  ingress:\n  - action: Allow\n"
+          "    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}]") +
+      np("b", "deny", "  podSelector: {}"));
   EXPECT_TRUE(e.allows("a/web", "b/db", "tcp/5432"));
   EXPECT_FALSE(e.allows("a/api", "b/db", "tcp/5432"));  // not matched: NP denies
 }
@@ -389,8 +391,9 @@ TEST(AdminPolicySemantics, PassDelegatesToNetworkPolicyThenBaseline) {
   EXPECT_EQ(e.verdict("a/web", "b/db", "tcp/5432").ingress.tier, DecisionTier::Baseline);
   EXPECT_TRUE(e.allows("b/db", "a/web", "tcp/80"));  // baseline does not apply to a: default
   // With a NetworkPolicy selecting db, the baseline is not consulted.
-  Engine f(pass + banp("  subject: {namespaces: {}}\n  ingress:\n  - action: Deny\n    from: "
-                       "[{namespaces: {}}]") +
+  Engine f(pass +
+           banp("  subject: {namespaces: {}}\n  ingress:\n  - action: Deny\n    from: "
+                "[{namespaces: {}}]") +
            np("b", "allow", "  podSelector: {}\n  ingress:\n  - {}"));
   EXPECT_TRUE(f.allows("a/web", "b/db", "tcp/5432"));
 }
@@ -420,7 +423,7 @@ TEST(AdminPolicySemantics, NodesPeer) {
   Engine e(anp("p", 1,
                "  subject: {namespaces: {}}\n  egress:\n  - action: Deny\n    to: [{nodes: "
                "{matchLabels: {role: worker}}}]"));
-  EXPECT_FALSE(e.allows("b/db", "a/agent", "tcp/9100"));      // host-network pod on n1
+  EXPECT_FALSE(e.allows("b/db", "a/agent", "tcp/9100"));        // host-network pod on n1
   EXPECT_FALSE(e.allows("b/db", "192.168.0.10", "tcp/10250"));  // the node address
   EXPECT_TRUE(e.allows("b/db", "192.168.0.11", "tcp/10250"));
   EXPECT_TRUE(e.allows("b/db", "a/web", "tcp/80"));

@@ -397,8 +397,9 @@ spec:
 }
 
 TEST(ClusterPolicyDecode, Rejects) {
-  const char* anp = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
-                    "metadata: {name: a}\n";
+  const char* anp =
+      "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+      "metadata: {name: a}\n";
   EXPECT_NE(error_of(std::string(anp) + "spec: {priority: 1001, subject: {namespaces: {}}}\n")
                 .find("between 0 and 1000"),
             std::string::npos);

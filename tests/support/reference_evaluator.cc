@@ -204,9 +204,11 @@ bool cluster_rule_matches(const ClusterState& s, const std::vector<Endpoint>& ep
 }
 
 // Admin tier: AdminNetworkPolicies and ClusterNetworkPolicies tier Admin, by priority, then
-// AdminNetworkPolicy before ClusterNetworkPolicy, then name.
+// AdminNetworkPolicy before ClusterNetworkPolicy, then name. (Names are unique per kind, so the
+// order is total.)
 std::vector<const ClusterPolicy*> admin_tier(const ClusterState& s) {
   std::vector<const ClusterPolicy*> out;
+  out.reserve(s.cluster_policies.size());
   for (const ClusterPolicy& cp : s.cluster_policies) {
     if (cp.kind == ClusterPolicyKind::AdminNetworkPolicy) out.push_back(&cp);
     if (cp.kind == ClusterPolicyKind::ClusterNetworkPolicy && cp.tier == PolicyTier::Admin)
@@ -215,7 +217,7 @@ std::vector<const ClusterPolicy*> admin_tier(const ClusterState& s) {
   auto kind_rank = [](const ClusterPolicy* p) {
     return p->kind == ClusterPolicyKind::AdminNetworkPolicy ? 0 : 1;
   };
-  std::stable_sort(out.begin(), out.end(), [&](const ClusterPolicy* a, const ClusterPolicy* b) {
+  std::sort(out.begin(), out.end(), [&](const ClusterPolicy* a, const ClusterPolicy* b) {
     int ka = kind_rank(a), kb = kind_rank(b);
     return std::tie(a->priority, ka, a->name) < std::tie(b->priority, kb, b->name);
   });
@@ -232,12 +234,11 @@ std::vector<const ClusterPolicy*> baseline_tier(const ClusterState& s) {
       cnps.push_back(&cp);
     if (cp.kind == ClusterPolicyKind::BaselineAdminNetworkPolicy) banps.push_back(&cp);
   }
-  std::stable_sort(cnps.begin(), cnps.end(), [](const ClusterPolicy* a, const ClusterPolicy* b) {
+  std::sort(cnps.begin(), cnps.end(), [](const ClusterPolicy* a, const ClusterPolicy* b) {
     return std::tie(a->priority, a->name) < std::tie(b->priority, b->name);
   });
-  std::stable_sort(banps.begin(), banps.end(), [](const ClusterPolicy* a, const ClusterPolicy* b) {
-    return a->name < b->name;
-  });
+  std::sort(banps.begin(), banps.end(),
+            [](const ClusterPolicy* a, const ClusterPolicy* b) { return a->name < b->name; });
   cnps.insert(cnps.end(), banps.begin(), banps.end());
   return cnps;
 }
