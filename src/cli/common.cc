@@ -1,5 +1,6 @@
 #include "cli/common.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -87,21 +88,53 @@ std::vector<uint8_t> select_endpoints(const std::vector<Endpoint>& eps, const st
       any = true;
     }
   }
-  if (!any) throw UsageError{flag + ": no endpoint matches \"" + sel + "\""};
+  if (!any) {
+    // NS/NAME of a workload: every pod it owns.
+    for (size_t i = 0; i < eps.size(); ++i)
+      if (eps[i].ns == ns && eps[i].workload_name == name) mask[i] = any = true;
+  }
+  if (!any) throw UsageError{flag + ": no pod or workload matches \"" + sel + "\""};
   return mask;
 }
 
-Peer parse_peer(const PolicyEngine& engine, const std::string& text, const std::string& flag) {
+std::vector<Peer> parse_peers(const PolicyEngine& engine, const ClusterState& state,
+                              const std::string& text, const std::string& flag) {
   if (auto ip = IpAddr::parse(text)) {
-    if (auto ep = engine.find_endpoint_by_ip(*ip)) return Peer::of_endpoint(*ep);
-    return Peer::of_ip(*ip);
+    if (auto ep = engine.find_endpoint_by_ip(*ip)) return {Peer::of_endpoint(*ep)};
+    // Policies act after a Service's address is translated to one of its pods.
+    for (const Service& svc : state.services) {
+      if (std::find(svc.cluster_ips.begin(), svc.cluster_ips.end(), *ip) == svc.cluster_ips.end())
+        continue;
+      std::string list;
+      int n = 0;
+      if (svc.selector)
+        for (const Endpoint& e : engine.endpoints()) {
+          bool match = e.ns == svc.ns && !svc.selector->empty();
+          for (const auto& [k, v] : *svc.selector) {
+            auto it = e.pod.labels.find(k);
+            match = match && it != e.pod.labels.end() && it->second == v;
+          }
+          if (match && n++ < 5) list += (list.empty() ? "" : ", ") + e.id();
+        }
+      throw UsageError{flag + ": " + text + " is the cluster IP of Service " + svc.ns + "/" +
+                       svc.name + "; policies see the pod behind it" +
+                       (list.empty() ? std::string(" (it selects no pod in the input)")
+                                     : ": use one of " + list + (n > 5 ? ", ..." : ""))};
+    }
+    return {Peer::of_ip(*ip)};
   }
   size_t slash = text.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == text.size())
     throw UsageError{flag + ": expected NS/NAME or an IP address, got \"" + text + "\""};
-  auto ep = engine.find_endpoint(text.substr(0, slash), text.substr(slash + 1));
-  if (!ep) throw UsageError{flag + ": no pod or workload \"" + text + "\" in the input"};
-  return Peer::of_endpoint(*ep);
+  std::string ns = text.substr(0, slash), name = text.substr(slash + 1);
+  if (auto ep = engine.find_endpoint(ns, name)) return {Peer::of_endpoint(*ep)};
+  // A workload that has pods: every one of them.
+  std::vector<Peer> pods;
+  const auto& eps = engine.endpoints();
+  for (uint32_t i = 0; i < eps.size(); ++i)
+    if (eps[i].ns == ns && eps[i].workload_name == name) pods.push_back(Peer::of_endpoint(i));
+  if (pods.empty()) throw UsageError{flag + ": no pod or workload \"" + text + "\" in the input"};
+  return pods;
 }
 
 PortQuery parse_port(const std::string& text, const std::string& flag) {

@@ -50,8 +50,11 @@ void verbose_log(const CommonOptions& o, const std::string& message);
 std::vector<uint8_t> select_endpoints(const std::vector<Endpoint>& eps, const std::string& sel,
                                       const std::string& flag);
 
-// A side of `explain`: NS/NAME (an endpoint) or an IP (an endpoint when it is a pod's IP).
-Peer parse_peer(const PolicyEngine& engine, const std::string& text, const std::string& flag);
+// A side of `explain`: NS/NAME (a pod, or every pod of a workload) or an IP (the pod with that
+// IP, else an address outside the pods). A Service's cluster IP is refused with a message
+// naming the pods behind it.
+std::vector<Peer> parse_peers(const PolicyEngine& engine, const ClusterState& state,
+                              const std::string& text, const std::string& flag);
 
 PortQuery parse_port(const std::string& text, const std::string& flag);
 

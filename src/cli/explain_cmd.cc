@@ -1,6 +1,7 @@
 // stockade explain: why one connection is allowed or denied.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -67,6 +68,11 @@ std::string reason(const Decision& d, const std::string& who, const char* direct
       std::string iso;
       for (size_t i = 0; i < d.isolated_by.size(); ++i)
         iso += (i ? ", " : "") + ref_text(d.isolated_by[i]);
+      if (d.own_node)
+        return pass + fmt::format(
+                          "{} is isolated for {} by {}, but traffic between a pod and its own "
+                          "node is always allowed",
+                          who, direction, iso);
       if (d.allowed)
         return pass + fmt::format("{} rule {} of {} allows it ({} is isolated for {} by {})",
                                   direction, d.rule_index, ref_text(*d.policy), who, direction,
@@ -87,6 +93,7 @@ nlohmann::json side_json(const Decision& d, const std::string& who, const char* 
   if (d.rule_index >= 0) j["rule"] = d.rule_index;
   if (!d.rule_name.empty()) j["rule_name"] = d.rule_name;
   if (!d.action.empty()) j["action"] = d.action;
+  if (d.own_node) j["own_node"] = true;
   if (!d.isolated_by.empty()) {
     j["isolated_by"] = nlohmann::json::array();
     for (const auto& r : d.isolated_by) j["isolated_by"].push_back(ref_json(r));
@@ -102,22 +109,49 @@ int run(const ExplainOptions& o) {
   PortQuery q = parse_port(o.port, "--port");
   ClusterState state = load_cluster(o.common);
   auto engine = PolicyEngine::compile(state, build_endpoints(state));
-  Peer src = parse_peer(*engine, o.from, "--from");
-  Peer dst = parse_peer(*engine, o.to, "--to");
-  uint16_t port = q.number;
-  if (!q.name.empty()) {
+  std::vector<Peer> srcs = parse_peers(*engine, state, o.from, "--from");
+  std::vector<Peer> dsts = parse_peers(*engine, state, o.to, "--to");
+  auto port_on = [&](const Peer& dst) -> uint16_t {
+    if (q.name.empty()) return q.number;
     if (!dst.endpoint)
       throw UsageError{"--port: a named port needs a pod or workload as --to, not an address"};
     auto p = engine->resolve_port(*dst.endpoint, q);
     if (!p)
-      throw UsageError{"--port: " + o.to + " declares no " + std::string(to_string(q.protocol)) +
-                       " port named \"" + q.name + "\""};
-    port = *p;
-  }
-  Verdict v = engine->evaluate(src, dst, q.protocol, port);
-  auto name = [&](const Peer& p) {
-    return p.endpoint ? engine->endpoints()[*p.endpoint].id() : p.ip.str();
+      throw UsageError{"--port: " + engine->endpoints()[*dst.endpoint].id() + " declares no " +
+                       std::string(to_string(q.protocol)) + " port named \"" + q.name + "\""};
+    return *p;
   };
+  auto name = [&](const Peer& p) {
+    if (p.endpoint) return engine->endpoints()[*p.endpoint].id();
+    for (const Node& n : state.nodes)
+      if (std::find(n.addresses.begin(), n.addresses.end(), p.ip) != n.addresses.end())
+        return p.ip.str() + " (node " + n.name + ")";
+    return p.ip.str();
+  };
+  // A workload stands for all its pods: explain one pair when every pair is decided alike.
+  Peer src = srcs[0], dst = dsts[0];
+  uint16_t port = port_on(dst);
+  Verdict v = engine->evaluate(src, dst, q.protocol, port);
+  auto same = [](const Decision& a, const Decision& b) {
+    return a.allowed == b.allowed && a.tier == b.tier && a.rule_index == b.rule_index &&
+           (a.policy ? a.policy->name : "") == (b.policy ? b.policy->name : "");
+  };
+  size_t pairs = 0;
+  for (const Peer& s : srcs)
+    for (const Peer& d : dsts) {
+      if (++pairs > 10000) break;
+      Verdict w = engine->evaluate(s, d, q.protocol, port_on(d));
+      if (!same(w.egress, v.egress) || !same(w.ingress, v.ingress))
+        throw UsageError{"the pods of " + o.from + " and " + o.to + " are not all decided alike (" +
+                         name(src) + " -> " + name(dst) + " is " +
+                         (v.allowed ? "allowed" : "denied") + ", " + name(s) + " -> " + name(d) +
+                         " is " + (w.allowed ? "allowed" : "denied") +
+                         "): explain one pod at a time"};
+    }
+  if (srcs.size() * dsts.size() > 1 && !o.common.quiet)
+    std::cerr << "stockade: " << srcs.size() * dsts.size()
+              << " pod pairs are decided alike; explaining " << name(src) << " -> " << name(dst)
+              << "\n";
   std::string s = name(src), d = name(dst);
   if (o.common.output == "json") {
     nlohmann::json j = {{"allowed", v.allowed},

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -15,6 +16,12 @@ int main(int argc, char** argv) {
   Runner reach = register_reach(app);
   Runner explain = register_explain(app);
   Runner diff = register_diff(app);
+  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "reach" &&
+      std::string(argv[1]) != "explain" && std::string(argv[1]) != "diff") {
+    print_error(std::string("unknown command \"") + argv[1] +
+                "\" (commands: reach, explain, diff; see stockade --help)");
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -73,6 +73,15 @@ EngineImpl::EngineImpl(const ClusterState& state, std::vector<Endpoint> endpoint
     : endpoints_(std::move(endpoints)), nodes_(state.nodes) {
   build_identities(state);
   compile_policies(state);
+  for (const Node& n : nodes_) {
+    auto& a = node_addresses_[n.name];
+    a.insert(a.end(), n.addresses.begin(), n.addresses.end());
+  }
+  for (const Endpoint& e : endpoints_)
+    if (e.pod.host_network && !e.node.empty()) {
+      auto& a = node_addresses_[e.node];
+      a.insert(a.end(), e.ips.begin(), e.ips.end());
+    }
   for (uint32_t i = 0; i < endpoints_.size(); ++i) {
     endpoint_by_name_.emplace(endpoints_[i].id(), i);
     if (!endpoints_[i].pod.host_network)
@@ -467,8 +476,18 @@ bool EngineImpl::peer_matches(const CompiledRule& r, const Other& o) const {
   return false;
 }
 
-Decision EngineImpl::decide(uint32_t subject, Direction d, const Other& other, Protocol proto,
-                            uint16_t port, bool explain) const {
+bool EngineImpl::is_own_node(const Endpoint& subject, const Other& other) const {
+  if (subject.node.empty()) return false;
+  if (other.endpoint)
+    return other.endpoint->pod.host_network && other.endpoint->node == subject.node;
+  if (other.identity >= 0) return false;
+  auto it = node_addresses_.find(subject.node);
+  return it != node_addresses_.end() &&
+         std::find(it->second.begin(), it->second.end(), other.ip) != it->second.end();
+}
+
+Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, Direction d,
+                            const Other& other, Protocol proto, uint16_t port, bool explain) const {
   const SideLists& lists = sides_[d][subject];
   const std::vector<ContainerPort>* dst_ports =
       d == kIngress ? &identity_ports(subject) : other.dst_ports;
@@ -517,8 +536,9 @@ Decision EngineImpl::decide(uint32_t subject, Direction d, const Other& other, P
         }
       }
     }
-    out.allowed = false;
     out.tier = DecisionTier::NetworkPolicy;
+    out.own_node = subject_endpoint && is_own_node(*subject_endpoint, other);
+    out.allowed = out.own_node;
     if (explain)
       for (uint32_t pj : lists.np) out.isolated_by.push_back(policies_[pj].ref);
     return out;
@@ -552,24 +572,30 @@ Verdict EngineImpl::evaluate(const Peer& src, const Peer& dst, Protocol protocol
     return v;
   }
   Other dst_other, src_other;
+  const Endpoint* src_ep = src.endpoint ? &endpoints_[*src.endpoint] : nullptr;
+  const Endpoint* dst_ep = dst.endpoint ? &endpoints_[*dst.endpoint] : nullptr;
   if (dst.endpoint) {
     dst_other.identity = endpoint_identity_[*dst.endpoint];
-    dst_other.dst_ports = &endpoints_[*dst.endpoint].pod.ports;
+    dst_other.dst_ports = &dst_ep->pod.ports;
+    dst_other.endpoint = dst_ep;
   } else {
     dst_other.ip = dst.ip;
   }
-  if (src.endpoint)
+  if (src.endpoint) {
     src_other.identity = endpoint_identity_[*src.endpoint];
-  else
+    src_other.endpoint = src_ep;
+  } else {
     src_other.ip = src.ip;
+  }
 
   if (src.endpoint)
-    v.egress = decide(endpoint_identity_[*src.endpoint], kEgress, dst_other, protocol, port, true);
+    v.egress =
+        decide(endpoint_identity_[*src.endpoint], src_ep, kEgress, dst_other, protocol, port, true);
   else
     v.egress.tier = DecisionTier::NotEvaluated;
   if (dst.endpoint)
-    v.ingress =
-        decide(endpoint_identity_[*dst.endpoint], kIngress, src_other, protocol, port, true);
+    v.ingress = decide(endpoint_identity_[*dst.endpoint], dst_ep, kIngress, src_other, protocol,
+                       port, true);
   else
     v.ingress.tier = DecisionTier::NotEvaluated;
   v.allowed = v.egress.allowed && v.ingress.allowed;
@@ -579,10 +605,10 @@ Verdict EngineImpl::evaluate(const Peer& src, const Peer& dst, Protocol protocol
 bool EngineImpl::allowed(uint32_t src, uint32_t dst, Protocol protocol, uint16_t port) const {
   if (src == dst) return true;
   uint32_t a = endpoint_identity_[src], b = endpoint_identity_[dst];
-  Other to{static_cast<int64_t>(b), {}, &identity_ports(b)};
-  if (!decide(a, kEgress, to, protocol, port, false).allowed) return false;
-  Other from{static_cast<int64_t>(a), {}, nullptr};
-  return decide(b, kIngress, from, protocol, port, false).allowed;
+  Other to{static_cast<int64_t>(b), {}, &identity_ports(b), &endpoints_[dst]};
+  if (!decide(a, &endpoints_[src], kEgress, to, protocol, port, false).allowed) return false;
+  Other from{static_cast<int64_t>(a), {}, nullptr, &endpoints_[src]};
+  return decide(b, &endpoints_[dst], kIngress, from, protocol, port, false).allowed;
 }
 
 Isolation EngineImpl::isolation(uint32_t endpoint) const {

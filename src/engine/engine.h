@@ -58,6 +58,9 @@ struct Decision {
   // NetworkPolicy tier: the policies that select the endpoint in this direction
   // (isolating it). Empty when none does.
   std::vector<PolicyRef> isolated_by;
+  // NetworkPolicy tier: allowed because the peer is the endpoint's own node ("traffic to and
+  // from the node where a Pod is running is always allowed").
+  bool own_node = false;
 };
 
 struct Verdict {

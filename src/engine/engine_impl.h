@@ -105,9 +105,11 @@ class EngineImpl final : public PolicyEngine {
     int64_t identity = -1;  // -1: outside address
     IpAddr ip;
     const std::vector<ContainerPort>* dst_ports = nullptr;  // for named ports
+    const Endpoint* endpoint = nullptr;
   };
-  Decision decide(uint32_t subject, Direction d, const Other& other, Protocol proto, uint16_t port,
-                  bool explain) const;
+  Decision decide(uint32_t subject, const Endpoint* subject_endpoint, Direction d,
+                  const Other& other, Protocol proto, uint16_t port, bool explain) const;
+  bool is_own_node(const Endpoint& subject, const Other& other) const;
   bool peer_matches(const CompiledRule& r, const Other& o) const;
 
   void build_identities(const ClusterState& state);
@@ -126,6 +128,8 @@ class EngineImpl final : public PolicyEngine {
   Bits host_network_;                       // identities of host-network endpoints
   std::vector<const Node*> identity_node_;  // host-network identities: their node, if known
   std::vector<Node> nodes_;
+  // Node name -> its addresses (Node objects and host-network pods on it).
+  std::unordered_map<std::string, std::vector<IpAddr>> node_addresses_;
 
   std::vector<IpMatcher> ip_matchers_;
   std::unordered_map<std::string, uint32_t> ip_matcher_index_;

@@ -64,6 +64,7 @@ class ReachMatrixImpl final : public ReachMatrix {
       for (size_t k = offset_[id]; k < offset_[id + 1]; ++k) target_identity_[k] = id;
     build_ingress();
     build_egress();
+    build_node_overrides();
   }
 
   const std::vector<Port>& ports(uint32_t dst) const override {
@@ -72,9 +73,11 @@ class ReachMatrixImpl final : public ReachMatrix {
 
   bool allowed(uint32_t src, uint32_t dst, size_t port_index) const override {
     if (src == dst) return true;
-    uint32_t a = e_.identity_of(src), b = e_.identity_of(dst);
-    size_t t = offset_[b] + port_index;
-    return egress_rows_[profile_[a]].test(t) && ingress_t_[a].test(t);
+    if (!overrides_.empty() && (host_[src] || host_[dst])) {
+      auto it = overrides_.find(cell_key(src, dst, port_index));
+      if (it != overrides_.end()) return it->second;
+    }
+    return identity_allowed(src, dst, port_index);
   }
 
   ReachCounts counts(const std::vector<uint8_t>& from,
@@ -125,11 +128,59 @@ class ReachMatrixImpl final : public ReachMatrix {
           if (!(egress_rows_[profile_[a]].test(k) && ingress_t_[a].test(k))) allowed += s[a];
       c.allowed += allowed;
     }
+    // Cells where a pod and its own node's host-network pods meet.
+    for (const auto& [key, value] : overrides_) {
+      uint32_t src = static_cast<uint32_t>(key >> 40);
+      uint32_t dst = static_cast<uint32_t>((key >> 16) & 0xffffff);
+      size_t k = key & 0xffff;
+      if ((from.empty() || from[src]) && (to.empty() || to[dst]))
+        c.allowed += static_cast<uint64_t>(value) - identity_allowed(src, dst, k);
+    }
     c.denied = c.pairs - c.allowed;
     return c;
   }
 
  private:
+  bool identity_allowed(uint32_t src, uint32_t dst, size_t port_index) const {
+    uint32_t a = e_.identity_of(src), b = e_.identity_of(dst);
+    size_t t = offset_[b] + port_index;
+    return egress_rows_[profile_[a]].test(t) && ingress_t_[a].test(t);
+  }
+  static uint64_t cell_key(uint32_t src, uint32_t dst, size_t k) {
+    return (uint64_t{src} << 40) | (uint64_t{dst} << 16) | k;
+  }
+
+  // NetworkPolicies always allow traffic between a pod and its own node, so cells where one
+  // side is a host-network pod on the other's node can differ from their identities' cell:
+  // those few cells are evaluated one by one.
+  void build_node_overrides() {
+    const auto& eps = e_.endpoints();
+    host_.assign(eps.size(), 0);
+    std::unordered_map<std::string, std::vector<uint32_t>> by_node;
+    bool any_host = false;
+    for (uint32_t i = 0; i < eps.size(); ++i) {
+      host_[i] = eps[i].pod.host_network;
+      any_host |= host_[i];
+      if (!eps[i].node.empty()) by_node[eps[i].node].push_back(i);
+    }
+    if (!any_host) return;
+    for (const auto& [node, members] : by_node) {
+      for (uint32_t h : members) {
+        if (!host_[h]) continue;
+        for (uint32_t o : members) {
+          if (o == h) continue;
+          for (auto [s, d] : {std::pair{h, o}, std::pair{o, h}}) {
+            if (host_[s] && host_[d] && s > d) continue;  // both host-network: once
+            const auto& ports = ports_[e_.identity_of(d)];
+            for (size_t k = 0; k < ports.size(); ++k) {
+              bool v = e_.allowed(s, d, ports[k].protocol, ports[k].port);
+              if (v != identity_allowed(s, d, k)) overrides_[cell_key(s, d, k)] = v;
+            }
+          }
+        }
+      }
+    }
+  }
   // Ingress side of each target, over source identities; then transposed.
   void build_ingress() {
     const size_t ni = e_.identity_count();
@@ -270,6 +321,8 @@ class ReachMatrixImpl final : public ReachMatrix {
   std::vector<uint32_t> profile_;  // per identity, into egress_rows_
   std::vector<Bits> egress_rows_;  // per egress profile, over targets
   std::unordered_map<uint64_t, Bits> target_cache_;
+  std::vector<uint8_t> host_;                     // per endpoint: host network
+  std::unordered_map<uint64_t, bool> overrides_;  // cell_key -> verdict
 };
 
 }  // namespace

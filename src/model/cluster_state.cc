@@ -55,14 +55,16 @@ std::vector<Endpoint> build_endpoints(const ClusterState& state) {
       if (find_owner(state.workloads[i].ns, o)) has_owner[i] = true;
 
   for (const Pod& p : state.pods) {
-    // Mark every workload up the owner chain as having pods (bounded against cycles).
+    // Mark every workload up the owner chain as having pods (bounded against cycles), and
+    // remember the top-most one.
     std::vector<OwnerRef> frontier = p.owners;
     std::string ns = p.ns;
+    std::optional<size_t> top;
     for (int depth = 0; depth < 8 && !frontier.empty(); ++depth) {
       std::vector<OwnerRef> next;
       for (const OwnerRef& o : frontier) {
         if (auto w = find_owner(ns, o)) {
-          if (has_pods[*w]) continue;
+          top = *w;
           has_pods[*w] = true;
           next.insert(next.end(), state.workloads[*w].owners.begin(),
                       state.workloads[*w].owners.end());
@@ -78,6 +80,10 @@ std::vector<Endpoint> build_endpoints(const ClusterState& state) {
     e.pod = p.spec;
     e.ips = p.ips;
     e.node = p.node;
+    if (top) {
+      e.workload_kind = std::string(to_string(state.workloads[*top].kind));
+      e.workload_name = state.workloads[*top].name;
+    }
     out.push_back(std::move(e));
   }
 
@@ -89,6 +95,8 @@ std::vector<Endpoint> build_endpoints(const ClusterState& state) {
     e.name = w.name;
     e.kind = std::string(to_string(w.kind));
     e.pod = w.pod;
+    e.workload_kind = e.kind;
+    e.workload_name = w.name;
     out.push_back(std::move(e));
   }
 

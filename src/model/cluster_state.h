@@ -34,6 +34,10 @@ struct Endpoint {
   PodTemplate pod;   // labels, declared ports, hostNetwork
   std::vector<IpAddr> ips;
   std::string node;
+  // The top-level workload in the input that owns the pod (a ReplicaSet's pods: its
+  // Deployment), or the workload itself; empty for pods without a known owner.
+  std::string workload_kind;
+  std::string workload_name;
 
   std::string id() const { return ns + "/" + name; }
 };

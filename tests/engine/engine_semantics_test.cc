@@ -50,7 +50,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: db, namespace: b, labels: {app: db}}
 spec:
-  nodeName: n1
+  nodeName: n2
   containers:
   - name: c
     ports: [{containerPort: 5432, name: pg}]
@@ -121,6 +121,8 @@ std::string np(const std::string& ns, const std::string& name, const std::string
   return "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: " + name +
          ", namespace: " + ns + "}\nspec:\n" + spec + "\n";
 }
+
+std::string anp(const std::string& name, int priority, const std::string& body);
 
 // ---- NetworkPolicy ------------------------------------------------------------------------
 
@@ -310,6 +312,37 @@ TEST(NetworkPolicySemantics, HostNetworkPodsAreNeitherSubjectsNorSelectorPeers) 
               "  podSelector: {}\n  ingress:\n  - from: [{ipBlock: {cidr: 192.168.0.0/24}}]"));
   EXPECT_TRUE(g.allows("a/agent", "b/db", "tcp/5432"));
   EXPECT_FALSE(g.allows("a/web", "b/db", "tcp/5432"));
+}
+
+TEST(NetworkPolicySemantics, TrafficBetweenAPodAndItsOwnNodeIsAlwaysAllowed) {
+  Engine e(np("a", "deny", "  podSelector: {}\n  policyTypes: [Ingress, Egress]") +
+           np("b", "deny", "  podSelector: {}\n  policyTypes: [Ingress, Egress]"));
+  // web runs on n1, as does the host-network pod a/agent; db runs on n2.
+  EXPECT_TRUE(e.allows("a/agent", "a/web", "tcp/80"));
+  EXPECT_TRUE(e.allows("a/web", "a/agent", "tcp/9100"));
+  EXPECT_TRUE(e.allows("192.168.0.10", "a/web", "tcp/80"));  // n1's address
+  EXPECT_TRUE(e.allows("a/web", "192.168.0.10", "tcp/10250"));
+  EXPECT_TRUE(e.verdict("a/agent", "a/web", "tcp/80").ingress.own_node);
+  EXPECT_FALSE(e.allows("a/agent", "b/db", "tcp/5432"));  // another node
+  EXPECT_FALSE(e.allows("b/db", "a/agent", "tcp/9100"));
+  EXPECT_FALSE(e.allows("192.168.0.10", "b/db", "tcp/5432"));
+  // Not an exemption from admin policies.
+  Engine f(anp("deny", 1,
+               "  subject: {namespaces: {}}\n  ingress:\n  - action: Deny\n    from: [{namespaces: "
+               "{}}]\n  egress:\n  - action: Deny\n    to: [{networks: [192.168.0.0/16]}]"));
+  EXPECT_FALSE(f.allows("a/web", "a/agent", "tcp/9100"));
+  // The reach matrix and its counts see the exemption too.
+  const PolicyEngine& eng = e.engine();
+  auto m = eng.reach({});
+  uint64_t allowed = 0;
+  for (uint32_t s = 0; s < eng.endpoints().size(); ++s)
+    for (uint32_t d = 0; d < eng.endpoints().size(); ++d)
+      for (size_t k = 0; k < m->ports(d).size(); ++k) {
+        bool a = eng.allowed(s, d, m->ports(d)[k].protocol, m->ports(d)[k].port);
+        EXPECT_EQ(m->allowed(s, d, k), a);
+        allowed += a;
+      }
+  EXPECT_EQ(m->counts({}, {}).allowed, allowed);
 }
 
 // ---- AdminNetworkPolicy / BaselineAdminNetworkPolicy -----------------------------------------
