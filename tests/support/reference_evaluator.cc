@@ -268,6 +268,25 @@ std::optional<RuleAction> first_matching_action(const ClusterState& s,
   return std::nullopt;
 }
 
+// "Traffic to and from the node where a Pod is running is always allowed" (NetworkPolicy
+// concepts page; the API text says so for ingress from the pod's node): `other` is `self`'s
+// node when it is a host-network pod on that node, or one of that node's addresses.
+bool is_own_node(const ClusterState& s, const std::vector<Endpoint>& eps, const Endpoint& self,
+                 const RefPeer& other) {
+  if (self.node.empty()) return false;
+  if (const Endpoint* e = endpoint_of(eps, other))
+    return e->pod.host_network && e->node == self.node;
+  for (const Node& n : s.nodes)
+    if (n.name == self.node)
+      for (const IpAddr& a : n.addresses)
+        if (a == other.ip) return true;
+  for (const Endpoint& e : eps)
+    if (e.pod.host_network && e.node == self.node)
+      for (const IpAddr& a : e.ips)
+        if (a == other.ip) return true;
+  return false;
+}
+
 // One side: the egress of `self` towards `other` (d == Egress), or the ingress of `self` from
 // `other` (d == Ingress). `dst` is the connection's destination endpoint (nullptr if external).
 bool side_allowed(const ClusterState& s, const std::vector<Endpoint>& eps, size_t self_index,
@@ -299,6 +318,10 @@ bool side_allowed(const ClusterState& s, const std::vector<Endpoint>& eps, size_
     }
   }
   if (isolated) {
+    if (!allowed && is_own_node(s, eps, self, other)) {
+      if (trace) note(trace, "  isolated, but the peer is the pod's own node: allowed");
+      return true;
+    }
     if (trace) note(trace, std::string("  isolated: ") + (allowed ? "allowed" : "denied"));
     return allowed;
   }
