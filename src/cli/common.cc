@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "input/loader.h"
@@ -53,6 +54,16 @@ ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>
       verbose_log(o, "skipped " + std::to_string(n) + " " + kind);
   }
   return s;
+}
+
+void finish(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+#if defined(__SANITIZE_ADDRESS__)
+  std::exit(code);  // let LeakSanitizer look at the objects that are still reachable
+#else
+  std::_Exit(code);
+#endif
 }
 
 void print_error(const std::string& message) {

@@ -23,20 +23,29 @@ void print_summary_object(Out& out, const ReachCounts& c) {
 int run(const ReachOptions& o) {
   std::vector<PortQuery> queries;
   for (const std::string& p : o.ports) queries.push_back(parse_port(p, "--port"));
+  Stopwatch clock;
   ClusterState state = load_cluster(o.common);
-  auto engine = PolicyEngine::compile(state, build_endpoints(state));
+  verbose_log(o.common, "load: " + clock.lap());
+  auto endpoints = build_endpoints(state);
+  verbose_log(o.common, "endpoints: " + clock.lap());
+  auto engine = PolicyEngine::compile(state, std::move(endpoints));
+  verbose_log(o.common, "compile: " + clock.lap() + " (" +
+                            std::to_string(engine->identity_count()) + " identities)");
   const auto& eps = engine->endpoints();
   std::vector<uint8_t> from = select_endpoints(eps, o.from, "--from");
   std::vector<uint8_t> to = select_endpoints(eps, o.to, "--to");
   auto matrix = engine->reach(queries);
+  verbose_log(o.common, "reach matrix: " + clock.lap() + " (" + matrix->describe() + ")");
   ReachCounts counts = matrix->counts(from, to);
+  verbose_log(o.common, "count: " + clock.lap());
 
   Out out;
   const std::string& fmt = o.common.output;
   if (fmt == "summary") {
     print_summary_object(out, counts);
     out << "\n";
-    return kExitOk;
+    out.flush();
+    finish(kExitOk);
   }
   if (fmt == "json") out << "{\"connections\":[";
   if (fmt == "csv") out << "src,dst,protocol,port,allowed\n";

@@ -100,6 +100,8 @@ class ReachMatrix {
   // empty masks mean every endpoint.
   virtual ReachCounts counts(const std::vector<uint8_t>& from,
                              const std::vector<uint8_t>& to) const = 0;
+  // "N targets, M egress profiles" (for diagnostics).
+  virtual std::string describe() const = 0;
 };
 
 class PolicyEngine {
@@ -110,6 +112,8 @@ class PolicyEngine {
   virtual ~PolicyEngine() = default;
 
   virtual const std::vector<Endpoint>& endpoints() const = 0;
+  // Groups of endpoints no policy can tell apart (for diagnostics).
+  virtual size_t identity_count() const = 0;
   virtual std::optional<uint32_t> find_endpoint(std::string_view ns,
                                                 std::string_view name) const = 0;
   // The endpoint that owns this IP (pod IP; a host-network pod's node IP is not unique and

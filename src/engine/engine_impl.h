@@ -89,7 +89,7 @@ class EngineImpl final : public PolicyEngine {
   std::unique_ptr<ReachMatrix> reach(const std::vector<PortQuery>& ports) const override;
 
   // ---- used by reach.cc ----
-  size_t identity_count() const { return identities_.size(); }
+  size_t identity_count() const override { return identities_.size(); }
   const Identity& identity(uint32_t i) const { return identities_[i]; }
   uint32_t identity_of(uint32_t endpoint) const { return endpoint_identity_[endpoint]; }
   const std::vector<ContainerPort>& identity_ports(uint32_t i) const {

@@ -60,11 +60,25 @@ class ReachMatrixImpl final : public ReachMatrix {
     }
     targets_ = offset_[ni];
     target_identity_.resize(targets_);
+    target_port_.resize(targets_);
+    std::map<std::pair<Protocol, uint16_t>, uint32_t> port_index;
     for (uint32_t id = 0; id < ni; ++id)
-      for (size_t k = offset_[id]; k < offset_[id + 1]; ++k) target_identity_[k] = id;
+      for (size_t k = offset_[id]; k < offset_[id + 1]; ++k) {
+        target_identity_[k] = id;
+        const Port& p = ports_[id][k - offset_[id]];
+        auto [it, inserted] = port_index.emplace(std::pair{p.protocol, p.port},
+                                                 static_cast<uint32_t>(distinct_ports_.size()));
+        if (inserted) distinct_ports_.push_back(p);
+        target_port_[k] = it->second;
+      }
     build_ingress();
     build_egress();
     build_node_overrides();
+  }
+
+  std::string describe() const override {
+    return std::to_string(targets_) + " targets, " + std::to_string(egress_rows_.size()) +
+           " egress profiles, " + std::to_string(overrides_.size()) + " node cells";
   }
 
   const std::vector<Port>& ports(uint32_t dst) const override {
@@ -184,56 +198,87 @@ class ReachMatrixImpl final : public ReachMatrix {
   // Ingress side of each target, over source identities; then transposed.
   void build_ingress() {
     const size_t ni = e_.identity_count();
-    std::vector<Bits> rows(targets_);
+    // Targets whose ingress side matches the same rules in the same tiers share one row.
+    std::vector<Bits> rows;
+    std::vector<uint32_t> row_of(targets_);
+    std::map<std::vector<uint64_t>, uint32_t> row_index;
     const Bits all(ni, true);
+    std::vector<uint64_t> sig;
     for (uint32_t b = 0; b < ni; ++b) {
       const SideLists& lists = e_.side(b, kIngress);
       const auto* dst_ports = &e_.identity_ports(b);
       for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) {
         const Port& port = ports_[b][k - offset_[b]];
-        Bits allowed(ni), remaining = all, np_set(ni);
-        for (uint32_t pi : lists.admin) {
-          bool passed_all = false;
-          for (const CompiledRule& r : e_.policy(pi).ingress) {
-            if (!EngineImpl::port_matches(r, port.protocol, port.port, dst_ports)) continue;
-            apply_rule(r, r.peers, remaining, allowed, np_set);
-            if (!remaining.any()) {
-              passed_all = true;
-              break;
-            }
+        sig.clear();
+        auto add_matching = [&](const std::vector<uint32_t>& policies) {
+          for (uint32_t pi : policies) {
+            const auto& rules = e_.policy(pi).ingress;
+            for (size_t ri = 0; ri < rules.size(); ++ri)
+              if (EngineImpl::port_matches(rules[ri], port.protocol, port.port, dst_ports))
+                sig.push_back((uint64_t{pi} << 32) | ri);
           }
-          if (passed_all) break;
-        }
-        np_set |= remaining;
-        if (!lists.np.empty()) {
-          Bits acc(ni);
-          for (uint32_t pi : lists.np)
-            for (const CompiledRule& r : e_.policy(pi).ingress)
-              if (EngineImpl::port_matches(r, port.protocol, port.port, dst_ports)) acc |= r.peers;
-          allowed.or_and(np_set, acc);
-        } else {
-          Bits rem = np_set;
-          for (uint32_t pi : lists.baseline)
-            for (const CompiledRule& r : e_.policy(pi).ingress)
-              if (EngineImpl::port_matches(r, port.protocol, port.port, dst_ports))
-                apply_rule(r, r.peers, rem, allowed, allowed);
-          allowed |= rem;
-        }
-        rows[k] = std::move(allowed);
+          sig.push_back(~uint64_t{0});  // tier separator
+        };
+        add_matching(lists.admin);
+        add_matching(lists.np);
+        sig.push_back(lists.np.empty());
+        add_matching(lists.baseline);
+        auto [it, inserted] = row_index.emplace(sig, static_cast<uint32_t>(rows.size()));
+        row_of[k] = it->second;
+        if (inserted) rows.push_back(ingress_row(sig, lists, all));
       }
     }
     // Transpose: ingress_t_[a] has bit k when target k admits source identity a.
     ingress_t_.assign(ni, Bits(targets_));
     const size_t src_words = (ni + 63) / 64;
-    uint64_t block[64];
-    for (size_t k0 = 0; k0 < targets_; k0 += 64) {
-      for (size_t w = 0; w < src_words; ++w) {
-        for (size_t r = 0; r < 64; ++r) block[r] = k0 + r < targets_ ? rows[k0 + r].data()[w] : 0;
-        transpose64(block);
-        for (size_t c = 0; c < 64 && w * 64 + c < ni; ++c)
-          ingress_t_[w * 64 + c].data()[k0 / 64] = block[c];
+    // Eight source words (one cache line of each row) at a time, targets inside: reads use whole
+    // cache lines and each pass writes 512 destination rows sequentially.
+    constexpr size_t kGroup = 8;
+    uint64_t blocks[kGroup][64];
+    for (size_t w0 = 0; w0 < src_words; w0 += kGroup) {
+      const size_t g = std::min(kGroup, src_words - w0);
+      for (size_t k0 = 0; k0 < targets_; k0 += 64) {
+        for (size_t r = 0; r < 64; ++r) {
+          const uint64_t* row = k0 + r < targets_ ? rows[row_of[k0 + r]].data() + w0 : nullptr;
+          for (size_t j = 0; j < g; ++j) blocks[j][r] = row ? row[j] : 0;
+        }
+        for (size_t j = 0; j < g; ++j) {
+          transpose64(blocks[j]);
+          const size_t base = (w0 + j) * 64;
+          for (size_t c = 0; c < 64 && base + c < ni; ++c)
+            ingress_t_[base + c].data()[k0 / 64] = blocks[j][c];
+        }
       }
     }
+  }
+
+  // The ingress row of a target from its signature: the rules (policy << 32 | rule) whose
+  // ports match, per tier, each tier ended by ~0, and whether NetworkPolicies select it.
+  Bits ingress_row(const std::vector<uint64_t>& sig, const SideLists& lists,
+                   const Bits& all) const {
+    const size_t ni = all.size();
+    auto rule = [&](uint64_t id) -> const CompiledRule& {
+      return e_.policy(static_cast<uint32_t>(id >> 32)).ingress[id & 0xffffffff];
+    };
+    size_t i = 0;
+    Bits allowed(ni), remaining = all, np_set(ni);
+    for (; sig[i] != ~uint64_t{0}; ++i) {  // admin tier
+      if (remaining.any()) apply_rule(rule(sig[i]), rule(sig[i]).peers, remaining, allowed, np_set);
+    }
+    ++i;
+    np_set |= remaining;
+    if (!lists.np.empty()) {
+      Bits acc(ni);
+      for (; sig[i] != ~uint64_t{0}; ++i) acc |= rule(sig[i]).peers;
+      allowed.or_and(np_set, acc);
+      return allowed;
+    }
+    i += 2;  // empty NetworkPolicy tier, its separator... and the flag
+    Bits rem = np_set;
+    for (; sig[i] != ~uint64_t{0}; ++i)
+      apply_rule(rule(sig[i]), rule(sig[i]).peers, rem, allowed, allowed);
+    allowed |= rem;
+    return allowed;
   }
 
   // First-match semantics over a set: traffic still `remaining` that the rule matches is
@@ -252,13 +297,32 @@ class ReachMatrixImpl final : public ReachMatrix {
     const CompiledRule& r =
         (d == kIngress ? e_.policy(policy).ingress : e_.policy(policy).egress)[rule];
     Bits t(targets_);
-    r.peers.for_each([&](size_t b) {
-      const auto* dst_ports = &e_.identity_ports(static_cast<uint32_t>(b));
-      for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) {
-        const Port& p = ports_[b][k - offset_[b]];
-        if (EngineImpl::port_matches(r, p.protocol, p.port, dst_ports)) t.set(k);
-      }
-    });
+    bool named = false;
+    for (const CompiledPort& p : r.ports) named |= p.kind == CompiledPort::Kind::Named;
+    if (r.all_ports) {
+      r.peers.for_each([&](size_t b) {
+        for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) t.set(k);
+      });
+    } else if (!named) {
+      // Without named ports the answer depends on (protocol, port) only: decide each distinct
+      // one once.
+      std::vector<uint8_t> match(distinct_ports_.size());
+      for (size_t i = 0; i < distinct_ports_.size(); ++i)
+        match[i] = EngineImpl::port_matches(r, distinct_ports_[i].protocol, distinct_ports_[i].port,
+                                            nullptr);
+      r.peers.for_each([&](size_t b) {
+        for (size_t k = offset_[b]; k < offset_[b + 1]; ++k)
+          if (match[target_port_[k]]) t.set(k);
+      });
+    } else {
+      r.peers.for_each([&](size_t b) {
+        const auto* dst_ports = &e_.identity_ports(static_cast<uint32_t>(b));
+        for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) {
+          const Port& p = ports_[b][k - offset_[b]];
+          if (EngineImpl::port_matches(r, p.protocol, p.port, dst_ports)) t.set(k);
+        }
+      });
+    }
     return target_cache_.emplace(key, std::move(t)).first->second;
   }
 
@@ -317,6 +381,8 @@ class ReachMatrixImpl final : public ReachMatrix {
   std::vector<size_t> offset_;            // per identity, into targets
   size_t targets_ = 0;
   std::vector<uint32_t> target_identity_;
+  std::vector<uint32_t> target_port_;  // per target, into distinct_ports_
+  std::vector<Port> distinct_ports_;
   std::vector<Bits> ingress_t_;    // per source identity, over targets
   std::vector<uint32_t> profile_;  // per identity, into egress_rows_
   std::vector<Bits> egress_rows_;  // per egress profile, over targets

@@ -1,9 +1,10 @@
 #include "input/loader.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <iterator>
 #include <map>
 #include <tuple>
@@ -22,17 +23,38 @@ namespace {
 constexpr size_t kMaxNesting = 512;
 constexpr uint64_t kMaxFileBytes = uint64_t{4} << 30;  // 4 GiB
 
-Result<std::string> read_file(const std::string& path) {
+// Reads a whole file into a buffer padded for simdjson (no copy needed before parsing).
+Result<simdjson::padded_string> read_file(const std::string& path) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
   if (!ec && size > kMaxFileBytes) return make_error(path, 0, "file is larger than 4 GiB");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(path, 0, "cannot open file");
-  std::string text;
-  if (!ec) text.reserve(size);
-  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) return make_error(path, 0, "read error");
-  return text;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return make_error(path, 0, std::string("cannot open file: ") + std::strerror(errno));
+  std::string data;
+  if (!ec) {
+    simdjson::padded_string buf(size);
+    size_t got = std::fread(buf.data(), 1, size, f);
+    bool eof = std::fgetc(f) == EOF;
+    if (got == size && eof) {
+      std::fclose(f);
+      return buf;
+    }
+    data.assign(buf.data(), got);
+    if (!eof) data.push_back('\0');  // grew while reading: fall through and read the rest
+  }
+  // Not a regular file (a pipe, /dev/stdin) or one that changed size: read in chunks.
+  char chunk[1 << 16];
+  for (size_t n; (n = std::fread(chunk, 1, sizeof chunk, f)) > 0;) {
+    data.append(chunk, n);
+    if (data.size() > kMaxFileBytes) {
+      std::fclose(f);
+      return make_error(path, 0, "file is larger than 4 GiB");
+    }
+  }
+  bool failed = std::ferror(f);
+  std::fclose(f);
+  if (failed) return make_error(path, 0, "read error");
+  return simdjson::padded_string(data);
 }
 
 Result<void> decode_yaml(std::string_view text, input::DecodeContext& ctx) {
@@ -54,9 +76,9 @@ Result<void> decode_json_element(simdjson::dom::element root, std::string_view t
 
 // JSON goes through simdjson. The DOM keeps no positions, so when a JSON file fails to
 // decode, it is decoded once more through the YAML path (JSON is YAML) to name the line.
-Result<void> decode_json(std::string_view text, input::DecodeContext& ctx) {
+Result<void> decode_json(const simdjson::padded_string& padded, input::DecodeContext& ctx) {
+  std::string_view text(padded.data(), padded.size());
   simdjson::dom::parser parser;
-  simdjson::padded_string padded(text);
   simdjson::dom::element root;
   auto err = parser.parse(padded).get(root);
   if (err == simdjson::SUCCESS) return decode_json_element(root, text, ctx);
@@ -149,18 +171,25 @@ void dedup_sort(std::vector<T>& v, KeyFn key) {
 ClusterLoader::ClusterLoader(LoadOptions options) : options_(std::move(options)) {}
 
 Result<void> ClusterLoader::add_text(std::string_view text, const std::string& name) {
+  simdjson::padded_string padded(text);
+  return add_padded(padded, name);
+}
+
+Result<void> ClusterLoader::add_padded(const simdjson::padded_string& text,
+                                       const std::string& name) {
   input::DecodeContext ctx{name, &options_, &state_};
-  if (text.find('\0') != std::string_view::npos)
-    return make_error(name, input::line_of_offset(text, text.find('\0')),
-                      "binary data (NUL byte) in manifest");
-  if (input::looks_like_json(text)) return decode_json(text, ctx);
-  return decode_yaml(text, ctx);
+  std::string_view view(text.data(), text.size());
+  if (size_t nul = view.find('\0'); nul != std::string_view::npos)
+    return make_error(name, input::line_of_offset(view, nul), "binary data (NUL byte) in manifest");
+  if (input::looks_like_json(view)) return decode_json(text, ctx);
+  return decode_yaml(view, ctx);
 }
 
 Result<void> ClusterLoader::add_path(const std::string& path) {
   if (path == "-") {
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    return add_text(text, "<stdin>");
+    auto text = read_file("/dev/stdin");
+    if (!text) return make_error("<stdin>", 0, text.error().message);
+    return add_padded(*text, "<stdin>");
   }
   std::error_code ec;
   auto st = std::filesystem::status(path, ec);
@@ -183,7 +212,7 @@ Result<void> ClusterLoader::add_path(const std::string& path) {
   }
   auto text = read_file(path);
   if (!text) return tl::unexpected(text.error());
-  return add_text(*text, path);
+  return add_padded(*text, path);
 }
 
 ClusterState ClusterLoader::finish() && {

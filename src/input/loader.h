@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <simdjson.h>
+
 #include "core/error.h"
 #include "model/cluster_state.h"
 
@@ -29,6 +31,8 @@ class ClusterLoader {
   ClusterState finish() &&;
 
  private:
+  Result<void> add_padded(const simdjson::padded_string& text, const std::string& name);
+
   LoadOptions options_;
   ClusterState state_;
 };
