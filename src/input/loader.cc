@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <iterator>
 #include <map>
+#include <thread>
 #include <tuple>
 
 #include <simdjson.h>
+#include <sys/mman.h>
 
 #include "input/decode.h"
 #include "input/node_adapters.h"
@@ -23,6 +25,14 @@ namespace {
 constexpr size_t kMaxNesting = 512;
 constexpr uint64_t kMaxFileBytes = uint64_t{4} << 30;  // 4 GiB
 
+void advise_huge_pages(void* p, size_t n) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  if (n < 4 * kHuge) return;
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(kHuge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
 // Reads a whole file into a buffer padded for simdjson (no copy needed before parsing).
 Result<simdjson::padded_string> read_file(const std::string& path) {
   std::error_code ec;
@@ -33,6 +43,7 @@ Result<simdjson::padded_string> read_file(const std::string& path) {
   std::string data;
   if (!ec) {
     simdjson::padded_string buf(size);
+    advise_huge_pages(buf.data(), size);
     size_t got = std::fread(buf.data(), 1, size, f);
     bool eof = std::fgetc(f) == EOF;
     if (got == size && eof) {
@@ -80,6 +91,11 @@ Result<void> decode_json(const simdjson::padded_string& padded, input::DecodeCon
   std::string_view text(padded.data(), padded.size());
   simdjson::dom::parser parser;
   simdjson::dom::element root;
+  if (parser.allocate(padded.size()) == simdjson::SUCCESS) {
+    // Large dumps fault in hundreds of MB of parse buffers: ask for huge pages.
+    advise_huge_pages(parser.doc.tape.get(), (padded.size() + 3) * sizeof(uint64_t));
+    advise_huge_pages(parser.doc.string_buf.get(), 5 * padded.size() / 3);
+  }
   auto err = parser.parse(padded).get(root);
   if (err == simdjson::SUCCESS) return decode_json_element(root, text, ctx);
 
@@ -116,12 +132,63 @@ Result<void> decode_json(const simdjson::padded_string& padded, input::DecodeCon
   return make_error(ctx.file, 0, std::string("invalid JSON: ") + simdjson::error_message(err));
 }
 
+void append_state(ClusterState& from, ClusterState& to) {
+  auto move_all = [](auto& src, auto& dst) {
+    if (dst.empty()) {
+      dst = std::move(src);
+    } else {
+      dst.insert(dst.end(), std::make_move_iterator(src.begin()),
+                 std::make_move_iterator(src.end()));
+    }
+  };
+  move_all(from.namespaces, to.namespaces);
+  move_all(from.nodes, to.nodes);
+  move_all(from.pods, to.pods);
+  move_all(from.workloads, to.workloads);
+  move_all(from.services, to.services);
+  move_all(from.network_policies, to.network_policies);
+  move_all(from.cluster_policies, to.cluster_policies);
+  for (auto& [k, n] : from.skipped_kinds) to.skipped_kinds[k] += n;
+}
+
+// Decodes `items[begin, end)` of a List into `out`.
+Result<void> decode_items(const std::vector<simdjson::dom::element>& items, size_t begin,
+                          size_t end, const input::DecodeContext& ctx, ClusterState& out) {
+  input::DecodeContext c = ctx;
+  c.state = &out;
+  for (size_t i = begin; i < end; ++i) {
+    auto r = input::decode_document(input::JsonNode(items[i]), c);
+    if (!r) return r;
+  }
+  return {};
+}
+
 Result<void> decode_json_element(simdjson::dom::element root, std::string_view text,
                                  input::DecodeContext& ctx) {
   ClusterState staged;
-  input::DecodeContext staged_ctx = ctx;
-  staged_ctx.state = &staged;
-  auto r = input::decode_document(input::JsonNode(root), staged_ctx);
+  Result<void> r;
+  // A large List (a cluster dump) is decoded by two threads, each into its own state; the
+  // halves are appended in order, so the result is the same as one pass.
+  simdjson::dom::array items_array;
+  std::string_view kind;
+  std::vector<simdjson::dom::element> items;
+  if (root["kind"].get(kind) == simdjson::SUCCESS && kind == "List" &&
+      root["items"].get(items_array) == simdjson::SUCCESS && items_array.size() >= 2048) {
+    items.reserve(items_array.size());
+    for (simdjson::dom::element e : items_array) items.push_back(e);
+    ClusterState second;
+    Result<void> r2;
+    size_t half = items.size() / 2;
+    std::thread worker([&] { r2 = decode_items(items, half, items.size(), ctx, second); });
+    r = decode_items(items, 0, half, ctx, staged);
+    worker.join();
+    if (r && !r2) r = r2;
+    if (r) append_state(second, staged);
+  } else {
+    input::DecodeContext staged_ctx = ctx;
+    staged_ctx.state = &staged;
+    r = input::decode_document(input::JsonNode(root), staged_ctx);
+  }
   if (!r) {
     input::DecodeContext again = ctx;
     ClusterState scratch;
@@ -130,23 +197,7 @@ Result<void> decode_json_element(simdjson::dom::element root, std::string_view t
     if (!y && y.error().line > 0 && y.error().message == r.error().message) return y;
     return r;
   }
-  auto move_all = [](auto& from, auto& to) {
-    if (to.empty()) {
-      to = std::move(from);
-    } else {
-      to.insert(to.end(), std::make_move_iterator(from.begin()),
-                std::make_move_iterator(from.end()));
-    }
-  };
-  ClusterState& s = *ctx.state;
-  move_all(staged.namespaces, s.namespaces);
-  move_all(staged.nodes, s.nodes);
-  move_all(staged.pods, s.pods);
-  move_all(staged.workloads, s.workloads);
-  move_all(staged.services, s.services);
-  move_all(staged.network_policies, s.network_policies);
-  move_all(staged.cluster_policies, s.cluster_policies);
-  for (auto& [k, n] : staged.skipped_kinds) s.skipped_kinds[k] += n;
+  append_state(staged, *ctx.state);
   return {};
 }
 
