@@ -35,10 +35,11 @@ std::string tier_id(DecisionTier t) {
   return "default";
 }
 
-std::string ref_text(const PolicyRef& r) {
+std::string ref_text(const PolicyRef& r, int line = 0) {
   std::string s = r.kind + " " + (r.ns.empty() ? "" : r.ns + "/") + r.name;
+  if (line == 0) line = r.source.line;
   if (!r.source.file.empty())
-    s += " (" + r.source.file + (r.source.line ? ":" + std::to_string(r.source.line) : "") + ")";
+    s += " (" + r.source.file + (line ? ":" + std::to_string(line) : "") + ")";
   return s;
 }
 
@@ -63,7 +64,8 @@ std::string reason(const Decision& d, const std::string& who, const char* direct
     case DecisionTier::Baseline:
       return pass + fmt::format("{} rule {}{} ({}) of {} {}", direction, d.rule_index,
                                 d.rule_name.empty() ? "" : " \"" + d.rule_name + "\"", d.action,
-                                ref_text(*d.policy), d.allowed ? "allows it" : "denies it");
+                                ref_text(*d.policy, d.rule_line),
+                                d.allowed ? "allows it" : "denies it");
     case DecisionTier::NetworkPolicy: {
       std::string iso;
       for (size_t i = 0; i < d.isolated_by.size(); ++i)
@@ -75,8 +77,8 @@ std::string reason(const Decision& d, const std::string& who, const char* direct
                           who, direction, iso);
       if (d.allowed)
         return pass + fmt::format("{} rule {} of {} allows it ({} is isolated for {} by {})",
-                                  direction, d.rule_index, ref_text(*d.policy), who, direction,
-                                  iso);
+                                  direction, d.rule_index, ref_text(*d.policy, d.rule_line), who,
+                                  direction, iso);
       return pass + fmt::format("{} is isolated for {} by {}, and no rule of them allows it", who,
                                 direction, iso);
     }
@@ -91,6 +93,7 @@ nlohmann::json side_json(const Decision& d, const std::string& who, const char* 
       {"allowed", d.allowed}, {"tier", tier_id(d.tier)}, {"reason", reason(d, who, direction)}};
   if (d.policy) j["policy"] = ref_json(*d.policy);
   if (d.rule_index >= 0) j["rule"] = d.rule_index;
+  if (d.rule_line > 0) j["rule_line"] = d.rule_line;
   if (!d.rule_name.empty()) j["rule_name"] = d.rule_name;
   if (!d.action.empty()) j["action"] = d.action;
   if (d.own_node) j["own_node"] = true;

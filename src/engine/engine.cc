@@ -351,6 +351,7 @@ void EngineImpl::compile_policies(const ClusterState& state) {
         CompiledRule cr;
         cr.action = r.action;
         cr.index = static_cast<int>(i);
+        cr.line = r.line;
         cr.name = r.name;
         cr.peers = Bits(n);
         for (const ClusterPeer& peer : r.peers) {
@@ -405,6 +406,7 @@ void EngineImpl::compile_policies(const ClusterState& state) {
         CompiledRule cr;
         cr.action = RuleAction::Allow;
         cr.index = static_cast<int>(i);
+        cr.line = r.line;
         if (r.peers.empty()) {
           cr.all_peers = true;
           cr.peers = Bits(n, true);
@@ -499,6 +501,7 @@ Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, 
     if (explain) {
       out.policy = p.ref;
       out.rule_name = r.name;
+      out.rule_line = r.line;
       out.action = r.action == RuleAction::Deny   ? "Deny"
                    : r.action == RuleAction::Pass ? "Pass"
                    : p.cnp                        ? "Accept"

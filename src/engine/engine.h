@@ -52,6 +52,7 @@ struct Decision {
   std::optional<PolicyRef> policy;  // the deciding policy, when one decided
   int rule_index = -1;              // index in the policy's ingress/egress list, -1 if none
   std::string rule_name;            // ANP/CNP rule name when set
+  int rule_line = 0;                // where the deciding rule starts in the policy's file
   std::string action;               // Allow/Deny/Pass/Accept as written, when a rule decided
   // Admin rules that passed the decision down (Pass), in order.
   std::vector<PolicyRef> passed_by;

@@ -55,6 +55,7 @@ struct CompiledRule {
   bool all_ports = true;
   std::vector<CompiledPort> ports;
   int index = 0;
+  int line = 0;
   std::string name;
 };
 

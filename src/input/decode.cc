@@ -485,11 +485,12 @@ class Decoder {
     std::vector<NetworkPolicyRule> rules;
     each_item(spec, key, "spec." + std::string(key), [&](const N& r, const std::string& rp) {
       if (r.is_null()) {  // `- ` : an empty rule, matches everything
-        rules.emplace_back();
+        rules.emplace_back().line = r.line();
         return;
       }
       check_fields(r, {"ports", peers_key}, rp);
       NetworkPolicyRule rule;
+      rule.line = r.line();
       each_item(r, "ports", rp + ".ports",
                 [&](const N& p, const std::string& pp) { rule.ports.push_back(np_port(p, pp)); });
       each_item(r, peers_key, rp + "." + std::string(peers_key),
@@ -709,6 +710,7 @@ class Decoder {
       check_fields(r, {"name", "action", std::string_view(peers_key), std::string_view(ports_key)},
                    rp);
       ClusterPolicyRule rule;
+      rule.line = r.line();
       rule.name = opt_string(r, "name", rp + ".name");
       if (rule.name.size() > 100) fail(r, rp + ".name: may not be longer than 100 characters");
       std::string action = opt_string(r, "action", rp + ".action");

@@ -129,6 +129,7 @@ struct NetworkPolicyPeer {
 struct NetworkPolicyRule {
   std::vector<NetworkPolicyPeer> peers;  // empty: every peer (from/to absent, null or [])
   std::vector<NetworkPolicyPort> ports;  // empty: every port
+  int line = 0;                          // where the rule starts in its file, 0 if unknown
 };
 
 struct NetworkPolicy {
@@ -186,6 +187,7 @@ struct ClusterPolicyRule {
   RuleAction action = RuleAction::Deny;
   std::vector<ClusterPeer> peers;                       // never empty once validated
   std::optional<std::vector<ClusterPolicyPort>> ports;  // absent: every port
+  int line = 0;  // where the rule starts in its file, 0 if unknown
 };
 
 struct ClusterPolicy {
