@@ -502,10 +502,8 @@ Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, 
       out.policy = p.ref;
       out.rule_name = r.name;
       out.rule_line = r.line;
-      out.action = r.action == RuleAction::Deny   ? "Deny"
-                   : r.action == RuleAction::Pass ? "Pass"
-                   : p.cnp                        ? "Accept"
-                                                  : "Allow";
+      // As written: ClusterNetworkPolicy spells Allow "Accept".
+      out.action = r.action == RuleAction::Allow && p.cnp ? "Accept" : to_string(r.action);
     }
   };
 

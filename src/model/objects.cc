@@ -34,6 +34,18 @@ std::string_view to_string(ClusterPolicyKind k) {
   return "?";
 }
 
+std::string_view to_string(RuleAction a) {
+  switch (a) {
+    case RuleAction::Allow:
+      return "Allow";
+    case RuleAction::Deny:
+      return "Deny";
+    case RuleAction::Pass:
+      return "Pass";
+  }
+  return "?";
+}
+
 std::string_view to_string(PolicyTier t) {
   return t == PolicyTier::Admin ? "Admin" : "Baseline";
 }

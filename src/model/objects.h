@@ -158,6 +158,7 @@ std::string_view to_string(PolicyTier t);
 
 // Allow (ANP/BANP) and Accept (CNP) are the same action.
 enum class RuleAction : uint8_t { Allow, Deny, Pass };
+std::string_view to_string(RuleAction a);  // "Allow", "Deny", "Pass"
 
 // The pods a cluster policy applies to, or a pod/namespace peer:
 // `namespaces: SEL` is namespace_selector with no pod_selector (every pod in them);

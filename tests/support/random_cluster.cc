@@ -622,23 +622,12 @@ std::string cluster_port_str(const ClusterPolicyPort& p) {
   return "?";
 }
 
-const char* action_str(RuleAction a) {
-  switch (a) {
-    case RuleAction::Allow:
-      return "Allow";
-    case RuleAction::Deny:
-      return "Deny";
-    case RuleAction::Pass:
-      return "Pass";
-  }
-  return "?";
-}
-
 void cluster_rules_str(std::string& out, const char* dir,
                        const std::vector<ClusterPolicyRule>& rules) {
   for (size_t i = 0; i < rules.size(); ++i) {
     const ClusterPolicyRule& r = rules[i];
-    out += std::string("    ") + dir + "[" + std::to_string(i) + "] " + action_str(r.action);
+    out += std::string("    ") + dir + "[" + std::to_string(i) + "] " +
+           std::string(to_string(r.action));
     if (!r.name.empty()) out += " (" + r.name + ")";
     out += ": peers=";
     for (size_t j = 0; j < r.peers.size(); ++j)
@@ -651,18 +640,6 @@ void cluster_rules_str(std::string& out, const char* dir,
         out += (j ? "," : "") + cluster_port_str((*r.ports)[j]);
     out += "\n";
   }
-}
-
-const char* cluster_kind_str(ClusterPolicyKind k) {
-  switch (k) {
-    case ClusterPolicyKind::AdminNetworkPolicy:
-      return "AdminNetworkPolicy";
-    case ClusterPolicyKind::BaselineAdminNetworkPolicy:
-      return "BaselineAdminNetworkPolicy";
-    case ClusterPolicyKind::ClusterNetworkPolicy:
-      return "ClusterNetworkPolicy";
-  }
-  return "?";
 }
 
 }  // namespace
@@ -710,7 +687,7 @@ std::string dump_cluster(const ClusterState& s) {
   }
   out += "cluster policies:\n";
   for (const ClusterPolicy& cp : s.cluster_policies) {
-    out += std::string("  ") + cluster_kind_str(cp.kind) + " " + cp.name +
+    out += std::string("  ") + std::string(to_string(cp.kind)) + " " + cp.name +
            " tier=" + (cp.tier == PolicyTier::Admin ? "Admin" : "Baseline") +
            " priority=" + std::to_string(cp.priority) + " subject=" + pod_set_str(cp.subject) +
            "\n";

@@ -13,30 +13,6 @@ const char* direction_name(Direction d) {
   return d == Direction::Ingress ? "ingress" : "egress";
 }
 
-const char* action_name(RuleAction a) {
-  switch (a) {
-    case RuleAction::Allow:
-      return "Allow";
-    case RuleAction::Deny:
-      return "Deny";
-    case RuleAction::Pass:
-      return "Pass";
-  }
-  return "?";
-}
-
-const char* kind_name(ClusterPolicyKind k) {
-  switch (k) {
-    case ClusterPolicyKind::AdminNetworkPolicy:
-      return "AdminNetworkPolicy";
-    case ClusterPolicyKind::BaselineAdminNetworkPolicy:
-      return "BaselineAdminNetworkPolicy";
-    case ClusterPolicyKind::ClusterNetworkPolicy:
-      return "ClusterNetworkPolicy";
-  }
-  return "?";
-}
-
 // Callers test `trace` first so that the line is only built when a trace is kept.
 void note(std::string* trace, const std::string& line) {
   *trace += line + "\n";
@@ -258,9 +234,9 @@ std::optional<RuleAction> first_matching_action(const ClusterState& s,
     for (size_t i = 0; i < rules.size(); ++i) {
       if (cluster_rule_matches(s, eps, rules[i], other, dst, proto, port)) {
         if (trace)
-          note(trace, std::string("  ") + kind_name(cp->kind) + " " + cp->name + " " +
+          note(trace, std::string("  ") + std::string(to_string(cp->kind)) + " " + cp->name + " " +
                           direction_name(d) + "[" + std::to_string(i) + "] " +
-                          action_name(rules[i].action));
+                          std::string(to_string(rules[i].action)));
         return rules[i].action;
       }
     }
