@@ -12,5 +12,6 @@ using Runner = std::function<int()>;
 Runner register_reach(CLI::App& app);
 Runner register_explain(CLI::App& app);
 Runner register_diff(CLI::App& app);
+Runner register_map(CLI::App& app);
 
 }  // namespace stockade::cli

@@ -242,6 +242,10 @@ struct BadCase {
   int line;
 };
 
+void PrintTo(const BadCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
 class NetworkPolicyRejects : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(NetworkPolicyRejects, AsTheApiServerWould) {

@@ -1,0 +1,96 @@
+// stockade map: the topology of observed traffic.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "flow/edge_graph.h"
+#include "input/flow_reader.h"
+#include "map/map_view.h"
+
+namespace stockade::cli {
+
+namespace {
+
+struct MapOptions {
+  CommonOptions common;
+  std::vector<std::string> flows;
+  std::string by = "workload";
+  std::vector<std::string> external_cidrs;
+  bool strict = false;
+};
+
+int run(const MapOptions& o) {
+  GraphOptions go;
+  go.by = o.by == "pod"         ? Granularity::Pod
+          : o.by == "namespace" ? Granularity::Namespace
+                                : Granularity::Workload;
+  for (const std::string& c : o.external_cidrs) {
+    auto cidr = Cidr::parse(c);
+    if (!cidr) throw UsageError{"--external-cidr: invalid CIDR \"" + c + "\""};
+    go.external_groups.push_back(*cidr);
+  }
+  // Longest prefix first, so the most specific group names an address.
+  std::sort(go.external_groups.begin(), go.external_groups.end(),
+            [](const Cidr& a, const Cidr& b) { return a.prefix > b.prefix; });
+
+  Stopwatch clock;
+  ClusterState state = load_cluster(o.common);
+  auto engine = PolicyEngine::compile(state, build_endpoints(state));
+  verbose_log(o.common, "cluster: " + clock.lap());
+
+  EdgeGraph graph(state, engine->endpoints(), go);
+  FlowReadOptions ro;
+  ro.strict = o.strict;
+  FlowReadStats stats;
+  for (const std::string& path : o.flows) {
+    auto r = read_flows(path, ro, stats, [&](const Flow& f) { graph.add(f); });
+    if (!r) throw UsageError{r.error().str()};
+  }
+  verbose_log(o.common, "flows: " + clock.lap() + " (" + std::to_string(stats.records) +
+                            " records, " + std::to_string(stats.lines) + " lines)");
+  if (stats.malformed && !o.common.quiet) {
+    std::fprintf(stderr, "stockade: warning: skipped %llu malformed line(s)%s\n",
+                 static_cast<unsigned long long>(stats.malformed),
+                 stats.problems.empty() ? "" : "; the first:");
+    for (const Error& e : stats.problems) std::fprintf(stderr, "  %s\n", e.str().c_str());
+  }
+  if (stats.ignored)
+    verbose_log(o.common, "ignored " + std::to_string(stats.ignored) + " lines without a flow");
+  if (graph.unresolved())
+    verbose_log(o.common, std::to_string(graph.unresolved()) +
+                              " records without an address or name for an endpoint");
+
+  MapSummary summary{stats.records, stats.malformed + graph.unresolved()};
+  std::string out;
+  if (o.common.output == "dot") {
+    out = render_map_dot(graph, *engine);
+  } else {
+    out = render_map_json(graph, *engine, summary);
+    if (o.common.output == "html") out = render_map_html(out);
+    out += "\n";
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  finish(kExitOk);
+}
+
+}  // namespace
+
+Runner register_map(CLI::App& app) {
+  auto opts = std::make_shared<MapOptions>();
+  CLI::App* cmd = app.add_subcommand("map", "The topology of observed traffic (json, dot, html)");
+  add_common_flags(*cmd, opts->common, {"json", "dot", "html"}, "json");
+  cmd->add_option("--flows", opts->flows,
+                  "Flow records: Hubble JSON (hubble observe -o json|jsonpb) or Stockade agent "
+                  "events; file, gzip file or - for stdin; repeatable")
+      ->required();
+  cmd->add_option("--by", opts->by, "Group endpoints by pod, workload or namespace")
+      ->check(CLI::IsMember({"pod", "workload", "namespace"}))
+      ->default_str("workload");
+  cmd->add_option("--external-cidr", opts->external_cidrs,
+                  "Group external addresses inside this CIDR into one node; repeatable");
+  cmd->add_flag("--strict", opts->strict, "A malformed flow line is an error (exit 2)");
+  return [opts] { return run(*opts); };
+}
+
+}  // namespace stockade::cli

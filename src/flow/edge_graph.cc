@@ -1,0 +1,266 @@
+#include "flow/edge_graph.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+namespace stockade {
+
+namespace {
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <class V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+struct IpHash {
+  size_t operator()(const IpAddr& ip) const {
+    uint64_t h = ip.hi * 0x9E3779B97F4A7C15ULL ^ ip.lo ^ (ip.v6 ? 0x5555 : 0);
+    return static_cast<size_t>(h ^ (h >> 31));
+  }
+};
+
+bool is_lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// The workload a pod name suggests when the objects are absent: Deployment pods are
+// NAME-<template hash>-<5 chars>, StatefulSet pods NAME-<ordinal>, DaemonSet and Job pods
+// NAME-<5 chars>.
+std::pair<std::string_view, std::string_view> guess_workload(std::string_view pod) {
+  auto last_dash = pod.rfind('-');
+  if (last_dash == std::string_view::npos || last_dash == 0) return {pod, "Pod"};
+  std::string_view tail = pod.substr(last_dash + 1);
+  std::string_view head = pod.substr(0, last_dash);
+  bool digits = !tail.empty() &&
+                std::all_of(tail.begin(), tail.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (digits) return {head, "StatefulSet"};
+  if (tail.size() == 5 && std::all_of(tail.begin(), tail.end(), is_lower_alnum)) {
+    auto dash2 = head.rfind('-');
+    if (dash2 != std::string_view::npos) {
+      std::string_view hash = head.substr(dash2 + 1);
+      if (hash.size() >= 6 && hash.size() <= 10 &&
+          std::all_of(hash.begin(), hash.end(), is_lower_alnum))
+        return {head.substr(0, dash2), "Deployment"};
+    }
+    return {head, "DaemonSet"};
+  }
+  return {pod, "Pod"};
+}
+
+// Labels that differ between the pods of one workload: left out of workload nodes.
+bool per_pod_label(const std::string& k) {
+  return k == "pod-template-hash" || k == "controller-revision-hash" ||
+         k == "statefulset.kubernetes.io/pod-name" || k == "apps.kubernetes.io/pod-index" ||
+         k == "pod-template-generation" || k == "batch.kubernetes.io/controller-uid" ||
+         k == "controller-uid" || k == "job-name" || k == "batch.kubernetes.io/job-name";
+}
+
+}  // namespace
+
+struct EdgeGraph::Resolver {
+  const ClusterState& state;
+  const std::vector<Endpoint>& eps;
+  GraphOptions options;
+  StringMap<StringMap<uint32_t>> pods;  // ns -> pod -> endpoint
+  std::unordered_map<IpAddr, uint32_t, IpHash> pod_ip;
+  std::unordered_map<IpAddr, std::string, IpHash> node_ip;  // node addresses, host-network IPs
+  std::unordered_map<IpAddr, size_t, IpHash> service_ip;
+  std::vector<int64_t> endpoint_node;  // graph node of each endpoint, -1 until needed
+  StringMap<uint32_t> node_by_id;
+  std::unordered_map<IpAddr, uint32_t, IpHash> external;
+
+  Resolver(const ClusterState& s, const std::vector<Endpoint>& e, GraphOptions o)
+      : state(s), eps(e), options(std::move(o)), endpoint_node(e.size(), -1) {
+    for (uint32_t i = 0; i < eps.size(); ++i) {
+      pods[eps[i].ns][eps[i].name] = i;
+      for (const IpAddr& ip : eps[i].ips) {
+        if (eps[i].pod.host_network)
+          node_ip.emplace(ip, eps[i].node);
+        else
+          pod_ip.emplace(ip, i);
+      }
+    }
+    for (const Node& n : state.nodes)
+      for (const IpAddr& ip : n.addresses) node_ip[ip] = n.name;
+    for (size_t i = 0; i < state.services.size(); ++i)
+      for (const IpAddr& ip : state.services[i].cluster_ips) service_ip.emplace(ip, i);
+  }
+};
+
+EdgeGraph::EdgeGraph(const ClusterState& state, const std::vector<Endpoint>& endpoints,
+                     GraphOptions options)
+    : resolver_(std::make_unique<Resolver>(state, endpoints, std::move(options))) {}
+
+EdgeGraph::~EdgeGraph() = default;
+
+namespace {
+
+uint32_t intern(std::vector<GraphNode>& nodes, StringMap<uint32_t>& by_id, std::string id,
+                std::string ns, std::string kind, const Labels* labels) {
+  auto it = by_id.find(id);
+  if (it != by_id.end()) return it->second;
+  uint32_t idx = static_cast<uint32_t>(nodes.size());
+  GraphNode n;
+  n.id = id;
+  n.ns = std::move(ns);
+  n.kind = std::move(kind);
+  if (labels) n.labels = *labels;
+  nodes.push_back(std::move(n));
+  by_id.emplace(std::move(id), idx);
+  return idx;
+}
+
+}  // namespace
+
+uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node) {
+  Resolver& r = *resolver_;
+  auto endpoint_node = [&](uint32_t e) -> uint32_t {
+    if (r.endpoint_node[e] >= 0) return static_cast<uint32_t>(r.endpoint_node[e]);
+    const Endpoint& ep = r.eps[e];
+    uint32_t idx;
+    if (r.options.by == Granularity::Namespace) {
+      Labels l = r.state.namespace_labels(ep.ns);
+      idx = intern(nodes_, r.node_by_id, ep.ns, ep.ns, "Namespace", &l);
+    } else if (r.options.by == Granularity::Workload && !ep.workload_name.empty()) {
+      Labels l;
+      for (const auto& [k, v] : ep.pod.labels)
+        if (!per_pod_label(k)) l.emplace(k, v);
+      idx =
+          intern(nodes_, r.node_by_id, ep.ns + "/" + ep.workload_name, ep.ns, ep.workload_kind, &l);
+    } else {
+      idx = intern(nodes_, r.node_by_id, ep.id(), ep.ns, ep.kind, &ep.pod.labels);
+    }
+    nodes_[idx].endpoints.push_back(e);
+    r.endpoint_node[e] = idx;
+    return idx;
+  };
+  auto node_node = [&](const std::string& name) {
+    std::string id = "node/" + (name.empty() ? std::string("unknown") : name);
+    return intern(nodes_, r.node_by_id, std::move(id), "", "Node", nullptr);
+  };
+
+  // 1. By name, when the record carries it.
+  if (!p.pod.empty() && !p.ns.empty()) {
+    auto ns = r.pods.find(p.ns);
+    if (ns != r.pods.end()) {
+      auto pod = ns->second.find(p.pod);
+      if (pod != ns->second.end()) return endpoint_node(pod->second);
+    }
+    // A pod the cluster objects do not hold: name it from the record.
+    std::string ns_name(p.ns);
+    if (r.options.by == Granularity::Namespace) {
+      Labels l = r.state.namespace_labels(ns_name);
+      return intern(nodes_, r.node_by_id, ns_name, ns_name, "Namespace", &l);
+    }
+    if (r.options.by == Granularity::Workload) {
+      auto [name, kind] =
+          p.workload.empty() ? guess_workload(p.pod) : std::pair{p.workload, p.workload_kind};
+      return intern(nodes_, r.node_by_id, ns_name + "/" + std::string(name), ns_name,
+                    std::string(kind.empty() ? "Pod" : kind), nullptr);
+    }
+    return intern(nodes_, r.node_by_id, ns_name + "/" + std::string(p.pod), ns_name, "Pod",
+                  nullptr);
+  }
+  // 2. By address.
+  if (p.ip) {
+    if (auto it = r.pod_ip.find(*p.ip); it != r.pod_ip.end()) return endpoint_node(it->second);
+    if (auto it = r.node_ip.find(*p.ip); it != r.node_ip.end()) return node_node(it->second);
+    if (auto it = r.service_ip.find(*p.ip); it != r.service_ip.end()) {
+      const Service& svc = r.state.services[it->second];
+      // The Service's pods, when they all fall into one node of the graph.
+      int64_t only = -1;
+      bool several = false;
+      if (svc.selector && !svc.selector->empty())
+        for (uint32_t e = 0; e < r.eps.size() && !several; ++e) {
+          const Endpoint& ep = r.eps[e];
+          if (ep.ns != svc.ns) continue;
+          bool match = true;
+          for (const auto& [k, v] : *svc.selector) {
+            auto l = ep.pod.labels.find(k);
+            match = match && l != ep.pod.labels.end() && l->second == v;
+          }
+          if (!match) continue;
+          uint32_t n = endpoint_node(e);
+          if (only >= 0 && only != n) several = true;
+          only = n;
+        }
+      if (only >= 0 && !several) return static_cast<uint32_t>(only);
+      return intern(nodes_, r.node_by_id, svc.ns + "/" + svc.name, svc.ns, "Service", nullptr);
+    }
+    if (p.reserved == "host") {
+      // Hubble names the node "cluster/node".
+      auto slash = flow_node.rfind('/');
+      return node_node(
+          std::string(slash == std::string_view::npos ? flow_node : flow_node.substr(slash + 1)));
+    }
+    if (p.reserved == "remote-node") return node_node("");
+    if (auto it = r.external.find(*p.ip); it != r.external.end()) return it->second;
+    std::string id = "world/" + p.ip->str();
+    for (const Cidr& c : r.options.external_groups)
+      if (c.contains(*p.ip)) {
+        id = "world/" + c.str();
+        break;
+      }
+    uint32_t idx = intern(nodes_, r.node_by_id, std::move(id), "world", "External", nullptr);
+    if (r.external.size() < 1000000) r.external.emplace(*p.ip, idx);
+    return idx;
+  }
+  if (!p.reserved.empty())
+    return intern(nodes_, r.node_by_id, "world/" + std::string(p.reserved), "world", "External",
+                  nullptr);
+  return UINT32_MAX;
+}
+
+void EdgeGraph::add(const Flow& f) {
+  ++flows_;
+  FlowKind kind = classify(f);
+  if (kind == FlowKind::Reply && !(f.l4 == L4Protocol::TCP && f.tcp.rst)) return;
+  uint32_t src = resolve(f.src, f.node), dst = resolve(f.dst, f.node);
+  if (src == UINT32_MAX || dst == UINT32_MAX) {
+    ++unresolved_;
+    return;
+  }
+  if (kind == FlowKind::Reply) {
+    // A reset from the responder: the connection it answers failed.
+    auto it = edges_.find(EdgeKey{dst, src, f.l4, f.src.port});
+    if (it != edges_.end() && it->second.established > 0) {
+      --it->second.established;
+      ++it->second.failed;
+    }
+    return;
+  }
+  if (kind == FlowKind::Other && !f.is_reply.has_value() && f.agent_outcome.empty()) return;
+  EdgeStats& e = edges_[EdgeKey{src, dst, f.l4, f.dst.port}];
+  if (f.time_ns) {
+    if (!e.first_seen || f.time_ns < e.first_seen) e.first_seen = f.time_ns;
+    if (f.time_ns > e.last_seen) e.last_seen = f.time_ns;
+  }
+  if (kind != FlowKind::Start) return;
+  ++e.count;
+  switch (outcome_of(f)) {
+    case FlowOutcome::Established:
+      ++e.established;
+      break;
+    case FlowOutcome::Failed:
+      ++e.failed;
+      break;
+    case FlowOutcome::Dropped:
+      ++e.dropped;
+      break;
+  }
+}
+
+std::vector<std::pair<EdgeKey, EdgeStats>> EdgeGraph::edges() const {
+  std::vector<std::pair<EdgeKey, EdgeStats>> out(edges_.begin(), edges_.end());
+  std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) {
+    return std::tie(nodes_[a.first.src].id, nodes_[a.first.dst].id, a.first.protocol,
+                    a.first.port) <
+           std::tie(nodes_[b.first.src].id, nodes_[b.first.dst].id, b.first.protocol, b.first.port);
+  });
+  return out;
+}
+
+}  // namespace stockade

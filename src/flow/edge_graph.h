@@ -1,0 +1,84 @@
+// Observed traffic as a graph: flow endpoints resolved to pods, workloads, namespaces, nodes,
+// services or external addresses, and flows aggregated into edges as soon as they are read.
+// Memory grows with edges, not with flows.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/ip.h"
+#include "model/cluster_state.h"
+#include "model/flow.h"
+
+namespace stockade {
+
+enum class Granularity : uint8_t { Pod, Workload, Namespace };
+
+struct GraphNode {
+  std::string id;                   // "ns/name", "ns" (by namespace), "world/IP|CIDR", "node/NAME"
+  std::string ns;                   // "world" for external peers, "" for nodes
+  std::string kind;                 // Pod, Deployment, ..., Namespace, External, Node, Service
+  Labels labels;                    // pod (template) labels of the representative pod
+  std::vector<uint32_t> endpoints;  // cluster endpoints it stands for (indices)
+};
+
+struct EdgeKey {
+  uint32_t src = 0, dst = 0;
+  L4Protocol protocol = L4Protocol::Unknown;
+  uint16_t port = 0;
+  friend bool operator==(const EdgeKey&, const EdgeKey&) = default;
+};
+
+struct EdgeStats {
+  uint64_t count = 0;                     // connection attempts seen
+  int64_t first_seen = 0, last_seen = 0;  // ns since the epoch, 0 when unknown
+  uint64_t established = 0, failed = 0, dropped = 0;
+};
+
+struct EdgeKeyHash {
+  size_t operator()(const EdgeKey& k) const {
+    uint64_t h = (uint64_t{k.src} << 32) ^ k.dst;
+    h ^= (uint64_t{k.port} << 8 | static_cast<uint8_t>(k.protocol)) * 0x9E3779B97F4A7C15ULL;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+};
+
+struct GraphOptions {
+  Granularity by = Granularity::Workload;
+  std::vector<Cidr> external_groups;  // external addresses inside one are one node
+};
+
+class EdgeGraph {
+ public:
+  // `endpoints` must outlive the graph (normally PolicyEngine::endpoints()).
+  EdgeGraph(const ClusterState& state, const std::vector<Endpoint>& endpoints,
+            GraphOptions options);
+  ~EdgeGraph();
+  EdgeGraph(const EdgeGraph&) = delete;
+  EdgeGraph& operator=(const EdgeGraph&) = delete;
+
+  // Resolves and aggregates one record.
+  void add(const Flow& f);
+
+  const std::vector<GraphNode>& nodes() const { return nodes_; }
+  // Edges sorted by (src id, dst id, protocol, port).
+  std::vector<std::pair<EdgeKey, EdgeStats>> edges() const;
+  uint64_t flows() const { return flows_; }
+  uint64_t unresolved() const { return unresolved_; }  // records without usable endpoints
+
+ private:
+  struct Resolver;
+  uint32_t resolve(const FlowPeer& p, std::string_view flow_node);
+
+  std::vector<GraphNode> nodes_;
+  std::unordered_map<EdgeKey, EdgeStats, EdgeKeyHash> edges_;
+  std::unique_ptr<Resolver> resolver_;
+  uint64_t flows_ = 0;
+  uint64_t unresolved_ = 0;
+};
+
+}  // namespace stockade

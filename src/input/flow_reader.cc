@@ -1,0 +1,442 @@
+#include "input/flow_reader.h"
+
+#include <simdjson.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace stockade {
+
+namespace {
+
+namespace dom = simdjson::dom;
+using simdjson::error_code;
+using simdjson::SUCCESS;
+
+constexpr size_t kMaxLine = size_t{64} << 20;
+
+// Field handlers. Every one returns an error code; any error makes the line malformed.
+#define TRY(expr)                 \
+  do {                            \
+    error_code e_ = (expr);       \
+    if (e_ != SUCCESS) return e_; \
+  } while (0)
+
+error_code read_ip(dom::element v, std::optional<IpAddr>& out) {
+  std::string_view s;
+  TRY(v.get_string().get(s));
+  if (s.empty()) return SUCCESS;
+  out = IpAddr::parse(s);
+  return out ? SUCCESS : simdjson::INCORRECT_TYPE;
+}
+
+error_code read_port(dom::element v, uint16_t& out) {
+  uint64_t n;
+  TRY(v.get_uint64().get(n));
+  if (n > 65535) return simdjson::NUMBER_OUT_OF_RANGE;
+  out = static_cast<uint16_t>(n);
+  return SUCCESS;
+}
+
+// Hubble `source` / `destination` endpoint.
+error_code read_endpoint(dom::element v, FlowPeer& p) {
+  dom::object o;
+  TRY(v.get_object().get(o));
+  for (auto field : o) {
+    std::string_view key = field.key;
+    dom::element val = field.value;
+    if (key == "namespace") {
+      TRY(val.get_string().get(p.ns));
+    } else if (key == "pod_name") {
+      TRY(val.get_string().get(p.pod));
+    } else if (key == "identity") {
+      uint64_t id;
+      TRY(val.get_uint64().get(id));
+      p.identity = static_cast<uint32_t>(id);
+    } else if (key == "labels") {
+      dom::array a;
+      TRY(val.get_array().get(a));
+      for (auto item : a) {
+        std::string_view label;
+        TRY(item.get_string().get(label));
+        if (label.starts_with("reserved:")) p.reserved = label.substr(9);
+      }
+    } else if (key == "workloads") {
+      dom::array a;
+      TRY(val.get_array().get(a));
+      for (auto item : a) {
+        dom::object w;
+        TRY(item.get_object().get(w));
+        for (auto wf : w) {
+          std::string_view wk = wf.key;
+          dom::element wv = wf.value;
+          if (p.workload.empty() && wk == "name") TRY(wv.get_string().get(p.workload));
+          if (p.workload_kind.empty() && wk == "kind") TRY(wv.get_string().get(p.workload_kind));
+        }
+      }
+    }
+  }
+  return SUCCESS;
+}
+
+error_code read_service(dom::element v, FlowPeer& p) {
+  dom::object o;
+  TRY(v.get_object().get(o));
+  for (auto field : o) {
+    std::string_view key = field.key;
+    dom::element val = field.value;
+    if (key == "name") TRY(val.get_string().get(p.service_name));
+    if (key == "namespace") TRY(val.get_string().get(p.service_ns));
+  }
+  return SUCCESS;
+}
+
+error_code read_l4(dom::element v, Flow& f) {
+  dom::object o;
+  TRY(v.get_object().get(o));
+  for (auto field : o) {
+    std::string_view key = field.key;
+    dom::element val = field.value;
+    if (key == "TCP") {
+      f.l4 = L4Protocol::TCP;
+    } else if (key == "UDP") {
+      f.l4 = L4Protocol::UDP;
+    } else if (key == "SCTP") {
+      f.l4 = L4Protocol::SCTP;
+    } else if (key == "ICMPv4") {
+      f.l4 = L4Protocol::ICMPv4;
+      continue;
+    } else if (key == "ICMPv6") {
+      f.l4 = L4Protocol::ICMPv6;
+      continue;
+    } else {
+      continue;
+    }
+    dom::object proto;
+    TRY(val.get_object().get(proto));
+    for (auto pf : proto) {
+      std::string_view pk = pf.key;
+      dom::element pv = pf.value;
+      if (pk == "source_port") {
+        TRY(read_port(pv, f.src.port));
+      } else if (pk == "destination_port") {
+        TRY(read_port(pv, f.dst.port));
+      } else if (pk == "flags") {
+        dom::object flags;
+        TRY(pv.get_object().get(flags));
+        for (auto ff : flags) {
+          std::string_view fk = ff.key;
+          bool b = false;
+          TRY(ff.value.get_bool().get(b));
+          if (fk == "SYN") f.tcp.syn = b;
+          if (fk == "ACK") f.tcp.ack = b;
+          if (fk == "FIN") f.tcp.fin = b;
+          if (fk == "RST") f.tcp.rst = b;
+        }
+      }
+    }
+  }
+  return SUCCESS;
+}
+
+FlowVerdict parse_verdict(std::string_view s) {
+  if (s == "FORWARDED") return FlowVerdict::Forwarded;
+  if (s == "DROPPED") return FlowVerdict::Dropped;
+  if (s == "ERROR") return FlowVerdict::Error;
+  if (s == "AUDIT") return FlowVerdict::Audit;
+  if (s == "REDIRECTED") return FlowVerdict::Redirected;
+  if (s == "TRACED") return FlowVerdict::Traced;
+  if (s == "TRANSLATED") return FlowVerdict::Translated;
+  return FlowVerdict::Unknown;
+}
+
+// Agent `src` / `dst`: {"ip": "...", "port": N}.
+error_code read_agent_peer(dom::element v, FlowPeer& p) {
+  dom::object o;
+  TRY(v.get_object().get(o));
+  for (auto field : o) {
+    std::string_view key = field.key;
+    dom::element val = field.value;
+    if (key == "ip") TRY(read_ip(val, p.ip));
+    if (key == "port") TRY(read_port(val, p.port));
+  }
+  return SUCCESS;
+}
+
+struct Seen {
+  bool flow = false;   // a Hubble flow (IP, l4, source/destination, verdict)
+  bool agent = false;  // a Stockade agent event
+};
+
+// One object: a Hubble flow, the {"flow": …} wrapper around one, or an agent event. The
+// field sets do not overlap in meaning, so one pass handles all three.
+error_code read_object(dom::object o, Flow& f, Seen& seen, int depth) {
+  for (auto field : o) {
+    std::string_view key = field.key;
+    dom::element val = field.value;
+    if (key == "flow") {
+      if (depth > 0) return simdjson::TAPE_ERROR;
+      dom::object inner;
+      TRY(val.get_object().get(inner));
+      TRY(read_object(inner, f, seen, depth + 1));
+    } else if (key == "time") {
+      std::string_view t;
+      TRY(val.get_string().get(t));
+      auto ns = parse_rfc3339(t);
+      if (!ns) return simdjson::INCORRECT_TYPE;
+      if (f.time_ns == 0 || depth > 0) f.time_ns = *ns;
+    } else if (key == "verdict") {
+      std::string_view s;
+      TRY(val.get_string().get(s));
+      f.verdict = parse_verdict(s);
+      seen.flow = true;
+    } else if (key == "drop_reason_desc") {
+      TRY(val.get_string().get(f.drop_reason));
+    } else if (key == "IP") {
+      dom::object ip;
+      TRY(val.get_object().get(ip));
+      for (auto ipf : ip) {
+        std::string_view ik = ipf.key;
+        dom::element iv = ipf.value;
+        if (ik == "source") TRY(read_ip(iv, f.src.ip));
+        if (ik == "destination") TRY(read_ip(iv, f.dst.ip));
+      }
+      seen.flow = true;
+    } else if (key == "l4") {
+      TRY(read_l4(val, f));
+      seen.flow = true;
+    } else if (key == "source") {
+      TRY(read_endpoint(val, f.src));
+      seen.flow = true;
+    } else if (key == "destination") {
+      TRY(read_endpoint(val, f.dst));
+      seen.flow = true;
+    } else if (key == "source_service") {
+      TRY(read_service(val, f.src));
+    } else if (key == "destination_service") {
+      TRY(read_service(val, f.dst));
+    } else if (key == "Type") {
+      std::string_view t;
+      TRY(val.get_string().get(t));
+      if (t == "L7") f.l7 = true;
+    } else if (key == "l7") {
+      f.l7 = true;
+    } else if (key == "is_reply") {
+      bool b;
+      if (val.get_bool().get(b) == SUCCESS) f.is_reply = b;
+    } else if (key == "traffic_direction") {
+      std::string_view d;
+      TRY(val.get_string().get(d));
+      f.direction = d == "INGRESS"  ? TrafficDirection::Ingress
+                    : d == "EGRESS" ? TrafficDirection::Egress
+                                    : TrafficDirection::Unknown;
+    } else if (key == "node_name" || key == "node") {
+      std::string_view n;
+      TRY(val.get_string().get(n));
+      if (f.node.empty() || depth > 0) f.node = n;
+    } else if (key == "type") {  // agent event
+      std::string_view t;
+      TRY(val.get_string().get(t));
+      if (t != "connect") return simdjson::INCORRECT_TYPE;
+      seen.agent = true;
+      f.verdict = FlowVerdict::Forwarded;
+    } else if (key == "protocol") {
+      std::string_view p;
+      TRY(val.get_string().get(p));
+      f.l4 = p == "TCP" ? L4Protocol::TCP : p == "UDP" ? L4Protocol::UDP : L4Protocol::Unknown;
+    } else if (key == "direction") {
+      std::string_view d;
+      TRY(val.get_string().get(d));
+      f.direction = d == "inbound" ? TrafficDirection::Ingress : TrafficDirection::Egress;
+    } else if (key == "outcome") {
+      TRY(val.get_string().get(f.agent_outcome));
+    } else if (key == "src") {
+      TRY(read_agent_peer(val, f.src));
+    } else if (key == "dst") {
+      TRY(read_agent_peer(val, f.dst));
+    } else if (key == "process") {
+      dom::object p;
+      TRY(val.get_object().get(p));
+      for (auto pf : p) {
+        std::string_view pk = pf.key;
+        dom::element pv = pf.value;
+        if (pk == "pid") TRY(pv.get_int64().get(f.pid));
+        if (pk == "comm") TRY(pv.get_string().get(f.comm));
+      }
+    }
+  }
+  return SUCCESS;
+}
+
+#undef TRY
+
+class LineParser {
+ public:
+  LineParser(const std::string& name, const FlowReadOptions& options, FlowReadStats& stats,
+             const FlowSink& sink)
+      : name_(name), options_(options), stats_(stats), sink_(sink) {}
+
+  // `line` must be followed by at least SIMDJSON_PADDING readable bytes.
+  Result<void> line(const char* data, size_t len, size_t capacity) {
+    ++stats_.lines;
+    ++line_no_;
+    while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == ' ' || data[len - 1] == '\t'))
+      --len;
+    size_t start = 0;
+    while (start < len && (data[start] == ' ' || data[start] == '\t')) ++start;
+    if (start == len) return {};
+    Flow f;
+    Seen seen;
+    error_code err = parse(data + start, len - start, capacity - start, f, seen);
+    if (err == SUCCESS && !seen.flow && !seen.agent) {
+      ++stats_.ignored;  // valid JSON without a flow (lost events, node status)
+      return {};
+    }
+    if (err == SUCCESS && seen.agent && (!f.src.ip || !f.dst.ip)) err = simdjson::INCORRECT_TYPE;
+    if (err != SUCCESS)
+      return malformed(std::string("not a flow record: ") + simdjson::error_message(err));
+    ++stats_.records;
+    sink_(f);
+    return {};
+  }
+
+  Result<void> malformed(const std::string& why) {
+    ++stats_.malformed;
+    Error e{name_, line_no_, why};
+    if (options_.strict) return tl::unexpected(e);
+    if (stats_.problems.size() < options_.max_reported) stats_.problems.push_back(std::move(e));
+    return {};
+  }
+
+ private:
+  error_code parse(const char* data, size_t len, size_t capacity, Flow& f, Seen& seen) {
+    (void)capacity;  // the caller guarantees SIMDJSON_PADDING readable bytes after the line
+    dom::element doc;
+    auto err = parser_.parse(data, len, false).get(doc);
+    if (err != SUCCESS) return err;
+    dom::object o;
+    err = doc.get_object().get(o);
+    if (err != SUCCESS) return err;
+    return read_object(o, f, seen, 0);
+  }
+
+  const std::string& name_;
+  const FlowReadOptions& options_;
+  FlowReadStats& stats_;
+  const FlowSink& sink_;
+  dom::parser parser_;
+  int line_no_ = 0;
+};
+
+// Splits a byte stream into lines in a reusable buffer padded for simdjson.
+class LineSplitter {
+ public:
+  explicit LineSplitter(LineParser& p) : parser_(p), buf_(kInitial + simdjson::SIMDJSON_PADDING) {}
+
+  // Feeds whatever `read(dst, max)` returns until it returns 0; negative is an I/O error.
+  template <class Read>
+  Result<void> run(Read&& read, const std::string& name) {
+    size_t begin = 0, end = 0;
+    for (;;) {
+      if (end == capacity()) {
+        if (begin > 0) {
+          std::memmove(buf_.data(), buf_.data() + begin, end - begin);
+          end -= begin;
+          begin = 0;
+        } else {
+          if (capacity() >= kMaxLine)
+            return make_error(name, 0, "a line is longer than 64 MiB: not a flow file?");
+          buf_.resize(capacity() * 2 + simdjson::SIMDJSON_PADDING);
+        }
+      }
+      long n = read(buf_.data() + end, capacity() - end);
+      if (n < 0) return make_error(name, 0, "read error");
+      if (n == 0) break;
+      size_t scan = end;
+      end += static_cast<size_t>(n);
+      for (;;) {
+        const char* nl =
+            static_cast<const char*>(std::memchr(buf_.data() + scan, '\n', end - scan));
+        if (!nl) break;
+        size_t line_end = static_cast<size_t>(nl - buf_.data());
+        auto r = parser_.line(buf_.data() + begin, line_end - begin, buf_.size() - begin);
+        if (!r) return r;
+        begin = scan = line_end + 1;
+      }
+    }
+    if (end > begin) {
+      std::memset(buf_.data() + end, 0, simdjson::SIMDJSON_PADDING);
+      return parser_.line(buf_.data() + begin, end - begin, buf_.size() - begin);
+    }
+    return {};
+  }
+
+ private:
+  static constexpr size_t kInitial = size_t{1} << 20;
+  size_t capacity() const { return buf_.size() - simdjson::SIMDJSON_PADDING; }
+  LineParser& parser_;
+  std::vector<char> buf_;
+};
+
+}  // namespace
+
+Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
+                        FlowReadStats& stats, const FlowSink& sink) {
+  std::string name = path == "-" ? "<stdin>" : path;
+  // zlib reads gzip and, transparently, plain files.
+  gzFile gz = path == "-" ? gzdopen(dup(0), "rb") : gzopen(path.c_str(), "rb");
+  if (!gz) return make_error(name, 0, std::string("cannot open: ") + std::strerror(errno));
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(gz, gzclose);
+  gzbuffer(gz, 1 << 20);
+  LineParser parser(name, options, stats, sink);
+  LineSplitter splitter(parser);
+  bool truncated = false;
+  auto r = splitter.run(
+      [&](char* dst, size_t max) -> long {
+        int n = gzread(gz, dst, static_cast<unsigned>(std::min<size_t>(max, 1 << 30)));
+        if (n < 0) {
+          int errnum = 0;
+          gzerror(gz, &errnum);
+          if (errnum == Z_BUF_ERROR) {
+            truncated = true;
+            return 0;
+          }
+          return -1;
+        }
+        if (n == 0) {
+          int errnum = 0;
+          gzerror(gz, &errnum);
+          if (errnum == Z_BUF_ERROR) truncated = true;
+        }
+        return n;
+      },
+      name);
+  if (!r) return r;
+  if (truncated)
+    return make_error(name, 0, "truncated gzip file (unexpected end of compressed data)");
+  int errnum = 0;
+  const char* msg = gzerror(gz, &errnum);
+  if (errnum != Z_OK && errnum != Z_STREAM_END)
+    return make_error(name, 0, std::string("cannot read: ") + (msg ? msg : "zlib error"));
+  return {};
+}
+
+Result<void> read_flows_text(std::string_view text, const std::string& name,
+                             const FlowReadOptions& options, FlowReadStats& stats,
+                             const FlowSink& sink) {
+  LineParser parser(name, options, stats, sink);
+  LineSplitter splitter(parser);
+  size_t pos = 0;
+  return splitter.run(
+      [&](char* dst, size_t max) -> long {
+        size_t n = std::min(max, text.size() - pos);
+        std::memcpy(dst, text.data() + pos, n);
+        pos += n;
+        return static_cast<long>(n);
+      },
+      name);
+}
+
+}  // namespace stockade

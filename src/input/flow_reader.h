@@ -1,0 +1,43 @@
+// Flow records from files, gzip files and stdin: one JSON object per line, format detected per
+// line (Hubble `observe -o json` with the {"flow": …} wrapper, `-o jsonpb` without it, and
+// Stockade agent events). Streams in constant memory: each record goes to the sink as soon as
+// it is parsed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "model/flow.h"
+
+namespace stockade {
+
+struct FlowReadOptions {
+  bool strict = false;      // a malformed line is an error (exit 2) instead of being skipped
+  size_t max_reported = 5;  // malformed lines named in FlowReadStats::problems
+};
+
+struct FlowReadStats {
+  uint64_t lines = 0;
+  uint64_t records = 0;         // flows handed to the sink
+  uint64_t malformed = 0;       // lines that are not valid JSON or not a record we understand
+  uint64_t ignored = 0;         // valid lines that carry no flow (e.g. Hubble lost-events notices)
+  std::vector<Error> problems;  // the first malformed lines, with file and line
+};
+
+using FlowSink = std::function<void(const Flow&)>;
+
+// Reads one source: a path, or "-" for stdin. Errors: unreadable file, truncated gzip, a line
+// longer than 64 MiB, or any malformed line with `strict`.
+Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
+                        FlowReadStats& stats, const FlowSink& sink);
+
+// Parses in-memory text (for tests and fuzzing); `name` stands for the file in errors.
+Result<void> read_flows_text(std::string_view text, const std::string& name,
+                             const FlowReadOptions& options, FlowReadStats& stats,
+                             const FlowSink& sink);
+
+}  // namespace stockade

@@ -1,0 +1,149 @@
+#include "map/map_view.h"
+
+#include <algorithm>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "map/map_html.h"
+
+namespace stockade {
+
+namespace {
+
+Isolation node_isolation(const GraphNode& n, const PolicyEngine& engine) {
+  if (n.endpoints.empty()) return {};
+  Isolation out{true, true};
+  for (uint32_t e : n.endpoints) {
+    Isolation i = engine.np_isolation(e);
+    out.ingress = out.ingress && i.ingress;
+    out.egress = out.egress && i.egress;
+  }
+  return out;
+}
+
+std::vector<uint32_t> sorted_nodes(const EdgeGraph& g) {
+  std::vector<uint32_t> order(g.nodes().size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return g.nodes()[a].id < g.nodes()[b].id; });
+  return order;
+}
+
+std::string dot_quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string render_map_json(const EdgeGraph& g, const PolicyEngine& engine,
+                            const MapSummary& summary) {
+  using json = nlohmann::ordered_json;
+  json nodes = json::array();
+  for (uint32_t i : sorted_nodes(g)) {
+    const GraphNode& n = g.nodes()[i];
+    Isolation iso = node_isolation(n, engine);
+    json labels = json::object();
+    for (const auto& [k, v] : n.labels) labels[k] = v;
+    nodes.push_back({{"id", n.id},
+                     {"namespace", n.ns},
+                     {"kind", n.kind},
+                     {"labels", std::move(labels)},
+                     {"isolated", {{"ingress", iso.ingress}, {"egress", iso.egress}}}});
+  }
+  json edges = json::array();
+  auto list = g.edges();
+  for (const auto& [k, s] : list) {
+    auto time = [](int64_t t) { return t ? json(format_rfc3339(t)) : json(nullptr); };
+    edges.push_back(
+        {{"src", g.nodes()[k.src].id},
+         {"dst", g.nodes()[k.dst].id},
+         {"protocol", std::string(to_string(k.protocol))},
+         {"port", k.port},
+         {"count", s.count},
+         {"first_seen", time(s.first_seen)},
+         {"last_seen", time(s.last_seen)},
+         {"outcomes",
+          {{"established", s.established}, {"failed", s.failed}, {"dropped", s.dropped}}}});
+  }
+  json out = {{"nodes", std::move(nodes)},
+              {"edges", std::move(edges)},
+              {"summary",
+               {{"flows", summary.flows},
+                {"skipped", summary.skipped},
+                {"nodes", g.nodes().size()},
+                {"edges", list.size()}}}};
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string render_map_dot(const EdgeGraph& g, const PolicyEngine& engine) {
+  std::string out =
+      "digraph stockade {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", "
+      "fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n";
+  std::map<std::string, std::vector<uint32_t>> by_ns;
+  for (uint32_t i : sorted_nodes(g)) by_ns[g.nodes()[i].ns].push_back(i);
+  int cluster = 0;
+  for (const auto& [ns, members] : by_ns) {
+    std::string indent = "  ";
+    if (!ns.empty()) {
+      out += "  subgraph cluster_" + std::to_string(cluster++) + " {\n    label=" + dot_quote(ns) +
+             ";\n    style=rounded;\n    color=\"#999999\";\n";
+      indent = "    ";
+    }
+    for (uint32_t i : members) {
+      const GraphNode& n = g.nodes()[i];
+      Isolation iso = node_isolation(n, engine);
+      std::string name = n.id.substr(n.id.find('/') == std::string::npos ? 0 : n.id.find('/') + 1);
+      std::string fill = n.endpoints.empty()           ? "#e8e8e8"
+                         : (iso.ingress && iso.egress) ? "#d4edda"
+                         : (iso.ingress || iso.egress) ? "#fff3cd"
+                                                       : "#f8d7da";
+      std::string tip = std::string("ingress ") + (iso.ingress ? "isolated" : "open") +
+                        ", egress " + (iso.egress ? "isolated" : "open");
+      out += indent + dot_quote(n.id) + " [label=" + dot_quote(name + "\n" + n.kind) +
+             ", fillcolor=\"" + fill + "\", tooltip=" + dot_quote(tip) + "];\n";
+    }
+    if (!ns.empty()) out += "  }\n";
+  }
+  for (const auto& [k, s] : g.edges()) {
+    std::string label = std::string(to_string(k.protocol)) +
+                        (k.port ? "/" + std::to_string(k.port) : "") + " x" +
+                        std::to_string(s.count);
+    std::string color = s.dropped ? "#c0392b" : s.failed ? "#e67e22" : "#555555";
+    out += "  " + dot_quote(g.nodes()[k.src].id) + " -> " + dot_quote(g.nodes()[k.dst].id) +
+           " [label=" + dot_quote(label) + ", color=\"" + color + "\"" +
+           (s.dropped || s.failed ? ", style=dashed" : "") + "];\n";
+  }
+  out += "}\n";
+  return out;
+}
+
+std::string render_map_html(const std::string& json) {
+  std::string_view page(web::kMapHtml, web::kMapHtml_size);
+  static constexpr std::string_view kPlaceholder = "__STOCKADE_MAP_DATA__";
+  size_t at = page.find(kPlaceholder);
+  std::string data;
+  data.reserve(json.size() + 64);
+  for (char c : json) {
+    if (c == '<')
+      data += "\\u003c";
+    else
+      data += c;
+  }
+  std::string out;
+  out.reserve(page.size() + data.size());
+  if (at == std::string_view::npos) return std::string(page);
+  out.append(page.substr(0, at)).append(data).append(page.substr(at + kPlaceholder.size()));
+  return out;
+}
+
+}  // namespace stockade

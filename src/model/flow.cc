@@ -1,0 +1,178 @@
+#include "model/flow.h"
+
+#include <cstdio>
+#include <string>
+
+namespace stockade {
+
+std::string_view to_string(L4Protocol p) {
+  switch (p) {
+    case L4Protocol::TCP:
+      return "TCP";
+    case L4Protocol::UDP:
+      return "UDP";
+    case L4Protocol::SCTP:
+      return "SCTP";
+    case L4Protocol::ICMPv4:
+      return "ICMPv4";
+    case L4Protocol::ICMPv6:
+      return "ICMPv6";
+    case L4Protocol::Unknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+std::optional<Protocol> to_protocol(L4Protocol p) {
+  switch (p) {
+    case L4Protocol::TCP:
+      return Protocol::TCP;
+    case L4Protocol::UDP:
+      return Protocol::UDP;
+    case L4Protocol::SCTP:
+      return Protocol::SCTP;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string_view to_string(FlowVerdict v) {
+  switch (v) {
+    case FlowVerdict::Forwarded:
+      return "FORWARDED";
+    case FlowVerdict::Dropped:
+      return "DROPPED";
+    case FlowVerdict::Error:
+      return "ERROR";
+    case FlowVerdict::Audit:
+      return "AUDIT";
+    case FlowVerdict::Redirected:
+      return "REDIRECTED";
+    case FlowVerdict::Traced:
+      return "TRACED";
+    case FlowVerdict::Translated:
+      return "TRANSLATED";
+    case FlowVerdict::Unknown:
+      return "VERDICT_UNKNOWN";
+  }
+  return "VERDICT_UNKNOWN";
+}
+
+// A new connection: TCP SYN without ACK from the initiator; any other non-reply datagram
+// (UDP, SCTP, ICMP requests); an outbound connect seen by the agent. Replies (is_reply, or
+// SYN-ACK when the source could not tell) are the responder's. TCP packets after the
+// handshake and L7 records are evidence of the edge, not new connections.
+FlowKind classify(const Flow& f) {
+  if (f.l7) return FlowKind::Other;
+  if (!f.agent_outcome.empty())
+    return f.direction == TrafficDirection::Ingress ? FlowKind::Other : FlowKind::Start;
+  if (f.is_reply.value_or(false)) return FlowKind::Reply;
+  if (f.l4 == L4Protocol::TCP) {
+    if (f.tcp.syn && !f.tcp.ack) return FlowKind::Start;
+    if (f.tcp.syn && f.tcp.ack) return FlowKind::Reply;
+    // A drop of a non-SYN packet still says the initiator tried.
+    return f.verdict == FlowVerdict::Dropped && !f.is_reply.has_value() ? FlowKind::Start
+                                                                        : FlowKind::Other;
+  }
+  return FlowKind::Start;
+}
+
+FlowOutcome outcome_of(const Flow& f) {
+  if (f.verdict == FlowVerdict::Dropped) return FlowOutcome::Dropped;
+  if (f.verdict == FlowVerdict::Error) return FlowOutcome::Failed;
+  std::string_view o = f.agent_outcome;
+  if (o == "refused" || o == "timeout" || o == "unreachable" || o == "reset" || o == "failed")
+    return FlowOutcome::Failed;
+  return FlowOutcome::Established;
+}
+
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool digits(std::string_view s, size_t pos, size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_rfc3339(std::string_view s) {
+  int y, mo, d, h, mi, se;
+  if (!digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
+      !digits(s, 17, 2, se))
+    return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  size_t pos = 19;
+  int64_t frac = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    int n = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (n < 9) {
+        frac = frac * 10 + (s[pos] - '0');
+        ++n;
+      }
+      ++pos;
+    }
+    if (n == 0) return std::nullopt;
+    for (; n < 9; ++n) frac *= 10;
+  }
+  int64_t offset = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int oh, om;
+    if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !digits(s, pos + 4, 2, om))
+      return std::nullopt;
+    offset = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+                 h * 3600 + mi * 60 + se - offset;
+  return secs * 1000000000 + frac;
+}
+
+std::string format_rfc3339(int64_t ns) {
+  int64_t secs = ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
+  int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  int64_t rem = secs - days * 86400;
+  // civil_from_days
+  int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
+                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+  return buf;
+}
+
+}  // namespace stockade

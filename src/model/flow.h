@@ -1,0 +1,87 @@
+// One normalized flow record, whatever its source (Hubble JSON, Stockade agent events).
+// Records are handed to a sink as soon as they are parsed; string fields are views into the
+// reader's buffer, valid only during the call (aggregate early, keep nothing raw).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/ip.h"
+#include "core/ports.h"
+
+namespace stockade {
+
+enum class L4Protocol : uint8_t { TCP, UDP, SCTP, ICMPv4, ICMPv6, Unknown };
+std::string_view to_string(L4Protocol p);
+std::optional<Protocol> to_protocol(L4Protocol p);  // TCP/UDP/SCTP only
+
+// Hubble's verdicts; agent events map established/accepted to Forwarded and failures to Error.
+enum class FlowVerdict : uint8_t {
+  Forwarded,
+  Dropped,
+  Error,
+  Audit,
+  Redirected,
+  Traced,
+  Translated,
+  Unknown,
+};
+std::string_view to_string(FlowVerdict v);
+
+enum class TrafficDirection : uint8_t { Unknown, Ingress, Egress };
+
+struct FlowPeer {
+  std::string_view ns;        // empty when the record names no pod
+  std::string_view pod;       // pod name
+  std::string_view workload;  // Hubble `workloads[0].name` when present
+  std::string_view workload_kind;
+  std::string_view service_ns;  // Hubble source_service/destination_service
+  std::string_view service_name;
+  std::optional<IpAddr> ip;
+  uint16_t port = 0;
+  uint32_t identity = 0;      // Cilium security identity, 0 when unknown
+  std::string_view reserved;  // "world", "host", "remote-node", ... from reserved:* labels
+};
+
+struct TcpFlags {
+  bool syn = false, ack = false, fin = false, rst = false;
+};
+
+struct Flow {
+  int64_t time_ns = 0;  // since the Unix epoch, UTC; 0 when the record has no time
+  FlowPeer src, dst;
+  L4Protocol l4 = L4Protocol::Unknown;
+  TcpFlags tcp;
+  FlowVerdict verdict = FlowVerdict::Unknown;
+  std::string_view drop_reason;  // drop_reason_desc, e.g. POLICY_DENIED
+  std::optional<bool> is_reply;  // absent when the source could not tell
+  TrafficDirection direction = TrafficDirection::Unknown;
+  bool l7 = false;  // an L7 record (DNS, HTTP, Kafka): kept apart from connection counting
+  std::string_view node;
+  // Agent events: the outcome the kernel saw, and the process.
+  std::string_view agent_outcome;  // established, accepted, refused, timeout, ...
+  int64_t pid = -1;
+  std::string_view comm;
+};
+
+// What a record says about its connection, for aggregation.
+enum class FlowKind : uint8_t {
+  Start,  // a new connection attempt (TCP SYN, a UDP/SCTP/ICMP request, an agent connect)
+  Reply,  // traffic of the responder: not a new connection
+  Other,  // mid-connection traffic or an L7 record
+};
+
+enum class FlowOutcome : uint8_t { Established, Failed, Dropped };
+
+// Classifies a record (see flow.cc for the rules).
+FlowKind classify(const Flow& f);
+FlowOutcome outcome_of(const Flow& f);
+
+// Parses RFC 3339 (with optional fraction and zone) into nanoseconds since the epoch.
+std::optional<int64_t> parse_rfc3339(std::string_view s);
+// Formats nanoseconds since the epoch as RFC 3339 UTC with second precision ("…Z").
+std::string format_rfc3339(int64_t ns);
+
+}  // namespace stockade

@@ -1,0 +1,182 @@
+#include "flow/edge_graph.h"
+
+#include <gtest/gtest.h>
+
+#include "input/flow_reader.h"
+#include "input/loader.h"
+
+namespace stockade {
+namespace {
+
+const char* kCluster = R"(
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {addresses: [{type: InternalIP, address: 192.168.0.10}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, uid: d1}
+spec: {template: {metadata: {labels: {app: web}}}}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-7d9f8c6b5d
+  namespace: shop
+  uid: r1
+  ownerReferences: [{kind: Deployment, name: web, uid: d1}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-7d9f8c6b5d-aaaaa
+  namespace: shop
+  labels: {app: web, pod-template-hash: 7d9f8c6b5d}
+  ownerReferences: [{kind: ReplicaSet, name: web-7d9f8c6b5d, uid: r1}]
+spec: {nodeName: n1}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-7d9f8c6b5d-bbbbb
+  namespace: shop
+  labels: {app: web, pod-template-hash: 7d9f8c6b5d}
+  ownerReferences: [{kind: ReplicaSet, name: web-7d9f8c6b5d, uid: r1}]
+status: {podIP: 10.0.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api-0, namespace: shop, labels: {app: api}}
+spec: {containers: [{name: c, ports: [{containerPort: 8080}]}]}
+status: {podIP: 10.0.0.3}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec: {selector: {app: api}, clusterIP: 10.96.0.10, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: kube-system}
+spec: {hostNetwork: true, nodeName: n1}
+status: {podIP: 192.168.0.10}
+)";
+
+// Hubble-style record between two addresses (no names), TCP unless `udp`.
+std::string record(const std::string& src, const std::string& dst, int sport, int dport,
+                   const std::string& flags, bool reply, const std::string& verdict = "FORWARDED",
+                   const std::string& time = "2026-01-01T00:00:00Z") {
+  return "{\"flow\":{\"time\":\"" + time + "\",\"verdict\":\"" + verdict +
+         "\",\"IP\":{\"source\":\"" + src + "\",\"destination\":\"" + dst +
+         "\"},\"l4\":{\"TCP\":{\"source_port\":" + std::to_string(sport) +
+         ",\"destination_port\":" + std::to_string(dport) + ",\"flags\":{" + flags +
+         "}}},\"is_reply\":" + (reply ? "true" : "false") + "}}\n";
+}
+
+struct Fixture {
+  ClusterState state;
+  std::vector<Endpoint> eps;
+  Fixture() {
+    ClusterLoader l;
+    auto r = l.add_text(kCluster, "cluster.yaml");
+    EXPECT_TRUE(r) << r.error().str();
+    state = std::move(l).finish();
+    eps = build_endpoints(state);
+  }
+  std::unique_ptr<EdgeGraph> graph(const std::string& flows, Granularity by,
+                                   std::vector<Cidr> groups = {}) {
+    auto g = std::make_unique<EdgeGraph>(state, eps, GraphOptions{by, std::move(groups)});
+    FlowReadStats st;
+    auto r = read_flows_text(flows, "f.json", {}, st, [&](const Flow& f) { g->add(f); });
+    EXPECT_TRUE(r);
+    EXPECT_EQ(st.malformed, 0u);
+    return g;
+  }
+};
+
+std::string edge_text(const EdgeGraph& g) {
+  std::string out;
+  for (const auto& [k, s] : g.edges())
+    out += g.nodes()[k.src].id + " -> " + g.nodes()[k.dst].id + " " +
+           std::string(to_string(k.protocol)) + "/" + std::to_string(k.port) +
+           " n=" + std::to_string(s.count) + " est=" + std::to_string(s.established) +
+           " fail=" + std::to_string(s.failed) + " drop=" + std::to_string(s.dropped) + "\n";
+  return out;
+}
+
+TEST(EdgeGraph, WorkloadsThroughOwnerReferencesAndRepliesNotCounted) {
+  Fixture fx;
+  std::string flows =
+      record("10.0.0.1", "10.0.0.3", 40000, 8080, "\"SYN\":true", false) +
+      record("10.0.0.3", "10.0.0.1", 8080, 40000, "\"SYN\":true,\"ACK\":true", true) +
+      record("10.0.0.1", "10.0.0.3", 40000, 8080, "\"ACK\":true", false) +
+      record("10.0.0.2", "10.0.0.3", 40001, 8080, "\"SYN\":true", false);
+  auto g = fx.graph(flows, Granularity::Workload);
+  EXPECT_EQ(edge_text(*g), "shop/web -> shop/api-0 TCP/8080 n=2 est=2 fail=0 drop=0\n");
+  auto p = fx.graph(flows, Granularity::Pod);
+  EXPECT_EQ(edge_text(*p),
+            "shop/web-7d9f8c6b5d-aaaaa -> shop/api-0 TCP/8080 n=1 est=1 fail=0 drop=0\n"
+            "shop/web-7d9f8c6b5d-bbbbb -> shop/api-0 TCP/8080 n=1 est=1 fail=0 drop=0\n");
+  auto ns = fx.graph(flows, Granularity::Namespace);
+  EXPECT_EQ(edge_text(*ns), "shop -> shop TCP/8080 n=2 est=2 fail=0 drop=0\n");
+}
+
+TEST(EdgeGraph, ResetRepliesAndDropsAreOutcomes) {
+  Fixture fx;
+  std::string flows =
+      record("10.0.0.1", "10.0.0.3", 40000, 8080, "\"SYN\":true", false) +
+      record("10.0.0.3", "10.0.0.1", 8080, 40000, "\"RST\":true,\"ACK\":true", true) +
+      record("10.0.0.1", "10.0.0.3", 40001, 8080, "\"SYN\":true", false, "DROPPED") +
+      record("10.0.0.1", "10.0.0.3", 40002, 8080, "\"SYN\":true", false);
+  auto g = fx.graph(flows, Granularity::Workload);
+  EXPECT_EQ(edge_text(*g), "shop/web -> shop/api-0 TCP/8080 n=3 est=1 fail=1 drop=1\n");
+}
+
+TEST(EdgeGraph, AddressesResolveToPodsNodesServicesAndExternal) {
+  Fixture fx;
+  std::string flows = record("10.0.0.1", "10.96.0.10", 40000, 80, "\"SYN\":true", false) +
+                      record("192.168.0.10", "10.0.0.3", 40000, 8080, "\"SYN\":true", false) +
+                      record("10.0.0.1", "203.0.113.7", 40000, 443, "\"SYN\":true", false) +
+                      record("10.0.0.1", "203.0.113.9", 40000, 443, "\"SYN\":true", false) +
+                      record("10.0.0.1", "198.51.100.1", 40000, 443, "\"SYN\":true", false);
+  auto g = fx.graph(flows, Granularity::Workload, {*Cidr::parse("203.0.113.0/24")});
+  // The Service address resolves to the workload behind it; the host-network pod's address
+  // to its node; external addresses inside a --external-cidr group to the group.
+  EXPECT_EQ(edge_text(*g),
+            "node/n1 -> shop/api-0 TCP/8080 n=1 est=1 fail=0 drop=0\n"
+            "shop/web -> shop/api-0 TCP/80 n=1 est=1 fail=0 drop=0\n"
+            "shop/web -> world/198.51.100.1 TCP/443 n=1 est=1 fail=0 drop=0\n"
+            "shop/web -> world/203.0.113.0/24 TCP/443 n=2 est=2 fail=0 drop=0\n");
+}
+
+TEST(EdgeGraph, NamesFromTheRecordWhenTheClusterLacksThePod) {
+  Fixture fx;
+  std::string flows =
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"l4\":{\"UDP\":{\"source_port\":5000,"
+      "\"destination_port\":53}},\"source\":{\"namespace\":\"other\",\"pod_name\":\"cart-"
+      "5c6b9f7d48-m5r7t\"},\"destination\":{\"namespace\":\"kube-system\",\"pod_name\":"
+      "\"coredns-0\",\"workloads\":[{\"name\":\"coredns\",\"kind\":\"Deployment\"}]}}}\n";
+  auto g = fx.graph(flows, Granularity::Workload);
+  EXPECT_EQ(edge_text(*g), "other/cart -> kube-system/coredns UDP/53 n=1 est=1 fail=0 drop=0\n");
+}
+
+TEST(EdgeGraph, CountsAddUp) {
+  Fixture fx;
+  std::string flows;
+  for (int i = 0; i < 100; ++i)
+    flows += record(i % 2 ? "10.0.0.1" : "10.0.0.2", "10.0.0.3", 30000 + i, 8080, "\"SYN\":true",
+                    false, i % 10 == 0 ? "DROPPED" : "FORWARDED");
+  auto g = fx.graph(flows, Granularity::Workload);
+  uint64_t total = 0;
+  for (const auto& [k, s] : g->edges()) {
+    EXPECT_EQ(s.count, s.established + s.failed + s.dropped);
+    total += s.count;
+  }
+  EXPECT_EQ(total, 100u);
+  EXPECT_EQ(g->flows(), 100u);
+}
+
+}  // namespace
+}  // namespace stockade

@@ -1,0 +1,218 @@
+#include "input/flow_reader.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace stockade {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A flow with its strings copied out of the reader's buffer.
+struct Copied {
+  Flow f;  // its string views are dangling: use the copies below
+  FlowKind kind;
+  FlowOutcome outcome_kind;
+  std::string src_ns, src_pod, dst_ns, dst_pod, src_wl, drop, node, src_reserved, dst_reserved,
+      dst_svc, outcome, comm;
+};
+
+std::vector<Copied> read_text(std::string_view text, FlowReadStats& stats, bool strict = false,
+                              Result<void>* result = nullptr) {
+  std::vector<Copied> out;
+  FlowReadOptions o;
+  o.strict = strict;
+  auto r = read_flows_text(text, "flows.json", o, stats, [&](const Flow& f) {
+    Copied c{f,
+             classify(f),
+             outcome_of(f),
+             std::string(f.src.ns),
+             std::string(f.src.pod),
+             std::string(f.dst.ns),
+             std::string(f.dst.pod),
+             std::string(f.src.workload),
+             std::string(f.drop_reason),
+             std::string(f.node),
+             std::string(f.src.reserved),
+             std::string(f.dst.reserved),
+             std::string(f.dst.service_ns) + "/" + std::string(f.dst.service_name),
+             std::string(f.agent_outcome),
+             std::string(f.comm)};
+    out.push_back(std::move(c));
+  });
+  if (result) *result = r;
+  return out;
+}
+
+std::string sample(const std::string& name) {
+  std::ifstream in(std::string(STOCKADE_SHARED_DIR) + "/samples/hubble/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(FlowReader, HubbleWrappedPolicyDeny) {
+  std::string text = sample("cilium-1.18-policy-deny.json");
+  if (text.empty()) GTEST_SKIP() << "shared samples not found";
+  FlowReadStats st;
+  auto flows = read_text(text, st);
+  ASSERT_EQ(flows.size(), 1u);
+  const Copied& c = flows[0];
+  EXPECT_EQ(c.f.verdict, FlowVerdict::Dropped);
+  EXPECT_EQ(c.drop, "POLICY_DENY");
+  EXPECT_EQ(c.src_ns, "net-lab");
+  EXPECT_EQ(c.src_pod, "traffic-generator-9b649846d-bxqfc");
+  EXPECT_EQ(c.src_wl, "traffic-generator");
+  EXPECT_EQ(c.dst_pod, "echo-server-65887564dc-jjw7k");
+  EXPECT_EQ(c.f.l4, L4Protocol::TCP);
+  EXPECT_EQ(c.f.src.port, 60524);
+  EXPECT_EQ(c.f.dst.port, 80);
+  EXPECT_TRUE(c.f.tcp.syn);
+  EXPECT_FALSE(c.f.tcp.ack);
+  EXPECT_EQ(c.f.direction, TrafficDirection::Egress);
+  EXPECT_EQ(c.f.src.ip->str(), "10.0.1.235");
+  EXPECT_EQ(c.f.time_ns, *parse_rfc3339("2026-07-31T10:41:02.202450754Z"));
+  EXPECT_EQ(c.kind, FlowKind::Start);
+  EXPECT_EQ(c.outcome_kind, FlowOutcome::Dropped);
+}
+
+TEST(FlowReader, AllSamplesParse) {
+  for (const char* name : {"cilium-1.18-policy-deny.json", "cilium-1.19-node-labels.json",
+                           "docs-export-dropped.json", "gke-unwrapped-forwarded.json"}) {
+    std::string text = sample(name);
+    if (text.empty()) GTEST_SKIP() << "shared samples not found";
+    FlowReadStats st;
+    auto flows = read_text(text, st);
+    EXPECT_EQ(flows.size(), 1u) << name;
+    EXPECT_EQ(st.malformed, 0u) << name;
+  }
+  FlowReadStats st;
+  auto gke = read_text(sample("gke-unwrapped-forwarded.json"), st);
+  ASSERT_EQ(gke.size(), 1u);
+  EXPECT_EQ(gke[0].f.verdict, FlowVerdict::Forwarded);
+  auto node = read_text(sample("cilium-1.19-node-labels.json"), st);
+  ASSERT_EQ(node.size(), 1u);
+  ASSERT_TRUE(node[0].f.is_reply.has_value());
+  EXPECT_FALSE(*node[0].f.is_reply);
+  EXPECT_EQ(node[0].dst_pod, "nginx-54c98b4f84-sw9q9");
+  EXPECT_EQ(node[0].kind, FlowKind::Other);  // an ACK mid-connection
+}
+
+TEST(FlowReader, AgentEvents) {
+  FlowReadStats st;
+  auto flows = read_text(
+      R"({"time":"2026-01-02T03:04:05.123456789Z","type":"connect","protocol":"TCP","direction":"outbound","outcome":"refused","src":{"ip":"10.0.0.1","port":40000},"dst":{"ip":"10.0.0.2","port":8080},"process":{"pid":42,"comm":"curl","cgroup_id":7},"netns":4026531840,"node":"n1"}
+{"time":"2026-01-02T03:04:06Z","type":"connect","protocol":"UDP","direction":"outbound","outcome":"established","src":{"ip":"fd00::1","port":5353},"dst":{"ip":"fd00::2","port":53}}
+)",
+      st);
+  ASSERT_EQ(flows.size(), 2u);
+  EXPECT_EQ(flows[0].outcome, "refused");
+  EXPECT_EQ(flows[0].comm, "curl");
+  EXPECT_EQ(flows[0].f.pid, 42);
+  EXPECT_EQ(flows[0].node, "n1");
+  EXPECT_EQ(flows[0].f.dst.port, 8080);
+  EXPECT_EQ(flows[0].kind, FlowKind::Start);
+  EXPECT_EQ(flows[0].outcome_kind, FlowOutcome::Failed);
+  EXPECT_EQ(flows[1].f.l4, L4Protocol::UDP);
+  EXPECT_TRUE(flows[1].f.dst.ip->v6);
+  EXPECT_EQ(flows[1].outcome_kind, FlowOutcome::Established);
+}
+
+TEST(FlowReader, MalformedLinesAreCountedAndNamed) {
+  FlowReadStats st;
+  std::string text =
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\",\"destination\":"
+      "\"10.0.0.2\"}}}\n"
+      "not json\n"
+      "\n"
+      "{\"lost_events\":{\"num_events_lost\":\"3\"}}\n"
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"999.0.0.1\"}}}\n"
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\"";
+  auto flows = read_text(text, st);
+  EXPECT_EQ(flows.size(), 1u);
+  EXPECT_EQ(st.malformed, 3u);
+  EXPECT_EQ(st.ignored, 1u);
+  ASSERT_EQ(st.problems.size(), 3u);
+  EXPECT_EQ(st.problems[0].line, 2);
+  EXPECT_EQ(st.problems[1].line, 5);
+  EXPECT_EQ(st.problems[2].line, 6);  // truncated last line
+  EXPECT_EQ(st.problems[0].file, "flows.json");
+
+  FlowReadStats strict_stats;
+  Result<void> r;
+  read_text(text, strict_stats, true, &r);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().line, 2);
+}
+
+TEST(FlowReader, GzipAndTruncatedGzip) {
+  fs::path dir = fs::temp_directory_path() / "stockade_flow_reader_test";
+  fs::create_directories(dir);
+  std::string line =
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\",\"destination\":"
+      "\"10.0.0.2\"},\"l4\":{\"UDP\":{\"source_port\":1,\"destination_port\":53}}}}\n";
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += line;
+  std::string gz = (dir / "f.json.gz").string();
+  gzFile f = gzopen(gz.c_str(), "wb");
+  ASSERT_TRUE(f);
+  gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(f);
+  FlowReadStats st;
+  uint64_t n = 0;
+  ASSERT_TRUE(read_flows(gz, {}, st, [&](const Flow&) { ++n; }));
+  EXPECT_EQ(n, 20000u);
+
+  // Cut the compressed file in half.
+  auto size = fs::file_size(gz);
+  fs::resize_file(gz, size / 2);
+  FlowReadStats st2;
+  auto r = read_flows(gz, {}, st2, [](const Flow&) {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("truncated gzip"), std::string::npos);
+
+  auto missing = read_flows((dir / "nope.json").string(), {}, st2, [](const Flow&) {});
+  ASSERT_FALSE(missing);
+  fs::remove_all(dir);
+}
+
+TEST(FlowTime, Rfc3339) {
+  EXPECT_EQ(*parse_rfc3339("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(*parse_rfc3339("1970-01-01T00:00:01.5Z"), 1500000000);
+  EXPECT_EQ(*parse_rfc3339("1970-01-01T01:00:00+01:00"), 0);
+  EXPECT_EQ(*parse_rfc3339("2026-07-31T10:41:02.202450754Z") % 1000000000, 202450754);
+  EXPECT_FALSE(parse_rfc3339("2026-07-31"));
+  EXPECT_FALSE(parse_rfc3339("2026-13-01T00:00:00Z"));
+  EXPECT_FALSE(parse_rfc3339("2026-01-01T00:00:00"));
+  EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-07-31T10:41:02.9Z")), "2026-07-31T10:41:02Z");
+  EXPECT_EQ(format_rfc3339(*parse_rfc3339("2000-02-29T23:59:59Z")), "2000-02-29T23:59:59Z");
+}
+
+TEST(FlowClassify, StartsRepliesAndOther) {
+  Flow f;
+  f.l4 = L4Protocol::TCP;
+  f.tcp.syn = true;
+  EXPECT_EQ(classify(f), FlowKind::Start);
+  f.tcp.ack = true;
+  EXPECT_EQ(classify(f), FlowKind::Reply);  // SYN-ACK
+  f.tcp = {};
+  f.tcp.ack = true;
+  EXPECT_EQ(classify(f), FlowKind::Other);
+  f.is_reply = true;
+  EXPECT_EQ(classify(f), FlowKind::Reply);
+  Flow u;
+  u.l4 = L4Protocol::UDP;
+  EXPECT_EQ(classify(u), FlowKind::Start);
+  u.is_reply = true;
+  EXPECT_EQ(classify(u), FlowKind::Reply);
+  Flow l7;
+  l7.l7 = true;
+  EXPECT_EQ(classify(l7), FlowKind::Other);
+}
+
+}  // namespace
+}  // namespace stockade
