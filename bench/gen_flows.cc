@@ -162,9 +162,9 @@ std::string CivilSeconds(int64_t secs) {
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
-                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
-                static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(y),
+                m, d, static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
+                static_cast<long long>(rem % 60));
   return buf;
 }
 
@@ -182,10 +182,9 @@ bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
 // RFC 3339 ("2026-01-01T00:00:00Z", optional fraction, Z or +hh:mm) to ns since the epoch.
 bool ParseRfc3339(std::string_view s, int64_t& out) {
   int y, mo, d, h, mi, se;
-  if (s.size() < 20 || !Digits(s, 0, 4, y) || s[4] != '-' || !Digits(s, 5, 2, mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') ||
-      !Digits(s, 11, 2, h) || s[13] != ':' || !Digits(s, 14, 2, mi) || s[16] != ':' ||
-      !Digits(s, 17, 2, se))
+  if (s.size() < 20 || !Digits(s, 0, 4, y) || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
+      !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !Digits(s, 11, 2, h) ||
+      s[13] != ':' || !Digits(s, 14, 2, mi) || s[16] != ':' || !Digits(s, 17, 2, se))
     return false;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59) return false;
   size_t pos = 19;
@@ -277,16 +276,14 @@ struct External {
 
 constexpr std::string_view kDocsExternal[][2] = {
     // ip, DNS name ("" when none). The 203.0.113.0/24 ones are selected by a CIDR policy.
-    {"203.0.113.10", "api.payments.example"},
-    {"203.0.113.25", "hooks.partner.example"},
-    {"198.51.100.7", "objects.storage.example"},
-    {"198.51.100.40", ""},
+    {"203.0.113.10", "api.payments.example"},    {"203.0.113.25", "hooks.partner.example"},
+    {"198.51.100.7", "objects.storage.example"}, {"198.51.100.40", ""},
     {"192.0.2.80", "telemetry.vendor.example"},
 };
 constexpr std::string_view kDocsClients[] = {
-    "198.51.100.11", "198.51.100.23", "198.51.100.77", "198.51.100.150", "198.51.100.201",
-    "203.0.113.101", "203.0.113.140", "203.0.113.199", "192.0.2.17",     "192.0.2.33",
-    "192.0.2.64",    "192.0.2.250",
+    "198.51.100.11",  "198.51.100.23", "198.51.100.77", "198.51.100.150",
+    "198.51.100.201", "203.0.113.101", "203.0.113.140", "203.0.113.199",
+    "192.0.2.17",     "192.0.2.33",    "192.0.2.64",    "192.0.2.250",
 };
 
 // Cilium's default label filter (pkg/labels/filter.go and docs): which pod labels make up the
@@ -363,8 +360,8 @@ struct Rec {
   uint16_t sport = 0, dport = 0;
   uint16_t svc_port = 0;    // the Service port, when dst_svc is set
   uint16_t sport_seed = 0;  // the client's port, kept for socket events (which show none)
-  int observer = -1;  // node index
-  uint8_t dir = 0;    // 1 INGRESS, 2 EGRESS
+  int observer = -1;        // node index
+  uint8_t dir = 0;          // 1 INGRESS, 2 EGRESS
   Obs obs = kNoObs;
   Reason reason = kNoReason;
   int src_svc = -1, dst_svc = -1;
@@ -401,7 +398,7 @@ class Output {
   bool Open(const std::string& path, bool gzip) {
     gzip_ = gzip;
     if (gzip) {
-      gz_ = path.empty() ? gzdopen(dup(fileno(stdout)), "wb6") : gzopen(path.c_str(), "wb6");
+      gz_ = path.empty() ? gzdopen(dup(fileno(stdout)), "wb1") : gzopen(path.c_str(), "wb1");
       if (!gz_) return false;
       gzbuffer(gz_, 1 << 20);
     } else {
@@ -457,8 +454,9 @@ class Generator {
   bool Run(Output& out, std::string& err);
   bool WriteTruth(std::string& err) const;
   std::string Summary() const {
-    return "pods=" + std::to_string(pods_.size()) + " workloads=" +
-           std::to_string(workloads_.size()) + " nodes=" + std::to_string(nodes_.size()) +
+    return "pods=" + std::to_string(pods_.size()) +
+           " workloads=" + std::to_string(workloads_.size()) +
+           " nodes=" + std::to_string(nodes_.size()) +
            " conversations=" + std::to_string(conversations_) +
            " starts=" + std::to_string(starts_) + " edges=" + std::to_string(truth_.size());
   }
@@ -474,7 +472,9 @@ class Generator {
 
   // --- conversations
   void NewConversation(Conversation& c);
-  int PodOf(int workload) { return workloads_[workload].pods[rng_.Below(workloads_[workload].pods.size())]; }
+  int PodOf(int workload) {
+    return workloads_[workload].pods[rng_.Below(workloads_[workload].pods.size())];
+  }
   uint16_t Ephemeral() { return static_cast<uint16_t>(32768 + rng_.Below(28232)); }
   void Tcp(std::vector<Rec>& v, const Rec& base, bool http_ok);
   void Datagram(std::vector<Rec>& v, const Rec& base);
@@ -514,17 +514,17 @@ class Generator {
   struct Edge {
     int src = -1, dst = -1, port = -1;  // workloads; port index into dst ports
   };
-  std::vector<Edge> app_edges_;                  // pod to pod
-  std::vector<std::pair<int, int>> ext_edges_;   // workload, external
-  std::vector<std::pair<int, int>> frontends_;   // workload, port index
-  std::vector<std::pair<int, int>> probes_;      // workload, port index
-  std::vector<int> clients_pods_;                // pods that make DNS queries
-  std::vector<int> host_dns_nodes_;              // nodes with host-network pods
-  std::vector<int> apiserver_clients_;           // workloads
-  std::vector<int> kubelet_scrapers_;            // workloads scraping kubelets (10250)
+  std::vector<Edge> app_edges_;                    // pod to pod
+  std::vector<std::pair<int, int>> ext_edges_;     // workload, external
+  std::vector<std::pair<int, int>> frontends_;     // workload, port index
+  std::vector<std::pair<int, int>> probes_;        // workload, port index
+  std::vector<int> clients_pods_;                  // pods that make DNS queries
+  std::vector<int> host_dns_nodes_;                // nodes with host-network pods
+  std::vector<int> apiserver_clients_;             // workloads
+  std::vector<int> kubelet_scrapers_;              // workloads scraping kubelets (10250)
   std::vector<std::pair<int, int>> node_scrapes_;  // workload, target host-network pod
-  std::vector<std::string> dns_names_;           // svc FQDNs
-  std::vector<std::string> dns_answers_;         // matching cluster IPs ("" = NXDOMAIN)
+  std::vector<std::string> dns_names_;             // svc FQDNs
+  std::vector<std::string> dns_answers_;           // matching cluster IPs ("" = NXDOMAIN)
 
   // Truth
   std::vector<std::string> truth_names_;
@@ -554,13 +554,29 @@ bool Generator::Load(std::string& err) {
   std::fclose(f);
 
   // Drop the bulky parts of objects we never look at while parsing.
-  static const std::set<std::string, std::less<>> kSkip = {
-      "managedFields", "annotations",  "conditions",     "containerStatuses",
-      "volumes",       "volumeMounts", "env",            "resources",
-      "tolerations",   "affinity",     "securityContext", "readinessProbe",
-      "livenessProbe", "startupProbe", "nodeInfo",       "allocatable",
-      "capacity",      "images",       "template",       "jobTemplate",
-      "ingress",       "egress",       "initContainerStatuses"};
+  static const std::set<std::string, std::less<>> kSkip = {"managedFields",
+                                                           "annotations",
+                                                           "conditions",
+                                                           "containerStatuses",
+                                                           "volumes",
+                                                           "volumeMounts",
+                                                           "env",
+                                                           "resources",
+                                                           "tolerations",
+                                                           "affinity",
+                                                           "securityContext",
+                                                           "readinessProbe",
+                                                           "livenessProbe",
+                                                           "startupProbe",
+                                                           "nodeInfo",
+                                                           "allocatable",
+                                                           "capacity",
+                                                           "images",
+                                                           "template",
+                                                           "jobTemplate",
+                                                           "ingress",
+                                                           "egress",
+                                                           "initContainerStatuses"};
   json::parser_callback_t cb = [](int /*depth*/, json::parse_event_t ev, json& parsed) {
     if (ev == json::parse_event_t::key && parsed.is_string())
       return kSkip.find(parsed.get_ref<const std::string&>()) == kSkip.end();
@@ -673,8 +689,8 @@ bool Generator::Load(std::string& err) {
             d.num = port.value("containerPort", 0);
             d.proto = port.value("protocol", std::string("TCP"));
             d.name = Str(port, "name");
-            if (d.num > 0 && d.num < 65536 && (d.proto == "TCP" || d.proto == "UDP" ||
-                                               d.proto == "SCTP"))
+            if (d.num > 0 && d.num < 65536 &&
+                (d.proto == "TCP" || d.proto == "UDP" || d.proto == "SCTP"))
               p.ports.push_back(std::move(d));
           }
     std::tie(p.owner_kind, p.owner_name) = ControllerRef(meta);
@@ -830,8 +846,8 @@ void Generator::BuildEndpoints() {
     std::sort(l.begin(), l.end());
     const std::string labels = JsonStringArray(l);
     const uint32_t identity = IdentityFor(labels);
-    p.ep_body = "\"identity\":" + std::to_string(identity) + ",\"cluster_name\":" +
-                Quoted(o_.cluster_name) + ",\"namespace\":" + Quoted(p.ns) +
+    p.ep_body = "\"identity\":" + std::to_string(identity) +
+                ",\"cluster_name\":" + Quoted(o_.cluster_name) + ",\"namespace\":" + Quoted(p.ns) +
                 ",\"labels\":" + labels + ",\"pod_name\":" + Quoted(p.name);
     if (!bare)
       p.ep_body += ",\"workloads\":[{\"name\":" + Quoted(name) + ",\"kind\":" + Quoted(kind) + "}]";
@@ -879,9 +895,9 @@ void Generator::BuildServices() {
       for (const ServicePort& sp : s.ports)
         for (size_t pi = 0; pi < w.ports.size(); ++pi) {
           const PortDef& d = w.ports[pi];
-          const bool hit = sp.target.is_string() ? sp.target.get<std::string>() == d.name
-                                                 : sp.target.is_number_integer() &&
-                                                       sp.target.get<int>() == d.num;
+          const bool hit = sp.target.is_string()
+                               ? sp.target.get<std::string>() == d.name
+                               : sp.target.is_number_integer() && sp.target.get<int>() == d.num;
           if (hit && d.proto == sp.proto && w.port_service[pi] < 0) {
             w.port_service[pi] = static_cast<int>(si);
             w.port_service_port[pi] = sp.port;
@@ -922,7 +938,8 @@ void Generator::BuildEdges() {
 
   std::vector<int> hostnet_pods;  // scrape targets (node-exporter style)
   for (size_t i = 0; i < pods_.size(); ++i)
-    if (pods_[i].host_network && !pods_[i].ports.empty()) hostnet_pods.push_back(static_cast<int>(i));
+    if (pods_[i].host_network && !pods_[i].ports.empty())
+      hostnet_pods.push_back(static_cast<int>(i));
 
   for (size_t i = 0; i < workloads_.size(); ++i) {
     const Workload& w = workloads_[i];
@@ -1189,8 +1206,7 @@ void Generator::Dns(std::vector<Rec>& v, Rec b) {
   req.l7_arg = r < 70   ? static_cast<int>(rng_.Below(dns_names_.size()))
                : r < 90 ? -1 - static_cast<int>(rng_.Below(std::size(kDocsExternal)))
                         : -100 - static_cast<int>(rng_.Below(dns_names_.size()));
-  if (req.l7_arg < 0 && req.l7_arg > -100 &&
-      kDocsExternal[-1 - req.l7_arg][1].empty())
+  if (req.l7_arg < 0 && req.l7_arg > -100 && kDocsExternal[-1 - req.l7_arg][1].empty())
     req.l7_arg = -1;
   Rec resp = v[first + 1];
   resp.kind = kL7;
@@ -1315,8 +1331,8 @@ void Generator::NewConversation(Conversation& c) {
     b.svc_port = static_cast<uint16_t>(d.port_service_port[e.port]);
   }
   if (port.proto == "TCP") {
-    const bool http = port.name.find("http") != std::string::npos || port.num == 80 ||
-                      port.num == 8080;
+    const bool http =
+        port.name.find("http") != std::string::npos || port.num == 80 || port.num == 8080;
     Tcp(v, b, http);
   } else {
     b.proto = port.proto == "UDP" ? kUdp : kSctp;
@@ -1411,9 +1427,14 @@ const char* TcpSummary(uint8_t f) {
   }
 }
 
-constexpr const char* kHttpPaths[] = {
-    "/api/v1/items?limit=20&offset=40", "/healthz", "/v1/orders/4711", "/api/v2/search?q=red+shoes&page=2",
-    "/graphql", "/v1/users/me", "/static/app.js", "/api/v1/cart?session=9f3c&currency=EUR"};
+constexpr const char* kHttpPaths[] = {"/api/v1/items?limit=20&offset=40",
+                                      "/healthz",
+                                      "/v1/orders/4711",
+                                      "/api/v2/search?q=red+shoes&page=2",
+                                      "/graphql",
+                                      "/v1/users/me",
+                                      "/static/app.js",
+                                      "/api/v1/cart?session=9f3c&currency=EUR"};
 constexpr const char* kHttpMethods[] = {"GET", "GET", "GET", "POST", "PUT", "GET", "DELETE"};
 constexpr int kHttpCodes[] = {200, 200, 200, 201, 204, 200, 304, 404, 500, 503};
 
@@ -1459,8 +1480,8 @@ void Generator::Emit(std::string& s, const Rec& r, int64_t t_ns) {
   {
     static constexpr char kHex[] = "0123456789abcdef";
     uint64_t a = rng_.Next(), b = rng_.Next();
-    a = (a & ~0xf000ULL) | 0x4000ULL;                                   // version 4
-    b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;            // variant 10
+    a = (a & ~0xf000ULL) | 0x4000ULL;                         // version 4
+    b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
     char u[36];
     int k = 0;
     for (int i = 0; i < 32; ++i) {
@@ -1499,8 +1520,9 @@ void Generator::Emit(std::string& s, const Rec& r, int64_t t_ns) {
     case kTcp:
     case kUdp:
     case kSctp:
-      s.append(r.proto == kTcp ? ",\"l4\":{\"TCP\":{" : r.proto == kUdp ? ",\"l4\":{\"UDP\":{"
-                                                                        : ",\"l4\":{\"SCTP\":{");
+      s.append(r.proto == kTcp   ? ",\"l4\":{\"TCP\":{"
+               : r.proto == kUdp ? ",\"l4\":{\"UDP\":{"
+                                 : ",\"l4\":{\"SCTP\":{");
       if (r.sport) {
         s.append("\"source_port\":");
         AppendU(s, r.sport);
@@ -1540,8 +1562,9 @@ void Generator::Emit(std::string& s, const Rec& r, int64_t t_ns) {
   // Endpoints (the pre-translation socket event knows no destination endpoint).
   Endpoint(s, r.src, r.observer, true);
   if (!r.dst_vip) Endpoint(s, r.dst, r.observer, false);
-  s.append(r.kind == kSock ? ",\"Type\":\"SOCK\"" : r.kind == kL7 ? ",\"Type\":\"L7\""
-                                                                  : ",\"Type\":\"L3_L4\"");
+  s.append(r.kind == kSock ? ",\"Type\":\"SOCK\""
+           : r.kind == kL7 ? ",\"Type\":\"L7\""
+                           : ",\"Type\":\"L3_L4\"");
   s.append(",\"node_name\":");
   s.append(node.name_json);
   if (!o_.slim) {
@@ -1598,9 +1621,9 @@ void Generator::Emit(std::string& s, const Rec& r, int64_t t_ns) {
       s.append(",\"qtypes\":[\"A\"]");
       if (rcode == 0) s.append(",\"rrtypes\":[\"A\"]");
       s.append("}}");
-      summary = rcode ? "DNS Answer RCode: Non-Existent Domain TTL: 4294967295 (Proxy " + query +
-                            " A)"
-                      : "DNS Answer \"" + answer + "\" TTL: 30 (Proxy " + query + " A)";
+      summary =
+          rcode ? "DNS Answer RCode: Non-Existent Domain TTL: 4294967295 (Proxy " + query + " A)"
+                : "DNS Answer \"" + answer + "\" TTL: 30 (Proxy " + query + " A)";
     }
   } else if (r.l7 == kHttpReq || r.l7 == kHttpResp) {
     const int a = r.l7_arg;
@@ -1623,8 +1646,9 @@ void Generator::Emit(std::string& s, const Rec& r, int64_t t_ns) {
       s.append(method);
       s.append("\",\"url\":");
       s.append(Quoted(url));
-      s.append(",\"protocol\":\"HTTP/1.1\",\"headers\":[{\"key\":\"User-Agent\",\"value\":"
-               "\"Go-http-client/1.1\"},{\"key\":\"X-Request-Id\",\"value\":\"");
+      s.append(
+          ",\"protocol\":\"HTTP/1.1\",\"headers\":[{\"key\":\"User-Agent\",\"value\":"
+          "\"Go-http-client/1.1\"},{\"key\":\"X-Request-Id\",\"value\":\"");
       AppendU(s, static_cast<uint64_t>(a) * 2654435761u);
       s.append("\"}]}}");
       summary = std::string("HTTP/1.1 ") + method + " " + url;
@@ -1638,10 +1662,11 @@ void Generator::Emit(std::string& s, const Rec& r, int64_t t_ns) {
       s.append(method);
       s.append("\",\"url\":");
       s.append(Quoted(url));
-      s.append(",\"protocol\":\"HTTP/1.1\",\"headers\":[{\"key\":\"Content-Type\",\"value\":"
-               "\"application/json\"}]}}");
-      summary = "HTTP/1.1 " + std::to_string(code) + " " + std::to_string(lat / 1000000) +
-                "ms (" + method + " " + url + ")";
+      s.append(
+          ",\"protocol\":\"HTTP/1.1\",\"headers\":[{\"key\":\"Content-Type\",\"value\":"
+          "\"application/json\"}]}}");
+      summary = "HTTP/1.1 " + std::to_string(code) + " " + std::to_string(lat / 1000000) + "ms (" +
+                method + " " + url + ")";
     }
   }
   if (r.reply && r.kind != kSock) s.append(",\"reply\":true");
@@ -1675,8 +1700,9 @@ void Generator::Emit(std::string& s, const Rec& r, int64_t t_ns) {
     s.append(",\"destination_service\":");
     s.append(services_[r.dst_svc].json);
   }
-  if (r.kind != kSock) s.append(r.dir == 1 ? ",\"traffic_direction\":\"INGRESS\""
-                                           : ",\"traffic_direction\":\"EGRESS\"");
+  if (r.kind != kSock)
+    s.append(r.dir == 1 ? ",\"traffic_direction\":\"INGRESS\""
+                        : ",\"traffic_direction\":\"EGRESS\"");
   if (r.match_type) {
     s.append(",\"policy_match_type\":");
     AppendU(s, r.match_type);
@@ -1699,8 +1725,7 @@ void Generator::Emit(std::string& s, const Rec& r, int64_t t_ns) {
     s.append(r.drop_reason == 181 ? ",\"drop_reason_desc\":\"POLICY_DENY\""
                                   : ",\"drop_reason_desc\":\"POLICY_DENIED\"");
   // is_reply is unknown (absent) for drops; policy verdicts are connection starts.
-  if (r.kind == kTrace || r.kind == kL7 ||
-      (r.kind == kPolicyVerdict && r.verdict != kDropped))
+  if (r.kind == kTrace || r.kind == kL7 || (r.kind == kPolicyVerdict && r.verdict != kDropped))
     s.append(r.reply ? ",\"is_reply\":true" : ",\"is_reply\":false");
   if (r.kind == kTrace && r.obs == kToEndpoint) {
     const Peer& local = r.dst;
@@ -1810,9 +1835,10 @@ bool Generator::Run(Output& out, std::string& err) {
     while (c.next >= c.recs.size()) NewConversation(c);
     const Rec& r = c.recs[c.next++];
     // Strictly increasing times at the requested rate, jittered within each slot.
-    const int64_t lo = static_cast<int64_t>(static_cast<__int128>(i) * 1000000000 / o_.rate);
-    const int64_t hi =
-        static_cast<int64_t>(static_cast<__int128>(i + 1) * 1000000000 / o_.rate);
+    auto slot = [&](int64_t k) {
+      return k / o_.rate * 1000000000 + k % o_.rate * 1000000000 / o_.rate;
+    };
+    const int64_t lo = slot(i), hi = slot(i + 1);
     const int64_t t = o_.start_ns + lo + static_cast<int64_t>(rng_.Below(hi - lo));
     const size_t before = out.buf.size();
     Emit(out.buf, r, t);
@@ -1889,8 +1915,10 @@ constexpr const char* kUsage =
     "  --rate R            records per second of flow time (default 10000)\n"
     "  --truncate-last     cut the last record in the middle (no newline): bad input\n"
     "  --truth FILE        write the expected workload-level edges as JSON lines\n"
-    "                      {\"src\",\"dst\",\"protocol\",\"port\",\"count\"}; peers are \"ns/workload\",\n"
-    "                      \"world/IP\" or \"node/NAME\"; count = records that start a connection:\n"
+    "                      {\"src\",\"dst\",\"protocol\",\"port\",\"count\"}; peers are "
+    "\"ns/workload\",\n"
+    "                      \"world/IP\" or \"node/NAME\"; count = records that start a "
+    "connection:\n"
     "                      Type L3_L4, event_type.type != 5 (policy verdicts repeat the start),\n"
     "                      is_reply not true, and TCP SYN without ACK (or UDP/SCTP/ICMP). Drops\n"
     "                      (DROPPED, is_reply absent) count, SYN retransmissions included. The\n"
@@ -1984,8 +2012,8 @@ int main(int argc, char** argv) {
   gen.Prepare();
   Output out;
   if (!out.Open(o.out, o.gzip)) {
-    std::fprintf(stderr, "gen_flows: cannot open %s: %s\n", o.out.empty() ? "stdout" : o.out.c_str(),
-                 std::strerror(errno));
+    std::fprintf(stderr, "gen_flows: cannot open %s: %s\n",
+                 o.out.empty() ? "stdout" : o.out.c_str(), std::strerror(errno));
     return 1;
   }
   gen.Run(out, err);

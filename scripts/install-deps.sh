@@ -10,7 +10,12 @@ packages=(
   libexpected-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-yaml python3-jsonschema
+  zlib1g-dev libyaml-dev
+  nodejs chromium fonts-dejavu-core
 )
+# npm: Debian's package, unless a Node.js distribution that bundles it is installed already
+# (NodeSource's nodejs conflicts with Debian's npm).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

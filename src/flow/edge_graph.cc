@@ -232,7 +232,10 @@ void EdgeGraph::add(const Flow& f) {
     }
     return;
   }
-  if (kind == FlowKind::Other && !f.is_reply.has_value() && f.agent_outcome.empty()) return;
+  // Other records say the edge exists when their direction is known.
+  if (kind == FlowKind::Other && !f.policy_verdict && !f.sock && f.agent_outcome.empty() &&
+      !f.is_reply.has_value())
+    return;
   EdgeStats& e = edges_[EdgeKey{src, dst, f.l4, f.dst.port}];
   if (f.time_ns) {
     if (!e.first_seen || f.time_ns < e.first_seen) e.first_seen = f.time_ns;

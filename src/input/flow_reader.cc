@@ -221,8 +221,17 @@ error_code read_object(dom::object o, Flow& f, Seen& seen, int depth) {
       std::string_view t;
       TRY(val.get_string().get(t));
       if (t == "L7") f.l7 = true;
+      if (t == "SOCK") f.sock = true;
     } else if (key == "l7") {
       f.l7 = true;
+    } else if (key == "event_type") {
+      dom::object et;
+      TRY(val.get_object().get(et));
+      for (auto ef : et) {
+        uint64_t type;
+        if (ef.key == "type" && ef.value.get_uint64().get(type) == SUCCESS && type == 5)
+          f.policy_verdict = true;
+      }
     } else if (key == "is_reply") {
       bool b;
       if (val.get_bool().get(b) == SUCCESS) f.is_reply = b;

@@ -63,7 +63,7 @@ std::string_view to_string(FlowVerdict v) {
 // SYN-ACK when the source could not tell) are the responder's. TCP packets after the
 // handshake and L7 records are evidence of the edge, not new connections.
 FlowKind classify(const Flow& f) {
-  if (f.l7) return FlowKind::Other;
+  if (f.l7 || f.policy_verdict || f.sock) return FlowKind::Other;
   if (!f.agent_outcome.empty())
     return f.direction == TrafficDirection::Ingress ? FlowKind::Other : FlowKind::Start;
   if (f.is_reply.value_or(false)) return FlowKind::Reply;

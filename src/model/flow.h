@@ -59,6 +59,12 @@ struct Flow {
   std::optional<bool> is_reply;  // absent when the source could not tell
   TrafficDirection direction = TrafficDirection::Unknown;
   bool l7 = false;  // an L7 record (DNS, HTTP, Kafka): kept apart from connection counting
+  // A Hubble policy-verdict event (event_type.type 5): it repeats the trace or drop event of
+  // the same packet, so it is evidence of the edge but not another connection.
+  bool policy_verdict = false;
+  // A Hubble socket-layer event (Type SOCK: service translation at connect()): it precedes the
+  // packet's own trace, so it is evidence of the edge but not another connection.
+  bool sock = false;
   std::string_view node;
   // Agent events: the outcome the kernel saw, and the process.
   std::string_view agent_outcome;  // established, accepted, refused, timeout, ...

@@ -76,7 +76,10 @@ TEST(FlowReader, HubbleWrappedPolicyDeny) {
   EXPECT_EQ(c.f.direction, TrafficDirection::Egress);
   EXPECT_EQ(c.f.src.ip->str(), "10.0.1.235");
   EXPECT_EQ(c.f.time_ns, *parse_rfc3339("2026-07-31T10:41:02.202450754Z"));
-  EXPECT_EQ(c.kind, FlowKind::Start);
+  // A policy-verdict event (event_type 5) repeats the drop event of the same packet: evidence
+  // of the edge, not another connection.
+  EXPECT_TRUE(c.f.policy_verdict);
+  EXPECT_EQ(c.kind, FlowKind::Other);
   EXPECT_EQ(c.outcome_kind, FlowOutcome::Dropped);
 }
 

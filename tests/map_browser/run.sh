@@ -113,5 +113,13 @@ if grep -q 'class="d-title"[^<]*<span[^>]*></span>shop/web' "$out/tiny-node.dom.
   grep -q 'pill open-in">not isolated' "$out/tiny-node.dom.html"; then r=ok; else r=bad; fi
 check "tiny: #node=shop/web shows its details" $r "the details panel does not show shop/web as not isolated for ingress"
 
+# Filters and search, driven through the page's own controls (interact.js).
+{ cat "$out/tiny.html"; printf '<script>\n'; cat "$here/interact.js"; printf '</script>\n'; } >"$out/tiny-interact.html"
+run_chromium "file://$out/tiny-interact.html" "$out/tiny-interact.png" >"$out/tiny-interact.dom.html" || true
+got="$(body_attrs <"$out/tiny-interact.dom.html" | sed -n 's/^data-interacted=//p')"
+want="open:Ingress not isolated (1);hidden-shop:Ingress not isolated (0);all:Ingress not isolated (1);search:shop/api"
+if [ "$got" = "$want" ]; then r=ok; else r=bad; fi
+check "tiny: namespace filter, outcome filter and search" $r "got '$got', expected '$want'"
+
 echo "map_browser: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -128,8 +128,10 @@ function buildGraph(data, nsColor) {
 function labelSettingsFor(order) {
   if (order <= 60) return { threshold: 0, density: 1 };
   if (order <= 300) return { threshold: 6, density: 0.5 };
-  if (order <= 1500) return { threshold: 7, density: 0.1 };
-  return { threshold: 11, density: 0.07 };
+  if (order <= 500) return { threshold: 7, density: 0.15 };
+  // Big maps: no node labels at the overview (the namespace labels are enough); they appear on zoom.
+  if (order <= 1500) return { threshold: 11, density: 0.12 };
+  return { threshold: 12, density: 0.08 };
 }
 
 function main() {
@@ -410,7 +412,7 @@ function startRenderer(graph, data, namespaces, nsColor) {
     renderer.refresh({ skipIndexation: true });
     if (focus && node) {
       const d = renderer.getNodeDisplayData(node);
-      if (d) renderer.getCamera().animate({ x: d.x, y: d.y, ratio: Math.min(renderer.getCamera().ratio, 0.25) }, { duration: 500 });
+      if (d) renderer.getCamera().animate({ x: d.x, y: d.y, ratio: Math.min(renderer.getCamera().ratio, graph.order > 100 ? 0.25 : 1) }, { duration: 500 });
     }
   };
   const selectEdge = (edge) => {
@@ -524,7 +526,7 @@ function startRenderer(graph, data, namespaces, nsColor) {
     const total = o.established + o.failed + o.dropped || 1;
     const nodeLink = (id) => h("button", { class: "link", type: "button", onclick: () => selectNode(id, { focus: true }) }, id);
     $("details").replaceChildren(
-      h("div", { class: "d-title" }, h("span", { class: "bar", style: { background: a.status === "established" ? "#94a3b8" : COLORS[a.status], height: "4px" } }), `${a.protocol}/${a.port}`),
+      h("div", { class: "d-title" }, h("span", { class: "bar", style: { background: a.status === "established" ? "#94a3b8" : COLORS[a.status], height: "4px" } }), `${s} → ${t}`),
       h("dl", { class: "d-grid" },
         h("dt", null, "from"), h("dd", null, nodeLink(s)),
         h("dt", null, "to"), h("dd", null, nodeLink(t)),
@@ -620,12 +622,17 @@ function startRenderer(graph, data, namespaces, nsColor) {
   search.addEventListener("keydown", (e) => { if (e.key === "Enter") runSearch(); });
   search.addEventListener("change", runSearch);
 
-  // Deep links: map.html#node=<id> opens with that node selected and in view.
+  // Deep links: map.html#node=<id> opens with that node selected and in view;
+  // map.html#edge=<src>|<dst> with the first edge from src to dst selected.
   const openFromHash = () => {
-    const m = /^#node=(.+)$/.exec(location.hash);
+    const m = /^#(node|edge)=(.+)$/.exec(location.hash);
     if (!m) return;
-    const id = decodeURIComponent(m[1]);
-    if (graph.hasNode(id)) { search.value = id; runSearch(); }
+    const value = decodeURIComponent(m[2]);
+    if (m[1] === "node" && graph.hasNode(value)) { search.value = value; runSearch(); }
+    if (m[1] === "edge") {
+      const [s, t] = value.split("|");
+      if (graph.hasNode(s) && graph.hasNode(t) && graph.edges(s, t).length) selectEdge(graph.edges(s, t)[0]);
+    }
   };
   window.addEventListener("hashchange", openFromHash);
 
