@@ -1,4 +1,7 @@
 // stockade map: the topology of observed traffic.
+#include <signal.h>
+
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -11,6 +14,11 @@
 namespace stockade::cli {
 
 namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) {
+  g_stop = 1;
+}
 
 struct MapOptions {
   CommonOptions common;
@@ -42,11 +50,21 @@ int run(const MapOptions& o) {
   EdgeGraph graph(state, engine->endpoints(), go);
   FlowReadOptions ro;
   ro.strict = o.strict;
+  // Ctrl-C (or SIGTERM) ends the input: the map of what was read is printed.
+  struct sigaction sa = {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a blocked read returns
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  ro.stop = &g_stop;
   FlowReadStats stats;
   for (const std::string& path : o.flows) {
+    if (g_stop) break;
     auto r = read_flows(path, ro, stats, [&](const Flow& f) { graph.add(f); });
     if (!r) throw UsageError{r.error().str()};
   }
+  if (g_stop) verbose_log(o.common, "interrupted: printing the map of the flows read so far");
   verbose_log(o.common, "flows: " + clock.lap() + " (" + std::to_string(stats.records) +
                             " records, " + std::to_string(stats.lines) + " lines)");
   if (stats.malformed && !o.common.quiet) {

@@ -342,7 +342,8 @@ class LineParser {
 // Splits a byte stream into lines in a reusable buffer padded for simdjson.
 class LineSplitter {
  public:
-  explicit LineSplitter(LineParser& p) : parser_(p), buf_(kInitial + simdjson::SIMDJSON_PADDING) {}
+  LineSplitter(LineParser& p, const volatile std::sig_atomic_t* stop)
+      : parser_(p), stop_(stop), buf_(kInitial + simdjson::SIMDJSON_PADDING) {}
 
   // Feeds whatever `read(dst, max)` returns until it returns 0; negative is an I/O error.
   template <class Read>
@@ -360,7 +361,9 @@ class LineSplitter {
           buf_.resize(capacity() * 2 + simdjson::SIMDJSON_PADDING);
         }
       }
+      if (stopped()) break;
       long n = read(buf_.data() + end, capacity() - end);
+      if (n < 0 && stopped()) break;
       if (n < 0) return make_error(name, 0, "read error");
       if (n == 0) break;
       size_t scan = end;
@@ -375,7 +378,7 @@ class LineSplitter {
         begin = scan = line_end + 1;
       }
     }
-    if (end > begin) {
+    if (end > begin && !stopped()) {  // a last line without newline (not a cut-off one)
       std::memset(buf_.data() + end, 0, simdjson::SIMDJSON_PADDING);
       return parser_.line(buf_.data() + begin, end - begin, buf_.size() - begin);
     }
@@ -385,7 +388,9 @@ class LineSplitter {
  private:
   static constexpr size_t kInitial = size_t{1} << 20;
   size_t capacity() const { return buf_.size() - simdjson::SIMDJSON_PADDING; }
+  bool stopped() const { return stop_ && *stop_; }
   LineParser& parser_;
+  const volatile std::sig_atomic_t* stop_;
   std::vector<char> buf_;
 };
 
@@ -400,7 +405,7 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
   std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(gz, gzclose);
   gzbuffer(gz, 1 << 20);
   LineParser parser(name, options, stats, sink);
-  LineSplitter splitter(parser);
+  LineSplitter splitter(parser, options.stop);
   bool truncated = false;
   auto r = splitter.run(
       [&](char* dst, size_t max) -> long {
@@ -423,6 +428,7 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
       },
       name);
   if (!r) return r;
+  if (options.stop && *options.stop) return {};  // interrupted on purpose: what was read counts
   if (truncated)
     return make_error(name, 0, "truncated gzip file (unexpected end of compressed data)");
   int errnum = 0;
@@ -436,7 +442,7 @@ Result<void> read_flows_text(std::string_view text, const std::string& name,
                              const FlowReadOptions& options, FlowReadStats& stats,
                              const FlowSink& sink) {
   LineParser parser(name, options, stats, sink);
-  LineSplitter splitter(parser);
+  LineSplitter splitter(parser, options.stop);
   size_t pos = 0;
   return splitter.run(
       [&](char* dst, size_t max) -> long {

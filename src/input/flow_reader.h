@@ -4,6 +4,7 @@
 // it is parsed.
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -18,6 +19,9 @@ namespace stockade {
 struct FlowReadOptions {
   bool strict = false;      // a malformed line is an error (exit 2) instead of being skipped
   size_t max_reported = 5;  // malformed lines named in FlowReadStats::problems
+  // When set and it becomes true (e.g. from a SIGINT handler), reading stops after the current
+  // line as if the input had ended: an endless `hubble observe --follow` stream can be ended.
+  const volatile std::sig_atomic_t* stop = nullptr;
 };
 
 struct FlowReadStats {

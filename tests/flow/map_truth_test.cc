@@ -1,6 +1,7 @@
 // End to end: a generated cluster and generated Hubble records whose exact workload-level
 // traffic is known (gen_flows --truth); `stockade map` must report exactly that traffic.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -22,7 +23,8 @@ int run(const std::string& cmd) {
 }
 
 TEST(MapTruth, WorkloadEdgesAreExactlyTheTrafficInTheRecords) {
-  fs::path dir = fs::temp_directory_path() / "stockade_map_truth_test";
+  fs::path dir =
+      fs::temp_directory_path() / ("stockade_map_truth_test_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::string cluster = (dir / "cluster.json").string();

@@ -1,6 +1,7 @@
 #include "input/flow_reader.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -153,7 +154,8 @@ TEST(FlowReader, MalformedLinesAreCountedAndNamed) {
 }
 
 TEST(FlowReader, GzipAndTruncatedGzip) {
-  fs::path dir = fs::temp_directory_path() / "stockade_flow_reader_test";
+  fs::path dir =
+      fs::temp_directory_path() / ("stockade_flow_reader_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::string line =
       "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\",\"destination\":"

@@ -1,6 +1,7 @@
 #include "input/loader.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -535,7 +536,7 @@ TEST(LoaderErrors, BinaryInput) {
 
 TEST(LoaderFiles, DirectoryRecursiveAndMissing) {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / "stockade_loader_test";
+  fs::path dir = fs::temp_directory_path() / ("stockade_loader_test_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir / "sub");
   std::ofstream(dir / "a.yaml") << "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n";
