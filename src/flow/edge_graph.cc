@@ -58,6 +58,26 @@ bool per_pod_label(const std::string& k) {
          k == "controller-uid" || k == "job-name" || k == "batch.kubernetes.io/job-name";
 }
 
+// Of the pods that held one address, the one that existed at `t`: created at or before it and
+// not deleted before it; else the newest created before `t`; else the first.
+uint32_t pick_by_time(const std::vector<Endpoint>& eps, const std::vector<uint32_t>& holders,
+                      int64_t t) {
+  if (holders.size() == 1 || t == 0) return holders.front();
+  int64_t best_created = INT64_MIN;
+  uint32_t best = holders.front();
+  for (uint32_t e : holders) {
+    const Endpoint& ep = eps[e];
+    bool born = ep.created_ns == 0 || ep.created_ns <= t;
+    bool alive = born && (ep.deleted_ns == 0 || t < ep.deleted_ns);
+    if (alive) return e;
+    if (born && ep.created_ns > best_created) {
+      best_created = ep.created_ns;
+      best = e;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 struct EdgeGraph::Resolver {
@@ -65,7 +85,8 @@ struct EdgeGraph::Resolver {
   const std::vector<Endpoint>& eps;
   GraphOptions options;
   StringMap<StringMap<uint32_t>> pods;  // ns -> pod -> endpoint
-  std::unordered_map<IpAddr, uint32_t, IpHash> pod_ip;
+  // Pod addresses; an address several pods held over time lists them all.
+  std::unordered_map<IpAddr, std::vector<uint32_t>, IpHash> pod_ip;
   std::unordered_map<IpAddr, std::string, IpHash> node_ip;  // node addresses, host-network IPs
   std::unordered_map<IpAddr, size_t, IpHash> service_ip;
   std::vector<int64_t> endpoint_node;  // graph node of each endpoint, -1 until needed
@@ -80,7 +101,7 @@ struct EdgeGraph::Resolver {
         if (eps[i].pod.host_network)
           node_ip.emplace(ip, eps[i].node);
         else
-          pod_ip.emplace(ip, i);
+          pod_ip[ip].push_back(i);
       }
     }
     for (const Node& n : state.nodes)
@@ -115,7 +136,7 @@ uint32_t intern(std::vector<GraphNode>& nodes, StringMap<uint32_t>& by_id, std::
 
 }  // namespace
 
-uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node) {
+uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64_t time_ns) {
   Resolver& r = *resolver_;
   auto endpoint_node = [&](uint32_t e) -> uint32_t {
     if (r.endpoint_node[e] >= 0) return static_cast<uint32_t>(r.endpoint_node[e]);
@@ -166,7 +187,8 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node) {
   }
   // 2. By address.
   if (p.ip) {
-    if (auto it = r.pod_ip.find(*p.ip); it != r.pod_ip.end()) return endpoint_node(it->second);
+    if (auto it = r.pod_ip.find(*p.ip); it != r.pod_ip.end())
+      return endpoint_node(pick_by_time(r.eps, it->second, time_ns));
     if (auto it = r.node_ip.find(*p.ip); it != r.node_ip.end()) return node_node(it->second);
     if (auto it = r.service_ip.find(*p.ip); it != r.service_ip.end()) {
       const Service& svc = r.state.services[it->second];
@@ -218,7 +240,7 @@ void EdgeGraph::add(const Flow& f) {
   ++flows_;
   FlowKind kind = classify(f);
   if (kind == FlowKind::Reply && !(f.l4 == L4Protocol::TCP && f.tcp.rst)) return;
-  uint32_t src = resolve(f.src, f.node), dst = resolve(f.dst, f.node);
+  uint32_t src = resolve(f.src, f.node, f.time_ns), dst = resolve(f.dst, f.node, f.time_ns);
   if (src == UINT32_MAX || dst == UINT32_MAX) {
     ++unresolved_;
     return;

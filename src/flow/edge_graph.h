@@ -72,7 +72,7 @@ class EdgeGraph {
 
  private:
   struct Resolver;
-  uint32_t resolve(const FlowPeer& p, std::string_view flow_node);
+  uint32_t resolve(const FlowPeer& p, std::string_view flow_node, int64_t time_ns);
 
   std::vector<GraphNode> nodes_;
   std::unordered_map<EdgeKey, EdgeStats, EdgeKeyHash> edges_;

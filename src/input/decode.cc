@@ -5,6 +5,7 @@
 #include <set>
 
 #include "input/node_adapters.h"
+#include "model/flow.h"
 
 namespace stockade::input {
 namespace {
@@ -130,6 +131,7 @@ class Decoder {
     std::string name, ns, uid;
     Labels labels;
     std::vector<OwnerRef> owners;
+    int64_t created_ns = 0, deleted_ns = 0;
   };
 
   Meta metadata(const N& obj, bool namespaced) const {
@@ -140,6 +142,14 @@ class Decoder {
       m.name = opt_string(*md, "name", "metadata.name");
       m.ns = opt_string(*md, "namespace", "metadata.namespace");
       m.uid = opt_string(*md, "uid", "metadata.uid");
+      for (auto [key, out] : {std::pair{"creationTimestamp", &m.created_ns},
+                              std::pair{"deletionTimestamp", &m.deleted_ns}}) {
+        std::string t = opt_string(*md, key, std::string("metadata.") + key);
+        if (t.empty()) continue;
+        auto ns = parse_rfc3339(t);
+        if (!ns) fail(*md->get(key), std::string("metadata.") + key + ": not an RFC 3339 time");
+        *out = *ns;
+      }
       m.labels = string_map(*md, "labels", "metadata.labels", false);
       each_item(*md, "ownerReferences", "metadata.ownerReferences",
                 [&](const N& o, const std::string& p) {
@@ -277,6 +287,8 @@ class Decoder {
     p.uid = m.uid;
     p.spec.labels = std::move(m.labels);
     p.owners = std::move(m.owners);
+    p.created_ns = m.created_ns;
+    p.deleted_ns = m.deleted_ns;
     p.source = source(obj);
     if (auto spec = obj.get("spec"); spec && !spec->is_null()) {
       container_ports(*spec, "spec", p.spec.ports);

@@ -80,6 +80,8 @@ std::vector<Endpoint> build_endpoints(const ClusterState& state) {
     e.pod = p.spec;
     e.ips = p.ips;
     e.node = p.node;
+    e.created_ns = p.created_ns;
+    e.deleted_ns = p.deleted_ns;
     if (top) {
       e.workload_kind = std::string(to_string(state.workloads[*top].kind));
       e.workload_name = state.workloads[*top].name;

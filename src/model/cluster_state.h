@@ -38,6 +38,8 @@ struct Endpoint {
   // Deployment), or the workload itself; empty for pods without a known owner.
   std::string workload_kind;
   std::string workload_name;
+  int64_t created_ns = 0;  // when the pod was created/deleted, 0 when unknown: pod IPs are
+  int64_t deleted_ns = 0;  // reused over time, so flows resolve by their own time
 
   std::string id() const { return ns + "/" + name; }
 };

@@ -62,6 +62,8 @@ struct Pod {
   std::string node;         // spec.nodeName
   std::string phase;
   std::vector<OwnerRef> owners;
+  int64_t created_ns = 0;  // metadata.creationTimestamp, 0 when absent
+  int64_t deleted_ns = 0;  // metadata.deletionTimestamp (terminating), 0 when absent
   SourceRef source;
 };
 

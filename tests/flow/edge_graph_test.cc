@@ -162,6 +162,43 @@ TEST(EdgeGraph, NamesFromTheRecordWhenTheClusterLacksThePod) {
   EXPECT_EQ(edge_text(*g), "other/cart -> kube-system/coredns UDP/53 n=1 est=1 fail=0 drop=0\n");
 }
 
+TEST(EdgeGraph, ReusedPodAddressesResolveByTheFlowsTime) {
+  ClusterLoader l;
+  ASSERT_TRUE(l.add_text(R"(
+apiVersion: v1
+kind: Pod
+metadata:
+  name: old
+  namespace: x
+  creationTimestamp: "2026-01-01T00:00:00Z"
+  deletionTimestamp: "2026-01-01T01:00:00Z"
+status: {podIP: 10.0.0.9}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: new, namespace: x, creationTimestamp: "2026-01-01T01:00:05Z"}
+status: {podIP: 10.0.0.9}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: x}
+status: {podIP: 10.0.0.1}
+)",
+                         "c.yaml"));
+  ClusterState state = std::move(l).finish();
+  auto eps = build_endpoints(state);
+  EdgeGraph g(state, eps, GraphOptions{Granularity::Pod, {}});
+  FlowReadStats st;
+  ASSERT_TRUE(read_flows_text(record("10.0.0.1", "10.0.0.9", 1000, 80, "\"SYN\":true", false,
+                                     "FORWARDED", "2026-01-01T00:30:00Z") +
+                                  record("10.0.0.1", "10.0.0.9", 1001, 80, "\"SYN\":true", false,
+                                         "FORWARDED", "2026-01-01T01:30:00Z"),
+                              "f.json", {}, st, [&](const Flow& f) { g.add(f); }));
+  EXPECT_EQ(edge_text(g),
+            "x/client -> x/new TCP/80 n=1 est=1 fail=0 drop=0\n"
+            "x/client -> x/old TCP/80 n=1 est=1 fail=0 drop=0\n");
+}
+
 TEST(EdgeGraph, CountsAddUp) {
   Fixture fx;
   std::string flows;
