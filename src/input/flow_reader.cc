@@ -40,105 +40,83 @@ error_code read_port(dom::element v, uint16_t& out) {
   return SUCCESS;
 }
 
-// Hubble `source` / `destination` endpoint.
-error_code read_endpoint(dom::element v, FlowPeer& p) {
+// Calls f(key, value) -> error_code for each field of an object; an error stops.
+template <class F>
+error_code each_field(dom::element v, F&& f) {
   dom::object o;
   TRY(v.get_object().get(o));
-  for (auto field : o) {
-    std::string_view key = field.key;
-    dom::element val = field.value;
-    if (key == "namespace") {
-      TRY(val.get_string().get(p.ns));
-    } else if (key == "pod_name") {
-      TRY(val.get_string().get(p.pod));
-    } else if (key == "identity") {
+  for (auto field : o) TRY(f(field.key, field.value));
+  return SUCCESS;
+}
+
+template <class F>
+error_code each_item(dom::element v, F&& f) {
+  dom::array a;
+  TRY(v.get_array().get(a));
+  for (dom::element item : a) TRY(f(item));
+  return SUCCESS;
+}
+
+// Hubble `source` / `destination` endpoint.
+error_code read_endpoint(dom::element v, FlowPeer& p) {
+  return each_field(v, [&](std::string_view key, dom::element val) -> error_code {
+    if (key == "namespace") return val.get_string().get(p.ns);
+    if (key == "pod_name") return val.get_string().get(p.pod);
+    if (key == "identity") {
       uint64_t id;
       TRY(val.get_uint64().get(id));
       p.identity = static_cast<uint32_t>(id);
     } else if (key == "labels") {
-      dom::array a;
-      TRY(val.get_array().get(a));
-      for (auto item : a) {
+      return each_item(val, [&](dom::element item) -> error_code {
         std::string_view label;
         TRY(item.get_string().get(label));
         if (label.starts_with("reserved:")) p.reserved = label.substr(9);
-      }
+        return SUCCESS;
+      });
     } else if (key == "workloads") {
-      dom::array a;
-      TRY(val.get_array().get(a));
-      for (auto item : a) {
-        dom::object w;
-        TRY(item.get_object().get(w));
-        for (auto wf : w) {
-          std::string_view wk = wf.key;
-          dom::element wv = wf.value;
-          if (p.workload.empty() && wk == "name") TRY(wv.get_string().get(p.workload));
-          if (p.workload_kind.empty() && wk == "kind") TRY(wv.get_string().get(p.workload_kind));
-        }
-      }
+      return each_item(val, [&](dom::element item) {
+        return each_field(item, [&](std::string_view wk, dom::element wv) -> error_code {
+          if (p.workload.empty() && wk == "name") return wv.get_string().get(p.workload);
+          if (p.workload_kind.empty() && wk == "kind") return wv.get_string().get(p.workload_kind);
+          return SUCCESS;
+        });
+      });
     }
-  }
-  return SUCCESS;
+    return SUCCESS;
+  });
 }
 
 error_code read_service(dom::element v, FlowPeer& p) {
-  dom::object o;
-  TRY(v.get_object().get(o));
-  for (auto field : o) {
-    std::string_view key = field.key;
-    dom::element val = field.value;
-    if (key == "name") TRY(val.get_string().get(p.service_name));
-    if (key == "namespace") TRY(val.get_string().get(p.service_ns));
-  }
-  return SUCCESS;
+  return each_field(v, [&](std::string_view key, dom::element val) -> error_code {
+    if (key == "name") return val.get_string().get(p.service_name);
+    if (key == "namespace") return val.get_string().get(p.service_ns);
+    return SUCCESS;
+  });
 }
 
 error_code read_l4(dom::element v, Flow& f) {
-  dom::object o;
-  TRY(v.get_object().get(o));
-  for (auto field : o) {
-    std::string_view key = field.key;
-    dom::element val = field.value;
-    if (key == "TCP") {
-      f.l4 = L4Protocol::TCP;
-    } else if (key == "UDP") {
-      f.l4 = L4Protocol::UDP;
-    } else if (key == "SCTP") {
-      f.l4 = L4Protocol::SCTP;
-    } else if (key == "ICMPv4") {
-      f.l4 = L4Protocol::ICMPv4;
-      continue;
-    } else if (key == "ICMPv6") {
-      f.l4 = L4Protocol::ICMPv6;
-      continue;
-    } else {
-      continue;
+  return each_field(v, [&](std::string_view key, dom::element val) -> error_code {
+    if (key == "ICMPv4" || key == "ICMPv6") {
+      f.l4 = key == "ICMPv4" ? L4Protocol::ICMPv4 : L4Protocol::ICMPv6;
+      return SUCCESS;
     }
-    dom::object proto;
-    TRY(val.get_object().get(proto));
-    for (auto pf : proto) {
-      std::string_view pk = pf.key;
-      dom::element pv = pf.value;
-      if (pk == "source_port") {
-        TRY(read_port(pv, f.src.port));
-      } else if (pk == "destination_port") {
-        TRY(read_port(pv, f.dst.port));
-      } else if (pk == "flags") {
-        dom::object flags;
-        TRY(pv.get_object().get(flags));
-        for (auto ff : flags) {
-          std::string_view fk = ff.key;
-          bool b = false;
-          TRY(ff.value.get_bool().get(b));
-          if (fk == "SYN") f.tcp.syn = b;
-          if (fk == "ACK") f.tcp.ack = b;
-          if (fk == "FIN") f.tcp.fin = b;
-          if (fk == "RST") f.tcp.rst = b;
-        }
-      }
-    }
-  }
-  return SUCCESS;
+    if (key != "TCP" && key != "UDP" && key != "SCTP") return SUCCESS;
+    f.l4 = key == "TCP" ? L4Protocol::TCP : key == "UDP" ? L4Protocol::UDP : L4Protocol::SCTP;
+    return each_field(val, [&](std::string_view pk, dom::element pv) -> error_code {
+      if (pk == "source_port") return read_port(pv, f.src.port);
+      if (pk == "destination_port") return read_port(pv, f.dst.port);
+      if (pk != "flags") return SUCCESS;
+      return each_field(pv, [&](std::string_view fk, dom::element fv) -> error_code {
+        bool b = false;
+        TRY(fv.get_bool().get(b));
+        if (fk == "SYN") f.tcp.syn = b;
+        if (fk == "ACK") f.tcp.ack = b;
+        if (fk == "FIN") f.tcp.fin = b;
+        if (fk == "RST") f.tcp.rst = b;
+        return SUCCESS;
+      });
+    });
+  });
 }
 
 FlowVerdict parse_verdict(std::string_view s) {
@@ -154,15 +132,11 @@ FlowVerdict parse_verdict(std::string_view s) {
 
 // Agent `src` / `dst`: {"ip": "...", "port": N}.
 error_code read_agent_peer(dom::element v, FlowPeer& p) {
-  dom::object o;
-  TRY(v.get_object().get(o));
-  for (auto field : o) {
-    std::string_view key = field.key;
-    dom::element val = field.value;
-    if (key == "ip") TRY(read_ip(val, p.ip));
-    if (key == "port") TRY(read_port(val, p.port));
-  }
-  return SUCCESS;
+  return each_field(v, [&](std::string_view key, dom::element val) -> error_code {
+    if (key == "ip") return read_ip(val, p.ip);
+    if (key == "port") return read_port(val, p.port);
+    return SUCCESS;
+  });
 }
 
 struct Seen {
@@ -172,111 +146,84 @@ struct Seen {
 
 // One object: a Hubble flow, the {"flow": …} wrapper around one, or an agent event. The
 // field sets do not overlap in meaning, so one pass handles all three.
-error_code read_object(dom::object o, Flow& f, Seen& seen, int depth) {
-  for (auto field : o) {
-    std::string_view key = field.key;
-    dom::element val = field.value;
+error_code read_object(dom::element o, Flow& f, Seen& seen, int depth) {
+  return each_field(o, [&](std::string_view key, dom::element val) -> error_code {
+    std::string_view s;
     if (key == "flow") {
       if (depth > 0) return simdjson::TAPE_ERROR;
-      dom::object inner;
-      TRY(val.get_object().get(inner));
-      TRY(read_object(inner, f, seen, depth + 1));
-    } else if (key == "time") {
-      std::string_view t;
-      TRY(val.get_string().get(t));
-      auto ns = parse_rfc3339(t);
+      return read_object(val, f, seen, depth + 1);
+    }
+    if (key == "time") {
+      TRY(val.get_string().get(s));
+      auto ns = parse_rfc3339(s);
       if (!ns) return simdjson::INCORRECT_TYPE;
       if (f.time_ns == 0 || depth > 0) f.time_ns = *ns;
     } else if (key == "verdict") {
-      std::string_view s;
       TRY(val.get_string().get(s));
       f.verdict = parse_verdict(s);
       seen.flow = true;
     } else if (key == "drop_reason_desc") {
-      TRY(val.get_string().get(f.drop_reason));
+      return val.get_string().get(f.drop_reason);
     } else if (key == "IP") {
-      dom::object ip;
-      TRY(val.get_object().get(ip));
-      for (auto ipf : ip) {
-        std::string_view ik = ipf.key;
-        dom::element iv = ipf.value;
-        if (ik == "source") TRY(read_ip(iv, f.src.ip));
-        if (ik == "destination") TRY(read_ip(iv, f.dst.ip));
-      }
       seen.flow = true;
-    } else if (key == "l4") {
-      TRY(read_l4(val, f));
+      return each_field(val, [&](std::string_view ik, dom::element iv) -> error_code {
+        if (ik == "source") return read_ip(iv, f.src.ip);
+        if (ik == "destination") return read_ip(iv, f.dst.ip);
+        return SUCCESS;
+      });
+    } else if (key == "l4" || key == "source" || key == "destination") {
       seen.flow = true;
-    } else if (key == "source") {
-      TRY(read_endpoint(val, f.src));
-      seen.flow = true;
-    } else if (key == "destination") {
-      TRY(read_endpoint(val, f.dst));
-      seen.flow = true;
-    } else if (key == "source_service") {
-      TRY(read_service(val, f.src));
-    } else if (key == "destination_service") {
-      TRY(read_service(val, f.dst));
+      return key == "l4" ? read_l4(val, f) : read_endpoint(val, key == "source" ? f.src : f.dst);
+    } else if (key == "source_service" || key == "destination_service") {
+      return read_service(val, key == "source_service" ? f.src : f.dst);
     } else if (key == "Type") {
-      std::string_view t;
-      TRY(val.get_string().get(t));
-      if (t == "L7") f.l7 = true;
-      if (t == "SOCK") f.sock = true;
+      TRY(val.get_string().get(s));
+      f.l7 = f.l7 || s == "L7";
+      f.sock = s == "SOCK";
     } else if (key == "l7") {
       f.l7 = true;
     } else if (key == "event_type") {
-      dom::object et;
-      TRY(val.get_object().get(et));
-      for (auto ef : et) {
+      return each_field(val, [&](std::string_view ek, dom::element ev) -> error_code {
         uint64_t type;
-        if (ef.key == "type" && ef.value.get_uint64().get(type) == SUCCESS && type == 5)
+        if (ek == "type" && ev.get_uint64().get(type) == SUCCESS && type == 5)
           f.policy_verdict = true;
-      }
+        return SUCCESS;
+      });
     } else if (key == "is_reply") {
       bool b;
       if (val.get_bool().get(b) == SUCCESS) f.is_reply = b;
     } else if (key == "traffic_direction") {
-      std::string_view d;
-      TRY(val.get_string().get(d));
-      f.direction = d == "INGRESS"  ? TrafficDirection::Ingress
-                    : d == "EGRESS" ? TrafficDirection::Egress
+      TRY(val.get_string().get(s));
+      f.direction = s == "INGRESS"  ? TrafficDirection::Ingress
+                    : s == "EGRESS" ? TrafficDirection::Egress
                                     : TrafficDirection::Unknown;
     } else if (key == "node_name" || key == "node") {
-      std::string_view n;
-      TRY(val.get_string().get(n));
-      if (f.node.empty() || depth > 0) f.node = n;
+      TRY(val.get_string().get(s));
+      if (f.node.empty() || depth > 0) f.node = s;
     } else if (key == "type") {  // agent event
-      std::string_view t;
-      TRY(val.get_string().get(t));
-      if (t != "connect") return simdjson::INCORRECT_TYPE;
+      TRY(val.get_string().get(s));
+      if (s != "connect") return simdjson::INCORRECT_TYPE;
       seen.agent = true;
       f.verdict = FlowVerdict::Forwarded;
     } else if (key == "protocol") {
-      std::string_view p;
-      TRY(val.get_string().get(p));
-      f.l4 = p == "TCP" ? L4Protocol::TCP : p == "UDP" ? L4Protocol::UDP : L4Protocol::Unknown;
+      TRY(val.get_string().get(s));
+      f.l4 = s == "TCP" ? L4Protocol::TCP : s == "UDP" ? L4Protocol::UDP : L4Protocol::Unknown;
     } else if (key == "direction") {
-      std::string_view d;
-      TRY(val.get_string().get(d));
-      f.direction = d == "inbound" ? TrafficDirection::Ingress : TrafficDirection::Egress;
+      TRY(val.get_string().get(s));
+      f.direction = s == "inbound" ? TrafficDirection::Ingress : TrafficDirection::Egress;
     } else if (key == "outcome") {
-      TRY(val.get_string().get(f.agent_outcome));
-    } else if (key == "src") {
-      TRY(read_agent_peer(val, f.src));
-    } else if (key == "dst") {
-      TRY(read_agent_peer(val, f.dst));
+      return val.get_string().get(f.agent_outcome);
+    } else if (key == "src" || key == "dst") {
+      return read_agent_peer(val, key == "src" ? f.src : f.dst);
     } else if (key == "process") {
-      dom::object p;
-      TRY(val.get_object().get(p));
-      for (auto pf : p) {
-        std::string_view pk = pf.key;
-        dom::element pv = pf.value;
-        if (pk == "pid") TRY(pv.get_int64().get(f.pid));
-        if (pk == "comm") TRY(pv.get_string().get(f.comm));
-      }
+      return each_field(val, [&](std::string_view pk, dom::element pv) -> error_code {
+        if (pk == "pid") return pv.get_int64().get(f.pid);
+        if (pk == "comm") return pv.get_string().get(f.comm);
+        return SUCCESS;
+      });
     }
-  }
-  return SUCCESS;
+    return SUCCESS;
+  });
 }
 
 #undef TRY
@@ -325,10 +272,7 @@ class LineParser {
     dom::element doc;
     auto err = parser_.parse(data, len, false).get(doc);
     if (err != SUCCESS) return err;
-    dom::object o;
-    err = doc.get_object().get(o);
-    if (err != SUCCESS) return err;
-    return read_object(o, f, seen, 0);
+    return read_object(doc, f, seen, 0);
   }
 
   const std::string& name_;
