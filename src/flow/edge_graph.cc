@@ -254,10 +254,16 @@ void EdgeGraph::add(const Flow& f) {
     }
     return;
   }
-  // Other records say the edge exists when their direction is known.
-  if (kind == FlowKind::Other && !f.policy_verdict && !f.sock && f.agent_outcome.empty() &&
-      !f.is_reply.has_value())
-    return;
+  // Other records say the edge exists when they travel from the initiator: known from
+  // is_reply, or implied for policy-verdict events (about the initiator's first packet) and
+  // agent events. Socket events are left out: they may name a Service's address and port
+  // before translation, and the packet's own trace follows.
+  if (kind == FlowKind::Other) {
+    if (f.sock) return;
+    bool forward =
+        f.is_reply.has_value() ? !*f.is_reply : (f.policy_verdict || !f.agent_outcome.empty());
+    if (!forward) return;
+  }
   EdgeStats& e = edges_[EdgeKey{src, dst, f.l4, f.dst.port}];
   if (f.time_ns) {
     if (!e.first_seen || f.time_ns < e.first_seen) e.first_seen = f.time_ns;

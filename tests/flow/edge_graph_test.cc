@@ -199,6 +199,20 @@ status: {podIP: 10.0.0.1}
             "x/client -> x/old TCP/80 n=1 est=1 fail=0 drop=0\n");
 }
 
+TEST(EdgeGraph, L7RepliesAreNotEdges) {
+  Fixture fx;
+  std::string flows =
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"Type\":\"L7\",\"is_reply\":true,"
+      "\"IP\":{\"source\":\"10.0.0.3\",\"destination\":\"10.0.0.1\"},\"l4\":{\"UDP\":"
+      "{\"source_port\":53,\"destination_port\":40000}},\"l7\":{\"dns\":{}}}}\n"
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"Type\":\"L7\",\"is_reply\":false,"
+      "\"IP\":{\"source\":\"10.0.0.1\",\"destination\":\"10.0.0.3\"},\"l4\":{\"UDP\":"
+      "{\"source_port\":40000,\"destination_port\":53}},\"l7\":{\"dns\":{}}}}\n";
+  auto g = fx.graph(flows, Granularity::Workload);
+  // The request is evidence of the edge (no new connection); the response is nothing.
+  EXPECT_EQ(edge_text(*g), "shop/web -> shop/api-0 UDP/53 n=0 est=0 fail=0 drop=0\n");
+}
+
 TEST(EdgeGraph, CountsAddUp) {
   Fixture fx;
   std::string flows;
