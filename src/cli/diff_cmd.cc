@@ -32,6 +32,10 @@ int run(const DiffOptions& o) {
                        eps[i].id() + ")"};
   auto mb = before->reach(queries);
   auto ma = after->reach(queries);
+  for (uint32_t d = 0; d < eps.size(); ++d)
+    if (mb->ports(d) != ma->ports(d))
+      throw UsageError{"--before and --after must hold policies only: the ports of " + eps[d].id() +
+                       " differ"};
 
   nlohmann::json changes = nlohmann::json::array();
   uint64_t newly_allowed = 0, newly_denied = 0;

@@ -92,6 +92,7 @@ struct EdgeGraph::Resolver {
   std::vector<int64_t> endpoint_node;  // graph node of each endpoint, -1 until needed
   StringMap<uint32_t> node_by_id;
   std::unordered_map<IpAddr, uint32_t, IpHash> external;
+  std::unordered_map<size_t, uint32_t> service_node;  // Service index -> graph node
 
   Resolver(const ClusterState& s, const std::vector<Endpoint>& e, GraphOptions o)
       : state(s), eps(e), options(std::move(o)), endpoint_node(e.size(), -1) {
@@ -117,50 +118,91 @@ EdgeGraph::EdgeGraph(const ClusterState& state, const std::vector<Endpoint>& end
 
 EdgeGraph::~EdgeGraph() = default;
 
-namespace {
-
-uint32_t intern(std::vector<GraphNode>& nodes, StringMap<uint32_t>& by_id, std::string id,
-                std::string ns, std::string kind, const Labels* labels) {
+uint32_t EdgeGraph::node(std::string id, std::string ns, std::string kind, const Labels* labels,
+                         bool create) {
+  auto& by_id = resolver_->node_by_id;
   auto it = by_id.find(id);
   if (it != by_id.end()) return it->second;
-  uint32_t idx = static_cast<uint32_t>(nodes.size());
+  if (!create) return UINT32_MAX;
+  uint32_t idx = static_cast<uint32_t>(nodes_.size());
   GraphNode n;
   n.id = id;
   n.ns = std::move(ns);
   n.kind = std::move(kind);
   if (labels) n.labels = *labels;
-  nodes.push_back(std::move(n));
+  nodes_.push_back(std::move(n));
   by_id.emplace(std::move(id), idx);
   return idx;
 }
 
-}  // namespace
-
-uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64_t time_ns) {
+// The graph node an endpoint falls into at the chosen granularity.
+uint32_t EdgeGraph::endpoint_node(uint32_t e, bool create) {
   Resolver& r = *resolver_;
-  auto endpoint_node = [&](uint32_t e) -> uint32_t {
-    if (r.endpoint_node[e] >= 0) return static_cast<uint32_t>(r.endpoint_node[e]);
-    const Endpoint& ep = r.eps[e];
-    uint32_t idx;
-    if (r.options.by == Granularity::Namespace) {
-      Labels l = r.state.namespace_labels(ep.ns);
-      idx = intern(nodes_, r.node_by_id, ep.ns, ep.ns, "Namespace", &l);
-    } else if (r.options.by == Granularity::Workload && !ep.workload_name.empty()) {
-      Labels l;
-      for (const auto& [k, v] : ep.pod.labels)
-        if (!per_pod_label(k)) l.emplace(k, v);
-      idx =
-          intern(nodes_, r.node_by_id, ep.ns + "/" + ep.workload_name, ep.ns, ep.workload_kind, &l);
-    } else {
-      idx = intern(nodes_, r.node_by_id, ep.id(), ep.ns, ep.kind, &ep.pod.labels);
+  if (r.endpoint_node[e] >= 0) return static_cast<uint32_t>(r.endpoint_node[e]);
+  const Endpoint& ep = r.eps[e];
+  uint32_t idx;
+  if (r.options.by == Granularity::Namespace) {
+    Labels l = r.state.namespace_labels(ep.ns);
+    idx = node(ep.ns, ep.ns, "Namespace", &l, create);
+  } else if (r.options.by == Granularity::Workload && !ep.workload_name.empty()) {
+    Labels l;
+    for (const auto& [k, v] : ep.pod.labels)
+      if (!per_pod_label(k)) l.emplace(k, v);
+    idx = node(ep.ns + "/" + ep.workload_name, ep.ns, ep.workload_kind, &l, create);
+  } else {
+    idx = node(ep.id(), ep.ns, ep.kind, &ep.pod.labels, create);
+  }
+  if (idx == UINT32_MAX) return idx;
+  nodes_[idx].endpoints.push_back(e);
+  r.endpoint_node[e] = idx;
+  return idx;
+}
+
+std::string EdgeGraph::endpoint_node_id(uint32_t e) const {
+  const Endpoint& ep = resolver_->eps[e];
+  if (resolver_->options.by == Granularity::Namespace) return ep.ns;
+  if (resolver_->options.by == Granularity::Workload && !ep.workload_name.empty())
+    return ep.ns + "/" + ep.workload_name;
+  return ep.id();
+}
+
+// A Service's address: the workload (pod, namespace) behind it when all its pods fall into
+// one graph node, else a node for the Service itself. Decided once per Service.
+uint32_t EdgeGraph::service_node(size_t svc_index, bool create) {
+  Resolver& r = *resolver_;
+  if (auto it = r.service_node.find(svc_index); it != r.service_node.end()) return it->second;
+  const Service& svc = r.state.services[svc_index];
+  std::vector<uint32_t> pods;
+  if (svc.selector && !svc.selector->empty())
+    for (uint32_t e = 0; e < r.eps.size(); ++e) {
+      const Endpoint& ep = r.eps[e];
+      if (ep.ns != svc.ns || ep.pod.host_network) continue;
+      bool match = true;
+      for (const auto& [k, v] : *svc.selector) {
+        auto l = ep.pod.labels.find(k);
+        match = match && l != ep.pod.labels.end() && l->second == v;
+      }
+      if (match) pods.push_back(e);
     }
-    nodes_[idx].endpoints.push_back(e);
-    r.endpoint_node[e] = idx;
-    return idx;
-  };
-  auto node_node = [&](const std::string& name) {
-    std::string id = "node/" + (name.empty() ? std::string("unknown") : name);
-    return intern(nodes_, r.node_by_id, std::move(id), "", "Node", nullptr);
+  bool one = !pods.empty();
+  for (uint32_t e : pods) one = one && endpoint_node_id(e) == endpoint_node_id(pods.front());
+  uint32_t idx = UINT32_MAX;
+  if (one) {
+    for (uint32_t e : pods) idx = endpoint_node(e, create);
+  } else {
+    idx = node(svc.ns + "/" + svc.name, svc.ns, "Service", nullptr, create);
+  }
+  if (idx != UINT32_MAX) r.service_node.emplace(svc_index, idx);
+  return idx;
+}
+
+uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64_t time_ns,
+                            bool lookup_only) {
+  Resolver& r = *resolver_;
+  const bool create = !lookup_only;
+  auto node_node = [&](std::string_view name) {
+    return node("node/" + std::string(name.empty() ? "unknown" : name), "", "Node", nullptr,
+                create);
   };
 
   // 1. By name, when the record carries it.
@@ -168,55 +210,33 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
     auto ns = r.pods.find(p.ns);
     if (ns != r.pods.end()) {
       auto pod = ns->second.find(p.pod);
-      if (pod != ns->second.end()) return endpoint_node(pod->second);
+      if (pod != ns->second.end()) return endpoint_node(pod->second, create);
     }
     // A pod the cluster objects do not hold: name it from the record.
     std::string ns_name(p.ns);
     if (r.options.by == Granularity::Namespace) {
       Labels l = r.state.namespace_labels(ns_name);
-      return intern(nodes_, r.node_by_id, ns_name, ns_name, "Namespace", &l);
+      return node(ns_name, ns_name, "Namespace", &l, create);
     }
     if (r.options.by == Granularity::Workload) {
       auto [name, kind] =
           p.workload.empty() ? guess_workload(p.pod) : std::pair{p.workload, p.workload_kind};
-      return intern(nodes_, r.node_by_id, ns_name + "/" + std::string(name), ns_name,
-                    std::string(kind.empty() ? "Pod" : kind), nullptr);
+      return node(ns_name + "/" + std::string(name), ns_name,
+                  std::string(kind.empty() ? "Pod" : kind), nullptr, create);
     }
-    return intern(nodes_, r.node_by_id, ns_name + "/" + std::string(p.pod), ns_name, "Pod",
-                  nullptr);
+    return node(ns_name + "/" + std::string(p.pod), ns_name, "Pod", nullptr, create);
   }
   // 2. By address.
   if (p.ip) {
     if (auto it = r.pod_ip.find(*p.ip); it != r.pod_ip.end())
-      return endpoint_node(pick_by_time(r.eps, it->second, time_ns));
+      return endpoint_node(pick_by_time(r.eps, it->second, time_ns), create);
     if (auto it = r.node_ip.find(*p.ip); it != r.node_ip.end()) return node_node(it->second);
-    if (auto it = r.service_ip.find(*p.ip); it != r.service_ip.end()) {
-      const Service& svc = r.state.services[it->second];
-      // The Service's pods, when they all fall into one node of the graph.
-      int64_t only = -1;
-      bool several = false;
-      if (svc.selector && !svc.selector->empty())
-        for (uint32_t e = 0; e < r.eps.size() && !several; ++e) {
-          const Endpoint& ep = r.eps[e];
-          if (ep.ns != svc.ns) continue;
-          bool match = true;
-          for (const auto& [k, v] : *svc.selector) {
-            auto l = ep.pod.labels.find(k);
-            match = match && l != ep.pod.labels.end() && l->second == v;
-          }
-          if (!match) continue;
-          uint32_t n = endpoint_node(e);
-          if (only >= 0 && only != n) several = true;
-          only = n;
-        }
-      if (only >= 0 && !several) return static_cast<uint32_t>(only);
-      return intern(nodes_, r.node_by_id, svc.ns + "/" + svc.name, svc.ns, "Service", nullptr);
-    }
+    if (auto it = r.service_ip.find(*p.ip); it != r.service_ip.end())
+      return service_node(it->second, create);
     if (p.reserved == "host") {
       // Hubble names the node "cluster/node".
       auto slash = flow_node.rfind('/');
-      return node_node(
-          std::string(slash == std::string_view::npos ? flow_node : flow_node.substr(slash + 1)));
+      return node_node(slash == std::string_view::npos ? flow_node : flow_node.substr(slash + 1));
     }
     if (p.reserved == "remote-node") return node_node("");
     if (auto it = r.external.find(*p.ip); it != r.external.end()) return it->second;
@@ -226,13 +246,12 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
         id = "world/" + c.str();
         break;
       }
-    uint32_t idx = intern(nodes_, r.node_by_id, std::move(id), "world", "External", nullptr);
-    if (r.external.size() < 1000000) r.external.emplace(*p.ip, idx);
+    uint32_t idx = node(std::move(id), "world", "External", nullptr, create);
+    if (idx != UINT32_MAX && r.external.size() < 1000000) r.external.emplace(*p.ip, idx);
     return idx;
   }
   if (!p.reserved.empty())
-    return intern(nodes_, r.node_by_id, "world/" + std::string(p.reserved), "world", "External",
-                  nullptr);
+    return node("world/" + std::string(p.reserved), "world", "External", nullptr, create);
   return UINT32_MAX;
 }
 
@@ -240,20 +259,6 @@ void EdgeGraph::add(const Flow& f) {
   ++flows_;
   FlowKind kind = classify(f);
   if (kind == FlowKind::Reply && !(f.l4 == L4Protocol::TCP && f.tcp.rst)) return;
-  uint32_t src = resolve(f.src, f.node, f.time_ns), dst = resolve(f.dst, f.node, f.time_ns);
-  if (src == UINT32_MAX || dst == UINT32_MAX) {
-    ++unresolved_;
-    return;
-  }
-  if (kind == FlowKind::Reply) {
-    // A reset from the responder: the connection it answers failed.
-    auto it = edges_.find(EdgeKey{dst, src, f.l4, f.src.port});
-    if (it != edges_.end() && it->second.established > 0) {
-      --it->second.established;
-      ++it->second.failed;
-    }
-    return;
-  }
   // Other records say the edge exists when they travel from the initiator: known from
   // is_reply, or implied for policy-verdict events (about the initiator's first packet) and
   // agent events. Socket events are left out: they may name a Service's address and port
@@ -264,10 +269,26 @@ void EdgeGraph::add(const Flow& f) {
         f.is_reply.has_value() ? !*f.is_reply : (f.policy_verdict || !f.agent_outcome.empty());
     if (!forward) return;
   }
+  // A reset from the responder marks the connection it answers as failed; it makes no node.
+  bool lookup_only = kind == FlowKind::Reply;
+  uint32_t src = resolve(f.src, f.node, f.time_ns, lookup_only);
+  uint32_t dst = resolve(f.dst, f.node, f.time_ns, lookup_only);
+  if (src == UINT32_MAX || dst == UINT32_MAX) {
+    if (!lookup_only) ++unresolved_;
+    return;
+  }
+  if (kind == FlowKind::Reply) {
+    auto it = edges_.find(EdgeKey{dst, src, f.l4, f.src.port});
+    if (it != edges_.end() && it->second.established > 0) {
+      --it->second.established;
+      ++it->second.failed;
+    }
+    return;
+  }
   EdgeStats& e = edges_[EdgeKey{src, dst, f.l4, f.dst.port}];
   if (f.time_ns) {
     if (!e.first_seen || f.time_ns < e.first_seen) e.first_seen = f.time_ns;
-    if (f.time_ns > e.last_seen) e.last_seen = f.time_ns;
+    if (!e.last_seen || f.time_ns > e.last_seen) e.last_seen = f.time_ns;
   }
   if (kind != FlowKind::Start) return;
   ++e.count;

@@ -72,7 +72,14 @@ class EdgeGraph {
 
  private:
   struct Resolver;
-  uint32_t resolve(const FlowPeer& p, std::string_view flow_node, int64_t time_ns);
+  // The graph node of a flow peer; with `lookup_only`, UINT32_MAX unless it exists already.
+  uint32_t resolve(const FlowPeer& p, std::string_view flow_node, int64_t time_ns,
+                   bool lookup_only);
+  uint32_t node(std::string id, std::string ns, std::string kind, const Labels* labels,
+                bool create);
+  uint32_t endpoint_node(uint32_t endpoint, bool create);
+  std::string endpoint_node_id(uint32_t endpoint) const;
+  uint32_t service_node(size_t service, bool create);
 
   std::vector<GraphNode> nodes_;
   std::unordered_map<EdgeKey, EdgeStats, EdgeKeyHash> edges_;

@@ -146,9 +146,9 @@ class Decoder {
                               std::pair{"deletionTimestamp", &m.deleted_ns}}) {
         std::string t = opt_string(*md, key, std::string("metadata.") + key);
         if (t.empty()) continue;
-        auto ns = parse_rfc3339(t);
-        if (!ns) fail(*md->get(key), std::string("metadata.") + key + ": not an RFC 3339 time");
-        *out = *ns;
+        // A time outside 1678..2261 (e.g. Go's zero time) or malformed is left unknown: it
+        // only orders pods that reused an address.
+        if (auto ns = parse_rfc3339(t)) *out = *ns;
       }
       m.labels = string_map(*md, "labels", "metadata.labels", false);
       each_item(*md, "ownerReferences", "metadata.ownerReferences",

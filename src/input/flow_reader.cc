@@ -1,8 +1,11 @@
 #include "input/flow_reader.h"
 
+#include <fcntl.h>
 #include <simdjson.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -260,7 +263,7 @@ class LineParser {
 
   Result<void> malformed(const std::string& why) {
     ++stats_.malformed;
-    Error e{name_, line_no_, why};
+    Error e{name_, static_cast<int>(std::min<uint64_t>(line_no_, INT32_MAX)), why};
     if (options_.strict) return tl::unexpected(e);
     if (stats_.problems.size() < options_.max_reported) stats_.problems.push_back(std::move(e));
     return {};
@@ -280,7 +283,7 @@ class LineParser {
   FlowReadStats& stats_;
   const FlowSink& sink_;
   dom::parser parser_;
-  int line_no_ = 0;
+  uint64_t line_no_ = 0;
 };
 
 // Splits a byte stream into lines in a reusable buffer padded for simdjson.
@@ -308,7 +311,8 @@ class LineSplitter {
       if (stopped()) break;
       long n = read(buf_.data() + end, capacity() - end);
       if (n < 0 && stopped()) break;
-      if (n < 0) return make_error(name, 0, "read error");
+      if (n == -1 && errno == EINTR) continue;              // another signal: read on
+      if (n < 0) return make_error(name, 0, "read error");  // the caller names the cause
       if (n == 0) break;
       size_t scan = end;
       end += static_cast<size_t>(n);
@@ -340,46 +344,121 @@ class LineSplitter {
 
 }  // namespace
 
+namespace {
+
+// Bytes of a file descriptor, inflated when the stream starts with the gzip magic (several
+// gzip members one after another too). read(2) returns whatever is available, so a live
+// stream is parsed as it arrives and a signal loses nothing already read.
+class ByteSource {
+ public:
+  explicit ByteSource(int fd) : fd_(fd), in_(1 << 20) {}
+  ~ByteSource() {
+    if (gzip_) inflateEnd(&z_);
+  }
+
+  // > 0 bytes, 0 at the end, -1 on a read error (errno set), -2 on corrupt gzip data,
+  // -3 on gzip data cut short.
+  long read(char* dst, size_t max) {
+    if (!started_) {
+      started_ = true;
+      long n = fill();
+      if (n < 0) return -1;
+      gzip_ = in_len_ >= 2 && static_cast<uint8_t>(in_[0]) == 0x1f &&
+              static_cast<uint8_t>(in_[1]) == 0x8b;
+      if (gzip_ && inflateInit2(&z_, 15 + 32) != Z_OK) return -2;
+    }
+    if (!gzip_) {
+      if (in_pos_ == in_len_ && fill() < 0) return -1;
+      size_t n = std::min(max, in_len_ - in_pos_);
+      std::memcpy(dst, in_.data() + in_pos_, n);
+      in_pos_ += n;
+      return static_cast<long>(n);
+    }
+    for (;;) {
+      if (in_pos_ == in_len_) {
+        long n = fill();
+        if (n < 0) return -1;
+        if (n == 0) return member_done_ ? 0 : -3;
+      }
+      if (member_done_) {  // another gzip member follows
+        inflateReset(&z_);
+        member_done_ = false;
+      }
+      z_.next_in = reinterpret_cast<Bytef*>(in_.data() + in_pos_);
+      z_.avail_in = static_cast<uInt>(in_len_ - in_pos_);
+      z_.next_out = reinterpret_cast<Bytef*>(dst);
+      z_.avail_out = static_cast<uInt>(std::min<size_t>(max, 1u << 30));
+      int rc = inflate(&z_, Z_NO_FLUSH);
+      in_pos_ = in_len_ - z_.avail_in;
+      long produced = static_cast<long>(std::min<size_t>(max, 1u << 30) - z_.avail_out);
+      if (rc == Z_STREAM_END) {
+        member_done_ = true;
+      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        error_ = z_.msg ? z_.msg : "corrupt data";
+        return -2;
+      }
+      if (produced > 0) return produced;
+    }
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  long fill() {
+    in_pos_ = in_len_ = 0;
+    for (;;) {
+      ssize_t n = ::read(fd_, in_.data(), in_.size());
+      if (n >= 0) {
+        in_len_ = static_cast<size_t>(n);
+        return n;
+      }
+      if (errno != EINTR) return -1;
+      return -1;  // interrupted: the caller decides (a stop request ends the input)
+    }
+  }
+
+  int fd_;
+  std::vector<char> in_;
+  size_t in_pos_ = 0, in_len_ = 0;
+  bool started_ = false, gzip_ = false, member_done_ = true;
+  z_stream z_{};
+  std::string error_;
+};
+
+}  // namespace
+
 Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
                         FlowReadStats& stats, const FlowSink& sink) {
   std::string name = path == "-" ? "<stdin>" : path;
-  // zlib reads gzip and, transparently, plain files.
-  gzFile gz = path == "-" ? gzdopen(dup(0), "rb") : gzopen(path.c_str(), "rb");
-  if (!gz) return make_error(name, 0, std::string("cannot open: ") + std::strerror(errno));
-  std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(gz, gzclose);
-  gzbuffer(gz, 1 << 20);
+  int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(name, 0, std::string("cannot open: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd > 0) ::close(fd);
+    }
+  } closer{fd};
+  ByteSource source(fd);
   LineParser parser(name, options, stats, sink);
   LineSplitter splitter(parser, options.stop);
-  bool truncated = false;
+  long failure = 0;
+  int read_errno = 0;
   auto r = splitter.run(
       [&](char* dst, size_t max) -> long {
-        int n = gzread(gz, dst, static_cast<unsigned>(std::min<size_t>(max, 1 << 30)));
+        long n = source.read(dst, max);
         if (n < 0) {
-          int errnum = 0;
-          gzerror(gz, &errnum);
-          if (errnum == Z_BUF_ERROR) {
-            truncated = true;
-            return 0;
-          }
-          return -1;
-        }
-        if (n == 0) {
-          int errnum = 0;
-          gzerror(gz, &errnum);
-          if (errnum == Z_BUF_ERROR) truncated = true;
+          failure = n;
+          read_errno = errno;
         }
         return n;
       },
       name);
-  if (!r) return r;
   if (options.stop && *options.stop) return {};  // interrupted on purpose: what was read counts
-  if (truncated)
+  if (failure == -3)
     return make_error(name, 0, "truncated gzip file (unexpected end of compressed data)");
-  int errnum = 0;
-  const char* msg = gzerror(gz, &errnum);
-  if (errnum != Z_OK && errnum != Z_STREAM_END)
-    return make_error(name, 0, std::string("cannot read: ") + (msg ? msg : "zlib error"));
-  return {};
+  if (failure == -2) return make_error(name, 0, "corrupt gzip data: " + source.error());
+  if (failure == -1)
+    return make_error(name, 0, std::string("read error: ") + std::strerror(read_errno));
+  return r;
 }
 
 Result<void> read_flows_text(std::string_view text, const std::string& name,

@@ -45,13 +45,14 @@ Result<simdjson::padded_string> read_file(const std::string& path) {
     simdjson::padded_string buf(size);
     advise_huge_pages(buf.data(), size);
     size_t got = std::fread(buf.data(), 1, size, f);
-    bool eof = std::fgetc(f) == EOF;
-    if (got == size && eof) {
+    int next = std::fgetc(f);
+    if (got == size && next == EOF) {
       std::fclose(f);
       return buf;
     }
+    // A pseudo-file that reports size 0, or a file that grew: read the rest in chunks.
     data.assign(buf.data(), got);
-    if (!eof) data.push_back('\0');  // grew while reading: fall through and read the rest
+    if (next != EOF) data.push_back(static_cast<char>(next));
   }
   // Not a regular file (a pipe, /dev/stdin) or one that changed size: read in chunks.
   char chunk[1 << 16];

@@ -1,5 +1,7 @@
 #include "input/yaml_tree.h"
 
+#include "input/text_scan.h"
+
 #include <yaml.h>
 
 #include <memory>
@@ -63,7 +65,9 @@ Result<YamlStream> YamlStream::parse(std::string_view text, const std::string& f
   for (;;) {
     yaml_event_t e;
     if (!yaml_parser_parse(&parser, &e)) {
-      int line = static_cast<int>(parser.problem_mark.line) + 1;
+      // Reader errors (bad UTF-8, control characters) give an offset, not a mark.
+      int line = parser.error == YAML_READER_ERROR ? line_of_offset(text, parser.problem_offset)
+                                                   : static_cast<int>(parser.problem_mark.line) + 1;
       std::string msg = "invalid YAML: ";
       msg += parser.problem ? parser.problem : "syntax error";
       if (parser.context) {
@@ -79,6 +83,7 @@ Result<YamlStream> YamlStream::parse(std::string_view text, const std::string& f
         return out;
       case YAML_DOCUMENT_START_EVENT:
         root = nullptr;
+        anchors.clear();  // anchors do not reach across documents
         break;
       case YAML_DOCUMENT_END_EVENT:
         if (!root) {

@@ -213,6 +213,29 @@ TEST(EdgeGraph, L7RepliesAreNotEdges) {
   EXPECT_EQ(edge_text(*g), "shop/web -> shop/api-0 UDP/53 n=0 est=0 fail=0 drop=0\n");
 }
 
+TEST(EdgeGraph, RecordsThatMakeNoEdgeMakeNoNode) {
+  Fixture fx;
+  // A mid-connection ACK without is_reply, and a reset that answers no known connection.
+  std::string flows =
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\","
+      "\"destination\":\"203.0.113.5\"},\"l4\":{\"TCP\":{\"source_port\":1,"
+      "\"destination_port\":443,\"flags\":{\"ACK\":true}}}}}\n" +
+      record("10.0.0.3", "198.51.100.9", 8080, 40000, "\"RST\":true", true);
+  auto g = fx.graph(flows, Granularity::Workload);
+  EXPECT_TRUE(g->nodes().empty());
+  EXPECT_TRUE(g->edges().empty());
+}
+
+TEST(EdgeGraph, TimesBefore1970) {
+  Fixture fx;
+  auto g = fx.graph(record("10.0.0.1", "10.0.0.3", 1, 8080, "\"SYN\":true", false, "FORWARDED",
+                           "1969-12-31T23:59:59.5Z"),
+                    Granularity::Workload);
+  ASSERT_EQ(g->edges().size(), 1u);
+  EXPECT_LT(g->edges()[0].second.first_seen, 0);
+  EXPECT_EQ(g->edges()[0].second.last_seen, g->edges()[0].second.first_seen);
+}
+
 TEST(EdgeGraph, CountsAddUp) {
   Fixture fx;
   std::string flows;

@@ -172,13 +172,32 @@ TEST(FlowReader, GzipAndTruncatedGzip) {
   ASSERT_TRUE(read_flows(gz, {}, st, [&](const Flow&) { ++n; }));
   EXPECT_EQ(n, 20000u);
 
-  // Cut the compressed file in half.
+  // Two gzip members one after another read as one stream.
+  std::string twice = (dir / "twice.json.gz").string();
+  {
+    std::ifstream a(gz, std::ios::binary);
+    std::stringstream bytes;
+    bytes << a.rdbuf();
+    std::ofstream b(twice, std::ios::binary);
+    b << bytes.str() << bytes.str();
+  }
+  FlowReadStats st3;
+  n = 0;
+  ASSERT_TRUE(read_flows(twice, {}, st3, [&](const Flow&) { ++n; }));
+  EXPECT_EQ(n, 40000u);
+
+  // Cut the compressed file in half: an error, also with --strict (not a malformed line).
   auto size = fs::file_size(gz);
   fs::resize_file(gz, size / 2);
+  for (bool strict : {false, true}) {
+    FlowReadStats st2;
+    FlowReadOptions o;
+    o.strict = strict;
+    auto r = read_flows(gz, o, st2, [](const Flow&) {});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("truncated gzip"), std::string::npos) << r.error().str();
+  }
   FlowReadStats st2;
-  auto r = read_flows(gz, {}, st2, [](const Flow&) {});
-  ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("truncated gzip"), std::string::npos);
 
   auto missing = read_flows((dir / "nope.json").string(), {}, st2, [](const Flow&) {});
   ASSERT_FALSE(missing);
@@ -193,6 +212,13 @@ TEST(FlowTime, Rfc3339) {
   EXPECT_FALSE(parse_rfc3339("2026-07-31"));
   EXPECT_FALSE(parse_rfc3339("2026-13-01T00:00:00Z"));
   EXPECT_FALSE(parse_rfc3339("2026-01-01T00:00:00"));
+  EXPECT_FALSE(parse_rfc3339("2024-02-31T00:00:00Z"));
+  EXPECT_FALSE(parse_rfc3339("2023-02-29T00:00:00Z"));
+  EXPECT_TRUE(parse_rfc3339("2024-02-29T00:00:00Z"));
+  EXPECT_FALSE(parse_rfc3339("2026-01-01T00:00:00+99:99"));
+  EXPECT_FALSE(parse_rfc3339("9999-12-31T23:59:59Z"));  // past int64 nanoseconds
+  EXPECT_FALSE(parse_rfc3339("0001-01-01T00:00:00Z"));
+  EXPECT_LT(*parse_rfc3339("1969-12-31T23:59:59.5Z"), 0);
   EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-07-31T10:41:02.9Z")), "2026-07-31T10:41:02Z");
   EXPECT_EQ(format_rfc3339(*parse_rfc3339("2000-02-29T23:59:59Z")), "2000-02-29T23:59:59Z");
 }

@@ -527,6 +527,27 @@ TEST(LoaderErrors, AliasBombIsBounded) {
   ASSERT_FALSE(r);  // 10^11 items: refused, not expanded
 }
 
+TEST(LoaderErrors, InvalidUtf8NamesItsLine) {
+  auto r = load("apiVersion: v1\nkind: Pod\nmetadata: {name: \"a\xff\"}\n");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().line, 3) << r.error().str();
+}
+
+TEST(LoaderErrors, AliasesDoNotCrossDocuments) {
+  auto r = load(
+      "apiVersion: v1\nkind: Namespace\nmetadata: &m {name: a}\n---\napiVersion: v1\n"
+      "kind: Namespace\nmetadata: *m\n");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("unknown alias"), std::string::npos);
+}
+
+TEST(LoaderFiles, PseudoFilesOfSizeZeroAreRead) {
+  ClusterLoader l;
+  auto r = l.add_path("/proc/self/status");  // reports size 0; not a manifest
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message.find("binary"), std::string::npos) << r.error().str();
+}
+
 TEST(LoaderErrors, BinaryInput) {
   std::string bin("apiVersion: v1\n\0\x01\x02", 18);
   auto r = load(bin);
