@@ -75,6 +75,9 @@ int run(const MapOptions& o) {
   }
   if (stats.ignored)
     verbose_log(o.common, "ignored " + std::to_string(stats.ignored) + " lines without a flow");
+  if (graph.duplicates())
+    verbose_log(o.common, std::to_string(graph.duplicates()) +
+                              " connection starts reported by both nodes counted once");
   if (graph.unresolved())
     verbose_log(o.common, std::to_string(graph.unresolved()) +
                               " records without an address or name for an endpoint");

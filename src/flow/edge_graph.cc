@@ -1,6 +1,7 @@
 #include "flow/edge_graph.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <tuple>
 
@@ -291,6 +292,10 @@ void EdgeGraph::add(const Flow& f) {
     if (!e.last_seen || f.time_ns > e.last_seen) e.last_seen = f.time_ns;
   }
   if (kind != FlowKind::Start) return;
+  if (seen_elsewhere(f)) {
+    ++duplicates_;
+    return;
+  }
   ++e.count;
   switch (outcome_of(f)) {
     case FlowOutcome::Established:
@@ -303,6 +308,34 @@ void EdgeGraph::add(const Flow& f) {
       ++e.dropped;
       break;
   }
+}
+
+// Hubble on the source's node and on the destination's node both report a cross-node
+// connection's first packet. The same 5-tuple reported by another node within a few seconds
+// is that connection again; from the same node it is a retransmission or a new attempt and
+// counts. Memory stays bounded: entries older than the window are purged as the table grows.
+bool EdgeGraph::seen_elsewhere(const Flow& f) {
+  constexpr int64_t kWindow = int64_t{5} * 1000000000;
+  if (f.node.empty() || !f.src.ip || !f.dst.ip || f.time_ns == 0) return false;
+  auto mix = [](uint64_t h, uint64_t v) {
+    h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+    return h;
+  };
+  uint64_t key = 0;
+  for (const IpAddr* ip : {&*f.src.ip, &*f.dst.ip}) key = mix(mix(key, ip->hi), ip->lo);
+  key = mix(
+      key, (uint64_t{f.src.port} << 24) | (uint64_t{f.dst.port} << 8) | static_cast<uint8_t>(f.l4));
+  uint64_t node = std::hash<std::string_view>{}(f.node);
+  newest_start_ = std::max(newest_start_, f.time_ns);
+  auto [it, inserted] = recent_starts_.try_emplace(key, RecentStart{node, f.time_ns});
+  bool duplicate = !inserted && it->second.node_hash != node &&
+                   std::llabs(f.time_ns - it->second.time_ns) <= kWindow;
+  if (!inserted) it->second = RecentStart{node, f.time_ns};
+  if (recent_starts_.size() > (size_t{1} << 20)) {
+    for (auto i = recent_starts_.begin(); i != recent_starts_.end();)
+      i = newest_start_ - i->second.time_ns > kWindow ? recent_starts_.erase(i) : std::next(i);
+  }
+  return duplicate;
 }
 
 std::vector<std::pair<EdgeKey, EdgeStats>> EdgeGraph::edges() const {

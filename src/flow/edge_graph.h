@@ -69,6 +69,9 @@ class EdgeGraph {
   std::vector<std::pair<EdgeKey, EdgeStats>> edges() const;
   uint64_t flows() const { return flows_; }
   uint64_t unresolved() const { return unresolved_; }  // records without usable endpoints
+  // Connection starts seen a second time from another node (Hubble reports a cross-node
+  // connection at both ends): counted once.
+  uint64_t duplicates() const { return duplicates_; }
 
  private:
   struct Resolver;
@@ -86,6 +89,14 @@ class EdgeGraph {
   std::unique_ptr<Resolver> resolver_;
   uint64_t flows_ = 0;
   uint64_t unresolved_ = 0;
+  uint64_t duplicates_ = 0;
+  bool seen_elsewhere(const Flow& f);
+  struct RecentStart {
+    uint64_t node_hash;
+    int64_t time_ns;
+  };
+  std::unordered_map<uint64_t, RecentStart> recent_starts_;  // 5-tuple hash -> last report
+  int64_t newest_start_ = 0;
 };
 
 }  // namespace stockade

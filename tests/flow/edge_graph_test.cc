@@ -236,6 +236,27 @@ TEST(EdgeGraph, TimesBefore1970) {
   EXPECT_EQ(g->edges()[0].second.last_seen, g->edges()[0].second.first_seen);
 }
 
+// The same SYN as seen from a node name (Hubble's node_name on the wrapper).
+std::string on_node(const std::string& rec, const std::string& node) {
+  return "{\"node_name\":\"" + node + "\"," + rec.substr(1);
+}
+
+TEST(EdgeGraph, ACrossNodeConnectionReportedAtBothEndsCountsOnce) {
+  Fixture fx;
+  std::string syn = record("10.0.0.1", "10.0.0.3", 40000, 8080, "\"SYN\":true", false, "FORWARDED",
+                           "2026-01-01T00:00:00Z");
+  std::string syn_later = record("10.0.0.1", "10.0.0.3", 40000, 8080, "\"SYN\":true", false,
+                                 "FORWARDED", "2026-01-01T00:01:00Z");
+  auto both_ends = fx.graph(on_node(syn, "c/n1") + on_node(syn, "c/n2"), Granularity::Workload);
+  EXPECT_EQ(edge_text(*both_ends), "shop/web -> shop/api-0 TCP/8080 n=1 est=1 fail=0 drop=0\n");
+  EXPECT_EQ(both_ends->duplicates(), 1u);
+  // From one node twice (a retransmission): both count, as do reports a minute apart.
+  auto same_node = fx.graph(on_node(syn, "c/n1") + on_node(syn, "c/n1"), Granularity::Workload);
+  EXPECT_EQ(edge_text(*same_node), "shop/web -> shop/api-0 TCP/8080 n=2 est=2 fail=0 drop=0\n");
+  auto apart = fx.graph(on_node(syn, "c/n1") + on_node(syn_later, "c/n2"), Granularity::Workload);
+  EXPECT_EQ(edge_text(*apart), "shop/web -> shop/api-0 TCP/8080 n=2 est=2 fail=0 drop=0\n");
+}
+
 TEST(EdgeGraph, CountsAddUp) {
   Fixture fx;
   std::string flows;
