@@ -213,8 +213,19 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
       auto pod = ns->second.find(p.pod);
       if (pod != ns->second.end()) return endpoint_node(pod->second, create);
     }
-    // A pod the cluster objects do not hold: name it from the record.
+    // A pod the cluster objects do not hold: name and label it from the record.
     std::string ns_name(p.ns);
+    Labels labels;
+    for (uint8_t i = 0; i < p.label_count; ++i) {
+      std::string_view l = p.labels[i];
+      size_t eq = l.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string key(l.substr(0, eq));
+      // Cilium's own and Kubernetes' bookkeeping labels say nothing about the application.
+      if (key.starts_with("io.kubernetes.") || key.starts_with("io.cilium.") || per_pod_label(key))
+        continue;
+      labels.emplace(std::move(key), std::string(l.substr(eq + 1)));
+    }
     if (r.options.by == Granularity::Namespace) {
       Labels l = r.state.namespace_labels(ns_name);
       return node(ns_name, ns_name, "Namespace", &l, create);
@@ -223,9 +234,9 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
       auto [name, kind] =
           p.workload.empty() ? guess_workload(p.pod) : std::pair{p.workload, p.workload_kind};
       return node(ns_name + "/" + std::string(name), ns_name,
-                  std::string(kind.empty() ? "Pod" : kind), nullptr, create);
+                  std::string(kind.empty() ? "Pod" : kind), &labels, create);
     }
-    return node(ns_name + "/" + std::string(p.pod), ns_name, "Pod", nullptr, create);
+    return node(ns_name + "/" + std::string(p.pod), ns_name, "Pod", &labels, create);
   }
   // 2. By address.
   if (p.ip) {

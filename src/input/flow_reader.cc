@@ -74,6 +74,8 @@ error_code read_endpoint(dom::element v, FlowPeer& p) {
         std::string_view label;
         TRY(item.get_string().get(label));
         if (label.starts_with("reserved:")) p.reserved = label.substr(9);
+        if (label.starts_with("k8s:") && p.label_count < p.labels.size())
+          p.labels[p.label_count++] = label.substr(4);
         return SUCCESS;
       });
     } else if (key == "workloads") {

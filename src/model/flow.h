@@ -3,6 +3,7 @@
 // reader's buffer, valid only during the call (aggregate early, keep nothing raw).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,6 +44,10 @@ struct FlowPeer {
   uint16_t port = 0;
   uint32_t identity = 0;      // Cilium security identity, 0 when unknown
   std::string_view reserved;  // "world", "host", "remote-node", ... from reserved:* labels
+  // The first pod labels of the record, as Hubble prints them after "k8s:" ("app=web"): they
+  // describe pods the cluster objects do not hold.
+  std::array<std::string_view, 16> labels{};
+  uint8_t label_count = 0;
 };
 
 struct TcpFlags {
