@@ -73,7 +73,12 @@ error_code read_endpoint(dom::element v, FlowPeer& p) {
       return each_item(val, [&](dom::element item) -> error_code {
         std::string_view label;
         TRY(item.get_string().get(label));
-        if (label.starts_with("reserved:")) p.reserved = label.substr(9);
+        // One peer can carry several reserved labels (host + kube-apiserver): the node ones
+        // decide where it resolves.
+        if (label.starts_with("reserved:")) {
+          std::string_view r = label.substr(9);
+          if (p.reserved.empty() || r == "host" || r == "remote-node") p.reserved = r;
+        }
         if (label.starts_with("k8s:") && p.label_count < p.labels.size())
           p.labels[p.label_count++] = label.substr(4);
         return SUCCESS;
