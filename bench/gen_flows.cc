@@ -483,6 +483,8 @@ class Generator {
   void PolicyVerdict(std::vector<Rec>& v, const Rec& base, Verdict verdict);
   void Dns(std::vector<Rec>& v, Rec base);
   void Place(Rec& r, bool ingress_side);
+  // The responder's answer to `r`: endpoints, ports and services swapped.
+  Rec Reply(const Rec& r, bool ingress_side);
 
   // --- output
   void Emit(std::string& s, const Rec& r, int64_t t_ns);
@@ -1010,6 +1012,17 @@ void Generator::BuildEdges() {
 // Sets the observing node, direction, observation point, and endpoint IDs' locality for a
 // record of a connection whose start is seen on the source's node (EGRESS) or, for sources
 // that are not pods of this cluster, on the destination's node (INGRESS).
+Rec Generator::Reply(const Rec& r, bool ingress_side) {
+  Rec rep = r;
+  std::swap(rep.src, rep.dst);
+  std::swap(rep.sport, rep.dport);
+  std::swap(rep.src_svc, rep.dst_svc);
+  rep.reply = true;
+  Place(rep, ingress_side);
+  rep.reason = kReply;
+  return rep;
+}
+
 void Generator::Place(Rec& r, bool ingress_side) {
   // r.src/r.dst are the packet's endpoints; the connection's initiator is src unless reply.
   const Peer& init = r.reply ? r.dst : r.src;
@@ -1100,13 +1113,7 @@ void Generator::Tcp(std::vector<Rec>& v, const Rec& b, bool http_ok) {
   syn.reason = kNew;
   syn.counted = true;
   v.push_back(syn);
-  Rec rep = b;
-  std::swap(rep.src, rep.dst);
-  std::swap(rep.sport, rep.dport);
-  std::swap(rep.src_svc, rep.dst_svc);
-  rep.reply = true;
-  Place(rep, ingress);
-  rep.reason = kReply;
+  Rec rep = Reply(b, ingress);
   if (scenario < 115) {  // refused: the responder resets
     rep.flags = kRst | kAck;
     v.push_back(rep);
@@ -1169,13 +1176,7 @@ void Generator::Datagram(std::vector<Rec>& v, const Rec& b) {
   req.reason = kNew;
   req.counted = true;
   v.push_back(req);
-  Rec rep = b;
-  std::swap(rep.src, rep.dst);
-  std::swap(rep.sport, rep.dport);
-  std::swap(rep.src_svc, rep.dst_svc);
-  rep.reply = true;
-  Place(rep, ingress);
-  rep.reason = kReply;
+  Rec rep = Reply(b, ingress);
   v.push_back(rep);
 }
 
