@@ -1,20 +1,28 @@
 #include "input/flow_reader.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <simdjson.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 namespace stockade {
 
 namespace {
 
-namespace dom = simdjson::dom;
+namespace od = simdjson::ondemand;
 using simdjson::error_code;
 using simdjson::SUCCESS;
 
@@ -27,15 +35,62 @@ constexpr size_t kMaxLine = size_t{64} << 20;
     if (e_ != SUCCESS) return e_; \
   } while (0)
 
-error_code read_ip(dom::element v, std::optional<IpAddr>& out) {
+// Equality with a literal, inlined to a few compares (the hot path compares many keys).
+template <size_t N>
+bool is(std::string_view s, const char (&literal)[N]) {
+  return s.size() == N - 1 && std::memcmp(s.data(), literal, N - 1) == 0;
+}
+
+// The first '"' or '\\' at or after `p`, eight bytes at a time. Stage 1 validated that the
+// string is closed, and the text is padded, so reading past the quote is safe.
+const char* quote_or_backslash(const char* p) {
+  if constexpr (std::endian::native != std::endian::little) {
+    while (*p != '"' && *p != '\\') ++p;
+    return p;
+  }
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  for (;; p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
+    uint64_t hit = ((q - kOnes) & ~q & kHigh) | ((b - kOnes) & ~b & kHigh);
+    if (hit) return p + (__builtin_ctzll(hit) >> 3);  // the lowest hit is exact
+  }
+}
+
+// A string value. Most have no escapes and are used where they are, in the input text (which
+// outlives the record); the others are unescaped into the parser's buffer.
+error_code get_str(od::value v, std::string_view& out) {
+  const char* token = v.raw_json_token().data();
+  if (*token != '"') return simdjson::INCORRECT_TYPE;
+  const char* end = quote_or_backslash(token + 1);
+  if (*end == '"') {
+    out = {token + 1, static_cast<size_t>(end - token - 1)};
+    return SUCCESS;
+  }
+  return v.get_string().get(out);
+}
+
+// A field's key, unescaped only when it has escapes.
+error_code key_of(od::field& field, std::string_view& out) {
+  const char* begin = field.key().raw();
+  const char* end = quote_or_backslash(begin);
+  if (*end == '"') {
+    out = {begin, static_cast<size_t>(end - begin)};
+    return SUCCESS;
+  }
+  return field.unescaped_key().get(out);
+}
+
+error_code read_ip(od::value v, std::optional<IpAddr>& out) {
   std::string_view s;
-  TRY(v.get_string().get(s));
+  TRY(get_str(v, s));
   if (s.empty()) return SUCCESS;
   out = IpAddr::parse(s);
   return out ? SUCCESS : simdjson::INCORRECT_TYPE;
 }
 
-error_code read_port(dom::element v, uint16_t& out) {
+error_code read_port(od::value v, uint16_t& out) {
   uint64_t n;
   TRY(v.get_uint64().get(n));
   if (n > 65535) return simdjson::NUMBER_OUT_OF_RANGE;
@@ -43,51 +98,67 @@ error_code read_port(dom::element v, uint16_t& out) {
   return SUCCESS;
 }
 
-// Calls f(key, value) -> error_code for each field of an object; an error stops.
+// Calls f(key, value) -> error_code for each field of an object; an error stops. Values the
+// handler leaves unread are skipped by the iterator.
 template <class F>
-error_code each_field(dom::element v, F&& f) {
-  dom::object o;
-  TRY(v.get_object().get(o));
-  for (auto field : o) TRY(f(field.key, field.value));
+error_code each_field(od::object o, F&& f) {
+  for (auto result : o) {
+    od::field field;
+    TRY(std::move(result).get(field));
+    std::string_view key;
+    TRY(key_of(field, key));
+    TRY(f(key, field.value()));
+  }
   return SUCCESS;
 }
 
 template <class F>
-error_code each_item(dom::element v, F&& f) {
-  dom::array a;
+error_code each_field(od::value v, F&& f) {
+  od::object o;
+  TRY(v.get_object().get(o));
+  return each_field(o, std::forward<F>(f));
+}
+
+template <class F>
+error_code each_item(od::value v, F&& f) {
+  od::array a;
   TRY(v.get_array().get(a));
-  for (dom::element item : a) TRY(f(item));
+  for (auto result : a) {
+    od::value item;
+    TRY(std::move(result).get(item));
+    TRY(f(item));
+  }
   return SUCCESS;
 }
 
 // Hubble `source` / `destination` endpoint.
-error_code read_endpoint(dom::element v, FlowPeer& p) {
-  return each_field(v, [&](std::string_view key, dom::element val) -> error_code {
-    if (key == "namespace") return val.get_string().get(p.ns);
-    if (key == "pod_name") return val.get_string().get(p.pod);
-    if (key == "identity") {
+error_code read_endpoint(od::value v, FlowPeer& p) {
+  return each_field(v, [&](std::string_view key, od::value val) -> error_code {
+    if (is(key, "namespace")) return get_str(val, p.ns);
+    if (is(key, "pod_name")) return get_str(val, p.pod);
+    if (is(key, "identity")) {
       uint64_t id;
       TRY(val.get_uint64().get(id));
       p.identity = static_cast<uint32_t>(id);
-    } else if (key == "labels") {
-      return each_item(val, [&](dom::element item) -> error_code {
+    } else if (is(key, "labels")) {
+      return each_item(val, [&](od::value item) -> error_code {
         std::string_view label;
-        TRY(item.get_string().get(label));
+        TRY(get_str(item, label));
         // One peer can carry several reserved labels (host + kube-apiserver): the node ones
         // decide where it resolves.
         if (label.starts_with("reserved:")) {
           std::string_view r = label.substr(9);
-          if (p.reserved.empty() || r == "host" || r == "remote-node") p.reserved = r;
+          if (p.reserved.empty() || is(r, "host") || is(r, "remote-node")) p.reserved = r;
         }
         if (label.starts_with("k8s:") && p.label_count < p.labels.size())
           p.labels[p.label_count++] = label.substr(4);
         return SUCCESS;
       });
-    } else if (key == "workloads") {
-      return each_item(val, [&](dom::element item) {
-        return each_field(item, [&](std::string_view wk, dom::element wv) -> error_code {
-          if (p.workload.empty() && wk == "name") return wv.get_string().get(p.workload);
-          if (p.workload_kind.empty() && wk == "kind") return wv.get_string().get(p.workload_kind);
+    } else if (is(key, "workloads")) {
+      return each_item(val, [&](od::value item) {
+        return each_field(item, [&](std::string_view wk, od::value wv) -> error_code {
+          if (p.workload.empty() && is(wk, "name")) return get_str(wv, p.workload);
+          if (p.workload_kind.empty() && is(wk, "kind")) return get_str(wv, p.workload_kind);
           return SUCCESS;
         });
       });
@@ -96,33 +167,33 @@ error_code read_endpoint(dom::element v, FlowPeer& p) {
   });
 }
 
-error_code read_service(dom::element v, FlowPeer& p) {
-  return each_field(v, [&](std::string_view key, dom::element val) -> error_code {
-    if (key == "name") return val.get_string().get(p.service_name);
-    if (key == "namespace") return val.get_string().get(p.service_ns);
+error_code read_service(od::value v, FlowPeer& p) {
+  return each_field(v, [&](std::string_view key, od::value val) -> error_code {
+    if (is(key, "name")) return get_str(val, p.service_name);
+    if (is(key, "namespace")) return get_str(val, p.service_ns);
     return SUCCESS;
   });
 }
 
-error_code read_l4(dom::element v, Flow& f) {
-  return each_field(v, [&](std::string_view key, dom::element val) -> error_code {
-    if (key == "ICMPv4" || key == "ICMPv6") {
-      f.l4 = key == "ICMPv4" ? L4Protocol::ICMPv4 : L4Protocol::ICMPv6;
+error_code read_l4(od::value v, Flow& f) {
+  return each_field(v, [&](std::string_view key, od::value val) -> error_code {
+    if (is(key, "ICMPv4") || is(key, "ICMPv6")) {
+      f.l4 = is(key, "ICMPv4") ? L4Protocol::ICMPv4 : L4Protocol::ICMPv6;
       return SUCCESS;
     }
-    if (key != "TCP" && key != "UDP" && key != "SCTP") return SUCCESS;
-    f.l4 = key == "TCP" ? L4Protocol::TCP : key == "UDP" ? L4Protocol::UDP : L4Protocol::SCTP;
-    return each_field(val, [&](std::string_view pk, dom::element pv) -> error_code {
-      if (pk == "source_port") return read_port(pv, f.src.port);
-      if (pk == "destination_port") return read_port(pv, f.dst.port);
-      if (pk != "flags") return SUCCESS;
-      return each_field(pv, [&](std::string_view fk, dom::element fv) -> error_code {
+    if (!is(key, "TCP") && !is(key, "UDP") && !is(key, "SCTP")) return SUCCESS;
+    f.l4 = is(key, "TCP") ? L4Protocol::TCP : is(key, "UDP") ? L4Protocol::UDP : L4Protocol::SCTP;
+    return each_field(val, [&](std::string_view pk, od::value pv) -> error_code {
+      if (is(pk, "source_port")) return read_port(pv, f.src.port);
+      if (is(pk, "destination_port")) return read_port(pv, f.dst.port);
+      if (!is(pk, "flags")) return SUCCESS;
+      return each_field(pv, [&](std::string_view fk, od::value fv) -> error_code {
         bool b = false;
         TRY(fv.get_bool().get(b));
-        if (fk == "SYN") f.tcp.syn = b;
-        if (fk == "ACK") f.tcp.ack = b;
-        if (fk == "FIN") f.tcp.fin = b;
-        if (fk == "RST") f.tcp.rst = b;
+        if (is(fk, "SYN")) f.tcp.syn = b;
+        if (is(fk, "ACK")) f.tcp.ack = b;
+        if (is(fk, "FIN")) f.tcp.fin = b;
+        if (is(fk, "RST")) f.tcp.rst = b;
         return SUCCESS;
       });
     });
@@ -130,21 +201,21 @@ error_code read_l4(dom::element v, Flow& f) {
 }
 
 FlowVerdict parse_verdict(std::string_view s) {
-  if (s == "FORWARDED") return FlowVerdict::Forwarded;
-  if (s == "DROPPED") return FlowVerdict::Dropped;
-  if (s == "ERROR") return FlowVerdict::Error;
-  if (s == "AUDIT") return FlowVerdict::Audit;
-  if (s == "REDIRECTED") return FlowVerdict::Redirected;
-  if (s == "TRACED") return FlowVerdict::Traced;
-  if (s == "TRANSLATED") return FlowVerdict::Translated;
+  if (is(s, "FORWARDED")) return FlowVerdict::Forwarded;
+  if (is(s, "DROPPED")) return FlowVerdict::Dropped;
+  if (is(s, "ERROR")) return FlowVerdict::Error;
+  if (is(s, "AUDIT")) return FlowVerdict::Audit;
+  if (is(s, "REDIRECTED")) return FlowVerdict::Redirected;
+  if (is(s, "TRACED")) return FlowVerdict::Traced;
+  if (is(s, "TRANSLATED")) return FlowVerdict::Translated;
   return FlowVerdict::Unknown;
 }
 
 // Agent `src` / `dst`: {"ip": "...", "port": N}.
-error_code read_agent_peer(dom::element v, FlowPeer& p) {
-  return each_field(v, [&](std::string_view key, dom::element val) -> error_code {
-    if (key == "ip") return read_ip(val, p.ip);
-    if (key == "port") return read_port(val, p.port);
+error_code read_agent_peer(od::value v, FlowPeer& p) {
+  return each_field(v, [&](std::string_view key, od::value val) -> error_code {
+    if (is(key, "ip")) return read_ip(val, p.ip);
+    if (is(key, "port")) return read_port(val, p.port);
     return SUCCESS;
   });
 }
@@ -154,199 +225,515 @@ struct Seen {
   bool agent = false;  // a Stockade agent event
 };
 
+// The fields of a record we read, found by one switch on the key's length (a record has
+// dozens of fields; most are skipped).
+enum class Key : uint8_t {
+  Other,
+  Flow,
+  Time,
+  Verdict,
+  DropReason,
+  IP,
+  L4,
+  Source,
+  Destination,
+  SourceService,
+  DestinationService,
+  Type,
+  L7,
+  EventType,
+  IsReply,
+  TrafficDirection,
+  NodeName,
+  AgentType,
+  Protocol,
+  Direction,
+  Outcome,
+  Src,
+  Dst,
+  Process
+};
+
+Key record_key(std::string_view k) {
+  switch (k.size()) {
+    case 2:
+      return is(k, "IP") ? Key::IP : is(k, "l4") ? Key::L4 : is(k, "l7") ? Key::L7 : Key::Other;
+    case 3:
+      return is(k, "src") ? Key::Src : is(k, "dst") ? Key::Dst : Key::Other;
+    case 4:
+      return is(k, "time")   ? Key::Time
+             : is(k, "flow") ? Key::Flow
+             : is(k, "Type") ? Key::Type
+             : is(k, "node") ? Key::NodeName
+             : is(k, "type") ? Key::AgentType
+                             : Key::Other;
+    case 6:
+      return is(k, "source") ? Key::Source : Key::Other;
+    case 7:
+      return is(k, "verdict")   ? Key::Verdict
+             : is(k, "outcome") ? Key::Outcome
+             : is(k, "process") ? Key::Process
+                                : Key::Other;
+    case 8:
+      return is(k, "is_reply") ? Key::IsReply : is(k, "protocol") ? Key::Protocol : Key::Other;
+    case 9:
+      return is(k, "node_name") ? Key::NodeName : is(k, "direction") ? Key::Direction : Key::Other;
+    case 10:
+      return is(k, "event_type") ? Key::EventType : Key::Other;
+    case 11:
+      return is(k, "destination") ? Key::Destination : Key::Other;
+    case 14:
+      return is(k, "source_service") ? Key::SourceService : Key::Other;
+    case 16:
+      return is(k, "drop_reason_desc") ? Key::DropReason : Key::Other;
+    case 17:
+      return is(k, "traffic_direction") ? Key::TrafficDirection : Key::Other;
+    case 19:
+      return is(k, "destination_service") ? Key::DestinationService : Key::Other;
+    default:
+      return Key::Other;
+  }
+}
+
 // One object: a Hubble flow, the {"flow": …} wrapper around one, or an agent event. The
 // field sets do not overlap in meaning, so one pass handles all three.
-error_code read_object(dom::element o, Flow& f, Seen& seen, int depth) {
-  return each_field(o, [&](std::string_view key, dom::element val) -> error_code {
+error_code read_object(od::object o, Flow& f, Seen& seen, int depth) {
+  return each_field(o, [&](std::string_view key, od::value val) -> error_code {
     std::string_view s;
-    if (key == "flow") {
-      if (depth > 0) return simdjson::TAPE_ERROR;
-      return read_object(val, f, seen, depth + 1);
-    }
-    if (key == "time") {
-      TRY(val.get_string().get(s));
-      auto ns = parse_rfc3339(s);
-      if (!ns) return simdjson::INCORRECT_TYPE;
-      if (f.time_ns == 0 || depth > 0) f.time_ns = *ns;
-    } else if (key == "verdict") {
-      TRY(val.get_string().get(s));
-      f.verdict = parse_verdict(s);
-      seen.flow = true;
-    } else if (key == "drop_reason_desc") {
-      return val.get_string().get(f.drop_reason);
-    } else if (key == "IP") {
-      seen.flow = true;
-      return each_field(val, [&](std::string_view ik, dom::element iv) -> error_code {
-        if (ik == "source") return read_ip(iv, f.src.ip);
-        if (ik == "destination") return read_ip(iv, f.dst.ip);
+    switch (record_key(key)) {
+      case Key::Other:
         return SUCCESS;
-      });
-    } else if (key == "l4" || key == "source" || key == "destination") {
-      seen.flow = true;
-      return key == "l4" ? read_l4(val, f) : read_endpoint(val, key == "source" ? f.src : f.dst);
-    } else if (key == "source_service" || key == "destination_service") {
-      return read_service(val, key == "source_service" ? f.src : f.dst);
-    } else if (key == "Type") {
-      TRY(val.get_string().get(s));
-      f.l7 = f.l7 || s == "L7";
-      f.sock = s == "SOCK";
-    } else if (key == "l7") {
-      f.l7 = true;
-    } else if (key == "event_type") {
-      return each_field(val, [&](std::string_view ek, dom::element ev) -> error_code {
-        uint64_t type;
-        if (ek == "type" && ev.get_uint64().get(type) == SUCCESS && type == 5)
-          f.policy_verdict = true;
+      case Key::Flow: {
+        if (depth > 0) return simdjson::TAPE_ERROR;
+        od::object inner;
+        TRY(val.get_object().get(inner));
+        return read_object(inner, f, seen, depth + 1);
+      }
+      case Key::Time: {
+        TRY(get_str(val, s));
+        auto ns = parse_rfc3339(s);
+        if (!ns) return simdjson::INCORRECT_TYPE;
+        if (f.time_ns == 0 || depth > 0) f.time_ns = *ns;
         return SUCCESS;
-      });
-    } else if (key == "is_reply") {
-      bool b;
-      if (val.get_bool().get(b) == SUCCESS) f.is_reply = b;
-    } else if (key == "traffic_direction") {
-      TRY(val.get_string().get(s));
-      f.direction = s == "INGRESS"  ? TrafficDirection::Ingress
-                    : s == "EGRESS" ? TrafficDirection::Egress
-                                    : TrafficDirection::Unknown;
-    } else if (key == "node_name" || key == "node") {
-      TRY(val.get_string().get(s));
-      if (f.node.empty() || depth > 0) f.node = s;
-    } else if (key == "type") {  // agent event
-      TRY(val.get_string().get(s));
-      if (s != "connect") return simdjson::INCORRECT_TYPE;
-      seen.agent = true;
-      f.verdict = FlowVerdict::Forwarded;
-    } else if (key == "protocol") {
-      TRY(val.get_string().get(s));
-      f.l4 = s == "TCP" ? L4Protocol::TCP : s == "UDP" ? L4Protocol::UDP : L4Protocol::Unknown;
-    } else if (key == "direction") {
-      TRY(val.get_string().get(s));
-      f.direction = s == "inbound" ? TrafficDirection::Ingress : TrafficDirection::Egress;
-    } else if (key == "outcome") {
-      return val.get_string().get(f.agent_outcome);
-    } else if (key == "src" || key == "dst") {
-      return read_agent_peer(val, key == "src" ? f.src : f.dst);
-    } else if (key == "process") {
-      return each_field(val, [&](std::string_view pk, dom::element pv) -> error_code {
-        if (pk == "pid") return pv.get_int64().get(f.pid);
-        if (pk == "comm") return pv.get_string().get(f.comm);
+      }
+      case Key::Verdict:
+        TRY(get_str(val, s));
+        f.verdict = parse_verdict(s);
+        seen.flow = true;
         return SUCCESS;
-      });
+      case Key::DropReason:
+        return get_str(val, f.drop_reason);
+      case Key::IP:
+        seen.flow = true;
+        return each_field(val, [&](std::string_view ik, od::value iv) -> error_code {
+          if (is(ik, "source")) return read_ip(iv, f.src.ip);
+          if (is(ik, "destination")) return read_ip(iv, f.dst.ip);
+          return SUCCESS;
+        });
+      case Key::L4:
+        seen.flow = true;
+        return read_l4(val, f);
+      case Key::Source:
+      case Key::Destination:
+        seen.flow = true;
+        return read_endpoint(val, is(key, "source") ? f.src : f.dst);
+      case Key::SourceService:
+        return read_service(val, f.src);
+      case Key::DestinationService:
+        return read_service(val, f.dst);
+      case Key::Type:
+        TRY(get_str(val, s));
+        f.l7 = f.l7 || is(s, "L7");
+        f.sock = is(s, "SOCK");
+        return SUCCESS;
+      case Key::L7:
+        f.l7 = true;
+        return SUCCESS;
+      case Key::EventType:
+        return each_field(val, [&](std::string_view ek, od::value ev) -> error_code {
+          uint64_t type;
+          if (is(ek, "type") && ev.get_uint64().get(type) == SUCCESS && type == 5)
+            f.policy_verdict = true;
+          return SUCCESS;
+        });
+      case Key::IsReply: {
+        bool b;
+        if (val.get_bool().get(b) == SUCCESS) f.is_reply = b;
+        return SUCCESS;
+      }
+      case Key::TrafficDirection:
+        TRY(get_str(val, s));
+        f.direction = is(s, "INGRESS")  ? TrafficDirection::Ingress
+                      : is(s, "EGRESS") ? TrafficDirection::Egress
+                                        : TrafficDirection::Unknown;
+        return SUCCESS;
+      case Key::NodeName:
+        TRY(get_str(val, s));
+        if (f.node.empty() || depth > 0) f.node = s;
+        return SUCCESS;
+      case Key::AgentType:
+        TRY(get_str(val, s));
+        if (!is(s, "connect")) return simdjson::INCORRECT_TYPE;
+        seen.agent = true;
+        f.verdict = FlowVerdict::Forwarded;
+        return SUCCESS;
+      case Key::Protocol:
+        TRY(get_str(val, s));
+        f.l4 = is(s, "TCP")   ? L4Protocol::TCP
+               : is(s, "UDP") ? L4Protocol::UDP
+                              : L4Protocol::Unknown;
+        return SUCCESS;
+      case Key::Direction:
+        TRY(get_str(val, s));
+        f.direction = is(s, "inbound") ? TrafficDirection::Ingress : TrafficDirection::Egress;
+        return SUCCESS;
+      case Key::Outcome:
+        return get_str(val, f.agent_outcome);
+      case Key::Src:
+        return read_agent_peer(val, f.src);
+      case Key::Dst:
+        return read_agent_peer(val, f.dst);
+      case Key::Process:
+        return each_field(val, [&](std::string_view pk, od::value pv) -> error_code {
+          if (is(pk, "pid")) return pv.get_int64().get(f.pid);
+          if (is(pk, "comm")) return get_str(pv, f.comm);
+          return SUCCESS;
+        });
     }
     return SUCCESS;
   });
 }
 
-#undef TRY
-
-class LineParser {
+// One line → one record. Each thread that parses owns one (the parser's buffers are reused
+// from line to line; the strings of a record point into them until the next line).
+class RecordParser {
  public:
-  LineParser(const std::string& name, const FlowReadOptions& options, FlowReadStats& stats,
-             const FlowSink& sink)
-      : name_(name), options_(options), stats_(stats), sink_(sink) {}
+  enum class Kind { Blank, Record, Ignored, Malformed };
 
-  // `line` must be followed by at least SIMDJSON_PADDING readable bytes.
-  Result<void> line(const char* data, size_t len, size_t capacity) {
-    ++stats_.lines;
-    ++line_no_;
+  // `data` must be followed by at least SIMDJSON_PADDING readable bytes.
+  Kind line(const char* data, size_t len, Flow& f, error_code& err) {
     while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == ' ' || data[len - 1] == '\t'))
       --len;
     size_t start = 0;
     while (start < len && (data[start] == ' ' || data[start] == '\t')) ++start;
-    if (start == len) return {};
-    Flow f;
+    if (start == len) return Kind::Blank;
+    f = Flow{};
     Seen seen;
-    error_code err = parse(data + start, len - start, capacity - start, f, seen);
-    if (err == SUCCESS && !seen.flow && !seen.agent) {
-      ++stats_.ignored;  // valid JSON without a flow (lost events, node status)
-      return {};
-    }
+    err = parse(data + start, len - start, f, seen);
+    if (err == SUCCESS && !seen.flow && !seen.agent)
+      return Kind::Ignored;  // valid JSON without a flow (lost events, node status)
     if (err == SUCCESS && seen.agent && (!f.src.ip || !f.dst.ip)) err = simdjson::INCORRECT_TYPE;
-    if (err != SUCCESS)
-      return malformed(std::string("not a flow record: ") + simdjson::error_message(err));
-    ++stats_.records;
-    sink_(f);
-    return {};
+    return err == SUCCESS ? Kind::Record : Kind::Malformed;
   }
 
-  Result<void> malformed(const std::string& why) {
-    ++stats_.malformed;
-    Error e{name_, static_cast<int>(std::min<uint64_t>(line_no_, INT32_MAX)), why};
-    if (options_.strict) return tl::unexpected(e);
-    if (stats_.problems.size() < options_.max_reported) stats_.problems.push_back(std::move(e));
+ private:
+  error_code parse(const char* data, size_t len, Flow& f, Seen& seen) {
+    od::document doc;
+    TRY(parser_.iterate(data, len, len + simdjson::SIMDJSON_PADDING).get(doc));
+    od::object o;
+    TRY(doc.get_object().get(o));
+    TRY(read_object(o, f, seen, 0));
+    // The object must be the whole line: `{…}{…}` or `{…} x` is not one record.
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
+      return simdjson::TRAILING_CONTENT;
+    return SUCCESS;
+  }
+
+  od::parser parser_;
+};
+
+#undef TRY
+
+// Copies of the strings that parsed records point to, in blocks that never move.
+class Arena {
+ public:
+  // Strings inside [lo, hi) (the chunk's own text) stay where they are.
+  std::string_view keep(std::string_view s) {
+    if (s.empty() || (s.data() >= lo_ && s.data() + s.size() <= hi_)) return s;
+    if (blocks_.empty() || blocks_[block_].size - used_ < s.size()) next_block(s.size());
+    char* p = blocks_[block_].data.get() + used_;
+    std::memcpy(p, s.data(), s.size());
+    used_ += s.size();
+    return {p, s.size()};
+  }
+  void clear(const char* lo, const char* hi) {
+    block_ = 0;
+    used_ = 0;
+    lo_ = lo;
+    hi_ = hi;
+  }
+
+ private:
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t size;
+  };
+  void next_block(size_t need) {
+    if (!blocks_.empty()) ++block_;
+    while (block_ < blocks_.size() && blocks_[block_].size < need) ++block_;
+    if (block_ == blocks_.size()) {
+      size_t size = std::max<size_t>(need, size_t{256} << 10);
+      blocks_.push_back({std::make_unique<char[]>(size), size});
+    }
+    used_ = 0;
+  }
+  std::vector<Block> blocks_;
+  size_t block_ = 0, used_ = 0;
+  const char *lo_ = nullptr, *hi_ = nullptr;
+};
+
+void keep_strings(FlowPeer& p, Arena& a) {
+  for (std::string_view* s :
+       {&p.ns, &p.pod, &p.workload, &p.workload_kind, &p.service_ns, &p.service_name, &p.reserved})
+    *s = a.keep(*s);
+  for (size_t i = 0; i < p.label_count; ++i) p.labels[i] = a.keep(p.labels[i]);
+}
+
+void keep_strings(Flow& f, Arena& a) {
+  keep_strings(f.src, a);
+  keep_strings(f.dst, a);
+  f.drop_reason = a.keep(f.drop_reason);
+  f.node = a.keep(f.node);
+  f.agent_outcome = a.keep(f.agent_outcome);
+  f.comm = a.keep(f.comm);
+}
+
+// Whole lines of the input and, once parsed, their records.
+struct Chunk {
+  std::vector<char> text;  // `len` bytes of whole lines, then SIMDJSON_PADDING readable bytes
+  size_t len = 0;
+  // Results, in line order.
+  std::vector<Flow> flows;  // strings kept in `arena`
+  Arena arena;
+  struct Bad {
+    uint64_t line;        // index of the line in the chunk
+    size_t flows_before;  // records of the chunk before it
+    error_code err;
+  };
+  std::vector<Bad> bad;
+  uint64_t lines = 0, ignored = 0;
+  bool ready = false;
+
+  size_t capacity() const { return text.size() - simdjson::SIMDJSON_PADDING; }
+
+  void parse(RecordParser& parser) {
+    flows.clear();
+    arena.clear(text.data(), text.data() + len);
+    bad.clear();
+    lines = ignored = 0;
+    std::memset(text.data() + len, 0, simdjson::SIMDJSON_PADDING);
+    const char* p = text.data();
+    const char* end = p + len;
+    while (p < end) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+      const char* line_end = nl ? nl : end;
+      Flow& f = flows.emplace_back();
+      error_code err = SUCCESS;
+      switch (parser.line(p, static_cast<size_t>(line_end - p), f, err)) {
+        case RecordParser::Kind::Record:
+          keep_strings(f, arena);
+          break;
+        case RecordParser::Kind::Malformed:
+          flows.pop_back();
+          bad.push_back({lines, flows.size(), err});
+          break;
+        case RecordParser::Kind::Ignored:
+          ++ignored;
+          flows.pop_back();
+          break;
+        case RecordParser::Kind::Blank:
+          flows.pop_back();
+          break;
+      }
+      ++lines;
+      p = line_end + 1;
+    }
+  }
+};
+
+// Cuts the input into chunks of whole lines, has them parsed (by worker threads when the
+// input is larger than one chunk) and hands the records to the sink in input order, so the
+// result is the same as reading line by line.
+class Pipeline {
+ public:
+  Pipeline(const std::string& name, const FlowReadOptions& options, FlowReadStats& stats,
+           const FlowSink& sink)
+      : name_(name), options_(options), stats_(stats), sink_(sink) {
+    unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    threads_ = options.threads > 0 ? options.threads : std::min(hw, 8u);
+  }
+  ~Pipeline() { stop_workers(); }
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Feeds whatever `read(dst, max)` returns until it returns 0; negative is an I/O error.
+  template <class Read>
+  Result<void> run(Read&& read) {
+    std::unique_ptr<Chunk> cur = take_chunk();
+    for (;;) {
+      if (cur->len == cur->capacity()) {
+        // Full: pass on the whole lines, keep the last partial one for the next chunk.
+        const char* last_nl = static_cast<const char*>(memrchr(cur->text.data(), '\n', cur->len));
+        if (!last_nl) {
+          if (cur->capacity() >= kMaxLine)
+            return make_error(name_, 0, "a line is longer than 64 MiB: not a flow file?");
+          cur->text.resize(cur->capacity() * 2 + simdjson::SIMDJSON_PADDING);
+          continue;
+        }
+        std::unique_ptr<Chunk> next = take_chunk();
+        size_t whole = static_cast<size_t>(last_nl - cur->text.data()) + 1;
+        size_t rest = cur->len - whole;
+        if (next->capacity() < rest) next->text.resize(rest + kChunk + simdjson::SIMDJSON_PADDING);
+        std::memcpy(next->text.data(), cur->text.data() + whole, rest);
+        next->len = rest;
+        cur->len = whole;
+        if (auto r = submit(std::move(cur), false); !r) return r;
+        cur = std::move(next);
+      }
+      if (stopped()) break;
+      long n = read(cur->text.data() + cur->len, cur->capacity() - cur->len);
+      if (n < 0 && stopped()) break;
+      if (n == -1 && errno == EINTR) continue;               // another signal: read on
+      if (n < 0) return make_error(name_, 0, "read error");  // the caller names the cause
+      if (n == 0) break;
+      cur->len += static_cast<size_t>(n);
+    }
+    if (stopped()) {  // a last line without newline may be cut off: drop it
+      const char* last_nl = static_cast<const char*>(memrchr(cur->text.data(), '\n', cur->len));
+      cur->len = last_nl ? static_cast<size_t>(last_nl - cur->text.data()) + 1 : 0;
+    }
+    if (auto r = submit(std::move(cur), true); !r) return r;
+    while (!pending_.empty())
+      if (auto r = deliver_front(); !r) return r;
     return {};
   }
 
  private:
-  error_code parse(const char* data, size_t len, size_t capacity, Flow& f, Seen& seen) {
-    (void)capacity;  // the caller guarantees SIMDJSON_PADDING readable bytes after the line
-    dom::element doc;
-    auto err = parser_.parse(data, len, false).get(doc);
-    if (err != SUCCESS) return err;
-    return read_object(doc, f, seen, 0);
+  static constexpr size_t kChunk = size_t{1} << 20;
+
+  bool stopped() const { return options_.stop && *options_.stop; }
+
+  std::unique_ptr<Chunk> take_chunk() {
+    std::unique_ptr<Chunk> c;
+    if (!spare_.empty()) {
+      c = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      c = std::make_unique<Chunk>();
+      c->text.resize(kChunk + simdjson::SIMDJSON_PADDING);
+    }
+    c->len = 0;
+    c->ready = false;
+    return c;
+  }
+
+  // Parses the chunk here when it is the whole input or there is one thread, else queues it
+  // for the workers; delivers finished chunks so that no more than a few are in flight.
+  Result<void> submit(std::unique_ptr<Chunk> c, bool last) {
+    if (c->len == 0) {
+      spare_.push_back(std::move(c));
+      return {};
+    }
+    if (threads_ <= 1 || (last && workers_.empty() && pending_.empty())) {
+      c->parse(local_parser_);
+      c->ready = true;
+      pending_.push_back(std::move(c));
+      return deliver_front();
+    }
+    start_workers();
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(c.get());
+    }
+    work_cv_.notify_one();
+    pending_.push_back(std::move(c));
+    while (pending_.size() > 2 * threads_ + 2)
+      if (auto r = deliver_front(); !r) return r;
+    return {};
+  }
+
+  // Waits for the oldest chunk and hands its records to the sink.
+  Result<void> deliver_front() {
+    Chunk& c = *pending_.front();
+    if (!c.ready) {
+      std::unique_lock lock(mu_);
+      done_cv_.wait(lock, [&] { return c.ready; });
+    }
+    size_t fi = 0;
+    for (const Chunk::Bad& b : c.bad) {
+      for (; fi < b.flows_before; ++fi) deliver(c.flows[fi]);
+      ++stats_.malformed;
+      uint64_t line = line_base_ + b.line + 1;
+      Error e{name_, static_cast<int>(std::min<uint64_t>(line, INT32_MAX)),
+              std::string("not a flow record: ") + simdjson::error_message(b.err)};
+      if (options_.strict) return tl::unexpected(e);
+      if (stats_.problems.size() < options_.max_reported) stats_.problems.push_back(std::move(e));
+    }
+    for (; fi < c.flows.size(); ++fi) deliver(c.flows[fi]);
+    stats_.lines += c.lines;
+    stats_.ignored += c.ignored;
+    line_base_ += c.lines;
+    spare_.push_back(std::move(pending_.front()));
+    pending_.pop_front();
+    return {};
+  }
+
+  void deliver(const Flow& f) {
+    ++stats_.records;
+    sink_(f);
+  }
+
+  void start_workers() {
+    if (!workers_.empty()) return;
+    // Signals (SIGINT ending a stream) stay with the reading thread.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (unsigned i = 0; i < threads_; ++i) workers_.emplace_back([this] { work(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+
+  void work() {
+    RecordParser parser;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      work_cv_.wait(lock, [&] { return shutdown_ || !queue_.empty(); });
+      if (shutdown_) return;
+      Chunk* c = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      c->parse(parser);
+      lock.lock();
+      c->ready = true;
+      done_cv_.notify_all();
+    }
+  }
+
+  void stop_workers() {
+    {
+      std::lock_guard lock(mu_);
+      shutdown_ = true;
+      queue_.clear();
+    }
+    work_cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
   }
 
   const std::string& name_;
   const FlowReadOptions& options_;
   FlowReadStats& stats_;
   const FlowSink& sink_;
-  dom::parser parser_;
-  uint64_t line_no_ = 0;
-};
-
-// Splits a byte stream into lines in a reusable buffer padded for simdjson.
-class LineSplitter {
- public:
-  LineSplitter(LineParser& p, const volatile std::sig_atomic_t* stop)
-      : parser_(p), stop_(stop), buf_(kInitial + simdjson::SIMDJSON_PADDING) {}
-
-  // Feeds whatever `read(dst, max)` returns until it returns 0; negative is an I/O error.
-  template <class Read>
-  Result<void> run(Read&& read, const std::string& name) {
-    size_t begin = 0, end = 0;
-    for (;;) {
-      if (end == capacity()) {
-        if (begin > 0) {
-          std::memmove(buf_.data(), buf_.data() + begin, end - begin);
-          end -= begin;
-          begin = 0;
-        } else {
-          if (capacity() >= kMaxLine)
-            return make_error(name, 0, "a line is longer than 64 MiB: not a flow file?");
-          buf_.resize(capacity() * 2 + simdjson::SIMDJSON_PADDING);
-        }
-      }
-      if (stopped()) break;
-      long n = read(buf_.data() + end, capacity() - end);
-      if (n < 0 && stopped()) break;
-      if (n == -1 && errno == EINTR) continue;              // another signal: read on
-      if (n < 0) return make_error(name, 0, "read error");  // the caller names the cause
-      if (n == 0) break;
-      size_t scan = end;
-      end += static_cast<size_t>(n);
-      for (;;) {
-        const char* nl =
-            static_cast<const char*>(std::memchr(buf_.data() + scan, '\n', end - scan));
-        if (!nl) break;
-        size_t line_end = static_cast<size_t>(nl - buf_.data());
-        auto r = parser_.line(buf_.data() + begin, line_end - begin, buf_.size() - begin);
-        if (!r) return r;
-        begin = scan = line_end + 1;
-      }
-    }
-    if (end > begin && !stopped()) {  // a last line without newline (not a cut-off one)
-      std::memset(buf_.data() + end, 0, simdjson::SIMDJSON_PADDING);
-      return parser_.line(buf_.data() + begin, end - begin, buf_.size() - begin);
-    }
-    return {};
-  }
-
- private:
-  static constexpr size_t kInitial = size_t{1} << 20;
-  size_t capacity() const { return buf_.size() - simdjson::SIMDJSON_PADDING; }
-  bool stopped() const { return stop_ && *stop_; }
-  LineParser& parser_;
-  const volatile std::sig_atomic_t* stop_;
-  std::vector<char> buf_;
+  unsigned threads_ = 1;
+  uint64_t line_base_ = 0;
+  RecordParser local_parser_;
+  std::deque<std::unique_ptr<Chunk>> pending_;  // submitted, in input order
+  std::vector<std::unique_ptr<Chunk>> spare_;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<Chunk*> queue_;  // waiting for a worker
+  bool shutdown_ = false;
 };
 
 }  // namespace
@@ -375,7 +762,10 @@ class ByteSource {
       if (gzip_ && inflateInit2(&z_, 15 + 32) != Z_OK) return -2;
     }
     if (!gzip_) {
-      if (in_pos_ == in_len_ && fill() < 0) return -1;
+      if (in_pos_ == in_len_) {  // plain text: straight into the caller's buffer
+        ssize_t n = ::read(fd_, dst, max);
+        return n < 0 ? -1 : static_cast<long>(n);
+      }
       size_t n = std::min(max, in_len_ - in_pos_);
       std::memcpy(dst, in_.data() + in_pos_, n);
       in_pos_ += n;
@@ -445,20 +835,17 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
     }
   } closer{fd};
   ByteSource source(fd);
-  LineParser parser(name, options, stats, sink);
-  LineSplitter splitter(parser, options.stop);
+  Pipeline pipeline(name, options, stats, sink);
   long failure = 0;
   int read_errno = 0;
-  auto r = splitter.run(
-      [&](char* dst, size_t max) -> long {
-        long n = source.read(dst, max);
-        if (n < 0) {
-          failure = n;
-          read_errno = errno;
-        }
-        return n;
-      },
-      name);
+  auto r = pipeline.run([&](char* dst, size_t max) -> long {
+    long n = source.read(dst, max);
+    if (n < 0) {
+      failure = n;
+      read_errno = errno;
+    }
+    return n;
+  });
   if (options.stop && *options.stop) return {};  // interrupted on purpose: what was read counts
   if (failure == -3)
     return make_error(name, 0, "truncated gzip file (unexpected end of compressed data)");
@@ -471,17 +858,14 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
 Result<void> read_flows_text(std::string_view text, const std::string& name,
                              const FlowReadOptions& options, FlowReadStats& stats,
                              const FlowSink& sink) {
-  LineParser parser(name, options, stats, sink);
-  LineSplitter splitter(parser, options.stop);
+  Pipeline pipeline(name, options, stats, sink);
   size_t pos = 0;
-  return splitter.run(
-      [&](char* dst, size_t max) -> long {
-        size_t n = std::min(max, text.size() - pos);
-        std::memcpy(dst, text.data() + pos, n);
-        pos += n;
-        return static_cast<long>(n);
-      },
-      name);
+  return pipeline.run([&](char* dst, size_t max) -> long {
+    size_t n = std::min(max, text.size() - pos);
+    std::memcpy(dst, text.data() + pos, n);
+    pos += n;
+    return static_cast<long>(n);
+  });
 }
 
 }  // namespace stockade

@@ -22,6 +22,9 @@ struct FlowReadOptions {
   // When set and it becomes true (e.g. from a SIGINT handler), reading stops after the current
   // line as if the input had ended: an endless `hubble observe --follow` stream can be ended.
   const volatile std::sig_atomic_t* stop = nullptr;
+  // Threads that parse (0: one per core, at most 8). Records reach the sink in input order,
+  // on the calling thread, whatever the number.
+  unsigned threads = 0;
 };
 
 struct FlowReadStats {

@@ -153,6 +153,98 @@ TEST(FlowReader, MalformedLinesAreCountedAndNamed) {
   EXPECT_EQ(r.error().line, 2);
 }
 
+TEST(FlowReader, EscapesTrailingContentAndWrongTypes) {
+  FlowReadStats st;
+  std::string text =
+      // Escaped key and escaped values are read as their unescaped text.
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\",\"destination\":"
+      "\"10.0.0.2\"},\"source\":{\"namesp\\u0061ce\":\"sh\\u006fp\",\"pod_name\":\"a\\\"b\"},"
+      "\"node_name\" : \"n1\" }}\n"
+      // Two objects on one line: not one record.
+      "{\"flow\":{\"verdict\":\"FORWARDED\"}}{\"flow\":{\"verdict\":\"DROPPED\"}}\n"
+      // A number where a string belongs.
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"source\":{\"namespace\":5}}}\n"
+      // Not an object.
+      "[1,2]\n";
+  auto flows = read_text(text, st);
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].src_ns, "shop");
+  EXPECT_EQ(flows[0].src_pod, "a\"b");
+  EXPECT_EQ(flows[0].node, "n1");
+  EXPECT_EQ(st.malformed, 3u);
+  ASSERT_EQ(st.problems.size(), 3u);
+  EXPECT_EQ(st.problems[0].line, 2);
+  EXPECT_EQ(st.problems[1].line, 3);
+  EXPECT_EQ(st.problems[2].line, 4);
+}
+
+// Inputs larger than one chunk are parsed by worker threads; the records, their order, the
+// counts and the line numbers of bad lines are the same as with one thread.
+TEST(FlowReader, ParallelReadingMatchesOneThread) {
+  std::string text;
+  std::vector<int> bad_lines;
+  int line = 0;
+  for (int i = 0; i < 60000; ++i) {
+    ++line;
+    if (i % 7919 == 5) {
+      text += "{\"flow\": {\"verdict\": \"FORWARDED\", \"IP\": {\"source\": \"10.0.0.1\"\n";
+      bad_lines.push_back(line);
+      continue;
+    }
+    if (i % 5000 == 1) {  // blank and ignored lines
+      text += "\n";
+      continue;
+    }
+    if (i == 30000) {  // one line longer than a chunk
+      text +=
+          "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.9\",\"destination\":"
+          "\"10.0.0.8\"},\"Summary\":\"" +
+          std::string(3 << 20, 'x') + "\"}}\n";
+      continue;
+    }
+    text +=
+        "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\",\"destination\":"
+        "\"10.0.0.2\"},\"source\":{\"namespace\":\"ns" +
+        std::to_string(i % 97) + "\",\"pod_name\":\"p\\u002d" + std::to_string(i) +
+        "\"},\"l4\":{\"TCP\":{\"source_port\":" + std::to_string(1024 + i % 60000) +
+        ",\"destination_port\":80,\"flags\":{\"SYN\":true}}}}}\n";
+  }
+  auto read = [&](unsigned threads, FlowReadStats& st) {
+    std::vector<std::string> out;
+    FlowReadOptions o;
+    o.threads = threads;
+    o.max_reported = 100;
+    auto r = read_flows_text(text, "big.json", o, st, [&](const Flow& f) {
+      out.push_back(std::string(f.src.ns) + "/" + std::string(f.src.pod) + ":" +
+                    std::to_string(f.src.port) + ">" + (f.dst.ip ? f.dst.ip->str() : "-"));
+    });
+    EXPECT_TRUE(r);
+    return out;
+  };
+  FlowReadStats one, four;
+  auto a = read(1, one);
+  auto b = read(4, four);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.size(), one.records);
+  EXPECT_EQ(one.records, four.records);
+  EXPECT_EQ(one.lines, four.lines);
+  EXPECT_EQ(one.lines, 60000u);
+  ASSERT_EQ(four.problems.size(), bad_lines.size());
+  for (size_t i = 0; i < bad_lines.size(); ++i) EXPECT_EQ(four.problems[i].line, bad_lines[i]);
+  EXPECT_EQ(a[1], "ns2/p-2:1026>10.0.0.2");  // line 2 is blank
+
+  // --strict stops at the first bad line, after every record before it.
+  FlowReadStats strict_stats;
+  FlowReadOptions o;
+  o.strict = true;
+  o.threads = 4;
+  uint64_t seen = 0;
+  auto r = read_flows_text(text, "big.json", o, strict_stats, [&](const Flow&) { ++seen; });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().line, bad_lines[0]);
+  EXPECT_EQ(seen, static_cast<uint64_t>(bad_lines[0] - 1 - 1));  // minus the blank line 2
+}
+
 TEST(FlowReader, GzipAndTruncatedGzip) {
   fs::path dir =
       fs::temp_directory_path() / ("stockade_flow_reader_test_" + std::to_string(::getpid()));
