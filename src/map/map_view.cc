@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "map/map_html.h"
 
 namespace stockade {
@@ -47,42 +48,79 @@ std::string dot_quote(std::string_view s) {
 
 std::string render_map_json(const EdgeGraph& g, const PolicyEngine& engine,
                             const MapSummary& summary) {
-  using json = nlohmann::ordered_json;
-  json nodes = json::array();
+  // Written directly: a map of a large cluster has hundreds of thousands of edges.
+  auto list = g.edges();
+  std::string out;
+  out.reserve(256 * (g.nodes().size() + list.size()) + 256);
+  out += "{\"nodes\":[";
+  bool first = true;
   for (uint32_t i : sorted_nodes(g)) {
     const GraphNode& n = g.nodes()[i];
     Isolation iso = node_isolation(n, engine);
-    json labels = json::object();
-    for (const auto& [k, v] : n.labels) labels[k] = v;
-    nodes.push_back({{"id", n.id},
-                     {"namespace", n.ns},
-                     {"kind", n.kind},
-                     {"labels", std::move(labels)},
-                     {"isolated", {{"ingress", iso.ingress}, {"egress", iso.egress}}}});
+    out += first ? "{\"id\":" : ",{\"id\":";
+    first = false;
+    append_json_string(out, n.id);
+    out += ",\"namespace\":";
+    append_json_string(out, n.ns);
+    out += ",\"kind\":";
+    append_json_string(out, n.kind);
+    out += ",\"labels\":{";
+    bool first_label = true;
+    for (const auto& [k, v] : n.labels) {
+      if (!first_label) out += ',';
+      first_label = false;
+      append_json_string(out, k);
+      out += ':';
+      append_json_string(out, v);
+    }
+    out += "},\"isolated\":{\"ingress\":";
+    out += iso.ingress ? "true" : "false";
+    out += ",\"egress\":";
+    out += iso.egress ? "true" : "false";
+    out += "}}";
   }
-  json edges = json::array();
-  auto list = g.edges();
+  out += "],\"edges\":[";
+  first = true;
+  auto time = [&](int64_t t) {
+    if (t)
+      append_json_string(out, format_rfc3339(t));
+    else
+      out += "null";
+  };
   for (const auto& [k, s] : list) {
-    auto time = [](int64_t t) { return t ? json(format_rfc3339(t)) : json(nullptr); };
-    edges.push_back(
-        {{"src", g.nodes()[k.src].id},
-         {"dst", g.nodes()[k.dst].id},
-         {"protocol", std::string(to_string(k.protocol))},
-         {"port", k.port},
-         {"count", s.count},
-         {"first_seen", time(s.first_seen)},
-         {"last_seen", time(s.last_seen)},
-         {"outcomes",
-          {{"established", s.established}, {"failed", s.failed}, {"dropped", s.dropped}}}});
+    out += first ? "{\"src\":" : ",{\"src\":";
+    first = false;
+    append_json_string(out, g.nodes()[k.src].id);
+    out += ",\"dst\":";
+    append_json_string(out, g.nodes()[k.dst].id);
+    out += ",\"protocol\":";
+    append_json_string(out, to_string(k.protocol));
+    out += ",\"port\":";
+    append_json_number(out, uint64_t{k.port});
+    out += ",\"count\":";
+    append_json_number(out, s.count);
+    out += ",\"first_seen\":";
+    time(s.first_seen);
+    out += ",\"last_seen\":";
+    time(s.last_seen);
+    out += ",\"outcomes\":{\"established\":";
+    append_json_number(out, s.established);
+    out += ",\"failed\":";
+    append_json_number(out, s.failed);
+    out += ",\"dropped\":";
+    append_json_number(out, s.dropped);
+    out += "}}";
   }
-  json out = {{"nodes", std::move(nodes)},
-              {"edges", std::move(edges)},
-              {"summary",
-               {{"flows", summary.flows},
-                {"skipped", summary.skipped},
-                {"nodes", g.nodes().size()},
-                {"edges", list.size()}}}};
-  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += "],\"summary\":{\"flows\":";
+  append_json_number(out, uint64_t{summary.flows});
+  out += ",\"skipped\":";
+  append_json_number(out, uint64_t{summary.skipped});
+  out += ",\"nodes\":";
+  append_json_number(out, uint64_t{g.nodes().size()});
+  out += ",\"edges\":";
+  append_json_number(out, uint64_t{list.size()});
+  out += "}}";
+  return out;
 }
 
 std::string render_map_dot(const EdgeGraph& g, const PolicyEngine& engine) {

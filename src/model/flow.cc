@@ -174,11 +174,27 @@ std::string format_rfc3339(int64_t ns) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
-                static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
-  return buf;
+  if (y < 0 || y > 9999) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
+                  static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+    return buf;
+  }
+  // The common case without printf (maps print two times per edge).
+  char buf[21] = "0000-00-00T00:00:00Z";
+  auto two = [&](int at, int64_t v) {
+    buf[at] = static_cast<char>('0' + v / 10);
+    buf[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  two(0, y / 100);
+  two(2, y % 100);
+  two(5, m);
+  two(8, d);
+  two(11, rem / 3600);
+  two(14, rem / 60 % 60);
+  two(17, rem % 60);
+  return std::string(buf, 20);
 }
 
 }  // namespace stockade
