@@ -200,6 +200,55 @@ error_code read_l4(od::value v, Flow& f) {
   });
 }
 
+// Hubble `l7`: {"type", "latency_ns", "dns": {...}, "http": {...}} (Kafka and others are
+// recognised as L7 and otherwise skipped).
+error_code read_l7(od::value v, L7Info& l7) {
+  return each_field(v, [&](std::string_view key, od::value val) -> error_code {
+    std::string_view s;
+    if (is(key, "type")) {
+      TRY(get_str(val, s));
+      l7.type = is(s, "REQUEST")    ? L7Info::Type::Request
+                : is(s, "RESPONSE") ? L7Info::Type::Response
+                : is(s, "SAMPLE")   ? L7Info::Type::Sample
+                                    : L7Info::Type::Unknown;
+    } else if (is(key, "latency_ns")) {  // a string in the protobuf JSON mapping
+      if (val.raw_json_token().starts_with('"'))
+        return val.get_uint64_in_string().get(l7.latency_ns);
+      return val.get_uint64().get(l7.latency_ns);
+    } else if (is(key, "dns")) {
+      return each_field(val, [&](std::string_view dk, od::value dv) -> error_code {
+        if (is(dk, "query")) return get_str(dv, l7.dns_query);
+        if (is(dk, "rcode")) {
+          int64_t rc;
+          TRY(dv.get_int64().get(rc));
+          l7.dns_rcode = static_cast<int32_t>(std::clamp<int64_t>(rc, 0, INT32_MAX));
+        } else if (is(dk, "ips")) {
+          return each_item(dv, [&](od::value ip) -> error_code {
+            std::string_view a;
+            TRY(get_str(ip, a));
+            if (l7.dns_ip_count < l7.dns_ips.size()) l7.dns_ips[l7.dns_ip_count++] = a;
+            return SUCCESS;
+          });
+        }
+        return SUCCESS;
+      });
+    } else if (is(key, "http")) {
+      return each_field(val, [&](std::string_view hk, od::value hv) -> error_code {
+        if (is(hk, "method")) return get_str(hv, l7.http_method);
+        if (is(hk, "url")) return get_str(hv, l7.http_url);
+        if (is(hk, "protocol")) return get_str(hv, l7.http_protocol);
+        if (is(hk, "code")) {
+          uint64_t code;
+          TRY(hv.get_uint64().get(code));
+          l7.http_code = static_cast<uint32_t>(std::min<uint64_t>(code, UINT32_MAX));
+        }
+        return SUCCESS;
+      });
+    }
+    return SUCCESS;
+  });
+}
+
 FlowVerdict parse_verdict(std::string_view s) {
   if (is(s, "FORWARDED")) return FlowVerdict::Forwarded;
   if (is(s, "DROPPED")) return FlowVerdict::Dropped;
@@ -348,7 +397,7 @@ error_code read_object(od::object o, Flow& f, Seen& seen, int depth) {
         return SUCCESS;
       case Key::L7:
         f.l7 = true;
-        return SUCCESS;
+        return read_l7(val, f.l7_info);
       case Key::EventType:
         return each_field(val, [&](std::string_view ek, od::value ev) -> error_code {
           uint64_t type;
@@ -496,6 +545,10 @@ void keep_strings(Flow& f, Arena& a) {
   f.node = a.keep(f.node);
   f.agent_outcome = a.keep(f.agent_outcome);
   f.comm = a.keep(f.comm);
+  L7Info& l7 = f.l7_info;
+  for (std::string_view* s : {&l7.dns_query, &l7.http_method, &l7.http_url, &l7.http_protocol})
+    *s = a.keep(*s);
+  for (size_t i = 0; i < l7.dns_ip_count; ++i) l7.dns_ips[i] = a.keep(l7.dns_ips[i]);
 }
 
 // Whole lines of the input and, once parsed, their records.

@@ -50,6 +50,20 @@ struct FlowPeer {
   uint8_t label_count = 0;
 };
 
+// The content of an L7 record (Hubble `l7`: DNS and HTTP), kept for the features that need
+// names and requests (DNS-aware egress, HTTP rules); never counted as a connection.
+struct L7Info {
+  enum class Type : uint8_t { Unknown, Request, Response, Sample };
+  Type type = Type::Unknown;
+  uint64_t latency_ns = 0;
+  std::string_view dns_query;                 // "api.example.com." as queried
+  int32_t dns_rcode = -1;                     // 0 NOERROR, 3 NXDOMAIN, ...; -1 when absent
+  std::array<std::string_view, 4> dns_ips{};  // the first answers
+  uint8_t dns_ip_count = 0;
+  std::string_view http_method, http_url, http_protocol;
+  uint32_t http_code = 0;  // 0 on requests
+};
+
 struct TcpFlags {
   bool syn = false, ack = false, fin = false, rst = false;
 };
@@ -64,6 +78,7 @@ struct Flow {
   std::optional<bool> is_reply;  // absent when the source could not tell
   TrafficDirection direction = TrafficDirection::Unknown;
   bool l7 = false;  // an L7 record (DNS, HTTP, Kafka): kept apart from connection counting
+  L7Info l7_info;   // what the L7 record says, when it says it
   // A Hubble policy-verdict event (event_type.type 5): it repeats the trace or drop event of
   // the same packet, so it is evidence of the edge but not another connection.
   bool policy_verdict = false;

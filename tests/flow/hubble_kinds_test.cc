@@ -54,3 +54,57 @@ TEST(HubbleKinds, EachRecordCountsAsDocumented) {
 
 }  // namespace
 }  // namespace stockade
+
+namespace stockade {
+namespace {
+
+// L7 records are not connections, but what they say is kept: DNS names, answers and return
+// codes, HTTP method, URL (unescaped) and status.
+TEST(HubbleKinds, L7ContentIsKept) {
+  std::ifstream records(std::string(STOCKADE_SOURCE_DIR) +
+                        "/tests/flow/fixtures/hubble_kinds.jsonl");
+  std::string text((std::istreambuf_iterator<char>(records)), std::istreambuf_iterator<char>());
+  struct Seen {
+    L7Info::Type type;
+    std::string query, first_ip, method, url, protocol;
+    int32_t rcode;
+    uint32_t code;
+    uint64_t latency;
+  };
+  std::vector<Seen> l7;
+  FlowReadStats st;
+  ASSERT_TRUE(read_flows_text(text, "kinds", {}, st, [&](const Flow& f) {
+    if (!f.l7) return;
+    const L7Info& i = f.l7_info;
+    l7.push_back({i.type, std::string(i.dns_query), i.dns_ip_count ? std::string(i.dns_ips[0]) : "",
+                  std::string(i.http_method), std::string(i.http_url), std::string(i.http_protocol),
+                  i.dns_rcode, i.http_code, i.latency_ns});
+  }));
+  auto find = [&](auto pred) {
+    for (const Seen& s : l7)
+      if (pred(s)) return &s;
+    return static_cast<const Seen*>(nullptr);
+  };
+  const Seen* answer = find([](const Seen& s) { return !s.first_ip.empty(); });
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->type, L7Info::Type::Response);
+  EXPECT_EQ(answer->query, "payments-api.payments-prod-4.svc.cluster.local.");
+  EXPECT_EQ(answer->first_ip, "10.96.5.43");
+  EXPECT_EQ(answer->latency, 650487u);
+  const Seen* nx = find([](const Seen& s) { return s.rcode == 3; });
+  ASSERT_TRUE(nx);
+  EXPECT_TRUE(nx->query.starts_with("shipping-api-3."));
+  const Seen* post = find([](const Seen& s) { return s.method == "POST"; });
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->type, L7Info::Type::Request);
+  EXPECT_EQ(post->url,
+            "http://billing-accounts-3.billing-dev.svc.cluster.local/api/v1/cart?session=9f3c&"
+            "currency=EUR");  // \u0026 unescaped
+  EXPECT_EQ(post->protocol, "HTTP/1.1");
+  const Seen* ok = find([](const Seen& s) { return s.code == 200; });
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->method, "GET");
+}
+
+}  // namespace
+}  // namespace stockade
