@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-yaml python3-jsonschema
   zlib1g-dev libyaml-dev
+  libcurl4-openssl-dev openssl
   nodejs chromium fonts-dejavu-core
 )
 # npm: Debian's package, unless a Node.js distribution that bundles it is installed already

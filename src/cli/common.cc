@@ -6,15 +6,17 @@
 #include <iostream>
 
 #include "input/loader.h"
+#include "kube/snapshot.h"
 
 namespace stockade::cli {
 
 void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::string>& formats,
                       const std::string& default_format, bool files_required) {
-  auto* f = cmd.add_option("-f,--filename", o.files,
-                           "Kubernetes objects: file, directory (recursive) or - for stdin; "
-                           "repeatable");
-  if (files_required) f->required();
+  cmd.add_option("-f,--filename", o.files,
+                 "Kubernetes objects: file, directory (recursive) or - for stdin; "
+                 "repeatable");
+  // -f or --kubeconfig/--context: load_cluster checks that one of them is given.
+  o.files_required = files_required;
   o.output = default_format;
   std::string list;
   for (const auto& fmt : formats) list += (list.empty() ? "" : "|") + fmt;
@@ -30,13 +32,28 @@ void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::st
 }
 
 ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>& extra) {
-  if (!o.kubeconfig.empty() || !o.context.empty())
-    throw UsageError{
-        "--kubeconfig/--context: reading a live cluster is not supported yet; "
-        "export the objects with kubectl get -o yaml and pass them with -f"};
   LoadOptions lo;
   lo.default_namespace = o.ns;
   ClusterLoader loader(lo);
+  if (!o.kubeconfig.empty() || !o.context.empty()) {
+    kube::KubeconfigOptions ko;
+    ko.kubeconfig = o.kubeconfig;
+    ko.context = o.context;
+    auto config = kube::load_config(kube::with_environment(ko));
+    if (!config) throw UsageError{config.error().str()};
+    kube::ClientOptions co;
+    co.verbose = o.verbose > 0;
+    auto client = kube::Client::create(std::move(*config), co);
+    if (!client) throw UsageError{client.error().str()};
+    kube::SnapshotReport report;
+    if (auto r = kube::load_snapshot(**client, loader, report); !r)
+      throw UsageError{r.error().str()};
+    for (const auto& note : report.notes) verbose_log(o, note);
+  } else if (o.files.empty() && (o.files_required || extra.empty())) {
+    throw UsageError{
+        "no cluster objects: pass -f FILE (or --kubeconfig/--context for a live "
+        "cluster)"};
+  }
   std::vector<std::string> paths = o.files;
   paths.insert(paths.end(), extra.begin(), extra.end());
   for (const std::string& p : paths) {

@@ -34,6 +34,7 @@ struct CommonOptions {
   std::string context;
   int verbose = 0;
   bool quiet = false;
+  bool files_required = true;  // -f (or --kubeconfig/--context) must be given
 };
 
 // Adds -f, -n, -o (with the allowed formats), --kubeconfig, --context, -v, -q.

@@ -22,19 +22,26 @@ class Decoder {
  public:
   explicit Decoder(DecodeContext& ctx) : ctx_(ctx) {}
 
-  void document(const N& doc, int list_depth) {
+  // `item_kind` / `item_api_version`: what the items of a typed list (PodList, as the API
+  // server answers a list) are when they do not say it themselves.
+  void document(const N& doc, int list_depth, const std::string& item_kind = {},
+                const std::string& item_api_version = {}) {
     if (doc.is_null()) return;  // empty YAML document
     if (!doc.is_map()) fail(doc, "expected a Kubernetes object (a mapping)");
     std::string kind = opt_string(doc, "kind", "kind");
     std::string api_version = opt_string(doc, "apiVersion", "apiVersion");
+    if (kind.empty()) kind = item_kind;
+    if (api_version.empty()) api_version = item_api_version;
     if (kind.empty()) fail(doc, "object has no kind");
     if (kind == "List" || (kind.size() > 4 && kind.ends_with("List") && doc.get("items"))) {
       if (list_depth >= 4) fail(doc, "Lists nested too deeply");
       auto items = doc.get("items");
       if (!items || items->is_null()) return;
       if (!items->is_seq()) fail(*items, "items: expected a list");
+      std::string inner = kind == "List" ? std::string() : kind.substr(0, kind.size() - 4);
+      std::string inner_api = kind == "List" ? std::string() : api_version;
       items->items([&](const N& item) {
-        document(item, list_depth + 1);
+        document(item, list_depth + 1, inner, inner_api);
         return true;
       });
       check_budget(doc);

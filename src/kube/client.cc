@@ -1,0 +1,512 @@
+#include "kube/client.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <simdjson.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "model/flow.h"
+
+extern char** environ;
+
+namespace stockade::kube {
+
+namespace {
+
+std::string base64_encode(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
+                 static_cast<uint8_t>(in[i + 2]);
+    for (int s : {18, 12, 6, 0}) out += kAlphabet[(v >> s) & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Url {
+  std::string scheme, host, port, prefix;
+};
+
+std::optional<Url> split_url(const std::string& server) {
+  Url u;
+  auto sep = server.find("://");
+  if (sep == std::string::npos) return std::nullopt;
+  u.scheme = server.substr(0, sep);
+  std::string rest = server.substr(sep + 3);
+  auto slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  if (slash != std::string::npos) u.prefix = rest.substr(slash);
+  if (authority.starts_with("[")) {
+    auto close = authority.find(']');
+    if (close == std::string::npos) return std::nullopt;
+    u.host = authority.substr(0, close + 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':')
+      u.port = authority.substr(close + 2);
+  } else {
+    auto colon = authority.rfind(':');
+    u.host = authority.substr(0, colon);
+    if (colon != std::string::npos) u.port = authority.substr(colon + 1);
+  }
+  if (u.port.empty()) u.port = u.scheme == "http" ? "80" : "443";
+  if (u.host.empty() || (u.scheme != "https" && u.scheme != "http")) return std::nullopt;
+  return u;
+}
+
+size_t write_body(char* data, size_t size, size_t n, void* user) {
+  auto* r = static_cast<std::pair<Response*, int64_t>*>(user);
+  size_t bytes = size * n;
+  if (static_cast<int64_t>(r->first->body.size() + bytes) > r->second) return 0;  // too large
+  r->first->body.append(data, bytes);
+  return bytes;
+}
+
+size_t read_header(char* data, size_t size, size_t n, void* user) {
+  auto* r = static_cast<Response*>(user);
+  std::string_view line(data, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = trim(std::string(line.substr(colon + 1)));
+    while (!value.empty() && value.front() == ' ') value.erase(value.begin());
+    if (name == "retry-after") {
+      int s = 0;
+      if (std::sscanf(value.c_str(), "%d", &s) == 1 && s >= 0) r->retry_after = s;
+    } else if (name == "content-type") {
+      r->content_type = value;
+    }
+  }
+  return size * n;
+}
+
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+}  // namespace
+
+Result<ExecCredential> run_exec_plugin(const ExecConfig& exec, const RestConfig& cluster) {
+  nlohmann::json info = {{"apiVersion", exec.api_version},
+                         {"kind", "ExecCredential"},
+                         {"spec", {{"interactive", false}}}};
+  if (exec.provide_cluster_info) {
+    nlohmann::json c = {{"server", cluster.server}};
+    if (!cluster.tls_server_name.empty()) c["tls-server-name"] = cluster.tls_server_name;
+    if (cluster.insecure_skip_tls_verify) c["insecure-skip-tls-verify"] = true;
+    std::string ca = cluster.ca_pem.empty() && !cluster.ca_file.empty() ? read_file(cluster.ca_file)
+                                                                        : cluster.ca_pem;
+    if (!ca.empty()) c["certificate-authority-data"] = base64_encode(ca);
+    if (!cluster.proxy_url.empty()) c["proxy-url"] = cluster.proxy_url;
+    info["spec"]["cluster"] = c;
+  }
+  // The environment: ours, the plugin's own entries over it, and KUBERNETES_EXEC_INFO.
+  std::vector<std::string> env_text;
+  auto overridden = [&](std::string_view entry) {
+    auto eq = entry.find('=');
+    std::string_view name = entry.substr(0, eq);
+    if (name == "KUBERNETES_EXEC_INFO") return true;
+    for (const auto& [k, v] : exec.env)
+      if (k == name) return true;
+    return false;
+  };
+  for (char** e = environ; e && *e; ++e)
+    if (!overridden(*e)) env_text.emplace_back(*e);
+  for (const auto& [k, v] : exec.env) env_text.push_back(k + "=" + v);
+  env_text.push_back("KUBERNETES_EXEC_INFO=" + info.dump());
+  std::vector<char*> envp;
+  for (auto& s : env_text) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_text{exec.command};
+  argv_text.insert(argv_text.end(), exec.args.begin(), exec.args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_text) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0)
+    return make_error("exec plugin: pipe: " + std::string(std::strerror(errno)));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, exec.command.c_str(), &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out[1]);
+  if (rc != 0) {
+    ::close(out[0]);
+    std::string msg = "exec plugin \"" + exec.command + "\": " + std::strerror(rc);
+    if (!exec.install_hint.empty()) msg += " (" + trim(exec.install_hint) + ")";
+    return make_error(msg);
+  }
+  std::string output;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(out[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (output.size() < (size_t{1} << 20)) output.append(buf, static_cast<size_t>(n));
+  }
+  ::close(out[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return make_error("exec plugin \"" + exec.command + "\" failed (" +
+                      (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                                         : std::string("killed by a signal")) +
+                      ")");
+  ExecCredential cred;
+  try {
+    auto j = nlohmann::json::parse(output);
+    if (j.value("kind", "") != "ExecCredential")
+      return make_error("exec plugin \"" + exec.command + "\": output is not an ExecCredential");
+    if (j.value("apiVersion", "") != exec.api_version)
+      return make_error("exec plugin \"" + exec.command + "\": apiVersion " +
+                        j.value("apiVersion", "(none)") + " does not match " + exec.api_version);
+    const auto& st = j.at("status");
+    cred.token = st.value("token", "");
+    cred.client_cert_pem = st.value("clientCertificateData", "");
+    cred.client_key_pem = st.value("clientKeyData", "");
+    if (cred.token.empty() && (cred.client_cert_pem.empty() || cred.client_key_pem.empty()))
+      return make_error("exec plugin \"" + exec.command +
+                        "\": the ExecCredential has neither a token nor a client certificate "
+                        "and key");
+    if (st.contains("expirationTimestamp") && st["expirationTimestamp"].is_string()) {
+      auto ns = parse_rfc3339(st["expirationTimestamp"].get<std::string>());
+      if (!ns) return make_error("exec plugin \"" + exec.command + "\": bad expirationTimestamp");
+      cred.expiry = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::nanoseconds(*ns)));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return make_error("exec plugin \"" + exec.command + "\": output is not valid JSON (" +
+                      std::string(e.what()) + ")");
+  }
+  return cred;
+}
+
+struct Client::Impl {
+  CURL* curl = nullptr;
+  Url url;
+  std::optional<ExecCredential> exec_cred;
+  // Token bucket.
+  double tokens = 0;
+  std::chrono::steady_clock::time_point last_refill = std::chrono::steady_clock::now();
+  char error[CURL_ERROR_SIZE] = {};
+
+  ~Impl() {
+    if (curl) curl_easy_cleanup(curl);
+  }
+};
+
+Client::Client(RestConfig config, ClientOptions options)
+    : config_(std::move(config)), options_(options), impl_(std::make_unique<Impl>()) {}
+
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::create(RestConfig config, ClientOptions options) {
+  static CurlGlobal global;
+  auto url = split_url(config.server);
+  if (!url)
+    return make_error(config.origin, 0,
+                      "cluster server \"" + config.server + "\" is not an http(s) URL");
+  std::unique_ptr<Client> c(new Client(std::move(config), options));
+  c->impl_->url = *url;
+  c->impl_->tokens = options.burst;
+  c->impl_->curl = curl_easy_init();
+  if (!c->impl_->curl) return make_error("libcurl: cannot create a handle");
+  return c;
+}
+
+Result<Response> Client::request(const std::string& method, const std::string& path,
+                                 const std::string& body, const std::string& content_type,
+                                 const std::string& accept) {
+  Impl& im = *impl_;
+  bool reran_exec = false;
+  for (int attempt = 0;; ++attempt) {
+    // Rate limit.
+    auto now = std::chrono::steady_clock::now();
+    im.tokens = std::min<double>(
+        options_.burst,
+        im.tokens + options_.qps * std::chrono::duration<double>(now - im.last_refill).count());
+    im.last_refill = now;
+    if (im.tokens < 1) {
+      std::this_thread::sleep_for(std::chrono::duration<double>((1 - im.tokens) / options_.qps));
+      im.tokens = 1;
+      im.last_refill = std::chrono::steady_clock::now();
+    }
+    im.tokens -= 1;
+
+    // Credentials.
+    std::string token = config_.token;
+    std::string cert_pem = config_.client_cert_pem, key_pem = config_.client_key_pem;
+    if (!config_.token_file.empty()) {
+      token = trim(read_file(config_.token_file));
+      if (token.empty()) return make_error(config_.token_file, 0, "token file is missing or empty");
+    }
+    if (config_.exec) {
+      bool expired = im.exec_cred && im.exec_cred->expiry &&
+                     *im.exec_cred->expiry <= std::chrono::system_clock::now();
+      if (!im.exec_cred || expired) {
+        auto cred = run_exec_plugin(*config_.exec, config_);
+        if (!cred) return tl::unexpected(cred.error());
+        im.exec_cred = std::move(*cred);
+      }
+      if (!im.exec_cred->token.empty()) token = im.exec_cred->token;
+      if (!im.exec_cred->client_cert_pem.empty()) {
+        cert_pem = im.exec_cred->client_cert_pem;
+        key_pem = im.exec_cred->client_key_pem;
+      }
+    }
+
+    CURL* c = im.curl;
+    curl_easy_reset(c);
+    std::string host = config_.tls_server_name.empty() ? im.url.host : config_.tls_server_name;
+    std::string full = im.url.scheme + "://" + host + ":" + im.url.port + im.url.prefix + path;
+    curl_easy_setopt(c, CURLOPT_URL, full.c_str());
+    curl_slist* connect_to = nullptr;
+    if (!config_.tls_server_name.empty()) {
+      // Verify and send SNI for tls-server-name, but connect to the server's address.
+      std::string rule =
+          config_.tls_server_name + ":" + im.url.port + ":" + im.url.host + ":" + im.url.port;
+      connect_to = curl_slist_append(nullptr, rule.c_str());
+      curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to);
+    }
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+    if (method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    }
+    curl_slist* headers = nullptr;
+    headers = curl_slist_append(headers, ("Accept: " + accept).c_str());
+    if (!content_type.empty())
+      headers = curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
+    headers = curl_slist_append(headers, "User-Agent: stockade");
+    if (!token.empty())
+      headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    if (!config_.username.empty() && token.empty()) {
+      curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+      curl_easy_setopt(c, CURLOPT_USERNAME, config_.username.c_str());
+      curl_easy_setopt(c, CURLOPT_PASSWORD, config_.password.c_str());
+    }
+    // TLS
+    if (config_.insecure_skip_tls_verify) {
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    curl_blob ca_blob{}, cert_blob{}, key_blob{};
+    if (!config_.ca_pem.empty()) {
+      ca_blob = {const_cast<char*>(config_.ca_pem.data()), config_.ca_pem.size(), CURL_BLOB_NOCOPY};
+      curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca_blob);
+    } else if (!config_.ca_file.empty()) {
+      curl_easy_setopt(c, CURLOPT_CAINFO, config_.ca_file.c_str());
+    }
+    if (!cert_pem.empty()) {
+      cert_blob = {cert_pem.data(), cert_pem.size(), CURL_BLOB_NOCOPY};
+      key_blob = {key_pem.data(), key_pem.size(), CURL_BLOB_NOCOPY};
+      curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert_blob);
+      curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+      curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key_blob);
+      curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+    } else if (!config_.client_cert_file.empty()) {
+      curl_easy_setopt(c, CURLOPT_SSLCERT, config_.client_cert_file.c_str());
+      curl_easy_setopt(c, CURLOPT_SSLKEY, config_.client_key_file.c_str());
+    }
+    if (!config_.proxy_url.empty())
+      curl_easy_setopt(c, CURLOPT_PROXY, config_.proxy_url.c_str());
+    else
+      curl_easy_setopt(c, CURLOPT_NOPROXY, "*");  // kubeconfig's proxy-url only, as kubectl
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+                     static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options_.request_timeout.count()));
+    // A connection that stalls (under 1 byte/s for 30 s) is dead.
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    Response resp;
+    std::pair<Response*, int64_t> sink{&resp, options_.max_body};
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, read_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
+    im.error[0] = 0;
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, im.error);
+    CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(headers);
+    curl_slist_free_all(connect_to);
+    if (rc != CURLE_OK) {
+      std::string detail = im.error[0] ? im.error : curl_easy_strerror(rc);
+      bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
+                 rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
+                 rc == CURLE_SSL_ISSUER_ERROR;
+      if (tls)
+        return make_error("TLS with " + config_.server + " failed: " + detail +
+                          " (check certificate-authority, tls-server-name and the client "
+                          "certificate of context \"" +
+                          config_.context + "\")");
+      bool transient = rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+                       rc == CURLE_GOT_NOTHING || rc == CURLE_COULDNT_CONNECT ||
+                       rc == CURLE_PARTIAL_FILE || rc == CURLE_OPERATION_TIMEDOUT;
+      if (transient && attempt < options_.max_retries) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100 << std::min(attempt, 5)));
+        continue;
+      }
+      if (rc == CURLE_WRITE_ERROR)
+        return make_error(method + " " + path + ": response larger than " +
+                          std::to_string(options_.max_body >> 20) + " MiB");
+      return make_error(method + " " + config_.server + path + ": " + detail);
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+    if (resp.status == 401 && config_.exec && !reran_exec) {
+      reran_exec = true;  // the credential may have been revoked early: ask the plugin again
+      im.exec_cred.reset();
+      continue;
+    }
+    if ((resp.status == 429 || (resp.status == 503 && resp.retry_after)) &&
+        attempt < options_.max_retries) {
+      int wait = std::min(resp.retry_after.value_or(1), 30);
+      std::this_thread::sleep_for(std::chrono::seconds(wait));
+      continue;
+    }
+    return resp;
+  }
+}
+
+std::string Client::describe(const std::string& method, const std::string& path,
+                             const Response& r) {
+  std::string msg = method + " " + path + ": HTTP " + std::to_string(r.status);
+  try {
+    auto j = nlohmann::json::parse(r.body);
+    if (j.is_object() && j.value("kind", "") == "Status") {
+      if (j.contains("reason") && j["reason"].is_string())
+        msg += " " + j["reason"].get<std::string>();
+      if (j.contains("message") && j["message"].is_string())
+        msg += ": " + j["message"].get<std::string>();
+    }
+  } catch (const nlohmann::json::exception&) {
+  }
+  if (r.status == 401)
+    msg += " (the credentials were refused: check the user of the kubeconfig context)";
+  if (r.status == 403) msg += " (grant the missing permission with a Role/ClusterRole binding)";
+  return msg;
+}
+
+Result<std::string> Client::get(const std::string& path) {
+  auto r = request("GET", path);
+  if (!r) return tl::unexpected(r.error());
+  if (r->status != 200) return make_error(describe("GET", path, *r));
+  return std::move(r->body);
+}
+
+Result<std::set<std::string>> Client::group_versions() {
+  std::set<std::string> out;
+  auto core = get("/api");
+  if (!core) return tl::unexpected(core.error());
+  auto apis = get("/apis");
+  if (!apis) return tl::unexpected(apis.error());
+  try {
+    auto c = nlohmann::json::parse(*core);
+    for (const auto& v : c.value("versions", nlohmann::json::array()))
+      if (v.is_string()) out.insert(v.get<std::string>());
+    auto a = nlohmann::json::parse(*apis);
+    for (const auto& g : a.value("groups", nlohmann::json::array()))
+      for (const auto& v : g.value("versions", nlohmann::json::array()))
+        if (v.contains("groupVersion") && v["groupVersion"].is_string())
+          out.insert(v["groupVersion"].get<std::string>());
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(config_.server + ": discovery answer is not valid JSON (" +
+                      std::string(e.what()) + ")");
+  }
+  return out;
+}
+
+Result<Client::ListResult> Client::list(const std::string& path, int limit) {
+  simdjson::ondemand::parser parser;
+  for (int restart = 0;; ++restart) {
+    std::string cont;
+    ListResult out;
+    bool expired = false;
+    for (;;) {
+      std::string q = path + (path.find('?') == std::string::npos ? "?" : "&") +
+                      "limit=" + std::to_string(limit);
+      if (!cont.empty()) {
+        char* esc = curl_easy_escape(nullptr, cont.c_str(), static_cast<int>(cont.size()));
+        q += std::string("&continue=") + (esc ? esc : "");
+        curl_free(esc);
+      }
+      auto r = request("GET", q);
+      if (!r) return tl::unexpected(r.error());
+      if (r->status == 410 && !cont.empty()) {  // the continue token expired: list again
+        expired = true;
+        break;
+      }
+      if (r->status != 200) return make_error(describe("GET", q, *r));
+      // The page's metadata: continue token and resourceVersion.
+      simdjson::padded_string text(r->body);
+      simdjson::ondemand::document doc;
+      std::string_view next, rv;
+      simdjson::ondemand::object meta;
+      if (parser.iterate(text).get(doc) != simdjson::SUCCESS ||
+          doc.find_field_unordered("metadata").get_object().get(meta) != simdjson::SUCCESS)
+        return make_error("GET " + q + ": the answer is not a Kubernetes list");
+      if (meta.find_field_unordered("continue").get_string().get(next) != simdjson::SUCCESS)
+        next = {};
+      if (meta.find_field_unordered("resourceVersion").get_string().get(rv) != simdjson::SUCCESS)
+        rv = {};
+      out.resource_version = std::string(rv);
+      std::string next_token(next);
+      out.pages.push_back(std::move(r->body));
+      if (next_token.empty()) return out;
+      cont = std::move(next_token);
+    }
+    if (expired && restart >= 2)
+      return make_error("GET " + path + ": the list kept expiring (410 Gone) while paging");
+  }
+}
+
+}  // namespace stockade::kube

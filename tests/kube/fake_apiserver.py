@@ -1,0 +1,352 @@
+#!/usr/bin/env python3
+"""A small Kubernetes API server for tests (there is no kube-apiserver on the test machines).
+
+It implements, faithfully, the parts of the REST protocol Stockade's client and `kubectl get`
+use: discovery (/api, /apis, /api/v1, /apis/GROUP/VERSION, /version), list (cluster-wide and
+per namespace) with `limit`/`continue` paging, get of one object, Table output for
+`kubectl get`, bearer-token and client-certificate authentication, per-user forbidden
+resources (403 Status naming the verb, resource and group as the real server does), and
+fault injection for tests:
+
+  POST /_test/expire-continue      every continue token issued so far answers 410 Gone
+  POST /_test/fail?path=P&status=S&count=N[&retry_after=R][&when=continue]
+                                   the next N requests whose path starts with P (and that
+                                   carry a continue token, with when=continue) answer S
+  GET  /_test/requests             the requests served so far (method, path, user), as JSON
+
+Objects come from a JSON file (a `kind: List` of any objects); the server assigns uid,
+resourceVersion and creationTimestamp where missing. Usage:
+
+  fake_apiserver.py --objects objs.json --cert server.crt --key server.key --ca ca.crt
+                    --tokens tokens.json --port-file PORT_FILE [--forbid user:resource,...]
+
+`--tokens` maps bearer tokens to user names; a client certificate's CN is its user name.
+The chosen port is written to PORT_FILE once the server listens.
+"""
+
+import argparse
+import base64
+import json
+import ssl
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+# resource -> (group, version, kind, namespaced)
+RESOURCES = {
+    "namespaces": ("", "v1", "Namespace", False),
+    "nodes": ("", "v1", "Node", False),
+    "pods": ("", "v1", "Pod", True),
+    "services": ("", "v1", "Service", True),
+    "serviceaccounts": ("", "v1", "ServiceAccount", True),
+    "replicationcontrollers": ("", "v1", "ReplicationController", True),
+    "deployments": ("apps", "v1", "Deployment", True),
+    "replicasets": ("apps", "v1", "ReplicaSet", True),
+    "statefulsets": ("apps", "v1", "StatefulSet", True),
+    "daemonsets": ("apps", "v1", "DaemonSet", True),
+    "jobs": ("batch", "v1", "Job", True),
+    "cronjobs": ("batch", "v1", "CronJob", True),
+    "endpointslices": ("discovery.k8s.io", "v1", "EndpointSlice", True),
+    "networkpolicies": ("networking.k8s.io", "v1", "NetworkPolicy", True),
+    "ingresses": ("networking.k8s.io", "v1", "Ingress", True),
+    "roles": ("rbac.authorization.k8s.io", "v1", "Role", True),
+    "rolebindings": ("rbac.authorization.k8s.io", "v1", "RoleBinding", True),
+    "clusterroles": ("rbac.authorization.k8s.io", "v1", "ClusterRole", False),
+    "clusterrolebindings": ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", False),
+    "adminnetworkpolicies": ("policy.networking.k8s.io", "v1alpha1", "AdminNetworkPolicy", False),
+    "baselineadminnetworkpolicies": ("policy.networking.k8s.io", "v1alpha1",
+                                     "BaselineAdminNetworkPolicy", False),
+    "clusternetworkpolicies": ("policy.networking.k8s.io", "v1alpha2", "ClusterNetworkPolicy",
+                               False),
+}
+KIND_TO_RESOURCE = {v[2]: k for k, v in RESOURCES.items()}
+
+
+class State:
+    def __init__(self, objects, tokens, forbid, served_groups):
+        self.lock = threading.Lock()
+        self.rv = 1000
+        self.objects = {}  # resource -> {(ns, name): obj}
+        self.tokens = tokens
+        self.forbid = forbid  # set of (user, resource)
+        self.served = served_groups  # None: all
+        self.continue_epoch = 0  # tokens older than this have expired
+        self.failures = []  # [path_prefix, status, count, retry_after]
+        self.requests = []
+        for obj in objects:
+            self.add(obj)
+
+    def add(self, obj):
+        kind = obj.get("kind", "")
+        resource = KIND_TO_RESOURCE.get(kind)
+        if resource is None:
+            return
+        group, version, _, namespaced = RESOURCES[resource]
+        obj["apiVersion"] = f"{group}/{version}" if group else version
+        meta = obj.setdefault("metadata", {})
+        if namespaced:
+            meta.setdefault("namespace", "default")
+        else:
+            meta.pop("namespace", None)
+        self.rv += 1
+        meta["resourceVersion"] = str(self.rv)
+        meta.setdefault("uid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}/{meta.get('namespace', '')}/{meta['name']}")))
+        meta.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
+        self.objects.setdefault(resource, {})[(meta.get("namespace", ""), meta["name"])] = obj
+
+    def served_gv(self, group, version):
+        gv = f"{group}/{version}" if group else version
+        return self.served is None or gv in self.served or (group == "" and version == "v1")
+
+
+def status(code, reason, message, details=None):
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}
+    if details:
+        body["details"] = details
+    return code, body
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-apiserver/1"
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    # --- plumbing -------------------------------------------------------------------------
+    def send_json(self, code, body, extra_headers=None):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra_headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def user(self):
+        st = self.server.state
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            return st.tokens.get(auth[7:].strip())
+        cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
+        if cert:
+            for rdn in cert.get("subject", ()):
+                for k, v in rdn:
+                    if k == "commonName":
+                        return v
+        return None
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def handle_any(self, method):
+        st = self.server.state
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        length = int(self.headers.get("Content-Length", "0") or 0)
+        if length:
+            self.rfile.read(length)
+        if url.path.startswith("/_test/"):
+            return self.test_control(url.path, query)
+        user = self.user()
+        with st.lock:
+            st.requests.append({"method": method, "path": self.path, "user": user})
+            for f in st.failures:
+                if f[4] == "continue" and "continue" not in query:
+                    continue
+                if f[2] > 0 and url.path.startswith(f[0]):
+                    f[2] -= 1
+                    headers = {"Retry-After": str(f[3])} if f[3] is not None else None
+                    reason = {429: "TooManyRequests", 410: "Expired"}.get(f[1], "InternalError")
+                    code, body = status(f[1], reason, "injected failure")
+                    return self.send_json(code, body, headers)
+        if user is None:
+            return self.send_json(*status(401, "Unauthorized", "Unauthorized"))
+        if method != "GET":
+            return self.send_json(*status(405, "MethodNotAllowed", "only GET is served"))
+        try:
+            code, body = self.route(url.path, query, user)
+        except BrokenPipeError:
+            return
+        if isinstance(body, dict) and self.wants_table() and body.get("kind", "").endswith("List") \
+                and code == 200:
+            body = self.as_table(body)
+        self.send_json(code, body)
+
+    def wants_table(self):
+        return "as=Table" in self.headers.get("Accept", "")
+
+    def as_table(self, lst):
+        rows = []
+        for item in lst["items"]:
+            meta = item["metadata"]
+            rows.append({"cells": [meta["name"], meta.get("creationTimestamp", "")],
+                         "object": {"kind": "PartialObjectMetadata",
+                                    "apiVersion": "meta.k8s.io/v1", "metadata": meta}})
+        return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+                "metadata": lst["metadata"],
+                "columnDefinitions": [
+                    {"name": "Name", "type": "string", "format": "name",
+                     "description": "Name of the object", "priority": 0},
+                    {"name": "Created At", "type": "date", "format": "",
+                     "description": "creation time", "priority": 0}],
+                "rows": rows}
+
+    def test_control(self, path, query):
+        st = self.server.state
+        with st.lock:
+            if path == "/_test/expire-continue":
+                st.continue_epoch = st.rv + 1
+                st.rv += 1
+                return self.send_json(200, {"ok": True})
+            if path == "/_test/fail":
+                ra = query.get("retry_after")
+                st.failures.append([query.get("path", "/"), int(query.get("status", "500")),
+                                    int(query.get("count", "1")),
+                                    int(ra) if ra is not None else None,
+                                    query.get("when", "")])
+                return self.send_json(200, {"ok": True})
+            if path == "/_test/requests":
+                return self.send_json(200, st.requests)
+        return self.send_json(404, {"error": "unknown test control"})
+
+    # --- the API ----------------------------------------------------------------------------
+    def route(self, path, query, user):
+        st = self.server.state
+        parts = [p for p in path.split("/") if p]
+        if path == "/version":
+            return 200, {"major": "1", "minor": "32", "gitVersion": "v1.32.0",
+                         "platform": "linux/amd64"}
+        if parts == ["api"]:
+            return 200, {"kind": "APIVersions", "versions": ["v1"],
+                         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
+                                                         "serverAddress": "127.0.0.1"}]}
+        if parts == ["apis"]:
+            groups = {}
+            for r, (g, v, _, _) in RESOURCES.items():
+                if g and st.served_gv(g, v):
+                    groups.setdefault(g, set()).add(v)
+            out = []
+            for g in sorted(groups):
+                vs = [{"groupVersion": f"{g}/{v}", "version": v} for v in sorted(groups[g])]
+                out.append({"name": g, "versions": vs, "preferredVersion": vs[-1]})
+            return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": out}
+        if parts[:1] == ["api"] and len(parts) >= 2:
+            group, version, rest = "", parts[1], parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 3:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        if not st.served_gv(group, version) or not any(
+                g == group and v == version for g, v, _, _ in RESOURCES.values()):
+            return status(404, "NotFound", "the server could not find the requested resource")
+        gv = f"{group}/{version}" if group else version
+        if not rest:
+            res = [{"name": r, "singularName": k.lower(), "namespaced": ns, "kind": k,
+                    "verbs": ["get", "list"]}
+                   for r, (g, v, k, ns) in RESOURCES.items() if g == group and v == version]
+            return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
+                         "resources": res}
+        namespace = None
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, rest = rest[1], rest[2:]
+        resource = rest[0]
+        name = rest[1] if len(rest) > 1 else None
+        if resource not in RESOURCES or RESOURCES[resource][0] != group or \
+                RESOURCES[resource][1] != version:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        if (user, resource) in st.forbid or (user, "*") in st.forbid:
+            verb = "get" if name else "list"
+            scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+            return status(403, "Forbidden",
+                          f'{resource} is forbidden: User "{user}" cannot {verb} resource '
+                          f'"{resource}" in API group "{group}" {scope}',
+                          {"kind": resource, "group": group})
+        with st.lock:
+            objs = st.objects.get(resource, {})
+            if name is not None:
+                obj = objs.get((namespace or "", name))
+                if obj is None:
+                    return status(404, "NotFound", f'{resource} "{name}" not found',
+                                  {"name": name, "kind": resource, "group": group})
+                return 200, obj
+            items = sorted((k, o) for k, o in objs.items() if namespace is None or k[0] == namespace)
+            offset = 0
+            cont = query.get("continue")
+            if cont:
+                try:
+                    tok = json.loads(base64.urlsafe_b64decode(cont.encode()).decode())
+                    offset, issued = int(tok["offset"]), int(tok["rv"])
+                except Exception:
+                    return status(400, "BadRequest", "invalid continue token")
+                if issued < st.continue_epoch:
+                    return status(410, "Expired",
+                                  "The provided continue parameter is too old to display a "
+                                  "consistent list result. You can start a new list without "
+                                  "the continue parameter.")
+            limit = int(query.get("limit", "0") or 0)
+            page = items[offset:offset + limit] if limit > 0 else items[offset:]
+            meta = {"resourceVersion": str(st.rv)}
+            if limit > 0 and offset + limit < len(items):
+                meta["continue"] = base64.urlsafe_b64encode(json.dumps(
+                    {"offset": offset + limit, "rv": st.rv}).encode()).decode()
+                meta["remainingItemCount"] = len(items) - offset - limit
+            kind = RESOURCES[resource][2]
+            # As the real server: items carry no kind/apiVersion in a typed list.
+            out_items = []
+            for _, o in page:
+                o2 = dict(o)
+                o2.pop("kind", None)
+                o2.pop("apiVersion", None)
+                out_items.append(o2)
+            return 200, {"kind": kind + "List", "apiVersion": gv, "metadata": meta,
+                         "items": out_items}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--objects", required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--ca", required=True)
+    ap.add_argument("--tokens", required=True)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--forbid", default="")
+    ap.add_argument("--served", default="", help="comma-separated group/versions (default all)")
+    a = ap.parse_args()
+    with open(a.objects) as f:
+        doc = json.load(f)
+    objects = doc.get("items", []) if doc.get("kind") == "List" else [doc]
+    with open(a.tokens) as f:
+        tokens = json.load(f)
+    forbid = set()
+    for pair in filter(None, a.forbid.split(",")):
+        u, r = pair.split(":", 1)
+        forbid.add((u, r))
+    served = set(filter(None, a.served.split(","))) or None
+    state = State(objects, tokens, forbid, served)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.state = state
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+    ctx.load_verify_locations(a.ca)
+    ctx.verify_mode = ssl.CERT_OPTIONAL  # client certificates authenticate when present
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    with open(a.port_file + ".tmp", "w") as f:
+        f.write(str(server.server_address[1]))
+    import os
+    os.rename(a.port_file + ".tmp", a.port_file)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

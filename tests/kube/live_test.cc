@@ -1,0 +1,481 @@
+// Live mode against the test API server (tests/kube/fake_apiserver.py): kubeconfig
+// credentials of every kind, paging with expired continue tokens, 429 Retry-After, 401/403
+// messages, TLS failures, exec plugins; `kubectl` and `stockade` agree on what the server
+// holds; live and file mode give identical `reach -o summary` and `map`.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+
+namespace stockade::kube {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct Shell {
+  int code = -1;
+  std::string out, err;
+};
+
+Shell run(const std::string& cmd) {
+  static int n = 0;
+  fs::path err = fs::temp_directory_path() /
+                 ("stockade_live_err_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+  Shell r;
+  FILE* p = ::popen((cmd + " 2>" + err.string()).c_str(), "r");
+  if (!p) return r;
+  char buf[65536];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, got);
+  int st = ::pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream e(err);
+  std::stringstream ss;
+  ss << e.rdbuf();
+  r.err = ss.str();
+  fs::remove(err);
+  return r;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary);
+  out << text;
+}
+
+std::string b64(const std::string& s) {
+  static constexpr char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < s.size(); i += 3) {
+    uint32_t v = (uint8_t(s[i]) << 16) | (uint8_t(s[i + 1]) << 8) | uint8_t(s[i + 2]);
+    for (int sh : {18, 12, 6, 0}) out += a[(v >> sh) & 63];
+  }
+  if (i + 1 == s.size()) {
+    uint32_t v = uint8_t(s[i]) << 16;
+    out += std::string{a[(v >> 18) & 63], a[(v >> 12) & 63]} + "==";
+  } else if (i + 2 == s.size()) {
+    uint32_t v = (uint8_t(s[i]) << 16) | (uint8_t(s[i + 1]) << 8);
+    out += std::string{a[(v >> 18) & 63], a[(v >> 12) & 63], a[(v >> 6) & 63]} + "=";
+  }
+  return out;
+}
+
+class LiveCluster : public ::testing::Test {
+ protected:
+  static inline fs::path dir;
+  static inline pid_t server = 0;
+  static inline int port = 0;
+  static inline std::string skip_reason;
+
+  static void SetUpTestSuite() {
+    if (run("command -v python3 && command -v openssl").code != 0) {
+      skip_reason = "python3 or openssl missing";
+      return;
+    }
+    dir = fs::temp_directory_path() / ("stockade_live_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    std::string d = dir.string();
+    // A CA, a server certificate for localhost and kube.test (not for its IP address), a
+    // client certificate.
+    std::string ssl =
+        "cd " + d +
+        " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 "
+        "-subj /CN=test-ca"
+        " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+        "-subj /CN=kube-apiserver"
+        " && printf 'subjectAltName=DNS:localhost,DNS:kube.test\\n' > san.ext"
+        " && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+        "-out server.crt -days 2 -extfile san.ext"
+        " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr "
+        "-subj /CN=alice"
+        " && openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+        "-out client.crt -days 2"
+        " && openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other-ca.crt "
+        "-days 2 -subj /CN=other-ca";
+    if (run("(" + ssl + ") >/dev/null").code != 0) {
+      skip_reason = "openssl could not make test certificates";
+      return;
+    }
+    // Objects: a generated cluster plus policies of every kind.
+    Shell gen = run(std::string(STOCKADE_GEN_CLUSTER) + " --pods 300 --seed 7 --admin --out " + d +
+                    "/objects.json");
+    ASSERT_EQ(gen.code, 0) << gen.err;
+    write(dir / "tokens.json",
+          R"({"tok-admin": "admin", "tok-bob": "bob", "tok-exec": "exec-user"})");
+    std::string cmd = "python3 " + std::string(STOCKADE_SOURCE_DIR) +
+                      "/tests/kube/fake_apiserver.py --objects " + d + "/objects.json --cert " + d +
+                      "/server.crt --key " + d + "/server.key --ca " + d + "/ca.crt --tokens " + d +
+                      "/tokens.json --port-file " + d + "/port --forbid bob:pods";
+    server = ::fork();
+    if (server == 0) {
+      ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && !fs::exists(dir / "port"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(fs::exists(dir / "port")) << "the test API server did not start";
+    port = std::stoi(slurp(dir / "port"));
+    // kubeconfigs
+    write(dir / "admin.kubeconfig", kubeconfig("user:\n    token: tok-admin"));
+  }
+
+  static void TearDownTestSuite() {
+    if (server > 0) {
+      ::kill(server, SIGTERM);
+      ::waitpid(server, nullptr, 0);
+    }
+    if (!dir.empty()) fs::remove_all(dir);
+  }
+
+  void SetUp() override {
+    if (!skip_reason.empty()) GTEST_SKIP() << skip_reason;
+  }
+
+  static std::string server_url(const std::string& host = "localhost") {
+    return "https://" + host + ":" + std::to_string(port);
+  }
+
+  // A kubeconfig with one context "test" whose user block is `user`.
+  static std::string kubeconfig(const std::string& user, const std::string& cluster_extra = "",
+                                const std::string& server = "") {
+    return "apiVersion: v1\nkind: Config\ncurrent-context: test\nclusters:\n- name: c\n  "
+           "cluster:\n    server: " +
+           (server.empty() ? server_url() : server) + "\n    certificate-authority: ca.crt\n" +
+           cluster_extra +
+           "contexts:\n- name: test\n  context:\n    cluster: c\n    user: u\nusers:\n- name: "
+           "u\n  " +
+           user + "\n";
+  }
+
+  static std::string stockade() { return STOCKADE_BINARY; }
+  static std::string kc(const std::string& name) { return (dir / name).string(); }
+
+  static json requests() {
+    RestConfig c;
+    c.server = server_url();
+    c.ca_file = kc("ca.crt");
+    c.token = "tok-admin";
+    auto client = Client::create(c);
+    auto r = (*client)->request("GET", "/_test/requests");
+    return json::parse(r->body);
+  }
+  static void control(const std::string& path_and_query) {
+    RestConfig c;
+    c.server = server_url();
+    c.ca_file = kc("ca.crt");
+    auto client = Client::create(c);
+    auto r = (*client)->request("POST", path_and_query);
+    ASSERT_TRUE(r && r->status == 200);
+  }
+};
+
+TEST_F(LiveCluster, LiveAndFileModeAgree) {
+  std::string live = stockade() + " reach -o summary --kubeconfig " + kc("admin.kubeconfig");
+  std::string file = stockade() + " reach -o summary -f " + kc("objects.json");
+  Shell a = run(live), b = run(file);
+  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_GE(json::parse(b.out)["endpoints"].get<int>(), 300);
+
+  // map over the same flows
+  Shell flows = run(std::string(STOCKADE_GEN_FLOWS) + " --cluster " + kc("objects.json") +
+                    " --records 3000 --out " + kc("flows.json"));
+  ASSERT_EQ(flows.code, 0) << flows.err;
+  Shell ma = run(stockade() + " map -o json --kubeconfig " + kc("admin.kubeconfig") + " --flows " +
+                 kc("flows.json"));
+  Shell mb =
+      run(stockade() + " map -o json -f " + kc("objects.json") + " --flows " + kc("flows.json"));
+  ASSERT_EQ(ma.code, 0) << ma.err;
+  EXPECT_EQ(ma.out, mb.out);
+}
+
+TEST_F(LiveCluster, KubectlAndStockadeSeeTheSameObjects) {
+  if (run("command -v kubectl").code != 0) GTEST_SKIP() << "kubectl is not installed";
+  Shell k = run("kubectl --kubeconfig " + kc("admin.kubeconfig") + " get pods -A -o json");
+  ASSERT_EQ(k.code, 0) << k.err;
+  std::set<std::string> kubectl_pods;
+  json kubectl_list = json::parse(k.out);
+  for (const auto& p : kubectl_list["items"])
+    kubectl_pods.insert(p["metadata"]["namespace"].get<std::string>() + "/" +
+                        p["metadata"]["name"].get<std::string>());
+  std::set<std::string> file_pods;
+  json objects = json::parse(slurp(dir / "objects.json"));
+  for (const auto& o : objects["items"])
+    if (o["kind"] == "Pod")
+      file_pods.insert(o["metadata"].value("namespace", "default") + "/" +
+                       o["metadata"]["name"].get<std::string>());
+  EXPECT_EQ(kubectl_pods, file_pods);
+  ASSERT_GT(file_pods.size(), 100u);
+  // stockade's endpoints (pods by name) from the live server
+  Shell s =
+      run(stockade() + " reach -o json --kubeconfig " + kc("admin.kubeconfig") + " --port tcp/1");
+  ASSERT_EQ(s.code, 0) << s.err;
+  std::set<std::string> stockade_eps;
+  json reach = json::parse(s.out);
+  for (const auto& c : reach["connections"]) stockade_eps.insert(c["src"]);
+  for (const auto& p : file_pods) EXPECT_TRUE(stockade_eps.count(p)) << p;
+
+  // kubectl's table output (server-side printing) and single-object get work too.
+  Shell t = run("kubectl --kubeconfig " + kc("admin.kubeconfig") + " get namespaces");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("NAME"), std::string::npos);
+  std::string first = *file_pods.begin();
+  Shell one =
+      run("kubectl --kubeconfig " + kc("admin.kubeconfig") + " get pod -n " +
+          first.substr(0, first.find('/')) + " " + first.substr(first.find('/') + 1) + " -o name");
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(one.out, "pod/" + first.substr(first.find('/') + 1) + "\n");
+}
+
+TEST_F(LiveCluster, PagingSurvivesAnExpiredContinueToken) {
+  RestConfig c;
+  c.server = server_url();
+  c.ca_file = kc("ca.crt");
+  c.token = "tok-admin";
+  auto client = Client::create(c);
+  ASSERT_TRUE(client);
+  auto all = (*client)->list("/api/v1/pods", 1000000);
+  ASSERT_TRUE(all) << all.error().str();
+  size_t total = json::parse(all->pages.at(0))["items"].size();
+  control("/_test/fail?path=/api/v1/pods&status=410&count=1&when=continue");
+  auto paged = (*client)->list("/api/v1/pods", 40);
+  ASSERT_TRUE(paged) << paged.error().str();
+  size_t items = 0;
+  for (const auto& p : paged->pages) items += json::parse(p)["items"].size();
+  EXPECT_EQ(items, total);  // the list started over: nothing twice, nothing missing
+  EXPECT_EQ(paged->pages.size(), (total + 39) / 40);
+}
+
+TEST_F(LiveCluster, TooManyRequestsIsRetriedAfterRetryAfter) {
+  control("/_test/fail?path=/api/v1/namespaces&status=429&count=2&retry_after=1");
+  Shell a = run(stockade() + " reach -o summary --kubeconfig " + kc("admin.kubeconfig"));
+  EXPECT_EQ(a.code, 0) << a.err;
+  int namespace_lists = 0;
+  json log = requests();
+  for (const auto& r : log)
+    if (r["path"].get<std::string>().starts_with("/api/v1/namespaces?")) ++namespace_lists;
+  EXPECT_GE(namespace_lists, 3);
+}
+
+TEST_F(LiveCluster, ForbiddenAndUnauthorizedAreExplained) {
+  write(dir / "bob.kubeconfig", kubeconfig("user:\n    token: tok-bob"));
+  Shell a = run(stockade() + " reach --kubeconfig " + kc("bob.kubeconfig"));
+  EXPECT_EQ(a.code, 2);
+  EXPECT_NE(a.err.find("403"), std::string::npos) << a.err;
+  EXPECT_NE(a.err.find("cannot list resource \"pods\""), std::string::npos) << a.err;
+  EXPECT_EQ(std::count(a.err.begin(), a.err.end(), '\n'), 1) << a.err;
+
+  write(dir / "bad.kubeconfig", kubeconfig("user:\n    token: wrong"));
+  Shell b = run(stockade() + " reach --kubeconfig " + kc("bad.kubeconfig"));
+  EXPECT_EQ(b.code, 2);
+  EXPECT_NE(b.err.find("401"), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("credentials were refused"), std::string::npos) << b.err;
+}
+
+TEST_F(LiveCluster, TlsVerificationAndServerName) {
+  // Another CA: the server's certificate is not trusted.
+  std::string other = kubeconfig("user:\n    token: tok-admin");
+  other.replace(other.find("ca.crt"), 6, "other-ca.crt");
+  write(dir / "other.kubeconfig", other);
+  Shell a = run(stockade() + " reach -o summary --kubeconfig " + kc("other.kubeconfig"));
+  EXPECT_EQ(a.code, 2);
+  EXPECT_NE(a.err.find("TLS"), std::string::npos) << a.err;
+  // insecure-skip-tls-verify accepts it
+  write(dir / "insecure.kubeconfig",
+        "apiVersion: v1\nkind: Config\ncurrent-context: test\nclusters:\n- name: c\n  "
+        "cluster:\n    server: " +
+            server_url() +
+            "\n    insecure-skip-tls-verify: true\ncontexts:\n- name: test\n  context:\n    "
+            "cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: tok-admin\n");
+  EXPECT_EQ(run(stockade() + " reach -o summary --kubeconfig " + kc("insecure.kubeconfig")).code,
+            0);
+  // The certificate names localhost and kube.test, not 127.0.0.1: connecting by address
+  // fails unless tls-server-name names what the certificate holds.
+  write(dir / "ip.kubeconfig",
+        kubeconfig("user:\n    token: tok-admin", "", "https://127.0.0.1:" + std::to_string(port)));
+  Shell ip = run(stockade() + " reach -o summary --kubeconfig " + kc("ip.kubeconfig"));
+  EXPECT_EQ(ip.code, 2);
+  EXPECT_NE(ip.err.find("TLS"), std::string::npos) << ip.err;
+  write(dir / "name.kubeconfig",
+        kubeconfig("user:\n    token: tok-admin", "    tls-server-name: kube.test\n",
+                   "https://127.0.0.1:" + std::to_string(port)));
+  Shell n = run(stockade() + " reach -o summary --kubeconfig " + kc("name.kubeconfig"));
+  EXPECT_EQ(n.code, 0) << n.err;
+}
+
+TEST_F(LiveCluster, ClientCertificateData) {
+  std::string user = "user:\n    client-certificate-data: " + b64(slurp(dir / "client.crt")) +
+                     "\n    client-key-data: " + b64(slurp(dir / "client.key"));
+  write(dir / "cert.kubeconfig", kubeconfig(user));
+  Shell a = run(stockade() + " reach -o summary --kubeconfig " + kc("cert.kubeconfig"));
+  EXPECT_EQ(a.code, 0) << a.err;
+  bool alice = false;
+  json log = requests();
+  for (const auto& r : log) alice = alice || r["user"] == "alice";
+  EXPECT_TRUE(alice);
+  // Files relative to the kubeconfig's directory.
+  write(dir / "certfile.kubeconfig",
+        kubeconfig("user:\n    client-certificate: client.crt\n    client-key: client.key"));
+  EXPECT_EQ(run(stockade() + " reach -o summary --kubeconfig " + kc("certfile.kubeconfig")).code,
+            0);
+}
+
+TEST_F(LiveCluster, ExecPluginIsCachedAndRerunOn401) {
+  // The plugin counts its runs; it sees only its own env entry and KUBERNETES_EXEC_INFO.
+  std::string plugin = (dir / "plugin.sh").string();
+  write(plugin,
+        "#!/bin/sh\n"
+        "n=$(cat \"$COUNT_FILE\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"$COUNT_FILE\"\n"
+        "echo \"$KUBERNETES_EXEC_INFO\" > \"$COUNT_FILE.info\"\n"
+        "tok=tok-exec; if [ \"$FIRST_BAD\" = 1 ] && [ $n = 1 ]; then tok=revoked; fi\n"
+        "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+        "\"status\":{\"token\":\"%s\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}' $tok\n");
+  fs::permissions(plugin, fs::perms::owner_all);
+  auto config = [&](const std::string& count, bool first_bad) {
+    return kubeconfig(
+        "user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: "
+        "./plugin.sh\n      interactiveMode: Never\n      provideClusterInfo: true\n      env:\n"
+        "      - name: COUNT_FILE\n        value: " +
+        count + "\n      - name: FIRST_BAD\n        value: \"" + (first_bad ? "1" : "0") + "\"\n");
+  };
+  write(dir / "exec.kubeconfig", config(kc("count1"), false));
+  Shell a = run(stockade() + " reach -o summary --kubeconfig " + kc("exec.kubeconfig"));
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(slurp(dir / "count1"), "1\n");  // one run for every request of the snapshot
+  json info = json::parse(slurp(dir / "count1.info"));
+  EXPECT_EQ(info["kind"], "ExecCredential");
+  EXPECT_EQ(info["spec"]["cluster"]["server"], server_url());
+  EXPECT_FALSE(info["spec"]["cluster"]["certificate-authority-data"].get<std::string>().empty());
+
+  write(dir / "exec2.kubeconfig", config(kc("count2"), true));
+  Shell b = run(stockade() + " reach -o summary --kubeconfig " + kc("exec2.kubeconfig"));
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_EQ(slurp(dir / "count2"), "2\n");  // 401 with the first token: asked once more
+}
+
+// ---- kubeconfig resolution without a server ---------------------------------------------------
+
+class Kubeconfig : public ::testing::Test {
+ protected:
+  fs::path d = fs::temp_directory_path() / ("stockade_kubeconfig_" + std::to_string(::getpid()));
+  void SetUp() override { fs::create_directories(d / "sub"); }
+  void TearDown() override { fs::remove_all(d); }
+};
+
+TEST_F(Kubeconfig, MergedListFirstFileWinsAndPathsAreRelativeToTheirFile) {
+  write(d / "a.yaml",
+        "apiVersion: v1\nkind: Config\ncurrent-context: one\nclusters:\n- name: c1\n  cluster:\n"
+        "    server: https://one.example:6443/\n    certificate-authority: ca.pem\n"
+        "contexts:\n- name: one\n  context: {cluster: c1, user: u1, namespace: shop}\n"
+        "users:\n- name: u1\n  user: {tokenFile: tok}\n");
+  write(d / "sub" / "b.yaml",
+        "apiVersion: v1\nkind: Config\ncurrent-context: two\nclusters:\n- name: c1\n  cluster:\n"
+        "    server: https://ignored.example\n- name: c2\n  cluster:\n    server: "
+        "https://two.example\n    certificate-authority-data: " +
+            b64("PEM") +
+            "\n    proxy-url: http://proxy:3128\ncontexts:\n- name: two\n  context: {cluster: c2, "
+            "user: u2}\nusers:\n- name: u2\n  user:\n    client-certificate: cert.pem\n"
+            "    client-key: key.pem\n");
+  KubeconfigOptions o;
+  o.kubeconfig_env = (d / "missing.yaml").string() + ":" + (d / "a.yaml").string() + ":" +
+                     (d / "sub" / "b.yaml").string();
+  o.home = d.string();
+  auto c = load_config(o);
+  ASSERT_TRUE(c) << c.error().str();
+  EXPECT_EQ(c->context, "one");  // current-context of the first file that sets it
+  EXPECT_EQ(c->server, "https://one.example:6443");
+  EXPECT_EQ(c->ca_file, (d / "ca.pem").string());
+  EXPECT_EQ(c->token_file, (d / "tok").string());
+  EXPECT_EQ(c->namespace_, "shop");
+  o.context = "two";
+  c = load_config(o);
+  ASSERT_TRUE(c) << c.error().str();
+  EXPECT_EQ(c->server, "https://two.example");
+  EXPECT_EQ(c->ca_pem, "PEM");
+  EXPECT_EQ(c->proxy_url, "http://proxy:3128");
+  EXPECT_EQ(c->client_cert_file, (d / "sub" / "cert.pem").string());
+  o.context = "three";
+  c = load_config(o);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("context \"three\" not found"), std::string::npos);
+}
+
+TEST_F(Kubeconfig, ErrorsNameFileAndLine) {
+  write(d / "bad.yaml", "apiVersion: v1\nkind: Config\nclusters:\n  name: x\n");
+  KubeconfigOptions o;
+  o.kubeconfig = (d / "bad.yaml").string();
+  auto c = load_config(o);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().file, (d / "bad.yaml").string());
+  EXPECT_EQ(c.error().line, 4);
+  EXPECT_NE(c.error().message.find("clusters: expected a list"), std::string::npos);
+
+  write(d / "exec.yaml",
+        "apiVersion: v1\nkind: Config\ncurrent-context: x\nclusters:\n- name: c\n  cluster:\n"
+        "    server: https://h\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nusers:\n"
+        "- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1alpha1\n"
+        "      command: x\n");
+  o.kubeconfig = (d / "exec.yaml").string();
+  c = load_config(o);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().line, 15);  // the apiVersion line
+  EXPECT_NE(c.error().message.find("apiVersion must be"), std::string::npos);
+
+  write(d / "garbage.yaml", "{{{{");
+  o.kubeconfig = (d / "garbage.yaml").string();
+  EXPECT_FALSE(load_config(o));
+  o.kubeconfig = (d / "none.yaml").string();
+  EXPECT_FALSE(load_config(o));
+}
+
+TEST_F(Kubeconfig, InClusterServiceAccount) {
+  write(d / "token", "abc\n");
+  write(d / "ca.crt", "PEM");
+  write(d / "namespace", "stockade\n");
+  KubeconfigOptions o;
+  o.kubeconfig_env = "";
+  o.home = (d / "nohome").string();
+  o.in_cluster_dir = d.string();
+  o.service_host = "fd00::1";
+  o.service_port = "443";
+  auto c = load_config(o);
+  ASSERT_TRUE(c) << c.error().str();
+  EXPECT_EQ(c->server, "https://[fd00::1]:443");
+  EXPECT_EQ(c->token_file, (d / "token").string());
+  EXPECT_EQ(c->namespace_, "stockade");
+  o.service_host.reset();
+  EXPECT_FALSE(load_config(o));
+}
+
+TEST(Base64, DecodesStandardAlphabet) {
+  EXPECT_EQ(base64_decode("aGVsbG8="), "hello");
+  EXPECT_EQ(base64_decode("aGVs\nbG8"), "hello");
+  EXPECT_EQ(base64_decode(""), "");
+  EXPECT_FALSE(base64_decode("a$=="));
+  EXPECT_FALSE(base64_decode("a"));
+}
+
+}  // namespace
+}  // namespace stockade::kube
