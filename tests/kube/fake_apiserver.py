@@ -76,6 +76,7 @@ class State:
         self.continue_epoch = 0  # tokens older than this have expired
         self.failures = []  # [path_prefix, status, count, retry_after]
         self.requests = []
+        self.owners = {}  # (resource, ns, name) -> {manager: set of field paths}
         for obj in objects:
             self.add(obj)
 
@@ -144,6 +145,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.handle_any("POST")
 
+    def do_PATCH(self):
+        self.handle_any("PATCH")
+
+    def do_DELETE(self):
+        self.handle_any("DELETE")
+
     def do_GET(self):
         self.handle_any("GET")
 
@@ -152,8 +159,7 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         length = int(self.headers.get("Content-Length", "0") or 0)
-        if length:
-            self.rfile.read(length)
+        self.body = self.rfile.read(length) if length else b""
         if url.path.startswith("/_test/"):
             return self.test_control(url.path, query)
         user = self.user()
@@ -170,10 +176,8 @@ class Handler(BaseHTTPRequestHandler):
                     return self.send_json(code, body, headers)
         if user is None:
             return self.send_json(*status(401, "Unauthorized", "Unauthorized"))
-        if method != "GET":
-            return self.send_json(*status(405, "MethodNotAllowed", "only GET is served"))
         try:
-            code, body = self.route(url.path, query, user)
+            code, body = self.route(url.path, query, user, method)
         except BrokenPipeError:
             return
         if isinstance(body, dict) and self.wants_table() and body.get("kind", "").endswith("List") \
@@ -200,6 +204,129 @@ class Handler(BaseHTTPRequestHandler):
                      "description": "creation time", "priority": 0}],
                 "rows": rows}
 
+    # --- server-side apply ----------------------------------------------------------------
+    # Field ownership as the real server keeps it for these kinds: leaf fields of maps, lists
+    # atomic (NetworkPolicy's and the policy API's lists are atomic), labels and annotations
+    # per key.
+    def apply(self, resource, namespace, name, query):
+        st = self.server.state
+        if self.headers.get("Content-Type", "").split(";")[0] != "application/apply-patch+yaml":
+            return status(415, "UnsupportedMediaType", "the body of the request was in an unknown format")
+        manager = query.get("fieldManager")
+        if not manager:
+            return status(400, "BadRequest", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch")
+        try:
+            try:
+                import yaml
+                cfg = yaml.safe_load(self.body.decode())
+            except ImportError:
+                cfg = json.loads(self.body.decode())
+        except Exception as e:
+            return status(400, "BadRequest", f"error decoding YAML: {e}")
+        group, version, kind, namespaced = RESOURCES[resource]
+        gv = f"{group}/{version}" if group else version
+        if not isinstance(cfg, dict) or cfg.get("kind") != kind or cfg.get("apiVersion") != gv:
+            return status(400, "BadRequest", f"the body must be a {kind} of {gv}")
+        meta = cfg.get("metadata") or {}
+        if meta.get("name") != name:
+            return status(400, "BadRequest", "the name of the object does not match the name on the URL")
+        force = query.get("force") == "true"
+        dry = query.get("dryRun") == "All"
+
+        def leaves(obj, prefix=""):
+            out = {}
+            for k, v in obj.items():
+                if prefix == "" and k in ("apiVersion", "kind", "status"):
+                    continue
+                if prefix == ".metadata" and k not in ("labels", "annotations"):
+                    continue
+                p = f"{prefix}.{k}"
+                if isinstance(v, dict) and v and not (prefix == ".metadata.labels" or prefix == ".metadata.annotations"):
+                    out.update(leaves(v, p))
+                else:
+                    out[p] = v
+            return out
+
+        def get_path(obj, p):
+            cur = obj
+            for k in p.split(".")[1:]:
+                if not isinstance(cur, dict) or k not in cur:
+                    return None
+                cur = cur[k]
+            return cur
+
+        def set_path(obj, p, v):
+            keys = p.split(".")[1:]
+            cur = obj
+            for k in keys[:-1]:
+                cur = cur.setdefault(k, {})
+            cur[keys[-1]] = v
+
+        def del_path(obj, p):
+            keys = p.split(".")[1:]
+            chain = [obj]
+            for k in keys[:-1]:
+                if not isinstance(chain[-1], dict) or k not in chain[-1]:
+                    return
+                chain.append(chain[-1][k])
+            chain[-1].pop(keys[-1], None)
+            for i in range(len(keys) - 1, 0, -1):  # drop emptied maps
+                if chain[i] == {}:
+                    chain[i - 1].pop(keys[i - 1], None)
+
+        with st.lock:
+            key = (namespace, name)
+            objs = st.objects.setdefault(resource, {})
+            existing = objs.get(key)
+            owners = {m: set(ps) for m, ps in st.owners.get((resource, namespace, name), {}).items()}
+            want = leaves(cfg)
+            conflicts = []
+            if existing is not None:
+                for p, v in want.items():
+                    cur = get_path(existing, p)
+                    if cur is not None and cur != v:
+                        for m, ps in owners.items():
+                            if m != manager and p in ps:
+                                conflicts.append((m, p))
+            if conflicts and not force:
+                causes = [{"type": "FieldManagerConflict",
+                           "message": f'conflict with "{m}" using {gv}', "field": p}
+                          for m, p in sorted(conflicts)]
+                msg = f"Apply failed with {len(causes)} conflict(s): " + "; ".join(
+                    c["message"] + ": " + c["field"] for c in causes)
+                return status(409, "Conflict", msg, {"causes": causes})
+            obj = json.loads(json.dumps(existing)) if existing is not None else {
+                "apiVersion": gv, "kind": kind, "metadata": {"name": name}}
+            if namespaced:
+                obj["metadata"]["namespace"] = namespace
+            before = json.dumps(existing, sort_keys=True) if existing is not None else None
+            for m, p in conflicts:  # forced: the other manager loses the field
+                owners[m].discard(p)
+            others = set().union(*[ps for m, ps in owners.items() if m != manager]) if owners else set()
+            for p in owners.get(manager, set()) - set(want) - others:
+                del_path(obj, p)
+            for p, v in want.items():
+                set_path(obj, p, v)
+            owners[manager] = set(want)
+            owners = {m: ps for m, ps in owners.items() if ps}
+            obj.pop("status", None)
+            changed = before is None or json.dumps({k: v for k, v in obj.items()}, sort_keys=True) != before
+            new_rv = st.rv + 1 if changed else int(obj["metadata"].get("resourceVersion", st.rv))
+            obj["metadata"]["resourceVersion"] = str(new_rv)
+            obj["metadata"].setdefault("uid", str(uuid.uuid4()))
+            obj["metadata"].setdefault("creationTimestamp", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+            obj["metadata"]["managedFields"] = [
+                {"manager": m, "operation": "Apply", "apiVersion": gv,
+                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                 "fieldsType": "FieldsV1", "fieldsV1": fields_v1(ps)}
+                for m, ps in sorted(owners.items())]
+            if not dry:
+                if changed:
+                    st.rv = new_rv
+                objs[key] = obj
+                st.owners[(resource, namespace, name)] = owners
+            return (201 if existing is None else 200), obj
+
     def test_control(self, path, query):
         st = self.server.state
         with st.lock:
@@ -219,7 +346,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.send_json(404, {"error": "unknown test control"})
 
     # --- the API ----------------------------------------------------------------------------
-    def route(self, path, query, user):
+    def route(self, path, query, user, method="GET"):
         st = self.server.state
         parts = [p for p in path.split("/") if p]
         if path == "/version":
@@ -251,7 +378,7 @@ class Handler(BaseHTTPRequestHandler):
         gv = f"{group}/{version}" if group else version
         if not rest:
             res = [{"name": r, "singularName": k.lower(), "namespaced": ns, "kind": k,
-                    "verbs": ["get", "list"]}
+                    "verbs": ["get", "list", "patch", "delete"]}
                    for r, (g, v, k, ns) in RESOURCES.items() if g == group and v == version]
             return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
                          "resources": res}
@@ -264,12 +391,28 @@ class Handler(BaseHTTPRequestHandler):
                 RESOURCES[resource][1] != version:
             return status(404, "NotFound", "the server could not find the requested resource")
         if (user, resource) in st.forbid or (user, "*") in st.forbid:
-            verb = "get" if name else "list"
+            verb = {"PATCH": "patch", "DELETE": "delete"}.get(method, "get" if name else "list")
             scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
             return status(403, "Forbidden",
                           f'{resource} is forbidden: User "{user}" cannot {verb} resource '
                           f'"{resource}" in API group "{group}" {scope}',
                           {"kind": resource, "group": group})
+        if method == "PATCH" and name is not None:
+            return self.apply(resource, namespace or "", name, query)
+        if method == "DELETE" and name is not None:
+            with st.lock:
+                objs = st.objects.get(resource, {})
+                obj = objs.get((namespace or "", name))
+                if obj is None:
+                    return status(404, "NotFound", f'{resource} "{name}" not found')
+                if query.get("dryRun") != "All":
+                    del objs[(namespace or "", name)]
+                    st.owners.pop((resource, namespace or "", name), None)
+                    st.rv += 1
+                return 200, {"kind": "Status", "apiVersion": "v1", "status": "Success",
+                             "details": {"name": name, "kind": resource}}
+        if method != "GET":
+            return status(405, "MethodNotAllowed", f"{method} is not served here")
         with st.lock:
             objs = st.objects.get(resource, {})
             if name is not None:
@@ -309,6 +452,15 @@ class Handler(BaseHTTPRequestHandler):
                 out_items.append(o2)
             return 200, {"kind": kind + "List", "apiVersion": gv, "metadata": meta,
                          "items": out_items}
+
+
+def fields_v1(paths):
+    tree = {}
+    for p in sorted(paths):
+        cur = tree
+        for k in p.split(".")[1:]:
+            cur = cur.setdefault("f:" + k, {})
+    return tree
 
 
 def main():

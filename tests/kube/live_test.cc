@@ -375,6 +375,89 @@ TEST_F(LiveCluster, ExecPluginIsCachedAndRerunOn401) {
   EXPECT_EQ(slurp(dir / "count2"), "2\n");  // 401 with the first token: asked once more
 }
 
+// Server-side apply: dry run changes nothing; apply creates, re-apply is unchanged; a field
+// kubectl owns is a conflict (exit 1, nothing applied) until --force-conflicts; kubectl then
+// sees stockade as the owner; --prune-owned deletes what stockade applied before and the
+// files no longer hold.
+TEST_F(LiveCluster, ServerSideApply) {
+  auto policy = [](const std::string& name, const std::string& app) {
+    return "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: " + name +
+           "\n  namespace: default\nspec:\n  podSelector:\n    matchLabels: {app: " + app +
+           "}\n  policyTypes: [Ingress]\n";
+  };
+  std::string admin = " --kubeconfig " + kc("admin.kubeconfig");
+  write(dir / "p1.yaml", policy("apply-one", "web") + "---\n" + policy("apply-two", "db"));
+  Shell dry = run(stockade() + " apply --dry-run -f " + kc("p1.yaml") + admin);
+  ASSERT_EQ(dry.code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("NetworkPolicy default/apply-one: created (dry run)"), std::string::npos)
+      << dry.out;
+  EXPECT_NE(run("kubectl" + admin + " get networkpolicy apply-one -n default").code, 0);
+
+  Shell ap = run(stockade() + " apply -f " + kc("p1.yaml") + admin);
+  ASSERT_EQ(ap.code, 0) << ap.err;
+  EXPECT_NE(ap.out.find("apply-one: created (applied)"), std::string::npos) << ap.out;
+  Shell got = run("kubectl" + admin +
+                  " get networkpolicy apply-one -n default -o json --show-managed-fields");
+  ASSERT_EQ(got.code, 0) << got.err;
+  json obj = json::parse(got.out);
+  EXPECT_EQ(obj["spec"]["podSelector"]["matchLabels"]["app"], "web");
+  EXPECT_EQ(obj["metadata"]["managedFields"][0]["manager"], "stockade");
+
+  Shell again = run(stockade() + " apply -o json -f " + kc("p1.yaml") + admin);
+  ASSERT_EQ(again.code, 0) << again.err;
+  json rep = json::parse(again.out);
+  EXPECT_EQ(rep["objects"][0]["action"], "unchanged");
+
+  // kubectl owns a policy; stockade wants another selector.
+  write(dir / "k.yaml", policy("by-kubectl", "web"));
+  Shell k = run("kubectl" + admin + " apply --server-side --validate=false -f " + kc("k.yaml"));
+  ASSERT_EQ(k.code, 0) << k.err;
+  write(dir / "s.yaml", policy("by-kubectl", "api"));
+  Shell conflict = run(stockade() + " apply -f " + kc("s.yaml") + admin);
+  EXPECT_EQ(conflict.code, 1) << conflict.err;
+  EXPECT_NE(conflict.out.find(".spec.podSelector.matchLabels.app is managed by \"kubectl\""),
+            std::string::npos)
+      << conflict.out;
+  got = run("kubectl" + admin + " get networkpolicy by-kubectl -n default -o json");
+  EXPECT_EQ(json::parse(got.out)["spec"]["podSelector"]["matchLabels"]["app"], "web");
+  Shell forced = run(stockade() + " apply --force-conflicts -f " + kc("s.yaml") + admin);
+  ASSERT_EQ(forced.code, 0) << forced.err;
+  EXPECT_NE(forced.out.find("~ .spec.podSelector.matchLabels.app: \"web\" -> \"api\""),
+            std::string::npos)
+      << forced.out;
+  // Now kubectl's own apply conflicts with stockade.
+  Shell back = run("kubectl" + admin + " apply --server-side --validate=false -f " + kc("k.yaml"));
+  EXPECT_NE(back.code, 0);
+  EXPECT_NE(back.err.find("conflict with \"stockade\""), std::string::npos) << back.err;
+
+  // Prune: apply-two is no longer in the files.
+  write(dir / "p2.yaml", policy("apply-one", "web"));
+  Shell prune = run(stockade() + " apply --prune-owned -f " + kc("p2.yaml") + admin);
+  ASSERT_EQ(prune.code, 0) << prune.err;
+  EXPECT_NE(prune.out.find("NetworkPolicy default/apply-two: pruned"), std::string::npos)
+      << prune.out;
+  EXPECT_NE(run("kubectl" + admin + " get networkpolicy apply-two -n default").code, 0);
+  EXPECT_EQ(run("kubectl" + admin + " get networkpolicy apply-one -n default").code, 0);
+  EXPECT_EQ(run("kubectl" + admin + " get networkpolicy by-kubectl -n default").code, 0);
+}
+
+TEST_F(LiveCluster, ApplyRefusesWhatItDoesNotManage) {
+  write(dir / "pod.yaml",
+        "apiVersion: v1\nkind: NetworkPolicy\nmetadata: {name: x}\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n");
+  Shell a =
+      run(stockade() + " apply -f " + kc("pod.yaml") + " --kubeconfig " + kc("admin.kubeconfig"));
+  EXPECT_EQ(a.code, 2);
+  EXPECT_NE(a.err.find("pod.yaml:1: NetworkPolicy must have apiVersion networking.k8s.io/v1"),
+            std::string::npos)
+      << a.err;
+  write(dir / "pod2.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n");
+  Shell b =
+      run(stockade() + " apply -f " + kc("pod2.yaml") + " --kubeconfig " + kc("admin.kubeconfig"));
+  EXPECT_EQ(b.code, 2);
+  EXPECT_NE(b.err.find("not Pod"), std::string::npos) << b.err;
+}
+
 // ---- kubeconfig resolution without a server ---------------------------------------------------
 
 class Kubeconfig : public ::testing::Test {

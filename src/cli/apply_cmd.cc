@@ -1,0 +1,205 @@
+// stockade apply: policies into a live cluster by server-side apply, dry run first.
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "input/loader.h"
+#include "kube/apply.h"
+
+namespace stockade::cli {
+
+namespace {
+
+struct ApplyOptions {
+  CommonOptions common;
+  bool dry_run = false;
+  bool force_conflicts = false;
+  bool prune_owned = false;
+};
+
+const char* action_name(kube::ApplyOutcome::Action a) {
+  switch (a) {
+    case kube::ApplyOutcome::Action::Created:
+      return "created";
+    case kube::ApplyOutcome::Action::Configured:
+      return "configured";
+    case kube::ApplyOutcome::Action::Unchanged:
+      return "unchanged";
+    case kube::ApplyOutcome::Action::Conflict:
+      return "conflict";
+  }
+  return "";
+}
+
+// Policies this field manager applied earlier that the input no longer holds.
+std::vector<std::pair<std::string, std::string>> owned_elsewhere(
+    kube::Client& client, const std::vector<kube::ApplyObject>& objects) {
+  std::set<std::string> wanted;
+  for (const auto& o : objects) wanted.insert(o.path());
+  struct KindPath {
+    const char* gv;
+    const char* resource;
+    const char* kind;
+  };
+  static constexpr KindPath kinds[] = {
+      {"networking.k8s.io/v1", "networkpolicies", "NetworkPolicy"},
+      {"policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy"},
+      {"policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies",
+       "BaselineAdminNetworkPolicy"},
+      {"policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", "ClusterNetworkPolicy"}};
+  auto served = client.group_versions();
+  if (!served) throw UsageError{served.error().str()};
+  std::vector<std::pair<std::string, std::string>> out;  // path, label
+  for (const auto& k : kinds) {
+    if (!served->count(k.gv)) continue;
+    auto list = client.list(std::string("/apis/") + k.gv + "/" + k.resource);
+    if (!list) throw UsageError{list.error().str()};
+    for (const auto& page : list->pages) {
+      auto j = nlohmann::json::parse(page, nullptr, false);
+      if (!j.is_object()) continue;
+      for (const auto& item : j.value("items", nlohmann::json::array())) {
+        const auto& meta = item.value("metadata", nlohmann::json::object());
+        // Only what stockade alone manages: a policy another manager also owns fields of is
+        // not stockade's to delete.
+        bool ours = false, others = false;
+        for (const auto& mf : meta.value("managedFields", nlohmann::json::array())) {
+          bool mine = mf.value("manager", "") == "stockade" && mf.value("operation", "") == "Apply";
+          ours = ours || mine;
+          others = others || !mine;
+        }
+        if (!ours || others) continue;
+        kube::ApplyObject o;
+        o.kind = k.kind;
+        o.api_version = k.gv;
+        o.ns = meta.value("namespace", "");
+        o.name = meta.value("name", "");
+        if (!wanted.count(o.path())) out.emplace_back(o.path(), o.label());
+      }
+    }
+  }
+  return out;
+}
+
+int run(const ApplyOptions& o) {
+  auto objects = kube::read_apply_objects(o.common.files, o.common.ns);
+  if (!objects) throw UsageError{objects.error().str()};
+  if (objects->empty()) throw UsageError{"no policies to apply in the files given"};
+  // The same validation as every other command (the API server's rules).
+  {
+    LoadOptions lo;
+    lo.default_namespace = o.common.ns;
+    ClusterLoader loader(lo);
+    for (const auto& f : o.common.files)
+      if (auto r = loader.add_path(f); !r) throw UsageError{r.error().str()};
+  }
+  kube::KubeconfigOptions ko;
+  ko.kubeconfig = o.common.kubeconfig;
+  ko.context = o.common.context;
+  auto config = kube::load_config(kube::with_environment(ko));
+  if (!config) throw UsageError{config.error().str()};
+  auto client = kube::Client::create(std::move(*config));
+  if (!client) throw UsageError{client.error().str()};
+  kube::Client& c = **client;
+
+  bool json_out = o.common.output == "json";
+  nlohmann::ordered_json report = {{"dryRun", o.dry_run}, {"objects", nlohmann::json::array()}};
+  auto print_outcome = [&](const kube::ApplyObject& obj, const kube::ApplyOutcome& out,
+                           const char* phase) {
+    if (json_out) return;
+    std::printf("%s: %s (%s)\n", obj.label().c_str(), action_name(out.action), phase);
+    for (const auto& ch : out.changes) std::printf("    %s\n", ch.c_str());
+    for (const auto& cf : out.conflicts)
+      std::printf("    conflict: %s is managed by \"%s\"\n", cf.field.c_str(), cf.manager.c_str());
+  };
+
+  // Dry run of everything first: nothing is applied unless every object would apply.
+  std::vector<kube::ApplyOutcome> planned;
+  size_t conflicts = 0;
+  for (const auto& obj : *objects) {
+    auto out = kube::server_side_apply(c, obj, true, o.force_conflicts);
+    if (!out)
+      throw UsageError{obj.file + ":" + std::to_string(obj.line) + ": " + obj.label() + ": " +
+                       out.error().str()};
+    if (out->action == kube::ApplyOutcome::Action::Conflict) ++conflicts;
+    print_outcome(obj, *out, "dry run");
+    planned.push_back(std::move(*out));
+  }
+  std::vector<std::pair<std::string, std::string>> prune;
+  if (o.prune_owned) {
+    prune = owned_elsewhere(c, *objects);
+    for (const auto& [path, label] : prune) {
+      auto r = c.request("DELETE", path + "?dryRun=All");
+      if (!r) throw UsageError{r.error().str()};
+      if (r->status != 200 && r->status != 202 && r->status != 404)
+        throw UsageError{kube::Client::describe("DELETE", path, *r)};
+      if (!json_out) std::printf("%s: pruned (dry run)\n", label.c_str());
+    }
+  }
+  auto record = [&](const kube::ApplyObject& obj, const kube::ApplyOutcome& out) {
+    nlohmann::ordered_json conf = nlohmann::json::array();
+    for (const auto& cf : out.conflicts)
+      conf.push_back({{"field", cf.field}, {"manager", cf.manager}});
+    report["objects"].push_back({{"kind", obj.kind},
+                                 {"namespace", obj.ns},
+                                 {"name", obj.name},
+                                 {"action", action_name(out.action)},
+                                 {"changes", out.changes},
+                                 {"conflicts", conf}});
+  };
+  if (conflicts > 0) {
+    for (size_t i = 0; i < objects->size(); ++i) record((*objects)[i], planned[i]);
+    report["pruned"] = nlohmann::json::array();
+    if (json_out) std::printf("%s\n", report.dump(2).c_str());
+    print_error(std::to_string(conflicts) +
+                " object(s) conflict with other field managers: nothing applied (take the "
+                "fields over with --force-conflicts)");
+    finish(kExitFound);
+  }
+  if (!o.dry_run) {
+    for (size_t i = 0; i < objects->size(); ++i) {
+      const auto& obj = (*objects)[i];
+      auto out = kube::server_side_apply(c, obj, false, o.force_conflicts);
+      if (!out) throw UsageError{obj.label() + ": " + out.error().str()};
+      if (out->action == kube::ApplyOutcome::Action::Conflict) {
+        print_outcome(obj, *out, "applied");
+        print_error(obj.label() + ": a conflict appeared after the dry run: stopped");
+        finish(kExitFound);
+      }
+      print_outcome(obj, *out, "applied");
+      planned[i] = std::move(*out);
+    }
+    for (const auto& [path, label] : prune) {
+      auto r = c.request("DELETE", path);
+      if (!r) throw UsageError{r.error().str()};
+      if (r->status != 200 && r->status != 202 && r->status != 404)
+        throw UsageError{kube::Client::describe("DELETE", path, *r)};
+      if (!json_out) std::printf("%s: pruned\n", label.c_str());
+    }
+  }
+  for (size_t i = 0; i < objects->size(); ++i) record((*objects)[i], planned[i]);
+  report["pruned"] = nlohmann::json::array();
+  for (const auto& [path, label] : prune) report["pruned"].push_back(label);
+  if (json_out) std::printf("%s\n", report.dump(2).c_str());
+  finish(kExitOk);
+}
+
+}  // namespace
+
+Runner register_apply(CLI::App& app) {
+  auto opts = std::make_shared<ApplyOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "apply", "Apply policies to a live cluster (server-side apply, dry run first)");
+  add_common_flags(*cmd, opts->common, {"table", "json"}, "table");
+  cmd->add_flag("--dry-run", opts->dry_run, "Show what would change; change nothing");
+  cmd->add_flag("--force-conflicts", opts->force_conflicts,
+                "Take over fields another field manager owns");
+  cmd->add_flag("--prune-owned", opts->prune_owned,
+                "Delete policies that stockade alone manages and the files no longer hold");
+  return [opts] { return run(*opts); };
+}
+
+}  // namespace stockade::cli

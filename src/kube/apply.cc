@@ -1,0 +1,291 @@
+#include "kube/apply.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "input/yaml_tree.h"
+
+namespace stockade::kube {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using input::YamlStream;
+using input::YamlTreeNode;
+
+namespace {
+
+struct Kind {
+  const char* kind;
+  const char* api_version;
+  const char* resource;
+  bool namespaced;
+};
+
+constexpr Kind kKinds[] = {
+    {"NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", true},
+    {"AdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies", false},
+    {"BaselineAdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1",
+     "baselineadminnetworkpolicies", false},
+    {"ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", false},
+};
+
+const Kind* find_kind(const std::string& kind) {
+  for (const Kind& k : kKinds)
+    if (kind == k.kind) return &k;
+  return nullptr;
+}
+
+struct ReadError {
+  int line;
+  std::string message;
+};
+
+// YAML (1.2 core schema for plain scalars) to JSON. Aliases are shared nodes: a visit budget
+// bounds alias bombs.
+json to_json(const YamlTreeNode* n, size_t& budget) {
+  if (budget-- == 0) throw ReadError{n->line, "document too large after expanding YAML aliases"};
+  switch (n->kind) {
+    case YamlTreeNode::Kind::Null:
+      return nullptr;
+    case YamlTreeNode::Kind::Map: {
+      json o = json::object();
+      for (const auto& [k, v] : n->map) {
+        if (k->kind != YamlTreeNode::Kind::Scalar)
+          throw ReadError{k->line, "mapping keys must be strings"};
+        o[k->scalar] = to_json(v, budget);
+      }
+      return o;
+    }
+    case YamlTreeNode::Kind::Seq: {
+      json a = json::array();
+      for (const YamlTreeNode* v : n->seq) a.push_back(to_json(v, budget));
+      return a;
+    }
+    case YamlTreeNode::Kind::Scalar:
+      break;
+  }
+  const std::string& s = n->scalar;
+  if (!n->plain) return s;
+  if (s.empty() || s == "null" || s == "Null" || s == "NULL" || s == "~") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  char* end = nullptr;
+  errno = 0;
+  long long i = std::strtoll(s.c_str(), &end, 10);
+  if (end && *end == 0 && errno == 0) return i;
+  double d = std::strtod(s.c_str(), &end);
+  if (end && *end == 0 && s.find_first_of("0123456789") != std::string::npos) return d;
+  return s;
+}
+
+void add_document(const YamlTreeNode* doc, const std::string& file, const std::string& default_ns,
+                  std::vector<ApplyObject>& out, int depth) {
+  if (doc->kind == YamlTreeNode::Kind::Null) return;
+  if (doc->kind != YamlTreeNode::Kind::Map)
+    throw ReadError{doc->line, "expected a Kubernetes object (a mapping)"};
+  size_t budget = 1 << 20;
+  json body = to_json(doc, budget);
+  std::string kind = body.value("kind", "");
+  if (kind == "List") {
+    if (depth > 2) throw ReadError{doc->line, "Lists nested too deeply"};
+    const YamlTreeNode* items = nullptr;
+    for (const auto& [k, v] : doc->map)
+      if (k->scalar == "items") items = v;
+    if (items && items->kind == YamlTreeNode::Kind::Seq)
+      for (const YamlTreeNode* item : items->seq)
+        add_document(item, file, default_ns, out, depth + 1);
+    return;
+  }
+  const Kind* k = find_kind(kind);
+  if (!k)
+    throw ReadError{doc->line,
+                    "apply accepts NetworkPolicy, AdminNetworkPolicy, "
+                    "BaselineAdminNetworkPolicy and ClusterNetworkPolicy only, not " +
+                        (kind.empty() ? std::string("an object without kind") : kind)};
+  std::string api = body.value("apiVersion", "");
+  if (api != k->api_version)
+    throw ReadError{doc->line,
+                    kind + " must have apiVersion " + k->api_version + ", not \"" + api + "\""};
+  ApplyObject o;
+  o.kind = kind;
+  o.api_version = api;
+  o.file = file;
+  o.line = doc->line;
+  const json& meta = body.contains("metadata") ? body["metadata"] : json::object();
+  if (!meta.is_object() || !meta.contains("name") || !meta["name"].is_string() ||
+      meta["name"].get<std::string>().empty())
+    throw ReadError{doc->line, kind + " without metadata.name"};
+  o.name = meta["name"].get<std::string>();
+  if (k->namespaced) {
+    o.ns = meta.contains("namespace") && meta["namespace"].is_string()
+               ? meta["namespace"].get<std::string>()
+               : default_ns;
+    body["metadata"]["namespace"] = o.ns;
+  } else if (meta.contains("namespace")) {
+    throw ReadError{doc->line, kind + " is cluster-scoped: remove metadata.namespace"};
+  }
+  // Server-managed metadata never belongs in an apply configuration.
+  for (const char* f :
+       {"resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "selfLink"})
+    body["metadata"].erase(f);
+  body.erase("status");
+  o.body = std::move(body);
+  out.push_back(std::move(o));
+}
+
+void collect_files(const std::string& path, std::vector<std::string>& files) {
+  if (fs::is_directory(path)) {
+    std::vector<std::string> found;
+    for (const auto& e : fs::recursive_directory_iterator(path)) {
+      std::string ext = e.path().extension().string();
+      if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json"))
+        found.push_back(e.path().string());
+    }
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  } else {
+    files.push_back(path);
+  }
+}
+
+std::string short_value(const json& v) {
+  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (s.size() > 160) s = s.substr(0, 157) + "...";
+  return s;
+}
+
+void flatten(const json& v, const std::string& path, std::map<std::string, json>& out) {
+  if (v.is_object() && !v.empty()) {
+    for (auto it = v.begin(); it != v.end(); ++it) flatten(it.value(), path + "." + it.key(), out);
+  } else {
+    out[path] = v;
+  }
+}
+
+json comparable(json o) {
+  if (!o.is_object()) return json::object();
+  o.erase("status");
+  if (o.contains("metadata") && o["metadata"].is_object()) {
+    for (const char* f :
+         {"resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "selfLink"})
+      o["metadata"].erase(f);
+  }
+  return o;
+}
+
+}  // namespace
+
+std::string ApplyObject::path() const {
+  const Kind* k = find_kind(kind);
+  std::string base = "/apis/" + api_version + "/";
+  if (k && k->namespaced) base += "namespaces/" + ns + "/";
+  return base + (k ? k->resource : "") + "/" + name;
+}
+
+std::string ApplyObject::label() const {
+  return kind + " " + (ns.empty() ? name : ns + "/" + name);
+}
+
+Result<std::vector<ApplyObject>> read_apply_objects(const std::vector<std::string>& paths,
+                                                    const std::string& default_namespace) {
+  std::vector<std::string> files;
+  for (const auto& p : paths) collect_files(p, files);
+  std::vector<ApplyObject> out;
+  for (const std::string& file : files) {
+    std::string text;
+    if (file == "-") {
+      std::stringstream ss;
+      ss << std::cin.rdbuf();
+      text = ss.str();
+    } else {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) return make_error(file, 0, "cannot read file");
+      std::stringstream ss;
+      ss << in.rdbuf();
+      text = ss.str();
+    }
+    std::string name = file == "-" ? "<stdin>" : file;
+    auto stream = YamlStream::parse(text, name);
+    if (!stream) return tl::unexpected(stream.error());
+    try {
+      for (const YamlTreeNode* doc : stream->documents())
+        add_document(doc, name, default_namespace, out, 0);
+    } catch (const ReadError& e) {
+      return make_error(name, e.line, e.message);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> object_changes(const json& before, const json& after) {
+  std::map<std::string, json> a, b;
+  flatten(comparable(before), "", a);
+  flatten(comparable(after), "", b);
+  std::vector<std::string> out;
+  for (const auto& [k, v] : b) {
+    auto it = a.find(k);
+    if (it == a.end())
+      out.push_back("+ " + k + ": " + short_value(v));
+    else if (it->second != v)
+      out.push_back("~ " + k + ": " + short_value(it->second) + " -> " + short_value(v));
+  }
+  for (const auto& [k, v] : a)
+    if (!b.count(k)) out.push_back("- " + k + ": " + short_value(v));
+  return out;
+}
+
+Result<ApplyOutcome> server_side_apply(Client& client, const ApplyObject& object, bool dry_run,
+                                       bool force_conflicts) {
+  ApplyOutcome out;
+  auto current = client.request("GET", object.path());
+  if (!current) return tl::unexpected(current.error());
+  json before = json::object();
+  bool exists = current->status == 200;
+  if (exists) {
+    before = json::parse(current->body, nullptr, false);
+  } else if (current->status != 404) {
+    return make_error(Client::describe("GET", object.path(), *current));
+  }
+  std::string query = "?fieldManager=stockade";
+  if (force_conflicts) query += "&force=true";
+  if (dry_run) query += "&dryRun=All";
+  auto r = client.request("PATCH", object.path() + query, object.body.dump(),
+                          "application/apply-patch+yaml");
+  if (!r) return tl::unexpected(r.error());
+  if (r->status == 409) {
+    out.action = ApplyOutcome::Action::Conflict;
+    json status = json::parse(r->body, nullptr, false);
+    if (status.is_object() && status.contains("details") && status["details"].contains("causes") &&
+        status["details"]["causes"].is_array()) {
+      for (const auto& c : status["details"]["causes"]) {
+        // "conflict with \"kubectl\" using networking.k8s.io/v1"
+        std::string msg = c.value("message", "");
+        std::string manager;
+        auto q1 = msg.find('"');
+        auto q2 = q1 == std::string::npos ? q1 : msg.find('"', q1 + 1);
+        if (q2 != std::string::npos) manager = msg.substr(q1 + 1, q2 - q1 - 1);
+        out.conflicts.push_back({manager, c.value("field", "")});
+      }
+    }
+    if (out.conflicts.empty()) out.conflicts.push_back({"", "(the server named no field)"});
+    return out;
+  }
+  if (r->status != 200 && r->status != 201)
+    return make_error(Client::describe("PATCH", object.path(), *r));
+  json after = json::parse(r->body, nullptr, false);
+  if (after.is_discarded())
+    return make_error("PATCH " + object.path() + ": the answer is not JSON");
+  out.changes = object_changes(before, after);
+  out.action = !exists               ? ApplyOutcome::Action::Created
+               : out.changes.empty() ? ApplyOutcome::Action::Unchanged
+                                     : ApplyOutcome::Action::Configured;
+  return out;
+}
+
+}  // namespace stockade::kube

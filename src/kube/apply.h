@@ -1,0 +1,56 @@
+// `stockade apply`: policies into a live cluster by server-side apply (PATCH with
+// application/apply-patch+yaml, fieldManager=stockade), always dry-run first, with a readable
+// account of what changes and of conflicts with other field managers.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "kube/client.h"
+
+namespace stockade::kube {
+
+// One object to apply, as written in its file.
+struct ApplyObject {
+  std::string kind, api_version, ns, name;
+  std::string file;
+  int line = 0;
+  nlohmann::json body;
+  std::string path() const;   // the REST path of the object
+  std::string label() const;  // "NetworkPolicy shop/allow-web"
+};
+
+// Reads YAML/JSON files (multi-document, `kind: List`). Only NetworkPolicy
+// (networking.k8s.io/v1), AdminNetworkPolicy / BaselineAdminNetworkPolicy
+// (policy.networking.k8s.io/v1alpha1) and ClusterNetworkPolicy (v1alpha2) are accepted; any
+// other kind is an error naming the file and line. Namespaced objects without a namespace get
+// `default_namespace`.
+Result<std::vector<ApplyObject>> read_apply_objects(const std::vector<std::string>& paths,
+                                                    const std::string& default_namespace);
+
+struct FieldConflict {
+  std::string manager;  // the field manager that owns the field
+  std::string field;    // ".spec.podSelector"
+};
+
+struct ApplyOutcome {
+  enum class Action { Created, Configured, Unchanged, Conflict };
+  Action action = Action::Unchanged;
+  std::vector<std::string> changes;  // "~ .spec.ingress: [...] -> [...]", "+ ...", "- ..."
+  std::vector<FieldConflict> conflicts;
+};
+
+// Applies one object (dry_run: dryRun=All). A 409 answer is an outcome with conflicts, not an
+// error; 403 and other failures are errors that say what to do.
+Result<ApplyOutcome> server_side_apply(Client& client, const ApplyObject& object, bool dry_run,
+                                       bool force_conflicts);
+
+// The field-level differences between two objects, ignoring server-managed metadata and
+// status: "+ .a.b: value", "- .a.b: value", "~ .a.b: old -> new". Lists are compared whole
+// (the policy kinds' lists are atomic).
+std::vector<std::string> object_changes(const nlohmann::json& before, const nlohmann::json& after);
+
+}  // namespace stockade::kube
