@@ -93,12 +93,29 @@ std::optional<Url> split_url(const std::string& server) {
   return u;
 }
 
+struct BodySink {
+  Response* resp;
+  int64_t max;
+  CURL* curl;
+  const std::function<bool(std::string_view)>* on_data;  // streaming when set
+};
+
 size_t write_body(char* data, size_t size, size_t n, void* user) {
-  auto* r = static_cast<std::pair<Response*, int64_t>*>(user);
+  auto* r = static_cast<BodySink*>(user);
   size_t bytes = size * n;
-  if (static_cast<int64_t>(r->first->body.size() + bytes) > r->second) return 0;  // too large
-  r->first->body.append(data, bytes);
+  if (r->on_data) {
+    long code = 0;
+    curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
+    if (code == 200) return (*r->on_data)(std::string_view(data, bytes)) ? bytes : 0;
+  }
+  if (static_cast<int64_t>(r->resp->body.size() + bytes) > r->max) return 0;  // too large
+  r->resp->body.append(data, bytes);
   return bytes;
+}
+
+int stream_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* stop = static_cast<const std::atomic<bool>*>(user);
+  return stop && stop->load() ? 1 : 0;
 }
 
 size_t read_header(char* data, size_t size, size_t n, void* user) {
@@ -263,6 +280,19 @@ Result<std::unique_ptr<Client>> Client::create(RestConfig config, ClientOptions 
 Result<Response> Client::request(const std::string& method, const std::string& path,
                                  const std::string& body, const std::string& content_type,
                                  const std::string& accept) {
+  return perform(method, path, body, content_type, accept, nullptr);
+}
+
+Result<Response> Client::stream(const std::string& path,
+                                const std::function<bool(std::string_view)>& on_data,
+                                const std::atomic<bool>* stop, std::chrono::seconds idle) {
+  Stream s{&on_data, stop, idle};
+  return perform("GET", path, {}, {}, "application/json", &s);
+}
+
+Result<Response> Client::perform(const std::string& method, const std::string& path,
+                                 const std::string& body, const std::string& content_type,
+                                 const std::string& accept, const Stream* stream) {
   Impl& im = *impl_;
   bool reran_exec = false;
   for (int attempt = 0;; ++attempt) {
@@ -362,14 +392,24 @@ Result<Response> Client::request(const std::string& method, const std::string& p
       curl_easy_setopt(c, CURLOPT_NOPROXY, "*");  // kubeconfig's proxy-url only, as kubectl
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
                      static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options_.request_timeout.count()));
-    // A connection that stalls (under 1 byte/s for 30 s) is dead.
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+    if (stream) {
+      // No overall limit; a stream silent for `idle` (no event, no bookmark) is dead.
+      curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+      curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(stream->idle.count()));
+      curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_progress);
+      curl_easy_setopt(c, CURLOPT_XFERINFODATA, stream->stop);
+    } else {
+      curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options_.request_timeout.count()));
+      // A connection that stalls (under 1 byte/s for 30 s) is dead.
+      curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+      curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+    }
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     Response resp;
-    std::pair<Response*, int64_t> sink{&resp, options_.max_body};
+    BodySink sink{&resp, options_.max_body, c, stream ? stream->on_data : nullptr};
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, read_header);
@@ -392,7 +432,11 @@ Result<Response> Client::request(const std::string& method, const std::string& p
       bool transient = rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
                        rc == CURLE_GOT_NOTHING || rc == CURLE_COULDNT_CONNECT ||
                        rc == CURLE_PARTIAL_FILE || rc == CURLE_OPERATION_TIMEDOUT;
-      if (transient && attempt < options_.max_retries) {
+      if (stream && (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_WRITE_ERROR)) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+        return resp;  // stopped by the caller
+      }
+      if (transient && !stream && attempt < options_.max_retries) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100 << std::min(attempt, 5)));
         continue;
       }

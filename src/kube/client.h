@@ -3,6 +3,7 @@
 // discovery, and list with paging. One-shot reads; errors are one line that says what to do.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -50,6 +51,14 @@ class Client {
                            const std::string& body = {}, const std::string& content_type = {},
                            const std::string& accept = "application/json");
 
+  // A streaming GET (watch): `on_data` receives the body of a 200 answer as it arrives and
+  // returns false to stop; `stop` (when set and true) ends the stream within about a second;
+  // a stream silent for `idle` is dead. Other statuses come back with their body in the
+  // Response. Transport failures are errors (the caller reconnects).
+  Result<Response> stream(const std::string& path,
+                          const std::function<bool(std::string_view)>& on_data,
+                          const std::atomic<bool>* stop, std::chrono::seconds idle);
+
   // GET that must answer 200; other statuses become errors naming the path and the
   // Kubernetes Status message (401: credentials; 403: the missing permission).
   Result<std::string> get(const std::string& path);
@@ -72,6 +81,14 @@ class Client {
 
  private:
   Client(RestConfig config, ClientOptions options);
+  struct Stream {
+    const std::function<bool(std::string_view)>* on_data;
+    const std::atomic<bool>* stop;
+    std::chrono::seconds idle;
+  };
+  Result<Response> perform(const std::string& method, const std::string& path,
+                           const std::string& body, const std::string& content_type,
+                           const std::string& accept, const Stream* stream);
   struct Impl;
   RestConfig config_;
   ClientOptions options_;

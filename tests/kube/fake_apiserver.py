@@ -77,8 +77,24 @@ class State:
         self.failures = []  # [path_prefix, status, count, retry_after]
         self.requests = []
         self.owners = {}  # (resource, ns, name) -> {manager: set of field paths}
+        self.cond = threading.Condition(self.lock)
+        self.history = []  # (rv, type, resource, object) of every change since start
+        self.watch_generation = 0  # bumped to drop every open watch
+        self.state_file = None
         for obj in objects:
             self.add(obj)
+        self.history_start = self.rv  # watches from before this answer 410 Gone
+
+    def record(self, type_, resource, obj):
+        """Called with the lock held after a change (rv already bumped)."""
+        self.history.append((self.rv, type_, resource, json.loads(json.dumps(obj))))
+        self.cond.notify_all()
+        if self.state_file:
+            items = [o for objs in self.objects.values() for o in objs.values()]
+            with open(self.state_file + ".tmp", "w") as f:
+                json.dump({"rv": self.rv, "items": items}, f)
+            import os
+            os.replace(self.state_file + ".tmp", self.state_file)
 
     def add(self, obj):
         kind = obj.get("kind", "")
@@ -178,7 +194,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(*status(401, "Unauthorized", "Unauthorized"))
         try:
             code, body = self.route(url.path, query, user, method)
-        except BrokenPipeError:
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True
+            return
+        if code is None:  # a watch stream, already written
+            self.close_connection = True
             return
         if isinstance(body, dict) and self.wants_table() and body.get("kind", "").endswith("List") \
                 and code == 200:
@@ -325,7 +345,73 @@ class Handler(BaseHTTPRequestHandler):
                     st.rv = new_rv
                 objs[key] = obj
                 st.owners[(resource, namespace, name)] = owners
+                if changed:
+                    st.record("ADDED" if existing is None else "MODIFIED", resource, obj)
             return (201 if existing is None else 200), obj
+
+    # --- watch ------------------------------------------------------------------------------
+    def write_chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def watch(self, resource, namespace, query):
+        st = self.server.state
+        group, version, kind, _ = RESOURCES[resource]
+        gv = f"{group}/{version}" if group else version
+        bookmarks = query.get("allowWatchBookmarks") in ("1", "true")
+        timeout = int(query.get("timeoutSeconds", "1800") or 1800)
+        deadline = time.time() + timeout
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def event(type_, obj):
+            self.write_chunk((json.dumps({"type": type_, "object": obj}) + "\n").encode())
+
+        with st.lock:
+            rv_text = query.get("resourceVersion", "")
+            generation = st.watch_generation
+            if rv_text in ("", "0"):
+                # From "now", after a synthetic ADDED for each object (as the real server).
+                start = st.rv
+                initial = [o for (ns, _), o in sorted(st.objects.get(resource, {}).items())
+                           if namespace is None or ns == namespace]
+            else:
+                start = int(rv_text)
+                initial = []
+                if start < st.history_start:
+                    event("ERROR", {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                    "status": "Failure", "reason": "Expired", "code": 410,
+                                    "message": f"too old resource version: {start} ({st.history_start})"})
+                    self.write_chunk(b"")
+                    return
+            pos = len(st.history)
+            while pos > 0 and st.history[pos - 1][0] > start:
+                pos -= 1
+        for o in initial:
+            event("ADDED", o)
+        last_bookmark = time.time()
+        while time.time() < deadline:
+            with st.lock:
+                if pos >= len(st.history) and st.watch_generation == generation:
+                    st.cond.wait(0.2)
+                if st.watch_generation != generation:
+                    return  # dropped: the connection closes without the final chunk
+                batch = st.history[pos:]
+                pos = len(st.history)
+                current = st.rv
+            for rv, type_, res, obj in batch:
+                if res != resource:
+                    continue
+                if namespace is not None and obj["metadata"].get("namespace") != namespace:
+                    continue
+                event(type_, obj)
+            if bookmarks and time.time() - last_bookmark > 1.0:
+                event("BOOKMARK", {"kind": kind, "apiVersion": gv,
+                                   "metadata": {"resourceVersion": str(current)}})
+                last_bookmark = time.time()
+        self.write_chunk(b"")
 
     def test_control(self, path, query):
         st = self.server.state
@@ -343,6 +429,39 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {"ok": True})
             if path == "/_test/requests":
                 return self.send_json(200, st.requests)
+            if path == "/_test/put":
+                obj = json.loads(self.body.decode())
+                resource = KIND_TO_RESOURCE.get(obj.get("kind"))
+                if resource is None:
+                    return self.send_json(400, {"error": "unknown kind"})
+                ns = obj.get("metadata", {}).get("namespace", "default") \
+                    if RESOURCES[resource][3] else ""
+                existed = (ns, obj["metadata"]["name"]) in st.objects.get(resource, {})
+                obj.get("metadata", {}).pop("resourceVersion", None)
+                st.add(obj)
+                st.record("MODIFIED" if existed else "ADDED", resource, obj)
+                return self.send_json(200, {"resourceVersion": str(st.rv)})
+            if path == "/_test/delete":
+                resource = KIND_TO_RESOURCE.get(query.get("kind"))
+                objs = st.objects.get(resource, {})
+                obj = objs.pop((query.get("namespace", ""), query.get("name")), None)
+                if obj is None:
+                    return self.send_json(404, {"error": "no such object"})
+                st.rv += 1
+                obj["metadata"]["resourceVersion"] = str(st.rv)
+                st.record("DELETED", resource, obj)
+                return self.send_json(200, {"resourceVersion": str(st.rv)})
+            if path == "/_test/compact":
+                st.history = []
+                st.history_start = st.rv + 1
+                return self.send_json(200, {"ok": True})
+            if path == "/_test/drop-watches":
+                st.watch_generation += 1
+                st.cond.notify_all()
+                return self.send_json(200, {"ok": True})
+            if path == "/_test/list":  # the server's truth: every object of a resource
+                resource = query.get("resource")
+                return self.send_json(200, [o for _, o in sorted(st.objects.get(resource, {}).items())])
         return self.send_json(404, {"error": "unknown test control"})
 
     # --- the API ----------------------------------------------------------------------------
@@ -409,10 +528,16 @@ class Handler(BaseHTTPRequestHandler):
                     del objs[(namespace or "", name)]
                     st.owners.pop((resource, namespace or "", name), None)
                     st.rv += 1
+                    gone = json.loads(json.dumps(obj))
+                    gone["metadata"]["resourceVersion"] = str(st.rv)
+                    st.record("DELETED", resource, gone)
                 return 200, {"kind": "Status", "apiVersion": "v1", "status": "Success",
                              "details": {"name": name, "kind": resource}}
         if method != "GET":
             return status(405, "MethodNotAllowed", f"{method} is not served here")
+        if name is None and query.get("watch") in ("1", "true"):
+            self.watch(resource, namespace, query)
+            return None, None
         with st.lock:
             objs = st.objects.get(resource, {})
             if name is not None:
@@ -473,10 +598,21 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--forbid", default="")
     ap.add_argument("--served", default="", help="comma-separated group/versions (default all)")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--state-file", default="",
+                    help="objects and resourceVersion, saved on every change and loaded at start "
+                         "(a restarted server keeps its objects but not its watch history)")
     a = ap.parse_args()
-    with open(a.objects) as f:
-        doc = json.load(f)
-    objects = doc.get("items", []) if doc.get("kind") == "List" else [doc]
+    import os
+    saved = None
+    if a.state_file and os.path.exists(a.state_file):
+        with open(a.state_file) as f:
+            saved = json.load(f)
+        objects = saved["items"]
+    else:
+        with open(a.objects) as f:
+            doc = json.load(f)
+        objects = doc.get("items", []) if doc.get("kind") == "List" else [doc]
     with open(a.tokens) as f:
         tokens = json.load(f)
     forbid = set()
@@ -485,7 +621,11 @@ def main():
         forbid.add((u, r))
     served = set(filter(None, a.served.split(","))) or None
     state = State(objects, tokens, forbid, served)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if saved:
+        state.rv = max(state.rv, int(saved["rv"])) + 1
+        state.history_start = state.rv
+    state.state_file = a.state_file or None
+    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     server.daemon_threads = True
     server.state = state
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -495,7 +635,6 @@ def main():
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
     with open(a.port_file + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))
-    import os
     os.rename(a.port_file + ".tmp", a.port_file)
     server.serve_forever()
 
