@@ -145,13 +145,16 @@ error_code read_agent_peer(dom::element v, FlowPeer& p) {
   return each_field(v, [&](std::string_view key, dom::element val) -> error_code {
     if (key == "ip") return read_ip(val, p.ip);
     if (key == "port") return read_port(val, p.port);
+    if (key == "namespace") return val.get_string().get(p.ns);  // set by `agent -f`
+    if (key == "pod") return val.get_string().get(p.pod);
     return SUCCESS;
   });
 }
 
 struct Seen {
-  bool flow = false;   // a Hubble flow (IP, l4, source/destination, verdict)
-  bool agent = false;  // a Stockade agent event
+  bool flow = false;         // a Hubble flow (IP, l4, source/destination, verdict)
+  bool agent = false;        // a Stockade agent event
+  std::string_view pod_uid;  // agent: the pod of the process (the local side)
 };
 
 // One object: a Hubble flow, the {"flow": …} wrapper around one, or an agent event. The
@@ -212,6 +215,7 @@ error_code read_object(dom::element o, Flow& f, Seen& seen, int depth) {
       if (f.node.empty() || depth > 0) f.node = s;
     } else if (key == "type") {  // agent event
       TRY(val.get_string().get(s));
+      if (s == "lost") return SUCCESS;  // the agent's notice of lost events: no flow
       if (s != "connect") return simdjson::INCORRECT_TYPE;
       seen.agent = true;
       f.verdict = FlowVerdict::Forwarded;
@@ -223,6 +227,8 @@ error_code read_object(dom::element o, Flow& f, Seen& seen, int depth) {
       f.direction = s == "inbound" ? TrafficDirection::Ingress : TrafficDirection::Egress;
     } else if (key == "outcome") {
       return val.get_string().get(f.agent_outcome);
+    } else if (key == "pod_uid") {
+      return val.get_string().get(seen.pod_uid);
     } else if (key == "src" || key == "dst") {
       return read_agent_peer(val, key == "src" ? f.src : f.dst);
     } else if (key == "process") {
@@ -261,6 +267,8 @@ class LineParser {
       return {};
     }
     if (err == SUCCESS && seen.agent && (!f.src.ip || !f.dst.ip)) err = simdjson::INCORRECT_TYPE;
+    if (seen.agent && !seen.pod_uid.empty())  // the process runs on the connection's own side
+      (f.direction == TrafficDirection::Ingress ? f.dst : f.src).pod_uid = seen.pod_uid;
     if (err != SUCCESS)
       return malformed(std::string("not a flow record: ") + simdjson::error_message(err));
     ++stats_.records;
