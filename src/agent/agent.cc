@@ -98,6 +98,7 @@ Result<AgentSummary> run_agent(const AgentOptions& o) {
     if (!r || *r == 0) break;
   }
   summary.kernel = (*probe)->counters();
+  summary.programs = (*probe)->program_stats();
   report_lost(summary.kernel);
   if (out) std::fflush(out);
   if (poster) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "agent/event.h"
 #include "agent/probe.h"
@@ -29,6 +30,7 @@ struct AgentOptions {
 struct AgentSummary {
   uint64_t events = 0;  // events written
   ProbeCounters kernel;
+  std::vector<ProgramStats> programs;  // run counts and times (kernel.bpf_stats_enabled=1)
   uint64_t posted = 0, post_failures = 0, post_dropped = 0;
   std::string post_error;
 };

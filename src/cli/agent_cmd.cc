@@ -1,6 +1,7 @@
 // stockade agent: the node agent (eBPF). Every TCP connection attempt and UDP flow, with the
 // process and pod behind it, as NDJSON (and batches to a server with --server).
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -28,6 +29,7 @@ struct AgentCmdOptions {
   double duration = 0;
   std::string node;
   double udp_interval = 10;
+  uint32_t ring_size = 8u << 20;
 };
 
 struct PodName {
@@ -43,6 +45,8 @@ struct IpHashLocal {
 int run(const AgentCmdOptions& o) {
   if (o.duration < 0) throw UsageError{"--duration: must be 0 (until stopped) or more seconds"};
   if (o.udp_interval <= 0) throw UsageError{"--udp-interval: must be more than 0 seconds"};
+  if (o.ring_size < 4096 || (o.ring_size & (o.ring_size - 1)) != 0)
+    throw UsageError{"--ring-size: must be a power of two of at least 4096 bytes"};
   if (!o.server.empty() && !o.server.starts_with("http://") && !o.server.starts_with("https://"))
     throw UsageError{"--server: expected an http:// or https:// URL, got \"" + o.server + "\""};
 
@@ -69,6 +73,7 @@ int run(const AgentCmdOptions& o) {
     if (gethostname(host, sizeof host - 1) == 0) ao.node = host;
   }
   ao.probe.udp_interval_ns = static_cast<uint64_t>(o.udp_interval * 1e9);
+  ao.probe.ring_bytes = o.ring_size;
   ao.stop = &g_stop;
   if (!o.common.quiet)
     ao.log = [](const std::string& m) { std::fprintf(stderr, "stockade: %s\n", m.c_str()); };
@@ -106,6 +111,19 @@ int run(const AgentCmdOptions& o) {
                 std::to_string(s.events) + " events; kernel: " + std::to_string(s.kernel.produced) +
                     " produced, " + std::to_string(s.kernel.udp_dedup) + " UDP datagrams folded, " +
                     std::to_string(s.kernel.no_process) + " TCP results without their connect()");
+  if (o.common.verbose) {
+    for (const agent::ProgramStats& p : s.programs)
+      if (p.run_count)
+        verbose_log(o.common, "program " + p.name + ": " + std::to_string(p.run_count) + " runs, " +
+                                  std::to_string(p.run_time_ns) + " ns");
+    rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu =
+        ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f", cpu);
+    verbose_log(o.common, std::string("agent CPU time: ") + buf + " s");
+  }
   // Losses are always reported.
   if (s.kernel.lost)
     std::fprintf(stderr, "stockade: warning: %llu events lost in the kernel (ring buffer full)\n",
@@ -138,6 +156,8 @@ Runner register_agent(CLI::App& app) {
                   "Namespace for namespaced objects that name none (default \"default\")");
   cmd->add_option("--udp-interval", opts->udp_interval,
                   "Report each UDP 5-tuple at most once per S seconds (default 10)");
+  cmd->add_option("--ring-size", opts->ring_size,
+                  "Kernel ring buffer in bytes, a power of two (default 8 MiB)");
   cmd->add_flag("-v,--verbose", opts->common.verbose, "More on stderr");
   cmd->add_flag("-q,--quiet", opts->common.quiet, "Less on stderr");
   return [opts] { return run(*opts); };
