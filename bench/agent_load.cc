@@ -277,10 +277,11 @@ int main(int argc, char** argv) {
         std::printf("  %s: %llu runs, %.0f ns per run, %.0f ns per event\n", name, runs,
                     double(ns) / runs, events ? double(ns) / events : 0.0);
     }
-    size_t c = err.find("agent CPU time: ");
-    if (c != std::string::npos && events)
-      std::printf("  agent userspace: %.2f us CPU per event (%llu events)\n",
-                  std::atof(err.c_str() + c + 16) * 1e6 / events,
+    size_t c = err.find("after start-up");
+    size_t open = err.rfind('(', c);
+    if (c != std::string::npos && open != std::string::npos && events)
+      std::printf("  agent userspace after start-up: %.2f us CPU per event (%llu events)\n",
+                  std::atof(err.c_str() + open + 1) * 1e6 / events,
                   static_cast<unsigned long long>(events));
   }
   return 0;

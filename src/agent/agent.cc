@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include <sys/resource.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -59,6 +61,13 @@ Result<AgentSummary> run_agent(const AgentOptions& o) {
   log("agent: tracing TCP connections" +
       std::string((*probe)->degraded().empty() ? " and UDP flows" : ""));
 
+  auto cpu_now = [] {
+    rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  };
+  double cpu_start = cpu_now();
   auto start = Clock::now();
   auto next_tick = start + std::chrono::seconds(1);
   uint64_t lost_reported = 0;
@@ -99,6 +108,7 @@ Result<AgentSummary> run_agent(const AgentOptions& o) {
   }
   summary.kernel = (*probe)->counters();
   summary.programs = (*probe)->program_stats();
+  summary.loop_cpu_s = cpu_now() - cpu_start;
   report_lost(summary.kernel);
   if (out) std::fflush(out);
   if (poster) {

@@ -30,7 +30,9 @@ struct AgentOptions {
 struct AgentSummary {
   uint64_t events = 0;  // events written
   ProbeCounters kernel;
-  std::vector<ProgramStats> programs;  // run counts and times (kernel.bpf_stats_enabled=1)
+  std::vector<ProgramStats> programs;
+  double loop_cpu_s = 0;  // the agent's CPU time after start-up (loading costs more than events) //
+                          // run counts and times (kernel.bpf_stats_enabled=1)
   uint64_t posted = 0, post_failures = 0, post_dropped = 0;
   std::string post_error;
 };

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -178,10 +179,14 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, EventHa
 }
 
 Result<int> Probe::poll(int timeout_ms) {
+  // The programs wake the reader only when the ring fills up (see stk_submit): after the wait,
+  // read whatever is there, notified or not.
   int n = ring_buffer__poll(impl_->ring, timeout_ms);
-  if (n == -EINTR) return 0;
-  if (n < 0) return make_error(std::string("reading the ring buffer: ") + std::strerror(-n));
-  return n;
+  if (n < 0 && n != -EINTR)
+    return make_error(std::string("reading the ring buffer: ") + std::strerror(-n));
+  int m = ring_buffer__consume(impl_->ring);
+  if (m < 0) return make_error(std::string("reading the ring buffer: ") + std::strerror(-m));
+  return std::max(n, 0) + m;
 }
 
 ProbeCounters Probe::counters() const {

@@ -44,7 +44,8 @@ class Probe {
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;
 
-  // Delivers ready events, waiting up to `timeout_ms`; the number delivered.
+  // Waits up to `timeout_ms` for the kernel to signal a filling ring, then delivers every
+  // event there is; the number delivered.
   Result<int> poll(int timeout_ms);
   ProbeCounters counters() const;
   std::vector<ProgramStats> program_stats() const;

@@ -121,8 +121,8 @@ int run(const AgentCmdOptions& o) {
     double cpu =
         ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.3f", cpu);
-    verbose_log(o.common, std::string("agent CPU time: ") + buf + " s");
+    std::snprintf(buf, sizeof buf, "%.3f s (%.3f s after start-up)", cpu, s.loop_cpu_s);
+    verbose_log(o.common, std::string("agent CPU time: ") + buf);
   }
   // Losses are always reported.
   if (s.kernel.lost)
