@@ -36,6 +36,7 @@ struct Args {
   int rounds = 5;
   int threads = 2;
   bool cost = false;
+  bool udp_flood = false;
   std::string ring_size;
 };
 
@@ -117,6 +118,40 @@ double load(uint16_t port, double rate, double seconds, int threads, uint64_t* f
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   *failures += failed;
   return static_cast<double>(done) / elapsed;
+}
+
+// UDP datagrams to a new 5-tuple each (rotating destination ports, a new socket every 60,000):
+// every datagram is a new flow and one event, so this drives the event rate far above what
+// TCP connections reach. Returns datagrams per second.
+double udp_flood(double seconds, int threads, uint64_t* sent_total) {
+  std::atomic<uint64_t> sent{0};
+  auto start = Clock::now();
+  auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&, t] {
+      sockaddr_in a = {};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + t);  // 127.0.0.2, .3, ...
+      uint64_t n = 0;
+      int fd = -1;
+      while (Clock::now() < end) {
+        if (n % 60000 == 0) {
+          if (fd >= 0) close(fd);
+          fd = socket(AF_INET, SOCK_DGRAM, 0);
+        }
+        for (int i = 0; i < 256; ++i, ++n) {
+          a.sin_port = htons(static_cast<uint16_t>(1024 + n % 60000));
+          sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        }
+      }
+      if (fd >= 0) close(fd);
+      sent += n;
+    });
+  for (auto& t : ts) t.join();
+  *sent_total = sent;
+  return static_cast<double>(sent) / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 struct AgentRun {
@@ -205,10 +240,12 @@ int main(int argc, char** argv) {
       a.ring_size = val();
     else if (k == "--cost")
       a.cost = true;
+    else if (k == "--udp-flood")
+      a.udp_flood = true;
     else {
       std::fprintf(stderr,
                    "usage: agent_load --stockade PATH [--rates R,R,...] [--seconds S] "
-                   "[--rounds N] [--threads T] [--ring-size BYTES] [--cost]\n");
+                   "[--rounds N] [--threads T] [--ring-size BYTES] [--cost] [--udp-flood]\n");
       return 2;
     }
   }
@@ -254,6 +291,24 @@ int main(int argc, char** argv) {
                 median(without_v), median(with_v), median(ratios),
                 static_cast<unsigned long long>(lost_all),
                 static_cast<unsigned long long>(failures));
+  }
+
+  if (a.udp_flood) {  // the event rate the agent sustains without loss
+    for (int r = 0; r < a.rounds; ++r) {
+      AgentRun agent = start_agent(a, true);
+      uint64_t sent = 0;
+      double rate = udp_flood(a.seconds, a.threads, &sent);
+      std::string err = stop_agent(agent);
+      uint64_t events = number_before(err, "events;");
+      uint64_t lost = 0;
+      if (size_t p = err.find("warning: ");
+          p != std::string::npos && err.find("lost in the kernel") != std::string::npos)
+        lost = std::strtoull(err.c_str() + p + 9, nullptr, 10);
+      std::printf(
+          "udp flood round %d: %.0f datagrams/s (new flows), %llu events written, %llu lost\n", r,
+          rate, static_cast<unsigned long long>(events), static_cast<unsigned long long>(lost));
+      std::fflush(stdout);
+    }
   }
 
   if (a.cost) {  // per-run cost of the programs, and the agent's CPU per event
