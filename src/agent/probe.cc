@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -103,6 +104,12 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, EventHa
     return make_error(
         "no kernel BTF at /sys/kernel/btf/vmlinux: the agent needs a kernel built with "
         "CONFIG_DEBUG_INFO_BTF (5.8 or later)");
+  // libbpf finds the tracepoint's id in tracefs: mount it where the host has not.
+  if (access("/sys/kernel/tracing/events", F_OK) != 0 &&
+      access("/sys/kernel/debug/tracing/events", F_OK) != 0 &&
+      mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0)
+    return make_error(std::string("tracefs is not mounted and cannot be (") + std::strerror(errno) +
+                      "): mount -t tracefs tracefs /sys/kernel/tracing");
   auto impl = std::make_unique<Impl>();
   impl->handler = std::move(handler);
   g_libbpf_log = &impl->log;
