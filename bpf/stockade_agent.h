@@ -31,10 +31,11 @@ enum stk_outcome {
 
 // Per-CPU counters (one array slot each).
 enum stk_counter {
-  STK_CNT_PRODUCED = 0,  // events written to the ring buffer
-  STK_CNT_LOST = 1,      // events dropped: ring buffer full
-  STK_CNT_UDP_DEDUP = 2, // UDP datagrams folded into a flow already reported this interval
-  STK_CNT_NO_PROCESS = 3,// outbound TCP results whose connect() was not seen (agent started later)
+  STK_CNT_PRODUCED = 0,   // events written to the ring buffer
+  STK_CNT_LOST = 1,       // events dropped: ring buffer full
+  STK_CNT_UDP_DEDUP = 2,  // UDP datagrams folded into a flow already reported this interval
+  STK_CNT_NO_PROCESS =
+      3,  // outbound TCP results whose connect() was not seen (agent started later)
   STK_CNT_MAX = 4,
 };
 
@@ -44,16 +45,16 @@ struct stk_event {
   __u32 netns;      // network namespace inode
   __u32 pid;        // tgid
   __u32 tid;
-  __s32 sk_err;     // socket error of a failure, 0 otherwise
-  __u8 saddr[16];   // initiator (IPv4 in the first 4 bytes)
-  __u8 daddr[16];   // responder
-  __u16 sport;      // host byte order
+  __s32 sk_err;    // socket error of a failure, 0 otherwise
+  __u8 saddr[16];  // initiator (IPv4 in the first 4 bytes)
+  __u8 daddr[16];  // responder
+  __u16 sport;     // host byte order
   __u16 dport;
-  __u16 family;     // AF_INET / AF_INET6
-  __u8 protocol;    // IPPROTO_TCP / IPPROTO_UDP
-  __u8 direction;   // enum stk_direction
-  __u8 outcome;     // enum stk_outcome
-  __u8 flags;       // STK_F_*
+  __u16 family;    // AF_INET / AF_INET6
+  __u8 protocol;   // IPPROTO_TCP / IPPROTO_UDP
+  __u8 direction;  // enum stk_direction
+  __u8 outcome;    // enum stk_outcome
+  __u8 flags;      // STK_F_*
   __u8 pad[2];
   char comm[STK_COMM_LEN];
 };
