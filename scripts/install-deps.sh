@@ -8,10 +8,11 @@ packages=(
   clang libclang-rt-14-dev clang-format
   libyaml-dev libyaml-cpp-dev libsimdjson-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
   libexpected-dev
+  libbpf-dev bpftool libcurl4-openssl-dev iproute2
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-yaml python3-jsonschema
   zlib1g-dev libyaml-dev
-  libcurl4-openssl-dev openssl
+  openssl
   nodejs chromium fonts-dejavu-core
 )
 # npm: Debian's package, unless a Node.js distribution that bundles it is installed already

@@ -14,5 +14,6 @@ Runner register_explain(CLI::App& app);
 Runner register_diff(CLI::App& app);
 Runner register_map(CLI::App& app);
 Runner register_apply(CLI::App& app);
+Runner register_agent(CLI::App& app);
 
 }  // namespace stockade::cli

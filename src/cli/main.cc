@@ -3,6 +3,8 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -13,16 +15,22 @@ int main(int argc, char** argv) {
   app.name("stockade");
   app.require_subcommand(1);
   app.set_version_flag("--version", "stockade 0.1.0");
-  Runner reach = register_reach(app);
-  Runner explain = register_explain(app);
-  Runner diff = register_diff(app);
-  Runner map = register_map(app);
-  Runner apply = register_apply(app);
-  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "reach" &&
-      std::string(argv[1]) != "explain" && std::string(argv[1]) != "diff" &&
-      std::string(argv[1]) != "map" && std::string(argv[1]) != "apply") {
-    print_error(std::string("unknown command \"") + argv[1] +
-                "\" (commands: reach, explain, diff, map, apply; see stockade --help)");
+  // Every command, in the order `--help` lists them.
+  const std::vector<std::pair<std::string, Runner>> commands = {
+      {"reach", register_reach(app)}, {"explain", register_explain(app)},
+      {"diff", register_diff(app)},   {"map", register_map(app)},
+      {"apply", register_apply(app)}, {"agent", register_agent(app)},
+  };
+  auto known = [&](const std::string& name) {
+    for (const auto& [n, r] : commands)
+      if (n == name) return true;
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
+    std::string names;
+    for (const auto& [n, r] : commands) names += (names.empty() ? "" : ", ") + n;
+    print_error(std::string("unknown command \"") + argv[1] + "\" (commands: " + names +
+                "; see stockade --help)");
     return kExitUsage;
   }
   try {
@@ -39,11 +47,8 @@ int main(int argc, char** argv) {
   }
   try {
     CLI::App* cmd = app.get_subcommands().front();
-    if (cmd->get_name() == "reach") return reach();
-    if (cmd->get_name() == "explain") return explain();
-    if (cmd->get_name() == "diff") return diff();
-    if (cmd->get_name() == "map") return map();
-    if (cmd->get_name() == "apply") return apply();
+    for (const auto& [n, r] : commands)
+      if (cmd->get_name() == n) return r();
     print_error("unknown command");
     return kExitUsage;
   } catch (const UsageError& e) {

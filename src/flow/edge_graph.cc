@@ -86,6 +86,7 @@ struct EdgeGraph::Resolver {
   const std::vector<Endpoint>& eps;
   GraphOptions options;
   StringMap<StringMap<uint32_t>> pods;  // ns -> pod -> endpoint
+  StringMap<uint32_t> pod_uid;          // metadata.uid -> endpoint (agent events)
   // Pod addresses; an address several pods held over time lists them all.
   std::unordered_map<IpAddr, std::vector<uint32_t>, IpHash> pod_ip;
   std::unordered_map<IpAddr, std::string, IpHash> node_ip;  // node addresses, host-network IPs
@@ -105,6 +106,13 @@ struct EdgeGraph::Resolver {
         else
           pod_ip[ip].push_back(i);
       }
+    }
+    for (const Pod& p : state.pods) {
+      if (p.uid.empty()) continue;
+      auto ns = pods.find(p.ns);
+      if (ns == pods.end()) continue;
+      if (auto it = ns->second.find(p.name); it != ns->second.end())
+        pod_uid.emplace(p.uid, it->second);
     }
     for (const Node& n : state.nodes)
       for (const IpAddr& ip : n.addresses) node_ip[ip] = n.name;
@@ -206,6 +214,10 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
                 create);
   };
 
+  // 0. By pod UID (agent events: the process's pod, from its cgroup path).
+  if (!p.pod_uid.empty())
+    if (auto it = r.pod_uid.find(p.pod_uid); it != r.pod_uid.end())
+      return endpoint_node(it->second, create);
   // 1. By name, when the record carries it.
   if (!p.pod.empty() && !p.ns.empty()) {
     auto ns = r.pods.find(p.ns);

@@ -265,13 +265,16 @@ error_code read_agent_peer(od::value v, FlowPeer& p) {
   return each_field(v, [&](std::string_view key, od::value val) -> error_code {
     if (is(key, "ip")) return read_ip(val, p.ip);
     if (is(key, "port")) return read_port(val, p.port);
+    if (is(key, "namespace")) return get_str(val, p.ns);  // set by `agent -f`
+    if (is(key, "pod")) return get_str(val, p.pod);
     return SUCCESS;
   });
 }
 
 struct Seen {
-  bool flow = false;   // a Hubble flow (IP, l4, source/destination, verdict)
-  bool agent = false;  // a Stockade agent event
+  bool flow = false;         // a Hubble flow (IP, l4, source/destination, verdict)
+  bool agent = false;        // a Stockade agent event
+  std::string_view pod_uid;  // agent: the pod of the process (the local side)
 };
 
 // The fields of a record we read, found by one switch on the key's length (a record has
@@ -300,7 +303,8 @@ enum class Key : uint8_t {
   Outcome,
   Src,
   Dst,
-  Process
+  Process,
+  PodUid
 };
 
 Key record_key(std::string_view k) {
@@ -322,6 +326,7 @@ Key record_key(std::string_view k) {
       return is(k, "verdict")   ? Key::Verdict
              : is(k, "outcome") ? Key::Outcome
              : is(k, "process") ? Key::Process
+             : is(k, "pod_uid") ? Key::PodUid
                                 : Key::Other;
     case 8:
       return is(k, "is_reply") ? Key::IsReply : is(k, "protocol") ? Key::Protocol : Key::Other;
@@ -422,6 +427,7 @@ error_code read_object(od::object o, Flow& f, Seen& seen, int depth) {
         return SUCCESS;
       case Key::AgentType:
         TRY(get_str(val, s));
+        if (is(s, "lost")) return SUCCESS;  // the agent's notice of lost events: no flow
         if (!is(s, "connect")) return simdjson::INCORRECT_TYPE;
         seen.agent = true;
         f.verdict = FlowVerdict::Forwarded;
@@ -442,6 +448,8 @@ error_code read_object(od::object o, Flow& f, Seen& seen, int depth) {
         return read_agent_peer(val, f.src);
       case Key::Dst:
         return read_agent_peer(val, f.dst);
+      case Key::PodUid:
+        return get_str(val, seen.pod_uid);
       case Key::Process:
         return each_field(val, [&](std::string_view pk, od::value pv) -> error_code {
           if (is(pk, "pid")) return pv.get_int64().get(f.pid);
@@ -472,6 +480,8 @@ class RecordParser {
     if (err == SUCCESS && !seen.flow && !seen.agent)
       return Kind::Ignored;  // valid JSON without a flow (lost events, node status)
     if (err == SUCCESS && seen.agent && (!f.src.ip || !f.dst.ip)) err = simdjson::INCORRECT_TYPE;
+    if (seen.agent && !seen.pod_uid.empty())  // the process runs on the connection's own side
+      (f.direction == TrafficDirection::Ingress ? f.dst : f.src).pod_uid = seen.pod_uid;
     return err == SUCCESS ? Kind::Record : Kind::Malformed;
   }
 
@@ -532,8 +542,8 @@ class Arena {
 };
 
 void keep_strings(FlowPeer& p, Arena& a) {
-  for (std::string_view* s :
-       {&p.ns, &p.pod, &p.workload, &p.workload_kind, &p.service_ns, &p.service_name, &p.reserved})
+  for (std::string_view* s : {&p.ns, &p.pod, &p.pod_uid, &p.workload, &p.workload_kind,
+                              &p.service_ns, &p.service_name, &p.reserved})
     *s = a.keep(*s);
   for (size_t i = 0; i < p.label_count; ++i) p.labels[i] = a.keep(p.labels[i]);
 }

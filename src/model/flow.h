@@ -36,6 +36,7 @@ enum class TrafficDirection : uint8_t { Unknown, Ingress, Egress };
 struct FlowPeer {
   std::string_view ns;        // empty when the record names no pod
   std::string_view pod;       // pod name
+  std::string_view pod_uid;   // agent events: the pod of the process (from its cgroup path)
   std::string_view workload;  // Hubble `workloads[0].name` when present
   std::string_view workload_kind;
   std::string_view service_ns;  // Hubble source_service/destination_service

@@ -1,0 +1,42 @@
+// stockade agent: the node agent's loop. Events from the kernel probe are decoded,
+// attributed (pod UID from the cgroup path, pods by the caller's `enrich`), written as NDJSON
+// and optionally posted to a server in batches. Lost events are reported, never silent.
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "agent/event.h"
+#include "agent/probe.h"
+#include "core/error.h"
+
+namespace stockade::agent {
+
+struct AgentOptions {
+  std::string output = "-";  // file, or "-" for stdout; "" for none
+  std::string server;        // base URL; empty: no posting
+  double duration_s = 0;     // 0: until `stop`
+  std::string node;          // added to every event
+  ProbeOptions probe;
+  const volatile std::sig_atomic_t* stop = nullptr;
+  std::function<void(AgentEvent&)> enrich;          // e.g. pods from cluster objects
+  std::function<void(const std::string&)> log;      // progress and warnings (stderr)
+  std::function<void(const AgentEvent&)> on_event;  // every event (tests, benchmarks)
+};
+
+struct AgentSummary {
+  uint64_t events = 0;  // events written
+  ProbeCounters kernel;
+  std::vector<ProgramStats> programs;
+  double loop_cpu_s = 0;  // the agent's CPU time after start-up (loading costs more than events) //
+                          // run counts and times (kernel.bpf_stats_enabled=1)
+  uint64_t posted = 0, post_failures = 0, post_dropped = 0;
+  std::string post_error;
+};
+
+Result<AgentSummary> run_agent(const AgentOptions& options);
+
+}  // namespace stockade::agent

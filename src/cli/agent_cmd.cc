@@ -1,0 +1,166 @@
+// stockade agent: the node agent (eBPF). Every TCP connection attempt and UDP flow, with the
+// process and pod behind it, as NDJSON (and batches to a server with --server).
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <unordered_map>
+
+#include "agent/agent.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/ip.h"
+
+namespace stockade::cli {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) {
+  g_stop = 1;
+}
+
+struct AgentCmdOptions {
+  CommonOptions common;
+  std::string output = "-";
+  std::string server;
+  double duration = 0;
+  std::string node;
+  double udp_interval = 10;
+  uint32_t ring_size = 8u << 20;
+};
+
+struct PodName {
+  std::string ns, name;
+};
+
+struct IpHashLocal {
+  size_t operator()(const IpAddr& ip) const {
+    return std::hash<uint64_t>()(ip.hi * 0x9E3779B97F4A7C15ULL ^ ip.lo ^ (ip.v6 ? 1 : 0));
+  }
+};
+
+int run(const AgentCmdOptions& o) {
+  if (o.duration < 0) throw UsageError{"--duration: must be 0 (until stopped) or more seconds"};
+  if (o.udp_interval <= 0) throw UsageError{"--udp-interval: must be more than 0 seconds"};
+  if (o.ring_size < 4096 || (o.ring_size & (o.ring_size - 1)) != 0)
+    throw UsageError{"--ring-size: must be a power of two of at least 4096 bytes"};
+  if (!o.server.empty() && !o.server.starts_with("http://") && !o.server.starts_with("https://"))
+    throw UsageError{"--server: expected an http:// or https:// URL, got \"" + o.server + "\""};
+
+  // With cluster objects: pods by UID (from the cgroup path of the local process) and by IP.
+  std::unordered_map<std::string, PodName> by_uid;
+  std::unordered_map<IpAddr, PodName, IpHashLocal> by_ip;
+  if (!o.common.files.empty()) {
+    ClusterState state = load_cluster(o.common);
+    for (const Pod& p : state.pods) {
+      if (p.phase == "Succeeded" || p.phase == "Failed") continue;
+      if (!p.uid.empty()) by_uid[p.uid] = {p.ns, p.name};
+      if (!p.spec.host_network)
+        for (const IpAddr& ip : p.ips) by_ip[ip] = {p.ns, p.name};
+    }
+  }
+
+  agent::AgentOptions ao;
+  ao.output = o.output;
+  ao.server = o.server;
+  ao.duration_s = o.duration;
+  ao.node = o.node;
+  if (ao.node.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) ao.node = host;
+  }
+  ao.probe.udp_interval_ns = static_cast<uint64_t>(o.udp_interval * 1e9);
+  ao.probe.ring_bytes = o.ring_size;
+  ao.stop = &g_stop;
+  if (!o.common.quiet)
+    ao.log = [](const std::string& m) { std::fprintf(stderr, "stockade: %s\n", m.c_str()); };
+  if (!by_uid.empty() || !by_ip.empty()) {
+    ao.enrich = [&](agent::AgentEvent& e) {
+      auto set = [](std::string& ns, std::string& pod, const PodName& p) {
+        ns = p.ns;
+        pod = p.name;
+      };
+      // The local side is the process's pod (by UID), else whichever pod holds the address.
+      std::string& local_ns = e.inbound ? e.dst_ns : e.src_ns;
+      std::string& local_pod = e.inbound ? e.dst_pod : e.src_pod;
+      if (!e.pod_uid.empty())
+        if (auto it = by_uid.find(e.pod_uid); it != by_uid.end())
+          set(local_ns, local_pod, it->second);
+      if (e.src_pod.empty())
+        if (auto it = by_ip.find(e.src); it != by_ip.end()) set(e.src_ns, e.src_pod, it->second);
+      if (e.dst_pod.empty())
+        if (auto it = by_ip.find(e.dst); it != by_ip.end()) set(e.dst_ns, e.dst_pod, it->second);
+    };
+  }
+
+  struct sigaction sa = {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a closed stdout is a write error, reported
+
+  auto r = agent::run_agent(ao);
+  if (!r) throw UsageError{r.error().str()};
+  const agent::AgentSummary& s = *r;
+  if (o.common.verbose)
+    verbose_log(o.common,
+                std::to_string(s.events) + " events; kernel: " + std::to_string(s.kernel.produced) +
+                    " produced, " + std::to_string(s.kernel.udp_dedup) + " UDP datagrams folded, " +
+                    std::to_string(s.kernel.no_process) + " TCP results without their connect()");
+  if (o.common.verbose) {
+    for (const agent::ProgramStats& p : s.programs)
+      if (p.run_count)
+        verbose_log(o.common, "program " + p.name + ": " + std::to_string(p.run_count) + " runs, " +
+                                  std::to_string(p.run_time_ns) + " ns");
+    rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu =
+        ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f s (%.3f s after start-up)", cpu, s.loop_cpu_s);
+    verbose_log(o.common, std::string("agent CPU time: ") + buf);
+  }
+  // Losses are always reported.
+  if (s.kernel.lost)
+    std::fprintf(stderr, "stockade: warning: %llu events lost in the kernel (ring buffer full)\n",
+                 static_cast<unsigned long long>(s.kernel.lost));
+  if (!o.server.empty() && (s.post_failures || s.post_dropped))
+    std::fprintf(stderr,
+                 "stockade: warning: --server: %llu posts failed, %llu events not delivered "
+                 "(last error: %s)\n",
+                 static_cast<unsigned long long>(s.post_failures),
+                 static_cast<unsigned long long>(s.post_dropped), s.post_error.c_str());
+  std::fflush(stdout);
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner register_agent(CLI::App& app) {
+  auto opts = std::make_shared<AgentCmdOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "agent", "Node agent (eBPF): every TCP connection attempt and UDP flow, by process");
+  cmd->add_option("--output", opts->output, "Where events go: a file (appended) or - for stdout")
+      ->default_str("-");
+  cmd->add_option("--server", opts->server,
+                  "Also POST batches to a Stockade server: URL/api/v1/agent/events");
+  cmd->add_option("--duration", opts->duration, "Stop after S seconds (default: until SIGINT)");
+  cmd->add_option("--node", opts->node, "Node name added to every event (default: hostname)");
+  cmd->add_option("-f,--filename", opts->common.files,
+                  "Kubernetes objects: attribute events to pods by UID and IP; repeatable");
+  cmd->add_option("-n,--namespace", opts->common.ns,
+                  "Namespace for namespaced objects that name none (default \"default\")");
+  cmd->add_option("--udp-interval", opts->udp_interval,
+                  "Report each UDP 5-tuple at most once per S seconds (default 10)");
+  cmd->add_option("--ring-size", opts->ring_size,
+                  "Kernel ring buffer in bytes, a power of two (default 8 MiB)");
+  cmd->add_flag("-v,--verbose", opts->common.verbose, "More on stderr");
+  cmd->add_flag("-q,--quiet", opts->common.quiet, "Less on stderr");
+  return [opts] { return run(*opts); };
+}
+
+}  // namespace stockade::cli
