@@ -451,6 +451,28 @@ class Handler(BaseHTTPRequestHandler):
                 obj["metadata"]["resourceVersion"] = str(st.rv)
                 st.record("DELETED", resource, obj)
                 return self.send_json(200, {"resourceVersion": str(st.rv)})
+            if path == "/_test/churn":
+                # count modifications of existing pods (a label changes), `rate` per second,
+                # from a background thread: load for informer benchmarks.
+                count, rate = int(query.get("count", "1000")), float(query.get("rate", "1000"))
+
+                def churn():
+                    keys = sorted(st.objects.get("pods", {}))
+                    t0 = time.time()
+                    for i in range(count):
+                        delay = t0 + i / rate - time.time()
+                        if delay > 0:
+                            time.sleep(delay)
+                        with st.lock:
+                            pod = st.objects["pods"].get(keys[i % len(keys)])
+                            if pod is None:
+                                continue
+                            pod["metadata"].setdefault("labels", {})["churn"] = str(i)
+                            st.rv += 1
+                            pod["metadata"]["resourceVersion"] = str(st.rv)
+                            st.record("MODIFIED", "pods", pod)
+                threading.Thread(target=churn, daemon=True).start()
+                return self.send_json(200, {"ok": True})
             if path == "/_test/compact":
                 st.history = []
                 st.history_start = st.rv + 1
