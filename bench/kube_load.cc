@@ -28,9 +28,12 @@ int main(int argc, char** argv) {
   double rate = 1000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--kubeconfig") kubeconfig = argv[i + 1];
-    else if (a == "--events") events = std::atoi(argv[i + 1]);
-    else if (a == "--rate") rate = std::atof(argv[i + 1]);
+    if (a == "--kubeconfig")
+      kubeconfig = argv[i + 1];
+    else if (a == "--events")
+      events = std::atoi(argv[i + 1]);
+    else if (a == "--rate")
+      rate = std::atof(argv[i + 1]);
   }
   if (kubeconfig.empty()) {
     std::fprintf(stderr, "usage: kube_load --kubeconfig FILE [--events N] [--rate R]\n");
@@ -72,8 +75,8 @@ int main(int argc, char** argv) {
   while (!informer.synced()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   uint64_t before = informer.stats().events;
   auto churn_start = Clock::now();
-  auto r = (*control)->request("POST", "/_test/churn?count=" + std::to_string(events) +
-                                           "&rate=" + std::to_string(rate));
+  auto r = (*control)->request(
+      "POST", "/_test/churn?count=" + std::to_string(events) + "&rate=" + std::to_string(rate));
   if (!r || r->status != 200) {
     std::fprintf(stderr, "kube_load: the server has no /_test/churn\n");
     stop = true;
