@@ -17,11 +17,14 @@ int main(int argc, char** argv) {
   Runner explain = register_explain(app);
   Runner diff = register_diff(app);
   Runner map = register_map(app);
+  Runner verify = register_verify(app);
+  Runner recommend = register_recommend(app);
   if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "reach" &&
       std::string(argv[1]) != "explain" && std::string(argv[1]) != "diff" &&
-      std::string(argv[1]) != "map") {
+      std::string(argv[1]) != "map" && std::string(argv[1]) != "verify" &&
+      std::string(argv[1]) != "recommend") {
     print_error(std::string("unknown command \"") + argv[1] +
-                "\" (commands: reach, explain, diff, map; see stockade --help)");
+                "\" (commands: reach, explain, diff, map, verify, recommend; see stockade --help)");
     return kExitUsage;
   }
   try {
@@ -42,6 +45,8 @@ int main(int argc, char** argv) {
     if (cmd->get_name() == "explain") return explain();
     if (cmd->get_name() == "diff") return diff();
     if (cmd->get_name() == "map") return map();
+    if (cmd->get_name() == "verify") return verify();
+    if (cmd->get_name() == "recommend") return recommend();
     print_error("unknown command");
     return kExitUsage;
   } catch (const UsageError& e) {

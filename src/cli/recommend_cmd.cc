@@ -1,0 +1,220 @@
+// stockade recommend: least-privilege NetworkPolicies from observed traffic, self-checked.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/observe_flags.h"
+#include "recommend/recommend.h"
+
+namespace stockade::cli {
+
+namespace {
+
+struct RecommendOptionsCli {
+  CommonOptions common;
+  ObserveFlags observe;
+  std::string out_dir;
+  uint64_t min_count = 1;
+  size_t aggregate_after = 16;
+  bool no_default_deny = false;
+  bool replace = false;
+};
+
+struct Exposure {
+  uint64_t total = 0;
+  std::map<std::string, uint64_t> per_ns;  // by destination namespace
+};
+
+// Allowed (source, destination, declared port) triples, a pod's traffic to itself left out.
+Exposure exposure(const PolicyEngine& engine, const std::set<std::string>& namespaces) {
+  const auto& eps = engine.endpoints();
+  auto m = engine.reach({});
+  auto self_pairs = [&](const std::vector<uint8_t>& to) {
+    uint64_t n = 0;
+    for (uint32_t d = 0; d < eps.size(); ++d)
+      if (to.empty() || to[d]) n += m->ports(d).size();
+    return n;
+  };
+  Exposure x;
+  x.total = m->counts({}, {}).allowed - self_pairs({});
+  for (const std::string& ns : namespaces) {
+    std::vector<uint8_t> to(eps.size(), 0);
+    for (uint32_t d = 0; d < eps.size(); ++d) to[d] = eps[d].ns == ns;
+    x.per_ns[ns] = m->counts({}, to).allowed - self_pairs(to);
+  }
+  return x;
+}
+
+void write_file(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) throw UsageError{"--out-dir: cannot write " + p.string()};
+}
+
+int run(const RecommendOptionsCli& o) {
+  Stopwatch clock;
+  ClusterState state = load_cluster(o.common);
+  auto current = PolicyEngine::compile(state, build_endpoints(state));
+  std::unique_ptr<PolicyEngine> without_np;
+  if (o.replace && !state.network_policies.empty()) {
+    ClusterState base = state;
+    base.network_policies.clear();
+    without_np = PolicyEngine::compile(base, build_endpoints(base));
+  }
+  const PolicyEngine& existing = without_np ? *without_np : *current;
+  verbose_log(o.common, "cluster: " + clock.lap());
+  Observed obs = read_observed(o.common, o.observe, state, existing);
+  verbose_log(o.common, "flows: " + clock.lap());
+  if (obs.records == 0)
+    throw UsageError{"no flow records in the --flows input: nothing to learn from"};
+  if (obs.edges.empty())
+    throw UsageError{"no flow records inside --since/--until (" +
+                     std::to_string(obs.outside_window) + " outside): nothing to learn from"};
+
+  RecommendOptions ro;
+  ro.min_count = o.min_count;
+  ro.aggregate_after = o.aggregate_after;
+  ro.default_deny = !o.no_default_deny;
+  ro.replace = o.replace;
+  if (!o.observe.since.empty()) ro.window_since = *parse_rfc3339(o.observe.since);
+  if (!o.observe.until.empty()) ro.window_until = *parse_rfc3339(o.observe.until);
+  Recommendation rec = recommend(state, existing, obs, ro);
+  verbose_log(o.common, "synthesis: " + clock.lap());
+
+  // Self-check: every observed established edge that became an allowance must be allowed by
+  // the recommended set plus what stays in force.
+  ClusterState after_state = with_recommendation(state, rec, o.replace);
+  auto after = PolicyEngine::compile(after_state, build_endpoints(after_state));
+  std::vector<std::string> broken;
+  for (size_t i : rec.must_allow) {
+    const ObservedEdge& e = obs.edges[i];
+    if (!evaluate_edge(*after, e).allowed)
+      broken.push_back(
+          fmt::format("{} -> {} {}/{}", e.src.id, e.dst.id, to_string(e.protocol), e.port));
+  }
+  verbose_log(o.common, "self-check: " + clock.lap());
+  if (!broken.empty()) {
+    print_error(fmt::format(
+        "self-check failed: the recommended policies deny {} observed edge(s) (a bug in "
+        "stockade; please report it), the first: {}",
+        broken.size(), broken.front()));
+    for (size_t i = 1; i < broken.size() && i < 10; ++i)
+      std::fprintf(stderr, "  also denied: %s\n", broken[i].c_str());
+    finish(3);
+  }
+
+  // Output.
+  const bool json = o.common.output == "json";
+  if (!o.out_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out_dir, ec);
+    if (ec) throw UsageError{"--out-dir: cannot create " + o.out_dir + ": " + ec.message()};
+    for (const RecommendedPolicy& p : rec.policies) {
+      std::filesystem::path file = std::filesystem::path(o.out_dir) /
+                                   (p.policy.ns + "." + p.policy.name + (json ? ".json" : ".yaml"));
+      write_file(file, json ? render_policy_json(p, 2) + "\n" : render_policy_yaml(p));
+    }
+  } else {
+    std::string text = json ? render_json(rec) : render_yaml(rec);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  }
+
+  // Summary on stderr.
+  if (!o.common.quiet) {
+    std::set<std::string> namespaces;
+    size_t n_in = 0, n_eg = 0, n_dd = 0;
+    for (const RecommendedPolicy& p : rec.policies) {
+      namespaces.insert(p.policy.ns);
+      if (p.policy.ingress.empty() && p.policy.egress.empty())
+        ++n_dd;
+      else
+        (p.policy.affects_ingress ? n_in : n_eg)++;
+    }
+    Exposure before = exposure(*current, namespaces);
+    Exposure aft = exposure(*after, namespaces);
+    // Tightness: allowed pod pairs into the namespaces that received policies, against the
+    // distinct observed pod pairs there (both on the destinations' declared ports).
+    std::set<std::tuple<uint32_t, uint32_t, Protocol, uint16_t>> observed_pairs;
+    const auto& eps = after->endpoints();
+    for (size_t i : rec.must_allow) {
+      const ObservedEdge& e = obs.edges[i];
+      if (e.src.kind != ObservedPeer::Kind::Endpoint ||
+          e.dst.kind != ObservedPeer::Kind::Endpoint || e.src.endpoint == e.dst.endpoint ||
+          !namespaces.count(eps[e.dst.endpoint].ns))
+        continue;
+      bool declared = false;
+      for (const ContainerPort& cp : eps[e.dst.endpoint].pod.ports)
+        declared = declared || (cp.port == e.port && cp.protocol == e.protocol);
+      if (declared) observed_pairs.insert({e.src.endpoint, e.dst.endpoint, e.protocol, e.port});
+    }
+    uint64_t allowed_in = 0;
+    for (const auto& [ns, n] : aft.per_ns) allowed_in += n;
+    auto fp = [](uint64_t v) { return std::to_string(v); };
+    std::string msg;
+    msg += fmt::format(
+        "stockade: {} policies written ({} ingress, {} egress, {} default-deny) in {} "
+        "namespace(s){}\n",
+        rec.policies.size(), n_in, n_eg, n_dd, namespaces.size(),
+        o.out_dir.empty() ? "" : " to " + o.out_dir);
+    msg += fmt::format(
+        "stockade: observed edges: {} established; allowed after: {} of {} (self-check "
+        "passed), {} of them already allowed by existing policies\n",
+        rec.edges_established, rec.must_allow.size(), rec.must_allow.size(),
+        rec.edges_already_allowed);
+    if (rec.edges_failed_only || rec.edges_below_min_count || rec.edges_unresolved ||
+        rec.edges_denied_existing)
+      msg += fmt::format(
+          "stockade: not allowed: {} edges with failed attempts only, {} below --min-count, {} "
+          "with an endpoint outside the objects, {} denied by existing policies\n",
+          rec.edges_failed_only, rec.edges_below_min_count, rec.edges_unresolved,
+          rec.edges_denied_existing);
+    msg += fmt::format("stockade: exposure (allowed endpoint pairs on declared ports): {} -> {}\n",
+                       before.total, aft.total);
+    for (const std::string& ns : namespaces)
+      msg +=
+          fmt::format("stockade:   {}: {} -> {}\n", ns, fp(before.per_ns[ns]), fp(aft.per_ns[ns]));
+    if (!observed_pairs.empty())
+      msg += fmt::format(
+          "stockade: tightness: {} allowed pod pairs into those namespaces for {} observed "
+          "({:.2f}x)\n",
+          allowed_in, observed_pairs.size(),
+          static_cast<double>(allowed_in) / static_cast<double>(observed_pairs.size()));
+    for (const std::string& n : rec.notes) msg += "stockade: note: " + n + "\n";
+    std::fflush(stdout);
+    std::fwrite(msg.data(), 1, msg.size(), stderr);
+  }
+  finish(kExitOk);
+}
+
+}  // namespace
+
+Runner register_recommend(CLI::App& app) {
+  auto opts = std::make_shared<RecommendOptionsCli>();
+  CLI::App* cmd = app.add_subcommand(
+      "recommend", "Least-privilege NetworkPolicies from observed traffic, checked by the engine");
+  add_common_flags(*cmd, opts->common, {"yaml", "json"}, "yaml");
+  add_observe_flags(*cmd, opts->observe, true);
+  cmd->add_option("--out-dir", opts->out_dir, "Write one file per policy into this directory");
+  cmd->add_option("--min-count", opts->min_count,
+                  "Established connections an edge needs to become an allowance (default 1)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--aggregate-after", opts->aggregate_after,
+                  "External addresses per rule before they merge into covering prefixes "
+                  "(default 16; never wider than /16 or /48)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--no-default-deny", opts->no_default_deny,
+                "Do not add a default-deny policy per namespace");
+  cmd->add_flag("--replace", opts->replace,
+                "Regenerate: ignore the NetworkPolicies in the input (admin tiers still apply)");
+  return [opts] { return run(*opts); };
+}
+
+}  // namespace stockade::cli

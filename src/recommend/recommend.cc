@@ -1,0 +1,655 @@
+#include "recommend/recommend.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
+
+namespace stockade {
+
+bool is_per_pod_label(std::string_view k) {
+  return k == "pod-template-hash" || k == "controller-revision-hash" ||
+         k == "statefulset.kubernetes.io/pod-name" || k == "apps.kubernetes.io/pod-index" ||
+         k == "pod-template-generation" || k == "batch.kubernetes.io/controller-uid" ||
+         k == "controller-uid" || k == "job-name" || k == "batch.kubernetes.io/job-name" ||
+         k == "batch.kubernetes.io/job-completion-index";
+}
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+constexpr const char* kMetadataName = "kubernetes.io/metadata.name";
+
+// The pods one policy selects: a top-level workload's pods, or a pod without an owner.
+struct Unit {
+  std::string ns, name, kind;
+  LabelSelector selector;
+  std::vector<uint32_t> endpoints;
+  bool host_network = false;
+  bool broad = false;  // no stable label: the selector picks every pod of the namespace
+  std::string base;    // policy name stem
+};
+
+struct PortSpec {
+  Protocol protocol = Protocol::TCP;
+  std::string name;  // named port, else `number`
+  uint16_t number = 0;
+  friend auto operator<=>(const PortSpec&, const PortSpec&) = default;
+};
+
+struct PeerKey {
+  uint8_t type = 0;  // 0: a unit, 1: an address
+  uint32_t unit = 0;
+  IpAddr ip;
+  bool external = false;
+  friend auto operator<=>(const PeerKey&, const PeerKey&) = default;
+};
+
+struct Evidence {
+  uint64_t connections = 0;
+  uint64_t edges = 0;
+  int64_t first = 0, last = 0;
+  void add(const EdgeStats& s) {
+    connections += s.established;
+    ++edges;
+    if (s.first_seen && (!first || s.first_seen < first)) first = s.first_seen;
+    if (s.last_seen > last) last = s.last_seen;
+  }
+  void add(const Evidence& o) {
+    connections += o.connections;
+    edges += o.edges;
+    if (o.first && (!first || o.first < first)) first = o.first;
+    if (o.last > last) last = o.last;
+  }
+};
+
+struct PeerAcc {
+  std::set<PortSpec> ports;
+  Evidence evidence;
+};
+
+struct Side {
+  std::map<PeerKey, PeerAcc> peers;
+  Evidence evidence;
+};
+
+LabelSelector selector_of_labels(const Labels& l) {
+  LabelSelector s;
+  for (const auto& [k, v] : l) s.requirements.push_back({k, SelectorOp::In, {v}});
+  return s;
+}
+
+bool selector_is_stable(const LabelSelector& s) {
+  for (const SelectorRequirement& r : s.requirements)
+    if (is_per_pod_label(r.key)) return false;
+  return !s.empty();
+}
+
+std::string lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+// A DNS-1123 subdomain name no longer than 253 characters.
+std::string policy_name(const std::string& stem) {
+  if (stem.size() <= 253) return stem;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : stem) h = (h ^ c) * 0x100000001b3ULL;
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "-%08x", static_cast<unsigned>(h & 0xffffffffu));
+  std::string s = stem.substr(0, 244);
+  while (!s.empty() && (s.back() == '-' || s.back() == '.')) s.pop_back();
+  return s + buf;
+}
+
+std::string evidence_text(const Evidence& e) {
+  std::string s =
+      std::to_string(e.connections) + (e.connections == 1 ? " connection" : " connections");
+  if (e.first) s += ", first " + format_rfc3339(e.first);
+  if (e.last) s += ", last " + format_rfc3339(e.last);
+  return s;
+}
+
+// Merges external addresses into covering prefixes, narrowest first, until at most `limit`
+// remain or the widest allowed prefix is reached.
+std::vector<std::pair<Cidr, std::vector<size_t>>> aggregate(const std::vector<IpAddr>& ips,
+                                                            size_t limit, uint8_t min_prefix) {
+  std::vector<std::pair<Cidr, std::vector<size_t>>> out;
+  for (size_t i = 0; i < ips.size(); ++i) {
+    Cidr c;
+    c.network = ips[i];
+    c.prefix = static_cast<uint8_t>(ips[i].bits());
+    out.push_back({c, {i}});
+  }
+  if (ips.empty()) return out;
+  const int bits = ips.front().bits();
+  for (int p = bits - 1; p >= min_prefix && out.size() > limit; --p) {
+    std::vector<std::pair<Cidr, std::vector<size_t>>> next;
+    for (auto& item : out) {
+      auto net = Cidr::parse(item.first.network.str() + "/" + std::to_string(p));
+      if (!next.empty() && net && next.back().first.prefix <= p &&
+          next.back().first.contains(item.first.network) && next.back().first.contains(*net)) {
+        // already covered by the previous, wider group
+        auto& v = next.back().second;
+        v.insert(v.end(), item.second.begin(), item.second.end());
+        continue;
+      }
+      if (!next.empty() && net && next.back().first.prefix > p) {
+        auto prev = Cidr::parse(next.back().first.network.str() + "/" + std::to_string(p));
+        if (prev && *prev == *net) {
+          next.back().first = *net;
+          auto& v = next.back().second;
+          v.insert(v.end(), item.second.begin(), item.second.end());
+          continue;
+        }
+      }
+      next.push_back(std::move(item));
+    }
+    out = std::move(next);
+  }
+  return out;
+}
+
+ojson selector_json(const LabelSelector& s) {
+  ojson j = ojson::object();
+  ojson ml = ojson::object(), me = ojson::array();
+  for (const SelectorRequirement& r : s.requirements) {
+    if (r.op == SelectorOp::In && r.values.size() == 1 && !ml.contains(r.key)) {
+      ml[r.key] = r.values.front();
+      continue;
+    }
+    ojson e = {{"key", r.key}, {"operator", std::string(to_string(r.op))}};
+    if (r.op == SelectorOp::In || r.op == SelectorOp::NotIn) e["values"] = r.values;
+    me.push_back(std::move(e));
+  }
+  if (!ml.empty()) j["matchLabels"] = std::move(ml);
+  if (!me.empty()) j["matchExpressions"] = std::move(me);
+  return j;
+}
+
+ojson ports_json(const std::vector<NetworkPolicyPort>& ports) {
+  ojson a = ojson::array();
+  for (const NetworkPolicyPort& p : ports) {
+    ojson j = {{"protocol", std::string(to_string(p.effective_protocol()))}};
+    if (p.kind == NetworkPolicyPort::Kind::Name)
+      j["port"] = p.name;
+    else if (p.kind == NetworkPolicyPort::Kind::Number)
+      j["port"] = p.port;
+    a.push_back(std::move(j));
+  }
+  return a;
+}
+
+// The policy as an object; with `comments`, peers carry a "#" member (evidence) that the YAML
+// writer turns into a comment line.
+ojson policy_json(const RecommendedPolicy& rp, bool comments) {
+  const NetworkPolicy& p = rp.policy;
+  ojson meta = {{"name", p.name}, {"namespace", p.ns}};
+  meta["labels"] = {{"app.kubernetes.io/managed-by", "stockade"}};
+  ojson ann = ojson::object();
+  for (const auto& [k, v] : rp.annotations) ann[k] = v;
+  if (!ann.empty()) meta["annotations"] = std::move(ann);
+  ojson spec = ojson::object();
+  spec["podSelector"] = selector_json(p.pod_selector);
+  ojson types = ojson::array();
+  if (p.affects_ingress) types.push_back("Ingress");
+  if (p.affects_egress) types.push_back("Egress");
+  spec["policyTypes"] = types;
+  auto rules = [&](const std::vector<NetworkPolicyRule>& rs,
+                   const std::vector<std::vector<std::string>>& ev, const char* peers_key) {
+    ojson a = ojson::array();
+    for (size_t i = 0; i < rs.size(); ++i) {
+      ojson r = ojson::object();
+      ojson peers = ojson::array();
+      for (size_t k = 0; k < rs[i].peers.size(); ++k) {
+        const NetworkPolicyPeer& peer = rs[i].peers[k];
+        ojson pj = ojson::object();
+        if (comments && i < ev.size() && k < ev[i].size()) pj["#"] = ev[i][k];
+        if (peer.pod_selector) pj["podSelector"] = selector_json(*peer.pod_selector);
+        if (peer.namespace_selector)
+          pj["namespaceSelector"] = selector_json(*peer.namespace_selector);
+        if (peer.ip_block) pj["ipBlock"] = {{"cidr", peer.ip_block->cidr.str()}};
+        peers.push_back(std::move(pj));
+      }
+      r[peers_key] = std::move(peers);
+      r["ports"] = ports_json(rs[i].ports);
+      a.push_back(std::move(r));
+    }
+    return a;
+  };
+  if (p.affects_ingress && !p.ingress.empty())
+    spec["ingress"] = rules(p.ingress, rp.ingress_evidence, "from");
+  if (p.affects_egress && !p.egress.empty())
+    spec["egress"] = rules(p.egress, rp.egress_evidence, "to");
+  return ojson{{"apiVersion", "networking.k8s.io/v1"},
+               {"kind", "NetworkPolicy"},
+               {"metadata", std::move(meta)},
+               {"spec", std::move(spec)}};
+}
+
+std::string yaml_scalar(const ojson& v) {
+  if (v.is_string()) return v.dump(-1, ' ', false, ojson::error_handler_t::replace);
+  return v.dump();
+}
+
+void yaml_emit(const ojson& v, int indent, std::string& out, bool first_is_item);
+
+// Writes the members of an object at `indent`; when `item`, the first line starts with "- ".
+void yaml_object(const ojson& obj, int indent, std::string& out, bool item) {
+  bool first = true;
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (it.key() == "#") continue;
+    std::string pad(static_cast<size_t>(indent), ' ');
+    if (first && item) pad.replace(pad.size() - 2, 2, "- ");
+    first = false;
+    std::string key = it.key();
+    bool plain = !key.empty() && key.find_first_of(":#{}[],&*!|>'\"%@` /.") == std::string::npos;
+    std::string k = plain ? key : yaml_scalar(ojson(key));
+    const ojson& val = it.value();
+    if (val.is_object()) {
+      if (val.empty()) {
+        out += pad + k + ": {}\n";
+      } else {
+        out += pad + k + ":\n";
+        yaml_object(val, indent + 2, out, false);
+      }
+    } else if (val.is_array()) {
+      if (val.empty()) {
+        out += pad + k + ": []\n";
+      } else {
+        out += pad + k + ":\n";
+        for (const ojson& e : val) yaml_emit(e, indent, out, true);
+      }
+    } else {
+      out += pad + k + ": " + yaml_scalar(val) + "\n";
+    }
+  }
+}
+
+// An array element at `indent` ("- " at indent, members at indent + 2).
+void yaml_emit(const ojson& v, int indent, std::string& out, bool) {
+  std::string pad(static_cast<size_t>(indent), ' ');
+  if (v.is_object()) {
+    if (v.contains("#")) out += pad + "# " + v["#"].get<std::string>() + "\n";
+    if (v.empty() || (v.size() == 1 && v.contains("#")))
+      out += pad + "- {}\n";
+    else
+      yaml_object(v, indent + 2, out, true);
+  } else if (v.is_array()) {
+    out += pad + "- " + v.dump() + "\n";
+  } else {
+    out += pad + "- " + yaml_scalar(v) + "\n";
+  }
+}
+
+}  // namespace
+
+std::string render_policy_yaml(const RecommendedPolicy& p) {
+  std::string out;
+  yaml_object(policy_json(p, true), 0, out, false);
+  return out;
+}
+
+std::string render_policy_json(const RecommendedPolicy& p, int indent) {
+  return policy_json(p, false).dump(indent, ' ', false, ojson::error_handler_t::replace);
+}
+
+std::string render_yaml(const Recommendation& r) {
+  std::string out;
+  for (size_t i = 0; i < r.policies.size(); ++i) {
+    out += "---\n";
+    out += render_policy_yaml(r.policies[i]);
+  }
+  return out;
+}
+
+std::string render_json(const Recommendation& r) {
+  ojson items = ojson::array();
+  for (const RecommendedPolicy& p : r.policies) items.push_back(policy_json(p, false));
+  ojson list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", std::move(items)}};
+  return list.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
+}
+
+Recommendation recommend(const ClusterState& state, const PolicyEngine& existing,
+                         const Observed& observed, const RecommendOptions& options) {
+  Recommendation out;
+  const std::vector<Endpoint>& eps = existing.endpoints();
+  std::set<std::string> notes;
+
+  // ---- units: which pods one policy selects, and how ----
+  std::map<std::tuple<std::string, std::string, std::string>, const Workload*> workloads;
+  for (const Workload& w : state.workloads)
+    workloads[{w.ns, std::string(to_string(w.kind)), w.name}] = &w;
+  std::map<std::tuple<std::string, std::string, std::string>, uint32_t> unit_index;
+  std::vector<Unit> units;
+  std::vector<uint32_t> unit_of(eps.size());
+  {
+    // endpoints are sorted by (namespace, name); units are created in that order and then
+    // sorted by (namespace, name, kind) for stable output.
+    std::vector<std::tuple<std::string, std::string, std::string>> keys(eps.size());
+    for (uint32_t e = 0; e < eps.size(); ++e) {
+      const Endpoint& ep = eps[e];
+      keys[e] = ep.workload_name.empty() ? std::tuple{ep.ns, ep.name, std::string("Pod")}
+                                         : std::tuple{ep.ns, ep.workload_name, ep.workload_kind};
+      unit_index.emplace(keys[e], 0);
+    }
+    uint32_t n = 0;
+    for (auto& [k, v] : unit_index) v = n++;
+    units.resize(n);
+    for (auto& [k, v] : unit_index) {
+      units[v].ns = std::get<0>(k);
+      units[v].name = std::get<1>(k);
+      units[v].kind = std::get<2>(k);
+    }
+    for (uint32_t e = 0; e < eps.size(); ++e) {
+      unit_of[e] = unit_index[keys[e]];
+      units[unit_of[e]].endpoints.push_back(e);
+    }
+    std::map<std::pair<std::string, std::string>, int> name_uses;
+    for (const Unit& u : units) ++name_uses[{u.ns, u.name}];
+    for (Unit& u : units) {
+      u.host_network = eps[u.endpoints.front()].pod.host_network;
+      auto w = workloads.find({u.ns, u.kind, u.name});
+      if (w != workloads.end() && w->second->selector && selector_is_stable(*w->second->selector)) {
+        u.selector = *w->second->selector;
+      } else {
+        // The labels every pod of the unit carries, minus the per-pod ones.
+        Labels common;
+        bool first = true;
+        for (uint32_t e : u.endpoints) {
+          const Labels& l = eps[e].pod.labels;
+          if (first) {
+            for (const auto& [k, v] : l)
+              if (!is_per_pod_label(k)) common.emplace(k, v);
+            first = false;
+          } else {
+            for (auto it = common.begin(); it != common.end();) {
+              auto f = l.find(it->first);
+              it = f == l.end() || f->second != it->second ? common.erase(it) : std::next(it);
+            }
+          }
+        }
+        u.selector = selector_of_labels(common);
+        u.broad = common.empty();
+      }
+      u.base = lower(u.name);
+      if (name_uses[{u.ns, u.name}] > 1) u.base += "-" + lower(u.kind);
+    }
+  }
+
+  // How a port is written for a destination unit: its name when every pod of the unit declares
+  // the number under one name for that protocol, else the number.
+  auto port_spec = [&](const Unit* dst, Protocol proto, uint16_t port) {
+    PortSpec s{proto, {}, port};
+    if (!dst) return s;
+    std::string name;
+    for (uint32_t e : dst->endpoints) {
+      std::string found;
+      for (const ContainerPort& cp : eps[e].pod.ports)
+        if (cp.port == port && cp.protocol == proto && !cp.name.empty()) found = cp.name;
+      if (found.empty() || (!name.empty() && found != name)) return s;
+      name = found;
+    }
+    s.name = name;
+    return s;
+  };
+  auto is_dns = [&](const ObservedEdge& e) {
+    if (e.dst.kind != ObservedPeer::Kind::Endpoint) return false;
+    if (e.protocol != Protocol::UDP && e.protocol != Protocol::TCP) return false;
+    const Endpoint& ep = eps[e.dst.endpoint];
+    auto app = ep.pod.labels.find("k8s-app");
+    if (app != ep.pod.labels.end() && (app->second == "kube-dns" || app->second == "coredns"))
+      return true;
+    for (const ContainerPort& cp : ep.pod.ports)
+      if (cp.port == e.port && cp.name.starts_with("dns")) return true;
+    return e.port == 53;
+  };
+  // The other side of an edge as a peer key (units for pods, addresses for the rest).
+  auto peer_keys = [&](const ObservedPeer& p) {
+    std::vector<PeerKey> keys;
+    if (p.kind == ObservedPeer::Kind::Endpoint && !eps[p.endpoint].pod.host_network) {
+      keys.push_back(PeerKey{0, unit_of[p.endpoint], {}, false});
+    } else if (p.kind == ObservedPeer::Kind::Endpoint) {
+      for (const IpAddr& ip : eps[p.endpoint].ips) keys.push_back(PeerKey{1, 0, ip, false});
+    } else {
+      for (const IpAddr& ip : p.addresses)
+        keys.push_back(PeerKey{1, 0, ip, p.kind == ObservedPeer::Kind::External});
+    }
+    return keys;
+  };
+  auto on_node = [&](const ObservedPeer& pod_side, const ObservedPeer& other) {
+    const std::string& node = eps[pod_side.endpoint].node;
+    if (node.empty()) return false;
+    if (other.kind == ObservedPeer::Kind::Node) return other.node_name == node;
+    return other.kind == ObservedPeer::Kind::Endpoint && eps[other.endpoint].pod.host_network &&
+           eps[other.endpoint].node == node;
+  };
+  auto decided_by_policy = [](const Decision& d) {
+    return d.tier == DecisionTier::Admin || d.tier == DecisionTier::NetworkPolicy ||
+           d.tier == DecisionTier::Loopback || d.tier == DecisionTier::NotEvaluated;
+  };
+
+  std::vector<Side> ingress(units.size()), egress(units.size());
+  for (size_t i = 0; i < observed.edges.size(); ++i) {
+    const ObservedEdge& e = observed.edges[i];
+    if (e.stats.established == 0) {
+      ++out.edges_failed_only;
+      continue;
+    }
+    ++out.edges_established;
+    if (e.stats.established < options.min_count) {
+      ++out.edges_below_min_count;
+      continue;
+    }
+    if (e.src.kind == ObservedPeer::Kind::Unresolved ||
+        e.dst.kind == ObservedPeer::Kind::Unresolved) {
+      ++out.edges_unresolved;
+      notes.insert("traffic of endpoints outside the cluster objects (" +
+                   std::string(e.src.kind == ObservedPeer::Kind::Unresolved ? e.src.id : e.dst.id) +
+                   ") cannot be expressed and is not allowed");
+      continue;
+    }
+    Verdict v = evaluate_edge(existing, e);
+    if (!v.allowed) {
+      const Decision& d = !v.egress.allowed ? v.egress : v.ingress;
+      if (d.tier == DecisionTier::Admin || d.tier == DecisionTier::NetworkPolicy) {
+        ++out.edges_denied_existing;
+        notes.insert("observed " + e.src.id + " -> " + e.dst.id + " " +
+                     std::string(to_string(e.protocol)) + "/" + std::to_string(e.port) +
+                     " is denied by " + d.policy.value_or(PolicyRef{}).kind +
+                     (d.policy ? " " + d.policy->name : std::string(" an existing policy")) +
+                     ": not allowed (existing policies win; --replace regenerates)");
+        continue;
+      }
+    }
+    out.must_allow.push_back(i);
+    const bool src_pod =
+        e.src.kind == ObservedPeer::Kind::Endpoint && !eps[e.src.endpoint].pod.host_network;
+    const bool dst_pod =
+        e.dst.kind == ObservedPeer::Kind::Endpoint && !eps[e.dst.endpoint].pod.host_network;
+    if (e.src.kind == ObservedPeer::Kind::Endpoint && e.dst.kind == ObservedPeer::Kind::Endpoint &&
+        e.src.endpoint == e.dst.endpoint) {
+      ++out.edges_already_allowed;
+      continue;
+    }
+    bool need_egress = src_pod && !decided_by_policy(v.egress) && !on_node(e.src, e.dst);
+    bool need_ingress = dst_pod && !decided_by_policy(v.ingress) && !on_node(e.dst, e.src);
+    if (!need_egress && !need_ingress) {
+      ++out.edges_already_allowed;
+      continue;
+    }
+    const Unit* dst_unit = dst_pod ? &units[unit_of[e.dst.endpoint]] : nullptr;
+    std::vector<PortSpec> specs{port_spec(dst_unit, e.protocol, e.port)};
+    if (is_dns(e)) {
+      Protocol twin = e.protocol == Protocol::UDP ? Protocol::TCP : Protocol::UDP;
+      specs.push_back(port_spec(dst_unit, twin, e.port));
+    }
+    if (need_egress) {
+      Side& s = egress[unit_of[e.src.endpoint]];
+      s.evidence.add(e.stats);
+      for (const PeerKey& k : peer_keys(e.dst)) {
+        PeerAcc& a = s.peers[k];
+        // Ports on an address are numbers: a name resolves only on a destination pod.
+        for (PortSpec p : specs) {
+          if (k.type == 1) p.name.clear();
+          a.ports.insert(p);
+        }
+        a.evidence.add(e.stats);
+      }
+    }
+    if (need_ingress) {
+      Side& s = ingress[unit_of[e.dst.endpoint]];
+      s.evidence.add(e.stats);
+      for (const PeerKey& k : peer_keys(e.src)) {
+        PeerAcc& a = s.peers[k];
+        for (const PortSpec& p : specs) a.ports.insert(p);
+        a.evidence.add(e.stats);
+      }
+    }
+  }
+
+  // ---- policies ----
+  std::string window;
+  {
+    int64_t from = options.window_since ? options.window_since : observed.first_ns;
+    int64_t to = options.window_until ? options.window_until : observed.last_ns;
+    if (from || to)
+      window = (from ? format_rfc3339(from) : std::string("..")) + "/" +
+               (to ? format_rfc3339(to) : std::string(".."));
+  }
+  auto peer_text = [&](const PeerKey& k) {
+    if (k.type == 0)
+      return units[k.unit].ns + "/" + units[k.unit].name + " (" + units[k.unit].kind + ")";
+    return k.ip.str() + (k.external ? " (external)" : " (node)");
+  };
+  std::set<std::string> namespaces;
+  auto build = [&](uint32_t u, const Side& side, bool is_ingress) {
+    const Unit& unit = units[u];
+    RecommendedPolicy rp;
+    NetworkPolicy& p = rp.policy;
+    p.ns = unit.ns;
+    p.name =
+        policy_name("stockade-" + std::string(is_ingress ? "ingress-" : "egress-") + unit.base);
+    p.pod_selector = unit.selector;
+    p.affects_ingress = is_ingress;
+    p.affects_egress = !is_ingress;
+    p.source.file = "<recommended>";
+    if (unit.broad)
+      notes.insert(unit.ns + "/" + unit.name +
+                   ": its pods share no stable label; its policies select every pod of the "
+                   "namespace");
+    // Peers with the same ports share a rule.
+    std::map<std::set<PortSpec>, std::vector<PeerKey>> rules;
+    for (const auto& [k, acc] : side.peers) rules[acc.ports].push_back(k);
+    auto& evidence = is_ingress ? rp.ingress_evidence : rp.egress_evidence;
+    auto& rule_list = is_ingress ? p.ingress : p.egress;
+    for (const auto& [ports, peers] : rules) {
+      NetworkPolicyRule rule;
+      std::vector<std::string> ev;
+      std::vector<IpAddr> ext4, ext6;
+      std::vector<const PeerAcc*> ext4_acc, ext6_acc;
+      for (const PeerKey& k : peers) {
+        const PeerAcc& acc = side.peers.at(k);
+        if (k.type == 0) {
+          const Unit& pu = units[k.unit];
+          NetworkPolicyPeer peer;
+          peer.pod_selector = pu.selector;
+          if (pu.ns != unit.ns) {
+            LabelSelector ns;
+            ns.requirements.push_back({kMetadataName, SelectorOp::In, {pu.ns}});
+            peer.namespace_selector = ns;
+          }
+          rule.peers.push_back(std::move(peer));
+          ev.push_back(peer_text(k) + ": " + evidence_text(acc.evidence));
+        } else if (k.external) {
+          (k.ip.v6 ? ext6 : ext4).push_back(k.ip);
+          (k.ip.v6 ? ext6_acc : ext4_acc).push_back(&acc);
+        } else {
+          NetworkPolicyPeer peer;
+          peer.ip_block = IpBlock{Cidr{k.ip, static_cast<uint8_t>(k.ip.bits())}, {}};
+          rule.peers.push_back(std::move(peer));
+          ev.push_back(peer_text(k) + ": " + evidence_text(acc.evidence));
+        }
+      }
+      for (int fam = 0; fam < 2; ++fam) {
+        const auto& ips = fam ? ext6 : ext4;
+        const auto& accs = fam ? ext6_acc : ext4_acc;
+        for (const auto& [cidr, members] :
+             aggregate(ips, options.aggregate_after,
+                       fam ? options.min_prefix_v6 : options.min_prefix_v4)) {
+          NetworkPolicyPeer peer;
+          peer.ip_block = IpBlock{cidr, {}};
+          rule.peers.push_back(std::move(peer));
+          Evidence total;
+          for (size_t m : members) total.add(accs[m]->evidence);
+          ev.push_back(members.size() == 1
+                           ? ips[members.front()].str() + " (external): " + evidence_text(total)
+                           : cidr.str() + " (external, " + std::to_string(members.size()) +
+                                 " addresses): " + evidence_text(total));
+        }
+      }
+      for (const PortSpec& s : ports) {
+        NetworkPolicyPort np;
+        np.protocol = s.protocol;
+        if (!s.name.empty()) {
+          np.kind = NetworkPolicyPort::Kind::Name;
+          np.name = s.name;
+        } else {
+          np.kind = NetworkPolicyPort::Kind::Number;
+          np.port = s.number;
+        }
+        rule.ports.push_back(std::move(np));
+      }
+      rule_list.push_back(std::move(rule));
+      evidence.push_back(std::move(ev));
+    }
+    rp.annotations = {
+        {"stockade.io/first-seen",
+         side.evidence.first ? format_rfc3339(side.evidence.first) : std::string()},
+        {"stockade.io/generated-by", "stockade recommend"},
+        {"stockade.io/last-seen",
+         side.evidence.last ? format_rfc3339(side.evidence.last) : std::string()},
+        {"stockade.io/learning-window", window},
+        {"stockade.io/observed-connections", std::to_string(side.evidence.connections)},
+        {"stockade.io/observed-edges", std::to_string(side.evidence.edges)},
+        {"stockade.io/workload", unit.kind + "/" + unit.name},
+    };
+    std::erase_if(rp.annotations, [](const auto& a) { return a.second.empty(); });
+    namespaces.insert(unit.ns);
+    out.policies.push_back(std::move(rp));
+  };
+  for (uint32_t u = 0; u < units.size(); ++u) {
+    if (units[u].host_network) continue;
+    if (!ingress[u].peers.empty()) build(u, ingress[u], true);
+    if (!egress[u].peers.empty()) build(u, egress[u], false);
+  }
+  if (options.default_deny) {
+    for (const std::string& ns : namespaces) {
+      RecommendedPolicy rp;
+      rp.policy.ns = ns;
+      rp.policy.name = "stockade-default-deny";
+      rp.policy.affects_ingress = rp.policy.affects_egress = true;
+      rp.policy.source.file = "<recommended>";
+      rp.annotations = {{"stockade.io/generated-by", "stockade recommend"}};
+      if (!window.empty()) rp.annotations.push_back({"stockade.io/learning-window", window});
+      out.policies.push_back(std::move(rp));
+    }
+  }
+  std::sort(out.policies.begin(), out.policies.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.policy.ns, a.policy.name) < std::tie(b.policy.ns, b.policy.name);
+  });
+  out.notes.assign(notes.begin(), notes.end());
+  return out;
+}
+
+ClusterState with_recommendation(const ClusterState& state, const Recommendation& r, bool replace) {
+  ClusterState s = state;
+  if (replace) s.network_policies.clear();
+  for (const RecommendedPolicy& p : r.policies) s.network_policies.push_back(p.policy);
+  return s;
+}
+
+}  // namespace stockade

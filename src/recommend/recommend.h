@@ -1,0 +1,69 @@
+// Policy synthesis: least-privilege NetworkPolicies from observed traffic, checked by the
+// policy engine before anything is printed.
+//
+// Per workload (a Deployment's, StatefulSet's, DaemonSet's, Job's pods, or a pod without an
+// owner): an ingress policy allowing exactly the observed sources on the observed ports, and an
+// egress policy allowing exactly the observed destinations; a default-deny policy per namespace
+// that received recommendations. Existing policies are respected (see recommend.cc).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/engine.h"
+#include "model/cluster_state.h"
+#include "recommend/observed.h"
+
+namespace stockade {
+
+struct RecommendOptions {
+  uint64_t min_count = 1;       // established connections an edge needs to become an allowance
+  size_t aggregate_after = 16;  // external addresses per rule before they merge into prefixes
+  uint8_t min_prefix_v4 = 16;   // aggregation never goes wider than this (IPv4) ...
+  uint8_t min_prefix_v6 = 48;   // ... or this (IPv6)
+  bool default_deny = true;
+  bool replace = false;                        // existing NetworkPolicies are ignored (regenerated)
+  int64_t window_since = 0, window_until = 0;  // the learning window, for the annotations
+};
+
+struct RecommendedPolicy {
+  NetworkPolicy policy;                                          // source.file is "<recommended>"
+  std::vector<std::pair<std::string, std::string>> annotations;  // sorted by key
+  // Evidence per rule and per peer ("shop/web: 12 connections, first … last …"), for comments.
+  std::vector<std::vector<std::string>> ingress_evidence, egress_evidence;
+};
+
+struct Recommendation {
+  std::vector<RecommendedPolicy> policies;  // sorted by (namespace, name)
+  // Observed established edges that must stay allowed (indices into Observed::edges).
+  std::vector<size_t> must_allow;
+  uint64_t edges_established = 0;      // edges with at least one established connection
+  uint64_t edges_already_allowed = 0;  // allowed by existing policies already, both sides
+  uint64_t edges_denied_existing = 0;  // established but denied by existing policies: kept out
+  uint64_t edges_failed_only = 0;      // only failed/dropped attempts: never allowed
+  uint64_t edges_below_min_count = 0;  // fewer established connections than min_count
+  uint64_t edges_unresolved = 0;       // an endpoint outside the objects (not expressible)
+  std::vector<std::string> notes;      // things a user should know (sorted, unique)
+};
+
+// `existing` is the engine compiled over the input policies (without the NetworkPolicies when
+// options.replace).
+Recommendation recommend(const ClusterState& state, const PolicyEngine& existing,
+                         const Observed& observed, const RecommendOptions& options);
+
+// The cluster with the recommended policies added (existing NetworkPolicies removed when
+// `replace`).
+ClusterState with_recommendation(const ClusterState& state, const Recommendation& r, bool replace);
+
+// Output: YAML documents (with evidence comments) or one JSON List; one object per policy.
+std::string render_policy_yaml(const RecommendedPolicy& p);
+std::string render_policy_json(const RecommendedPolicy& p, int indent);
+std::string render_yaml(const Recommendation& r);
+std::string render_json(const Recommendation& r);
+
+// Labels that differ between the pods of one workload: never used in selectors.
+bool is_per_pod_label(std::string_view key);
+
+}  // namespace stockade
