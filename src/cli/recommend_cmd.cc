@@ -141,22 +141,44 @@ int run(const RecommendOptionsCli& o) {
     Exposure before = exposure(*current, namespaces);
     Exposure aft = exposure(*after, namespaces);
     // Tightness: allowed pod pairs into the namespaces that received policies, against the
-    // distinct observed pod pairs there (both on the destinations' declared ports).
-    std::set<std::tuple<uint32_t, uint32_t, Protocol, uint16_t>> observed_pairs;
+    // distinct observed pod pairs there (both on the destinations' declared ports; pods only:
+    // host-network pods are their node, and node traffic is reported apart). The DNS twin
+    // (TCP for an observed UDP lookup and the reverse) is required, and counted apart.
     const auto& eps = after->endpoints();
+    std::set<std::tuple<uint32_t, uint32_t, Protocol, uint16_t>> observed_pairs, dns_twins;
+    auto declares = [&](uint32_t d, Protocol p, uint16_t port) {
+      for (const ContainerPort& cp : eps[d].pod.ports)
+        if (cp.port == port && cp.protocol == p) return true;
+      return false;
+    };
     for (size_t i : rec.must_allow) {
       const ObservedEdge& e = obs.edges[i];
       if (e.src.kind != ObservedPeer::Kind::Endpoint ||
           e.dst.kind != ObservedPeer::Kind::Endpoint || e.src.endpoint == e.dst.endpoint ||
+          eps[e.src.endpoint].pod.host_network || eps[e.dst.endpoint].pod.host_network ||
           !namespaces.count(eps[e.dst.endpoint].ns))
         continue;
-      bool declared = false;
-      for (const ContainerPort& cp : eps[e.dst.endpoint].pod.ports)
-        declared = declared || (cp.port == e.port && cp.protocol == e.protocol);
-      if (declared) observed_pairs.insert({e.src.endpoint, e.dst.endpoint, e.protocol, e.port});
+      if (declares(e.dst.endpoint, e.protocol, e.port))
+        observed_pairs.insert({e.src.endpoint, e.dst.endpoint, e.protocol, e.port});
+      if (is_dns_port(eps[e.dst.endpoint], e.protocol, e.port)) {
+        Protocol twin = e.protocol == Protocol::UDP ? Protocol::TCP : Protocol::UDP;
+        if (declares(e.dst.endpoint, twin, e.port))
+          dns_twins.insert({e.src.endpoint, e.dst.endpoint, twin, e.port});
+      }
     }
+    for (const auto& p : observed_pairs) dns_twins.erase(p);
     uint64_t allowed_in = 0;
-    for (const auto& [ns, n] : aft.per_ns) allowed_in += n;
+    {
+      auto m = after->reach({});
+      std::vector<uint8_t> from(eps.size()), to(eps.size());
+      uint64_t self = 0;
+      for (uint32_t d = 0; d < eps.size(); ++d) {
+        from[d] = !eps[d].pod.host_network;
+        to[d] = from[d] && namespaces.count(eps[d].ns);
+        if (to[d]) self += m->ports(d).size();
+      }
+      allowed_in = m->counts(from, to).allowed - self;
+    }
     auto fp = [](uint64_t v) { return std::to_string(v); };
     std::string msg;
     msg += fmt::format(
@@ -183,9 +205,11 @@ int run(const RecommendOptionsCli& o) {
           fmt::format("stockade:   {}: {} -> {}\n", ns, fp(before.per_ns[ns]), fp(aft.per_ns[ns]));
     if (!observed_pairs.empty())
       msg += fmt::format(
-          "stockade: tightness: {} allowed pod pairs into those namespaces for {} observed "
-          "({:.2f}x)\n",
-          allowed_in, observed_pairs.size(),
+          "stockade: tightness: {} allowed pod pairs into those namespaces for {} observed pod "
+          "pairs and {} DNS twins ({:.2f}x; {:.2f}x of the observed alone)\n",
+          allowed_in, observed_pairs.size(), dns_twins.size(),
+          static_cast<double>(allowed_in) /
+              static_cast<double>(observed_pairs.size() + dns_twins.size()),
           static_cast<double>(allowed_in) / static_cast<double>(observed_pairs.size()));
     for (const std::string& n : rec.notes) msg += "stockade: note: " + n + "\n";
     std::fflush(stdout);

@@ -17,6 +17,17 @@ bool is_per_pod_label(std::string_view k) {
          k == "batch.kubernetes.io/job-completion-index";
 }
 
+bool is_dns_port(const Endpoint& dst, Protocol protocol, uint16_t port) {
+  if (protocol != Protocol::UDP && protocol != Protocol::TCP) return false;
+  if (port == 53) return true;
+  for (const ContainerPort& cp : dst.pod.ports)
+    if (cp.port == port && cp.name.starts_with("dns")) return true;
+  // A DNS server on an unnamed port: the cluster DNS pods' conventional label, over UDP.
+  auto app = dst.pod.labels.find("k8s-app");
+  return protocol == Protocol::UDP && app != dst.pod.labels.end() &&
+         (app->second == "kube-dns" || app->second == "coredns");
+}
+
 namespace {
 
 using ojson = nlohmann::ordered_json;
@@ -397,15 +408,8 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
     return s;
   };
   auto is_dns = [&](const ObservedEdge& e) {
-    if (e.dst.kind != ObservedPeer::Kind::Endpoint) return false;
-    if (e.protocol != Protocol::UDP && e.protocol != Protocol::TCP) return false;
-    const Endpoint& ep = eps[e.dst.endpoint];
-    auto app = ep.pod.labels.find("k8s-app");
-    if (app != ep.pod.labels.end() && (app->second == "kube-dns" || app->second == "coredns"))
-      return true;
-    for (const ContainerPort& cp : ep.pod.ports)
-      if (cp.port == e.port && cp.name.starts_with("dns")) return true;
-    return e.port == 53;
+    return e.dst.kind == ObservedPeer::Kind::Endpoint &&
+           is_dns_port(eps[e.dst.endpoint], e.protocol, e.port);
   };
   // The other side of an edge as a peer key (units for pods, addresses for the rest).
   auto peer_keys = [&](const ObservedPeer& p) {
@@ -433,6 +437,7 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   };
 
   std::vector<Side> ingress(units.size()), egress(units.size());
+  std::vector<std::string> denied_examples, unresolved_examples;
   for (size_t i = 0; i < observed.edges.size(); ++i) {
     const ObservedEdge& e = observed.edges[i];
     if (e.stats.established == 0) {
@@ -447,23 +452,34 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
     if (e.src.kind == ObservedPeer::Kind::Unresolved ||
         e.dst.kind == ObservedPeer::Kind::Unresolved) {
       ++out.edges_unresolved;
-      notes.insert("traffic of endpoints outside the cluster objects (" +
-                   std::string(e.src.kind == ObservedPeer::Kind::Unresolved ? e.src.id : e.dst.id) +
-                   ") cannot be expressed and is not allowed");
+      const std::string& who =
+          e.src.kind == ObservedPeer::Kind::Unresolved ? e.src.id : e.dst.id;
+      if (unresolved_examples.size() < 3 &&
+          std::find(unresolved_examples.begin(), unresolved_examples.end(), who) ==
+              unresolved_examples.end())
+        unresolved_examples.push_back(who);
       continue;
     }
     Verdict v = evaluate_edge(existing, e);
-    if (!v.allowed) {
-      const Decision& d = !v.egress.allowed ? v.egress : v.ingress;
-      if (d.tier == DecisionTier::Admin || d.tier == DecisionTier::NetworkPolicy) {
-        ++out.edges_denied_existing;
-        notes.insert("observed " + e.src.id + " -> " + e.dst.id + " " +
-                     std::string(to_string(e.protocol)) + "/" + std::to_string(e.port) +
-                     " is denied by " + d.policy.value_or(PolicyRef{}).kind +
-                     (d.policy ? " " + d.policy->name : std::string(" an existing policy")) +
-                     ": not allowed (existing policies win; --replace regenerates)");
-        continue;
-      }
+    // A side that an admin policy or an existing NetworkPolicy denies stays denied: nothing
+    // is emitted against it (NetworkPolicies cannot override the admin tier, and existing
+    // NetworkPolicies win unless --replace).
+    const Decision* denied_by = nullptr;
+    for (const Decision* d : {&v.egress, &v.ingress})
+      if (!d->allowed && !denied_by &&
+          (d->tier == DecisionTier::Admin || d->tier == DecisionTier::NetworkPolicy))
+        denied_by = d;
+    if (denied_by) {
+      ++out.edges_denied_existing;
+      std::string who = denied_by->policy ? denied_by->policy->kind + " " + denied_by->policy->name
+                        : !denied_by->isolated_by.empty()
+                            ? "the isolation of NetworkPolicy " + denied_by->isolated_by.front().name
+                            : std::string("an existing policy");
+      if (denied_examples.size() < 3)
+        denied_examples.push_back(e.src.id + " -> " + e.dst.id + " " +
+                                  std::string(to_string(e.protocol)) + "/" +
+                                  std::to_string(e.port) + " (denied by " + who + ")");
+      continue;
     }
     out.must_allow.push_back(i);
     const bool src_pod =
@@ -510,6 +526,22 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       }
     }
   }
+
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& x : v) s += (s.empty() ? "" : "; ") + x;
+    return s;
+  };
+  if (out.edges_denied_existing)
+    notes.insert(std::to_string(out.edges_denied_existing) +
+                 " observed established edge(s) are denied by existing policies and stay denied "
+                 "(--replace regenerates the NetworkPolicies), e.g. " +
+                 join(denied_examples));
+  if (out.edges_unresolved)
+    notes.insert(std::to_string(out.edges_unresolved) +
+                 " observed edge(s) have an endpoint the cluster objects do not hold (a pod not "
+                 "in the input, a Service address, an unknown node) and are not allowed, e.g. " +
+                 join(unresolved_examples));
 
   // ---- policies ----
   std::string window;

@@ -63,6 +63,10 @@ std::string render_policy_json(const RecommendedPolicy& p, int indent);
 std::string render_yaml(const Recommendation& r);
 std::string render_json(const Recommendation& r);
 
+// Whether traffic to `dst` on this port is DNS (port 53, a port named dns*, or the cluster DNS
+// pods over UDP): recommended on UDP and TCP both.
+bool is_dns_port(const Endpoint& dst, Protocol protocol, uint16_t port);
+
 // Labels that differ between the pods of one workload: never used in selectors.
 bool is_per_pod_label(std::string_view key);
 
