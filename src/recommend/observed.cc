@@ -1,6 +1,7 @@
 #include "recommend/observed.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -8,8 +9,7 @@ namespace stockade {
 
 namespace {
 
-ObservedPeer to_peer(const ClusterState& state, const std::vector<Endpoint>& eps,
-                     const GraphNode& n,
+ObservedPeer to_peer(const GraphNode& n,
                      const std::map<std::string, std::vector<IpAddr>, std::less<>>& node_addrs) {
   ObservedPeer p;
   p.id = n.id;
@@ -29,8 +29,6 @@ ObservedPeer to_peer(const ClusterState& state, const std::vector<Endpoint>& eps
     }
     return p;
   }
-  (void)state;
-  (void)eps;
   if (n.kind != "Service" && n.endpoints.size() == 1) {
     p.kind = ObservedPeer::Kind::Endpoint;
     p.endpoint = n.endpoints.front();
@@ -40,26 +38,31 @@ ObservedPeer to_peer(const ClusterState& state, const std::vector<Endpoint>& eps
 
 }  // namespace
 
-Result<Observed> observe_flows(const ClusterState& state, const PolicyEngine& engine,
-                               const std::vector<std::string>& paths,
-                               const ObserveOptions& options) {
+namespace {
+
+using Feed = std::function<Result<void>(const FlowSink&, FlowReadStats&)>;
+
+Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
+                         const ObserveOptions& options, const Feed& feed) {
   Observed out;
   GraphOptions go;
   go.by = Granularity::Pod;
   EdgeGraph graph(state, engine.endpoints(), go);
-  for (const std::string& path : paths) {
-    auto r = read_flows(path, options.read, out.read_stats, [&](const Flow& f) {
-      if (f.time_ns != 0 && ((options.since_ns && f.time_ns < options.since_ns) ||
-                             (options.until_ns && f.time_ns >= options.until_ns))) {
-        ++out.outside_window;
-        return;
-      }
-      if (f.time_ns) {
-        if (!out.first_ns || f.time_ns < out.first_ns) out.first_ns = f.time_ns;
-        if (f.time_ns > out.last_ns) out.last_ns = f.time_ns;
-      }
-      graph.add(f);
-    });
+  {
+    auto r = feed(
+        [&](const Flow& f) {
+          if (f.time_ns != 0 && ((options.since_ns && f.time_ns < options.since_ns) ||
+                                 (options.until_ns && f.time_ns >= options.until_ns))) {
+            ++out.outside_window;
+            return;
+          }
+          if (f.time_ns) {
+            if (!out.first_ns || f.time_ns < out.first_ns) out.first_ns = f.time_ns;
+            if (f.time_ns > out.last_ns) out.last_ns = f.time_ns;
+          }
+          graph.add(f);
+        },
+        out.read_stats);
     if (!r) return tl::unexpected(r.error());
   }
   out.records = out.read_stats.records;
@@ -77,8 +80,7 @@ Result<Observed> observe_flows(const ClusterState& state, const PolicyEngine& en
 
   std::vector<ObservedPeer> peers;
   peers.reserve(graph.nodes().size());
-  for (const GraphNode& n : graph.nodes())
-    peers.push_back(to_peer(state, engine.endpoints(), n, node_addrs));
+  for (const GraphNode& n : graph.nodes()) peers.push_back(to_peer(n, node_addrs));
   for (const auto& [key, stats] : graph.edges()) {
     auto proto = to_protocol(key.protocol);
     if (!proto) {
@@ -94,6 +96,29 @@ Result<Observed> observe_flows(const ClusterState& state, const PolicyEngine& en
     out.edges.push_back(std::move(e));
   }
   return out;
+}
+
+}  // namespace
+
+Result<Observed> observe_flows(const ClusterState& state, const PolicyEngine& engine,
+                               const std::vector<std::string>& paths,
+                               const ObserveOptions& options) {
+  return observe(state, engine, options,
+                 [&](const FlowSink& sink, FlowReadStats& stats) -> Result<void> {
+                   for (const std::string& path : paths) {
+                     auto r = read_flows(path, options.read, stats, sink);
+                     if (!r) return r;
+                   }
+                   return {};
+                 });
+}
+
+Result<Observed> observe_flows_text(const ClusterState& state, const PolicyEngine& engine,
+                                    std::string_view text, const ObserveOptions& options) {
+  return observe(state, engine, options,
+                 [&](const FlowSink& sink, FlowReadStats& stats) -> Result<void> {
+                   return read_flows_text(text, "flows", options.read, stats, sink);
+                 });
 }
 
 bool to_engine_peer(const ObservedPeer& p, Peer& out) {

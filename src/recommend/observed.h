@@ -53,6 +53,10 @@ Result<Observed> observe_flows(const ClusterState& state, const PolicyEngine& en
                                const std::vector<std::string>& paths,
                                const ObserveOptions& options);
 
+// The same from in-memory text (tests).
+Result<Observed> observe_flows_text(const ClusterState& state, const PolicyEngine& engine,
+                                    std::string_view text, const ObserveOptions& options);
+
 // The engine's view of an observed peer (endpoint or address); false when it has none.
 bool to_engine_peer(const ObservedPeer& p, Peer& out);
 
