@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 namespace stockade {
 
@@ -50,14 +51,6 @@ struct PortSpec {
   friend auto operator<=>(const PortSpec&, const PortSpec&) = default;
 };
 
-struct PeerKey {
-  uint8_t type = 0;  // 0: a unit, 1: an address
-  uint32_t unit = 0;
-  IpAddr ip;
-  bool external = false;
-  friend auto operator<=>(const PeerKey&, const PeerKey&) = default;
-};
-
 struct Evidence {
   uint64_t connections = 0;
   uint64_t edges = 0;
@@ -77,13 +70,15 @@ struct Evidence {
 };
 
 struct PeerAcc {
-  std::set<PortSpec> ports;
+  std::vector<uint32_t> ports;  // ids into the port table
   Evidence evidence;
 };
 
 struct Side {
-  std::map<PeerKey, PeerAcc> peers;
+  std::unordered_map<uint32_t, PeerAcc> units;           // by unit index
+  std::map<std::pair<IpAddr, bool>, PeerAcc> addresses;  // (address, external)
   Evidence evidence;
+  bool empty() const { return units.empty() && addresses.empty(); }
 };
 
 LabelSelector selector_of_labels(const Labels& l) {
@@ -116,9 +111,15 @@ std::string policy_name(const std::string& stem) {
   return s + buf;
 }
 
-std::string evidence_text(const Evidence& e) {
-  std::string s =
-      std::to_string(e.connections) + (e.connections == 1 ? " connection" : " connections");
+std::string evidence_text(const PeerEvidence& e, const std::vector<std::string>* names) {
+  std::string s;
+  if (e.name != UINT32_MAX && names && e.name < names->size())
+    s = (*names)[e.name];
+  else if (e.addresses > 1)
+    s = e.cidr.str() + " (external, " + std::to_string(e.addresses) + " addresses)";
+  else
+    s = e.cidr.network.str() + (e.external ? " (external)" : " (node)");
+  s += ": " + std::to_string(e.connections) + (e.connections == 1 ? " connection" : " connections");
   if (e.first) s += ", first " + format_rfc3339(e.first);
   if (e.last) s += ", last " + format_rfc3339(e.last);
   return s;
@@ -210,7 +211,7 @@ ojson policy_json(const RecommendedPolicy& rp, bool comments) {
   if (p.affects_egress) types.push_back("Egress");
   spec["policyTypes"] = types;
   auto rules = [&](const std::vector<NetworkPolicyRule>& rs,
-                   const std::vector<std::vector<std::string>>& ev, const char* peers_key) {
+                   const std::vector<std::vector<PeerEvidence>>& ev, const char* peers_key) {
     ojson a = ojson::array();
     for (size_t i = 0; i < rs.size(); ++i) {
       ojson r = ojson::object();
@@ -218,7 +219,8 @@ ojson policy_json(const RecommendedPolicy& rp, bool comments) {
       for (size_t k = 0; k < rs[i].peers.size(); ++k) {
         const NetworkPolicyPeer& peer = rs[i].peers[k];
         ojson pj = ojson::object();
-        if (comments && i < ev.size() && k < ev[i].size()) pj["#"] = ev[i][k];
+        if (comments && i < ev.size() && k < ev[i].size())
+          pj["#"] = evidence_text(ev[i][k], rp.names.get());
         if (peer.pod_selector) pj["podSelector"] = selector_json(*peer.pod_selector);
         if (peer.namespace_selector)
           pj["namespaceSelector"] = selector_json(*peer.namespace_selector);
@@ -407,22 +409,23 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
     s.name = name;
     return s;
   };
+  // Port specs are interned: rules compare and group small integer lists.
+  std::vector<PortSpec> spec_table;
+  std::unordered_map<uint64_t, uint32_t> spec_cache;
+  auto spec_id = [&](uint32_t dst_unit, Protocol proto, uint16_t port) {
+    uint64_t key =
+        (uint64_t{dst_unit} << 24) | (uint64_t{static_cast<uint8_t>(proto)} << 16) | port;
+    auto [it, inserted] = spec_cache.try_emplace(key, 0);
+    if (inserted) {
+      it->second = static_cast<uint32_t>(spec_table.size());
+      spec_table.push_back(
+          port_spec(dst_unit == UINT32_MAX ? nullptr : &units[dst_unit], proto, port));
+    }
+    return it->second;
+  };
   auto is_dns = [&](const ObservedEdge& e) {
     return e.dst.kind == ObservedPeer::Kind::Endpoint &&
            is_dns_port(eps[e.dst.endpoint], e.protocol, e.port);
-  };
-  // The other side of an edge as a peer key (units for pods, addresses for the rest).
-  auto peer_keys = [&](const ObservedPeer& p) {
-    std::vector<PeerKey> keys;
-    if (p.kind == ObservedPeer::Kind::Endpoint && !eps[p.endpoint].pod.host_network) {
-      keys.push_back(PeerKey{0, unit_of[p.endpoint], {}, false});
-    } else if (p.kind == ObservedPeer::Kind::Endpoint) {
-      for (const IpAddr& ip : eps[p.endpoint].ips) keys.push_back(PeerKey{1, 0, ip, false});
-    } else {
-      for (const IpAddr& ip : p.addresses)
-        keys.push_back(PeerKey{1, 0, ip, p.kind == ObservedPeer::Kind::External});
-    }
-    return keys;
   };
   auto on_node = [&](const ObservedPeer& pod_side, const ObservedPeer& other) {
     const std::string& node = eps[pod_side.endpoint].node;
@@ -452,8 +455,7 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
     if (e.src.kind == ObservedPeer::Kind::Unresolved ||
         e.dst.kind == ObservedPeer::Kind::Unresolved) {
       ++out.edges_unresolved;
-      const std::string& who =
-          e.src.kind == ObservedPeer::Kind::Unresolved ? e.src.id : e.dst.id;
+      const std::string& who = e.src.kind == ObservedPeer::Kind::Unresolved ? e.src.id : e.dst.id;
       if (unresolved_examples.size() < 3 &&
           std::find(unresolved_examples.begin(), unresolved_examples.end(), who) ==
               unresolved_examples.end())
@@ -472,9 +474,9 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
     if (denied_by) {
       ++out.edges_denied_existing;
       std::string who = denied_by->policy ? denied_by->policy->kind + " " + denied_by->policy->name
-                        : !denied_by->isolated_by.empty()
-                            ? "the isolation of NetworkPolicy " + denied_by->isolated_by.front().name
-                            : std::string("an existing policy");
+                        : !denied_by->isolated_by.empty() ? "the isolation of NetworkPolicy " +
+                                                                denied_by->isolated_by.front().name
+                                                          : std::string("an existing policy");
       if (denied_examples.size() < 3)
         denied_examples.push_back(e.src.id + " -> " + e.dst.id + " " +
                                   std::string(to_string(e.protocol)) + "/" +
@@ -497,35 +499,55 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       ++out.edges_already_allowed;
       continue;
     }
-    const Unit* dst_unit = dst_pod ? &units[unit_of[e.dst.endpoint]] : nullptr;
-    std::vector<PortSpec> specs{port_spec(dst_unit, e.protocol, e.port)};
+    const uint32_t dst_unit = dst_pod ? unit_of[e.dst.endpoint] : UINT32_MAX;
+    uint32_t specs[2] = {spec_id(dst_unit, e.protocol, e.port), 0};
+    uint32_t numeric[2] = {spec_id(UINT32_MAX, e.protocol, e.port), 0};
+    size_t n_specs = 1;
     if (is_dns(e)) {
       Protocol twin = e.protocol == Protocol::UDP ? Protocol::TCP : Protocol::UDP;
-      specs.push_back(port_spec(dst_unit, twin, e.port));
+      specs[1] = spec_id(dst_unit, twin, e.port);
+      numeric[1] = spec_id(UINT32_MAX, twin, e.port);
+      n_specs = 2;
     }
-    if (need_egress) {
-      Side& s = egress[unit_of[e.src.endpoint]];
+    auto add_ports = [&](PeerAcc& a, const uint32_t* ids) {
+      for (size_t k = 0; k < n_specs; ++k)
+        if (std::find(a.ports.begin(), a.ports.end(), ids[k]) == a.ports.end())
+          a.ports.push_back(ids[k]);
+      a.evidence.add(e.stats);
+    };
+    // The other side of the edge: a unit for a pod, addresses for the rest (a host-network
+    // pod is its node).
+    auto add_peer = [&](Side& s, const ObservedPeer& p, const uint32_t* ids) {
       s.evidence.add(e.stats);
-      for (const PeerKey& k : peer_keys(e.dst)) {
-        PeerAcc& a = s.peers[k];
-        // Ports on an address are numbers: a name resolves only on a destination pod.
-        for (PortSpec p : specs) {
-          if (k.type == 1) p.name.clear();
-          a.ports.insert(p);
-        }
-        a.evidence.add(e.stats);
+      if (p.kind == ObservedPeer::Kind::Endpoint && !eps[p.endpoint].pod.host_network) {
+        add_ports(s.units[unit_of[p.endpoint]], ids);
+      } else if (p.kind == ObservedPeer::Kind::Endpoint) {
+        for (const IpAddr& ip : eps[p.endpoint].ips) add_ports(s.addresses[{ip, false}], ids);
+      } else {
+        for (const IpAddr& ip : p.addresses)
+          add_ports(s.addresses[{ip, p.kind == ObservedPeer::Kind::External}], ids);
       }
-    }
-    if (need_ingress) {
-      Side& s = ingress[unit_of[e.dst.endpoint]];
-      s.evidence.add(e.stats);
-      for (const PeerKey& k : peer_keys(e.src)) {
-        PeerAcc& a = s.peers[k];
-        for (const PortSpec& p : specs) a.ports.insert(p);
-        a.evidence.add(e.stats);
-      }
+    };
+    // Ports towards an address are numbers: a name resolves only on a destination pod.
+    if (need_egress) add_peer(egress[unit_of[e.src.endpoint]], e.dst, dst_pod ? specs : numeric);
+    if (need_ingress) add_peer(ingress[unit_of[e.dst.endpoint]], e.src, specs);
+  }
+
+  // Port ids ranked by the specs' order: rules sort and group deterministically.
+  std::vector<uint32_t> rank(spec_table.size());
+  {
+    std::vector<uint32_t> order(spec_table.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return spec_table[a] < spec_table[b]; });
+    // Equal specs (a numeric port interned for two destinations) share a rank.
+    for (uint32_t i = 0, r = 0; i < order.size(); ++i) {
+      if (i > 0 && spec_table[order[i]] != spec_table[order[i - 1]]) ++r;
+      rank[order[i]] = r;
     }
   }
+  std::vector<PortSpec> by_rank(spec_table.size());
+  for (uint32_t i = 0; i < spec_table.size(); ++i) by_rank[rank[i]] = spec_table[i];
 
   auto join = [](const std::vector<std::string>& v) {
     std::string s;
@@ -552,11 +574,9 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       window = (from ? format_rfc3339(from) : std::string("..")) + "/" +
                (to ? format_rfc3339(to) : std::string(".."));
   }
-  auto peer_text = [&](const PeerKey& k) {
-    if (k.type == 0)
-      return units[k.unit].ns + "/" + units[k.unit].name + " (" + units[k.unit].kind + ")";
-    return k.ip.str() + (k.external ? " (external)" : " (node)");
-  };
+  auto names = std::make_shared<std::vector<std::string>>();
+  names->reserve(units.size());
+  for (const Unit& u : units) names->push_back(u.ns + "/" + u.name + " (" + u.kind + ")");
   std::set<std::string> namespaces;
   auto build = [&](uint32_t u, const Side& side, bool is_ingress) {
     const Unit& unit = units[u];
@@ -573,57 +593,88 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       notes.insert(unit.ns + "/" + unit.name +
                    ": its pods share no stable label; its policies select every pod of the "
                    "namespace");
-    // Peers with the same ports share a rule.
-    std::map<std::set<PortSpec>, std::vector<PeerKey>> rules;
-    for (const auto& [k, acc] : side.peers) rules[acc.ports].push_back(k);
+    rp.names = names;
+    // Peers with the same ports share a rule; rules ordered by their ports.
+    auto key_of = [&](const PeerAcc& acc) {
+      std::vector<uint32_t> k;
+      k.reserve(acc.ports.size());
+      for (uint32_t id : acc.ports) k.push_back(rank[id]);
+      std::sort(k.begin(), k.end());
+      k.erase(std::unique(k.begin(), k.end()), k.end());
+      return k;
+    };
+    struct Members {
+      std::vector<uint32_t> units;
+      std::vector<std::pair<const std::pair<IpAddr, bool>*, const PeerAcc*>> addresses;
+    };
+    std::map<std::vector<uint32_t>, Members> rules;
+    for (const auto& [unit_index, acc] : side.units) rules[key_of(acc)].units.push_back(unit_index);
+    for (const auto& [addr, acc] : side.addresses)
+      rules[key_of(acc)].addresses.push_back({&addr, &acc});
     auto& evidence = is_ingress ? rp.ingress_evidence : rp.egress_evidence;
     auto& rule_list = is_ingress ? p.ingress : p.egress;
-    for (const auto& [ports, peers] : rules) {
+    auto pe_of = [](const Evidence& ev) {
+      PeerEvidence pe;
+      pe.connections = ev.connections;
+      pe.first = ev.first;
+      pe.last = ev.last;
+      return pe;
+    };
+    for (auto& [ports, members] : rules) {
       NetworkPolicyRule rule;
-      std::vector<std::string> ev;
+      std::vector<PeerEvidence> ev;
+      std::sort(members.units.begin(), members.units.end());
+      for (uint32_t k : members.units) {
+        const Unit& pu = units[k];
+        NetworkPolicyPeer peer;
+        peer.pod_selector = pu.selector;
+        if (pu.ns != unit.ns) {
+          LabelSelector ns;
+          ns.requirements.push_back({kMetadataName, SelectorOp::In, {pu.ns}});
+          peer.namespace_selector = std::move(ns);
+        }
+        rule.peers.push_back(std::move(peer));
+        PeerEvidence pe = pe_of(side.units.at(k).evidence);
+        pe.name = k;
+        ev.push_back(pe);
+      }
       std::vector<IpAddr> ext4, ext6;
       std::vector<const PeerAcc*> ext4_acc, ext6_acc;
-      for (const PeerKey& k : peers) {
-        const PeerAcc& acc = side.peers.at(k);
-        if (k.type == 0) {
-          const Unit& pu = units[k.unit];
-          NetworkPolicyPeer peer;
-          peer.pod_selector = pu.selector;
-          if (pu.ns != unit.ns) {
-            LabelSelector ns;
-            ns.requirements.push_back({kMetadataName, SelectorOp::In, {pu.ns}});
-            peer.namespace_selector = ns;
-          }
-          rule.peers.push_back(std::move(peer));
-          ev.push_back(peer_text(k) + ": " + evidence_text(acc.evidence));
-        } else if (k.external) {
-          (k.ip.v6 ? ext6 : ext4).push_back(k.ip);
-          (k.ip.v6 ? ext6_acc : ext4_acc).push_back(&acc);
-        } else {
-          NetworkPolicyPeer peer;
-          peer.ip_block = IpBlock{Cidr{k.ip, static_cast<uint8_t>(k.ip.bits())}, {}};
-          rule.peers.push_back(std::move(peer));
-          ev.push_back(peer_text(k) + ": " + evidence_text(acc.evidence));
+      for (const auto& [addr, acc] : members.addresses) {
+        const IpAddr& ip = addr->first;
+        if (addr->second) {
+          (ip.v6 ? ext6 : ext4).push_back(ip);
+          (ip.v6 ? ext6_acc : ext4_acc).push_back(acc);
+          continue;
         }
+        NetworkPolicyPeer peer;
+        Cidr host{ip, static_cast<uint8_t>(ip.bits())};
+        peer.ip_block = IpBlock{host, {}};
+        rule.peers.push_back(std::move(peer));
+        PeerEvidence pe = pe_of(acc->evidence);
+        pe.cidr = host;
+        ev.push_back(pe);
       }
       for (int fam = 0; fam < 2; ++fam) {
         const auto& ips = fam ? ext6 : ext4;
         const auto& accs = fam ? ext6_acc : ext4_acc;
-        for (const auto& [cidr, members] :
+        for (const auto& [cidr, merged] :
              aggregate(ips, options.aggregate_after,
                        fam ? options.min_prefix_v6 : options.min_prefix_v4)) {
           NetworkPolicyPeer peer;
           peer.ip_block = IpBlock{cidr, {}};
           rule.peers.push_back(std::move(peer));
           Evidence total;
-          for (size_t m : members) total.add(accs[m]->evidence);
-          ev.push_back(members.size() == 1
-                           ? ips[members.front()].str() + " (external): " + evidence_text(total)
-                           : cidr.str() + " (external, " + std::to_string(members.size()) +
-                                 " addresses): " + evidence_text(total));
+          for (size_t m : merged) total.add(accs[m]->evidence);
+          PeerEvidence pe = pe_of(total);
+          pe.cidr = cidr;
+          pe.external = true;
+          pe.addresses = static_cast<uint32_t>(merged.size());
+          ev.push_back(pe);
         }
       }
-      for (const PortSpec& s : ports) {
+      for (uint32_t r : ports) {
+        const PortSpec& s = by_rank[r];
         NetworkPolicyPort np;
         np.protocol = s.protocol;
         if (!s.name.empty()) {
@@ -655,8 +706,8 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   };
   for (uint32_t u = 0; u < units.size(); ++u) {
     if (units[u].host_network) continue;
-    if (!ingress[u].peers.empty()) build(u, ingress[u], true);
-    if (!egress[u].peers.empty()) build(u, egress[u], false);
+    if (!ingress[u].empty()) build(u, ingress[u], true);
+    if (!egress[u].empty()) build(u, egress[u], false);
   }
   if (options.default_deny) {
     for (const std::string& ns : namespaces) {

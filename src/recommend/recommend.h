@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,11 +29,22 @@ struct RecommendOptions {
   int64_t window_since = 0, window_until = 0;  // the learning window, for the annotations
 };
 
+// What was observed of one peer of a rule (written as a comment above it).
+struct PeerEvidence {
+  uint32_t name = UINT32_MAX;  // index into RecommendedPolicy::names: a workload
+  Cidr cidr;                   // else an address or prefix
+  uint32_t addresses = 1;      // external addresses merged into `cidr`
+  bool external = false;       // external address(es), else a node
+  uint64_t connections = 0;    // established connections
+  int64_t first = 0, last = 0;
+};
+
 struct RecommendedPolicy {
   NetworkPolicy policy;                                          // source.file is "<recommended>"
   std::vector<std::pair<std::string, std::string>> annotations;  // sorted by key
-  // Evidence per rule and per peer ("shop/web: 12 connections, first … last …"), for comments.
-  std::vector<std::vector<std::string>> ingress_evidence, egress_evidence;
+  // Evidence per rule and per peer, in the order of the rules and their peers.
+  std::vector<std::vector<PeerEvidence>> ingress_evidence, egress_evidence;
+  std::shared_ptr<const std::vector<std::string>> names;  // "ns/name (Kind)" of workloads
 };
 
 struct Recommendation {
