@@ -69,18 +69,6 @@ struct Evidence {
   }
 };
 
-struct PeerAcc {
-  std::vector<uint32_t> ports;  // ids into the port table
-  Evidence evidence;
-};
-
-struct Side {
-  std::unordered_map<uint32_t, PeerAcc> units;           // by unit index
-  std::map<std::pair<IpAddr, bool>, PeerAcc> addresses;  // (address, external)
-  Evidence evidence;
-  bool empty() const { return units.empty() && addresses.empty(); }
-};
-
 LabelSelector selector_of_labels(const Labels& l) {
   LabelSelector s;
   for (const auto& [k, v] : l) s.requirements.push_back({k, SelectorOp::In, {v}});
@@ -439,7 +427,17 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
            d.tier == DecisionTier::Loopback || d.tier == DecisionTier::NotEvaluated;
   };
 
-  std::vector<Side> ingress(units.size()), egress(units.size());
+  // What each edge asks of each policy, as flat records sorted once: (side = unit * 2 +
+  // direction, peer, port, edge). Peers are units, or interned addresses (high bit set).
+  struct Contrib {
+    uint32_t side, peer, spec, edge;  // edge | kTwin: a DNS twin port, no evidence of its own
+  };
+  constexpr uint32_t kAddr = 0x80000000u, kTwin = 0x80000000u;
+  std::vector<Contrib> contribs;
+  contribs.reserve(observed.edges.size() * 2);
+  std::vector<Evidence> side_evidence(units.size() * 2);
+  std::vector<std::pair<IpAddr, bool>> address_table;
+  std::map<std::pair<IpAddr, bool>, uint32_t> address_ids;
   std::vector<std::string> denied_examples, unresolved_examples;
   for (size_t i = 0; i < observed.edges.size(); ++i) {
     const ObservedEdge& e = observed.edges[i];
@@ -509,28 +507,33 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       numeric[1] = spec_id(UINT32_MAX, twin, e.port);
       n_specs = 2;
     }
-    auto add_ports = [&](PeerAcc& a, const uint32_t* ids) {
-      for (size_t k = 0; k < n_specs; ++k)
-        if (std::find(a.ports.begin(), a.ports.end(), ids[k]) == a.ports.end())
-          a.ports.push_back(ids[k]);
-      a.evidence.add(e.stats);
-    };
     // The other side of the edge: a unit for a pod, addresses for the rest (a host-network
     // pod is its node).
-    auto add_peer = [&](Side& s, const ObservedPeer& p, const uint32_t* ids) {
-      s.evidence.add(e.stats);
+    auto add_peer = [&](uint32_t side, const ObservedPeer& p, const uint32_t* ids) {
+      side_evidence[side].add(e.stats);
+      auto add = [&](uint32_t peer) {
+        for (size_t k = 0; k < n_specs; ++k)
+          contribs.push_back({side, peer, ids[k], static_cast<uint32_t>(i) | (k ? kTwin : 0u)});
+      };
+      auto address = [&](const IpAddr& ip, bool external) {
+        auto [it, inserted] = address_ids.try_emplace({ip, external}, 0);
+        if (inserted) {
+          it->second = static_cast<uint32_t>(address_table.size());
+          address_table.push_back({ip, external});
+        }
+        add(kAddr | it->second);
+      };
       if (p.kind == ObservedPeer::Kind::Endpoint && !eps[p.endpoint].pod.host_network) {
-        add_ports(s.units[unit_of[p.endpoint]], ids);
+        add(unit_of[p.endpoint]);
       } else if (p.kind == ObservedPeer::Kind::Endpoint) {
-        for (const IpAddr& ip : eps[p.endpoint].ips) add_ports(s.addresses[{ip, false}], ids);
+        for (const IpAddr& ip : eps[p.endpoint].ips) address(ip, false);
       } else {
-        for (const IpAddr& ip : p.addresses)
-          add_ports(s.addresses[{ip, p.kind == ObservedPeer::Kind::External}], ids);
+        for (const IpAddr& ip : p.addresses) address(ip, p.kind == ObservedPeer::Kind::External);
       }
     };
     // Ports towards an address are numbers: a name resolves only on a destination pod.
-    if (need_egress) add_peer(egress[unit_of[e.src.endpoint]], e.dst, dst_pod ? specs : numeric);
-    if (need_ingress) add_peer(ingress[unit_of[e.dst.endpoint]], e.src, specs);
+    if (need_egress) add_peer(unit_of[e.src.endpoint] * 2 + 1, e.dst, dst_pod ? specs : numeric);
+    if (need_ingress) add_peer(unit_of[e.dst.endpoint] * 2, e.src, specs);
   }
 
   // Port ids ranked by the specs' order: rules sort and group deterministically.
@@ -548,6 +551,26 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   }
   std::vector<PortSpec> by_rank(spec_table.size());
   for (uint32_t i = 0; i < spec_table.size(); ++i) by_rank[rank[i]] = spec_table[i];
+  std::vector<std::pair<IpAddr, bool>> sorted_addresses;
+  for (const auto& [key, id] : address_ids) sorted_addresses.push_back(key);
+  // Addresses after the units, in (address, external) order; then one sort.
+  {
+    std::vector<uint32_t> addr_rank(address_table.size());
+    uint32_t r = static_cast<uint32_t>(units.size());
+    for (const auto& [key, id] : address_ids) addr_rank[id] = r++;
+    for (Contrib& c : contribs) {
+      c.spec = rank[c.spec];
+      if (c.peer & kAddr) c.peer = addr_rank[c.peer & ~kAddr];
+    }
+    std::sort(contribs.begin(), contribs.end(), [](const Contrib& a, const Contrib& b) {
+      return std::tie(a.side, a.peer, a.spec, a.edge) < std::tie(b.side, b.peer, b.spec, b.edge);
+    });
+  }
+  auto address_of = [&](uint32_t peer) -> const std::pair<IpAddr, bool>& {
+    static const std::pair<IpAddr, bool> none{};
+    uint32_t k = peer - static_cast<uint32_t>(units.size());
+    return k < sorted_addresses.size() ? sorted_addresses[k] : none;
+  };
 
   auto join = [](const std::vector<std::string>& v) {
     std::string s;
@@ -578,7 +601,7 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   names->reserve(units.size());
   for (const Unit& u : units) names->push_back(u.ns + "/" + u.name + " (" + u.kind + ")");
   std::set<std::string> namespaces;
-  auto build = [&](uint32_t u, const Side& side, bool is_ingress) {
+  auto build = [&](uint32_t u, bool is_ingress, const Contrib* begin, const Contrib* end) {
     const Unit& unit = units[u];
     RecommendedPolicy rp;
     NetworkPolicy& p = rp.policy;
@@ -594,23 +617,49 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
                    ": its pods share no stable label; its policies select every pod of the "
                    "namespace");
     rp.names = names;
-    // Peers with the same ports share a rule; rules ordered by their ports.
-    auto key_of = [&](const PeerAcc& acc) {
-      std::vector<uint32_t> k;
-      k.reserve(acc.ports.size());
-      for (uint32_t id : acc.ports) k.push_back(rank[id]);
-      std::sort(k.begin(), k.end());
-      k.erase(std::unique(k.begin(), k.end()), k.end());
-      return k;
+    // One run per peer: its distinct ports (sorted) and its evidence.
+    struct PeerRun {
+      uint32_t peer;
+      uint32_t ports_begin, ports_end;  // into `ports`
+      Evidence evidence;
     };
+    std::vector<uint32_t> ports;
+    std::vector<PeerRun> runs;
+    for (const Contrib* c = begin; c != end;) {
+      PeerRun run{c->peer, static_cast<uint32_t>(ports.size()), 0, {}};
+      for (; c != end && c->peer == run.peer; ++c) {
+        if (ports.size() == run.ports_begin || ports.back() != c->spec) ports.push_back(c->spec);
+        if (!(c->edge & kTwin)) run.evidence.add(observed.edges[c->edge].stats);
+      }
+      run.ports_end = static_cast<uint32_t>(ports.size());
+      runs.push_back(run);
+    }
+    // Peers with the same ports share a rule; rules ordered by their ports, peers by id.
+    auto ports_less = [&](const PeerRun& a, const PeerRun& b) {
+      return std::lexicographical_compare(
+          ports.begin() + a.ports_begin, ports.begin() + a.ports_end, ports.begin() + b.ports_begin,
+          ports.begin() + b.ports_end);
+    };
+    std::stable_sort(runs.begin(), runs.end(), ports_less);
     struct Members {
       std::vector<uint32_t> units;
-      std::vector<std::pair<const std::pair<IpAddr, bool>*, const PeerAcc*>> addresses;
+      std::vector<std::pair<const std::pair<IpAddr, bool>*, Evidence>> addresses;
+      std::vector<Evidence> unit_evidence;
     };
-    std::map<std::vector<uint32_t>, Members> rules;
-    for (const auto& [unit_index, acc] : side.units) rules[key_of(acc)].units.push_back(unit_index);
-    for (const auto& [addr, acc] : side.addresses)
-      rules[key_of(acc)].addresses.push_back({&addr, &acc});
+    std::vector<std::pair<std::vector<uint32_t>, Members>> rules;
+    for (size_t r = 0; r < runs.size(); ++r) {
+      if (r == 0 || ports_less(runs[r - 1], runs[r]))
+        rules.push_back({std::vector<uint32_t>(ports.begin() + runs[r].ports_begin,
+                                               ports.begin() + runs[r].ports_end),
+                         {}});
+      Members& m = rules.back().second;
+      if (runs[r].peer < units.size()) {
+        m.units.push_back(runs[r].peer);
+        m.unit_evidence.push_back(runs[r].evidence);
+      } else {
+        m.addresses.push_back({&address_of(runs[r].peer), runs[r].evidence});
+      }
+    }
     auto& evidence = is_ingress ? rp.ingress_evidence : rp.egress_evidence;
     auto& rule_list = is_ingress ? p.ingress : p.egress;
     auto pe_of = [](const Evidence& ev) {
@@ -623,8 +672,8 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
     for (auto& [ports, members] : rules) {
       NetworkPolicyRule rule;
       std::vector<PeerEvidence> ev;
-      std::sort(members.units.begin(), members.units.end());
-      for (uint32_t k : members.units) {
+      for (size_t j = 0; j < members.units.size(); ++j) {
+        const uint32_t k = members.units[j];
         const Unit& pu = units[k];
         NetworkPolicyPeer peer;
         peer.pod_selector = pu.selector;
@@ -634,24 +683,24 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
           peer.namespace_selector = std::move(ns);
         }
         rule.peers.push_back(std::move(peer));
-        PeerEvidence pe = pe_of(side.units.at(k).evidence);
+        PeerEvidence pe = pe_of(members.unit_evidence[j]);
         pe.name = k;
         ev.push_back(pe);
       }
       std::vector<IpAddr> ext4, ext6;
-      std::vector<const PeerAcc*> ext4_acc, ext6_acc;
+      std::vector<const Evidence*> ext4_acc, ext6_acc;
       for (const auto& [addr, acc] : members.addresses) {
         const IpAddr& ip = addr->first;
         if (addr->second) {
           (ip.v6 ? ext6 : ext4).push_back(ip);
-          (ip.v6 ? ext6_acc : ext4_acc).push_back(acc);
+          (ip.v6 ? ext6_acc : ext4_acc).push_back(&acc);
           continue;
         }
         NetworkPolicyPeer peer;
         Cidr host{ip, static_cast<uint8_t>(ip.bits())};
         peer.ip_block = IpBlock{host, {}};
         rule.peers.push_back(std::move(peer));
-        PeerEvidence pe = pe_of(acc->evidence);
+        PeerEvidence pe = pe_of(acc);
         pe.cidr = host;
         ev.push_back(pe);
       }
@@ -665,7 +714,7 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
           peer.ip_block = IpBlock{cidr, {}};
           rule.peers.push_back(std::move(peer));
           Evidence total;
-          for (size_t m : merged) total.add(accs[m]->evidence);
+          for (size_t m : merged) total.add(*accs[m]);
           PeerEvidence pe = pe_of(total);
           pe.cidr = cidr;
           pe.external = true;
@@ -689,25 +738,27 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       rule_list.push_back(std::move(rule));
       evidence.push_back(std::move(ev));
     }
+    const Evidence& side_ev = side_evidence[u * 2 + (is_ingress ? 0 : 1)];
     rp.annotations = {
-        {"stockade.io/first-seen",
-         side.evidence.first ? format_rfc3339(side.evidence.first) : std::string()},
+        {"stockade.io/first-seen", side_ev.first ? format_rfc3339(side_ev.first) : std::string()},
         {"stockade.io/generated-by", "stockade recommend"},
-        {"stockade.io/last-seen",
-         side.evidence.last ? format_rfc3339(side.evidence.last) : std::string()},
+        {"stockade.io/last-seen", side_ev.last ? format_rfc3339(side_ev.last) : std::string()},
         {"stockade.io/learning-window", window},
-        {"stockade.io/observed-connections", std::to_string(side.evidence.connections)},
-        {"stockade.io/observed-edges", std::to_string(side.evidence.edges)},
+        {"stockade.io/observed-connections", std::to_string(side_ev.connections)},
+        {"stockade.io/observed-edges", std::to_string(side_ev.edges)},
         {"stockade.io/workload", unit.kind + "/" + unit.name},
     };
     std::erase_if(rp.annotations, [](const auto& a) { return a.second.empty(); });
     namespaces.insert(unit.ns);
     out.policies.push_back(std::move(rp));
   };
-  for (uint32_t u = 0; u < units.size(); ++u) {
-    if (units[u].host_network) continue;
-    if (!ingress[u].empty()) build(u, ingress[u], true);
-    if (!egress[u].empty()) build(u, egress[u], false);
+  for (size_t a = 0; a < contribs.size();) {
+    size_t b = a;
+    while (b < contribs.size() && contribs[b].side == contribs[a].side) ++b;
+    const uint32_t u = contribs[a].side / 2;
+    if (!units[u].host_network)
+      build(u, contribs[a].side % 2 == 0, contribs.data() + a, contribs.data() + b);
+    a = b;
   }
   if (options.default_deny) {
     for (const std::string& ns : namespaces) {
