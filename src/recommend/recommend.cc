@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 
@@ -436,6 +437,8 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   std::vector<Contrib> contribs;
   contribs.reserve(observed.edges.size() * 2);
   std::vector<Evidence> side_evidence(units.size() * 2);
+  // The evidence of the edges that contribute, compact: read again when policies are built.
+  std::vector<EdgeStats> edge_stats(observed.edges.size());
   std::vector<std::pair<IpAddr, bool>> address_table;
   std::map<std::pair<IpAddr, bool>, uint32_t> address_ids;
   std::vector<std::string> denied_examples, unresolved_examples;
@@ -460,7 +463,20 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
         unresolved_examples.push_back(who);
       continue;
     }
-    Verdict v = evaluate_edge(existing, e);
+    // Most edges meet no policy at all (nothing selects either side): no need to ask for an
+    // explained verdict.
+    auto undecided = [&](const ObservedPeer& p, bool egress_side) {
+      if (p.kind != ObservedPeer::Kind::Endpoint) return true;
+      Isolation iso = existing.isolation(p.endpoint);
+      return egress_side ? !iso.egress : !iso.ingress;
+    };
+    Verdict v;
+    if (undecided(e.src, true) && undecided(e.dst, false)) {
+      if (e.src.kind != ObservedPeer::Kind::Endpoint) v.egress.tier = DecisionTier::NotEvaluated;
+      if (e.dst.kind != ObservedPeer::Kind::Endpoint) v.ingress.tier = DecisionTier::NotEvaluated;
+    } else {
+      v = evaluate_edge(existing, e);
+    }
     // A side that an admin policy or an existing NetworkPolicy denies stays denied: nothing
     // is emitted against it (NetworkPolicies cannot override the admin tier, and existing
     // NetworkPolicies win unless --replace).
@@ -531,6 +547,7 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
         for (const IpAddr& ip : p.addresses) address(ip, p.kind == ObservedPeer::Kind::External);
       }
     };
+    edge_stats[i] = e.stats;
     // Ports towards an address are numbers: a name resolves only on a destination pod.
     if (need_egress) add_peer(unit_of[e.src.endpoint] * 2 + 1, e.dst, dst_pod ? specs : numeric);
     if (need_ingress) add_peer(unit_of[e.dst.endpoint] * 2, e.src, specs);
@@ -563,7 +580,9 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       if (c.peer & kAddr) c.peer = addr_rank[c.peer & ~kAddr];
     }
     std::sort(contribs.begin(), contribs.end(), [](const Contrib& a, const Contrib& b) {
-      return std::tie(a.side, a.peer, a.spec, a.edge) < std::tie(b.side, b.peer, b.spec, b.edge);
+      uint64_t ka = uint64_t{a.side} << 32 | a.peer, kb = uint64_t{b.side} << 32 | b.peer;
+      if (ka != kb) return ka < kb;
+      return (uint64_t{a.spec} << 32 | a.edge) < (uint64_t{b.spec} << 32 | b.edge);
     });
   }
   auto address_of = [&](uint32_t peer) -> const std::pair<IpAddr, bool>& {
@@ -601,7 +620,8 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   names->reserve(units.size());
   for (const Unit& u : units) names->push_back(u.ns + "/" + u.name + " (" + u.kind + ")");
   std::set<std::string> namespaces;
-  auto build = [&](uint32_t u, bool is_ingress, const Contrib* begin, const Contrib* end) {
+  auto build = [&](uint32_t u, bool is_ingress, const Contrib* begin, const Contrib* end,
+                   std::vector<RecommendedPolicy>& sink) {
     const Unit& unit = units[u];
     RecommendedPolicy rp;
     NetworkPolicy& p = rp.policy;
@@ -612,10 +632,6 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
     p.affects_ingress = is_ingress;
     p.affects_egress = !is_ingress;
     p.source.file = "<recommended>";
-    if (unit.broad)
-      notes.insert(unit.ns + "/" + unit.name +
-                   ": its pods share no stable label; its policies select every pod of the "
-                   "namespace");
     rp.names = names;
     // One run per peer: its distinct ports (sorted) and its evidence.
     struct PeerRun {
@@ -629,7 +645,7 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       PeerRun run{c->peer, static_cast<uint32_t>(ports.size()), 0, {}};
       for (; c != end && c->peer == run.peer; ++c) {
         if (ports.size() == run.ports_begin || ports.back() != c->spec) ports.push_back(c->spec);
-        if (!(c->edge & kTwin)) run.evidence.add(observed.edges[c->edge].stats);
+        if (!(c->edge & kTwin)) run.evidence.add(edge_stats[c->edge]);
       }
       run.ports_end = static_cast<uint32_t>(ports.size());
       runs.push_back(run);
@@ -672,6 +688,8 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
     for (auto& [ports, members] : rules) {
       NetworkPolicyRule rule;
       std::vector<PeerEvidence> ev;
+      rule.peers.reserve(members.units.size() + members.addresses.size());
+      ev.reserve(members.units.size() + members.addresses.size());
       for (size_t j = 0; j < members.units.size(); ++j) {
         const uint32_t k = members.units[j];
         const Unit& pu = units[k];
@@ -749,16 +767,44 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
         {"stockade.io/workload", unit.kind + "/" + unit.name},
     };
     std::erase_if(rp.annotations, [](const auto& a) { return a.second.empty(); });
-    namespaces.insert(unit.ns);
-    out.policies.push_back(std::move(rp));
+    sink.push_back(std::move(rp));
   };
+  // Policies are independent of each other: built on two threads, each over a contiguous
+  // half of the contributions, then concatenated (the order is fixed by the final sort).
+  std::vector<std::pair<size_t, size_t>> side_ranges;
   for (size_t a = 0; a < contribs.size();) {
     size_t b = a;
     while (b < contribs.size() && contribs[b].side == contribs[a].side) ++b;
-    const uint32_t u = contribs[a].side / 2;
-    if (!units[u].host_network)
-      build(u, contribs[a].side % 2 == 0, contribs.data() + a, contribs.data() + b);
+    if (!units[contribs[a].side / 2].host_network) side_ranges.push_back({a, b});
     a = b;
+  }
+  auto build_ranges = [&](size_t from, size_t to, std::vector<RecommendedPolicy>& sink) {
+    for (size_t r = from; r < to; ++r) {
+      const auto [a, b] = side_ranges[r];
+      build(contribs[a].side / 2, contribs[a].side % 2 == 0, contribs.data() + a,
+            contribs.data() + b, sink);
+    }
+  };
+  size_t split = 0;
+  while (split < side_ranges.size() && side_ranges[split].first < contribs.size() / 2) ++split;
+  std::vector<RecommendedPolicy> first_half;
+  if (contribs.size() > 100000) {
+    std::thread worker([&] { build_ranges(0, split, first_half); });
+    build_ranges(split, side_ranges.size(), out.policies);
+    worker.join();
+  } else {
+    build_ranges(0, split, first_half);
+    build_ranges(split, side_ranges.size(), out.policies);
+  }
+  out.policies.insert(out.policies.end(), std::make_move_iterator(first_half.begin()),
+                      std::make_move_iterator(first_half.end()));
+  for (const RecommendedPolicy& rp : out.policies) namespaces.insert(rp.policy.ns);
+  for (const auto& [a, b] : side_ranges) {
+    const Unit& unit = units[contribs[a].side / 2];
+    if (unit.broad)
+      notes.insert(unit.ns + "/" + unit.name +
+                   ": its pods share no stable label; its policies select every pod of the "
+                   "namespace");
   }
   if (options.default_deny) {
     for (const std::string& ns : namespaces) {
