@@ -25,6 +25,8 @@ struct RecommendOptionsCli {
   size_t aggregate_after = 16;
   bool no_default_deny = false;
   bool replace = false;
+  bool guardrails = false;
+  std::string guardrail_api = "v1alpha1";
 };
 
 struct Exposure {
@@ -84,6 +86,8 @@ int run(const RecommendOptionsCli& o) {
   ro.aggregate_after = o.aggregate_after;
   ro.default_deny = !o.no_default_deny;
   ro.replace = o.replace;
+  ro.guardrails = o.guardrails;
+  ro.guardrails_v1alpha2 = o.guardrail_api == "v1alpha2";
   if (!o.observe.since.empty()) ro.window_since = *parse_rfc3339(o.observe.since);
   if (!o.observe.until.empty()) ro.window_until = *parse_rfc3339(o.observe.until);
   Recommendation rec = recommend(state, existing, obs, ro);
@@ -121,6 +125,12 @@ int run(const RecommendOptionsCli& o) {
       std::filesystem::path file = std::filesystem::path(o.out_dir) /
                                    (p.policy.ns + "." + p.policy.name + (json ? ".json" : ".yaml"));
       write_file(file, json ? render_policy_json(p, 2) + "\n" : render_policy_yaml(p));
+    }
+    for (const ClusterPolicy& p : rec.guardrails) {
+      std::filesystem::path file =
+          std::filesystem::path(o.out_dir) / ("cluster." + p.name + (json ? ".json" : ".yaml"));
+      write_file(file,
+                 json ? render_cluster_policy_json(p, 2) + "\n" : render_cluster_policy_yaml(p));
     }
   } else {
     std::string text = json ? render_json(rec) : render_yaml(rec);
@@ -186,6 +196,11 @@ int run(const RecommendOptionsCli& o) {
         "namespace(s){}\n",
         rec.policies.size(), n_in, n_eg, n_dd, namespaces.size(),
         o.out_dir.empty() ? "" : " to " + o.out_dir);
+    if (!rec.guardrails.empty())
+      msg +=
+          fmt::format("stockade: {} cluster guardrail(s) suggested ({})\n", rec.guardrails.size(),
+                      o.guardrail_api == "v1alpha2" ? "ClusterNetworkPolicy v1alpha2"
+                                                    : "AdminNetworkPolicy v1alpha1");
     msg += fmt::format(
         "stockade: observed edges: {} established; allowed after: {} of {} (self-check "
         "passed), {} of them already allowed by existing policies\n",
@@ -238,6 +253,13 @@ Runner register_recommend(CLI::App& app) {
                 "Do not add a default-deny policy per namespace");
   cmd->add_flag("--replace", opts->replace,
                 "Regenerate: ignore the NetworkPolicies in the input (admin tiers still apply)");
+  cmd->add_flag("--guardrails", opts->guardrails,
+                "Also suggest cluster guardrails: DNS always allowed, cloud metadata denied, "
+                "cross-namespace ingress denied except what was observed");
+  cmd->add_option("--guardrail-api", opts->guardrail_api,
+                  "v1alpha1 (AdminNetworkPolicy, default) or v1alpha2 (ClusterNetworkPolicy)")
+      ->check(CLI::IsMember({"v1alpha1", "v1alpha2"}))
+      ->default_str("v1alpha1");
   return [opts] { return run(*opts); };
 }
 

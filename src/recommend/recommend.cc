@@ -299,11 +299,90 @@ std::string render_policy_json(const RecommendedPolicy& p, int indent) {
   return policy_json(p, false).dump(indent, ' ', false, ojson::error_handler_t::replace);
 }
 
+static ojson cluster_selector_json(const LabelSelector& s) {
+  return selector_json(s);
+}
+
+static ojson pod_set_json(const ClusterPodSet& s, bool subject) {
+  if (!s.pod_selector) return {{"namespaces", cluster_selector_json(s.namespace_selector)}};
+  (void)subject;
+  return {{"pods",
+           {{"namespaceSelector", cluster_selector_json(s.namespace_selector)},
+            {"podSelector", cluster_selector_json(*s.pod_selector)}}}};
+}
+
+static ojson cluster_policy_json(const ClusterPolicy& p) {
+  const bool cnp = p.kind == ClusterPolicyKind::ClusterNetworkPolicy;
+  ojson spec = ojson::object();
+  if (cnp) spec["tier"] = std::string(to_string(p.tier));
+  spec["priority"] = p.priority;
+  spec["subject"] = pod_set_json(p.subject, true);
+  auto rules = [&](const std::vector<ClusterPolicyRule>& rs, const char* peers_key) {
+    ojson a = ojson::array();
+    for (const ClusterPolicyRule& r : rs) {
+      ojson j = ojson::object();
+      j["name"] = r.name;
+      j["action"] = r.action == RuleAction::Allow ? (cnp ? "Accept" : "Allow")
+                                                  : std::string(to_string(r.action));
+      ojson peers = ojson::array();
+      for (const ClusterPeer& peer : r.peers) {
+        if (peer.kind == ClusterPeer::Kind::Networks) {
+          ojson nets = ojson::array();
+          for (const Cidr& c : peer.networks) nets.push_back(c.str());
+          peers.push_back({{"networks", nets}});
+        } else {
+          peers.push_back(pod_set_json(peer.pods, false));
+        }
+      }
+      j[peers_key] = std::move(peers);
+      if (r.ports) {
+        ojson ports = ojson::array();
+        for (const ClusterPolicyPort& port : *r.ports) {
+          if (cnp)
+            ports.push_back({{lower(std::string(to_string(port.protocol))),
+                              {{"destinationPort", {{"number", port.start}}}}}});
+          else
+            ports.push_back(
+                {{"portNumber",
+                  {{"protocol", std::string(to_string(port.protocol))}, {"port", port.start}}}});
+        }
+        j[cnp ? "protocols" : "ports"] = std::move(ports);
+      }
+      a.push_back(std::move(j));
+    }
+    return a;
+  };
+  if (!p.ingress.empty()) spec["ingress"] = rules(p.ingress, "from");
+  if (!p.egress.empty()) spec["egress"] = rules(p.egress, "to");
+  ojson meta = {{"name", p.name},
+                {"labels", {{"app.kubernetes.io/managed-by", "stockade"}}},
+                {"annotations", {{"stockade.io/generated-by", "stockade recommend --guardrails"}}}};
+  return ojson{{"apiVersion",
+                cnp ? "policy.networking.k8s.io/v1alpha2" : "policy.networking.k8s.io/v1alpha1"},
+               {"kind", std::string(to_string(p.kind))},
+               {"metadata", std::move(meta)},
+               {"spec", std::move(spec)}};
+}
+
+std::string render_cluster_policy_yaml(const ClusterPolicy& p) {
+  std::string out;
+  yaml_object(cluster_policy_json(p), 0, out, false);
+  return out;
+}
+
+std::string render_cluster_policy_json(const ClusterPolicy& p, int indent) {
+  return cluster_policy_json(p).dump(indent, ' ', false, ojson::error_handler_t::replace);
+}
+
 std::string render_yaml(const Recommendation& r) {
   std::string out;
   for (size_t i = 0; i < r.policies.size(); ++i) {
     out += "---\n";
     out += render_policy_yaml(r.policies[i]);
+  }
+  for (const ClusterPolicy& p : r.guardrails) {
+    out += "---\n";
+    out += render_cluster_policy_yaml(p);
   }
   return out;
 }
@@ -311,6 +390,7 @@ std::string render_yaml(const Recommendation& r) {
 std::string render_json(const Recommendation& r) {
   ojson items = ojson::array();
   for (const RecommendedPolicy& p : r.policies) items.push_back(policy_json(p, false));
+  for (const ClusterPolicy& p : r.guardrails) items.push_back(cluster_policy_json(p));
   ojson list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", std::move(items)}};
   return list.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
 }
@@ -806,6 +886,9 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
                    ": its pods share no stable label; its policies select every pod of the "
                    "namespace");
   }
+  if (options.guardrails)
+    out.guardrails =
+        suggest_guardrails(state, eps, observed, out.must_allow, options.guardrails_v1alpha2);
   if (options.default_deny) {
     for (const std::string& ns : namespaces) {
       RecommendedPolicy rp;
@@ -829,6 +912,7 @@ ClusterState with_recommendation(const ClusterState& state, const Recommendation
   ClusterState s = state;
   if (replace) s.network_policies.clear();
   for (const RecommendedPolicy& p : r.policies) s.network_policies.push_back(p.policy);
+  for (const ClusterPolicy& p : r.guardrails) s.cluster_policies.push_back(p);
   return s;
 }
 

@@ -27,6 +27,8 @@ struct RecommendOptions {
   bool default_deny = true;
   bool replace = false;                        // existing NetworkPolicies are ignored (regenerated)
   int64_t window_since = 0, window_until = 0;  // the learning window, for the annotations
+  bool guardrails = false;                     // also cluster-scoped suggestions (guardrails.cc)
+  bool guardrails_v1alpha2 = false;            // ClusterNetworkPolicy instead of AdminNetworkPolicy
 };
 
 // What was observed of one peer of a rule (written as a comment above it).
@@ -51,19 +53,26 @@ struct Recommendation {
   std::vector<RecommendedPolicy> policies;  // sorted by (namespace, name)
   // Observed established edges that must stay allowed (indices into Observed::edges).
   std::vector<size_t> must_allow;
-  uint64_t edges_established = 0;      // edges with at least one established connection
-  uint64_t edges_already_allowed = 0;  // allowed by existing policies already, both sides
-  uint64_t edges_denied_existing = 0;  // established but denied by existing policies: kept out
-  uint64_t edges_failed_only = 0;      // only failed/dropped attempts: never allowed
-  uint64_t edges_below_min_count = 0;  // fewer established connections than min_count
-  uint64_t edges_unresolved = 0;       // an endpoint outside the objects (not expressible)
-  std::vector<std::string> notes;      // things a user should know (sorted, unique)
+  uint64_t edges_established = 0;         // edges with at least one established connection
+  uint64_t edges_already_allowed = 0;     // allowed by existing policies already, both sides
+  uint64_t edges_denied_existing = 0;     // established but denied by existing policies: kept out
+  uint64_t edges_failed_only = 0;         // only failed/dropped attempts: never allowed
+  uint64_t edges_below_min_count = 0;     // fewer established connections than min_count
+  uint64_t edges_unresolved = 0;          // an endpoint outside the objects (not expressible)
+  std::vector<ClusterPolicy> guardrails;  // with options.guardrails, sorted by name
+  std::vector<std::string> notes;         // things a user should know (sorted, unique)
 };
 
 // `existing` is the engine compiled over the input policies (without the NetworkPolicies when
 // options.replace).
 Recommendation recommend(const ClusterState& state, const PolicyEngine& existing,
                          const Observed& observed, const RecommendOptions& options);
+
+// Cluster-scoped suggestions from the edges that must stay allowed (see guardrails.cc).
+std::vector<ClusterPolicy> suggest_guardrails(const ClusterState& state,
+                                              const std::vector<Endpoint>& eps,
+                                              const Observed& observed,
+                                              const std::vector<size_t>& must_allow, bool v1alpha2);
 
 // The cluster with the recommended policies added (existing NetworkPolicies removed when
 // `replace`).
@@ -72,6 +81,8 @@ ClusterState with_recommendation(const ClusterState& state, const Recommendation
 // Output: YAML documents (with evidence comments) or one JSON List; one object per policy.
 std::string render_policy_yaml(const RecommendedPolicy& p);
 std::string render_policy_json(const RecommendedPolicy& p, int indent);
+std::string render_cluster_policy_yaml(const ClusterPolicy& p);
+std::string render_cluster_policy_json(const ClusterPolicy& p, int indent);
 std::string render_yaml(const Recommendation& r);
 std::string render_json(const Recommendation& r);
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "input/loader.h"
 
@@ -490,6 +491,61 @@ status: {podIP: 10.0.0.9}
   for (const auto& n : rec.notes) broad_note |= n.find("shop/bare") != std::string::npos;
   EXPECT_TRUE(broad_note);
   self_check(fx, obs, rec);
+}
+
+TEST(Recommend, GuardrailsInBothApiVersions) {
+  for (bool v1alpha2 : {false, true}) {
+    Fixture fx;
+    std::string flows = base_flows();
+    flows += tcp("10.0.1.2", "169.254.169.254", 80);  // the Job reads the cloud metadata
+    Observed obs = fx.observe(flows);
+    RecommendOptions o;
+    o.guardrails = true;
+    o.guardrails_v1alpha2 = v1alpha2;
+    Recommendation rec = recommend(fx.state, *fx.engine, obs, o);
+    std::map<std::string, const ClusterPolicy*> by_name;
+    for (const ClusterPolicy& p : rec.guardrails) {
+      by_name[p.name] = &p;
+      EXPECT_EQ(p.kind, v1alpha2 ? ClusterPolicyKind::ClusterNetworkPolicy
+                                 : ClusterPolicyKind::AdminNetworkPolicy);
+    }
+    ASSERT_TRUE(by_name.count("stockade-allow-dns"));
+    ASSERT_TRUE(by_name.count("stockade-deny-cloud-metadata"));
+    ASSERT_TRUE(by_name.count("stockade-cross-namespace-data"));
+    // The metadata address stays reachable from the namespace that used it, only.
+    EXPECT_EQ(by_name["stockade-deny-cloud-metadata"]->subject.namespace_selector.canonical(),
+              "kubernetes.io/metadata.name notin (data)");
+    // DNS on both protocols at the pods' port.
+    const auto& dns_ports = *by_name["stockade-allow-dns"]->egress.front().ports;
+    ASSERT_EQ(dns_ports.size(), 2u);
+    EXPECT_EQ(dns_ports[0].start, 5353);
+    // Every observed edge still allowed; an unobserved cross-namespace call is not, even
+    // without the NetworkPolicies (the guardrail alone), and the metadata is denied elsewhere.
+    self_check(fx, obs, rec);
+    Recommendation only_guardrails = rec;
+    only_guardrails.policies.clear();
+    ClusterState g = with_recommendation(fx.state, only_guardrails, false);
+    auto engine = PolicyEngine::compile(g, build_endpoints(g));
+    uint32_t db = *engine->find_endpoint("data", "db-0");
+    uint32_t api = *engine->find_endpoint("shop", "api");
+    uint32_t web = *engine->find_endpoint("shop", "web-7d9f8c6b5d-aaaaa");
+    uint32_t dns = *engine->find_endpoint("kube-system", "coredns-0");
+    EXPECT_TRUE(engine->allowed(web, db, Protocol::TCP, 5432));  // observed shop -> data
+    EXPECT_TRUE(engine->allowed(db, api, Protocol::TCP, 8080)) << "data -> shop: observed (Job)";
+    EXPECT_FALSE(engine->allowed(dns, api, Protocol::TCP, 8080))
+        << "kube-system -> shop: unobserved";
+    EXPECT_TRUE(engine->allowed(db, dns, Protocol::TCP, 5353)) << "DNS is always allowed";
+    EXPECT_FALSE(engine
+                     ->evaluate(Peer::of_endpoint(web),
+                                Peer::of_ip(*IpAddr::parse("169.254.169.254")), Protocol::TCP, 80)
+                     .allowed);
+    // Rendered, they load back.
+    ClusterLoader l;
+    ASSERT_TRUE(l.add_text(kCluster, "cluster.yaml"));
+    auto r = l.add_text(render_yaml(rec), "recommended");
+    ASSERT_TRUE(r) << r.error().str() << render_yaml(rec);
+    EXPECT_EQ(std::move(l).finish().cluster_policies.size(), rec.guardrails.size());
+  }
 }
 
 TEST(Recommend, EmptyInputGivesNoPolicies) {
