@@ -76,7 +76,7 @@ int run(const DiffOptions& o) {
           e.dst.kind == ObservedPeer::Kind::Unresolved)
         continue;
       ++flows_checked;
-      bool b = evaluate_edge(*before, e).allowed;
+      bool b = edge_allowed(*before, e);
       Verdict va = evaluate_edge(*after, e);
       if (b == va.allowed) continue;
       (va.allowed ? flows_newly_allowed : flows_broken)++;

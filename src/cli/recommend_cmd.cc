@@ -100,7 +100,7 @@ int run(const RecommendOptionsCli& o) {
   std::vector<std::string> broken;
   for (size_t i : rec.must_allow) {
     const ObservedEdge& e = obs.edges[i];
-    if (!evaluate_edge(*after, e).allowed)
+    if (!edge_allowed(*after, e))
       broken.push_back(
           fmt::format("{} -> {} {}/{}", e.src.id, e.dst.id, to_string(e.protocol), e.port));
   }

@@ -152,4 +152,10 @@ Verdict evaluate_edge(const PolicyEngine& engine, const ObservedEdge& e) {
   return v;
 }
 
+bool edge_allowed(const PolicyEngine& engine, const ObservedEdge& e) {
+  if (e.src.kind == ObservedPeer::Kind::Endpoint && e.dst.kind == ObservedPeer::Kind::Endpoint)
+    return engine.allowed(e.src.endpoint, e.dst.endpoint, e.protocol, e.port);
+  return evaluate_edge(engine, e).allowed;
+}
+
 }  // namespace stockade

@@ -63,5 +63,7 @@ bool to_engine_peer(const ObservedPeer& p, Peer& out);
 // Evaluates an observed edge; for a node peer every node address is tried and the edge is
 // allowed only when all are (a node may use any of them).
 Verdict evaluate_edge(const PolicyEngine& engine, const ObservedEdge& e);
+// The same verdict without the explanation (the engine's fast path between two endpoints).
+bool edge_allowed(const PolicyEngine& engine, const ObservedEdge& e);
 
 }  // namespace stockade

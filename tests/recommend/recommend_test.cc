@@ -221,6 +221,7 @@ size_t self_check(const Fixture& fx, const Observed& obs, const Recommendation& 
     const ObservedEdge& e = obs.edges[i];
     EXPECT_TRUE(evaluate_edge(*engine, e).allowed)
         << e.src.id << " -> " << e.dst.id << " " << to_string(e.protocol) << "/" << e.port;
+    EXPECT_TRUE(edge_allowed(*engine, e));  // the fast path agrees
   }
   return rec.must_allow.size();
 }
