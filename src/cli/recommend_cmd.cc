@@ -1,12 +1,14 @@
 // stockade recommend: least-privilege NetworkPolicies from observed traffic, self-checked.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -189,6 +191,30 @@ int run(const RecommendOptionsCli& o) {
       }
       allowed_in = m->counts(from, to).allowed - self;
     }
+    // What workload selectors cannot avoid: every pod of an observed (source workload,
+    // destination workload, port) may talk to every pod of the other (pods of one workload
+    // look alike to a selector). Allowed pairs beyond that closure are true over-allowance.
+    uint64_t closure = 0;
+    {
+      auto unit_of = [&](uint32_t e) {
+        return eps[e].ns + "/" +
+               (eps[e].workload_name.empty() ? eps[e].name : eps[e].workload_name);
+      };
+      std::map<std::string, std::vector<uint32_t>> members;
+      for (uint32_t e = 0; e < eps.size(); ++e)
+        if (!eps[e].pod.host_network) members[unit_of(e)].push_back(e);
+      std::set<std::tuple<std::string, std::string, Protocol, uint16_t>> unit_pairs;
+      for (const auto* set : {&observed_pairs, &dns_twins})
+        for (const auto& [s, d, proto, port] : *set)
+          unit_pairs.insert({unit_of(s), unit_of(d), proto, port});
+      for (const auto& [us, ud, proto, port] : unit_pairs) {
+        const auto& srcs = members[us];
+        for (uint32_t d : members[ud]) {
+          if (!declares(d, proto, port)) continue;
+          closure += srcs.size() - (std::find(srcs.begin(), srcs.end(), d) != srcs.end());
+        }
+      }
+    }
     auto fp = [](uint64_t v) { return std::to_string(v); };
     std::string msg;
     msg += fmt::format(
@@ -226,6 +252,11 @@ int run(const RecommendOptionsCli& o) {
           static_cast<double>(allowed_in) /
               static_cast<double>(observed_pairs.size() + dns_twins.size()),
           static_cast<double>(allowed_in) / static_cast<double>(observed_pairs.size()));
+    if (!observed_pairs.empty())
+      msg += fmt::format(
+          "stockade: of them {} are pods of the observed workload pairs (selectors cannot tell "
+          "the pods of one workload apart) and {} beyond\n",
+          std::min(closure, allowed_in), allowed_in > closure ? allowed_in - closure : 0);
     for (const std::string& n : rec.notes) msg += "stockade: note: " + n + "\n";
     std::fflush(stdout);
     std::fwrite(msg.data(), 1, msg.size(), stderr);

@@ -246,6 +246,8 @@ TEST(CliLoop, GeneratedClusterLoopMeetsTheBar) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"(tightness: .*\((\d+\.\d+)x;)"))) << r.err;
   EXPECT_LE(std::stod(m[1]), 1.25) << r.err;
+  // And nothing beyond what workload selectors cannot avoid.
+  EXPECT_NE(r.err.find("and 0 beyond"), std::string::npos) << r.err;
   // Every observed established edge is allowed by the written files.
   Proc v = stockade({"verify", "-f", cluster.string(), "-f", a.string(), "--flows", flows.string(),
                      "-o", "json"});
