@@ -229,7 +229,8 @@ int run(const RecommendOptionsCli& o) {
                                                     : "AdminNetworkPolicy v1alpha1");
     msg += fmt::format(
         "stockade: observed edges: {} established; allowed after: {} of {} (self-check "
-        "passed), {} of them already allowed by existing policies\n",
+        "passed); {} of them needed no rule (a pod's own traffic, its own node, or already decided "
+        "by existing policies)\n",
         rec.edges_established, rec.must_allow.size(), rec.must_allow.size(),
         rec.edges_already_allowed);
     if (rec.edges_failed_only || rec.edges_below_min_count || rec.edges_unresolved ||
