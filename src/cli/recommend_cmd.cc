@@ -25,6 +25,7 @@ struct RecommendOptionsCli {
   std::string out_dir;
   uint64_t min_count = 1;
   size_t aggregate_after = 16;
+  int widest_prefix = 16;
   bool no_default_deny = false;
   bool replace = false;
   bool guardrails = false;
@@ -86,6 +87,8 @@ int run(const RecommendOptionsCli& o) {
   RecommendOptions ro;
   ro.min_count = o.min_count;
   ro.aggregate_after = o.aggregate_after;
+  ro.min_prefix_v4 = static_cast<uint8_t>(o.widest_prefix);
+  ro.min_prefix_v6 = static_cast<uint8_t>(o.widest_prefix == 0 ? 0 : o.widest_prefix + 32);
   ro.default_deny = !o.no_default_deny;
   ro.replace = o.replace;
   ro.guardrails = o.guardrails;
@@ -279,8 +282,12 @@ Runner register_recommend(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--aggregate-after", opts->aggregate_after,
                   "External addresses per rule before they merge into covering prefixes "
-                  "(default 16; never wider than /16 or /48)")
+                  "(default 16)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--widest-external-prefix", opts->widest_prefix,
+                  "Aggregated external prefixes are never wider than this IPv4 prefix length "
+                  "(IPv6: 32 more); 0 allows 0.0.0.0/0 and ::/0 (default 16)")
+      ->check(CLI::Range(0, 32));
   cmd->add_flag("--no-default-deny", opts->no_default_deny,
                 "Do not add a default-deny policy per namespace");
   cmd->add_flag("--replace", opts->replace,

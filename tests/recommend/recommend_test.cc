@@ -387,6 +387,14 @@ TEST(Recommend, ExternalPeersAggregateIntoACoveringPrefixPastTheLimit) {
   for (const auto& r : find(rec, "shop", "stockade-ingress-web")->policy.ingress)
     for (const auto& p : r.peers) EXPECT_GE(p.ip_block->cidr.prefix, 16);
   self_check(fx, obs, rec);
+  // Only when asked: as wide as 0.0.0.0/0.
+  o.min_prefix_v4 = 0;
+  o.aggregate_after = 1;
+  rec = recommend(fx.state, *fx.engine, obs, o);
+  const auto& peers = find(rec, "shop", "stockade-ingress-web")->policy.ingress.front().peers;
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_EQ(peers.front().ip_block->cidr.str(), "0.0.0.0/0");
+  self_check(fx, obs, rec);
 }
 
 TEST(Recommend, ExistingPoliciesAreRespectedAndReplaceRegenerates) {
