@@ -477,12 +477,30 @@ kind: Pod
 metadata: {name: bare, namespace: shop}
 spec: {nodeName: n1}
 status: {podIP: 10.0.0.9}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: logger, namespace: shop, uid: ds1}
+spec:
+  selector: {matchLabels: {name: logger}}
+  template: {metadata: {labels: {name: logger}}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: logger-x7k2p
+  namespace: shop
+  labels: {name: logger, controller-revision-hash: 6d5f8, pod-template-generation: "3"}
+  ownerReferences: [{kind: DaemonSet, name: logger, uid: ds1, controller: true}]
+spec: {nodeName: n2}
+status: {podIP: 10.0.0.10}
 )");
   std::string flows;
   flows += tcp("10.0.0.4", "10.0.0.3", 8080);       // debug (no owner) -> api
   flows += tcp("192.168.0.11", "10.0.0.3", 8080);   // host-network agent -> api
   flows += tcp("10.0.0.9", "10.0.0.3", 8080);       // a pod without labels -> api
   flows += tcp("10.0.0.3", "192.168.0.10", 10250);  // api -> its own node: always allowed
+  flows += tcp("10.0.0.10", "10.0.0.3", 8080);      // DaemonSet pod -> api
   Observed obs = fx.observe(flows);
   Recommendation rec = recommend(fx.state, *fx.engine, obs, {});
   const RecommendedPolicy* debug = find(rec, "shop", "stockade-egress-debug");
@@ -496,6 +514,9 @@ status: {podIP: 10.0.0.9}
       node_peer |= p.ip_block && p.ip_block->cidr.str() == "192.168.0.11/32";
   EXPECT_TRUE(node_peer);
   EXPECT_EQ(find(rec, "shop", "stockade-egress-api"), nullptr);  // own node only
+  const RecommendedPolicy* logger = find(rec, "shop", "stockade-egress-logger");
+  ASSERT_NE(logger, nullptr);
+  EXPECT_EQ(logger->policy.pod_selector.canonical(), "name in (logger)");
   bool broad_note = false;
   for (const auto& n : rec.notes) broad_note |= n.find("shop/bare") != std::string::npos;
   EXPECT_TRUE(broad_note);
