@@ -133,14 +133,12 @@ int run(const VerifyOptions& o) {
     nlohmann::json sarif = {
         {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
         {"version", "2.1.0"},
-        {"runs",
-         nlohmann::json::array({{{"tool",
-                                  {{"driver",
-                                    {{"name", "stockade"},
-                                     {"informationUri", "https://github.com/stockade/stockade"},
-                                     {"version", "0.1.0"},
-                                     {"rules", nlohmann::json::array({rule})}}}}},
-                                 {"results", std::move(results)}}})}};
+        {"runs", nlohmann::json::array({{{"tool",
+                                          {{"driver",
+                                            {{"name", "stockade"},
+                                             {"version", "0.1.0"},
+                                             {"rules", nlohmann::json::array({rule})}}}}},
+                                         {"results", std::move(results)}}})}};
     std::cout << sarif.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     if (!table.empty())
