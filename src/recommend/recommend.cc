@@ -289,7 +289,193 @@ void yaml_emit(const ojson& v, int indent, std::string& out, bool) {
 
 }  // namespace
 
-std::string render_policy_yaml(const RecommendedPolicy& p) {
+// The same YAML as yaml_object(policy_json(p, true)) writes, without building the tree: a
+// recommendation for a large cluster is tens of megabytes (checked byte for byte in tests).
+namespace {
+
+void put_string(std::string& out, std::string_view v) {
+  bool simple = true;
+  for (unsigned char c : v) simple = simple && c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  if (!simple) {
+    out += ojson(std::string(v)).dump(-1, ' ', false, ojson::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += v;
+  out += '"';
+}
+
+void put_key(std::string& out, std::string_view k) {
+  if (!k.empty() && k.find_first_of(":#{}[],&*!|>'\"%@` /.") == std::string_view::npos)
+    out += k;
+  else
+    put_string(out, k);
+}
+
+void put_pad(std::string& out, int indent, bool item) {
+  out.append(static_cast<size_t>(item ? indent - 2 : indent), ' ');
+  if (item) out += "- ";
+}
+
+// "KEY:" + selector members at indent + 2; `item`: the key opens an array element.
+void put_selector(std::string& out, int indent, bool item, std::string_view key,
+                  const LabelSelector& s) {
+  put_pad(out, indent, item);
+  put_key(out, key);
+  if (s.empty()) {
+    out += ": {}\n";
+    return;
+  }
+  out += ":\n";
+  // As selector_json: In with one value -> matchLabels (first occurrence of a key), else
+  // matchExpressions.
+  std::vector<const SelectorRequirement*> labels, exprs;
+  std::set<std::string_view> seen;
+  for (const SelectorRequirement& r : s.requirements) {
+    if (r.op == SelectorOp::In && r.values.size() == 1 && seen.insert(r.key).second)
+      labels.push_back(&r);
+    else
+      exprs.push_back(&r);
+  }
+  // ordered_json keeps the first insertion of a key: a later duplicate overwrote the value.
+  if (!labels.empty()) {
+    put_pad(out, indent + 2, false);
+    out += "matchLabels:\n";
+    for (const SelectorRequirement* r : labels) {
+      put_pad(out, indent + 4, false);
+      put_key(out, r->key);
+      out += ": ";
+      put_string(out, r->values.front());
+      out += '\n';
+    }
+  }
+  if (!exprs.empty()) {
+    put_pad(out, indent + 2, false);
+    out += "matchExpressions:\n";
+    for (const SelectorRequirement* r : exprs) {
+      put_pad(out, indent + 4, true);
+      out += "key: ";
+      put_string(out, r->key);
+      out += '\n';
+      put_pad(out, indent + 4, false);
+      out += "operator: ";
+      put_string(out, to_string(r->op));
+      out += '\n';
+      if (r->op == SelectorOp::In || r->op == SelectorOp::NotIn) {
+        put_pad(out, indent + 4, false);
+        if (r->values.empty()) {
+          out += "values: []\n";
+          continue;
+        }
+        out += "values:\n";
+        for (const std::string& v : r->values) {
+          put_pad(out, indent + 6, true);
+          put_string(out, v);
+          out += '\n';
+        }
+      }
+    }
+  }
+}
+
+void put_rules(std::string& out, const std::vector<NetworkPolicyRule>& rules,
+               const std::vector<std::vector<PeerEvidence>>& evidence, const char* key,
+               const char* peers_key, const std::vector<std::string>* names) {
+  out += "  ";
+  out += key;
+  out += ":\n";
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const NetworkPolicyRule& r = rules[i];
+    put_pad(out, 4, true);
+    out += peers_key;
+    if (r.peers.empty()) {
+      out += ": []\n";
+    } else {
+      out += ":\n";
+      for (size_t k = 0; k < r.peers.size(); ++k) {
+        const NetworkPolicyPeer& peer = r.peers[k];
+        if (i < evidence.size() && k < evidence[i].size()) {
+          out += "    # ";
+          out += evidence_text(evidence[i][k], names);
+          out += '\n';
+        }
+        bool item = true;
+        if (peer.pod_selector) {
+          put_selector(out, 6, item, "podSelector", *peer.pod_selector);
+          item = false;
+        }
+        if (peer.namespace_selector) {
+          put_selector(out, 6, item, "namespaceSelector", *peer.namespace_selector);
+          item = false;
+        }
+        if (peer.ip_block) {
+          put_pad(out, 6, item);
+          out += "ipBlock:\n        cidr: ";
+          put_string(out, peer.ip_block->cidr.str());
+          out += '\n';
+          item = false;
+        }
+        if (item) out += "    - {}\n";
+      }
+    }
+    put_pad(out, 4, false);
+    if (r.ports.empty()) {
+      out += "ports: []\n";
+      continue;
+    }
+    out += "ports:\n";
+    for (const NetworkPolicyPort& port : r.ports) {
+      put_pad(out, 6, true);  // "    - "
+      out += "protocol: ";
+      put_string(out, to_string(port.effective_protocol()));
+      out += '\n';
+      if (port.kind == NetworkPolicyPort::Kind::Name) {
+        out += "      port: ";
+        put_string(out, port.name);
+        out += '\n';
+      } else if (port.kind == NetworkPolicyPort::Kind::Number) {
+        out += "      port: " + std::to_string(port.port) + "\n";
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string render_policy_yaml(const RecommendedPolicy& rp) {
+  const NetworkPolicy& p = rp.policy;
+  std::string out;
+  out.reserve(1024);
+  out += "apiVersion: \"networking.k8s.io/v1\"\nkind: \"NetworkPolicy\"\nmetadata:\n  name: ";
+  put_string(out, p.name);
+  out += "\n  namespace: ";
+  put_string(out, p.ns);
+  out += "\n  labels:\n    \"app.kubernetes.io/managed-by\": \"stockade\"\n";
+  if (!rp.annotations.empty()) {
+    out += "  annotations:\n";
+    for (const auto& [k, v] : rp.annotations) {
+      out += "    ";
+      put_key(out, k);
+      out += ": ";
+      put_string(out, v);
+      out += '\n';
+    }
+  }
+  out += "spec:\n";
+  put_selector(out, 2, false, "podSelector", p.pod_selector);
+  out += "  policyTypes:";
+  if (!p.affects_ingress && !p.affects_egress) out += " []";
+  out += '\n';
+  if (p.affects_ingress) out += "  - \"Ingress\"\n";
+  if (p.affects_egress) out += "  - \"Egress\"\n";
+  if (p.affects_ingress && !p.ingress.empty())
+    put_rules(out, p.ingress, rp.ingress_evidence, "ingress", "from", rp.names.get());
+  if (p.affects_egress && !p.egress.empty())
+    put_rules(out, p.egress, rp.egress_evidence, "egress", "to", rp.names.get());
+  return out;
+}
+
+std::string render_policy_yaml_via_tree(const RecommendedPolicy& p) {
   std::string out;
   yaml_object(policy_json(p, true), 0, out, false);
   return out;

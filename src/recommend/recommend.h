@@ -81,6 +81,8 @@ ClusterState with_recommendation(const ClusterState& state, const Recommendation
 // Output: YAML documents (with evidence comments) or one JSON List; one object per policy.
 std::string render_policy_yaml(const RecommendedPolicy& p);
 std::string render_policy_json(const RecommendedPolicy& p, int indent);
+// The same YAML through the JSON object model (slower; tests compare the two).
+std::string render_policy_yaml_via_tree(const RecommendedPolicy& p);
 std::string render_cluster_policy_yaml(const ClusterPolicy& p);
 std::string render_cluster_policy_json(const ClusterPolicy& p, int indent);
 std::string render_yaml(const Recommendation& r);

@@ -215,6 +215,8 @@ const RecommendedPolicy* find(const Recommendation& r, const std::string& ns,
 // Every must-allow edge is allowed by the recommended set; returns how many.
 size_t self_check(const Fixture& fx, const Observed& obs, const Recommendation& rec,
                   bool replace = false) {
+  for (const RecommendedPolicy& p : rec.policies)
+    EXPECT_EQ(render_policy_yaml(p), render_policy_yaml_via_tree(p));
   ClusterState after = with_recommendation(fx.state, rec, replace);
   auto engine = PolicyEngine::compile(after, build_endpoints(after));
   for (size_t i : rec.must_allow) {
@@ -576,6 +578,43 @@ TEST(Recommend, GuardrailsInBothApiVersions) {
     ASSERT_TRUE(r) << r.error().str() << render_yaml(rec);
     EXPECT_EQ(std::move(l).finish().cluster_policies.size(), rec.guardrails.size());
   }
+}
+
+TEST(Recommend, DirectYamlWriterMatchesTheTreeWriter) {
+  RecommendedPolicy rp;
+  NetworkPolicy& p = rp.policy;
+  p.ns = "shop";
+  p.name = "stockade-ingress-x";
+  p.affects_ingress = true;
+  p.pod_selector.requirements = {{"app", SelectorOp::In, {"x"}},
+                                 {"app", SelectorOp::In, {"y"}},  // duplicate key
+                                 {"tier", SelectorOp::NotIn, {"a", "b"}},
+                                 {"legacy", SelectorOp::DoesNotExist, {}},
+                                 {"example.com/team", SelectorOp::In, {"caf\u00e9 \"q\""}}};
+  NetworkPolicyRule r;
+  NetworkPolicyPeer a;
+  a.pod_selector = LabelSelector{};
+  a.namespace_selector = p.pod_selector;
+  NetworkPolicyPeer b;
+  b.ip_block = IpBlock{*Cidr::parse("2001:db8::/64"), {}};
+  r.peers = {a, b, NetworkPolicyPeer{}};
+  NetworkPolicyPort named;
+  named.protocol = Protocol::UDP;
+  named.kind = NetworkPolicyPort::Kind::Name;
+  named.name = "dns";
+  NetworkPolicyPort any;
+  r.ports = {named, any};
+  p.ingress = {r, NetworkPolicyRule{}};
+  rp.annotations = {{"stockade.io/x", "1"}, {"plain", "tab\there"}};
+  PeerEvidence ev;
+  ev.cidr = *Cidr::parse("2001:db8::/64");
+  ev.addresses = 3;
+  ev.external = true;
+  ev.connections = 7;
+  rp.ingress_evidence = {{PeerEvidence{}, ev}};
+  EXPECT_EQ(render_policy_yaml(rp), render_policy_yaml_via_tree(rp));
+  p.affects_ingress = false;
+  EXPECT_EQ(render_policy_yaml(rp), render_policy_yaml_via_tree(rp));
 }
 
 TEST(Recommend, EmptyInputGivesNoPolicies) {
