@@ -1054,7 +1054,7 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   size_t split = 0;
   while (split < side_ranges.size() && side_ranges[split].first < contribs.size() / 2) ++split;
   std::vector<RecommendedPolicy> first_half;
-  if (contribs.size() > 100000) {
+  if (contribs.size() >= options.parallel_from) {
     std::thread worker([&] { build_ranges(0, split, first_half); });
     build_ranges(split, side_ranges.size(), out.policies);
     worker.join();

@@ -27,8 +27,9 @@ struct RecommendOptions {
   bool default_deny = true;
   bool replace = false;                        // existing NetworkPolicies are ignored (regenerated)
   int64_t window_since = 0, window_until = 0;  // the learning window, for the annotations
-  bool guardrails = false;                     // also cluster-scoped suggestions (guardrails.cc)
-  bool guardrails_v1alpha2 = false;            // ClusterNetworkPolicy instead of AdminNetworkPolicy
+  size_t parallel_from = 100000;     // contributions from which policies are built on two threads
+  bool guardrails = false;           // also cluster-scoped suggestions (guardrails.cc)
+  bool guardrails_v1alpha2 = false;  // ClusterNetworkPolicy instead of AdminNetworkPolicy
 };
 
 // What was observed of one peer of a rule (written as a comment above it).

@@ -342,6 +342,12 @@ TEST(Recommend, OutputRoundTripsThroughTheLoaderAndIsDeterministic) {
   Recommendation rec2 = recommend(fx.state, *fx.engine, obs2, {});
   EXPECT_EQ(render_yaml(rec2), yaml);
   EXPECT_EQ(render_json(rec2), json);
+  // Built on two threads: the same bytes.
+  RecommendOptions threaded;
+  threaded.parallel_from = 0;
+  Recommendation rec3 = recommend(fx.state, *fx.engine, obs, threaded);
+  EXPECT_EQ(render_yaml(rec3), yaml);
+  self_check(fx, obs, rec3);
 
   for (const std::string* text : {&yaml, &json}) {
     ClusterLoader l;
