@@ -15,5 +15,7 @@ Runner register_diff(CLI::App& app);
 Runner register_map(CLI::App& app);
 Runner register_apply(CLI::App& app);
 Runner register_agent(CLI::App& app);
+Runner register_verify(CLI::App& app);
+Runner register_recommend(CLI::App& app);
 
 }  // namespace stockade::cli

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/observe_flags.h"
 
 namespace stockade::cli {
 
@@ -14,6 +15,7 @@ namespace {
 struct DiffOptions {
   CommonOptions common;
   std::vector<std::string> before, after, ports;
+  ObserveFlags observe;
 };
 
 int run(const DiffOptions& o) {
@@ -63,12 +65,54 @@ int run(const DiffOptions& o) {
       }
     }
   }
+  // Observed flows: the established edges whose verdict the change flips.
+  uint64_t flows_broken = 0, flows_newly_allowed = 0, flows_checked = 0;
+  nlohmann::json flow_changes = nlohmann::json::array();
+  std::string flow_table;
+  if (!o.observe.flows.empty()) {
+    Observed obs = read_observed(o.common, o.observe, before_state, *before);
+    for (const ObservedEdge& e : obs.edges) {
+      if (e.stats.established == 0 || e.src.kind == ObservedPeer::Kind::Unresolved ||
+          e.dst.kind == ObservedPeer::Kind::Unresolved)
+        continue;
+      ++flows_checked;
+      bool b = edge_allowed(*before, e);
+      Verdict va = evaluate_edge(*after, e);
+      if (b == va.allowed) continue;
+      (va.allowed ? flows_newly_allowed : flows_broken)++;
+      std::string proto(to_string(e.protocol));
+      if (o.common.output == "json") {
+        nlohmann::json j = {{"src", e.src.id},
+                            {"dst", e.dst.id},
+                            {"protocol", proto},
+                            {"port", e.port},
+                            {"count", e.stats.count},
+                            {"established", e.stats.established},
+                            {"before", b ? "allowed" : "denied"},
+                            {"after", va.allowed ? "allowed" : "denied"}};
+        if (e.stats.first_seen) j["first_seen"] = format_rfc3339(e.stats.first_seen);
+        if (e.stats.last_seen) j["last_seen"] = format_rfc3339(e.stats.last_seen);
+        flow_changes.push_back(std::move(j));
+      } else {
+        flow_table += fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", e.src.id, e.dst.id,
+                                  fmt::format("{}/{}", proto, e.port), e.stats.established,
+                                  va.allowed ? "newly allowed" : "BROKEN (allowed -> denied)");
+      }
+    }
+  }
+  const bool with_flows = !o.observe.flows.empty();
   if (o.common.output == "json") {
     nlohmann::json j = {{"changes", std::move(changes)},
                         {"summary",
                          {{"changed", newly_allowed + newly_denied},
                           {"newly_allowed", newly_allowed},
                           {"newly_denied", newly_denied}}}};
+    if (with_flows)
+      j["flows"] = {{"changes", std::move(flow_changes)},
+                    {"summary",
+                     {{"edges", flows_checked},
+                      {"broken", flows_broken},
+                      {"newly_allowed", flows_newly_allowed}}}};
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     if (!table.empty())
@@ -77,6 +121,19 @@ int run(const DiffOptions& o) {
                 << table << "\n";
     std::cout << fmt::format("{} connections change: {} newly allowed, {} newly denied\n",
                              newly_allowed + newly_denied, newly_allowed, newly_denied);
+    if (with_flows) {
+      if (!flow_table.empty())
+        std::cout << "\nObserved flows whose verdict changes:\n"
+                  << fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", "SOURCE", "DESTINATION", "PORT",
+                                 "COUNT", "CHANGE")
+                  << flow_table;
+      std::cout << fmt::format("{} observed edges checked: {} would break, {} newly allowed\n",
+                               flows_checked, flows_broken, flows_newly_allowed);
+    }
+  }
+  if (flows_broken) {
+    std::cout.flush();
+    return kExitFound;
   }
   return kExitOk;
 }
@@ -94,6 +151,7 @@ Runner register_diff(CLI::App& app) {
       ->required();
   cmd->add_option("--port", opts->ports,
                   "PROTO/PORT to compare; repeatable. Default: every declared port");
+  add_observe_flags(*cmd, opts->observe, false);
   return [opts] { return run(*opts); };
 }
 

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/decision_text.h"
 
 namespace stockade::cli {
 
@@ -16,97 +17,6 @@ struct ExplainOptions {
   CommonOptions common;
   std::string from, to, port;
 };
-
-std::string tier_id(DecisionTier t) {
-  switch (t) {
-    case DecisionTier::Loopback:
-      return "loopback";
-    case DecisionTier::NotEvaluated:
-      return "external";
-    case DecisionTier::Admin:
-      return "admin";
-    case DecisionTier::NetworkPolicy:
-      return "networkpolicy";
-    case DecisionTier::Baseline:
-      return "baseline";
-    case DecisionTier::Default:
-      return "default";
-  }
-  return "default";
-}
-
-std::string ref_text(const PolicyRef& r, int line = 0) {
-  std::string s = r.kind + " " + (r.ns.empty() ? "" : r.ns + "/") + r.name;
-  if (line == 0) line = r.source.line;
-  if (!r.source.file.empty())
-    s += " (" + r.source.file + (line ? ":" + std::to_string(line) : "") + ")";
-  return s;
-}
-
-nlohmann::json ref_json(const PolicyRef& r) {
-  nlohmann::json j = {{"kind", r.kind}, {"name", r.name}};
-  if (!r.ns.empty()) j["namespace"] = r.ns;
-  if (!r.source.file.empty()) j["file"] = r.source.file;
-  if (r.source.line) j["line"] = r.source.line;
-  return j;
-}
-
-// One sentence saying how a side was decided.
-std::string reason(const Decision& d, const std::string& who, const char* direction) {
-  std::string pass;
-  for (const PolicyRef& p : d.passed_by) pass += "passed on by " + ref_text(p) + "; ";
-  switch (d.tier) {
-    case DecisionTier::Loopback:
-      return "a pod's traffic to itself is always allowed";
-    case DecisionTier::NotEvaluated:
-      return "outside the cluster's pods: not evaluated";
-    case DecisionTier::Admin:
-    case DecisionTier::Baseline:
-      return pass + fmt::format("{} rule {}{} ({}) of {} {}", direction, d.rule_index,
-                                d.rule_name.empty() ? "" : " \"" + d.rule_name + "\"", d.action,
-                                ref_text(*d.policy, d.rule_line),
-                                d.allowed ? "allows it" : "denies it");
-    case DecisionTier::NetworkPolicy: {
-      std::string iso;
-      for (size_t i = 0; i < d.isolated_by.size(); ++i)
-        iso += (i ? ", " : "") + ref_text(d.isolated_by[i]);
-      if (d.own_node)
-        return pass + fmt::format(
-                          "{} is isolated for {} by {}, but traffic between a pod and its own "
-                          "node is always allowed",
-                          who, direction, iso);
-      if (d.allowed)
-        return pass + fmt::format("{} rule {} of {} allows it ({} is isolated for {} by {})",
-                                  direction, d.rule_index, ref_text(*d.policy, d.rule_line), who,
-                                  direction, iso);
-      return pass + fmt::format("{} is isolated for {} by {}, and no rule of them allows it", who,
-                                direction, iso);
-    }
-    case DecisionTier::Default:
-      return pass + fmt::format("no policy decides {} of {}: allowed by default", direction, who);
-  }
-  return {};
-}
-
-nlohmann::json side_json(const Decision& d, const std::string& who, const char* direction) {
-  nlohmann::json j = {
-      {"allowed", d.allowed}, {"tier", tier_id(d.tier)}, {"reason", reason(d, who, direction)}};
-  if (d.policy) j["policy"] = ref_json(*d.policy);
-  if (d.rule_index >= 0) j["rule"] = d.rule_index;
-  if (d.rule_line > 0) j["rule_line"] = d.rule_line;
-  if (!d.rule_name.empty()) j["rule_name"] = d.rule_name;
-  if (!d.action.empty()) j["action"] = d.action;
-  if (d.own_node) j["own_node"] = true;
-  if (!d.isolated_by.empty()) {
-    j["isolated_by"] = nlohmann::json::array();
-    for (const auto& r : d.isolated_by) j["isolated_by"].push_back(ref_json(r));
-  }
-  if (!d.passed_by.empty()) {
-    j["passed_by"] = nlohmann::json::array();
-    for (const auto& r : d.passed_by) j["passed_by"].push_back(ref_json(r));
-  }
-  return j;
-}
 
 int run(const ExplainOptions& o) {
   PortQuery q = parse_port(o.port, "--port");

@@ -17,9 +17,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "stockade 0.1.0");
   // Every command, in the order `--help` lists them.
   const std::vector<std::pair<std::string, Runner>> commands = {
-      {"reach", register_reach(app)}, {"explain", register_explain(app)},
-      {"diff", register_diff(app)},   {"map", register_map(app)},
-      {"apply", register_apply(app)}, {"agent", register_agent(app)},
+      {"reach", register_reach(app)},   {"explain", register_explain(app)},
+      {"diff", register_diff(app)},     {"map", register_map(app)},
+      {"verify", register_verify(app)}, {"recommend", register_recommend(app)},
+      {"apply", register_apply(app)},   {"agent", register_agent(app)},
   };
   auto known = [&](const std::string& name) {
     for (const auto& [n, r] : commands)

@@ -1,0 +1,172 @@
+// stockade verify: observed traffic against the loaded policies.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/decision_text.h"
+#include "cli/observe_flags.h"
+
+namespace stockade::cli {
+
+namespace {
+
+struct VerifyOptions {
+  CommonOptions common;
+  ObserveFlags observe;
+  std::string fail_on = "denied";
+};
+
+// The side that denied (egress first), or the side that decided.
+const Decision& deciding_side(const Verdict& v) {
+  if (!v.egress.allowed) return v.egress;
+  if (!v.ingress.allowed) return v.ingress;
+  if (v.ingress.policy) return v.ingress;
+  if (v.egress.policy) return v.egress;
+  return v.ingress.tier == DecisionTier::NotEvaluated ? v.egress : v.ingress;
+}
+
+// Where a decision points in the input: the deciding rule, else the first isolating policy.
+std::optional<SourceRef> decision_location(const Decision& d) {
+  if (d.policy && !d.policy->source.file.empty())
+    return SourceRef{d.policy->source.file, d.rule_line ? d.rule_line : d.policy->source.line};
+  if (!d.isolated_by.empty() && !d.isolated_by.front().source.file.empty())
+    return d.isolated_by.front().source;
+  return std::nullopt;
+}
+
+std::string short_reason(const Decision& d) {
+  if (d.policy) return tier_id(d.tier) + " " + ref_text(*d.policy, d.rule_line);
+  if (!d.isolated_by.empty())
+    return d.own_node ? "own node" : "isolated by " + ref_text(d.isolated_by.front());
+  return tier_id(d.tier);
+}
+
+int run(const VerifyOptions& o) {
+  Stopwatch clock;
+  ClusterState state = load_cluster(o.common);
+  auto engine = PolicyEngine::compile(state, build_endpoints(state));
+  verbose_log(o.common, "cluster: " + clock.lap());
+  Observed obs = read_observed(o.common, o.observe, state, *engine);
+  verbose_log(o.common, "flows: " + clock.lap());
+
+  uint64_t allowed = 0, denied = 0, unresolved = 0, not_established = 0;
+  nlohmann::json edges = nlohmann::json::array();
+  nlohmann::json results = nlohmann::json::array();
+  std::string table;
+  for (const ObservedEdge& e : obs.edges) {
+    if (e.stats.established == 0) {
+      ++not_established;
+      continue;
+    }
+    if (e.src.kind == ObservedPeer::Kind::Unresolved ||
+        e.dst.kind == ObservedPeer::Kind::Unresolved) {
+      ++unresolved;
+      continue;
+    }
+    Verdict v = evaluate_edge(*engine, e);
+    (v.allowed ? allowed : denied)++;
+    std::string proto(to_string(e.protocol));
+    const Decision& d = deciding_side(v);
+    if (o.common.output == "json") {
+      nlohmann::json j = {{"src", e.src.id},
+                          {"dst", e.dst.id},
+                          {"protocol", proto},
+                          {"port", e.port},
+                          {"count", e.stats.count},
+                          {"established", e.stats.established},
+                          {"verdict", v.allowed ? "allowed" : "denied"},
+                          {"egress", side_json(v.egress, e.src.id, "egress")},
+                          {"ingress", side_json(v.ingress, e.dst.id, "ingress")}};
+      if (e.stats.first_seen) j["first_seen"] = format_rfc3339(e.stats.first_seen);
+      if (e.stats.last_seen) j["last_seen"] = format_rfc3339(e.stats.last_seen);
+      edges.push_back(std::move(j));
+    } else if (o.common.output == "sarif") {
+      if (v.allowed) continue;
+      const char* dir = &d == &v.egress ? "egress" : "ingress";
+      const std::string& who = &d == &v.egress ? e.src.id : e.dst.id;
+      nlohmann::json r = {
+          {"ruleId", "observed-flow-denied"},
+          {"level", "error"},
+          {"message",
+           {{"text",
+             fmt::format("Observed flow {} -> {} {}/{} ({} established) is denied: {}", e.src.id,
+                         e.dst.id, proto, e.port, e.stats.established, reason(d, who, dir))}}},
+          {"properties",
+           {{"src", e.src.id}, {"dst", e.dst.id}, {"protocol", proto}, {"port", e.port}}}};
+      if (auto loc = decision_location(d)) {
+        nlohmann::json region = nlohmann::json::object();
+        if (loc->line > 0) region["startLine"] = loc->line;
+        nlohmann::json phys = {{"artifactLocation", {{"uri", loc->file}}}};
+        if (!region.empty()) phys["region"] = region;
+        r["locations"] = nlohmann::json::array({{{"physicalLocation", phys}}});
+      }
+      results.push_back(std::move(r));
+    } else {
+      table += fmt::format("{:<40} {:<40} {:<11} {:>8} {:<8} {}\n", e.src.id, e.dst.id,
+                           fmt::format("{}/{}", proto, e.port), e.stats.established,
+                           v.allowed ? "allowed" : "denied", short_reason(d));
+    }
+  }
+  if (o.common.output == "json") {
+    nlohmann::json j = {{"edges", std::move(edges)},
+                        {"summary",
+                         {{"edges", allowed + denied},
+                          {"allowed", allowed},
+                          {"denied", denied},
+                          {"unresolved", unresolved},
+                          {"not_established", not_established},
+                          {"flows", obs.records}}}};
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else if (o.common.output == "sarif") {
+    nlohmann::json rule = {
+        {"id", "observed-flow-denied"},
+        {"name", "ObservedFlowDenied"},
+        {"shortDescription", {{"text", "An observed connection is denied by the policies"}}},
+        {"fullDescription",
+         {{"text",
+           "A connection that was observed established in the cluster would be denied by the "
+           "loaded network policies: applying them breaks that traffic."}}},
+        {"defaultConfiguration", {{"level", "error"}}}};
+    nlohmann::json sarif = {
+        {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+        {"version", "2.1.0"},
+        {"runs", nlohmann::json::array({{{"tool",
+                                          {{"driver",
+                                            {{"name", "stockade"},
+                                             {"version", "0.1.0"},
+                                             {"rules", nlohmann::json::array({rule})}}}}},
+                                         {"results", std::move(results)}}})}};
+    std::cout << sarif.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    if (!table.empty())
+      std::cout << fmt::format("{:<40} {:<40} {:<11} {:>8} {:<8} {}\n", "SOURCE", "DESTINATION",
+                               "PORT", "COUNT", "VERDICT", "DECIDED BY")
+                << table << "\n";
+    std::cout << fmt::format(
+        "{} observed edges: {} allowed, {} denied ({} not established, {} with an endpoint "
+        "outside the objects: not evaluated)\n",
+        allowed + denied, allowed, denied, not_established, unresolved);
+  }
+  std::cout.flush();
+  finish(denied > 0 && o.fail_on == "denied" ? kExitFound : kExitOk);
+}
+
+}  // namespace
+
+Runner register_verify(CLI::App& app) {
+  auto opts = std::make_shared<VerifyOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("verify", "Observed traffic against policies: the verdict of each edge");
+  add_common_flags(*cmd, opts->common, {"table", "json", "sarif"}, "table");
+  add_observe_flags(*cmd, opts->observe, true);
+  cmd->add_option("--fail-on", opts->fail_on,
+                  "Exit 1 when an observed edge is denied (denied, default) or never (none)")
+      ->check(CLI::IsMember({"denied", "none"}))
+      ->default_str("denied");
+  return [opts] { return run(*opts); };
+}
+
+}  // namespace stockade::cli

@@ -1,0 +1,161 @@
+#include "recommend/observed.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+namespace stockade {
+
+namespace {
+
+ObservedPeer to_peer(const GraphNode& n,
+                     const std::map<std::string, std::vector<IpAddr>, std::less<>>& node_addrs) {
+  ObservedPeer p;
+  p.id = n.id;
+  if (n.kind == "External") {
+    if (auto ip = IpAddr::parse(std::string_view(n.id).substr(n.id.find('/') + 1))) {
+      p.kind = ObservedPeer::Kind::External;
+      p.addresses.push_back(*ip);
+    }
+    return p;
+  }
+  if (n.kind == "Node") {
+    p.node_name = n.id.substr(5);
+    auto it = node_addrs.find(p.node_name);
+    if (it != node_addrs.end() && !it->second.empty()) {
+      p.kind = ObservedPeer::Kind::Node;
+      p.addresses = it->second;
+    }
+    return p;
+  }
+  if (n.kind != "Service" && n.endpoints.size() == 1) {
+    p.kind = ObservedPeer::Kind::Endpoint;
+    p.endpoint = n.endpoints.front();
+  }
+  return p;
+}
+
+}  // namespace
+
+namespace {
+
+using Feed = std::function<Result<void>(const FlowSink&, FlowReadStats&)>;
+
+Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
+                         const ObserveOptions& options, const Feed& feed) {
+  Observed out;
+  GraphOptions go;
+  go.by = Granularity::Pod;
+  EdgeGraph graph(state, engine.endpoints(), go);
+  {
+    auto r = feed(
+        [&](const Flow& f) {
+          if (f.time_ns != 0 && ((options.since_ns && f.time_ns < options.since_ns) ||
+                                 (options.until_ns && f.time_ns >= options.until_ns))) {
+            ++out.outside_window;
+            return;
+          }
+          if (f.time_ns) {
+            if (!out.first_ns || f.time_ns < out.first_ns) out.first_ns = f.time_ns;
+            if (f.time_ns > out.last_ns) out.last_ns = f.time_ns;
+          }
+          graph.add(f);
+        },
+        out.read_stats);
+    if (!r) return tl::unexpected(r.error());
+  }
+  out.records = out.read_stats.records;
+
+  // Node addresses: Node objects, plus the addresses of host-network pods on each node.
+  std::map<std::string, std::vector<IpAddr>, std::less<>> node_addrs;
+  for (const Node& n : state.nodes) node_addrs[n.name] = n.addresses;
+  for (const Endpoint& ep : engine.endpoints())
+    if (ep.pod.host_network && !ep.node.empty())
+      for (const IpAddr& ip : ep.ips) {
+        auto& v = node_addrs[ep.node];
+        if (std::find(v.begin(), v.end(), ip) == v.end()) v.push_back(ip);
+      }
+  for (auto& [name, v] : node_addrs) std::sort(v.begin(), v.end());
+
+  std::vector<ObservedPeer> peers;
+  peers.reserve(graph.nodes().size());
+  for (const GraphNode& n : graph.nodes()) peers.push_back(to_peer(n, node_addrs));
+  for (const auto& [key, stats] : graph.edges()) {
+    auto proto = to_protocol(key.protocol);
+    if (!proto) {
+      ++out.other_protocols;
+      continue;
+    }
+    ObservedEdge e;
+    e.src = peers[key.src];
+    e.dst = peers[key.dst];
+    e.protocol = *proto;
+    e.port = key.port;
+    e.stats = stats;
+    out.edges.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Observed> observe_flows(const ClusterState& state, const PolicyEngine& engine,
+                               const std::vector<std::string>& paths,
+                               const ObserveOptions& options) {
+  return observe(state, engine, options,
+                 [&](const FlowSink& sink, FlowReadStats& stats) -> Result<void> {
+                   for (const std::string& path : paths) {
+                     auto r = read_flows(path, options.read, stats, sink);
+                     if (!r) return r;
+                   }
+                   return {};
+                 });
+}
+
+Result<Observed> observe_flows_text(const ClusterState& state, const PolicyEngine& engine,
+                                    std::string_view text, const ObserveOptions& options) {
+  return observe(state, engine, options,
+                 [&](const FlowSink& sink, FlowReadStats& stats) -> Result<void> {
+                   return read_flows_text(text, "flows", options.read, stats, sink);
+                 });
+}
+
+bool to_engine_peer(const ObservedPeer& p, Peer& out) {
+  switch (p.kind) {
+    case ObservedPeer::Kind::Endpoint:
+      out = Peer::of_endpoint(p.endpoint);
+      return true;
+    case ObservedPeer::Kind::External:
+    case ObservedPeer::Kind::Node:
+      out = Peer::of_ip(p.addresses.front());
+      return true;
+    case ObservedPeer::Kind::Unresolved:
+      return false;
+  }
+  return false;
+}
+
+Verdict evaluate_edge(const PolicyEngine& engine, const ObservedEdge& e) {
+  Peer src, dst;
+  to_engine_peer(e.src, src);
+  to_engine_peer(e.dst, dst);
+  Verdict v = engine.evaluate(src, dst, e.protocol, e.port);
+  // A node may use any of its addresses: the edge holds only if every one is allowed.
+  auto others = [](const ObservedPeer& p) {
+    return p.kind == ObservedPeer::Kind::Node ? p.addresses.size() : size_t{1};
+  };
+  for (size_t i = 1; i < others(e.src) && v.allowed; ++i)
+    v = engine.evaluate(Peer::of_ip(e.src.addresses[i]), dst, e.protocol, e.port);
+  for (size_t i = 1; i < others(e.dst) && v.allowed; ++i)
+    v = engine.evaluate(src, Peer::of_ip(e.dst.addresses[i]), e.protocol, e.port);
+  return v;
+}
+
+bool edge_allowed(const PolicyEngine& engine, const ObservedEdge& e) {
+  if (e.src.kind == ObservedPeer::Kind::Endpoint && e.dst.kind == ObservedPeer::Kind::Endpoint)
+    return engine.allowed(e.src.endpoint, e.dst.endpoint, e.protocol, e.port);
+  return evaluate_edge(engine, e).allowed;
+}
+
+}  // namespace stockade

@@ -1,0 +1,69 @@
+// Observed traffic at endpoint level, ready for the policy engine: flows read, filtered by the
+// learning window, aggregated per (source, destination, protocol, port) at pod granularity, and
+// each side resolved to something a policy can name (a cluster endpoint, an external address, a
+// node) or marked as unresolvable (a pod the objects do not hold, an untranslated Service
+// address, an unknown node).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/ip.h"
+#include "engine/engine.h"
+#include "flow/edge_graph.h"
+#include "input/flow_reader.h"
+#include "model/cluster_state.h"
+
+namespace stockade {
+
+struct ObservedPeer {
+  enum class Kind : uint8_t { Endpoint, External, Node, Unresolved } kind = Kind::Unresolved;
+  uint32_t endpoint = 0;          // Kind::Endpoint: index into the engine's endpoints
+  std::vector<IpAddr> addresses;  // External: the address; Node: the node's addresses
+  std::string id;                 // as `map --by pod` names it: ns/pod, world/IP, node/NAME
+  std::string node_name;          // Kind::Node
+};
+
+struct ObservedEdge {
+  ObservedPeer src, dst;
+  Protocol protocol = Protocol::TCP;
+  uint16_t port = 0;
+  EdgeStats stats;
+};
+
+struct ObserveOptions {
+  int64_t since_ns = 0;  // 0: no bound
+  int64_t until_ns = 0;  // 0: no bound (exclusive)
+  FlowReadOptions read;
+};
+
+struct Observed {
+  std::vector<ObservedEdge> edges;    // TCP/UDP/SCTP edges, sorted by (src id, dst id, proto, port)
+  uint64_t records = 0;               // flow records read
+  uint64_t outside_window = 0;        // records left out by --since/--until
+  uint64_t other_protocols = 0;       // edges of ICMP and unknown protocols (policies cannot name)
+  int64_t first_ns = 0, last_ns = 0;  // time span of the records inside the window
+  FlowReadStats read_stats;
+};
+
+// Reads every path into one Observed. Errors: unreadable input, malformed lines with strict.
+Result<Observed> observe_flows(const ClusterState& state, const PolicyEngine& engine,
+                               const std::vector<std::string>& paths,
+                               const ObserveOptions& options);
+
+// The same from in-memory text (tests).
+Result<Observed> observe_flows_text(const ClusterState& state, const PolicyEngine& engine,
+                                    std::string_view text, const ObserveOptions& options);
+
+// The engine's view of an observed peer (endpoint or address); false when it has none.
+bool to_engine_peer(const ObservedPeer& p, Peer& out);
+
+// Evaluates an observed edge; for a node peer every node address is tried and the edge is
+// allowed only when all are (a node may use any of them).
+Verdict evaluate_edge(const PolicyEngine& engine, const ObservedEdge& e);
+// The same verdict without the explanation (the engine's fast path between two endpoints).
+bool edge_allowed(const PolicyEngine& engine, const ObservedEdge& e);
+
+}  // namespace stockade

@@ -1,0 +1,99 @@
+// Policy synthesis: least-privilege NetworkPolicies from observed traffic, checked by the
+// policy engine before anything is printed.
+//
+// Per workload (a Deployment's, StatefulSet's, DaemonSet's, Job's pods, or a pod without an
+// owner): an ingress policy allowing exactly the observed sources on the observed ports, and an
+// egress policy allowing exactly the observed destinations; a default-deny policy per namespace
+// that received recommendations. Existing policies are respected (see recommend.cc).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/engine.h"
+#include "model/cluster_state.h"
+#include "recommend/observed.h"
+
+namespace stockade {
+
+struct RecommendOptions {
+  uint64_t min_count = 1;       // established connections an edge needs to become an allowance
+  size_t aggregate_after = 16;  // external addresses per rule before they merge into prefixes
+  uint8_t min_prefix_v4 = 16;   // aggregation never goes wider than this (IPv4) ...
+  uint8_t min_prefix_v6 = 48;   // ... or this (IPv6)
+  bool default_deny = true;
+  bool replace = false;                        // existing NetworkPolicies are ignored (regenerated)
+  int64_t window_since = 0, window_until = 0;  // the learning window, for the annotations
+  size_t parallel_from = 100000;     // contributions from which policies are built on two threads
+  bool guardrails = false;           // also cluster-scoped suggestions (guardrails.cc)
+  bool guardrails_v1alpha2 = false;  // ClusterNetworkPolicy instead of AdminNetworkPolicy
+};
+
+// What was observed of one peer of a rule (written as a comment above it).
+struct PeerEvidence {
+  uint32_t name = UINT32_MAX;  // index into RecommendedPolicy::names: a workload
+  Cidr cidr;                   // else an address or prefix
+  uint32_t addresses = 1;      // external addresses merged into `cidr`
+  bool external = false;       // external address(es), else a node
+  uint64_t connections = 0;    // established connections
+  int64_t first = 0, last = 0;
+};
+
+struct RecommendedPolicy {
+  NetworkPolicy policy;                                          // source.file is "<recommended>"
+  std::vector<std::pair<std::string, std::string>> annotations;  // sorted by key
+  // Evidence per rule and per peer, in the order of the rules and their peers.
+  std::vector<std::vector<PeerEvidence>> ingress_evidence, egress_evidence;
+  std::shared_ptr<const std::vector<std::string>> names;  // "ns/name (Kind)" of workloads
+};
+
+struct Recommendation {
+  std::vector<RecommendedPolicy> policies;  // sorted by (namespace, name)
+  // Observed established edges that must stay allowed (indices into Observed::edges).
+  std::vector<size_t> must_allow;
+  uint64_t edges_established = 0;         // edges with at least one established connection
+  uint64_t edges_already_allowed = 0;     // allowed by existing policies already, both sides
+  uint64_t edges_denied_existing = 0;     // established but denied by existing policies: kept out
+  uint64_t edges_failed_only = 0;         // only failed/dropped attempts: never allowed
+  uint64_t edges_below_min_count = 0;     // fewer established connections than min_count
+  uint64_t edges_unresolved = 0;          // an endpoint outside the objects (not expressible)
+  std::vector<ClusterPolicy> guardrails;  // with options.guardrails, sorted by name
+  std::vector<std::string> notes;         // things a user should know (sorted, unique)
+};
+
+// `existing` is the engine compiled over the input policies (without the NetworkPolicies when
+// options.replace).
+Recommendation recommend(const ClusterState& state, const PolicyEngine& existing,
+                         const Observed& observed, const RecommendOptions& options);
+
+// Cluster-scoped suggestions from the edges that must stay allowed (see guardrails.cc).
+std::vector<ClusterPolicy> suggest_guardrails(const ClusterState& state,
+                                              const std::vector<Endpoint>& eps,
+                                              const Observed& observed,
+                                              const std::vector<size_t>& must_allow, bool v1alpha2);
+
+// The cluster with the recommended policies added (existing NetworkPolicies removed when
+// `replace`).
+ClusterState with_recommendation(const ClusterState& state, const Recommendation& r, bool replace);
+
+// Output: YAML documents (with evidence comments) or one JSON List; one object per policy.
+std::string render_policy_yaml(const RecommendedPolicy& p);
+std::string render_policy_json(const RecommendedPolicy& p, int indent);
+// The same YAML through the JSON object model (slower; tests compare the two).
+std::string render_policy_yaml_via_tree(const RecommendedPolicy& p);
+std::string render_cluster_policy_yaml(const ClusterPolicy& p);
+std::string render_cluster_policy_json(const ClusterPolicy& p, int indent);
+std::string render_yaml(const Recommendation& r);
+std::string render_json(const Recommendation& r);
+
+// Whether traffic to `dst` on this port is DNS (port 53, a port named dns*, or the cluster DNS
+// pods over UDP): recommended on UDP and TCP both.
+bool is_dns_port(const Endpoint& dst, Protocol protocol, uint16_t port);
+
+// Labels that differ between the pods of one workload: never used in selectors.
+bool is_per_pod_label(std::string_view key);
+
+}  // namespace stockade

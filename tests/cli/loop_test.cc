@@ -1,0 +1,330 @@
+// The closed loop on the command line: recommend -> verify -> diff --flows, on the demo data
+// (goldens) and on generated clusters and flows (bench/gen_cluster, bench/gen_flows).
+//
+// Goldens live in tests/cli/golden/ like the other CLI tests; refresh them with
+//   STOCKADE_UPDATE_GOLDEN=1 ./build/release/tests/stockade_tests --gtest_filter='Cli*'
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kSourceDir = STOCKADE_SOURCE_DIR;
+const fs::path kGoldenDir = kSourceDir / "tests" / "cli" / "golden";
+const fs::path kSchemaDir = STOCKADE_SHARED_DIR "/schemas";
+const char* const kDemoFlows = "demo/flows/hubble.json.gz";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "stockade-loop-test-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+struct Proc {
+  int code = -1;
+  std::string out, err;
+};
+
+// Runs PROGRAM ARGS... in the repository root.
+Proc run(const std::string& program, const std::vector<std::string>& args) {
+  TempDir tmp;
+  std::string cmd = "cd " + quote(kSourceDir.string()) + " && " + quote(program);
+  for (const std::string& a : args) cmd += " " + quote(a);
+  cmd += " </dev/null >" + quote((tmp.path() / "out").string()) + " 2>" +
+         quote((tmp.path() / "err").string());
+  int status = std::system(cmd.c_str());
+  Proc r;
+  if (status != -1 && WIFEXITED(status)) r.code = WEXITSTATUS(status);
+  r.out = slurp(tmp.path() / "out");
+  r.err = slurp(tmp.path() / "err");
+  return r;
+}
+
+Proc stockade(const std::vector<std::string>& args) {
+  return run(STOCKADE_BINARY, args);
+}
+
+void expect_golden(const std::string& name, const std::string& actual) {
+  fs::path p = kGoldenDir / name;
+  const char* up = std::getenv("STOCKADE_UPDATE_GOLDEN");
+  if (up && std::string(up) == "1") {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << actual;
+    return;
+  }
+  ASSERT_TRUE(fs::exists(p)) << "missing golden " << p << " (STOCKADE_UPDATE_GOLDEN=1)";
+  EXPECT_EQ(slurp(p), actual) << "stdout differs from " << p;
+}
+
+std::string dir_text(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::string all;
+  for (const fs::path& f : files) all += "### " + f.filename().string() + "\n" + slurp(f);
+  return all;
+}
+
+// Validates every file of `dir` against the NetworkPolicy schema with python3-jsonschema;
+// skipped (returns false) where python3, PyYAML or jsonschema is missing.
+bool validate_schemas(const fs::path& dir, std::string& problems) {
+  if (std::system("python3 -c 'import yaml, jsonschema' >/dev/null 2>&1") != 0) return false;
+  TempDir tmp;
+  fs::path script = tmp.path() / "validate.py";
+  std::ofstream(script) << R"(import sys, os, json, yaml, jsonschema
+d = sys.argv[1]
+def crd(name):
+    doc = yaml.safe_load(open(os.path.join(d, name)))
+    return {v['name']: v['schema']['openAPIV3Schema'] for v in doc['spec']['versions']}
+schemas = {('networking.k8s.io/v1', 'NetworkPolicy'):
+           json.load(open(os.path.join(d, 'networkpolicy-networking-v1.json')))}
+for kind, f in [('AdminNetworkPolicy', 'policy.networking.k8s.io_adminnetworkpolicies.yaml'),
+                ('ClusterNetworkPolicy', 'policy.networking.k8s.io_clusternetworkpolicies.yaml')]:
+    for version, schema in crd(f).items():
+        schemas[('policy.networking.k8s.io/' + version, kind)] = schema
+bad = 0
+for name in sorted(os.listdir(sys.argv[2])):
+    for doc in yaml.safe_load_all(open(os.path.join(sys.argv[2], name))):
+        if doc is None: continue
+        schema = schemas.get((doc.get('apiVersion'), doc.get('kind')))
+        if schema is None:
+            bad += 1
+            print(name, 'no schema for', doc.get('apiVersion'), doc.get('kind'))
+            continue
+        for e in jsonschema.Draft7Validator(schema).iter_errors(doc):
+            bad += 1
+            print(name, list(e.path), e.message)
+sys.exit(1 if bad else 0)
+)";
+  Proc r = run("python3", {script.string(), kSchemaDir.string(), dir.string()});
+  if (r.code != 0) problems = r.out + r.err;
+  return true;
+}
+
+TEST(CliLoop, RecommendDemoGolden) {
+  Proc r = stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows});
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_golden("recommend_demo.yaml", r.out);
+  // The summary names policies, observed edges and exposure before -> after.
+  EXPECT_NE(r.err.find("policies written"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("self-check passed"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::regex_search(
+      r.err, std::regex(R"(exposure \(allowed endpoint pairs on declared ports\): \d+ -> \d+)")))
+      << r.err;
+  Proc j = stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "-o", "json", "-q"});
+  ASSERT_EQ(j.code, 0) << j.err;
+  EXPECT_EQ(j.err, "");
+  auto list = nlohmann::json::parse(j.out);
+  EXPECT_EQ(list["kind"], "List");
+  EXPECT_GT(list["items"].size(), 4u);
+}
+
+TEST(CliLoop, VerifyDemoPoliciesGoldens) {
+  std::vector<std::string> base = {"verify",        "-f",      "demo/cluster", "-f",
+                                   "demo/policies", "--flows", kDemoFlows};
+  Proc t = stockade(base);
+  EXPECT_EQ(t.code, 1) << t.err;  // the demo policies deny some observed traffic
+  expect_golden("verify_demo.txt", t.out);
+  auto args = base;
+  args.insert(args.end(), {"-o", "json"});
+  Proc j = stockade(args);
+  EXPECT_EQ(j.code, 1);
+  auto doc = nlohmann::json::parse(j.out);
+  uint64_t denied = 0;
+  for (const auto& e : doc["edges"]) {
+    for (const char* k : {"src", "dst", "protocol", "port", "count", "verdict"})
+      EXPECT_TRUE(e.contains(k)) << k;
+    denied += e["verdict"] == "denied";
+  }
+  EXPECT_EQ(doc["summary"]["denied"], denied);
+  EXPECT_GT(denied, 0u);
+  EXPECT_EQ(doc["summary"]["edges"], doc["edges"].size());
+  args = base;
+  args.insert(args.end(), {"-o", "sarif"});
+  Proc s = stockade(args);
+  EXPECT_EQ(s.code, 1);
+  expect_golden("verify_demo.sarif", s.out);
+  auto sarif = nlohmann::json::parse(s.out);
+  EXPECT_EQ(sarif["version"], "2.1.0");
+  const auto& results = sarif["runs"][0]["results"];
+  EXPECT_EQ(results.size(), denied);
+  for (const auto& res : results) {
+    const auto& loc = res["locations"][0]["physicalLocation"];
+    EXPECT_TRUE(loc["artifactLocation"]["uri"].get<std::string>().starts_with("demo/policies/"));
+    EXPECT_GT(loc["region"]["startLine"].get<int>(), 0);
+  }
+  args = base;
+  args.insert(args.end(), {"--fail-on", "none"});
+  EXPECT_EQ(stockade(args).code, 0);
+}
+
+TEST(CliLoop, DiffFlowsDemoGolden) {
+  Proc r = stockade({"diff", "-f", "demo/cluster", "--before", "demo/policies", "--after",
+                     "demo/policies-change", "--flows", kDemoFlows, "-o", "json"});
+  auto doc = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(doc.contains("flows"));
+  // The pull request drops the rule checkout still uses to read the cart over gRPC: the four
+  // observed checkout -> cart TCP/9090 edges would break.
+  EXPECT_EQ(doc["flows"]["summary"]["broken"], 4);
+  EXPECT_EQ(r.code, 1) << r.err;
+  expect_golden("diff_flows_demo.json", r.out);
+  Proc t = stockade({"diff", "-f", "demo/cluster", "--before", "demo/policies", "--after",
+                     "demo/policies-change", "--flows", kDemoFlows});
+  EXPECT_EQ(t.code, r.code);
+  expect_golden("diff_flows_demo.txt", t.out);
+}
+
+TEST(CliLoop, DemoLoopRecommendVerifyDiff) {
+  TempDir tmp;
+  fs::path out = tmp.path() / "recommended";
+  Proc r = stockade(
+      {"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--out-dir", out.string(), "-q"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Proc v = stockade(
+      {"verify", "-f", "demo/cluster", "-f", out.string(), "--flows", kDemoFlows, "-o", "json"});
+  EXPECT_EQ(v.code, 0) << v.out;
+  EXPECT_EQ(nlohmann::json::parse(v.out)["summary"]["denied"], 0);
+  // Moving from the demo's policies to the recommended ones breaks no observed flow.
+  Proc d = stockade({"diff", "-f", "demo/cluster", "--before", "demo/policies", "--after",
+                     out.string(), "--flows", kDemoFlows, "-o", "json"});
+  EXPECT_EQ(d.code, 0) << d.err;
+  EXPECT_EQ(nlohmann::json::parse(d.out)["flows"]["summary"]["broken"], 0);
+}
+
+TEST(CliLoop, GeneratedClusterLoopMeetsTheBar) {
+  TempDir tmp;
+  fs::path cluster = tmp.path() / "cluster.json", flows = tmp.path() / "flows.json.gz";
+  ASSERT_EQ(run(STOCKADE_GEN_CLUSTER, {"--pods", "400", "--namespaces", "4", "--policies", "0",
+                                       "--out", cluster.string()})
+                .code,
+            0);
+  ASSERT_EQ(run(STOCKADE_GEN_FLOWS, {"--cluster", cluster.string(), "--records", "40000", "--gzip",
+                                     "--out", flows.string()})
+                .code,
+            0);
+  fs::path a = tmp.path() / "a", b = tmp.path() / "b";
+  Proc r = stockade(
+      {"recommend", "-f", cluster.string(), "--flows", flows.string(), "--out-dir", a.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--out-dir",
+                      b.string(), "-q"})
+                .code,
+            0);
+  EXPECT_EQ(dir_text(a), dir_text(b)) << "two runs must give identical files";
+  // Tightness: allowed pod pairs <= 1.25 x the observed ones (DNS twins counted as required).
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"(tightness: .*\((\d+\.\d+)x;)"))) << r.err;
+  EXPECT_LE(std::stod(m[1]), 1.25) << r.err;
+  // And nothing beyond what workload selectors cannot avoid.
+  EXPECT_NE(r.err.find("and 0 beyond"), std::string::npos) << r.err;
+  // Every observed established edge is allowed by the written files.
+  Proc v = stockade({"verify", "-f", cluster.string(), "-f", a.string(), "--flows", flows.string(),
+                     "-o", "json"});
+  EXPECT_EQ(v.code, 0);
+  auto doc = nlohmann::json::parse(v.out);
+  EXPECT_EQ(doc["summary"]["denied"], 0);
+  EXPECT_GT(doc["summary"]["allowed"].get<int>(), 1000);
+  std::string problems;
+  if (validate_schemas(a, problems))
+    EXPECT_EQ(problems, "");
+  else
+    GTEST_LOG_(INFO) << "python3 jsonschema/yaml not available: schema validation skipped";
+
+  // With guardrails, in both API versions: still every observed edge allowed, and valid.
+  for (const char* api : {"v1alpha1", "v1alpha2"}) {
+    fs::path g = tmp.path() / (std::string("guard-") + api);
+    Proc rg = stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(),
+                        "--guardrails", "--guardrail-api", api, "--out-dir", g.string(), "-q"});
+    ASSERT_EQ(rg.code, 0) << rg.err;
+    Proc vg = stockade({"verify", "-f", cluster.string(), "-f", g.string(), "--flows",
+                        flows.string(), "-o", "json"});
+    EXPECT_EQ(vg.code, 0) << api;
+    EXPECT_EQ(nlohmann::json::parse(vg.out)["summary"]["denied"], 0) << api;
+    std::string gp;
+    if (validate_schemas(g, gp)) {
+      EXPECT_EQ(gp, "") << api;
+    }
+  }
+
+  // Learning from the first part only: later traffic shows up as denied in verify (exit 1)
+  // and as breakage in diff --flows.
+  fs::path early = tmp.path() / "early";
+  ASSERT_EQ(stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--until",
+                      "2026-01-01T00:00:01Z", "--out-dir", early.string(), "-q"})
+                .code,
+            0);
+  Proc ve = stockade({"verify", "-f", cluster.string(), "-f", early.string(), "--flows",
+                      flows.string(), "-o", "json"});
+  EXPECT_EQ(ve.code, 1);
+  EXPECT_GT(nlohmann::json::parse(ve.out)["summary"]["denied"].get<int>(), 0);
+  Proc d = stockade({"diff", "-f", cluster.string(), "--before", a.string(), "--after",
+                     early.string(), "--flows", flows.string(), "-o", "json"});
+  EXPECT_EQ(d.code, 1);
+  EXPECT_GT(nlohmann::json::parse(d.out)["flows"]["summary"]["broken"].get<int>(), 0);
+}
+
+TEST(CliLoop, BadInputIsOneLineAndExit2) {
+  TempDir tmp;
+  fs::path empty = tmp.path() / "empty.json", bad = tmp.path() / "bad.json";
+  std::ofstream(empty) << "";
+  std::ofstream(bad) << "{\"flow\":{\"time\":\"2026-01-01T00:00:00Z\"}}\nnot json\n";
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  } cases[] = {
+      {{"recommend", "-f", "demo/cluster", "--flows", empty.string()}, "no flow records"},
+      {{"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--since", "yesterday"},
+       "--since: invalid RFC 3339 time"},
+      {{"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--since",
+        "2030-01-01T00:00:00Z"},
+       "no flow records inside --since/--until"},
+      {{"verify", "-f", "demo/cluster", "--flows", bad.string(), "--strict"}, "bad.json:2:"},
+      {{"recommend", "-f", "demo/cluster", "--flows", (tmp.path() / "missing").string()},
+       "missing"},
+      {{"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--min-count", "0"},
+       "--min-count"},
+  };
+  for (const Case& c : cases) {
+    Proc r = stockade(c.args);
+    EXPECT_EQ(r.code, 2) << c.needle << "\n" << r.err;
+    EXPECT_EQ(r.out, "") << c.needle;
+    EXPECT_TRUE(r.err.starts_with("stockade: error: ")) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err;
+  }
+}
+
+}  // namespace
