@@ -13,5 +13,6 @@ Runner register_reach(CLI::App& app);
 Runner register_explain(CLI::App& app);
 Runner register_diff(CLI::App& app);
 Runner register_map(CLI::App& app);
+Runner register_scan(CLI::App& app);
 
 }  // namespace stockade::cli

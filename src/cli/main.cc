@@ -17,11 +17,12 @@ int main(int argc, char** argv) {
   Runner explain = register_explain(app);
   Runner diff = register_diff(app);
   Runner map = register_map(app);
+  Runner scan = register_scan(app);
   if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "reach" &&
       std::string(argv[1]) != "explain" && std::string(argv[1]) != "diff" &&
-      std::string(argv[1]) != "map") {
+      std::string(argv[1]) != "map" && std::string(argv[1]) != "scan") {
     print_error(std::string("unknown command \"") + argv[1] +
-                "\" (commands: reach, explain, diff, map; see stockade --help)");
+                "\" (commands: reach, explain, diff, map, scan; see stockade --help)");
     return kExitUsage;
   }
   try {
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
     if (cmd->get_name() == "explain") return explain();
     if (cmd->get_name() == "diff") return diff();
     if (cmd->get_name() == "map") return map();
+    if (cmd->get_name() == "scan") return scan();
     print_error("unknown command");
     return kExitUsage;
   } catch (const UsageError& e) {
