@@ -98,12 +98,59 @@ RbacIndex::RbacIndex(const ClusterState& state) : state_(state) {
   }
 }
 
+namespace {
+
+// The user-facing default ClusterRoles every cluster has (bootstrap policy,
+// plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go), reduced to the rules the risk
+// patterns look at. Used when a binding names one and the input does not contain it.
+const std::vector<PolicyRuleSpec>* builtin_rules(std::string_view name) {
+  auto rule = [](std::vector<std::string> groups, std::vector<std::string> resources,
+                 std::vector<std::string> verbs) {
+    PolicyRuleSpec r;
+    r.api_groups = std::move(groups);
+    r.resources = std::move(resources);
+    r.verbs = std::move(verbs);
+    return r;
+  };
+  static const std::vector<std::string> kRead = {"get", "list", "watch"};
+  static const std::vector<std::string> kAll = {
+      "create", "delete", "deletecollection", "patch", "update", "get", "list", "watch"};
+  static const std::vector<PolicyRuleSpec> kClusterAdmin = {rule({"*"}, {"*"}, {"*"})};
+  static const std::vector<PolicyRuleSpec> kEdit = {
+      rule({""}, {"pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy"}, kAll),
+      rule({""},
+           {"configmaps", "endpoints", "persistentvolumeclaims", "replicationcontrollers",
+            "secrets", "serviceaccounts", "services", "services/proxy"},
+           kAll),
+      rule({""}, {"serviceaccounts"}, {"impersonate"}),
+      rule({""}, {"serviceaccounts/token"}, {"create"}),
+      rule({"apps"}, {"daemonsets", "deployments", "replicasets", "statefulsets"}, kAll),
+      rule({"batch"}, {"cronjobs", "jobs"}, kAll),
+      rule({"networking.k8s.io"}, {"ingresses", "networkpolicies"}, kAll),
+  };
+  static const std::vector<PolicyRuleSpec> kAdmin = [&] {
+    auto v = kEdit;
+    v.push_back(rule({"rbac.authorization.k8s.io"}, {"rolebindings", "roles"}, kAll));
+    return v;
+  }();
+  static const std::vector<PolicyRuleSpec> kView = {
+      rule({""}, {"pods", "configmaps", "endpoints", "services", "serviceaccounts"}, kRead),
+      rule({"apps"}, {"daemonsets", "deployments", "replicasets", "statefulsets"}, kRead)};
+  if (name == "cluster-admin") return &kClusterAdmin;
+  if (name == "admin") return &kAdmin;
+  if (name == "edit") return &kEdit;
+  if (name == "view") return &kView;
+  return nullptr;
+}
+
+}  // namespace
+
 const std::vector<PolicyRuleSpec>* RbacIndex::rules(std::string_view kind, std::string_view ns,
                                                     std::string_view name) const {
   bool cluster = kind == "ClusterRole";
   auto it =
       by_key_.find(std::make_tuple(cluster, std::string(cluster ? "" : ns), std::string(name)));
-  if (it == by_key_.end()) return nullptr;
+  if (it == by_key_.end()) return cluster ? builtin_rules(name) : nullptr;
   return &resolved_[it->second];
 }
 
@@ -474,7 +521,7 @@ void rbac_findings(const RbacIndex& index, const ScanOptions& o, std::vector<Fin
     std::string scope = b.cluster_scoped ? "cluster-wide" : "in namespace " + b.ns;
 
     if (!rules && index.has_roles() &&
-        !(b.role_kind == "ClusterRole" && builtin_cluster_role(b.role_name))) {
+        !(b.role_kind == "ClusterRole" && builtin_cluster_role(b.role_name))) {  // system:*
       Finding f = make_finding("RBAC_MISSING_ROLE", ref, b.source, b.source.line,
                                binding_text(b) + " refers to " + role_text(b) +
                                    ", which is not in the input (whoever creates it later "

@@ -179,6 +179,7 @@ class Scanner {
       : state_(s), engine_(e), opt_(o), rbac_(s) {}
 
   ScanReport run() {
+    for (const ServiceAccount& a : state_.service_accounts) service_accounts_[{a.ns, a.name}] = &a;
     build_units();
     exposure();
     isolation();
@@ -404,28 +405,15 @@ class Scanner {
     if (s.automount_service_account_token) {
       mounted = *s.automount_service_account_token;
       mount_why = "spec.automountServiceAccountToken";
-    } else {
-      for (const ServiceAccount& a : state_.service_accounts)
-        if (a.ns == u.ref.ns && a.name == sa && a.automount_token) {
-          mounted = *a.automount_token;
-          mount_why = "ServiceAccount " + sa;
-        }
+    } else if (auto a = service_accounts_.find({u.ref.ns, sa});
+               a != service_accounts_.end() && a->second->automount_token) {
+      mounted = *a->second->automount_token;
+      mount_why = "ServiceAccount " + sa;
     }
     if (mounted) {
-      auto grants = rbac_.service_account_grants(u.ref.ns, sa);
-      PermissionLevel lvl = PermissionLevel::None;
-      std::string detail;
-      for (const auto& g : grants) {
-        PermissionLevel l = detail::level_of(g.hits, g.scope == "cluster");
-        if (l > lvl) lvl = l;
-        if (l >= PermissionLevel::Takeover && detail.size() < 400) {
-          std::string pats;
-          for (const auto& h : g.hits) pats += (pats.empty() ? "" : ", ") + h.what;
-          detail += (detail.empty() ? "" : "; ") + g.role + " via " + g.binding +
-                    (g.scope == "cluster" ? " (cluster-wide)" : " (in " + g.scope + ")") + ": " +
-                    pats;
-        }
-      }
+      const SaRights& rights = sa_rights(u.ref.ns, sa);
+      PermissionLevel lvl = rights.level;
+      const std::string& detail = rights.detail;
       Finding f = make_finding(
           "SA_TOKEN_AUTOMOUNT", u.ref, u.source, at(0),
           what + ": mounts the token of service account " + sa + " (" + mount_why + ")");
@@ -563,6 +551,31 @@ class Scanner {
   }
 
   std::map<ResourceRef, std::pair<std::string, PermissionLevel>> sa_level_;
+  std::map<std::pair<std::string, std::string>, const ServiceAccount*> service_accounts_;
+
+  // What a service account's token can do (cached: many pods share an account).
+  struct SaRights {
+    PermissionLevel level = PermissionLevel::None;
+    std::string detail;  // the grants that make it a takeover risk
+  };
+  std::map<std::pair<std::string, std::string>, SaRights> sa_rights_;
+  const SaRights& sa_rights(const std::string& ns, const std::string& sa) {
+    auto [it, fresh] = sa_rights_.try_emplace({ns, sa});
+    if (!fresh) return it->second;
+    SaRights& r = it->second;
+    for (const auto& g : rbac_.service_account_grants(ns, sa)) {
+      PermissionLevel l = detail::level_of(g.hits, g.scope == "cluster");
+      r.level = std::max(r.level, l);
+      if (l >= PermissionLevel::Takeover && r.detail.size() < 400) {
+        std::string pats;
+        for (const auto& h : g.hits) pats += (pats.empty() ? "" : ", ") + h.what;
+        r.detail += (r.detail.empty() ? "" : "; ") + g.role + " via " + g.binding +
+                    (g.scope == "cluster" ? " (cluster-wide)" : " (in " + g.scope + ")") + ": " +
+                    pats;
+      }
+    }
+    return r;
+  }
 
   // ---- services, ingresses, network policies ----------------------------------------------
 
