@@ -67,10 +67,10 @@ struct SecurityContext {
   std::optional<bool> windows_host_process;
   std::vector<std::string> capabilities_add;
   std::vector<std::string> capabilities_drop;
-  std::string seccomp_type;   // seccompProfile.type: RuntimeDefault, Localhost, Unconfined; "" unset
-  std::string apparmor_type;  // appArmorProfile.type, "" unset
-  std::string proc_mount;     // procMount, "" unset
-  std::string selinux_type;   // seLinuxOptions.type, "" unset
+  std::string seccomp_type;  // seccompProfile.type: RuntimeDefault, Localhost, Unconfined; "" unset
+  std::string apparmor_type;         // appArmorProfile.type, "" unset
+  std::string proc_mount;            // procMount, "" unset
+  std::string selinux_type;          // seLinuxOptions.type, "" unset
   std::vector<std::string> sysctls;  // pod level only: spec.securityContext.sysctls[].name
   int line = 0;                      // where the securityContext starts, 0 when absent
 };
