@@ -7,11 +7,16 @@ table that come from elsewhere (no stackrox source, e.g. Go vulnerability databa
 than the stackrox snapshot) are kept as they are. Rows without any fixed release (CVE-2020-8554
 and the like, "by design") are left out: `scan` covers them with configuration checks.
 
+Cross-check: with a golang/vulndb checkout (data/osv/GO-*.json, module k8s.io/kubernetes), every
+row whose fixed releases agree with the Go entry cites it too; disagreements are printed (and
+recorded in the row's "note") for a person to settle from the kubernetes/kubernetes issue; Go
+entries newer than the stackrox snapshot are added (component from the summary).
+
 Usage:
   git clone https://github.com/stackrox/k8s-cves /tmp/k8s-cves
-  scripts/refresh-k8s-cves.py /tmp/k8s-cves [src/posture/data/k8s_cves.json]
-Then cross-check changed rows against the official feed issue and the Go vulnerability
-database (https://pkg.go.dev/vuln/, module k8s.io/kubernetes) and review `git diff`.
+  git clone https://github.com/golang/vulndb /tmp/vulndb
+  scripts/refresh-k8s-cves.py /tmp/k8s-cves /tmp/vulndb [src/posture/data/k8s_cves.json]
+then review `git diff src/posture/data/k8s_cves.json`.
 """
 import glob
 import json
@@ -67,9 +72,41 @@ def convert_range(rng, fixed_by):
     return out
 
 
+COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy",
+              "kubelet", "kubectl"]
+
+
+def go_entries(vulndb):
+    """CVE -> (fixed versions, introduced/fixed ranges, summary, GO url, issue url)."""
+    out = {}
+    for path in glob.glob(os.path.join(vulndb, "data", "osv", "GO-*.json")):
+        d = json.load(open(path))
+        for a in d.get("affected", []):
+            if a["package"]["name"] not in ("k8s.io/kubernetes", "github.com/kubernetes/kubernetes"):
+                continue
+            ranges, cur = [], {}
+            for r in a.get("ranges", []):
+                for e in r.get("events", []):
+                    if "introduced" in e:
+                        cur = {}
+                        if e["introduced"] != "0":
+                            cur["introduced"] = vs(ver(e["introduced"]))
+                    if "fixed" in e:
+                        cur["fixed"] = vs(ver(e["fixed"]))
+                        ranges.append(cur)
+                        cur = {}
+            issue = next((r["url"] for r in d.get("references", [])
+                          if re.match(r"https://github.com/kubernetes/kubernetes/issues/\d+$", r["url"])), "")
+            for cve in [x for x in d.get("aliases", []) if x.startswith("CVE-")]:
+                out[cve] = (ranges, d.get("summary", ""), "https://pkg.go.dev/vuln/" + d["id"], issue)
+    return out
+
+
 def main():
     src = sys.argv[1]
-    dst = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+    vulndb = sys.argv[2] if len(sys.argv) > 2 and not sys.argv[2].endswith(".json") else None
+    rest = sys.argv[3:] if vulndb else sys.argv[2:]
+    dst = rest[0] if rest else os.path.join(
         os.path.dirname(__file__), "..", "src", "posture", "data", "k8s_cves.json")
     rows = {}
     for path in sorted(glob.glob(os.path.join(src, "cves", "CVE-*.yaml"))):
@@ -96,9 +133,33 @@ def main():
             if not any(s.startswith(STACKROX) for s in r.get("sources", [])):
                 rows[r["id"]] = r  # curated from another source: keep
             elif r["id"] in rows:
-                for k in ("preconditions", "note"):
+                for k in ("preconditions", "os", "components"):  # curated by hand
                     if k in r:
                         rows[r["id"]][k] = r[k]
+    if vulndb:
+        for cve, (ranges, summary, go_url, issue) in sorted(go_entries(vulndb).items()):
+            fixed = sorted(ver(r["fixed"]) for r in ranges if "fixed" in r)
+            if cve in rows:
+                ours = sorted(ver(r["fixed"]) for r in rows[cve]["affected"] if "fixed" in r)
+                if [f for f in fixed if f[:2] >= (1, 0)] and fixed == ours:
+                    if go_url not in rows[cve]["sources"]:
+                        rows[cve]["sources"].append(go_url)
+                else:
+                    note = ("fixed releases differ: stackrox %s, Go vulndb %s"
+                            % (", ".join(map(vs, ours)), ", ".join(map(vs, fixed))))
+                    rows[cve]["note"] = note + " (" + go_url + ")"
+                    print(cve + ": " + note, file=sys.stderr)
+            elif fixed:
+                comps = [c for c in COMPONENTS if c in summary] or ["kube-apiserver"]
+                rows[cve] = {
+                    "id": cve,
+                    "components": comps,
+                    "summary": summary.replace(" in k8s.io/kubernetes", "")[:200],
+                    "cvss": 0,
+                    "url": issue or go_url,
+                    "sources": [go_url] + ([issue] if issue else []),
+                    "affected": ranges,
+                }
     table = {
         "about": "Kubernetes CVEs by component and affected release ranges, for stockade scan. "
                  "Rebuilt with scripts/refresh-k8s-cves.py; every row cites its sources.",

@@ -65,6 +65,7 @@ Result<std::vector<CveEntry>> parse_cve_table(std::string_view text, const std::
     e.summary = str("summary");
     e.url = str("url");
     e.preconditions = str("preconditions");
+    e.os = str("os");
     if (c.contains("cvss") && c["cvss"].is_number()) e.cvss = c["cvss"].get<double>();
     for (const char* k : {"components", "sources"})
       if (c.contains(k) && c[k].is_array())
@@ -116,21 +117,23 @@ std::vector<CveMatch> version_cves(const ClusterState& state, const ScanOptions&
   struct Target {
     std::string where, text;
     std::vector<std::string_view> components;
+    std::string os;  // the node's operating system, "" when unknown or not a node
   };
   std::vector<Target> targets;
   std::vector<std::string_view> control = {"kube-apiserver", "kube-controller-manager",
                                            "kube-scheduler", "kubelet", "kube-proxy"};
   if (!o.k8s_version.empty()) {
-    targets.push_back({"--k8s-version", o.k8s_version, control});
+    targets.push_back({"--k8s-version", o.k8s_version, control, ""});
   } else {
     if (!state.server_version.empty())
       targets.push_back({"API server",
                          state.server_version,
-                         {"kube-apiserver", "kube-controller-manager", "kube-scheduler"}});
+                         {"kube-apiserver", "kube-controller-manager", "kube-scheduler"},
+                         ""});
     for (const Node& n : state.nodes)
       if (!n.kubelet_version.empty())
         targets.push_back(
-            {"Node " + n.name + " kubelet", n.kubelet_version, {"kubelet", "kube-proxy"}});
+            {"Node " + n.name + " kubelet", n.kubelet_version, {"kubelet", "kube-proxy"}, n.os});
   }
   std::vector<CveMatch> out;
   for (const Target& t : targets) {
@@ -149,6 +152,7 @@ std::vector<CveMatch> version_cves(const ClusterState& state, const ScanOptions&
         for (std::string_view want : t.components)
           if (c == want) comp += (comp.empty() ? "" : ", ") + c;
       if (comp.empty() || !affected(e, *v)) continue;
+      if (!e.os.empty() && !t.os.empty() && e.os != t.os) continue;  // e.g. Windows-only
       CveMatch m;
       m.cve = e.cve;
       m.component = comp;

@@ -152,7 +152,8 @@ struct CveEntry {
   std::string url;
   std::vector<std::string> sources;
   double cvss = 0;
-  std::string preconditions;
+  std::string preconditions;  // when only some clusters are affected (free text)
+  std::string os;             // "windows" when only nodes of that OS are affected
 };
 // The table shipped in src/posture/data/k8s_cves.json.
 const std::vector<CveEntry>& cve_table();

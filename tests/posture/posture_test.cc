@@ -828,3 +828,31 @@ TEST(PostureDecode, BadRbacAndPodFieldsNameTheLine) {
 
 }  // namespace
 }  // namespace stockade::posture
+
+namespace stockade::posture {
+namespace {
+
+TEST(PostureCve, WindowsOnlyCvesSkipLinuxNodes) {
+  std::string nodes = R"(apiVersion: v1
+kind: Node
+metadata: {name: lin, labels: {kubernetes.io/os: linux}}
+status: {nodeInfo: {kubeletVersion: v1.27.1}}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: win}
+status: {nodeInfo: {kubeletVersion: v1.27.1, operatingSystem: windows}}
+)";
+  ScanReport r = scan_text(nodes);
+  int lin = 0, win = 0;
+  for (const Finding& f : r.findings) {
+    if (!f.message.starts_with("CVE-2023-3676")) continue;
+    if (f.resource.name == "lin") ++lin;
+    if (f.resource.name == "win") ++win;
+  }
+  EXPECT_EQ(lin, 0);
+  EXPECT_EQ(win, 1);
+}
+
+}  // namespace
+}  // namespace stockade::posture
