@@ -280,29 +280,31 @@ std::vector<PatternHit> match_patterns(const std::vector<PolicyRuleSpec>& rules,
             "every verb on every resource (cluster-admin equivalent)", r.line);
       break;
     }
-  // R2: a wildcard resource with a dangerous verb.
-  for (const PolicyRuleSpec& r : rules) {
-    if (!contains(r.resources, "*") || !r.resource_names.empty()) continue;
-    for (std::string_view v :
-         {"*", "create", "update", "delete", "deletecollection", "impersonate", "list", "get"})
-      if (contains(r.verbs, v) || contains(r.verbs, "*")) {
-        m.hit("R2", "RBAC_WILDCARD", cluster_scope ? Severity::Critical : Severity::High,
-              "\"" + std::string(v == "*" ? "*" : v) + "\" on every resource", r.line);
-        goto r2_done;
-      }
-  }
-r2_done:
-  // R3: wildcard verb on a sensitive resource.
-  for (const PolicyRuleSpec& r : rules) {
-    if (!contains(r.verbs, "*") || !r.resource_names.empty()) continue;
-    for (const Res& s : kSensitive)
-      if (rule_allows(r, "*", s.group, s.resource)) {
-        m.hit("R3", "RBAC_WILDCARD", Severity::Critical, "every verb on " + std::string(s.resource),
-              r.line);
-        goto r3_done;
-      }
-  }
-r3_done:
+  // R2: a wildcard resource with a dangerous verb (first rule that has one).
+  [&] {
+    for (const PolicyRuleSpec& r : rules) {
+      if (!contains(r.resources, "*") || !r.resource_names.empty()) continue;
+      for (std::string_view v :
+           {"*", "create", "update", "delete", "deletecollection", "impersonate", "list", "get"})
+        if (contains(r.verbs, v) || contains(r.verbs, "*")) {
+          m.hit("R2", "RBAC_WILDCARD", cluster_scope ? Severity::Critical : Severity::High,
+                "\"" + std::string(v) + "\" on every resource", r.line);
+          return;
+        }
+    }
+  }();
+  // R3: wildcard verb on a sensitive resource (first one).
+  [&] {
+    for (const PolicyRuleSpec& r : rules) {
+      if (!contains(r.verbs, "*") || !r.resource_names.empty()) continue;
+      for (const Res& s : kSensitive)
+        if (rule_allows(r, "*", s.group, s.resource)) {
+          m.hit("R3", "RBAC_WILDCARD", Severity::Critical,
+                "every verb on " + std::string(s.resource), r.line);
+          return;
+        }
+    }
+  }();
   // R4: read secrets.
   if ((l = m.can_any({"get", "list", "watch"}, "", "secrets", &verb)) >= 0)
     m.hit("R4", "RBAC_SECRETS", cluster_scope ? Severity::Critical : Severity::High,
