@@ -17,6 +17,7 @@ struct ScanCliOptions {
   std::string k8s_version;
   std::vector<std::string> accept_files;
   bool include_system = false;
+  std::vector<std::string> allowed_registries;
 };
 
 std::string today_utc() {
@@ -32,6 +33,7 @@ int run(const ScanCliOptions& o) {
   posture::ScanOptions so;
   so.k8s_version = o.k8s_version;
   so.include_system = o.include_system;
+  so.allowed_registries = o.allowed_registries;
   so.today = today_utc();
   for (const std::string& f : o.accept_files) {
     auto a = posture::load_accepted(f);
@@ -86,6 +88,10 @@ Runner register_scan(CLI::App& app) {
   cmd->add_option("--accept", opts->accept_files,
                   "File of accepted findings (check, resource, reason, optional expiry); "
                   "repeatable");
+  cmd->add_option("--allowed-registry", opts->allowed_registries,
+                  "Image prefix that is allowed (e.g. registry.example.com/ or "
+                  "docker.io/library/); repeatable; when given, other images are reported "
+                  "(UNTRUSTED_REGISTRY)");
   cmd->add_flag("--include-system", opts->include_system,
                 "Report RBAC findings on system roles and subjects (excluded by default, "
                 "listed as suppressed)");

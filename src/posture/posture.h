@@ -92,6 +92,9 @@ struct ScanOptions {
   bool include_system = false;  // report default-excluded RBAC subjects as findings
   std::vector<AcceptedFinding> accepted;
   std::string today;  // YYYY-MM-DD, for expiries (empty: never expired)
+  // --allowed-registry: image prefixes ("registry.example.com/", "docker.io/library/");
+  // empty: UNTRUSTED_REGISTRY is not checked.
+  std::vector<std::string> allowed_registries;
 };
 
 struct CveMatch {

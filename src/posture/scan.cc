@@ -141,6 +141,17 @@ ImageRef parse_image(const std::string& image) {
   return r;
 }
 
+// "nginx" -> "docker.io/library/nginx", "reg:5000/a" stays: the form --allowed-registry
+// prefixes are compared with.
+std::string normalized_image(const std::string& image) {
+  size_t slash = image.find('/');
+  if (slash == std::string::npos) return "docker.io/library/" + image;
+  std::string first = image.substr(0, slash);
+  bool registry = first.find('.') != std::string::npos || first.find(':') != std::string::npos ||
+                  first == "localhost";
+  return registry ? image : "docker.io/" + image;
+}
+
 std::string container_where(const ContainerSpec& c) {
   return c.kind == ContainerKind::Container ? "container " + c.name
          : c.kind == ContainerKind::Init    ? "init container " + c.name
@@ -178,7 +189,28 @@ class Scanner {
   Scanner(const ClusterState& s, const PolicyEngine& e, const ScanOptions& o)
       : state_(s), engine_(e), opt_(o), rbac_(s) {}
 
+  // Where CVE-2021-25741 applies: "--k8s-version v…" or "the kubelet of node N (v…)".
+  std::optional<std::string> subpath_cve_;
+
+  void find_subpath_cve() {
+    const auto& table = cve_table();
+    auto it = std::find_if(table.begin(), table.end(),
+                           [](const CveEntry& e) { return e.cve == "CVE-2021-25741"; });
+    if (it == table.end()) return;
+    if (!opt_.k8s_version.empty()) {
+      if (auto v = parse_k8s_version(opt_.k8s_version); v && affected(*it, *v))
+        subpath_cve_ = "--k8s-version " + opt_.k8s_version;
+      return;
+    }
+    for (const Node& n : state_.nodes)
+      if (auto v = parse_k8s_version(n.kubelet_version); v && affected(*it, *v)) {
+        subpath_cve_ = "the kubelet of node " + n.name + " (" + n.kubelet_version + ")";
+        return;
+      }
+  }
+
   ScanReport run() {
+    find_subpath_cve();
     for (const ServiceAccount& a : state_.service_accounts) service_accounts_[{a.ns, a.name}] = &a;
     build_units();
     exposure();
@@ -529,6 +561,22 @@ class Scanner {
         cont("IMAGE_TAG", c, 0,
              "image " + c.image + (img.tag.empty() ? " has no tag" : " uses :latest") +
                  " and no digest");
+      if (!opt_.allowed_registries.empty() && !c.image.empty()) {
+        std::string full = normalized_image(c.image);
+        bool ok = std::any_of(opt_.allowed_registries.begin(), opt_.allowed_registries.end(),
+                              [&](const std::string& p) { return full.starts_with(p); });
+        if (!ok)
+          cont("UNTRUSTED_REGISTRY", c, 0,
+               "image " + c.image + " (" + full + ") is not from an allowed registry");
+      }
+      if (subpath_cve_)
+        for (const VolumeMount& m : c.mounts)
+          if (m.sub_path) {
+            cont("SUBPATH_CVE", c, 0,
+                 "mounts volume " + m.name + " with subPath while " + *subpath_cve_ +
+                     " is affected by CVE-2021-25741 (symlink escape to the host filesystem)");
+            break;
+          }
       for (std::string_view ui : {"kubernetes-dashboard", "kubernetesui/dashboard", "jupyter",
                                   "kubeflow", "tensorboard", "mlflow", "kube-web-view"})
         if (c.image.find(ui) != std::string::npos) {

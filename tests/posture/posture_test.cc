@@ -832,6 +832,30 @@ TEST(PostureDecode, BadRbacAndPodFieldsNameTheLine) {
 namespace stockade::posture {
 namespace {
 
+TEST(PostureChecks, UntrustedRegistrySubPathCveAndExposure) {
+  std::string y =
+      deploy(hardened("", "        volumeMounts: [{name: v, mountPath: /d, subPath: x}]\n",
+                      "      volumes: [{name: v, emptyDir: {}}]\n"));
+  ScanOptions o;
+  o.allowed_registries = {"docker.io/reg/"};  // reg/app is Docker Hub user reg
+  EXPECT_EQ(count(scan_text(y, o), "UNTRUSTED_REGISTRY", kRes), 0);
+  o.allowed_registries = {"docker.io/library/"};
+  EXPECT_EQ(count(scan_text(y, o), "UNTRUSTED_REGISTRY", kRes), 1);
+  EXPECT_EQ(count(scan_text(y), "UNTRUSTED_REGISTRY", kRes), 0);  // not configured
+  ScanOptions v;
+  v.k8s_version = "v1.22.1";
+  EXPECT_EQ(count(scan_text(y, v), "SUBPATH_CVE", kRes), 1);
+  v.k8s_version = "v1.22.2";
+  EXPECT_EQ(count(scan_text(y, v), "SUBPATH_CVE", kRes), 0);
+  std::string svc =
+      "---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: app}\n"
+      "spec: {type: LoadBalancer, selector: {app: d}, ports: [{port: 80}]}\n";
+  EXPECT_EQ(count(scan_text(y + svc), "EXPOSED_EXTERNAL", kRes), 1);
+  std::string node_port = svc;
+  node_port.replace(node_port.find("LoadBalancer"), 12, "NodePort");
+  EXPECT_EQ(count(scan_text(y + node_port), "EXPOSED_EXTERNAL", kRes), 0);
+}
+
 TEST(PostureCve, WindowsOnlyCvesSkipLinuxNodes) {
   std::string nodes = R"(apiVersion: v1
 kind: Node
