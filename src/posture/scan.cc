@@ -230,8 +230,11 @@ class Scanner {
     risk();
     std::sort(report_.findings.begin(), report_.findings.end(),
               [](const Finding& a, const Finding& b) {
-                return std::make_tuple(b.severity, a.resource, a.id, a.container, a.line) <
-                       std::make_tuple(a.severity, b.resource, b.id, b.container, b.line);
+                // Severity descending, then resource, check, container, line (no copies).
+                return std::tie(b.severity, a.resource.kind, a.resource.ns, a.resource.name, a.id,
+                                a.container, a.line) < std::tie(a.severity, b.resource.kind,
+                                                                b.resource.ns, b.resource.name,
+                                                                b.id, b.container, b.line);
               });
     report_.resources = units_.size() + state_.services.size() + state_.ingresses.size() +
                         state_.network_policies.size() + state_.roles.size() +
