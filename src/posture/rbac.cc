@@ -89,6 +89,8 @@ RbacIndex::RbacIndex(const ClusterState& state) : state_(state) {
           });
           if (!have) {
             resolved_[i].push_back(rule);
+            // The rule's line is in another object: findings point at the aggregating role.
+            resolved_[i].back().line = 0;
             changed = true;
           }
         }

@@ -105,6 +105,28 @@ TEST(PostureCli, ExitCodesAndFormats) {
   EXPECT_NE(t.out.find("SUPPRESSED"), std::string::npos);
 }
 
+// The JSON and table of the vulnerable set, byte for byte (tests/cli/golden/scan_*;
+// STOCKADE_UPDATE_GOLDEN=1 rewrites them: review the diff).
+TEST(PostureCli, GoldenOutputs) {
+  const char* update = std::getenv("STOCKADE_UPDATE_GOLDEN");
+  for (auto [args, name] :
+       {std::pair{"scan -f demo/vulnerable -o json --fail-on none", "scan_vulnerable.json"},
+        std::pair{"scan -f demo/vulnerable --fail-on none", "scan_vulnerable.txt"}}) {
+    CmdResult r = run(args);
+    ASSERT_EQ(r.code, 0) << args << ": " << r.err;
+    auto path = kSource / "tests/cli/golden" / name;
+    if (update && std::string(update) == "1") {
+      std::ofstream(path, std::ios::binary | std::ios::trunc) << r.out;
+      continue;
+    }
+    std::ifstream in(path, std::ios::binary);
+    ASSERT_TRUE(in) << "missing golden " << path << " (STOCKADE_UPDATE_GOLDEN=1 writes it)";
+    std::stringstream want;
+    want << in.rdbuf();
+    EXPECT_EQ(r.out, want.str()) << args << " differs from " << path;
+  }
+}
+
 TEST(PostureCli, BadInputIsOneLineAndExit2) {
   for (const char* args :
        {"scan -f demo/vulnerable --fail-on severe", "scan -f demo/vulnerable --k8s-version banana",
