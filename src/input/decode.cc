@@ -1021,6 +1021,30 @@ class Decoder {
     ctx_.state->ingresses.push_back(std::move(ing));
   }
 
+  void gateway_route(const N& obj, const std::string& kind) {
+    Meta m = metadata(obj, true);
+    where_ = kind + " " + m.ns + "/" + m.name + ": ";
+    GatewayRoute r;
+    r.kind = kind;
+    r.ns = m.ns;
+    r.name = m.name;
+    r.source = source(obj);
+    if (auto spec = obj.get("spec"); spec && !spec->is_null()) {
+      if (!spec->is_map()) fail(*spec, "spec: expected an object");
+      each_item(*spec, "rules", "spec.rules", [&](const N& rule, const std::string& rp) {
+        each_item(rule, "backendRefs", rp + ".backendRefs", [&](const N& b, const std::string& bp) {
+          std::string bkind = opt_string(b, "kind", bp + ".kind");
+          std::string group = opt_string(b, "group", bp + ".group");
+          if ((!bkind.empty() && bkind != "Service") || !group.empty()) return;
+          std::string name = opt_string(b, "name", bp + ".name");
+          std::string ns = opt_string(b, "namespace", bp + ".namespace");
+          if (!name.empty()) r.services.emplace_back(ns.empty() ? r.ns : ns, name);
+        });
+      });
+    }
+    ctx_.state->routes.push_back(std::move(r));
+  }
+
   void service_account(const N& obj) {
     Meta m = metadata(obj, true);
     where_ = "ServiceAccount " + m.ns + "/" + m.name + ": ";
@@ -1133,6 +1157,10 @@ class Decoder {
     if (kind == "ClusterNetworkPolicy")
       return cluster_policy(obj, ClusterPolicyKind::ClusterNetworkPolicy, api_version);
     if (kind == "Ingress") return ingress(obj);
+    if (api_version.starts_with("gateway.networking.k8s.io/") &&
+        (kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TLSRoute" || kind == "TCPRoute" ||
+         kind == "UDPRoute"))
+      return gateway_route(obj, kind);
     if (kind == "ServiceAccount") return service_account(obj);
     if (kind == "Secret") return secret(obj);
     if (kind == "Role") return rbac_role(obj, false);

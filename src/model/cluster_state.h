@@ -19,6 +19,7 @@ struct ClusterState {
   std::vector<NetworkPolicy> network_policies;
   std::vector<ClusterPolicy> cluster_policies;
   std::vector<Ingress> ingresses;
+  std::vector<GatewayRoute> routes;  // Gateway API routes
   std::vector<ServiceAccount> service_accounts;
   std::vector<Secret> secrets;
   std::vector<RbacRole> roles;        // Roles and ClusterRoles

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/ip.h"
@@ -205,6 +206,16 @@ struct Ingress {
   Labels annotations;
   bool tls = false;                   // spec.tls has at least one entry
   std::vector<std::string> services;  // backend service names (default backend and rules)
+  SourceRef source;
+};
+
+// A Gateway API route (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute): the Services it
+// sends traffic to from a Gateway, i.e. exposes.
+struct GatewayRoute {
+  std::string kind;
+  std::string ns;
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> services;  // (namespace, name) backendRefs
   SourceRef source;
 };
 

@@ -349,6 +349,13 @@ class Scanner {
         for (size_t i : selected[s->second])
           raise(units_[i], Exposure::External, "Ingress " + ing.ns + "/" + ing.name);
       }
+    for (const GatewayRoute& r : state_.routes)
+      for (const auto& [ns, name] : r.services) {
+        auto s = svc_by_name.find({ns, name});
+        if (s == svc_by_name.end()) continue;
+        for (size_t i : selected[s->second])
+          raise(units_[i], Exposure::External, r.kind + " " + r.ns + "/" + r.name);
+      }
     for (Unit& u : units_) {
       std::sort(u.exposed_by.begin(), u.exposed_by.end());
       u.exposed_by.erase(std::unique(u.exposed_by.begin(), u.exposed_by.end()), u.exposed_by.end());

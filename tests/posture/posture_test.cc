@@ -851,6 +851,13 @@ TEST(PostureChecks, UntrustedRegistrySubPathCveAndExposure) {
       "---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: app}\n"
       "spec: {type: LoadBalancer, selector: {app: d}, ports: [{port: 80}]}\n";
   EXPECT_EQ(count(scan_text(y + svc), "EXPOSED_EXTERNAL", kRes), 1);
+  std::string route =
+      "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, "
+      "namespace: gw}\nspec:\n  rules:\n  - backendRefs: [{name: s, namespace: app, port: 80}]\n";
+  std::string cluster_ip = svc;
+  cluster_ip.replace(cluster_ip.find("type: LoadBalancer, "), 20, "");
+  EXPECT_EQ(count(scan_text(y + cluster_ip), "EXPOSED_EXTERNAL", kRes), 0);
+  EXPECT_EQ(count(scan_text(y + cluster_ip + route), "EXPOSED_EXTERNAL", kRes), 1);
   std::string node_port = svc;
   node_port.replace(node_port.find("LoadBalancer"), 12, "NodePort");
   EXPECT_EQ(count(scan_text(y + node_port), "EXPOSED_EXTERNAL", kRes), 0);
