@@ -17,5 +17,6 @@ Runner register_apply(CLI::App& app);
 Runner register_agent(CLI::App& app);
 Runner register_verify(CLI::App& app);
 Runner register_recommend(CLI::App& app);
+Runner register_scan(CLI::App& app);
 
 }  // namespace stockade::cli

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
       {"reach", register_reach(app)},   {"explain", register_explain(app)},
       {"diff", register_diff(app)},     {"map", register_map(app)},
       {"verify", register_verify(app)}, {"recommend", register_recommend(app)},
-      {"apply", register_apply(app)},   {"agent", register_agent(app)},
+      {"scan", register_scan(app)},     {"apply", register_apply(app)},
+      {"agent", register_agent(app)},
   };
   auto known = [&](const std::string& name) {
     for (const auto& [n, r] : commands)

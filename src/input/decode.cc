@@ -137,6 +137,7 @@ class Decoder {
   struct Meta {
     std::string name, ns, uid;
     Labels labels;
+    Labels annotations;
     std::vector<OwnerRef> owners;
     int64_t created_ns = 0, deleted_ns = 0;
   };
@@ -158,6 +159,7 @@ class Decoder {
         if (auto ns = parse_rfc3339(t)) *out = *ns;
       }
       m.labels = string_map(*md, "labels", "metadata.labels", false);
+      m.annotations = string_map(*md, "annotations", "metadata.annotations", false);
       each_item(*md, "ownerReferences", "metadata.ownerReferences",
                 [&](const N& o, const std::string& p) {
                   OwnerRef r;
@@ -273,14 +275,179 @@ class Decoder {
     out.erase(std::unique(out.begin(), out.end()), out.end());
   }
 
-  PodTemplate pod_template(const N& tmpl, const std::string& path) const {
+  // ---- pod security fields (posture) -------------------------------------------------------
+  // No unknown-field checks here: the API server accepts these objects with fields newer than
+  // this reader knows, so a scan must too. Types are checked.
+
+  std::optional<bool> tri_bool(const N& obj, std::string_view key, const std::string& path) const {
+    auto v = obj.get(key);
+    if (!v || v->is_null()) return std::nullopt;
+    auto b = v->as_bool();
+    if (!b) fail(*v, path + ": expected true or false");
+    return b;
+  }
+  std::vector<std::string> string_list(const N& obj, std::string_view key,
+                                       const std::string& path) const {
+    std::vector<std::string> out;
+    each_item(obj, key, path, [&](const N& v, const std::string& p) {
+      auto s = v.as_string();
+      if (!s || !v.is_scalar()) fail(v, p + ": expected a string");
+      out.emplace_back(*s);
+    });
+    return out;
+  }
+  std::string nested_string(const N& obj, std::string_view outer, std::string_view key,
+                            const std::string& path) const {
+    auto v = obj.get(outer);
+    if (!v || v->is_null()) return {};
+    if (!v->is_map()) fail(*v, path + "." + std::string(outer) + ": expected an object");
+    return opt_string(*v, key, path + "." + std::string(outer) + "." + std::string(key));
+  }
+
+  SecurityContext security_context(const N& parent, const std::string& parent_path,
+                                   bool pod_level) const {
+    SecurityContext sc;
+    auto v = parent.get("securityContext");
+    if (!v || v->is_null()) return sc;
+    std::string path = parent_path + ".securityContext";
+    if (!v->is_map()) fail(*v, path + ": expected an object");
+    const N& c = *v;
+    sc.line = c.line();
+    sc.run_as_non_root = tri_bool(c, "runAsNonRoot", path + ".runAsNonRoot");
+    sc.run_as_user = opt_int(c, "runAsUser", path + ".runAsUser");
+    sc.seccomp_type = nested_string(c, "seccompProfile", "type", path);
+    sc.apparmor_type = nested_string(c, "appArmorProfile", "type", path);
+    sc.selinux_type = nested_string(c, "seLinuxOptions", "type", path);
+    if (auto w = c.get("windowsOptions"); w && !w->is_null()) {
+      if (!w->is_map()) fail(*w, path + ".windowsOptions: expected an object");
+      sc.windows_host_process = tri_bool(*w, "hostProcess", path + ".windowsOptions.hostProcess");
+    }
+    if (pod_level) {
+      each_item(c, "sysctls", path + ".sysctls", [&](const N& s, const std::string& p) {
+        sc.sysctls.push_back(opt_string(s, "name", p + ".name"));
+      });
+      return sc;
+    }
+    sc.privileged = tri_bool(c, "privileged", path + ".privileged");
+    sc.allow_privilege_escalation =
+        tri_bool(c, "allowPrivilegeEscalation", path + ".allowPrivilegeEscalation");
+    sc.read_only_root_filesystem =
+        tri_bool(c, "readOnlyRootFilesystem", path + ".readOnlyRootFilesystem");
+    sc.proc_mount = opt_string(c, "procMount", path + ".procMount");
+    if (auto caps = c.get("capabilities"); caps && !caps->is_null()) {
+      if (!caps->is_map()) fail(*caps, path + ".capabilities: expected an object");
+      sc.capabilities_add = string_list(*caps, "add", path + ".capabilities.add");
+      sc.capabilities_drop = string_list(*caps, "drop", path + ".capabilities.drop");
+    }
+    return sc;
+  }
+
+  ContainerSpec container_spec(const N& c, ContainerKind kind, const std::string& path) const {
+    if (!c.is_map()) fail(c, path + ": expected an object");
+    ContainerSpec out;
+    out.kind = kind;
+    out.line = c.line();
+    out.name = opt_string(c, "name", path + ".name");
+    out.image = opt_string(c, "image", path + ".image");
+    out.security = security_context(c, path, false);
+    each_item(c, "env", path + ".env", [&](const N& e, const std::string& p) {
+      EnvVar ev;
+      ev.line = e.line();
+      ev.name = opt_string(e, "name", p + ".name");
+      if (auto val = e.get("value"); val && !val->is_null()) ev.value = opt_string(e, "value", p);
+      if (auto vf = e.get("valueFrom"); vf && !vf->is_null())
+        ev.secret_name = nested_string(*vf, "secretKeyRef", "name", p + ".valueFrom");
+      if (ev.secret_name.empty()) {  // secretKeyRef with no name still reads a secret
+        if (auto vf = e.get("valueFrom"); vf && vf->get("secretKeyRef")) ev.secret_name = "?";
+      }
+      out.env.push_back(std::move(ev));
+    });
+    each_item(c, "envFrom", path + ".envFrom", [&](const N& e, const std::string& p) {
+      if (auto r = e.get("secretRef"); r && !r->is_null()) {
+        std::string n = nested_string(e, "secretRef", "name", p);
+        out.env_from_secrets.push_back(n.empty() ? "?" : n);
+      }
+    });
+    each_item(c, "volumeMounts", path + ".volumeMounts", [&](const N& m, const std::string& p) {
+      VolumeMount vm;
+      vm.name = opt_string(m, "name", p + ".name");
+      vm.mount_path = opt_string(m, "mountPath", p + ".mountPath");
+      vm.read_only = opt_bool(m, "readOnly", p + ".readOnly");
+      vm.sub_path = !opt_string(m, "subPath", p + ".subPath").empty() ||
+                    !opt_string(m, "subPathExpr", p + ".subPathExpr").empty();
+      out.mounts.push_back(std::move(vm));
+    });
+    each_item(c, "ports", path + ".ports", [&](const N& p, const std::string& pp) {
+      ContainerPortSpec ps;
+      ps.line = p.line();
+      if (auto n = opt_int(p, "containerPort", pp + ".containerPort"))
+        ps.container_port = port_number(p, *n, pp + ".containerPort");
+      if (auto h = opt_int(p, "hostPort", pp + ".hostPort"); h && *h != 0)
+        ps.host_port = port_number(p, *h, pp + ".hostPort");
+      out.ports.push_back(ps);
+    });
+    if (auto r = c.get("resources"); r && !r->is_null()) {
+      if (auto l = r->get("limits"); l && !l->is_null()) {
+        if (!l->is_map()) fail(*l, path + ".resources.limits: expected an object");
+        out.cpu_limit = l->get("cpu").has_value();
+        out.memory_limit = l->get("memory").has_value();
+      }
+    }
+    return out;
+  }
+
+  PodSecuritySpec pod_security(const N& spec, Labels annotations, const std::string& path) const {
+    PodSecuritySpec ps;
+    ps.annotations = std::move(annotations);
+    if (spec.is_null()) return ps;
+    if (!spec.is_map()) fail(spec, path + ": expected an object");
+    ps.present = true;
+    ps.line = spec.line();
+    ps.host_pid = opt_bool(spec, "hostPID", path + ".hostPID");
+    ps.host_ipc = opt_bool(spec, "hostIPC", path + ".hostIPC");
+    ps.host_network = opt_bool(spec, "hostNetwork", path + ".hostNetwork");
+    ps.automount_service_account_token =
+        tri_bool(spec, "automountServiceAccountToken", path + ".automountServiceAccountToken");
+    ps.service_account = opt_string(spec, "serviceAccountName", path + ".serviceAccountName");
+    if (ps.service_account.empty())
+      ps.service_account = opt_string(spec, "serviceAccount", path + ".serviceAccount");
+    ps.security = security_context(spec, path, true);
+    static constexpr std::pair<std::string_view, ContainerKind> kLists[] = {
+        {"containers", ContainerKind::Container},
+        {"initContainers", ContainerKind::Init},
+        {"ephemeralContainers", ContainerKind::Ephemeral},
+    };
+    for (const auto& [key, kind] : kLists)
+      each_item(spec, key, path + "." + std::string(key), [&](const N& c, const std::string& p) {
+        ps.containers.push_back(container_spec(c, kind, p));
+      });
+    each_item(spec, "volumes", path + ".volumes", [&](const N& v, const std::string& p) {
+      Volume vol;
+      vol.line = v.line();
+      vol.name = opt_string(v, "name", p + ".name");
+      if (auto hp = v.get("hostPath"); hp && !hp->is_null())
+        vol.host_path = nested_string(v, "hostPath", "path", p);
+      if (auto sec = v.get("secret"); sec && !sec->is_null())
+        vol.secret_name = nested_string(v, "secret", "secretName", p);
+      if (auto g = v.get("gitRepo"); g && !g->is_null()) vol.git_repo = true;
+      ps.volumes.push_back(std::move(vol));
+    });
+    return ps;
+  }
+
+  PodTemplate pod_template(const N& tmpl, const std::string& path,
+                           PodSecuritySpec* security = nullptr) const {
     PodTemplate t;
     if (tmpl.is_null()) return t;
-    if (auto md = tmpl.get("metadata"); md && !md->is_null())
+    Labels annotations;
+    if (auto md = tmpl.get("metadata"); md && !md->is_null()) {
       t.labels = string_map(*md, "labels", path + ".metadata.labels", false);
+      annotations = string_map(*md, "annotations", path + ".metadata.annotations", false);
+    }
     if (auto spec = tmpl.get("spec"); spec && !spec->is_null()) {
       container_ports(*spec, path + ".spec", t.ports);
       t.host_network = opt_bool(*spec, "hostNetwork", path + ".spec.hostNetwork");
+      if (security) *security = pod_security(*spec, std::move(annotations), path + ".spec");
     }
     return t;
   }
@@ -301,6 +468,7 @@ class Decoder {
       container_ports(*spec, "spec", p.spec.ports);
       p.spec.host_network = opt_bool(*spec, "hostNetwork", "spec.hostNetwork");
       p.node = opt_string(*spec, "nodeName", "spec.nodeName");
+      p.security = pod_security(*spec, std::move(m.annotations), "spec");
     }
     if (auto st = obj.get("status"); st && !st->is_null()) {
       p.phase = opt_string(*st, "phase", "status.phase");
@@ -329,6 +497,7 @@ class Decoder {
     w.uid = m.uid;
     w.labels = std::move(m.labels);
     w.owners = std::move(m.owners);
+    w.annotations = std::move(m.annotations);
     w.source = source(obj);
     auto spec = obj.get("spec");
     if (spec && !spec->is_null()) {
@@ -341,7 +510,7 @@ class Decoder {
       }
       if (tmpl_parent && !tmpl_parent->is_null()) {
         if (auto t = tmpl_parent->get("template"); t && !t->is_null())
-          w.pod = pod_template(*t, path + ".template");
+          w.pod = pod_template(*t, path + ".template", &w.security);
       }
       if (auto sel = spec->get("selector"); sel && !sel->is_null()) {
         if (kind == WorkloadKind::ReplicationController) {
@@ -384,7 +553,13 @@ class Decoder {
         if (!ip) fail(a, p + ".address: invalid IP address \"" + text + "\"");
         n.addresses.push_back(*ip);
       });
+      if (auto info = st->get("nodeInfo"); info && !info->is_null()) {
+        n.kubelet_version = opt_string(*info, "kubeletVersion", "status.nodeInfo.kubeletVersion");
+        n.os = opt_string(*info, "operatingSystem", "status.nodeInfo.operatingSystem");
+      }
     }
+    if (n.os.empty())
+      if (auto it = n.labels.find("kubernetes.io/os"); it != n.labels.end()) n.os = it->second;
     ctx_.state->nodes.push_back(std::move(n));
   }
 
@@ -394,8 +569,10 @@ class Decoder {
     Service s;
     s.ns = m.ns;
     s.name = m.name;
+    s.annotations = std::move(m.annotations);
     s.source = source(obj);
     if (auto spec = obj.get("spec"); spec && !spec->is_null()) {
+      s.external_ips = string_list(*spec, "externalIPs", "spec.externalIPs");
       s.type = opt_string(*spec, "type", "spec.type");
       if (s.type.empty()) s.type = "ClusterIP";
       if (auto sel = spec->get("selector"); sel && !sel->is_null())
@@ -816,6 +993,163 @@ class Decoder {
 
   bool cnp_ = false;
 
+  // ---- Ingress, ServiceAccount, Secret, RBAC (posture) -----------------------------------
+
+  void ingress(const N& obj) {
+    Meta m = metadata(obj, true);
+    where_ = "Ingress " + m.ns + "/" + m.name + ": ";
+    Ingress ing;
+    ing.ns = m.ns;
+    ing.name = m.name;
+    ing.annotations = std::move(m.annotations);
+    ing.source = source(obj);
+    auto backend_service = [&](const N& b, const std::string& p) {
+      if (b.is_null()) return;
+      if (!b.is_map()) fail(b, p + ": expected an object");
+      std::string n = nested_string(b, "service", "name", p);
+      if (n.empty()) n = opt_string(b, "serviceName", p + ".serviceName");  // v1beta1
+      if (!n.empty()) ing.services.push_back(std::move(n));
+    };
+    if (auto spec = obj.get("spec"); spec && !spec->is_null()) {
+      if (!spec->is_map()) fail(*spec, "spec: expected an object");
+      each_item(*spec, "tls", "spec.tls", [&](const N&, const std::string&) { ing.tls = true; });
+      for (std::string_view key : {"defaultBackend", "backend"})
+        if (auto b = spec->get(key)) backend_service(*b, "spec." + std::string(key));
+      each_item(*spec, "rules", "spec.rules", [&](const N& r, const std::string& rp) {
+        auto http = r.get("http");
+        if (!http || http->is_null()) return;
+        each_item(*http, "paths", rp + ".http.paths", [&](const N& pth, const std::string& pp) {
+          if (auto b = pth.get("backend")) backend_service(*b, pp + ".backend");
+        });
+      });
+    }
+    std::sort(ing.services.begin(), ing.services.end());
+    ing.services.erase(std::unique(ing.services.begin(), ing.services.end()), ing.services.end());
+    ctx_.state->ingresses.push_back(std::move(ing));
+  }
+
+  void gateway_route(const N& obj, const std::string& kind) {
+    Meta m = metadata(obj, true);
+    where_ = kind + " " + m.ns + "/" + m.name + ": ";
+    GatewayRoute r;
+    r.kind = kind;
+    r.ns = m.ns;
+    r.name = m.name;
+    r.source = source(obj);
+    if (auto spec = obj.get("spec"); spec && !spec->is_null()) {
+      if (!spec->is_map()) fail(*spec, "spec: expected an object");
+      each_item(*spec, "rules", "spec.rules", [&](const N& rule, const std::string& rp) {
+        each_item(rule, "backendRefs", rp + ".backendRefs", [&](const N& b, const std::string& bp) {
+          std::string bkind = opt_string(b, "kind", bp + ".kind");
+          std::string group = opt_string(b, "group", bp + ".group");
+          if ((!bkind.empty() && bkind != "Service") || !group.empty()) return;
+          std::string name = opt_string(b, "name", bp + ".name");
+          std::string ns = opt_string(b, "namespace", bp + ".namespace");
+          if (!name.empty()) r.services.emplace_back(ns.empty() ? r.ns : ns, name);
+        });
+      });
+    }
+    ctx_.state->routes.push_back(std::move(r));
+  }
+
+  void service_account(const N& obj) {
+    Meta m = metadata(obj, true);
+    where_ = "ServiceAccount " + m.ns + "/" + m.name + ": ";
+    ServiceAccount sa;
+    sa.ns = m.ns;
+    sa.name = m.name;
+    sa.annotations = std::move(m.annotations);
+    sa.automount_token =
+        tri_bool(obj, "automountServiceAccountToken", "automountServiceAccountToken");
+    sa.source = source(obj);
+    ctx_.state->service_accounts.push_back(std::move(sa));
+  }
+
+  void secret(const N& obj) {  // metadata and type only: values are never kept
+    Meta m = metadata(obj, true);
+    where_ = "Secret " + m.ns + "/" + m.name + ": ";
+    Secret sec;
+    sec.ns = m.ns;
+    sec.name = m.name;
+    sec.annotations = std::move(m.annotations);
+    sec.type = opt_string(obj, "type", "type");
+    sec.source = source(obj);
+    ctx_.state->secrets.push_back(std::move(sec));
+  }
+
+  void rbac_role(const N& obj, bool cluster) {
+    Meta m = metadata(obj, !cluster);
+    where_ = std::string(cluster ? "ClusterRole " : "Role ") + (cluster ? "" : m.ns + "/") +
+             m.name + ": ";
+    RbacRole r;
+    r.cluster_scoped = cluster;
+    r.ns = m.ns;
+    r.name = m.name;
+    r.labels = std::move(m.labels);
+    r.annotations = std::move(m.annotations);
+    r.source = source(obj);
+    each_item(obj, "rules", "rules", [&](const N& rule, const std::string& p) {
+      if (!rule.is_map()) fail(rule, p + ": expected an object");
+      PolicyRuleSpec pr;
+      pr.line = rule.line();
+      pr.verbs = string_list(rule, "verbs", p + ".verbs");
+      pr.api_groups = string_list(rule, "apiGroups", p + ".apiGroups");
+      pr.resources = string_list(rule, "resources", p + ".resources");
+      pr.resource_names = string_list(rule, "resourceNames", p + ".resourceNames");
+      pr.non_resource_urls = string_list(rule, "nonResourceURLs", p + ".nonResourceURLs");
+      r.rules.push_back(std::move(pr));
+    });
+    if (auto ag = obj.get("aggregationRule"); cluster && ag && !ag->is_null()) {
+      if (!ag->is_map()) fail(*ag, "aggregationRule: expected an object");
+      each_item(*ag, "clusterRoleSelectors", "aggregationRule.clusterRoleSelectors",
+                [&](const N& sel, const std::string& p) {
+                  r.aggregation_selectors.push_back(label_selector(sel, p, false));
+                });
+    }
+    ctx_.state->roles.push_back(std::move(r));
+  }
+
+  void rbac_binding(const N& obj, bool cluster) {
+    Meta m = metadata(obj, !cluster);
+    where_ = std::string(cluster ? "ClusterRoleBinding " : "RoleBinding ") +
+             (cluster ? "" : m.ns + "/") + m.name + ": ";
+    RbacBinding b;
+    b.cluster_scoped = cluster;
+    b.ns = m.ns;
+    b.name = m.name;
+    b.annotations = std::move(m.annotations);
+    b.source = source(obj);
+    auto ref = obj.get("roleRef");
+    if (!ref || ref->is_null()) fail(obj, "roleRef: required");
+    if (!ref->is_map()) fail(*ref, "roleRef: expected an object");
+    b.role_kind = opt_string(*ref, "kind", "roleRef.kind");
+    b.role_name = opt_string(*ref, "name", "roleRef.name");
+    if (b.role_kind != "Role" && b.role_kind != "ClusterRole")
+      fail(*ref, "roleRef.kind: unsupported value \"" + b.role_kind +
+                     "\": supported values: \"Role\", \"ClusterRole\"");
+    if (cluster && b.role_kind == "Role")
+      fail(*ref, "roleRef.kind: a ClusterRoleBinding may only reference a ClusterRole");
+    if (b.role_name.empty()) fail(*ref, "roleRef.name: required");
+    each_item(obj, "subjects", "subjects", [&](const N& sub, const std::string& p) {
+      if (!sub.is_map()) fail(sub, p + ": expected an object");
+      RbacSubject s;
+      s.kind = opt_string(sub, "kind", p + ".kind");
+      s.name = opt_string(sub, "name", p + ".name");
+      s.ns = opt_string(sub, "namespace", p + ".namespace");
+      if (s.kind != "User" && s.kind != "Group" && s.kind != "ServiceAccount")
+        fail(sub, p + ".kind: unsupported value \"" + s.kind +
+                      "\": supported values: \"User\", \"Group\", \"ServiceAccount\"");
+      if (s.name.empty()) fail(sub, p + ".name: required");
+      if (s.kind == "ServiceAccount" && s.ns.empty()) {
+        if (cluster) fail(sub, p + ".namespace: required for a ServiceAccount subject");
+        s.ns = b.ns;
+      }
+      if (s.kind != "ServiceAccount") s.ns.clear();
+      b.subjects.push_back(std::move(s));
+    });
+    ctx_.state->bindings.push_back(std::move(b));
+  }
+
   void object(const N& obj, const std::string& kind, const std::string& api_version) {
     where_.clear();
     if (kind == "Pod") return pod(obj);
@@ -829,6 +1163,17 @@ class Decoder {
       return cluster_policy(obj, ClusterPolicyKind::BaselineAdminNetworkPolicy, api_version);
     if (kind == "ClusterNetworkPolicy")
       return cluster_policy(obj, ClusterPolicyKind::ClusterNetworkPolicy, api_version);
+    if (kind == "Ingress") return ingress(obj);
+    if (api_version.starts_with("gateway.networking.k8s.io/") &&
+        (kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TLSRoute" || kind == "TCPRoute" ||
+         kind == "UDPRoute"))
+      return gateway_route(obj, kind);
+    if (kind == "ServiceAccount") return service_account(obj);
+    if (kind == "Secret") return secret(obj);
+    if (kind == "Role") return rbac_role(obj, false);
+    if (kind == "ClusterRole") return rbac_role(obj, true);
+    if (kind == "RoleBinding") return rbac_binding(obj, false);
+    if (kind == "ClusterRoleBinding") return rbac_binding(obj, true);
     static const std::pair<std::string_view, WorkloadKind> kWorkloads[] = {
         {"Deployment", WorkloadKind::Deployment},
         {"ReplicaSet", WorkloadKind::ReplicaSet},

@@ -149,6 +149,12 @@ void append_state(ClusterState& from, ClusterState& to) {
   move_all(from.services, to.services);
   move_all(from.network_policies, to.network_policies);
   move_all(from.cluster_policies, to.cluster_policies);
+  move_all(from.ingresses, to.ingresses);
+  move_all(from.routes, to.routes);
+  move_all(from.service_accounts, to.service_accounts);
+  move_all(from.secrets, to.secrets);
+  move_all(from.roles, to.roles);
+  move_all(from.bindings, to.bindings);
   for (auto& [k, n] : from.skipped_kinds) to.skipped_kinds[k] += n;
 }
 
@@ -278,6 +284,15 @@ ClusterState ClusterLoader::finish() && {
              [](const NetworkPolicy& p) { return std::make_tuple(p.ns, p.name); });
   dedup_sort(s.cluster_policies,
              [](const ClusterPolicy& p) { return std::make_tuple(p.kind, p.name); });
+  dedup_sort(s.ingresses, [](const Ingress& v) { return std::make_tuple(v.ns, v.name); });
+  dedup_sort(s.routes, [](const GatewayRoute& v) { return std::make_tuple(v.kind, v.ns, v.name); });
+  dedup_sort(s.service_accounts,
+             [](const ServiceAccount& v) { return std::make_tuple(v.ns, v.name); });
+  dedup_sort(s.secrets, [](const Secret& v) { return std::make_tuple(v.ns, v.name); });
+  dedup_sort(s.roles,
+             [](const RbacRole& v) { return std::make_tuple(v.cluster_scoped, v.ns, v.name); });
+  dedup_sort(s.bindings,
+             [](const RbacBinding& v) { return std::make_tuple(v.cluster_scoped, v.ns, v.name); });
   return std::move(state_);
 }
 

@@ -18,6 +18,13 @@ struct ClusterState {
   std::vector<Service> services;
   std::vector<NetworkPolicy> network_policies;
   std::vector<ClusterPolicy> cluster_policies;
+  std::vector<Ingress> ingresses;
+  std::vector<GatewayRoute> routes;  // Gateway API routes
+  std::vector<ServiceAccount> service_accounts;
+  std::vector<Secret> secrets;
+  std::vector<RbacRole> roles;        // Roles and ClusterRoles
+  std::vector<RbacBinding> bindings;  // RoleBindings and ClusterRoleBindings
+  std::string server_version;         // the API server's gitVersion when known (live cluster)
   std::map<std::string, uint64_t> skipped_kinds;  // kinds read but not modelled, with counts
 
   // Labels of a namespace as policies see them: the Namespace object's labels, or only

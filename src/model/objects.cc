@@ -22,6 +22,18 @@ std::string_view to_string(WorkloadKind k) {
   return "?";
 }
 
+std::string_view to_string(ContainerKind k) {
+  switch (k) {
+    case ContainerKind::Container:
+      return "containers";
+    case ContainerKind::Init:
+      return "initContainers";
+    case ContainerKind::Ephemeral:
+      return "ephemeralContainers";
+  }
+  return "?";
+}
+
 std::string_view to_string(ClusterPolicyKind k) {
   switch (k) {
     case ClusterPolicyKind::AdminNetworkPolicy:

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/ip.h"
@@ -43,6 +44,8 @@ struct Node {
   std::string name;
   Labels labels;
   std::vector<IpAddr> addresses;  // status.addresses InternalIP/ExternalIP
+  std::string kubelet_version;    // status.nodeInfo.kubeletVersion, empty when absent
+  std::string os;                 // status.nodeInfo.operatingSystem (or kubernetes.io/os label)
   SourceRef source;
 };
 
@@ -51,6 +54,86 @@ struct PodTemplate {
   Labels labels;
   std::vector<ContainerPort> ports;  // containers[].ports and initContainers[].ports
   bool host_network = false;
+};
+
+// ---- Pod security: the fields of a pod spec that posture checks read ----------------------
+// Optional fields stay optional: "not set" and "set to the default" differ for the checks.
+
+struct SecurityContext {
+  std::optional<bool> privileged;
+  std::optional<bool> allow_privilege_escalation;
+  std::optional<bool> run_as_non_root;
+  std::optional<int64_t> run_as_user;
+  std::optional<bool> read_only_root_filesystem;
+  std::optional<bool> windows_host_process;
+  std::vector<std::string> capabilities_add;
+  std::vector<std::string> capabilities_drop;
+  std::string seccomp_type;  // seccompProfile.type: RuntimeDefault, Localhost, Unconfined; "" unset
+  std::string apparmor_type;         // appArmorProfile.type, "" unset
+  std::string proc_mount;            // procMount, "" unset
+  std::string selinux_type;          // seLinuxOptions.type, "" unset
+  std::vector<std::string> sysctls;  // pod level only: spec.securityContext.sysctls[].name
+  int line = 0;                      // where the securityContext starts, 0 when absent
+};
+
+struct EnvVar {
+  std::string name;
+  std::optional<std::string> value;  // a literal value
+  std::string secret_name;           // valueFrom.secretKeyRef.name, "" otherwise
+  int line = 0;
+};
+
+struct VolumeMount {
+  std::string name;
+  std::string mount_path;
+  bool read_only = false;
+  bool sub_path = false;  // subPath or subPathExpr set
+};
+
+struct ContainerPortSpec {
+  uint16_t container_port = 0;
+  uint16_t host_port = 0;  // 0 when unset
+  int line = 0;
+};
+
+enum class ContainerKind : uint8_t { Container, Init, Ephemeral };
+std::string_view to_string(ContainerKind k);  // "containers", "initContainers", ...
+
+struct ContainerSpec {
+  ContainerKind kind = ContainerKind::Container;
+  std::string name;
+  std::string image;
+  SecurityContext security;
+  std::vector<EnvVar> env;
+  std::vector<std::string> env_from_secrets;  // envFrom[].secretRef.name
+  std::vector<VolumeMount> mounts;
+  std::vector<ContainerPortSpec> ports;
+  bool cpu_limit = false;
+  bool memory_limit = false;
+  int line = 0;
+};
+
+struct Volume {
+  std::string name;
+  std::optional<std::string> host_path;  // hostPath.path when a hostPath volume
+  std::string secret_name;               // secret.secretName when a secret volume
+  bool git_repo = false;
+  int line = 0;
+};
+
+// What posture checks need from a pod spec (a Pod's spec or a workload's pod template).
+struct PodSecuritySpec {
+  bool present = false;  // a spec was given at all
+  bool host_pid = false;
+  bool host_ipc = false;
+  bool host_network = false;
+  std::optional<bool> automount_service_account_token;
+  std::string service_account;  // serviceAccountName (or the deprecated serviceAccount); "" unset
+  SecurityContext security;     // spec.securityContext
+  std::vector<ContainerSpec> containers;
+  std::vector<Volume> volumes;
+  Labels annotations;  // the pod's (template's) annotations: AppArmor, suppressions
+  int line = 0;        // where the spec starts
 };
 
 struct Pod {
@@ -64,6 +147,7 @@ struct Pod {
   std::vector<OwnerRef> owners;
   int64_t created_ns = 0;  // metadata.creationTimestamp, 0 when absent
   int64_t deleted_ns = 0;  // metadata.deletionTimestamp (terminating), 0 when absent
+  PodSecuritySpec security;
   SourceRef source;
 };
 
@@ -88,6 +172,8 @@ struct Workload {
   PodTemplate pod;                        // spec.template (CronJob: jobTemplate.spec.template)
   std::optional<int64_t> replicas;
   std::vector<OwnerRef> owners;
+  Labels annotations;        // the workload's own metadata annotations
+  PodSecuritySpec security;  // of the pod template
   SourceRef source;
 };
 
@@ -107,6 +193,90 @@ struct Service {
   std::optional<Labels> selector;
   std::vector<IpAddr> cluster_ips;
   std::vector<ServicePort> ports;
+  std::vector<std::string> external_ips;  // spec.externalIPs
+  Labels annotations;
+  SourceRef source;
+};
+
+// ---- Ingress (networking.k8s.io/v1) ---------------------------------------------------------
+
+struct Ingress {
+  std::string ns;
+  std::string name;
+  Labels annotations;
+  bool tls = false;                   // spec.tls has at least one entry
+  std::vector<std::string> services;  // backend service names (default backend and rules)
+  SourceRef source;
+};
+
+// A Gateway API route (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute): the Services it
+// sends traffic to from a Gateway, i.e. exposes.
+struct GatewayRoute {
+  std::string kind;
+  std::string ns;
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> services;  // (namespace, name) backendRefs
+  SourceRef source;
+};
+
+// ---- ServiceAccount, Secret (metadata only) --------------------------------------------------
+
+struct ServiceAccount {
+  std::string ns;
+  std::string name;
+  Labels annotations;
+  std::optional<bool> automount_token;  // automountServiceAccountToken
+  SourceRef source;
+};
+
+struct Secret {
+  std::string ns;
+  std::string name;
+  std::string type;
+  Labels annotations;
+  SourceRef source;
+};
+
+// ---- RBAC (rbac.authorization.k8s.io/v1) ----------------------------------------------------
+
+struct PolicyRuleSpec {
+  std::vector<std::string> verbs;
+  std::vector<std::string> api_groups;
+  std::vector<std::string> resources;
+  std::vector<std::string> resource_names;
+  std::vector<std::string> non_resource_urls;
+  int line = 0;
+};
+
+// A Role (namespaced) or a ClusterRole (cluster_scoped).
+struct RbacRole {
+  bool cluster_scoped = false;
+  std::string ns;  // empty for a ClusterRole
+  std::string name;
+  Labels labels;
+  Labels annotations;
+  std::vector<PolicyRuleSpec> rules;
+  // aggregationRule.clusterRoleSelectors; when set, the API server fills `rules` from the
+  // ClusterRoles they select.
+  std::vector<LabelSelector> aggregation_selectors;
+  SourceRef source;
+};
+
+struct RbacSubject {
+  std::string kind;  // User, Group, ServiceAccount
+  std::string name;
+  std::string ns;  // ServiceAccount only
+};
+
+// A RoleBinding (namespaced) or a ClusterRoleBinding (cluster_scoped).
+struct RbacBinding {
+  bool cluster_scoped = false;
+  std::string ns;
+  std::string name;
+  Labels annotations;
+  std::string role_kind;  // Role or ClusterRole
+  std::string role_name;
+  std::vector<RbacSubject> subjects;
   SourceRef source;
 };
 

@@ -1,0 +1,582 @@
+// RBAC: upstream rule matching, aggregated ClusterRoles, the risky patterns R1..R25 of
+// POSTURE.md section 2, and the binding/subject risks.
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "posture/posture_impl.h"
+
+namespace stockade::posture {
+
+namespace {
+bool contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+}  // namespace
+
+// VerbMatches, APIGroupMatches, ResourceMatches and ResourceNameMatches of
+// pkg/apis/rbac/v1/evaluation_helpers.go.
+bool rule_allows(const PolicyRuleSpec& rule, std::string_view verb, std::string_view group,
+                 std::string_view resource, std::string_view name) {
+  if (!contains(rule.verbs, "*") && !contains(rule.verbs, verb)) return false;
+  if (!contains(rule.api_groups, "*") && !contains(rule.api_groups, group)) return false;
+  std::string_view sub;
+  if (size_t slash = resource.find('/'); slash != std::string_view::npos)
+    sub = resource.substr(slash + 1);
+  bool res = false;
+  for (const std::string& r : rule.resources) {
+    if (r == "*" || r == resource) {
+      res = true;
+      break;
+    }
+    // "*/subresource" matches that subresource of every resource; "pods/*" matches nothing
+    // special (it is compared literally).
+    if (!sub.empty() && r.size() == sub.size() + 2 && r.starts_with("*/") && r.ends_with(sub)) {
+      res = true;
+      break;
+    }
+  }
+  if (!res) return false;
+  if (rule.resource_names.empty()) return true;
+  return !name.empty() && contains(rule.resource_names, name);
+}
+
+namespace detail {
+
+std::string_view to_string(PermissionLevel l) {
+  switch (l) {
+    case PermissionLevel::None:
+      return "none";
+    case PermissionLevel::Elevated:
+      return "elevated";
+    case PermissionLevel::Takeover:
+      return "takeover";
+    case PermissionLevel::ClusterAdmin:
+      return "cluster-admin";
+  }
+  return "?";
+}
+
+RbacIndex::RbacIndex(const ClusterState& state) : state_(state) {
+  resolved_.resize(state.roles.size());
+  for (size_t i = 0; i < state.roles.size(); ++i) {
+    const RbacRole& r = state.roles[i];
+    resolved_[i] = r.rules;
+    by_key_[{r.cluster_scoped, r.ns, r.name}] = i;
+  }
+  // aggregationRule: the controller copies the rules of every ClusterRole a selector matches;
+  // aggregated roles may themselves aggregate, so iterate to a fixed point (bounded).
+  for (int pass = 0; pass < 8; ++pass) {
+    bool changed = false;
+    for (size_t i = 0; i < state.roles.size(); ++i) {
+      const RbacRole& agg = state.roles[i];
+      if (!agg.cluster_scoped || agg.aggregation_selectors.empty()) continue;
+      for (size_t j = 0; j < state.roles.size(); ++j) {
+        const RbacRole& src = state.roles[j];
+        if (j == i || !src.cluster_scoped) continue;
+        bool selected = false;
+        for (const LabelSelector& sel : agg.aggregation_selectors)
+          // An empty selector in clusterRoleSelectors selects nothing upstream (it is
+          // converted with LabelSelectorAsSelector, where empty means everything, but the
+          // API server rejects such roles); be conservative and require requirements.
+          if (!sel.empty() && sel.matches(src.labels)) selected = true;
+        if (!selected) continue;
+        for (const PolicyRuleSpec& rule : resolved_[j]) {
+          bool have = std::any_of(resolved_[i].begin(), resolved_[i].end(), [&](const auto& r) {
+            return r.verbs == rule.verbs && r.api_groups == rule.api_groups &&
+                   r.resources == rule.resources && r.resource_names == rule.resource_names &&
+                   r.non_resource_urls == rule.non_resource_urls;
+          });
+          if (!have) {
+            resolved_[i].push_back(rule);
+            // The rule's line is in another object: findings point at the aggregating role.
+            resolved_[i].back().line = 0;
+            changed = true;
+          }
+        }
+      }
+    }
+    if (!changed) break;
+  }
+}
+
+namespace {
+
+// The user-facing default ClusterRoles every cluster has (bootstrap policy,
+// plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go), reduced to the rules the risk
+// patterns look at. Used when a binding names one and the input does not contain it.
+const std::vector<PolicyRuleSpec>* builtin_rules(std::string_view name) {
+  auto rule = [](std::vector<std::string> groups, std::vector<std::string> resources,
+                 std::vector<std::string> verbs) {
+    PolicyRuleSpec r;
+    r.api_groups = std::move(groups);
+    r.resources = std::move(resources);
+    r.verbs = std::move(verbs);
+    return r;
+  };
+  static const std::vector<std::string> kRead = {"get", "list", "watch"};
+  static const std::vector<std::string> kAll = {
+      "create", "delete", "deletecollection", "patch", "update", "get", "list", "watch"};
+  static const std::vector<PolicyRuleSpec> kClusterAdmin = {rule({"*"}, {"*"}, {"*"})};
+  static const std::vector<PolicyRuleSpec> kEdit = {
+      rule({""}, {"pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy"}, kAll),
+      rule({""},
+           {"configmaps", "endpoints", "persistentvolumeclaims", "replicationcontrollers",
+            "secrets", "serviceaccounts", "services", "services/proxy"},
+           kAll),
+      rule({""}, {"serviceaccounts"}, {"impersonate"}),
+      rule({""}, {"serviceaccounts/token"}, {"create"}),
+      rule({"apps"}, {"daemonsets", "deployments", "replicasets", "statefulsets"}, kAll),
+      rule({"batch"}, {"cronjobs", "jobs"}, kAll),
+      rule({"networking.k8s.io"}, {"ingresses", "networkpolicies"}, kAll),
+  };
+  static const std::vector<PolicyRuleSpec> kAdmin = [&] {
+    auto v = kEdit;
+    v.push_back(rule({"rbac.authorization.k8s.io"}, {"rolebindings", "roles"}, kAll));
+    return v;
+  }();
+  static const std::vector<PolicyRuleSpec> kView = {
+      rule({""}, {"pods", "configmaps", "endpoints", "services", "serviceaccounts"}, kRead),
+      rule({"apps"}, {"daemonsets", "deployments", "replicasets", "statefulsets"}, kRead)};
+  if (name == "cluster-admin") return &kClusterAdmin;
+  if (name == "admin") return &kAdmin;
+  if (name == "edit") return &kEdit;
+  if (name == "view") return &kView;
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<PolicyRuleSpec>* RbacIndex::rules(std::string_view kind, std::string_view ns,
+                                                    std::string_view name) const {
+  bool cluster = kind == "ClusterRole";
+  auto it =
+      by_key_.find(std::make_tuple(cluster, std::string(cluster ? "" : ns), std::string(name)));
+  if (it == by_key_.end()) return cluster ? builtin_rules(name) : nullptr;
+  return &resolved_[it->second];
+}
+
+namespace {
+
+std::string binding_text(const RbacBinding& b) {
+  return b.cluster_scoped ? "ClusterRoleBinding " + b.name : "RoleBinding " + b.ns + "/" + b.name;
+}
+std::string role_text(const RbacBinding& b) {
+  return b.role_kind == "ClusterRole" ? "ClusterRole " + b.role_name
+                                      : "Role " + b.ns + "/" + b.role_name;
+}
+
+}  // namespace
+
+std::vector<Grant> RbacIndex::service_account_grants(const std::string& ns,
+                                                     const std::string& name) const {
+  std::vector<Grant> out;
+  for (const RbacBinding& b : state_.bindings) {
+    bool match = false;
+    for (const RbacSubject& s : b.subjects) {
+      if (s.kind == "ServiceAccount" && s.ns == ns && s.name == name) match = true;
+      if (s.kind == "Group" &&
+          (s.name == "system:serviceaccounts" || s.name == "system:serviceaccounts:" + ns ||
+           s.name == "system:authenticated"))
+        match = true;
+      if (s.kind == "User" && s.name == "system:serviceaccount:" + ns + ":" + name) match = true;
+    }
+    if (!match) continue;
+    const auto* rules = this->rules(b.role_kind, b.ns, b.role_name);
+    Grant g;
+    g.scope = b.cluster_scoped ? "cluster" : b.ns;
+    g.binding = binding_text(b);
+    g.role = role_text(b);
+    if (rules) g.hits = match_patterns(*rules, b.cluster_scoped, b.ns);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+// ---- the patterns ------------------------------------------------------------------------
+
+namespace {
+
+struct Res {
+  std::string_view group;
+  std::string_view resource;
+};
+
+constexpr std::string_view kRbacGroup = "rbac.authorization.k8s.io";
+const std::vector<std::string_view> kWrite = {"create", "update", "patch", "delete"};
+
+class Matcher {
+ public:
+  Matcher(const std::vector<PolicyRuleSpec>& rules, bool cluster, std::string_view ns)
+      : rules_(rules), cluster_(cluster), ns_(ns) {}
+
+  // Line of the first rule allowing the request, or -1 when none does.
+  int can(std::string_view verb, std::string_view group, std::string_view resource,
+          std::string_view name = {}) const {
+    for (const PolicyRuleSpec& r : rules_)
+      if (rule_allows(r, verb, group, resource, name)) return r.line;
+    return -1;
+  }
+  int can_any(const std::vector<std::string_view>& verbs, std::string_view group,
+              std::string_view resource, std::string* which = nullptr) const {
+    for (std::string_view v : verbs)
+      if (int l = can(v, group, resource); l >= 0) {
+        if (which) *which = std::string(v);
+        return l;
+      }
+    return -1;
+  }
+  void hit(std::string_view pattern, std::string_view check, Severity sev, std::string what,
+           int line) {
+    hits_.push_back({pattern, check, sev, std::move(what), line});
+  }
+  bool cluster() const { return cluster_; }
+  std::string_view ns() const { return ns_; }
+  const std::vector<PolicyRuleSpec>& rules() const { return rules_; }
+  std::vector<PatternHit> take() { return std::move(hits_); }
+
+ private:
+  const std::vector<PolicyRuleSpec>& rules_;
+  bool cluster_;
+  std::string_view ns_;
+  std::vector<PatternHit> hits_;
+};
+
+const std::vector<Res> kSensitive = {{"", "secrets"},
+                                     {"", "pods"},
+                                     {"apps", "deployments"},
+                                     {"apps", "daemonsets"},
+                                     {"apps", "statefulsets"},
+                                     {"", "replicationcontrollers"},
+                                     {"apps", "replicasets"},
+                                     {"batch", "cronjobs"},
+                                     {"batch", "jobs"},
+                                     {kRbacGroup, "roles"},
+                                     {kRbacGroup, "clusterroles"},
+                                     {kRbacGroup, "rolebindings"},
+                                     {kRbacGroup, "clusterrolebindings"},
+                                     {"", "users"},
+                                     {"", "groups"}};
+
+const std::vector<Res> kWorkloads = {{"", "pods"},
+                                     {"apps", "deployments"},
+                                     {"apps", "daemonsets"},
+                                     {"apps", "statefulsets"},
+                                     {"apps", "replicasets"},
+                                     {"", "replicationcontrollers"},
+                                     {"batch", "jobs"},
+                                     {"batch", "cronjobs"}};
+
+}  // namespace
+
+std::vector<PatternHit> match_patterns(const std::vector<PolicyRuleSpec>& rules, bool cluster_scope,
+                                       std::string_view ns) {
+  Matcher m(rules, cluster_scope, ns);
+  const bool kube_system = !cluster_scope && ns == "kube-system";
+  std::string verb;
+  int l;
+  // R1: a literal */*/* rule.
+  for (const PolicyRuleSpec& r : rules)
+    if (contains(r.verbs, "*") && contains(r.api_groups, "*") && contains(r.resources, "*")) {
+      m.hit("R1", "RBAC_WILDCARD", Severity::Critical,
+            "every verb on every resource (cluster-admin equivalent)", r.line);
+      break;
+    }
+  // R2: a wildcard resource with a dangerous verb (first rule that has one).
+  [&] {
+    for (const PolicyRuleSpec& r : rules) {
+      if (!contains(r.resources, "*") || !r.resource_names.empty()) continue;
+      for (std::string_view v :
+           {"*", "create", "update", "delete", "deletecollection", "impersonate", "list", "get"})
+        if (contains(r.verbs, v) || contains(r.verbs, "*")) {
+          m.hit("R2", "RBAC_WILDCARD", cluster_scope ? Severity::Critical : Severity::High,
+                "\"" + std::string(v) + "\" on every resource", r.line);
+          return;
+        }
+    }
+  }();
+  // R3: wildcard verb on a sensitive resource (first one).
+  [&] {
+    for (const PolicyRuleSpec& r : rules) {
+      if (!contains(r.verbs, "*") || !r.resource_names.empty()) continue;
+      for (const Res& s : kSensitive)
+        if (rule_allows(r, "*", s.group, s.resource)) {
+          m.hit("R3", "RBAC_WILDCARD", Severity::Critical,
+                "every verb on " + std::string(s.resource), r.line);
+          return;
+        }
+    }
+  }();
+  // R4: read secrets.
+  if ((l = m.can_any({"get", "list", "watch"}, "", "secrets", &verb)) >= 0)
+    m.hit("R4", "RBAC_SECRETS", cluster_scope ? Severity::Critical : Severity::High,
+          verb + " secrets", l);
+  // R5..R8: into running pods.
+  if ((l = m.can("create", "", "pods/exec")) >= 0)
+    m.hit("R5", "RBAC_EXEC_ATTACH_PF", Severity::High, "create pods/exec", l);
+  if ((l = m.can("create", "", "pods/attach")) >= 0)
+    m.hit("R6", "RBAC_EXEC_ATTACH_PF", Severity::High, "create pods/attach", l);
+  if ((l = m.can("create", "", "pods/portforward")) >= 0)
+    m.hit("R7", "RBAC_EXEC_ATTACH_PF", Severity::High, "create pods/portforward", l);
+  if ((l = m.can_any({"patch", "update"}, "", "pods/ephemeralcontainers", &verb)) >= 0)
+    m.hit("R8", "RBAC_EXEC_ATTACH_PF", Severity::High, verb + " pods/ephemeralcontainers", l);
+  // R9: create or change workloads.
+  for (const Res& w : kWorkloads)
+    if ((l = m.can_any({"create", "update", "patch"}, w.group, w.resource, &verb)) >= 0) {
+      m.hit("R9", "RBAC_WORKLOAD_CREATE",
+            cluster_scope || kube_system ? Severity::Critical : Severity::High,
+            verb + " " + std::string(w.resource) + (kube_system ? " in kube-system" : ""), l);
+      break;
+    }
+  // R10: escalate or bind roles.
+  for (std::string_view res : {"roles", "clusterroles"})
+    if ((l = m.can_any({"escalate", "bind"}, kRbacGroup, res, &verb)) >= 0) {
+      m.hit("R10", "RBAC_ESCALATION", Severity::Critical, verb + " " + std::string(res), l);
+      break;
+    }
+  // R11, R12: create bindings (binding a role needs bind on it or holding its permissions).
+  if ((l = m.can("create", kRbacGroup, "rolebindings")) >= 0)
+    m.hit("R11", "RBAC_ESCALATION", Severity::High, "create rolebindings", l);
+  if ((l = m.can("create", kRbacGroup, "clusterrolebindings")) >= 0)
+    m.hit("R12", "RBAC_ESCALATION", Severity::High, "create clusterrolebindings", l);
+  // R13: impersonation.
+  for (const Res& r : std::vector<Res>{{"", "users"},
+                                       {"", "groups"},
+                                       {"", "serviceaccounts"},
+                                       {"authentication.k8s.io", "userextras/scopes"},
+                                       {"authentication.k8s.io", "uids"}})
+    if ((l = m.can("impersonate", r.group, r.resource)) >= 0) {
+      m.hit("R13", "RBAC_ESCALATION", Severity::Critical, "impersonate " + std::string(r.resource),
+            l);
+      break;
+    }
+  // R14: the kubelet API.
+  if ((l = m.can_any({"get", "create"}, "", "nodes/proxy", &verb)) >= 0)
+    m.hit("R14", "RBAC_NODES_PROXY", Severity::Critical, verb + " nodes/proxy", l);
+  // R15, R16: admission.
+  for (std::string_view res : {"mutatingwebhookconfigurations", "validatingwebhookconfigurations"})
+    if ((l = m.can_any(kWrite, "admissionregistration.k8s.io", res, &verb)) >= 0) {
+      m.hit("R15", "RBAC_WEBHOOK_ADMIN", Severity::Critical, verb + " " + std::string(res), l);
+      break;
+    }
+  for (std::string_view res : {"validatingadmissionpolicies", "validatingadmissionpolicybindings"})
+    if ((l = m.can_any({"create", "update", "patch"}, "admissionregistration.k8s.io", res,
+                       &verb)) >= 0) {
+      m.hit("R16", "RBAC_WEBHOOK_ADMIN", Severity::High, verb + " " + std::string(res), l);
+      break;
+    }
+  // R17..R19: credentials and storage.
+  if ((l = m.can("create", "", "serviceaccounts/token")) >= 0)
+    m.hit("R17", "RBAC_TOKEN_CSR_PV", Severity::High, "create serviceaccounts/token", l);
+  if ((l = m.can("update", "certificates.k8s.io", "certificatesigningrequests/approval")) >= 0)
+    m.hit("R18", "RBAC_TOKEN_CSR_PV", Severity::High, "update certificatesigningrequests/approval",
+          l);
+  if ((l = m.can("create", "", "persistentvolumes")) >= 0)
+    m.hit("R19", "RBAC_TOKEN_CSR_PV", Severity::High, "create persistentvolumes", l);
+  // R20..R25.
+  if ((l = m.can_any(kWrite, "apiextensions.k8s.io", "customresourcedefinitions", &verb)) >= 0)
+    m.hit("R20", "RBAC_CRD_WRITE", Severity::Medium, verb + " customresourcedefinitions", l);
+  for (const Res& r : std::vector<Res>{{"networking.k8s.io", "networkpolicies"},
+                                       {"networking.k8s.io", "ingresses"},
+                                       {"", "services"},
+                                       {"", "endpoints"},
+                                       {"discovery.k8s.io", "endpointslices"}})
+    if ((l = m.can_any(kWrite, r.group, r.resource, &verb)) >= 0) {
+      m.hit("R21", "RBAC_NETWORK_WRITE", Severity::High, verb + " " + std::string(r.resource), l);
+      break;
+    }
+  for (const Res& r : std::vector<Res>{{"templates.gatekeeper.sh", "constrainttemplates"},
+                                       {"kyverno.io", "clusterpolicies"},
+                                       {"kyverno.io", "policies"}})
+    if ((l = m.can_any(kWrite, r.group, r.resource, &verb)) >= 0) {
+      m.hit("R22", "RBAC_POLICY_ENGINE_WRITE", Severity::High, verb + " " + std::string(r.resource),
+            l);
+      break;
+    }
+  {
+    bool aws_scope = cluster_scope || kube_system;
+    int la = aws_scope ? m.can_any({"update", "patch"}, "", "configmaps") : -1;
+    if (la < 0 && aws_scope)
+      for (std::string_view v : {"update", "patch"})
+        if ((la = m.can(v, "", "configmaps", "aws-auth")) >= 0) break;
+    if (la >= 0)
+      m.hit("R23", "RBAC_CONFIGMAP_WRITE", Severity::Critical,
+            "update the kube-system/aws-auth configmap (EKS IAM mapping)", la);
+    else if ((l = m.can_any(kWrite, "", "configmaps", &verb)) >= 0)
+      m.hit("R23", "RBAC_CONFIGMAP_WRITE", Severity::Medium, verb + " configmaps", l);
+  }
+  if ((l = m.can("delete", "", "pods/log")) >= 0)
+    m.hit("R24", "RBAC_POD_LOG_DELETE", Severity::Medium, "delete pods/log", l);
+  if (m.can("get", kRbacGroup, "rolebindings") >= 0 &&
+      (l = m.can("patch", kRbacGroup, "rolebindings")) >= 0)
+    m.hit("R25", "RBAC_BINDING_PATCH", Severity::Low, "get and patch rolebindings", l);
+  return m.take();
+}
+
+PermissionLevel level_of(const std::vector<PatternHit>& hits, bool cluster_scope) {
+  PermissionLevel lvl = PermissionLevel::None;
+  for (const PatternHit& h : hits) {
+    PermissionLevel l = PermissionLevel::Elevated;
+    if (h.pattern == "R1" && cluster_scope) {
+      l = PermissionLevel::ClusterAdmin;
+    } else {
+      static const std::set<std::string_view> kTakeover = {
+          "R1", "R2", "R3", "R4", "R5", "R6", "R8", "R9", "R10", "R13", "R14", "R15", "R17", "R18"};
+      if (kTakeover.count(h.pattern)) l = PermissionLevel::Takeover;
+    }
+    lvl = std::max(lvl, l);
+  }
+  return lvl;
+}
+
+// ---- findings ----------------------------------------------------------------------------
+
+namespace {
+
+// Roles every cluster has (kubernetes.io/bootstrapping=rbac-defaults) and system roles.
+bool default_role(const RbacRole& r) {
+  if (r.name.starts_with("system:")) return true;
+  auto it = r.labels.find("kubernetes.io/bootstrapping");
+  if (it != r.labels.end() && it->second == "rbac-defaults") return true;
+  return r.cluster_scoped &&
+         (r.name == "cluster-admin" || r.name == "admin" || r.name == "edit" || r.name == "view");
+}
+
+bool builtin_cluster_role(std::string_view name) {
+  return name.starts_with("system:") || name == "cluster-admin" || name == "admin" ||
+         name == "edit" || name == "view";
+}
+
+std::string subject_text(const RbacSubject& s) {
+  return s.kind + " " + (s.ns.empty() ? "" : s.ns + "/") + s.name;
+}
+
+// Why a subject is left out by default (rbac-tool / Polaris exclusions), or "".
+std::string excluded_subject(const RbacBinding& b, const RbacSubject& s) {
+  if (b.name.starts_with("system:") || b.name.starts_with("kubeadm:"))
+    return "default exclusion: system binding " + b.name;
+  if (s.name.starts_with("system:")) return "default exclusion: system subject " + s.name;
+  if (s.kind == "ServiceAccount" && s.ns == "kube-system")
+    return "default exclusion: kube-system service account";
+  if (s.kind == "ServiceAccount" && s.ns == "gatekeeper-system" && s.name == "gatekeeper-admin")
+    return "default exclusion: gatekeeper-system/gatekeeper-admin";
+  return {};
+}
+
+}  // namespace
+
+void rbac_findings(const RbacIndex& index, const ScanOptions& o, std::vector<Finding>& out) {
+  const ClusterState& state = index.state();
+  auto exclusion = [&](Finding& f, const std::string& why) {
+    if (!why.empty() && !o.include_system) f.suppressed = Suppression{"default-exclusion", why, ""};
+  };
+
+  // Who each role is bound to, for messages.
+  std::map<std::tuple<bool, std::string, std::string>, std::vector<std::string>> bound_to;
+  for (const RbacBinding& b : state.bindings) {
+    bool cluster = b.role_kind == "ClusterRole";
+    auto& v = bound_to[{cluster, cluster ? "" : b.ns, b.role_name}];
+    for (const RbacSubject& s : b.subjects)
+      if (v.size() < 6) v.push_back(subject_text(s) + " (" + binding_text(b) + ")");
+  }
+
+  // Role-level patterns: one finding per (role, check), at the first rule that matched.
+  for (size_t i = 0; i < state.roles.size(); ++i) {
+    const RbacRole& r = state.roles[i];
+    auto hits = match_patterns(index.resolved()[i], r.cluster_scoped, r.ns);
+    std::map<std::string_view, std::vector<const PatternHit*>> by_check;
+    for (const PatternHit& h : hits) by_check[h.check].push_back(&h);
+    ResourceRef ref{r.cluster_scoped ? "ClusterRole" : "Role", r.ns, r.name};
+    const auto& bound = bound_to[{r.cluster_scoped, r.ns, r.name}];
+    for (const auto& [check, hs] : by_check) {
+      Severity sev = Severity::Low;
+      std::string what;
+      int line = 0;
+      for (const PatternHit* h : hs) {
+        sev = std::max(sev, h->severity);
+        what += (what.empty() ? "" : "; ") + h->what + " (" + std::string(h->pattern) + ")";
+        if (line == 0 || (h->line > 0 && h->line < line)) line = h->line;
+      }
+      std::string msg = ref.kind + " " + r.name + " allows " + what;
+      if (bound.empty()) {
+        msg += "; not bound in the input";
+      } else {
+        msg += "; bound to ";
+        for (size_t k = 0; k < bound.size(); ++k) msg += (k ? ", " : "") + bound[k];
+      }
+      Finding f = make_finding(check, ref, r.source, line ? line : r.source.line, msg);
+      f.severity = sev;
+      if (default_role(r)) exclusion(f, "default exclusion: built-in role " + r.name);
+      out.push_back(std::move(f));
+    }
+  }
+
+  // Binding and subject risks.
+  for (const RbacBinding& b : state.bindings) {
+    ResourceRef ref{b.cluster_scoped ? "ClusterRoleBinding" : "RoleBinding", b.ns, b.name};
+    const auto* rules = index.rules(b.role_kind, b.ns, b.role_name);
+    std::vector<PatternHit> hits;
+    if (rules) hits = match_patterns(*rules, b.cluster_scoped, b.ns);
+    bool admin_equiv = std::any_of(hits.begin(), hits.end(),
+                                   [](const PatternHit& h) { return h.pattern == "R1"; });
+    bool builtin_admin =
+        b.role_kind == "ClusterRole" &&
+        (b.role_name == "cluster-admin" || b.role_name == "admin" || b.role_name == "edit");
+    std::string scope = b.cluster_scoped ? "cluster-wide" : "in namespace " + b.ns;
+
+    if (!rules && index.has_roles() &&
+        !(b.role_kind == "ClusterRole" && builtin_cluster_role(b.role_name))) {  // system:*
+      Finding f = make_finding("RBAC_MISSING_ROLE", ref, b.source, b.source.line,
+                               binding_text(b) + " refers to " + role_text(b) +
+                                   ", which is not in the input (whoever creates it later "
+                                   "gets these subjects)");
+      out.push_back(std::move(f));
+    }
+
+    for (const RbacSubject& s : b.subjects) {
+      std::string why = excluded_subject(b, s);
+      // Public subjects and system:masters.
+      bool anonymous = s.name == "system:anonymous" || s.name == "system:unauthenticated";
+      bool authenticated = s.kind == "Group" && s.name == "system:authenticated";
+      bool masters = s.kind == "Group" && s.name == "system:masters";
+      if (anonymous || masters ||
+          (authenticated &&
+           (builtin_admin || level_of(hits, b.cluster_scoped) >= PermissionLevel::Takeover))) {
+        std::string msg =
+            binding_text(b) + " grants " + role_text(b) + " " + scope + " to " + subject_text(s);
+        if (masters) msg += " (members of system:masters bypass RBAC entirely)";
+        if (anonymous) msg += " (every unauthenticated request)";
+        if (authenticated) msg += " (every authenticated user and service account)";
+        Finding f = make_finding("RBAC_PUBLIC_BINDING", ref, b.source, b.source.line, msg);
+        // Baseline bindings every kubeadm cluster has (krane's exclusions).
+        std::string pub_why;
+        if (b.role_name == "system:public-info-viewer" ||
+            b.role_name == "kubeadm:bootstrap-signer-clusterinfo" ||
+            b.role_name == "system:discovery" || b.role_name == "system:basic-user")
+          pub_why = "default exclusion: baseline binding of " + b.role_name;
+        if (masters && b.cluster_scoped && b.name == "cluster-admin")
+          pub_why = "default exclusion: the built-in cluster-admin binding";
+        exclusion(f, pub_why);
+        out.push_back(std::move(f));
+        continue;
+      }
+      if (builtin_admin || admin_equiv) {
+        bool critical = b.role_name == "cluster-admin" || admin_equiv || s.kind == "ServiceAccount";
+        std::string msg = binding_text(b) + " grants " + role_text(b) +
+                          (admin_equiv && !builtin_admin ? " (every verb on every resource)" : "") +
+                          " " + scope + " to " + subject_text(s);
+        if (s.kind == "ServiceAccount")
+          msg += s.name == "default" ? "; the namespace's default service account, mounted by "
+                                       "every pod that names none"
+                                     : "; any pod using that service account holds it";
+        Finding f = make_finding("CLUSTER_ADMIN_BINDING", ref, b.source, b.source.line, msg);
+        f.severity = critical ? Severity::Critical : Severity::High;
+        exclusion(f, why);
+        out.push_back(std::move(f));
+      }
+    }
+  }
+}
+
+}  // namespace detail
+}  // namespace stockade::posture
