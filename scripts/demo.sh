@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds Stockade and runs it on the embedded demo data
-# (demo/): who can reach whom, why three connections are allowed or denied, and what a policy
-# change would change.
+# (demo/): who can reach whom and why; the observed traffic as a map; least-privilege policies
+# learned from it, proved against it, and a policy change checked against it (the closed
+# loop); a posture scan of a deliberately vulnerable set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,12 @@ stockade=build/release/stockade
 run() {
   echo
   echo "\$ stockade $*"
-  "$stockade" "$@"
+  local code=0
+  "$stockade" "$@" || code=$?
+  if [ "$code" -ne 0 ]; then echo "(exit $code)"; fi
+  if [ "$code" -ge 2 ]; then exit "$code"; fi  # 1 = found what the command reports; 2+ = error
 }
+out=$(mktemp -d)
 
 run reach -f demo/cluster -f demo/policies -o summary
 run reach -f demo/cluster -f demo/policies --from shop/frontend --to 'shop/*'
@@ -25,3 +30,16 @@ run explain -f demo/cluster -f demo/policies --from monitoring/prometheus \
 run explain -f demo/cluster -f demo/policies --from 198.51.100.7 --to shop/frontend \
   --port tcp/http
 run diff -f demo/cluster --before demo/policies --after demo/policies-change
+
+# The closed loop on the demo's observed traffic (demo/flows).
+flows=demo/flows/hubble.json.gz
+run map -f demo/cluster -f demo/policies --flows "$flows" -o html > "$out/map.html"
+echo "map written to $out/map.html (open it in a browser)"
+run recommend -f demo/cluster --flows "$flows" --out-dir "$out/recommended"
+run verify -f demo/cluster -f "$out/recommended" --flows "$flows"
+run diff -f demo/cluster --before demo/policies --after demo/policies-change --flows "$flows"
+
+# Posture: every planted weakness of demo/vulnerable, riskiest workloads first.
+run scan -f demo/vulnerable --fail-on critical
+echo
+echo "demo outputs are in $out"
