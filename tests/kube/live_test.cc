@@ -579,6 +579,24 @@ TEST_F(LiveCluster, InformerStaysEqualToTheServer) {
   ::waitpid(srv, nullptr, 0);
 }
 
+// scan reads a live cluster too: the same findings (check and resource) as from the file.
+TEST_F(LiveCluster, ScanLiveAndFileFindTheSame) {
+  auto findings = [&](const std::string& source) {
+    Shell r = run(stockade() + " scan -o json --fail-on none " + source);
+    EXPECT_EQ(r.code, 0) << r.err;
+    std::set<std::string> out;
+    json j = json::parse(r.out);
+    for (const auto& f : j["findings"])
+      out.insert(f["id"].get<std::string>() + " " + f["resource"].dump() +
+                 f.value("container", ""));
+    return out;
+  };
+  auto live = findings("--kubeconfig " + kc("admin.kubeconfig"));
+  auto file = findings("-f " + kc("objects.json"));
+  EXPECT_GT(file.size(), 10u);
+  EXPECT_EQ(live, file);
+}
+
 // ---- kubeconfig resolution without a server ---------------------------------------------------
 
 class Kubeconfig : public ::testing::Test {
