@@ -417,10 +417,13 @@ class Decoder {
         {"initContainers", ContainerKind::Init},
         {"ephemeralContainers", ContainerKind::Ephemeral},
     };
-    for (const auto& [key, kind] : kLists)
-      each_item(spec, key, path + "." + std::string(key), [&](const N& c, const std::string& p) {
-        ps.containers.push_back(container_spec(c, kind, p));
-      });
+    for (const auto& list : kLists) {
+      ContainerKind kind = list.second;  // (clang 14 cannot capture structured bindings)
+      each_item(spec, list.first, path + "." + std::string(list.first),
+                [&](const N& c, const std::string& p) {
+                  ps.containers.push_back(container_spec(c, kind, p));
+                });
+    }
     each_item(spec, "volumes", path + ".volumes", [&](const N& v, const std::string& p) {
       Volume vol;
       vol.line = v.line();
