@@ -84,6 +84,18 @@ std::vector<std::pair<std::string, std::string>> owned_elsewhere(
   return out;
 }
 
+// Deletes the policies to prune (only as a dry run with `dry_run`); one already gone is fine.
+void prune(kube::Client& c, const std::vector<std::pair<std::string, std::string>>& policies,
+           bool dry_run, bool quiet) {
+  for (const auto& [path, label] : policies) {
+    auto r = c.request("DELETE", dry_run ? path + "?dryRun=All" : path);
+    if (!r) throw UsageError{r.error().str()};
+    if (r->status != 200 && r->status != 202 && r->status != 404)
+      throw UsageError{kube::Client::describe("DELETE", path, *r)};
+    if (!quiet) std::printf("%s: pruned%s\n", label.c_str(), dry_run ? " (dry run)" : "");
+  }
+}
+
 int run(const ApplyOptions& o) {
   auto objects = kube::read_apply_objects(o.common.files, o.common.ns);
   if (!objects) throw UsageError{objects.error().str()};
@@ -128,16 +140,10 @@ int run(const ApplyOptions& o) {
     print_outcome(obj, *out, "dry run");
     planned.push_back(std::move(*out));
   }
-  std::vector<std::pair<std::string, std::string>> prune;
+  std::vector<std::pair<std::string, std::string>> pruned;
   if (o.prune_owned) {
-    prune = owned_elsewhere(c, *objects);
-    for (const auto& [path, label] : prune) {
-      auto r = c.request("DELETE", path + "?dryRun=All");
-      if (!r) throw UsageError{r.error().str()};
-      if (r->status != 200 && r->status != 202 && r->status != 404)
-        throw UsageError{kube::Client::describe("DELETE", path, *r)};
-      if (!json_out) std::printf("%s: pruned (dry run)\n", label.c_str());
-    }
+    pruned = owned_elsewhere(c, *objects);
+    prune(c, pruned, true, json_out);
   }
   auto record = [&](const kube::ApplyObject& obj, const kube::ApplyOutcome& out) {
     nlohmann::ordered_json conf = nlohmann::json::array();
@@ -172,17 +178,11 @@ int run(const ApplyOptions& o) {
       print_outcome(obj, *out, "applied");
       planned[i] = std::move(*out);
     }
-    for (const auto& [path, label] : prune) {
-      auto r = c.request("DELETE", path);
-      if (!r) throw UsageError{r.error().str()};
-      if (r->status != 200 && r->status != 202 && r->status != 404)
-        throw UsageError{kube::Client::describe("DELETE", path, *r)};
-      if (!json_out) std::printf("%s: pruned\n", label.c_str());
-    }
+    prune(c, pruned, false, json_out);
   }
   for (size_t i = 0; i < objects->size(); ++i) record((*objects)[i], planned[i]);
   report["pruned"] = nlohmann::json::array();
-  for (const auto& [path, label] : prune) report["pruned"].push_back(label);
+  for (const auto& [path, label] : pruned) report["pruned"].push_back(label);
   if (json_out) std::printf("%s\n", report.dump(2).c_str());
   finish(kExitOk);
 }

@@ -198,18 +198,9 @@ Result<std::vector<ApplyObject>> read_apply_objects(const std::vector<std::strin
   for (const auto& p : paths) collect_files(p, files);
   std::vector<ApplyObject> out;
   for (const std::string& file : files) {
-    std::string text;
-    if (file == "-") {
-      std::stringstream ss;
-      ss << std::cin.rdbuf();
-      text = ss.str();
-    } else {
-      std::ifstream in(file, std::ios::binary);
-      if (!in) return make_error(file, 0, "cannot read file");
-      std::stringstream ss;
-      ss << in.rdbuf();
-      text = ss.str();
-    }
+    auto read = read_text_file(file);
+    if (!read) return make_error(file, 0, "cannot read file");
+    std::string text = std::move(*read);
     std::string name = file == "-" ? "<stdin>" : file;
     auto stream = YamlStream::parse(text, name);
     if (!stream) return tl::unexpected(stream.error());

@@ -56,14 +56,6 @@ std::string trim(std::string s) {
   return s;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 struct Url {
   std::string scheme, host, port, prefix;
 };
@@ -151,8 +143,9 @@ Result<ExecCredential> run_exec_plugin(const ExecConfig& exec, const RestConfig&
     nlohmann::json c = {{"server", cluster.server}};
     if (!cluster.tls_server_name.empty()) c["tls-server-name"] = cluster.tls_server_name;
     if (cluster.insecure_skip_tls_verify) c["insecure-skip-tls-verify"] = true;
-    std::string ca = cluster.ca_pem.empty() && !cluster.ca_file.empty() ? read_file(cluster.ca_file)
-                                                                        : cluster.ca_pem;
+    std::string ca = cluster.ca_pem.empty() && !cluster.ca_file.empty()
+                         ? read_text_file(cluster.ca_file).value_or("")
+                         : cluster.ca_pem;
     if (!ca.empty()) c["certificate-authority-data"] = base64_encode(ca);
     if (!cluster.proxy_url.empty()) c["proxy-url"] = cluster.proxy_url;
     info["spec"]["cluster"] = c;
@@ -313,7 +306,7 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
     std::string token = config_.token;
     std::string cert_pem = config_.client_cert_pem, key_pem = config_.client_key_pem;
     if (!config_.token_file.empty()) {
-      token = trim(read_file(config_.token_file));
+      token = trim(read_text_file(config_.token_file).value_or(""));
       if (token.empty()) return make_error(config_.token_file, 0, "token file is missing or empty");
     }
     if (config_.exec) {

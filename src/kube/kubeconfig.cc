@@ -4,6 +4,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -81,11 +82,9 @@ struct Merged {
 };
 
 Result<void> merge_file(Merged& m, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(path, 0, "cannot read kubeconfig");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  auto read = read_text_file(path);
+  if (!read) return make_error(path, 0, "cannot read kubeconfig");
+  std::string text = std::move(*read);
   if (text.size() > (size_t{64} << 20)) return make_error(path, 0, "kubeconfig larger than 64 MiB");
   auto parsed = YamlStream::parse(text, path, 64);
   if (!parsed) return tl::unexpected(parsed.error());
@@ -121,14 +120,6 @@ Result<void> merge_file(Merged& m, const std::string& path) {
   return {};
 }
 
-std::string read_small_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 Result<RestConfig> in_cluster(const KubeconfigOptions& o) {
   if (!o.service_host || o.service_host->empty() || !o.service_port || o.service_port->empty())
     return make_error(
@@ -142,7 +133,7 @@ Result<RestConfig> in_cluster(const KubeconfigOptions& o) {
   if (!fs::exists(c.token_file))
     return make_error(c.token_file, 0, "in-cluster configuration: service-account token missing");
   c.ca_file = o.in_cluster_dir + "/ca.crt";
-  std::string ns = read_small_file(o.in_cluster_dir + "/namespace");
+  std::string ns = read_text_file(o.in_cluster_dir + "/namespace").value_or("");
   while (!ns.empty() && (ns.back() == '\n' || ns.back() == ' ')) ns.pop_back();
   c.namespace_ = ns;
   c.origin = "in-cluster service account";
@@ -150,6 +141,18 @@ Result<RestConfig> in_cluster(const KubeconfigOptions& o) {
 }
 
 }  // namespace
+
+std::optional<std::string> read_text_file(const std::string& path) {
+  std::stringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+    return ss.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 std::optional<std::string> base64_decode(std::string_view text) {
   auto value = [](char ch) -> int {

@@ -63,6 +63,9 @@ Result<RestConfig> load_config(const KubeconfigOptions& options);
 // Reads the environment into `options` ($KUBECONFIG, $HOME, KUBERNETES_SERVICE_HOST/_PORT).
 KubeconfigOptions with_environment(KubeconfigOptions options);
 
+// A whole file, or nullopt when it cannot be read ("-": standard input).
+std::optional<std::string> read_text_file(const std::string& path);
+
 // Base64 (standard alphabet, padding optional, whitespace ignored); nullopt when invalid.
 std::optional<std::string> base64_decode(std::string_view text);
 
