@@ -119,7 +119,7 @@ void BM_ResolveAggregate(benchmark::State& st) {
       k.f.src.workload_kind = k.f.dst.workload_kind = k.f.drop_reason = k.f.node = {};
       k.f.src.service_ns = k.f.src.service_name = k.f.dst.service_ns = k.f.dst.service_name = {};
       k.f.agent_outcome = k.f.comm = {};
-      k.f.src.label_count = k.f.dst.label_count = 0;  // their views point into the parser
+      k.f.src.labels_json = k.f.dst.labels_json = {};  // they point into the parser
     }
     return out;
   }();

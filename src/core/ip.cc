@@ -8,16 +8,29 @@ namespace stockade {
 
 std::optional<IpAddr> IpAddr::parse(std::string_view text) {
   if (text.empty() || text.size() > 45) return std::nullopt;
+  IpAddr ip;
+  if (text.find(':') == std::string_view::npos) {
+    // Dotted quad, as inet_pton reads it (four decimal octets, no leading zeros), without
+    // its copy and call: flow records hold two addresses each.
+    uint32_t v = 0;
+    int octets = 0;
+    size_t i = 0;
+    while (octets < 4) {
+      size_t start = i;
+      unsigned o = 0;
+      while (i < text.size() && i - start < 3 && text[i] >= '0' && text[i] <= '9')
+        o = o * 10 + static_cast<unsigned>(text[i++] - '0');
+      if (i == start || o > 255 || (text[start] == '0' && i - start > 1)) return std::nullopt;
+      v = v << 8 | o;
+      if (++octets < 4 && (i >= text.size() || text[i++] != '.')) return std::nullopt;
+    }
+    if (i != text.size()) return std::nullopt;
+    ip.lo = v;
+    return ip;
+  }
   char buf[64];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
-  IpAddr ip;
-  if (text.find(':') == std::string_view::npos) {
-    in_addr a{};
-    if (inet_pton(AF_INET, buf, &a) != 1) return std::nullopt;
-    ip.lo = ntohl(a.s_addr);
-    return ip;
-  }
   in6_addr a{};
   if (inet_pton(AF_INET6, buf, &a) != 1) return std::nullopt;
   ip.v6 = true;

@@ -1,5 +1,6 @@
 #include "flow/edge_graph.h"
 
+#include <simdjson.h>
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -59,6 +60,27 @@ bool per_pod_label(const std::string& k) {
          k == "controller-uid" || k == "job-name" || k == "batch.kubernetes.io/job-name";
 }
 
+// The pod labels of a Hubble record (["k8s:app=web", ...]), without Cilium's and Kubernetes'
+// bookkeeping labels, which say nothing about the application.
+Labels record_labels(simdjson::dom::parser& parser, std::string_view labels_json) {
+  Labels labels;
+  simdjson::dom::array items;
+  if (labels_json.empty() || parser.parse(labels_json).get_array().get(items) != simdjson::SUCCESS)
+    return labels;
+  for (simdjson::dom::element item : items) {
+    std::string_view l;
+    if (item.get_string().get(l) != simdjson::SUCCESS || !l.starts_with("k8s:")) continue;
+    l.remove_prefix(4);
+    size_t eq = l.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string key(l.substr(0, eq));
+    if (key.starts_with("io.kubernetes.") || key.starts_with("io.cilium.") || per_pod_label(key))
+      continue;
+    labels.emplace(std::move(key), std::string(l.substr(eq + 1)));
+  }
+  return labels;
+}
+
 // Of the pods that held one address, the one that existed at `t`: created at or before it and
 // not deleted before it; else the newest created before `t`; else the first.
 uint32_t pick_by_time(const std::vector<Endpoint>& eps, const std::vector<uint32_t>& holders,
@@ -95,6 +117,7 @@ struct EdgeGraph::Resolver {
   StringMap<uint32_t> node_by_id;
   std::unordered_map<IpAddr, uint32_t, IpHash> external;
   std::unordered_map<size_t, uint32_t> service_node;  // Service index -> graph node
+  simdjson::dom::parser labels_parser;                // labels of pods the objects lack
 
   Resolver(const ClusterState& s, const std::vector<Endpoint>& e, GraphOptions o)
       : state(s), eps(e), options(std::move(o)), endpoint_node(e.size(), -1) {
@@ -227,28 +250,23 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
     }
     // A pod the cluster objects do not hold: name and label it from the record.
     std::string ns_name(p.ns);
-    Labels labels;
-    for (uint8_t i = 0; i < p.label_count; ++i) {
-      std::string_view l = p.labels[i];
-      size_t eq = l.find('=');
-      if (eq == std::string_view::npos) continue;
-      std::string key(l.substr(0, eq));
-      // Cilium's own and Kubernetes' bookkeeping labels say nothing about the application.
-      if (key.starts_with("io.kubernetes.") || key.starts_with("io.cilium.") || per_pod_label(key))
-        continue;
-      labels.emplace(std::move(key), std::string(l.substr(eq + 1)));
-    }
+    std::string id, kind;
     if (r.options.by == Granularity::Namespace) {
       Labels l = r.state.namespace_labels(ns_name);
       return node(ns_name, ns_name, "Namespace", &l, create);
     }
     if (r.options.by == Granularity::Workload) {
-      auto [name, kind] =
+      auto [name, k] =
           p.workload.empty() ? guess_workload(p.pod) : std::pair{p.workload, p.workload_kind};
-      return node(ns_name + "/" + std::string(name), ns_name,
-                  std::string(kind.empty() ? "Pod" : kind), &labels, create);
+      id = ns_name + "/" + std::string(name);
+      kind = k.empty() ? "Pod" : k;
+    } else {
+      id = ns_name + "/" + std::string(p.pod);
+      kind = "Pod";
     }
-    return node(ns_name + "/" + std::string(p.pod), ns_name, "Pod", &labels, create);
+    if (auto it = r.node_by_id.find(id); it != r.node_by_id.end()) return it->second;
+    Labels labels = record_labels(r.labels_parser, p.labels_json);
+    return node(std::move(id), std::move(ns_name), std::move(kind), &labels, create);
   }
   // 2. By address.
   if (p.ip) {

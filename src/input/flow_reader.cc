@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -22,7 +23,6 @@ namespace stockade {
 
 namespace {
 
-namespace od = simdjson::ondemand;
 using simdjson::error_code;
 using simdjson::SUCCESS;
 
@@ -41,48 +41,177 @@ bool is(std::string_view s, const char (&literal)[N]) {
   return s.size() == N - 1 && std::memcmp(s.data(), literal, N - 1) == 0;
 }
 
-// The first '"' or '\\' at or after `p`, eight bytes at a time. Stage 1 validated that the
-// string is closed, and the text is padded, so reading past the quote is safe.
-const char* quote_or_backslash(const char* p) {
-  if constexpr (std::endian::native != std::endian::little) {
-    while (*p != '"' && *p != '\\') ++p;
-    return p;
-  }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// Ends a scalar: whitespace, a structural character, or the end of the line.
+bool ends_scalar(char c) {
+  return is_space(c) || c == ',' || c == '}' || c == ']' || c == ':' || c == '\0';
+}
+
+// Whether n bytes at p hold a '\\', eight at a time (the line is padded: reading up to seven
+// bytes past its end is safe; they are masked off).
+bool has_backslash(const char* p, size_t n) {
+  if constexpr (std::endian::native != std::endian::little)
+    return std::memchr(p, '\\', n) != nullptr;
   constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  for (;; p += 8) {
+  for (size_t k = 0; k < n; k += 8) {
     uint64_t w;
-    std::memcpy(&w, p, 8);
-    uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
-    uint64_t hit = ((q - kOnes) & ~q & kHigh) | ((b - kOnes) & ~b & kHigh);
-    if (hit) return p + (__builtin_ctzll(hit) >> 3);  // the lowest hit is exact
+    std::memcpy(&w, p + k, 8);
+    uint64_t b = w ^ (kOnes * '\\');
+    uint64_t hit = (b - kOnes) & ~b & kHigh;
+    if (n - k < 8) hit &= (uint64_t{1} << (8 * (n - k))) - 1;
+    if (hit) return true;
   }
+  return false;
 }
 
-// A string value. Most have no escapes and are used where they are, in the input text (which
-// outlives the record); the others are unescaped into the parser's buffer.
-error_code get_str(od::value v, std::string_view& out) {
-  const char* token = v.raw_json_token().data();
-  if (*token != '"') return simdjson::INCORRECT_TYPE;
-  const char* end = quote_or_backslash(token + 1);
-  if (*end == '"') {
-    out = {token + 1, static_cast<size_t>(end - token - 1)};
+// One line as simdjson's stage 1 sees it: the position of every structural character
+// ({ } [ ] : ,) and of the first character of every string and other value, with strings and
+// UTF-8 already validated. A record needs a few of its ~60 fields, so it is walked here
+// directly, token by token: the values it needs are read, the others skipped by counting
+// brackets (as simdjson's On-Demand API skips them).
+struct Tokens {
+  const char* buf = nullptr;
+  size_t len = 0;
+  const uint32_t* pos = nullptr;
+  uint32_t n = 0;                                                       // tokens
+  uint32_t i = 0;                                                       // the next one
+  const simdjson::internal::dom_parser_implementation* impl = nullptr;  // unescapes strings
+  char* scratch = nullptr;  // room for the unescaped strings of the line (at most its length)
+
+  char at(uint32_t k) const { return k < n ? buf[pos[k]] : '\0'; }
+  char peek() const { return at(i); }
+
+  // Skips the value at the next token.
+  error_code skip() {
+    char c = peek();
+    if (c == '{' || c == '[') {
+      uint32_t depth = 0;
+      do {
+        if (i >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+        c = buf[pos[i++]];
+        if (c == '{' || c == '[') ++depth;
+        if (c == '}' || c == ']') --depth;
+      } while (depth > 0);
+      return SUCCESS;
+    }
+    if (c == '\0' || c == ',' || c == ':' || c == '}' || c == ']') return simdjson::TAPE_ERROR;
+    ++i;
     return SUCCESS;
   }
-  return v.get_string().get(out);
-}
 
-// A field's key, unescaped only when it has escapes.
-error_code key_of(od::field& field, std::string_view& out) {
-  const char* begin = field.key().raw();
-  const char* end = quote_or_backslash(begin);
-  if (*end == '"') {
-    out = {begin, static_cast<size_t>(end - begin)};
+  // The text of the string whose opening quote is at `open`: up to the closing quote, which
+  // is the last one before the next token (only whitespace may lie between them).
+  error_code string_at(uint32_t open, uint32_t next_token, std::string_view& out) {
+    size_t q = next_token < n ? pos[next_token] : len;
+    size_t begin = pos[open] + 1;
+    do --q;
+    while (q > begin && is_space(buf[q]));
+    if (q < begin || buf[q] != '"') return simdjson::STRING_ERROR;
+    out = {buf + begin, q - begin};
+    if (!has_backslash(out.data(), out.size())) return SUCCESS;
+    // Escapes: unescaped (and checked) by simdjson into the line's scratch room.
+    auto* end = impl->parse_string(reinterpret_cast<const uint8_t*>(buf + begin),
+                                   reinterpret_cast<uint8_t*>(scratch));
+    if (end == nullptr) return simdjson::STRING_ERROR;
+    out = {scratch, static_cast<size_t>(reinterpret_cast<char*>(end) - scratch)};
+    scratch = reinterpret_cast<char*>(end);
     return SUCCESS;
   }
-  return field.unescaped_key().get(out);
+};
+
+// A value of the line: its first token. Reading it moves past it; a failed read moves nowhere.
+class Value {
+ public:
+  Value(Tokens& t) : t_(&t) {}
+
+  bool is_string() const { return t_->peek() == '"'; }
+
+  error_code get_string(std::string_view& out) {
+    if (!is_string()) return simdjson::INCORRECT_TYPE;
+    TRY(t_->string_at(t_->i, t_->i + 1, out));
+    ++t_->i;
+    return SUCCESS;
+  }
+
+  error_code get_uint64(uint64_t& out) {
+    const char* p = scalar();
+    if (*p == '-') return simdjson::INCORRECT_TYPE;
+    TRY(digits(p, out));
+    ++t_->i;
+    return SUCCESS;
+  }
+
+  error_code get_int64(int64_t& out) {
+    const char* p = scalar();
+    bool negative = *p == '-';
+    uint64_t u;
+    TRY(digits(p + negative, u));
+    if (u > uint64_t{INT64_MAX} + negative) return simdjson::NUMBER_OUT_OF_RANGE;
+    out = negative ? static_cast<int64_t>(0 - u) : static_cast<int64_t>(u);
+    ++t_->i;
+    return SUCCESS;
+  }
+
+  error_code get_bool(bool& out) {
+    const char* p = scalar();
+    if (std::memcmp(p, "true", 4) == 0 && ends_scalar(p[4])) {
+      out = true;
+    } else if (std::memcmp(p, "false", 5) == 0 && ends_scalar(p[5])) {
+      out = false;
+    } else {
+      return simdjson::INCORRECT_TYPE;
+    }
+    ++t_->i;
+    return SUCCESS;
+  }
+
+  // A number in a string ("123"), as the protobuf JSON mapping writes 64-bit integers.
+  error_code get_uint64_in_string(uint64_t& out) {
+    uint32_t at = t_->i;
+    std::string_view s;
+    TRY(get_string(s));
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || s[0] == '+') {
+      t_->i = at;
+      return simdjson::NUMBER_ERROR;
+    }
+    return SUCCESS;
+  }
+
+  Tokens& tokens() { return *t_; }
+
+ private:
+  // The value's text (the line is padded: reading a few bytes past its end is safe).
+  const char* scalar() const { return t_->i < t_->n ? t_->buf + t_->pos[t_->i] : "\0\0\0\0\0"; }
+
+  // A JSON integer without sign: no leading zeros, no fraction or exponent (those are not
+  // integers), at most 2^64 - 1.
+  static error_code digits(const char* p, uint64_t& out) {
+    if (*p < '0' || *p > '9') return simdjson::INCORRECT_TYPE;
+    if (*p == '0' && p[1] >= '0' && p[1] <= '9') return simdjson::NUMBER_ERROR;
+    uint64_t v = 0;
+    for (; *p >= '0' && *p <= '9'; ++p) {
+      unsigned d = static_cast<unsigned>(*p - '0');
+      if (v > (UINT64_MAX - d) / 10) return simdjson::NUMBER_OUT_OF_RANGE;
+      v = v * 10 + d;
+    }
+    if (*p == '.' || *p == 'e' || *p == 'E') return simdjson::INCORRECT_TYPE;
+    if (!ends_scalar(*p)) return simdjson::NUMBER_ERROR;
+    out = v;
+    return SUCCESS;
+  }
+
+  Tokens* t_;
+};
+
+error_code get_str(Value v, std::string_view& out) {
+  return v.get_string(out);
 }
 
-error_code read_ip(od::value v, std::optional<IpAddr>& out) {
+error_code read_ip(Value v, std::optional<IpAddr>& out) {
   std::string_view s;
   TRY(get_str(v, s));
   if (s.empty()) return SUCCESS;
@@ -90,58 +219,80 @@ error_code read_ip(od::value v, std::optional<IpAddr>& out) {
   return out ? SUCCESS : simdjson::INCORRECT_TYPE;
 }
 
-error_code read_port(od::value v, uint16_t& out) {
+error_code read_port(Value v, uint16_t& out) {
   uint64_t n;
-  TRY(v.get_uint64().get(n));
+  TRY(v.get_uint64(n));
   if (n > 65535) return simdjson::NUMBER_OUT_OF_RANGE;
   out = static_cast<uint16_t>(n);
   return SUCCESS;
 }
 
-// Calls f(key, value) -> error_code for each field of an object; an error stops. Values the
-// handler leaves unread are skipped by the iterator.
+// Calls f(key, value) -> error_code for each field of the object at the next token; an error
+// stops. Values the handler leaves unread are skipped.
 template <class F>
-error_code each_field(od::object o, F&& f) {
-  for (auto result : o) {
-    od::field field;
-    TRY(std::move(result).get(field));
+error_code each_field(Value v, F&& f) {
+  Tokens& t = v.tokens();
+  if (t.peek() != '{') return simdjson::INCORRECT_TYPE;
+  ++t.i;
+  if (t.peek() == '}') {
+    ++t.i;
+    return SUCCESS;
+  }
+  for (;;) {
+    if (t.peek() != '"' || t.at(t.i + 1) != ':') return simdjson::TAPE_ERROR;
     std::string_view key;
-    TRY(key_of(field, key));
-    TRY(f(key, field.value()));
+    TRY(t.string_at(t.i, t.i + 1, key));
+    t.i += 2;
+    uint32_t start = t.i;
+    if (start >= t.n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+    TRY(f(key, Value(t)));
+    if (t.i == start) TRY(t.skip());
+    char c = t.peek();
+    ++t.i;
+    if (c == '}') return SUCCESS;
+    if (c != ',') return simdjson::TAPE_ERROR;
   }
-  return SUCCESS;
 }
 
 template <class F>
-error_code each_field(od::value v, F&& f) {
-  od::object o;
-  TRY(v.get_object().get(o));
-  return each_field(o, std::forward<F>(f));
-}
-
-template <class F>
-error_code each_item(od::value v, F&& f) {
-  od::array a;
-  TRY(v.get_array().get(a));
-  for (auto result : a) {
-    od::value item;
-    TRY(std::move(result).get(item));
-    TRY(f(item));
+error_code each_item(Value v, F&& f) {
+  Tokens& t = v.tokens();
+  if (t.peek() != '[') return simdjson::INCORRECT_TYPE;
+  ++t.i;
+  if (t.peek() == ']') {
+    ++t.i;
+    return SUCCESS;
   }
-  return SUCCESS;
+  for (;;) {
+    uint32_t start = t.i;
+    if (start >= t.n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+    TRY(f(Value(t)));
+    if (t.i == start) TRY(t.skip());
+    char c = t.peek();
+    ++t.i;
+    if (c == ']') return SUCCESS;
+    if (c != ',') return simdjson::TAPE_ERROR;
+  }
 }
 
 // Hubble `source` / `destination` endpoint.
-error_code read_endpoint(od::value v, FlowPeer& p) {
-  return each_field(v, [&](std::string_view key, od::value val) -> error_code {
+error_code read_endpoint(Value v, FlowPeer& p) {
+  return each_field(v, [&](std::string_view key, Value val) -> error_code {
     if (is(key, "namespace")) return get_str(val, p.ns);
     if (is(key, "pod_name")) return get_str(val, p.pod);
     if (is(key, "identity")) {
       uint64_t id;
-      TRY(val.get_uint64().get(id));
+      TRY(val.get_uint64(id));
       p.identity = static_cast<uint32_t>(id);
     } else if (is(key, "labels")) {
-      return each_item(val, [&](od::value item) -> error_code {
+      // Only the reserved labels are read here; the array's text is kept for the others.
+      Tokens& t = val.tokens();
+      uint32_t open = t.i;
+      TRY(each_item(val, [&](Value item) -> error_code {
+        if (!item.is_string()) return simdjson::INCORRECT_TYPE;
+        const char* text = t.buf + t.pos[t.i] + 1;  // padded: nine bytes are readable
+        if (std::memcmp(text, "reserved:", 9) != 0 && !has_backslash(text, 9))
+          return SUCCESS;  // not a reserved label (a shorter one ends in its quote)
         std::string_view label;
         TRY(get_str(item, label));
         // One peer can carry several reserved labels (host + kube-apiserver): the node ones
@@ -150,13 +301,12 @@ error_code read_endpoint(od::value v, FlowPeer& p) {
           std::string_view r = label.substr(9);
           if (p.reserved.empty() || is(r, "host") || is(r, "remote-node")) p.reserved = r;
         }
-        if (label.starts_with("k8s:") && p.label_count < p.labels.size())
-          p.labels[p.label_count++] = label.substr(4);
         return SUCCESS;
-      });
+      }));
+      p.labels_json = {t.buf + t.pos[open], t.pos[t.i - 1] + 1 - t.pos[open]};
     } else if (is(key, "workloads")) {
-      return each_item(val, [&](od::value item) {
-        return each_field(item, [&](std::string_view wk, od::value wv) -> error_code {
+      return each_item(val, [&](Value item) {
+        return each_field(item, [&](std::string_view wk, Value wv) -> error_code {
           if (p.workload.empty() && is(wk, "name")) return get_str(wv, p.workload);
           if (p.workload_kind.empty() && is(wk, "kind")) return get_str(wv, p.workload_kind);
           return SUCCESS;
@@ -167,29 +317,29 @@ error_code read_endpoint(od::value v, FlowPeer& p) {
   });
 }
 
-error_code read_service(od::value v, FlowPeer& p) {
-  return each_field(v, [&](std::string_view key, od::value val) -> error_code {
+error_code read_service(Value v, FlowPeer& p) {
+  return each_field(v, [&](std::string_view key, Value val) -> error_code {
     if (is(key, "name")) return get_str(val, p.service_name);
     if (is(key, "namespace")) return get_str(val, p.service_ns);
     return SUCCESS;
   });
 }
 
-error_code read_l4(od::value v, Flow& f) {
-  return each_field(v, [&](std::string_view key, od::value val) -> error_code {
+error_code read_l4(Value v, Flow& f) {
+  return each_field(v, [&](std::string_view key, Value val) -> error_code {
     if (is(key, "ICMPv4") || is(key, "ICMPv6")) {
       f.l4 = is(key, "ICMPv4") ? L4Protocol::ICMPv4 : L4Protocol::ICMPv6;
       return SUCCESS;
     }
     if (!is(key, "TCP") && !is(key, "UDP") && !is(key, "SCTP")) return SUCCESS;
     f.l4 = is(key, "TCP") ? L4Protocol::TCP : is(key, "UDP") ? L4Protocol::UDP : L4Protocol::SCTP;
-    return each_field(val, [&](std::string_view pk, od::value pv) -> error_code {
+    return each_field(val, [&](std::string_view pk, Value pv) -> error_code {
       if (is(pk, "source_port")) return read_port(pv, f.src.port);
       if (is(pk, "destination_port")) return read_port(pv, f.dst.port);
       if (!is(pk, "flags")) return SUCCESS;
-      return each_field(pv, [&](std::string_view fk, od::value fv) -> error_code {
+      return each_field(pv, [&](std::string_view fk, Value fv) -> error_code {
         bool b = false;
-        TRY(fv.get_bool().get(b));
+        TRY(fv.get_bool(b));
         if (is(fk, "SYN")) f.tcp.syn = b;
         if (is(fk, "ACK")) f.tcp.ack = b;
         if (is(fk, "FIN")) f.tcp.fin = b;
@@ -202,8 +352,8 @@ error_code read_l4(od::value v, Flow& f) {
 
 // Hubble `l7`: {"type", "latency_ns", "dns": {...}, "http": {...}} (Kafka and others are
 // recognised as L7 and otherwise skipped).
-error_code read_l7(od::value v, L7Info& l7) {
-  return each_field(v, [&](std::string_view key, od::value val) -> error_code {
+error_code read_l7(Value v, L7Info& l7) {
+  return each_field(v, [&](std::string_view key, Value val) -> error_code {
     std::string_view s;
     if (is(key, "type")) {
       TRY(get_str(val, s));
@@ -212,18 +362,17 @@ error_code read_l7(od::value v, L7Info& l7) {
                 : is(s, "SAMPLE")   ? L7Info::Type::Sample
                                     : L7Info::Type::Unknown;
     } else if (is(key, "latency_ns")) {  // a string in the protobuf JSON mapping
-      if (val.raw_json_token().starts_with('"'))
-        return val.get_uint64_in_string().get(l7.latency_ns);
-      return val.get_uint64().get(l7.latency_ns);
+      if (val.is_string()) return val.get_uint64_in_string(l7.latency_ns);
+      return val.get_uint64(l7.latency_ns);
     } else if (is(key, "dns")) {
-      return each_field(val, [&](std::string_view dk, od::value dv) -> error_code {
+      return each_field(val, [&](std::string_view dk, Value dv) -> error_code {
         if (is(dk, "query")) return get_str(dv, l7.dns_query);
         if (is(dk, "rcode")) {
           int64_t rc;
-          TRY(dv.get_int64().get(rc));
+          TRY(dv.get_int64(rc));
           l7.dns_rcode = static_cast<int32_t>(std::clamp<int64_t>(rc, 0, INT32_MAX));
         } else if (is(dk, "ips")) {
-          return each_item(dv, [&](od::value ip) -> error_code {
+          return each_item(dv, [&](Value ip) -> error_code {
             std::string_view a;
             TRY(get_str(ip, a));
             if (l7.dns_ip_count < l7.dns_ips.size()) l7.dns_ips[l7.dns_ip_count++] = a;
@@ -233,13 +382,13 @@ error_code read_l7(od::value v, L7Info& l7) {
         return SUCCESS;
       });
     } else if (is(key, "http")) {
-      return each_field(val, [&](std::string_view hk, od::value hv) -> error_code {
+      return each_field(val, [&](std::string_view hk, Value hv) -> error_code {
         if (is(hk, "method")) return get_str(hv, l7.http_method);
         if (is(hk, "url")) return get_str(hv, l7.http_url);
         if (is(hk, "protocol")) return get_str(hv, l7.http_protocol);
         if (is(hk, "code")) {
           uint64_t code;
-          TRY(hv.get_uint64().get(code));
+          TRY(hv.get_uint64(code));
           l7.http_code = static_cast<uint32_t>(std::min<uint64_t>(code, UINT32_MAX));
         }
         return SUCCESS;
@@ -261,8 +410,8 @@ FlowVerdict parse_verdict(std::string_view s) {
 }
 
 // Agent `src` / `dst`: {"ip": "...", "port": N}.
-error_code read_agent_peer(od::value v, FlowPeer& p) {
-  return each_field(v, [&](std::string_view key, od::value val) -> error_code {
+error_code read_agent_peer(Value v, FlowPeer& p) {
+  return each_field(v, [&](std::string_view key, Value val) -> error_code {
     if (is(key, "ip")) return read_ip(val, p.ip);
     if (is(key, "port")) return read_port(val, p.port);
     if (is(key, "namespace")) return get_str(val, p.ns);  // set by `agent -f`
@@ -272,9 +421,11 @@ error_code read_agent_peer(od::value v, FlowPeer& p) {
 }
 
 struct Seen {
-  bool flow = false;         // a Hubble flow (IP, l4, source/destination, verdict)
-  bool agent = false;        // a Stockade agent event
-  std::string_view pod_uid;  // agent: the pod of the process (the local side)
+  bool flow = false;           // a Hubble flow (IP, l4, source/destination, verdict)
+  bool agent = false;          // a Stockade agent event
+  std::string_view pod_uid;    // agent: the pod of the process (the local side)
+  std::string_view time_text;  // the last time read, and what it says
+  int64_t time_ns = 0;
 };
 
 // The fields of a record we read, found by one switch on the key's length (a record has
@@ -351,23 +502,25 @@ Key record_key(std::string_view k) {
 
 // One object: a Hubble flow, the {"flow": …} wrapper around one, or an agent event. The
 // field sets do not overlap in meaning, so one pass handles all three.
-error_code read_object(od::object o, Flow& f, Seen& seen, int depth) {
-  return each_field(o, [&](std::string_view key, od::value val) -> error_code {
+error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
+  return each_field(o, [&](std::string_view key, Value val) -> error_code {
     std::string_view s;
     switch (record_key(key)) {
       case Key::Other:
         return SUCCESS;
       case Key::Flow: {
         if (depth > 0) return simdjson::TAPE_ERROR;
-        od::object inner;
-        TRY(val.get_object().get(inner));
-        return read_object(inner, f, seen, depth + 1);
+        return read_object(val, f, seen, depth + 1);
       }
       case Key::Time: {
         TRY(get_str(val, s));
-        auto ns = parse_rfc3339(s);
-        if (!ns) return simdjson::INCORRECT_TYPE;
-        if (f.time_ns == 0 || depth > 0) f.time_ns = *ns;
+        if (s != seen.time_text) {  // the wrapper repeats the flow's time: parsed once
+          auto ns = parse_rfc3339(s);
+          if (!ns) return simdjson::INCORRECT_TYPE;
+          seen.time_text = s;
+          seen.time_ns = *ns;
+        }
+        if (f.time_ns == 0 || depth > 0) f.time_ns = seen.time_ns;
         return SUCCESS;
       }
       case Key::Verdict:
@@ -379,7 +532,7 @@ error_code read_object(od::object o, Flow& f, Seen& seen, int depth) {
         return get_str(val, f.drop_reason);
       case Key::IP:
         seen.flow = true;
-        return each_field(val, [&](std::string_view ik, od::value iv) -> error_code {
+        return each_field(val, [&](std::string_view ik, Value iv) -> error_code {
           if (is(ik, "source")) return read_ip(iv, f.src.ip);
           if (is(ik, "destination")) return read_ip(iv, f.dst.ip);
           return SUCCESS;
@@ -404,15 +557,15 @@ error_code read_object(od::object o, Flow& f, Seen& seen, int depth) {
         f.l7 = true;
         return read_l7(val, f.l7_info);
       case Key::EventType:
-        return each_field(val, [&](std::string_view ek, od::value ev) -> error_code {
+        return each_field(val, [&](std::string_view ek, Value ev) -> error_code {
           uint64_t type;
-          if (is(ek, "type") && ev.get_uint64().get(type) == SUCCESS && type == 5)
+          if (is(ek, "type") && ev.get_uint64(type) == SUCCESS && type == 5)
             f.policy_verdict = true;
           return SUCCESS;
         });
       case Key::IsReply: {
         bool b;
-        if (val.get_bool().get(b) == SUCCESS) f.is_reply = b;
+        if (val.get_bool(b) == SUCCESS) f.is_reply = b;
         return SUCCESS;
       }
       case Key::TrafficDirection:
@@ -451,8 +604,8 @@ error_code read_object(od::object o, Flow& f, Seen& seen, int depth) {
       case Key::PodUid:
         return get_str(val, seen.pod_uid);
       case Key::Process:
-        return each_field(val, [&](std::string_view pk, od::value pv) -> error_code {
-          if (is(pk, "pid")) return pv.get_int64().get(f.pid);
+        return each_field(val, [&](std::string_view pk, Value pv) -> error_code {
+          if (is(pk, "pid")) return pv.get_int64(f.pid);
           if (is(pk, "comm")) return get_str(pv, f.comm);
           return SUCCESS;
         });
@@ -487,18 +640,32 @@ class RecordParser {
 
  private:
   error_code parse(const char* data, size_t len, Flow& f, Seen& seen) {
-    od::document doc;
-    TRY(parser_.iterate(data, len, len + simdjson::SIMDJSON_PADDING).get(doc));
-    od::object o;
-    TRY(doc.get_object().get(o));
-    TRY(read_object(o, f, seen, 0));
+    if (!stage1_ || stage1_->capacity() <= len) {
+      size_t capacity = std::max<size_t>(std::bit_ceil(len + 1), size_t{64} << 10);
+      if (!stage1_) {
+        TRY(simdjson::get_active_implementation()->create_dom_parser_implementation(
+            capacity, simdjson::DEFAULT_MAX_DEPTH, stage1_));
+      } else {
+        TRY(stage1_->set_capacity(capacity));
+      }
+      scratch_.reset(new char[capacity + simdjson::SIMDJSON_PADDING]);
+    }
+    TRY(stage1_->stage1(reinterpret_cast<const uint8_t*>(data), len,
+                        simdjson::stage1_mode::regular));
+    Tokens t;
+    t.buf = data;
+    t.len = len;
+    t.pos = stage1_->structural_indexes.get();
+    t.n = stage1_->n_structural_indexes;
+    t.impl = stage1_.get();
+    t.scratch = scratch_.get();
+    TRY(read_object(Value(t), f, seen, 0));
     // The object must be the whole line: `{…}{…}` or `{…} x` is not one record.
-    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
-      return simdjson::TRAILING_CONTENT;
-    return SUCCESS;
+    return t.i == t.n ? SUCCESS : simdjson::TRAILING_CONTENT;
   }
 
-  od::parser parser_;
+  std::unique_ptr<simdjson::internal::dom_parser_implementation> stage1_;
+  std::unique_ptr<char[]> scratch_;  // unescaped strings of the current line
 };
 
 #undef TRY
@@ -543,9 +710,8 @@ class Arena {
 
 void keep_strings(FlowPeer& p, Arena& a) {
   for (std::string_view* s : {&p.ns, &p.pod, &p.pod_uid, &p.workload, &p.workload_kind,
-                              &p.service_ns, &p.service_name, &p.reserved})
+                              &p.service_ns, &p.service_name, &p.reserved, &p.labels_json})
     *s = a.keep(*s);
-  for (size_t i = 0; i < p.label_count; ++i) p.labels[i] = a.keep(p.labels[i]);
 }
 
 void keep_strings(Flow& f, Arena& a) {

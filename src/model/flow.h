@@ -45,10 +45,9 @@ struct FlowPeer {
   uint16_t port = 0;
   uint32_t identity = 0;      // Cilium security identity, 0 when unknown
   std::string_view reserved;  // "world", "host", "remote-node", ... from reserved:* labels
-  // The first pod labels of the record, as Hubble prints them after "k8s:" ("app=web"): they
-  // describe pods the cluster objects do not hold.
-  std::array<std::string_view, 16> labels{};
-  uint8_t label_count = 0;
+  // Hubble's `labels` array as it is in the record (JSON text: ["k8s:app=web", ...]). Only
+  // pods the cluster objects do not hold need them, so they are decoded when needed.
+  std::string_view labels_json;
 };
 
 // The content of an L7 record (Hubble `l7`: DNS and HTTP), kept for the features that need

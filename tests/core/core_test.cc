@@ -1,4 +1,7 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "core/bitset.h"
 #include "core/ip.h"
@@ -67,6 +70,31 @@ TEST(Ip, ParseAndPrint) {
   EXPECT_FALSE(IpAddr::parse("300.1.2.3"));
   EXPECT_FALSE(IpAddr::parse(""));
   EXPECT_FALSE(IpAddr::parse(std::string(100, '1')));
+}
+
+// IPv4 text is read without inet_pton: it must accept and reject exactly what inet_pton does.
+TEST(Ip, V4AgreesWithInetPton) {
+  std::mt19937 rng(7);
+  const char alphabet[] = "0123456789.0123456789. x";
+  std::vector<std::string> cases = {"0.0.0.0",  "255.255.255.255", "256.1.1.1",   "01.1.1.1",
+                                    "1.1.1.01", "1.1.1.",          ".1.1.1",      "1..1.1",
+                                    "1.1.1.1.", "1.1.1.1 ",        "1.1.1",       "1234.1.1.1",
+                                    "0.00.0.0", "10.0.0.255",      "9.99.199.249"};
+  for (int i = 0; i < 200000; ++i) {
+    std::string s;
+    size_t len = 1 + rng() % 16;
+    for (size_t k = 0; k < len; ++k) s += alphabet[rng() % (sizeof alphabet - 1)];
+    cases.push_back(s);
+  }
+  for (const std::string& s : cases) {
+    in_addr a{};
+    bool expected = inet_pton(AF_INET, s.c_str(), &a) == 1;
+    auto ip = IpAddr::parse(s);
+    ASSERT_EQ(ip.has_value(), expected) << s;
+    if (ip) {
+      EXPECT_EQ(ip->lo, ntohl(a.s_addr)) << s;
+    }
+  }
 }
 
 TEST(Cidr, HostBitsAreMasked) {

@@ -156,7 +156,8 @@ TEST(EdgeGraph, NamesFromTheRecordWhenTheClusterLacksThePod) {
   std::string flows =
       "{\"flow\":{\"verdict\":\"FORWARDED\",\"l4\":{\"UDP\":{\"source_port\":5000,"
       "\"destination_port\":53}},\"source\":{\"namespace\":\"other\",\"pod_name\":\"cart-"
-      "5c6b9f7d48-m5r7t\",\"labels\":[\"k8s:app=cart\",\"k8s:io.kubernetes.pod.namespace="
+      "5c6b9f7d48-m5r7t\",\"labels\":[\"k8s:app=cart\",\"k8s:tier=f\\u0072ont\",\"k8s:io."
+      "kubernetes.pod.namespace="
       "other\",\"k8s:pod-template-hash=5c6b9f7d48\"]},\"destination\":{\"namespace\":\"kube-"
       "system\",\"pod_name\":"
       "\"coredns-0\",\"workloads\":[{\"name\":\"coredns\",\"kind\":\"Deployment\"}]}}}\n";
@@ -164,7 +165,7 @@ TEST(EdgeGraph, NamesFromTheRecordWhenTheClusterLacksThePod) {
   EXPECT_EQ(edge_text(*g), "other/cart -> kube-system/coredns UDP/53 n=1 est=1 fail=0 drop=0\n");
   // Labelled from the record, without Kubernetes' and Cilium's bookkeeping labels.
   const GraphNode& cart = g->nodes()[g->edges()[0].first.src];
-  EXPECT_EQ(cart.labels, (Labels{{"app", "cart"}}));
+  EXPECT_EQ(cart.labels, (Labels{{"app", "cart"}, {"tier", "front"}}));
 }
 
 TEST(EdgeGraph, ReusedPodAddressesResolveByTheFlowsTime) {

@@ -178,6 +178,42 @@ TEST(FlowReader, EscapesTrailingContentAndWrongTypes) {
   EXPECT_EQ(st.problems[2].line, 4);
 }
 
+// The reader walks simdjson's stage-1 tokens itself: JSON grammar, numbers and literals are
+// checked for every value it reads, and labels are read for their reserved entries only.
+TEST(FlowReader, GrammarNumbersAndReservedLabels) {
+  auto line = [](std::string_view inner) {
+    return "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\",\"destination\":"
+           "\"10.0.0.2\"}," +
+           std::string(inner) + "}}\n";
+  };
+  std::string good =
+      line("\"l4\" : { \"TCP\" : { \"destination_port\" : 80 , \"flags\":{\"SYN\":true} } }") +
+      line("\"destination\":{\"labels\":[\"k8s:app=x\",\"\\u0072eserved:world\"]}") +
+      line(
+          "\"source\":{\"labels\":[\"reserved:host\",\"reserved:kube-apiserver\"]},"
+          "\"is_reply\":null,\"event_type\":{\"type\":\"x\"},\"skipped\":[{\"a\":[1,{}]},2]");
+  std::string bad = line("\"l4\":{\"TCP\":{\"destination_port\":08}}") +           // leading zero
+                    line("\"l4\":{\"TCP\":{\"destination_port\":8.0}}") +          // not an integer
+                    line("\"l4\":{\"TCP\":{\"destination_port\":-1}}") +           // negative
+                    line("\"l4\":{\"TCP\":{\"destination_port\":80x}}") +          // trailing junk
+                    line("\"l4\":{\"TCP\":{\"flags\":{\"SYN\":tru}}}") +           // not a literal
+                    line("\"l4\":{\"TCP\":{\"destination_port\":80,}}") +          // trailing comma
+                    line("\"node_name\" \"n1\"") +                                 // missing colon
+                    line("\"skipped\":[1,2") +                                     // unclosed array
+                    line("\"destination\":{\"labels\":[\"reserved:world\",5]}") +  // not a string
+                    line("\"source\":{\"pod_name\":\"a\\qb\"}");                   // bad escape
+  FlowReadStats st;
+  auto flows = read_text(good + bad, st);
+  ASSERT_EQ(flows.size(), 3u);
+  EXPECT_EQ(flows[0].f.dst.port, 80);
+  EXPECT_TRUE(flows[0].f.tcp.syn);
+  EXPECT_EQ(flows[1].dst_reserved, "world");
+  EXPECT_EQ(flows[2].src_reserved, "host");
+  EXPECT_FALSE(flows[2].f.is_reply.has_value());
+  EXPECT_EQ(st.malformed, 10u);
+  for (size_t i = 0; i < st.problems.size(); ++i) EXPECT_EQ(st.problems[i].line, 4 + int(i));
+}
+
 // Inputs larger than one chunk are parsed by worker threads; the records, their order, the
 // counts and the line numbers of bad lines are the same as with one thread.
 TEST(FlowReader, ParallelReadingMatchesOneThread) {
