@@ -58,6 +58,7 @@ int run(const MapOptions& o) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   ro.stop = &g_stop;
+  ro.prepare = [&graph](Flow& f) { graph.prepare(f); };
   FlowReadStats stats;
   for (const std::string& path : o.flows) {
     if (g_stop) break;

@@ -237,17 +237,10 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
                 create);
   };
 
-  // 0. By pod UID (agent events: the process's pod, from its cgroup path).
-  if (!p.pod_uid.empty())
-    if (auto it = r.pod_uid.find(p.pod_uid); it != r.pod_uid.end())
-      return endpoint_node(it->second, create);
-  // 1. By name, when the record carries it.
+  // 0. By pod UID (agent events: the process's pod, from its cgroup path), 1. by name.
+  uint32_t pod = p.hint != kNotPrepared ? p.hint : pod_of(p);
+  if (pod != kNoPod) return endpoint_node(pod - 2, create);
   if (!p.pod.empty() && !p.ns.empty()) {
-    auto ns = r.pods.find(p.ns);
-    if (ns != r.pods.end()) {
-      auto pod = ns->second.find(p.pod);
-      if (pod != ns->second.end()) return endpoint_node(pod->second, create);
-    }
     // A pod the cluster objects do not hold: name and label it from the record.
     std::string ns_name(p.ns);
     std::string id, kind;
@@ -297,6 +290,21 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
   return UINT32_MAX;
 }
 
+uint32_t EdgeGraph::pod_of(const FlowPeer& p) const {
+  const Resolver& r = *resolver_;
+  if (!p.pod_uid.empty())
+    if (auto it = r.pod_uid.find(p.pod_uid); it != r.pod_uid.end()) return it->second + 2;
+  if (!p.pod.empty() && !p.ns.empty())
+    if (auto ns = r.pods.find(p.ns); ns != r.pods.end())
+      if (auto it = ns->second.find(p.pod); it != ns->second.end()) return it->second + 2;
+  return kNoPod;
+}
+
+void EdgeGraph::prepare(Flow& f) const {
+  f.src.hint = pod_of(f.src);
+  f.dst.hint = pod_of(f.dst);
+}
+
 void EdgeGraph::add(const Flow& f) {
   ++flows_;
   FlowKind kind = classify(f);
@@ -320,10 +328,10 @@ void EdgeGraph::add(const Flow& f) {
     return;
   }
   if (kind == FlowKind::Reply) {
-    auto it = edges_.find(EdgeKey{dst, src, f.l4, f.src.port});
-    if (it != edges_.end() && it->second.established > 0) {
-      --it->second.established;
-      ++it->second.failed;
+    EdgeStats* e = edges_.find(EdgeKey{dst, src, f.l4, f.src.port});
+    if (e != nullptr && e->established > 0) {
+      --e->established;
+      ++e->failed;
     }
     return;
   }
@@ -368,19 +376,24 @@ bool EdgeGraph::seen_elsewhere(const Flow& f) {
       key, (uint64_t{f.src.port} << 24) | (uint64_t{f.dst.port} << 8) | static_cast<uint8_t>(f.l4));
   uint64_t node = std::hash<std::string_view>{}(f.node);
   newest_start_ = std::max(newest_start_, f.time_ns);
-  auto [it, inserted] = recent_starts_.try_emplace(key, RecentStart{node, f.time_ns});
-  bool duplicate = !inserted && it->second.node_hash != node &&
-                   std::llabs(f.time_ns - it->second.time_ns) <= kWindow;
-  if (!inserted) it->second = RecentStart{node, f.time_ns};
-  if (recent_starts_.size() > (size_t{1} << 20)) {
-    for (auto i = recent_starts_.begin(); i != recent_starts_.end();)
-      i = newest_start_ - i->second.time_ns > kWindow ? recent_starts_.erase(i) : std::next(i);
+  auto [last, inserted] = recent_starts_.try_emplace(key, RecentStart{node, f.time_ns});
+  bool duplicate =
+      !inserted && last->node_hash != node && std::llabs(f.time_ns - last->time_ns) <= kWindow;
+  if (!inserted) *last = RecentStart{node, f.time_ns};
+  if (recent_starts_.size() > recent_limit_) {
+    recent_starts_.retain(
+        [&](uint64_t, const RecentStart& r) { return newest_start_ - r.time_ns <= kWindow; });
+    // More connections than that within the window: let the table grow rather than purge
+    // again at every record.
+    if (recent_starts_.size() > recent_limit_ / 2) recent_limit_ *= 2;
   }
   return duplicate;
 }
 
 std::vector<std::pair<EdgeKey, EdgeStats>> EdgeGraph::edges() const {
-  std::vector<std::pair<EdgeKey, EdgeStats>> out(edges_.begin(), edges_.end());
+  std::vector<std::pair<EdgeKey, EdgeStats>> out;
+  out.reserve(edges_.size());
+  edges_.for_each([&](const EdgeKey& k, const EdgeStats& e) { out.emplace_back(k, e); });
   std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) {
     return std::tie(nodes_[a.first.src].id, nodes_[a.first.dst].id, a.first.protocol,
                     a.first.port) <

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/flat_map.h"
 #include "core/ip.h"
 #include "model/cluster_state.h"
 #include "model/flow.h"
@@ -63,6 +64,10 @@ class EdgeGraph {
 
   // Resolves and aggregates one record.
   void add(const Flow& f);
+  // The part of resolving that reads only the cluster objects (pods by UID or by name), for
+  // FlowReadOptions::prepare: safe to call from several threads at once. Records passed to add()
+  // must be prepared by this graph or not at all.
+  void prepare(Flow& f) const;
 
   const std::vector<GraphNode>& nodes() const { return nodes_; }
   // Edges sorted by (src id, dst id, protocol, port).
@@ -75,6 +80,8 @@ class EdgeGraph {
 
  private:
   struct Resolver;
+  static constexpr uint32_t kNotPrepared = 0, kNoPod = 1;  // FlowPeer::hint; else endpoint + 2
+  uint32_t pod_of(const FlowPeer& p) const;                // endpoint index + 2, or kNoPod
   // The graph node of a flow peer; with `lookup_only`, UINT32_MAX unless it exists already.
   uint32_t resolve(const FlowPeer& p, std::string_view flow_node, int64_t time_ns,
                    bool lookup_only);
@@ -85,7 +92,7 @@ class EdgeGraph {
   uint32_t service_node(size_t service, bool create);
 
   std::vector<GraphNode> nodes_;
-  std::unordered_map<EdgeKey, EdgeStats, EdgeKeyHash> edges_;
+  FlatMap<EdgeKey, EdgeStats, EdgeKeyHash> edges_;
   std::unique_ptr<Resolver> resolver_;
   uint64_t flows_ = 0;
   uint64_t unresolved_ = 0;
@@ -95,8 +102,12 @@ class EdgeGraph {
     uint64_t node_hash;
     int64_t time_ns;
   };
-  std::unordered_map<uint64_t, RecentStart> recent_starts_;  // 5-tuple hash -> last report
+  struct MixHash {
+    size_t operator()(uint64_t k) const { return static_cast<size_t>(k ^ (k >> 31)); }
+  };
+  FlatMap<uint64_t, RecentStart, MixHash> recent_starts_;  // 5-tuple hash -> last report
   int64_t newest_start_ = 0;
+  size_t recent_limit_ = size_t{1} << 16;  // purged of entries older than the window beyond
 };
 
 }  // namespace stockade

@@ -745,7 +745,7 @@ struct Chunk {
 
   size_t capacity() const { return text.size() - simdjson::SIMDJSON_PADDING; }
 
-  void parse(RecordParser& parser) {
+  void parse(RecordParser& parser, const std::function<void(Flow&)>& prepare) {
     flows.clear();
     arena.clear(text.data(), text.data() + len);
     bad.clear();
@@ -761,6 +761,7 @@ struct Chunk {
       switch (parser.line(p, static_cast<size_t>(line_end - p), f, err)) {
         case RecordParser::Kind::Record:
           keep_strings(f, arena);
+          if (prepare) prepare(f);
           break;
         case RecordParser::Kind::Malformed:
           flows.pop_back();
@@ -864,7 +865,7 @@ class Pipeline {
       return {};
     }
     if (threads_ <= 1 || (last && workers_.empty() && pending_.empty())) {
-      c->parse(local_parser_);
+      c->parse(local_parser_, options_.prepare);
       c->ready = true;
       pending_.push_back(std::move(c));
       return deliver_front();
@@ -931,7 +932,7 @@ class Pipeline {
       Chunk* c = queue_.front();
       queue_.pop_front();
       lock.unlock();
-      c->parse(parser);
+      c->parse(parser, options_.prepare);
       lock.lock();
       c->ready = true;
       done_cv_.notify_all();

@@ -25,6 +25,9 @@ struct FlowReadOptions {
   // Threads that parse (0: one per core, at most 8). Records reach the sink in input order,
   // on the calling thread, whatever the number.
   unsigned threads = 0;
+  // Called for every record on the thread that parsed it, before the sink sees it: work that
+  // needs no shared mutable state (e.g. EdgeGraph::prepare) runs in parallel this way.
+  std::function<void(Flow&)> prepare;
 };
 
 struct FlowReadStats {

@@ -48,6 +48,9 @@ struct FlowPeer {
   // Hubble's `labels` array as it is in the record (JSON text: ["k8s:app=web", ...]). Only
   // pods the cluster objects do not hold need them, so they are decoded when needed.
   std::string_view labels_json;
+  // Left to the sink: what FlowReadOptions::prepare found out about the peer on the parsing
+  // threads (EdgeGraph: the pod it names). 0 until then.
+  uint32_t hint = 0;
 };
 
 // The content of an L7 record (Hubble `l7`: DNS and HTTP), kept for the features that need

@@ -40,7 +40,7 @@ ObservedPeer to_peer(const GraphNode& n,
 
 namespace {
 
-using Feed = std::function<Result<void>(const FlowSink&, FlowReadStats&)>;
+using Feed = std::function<Result<void>(const FlowReadOptions&, const FlowSink&, FlowReadStats&)>;
 
 Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
                          const ObserveOptions& options, const Feed& feed) {
@@ -48,8 +48,11 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
   GraphOptions go;
   go.by = Granularity::Pod;
   EdgeGraph graph(state, engine.endpoints(), go);
+  FlowReadOptions read = options.read;
+  read.prepare = [&graph](Flow& f) { graph.prepare(f); };
   {
     auto r = feed(
+        read,
         [&](const Flow& f) {
           if (f.time_ns != 0 && ((options.since_ns && f.time_ns < options.since_ns) ||
                                  (options.until_ns && f.time_ns >= options.until_ns))) {
@@ -103,22 +106,24 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
 Result<Observed> observe_flows(const ClusterState& state, const PolicyEngine& engine,
                                const std::vector<std::string>& paths,
                                const ObserveOptions& options) {
-  return observe(state, engine, options,
-                 [&](const FlowSink& sink, FlowReadStats& stats) -> Result<void> {
-                   for (const std::string& path : paths) {
-                     auto r = read_flows(path, options.read, stats, sink);
-                     if (!r) return r;
-                   }
-                   return {};
-                 });
+  return observe(
+      state, engine, options,
+      [&](const FlowReadOptions& read, const FlowSink& sink, FlowReadStats& stats) -> Result<void> {
+        for (const std::string& path : paths) {
+          auto r = read_flows(path, read, stats, sink);
+          if (!r) return r;
+        }
+        return {};
+      });
 }
 
 Result<Observed> observe_flows_text(const ClusterState& state, const PolicyEngine& engine,
                                     std::string_view text, const ObserveOptions& options) {
-  return observe(state, engine, options,
-                 [&](const FlowSink& sink, FlowReadStats& stats) -> Result<void> {
-                   return read_flows_text(text, "flows", options.read, stats, sink);
-                 });
+  return observe(
+      state, engine, options,
+      [&](const FlowReadOptions& read, const FlowSink& sink, FlowReadStats& stats) -> Result<void> {
+        return read_flows_text(text, "flows", read, stats, sink);
+      });
 }
 
 bool to_engine_peer(const ObservedPeer& p, Peer& out) {
