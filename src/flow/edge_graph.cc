@@ -3,6 +3,7 @@
 #include <simdjson.h>
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <tuple>
 
@@ -16,6 +17,31 @@ struct StringHash {
 };
 template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+// A hash of a pod's namespace and name, eight bytes at a time.
+uint64_t pod_key(std::string_view ns, std::string_view name) {
+  auto mix = [](uint64_t h, uint64_t w) {
+    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    return h ^ (h >> 32);
+  };
+  uint64_t h = ns.size() * 0x100000001B3ULL + name.size();
+  for (std::string_view s : {ns, name}) {
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      h = mix(h, w);
+    }
+    uint64_t w = 0;
+    if (i < s.size()) std::memcpy(&w, s.data() + i, s.size() - i);
+    h = mix(h, w);
+  }
+  return h;
+}
+
+struct KeyHash {
+  size_t operator()(uint64_t k) const { return static_cast<size_t>(k ^ (k >> 29)); }
+};
 
 struct IpHash {
   size_t operator()(const IpAddr& ip) const {
@@ -108,7 +134,9 @@ struct EdgeGraph::Resolver {
   const std::vector<Endpoint>& eps;
   GraphOptions options;
   StringMap<StringMap<uint32_t>> pods;  // ns -> pod -> endpoint
-  StringMap<uint32_t> pod_uid;          // metadata.uid -> endpoint (agent events)
+  // The same by pod_key(): endpoint, or UINT32_MAX where two pods share a key (then `pods`).
+  FlatMap<uint64_t, uint32_t, KeyHash> pod_by_key;
+  StringMap<uint32_t> pod_uid;  // metadata.uid -> endpoint (agent events)
   // Pod addresses; an address several pods held over time lists them all.
   std::unordered_map<IpAddr, std::vector<uint32_t>, IpHash> pod_ip;
   std::unordered_map<IpAddr, std::string, IpHash> node_ip;  // node addresses, host-network IPs
@@ -123,6 +151,9 @@ struct EdgeGraph::Resolver {
       : state(s), eps(e), options(std::move(o)), endpoint_node(e.size(), -1) {
     for (uint32_t i = 0; i < eps.size(); ++i) {
       pods[eps[i].ns][eps[i].name] = i;
+      auto [slot, inserted] = pod_by_key.try_emplace(pod_key(eps[i].ns, eps[i].name), i);
+      if (!inserted && *slot != UINT32_MAX)  // the same pod again (the last one counts), or not
+        *slot = eps[*slot].ns == eps[i].ns && eps[*slot].name == eps[i].name ? i : UINT32_MAX;
       for (const IpAddr& ip : eps[i].ips) {
         if (eps[i].pod.host_network)
           node_ip.emplace(ip, eps[i].node);
@@ -294,9 +325,16 @@ uint32_t EdgeGraph::pod_of(const FlowPeer& p) const {
   const Resolver& r = *resolver_;
   if (!p.pod_uid.empty())
     if (auto it = r.pod_uid.find(p.pod_uid); it != r.pod_uid.end()) return it->second + 2;
-  if (!p.pod.empty() && !p.ns.empty())
-    if (auto ns = r.pods.find(p.ns); ns != r.pods.end())
-      if (auto it = ns->second.find(p.pod); it != ns->second.end()) return it->second + 2;
+  if (p.pod.empty() || p.ns.empty()) return kNoPod;
+  const uint32_t* e = r.pod_by_key.find(pod_key(p.ns, p.pod));
+  if (e == nullptr) return kNoPod;
+  if (*e != UINT32_MAX) {
+    const Endpoint& ep = r.eps[*e];
+    return ep.ns == p.ns && ep.name == p.pod ? *e + 2 : kNoPod;
+  }
+  // Two pods share the key: by name.
+  if (auto ns = r.pods.find(p.ns); ns != r.pods.end())
+    if (auto it = ns->second.find(p.pod); it != ns->second.end()) return it->second + 2;
   return kNoPod;
 }
 
