@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <simdjson.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #if defined(__SSE2__)
@@ -734,6 +736,9 @@ void keep_strings(Flow& f, Arena& a) {
 struct Chunk {
   std::vector<char> text;  // `len` bytes of whole lines, then SIMDJSON_PADDING readable bytes
   size_t len = 0;
+  // Set when the lines are in a mapped file instead of `text` (followed by at least
+  // SIMDJSON_PADDING bytes of the file).
+  const char* mapped = nullptr;
   // Results, in line order.
   std::vector<Flow> flows;  // strings kept in `arena`
   Arena arena;
@@ -749,12 +754,12 @@ struct Chunk {
   size_t capacity() const { return text.size() - simdjson::SIMDJSON_PADDING; }
 
   void parse(RecordParser& parser, const std::function<void(Flow&)>& prepare) {
+    const char* p = mapped ? mapped : text.data();
     flows.clear();
-    arena.clear(text.data(), text.data() + len);
+    arena.clear(p, p + len);
     bad.clear();
     lines = ignored = 0;
-    std::memset(text.data() + len, 0, simdjson::SIMDJSON_PADDING);
-    const char* p = text.data();
+    if (!mapped) std::memset(text.data() + len, 0, simdjson::SIMDJSON_PADDING);
     const char* end = p + len;
     while (p < end) {
       const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
@@ -796,10 +801,40 @@ class Pipeline {
     threads_ = options.threads > 0 ? options.threads : std::min(hw, 8u);
   }
   ~Pipeline() { stop_workers(); }
+  // Stops the workers (after run() every chunk is delivered, or the run failed).
+  void finish() { stop_workers(); }
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
   // Feeds whatever `read(dst, max)` returns until it returns 0; negative is an I/O error.
+  // The whole input mapped in memory: chunks of whole lines are parsed where they are, without
+  // a copy; the last lines (which the padding would read past) are copied.
+  Result<void> run_mapped(const char* base, size_t size) {
+    size_t off = 0;
+    while (!stopped() && size - off > kChunk) {
+      size_t end = off + kChunk;
+      const char* nl = static_cast<const char*>(memrchr(base + off, '\n', kChunk));
+      if (!nl) nl = static_cast<const char*>(std::memchr(base + end, '\n', size - end));
+      if (!nl || static_cast<size_t>(nl - base) + 1 + simdjson::SIMDJSON_PADDING > size) break;
+      size_t len = static_cast<size_t>(nl - base) + 1 - off;
+      if (len > kMaxLine)
+        return make_error(name_, 0, "a line is longer than 64 MiB: not a flow file?");
+      std::unique_ptr<Chunk> c = take_chunk();
+      c->mapped = base + off;
+      c->len = len;
+      if (auto r = submit(std::move(c), false); !r) return r;
+      off += len;
+    }
+    size_t pos = off;
+    return run([&](char* dst, size_t max) -> long {
+      if (stopped()) return 0;
+      size_t n = std::min(max, size - pos);
+      std::memcpy(dst, base + pos, n);
+      pos += n;
+      return static_cast<long>(n);
+    });
+  }
+
   template <class Read>
   Result<void> run(Read&& read) {
     std::unique_ptr<Chunk> cur = take_chunk();
@@ -856,6 +891,7 @@ class Pipeline {
       c->text.resize(kChunk + simdjson::SIMDJSON_PADDING);
     }
     c->len = 0;
+    c->mapped = nullptr;
     c->ready = false;
     return c;
   }
@@ -1067,8 +1103,25 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
       if (fd > 0) ::close(fd);
     }
   } closer{fd};
-  ByteSource source(fd);
   Pipeline pipeline(name, options, stats, sink);
+  // A large plain file is mapped (gzip and streams are read).
+  struct stat st {};
+  if (fd > 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (off_t{4} << 20)) {
+    size_t size = static_cast<size_t>(st.st_size);
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map != MAP_FAILED) {
+      const char* base = static_cast<const char*>(map);
+      if (!(static_cast<uint8_t>(base[0]) == 0x1f && static_cast<uint8_t>(base[1]) == 0x8b)) {
+        ::madvise(map, size, MADV_SEQUENTIAL);
+        auto r = pipeline.run_mapped(base, size);
+        pipeline.finish();  // no worker may touch the mapping after it is gone
+        ::munmap(map, size);
+        return r;
+      }
+      ::munmap(map, size);
+    }
+  }
+  ByteSource source(fd);
   long failure = 0;
   int read_errno = 0;
   auto r = pipeline.run([&](char* dst, size_t max) -> long {

@@ -245,22 +245,35 @@ TEST(FlowReader, ParallelReadingMatchesOneThread) {
         "\"},\"l4\":{\"TCP\":{\"source_port\":" + std::to_string(1024 + i % 60000) +
         ",\"destination_port\":80,\"flags\":{\"SYN\":true}}}}}\n";
   }
-  auto read = [&](unsigned threads, FlowReadStats& st) {
+  // A large plain file is mapped instead of read: the same again.
+  fs::path file =
+      fs::temp_directory_path() / ("stockade-big-" + std::to_string(getpid()) + ".json");
+  std::ofstream(file, std::ios::binary) << text;
+  auto read = [&](unsigned threads, FlowReadStats& st, bool from_file = false) {
     std::vector<std::string> out;
     FlowReadOptions o;
     o.threads = threads;
     o.max_reported = 100;
-    auto r = read_flows_text(text, "big.json", o, st, [&](const Flow& f) {
+    auto sink = [&](const Flow& f) {
       out.push_back(std::string(f.src.ns) + "/" + std::string(f.src.pod) + ":" +
                     std::to_string(f.src.port) + ">" + (f.dst.ip ? f.dst.ip->str() : "-"));
-    });
+    };
+    auto r = from_file ? read_flows(file.string(), o, st, sink)
+                       : read_flows_text(text, "big.json", o, st, sink);
     EXPECT_TRUE(r);
     return out;
   };
-  FlowReadStats one, four;
+  FlowReadStats one, four, mapped_one, mapped_four;
   auto a = read(1, one);
   auto b = read(4, four);
   EXPECT_EQ(a, b);
+  EXPECT_EQ(read(1, mapped_one, true), a);
+  EXPECT_EQ(read(4, mapped_four, true), a);
+  EXPECT_EQ(mapped_four.lines, four.lines);
+  ASSERT_EQ(mapped_four.problems.size(), bad_lines.size());
+  for (size_t i = 0; i < bad_lines.size(); ++i)
+    EXPECT_EQ(mapped_four.problems[i].line, bad_lines[i]);
+  fs::remove(file);
   EXPECT_EQ(a.size(), one.records);
   EXPECT_EQ(one.records, four.records);
   EXPECT_EQ(one.lines, four.lines);
@@ -279,6 +292,31 @@ TEST(FlowReader, ParallelReadingMatchesOneThread) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().line, bad_lines[0]);
   EXPECT_EQ(seen, static_cast<uint64_t>(bad_lines[0] - 1 - 1));  // minus the blank line 2
+}
+
+// A mapped file that ends on a page boundary, its last line without a newline: the padding
+// the parser reads past a line must not run off the mapping.
+TEST(FlowReader, MappedFileEndingOnAPageBoundary) {
+  const std::string rec =
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\",\"destination\":"
+      "\"10.0.0.2\"},\"l4\":{\"TCP\":{\"destination_port\":80,\"flags\":{\"SYN\":true}}}}}";
+  const size_t size = size_t{5} << 20;
+  std::string text;
+  while (text.size() + 2 * (rec.size() + 1) < size) text += rec + "\n";
+  size_t fill = size - text.size() - rec.size();  // the last record, padded with spaces to fit
+  text += rec.substr(0, rec.size() - 1) + std::string(fill, ' ') + "}";
+  ASSERT_EQ(text.size(), size);
+  fs::path file =
+      fs::temp_directory_path() / ("stockade-page-" + std::to_string(getpid()) + ".json");
+  std::ofstream(file, std::ios::binary) << text;
+  FlowReadStats st;
+  uint64_t n = 0;
+  auto r = read_flows(file.string(), {}, st, [&](const Flow& f) { n += f.dst.port == 80; });
+  fs::remove(file);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(st.malformed, 0u);
+  EXPECT_EQ(n, st.records);
+  EXPECT_EQ(st.lines, static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n')) + 1);
 }
 
 TEST(FlowReader, GzipAndTruncatedGzip) {
