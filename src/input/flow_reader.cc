@@ -942,6 +942,14 @@ class Pipeline {
     stats_.lines += c.lines;
     stats_.ignored += c.ignored;
     line_base_ += c.lines;
+    if (c.mapped) {
+      // Done with these pages: out of the process's memory (a later touch, by the chunk that
+      // shares the last page, reads them again from the page cache).
+      static const uintptr_t kPage = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+      uintptr_t lo = reinterpret_cast<uintptr_t>(c.mapped) & ~(kPage - 1);
+      uintptr_t hi = (reinterpret_cast<uintptr_t>(c.mapped) + c.len) & ~(kPage - 1);
+      if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+    }
     spare_.push_back(std::move(pending_.front()));
     pending_.pop_front();
     return {};
