@@ -625,14 +625,13 @@ class RecordParser {
  public:
   enum class Kind { Blank, Record, Ignored, Malformed };
 
-  // `data` must be followed by at least SIMDJSON_PADDING readable bytes.
+  // `data` must be followed by at least SIMDJSON_PADDING readable bytes; `f` must be new.
   Kind line(const char* data, size_t len, Flow& f, error_code& err) {
     while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == ' ' || data[len - 1] == '\t'))
       --len;
     size_t start = 0;
     while (start < len && (data[start] == ' ' || data[start] == '\t')) ++start;
     if (start == len) return Kind::Blank;
-    f = Flow{};
     Seen seen;
     err = parse(data + start, len - start, f, seen);
     if (err == SUCCESS && !seen.flow && !seen.agent)
