@@ -79,7 +79,9 @@ void BM_ParseResolveAggregate(benchmark::State& st) {
   for (auto _ : st) {
     stockade::EdgeGraph g(d.state, d.eps, stockade::GraphOptions{});
     stockade::FlowReadStats stats;
-    auto r = stockade::read_flows_text(d.flows_text, "bench", {}, stats,
+    stockade::FlowReadOptions o;  // as `stockade map` reads
+    o.prepare = [&g](stockade::Flow& f) { g.prepare(f); };
+    auto r = stockade::read_flows_text(d.flows_text, "bench", o, stats,
                                        [&](const stockade::Flow& f) { g.add(f); });
     if (!r) st.SkipWithError("parse failed");
     records += stats.records;
