@@ -9,9 +9,20 @@ resources (403 Status naming the verb, resource and group as the real server doe
 fault injection for tests:
 
   POST /_test/expire-continue      every continue token issued so far answers 410 Gone
-  POST /_test/fail?path=P&status=S&count=N[&retry_after=R][&when=continue]
+  POST /_test/fail?path=P&status=S&count=N[&retry_after=R][&when=continue][&mode=M]
                                    the next N requests whose path starts with P (and that
-                                   carry a continue token, with when=continue) answer S
+                                   carry a continue token, with when=continue) answer S; with
+                                   a mode other than `status`, the next N non-watch requests
+                                   get a slow or broken answer instead:
+                                     trickle   the real answer, `chunk` bytes every `delay` s
+                                     stall     headers and a few bytes, then silence for
+                                               `seconds` (default 3600)
+                                     truncated the connection closes halfway through the body
+                                     cut-json  a body cut halfway, with a matching length
+                                     garbage   200 application/json that is not JSON
+                                     wrong-type 200 text/plain
+                                     html      status S (default 502), a proxy's HTML page
+  POST /_test/clear-failures       forget the failures not yet served
   GET  /_test/requests             the requests served so far (method, path, user), as JSON
 
 Objects come from a JSON file (a `kind: List` of any objects); the server assigns uid,
@@ -20,7 +31,9 @@ resourceVersion and creationTimestamp where missing. Usage:
   fake_apiserver.py --objects objs.json --cert server.crt --key server.key --ca ca.crt
                     --tokens tokens.json --port-file PORT_FILE [--forbid user:resource,...]
 
-`--tokens` maps bearer tokens to user names; a client certificate's CN is its user name.
+`--tokens` maps bearer tokens to user names; a client certificate's CN is its user name. A
+token `exp.USER.UNIXTIME` is USER's until UNIXTIME and refused (401) after it, as a real
+server refuses an expired token (exec credential plugins in tests make them).
 The chosen port is written to PORT_FILE once the server listens.
 """
 
@@ -81,6 +94,7 @@ class State:
         self.history = []  # (rv, type, resource, object) of every change since start
         self.watch_generation = 0  # bumped to drop every open watch
         self.state_file = None
+        self.encoded_cache = {}  # (resource, key) -> ((resourceVersion, id), JSON text)
         for obj in objects:
             self.add(obj)
         self.history_start = self.rv  # watches from before this answer 410 Gone
@@ -114,6 +128,20 @@ class State:
         meta.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
         self.objects.setdefault(resource, {})[(meta.get("namespace", ""), meta["name"])] = obj
 
+    def encoded(self, resource, key, obj):
+        """An object's JSON as a typed list holds it (no kind/apiVersion); cached per version
+        (every change bumps the resourceVersion or replaces the object)."""
+        stamp = (obj["metadata"].get("resourceVersion"), id(obj))
+        hit = self.encoded_cache.get((resource, key))
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        o2 = dict(obj)
+        o2.pop("kind", None)
+        o2.pop("apiVersion", None)
+        text = json.dumps(o2)
+        self.encoded_cache[(resource, key)] = (stamp, text)
+        return text
+
     def served_gv(self, group, version):
         gv = f"{group}/{version}" if group else version
         return self.served is None or gv in self.served or (group == "" and version == "v1")
@@ -136,20 +164,48 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- plumbing -------------------------------------------------------------------------
     def send_json(self, code, body, extra_headers=None):
-        data = json.dumps(body).encode()
+        # `body` is a JSON value, or bytes already encoded (fast list pages).
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_raw(code, "application/json", data, extra_headers)
+
+    def send_raw(self, code, content_type, data, extra_headers=None):
+        f = getattr(self, "fault", None)
+        mode = f["mode"] if f is not None else "status"
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data) // 2 if mode == "cut-json" else len(data)))
         for k, v in (extra_headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        if mode == "trickle":
+            chunk, delay = int(f.get("chunk", 64)), float(f.get("delay", 0.05))
+            for i in range(0, len(data), chunk):
+                self.wfile.write(data[i:i + chunk])
+                self.wfile.flush()
+                time.sleep(delay)
+        elif mode == "stall":
+            self.wfile.write(data[:8])
+            self.wfile.flush()
+            time.sleep(float(f.get("seconds", 3600)))
+            self.close_connection = True
+        elif mode in ("truncated", "cut-json"):
+            self.wfile.write(data[:len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        else:
+            self.wfile.write(data)
 
     def user(self):
         st = self.server.state
         auth = self.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
-            return st.tokens.get(auth[7:].strip())
+            token = auth[7:].strip()
+            if token.startswith("exp."):
+                parts = token.split(".")
+                if len(parts) == 3 and parts[2].isdigit() and time.time() < int(parts[2]):
+                    return parts[1]
+                return None
+            return st.tokens.get(token)
         cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
         if cert:
             for rdn in cert.get("subject", ()):
@@ -172,6 +228,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self, method):
         st = self.server.state
+        self.fault = None  # one handler serves every request of a kept-alive connection
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         length = int(self.headers.get("Content-Length", "0") or 0)
@@ -179,17 +236,34 @@ class Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/_test/"):
             return self.test_control(url.path, query)
         user = self.user()
+        watch = query.get("watch") in ("1", "true")
         with st.lock:
             st.requests.append({"method": method, "path": self.path, "user": user})
             for f in st.failures:
-                if f[4] == "continue" and "continue" not in query:
+                if f["when"] == "continue" and "continue" not in query:
                     continue
-                if f[2] > 0 and url.path.startswith(f[0]):
-                    f[2] -= 1
-                    headers = {"Retry-After": str(f[3])} if f[3] is not None else None
-                    reason = {429: "TooManyRequests", 410: "Expired"}.get(f[1], "InternalError")
-                    code, body = status(f[1], reason, "injected failure")
-                    return self.send_json(code, body, headers)
+                if f["mode"] != "status" and watch:
+                    continue
+                if f["count"] > 0 and url.path.startswith(f["path"]):
+                    f["count"] -= 1
+                    self.fault = f
+                    break
+        f = self.fault
+        if f is not None and f["mode"] == "status":
+            headers = {"Retry-After": str(f["retry_after"])} if f["retry_after"] is not None else None
+            reason = {429: "TooManyRequests", 410: "Expired"}.get(f["status"], "InternalError")
+            code, body = status(f["status"], reason, "injected failure")
+            return self.send_json(code, body, headers)
+        if f is not None and f["mode"] in ("garbage", "wrong-type", "html"):
+            self.close_connection = True
+            if f["mode"] == "garbage":
+                return self.send_raw(200, "application/json", b'{"kind": "PodList", "items": [,,,}')
+            if f["mode"] == "wrong-type":
+                return self.send_raw(200, "text/plain; charset=utf-8", b"ok\n")
+            code = f["status"] if f["status"] != 500 else 502
+            return self.send_raw(code, "text/html", b"<html><head><title>502 Bad Gateway</title>"
+                                 b"</head><body><center><h1>502 Bad Gateway</h1></center><hr>"
+                                 b"<center>nginx</center></body></html>\n")
         if user is None:
             return self.send_json(*status(401, "Unauthorized", "Unauthorized"))
         try:
@@ -422,10 +496,16 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {"ok": True})
             if path == "/_test/fail":
                 ra = query.get("retry_after")
-                st.failures.append([query.get("path", "/"), int(query.get("status", "500")),
-                                    int(query.get("count", "1")),
-                                    int(ra) if ra is not None else None,
-                                    query.get("when", "")])
+                f = dict(query)
+                f.update({"path": query.get("path", "/"),
+                          "status": int(query.get("status", "500")),
+                          "count": int(query.get("count", "1")),
+                          "retry_after": int(ra) if ra is not None else None,
+                          "when": query.get("when", ""), "mode": query.get("mode", "status")})
+                st.failures.append(f)
+                return self.send_json(200, {"ok": True})
+            if path == "/_test/clear-failures":
+                st.failures = []
                 return self.send_json(200, {"ok": True})
             if path == "/_test/requests":
                 return self.send_json(200, st.requests)
@@ -590,15 +670,14 @@ class Handler(BaseHTTPRequestHandler):
                     {"offset": offset + limit, "rv": st.rv}).encode()).decode()
                 meta["remainingItemCount"] = len(items) - offset - limit
             kind = RESOURCES[resource][2]
-            # As the real server: items carry no kind/apiVersion in a typed list.
-            out_items = []
-            for _, o in page:
-                o2 = dict(o)
-                o2.pop("kind", None)
-                o2.pop("apiVersion", None)
-                out_items.append(o2)
-            return 200, {"kind": kind + "List", "apiVersion": gv, "metadata": meta,
-                         "items": out_items}
+            if self.wants_table():
+                return 200, {"kind": kind + "List", "apiVersion": gv, "metadata": meta,
+                             "items": [o for _, o in page]}
+            # As the real server: items carry no kind/apiVersion in a typed list. Each item's
+            # JSON is kept from one list to the next (pages of 50,000 pods stay fast).
+            head = json.dumps({"kind": kind + "List", "apiVersion": gv, "metadata": meta})
+            items = ",".join(st.encoded(resource, k, o) for k, o in page)
+            return 200, (head[:-1] + ', "items": [' + items + "]}").encode()
 
 
 def fields_v1(paths):
