@@ -94,6 +94,7 @@ class State:
         self.history = []  # (rv, type, resource, object) of every change since start
         self.watch_generation = 0  # bumped to drop every open watch
         self.state_file = None
+        self.dirty = False
         self.encoded_cache = {}  # (resource, key) -> ((resourceVersion, id), JSON text)
         for obj in objects:
             self.add(obj)
@@ -103,12 +104,18 @@ class State:
         """Called with the lock held after a change (rv already bumped)."""
         self.history.append((self.rv, type_, resource, json.loads(json.dumps(obj))))
         self.cond.notify_all()
-        if self.state_file:
-            items = [o for objs in self.objects.values() for o in objs.values()]
-            with open(self.state_file + ".tmp", "w") as f:
-                json.dump({"rv": self.rv, "items": items}, f)
-            import os
-            os.replace(self.state_file + ".tmp", self.state_file)
+        self.dirty = True  # saved by the writer thread, and at SIGTERM
+
+    def save(self):
+        """Called with the lock held: the objects and resourceVersion to the state file."""
+        if not self.state_file or not self.dirty:
+            return
+        items = [o for objs in self.objects.values() for o in objs.values()]
+        with open(self.state_file + ".tmp", "w") as f:
+            json.dump({"rv": self.rv, "items": items}, f)
+        import os
+        os.replace(self.state_file + ".tmp", self.state_file)
+        self.dirty = False
 
     def add(self, obj):
         kind = obj.get("kind", "")
@@ -726,6 +733,26 @@ def main():
         state.rv = max(state.rv, int(saved["rv"])) + 1
         state.history_start = state.rv
     state.state_file = a.state_file or None
+    if state.state_file:
+        # Saved a few times a second (not per change: churn would be bound by the writes), and
+        # when the server is stopped, so a restarted server finds every change.
+        state.dirty = True
+
+        def writer():
+            while True:
+                time.sleep(0.2)
+                with state.lock:
+                    state.save()
+
+        threading.Thread(target=writer, daemon=True).start()
+
+        def stop(signum, frame):
+            with state.lock:
+                state.save()
+            os._exit(0)
+
+        import signal
+        signal.signal(signal.SIGTERM, stop)
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     server.daemon_threads = True
     server.state = state

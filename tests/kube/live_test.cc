@@ -2,8 +2,11 @@
 // credentials of every kind, paging with expired continue tokens, 429 Retry-After, 401/403
 // messages, TLS failures, exec plugins; `kubectl` and `stockade` agree on what the server
 // holds; live and file mode give identical `reach -o summary` and `map`.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1036,6 +1039,100 @@ TEST_F(LiveCluster, AgentLiveFlags) {
                    kc("admin.kubeconfig"));
   EXPECT_EQ(both.code, 2);
   EXPECT_NE(both.err.find("exclude each other"), std::string::npos) << both.err;
+}
+
+// `stockade agent --kubeconfig` names pods from a live pod informer as they come and go: a
+// connection to an address is named by the pod that holds it only while that pod exists.
+// Needs root and BPF (the kernel tests' conditions); skipped elsewhere.
+TEST_F(LiveCluster, AgentNamesPodsFromTheLiveCluster) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  fs::path events = dir / "agent-live.ndjson", err = dir / "agent-live.err";
+  pid_t agent = ::fork();
+  if (agent == 0) {
+    std::string cmd = "exec " + stockade() + " agent --node n1 --kubeconfig " +
+                      kc("admin.kubeconfig") + " --output " + events.string() + " 2>" +
+                      err.string();
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  struct Stop {
+    pid_t pid;
+    ~Stop() {
+      ::kill(pid, SIGINT);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } stop_agent{agent};
+  for (int i = 0; i < 1200 && slurp(err).find("tracing") == std::string::npos &&
+                  slurp(err).find("error") == std::string::npos;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::string started = slurp(err);
+  if (started.find("tracing") == std::string::npos) {
+    if (std::getenv("STOCKADE_REQUIRE_BPF")) FAIL() << started;
+    GTEST_SKIP() << "the agent cannot run here: " << started;
+  }
+  // A listener on every loopback address; 127.0.0.9 will be a pod's address.
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+  ASSERT_EQ(::listen(lfd, 64), 0);
+  socklen_t len = sizeof any;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&any), &len);
+  int port = ntohs(any.sin_port);
+  auto connect_once = [&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, "127.0.0.9", &to.sin_addr);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    ::close(fd);
+    int a = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK);
+    if (a >= 0) ::close(a);
+  };
+  // The newest outbound event to 127.0.0.9:port after `skip` lines, and the pod it names.
+  auto newest = [&](size_t& skip) -> std::optional<std::string> {
+    std::istringstream in(slurp(events));
+    std::string line;
+    std::optional<std::string> found;
+    size_t n = 0;
+    while (std::getline(in, line)) {
+      if (n++ < skip) continue;
+      json e = json::parse(line, nullptr, false);
+      if (!e.is_object() || e.value("direction", "") != "outbound" || !e.contains("dst") ||
+          e["dst"].value("ip", "") != "127.0.0.9" || e["dst"].value("port", 0) != port)
+        continue;
+      found = e["dst"].value("namespace", "") + "/" + e["dst"].value("pod", "");
+    }
+    skip = n;
+    return found;
+  };
+  auto named_after_change = [&](const std::string& want) {
+    size_t skip = 0;
+    newest(skip);
+    for (int i = 0; i < 600; ++i) {  // until the informer's change reaches the agent
+      connect_once();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (auto got = newest(skip); got && *got == want) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(named_after_change("/"));  // no pod holds the address yet
+  RestConfig c;
+  c.server = server_url();
+  c.ca_file = kc("ca.crt");
+  auto control_client = Client::create(c);
+  auto put = (*control_client)
+                 ->request("POST", "/_test/put", pod("agent-peer", "peer", "shop", "127.0.0.9"),
+                           "application/json");
+  ASSERT_TRUE(put && put->status == 200);
+  EXPECT_TRUE(named_after_change("shop/agent-peer")) << slurp(err);
+  auto del =
+      (*control_client)->request("POST", "/_test/delete?kind=Pod&namespace=shop&name=agent-peer");
+  ASSERT_TRUE(del && del->status == 200);
+  EXPECT_TRUE(named_after_change("/")) << slurp(err);
+  ::close(lfd);
 }
 
 // ---- kubeconfig resolution without a server ---------------------------------------------------
