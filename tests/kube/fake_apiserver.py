@@ -95,6 +95,7 @@ class State:
         self.watch_generation = 0  # bumped to drop every open watch
         self.state_file = None
         self.dirty = False
+        self.sorted_cache = {}  # resource -> (rv, [(key, obj)] sorted)
         self.encoded_cache = {}  # (resource, key) -> ((resourceVersion, id), JSON text)
         for obj in objects:
             self.add(obj)
@@ -134,6 +135,15 @@ class State:
         meta.setdefault("uid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}/{meta.get('namespace', '')}/{meta['name']}")))
         meta.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
         self.objects.setdefault(resource, {})[(meta.get("namespace", ""), meta["name"])] = obj
+
+    def sorted_items(self, resource):
+        """The objects of a resource in list order, kept while nothing changes (each page of a
+        long list would sort them again)."""
+        hit = self.sorted_cache.get(resource)
+        if hit is None or hit[0] != self.rv:
+            hit = (self.rv, sorted(self.objects.get(resource, {}).items()))
+            self.sorted_cache[resource] = hit
+        return hit[1]
 
     def encoded(self, resource, key, obj):
         """An object's JSON as a typed list holds it (no kind/apiVersion); cached per version
@@ -328,6 +338,11 @@ class Handler(BaseHTTPRequestHandler):
         gv = f"{group}/{version}" if group else version
         if not isinstance(cfg, dict) or cfg.get("kind") != kind or cfg.get("apiVersion") != gv:
             return status(400, "BadRequest", f"the body must be a {kind} of {gv}")
+        if query.get("fieldValidation") == "Strict":
+            unknown = self.unknown_fields(kind, cfg)
+            if unknown:
+                return status(400, "BadRequest", ".".join([]) + "; ".join(
+                    f'strict decoding error: unknown field "{u[1:]}"' for u in unknown))
         meta = cfg.get("metadata") or {}
         if meta.get("name") != name:
             return status(400, "BadRequest", "the name of the object does not match the name on the URL")
@@ -425,6 +440,7 @@ class Handler(BaseHTTPRequestHandler):
                 if changed:
                     st.rv = new_rv
                 objs[key] = obj
+                st.sorted_cache.pop(resource, None)  # a new object, even at the same version
                 st.owners[(resource, namespace, name)] = owners
                 if changed:
                     st.record("ADDED" if existing is None else "MODIFIED", resource, obj)
@@ -573,10 +589,78 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, [o for _, o in sorted(st.objects.get(resource, {}).items())])
         return self.send_json(404, {"error": "unknown test control"})
 
+    # --- OpenAPI v3 -------------------------------------------------------------------------
+    # What kubectl needs to validate: the group/version documents list the PATCH operation of
+    # each kind with its `fieldValidation` parameter (so kubectl leaves validation to the
+    # server, which checks fields against the schema with fieldValidation=Strict), and the
+    # NetworkPolicy schema (../shared/schemas, when present).
+    def openapi(self, parts):
+        if parts == ["openapi", "v3"]:
+            paths = {}
+            for g, v, _, _ in RESOURCES.values():
+                key = f"apis/{g}/{v}" if g else "api/v1"
+                paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash=1"}
+            return 200, {"paths": paths}
+        if parts[:2] != ["openapi", "v3"] or len(parts) < 4:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        if parts[2] == "api":
+            group, version = "", parts[3]
+        elif len(parts) >= 5:
+            group, version = parts[3], parts[4]
+        else:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        doc_paths, schemas = {}, {}
+        for r, (g, v, kind, namespaced) in RESOURCES.items():
+            if g != group or v != version:
+                continue
+            base = f"/apis/{g}/{v}" if g else "/api/v1"
+            ns = "/namespaces/{namespace}" if namespaced else ""
+            gvk = {"group": g, "version": v, "kind": kind}
+            params = [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+                      for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
+            doc_paths[f"{base}{ns}/{r}/{{name}}"] = {
+                "get": {"x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk,
+                        "responses": {"200": {"description": "OK"}}},
+                "patch": {"x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk,
+                          "parameters": params, "responses": {"200": {"description": "OK"}}},
+            }
+            schema = self.server.schemas.get(kind)
+            if schema is not None:
+                schemas[f"io.k8s.api.networking.{v}.{kind}"] = schema
+        if not doc_paths:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        return 200, {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"},
+                     "paths": doc_paths, "components": {"schemas": schemas}}
+
+    def unknown_fields(self, kind, obj):
+        """fieldValidation=Strict: fields the kind's schema does not declare (as the real
+        server, for kinds with a schema here)."""
+        schema = self.server.schemas.get(kind)
+        out = []
+
+        def walk(value, sch, at):
+            if not isinstance(sch, dict):
+                return
+            if isinstance(value, dict) and "properties" in sch:
+                for k, v in value.items():
+                    if k in sch["properties"]:
+                        walk(v, sch["properties"][k], f"{at}.{k}")
+                    elif sch.get("additionalProperties") is False:
+                        out.append(f"{at}.{k}")
+            elif isinstance(value, list) and isinstance(sch.get("items"), dict):
+                for i, v in enumerate(value):
+                    walk(v, sch["items"], f"{at}[{i}]")
+
+        if schema is not None:
+            walk(obj, schema, "")
+        return out
+
     # --- the API ----------------------------------------------------------------------------
     def route(self, path, query, user, method="GET"):
         st = self.server.state
         parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["openapi"]:
+            return self.openapi(parts)
         if path == "/version":
             return 200, {"major": "1", "minor": "32", "gitVersion": "v1.32.0",
                          "platform": "linux/amd64"}
@@ -655,7 +739,9 @@ class Handler(BaseHTTPRequestHandler):
                     return status(404, "NotFound", f'{resource} "{name}" not found',
                                   {"name": name, "kind": resource, "group": group})
                 return 200, obj
-            items = sorted((k, o) for k, o in objs.items() if namespace is None or k[0] == namespace)
+            items = st.sorted_items(resource)
+            if namespace is not None:
+                items = [(k, o) for k, o in items if k[0] == namespace]
             offset = 0
             cont = query.get("continue")
             if cont:
@@ -697,6 +783,7 @@ def fields_v1(paths):
 
 
 def main():
+    import os
     ap = argparse.ArgumentParser()
     ap.add_argument("--objects", required=True)
     ap.add_argument("--cert", required=True)
@@ -707,11 +794,14 @@ def main():
     ap.add_argument("--forbid", default="")
     ap.add_argument("--served", default="", help="comma-separated group/versions (default all)")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--schemas", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                      "..", "..", "..", "shared", "schemas"),
+                    help="directory with networkpolicy-networking-v1.json (default: the shared "
+                         "schemas next to the repository)")
     ap.add_argument("--state-file", default="",
                     help="objects and resourceVersion, saved on every change and loaded at start "
                          "(a restarted server keeps its objects but not its watch history)")
     a = ap.parse_args()
-    import os
     saved = None
     if a.state_file and os.path.exists(a.state_file):
         with open(a.state_file) as f:
@@ -756,6 +846,11 @@ def main():
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     server.daemon_threads = True
     server.state = state
+    server.schemas = {}  # kind -> JSON schema, for OpenAPI and fieldValidation=Strict
+    np_schema = os.path.join(a.schemas, "networkpolicy-networking-v1.json")
+    if a.schemas and os.path.exists(np_schema):
+        with open(np_schema) as f:
+            server.schemas["NetworkPolicy"] = json.load(f)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)
     ctx.load_verify_locations(a.ca)

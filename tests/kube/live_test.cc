@@ -144,7 +144,8 @@ class LiveCluster : public ::testing::Test {
     std::string cmd = "python3 " + std::string(STOCKADE_SOURCE_DIR) +
                       "/tests/kube/fake_apiserver.py --objects " + d + "/objects.json --cert " + d +
                       "/server.crt --key " + d + "/server.key --ca " + d + "/ca.crt --tokens " + d +
-                      "/tokens.json --port-file " + d + "/port --forbid bob:pods";
+                      "/tokens.json --port-file " + d + "/port --forbid bob:pods --schemas " +
+                      STOCKADE_SHARED_DIR + "/schemas";
     server = ::fork();
     if (server == 0) {
       ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
@@ -225,7 +226,8 @@ class LiveCluster : public ::testing::Test {
                         "/tests/kube/fake_apiserver.py --objects " + d + "/objects.json --cert " +
                         d + "/server.crt --key " + d + "/server.key --ca " + d +
                         "/ca.crt --tokens " + d + "/tokens.json --state-file " + d + "/" + name +
-                        ".state.json --port-file " + port_file().string() +
+                        ".state.json --port-file " + port_file().string() + " --schemas " +
+                        STOCKADE_SHARED_DIR + "/schemas" +
                         (fixed_port ? " --port " + std::to_string(fixed_port) : "");
       pid = ::fork();
       if (pid == 0) {
@@ -498,7 +500,7 @@ TEST_F(LiveCluster, ServerSideApply) {
 
   // kubectl owns a policy; stockade wants another selector.
   write(dir / "k.yaml", policy("by-kubectl", "web"));
-  Shell k = run("kubectl" + admin + " apply --server-side --validate=false -f " + kc("k.yaml"));
+  Shell k = run("kubectl" + admin + " apply --server-side -f " + kc("k.yaml"));
   ASSERT_EQ(k.code, 0) << k.err;
   write(dir / "s.yaml", policy("by-kubectl", "api"));
   Shell conflict = run(stockade() + " apply -f " + kc("s.yaml") + admin);
@@ -513,8 +515,16 @@ TEST_F(LiveCluster, ServerSideApply) {
   EXPECT_NE(forced.out.find("~ .spec.podSelector.matchLabels.app: \"web\" -> \"api\""),
             std::string::npos)
       << forced.out;
+  // kubectl validates through the server (OpenAPI v3 names fieldValidation on PATCH): an
+  // undeclared field is refused by the server, not by a client-side schema.
+  write(dir / "unknown.yaml", policy("by-kubectl-2", "web") + "  bogus: 1\n");
+  Shell unknown = run("kubectl" + admin + " apply --server-side -f " + kc("unknown.yaml"));
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_NE(unknown.err.find("strict decoding error: unknown field \"spec.bogus\""),
+            std::string::npos)
+      << unknown.err;
   // Now kubectl's own apply conflicts with stockade.
-  Shell back = run("kubectl" + admin + " apply --server-side --validate=false -f " + kc("k.yaml"));
+  Shell back = run("kubectl" + admin + " apply --server-side -f " + kc("k.yaml"));
   EXPECT_NE(back.code, 0);
   EXPECT_NE(back.err.find("conflict with \"stockade\""), std::string::npos) << back.err;
 
