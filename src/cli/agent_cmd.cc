@@ -61,6 +61,9 @@ int run(const AgentCmdOptions& o) {
     live_state = std::move(*started);
     if (auto r = live_state->wait_synced(std::chrono::minutes(2)); !r)
       throw UsageError{r.error().str()};
+    if (!o.common.quiet)
+      std::fprintf(stderr, "stockade: naming pods from %s (%zu pods; following changes)\n",
+                   client->config().server.c_str(), pods.pods().size());
   } else if (!o.common.files.empty()) {
     ClusterState state = load_cluster(o.common);
     for (const Pod& p : state.pods) pods.put(p);
