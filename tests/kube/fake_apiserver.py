@@ -40,6 +40,8 @@ The chosen port is written to PORT_FILE once the server listens.
 import argparse
 import base64
 import json
+import os
+import signal
 import ssl
 import sys
 import threading
@@ -114,7 +116,6 @@ class State:
         items = [o for objs in self.objects.values() for o in objs.values()]
         with open(self.state_file + ".tmp", "w") as f:
             json.dump({"rv": self.rv, "items": items}, f)
-        import os
         os.replace(self.state_file + ".tmp", self.state_file)
         self.dirty = False
 
@@ -341,7 +342,7 @@ class Handler(BaseHTTPRequestHandler):
         if query.get("fieldValidation") == "Strict":
             unknown = self.unknown_fields(kind, cfg)
             if unknown:
-                return status(400, "BadRequest", ".".join([]) + "; ".join(
+                return status(400, "BadRequest", "; ".join(
                     f'strict decoding error: unknown field "{u[1:]}"' for u in unknown))
         meta = cfg.get("metadata") or {}
         if meta.get("name") != name:
@@ -783,7 +784,6 @@ def fields_v1(paths):
 
 
 def main():
-    import os
     ap = argparse.ArgumentParser()
     ap.add_argument("--objects", required=True)
     ap.add_argument("--cert", required=True)
@@ -841,7 +841,6 @@ def main():
                 state.save()
             os._exit(0)
 
-        import signal
         signal.signal(signal.SIGTERM, stop)
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     server.daemon_threads = True

@@ -88,6 +88,15 @@ std::string b64(const std::string& s) {
   return out;
 }
 
+// Informers that reconnect soon (tests wait for them to converge).
+InformerOptions quick_reconnects() {
+  InformerOptions io;
+  io.backoff_min = std::chrono::milliseconds(50);
+  io.backoff_max = std::chrono::milliseconds(500);
+  io.idle = std::chrono::seconds(5);
+  return io;
+}
+
 // A pod for /_test/put.
 std::string pod(const std::string& name, const std::string& app, const std::string& ns = "default",
                 const std::string& ip = "") {
@@ -572,11 +581,7 @@ TEST_F(LiveCluster, InformerStaysEqualToTheServer) {
     return r && r->status == 200;
   };
   auto truth = [&] { return own.truth("pods"); };
-  InformerOptions io;
-  io.backoff_min = std::chrono::milliseconds(50);
-  io.backoff_max = std::chrono::milliseconds(500);
-  io.idle = std::chrono::seconds(5);
-  Informer informer(**client, "/api/v1/pods", io);
+  Informer informer(**client, "/api/v1/pods", quick_reconnects());
   std::atomic<bool> stop{false};
   Result<void> result;
   std::thread t([&] { result = informer.run(stop); });
@@ -835,11 +840,9 @@ TEST_F(LiveCluster, ExecCredentialExpiringMidCommand) {
   }
 
   // An informer over pods of one namespace, its watches renewed every second, while pods
-  // come and go; it runs until the plugin has been asked at least three times.
-  InformerOptions io;
+  // come and go; it runs until the plugin has been asked at least four times.
+  InformerOptions io = quick_reconnects();
   io.watch_timeout = std::chrono::seconds(1);
-  io.backoff_min = std::chrono::milliseconds(50);
-  io.backoff_max = std::chrono::milliseconds(500);
   Informer informer(**client, "/api/v1/namespaces/kexec/pods", io);
   std::atomic<bool> stop{false};
   Result<void> result;
@@ -893,9 +896,7 @@ TEST_F(LiveCluster, LiveStateEqualsTheServer) {
     return r && r->status == 200;
   };
   LiveStateOptions lo;
-  lo.informer.backoff_min = std::chrono::milliseconds(50);
-  lo.informer.backoff_max = std::chrono::milliseconds(500);
-  lo.informer.idle = std::chrono::seconds(5);
+  lo.informer = quick_reconnects();
   PodDirectory directory;
   auto started = LiveState::start(**client, lo, directory.handler("live"));
   ASSERT_TRUE(started) << started.error().str();
