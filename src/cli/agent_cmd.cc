@@ -56,6 +56,11 @@ int run(const AgentCmdOptions& o) {
     client = connect_cluster(o.common, o.in_cluster);
     kube::LiveStateOptions lo;
     lo.resources = {"pods"};
+    lo.on_stopped = [](const std::string&, const Error& e) {
+      std::fprintf(stderr,
+                   "stockade: warning: pods are no longer followed (names may be stale): %s\n",
+                   e.str().c_str());
+    };
     auto started = kube::LiveState::start(*client, lo, pods.handler(client->config().server));
     if (!started) throw UsageError{started.error().str()};
     live_state = std::move(*started);

@@ -51,8 +51,9 @@ Result<std::unique_ptr<LiveState>> LiveState::start(Client& client, LiveStateOpt
   for (auto& kind : s->kinds_) {
     Kind* kp = kind.get();
     std::atomic<bool>* stop = &s->stop_;
-    kp->thread = std::thread([kp, stop] {
+    kp->thread = std::thread([kp, stop, on_stopped = options.on_stopped] {
       kp->result = kp->informer->run(*stop);
+      if (!kp->result && on_stopped) on_stopped(kp->kind->resource, kp->result.error());
       kp->done = true;
     });
   }

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,6 +29,9 @@ struct LiveStateOptions {
   InformerOptions informer;
   std::vector<std::string> resources;  // "pods", "networkpolicies", ...; empty: every kind
   LoadOptions load;
+  // Called (on the informer's thread) when an informer ends for good — its kind is no longer
+  // followed (a credential refused for ever, a permission taken away).
+  std::function<void(const std::string& resource, const Error& error)> on_stopped;
 };
 
 class LiveState {

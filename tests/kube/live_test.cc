@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -1036,6 +1037,44 @@ TEST_F(LiveCluster, LiveStateEqualsTheServer) {
   EXPECT_FALSE(directory.by_ip(*IpAddr::parse("10.250.0.1")));  // live-a moved to .2
   EXPECT_EQ(directory.by_ip(*IpAddr::parse("10.250.0.2")),
             (PodDirectory::Name{"default", "live-a"}));
+}
+
+// A kind whose informer ends for good (here: the token expires and no plugin renews it) is
+// reported, so a long-running process can say its view is no longer current.
+TEST_F(LiveCluster, LiveStateReportsAKindNoLongerFollowed) {
+  RestConfig c;
+  c.server = server_url();
+  c.ca_file = kc("ca.crt");
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  c.token = "exp.admin." + std::to_string(now + 3);
+  auto client = Client::create(c);
+  ASSERT_TRUE(client);
+  LiveStateOptions lo;
+  lo.resources = {"pods"};
+  lo.informer = quick_reconnects();
+  lo.informer.watch_timeout = std::chrono::seconds(1);
+  std::mutex mu;
+  std::string stopped;
+  lo.on_stopped = [&](const std::string& resource, const Error& e) {
+    std::lock_guard lock(mu);
+    stopped = resource + ": " + e.str();
+  };
+  auto live = LiveState::start(**client, lo);
+  ASSERT_TRUE(live) << live.error().str();
+  ASSERT_TRUE((*live)->wait_synced(std::chrono::minutes(2)));
+  for (int i = 0; i < 1200; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (!stopped.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::lock_guard lock(mu);
+  EXPECT_TRUE(stopped.starts_with("pods: ")) << stopped;
+  EXPECT_NE(stopped.find("401"), std::string::npos) << stopped;
+  EXPECT_FALSE((*live)->objects()["pods"].empty());  // the last view is kept
 }
 
 // `stockade agent` takes a live cluster for naming pods: errors before any kernel work are
