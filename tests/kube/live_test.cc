@@ -1078,7 +1078,7 @@ TEST_F(LiveCluster, LiveStateReportsAKindNoLongerFollowed) {
 }
 
 // `stockade agent` takes a live cluster for naming pods: errors before any kernel work are
-// one line (a refused credential, -f together with --kubeconfig).
+// one line (a refused credential, -f together with --kubeconfig, --in-cluster outside a pod).
 TEST_F(LiveCluster, AgentLiveFlags) {
   write(dir / "agent-bad.kubeconfig", kubeconfig("user:\n    token: wrong"));
   Shell bad = run(stockade() + " agent --duration 1 --kubeconfig " + kc("agent-bad.kubeconfig"));
@@ -1089,6 +1089,11 @@ TEST_F(LiveCluster, AgentLiveFlags) {
                    kc("admin.kubeconfig"));
   EXPECT_EQ(both.code, 2);
   EXPECT_NE(both.err.find("exclude each other"), std::string::npos) << both.err;
+  // --in-cluster reads only the service account, never a kubeconfig file.
+  Shell outside = run("env -u KUBERNETES_SERVICE_HOST KUBECONFIG=" + kc("admin.kubeconfig") + " " +
+                      stockade() + " agent --duration 1 --in-cluster");
+  EXPECT_EQ(outside.code, 2);
+  EXPECT_NE(outside.err.find("no cluster configuration"), std::string::npos) << outside.err;
 }
 
 // `stockade agent --kubeconfig` names pods from a live pod informer as they come and go: a
