@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/ip.h"
+#include "kube/live_state.h"
 
 namespace stockade::cli {
 
@@ -30,16 +31,7 @@ struct AgentCmdOptions {
   std::string node;
   double udp_interval = 10;
   uint32_t ring_size = 8u << 20;
-};
-
-struct PodName {
-  std::string ns, name;
-};
-
-struct IpHashLocal {
-  size_t operator()(const IpAddr& ip) const {
-    return std::hash<uint64_t>()(ip.hi * 0x9E3779B97F4A7C15ULL ^ ip.lo ^ (ip.v6 ? 1 : 0));
-  }
+  bool in_cluster = false;
 };
 
 int run(const AgentCmdOptions& o) {
@@ -50,19 +42,37 @@ int run(const AgentCmdOptions& o) {
   if (!o.server.empty() && !o.server.starts_with("http://") && !o.server.starts_with("https://"))
     throw UsageError{"--server: expected an http:// or https:// URL, got \"" + o.server + "\""};
 
-  // With cluster objects: pods by UID (from the cgroup path of the local process) and by IP.
-  std::unordered_map<std::string, PodName> by_uid;
-  std::unordered_map<IpAddr, PodName, IpHashLocal> by_ip;
-  if (!o.common.files.empty()) {
+  // With cluster objects: pods by UID (from the cgroup path of the local process) and by IP,
+  // from files once, or from a live pod informer that follows pods as they come and go.
+  bool live = !o.common.kubeconfig.empty() || !o.common.context.empty() || o.in_cluster;
+  if (live && !o.common.files.empty())
+    throw UsageError{
+        "-f and a live cluster (--kubeconfig, --context, --in-cluster) exclude each "
+        "other: pods are named from one source"};
+  kube::PodDirectory pods;
+  std::unique_ptr<kube::Client> client;
+  std::unique_ptr<kube::LiveState> live_state;
+  if (live) {
+    client = connect_cluster(o.common, o.in_cluster);
+    kube::LiveStateOptions lo;
+    lo.resources = {"pods"};
+    lo.on_stopped = [](const std::string&, const Error& e) {
+      std::fprintf(stderr,
+                   "stockade: warning: pods are no longer followed (names may be stale): %s\n",
+                   e.str().c_str());
+    };
+    auto started = kube::LiveState::start(*client, lo, pods.handler(client->config().server));
+    if (!started) throw UsageError{started.error().str()};
+    live_state = std::move(*started);
+    if (auto r = live_state->wait_synced(std::chrono::minutes(2)); !r)
+      throw UsageError{r.error().str()};
+    if (!o.common.quiet)
+      std::fprintf(stderr, "stockade: naming pods from %s (%zu pods; following changes)\n",
+                   client->config().server.c_str(), pods.pods().size());
+  } else if (!o.common.files.empty()) {
     ClusterState state = load_cluster(o.common);
-    for (const Pod& p : state.pods) {
-      if (p.phase == "Succeeded" || p.phase == "Failed") continue;
-      if (!p.uid.empty()) by_uid[p.uid] = {p.ns, p.name};
-      if (!p.spec.host_network)
-        for (const IpAddr& ip : p.ips) by_ip[ip] = {p.ns, p.name};
-    }
+    for (const Pod& p : state.pods) pods.put(p);
   }
-
   agent::AgentOptions ao;
   ao.output = o.output;
   ao.server = o.server;
@@ -77,9 +87,9 @@ int run(const AgentCmdOptions& o) {
   ao.stop = &g_stop;
   if (!o.common.quiet)
     ao.log = [](const std::string& m) { std::fprintf(stderr, "stockade: %s\n", m.c_str()); };
-  if (!by_uid.empty() || !by_ip.empty()) {
-    ao.enrich = [&](agent::AgentEvent& e) {
-      auto set = [](std::string& ns, std::string& pod, const PodName& p) {
+  if (live || !pods.empty()) {
+    ao.enrich = [&pods](agent::AgentEvent& e) {
+      auto set = [](std::string& ns, std::string& pod, const kube::PodDirectory::Name& p) {
         ns = p.ns;
         pod = p.name;
       };
@@ -87,12 +97,11 @@ int run(const AgentCmdOptions& o) {
       std::string& local_ns = e.inbound ? e.dst_ns : e.src_ns;
       std::string& local_pod = e.inbound ? e.dst_pod : e.src_pod;
       if (!e.pod_uid.empty())
-        if (auto it = by_uid.find(e.pod_uid); it != by_uid.end())
-          set(local_ns, local_pod, it->second);
+        if (auto p = pods.by_uid(e.pod_uid)) set(local_ns, local_pod, *p);
       if (e.src_pod.empty())
-        if (auto it = by_ip.find(e.src); it != by_ip.end()) set(e.src_ns, e.src_pod, it->second);
+        if (auto p = pods.by_ip(e.src)) set(e.src_ns, e.src_pod, *p);
       if (e.dst_pod.empty())
-        if (auto it = by_ip.find(e.dst); it != by_ip.end()) set(e.dst_ns, e.dst_pod, it->second);
+        if (auto p = pods.by_ip(e.dst)) set(e.dst_ns, e.dst_pod, *p);
     };
   }
 
@@ -152,6 +161,12 @@ Runner register_agent(CLI::App& app) {
   cmd->add_option("--node", opts->node, "Node name added to every event (default: hostname)");
   cmd->add_option("-f,--filename", opts->common.files,
                   "Kubernetes objects: attribute events to pods by UID and IP; repeatable");
+  cmd->add_option("--kubeconfig", opts->common.kubeconfig,
+                  "Name pods from a live cluster (kubeconfig), following them as they change");
+  cmd->add_option("--context", opts->common.context, "kubeconfig context");
+  cmd->add_flag("--in-cluster", opts->in_cluster,
+                "Name pods from the cluster the agent runs in (its service account)");
+  add_request_timeout_flag(*cmd, opts->common);
   cmd->add_option("-n,--namespace", opts->common.ns,
                   "Namespace for namespaced objects that name none (default \"default\")");
   cmd->add_option("--udp-interval", opts->udp_interval,

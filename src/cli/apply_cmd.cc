@@ -108,14 +108,8 @@ int run(const ApplyOptions& o) {
     for (const auto& f : o.common.files)
       if (auto r = loader.add_path(f); !r) throw UsageError{r.error().str()};
   }
-  kube::KubeconfigOptions ko;
-  ko.kubeconfig = o.common.kubeconfig;
-  ko.context = o.common.context;
-  auto config = kube::load_config(kube::with_environment(ko));
-  if (!config) throw UsageError{config.error().str()};
-  auto client = kube::Client::create(std::move(*config));
-  if (!client) throw UsageError{client.error().str()};
-  kube::Client& c = **client;
+  auto client = connect_cluster(o.common);
+  kube::Client& c = *client;
 
   bool json_out = o.common.output == "json";
   nlohmann::ordered_json report = {{"dryRun", o.dry_run}, {"objects", nlohmann::json::array()}};

@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -10,6 +11,43 @@
 #include "kube/snapshot.h"
 
 namespace stockade::cli {
+
+void add_request_timeout_flag(CLI::App& cmd, CommonOptions& o) {
+  cmd.add_option("--request-timeout", o.request_timeout,
+                 "Give up on a single API request after this long (30s, 2m; 0: no limit)")
+      ->default_str("0");
+}
+
+std::unique_ptr<kube::Client> connect_cluster(const CommonOptions& o, bool in_cluster_only) {
+  kube::KubeconfigOptions ko;
+  ko.kubeconfig = o.kubeconfig;
+  ko.context = o.context;
+  ko = kube::with_environment(ko);
+  if (in_cluster_only) {  // the service account only, whatever kubeconfig files exist
+    ko.kubeconfig_env = "";
+    ko.home.reset();
+  }
+  auto config = kube::load_config(ko);
+  if (!config) throw UsageError{config.error().str()};
+  kube::ClientOptions co;
+  co.verbose = o.verbose > 0;
+  // kubectl's duration syntax for the common cases: 0, N (seconds), Ns, Nm, Nh.
+  const std::string& t = o.request_timeout;
+  size_t digits = 0;
+  while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) ++digits;
+  std::string unit = t.substr(digits);
+  if (digits == 0 || digits > 6 || !(unit.empty() || unit == "s" || unit == "m" || unit == "h"))
+    throw UsageError{"--request-timeout: expected a duration such as 30s, 2m or 0, got \"" + t +
+                     "\""};
+  long seconds = std::stol(t.substr(0, digits)) * (unit == "m" ? 60 : unit == "h" ? 3600 : 1);
+  if (seconds > 0) {
+    co.request_timeout = std::chrono::seconds(seconds);
+    co.stall_timeout = std::min(co.stall_timeout, co.request_timeout);
+  }
+  auto client = kube::Client::create(std::move(*config), co);
+  if (!client) throw UsageError{client.error().str()};
+  return std::move(*client);
+}
 
 void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::string>& formats,
                       const std::string& default_format, bool files_required) {
@@ -28,6 +66,7 @@ void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::st
                  "Namespace for namespaced objects that name none (default \"default\")");
   cmd.add_option("--kubeconfig", o.kubeconfig, "Read state from a live cluster (kubeconfig)");
   cmd.add_option("--context", o.context, "kubeconfig context");
+  add_request_timeout_flag(cmd, o);
   cmd.add_flag("-v,--verbose", o.verbose, "More on stderr");
   cmd.add_flag("-q,--quiet", o.quiet, "Less on stderr");
 }
@@ -37,17 +76,9 @@ ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>
   lo.default_namespace = o.ns;
   ClusterLoader loader(lo);
   if (!o.kubeconfig.empty() || !o.context.empty()) {
-    kube::KubeconfigOptions ko;
-    ko.kubeconfig = o.kubeconfig;
-    ko.context = o.context;
-    auto config = kube::load_config(kube::with_environment(ko));
-    if (!config) throw UsageError{config.error().str()};
-    kube::ClientOptions co;
-    co.verbose = o.verbose > 0;
-    auto client = kube::Client::create(std::move(*config), co);
-    if (!client) throw UsageError{client.error().str()};
+    auto client = connect_cluster(o);
     kube::SnapshotReport report;
-    if (auto r = kube::load_snapshot(**client, loader, report); !r)
+    if (auto r = kube::load_snapshot(*client, loader, report); !r)
       throw UsageError{r.error().str()};
     for (const auto& note : report.notes) verbose_log(o, note);
   } else if (o.files.empty() && (o.files_required || extra.empty())) {

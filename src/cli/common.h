@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/ports.h"
 #include "engine/engine.h"
+#include "kube/client.h"
 #include "model/cluster_state.h"
 
 namespace stockade::cli {
@@ -32,6 +33,7 @@ struct CommonOptions {
   std::string ns = "default";
   std::string kubeconfig;
   std::string context;
+  std::string request_timeout = "0";  // --request-timeout, as kubectl: 0 (none), 30s, 2m
   int verbose = 0;
   bool quiet = false;
   bool files_required = true;  // -f (or --kubeconfig/--context) must be given
@@ -40,6 +42,13 @@ struct CommonOptions {
 // Adds -f, -n, -o (with the allowed formats), --kubeconfig, --context, -v, -q.
 void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::string>& formats,
                       const std::string& default_format, bool files_required = true);
+
+// --request-timeout alone (commands that take --kubeconfig without the other common flags).
+void add_request_timeout_flag(CLI::App& cmd, CommonOptions& o);
+
+// A client for the cluster that --kubeconfig/--context (else $KUBECONFIG, ~/.kube/config, the
+// in-cluster service account) name, with --request-timeout. Throws UsageError.
+std::unique_ptr<kube::Client> connect_cluster(const CommonOptions& o, bool in_cluster_only = false);
 
 // Loads every -f path (plus `extra` paths) into one ClusterState. Throws UsageError.
 ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>& extra = {});

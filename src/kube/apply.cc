@@ -240,6 +240,9 @@ Result<ApplyOutcome> server_side_apply(Client& client, const ApplyObject& object
   bool exists = current->status == 200;
   if (exists) {
     before = json::parse(current->body, nullptr, false);
+    if (auto e = Client::not_json("GET", object.path(), *current)) return make_error(*e);
+    if (!before.is_object())
+      return make_error("GET " + object.path() + ": the answer is not a JSON object");
   } else if (current->status != 404) {
     return make_error(Client::describe("GET", object.path(), *current));
   }
@@ -269,9 +272,10 @@ Result<ApplyOutcome> server_side_apply(Client& client, const ApplyObject& object
   }
   if (r->status != 200 && r->status != 201)
     return make_error(Client::describe("PATCH", object.path(), *r));
+  if (auto e = Client::not_json("PATCH", object.path(), *r)) return make_error(*e);
   json after = json::parse(r->body, nullptr, false);
-  if (after.is_discarded())
-    return make_error("PATCH " + object.path() + ": the answer is not JSON");
+  if (!after.is_object())
+    return make_error("PATCH " + object.path() + ": the answer is not a JSON object");
   out.changes = object_changes(before, after);
   out.action = !exists               ? ApplyOutcome::Action::Created
                : out.changes.empty() ? ApplyOutcome::Action::Unchanged

@@ -237,17 +237,36 @@ Result<ExecCredential> run_exec_plugin(const ExecConfig& exec, const RestConfig&
   return cred;
 }
 
+// A Client is shared by threads (informers, one-shot requests): each request takes an easy
+// handle from a pool (connections are reused per handle); the credential cache and the token
+// bucket are shared under one lock, so an exec plugin runs once for all threads.
 struct Client::Impl {
-  CURL* curl = nullptr;
   Url url;
+  std::mutex mu;
+  std::vector<CURL*> idle;  // handles not in use
   std::optional<ExecCredential> exec_cred;
+  uint64_t exec_runs = 0;
   // Token bucket.
   double tokens = 0;
   std::chrono::steady_clock::time_point last_refill = std::chrono::steady_clock::now();
-  char error[CURL_ERROR_SIZE] = {};
 
   ~Impl() {
-    if (curl) curl_easy_cleanup(curl);
+    for (CURL* c : idle) curl_easy_cleanup(c);
+  }
+  CURL* take() {
+    {
+      std::lock_guard lock(mu);
+      if (!idle.empty()) {
+        CURL* c = idle.back();
+        idle.pop_back();
+        return c;
+      }
+    }
+    return curl_easy_init();
+  }
+  void give_back(CURL* c) {
+    std::lock_guard lock(mu);
+    idle.push_back(c);
   }
 };
 
@@ -265,8 +284,9 @@ Result<std::unique_ptr<Client>> Client::create(RestConfig config, ClientOptions 
   std::unique_ptr<Client> c(new Client(std::move(config), options));
   c->impl_->url = *url;
   c->impl_->tokens = options.burst;
-  c->impl_->curl = curl_easy_init();
-  if (!c->impl_->curl) return make_error("libcurl: cannot create a handle");
+  CURL* handle = curl_easy_init();
+  if (!handle) return make_error("libcurl: cannot create a handle");
+  c->impl_->idle.push_back(handle);
   return c;
 }
 
@@ -287,20 +307,30 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
                                  const std::string& body, const std::string& content_type,
                                  const std::string& accept, const Stream* stream) {
   Impl& im = *impl_;
+  CURL* c = im.take();
+  if (!c) return make_error("libcurl: cannot create a handle");
+  struct GiveBack {
+    Impl& im;
+    CURL* c;
+    ~GiveBack() { im.give_back(c); }
+  } give_back{im, c};
+  char error[CURL_ERROR_SIZE];
   bool reran_exec = false;
+  int timeouts = 0;
   for (int attempt = 0;; ++attempt) {
-    // Rate limit.
-    auto now = std::chrono::steady_clock::now();
-    im.tokens = std::min<double>(
-        options_.burst,
-        im.tokens + options_.qps * std::chrono::duration<double>(now - im.last_refill).count());
-    im.last_refill = now;
-    if (im.tokens < 1) {
-      std::this_thread::sleep_for(std::chrono::duration<double>((1 - im.tokens) / options_.qps));
-      im.tokens = 1;
-      im.last_refill = std::chrono::steady_clock::now();
+    // Rate limit: take a token (the bucket may go below zero: wait for it outside the lock).
+    double wait_s = 0;
+    {
+      std::lock_guard lock(im.mu);
+      auto now = std::chrono::steady_clock::now();
+      im.tokens = std::min<double>(
+          options_.burst,
+          im.tokens + options_.qps * std::chrono::duration<double>(now - im.last_refill).count());
+      im.last_refill = now;
+      im.tokens -= 1;
+      if (im.tokens < 0) wait_s = -im.tokens / options_.qps;
     }
-    im.tokens -= 1;
+    if (wait_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
 
     // Credentials.
     std::string token = config_.token;
@@ -310,12 +340,14 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
       if (token.empty()) return make_error(config_.token_file, 0, "token file is missing or empty");
     }
     if (config_.exec) {
+      std::lock_guard lock(im.mu);  // one plugin run for every thread waiting on it
       bool expired = im.exec_cred && im.exec_cred->expiry &&
                      *im.exec_cred->expiry <= std::chrono::system_clock::now();
       if (!im.exec_cred || expired) {
         auto cred = run_exec_plugin(*config_.exec, config_);
         if (!cred) return tl::unexpected(cred.error());
         im.exec_cred = std::move(*cred);
+        ++im.exec_runs;
       }
       if (!im.exec_cred->token.empty()) token = im.exec_cred->token;
       if (!im.exec_cred->client_cert_pem.empty()) {
@@ -324,7 +356,6 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
       }
     }
 
-    CURL* c = im.curl;
     curl_easy_reset(c);
     std::string host = config_.tls_server_name.empty() ? im.url.host : config_.tls_server_name;
     std::string full = im.url.scheme + "://" + host + ":" + im.url.port + im.url.prefix + path;
@@ -395,9 +426,10 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
       curl_easy_setopt(c, CURLOPT_XFERINFODATA, stream->stop);
     } else {
       curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options_.request_timeout.count()));
-      // A connection that stalls (under 1 byte/s for 30 s) is dead.
+      // A connection that stalls (under 1 byte/s for stall_timeout) is dead.
       curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-      curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+      curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                       static_cast<long>(options_.stall_timeout.count()));
     }
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
@@ -407,13 +439,14 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, read_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
-    im.error[0] = 0;
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, im.error);
+    error[0] = 0;
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
     CURLcode rc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
     curl_slist_free_all(headers);
     curl_slist_free_all(connect_to);
     if (rc != CURLE_OK) {
-      std::string detail = im.error[0] ? im.error : curl_easy_strerror(rc);
+      std::string detail = error[0] ? error : curl_easy_strerror(rc);
       bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
                  rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
                  rc == CURLE_SSL_ISSUER_ERROR;
@@ -422,13 +455,16 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
                           " (check certificate-authority, tls-server-name and the client "
                           "certificate of context \"" +
                           config_.context + "\")");
-      bool transient = rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
-                       rc == CURLE_GOT_NOTHING || rc == CURLE_COULDNT_CONNECT ||
-                       rc == CURLE_PARTIAL_FILE || rc == CURLE_OPERATION_TIMEDOUT;
       if (stream && (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_WRITE_ERROR)) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
         return resp;  // stopped by the caller
       }
+      // A stalled or slow answer is tried once more (a dead connection); a server that
+      // stalls again is an error, so a request ends within about twice the limits.
+      bool timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+      bool transient = rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+                       rc == CURLE_GOT_NOTHING || rc == CURLE_COULDNT_CONNECT ||
+                       rc == CURLE_PARTIAL_FILE || (timed_out && timeouts++ < 1);
       if (transient && !stream && attempt < options_.max_retries) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100 << std::min(attempt, 5)));
         continue;
@@ -436,12 +472,15 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
       if (rc == CURLE_WRITE_ERROR)
         return make_error(method + " " + path + ": response larger than " +
                           std::to_string(options_.max_body >> 20) + " MiB");
+      if (timed_out)
+        return make_error(method + " " + config_.server + path + ": timed out: " + detail);
       return make_error(method + " " + config_.server + path + ": " + detail);
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
     if (resp.status == 401 && config_.exec && !reran_exec) {
       reran_exec = true;  // the credential may have been revoked early: ask the plugin again
-      im.exec_cred.reset();
+      std::lock_guard lock(im.mu);
+      if (im.exec_cred && im.exec_cred->token == token) im.exec_cred.reset();
       continue;
     }
     if ((resp.status == 429 || (resp.status == 503 && resp.retry_after)) &&
@@ -454,12 +493,51 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
   }
 }
 
+uint64_t Client::exec_runs() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->exec_runs;
+}
+
+namespace {
+
+// What a body that is not a Kubernetes Status holds, in a few words on one line: an HTML
+// page's title, else its first characters.
+std::string body_hint(const Response& r) {
+  std::string_view b = r.body;
+  auto t1 = b.find("<title>");
+  if (t1 != std::string_view::npos) {
+    auto t2 = b.find("</title>", t1);
+    if (t2 != std::string_view::npos) b = b.substr(t1 + 7, t2 - t1 - 7);
+  }
+  std::string out;
+  for (char c : b.substr(0, 80)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) c = ' ';
+    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+    out += c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  if (b.size() > 80) out += "...";
+  std::string type = r.content_type.empty() ? "no content type" : r.content_type;
+  return out.empty() ? "(" + type + ", empty body)" : "(" + type + ": \"" + out + "\")";
+}
+
+bool is_json(const Response& r) {
+  // Kubernetes answers application/json; an empty type is accepted (old proxies drop it).
+  return r.content_type.empty() || r.content_type.starts_with("application/json") ||
+         r.content_type.find("+json") != std::string::npos;
+}
+
+}  // namespace
+
 std::string Client::describe(const std::string& method, const std::string& path,
                              const Response& r) {
   std::string msg = method + " " + path + ": HTTP " + std::to_string(r.status);
+  bool status = false;
   try {
     auto j = nlohmann::json::parse(r.body);
     if (j.is_object() && j.value("kind", "") == "Status") {
+      status = true;
       if (j.contains("reason") && j["reason"].is_string())
         msg += " " + j["reason"].get<std::string>();
       if (j.contains("message") && j["message"].is_string())
@@ -467,16 +545,25 @@ std::string Client::describe(const std::string& method, const std::string& path,
     }
   } catch (const nlohmann::json::exception&) {
   }
+  if (!status) msg += " " + body_hint(r);
   if (r.status == 401)
     msg += " (the credentials were refused: check the user of the kubeconfig context)";
   if (r.status == 403) msg += " (grant the missing permission with a Role/ClusterRole binding)";
   return msg;
 }
 
+std::optional<std::string> Client::not_json(const std::string& method, const std::string& path,
+                                            const Response& r) {
+  if (is_json(r)) return std::nullopt;
+  return method + " " + path + ": the answer is not JSON " + body_hint(r) +
+         " (is the server of the kubeconfig an API server, and not a proxy's page?)";
+}
+
 Result<std::string> Client::get(const std::string& path) {
   auto r = request("GET", path);
   if (!r) return tl::unexpected(r.error());
   if (r->status != 200) return make_error(describe("GET", path, *r));
+  if (auto e = not_json("GET", path, *r)) return make_error(*e);
   return std::move(r->body);
 }
 
@@ -523,14 +610,20 @@ Result<Client::ListResult> Client::list(const std::string& path, int limit) {
         break;
       }
       if (r->status != 200) return make_error(describe("GET", q, *r));
+      if (auto e = not_json("GET", q, *r)) return make_error(*e);
       // The page's metadata: continue token and resourceVersion.
       simdjson::padded_string text(r->body);
       simdjson::ondemand::document doc;
       std::string_view next, rv;
       simdjson::ondemand::object meta;
-      if (parser.iterate(text).get(doc) != simdjson::SUCCESS ||
-          doc.find_field_unordered("metadata").get_object().get(meta) != simdjson::SUCCESS)
-        return make_error("GET " + q + ": the answer is not a Kubernetes list");
+      auto err = parser.iterate(text).get(doc);
+      if (!err) err = doc.find_field_unordered("metadata").get_object().get(meta);
+      if (err)
+        return make_error("GET " + q + ": the answer is not a Kubernetes list (" +
+                          (err == simdjson::NO_SUCH_FIELD || err == simdjson::INCORRECT_TYPE
+                               ? "no metadata"
+                               : "invalid JSON, or cut short") +
+                          ")");
       if (meta.find_field_unordered("continue").get_string().get(next) != simdjson::SUCCESS)
         next = {};
       if (meta.find_field_unordered("resourceVersion").get_string().get(rv) != simdjson::SUCCESS)

@@ -1,6 +1,7 @@
 // A Kubernetes API client over libcurl: TLS and every kubeconfig credential kind (client
 // certificates, bearer tokens and token files, basic auth, exec plugins with their cache),
-// discovery, and list with paging. One-shot reads; errors are one line that says what to do.
+// discovery, and list with paging. Errors are one line that says what to do. A Client may be
+// used by several threads at once (informers share one, and its credential cache).
 #pragma once
 
 #include <atomic>
@@ -30,6 +31,7 @@ struct ClientOptions {
   int burst = 100;
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds request_timeout{120};  // whole request, not watches
+  std::chrono::seconds stall_timeout{30};     // no byte for this long: the request is dead
   int max_retries = 5;                  // on 429/503 with Retry-After, and dropped connections
   int64_t max_body = int64_t{4} << 30;  // bytes
   bool verbose = false;
@@ -78,6 +80,12 @@ class Client {
   // Describes a non-2xx response: "GET /api/v1/pods: 403 Forbidden: pods is forbidden: ...".
   static std::string describe(const std::string& method, const std::string& path,
                               const Response& r);
+  // For a 2xx answer that is not JSON (an HTML page of a proxy, say): the one-line error.
+  static std::optional<std::string> not_json(const std::string& method, const std::string& path,
+                                             const Response& r);
+
+  // How often the exec credential plugin has run (tests: cached until it expires).
+  uint64_t exec_runs() const;
 
  private:
   Client(RestConfig config, ClientOptions options);

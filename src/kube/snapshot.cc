@@ -1,41 +1,8 @@
 #include "kube/snapshot.h"
 
+#include "kube/kinds.h"
+
 namespace stockade::kube {
-
-namespace {
-
-struct KindPath {
-  const char* group_version;  // "v1" for the core group
-  const char* resource;
-  bool required;
-};
-
-constexpr KindPath kKinds[] = {
-    {"v1", "namespaces", true},
-    {"v1", "pods", true},
-    {"v1", "services", true},
-    {"v1", "replicationcontrollers", true},
-    {"v1", "nodes", false},
-    {"v1", "serviceaccounts", false},
-    {"apps/v1", "deployments", true},
-    {"apps/v1", "replicasets", true},
-    {"apps/v1", "statefulsets", true},
-    {"apps/v1", "daemonsets", true},
-    {"batch/v1", "jobs", true},
-    {"batch/v1", "cronjobs", true},
-    {"discovery.k8s.io/v1", "endpointslices", false},
-    {"networking.k8s.io/v1", "networkpolicies", true},
-    {"networking.k8s.io/v1", "ingresses", false},
-    {"rbac.authorization.k8s.io/v1", "roles", false},
-    {"rbac.authorization.k8s.io/v1", "clusterroles", false},
-    {"rbac.authorization.k8s.io/v1", "rolebindings", false},
-    {"rbac.authorization.k8s.io/v1", "clusterrolebindings", false},
-    {"policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies", true},
-    {"policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies", true},
-    {"policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", true},
-};
-
-}  // namespace
 
 Result<void> load_snapshot(Client& client, ClusterLoader& loader, SnapshotReport& report) {
   auto served = client.group_versions();
@@ -48,7 +15,7 @@ Result<void> load_snapshot(Client& client, ClusterLoader& loader, SnapshotReport
       report.notes.push_back(gv + " " + k.resource + ": not served");
       continue;
     }
-    std::string path = (gv == "v1" ? "/api/v1/" : "/apis/" + gv + "/") + k.resource;
+    std::string path = list_path(k);
     auto list = client.list(path);
     if (!list) {
       bool forbidden = list.error().message.find("HTTP 403") != std::string::npos;

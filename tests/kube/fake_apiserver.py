@@ -9,9 +9,20 @@ resources (403 Status naming the verb, resource and group as the real server doe
 fault injection for tests:
 
   POST /_test/expire-continue      every continue token issued so far answers 410 Gone
-  POST /_test/fail?path=P&status=S&count=N[&retry_after=R][&when=continue]
+  POST /_test/fail?path=P&status=S&count=N[&retry_after=R][&when=continue][&mode=M]
                                    the next N requests whose path starts with P (and that
-                                   carry a continue token, with when=continue) answer S
+                                   carry a continue token, with when=continue) answer S; with
+                                   a mode other than `status`, the next N non-watch requests
+                                   get a slow or broken answer instead:
+                                     trickle   the real answer, `chunk` bytes every `delay` s
+                                     stall     headers and a few bytes, then silence for
+                                               `seconds` (default 3600)
+                                     truncated the connection closes halfway through the body
+                                     cut-json  a body cut halfway, with a matching length
+                                     garbage   200 application/json that is not JSON
+                                     wrong-type 200 text/plain
+                                     html      status S (default 502), a proxy's HTML page
+  POST /_test/clear-failures       forget the failures not yet served
   GET  /_test/requests             the requests served so far (method, path, user), as JSON
 
 Objects come from a JSON file (a `kind: List` of any objects); the server assigns uid,
@@ -20,13 +31,17 @@ resourceVersion and creationTimestamp where missing. Usage:
   fake_apiserver.py --objects objs.json --cert server.crt --key server.key --ca ca.crt
                     --tokens tokens.json --port-file PORT_FILE [--forbid user:resource,...]
 
-`--tokens` maps bearer tokens to user names; a client certificate's CN is its user name.
+`--tokens` maps bearer tokens to user names; a client certificate's CN is its user name. A
+token `exp.USER.UNIXTIME` is USER's until UNIXTIME and refused (401) after it, as a real
+server refuses an expired token (exec credential plugins in tests make them).
 The chosen port is written to PORT_FILE once the server listens.
 """
 
 import argparse
 import base64
 import json
+import os
+import signal
 import ssl
 import sys
 import threading
@@ -81,6 +96,9 @@ class State:
         self.history = []  # (rv, type, resource, object) of every change since start
         self.watch_generation = 0  # bumped to drop every open watch
         self.state_file = None
+        self.dirty = False
+        self.sorted_cache = {}  # resource -> (rv, [(key, obj)] sorted)
+        self.encoded_cache = {}  # (resource, key) -> ((resourceVersion, id), JSON text)
         for obj in objects:
             self.add(obj)
         self.history_start = self.rv  # watches from before this answer 410 Gone
@@ -89,12 +107,17 @@ class State:
         """Called with the lock held after a change (rv already bumped)."""
         self.history.append((self.rv, type_, resource, json.loads(json.dumps(obj))))
         self.cond.notify_all()
-        if self.state_file:
-            items = [o for objs in self.objects.values() for o in objs.values()]
-            with open(self.state_file + ".tmp", "w") as f:
-                json.dump({"rv": self.rv, "items": items}, f)
-            import os
-            os.replace(self.state_file + ".tmp", self.state_file)
+        self.dirty = True  # saved by the writer thread, and at SIGTERM
+
+    def save(self):
+        """Called with the lock held: the objects and resourceVersion to the state file."""
+        if not self.state_file or not self.dirty:
+            return
+        items = [o for objs in self.objects.values() for o in objs.values()]
+        with open(self.state_file + ".tmp", "w") as f:
+            json.dump({"rv": self.rv, "items": items}, f)
+        os.replace(self.state_file + ".tmp", self.state_file)
+        self.dirty = False
 
     def add(self, obj):
         kind = obj.get("kind", "")
@@ -113,6 +136,29 @@ class State:
         meta.setdefault("uid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}/{meta.get('namespace', '')}/{meta['name']}")))
         meta.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
         self.objects.setdefault(resource, {})[(meta.get("namespace", ""), meta["name"])] = obj
+
+    def sorted_items(self, resource):
+        """The objects of a resource in list order, kept while nothing changes (each page of a
+        long list would sort them again)."""
+        hit = self.sorted_cache.get(resource)
+        if hit is None or hit[0] != self.rv:
+            hit = (self.rv, sorted(self.objects.get(resource, {}).items()))
+            self.sorted_cache[resource] = hit
+        return hit[1]
+
+    def encoded(self, resource, key, obj):
+        """An object's JSON as a typed list holds it (no kind/apiVersion); cached per version
+        (every change bumps the resourceVersion or replaces the object)."""
+        stamp = (obj["metadata"].get("resourceVersion"), id(obj))
+        hit = self.encoded_cache.get((resource, key))
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        o2 = dict(obj)
+        o2.pop("kind", None)
+        o2.pop("apiVersion", None)
+        text = json.dumps(o2)
+        self.encoded_cache[(resource, key)] = (stamp, text)
+        return text
 
     def served_gv(self, group, version):
         gv = f"{group}/{version}" if group else version
@@ -136,20 +182,48 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- plumbing -------------------------------------------------------------------------
     def send_json(self, code, body, extra_headers=None):
-        data = json.dumps(body).encode()
+        # `body` is a JSON value, or bytes already encoded (fast list pages).
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_raw(code, "application/json", data, extra_headers)
+
+    def send_raw(self, code, content_type, data, extra_headers=None):
+        f = getattr(self, "fault", None)
+        mode = f["mode"] if f is not None else "status"
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data) // 2 if mode == "cut-json" else len(data)))
         for k, v in (extra_headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        if mode == "trickle":
+            chunk, delay = int(f.get("chunk", 64)), float(f.get("delay", 0.05))
+            for i in range(0, len(data), chunk):
+                self.wfile.write(data[i:i + chunk])
+                self.wfile.flush()
+                time.sleep(delay)
+        elif mode == "stall":
+            self.wfile.write(data[:8])
+            self.wfile.flush()
+            time.sleep(float(f.get("seconds", 3600)))
+            self.close_connection = True
+        elif mode in ("truncated", "cut-json"):
+            self.wfile.write(data[:len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        else:
+            self.wfile.write(data)
 
     def user(self):
         st = self.server.state
         auth = self.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
-            return st.tokens.get(auth[7:].strip())
+            token = auth[7:].strip()
+            if token.startswith("exp."):
+                parts = token.split(".")
+                if len(parts) == 3 and parts[2].isdigit() and time.time() < int(parts[2]):
+                    return parts[1]
+                return None
+            return st.tokens.get(token)
         cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
         if cert:
             for rdn in cert.get("subject", ()):
@@ -172,6 +246,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self, method):
         st = self.server.state
+        self.fault = None  # one handler serves every request of a kept-alive connection
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         length = int(self.headers.get("Content-Length", "0") or 0)
@@ -179,17 +254,34 @@ class Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/_test/"):
             return self.test_control(url.path, query)
         user = self.user()
+        watch = query.get("watch") in ("1", "true")
         with st.lock:
             st.requests.append({"method": method, "path": self.path, "user": user})
             for f in st.failures:
-                if f[4] == "continue" and "continue" not in query:
+                if f["when"] == "continue" and "continue" not in query:
                     continue
-                if f[2] > 0 and url.path.startswith(f[0]):
-                    f[2] -= 1
-                    headers = {"Retry-After": str(f[3])} if f[3] is not None else None
-                    reason = {429: "TooManyRequests", 410: "Expired"}.get(f[1], "InternalError")
-                    code, body = status(f[1], reason, "injected failure")
-                    return self.send_json(code, body, headers)
+                if f["mode"] != "status" and watch:
+                    continue
+                if f["count"] > 0 and url.path.startswith(f["path"]):
+                    f["count"] -= 1
+                    self.fault = f
+                    break
+        f = self.fault
+        if f is not None and f["mode"] == "status":
+            headers = {"Retry-After": str(f["retry_after"])} if f["retry_after"] is not None else None
+            reason = {429: "TooManyRequests", 410: "Expired"}.get(f["status"], "InternalError")
+            code, body = status(f["status"], reason, "injected failure")
+            return self.send_json(code, body, headers)
+        if f is not None and f["mode"] in ("garbage", "wrong-type", "html"):
+            self.close_connection = True
+            if f["mode"] == "garbage":
+                return self.send_raw(200, "application/json", b'{"kind": "PodList", "items": [,,,}')
+            if f["mode"] == "wrong-type":
+                return self.send_raw(200, "text/plain; charset=utf-8", b"ok\n")
+            code = f["status"] if f["status"] != 500 else 502
+            return self.send_raw(code, "text/html", b"<html><head><title>502 Bad Gateway</title>"
+                                 b"</head><body><center><h1>502 Bad Gateway</h1></center><hr>"
+                                 b"<center>nginx</center></body></html>\n")
         if user is None:
             return self.send_json(*status(401, "Unauthorized", "Unauthorized"))
         try:
@@ -247,6 +339,11 @@ class Handler(BaseHTTPRequestHandler):
         gv = f"{group}/{version}" if group else version
         if not isinstance(cfg, dict) or cfg.get("kind") != kind or cfg.get("apiVersion") != gv:
             return status(400, "BadRequest", f"the body must be a {kind} of {gv}")
+        if query.get("fieldValidation") == "Strict":
+            unknown = self.unknown_fields(kind, cfg)
+            if unknown:
+                return status(400, "BadRequest", "; ".join(
+                    f'strict decoding error: unknown field "{u[1:]}"' for u in unknown))
         meta = cfg.get("metadata") or {}
         if meta.get("name") != name:
             return status(400, "BadRequest", "the name of the object does not match the name on the URL")
@@ -344,6 +441,7 @@ class Handler(BaseHTTPRequestHandler):
                 if changed:
                     st.rv = new_rv
                 objs[key] = obj
+                st.sorted_cache.pop(resource, None)  # a new object, even at the same version
                 st.owners[(resource, namespace, name)] = owners
                 if changed:
                     st.record("ADDED" if existing is None else "MODIFIED", resource, obj)
@@ -422,10 +520,16 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {"ok": True})
             if path == "/_test/fail":
                 ra = query.get("retry_after")
-                st.failures.append([query.get("path", "/"), int(query.get("status", "500")),
-                                    int(query.get("count", "1")),
-                                    int(ra) if ra is not None else None,
-                                    query.get("when", "")])
+                f = dict(query)
+                f.update({"path": query.get("path", "/"),
+                          "status": int(query.get("status", "500")),
+                          "count": int(query.get("count", "1")),
+                          "retry_after": int(ra) if ra is not None else None,
+                          "when": query.get("when", ""), "mode": query.get("mode", "status")})
+                st.failures.append(f)
+                return self.send_json(200, {"ok": True})
+            if path == "/_test/clear-failures":
+                st.failures = []
                 return self.send_json(200, {"ok": True})
             if path == "/_test/requests":
                 return self.send_json(200, st.requests)
@@ -486,10 +590,78 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, [o for _, o in sorted(st.objects.get(resource, {}).items())])
         return self.send_json(404, {"error": "unknown test control"})
 
+    # --- OpenAPI v3 -------------------------------------------------------------------------
+    # What kubectl needs to validate: the group/version documents list the PATCH operation of
+    # each kind with its `fieldValidation` parameter (so kubectl leaves validation to the
+    # server, which checks fields against the schema with fieldValidation=Strict), and the
+    # NetworkPolicy schema (../shared/schemas, when present).
+    def openapi(self, parts):
+        if parts == ["openapi", "v3"]:
+            paths = {}
+            for g, v, _, _ in RESOURCES.values():
+                key = f"apis/{g}/{v}" if g else "api/v1"
+                paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash=1"}
+            return 200, {"paths": paths}
+        if parts[:2] != ["openapi", "v3"] or len(parts) < 4:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        if parts[2] == "api":
+            group, version = "", parts[3]
+        elif len(parts) >= 5:
+            group, version = parts[3], parts[4]
+        else:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        doc_paths, schemas = {}, {}
+        for r, (g, v, kind, namespaced) in RESOURCES.items():
+            if g != group or v != version:
+                continue
+            base = f"/apis/{g}/{v}" if g else "/api/v1"
+            ns = "/namespaces/{namespace}" if namespaced else ""
+            gvk = {"group": g, "version": v, "kind": kind}
+            params = [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+                      for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
+            doc_paths[f"{base}{ns}/{r}/{{name}}"] = {
+                "get": {"x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk,
+                        "responses": {"200": {"description": "OK"}}},
+                "patch": {"x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk,
+                          "parameters": params, "responses": {"200": {"description": "OK"}}},
+            }
+            schema = self.server.schemas.get(kind)
+            if schema is not None:
+                schemas[f"io.k8s.api.networking.{v}.{kind}"] = schema
+        if not doc_paths:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        return 200, {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"},
+                     "paths": doc_paths, "components": {"schemas": schemas}}
+
+    def unknown_fields(self, kind, obj):
+        """fieldValidation=Strict: fields the kind's schema does not declare (as the real
+        server, for kinds with a schema here)."""
+        schema = self.server.schemas.get(kind)
+        out = []
+
+        def walk(value, sch, at):
+            if not isinstance(sch, dict):
+                return
+            if isinstance(value, dict) and "properties" in sch:
+                for k, v in value.items():
+                    if k in sch["properties"]:
+                        walk(v, sch["properties"][k], f"{at}.{k}")
+                    elif sch.get("additionalProperties") is False:
+                        out.append(f"{at}.{k}")
+            elif isinstance(value, list) and isinstance(sch.get("items"), dict):
+                for i, v in enumerate(value):
+                    walk(v, sch["items"], f"{at}[{i}]")
+
+        if schema is not None:
+            walk(obj, schema, "")
+        return out
+
     # --- the API ----------------------------------------------------------------------------
     def route(self, path, query, user, method="GET"):
         st = self.server.state
         parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["openapi"]:
+            return self.openapi(parts)
         if path == "/version":
             return 200, {"major": "1", "minor": "32", "gitVersion": "v1.32.0",
                          "platform": "linux/amd64"}
@@ -568,7 +740,9 @@ class Handler(BaseHTTPRequestHandler):
                     return status(404, "NotFound", f'{resource} "{name}" not found',
                                   {"name": name, "kind": resource, "group": group})
                 return 200, obj
-            items = sorted((k, o) for k, o in objs.items() if namespace is None or k[0] == namespace)
+            items = st.sorted_items(resource)
+            if namespace is not None:
+                items = [(k, o) for k, o in items if k[0] == namespace]
             offset = 0
             cont = query.get("continue")
             if cont:
@@ -590,15 +764,14 @@ class Handler(BaseHTTPRequestHandler):
                     {"offset": offset + limit, "rv": st.rv}).encode()).decode()
                 meta["remainingItemCount"] = len(items) - offset - limit
             kind = RESOURCES[resource][2]
-            # As the real server: items carry no kind/apiVersion in a typed list.
-            out_items = []
-            for _, o in page:
-                o2 = dict(o)
-                o2.pop("kind", None)
-                o2.pop("apiVersion", None)
-                out_items.append(o2)
-            return 200, {"kind": kind + "List", "apiVersion": gv, "metadata": meta,
-                         "items": out_items}
+            if self.wants_table():
+                return 200, {"kind": kind + "List", "apiVersion": gv, "metadata": meta,
+                             "items": [o for _, o in page]}
+            # As the real server: items carry no kind/apiVersion in a typed list. Each item's
+            # JSON is kept from one list to the next (pages of 50,000 pods stay fast).
+            head = json.dumps({"kind": kind + "List", "apiVersion": gv, "metadata": meta})
+            items = ",".join(st.encoded(resource, k, o) for k, o in page)
+            return 200, (head[:-1] + ', "items": [' + items + "]}").encode()
 
 
 def fields_v1(paths):
@@ -621,11 +794,14 @@ def main():
     ap.add_argument("--forbid", default="")
     ap.add_argument("--served", default="", help="comma-separated group/versions (default all)")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--schemas", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                      "..", "..", "..", "shared", "schemas"),
+                    help="directory with networkpolicy-networking-v1.json (default: the shared "
+                         "schemas next to the repository)")
     ap.add_argument("--state-file", default="",
                     help="objects and resourceVersion, saved on every change and loaded at start "
                          "(a restarted server keeps its objects but not its watch history)")
     a = ap.parse_args()
-    import os
     saved = None
     if a.state_file and os.path.exists(a.state_file):
         with open(a.state_file) as f:
@@ -647,9 +823,33 @@ def main():
         state.rv = max(state.rv, int(saved["rv"])) + 1
         state.history_start = state.rv
     state.state_file = a.state_file or None
+    if state.state_file:
+        # Saved a few times a second (not per change: churn would be bound by the writes), and
+        # when the server is stopped, so a restarted server finds every change.
+        state.dirty = True
+
+        def writer():
+            while True:
+                time.sleep(0.2)
+                with state.lock:
+                    state.save()
+
+        threading.Thread(target=writer, daemon=True).start()
+
+        def stop(signum, frame):
+            with state.lock:
+                state.save()
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, stop)
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     server.daemon_threads = True
     server.state = state
+    server.schemas = {}  # kind -> JSON schema, for OpenAPI and fieldValidation=Strict
+    np_schema = os.path.join(a.schemas, "networkpolicy-networking-v1.json")
+    if a.schemas and os.path.exists(np_schema):
+        with open(np_schema) as f:
+            server.schemas["NetworkPolicy"] = json.load(f)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)
     ctx.load_verify_locations(a.ca)

@@ -2,8 +2,11 @@
 // credentials of every kind, paging with expired continue tokens, 429 Retry-After, 401/403
 // messages, TLS failures, exec plugins; `kubectl` and `stockade` agree on what the server
 // holds; live and file mode give identical `reach -o summary` and `map`.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,15 +14,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/engine.h"
+#include "input/loader.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
+#include "kube/live_state.h"
 
 namespace stockade::kube {
 namespace {
@@ -82,6 +89,26 @@ std::string b64(const std::string& s) {
   return out;
 }
 
+// Informers that reconnect soon (tests wait for them to converge).
+InformerOptions quick_reconnects() {
+  InformerOptions io;
+  io.backoff_min = std::chrono::milliseconds(50);
+  io.backoff_max = std::chrono::milliseconds(500);
+  io.idle = std::chrono::seconds(5);
+  return io;
+}
+
+// A pod for /_test/put.
+std::string pod(const std::string& name, const std::string& app, const std::string& ns = "default",
+                const std::string& ip = "") {
+  json p{{"apiVersion", "v1"},
+         {"kind", "Pod"},
+         {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"app", app}}}}},
+         {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "x"}}})}}}};
+  if (!ip.empty()) p["status"] = {{"podIP", ip}, {"podIPs", json::array({{{"ip", ip}}})}};
+  return p.dump();
+}
+
 class LiveCluster : public ::testing::Test {
  protected:
   static inline fs::path dir;
@@ -127,7 +154,8 @@ class LiveCluster : public ::testing::Test {
     std::string cmd = "python3 " + std::string(STOCKADE_SOURCE_DIR) +
                       "/tests/kube/fake_apiserver.py --objects " + d + "/objects.json --cert " + d +
                       "/server.crt --key " + d + "/server.key --ca " + d + "/ca.crt --tokens " + d +
-                      "/tokens.json --port-file " + d + "/port --forbid bob:pods";
+                      "/tokens.json --port-file " + d + "/port --forbid bob:pods --schemas " +
+                      STOCKADE_SHARED_DIR + "/schemas";
     server = ::fork();
     if (server == 0) {
       ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
@@ -189,6 +217,77 @@ class LiveCluster : public ::testing::Test {
     auto r = (*client)->request("POST", path_and_query);
     ASSERT_TRUE(r && r->status == 200);
   }
+
+  // A test API server of a test's own, with a state file: it can be stopped, its objects
+  // edited while it is down, and started again on the same port (objects kept, history not).
+  struct OwnServer {
+    std::string name;
+    pid_t pid = 0;
+    int port = 0;
+    explicit OwnServer(std::string n) : name(std::move(n)) {
+      fs::remove(dir / (name + ".state.json"));
+    }
+    ~OwnServer() { stop(); }
+    fs::path port_file() const { return dir / (name + ".port"); }
+    bool start(int fixed_port = 0) {
+      std::string d = dir.string();
+      fs::remove(port_file());
+      std::string cmd = "exec python3 " + std::string(STOCKADE_SOURCE_DIR) +
+                        "/tests/kube/fake_apiserver.py --objects " + d + "/objects.json --cert " +
+                        d + "/server.crt --key " + d + "/server.key --ca " + d +
+                        "/ca.crt --tokens " + d + "/tokens.json --state-file " + d + "/" + name +
+                        ".state.json --port-file " + port_file().string() + " --schemas " +
+                        STOCKADE_SHARED_DIR + "/schemas" +
+                        (fixed_port ? " --port " + std::to_string(fixed_port) : "");
+      pid = ::fork();
+      if (pid == 0) {
+        ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+      }
+      for (int i = 0; i < 400 && !fs::exists(port_file()); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!fs::exists(port_file())) return false;
+      port = std::stoi(slurp(port_file()));
+      return true;
+    }
+    void stop() {
+      if (pid > 0) {
+        ::kill(pid, SIGTERM);
+        ::waitpid(pid, nullptr, 0);
+      }
+      pid = 0;
+    }
+    // While stopped: change the saved objects (every kind, as one JSON array).
+    template <typename F>
+    void edit_state(F&& edit) {
+      fs::path f = dir / (name + ".state.json");
+      json state = json::parse(slurp(f));
+      edit(state["items"]);
+      for (auto& o : state["items"])
+        if (!o["metadata"].contains("resourceVersion")) o["metadata"]["resourceVersion"] = "1";
+      write(f, state.dump());
+    }
+    RestConfig config() const {
+      RestConfig c;
+      c.server = "https://localhost:" + std::to_string(port);
+      c.ca_file = kc("ca.crt");
+      c.token = "tok-admin";
+      return c;
+    }
+    // The server's own view of a resource: "namespace/name" (or "name") -> resourceVersion.
+    std::map<std::string, std::string> truth(const std::string& resource) const {
+      std::map<std::string, std::string> out;
+      auto client = Client::create(config());
+      auto r = (*client)->request("POST", "/_test/list?resource=" + resource);
+      if (!r || r->status != 200) return out;
+      for (const auto& o : json::parse(r->body)) {
+        std::string ns = o["metadata"].value("namespace", "");
+        out[(ns.empty() ? "" : ns + "/") + o["metadata"]["name"].get<std::string>()] =
+            o["metadata"]["resourceVersion"];
+      }
+      return out;
+    }
+  };
 };
 
 TEST_F(LiveCluster, LiveAndFileModeAgree) {
@@ -411,7 +510,7 @@ TEST_F(LiveCluster, ServerSideApply) {
 
   // kubectl owns a policy; stockade wants another selector.
   write(dir / "k.yaml", policy("by-kubectl", "web"));
-  Shell k = run("kubectl" + admin + " apply --server-side --validate=false -f " + kc("k.yaml"));
+  Shell k = run("kubectl" + admin + " apply --server-side -f " + kc("k.yaml"));
   ASSERT_EQ(k.code, 0) << k.err;
   write(dir / "s.yaml", policy("by-kubectl", "api"));
   Shell conflict = run(stockade() + " apply -f " + kc("s.yaml") + admin);
@@ -426,8 +525,16 @@ TEST_F(LiveCluster, ServerSideApply) {
   EXPECT_NE(forced.out.find("~ .spec.podSelector.matchLabels.app: \"web\" -> \"api\""),
             std::string::npos)
       << forced.out;
+  // kubectl validates through the server (OpenAPI v3 names fieldValidation on PATCH): an
+  // undeclared field is refused by the server, not by a client-side schema.
+  write(dir / "unknown.yaml", policy("by-kubectl-2", "web") + "  bogus: 1\n");
+  Shell unknown = run("kubectl" + admin + " apply --server-side -f " + kc("unknown.yaml"));
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_NE(unknown.err.find("strict decoding error: unknown field \"spec.bogus\""),
+            std::string::npos)
+      << unknown.err;
   // Now kubectl's own apply conflicts with stockade.
-  Shell back = run("kubectl" + admin + " apply --server-side --validate=false -f " + kc("k.yaml"));
+  Shell back = run("kubectl" + admin + " apply --server-side -f " + kc("k.yaml"));
   EXPECT_NE(back.code, 0);
   EXPECT_NE(back.err.find("conflict with \"stockade\""), std::string::npos) << back.err;
 
@@ -463,29 +570,10 @@ TEST_F(LiveCluster, ApplyRefusesWhatItDoesNotManage) {
 // the store, through dropped watches, 410 Gone after compaction, and a restart during which
 // objects changed; no lost and no phantom objects.
 TEST_F(LiveCluster, InformerStaysEqualToTheServer) {
-  std::string d = dir.string();
-  fs::remove(dir / "port_w");
-  std::string base = "python3 " + std::string(STOCKADE_SOURCE_DIR) +
-                     "/tests/kube/fake_apiserver.py --objects " + d + "/objects.json --cert " + d +
-                     "/server.crt --key " + d + "/server.key --ca " + d + "/ca.crt --tokens " + d +
-                     "/tokens.json --state-file " + d + "/state.json --port-file " + d + "/port_w";
-  auto start = [&](const std::string& extra) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::execl("/bin/sh", "sh", "-c", ("exec " + base + extra).c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    for (int i = 0; i < 200 && !fs::exists(dir / "port_w"); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return pid;
-  };
-  pid_t srv = start("");
-  ASSERT_TRUE(fs::exists(dir / "port_w"));
-  int wport = std::stoi(slurp(dir / "port_w"));
-  RestConfig c;
-  c.server = "https://localhost:" + std::to_string(wport);
-  c.ca_file = kc("ca.crt");
-  c.token = "tok-admin";
+  OwnServer own("informer");
+  ASSERT_TRUE(own.start());
+  int wport = own.port;
+  RestConfig c = own.config();
   auto control_client = Client::create(c);
   auto client = Client::create(c);
   ASSERT_TRUE(client && control_client);
@@ -493,20 +581,8 @@ TEST_F(LiveCluster, InformerStaysEqualToTheServer) {
     auto r = (*control_client)->request("POST", path, body, "application/json");
     return r && r->status == 200;
   };
-  auto truth = [&] {
-    std::map<std::string, std::string> out;
-    auto r = (*control_client)->request("POST", "/_test/list?resource=pods");
-    if (!r || r->status != 200) return out;
-    for (const auto& o : json::parse(r->body))
-      out[o["metadata"]["namespace"].get<std::string>() + "/" +
-          o["metadata"]["name"].get<std::string>()] = o["metadata"]["resourceVersion"];
-    return out;
-  };
-  InformerOptions io;
-  io.backoff_min = std::chrono::milliseconds(50);
-  io.backoff_max = std::chrono::milliseconds(500);
-  io.idle = std::chrono::seconds(5);
-  Informer informer(**client, "/api/v1/pods", io);
+  auto truth = [&] { return own.truth("pods"); };
+  Informer informer(**client, "/api/v1/pods", quick_reconnects());
   std::atomic<bool> stop{false};
   Result<void> result;
   std::thread t([&] { result = informer.run(stop); });
@@ -523,14 +599,6 @@ TEST_F(LiveCluster, InformerStaysEqualToTheServer) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
-  };
-  auto pod = [](const std::string& name, const std::string& app) {
-    return json{
-        {"apiVersion", "v1"},
-        {"kind", "Pod"},
-        {"metadata", {{"name", name}, {"namespace", "default"}, {"labels", {{"app", app}}}}},
-        {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "x"}}})}}}}
-        .dump();
   };
   EXPECT_TRUE(converges()) << "initial list";
   std::string victim = truth().begin()->first;
@@ -554,19 +622,15 @@ TEST_F(LiveCluster, InformerStaysEqualToTheServer) {
   EXPECT_GE(informer.stats().expired, 1u);
 
   // Restart; while the server is down a pod disappears (and one appears).
-  ::kill(srv, SIGTERM);
-  ::waitpid(srv, nullptr, 0);
-  json state = json::parse(slurp(dir / "state.json"));
-  json kept = json::array();
-  for (auto& o : state["items"])
-    if (!(o["kind"] == "Pod" && o["metadata"]["name"] == "informer-b")) kept.push_back(o);
-  kept.push_back(json::parse(pod("informer-d", "d")));
-  kept.back()["metadata"]["resourceVersion"] = "1";
-  state["items"] = kept;
-  write(dir / "state.json", state.dump());
-  fs::remove(dir / "port_w");
-  srv = start(" --port " + std::to_string(wport));
-  ASSERT_TRUE(fs::exists(dir / "port_w"));
+  own.stop();
+  own.edit_state([&](json& items) {
+    json kept = json::array();
+    for (auto& o : items)
+      if (!(o["kind"] == "Pod" && o["metadata"]["name"] == "informer-b")) kept.push_back(o);
+    kept.push_back(json::parse(pod("informer-d", "d")));
+    items = kept;
+  });
+  ASSERT_TRUE(own.start(wport));
   EXPECT_TRUE(converges()) << "after restart";
   auto snap = informer.snapshot();
   EXPECT_FALSE(snap.count("default/informer-b"));  // no phantom
@@ -575,8 +639,6 @@ TEST_F(LiveCluster, InformerStaysEqualToTheServer) {
   stop = true;
   t.join();
   EXPECT_TRUE(result) << result.error().str();
-  ::kill(srv, SIGTERM);
-  ::waitpid(srv, nullptr, 0);
 }
 
 // scan reads a live cluster too: the same findings (check and resource) as from the file.
@@ -595,6 +657,537 @@ TEST_F(LiveCluster, ScanLiveAndFileFindTheSame) {
   auto file = findings("-f " + kc("objects.json"));
   EXPECT_GT(file.size(), 10u);
   EXPECT_EQ(live, file);
+}
+
+// kubectl accepts the server's watch protocol: `kubectl get pods --watch` prints the ADDED,
+// MODIFIED and DELETED events the server makes, with their resourceVersions.
+TEST_F(LiveCluster, KubectlWatchSeesTheServersEvents) {
+  if (run("command -v kubectl").code != 0) GTEST_SKIP() << "kubectl is not installed";
+  fs::path out = dir / "kwatch.out", err = dir / "kwatch.err";
+  pid_t k = ::fork();
+  if (k == 0) {
+    std::string cmd = "exec kubectl --kubeconfig " + kc("admin.kubeconfig") +
+                      " get pods -n kwatch --watch -o json --output-watch-events >" + out.string() +
+                      " 2>" + err.string();
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto wait_for = [](auto&& cond) {  // a condition wait, generous for a loaded machine
+    for (int i = 0; i < 1200; ++i) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  // Changes are made once kubectl watches (else its list would fold them into one ADDED).
+  bool watching = wait_for([] {
+    for (const auto& r : requests()) {
+      std::string p = r["path"];
+      if (p.starts_with("/api/v1/namespaces/kwatch/pods?") &&
+          p.find("watch=true") != std::string::npos)
+        return true;
+    }
+    return false;
+  });
+  std::vector<std::string> rvs;
+  auto change = [&](const std::string& path, const std::string& body) {
+    RestConfig c;
+    c.server = server_url();
+    c.ca_file = kc("ca.crt");
+    auto client = Client::create(c);
+    auto r = (*client)->request("POST", path, body, "application/json");
+    ASSERT_TRUE(r && r->status == 200);
+    rvs.push_back(json::parse(r->body)["resourceVersion"]);
+  };
+  if (watching) {
+    change("/_test/put", pod("w1", "one", "kwatch"));
+    change("/_test/put", pod("w1", "two", "kwatch"));
+    change("/_test/delete?kind=Pod&namespace=kwatch&name=w1", "");
+  }
+  std::vector<json> events;
+  auto parse_events = [&] {
+    events.clear();
+    std::istringstream in(slurp(out));
+    std::string line;
+    while (std::getline(in, line)) {
+      json j = json::parse(line, nullptr, false);
+      if (j.is_object()) events.push_back(j);
+    }
+    return events.size() >= 3;
+  };
+  bool printed = watching && wait_for(parse_events);
+  ::kill(k, SIGTERM);
+  ::waitpid(k, nullptr, 0);
+  ASSERT_TRUE(watching) << "kubectl never watched: " << slurp(err);
+  ASSERT_TRUE(printed) << "kubectl printed: " << slurp(out) << slurp(err);
+  ASSERT_EQ(events.size(), 3u) << slurp(out);
+  const char* types[] = {"ADDED", "MODIFIED", "DELETED"};
+  const char* apps[] = {"one", "two", "two"};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(events[i]["type"], types[i]);
+    EXPECT_EQ(events[i]["object"]["kind"], "Pod");
+    EXPECT_EQ(events[i]["object"]["metadata"]["name"], "w1");
+    EXPECT_EQ(events[i]["object"]["metadata"]["labels"]["app"], apps[i]);
+    EXPECT_EQ(events[i]["object"]["metadata"]["resourceVersion"], rvs[i]);
+  }
+}
+
+// Slow and broken answers to ordinary requests (list, discovery, apply): a trickling answer
+// and a connection cut halfway are survived (retried); a stall ends with a timeout in bounded
+// time; garbage, a truncated body, a wrong content type and a proxy's HTML page are one-line
+// errors (exit 2) — never a hang or a crash.
+TEST_F(LiveCluster, SlowAndGarbageAnswersToRequests) {
+  std::string live =
+      stockade() + " reach -o summary --request-timeout 3s --kubeconfig " + kc("admin.kubeconfig");
+  Shell good = run(live);
+  ASSERT_EQ(good.code, 0) << good.err;
+  struct Case {
+    std::string fault;  // the query of /_test/fail
+    int code;           // stockade's exit code
+    std::string message;
+  };
+  const Case cases[] = {
+      {"path=/api/v1/namespaces&mode=trickle&chunk=64&delay=0.02&count=1", 0, ""},
+      {"path=/api/v1/pods&mode=truncated&count=1", 0, ""},  // retried
+      {"path=/api/v1/pods&mode=stall&count=2", 2, "timed out"},
+      {"path=/api/v1/services&mode=garbage&count=1", 2,
+       "GET /api/v1/services?limit=500: the answer is not a Kubernetes list (invalid JSON"},
+      {"path=/api/v1/pods&mode=cut-json&count=1", 2,
+       "GET /api/v1/pods?limit=500: the answer is not a Kubernetes list (invalid JSON"},
+      {"path=/apis&mode=wrong-type&count=1", 2,
+       "GET /apis: the answer is not JSON (text/plain; charset=utf-8: \"ok\")"},
+      {"path=/api/v1/namespaces&mode=html&status=502&count=1", 2,
+       "GET /api/v1/namespaces?limit=500: HTTP 502 (text/html: \"502 Bad Gateway\")"},
+  };
+  for (const Case& c : cases) {
+    control("/_test/clear-failures");
+    control("/_test/fail?" + c.fault);
+    // `timeout` turns a hang into exit 124: the command must end by itself.
+    Shell r = run("timeout 300 " + live);
+    EXPECT_EQ(r.code, c.code) << c.fault << ": " << r.err;
+    if (c.code == 0) {
+      EXPECT_EQ(r.out, good.out) << c.fault;
+      continue;
+    }
+    EXPECT_TRUE(r.err.starts_with("stockade: error: ")) << c.fault << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.fault << ": " << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.fault << ": " << r.err;
+  }
+  control("/_test/clear-failures");
+
+  // apply: a garbled GET of the current object, a proxy's page instead of the PATCH answer.
+  write(dir / "garbage-apply.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: garbled\n  "
+        "namespace: default\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n");
+  std::string apply = "timeout 300 " + stockade() + " apply --request-timeout 3s -f " +
+                      kc("garbage-apply.yaml") + " --kubeconfig " + kc("admin.kubeconfig");
+  const Case apply_cases[] = {
+      {"path=/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/garbled&mode=garbage"
+       "&count=1",
+       2, "the answer is not a JSON object"},
+      {"path=/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/garbled&mode=stall"
+       "&count=2",
+       2, "timed out"},
+  };
+  for (const Case& c : apply_cases) {
+    control("/_test/clear-failures");
+    control("/_test/fail?" + c.fault);
+    Shell r = run(apply);
+    EXPECT_EQ(r.code, c.code) << c.fault << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.fault << ": " << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.fault << ": " << r.err;
+  }
+  control("/_test/clear-failures");
+  EXPECT_NE(run("kubectl --kubeconfig " + kc("admin.kubeconfig") +
+                " get networkpolicy garbled -n default")
+                .code,
+            0);  // nothing was applied
+}
+
+// An exec credential that expires mid-command: the server refuses the old token after its
+// expirationTimestamp; the client asks the plugin again when the credential expires (not
+// before), and a long-running informer keeps working through several rotations.
+TEST_F(LiveCluster, ExecCredentialExpiringMidCommand) {
+  std::string plugin = (dir / "expiring.sh").string();
+  write(plugin,
+        "#!/bin/sh\n"
+        "n=$(cat \"$COUNT_FILE\" 2>/dev/null || echo 0); echo $((n+1)) > \"$COUNT_FILE\"\n"
+        "exp=$(( $(date +%s) + TTL ))\n"
+        "echo exp.exec-user.$exp >> \"$COUNT_FILE.tokens\"\n"
+        "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":"
+        "\"ExecCredential\",\"status\":{\"token\":\"exp.exec-user.%s\",\"expirationTimestamp\":"
+        "\"%s\"}}' $exp \"$(date -u -d @$exp +%Y-%m-%dT%H:%M:%SZ)\"\n");
+  fs::permissions(plugin, fs::perms::owner_all);
+  fs::path count = dir / "expiring.count";
+  RestConfig c;
+  c.server = server_url();
+  c.ca_file = kc("ca.crt");
+  ExecConfig exec;
+  exec.api_version = "client.authentication.k8s.io/v1beta1";
+  exec.command = plugin;
+  exec.env = {{"COUNT_FILE", count.string()}, {"TTL", "3"}};
+  c.exec = exec;
+  auto client = Client::create(c);
+  ASSERT_TRUE(client);
+
+  // While the credential is valid the plugin is not asked again.
+  auto t0 = std::chrono::system_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    auto r = (*client)->request("GET", "/api/v1/namespaces?limit=1");
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : r.error().str());
+  }
+  if (std::chrono::system_clock::now() - t0 < std::chrono::seconds(1)) {  // well inside 3 s
+    EXPECT_EQ((*client)->exec_runs(), 1u);
+  }
+
+  // An informer over pods of one namespace, its watches renewed every second, while pods
+  // come and go; it runs until the plugin has been asked at least four times.
+  InformerOptions io = quick_reconnects();
+  io.watch_timeout = std::chrono::seconds(1);
+  Informer informer(**client, "/api/v1/namespaces/kexec/pods", io);
+  std::atomic<bool> stop{false};
+  Result<void> result;
+  std::thread t([&] { result = informer.run(stop); });
+  RestConfig admin = c;
+  admin.exec.reset();
+  admin.token = "tok-admin";
+  auto control_client = Client::create(admin);
+  int made = 0;
+  for (int i = 0; i < 600 && (*client)->exec_runs() < 4; ++i) {
+    auto r = (*control_client)
+                 ->request("POST", "/_test/put", pod("p" + std::to_string(made++), "x", "kexec"),
+                           "application/json");
+    ASSERT_TRUE(r && r->status == 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GE((*client)->exec_runs(), 4u);
+  bool equal = false;
+  for (int i = 0; i < 600 && !equal; ++i) {
+    equal = informer.snapshot().size() == static_cast<size_t>(made);
+    if (!equal) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(equal) << informer.snapshot().size() << " of " << made << " pods";
+  stop = true;
+  t.join();
+  EXPECT_TRUE(result) << result.error().str();  // never ended by a refused credential
+
+  // The server really refuses an expired token: the first one is refused now.
+  std::string first = slurp(fs::path(count.string() + ".tokens"));
+  first = first.substr(0, first.find('\n'));
+  RestConfig old = admin;
+  old.token = first;
+  auto old_client = Client::create(old);
+  auto refused = (*old_client)->request("GET", "/api/v1/namespaces?limit=1");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+}
+
+// Informers for every kind feed a live ClusterState: through churn, dropped watches, 410 after
+// compaction and a restart during which objects changed, it holds exactly the server's objects
+// (no lost, no phantom) for every kind; the ClusterState built from it gives the same `reach`
+// counts as file mode on the server's objects; the agent's pod directory follows the pods.
+TEST_F(LiveCluster, LiveStateEqualsTheServer) {
+  OwnServer own("livestate");
+  ASSERT_TRUE(own.start());
+  auto client = Client::create(own.config());
+  auto control_client = Client::create(own.config());
+  ASSERT_TRUE(client && control_client);
+  auto post = [&](const std::string& path, const std::string& body = "") {
+    auto r = (*control_client)->request("POST", path, body, "application/json");
+    return r && r->status == 200;
+  };
+  LiveStateOptions lo;
+  lo.informer = quick_reconnects();
+  PodDirectory directory;
+  auto started = LiveState::start(**client, lo, directory.handler("live"));
+  ASSERT_TRUE(started) << started.error().str();
+  LiveState& live = **started;
+  auto synced = live.wait_synced(std::chrono::minutes(5));
+  ASSERT_TRUE(synced) << synced.error().str();
+
+  // Every kind's store against the server, by key and resourceVersion.
+  auto differences = [&] {
+    std::string diff;
+    auto held = live.objects();
+    for (const auto& [resource, objects] : held) {
+      std::map<std::string, std::string> seen;
+      for (const auto& [k, v] : objects) seen[k] = json::parse(v)["metadata"]["resourceVersion"];
+      auto want = own.truth(resource);
+      for (const auto& [k, rv] : want)
+        if (!seen.count(k))
+          diff += " lost " + resource + " " + k;
+        else if (seen[k] != rv)
+          diff += " stale " + resource + " " + k;
+      for (const auto& [k, rv] : seen)
+        if (!want.count(k)) diff += " phantom " + resource + " " + k;
+    }
+    return diff;
+  };
+  auto converges = [&] {  // a wait condition, not a timing assertion
+    std::string diff;
+    for (int i = 0; i < 600; ++i) {
+      diff = differences();
+      if (diff.empty()) return diff;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return diff;
+  };
+  EXPECT_EQ(converges(), "") << "initial lists";
+  EXPECT_GE(live.objects().size(), 20u);  // every kind, the policy API kinds included
+
+  // Churn across kinds.
+  json np = {{"apiVersion", "networking.k8s.io/v1"},
+             {"kind", "NetworkPolicy"},
+             {"metadata", {{"name", "live-deny"}, {"namespace", "default"}}},
+             {"spec", {{"podSelector", json::object()}, {"policyTypes", {"Ingress"}}}}};
+  ASSERT_TRUE(post("/_test/put", pod("live-a", "a", "default", "10.250.0.1")));
+  ASSERT_TRUE(post("/_test/put", pod("live-a", "a2", "default", "10.250.0.2")));
+  ASSERT_TRUE(post("/_test/put", np.dump()));
+  std::string svc = own.truth("services").begin()->first;
+  ASSERT_TRUE(post("/_test/delete?kind=Service&namespace=" + svc.substr(0, svc.find('/')) +
+                   "&name=" + svc.substr(svc.find('/') + 1)));
+  ASSERT_TRUE(post("/_test/churn?count=300&rate=300"));
+  EXPECT_EQ(converges(), "") << "churn";
+  // Dropped watches, then 410 after compaction.
+  ASSERT_TRUE(post("/_test/drop-watches"));
+  ASSERT_TRUE(post("/_test/put", pod("live-b", "b")));
+  EXPECT_EQ(converges(), "") << "dropped watches";
+  ASSERT_TRUE(post("/_test/compact"));
+  ASSERT_TRUE(post("/_test/drop-watches"));
+  ASSERT_TRUE(post("/_test/put", pod("live-c", "c")));
+  ASSERT_TRUE(post("/_test/delete?kind=NetworkPolicy&namespace=default&name=live-deny"));
+  EXPECT_EQ(converges(), "") << "after 410";
+  // A restart; while the server is down a pod and a policy vanish, a pod appears.
+  own.stop();
+  std::string gone_policy;
+  own.edit_state([&](json& items) {
+    json kept = json::array();
+    for (auto& o : items) {
+      if (o["kind"] == "Pod" && o["metadata"]["name"] == "live-b") continue;
+      if (o["kind"] == "NetworkPolicy" && gone_policy.empty()) {
+        gone_policy = o["metadata"]["namespace"].get<std::string>() + "/" +
+                      o["metadata"]["name"].get<std::string>();
+        continue;
+      }
+      kept.push_back(o);
+    }
+    kept.push_back(json::parse(pod("live-d", "d", "default", "10.250.0.4")));
+    items = kept;
+  });
+  ASSERT_TRUE(own.start(own.port));
+  EXPECT_EQ(converges(), "") << "after restart";
+  auto held = live.objects();
+  EXPECT_FALSE(held["pods"].count("default/live-b"));
+  EXPECT_FALSE(held["networkpolicies"].count(gone_policy));
+  EXPECT_TRUE(held["pods"].count("default/live-d"));
+  uint64_t expired = 0, synthesized = 0;
+  for (const auto& [r, st] : live.stats()) {
+    expired += st.expired;
+    synthesized += st.synthesized_deletions;
+  }
+  EXPECT_GE(expired, 1u);
+  EXPECT_GE(synthesized, 2u);
+
+  // The ClusterState built from the live stores and the one built from the server's objects
+  // as a file give the same reach counts (and `stockade reach -f` agrees).
+  json dump = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", json::array()}};
+  for (const auto& [resource, objects] : held) {
+    auto r = (*control_client)->request("POST", "/_test/list?resource=" + resource);
+    ASSERT_TRUE(r && r->status == 200);
+    for (auto& o : json::parse(r->body)) {
+      dump["items"].push_back(o);
+    }
+  }
+  write(dir / "livestate-dump.json", dump.dump());
+  auto counts = [](const ClusterState& state) {
+    auto engine = PolicyEngine::compile(state, build_endpoints(state));
+    std::vector<uint8_t> all(engine->endpoints().size(), 1);
+    ReachCounts c = engine->reach({})->counts(all, all);
+    return std::to_string(c.endpoints) + " " + std::to_string(c.pairs) + " " +
+           std::to_string(c.allowed) + " " + std::to_string(c.denied);
+  };
+  auto live_state = live.state();
+  ASSERT_TRUE(live_state) << live_state.error().str();
+  ClusterLoader file_loader;
+  ASSERT_TRUE(file_loader.add_path((dir / "livestate-dump.json").string()));
+  ClusterState file_state = std::move(file_loader).finish();
+  EXPECT_EQ(live_state->pods.size(), file_state.pods.size());
+  EXPECT_EQ(live_state->network_policies.size(), file_state.network_policies.size());
+  EXPECT_EQ(live_state->cluster_policies.size(), file_state.cluster_policies.size());
+  std::string live_counts = counts(*live_state);
+  EXPECT_EQ(live_counts, counts(file_state));
+  Shell cli = run(stockade() + " reach -o summary -f " + kc("livestate-dump.json"));
+  ASSERT_EQ(cli.code, 0) << cli.err;
+  json sum = json::parse(cli.out);
+  EXPECT_EQ(live_counts, std::to_string(sum["endpoints"].get<uint64_t>()) + " " +
+                             std::to_string(sum["pairs"].get<uint64_t>()) + " " +
+                             std::to_string(sum["allowed"].get<uint64_t>()) + " " +
+                             std::to_string(sum["denied"].get<uint64_t>()));
+
+  // The pod directory (what `agent --kubeconfig` names pods with) holds every pod by UID,
+  // and the addresses of the pods that have them.
+  std::map<std::string, std::string> named;
+  for (const auto& [uid, n] : directory.pods()) named[uid] = n.ns + "/" + n.name;
+  std::map<std::string, std::string> running;
+  for (const Pod& p : file_state.pods)
+    if (p.phase != "Succeeded" && p.phase != "Failed") running[p.uid] = p.ns + "/" + p.name;
+  EXPECT_EQ(named, running);
+  EXPECT_EQ(directory.by_ip(*IpAddr::parse("10.250.0.4")),
+            (PodDirectory::Name{"default", "live-d"}));
+  EXPECT_FALSE(directory.by_ip(*IpAddr::parse("10.250.0.1")));  // live-a moved to .2
+  EXPECT_EQ(directory.by_ip(*IpAddr::parse("10.250.0.2")),
+            (PodDirectory::Name{"default", "live-a"}));
+}
+
+// A kind whose informer ends for good (here: the token expires and no plugin renews it) is
+// reported, so a long-running process can say its view is no longer current.
+TEST_F(LiveCluster, LiveStateReportsAKindNoLongerFollowed) {
+  RestConfig c;
+  c.server = server_url();
+  c.ca_file = kc("ca.crt");
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  c.token = "exp.admin." + std::to_string(now + 3);
+  auto client = Client::create(c);
+  ASSERT_TRUE(client);
+  LiveStateOptions lo;
+  lo.resources = {"pods"};
+  lo.informer = quick_reconnects();
+  lo.informer.watch_timeout = std::chrono::seconds(1);
+  std::mutex mu;
+  std::string stopped;
+  lo.on_stopped = [&](const std::string& resource, const Error& e) {
+    std::lock_guard lock(mu);
+    stopped = resource + ": " + e.str();
+  };
+  auto live = LiveState::start(**client, lo);
+  ASSERT_TRUE(live) << live.error().str();
+  ASSERT_TRUE((*live)->wait_synced(std::chrono::minutes(2)));
+  for (int i = 0; i < 1200; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (!stopped.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::lock_guard lock(mu);
+  EXPECT_TRUE(stopped.starts_with("pods: ")) << stopped;
+  EXPECT_NE(stopped.find("401"), std::string::npos) << stopped;
+  EXPECT_FALSE((*live)->objects()["pods"].empty());  // the last view is kept
+}
+
+// `stockade agent` takes a live cluster for naming pods: errors before any kernel work are
+// one line (a refused credential, -f together with --kubeconfig, --in-cluster outside a pod).
+TEST_F(LiveCluster, AgentLiveFlags) {
+  write(dir / "agent-bad.kubeconfig", kubeconfig("user:\n    token: wrong"));
+  Shell bad = run(stockade() + " agent --duration 1 --kubeconfig " + kc("agent-bad.kubeconfig"));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("401"), std::string::npos) << bad.err;
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+  Shell both = run(stockade() + " agent --duration 1 -f " + kc("objects.json") + " --kubeconfig " +
+                   kc("admin.kubeconfig"));
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.err.find("exclude each other"), std::string::npos) << both.err;
+  // --in-cluster reads only the service account, never a kubeconfig file.
+  Shell outside = run("env -u KUBERNETES_SERVICE_HOST KUBECONFIG=" + kc("admin.kubeconfig") + " " +
+                      stockade() + " agent --duration 1 --in-cluster");
+  EXPECT_EQ(outside.code, 2);
+  EXPECT_NE(outside.err.find("no cluster configuration"), std::string::npos) << outside.err;
+}
+
+// `stockade agent --kubeconfig` names pods from a live pod informer as they come and go: a
+// connection to an address is named by the pod that holds it only while that pod exists.
+// Needs root and BPF (the kernel tests' conditions); skipped elsewhere.
+TEST_F(LiveCluster, AgentNamesPodsFromTheLiveCluster) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  fs::path events = dir / "agent-live.ndjson", err = dir / "agent-live.err";
+  pid_t agent = ::fork();
+  if (agent == 0) {
+    std::string cmd = "exec " + stockade() + " agent --node n1 --kubeconfig " +
+                      kc("admin.kubeconfig") + " --output " + events.string() + " 2>" +
+                      err.string();
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  struct Stop {
+    pid_t pid;
+    ~Stop() {
+      ::kill(pid, SIGINT);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } stop_agent{agent};
+  for (int i = 0; i < 1200 && slurp(err).find("tracing") == std::string::npos &&
+                  slurp(err).find("error") == std::string::npos;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::string started = slurp(err);
+  if (started.find("tracing") == std::string::npos) {
+    if (std::getenv("STOCKADE_REQUIRE_BPF")) FAIL() << started;
+    GTEST_SKIP() << "the agent cannot run here: " << started;
+  }
+  // A listener on every loopback address; 127.0.0.9 will be a pod's address.
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+  ASSERT_EQ(::listen(lfd, 64), 0);
+  socklen_t len = sizeof any;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&any), &len);
+  int port = ntohs(any.sin_port);
+  auto connect_once = [&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, "127.0.0.9", &to.sin_addr);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    ::close(fd);
+    int a = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK);
+    if (a >= 0) ::close(a);
+  };
+  // The newest outbound event to 127.0.0.9:port after `skip` lines, and the pod it names.
+  auto newest = [&](size_t& skip) -> std::optional<std::string> {
+    std::istringstream in(slurp(events));
+    std::string line;
+    std::optional<std::string> found;
+    size_t n = 0;
+    while (std::getline(in, line)) {
+      if (n++ < skip) continue;
+      json e = json::parse(line, nullptr, false);
+      if (!e.is_object() || e.value("direction", "") != "outbound" || !e.contains("dst") ||
+          e["dst"].value("ip", "") != "127.0.0.9" || e["dst"].value("port", 0) != port)
+        continue;
+      found = e["dst"].value("namespace", "") + "/" + e["dst"].value("pod", "");
+    }
+    skip = n;
+    return found;
+  };
+  auto named_after_change = [&](const std::string& want) {
+    size_t skip = 0;
+    newest(skip);
+    for (int i = 0; i < 600; ++i) {  // until the informer's change reaches the agent
+      connect_once();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (auto got = newest(skip); got && *got == want) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(named_after_change("/"));  // no pod holds the address yet
+  RestConfig c;
+  c.server = server_url();
+  c.ca_file = kc("ca.crt");
+  auto control_client = Client::create(c);
+  auto put = (*control_client)
+                 ->request("POST", "/_test/put", pod("agent-peer", "peer", "shop", "127.0.0.9"),
+                           "application/json");
+  ASSERT_TRUE(put && put->status == 200);
+  EXPECT_TRUE(named_after_change("shop/agent-peer")) << slurp(err);
+  auto del =
+      (*control_client)->request("POST", "/_test/delete?kind=Pod&namespace=shop&name=agent-peer");
+  ASSERT_TRUE(del && del->status == 200);
+  EXPECT_TRUE(named_after_change("/")) << slurp(err);
+  ::close(lfd);
 }
 
 // ---- kubeconfig resolution without a server ---------------------------------------------------
