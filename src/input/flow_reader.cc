@@ -295,9 +295,11 @@ error_code read_endpoint(Value v, FlowPeer& p) {
       uint32_t open = t.i;
       TRY(each_item(val, [&](Value item) -> error_code {
         if (!item.is_string()) return simdjson::INCORRECT_TYPE;
-        const char* text = t.buf + t.pos[t.i] + 1;  // padded: nine bytes are readable
-        if (std::memcmp(text, "reserved:", 9) != 0 && !has_backslash(text, 9))
-          return SUCCESS;  // not a reserved label (a shorter one ends in its quote)
+        // Not a reserved label unless it starts with 'r' (or an escape of it); then the nine
+        // bytes are checked (padded: they are readable; a shorter label ends in its quote).
+        const char* text = t.buf + t.pos[t.i] + 1;
+        if (*text != 'r' && *text != '\\') return SUCCESS;
+        if (std::memcmp(text, "reserved:", 9) != 0 && !has_backslash(text, 9)) return SUCCESS;
         std::string_view label;
         TRY(get_str(item, label));
         // One peer can carry several reserved labels (host + kube-apiserver): the node ones
