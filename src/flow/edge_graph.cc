@@ -261,6 +261,20 @@ uint32_t EdgeGraph::service_node(size_t svc_index, bool create) {
       }
       if (match) pods.push_back(e);
     }
+  else  // no selector: the endpoints someone else keeps in the Service's EndpointSlices
+    for (const EndpointSlice& es : r.state.endpoint_slices) {
+      if (es.ns != svc.ns || es.service != svc.name) continue;
+      auto ns = r.pods.find(es.ns);
+      for (const std::string& name : es.pods)
+        if (ns != r.pods.end())
+          if (auto it = ns->second.find(name); it != ns->second.end()) pods.push_back(it->second);
+      for (const IpAddr& ip : es.addresses)
+        if (auto it = r.pod_ip.find(ip); it != r.pod_ip.end())
+          for (uint32_t e : it->second)
+            if (r.eps[e].ns == svc.ns) pods.push_back(e);
+    }
+  std::sort(pods.begin(), pods.end());
+  pods.erase(std::unique(pods.begin(), pods.end()), pods.end());
   bool one = !pods.empty();
   for (uint32_t e : pods) one = one && endpoint_node_id(e) == endpoint_node_id(pods.front());
   uint32_t idx = UINT32_MAX;

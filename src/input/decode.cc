@@ -998,6 +998,36 @@ class Decoder {
 
   // ---- Ingress, ServiceAccount, Secret, RBAC (posture) -----------------------------------
 
+  void endpoint_slice(const N& obj) {
+    Meta m = metadata(obj, true);
+    where_ = "EndpointSlice " + m.ns + "/" + m.name + ": ";
+    EndpointSlice es;
+    es.ns = m.ns;
+    es.name = m.name;
+    if (auto it = m.labels.find("kubernetes.io/service-name"); it != m.labels.end())
+      es.service = it->second;
+    es.source = source(obj);
+    std::string type = opt_string(obj, "addressType", "addressType");
+    each_item(obj, "endpoints", "endpoints", [&](const N& e, const std::string& p) {
+      if (!e.is_map()) fail(e, p + ": expected an object");
+      each_item(e, "addresses", p + ".addresses", [&](const N& a, const std::string& pa) {
+        auto text = a.as_string();
+        if (!text) fail(a, pa + ": expected a string");
+        if (type == "FQDN") return;  // names, not addresses
+        auto ip = IpAddr::parse(*text);
+        if (!ip) fail(a, pa + ": invalid IP address \"" + std::string(*text) + "\"");
+        es.addresses.push_back(*ip);
+      });
+      if (auto ref = e.get("targetRef"); ref && !ref->is_null()) {
+        if (!ref->is_map()) fail(*ref, p + ".targetRef: expected an object");
+        std::string ns = opt_string(*ref, "namespace", p + ".targetRef.namespace");
+        if (opt_string(*ref, "kind", p + ".targetRef.kind") == "Pod" && (ns.empty() || ns == es.ns))
+          es.pods.push_back(opt_string(*ref, "name", p + ".targetRef.name"));
+      }
+    });
+    ctx_.state->endpoint_slices.push_back(std::move(es));
+  }
+
   void ingress(const N& obj) {
     Meta m = metadata(obj, true);
     where_ = "Ingress " + m.ns + "/" + m.name + ": ";
@@ -1167,6 +1197,7 @@ class Decoder {
     if (kind == "ClusterNetworkPolicy")
       return cluster_policy(obj, ClusterPolicyKind::ClusterNetworkPolicy, api_version);
     if (kind == "Ingress") return ingress(obj);
+    if (kind == "EndpointSlice") return endpoint_slice(obj);
     if (api_version.starts_with("gateway.networking.k8s.io/") &&
         (kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TLSRoute" || kind == "TCPRoute" ||
          kind == "UDPRoute"))

@@ -147,6 +147,7 @@ void append_state(ClusterState& from, ClusterState& to) {
   move_all(from.pods, to.pods);
   move_all(from.workloads, to.workloads);
   move_all(from.services, to.services);
+  move_all(from.endpoint_slices, to.endpoint_slices);
   move_all(from.network_policies, to.network_policies);
   move_all(from.cluster_policies, to.cluster_policies);
   move_all(from.ingresses, to.ingresses);
@@ -280,6 +281,8 @@ ClusterState ClusterLoader::finish() && {
   dedup_sort(s.pods, [](const Pod& p) { return std::make_tuple(p.ns, p.name); });
   dedup_sort(s.workloads, [](const Workload& w) { return std::make_tuple(w.ns, w.name, w.kind); });
   dedup_sort(s.services, [](const Service& v) { return std::make_tuple(v.ns, v.name); });
+  dedup_sort(s.endpoint_slices,
+             [](const EndpointSlice& v) { return std::make_tuple(v.ns, v.name); });
   dedup_sort(s.network_policies,
              [](const NetworkPolicy& p) { return std::make_tuple(p.ns, p.name); });
   dedup_sort(s.cluster_policies,

@@ -16,6 +16,7 @@ struct ClusterState {
   std::vector<Pod> pods;
   std::vector<Workload> workloads;
   std::vector<Service> services;
+  std::vector<EndpointSlice> endpoint_slices;
   std::vector<NetworkPolicy> network_policies;
   std::vector<ClusterPolicy> cluster_policies;
   std::vector<Ingress> ingresses;

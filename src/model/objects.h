@@ -198,6 +198,17 @@ struct Service {
   SourceRef source;
 };
 
+// ---- EndpointSlice (discovery.k8s.io/v1): the endpoints behind a Service ---------------------
+
+struct EndpointSlice {
+  std::string ns;
+  std::string name;
+  std::string service;            // the kubernetes.io/service-name label
+  std::vector<IpAddr> addresses;  // endpoints' addresses (IPv4 and IPv6 slices; not FQDN ones)
+  std::vector<std::string> pods;  // endpoints' targetRef pods (in the slice's namespace)
+  SourceRef source;
+};
+
 // ---- Ingress (networking.k8s.io/v1) ---------------------------------------------------------
 
 struct Ingress {

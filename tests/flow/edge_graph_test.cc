@@ -62,6 +62,39 @@ kind: Pod
 metadata: {name: agent, namespace: kube-system}
 spec: {hostNetwork: true, nodeName: n1}
 status: {podIP: 192.168.0.10}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: legacy, namespace: shop}
+spec: {clusterIP: 10.96.0.20, ports: [{port: 81}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: legacy-x1, namespace: shop, labels: {kubernetes.io/service-name: legacy}}
+addressType: IPv4
+endpoints: [{addresses: [10.0.0.3], targetRef: {kind: Pod, name: api-0, namespace: shop}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: byaddr, namespace: shop}
+spec: {clusterIP: 10.96.0.21, ports: [{port: 82}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: byaddr-x1, namespace: shop, labels: {kubernetes.io/service-name: byaddr}}
+addressType: IPv4
+endpoints: [{addresses: [10.0.0.3]}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: byaddr-x2, namespace: shop, labels: {kubernetes.io/service-name: byaddr}}
+addressType: FQDN
+endpoints: [{addresses: [db.example.com]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: nowhere, namespace: shop}
+spec: {clusterIP: 10.96.0.22, ports: [{port: 83}]}
 )";
 
 // Hubble-style record between two addresses (no names), TCP unless `udp`.
@@ -75,6 +108,8 @@ std::string record(const std::string& src, const std::string& dst, int sport, in
          "}}},\"is_reply\":" + (reply ? "true" : "false") + "}}\n";
 }
 
+std::string edge_text(const EdgeGraph& g);
+
 struct Fixture {
   ClusterState state;
   std::vector<Endpoint> eps;
@@ -87,11 +122,17 @@ struct Fixture {
   }
   std::unique_ptr<EdgeGraph> graph(const std::string& flows, Granularity by,
                                    std::vector<Cidr> groups = {}) {
+    // Records prepared on the parsing threads (as `map` reads) and not: the same graph.
+    auto plain = std::make_unique<EdgeGraph>(state, eps, GraphOptions{by, groups});
     auto g = std::make_unique<EdgeGraph>(state, eps, GraphOptions{by, std::move(groups)});
-    FlowReadStats st;
-    auto r = read_flows_text(flows, "f.json", {}, st, [&](const Flow& f) { g->add(f); });
-    EXPECT_TRUE(r);
+    FlowReadStats st, st2;
+    auto r = read_flows_text(flows, "f.json", {}, st, [&](const Flow& f) { plain->add(f); });
+    FlowReadOptions o;
+    o.prepare = [&](Flow& f) { g->prepare(f); };
+    auto r2 = read_flows_text(flows, "f.json", o, st2, [&](const Flow& f) { g->add(f); });
+    EXPECT_TRUE(r && r2);
     EXPECT_EQ(st.malformed, 0u);
+    EXPECT_EQ(edge_text(*plain), edge_text(*g));
     return g;
   }
 };
@@ -149,6 +190,21 @@ TEST(EdgeGraph, AddressesResolveToPodsNodesServicesAndExternal) {
             "shop/web -> shop/api-0 TCP/80 n=1 est=1 fail=0 drop=0\n"
             "shop/web -> world/198.51.100.1 TCP/443 n=1 est=1 fail=0 drop=0\n"
             "shop/web -> world/203.0.113.0/24 TCP/443 n=2 est=2 fail=0 drop=0\n");
+}
+
+// A Service without a selector resolves through its EndpointSlices (pods by targetRef or by
+// address; FQDN slices name no pod); without any, it stays a Service node.
+TEST(EdgeGraph, ServicesWithoutSelectorResolveThroughEndpointSlices) {
+  Fixture fx;
+  ASSERT_EQ(fx.state.endpoint_slices.size(), 3u);
+  std::string flows = record("10.0.0.1", "10.96.0.20", 40000, 81, "\"SYN\":true", false) +
+                      record("10.0.0.1", "10.96.0.21", 40001, 82, "\"SYN\":true", false) +
+                      record("10.0.0.1", "10.96.0.22", 40002, 83, "\"SYN\":true", false);
+  auto g = fx.graph(flows, Granularity::Workload);
+  EXPECT_EQ(edge_text(*g),
+            "shop/web -> shop/api-0 TCP/81 n=1 est=1 fail=0 drop=0\n"
+            "shop/web -> shop/api-0 TCP/82 n=1 est=1 fail=0 drop=0\n"
+            "shop/web -> shop/nowhere TCP/83 n=1 est=1 fail=0 drop=0\n");
 }
 
 TEST(EdgeGraph, NamesFromTheRecordWhenTheClusterLacksThePod) {
