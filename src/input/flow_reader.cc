@@ -324,6 +324,140 @@ error_code read_endpoint(Value v, FlowPeer& p) {
   });
 }
 
+// A hash of a text, eight bytes at a time in four independent lanes.
+uint64_t text_hash(std::string_view s) {
+  auto load = [](const char* q) {
+    uint64_t w;
+    std::memcpy(&w, q, 8);
+    return w;
+  };
+  auto mix = [](uint64_t h, uint64_t w) { return std::rotl((h ^ w) * 0xBF58476D1CE4E5B9ULL, 29); };
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t a = n * 0x9E3779B97F4A7C15ULL, b = 0x243F6A8885A308D3ULL, c = 0x13198A2E03707344ULL,
+           d = 0xA4093822299F31D0ULL;
+  for (; n >= 32; p += 32, n -= 32) {
+    a = mix(a, load(p));
+    b = mix(b, load(p + 8));
+    c = mix(c, load(p + 16));
+    d = mix(d, load(p + 24));
+  }
+  for (; n >= 8; p += 8, n -= 8) a = mix(a, load(p));
+  if (n > 0) {
+    uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    b = mix(b, w);
+  }
+  uint64_t h = a ^ std::rotl(b, 17) ^ std::rotl(c, 31) ^ std::rotl(d, 47);
+  h = (h ^ (h >> 32)) * 0x9E3779B97F4A7C15ULL;
+  return h ^ (h >> 29);
+}
+
+// Source and destination objects repeat from record to record (the same pods talk again and
+// again) and are a third of a record. A parser remembers what it read from each, by its exact
+// text: a repeat costs a skip, a hash and a compare instead of a walk. An entry keeps the
+// strings as offsets into the text, so a hit points them into the current record's own copy,
+// which lives as long as the record. Objects with escaped strings are not remembered.
+class EndpointCache {
+ public:
+  EndpointCache() : slots_(kSlots) {}
+
+  // Reads the endpoint object at the next token into `p`, whose endpoint fields are unset.
+  error_code read(Value v, FlowPeer& p) {
+    Tokens& t = v.tokens();
+    if (t.peek() != '{') return simdjson::INCORRECT_TYPE;
+    uint32_t open = t.i;
+    TRY(t.skip());
+    std::string_view raw(t.buf + t.pos[open], t.pos[t.i - 1] + 1 - t.pos[open]);
+    uint64_t h = text_hash(raw);
+    size_t i = h & (kSlots - 1);
+    for (; slots_[i].len != 0; i = (i + 1) & (kSlots - 1)) {
+      const Entry& e = slots_[i];
+      if (e.hash == h && e.len == raw.size() &&
+          std::memcmp(text_.data() + e.text, raw.data(), raw.size()) == 0) {
+        apply(e, raw.data(), p);
+        return SUCCESS;
+      }
+    }
+    t.i = open;  // first seen: read it
+    TRY(read_endpoint(Value(t), p));
+    remember(i, h, raw, p);
+    return SUCCESS;
+  }
+
+ private:
+  static constexpr size_t kSlots = size_t{1} << 15;  // at most half of them used
+  static constexpr size_t kMaxText = size_t{8} << 20;
+  struct Span {
+    uint16_t off = 0, len = 0;
+  };
+  struct Entry {
+    uint64_t hash = 0;
+    uint32_t text = 0, len = 0;  // where its text is in text_; len 0: a free slot
+    uint32_t identity = 0;
+    Span ns, pod, workload, workload_kind, reserved, labels_json;
+  };
+
+  static void apply(const Entry& e, const char* base, FlowPeer& p) {
+    auto at = [&](Span s) {
+      return s.len ? std::string_view(base + s.off, s.len) : std::string_view();
+    };
+    p.identity = e.identity;
+    p.ns = at(e.ns);
+    p.pod = at(e.pod);
+    p.workload = at(e.workload);
+    p.workload_kind = at(e.workload_kind);
+    p.reserved = at(e.reserved);
+    p.labels_json = at(e.labels_json);
+  }
+
+  // Stores what `p` says about `raw` in the free slot `i`, unless a string is not in the text
+  // (it had escapes) or the text is too long for 16-bit offsets.
+  void remember(size_t i, uint64_t h, std::string_view raw, const FlowPeer& p) {
+    if (raw.size() > UINT16_MAX) return;
+    Entry e;
+    bool inside = true;
+    auto span = [&](std::string_view s) {
+      Span out;
+      if (s.empty()) return out;
+      auto lo = reinterpret_cast<uintptr_t>(raw.data());
+      auto at = reinterpret_cast<uintptr_t>(s.data());
+      if (at < lo || at + s.size() > lo + raw.size()) {
+        inside = false;
+        return out;
+      }
+      out.off = static_cast<uint16_t>(at - lo);
+      out.len = static_cast<uint16_t>(s.size());
+      return out;
+    };
+    e.identity = p.identity;
+    e.ns = span(p.ns);
+    e.pod = span(p.pod);
+    e.workload = span(p.workload);
+    e.workload_kind = span(p.workload_kind);
+    e.reserved = span(p.reserved);
+    e.labels_json = span(p.labels_json);
+    if (!inside) return;
+    if (2 * (entries_ + 1) > kSlots || text_.size() + raw.size() > kMaxText) {
+      // Full: start over (no probe sequence survives).
+      std::fill(slots_.begin(), slots_.end(), Entry{});
+      text_.clear();
+      entries_ = 0;
+      for (i = h & (kSlots - 1); slots_[i].len != 0;) i = (i + 1) & (kSlots - 1);
+    }
+    e.hash = h;
+    e.text = static_cast<uint32_t>(text_.size());
+    e.len = static_cast<uint32_t>(raw.size());
+    text_.append(raw);
+    slots_[i] = e;
+    ++entries_;
+  }
+
+  std::vector<Entry> slots_;
+  std::string text_;
+  size_t entries_ = 0;
+};
+
 error_code read_service(Value v, FlowPeer& p) {
   return each_field(v, [&](std::string_view key, Value val) -> error_code {
     if (is(key, "name")) return get_str(val, p.service_name);
@@ -433,6 +567,8 @@ struct Seen {
   std::string_view pod_uid;    // agent: the pod of the process (the local side)
   std::string_view time_text;  // the last time read, and what it says
   int64_t time_ns = 0;
+  EndpointCache* endpoints = nullptr;      // the parser's
+  bool endpoint_read[2] = {false, false};  // source, destination (a repeated key is walked)
 };
 
 // The fields of a record we read, found by one switch on the key's length (a record has
@@ -548,9 +684,14 @@ error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
         seen.flow = true;
         return read_l4(val, f);
       case Key::Source:
-      case Key::Destination:
+      case Key::Destination: {
         seen.flow = true;
-        return read_endpoint(val, is(key, "source") ? f.src : f.dst);
+        const int side = key.size() == 6 ? 0 : 1;
+        FlowPeer& p = side == 0 ? f.src : f.dst;
+        if (seen.endpoints == nullptr || seen.endpoint_read[side]) return read_endpoint(val, p);
+        seen.endpoint_read[side] = true;
+        return seen.endpoints->read(val, p);
+      }
       case Key::SourceService:
         return read_service(val, f.src);
       case Key::DestinationService:
@@ -635,6 +776,7 @@ class RecordParser {
     while (start < len && (data[start] == ' ' || data[start] == '\t')) ++start;
     if (start == len) return Kind::Blank;
     Seen seen;
+    seen.endpoints = &endpoints_;
     err = parse(data + start, len - start, f, seen);
     if (err == SUCCESS && !seen.flow && !seen.agent)
       return Kind::Ignored;  // valid JSON without a flow (lost events, node status)
@@ -672,6 +814,7 @@ class RecordParser {
 
   std::unique_ptr<simdjson::internal::dom_parser_implementation> stage1_;
   std::unique_ptr<char[]> scratch_;  // unescaped strings of the current line
+  EndpointCache endpoints_;
 };
 
 #undef TRY

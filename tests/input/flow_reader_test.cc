@@ -214,6 +214,34 @@ TEST(FlowReader, GrammarNumbersAndReservedLabels) {
   for (size_t i = 0; i < st.problems.size(); ++i) EXPECT_EQ(st.problems[i].line, 4 + int(i));
 }
 
+// Endpoint objects seen before are not walked again (their text is remembered): a repeat
+// reads exactly as the first, and one byte of difference is another endpoint.
+TEST(FlowReader, RepeatedEndpointsReadAlike) {
+  auto line = [](const std::string& pod, const std::string& extra = "") {
+    return "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\",\"destination\":"
+           "\"10.0.0.2\"},\"source\":{\"ID\":7,\"identity\":4242,\"namespace\":\"shop\","
+           "\"labels\":[\"k8s:app=web\",\"reserved:host\"" +
+           extra + "],\"pod_name\":\"" + pod +
+           "\",\"workloads\":[{\"name\":\"web\",\"kind\":\"Deployment\"}]},"
+           "\"destination\":{\"namespace\":\"db\",\"pod_name\":\"pg-0\"}}}\n";
+  };
+  std::string text = line("web-1") + line("web-1") + line("web-2") + line("web-1") +
+                     line("web-1", ",\"reserved:world\"") + line("web-1");
+  FlowReadStats st;
+  auto flows = read_text(text, st);
+  ASSERT_EQ(flows.size(), 6u);
+  for (size_t i = 0; i < flows.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(flows[i].src_ns, "shop");
+    EXPECT_EQ(flows[i].src_pod, i == 2 ? "web-2" : "web-1");
+    EXPECT_EQ(flows[i].src_wl, "web");
+    EXPECT_EQ(flows[i].src_reserved, "host");  // host wins over world
+    EXPECT_EQ(flows[i].f.src.identity, 4242u);
+    EXPECT_EQ(flows[i].dst_ns, "db");
+    EXPECT_EQ(flows[i].dst_pod, "pg-0");
+  }
+}
+
 // Inputs larger than one chunk are parsed by worker threads; the records, their order, the
 // counts and the line numbers of bad lines are the same as with one thread.
 TEST(FlowReader, ParallelReadingMatchesOneThread) {
