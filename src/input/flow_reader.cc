@@ -24,6 +24,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/hash.h"
+
 namespace stockade {
 
 namespace {
@@ -324,35 +326,6 @@ error_code read_endpoint(Value v, FlowPeer& p) {
   });
 }
 
-// A hash of a text, eight bytes at a time in four independent lanes.
-uint64_t text_hash(std::string_view s) {
-  auto load = [](const char* q) {
-    uint64_t w;
-    std::memcpy(&w, q, 8);
-    return w;
-  };
-  auto mix = [](uint64_t h, uint64_t w) { return std::rotl((h ^ w) * 0xBF58476D1CE4E5B9ULL, 29); };
-  const char* p = s.data();
-  size_t n = s.size();
-  uint64_t a = n * 0x9E3779B97F4A7C15ULL, b = 0x243F6A8885A308D3ULL, c = 0x13198A2E03707344ULL,
-           d = 0xA4093822299F31D0ULL;
-  for (; n >= 32; p += 32, n -= 32) {
-    a = mix(a, load(p));
-    b = mix(b, load(p + 8));
-    c = mix(c, load(p + 16));
-    d = mix(d, load(p + 24));
-  }
-  for (; n >= 8; p += 8, n -= 8) a = mix(a, load(p));
-  if (n > 0) {
-    uint64_t w = 0;
-    std::memcpy(&w, p, n);
-    b = mix(b, w);
-  }
-  uint64_t h = a ^ std::rotl(b, 17) ^ std::rotl(c, 31) ^ std::rotl(d, 47);
-  h = (h ^ (h >> 32)) * 0x9E3779B97F4A7C15ULL;
-  return h ^ (h >> 29);
-}
-
 // Source and destination objects repeat from record to record (the same pods talk again and
 // again) and are a third of a record. A parser remembers what it read from each, by its exact
 // text: a repeat costs a skip, a hash and a compare instead of a walk. An entry keeps the
@@ -369,7 +342,7 @@ class EndpointCache {
     uint32_t open = t.i;
     TRY(t.skip());
     std::string_view raw(t.buf + t.pos[open], t.pos[t.i - 1] + 1 - t.pos[open]);
-    uint64_t h = text_hash(raw);
+    uint64_t h = hash_bytes(raw);
     size_t i = h & (kSlots - 1);
     for (; slots_[i].len != 0; i = (i + 1) & (kSlots - 1)) {
       const Entry& e = slots_[i];
