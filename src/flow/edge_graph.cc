@@ -1,11 +1,13 @@
 #include "flow/edge_graph.h"
 
 #include <simdjson.h>
+
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <tuple>
+
+#include "core/hash.h"
 
 namespace stockade {
 
@@ -18,25 +20,9 @@ struct StringHash {
 template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
-// A hash of a pod's namespace and name, eight bytes at a time.
+// A hash of a pod's namespace and name.
 uint64_t pod_key(std::string_view ns, std::string_view name) {
-  auto mix = [](uint64_t h, uint64_t w) {
-    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
-    return h ^ (h >> 32);
-  };
-  uint64_t h = ns.size() * 0x100000001B3ULL + name.size();
-  for (std::string_view s : {ns, name}) {
-    size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      h = mix(h, w);
-    }
-    uint64_t w = 0;
-    if (i < s.size()) std::memcpy(&w, s.data() + i, s.size() - i);
-    h = mix(h, w);
-  }
-  return h;
+  return hash_bytes(name, hash_bytes(ns));
 }
 
 struct KeyHash {
@@ -267,7 +253,9 @@ uint32_t EdgeGraph::service_node(size_t svc_index, bool create) {
       auto ns = r.pods.find(es.ns);
       for (const std::string& name : es.pods)
         if (ns != r.pods.end())
-          if (auto it = ns->second.find(name); it != ns->second.end()) pods.push_back(it->second);
+          if (auto it = ns->second.find(name);
+              it != ns->second.end() && !r.eps[it->second].pod.host_network)
+            pods.push_back(it->second);
       for (const IpAddr& ip : es.addresses)
         if (auto it = r.pod_ip.find(ip); it != r.pod_ip.end())
           for (uint32_t e : it->second)

@@ -95,6 +95,17 @@ apiVersion: v1
 kind: Service
 metadata: {name: nowhere, namespace: shop}
 spec: {clusterIP: 10.96.0.22, ports: [{port: 83}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: node-agent, namespace: kube-system}
+spec: {clusterIP: 10.96.0.23, ports: [{port: 84}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: node-agent-x1, namespace: kube-system, labels: {kubernetes.io/service-name: node-agent}}
+addressType: IPv4
+endpoints: [{addresses: [192.168.0.10], targetRef: {kind: Pod, name: agent, namespace: kube-system}}]
 )";
 
 // Hubble-style record between two addresses (no names), TCP unless `udp`.
@@ -193,15 +204,17 @@ TEST(EdgeGraph, AddressesResolveToPodsNodesServicesAndExternal) {
 }
 
 // A Service without a selector resolves through its EndpointSlices (pods by targetRef or by
-// address; FQDN slices name no pod); without any, it stays a Service node.
+// address; FQDN slices and host-network pods name no pod); without any, it stays a Service node.
 TEST(EdgeGraph, ServicesWithoutSelectorResolveThroughEndpointSlices) {
   Fixture fx;
-  ASSERT_EQ(fx.state.endpoint_slices.size(), 3u);
+  ASSERT_EQ(fx.state.endpoint_slices.size(), 4u);
   std::string flows = record("10.0.0.1", "10.96.0.20", 40000, 81, "\"SYN\":true", false) +
                       record("10.0.0.1", "10.96.0.21", 40001, 82, "\"SYN\":true", false) +
-                      record("10.0.0.1", "10.96.0.22", 40002, 83, "\"SYN\":true", false);
+                      record("10.0.0.1", "10.96.0.22", 40002, 83, "\"SYN\":true", false) +
+                      record("10.0.0.1", "10.96.0.23", 40003, 84, "\"SYN\":true", false);
   auto g = fx.graph(flows, Granularity::Workload);
   EXPECT_EQ(edge_text(*g),
+            "shop/web -> kube-system/node-agent TCP/84 n=1 est=1 fail=0 drop=0\n"
             "shop/web -> shop/api-0 TCP/81 n=1 est=1 fail=0 drop=0\n"
             "shop/web -> shop/api-0 TCP/82 n=1 est=1 fail=0 drop=0\n"
             "shop/web -> shop/nowhere TCP/83 n=1 est=1 fail=0 drop=0\n");
