@@ -80,7 +80,7 @@ void BM_ParseResolveAggregate(benchmark::State& st) {
     stockade::EdgeGraph g(d.state, d.eps, stockade::GraphOptions{});
     stockade::FlowReadStats stats;
     stockade::FlowReadOptions o;  // as `stockade map` reads
-    o.prepare = [&g](stockade::Flow& f) { g.prepare(f); };
+    o.peer_hint = [&g](const stockade::FlowPeer& p) { return g.hint(p); };
     auto r = stockade::read_flows_text(d.flows_text, "bench", o, stats,
                                        [&](const stockade::Flow& f) { g.add(f); });
     if (!r) st.SkipWithError("parse failed");

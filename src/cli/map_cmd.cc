@@ -44,10 +44,12 @@ int run(const MapOptions& o) {
 
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
-  auto engine = PolicyEngine::compile(state, build_endpoints(state));
   verbose_log(o.common, "cluster: " + clock.lap());
+  auto engine = PolicyEngine::compile(state, build_endpoints(state));
+  verbose_log(o.common, "policies: " + clock.lap());
 
   EdgeGraph graph(state, engine->endpoints(), go);
+  verbose_log(o.common, "graph: " + clock.lap());
   FlowReadOptions ro;
   ro.strict = o.strict;
   // Ctrl-C (or SIGTERM) ends the input: the map of what was read is printed.
@@ -58,7 +60,7 @@ int run(const MapOptions& o) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   ro.stop = &g_stop;
-  ro.prepare = [&graph](Flow& f) { graph.prepare(f); };
+  ro.peer_hint = [&graph](const FlowPeer& p) { return graph.hint(p); };
   FlowReadStats stats;
   for (const std::string& path : o.flows) {
     if (g_stop) break;

@@ -355,11 +355,6 @@ uint32_t EdgeGraph::pod_of(const FlowPeer& p) const {
   return kNoPod;
 }
 
-void EdgeGraph::prepare(Flow& f) const {
-  f.src.hint = pod_of(f.src);
-  f.dst.hint = pod_of(f.dst);
-}
-
 void EdgeGraph::add(const Flow& f) {
   ++flows_;
   FlowKind kind = classify(f);

@@ -65,9 +65,9 @@ class EdgeGraph {
   // Resolves and aggregates one record.
   void add(const Flow& f);
   // The part of resolving that reads only the cluster objects (pods by UID or by name), for
-  // FlowReadOptions::prepare: safe to call from several threads at once. Records passed to add()
-  // must be prepared by this graph or not at all.
-  void prepare(Flow& f) const;
+  // FlowReadOptions::peer_hint: safe to call from several threads at once. Records passed to
+  // add() must have their hints from this graph or none (0).
+  uint32_t hint(const FlowPeer& p) const { return pod_of(p); }
 
   const std::vector<GraphNode>& nodes() const { return nodes_; }
   // Edges sorted by (src id, dst id, protocol, port).

@@ -330,44 +330,55 @@ error_code read_endpoint(Value v, FlowPeer& p) {
 // again) and are a third of a record. A parser remembers what it read from each, by its exact
 // text: a repeat costs a skip, a hash and a compare instead of a walk. An entry keeps the
 // strings as offsets into the text, so a hit points them into the current record's own copy,
-// which lives as long as the record. Objects with escaped strings are not remembered.
+// which lives as long as the record; and the peer's hint (FlowReadOptions::peer_hint), which
+// depends on nothing else. Objects with escaped strings are not remembered.
+//
+// The index (tag and entry number, 8 bytes a slot) stays small enough for the core's own cache;
+// only a hit reads its entry and the remembered text.
 class EndpointCache {
  public:
-  EndpointCache() : slots_(kSlots) {}
+  EndpointCache() : index_(kSlots) { entries_.reserve(kMaxEntries); }
 
-  // Reads the endpoint object at the next token into `p`, whose endpoint fields are unset.
-  error_code read(Value v, FlowPeer& p) {
+  // Reads the endpoint object at the next token into `p`, whose endpoint fields are unset;
+  // `hint`, when set, computes p.hint.
+  error_code read(Value v, FlowPeer& p, const FlowReadOptions::PeerHint* hint) {
     Tokens& t = v.tokens();
     if (t.peek() != '{') return simdjson::INCORRECT_TYPE;
     uint32_t open = t.i;
     TRY(t.skip());
     std::string_view raw(t.buf + t.pos[open], t.pos[t.i - 1] + 1 - t.pos[open]);
     uint64_t h = hash_bytes(raw);
+    const auto tag = static_cast<uint32_t>(h >> 32);
     size_t i = h & (kSlots - 1);
-    for (; slots_[i].len != 0; i = (i + 1) & (kSlots - 1)) {
-      const Entry& e = slots_[i];
-      if (e.hash == h && e.len == raw.size() &&
-          std::memcmp(text_.data() + e.text, raw.data(), raw.size()) == 0) {
+    for (; index_[i].entry != 0; i = (i + 1) & (kSlots - 1)) {
+      if (index_[i].tag != tag) continue;
+      const Entry& e = entries_[index_[i].entry - 1];
+      if (e.len == raw.size() && std::memcmp(text_.data() + e.text, raw.data(), raw.size()) == 0) {
         apply(e, raw.data(), p);
         return SUCCESS;
       }
     }
     t.i = open;  // first seen: read it
     TRY(read_endpoint(Value(t), p));
+    if (hint != nullptr && *hint) p.hint = (*hint)(p);
     remember(i, h, raw, p);
     return SUCCESS;
   }
 
  private:
-  static constexpr size_t kSlots = size_t{1} << 15;  // at most half of them used
+  static constexpr size_t kSlots = size_t{1} << 15;
+  static constexpr size_t kMaxEntries = kSlots / 2;
   static constexpr size_t kMaxText = size_t{8} << 20;
+  struct Slot {
+    uint32_t tag = 0;    // the hash's high half
+    uint32_t entry = 0;  // 1 + the entry's index; 0: free
+  };
   struct Span {
     uint16_t off = 0, len = 0;
   };
   struct Entry {
-    uint64_t hash = 0;
-    uint32_t text = 0, len = 0;  // where its text is in text_; len 0: a free slot
-    uint32_t identity = 0;
+    uint32_t text = 0, len = 0;  // where its text is in text_
+    uint32_t identity = 0, hint = 0;
     Span ns, pod, workload, workload_kind, reserved, labels_json;
   };
 
@@ -376,6 +387,7 @@ class EndpointCache {
       return s.len ? std::string_view(base + s.off, s.len) : std::string_view();
     };
     p.identity = e.identity;
+    p.hint = e.hint;
     p.ns = at(e.ns);
     p.pod = at(e.pod);
     p.workload = at(e.workload);
@@ -404,6 +416,7 @@ class EndpointCache {
       return out;
     };
     e.identity = p.identity;
+    e.hint = p.hint;
     e.ns = span(p.ns);
     e.pod = span(p.pod);
     e.workload = span(p.workload);
@@ -411,24 +424,23 @@ class EndpointCache {
     e.reserved = span(p.reserved);
     e.labels_json = span(p.labels_json);
     if (!inside) return;
-    if (2 * (entries_ + 1) > kSlots || text_.size() + raw.size() > kMaxText) {
+    if (entries_.size() == kMaxEntries || text_.size() + raw.size() > kMaxText) {
       // Full: start over (no probe sequence survives).
-      std::fill(slots_.begin(), slots_.end(), Entry{});
+      std::fill(index_.begin(), index_.end(), Slot{});
+      entries_.clear();
       text_.clear();
-      entries_ = 0;
-      for (i = h & (kSlots - 1); slots_[i].len != 0;) i = (i + 1) & (kSlots - 1);
+      i = h & (kSlots - 1);
     }
-    e.hash = h;
     e.text = static_cast<uint32_t>(text_.size());
     e.len = static_cast<uint32_t>(raw.size());
     text_.append(raw);
-    slots_[i] = e;
-    ++entries_;
+    entries_.push_back(e);
+    index_[i] = Slot{static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(entries_.size())};
   }
 
-  std::vector<Entry> slots_;
+  std::vector<Slot> index_;
+  std::vector<Entry> entries_;
   std::string text_;
-  size_t entries_ = 0;
 };
 
 error_code read_service(Value v, FlowPeer& p) {
@@ -540,7 +552,8 @@ struct Seen {
   std::string_view pod_uid;    // agent: the pod of the process (the local side)
   std::string_view time_text;  // the last time read, and what it says
   int64_t time_ns = 0;
-  EndpointCache* endpoints = nullptr;      // the parser's
+  EndpointCache* endpoints = nullptr;  // the parser's
+  const FlowReadOptions::PeerHint* hint = nullptr;
   bool endpoint_read[2] = {false, false};  // source, destination (a repeated key is walked)
 };
 
@@ -661,9 +674,12 @@ error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
         seen.flow = true;
         const int side = key.size() == 6 ? 0 : 1;
         FlowPeer& p = side == 0 ? f.src : f.dst;
-        if (seen.endpoints == nullptr || seen.endpoint_read[side]) return read_endpoint(val, p);
+        if (seen.endpoints == nullptr || seen.endpoint_read[side]) {
+          p.hint = 0;  // a repeated key: the peer is what both say, its hint is found later
+          return read_endpoint(val, p);
+        }
         seen.endpoint_read[side] = true;
-        return seen.endpoints->read(val, p);
+        return seen.endpoints->read(val, p, seen.hint);
       }
       case Key::SourceService:
         return read_service(val, f.src);
@@ -742,7 +758,9 @@ class RecordParser {
   enum class Kind { Blank, Record, Ignored, Malformed };
 
   // `data` must be followed by at least SIMDJSON_PADDING readable bytes; `f` must be new.
-  Kind line(const char* data, size_t len, Flow& f, error_code& err) {
+  // `hint` (may be null) sets the hint of peers read from a remembered endpoint.
+  Kind line(const char* data, size_t len, Flow& f, error_code& err,
+            const FlowReadOptions::PeerHint* hint) {
     while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == ' ' || data[len - 1] == '\t'))
       --len;
     size_t start = 0;
@@ -750,12 +768,16 @@ class RecordParser {
     if (start == len) return Kind::Blank;
     Seen seen;
     seen.endpoints = &endpoints_;
+    seen.hint = hint;
     err = parse(data + start, len - start, f, seen);
     if (err == SUCCESS && !seen.flow && !seen.agent)
       return Kind::Ignored;  // valid JSON without a flow (lost events, node status)
     if (err == SUCCESS && seen.agent && (!f.src.ip || !f.dst.ip)) err = simdjson::INCORRECT_TYPE;
-    if (seen.agent && !seen.pod_uid.empty())  // the process runs on the connection's own side
-      (f.direction == TrafficDirection::Ingress ? f.dst : f.src).pod_uid = seen.pod_uid;
+    if (seen.agent && !seen.pod_uid.empty()) {  // the process runs on the connection's own side
+      FlowPeer& local = f.direction == TrafficDirection::Ingress ? f.dst : f.src;
+      local.pod_uid = seen.pod_uid;
+      local.hint = 0;  // found later, with the UID
+    }
     return err == SUCCESS ? Kind::Record : Kind::Malformed;
   }
 
@@ -870,7 +892,7 @@ struct Chunk {
 
   size_t capacity() const { return text.size() - simdjson::SIMDJSON_PADDING; }
 
-  void parse(RecordParser& parser, const std::function<void(Flow&)>& prepare) {
+  void parse(RecordParser& parser, const FlowReadOptions::PeerHint& hint) {
     const char* p = mapped ? mapped : text.data();
     flows.clear();
     arena.clear(p, p + len);
@@ -883,10 +905,13 @@ struct Chunk {
       const char* line_end = nl ? nl : end;
       Flow& f = flows.emplace_back();
       error_code err = SUCCESS;
-      switch (parser.line(p, static_cast<size_t>(line_end - p), f, err)) {
+      switch (parser.line(p, static_cast<size_t>(line_end - p), f, err, &hint)) {
         case RecordParser::Kind::Record:
           keep_strings(f, arena);
-          if (prepare) prepare(f);
+          if (hint) {
+            if (f.src.hint == 0) f.src.hint = hint(f.src);
+            if (f.dst.hint == 0) f.dst.hint = hint(f.dst);
+          }
           break;
         case RecordParser::Kind::Malformed:
           flows.pop_back();
@@ -1021,7 +1046,7 @@ class Pipeline {
       return {};
     }
     if (threads_ <= 1 || (last && workers_.empty() && pending_.empty())) {
-      c->parse(local_parser_, options_.prepare);
+      c->parse(local_parser_, options_.peer_hint);
       c->ready = true;
       pending_.push_back(std::move(c));
       return deliver_front();
@@ -1096,7 +1121,7 @@ class Pipeline {
       Chunk* c = queue_.front();
       queue_.pop_front();
       lock.unlock();
-      c->parse(parser, options_.prepare);
+      c->parse(parser, options_.peer_hint);
       lock.lock();
       c->ready = true;
       done_cv_.notify_all();

@@ -25,9 +25,12 @@ struct FlowReadOptions {
   // Threads that parse (0: one per core, at most 8). Records reach the sink in input order,
   // on the calling thread, whatever the number.
   unsigned threads = 0;
-  // Called for every record on the thread that parsed it, before the sink sees it: work that
-  // needs no shared mutable state (e.g. EdgeGraph::prepare) runs in parallel this way.
-  std::function<void(Flow&)> prepare;
+  // Called on the thread that parsed a record, for both its peers, before the sink sees it; the
+  // result is kept in FlowPeer::hint. Work that needs no shared mutable state (e.g.
+  // EdgeGraph::hint) runs in parallel this way. It must never return 0 and must depend only on
+  // the peer's pod_uid, ns and pod: a parser remembers it for endpoint objects seen before.
+  using PeerHint = std::function<uint32_t(const FlowPeer&)>;
+  PeerHint peer_hint;
 };
 
 struct FlowReadStats {

@@ -48,7 +48,7 @@ struct FlowPeer {
   // Hubble's `labels` array as it is in the record (JSON text: ["k8s:app=web", ...]). Only
   // pods the cluster objects do not hold need them, so they are decoded when needed.
   std::string_view labels_json;
-  // Left to the sink: what FlowReadOptions::prepare found out about the peer on the parsing
+  // Left to the sink: what FlowReadOptions::peer_hint found out about the peer on the parsing
   // threads (EdgeGraph: the pod it names). 0 until then.
   uint32_t hint = 0;
 };

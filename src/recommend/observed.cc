@@ -49,7 +49,7 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
   go.by = Granularity::Pod;
   EdgeGraph graph(state, engine.endpoints(), go);
   FlowReadOptions read = options.read;
-  read.prepare = [&graph](Flow& f) { graph.prepare(f); };
+  read.peer_hint = [&graph](const FlowPeer& p) { return graph.hint(p); };
   {
     auto r = feed(
         read,

@@ -139,7 +139,7 @@ struct Fixture {
     FlowReadStats st, st2;
     auto r = read_flows_text(flows, "f.json", {}, st, [&](const Flow& f) { plain->add(f); });
     FlowReadOptions o;
-    o.prepare = [&](Flow& f) { g->prepare(f); };
+    o.peer_hint = [&](const FlowPeer& p) { return g->hint(p); };
     auto r2 = read_flows_text(flows, "f.json", o, st2, [&](const Flow& f) { g->add(f); });
     EXPECT_TRUE(r && r2);
     EXPECT_EQ(st.malformed, 0u);

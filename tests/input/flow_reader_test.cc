@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -240,6 +241,54 @@ TEST(FlowReader, RepeatedEndpointsReadAlike) {
     EXPECT_EQ(flows[i].dst_ns, "db");
     EXPECT_EQ(flows[i].dst_pod, "pg-0");
   }
+}
+
+// Peer hints are computed once per endpoint object a parser remembers and given to every
+// repeat; a record that names its source twice, or an agent event's pod UID, gets the hint of
+// what the record finally says.
+TEST(FlowReader, PeerHintsFollowTheFinalPeer) {
+  auto hubble = [](const std::string& endpoints) {
+    return "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\","
+           "\"destination\":\"10.0.0.2\"}," +
+           endpoints + "}}\n";
+  };
+  const std::string web1 = "\"source\":{\"namespace\":\"shop\",\"pod_name\":\"web-1\"}";
+  const std::string web2 = "\"source\":{\"namespace\":\"shop\",\"pod_name\":\"web-2\"}";
+  const std::string pg = "\"destination\":{\"namespace\":\"db\",\"pod_name\":\"pg-0\"}";
+  std::string text = hubble(web1 + "," + pg) + hubble(web1 + "," + pg) + hubble(web2 + "," + pg) +
+                     hubble(web1 + "," + web2 + "," + pg) + hubble(web1 + "," + pg) +
+                     "{\"type\":\"connect\",\"direction\":\"outbound\",\"pod_uid\":\"u-1\","
+                     "\"src\":{\"ip\":\"10.0.0.1\",\"port\":1},\"dst\":{\"ip\":\"10.0.0.2\","
+                     "\"port\":2}}\n";
+  std::atomic<int> calls{0};
+  FlowReadOptions o;
+  o.threads = 1;
+  o.peer_hint = [&](const FlowPeer& p) -> uint32_t {
+    ++calls;
+    return static_cast<uint32_t>(std::hash<std::string>{}(std::string(p.pod_uid) + "|" +
+                                                          std::string(p.ns) + "/" +
+                                                          std::string(p.pod)) |
+                                 1);
+  };
+  std::vector<std::string> pods;
+  int checked = 0;
+  FlowReadStats st;
+  auto r = read_flows_text(text, "f.json", o, st, [&](const Flow& f) {
+    SCOPED_TRACE(pods.size());
+    pods.push_back(std::string(f.src.pod) + "," + std::string(f.dst.pod));
+    for (const FlowPeer* p : {&f.src, &f.dst}) {
+      FlowPeer copy = *p;
+      copy.hint = 0;
+      EXPECT_EQ(p->hint, o.peer_hint(copy));
+      ++checked;
+    }
+  });
+  ASSERT_TRUE(r) << r.error().str();
+  ASSERT_EQ(pods.size(), 6u);
+  EXPECT_EQ(pods[3], "web-2,pg-0");
+  EXPECT_EQ(checked, 12);
+  // web-1, pg-0, web-2, the repeated source, the agent event's two peers; and the checks above.
+  EXPECT_EQ(calls.load(), 6 + 12);
 }
 
 // Inputs larger than one chunk are parsed by worker threads; the records, their order, the
