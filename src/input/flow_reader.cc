@@ -13,6 +13,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cerrno>
 #include <charconv>
@@ -80,6 +81,14 @@ bool has_backslash(const char* p, size_t n) {
 // directly, token by token: the values it needs are read, the others skipped by counting
 // brackets (as simdjson's On-Demand API skips them).
 struct Tokens {
+  // What a token's first character does to the depth of nesting.
+  static constexpr std::array<int8_t, 256> kDepth = [] {
+    std::array<int8_t, 256> d{};
+    d['{'] = d['['] = 1;
+    d['}'] = d[']'] = -1;
+    return d;
+  }();
+
   const char* buf = nullptr;
   size_t len = 0;
   const uint32_t* pos = nullptr;
@@ -95,12 +104,11 @@ struct Tokens {
   error_code skip() {
     char c = peek();
     if (c == '{' || c == '[') {
-      uint32_t depth = 0;
+      // Counts brackets through the tokens, without a branch per token.
+      int64_t depth = 0;
       do {
         if (i >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
-        c = buf[pos[i++]];
-        if (c == '{' || c == '[') ++depth;
-        if (c == '}' || c == ']') --depth;
+        depth += kDepth[static_cast<uint8_t>(buf[pos[i++]])];
       } while (depth > 0);
       return SUCCESS;
     }
@@ -109,16 +117,24 @@ struct Tokens {
     return SUCCESS;
   }
 
-  // The text of the string whose opening quote is at `open`: up to the closing quote, which
-  // is the last one before the next token (only whitespace may lie between them).
-  error_code string_at(uint32_t open, uint32_t next_token, std::string_view& out) {
+  // The text of the string whose opening quote is at `open` as it is in the line, escapes and
+  // all: up to the closing quote, which is the last one before the next token (only whitespace
+  // may lie between them).
+  error_code raw_string_at(uint32_t open, uint32_t next_token, std::string_view& out) const {
     size_t q = next_token < n ? pos[next_token] : len;
     size_t begin = pos[open] + 1;
     do --q;
     while (q > begin && is_space(buf[q]));
     if (q < begin || buf[q] != '"') return simdjson::STRING_ERROR;
     out = {buf + begin, q - begin};
+    return SUCCESS;
+  }
+
+  // The same string, unescaped.
+  error_code string_at(uint32_t open, uint32_t next_token, std::string_view& out) {
+    TRY(raw_string_at(open, next_token, out));
     if (!has_backslash(out.data(), out.size())) return SUCCESS;
+    size_t begin = pos[open] + 1;
     // Escapes: unescaped (and checked) by simdjson into the line's scratch room.
     auto* end = impl->parse_string(reinterpret_cast<const uint8_t*>(buf + begin),
                                    reinterpret_cast<uint8_t*>(scratch));
@@ -236,6 +252,10 @@ error_code read_port(Value v, uint16_t& out) {
 
 // Calls f(key, value) -> error_code for each field of the object at the next token; an error
 // stops. Values the handler leaves unread are skipped.
+//
+// The handler first sees the key as it is in the line: the keys a handler reads have no
+// escapes, so one that it reads is what it says. Only a key left unread whose text has an
+// escape is unescaped, and the handler asked again.
 template <class F>
 error_code each_field(Value v, F&& f) {
   Tokens& t = v.tokens();
@@ -248,11 +268,16 @@ error_code each_field(Value v, F&& f) {
   for (;;) {
     if (t.peek() != '"' || t.at(t.i + 1) != ':') return simdjson::TAPE_ERROR;
     std::string_view key;
-    TRY(t.string_at(t.i, t.i + 1, key));
+    TRY(t.raw_string_at(t.i, t.i + 1, key));
+    const uint32_t key_token = t.i;
     t.i += 2;
     uint32_t start = t.i;
     if (start >= t.n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
     TRY(f(key, Value(t)));
+    if (t.i == start && has_backslash(key.data(), key.size())) {
+      TRY(t.string_at(key_token, key_token + 1, key));
+      TRY(f(key, Value(t)));
+    }
     if (t.i == start) TRY(t.skip());
     char c = t.peek();
     ++t.i;
@@ -554,6 +579,7 @@ struct Seen {
   int64_t time_ns = 0;
   EndpointCache* endpoints = nullptr;  // the parser's
   const FlowReadOptions::PeerHint* hint = nullptr;
+  Rfc3339Parser* times = nullptr;          // the parser's
   bool endpoint_read[2] = {false, false};  // source, destination (a repeated key is walked)
 };
 
@@ -644,7 +670,7 @@ error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
       case Key::Time: {
         TRY(get_str(val, s));
         if (s != seen.time_text) {  // the wrapper repeats the flow's time: parsed once
-          auto ns = parse_rfc3339(s);
+          auto ns = seen.times->parse(s);
           if (!ns) return simdjson::INCORRECT_TYPE;
           seen.time_text = s;
           seen.time_ns = *ns;
@@ -769,6 +795,7 @@ class RecordParser {
     Seen seen;
     seen.endpoints = &endpoints_;
     seen.hint = hint;
+    seen.times = &times_;
     err = parse(data + start, len - start, f, seen);
     if (err == SUCCESS && !seen.flow && !seen.agent)
       return Kind::Ignored;  // valid JSON without a flow (lost events, node status)
@@ -810,6 +837,7 @@ class RecordParser {
   std::unique_ptr<simdjson::internal::dom_parser_implementation> stage1_;
   std::unique_ptr<char[]> scratch_;  // unescaped strings of the current line
   EndpointCache endpoints_;
+  Rfc3339Parser times_;
 };
 
 #undef TRY

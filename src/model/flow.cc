@@ -1,6 +1,7 @@
 #include "model/flow.h"
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 namespace stockade {
@@ -111,7 +112,10 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
 
 }  // namespace
 
-std::optional<int64_t> parse_rfc3339(std::string_view s) {
+namespace {
+
+// "YYYY-MM-DDTHH:MM:SS", the first 19 characters: seconds since the epoch as if it were UTC.
+std::optional<int64_t> civil_seconds(std::string_view s) {
   int y, mo, d, h, mi, se;
   if (!digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
       !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
@@ -125,6 +129,12 @@ std::optional<int64_t> parse_rfc3339(std::string_view s) {
   if (mo == 2 && d == 29 && !leap) return std::nullopt;
   // Nanoseconds since the epoch fit in int64 from 1677 to 2262.
   if (y < 1678 || y > 2261) return std::nullopt;
+  return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+         h * 3600 + mi * 60 + se;
+}
+
+// What follows the seconds: an optional fraction, then Z or an offset.
+std::optional<int64_t> with_suffix(std::string_view s, int64_t secs) {
   size_t pos = 19;
   int64_t frac = 0;
   if (pos < s.size() && s[pos] == '.') {
@@ -154,9 +164,27 @@ std::optional<int64_t> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-                 h * 3600 + mi * 60 + se - offset;
-  return secs * 1000000000 + frac;
+  return (secs - offset) * 1000000000 + frac;
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_rfc3339(std::string_view s) {
+  auto secs = civil_seconds(s);
+  if (!secs) return std::nullopt;
+  return with_suffix(s, *secs);
+}
+
+std::optional<int64_t> Rfc3339Parser::parse(std::string_view s) {
+  if (s.size() < kPrefix) return std::nullopt;
+  if (!valid_ || std::memcmp(s.data(), prefix_, kPrefix) != 0) {
+    auto secs = civil_seconds(s);
+    if (!secs) return std::nullopt;
+    std::memcpy(prefix_, s.data(), kPrefix);
+    secs_ = *secs;
+    valid_ = true;
+  }
+  return with_suffix(s, secs_);
 }
 
 std::string format_rfc3339(int64_t ns) {

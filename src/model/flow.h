@@ -110,6 +110,18 @@ FlowOutcome outcome_of(const Flow& f);
 
 // Parses RFC 3339 (with optional fraction and zone) into nanoseconds since the epoch.
 std::optional<int64_t> parse_rfc3339(std::string_view s);
+// The same, faster for times that share their date and second with the one before (records
+// of a flow file, in order): those are read from the fraction on.
+class Rfc3339Parser {
+ public:
+  std::optional<int64_t> parse(std::string_view s);
+
+ private:
+  static constexpr size_t kPrefix = 19;  // "YYYY-MM-DDTHH:MM:SS"
+  char prefix_[kPrefix] = {};
+  int64_t secs_ = 0;
+  bool valid_ = false;
+};
 // Formats nanoseconds since the epoch as RFC 3339 UTC with second precision ("…Z").
 std::string format_rfc3339(int64_t ns);
 

@@ -4,9 +4,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 namespace stockade {
@@ -464,6 +466,40 @@ TEST(FlowTime, Rfc3339) {
   EXPECT_LT(*parse_rfc3339("1969-12-31T23:59:59.5Z"), 0);
   EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-07-31T10:41:02.9Z")), "2026-07-31T10:41:02Z");
   EXPECT_EQ(format_rfc3339(*parse_rfc3339("2000-02-29T23:59:59Z")), "2000-02-29T23:59:59Z");
+}
+
+// The parser that remembers the last date and second reads every time as parse_rfc3339 does,
+// whatever came before: times that share the prefix and times that differ in one character of
+// it (valid or not), in random order.
+TEST(FlowTime, Rfc3339ParserMatchesTheFunction) {
+  const std::vector<std::string> base = {"2026-07-31T10:41:02.202450754Z",
+                                         "2026-07-31T10:41:02Z",
+                                         "2026-07-31T10:41:02.5+01:00",
+                                         "2024-02-29T23:59:59.999999999Z",
+                                         "2023-02-29T00:00:00Z",
+                                         "2026-07-31T10:41:02.",
+                                         "2026-07-31T10:41:02.1234567891Z",
+                                         "2026-07-31T10:41:02+24:00",
+                                         "2026-07-31T10:41:0",
+                                         "2026-07-31t10:41:02z",
+                                         "2026-07-31 10:41:02-03:30",
+                                         "2026-07-31T10:41:02Zx"};
+  std::vector<std::string> times = base;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    std::string t = base[rng() % base.size()];
+    if (!t.empty() && rng() % 2) t[rng() % t.size()] = "0123456789:-.TZ+ x"[rng() % 18];
+    times.push_back(t);
+  }
+  Rfc3339Parser parser;
+  for (int round = 0; round < 3; ++round) {
+    std::shuffle(times.begin(), times.end(), rng);
+    for (const std::string& t : times) {
+      SCOPED_TRACE(t);
+      EXPECT_EQ(parser.parse(t), parse_rfc3339(t));
+      EXPECT_EQ(parser.parse(t), parse_rfc3339(t));  // and again, from the remembered prefix
+    }
+  }
 }
 
 TEST(FlowClassify, StartsRepliesAndOther) {
