@@ -105,11 +105,16 @@ struct Tokens {
     char c = peek();
     if (c == '{' || c == '[') {
       // Counts brackets through the tokens, without a branch per token.
+      // Locals: stores through `buf` (a char pointer) could otherwise change the members.
       int64_t depth = 0;
+      uint32_t k = i;
+      const uint32_t* const p = pos;
+      const char* const b = buf;
       do {
-        if (i >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
-        depth += kDepth[static_cast<uint8_t>(buf[pos[i++]])];
+        if (k >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+        depth += kDepth[static_cast<uint8_t>(b[p[k++]])];
       } while (depth > 0);
+      i = k;
       return SUCCESS;
     }
     if (c == '\0' || c == ',' || c == ':' || c == '}' || c == ']') return simdjson::TAPE_ERROR;
@@ -364,29 +369,56 @@ class EndpointCache {
  public:
   EndpointCache() : index_(kSlots) { entries_.reserve(kMaxEntries); }
 
-  // Reads the endpoint object at the next token into `p`, whose endpoint fields are unset;
-  // `hint`, when set, computes p.hint.
-  error_code read(Value v, FlowPeer& p, const FlowReadOptions::PeerHint* hint) {
+  // An endpoint object of the line, looked up once the line is walked: the lookups of both
+  // peers (cache misses, mostly) then overlap with the walk and with each other.
+  struct Pending {
+    FlowPeer* peer = nullptr;  // null: nothing pending
+    uint32_t open = 0;         // the object's first token
+    std::string_view raw;      // its text
+    uint64_t hash = 0;
+  };
+
+  // Skips the endpoint object at the next token and notes it in `out`, for finish() to read
+  // into `p` (whose endpoint fields are unset).
+  error_code begin(Value v, FlowPeer& p, Pending& out) {
     Tokens& t = v.tokens();
     if (t.peek() != '{') return simdjson::INCORRECT_TYPE;
     uint32_t open = t.i;
     TRY(t.skip());
-    std::string_view raw(t.buf + t.pos[open], t.pos[t.i - 1] + 1 - t.pos[open]);
-    uint64_t h = hash_bytes(raw);
-    const auto tag = static_cast<uint32_t>(h >> 32);
-    size_t i = h & (kSlots - 1);
-    for (; index_[i].entry != 0; i = (i + 1) & (kSlots - 1)) {
-      if (index_[i].tag != tag) continue;
-      const Entry& e = entries_[index_[i].entry - 1];
-      if (e.len == raw.size() && std::memcmp(text_.data() + e.text, raw.data(), raw.size()) == 0) {
-        apply(e, raw.data(), p);
-        return SUCCESS;
-      }
+    out.raw = {t.buf + t.pos[open], t.pos[t.i - 1] + 1 - t.pos[open]};
+    out.hash = hash_bytes(out.raw);
+    out.open = open;
+    out.peer = &p;
+    __builtin_prefetch(&index_[out.hash & (kSlots - 1)]);
+    return SUCCESS;
+  }
+
+  // Reads the pending objects of the line `t` (from what is remembered, else by walking their
+  // tokens) and clears them. `hint`, when set, computes the peers' hints.
+  error_code finish(Tokens& t, Pending* pending, size_t n, const FlowReadOptions::PeerHint* hint) {
+    // Touch what the lookups need for all of them at once: the first candidate entry (its
+    // slot was fetched during the walk), then its text.
+    const Entry* first[2] = {nullptr, nullptr};
+    for (size_t k = 0; k < n && k < 2; ++k) {
+      if (pending[k].peer == nullptr) continue;
+      const auto tag = static_cast<uint32_t>(pending[k].hash >> 32);
+      for (size_t i = pending[k].hash & (kSlots - 1); index_[i].entry != 0;
+           i = (i + 1) & (kSlots - 1))
+        if (index_[i].tag == tag) {
+          first[k] = &entries_[index_[i].entry - 1];
+          __builtin_prefetch(first[k]);
+          break;
+        }
     }
-    t.i = open;  // first seen: read it
-    TRY(read_endpoint(Value(t), p));
-    if (hint != nullptr && *hint) p.hint = (*hint)(p);
-    remember(i, h, raw, p);
+    for (size_t k = 0; k < n && k < 2; ++k)
+      if (first[k] != nullptr && first[k]->len == pending[k].raw.size())
+        for (size_t off = 0; off < first[k]->len && off < 1024; off += 64)
+          __builtin_prefetch(text_.data() + first[k]->text + off);
+    for (size_t k = 0; k < n; ++k) {
+      if (pending[k].peer == nullptr) continue;
+      TRY(lookup(t, pending[k], hint));
+      pending[k].peer = nullptr;
+    }
     return SUCCESS;
   }
 
@@ -406,6 +438,29 @@ class EndpointCache {
     uint32_t identity = 0, hint = 0;
     Span ns, pod, workload, workload_kind, reserved, labels_json;
   };
+
+  error_code lookup(Tokens& t, const Pending& pe, const FlowReadOptions::PeerHint* hint) {
+    const std::string_view raw = pe.raw;
+    const uint64_t h = pe.hash;
+    const auto tag = static_cast<uint32_t>(h >> 32);
+    size_t i = h & (kSlots - 1);
+    for (; index_[i].entry != 0; i = (i + 1) & (kSlots - 1)) {
+      if (index_[i].tag != tag) continue;
+      const Entry& e = entries_[index_[i].entry - 1];
+      if (e.len == raw.size() && std::memcmp(text_.data() + e.text, raw.data(), raw.size()) == 0) {
+        apply(e, raw.data(), *pe.peer);
+        return SUCCESS;
+      }
+    }
+    // First seen: walk it.
+    const uint32_t after = t.i;
+    t.i = pe.open;
+    TRY(read_endpoint(Value(t), *pe.peer));
+    t.i = after;
+    if (hint != nullptr && *hint) pe.peer->hint = (*hint)(*pe.peer);
+    remember(i, h, raw, *pe.peer);
+    return SUCCESS;
+  }
 
   static void apply(const Entry& e, const char* base, FlowPeer& p) {
     auto at = [&](Span s) {
@@ -578,6 +633,7 @@ struct Seen {
   std::string_view time_text;  // the last time read, and what it says
   int64_t time_ns = 0;
   EndpointCache* endpoints = nullptr;  // the parser's
+  EndpointCache::Pending pending[2];   // source, destination: read at the end of the line
   const FlowReadOptions::PeerHint* hint = nullptr;
   Rfc3339Parser* times = nullptr;          // the parser's
   bool endpoint_read[2] = {false, false};  // source, destination (a repeated key is walked)
@@ -701,11 +757,14 @@ error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
         const int side = key.size() == 6 ? 0 : 1;
         FlowPeer& p = side == 0 ? f.src : f.dst;
         if (seen.endpoints == nullptr || seen.endpoint_read[side]) {
-          p.hint = 0;  // a repeated key: the peer is what both say, its hint is found later
+          // A repeated key: the peer is what both say, in order; its hint is found later.
+          if (seen.pending[side].peer != nullptr)
+            TRY(seen.endpoints->finish(val.tokens(), &seen.pending[side], 1, seen.hint));
+          p.hint = 0;
           return read_endpoint(val, p);
         }
         seen.endpoint_read[side] = true;
-        return seen.endpoints->read(val, p, seen.hint);
+        return seen.endpoints->begin(val, p, seen.pending[side]);
       }
       case Key::SourceService:
         return read_service(val, f.src);
@@ -830,6 +889,7 @@ class RecordParser {
     t.impl = stage1_.get();
     t.scratch = scratch_.get();
     TRY(read_object(Value(t), f, seen, 0));
+    TRY(endpoints_.finish(t, seen.pending, 2, seen.hint));
     // The object must be the whole line: `{…}{…}` or `{…} x` is not one record.
     return t.i == t.n ? SUCCESS : simdjson::TRAILING_CONTENT;
   }

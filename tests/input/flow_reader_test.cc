@@ -259,6 +259,12 @@ TEST(FlowReader, PeerHintsFollowTheFinalPeer) {
   const std::string pg = "\"destination\":{\"namespace\":\"db\",\"pod_name\":\"pg-0\"}";
   std::string text = hubble(web1 + "," + pg) + hubble(web1 + "," + pg) + hubble(web2 + "," + pg) +
                      hubble(web1 + "," + web2 + "," + pg) + hubble(web1 + "," + pg) +
+                     // a first-seen object under a repeated key, then a bad one
+                     hubble(
+                         "\"source\":{\"namespace\":\"shop\",\"pod_name\":\"web-4\"},\"source\":{"
+                         "\"namespace\":\"shop\",\"pod_name\":\"web-3\"}," +
+                         pg) +
+                     hubble("\"source\":{\"namespace\":\"shop\",\"pod_name\":7}," + pg) +
                      "{\"type\":\"connect\",\"direction\":\"outbound\",\"pod_uid\":\"u-1\","
                      "\"src\":{\"ip\":\"10.0.0.1\",\"port\":1},\"dst\":{\"ip\":\"10.0.0.2\","
                      "\"port\":2}}\n";
@@ -286,11 +292,16 @@ TEST(FlowReader, PeerHintsFollowTheFinalPeer) {
     }
   });
   ASSERT_TRUE(r) << r.error().str();
-  ASSERT_EQ(pods.size(), 6u);
+  ASSERT_EQ(pods.size(), 7u);
   EXPECT_EQ(pods[3], "web-2,pg-0");
-  EXPECT_EQ(checked, 12);
-  // web-1, pg-0, web-2, the repeated source, the agent event's two peers; and the checks above.
-  EXPECT_EQ(calls.load(), 6 + 12);
+  EXPECT_EQ(pods[5], "web-3,pg-0");
+  EXPECT_EQ(st.malformed, 1u);
+  ASSERT_EQ(st.problems.size(), 1u);
+  EXPECT_EQ(st.problems[0].line, 7);
+  EXPECT_EQ(checked, 14);
+  // web-1, pg-0, web-2, the repeated source, web-4 and web-3, the agent event's two peers; and
+  // the checks above.
+  EXPECT_EQ(calls.load(), 8 + 14);
 }
 
 // Inputs larger than one chunk are parsed by worker threads; the records, their order, the
