@@ -636,6 +636,7 @@ struct Seen {
   EndpointCache::Pending pending[2];   // source, destination: read at the end of the line
   const FlowReadOptions::PeerHint* hint = nullptr;
   Rfc3339Parser* times = nullptr;          // the parser's
+  L7Info* l7 = nullptr;                    // the parser's: where the record's `l7` goes
   bool endpoint_read[2] = {false, false};  // source, destination (a repeated key is walked)
 };
 
@@ -777,7 +778,11 @@ error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
         return SUCCESS;
       case Key::L7:
         f.l7 = true;
-        return read_l7(val, f.l7_info);
+        if (f.l7_info == nullptr) {  // the parser's, until the chunk keeps a copy
+          *seen.l7 = L7Info{};
+          f.l7_info = seen.l7;
+        }
+        return read_l7(val, *seen.l7);
       case Key::EventType:
         return each_field(val, [&](std::string_view ek, Value ev) -> error_code {
           uint64_t type;
@@ -855,6 +860,7 @@ class RecordParser {
     seen.endpoints = &endpoints_;
     seen.hint = hint;
     seen.times = &times_;
+    seen.l7 = &l7_;
     err = parse(data + start, len - start, f, seen);
     if (err == SUCCESS && !seen.flow && !seen.agent)
       return Kind::Ignored;  // valid JSON without a flow (lost events, node status)
@@ -898,6 +904,7 @@ class RecordParser {
   std::unique_ptr<char[]> scratch_;  // unescaped strings of the current line
   EndpointCache endpoints_;
   Rfc3339Parser times_;
+  L7Info l7_;
 };
 
 #undef TRY
@@ -953,7 +960,9 @@ void keep_strings(Flow& f, Arena& a) {
   f.node = a.keep(f.node);
   f.agent_outcome = a.keep(f.agent_outcome);
   f.comm = a.keep(f.comm);
-  L7Info& l7 = f.l7_info;
+}
+
+void keep_strings(L7Info& l7, Arena& a) {
   for (std::string_view* s : {&l7.dns_query, &l7.http_method, &l7.http_url, &l7.http_protocol})
     *s = a.keep(*s);
   for (size_t i = 0; i < l7.dns_ip_count; ++i) l7.dns_ips[i] = a.keep(l7.dns_ips[i]);
@@ -968,6 +977,7 @@ struct Chunk {
   const char* mapped = nullptr;
   // Results, in line order.
   std::vector<Flow> flows;  // strings kept in `arena`
+  std::deque<L7Info> l7s;   // what flows[…].l7_info points to
   Arena arena;
   struct Bad {
     uint64_t line;        // index of the line in the chunk
@@ -983,6 +993,7 @@ struct Chunk {
   void parse(RecordParser& parser, const FlowReadOptions::PeerHint& hint) {
     const char* p = mapped ? mapped : text.data();
     flows.clear();
+    l7s.clear();
     arena.clear(p, p + len);
     bad.clear();
     lines = ignored = 0;
@@ -996,6 +1007,11 @@ struct Chunk {
       switch (parser.line(p, static_cast<size_t>(line_end - p), f, err, &hint)) {
         case RecordParser::Kind::Record:
           keep_strings(f, arena);
+          if (f.l7_info != nullptr) {
+            L7Info& kept = l7s.emplace_back(*f.l7_info);
+            keep_strings(kept, arena);
+            f.l7_info = &kept;
+          }
           if (hint) {
             if (f.src.hint == 0) f.src.hint = hint(f.src);
             if (f.dst.hint == 0) f.dst.hint = hint(f.dst);

@@ -81,7 +81,9 @@ struct Flow {
   std::optional<bool> is_reply;  // absent when the source could not tell
   TrafficDirection direction = TrafficDirection::Unknown;
   bool l7 = false;  // an L7 record (DNS, HTTP, Kafka): kept apart from connection counting
-  L7Info l7_info;   // what the L7 record says, when it says it
+  // What the L7 record says, when it says it (null otherwise). It lives as long as the
+  // record's strings do.
+  const L7Info* l7_info = nullptr;
   // A Hubble policy-verdict event (event_type.type 5): it repeats the trace or drop event of
   // the same packet, so it is evidence of the edge but not another connection.
   bool policy_verdict = false;

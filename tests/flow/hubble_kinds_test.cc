@@ -75,7 +75,11 @@ TEST(HubbleKinds, L7ContentIsKept) {
   FlowReadStats st;
   ASSERT_TRUE(read_flows_text(text, "kinds", {}, st, [&](const Flow& f) {
     if (!f.l7) return;
-    const L7Info& i = f.l7_info;
+    if (f.l7_info == nullptr) {
+      ADD_FAILURE() << "an L7 record without its content";
+      return;
+    }
+    const L7Info& i = *f.l7_info;
     l7.push_back({i.type, std::string(i.dns_query), i.dns_ip_count ? std::string(i.dns_ips[0]) : "",
                   std::string(i.http_method), std::string(i.http_url), std::string(i.http_protocol),
                   i.dns_rcode, i.http_code, i.latency_ns});
