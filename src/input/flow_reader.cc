@@ -719,130 +719,131 @@ Key record_key(std::string_view k) {
 // One object: a Hubble flow, the {"flow": …} wrapper around one, or an agent event. The
 // field sets do not overlap in meaning, so one pass handles all three.
 error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
-  return each_field(o, [&](std::string_view key, Value val) -> error_code {
-    std::string_view s;
-    switch (record_key(key)) {
-      case Key::Other:
-        return SUCCESS;
-      case Key::Flow: {
-        if (depth > 0) return simdjson::TAPE_ERROR;
-        return read_object(val, f, seen, depth + 1);
-      }
-      case Key::Time: {
-        TRY(get_str(val, s));
-        if (s != seen.time_text) {  // the wrapper repeats the flow's time: parsed once
-          auto ns = seen.times->parse(s);
-          if (!ns) return simdjson::INCORRECT_TYPE;
-          seen.time_text = s;
-          seen.time_ns = *ns;
+  return each_field(
+      o, [&](std::string_view key, Value val) __attribute__((always_inline))->error_code {
+        std::string_view s;
+        switch (record_key(key)) {
+          case Key::Other:
+            return SUCCESS;
+          case Key::Flow: {
+            if (depth > 0) return simdjson::TAPE_ERROR;
+            return read_object(val, f, seen, depth + 1);
+          }
+          case Key::Time: {
+            TRY(get_str(val, s));
+            if (s != seen.time_text) {  // the wrapper repeats the flow's time: parsed once
+              auto ns = seen.times->parse(s);
+              if (!ns) return simdjson::INCORRECT_TYPE;
+              seen.time_text = s;
+              seen.time_ns = *ns;
+            }
+            if (f.time_ns == 0 || depth > 0) f.time_ns = seen.time_ns;
+            return SUCCESS;
+          }
+          case Key::Verdict:
+            TRY(get_str(val, s));
+            f.verdict = parse_verdict(s);
+            seen.flow = true;
+            return SUCCESS;
+          case Key::DropReason:
+            return get_str(val, f.drop_reason);
+          case Key::IP:
+            seen.flow = true;
+            return each_field(val, [&](std::string_view ik, Value iv) -> error_code {
+              if (is(ik, "source")) return read_ip(iv, f.src.ip);
+              if (is(ik, "destination")) return read_ip(iv, f.dst.ip);
+              return SUCCESS;
+            });
+          case Key::L4:
+            seen.flow = true;
+            return read_l4(val, f);
+          case Key::Source:
+          case Key::Destination: {
+            seen.flow = true;
+            const int side = key.size() == 6 ? 0 : 1;
+            FlowPeer& p = side == 0 ? f.src : f.dst;
+            if (seen.endpoints == nullptr || seen.endpoint_read[side]) {
+              // A repeated key: the peer is what both say, in order; its hint is found later.
+              if (seen.pending[side].peer != nullptr)
+                TRY(seen.endpoints->finish(val.tokens(), &seen.pending[side], 1, seen.hint));
+              p.hint = 0;
+              return read_endpoint(val, p);
+            }
+            seen.endpoint_read[side] = true;
+            return seen.endpoints->begin(val, p, seen.pending[side]);
+          }
+          case Key::SourceService:
+            return read_service(val, f.src);
+          case Key::DestinationService:
+            return read_service(val, f.dst);
+          case Key::Type:
+            TRY(get_str(val, s));
+            f.l7 = f.l7 || is(s, "L7");
+            f.sock = is(s, "SOCK");
+            return SUCCESS;
+          case Key::L7:
+            f.l7 = true;
+            if (f.l7_info == nullptr) {  // the parser's, until the chunk keeps a copy
+              *seen.l7 = L7Info{};
+              f.l7_info = seen.l7;
+            }
+            return read_l7(val, *seen.l7);
+          case Key::EventType:
+            return each_field(val, [&](std::string_view ek, Value ev) -> error_code {
+              uint64_t type;
+              if (is(ek, "type") && ev.get_uint64(type) == SUCCESS && type == 5)
+                f.policy_verdict = true;
+              return SUCCESS;
+            });
+          case Key::IsReply: {
+            bool b;
+            if (val.get_bool(b) == SUCCESS) f.is_reply = b;
+            return SUCCESS;
+          }
+          case Key::TrafficDirection:
+            TRY(get_str(val, s));
+            f.direction = is(s, "INGRESS")  ? TrafficDirection::Ingress
+                          : is(s, "EGRESS") ? TrafficDirection::Egress
+                                            : TrafficDirection::Unknown;
+            return SUCCESS;
+          case Key::NodeName:
+            TRY(get_str(val, s));
+            if (f.node.empty() || depth > 0) f.node = s;
+            return SUCCESS;
+          case Key::AgentType:
+            TRY(get_str(val, s));
+            if (is(s, "lost")) return SUCCESS;  // the agent's notice of lost events: no flow
+            if (!is(s, "connect")) return simdjson::INCORRECT_TYPE;
+            seen.agent = true;
+            f.verdict = FlowVerdict::Forwarded;
+            return SUCCESS;
+          case Key::Protocol:
+            TRY(get_str(val, s));
+            f.l4 = is(s, "TCP")   ? L4Protocol::TCP
+                   : is(s, "UDP") ? L4Protocol::UDP
+                                  : L4Protocol::Unknown;
+            return SUCCESS;
+          case Key::Direction:
+            TRY(get_str(val, s));
+            f.direction = is(s, "inbound") ? TrafficDirection::Ingress : TrafficDirection::Egress;
+            return SUCCESS;
+          case Key::Outcome:
+            return get_str(val, f.agent_outcome);
+          case Key::Src:
+            return read_agent_peer(val, f.src);
+          case Key::Dst:
+            return read_agent_peer(val, f.dst);
+          case Key::PodUid:
+            return get_str(val, seen.pod_uid);
+          case Key::Process:
+            return each_field(val, [&](std::string_view pk, Value pv) -> error_code {
+              if (is(pk, "pid")) return pv.get_int64(f.pid);
+              if (is(pk, "comm")) return get_str(pv, f.comm);
+              return SUCCESS;
+            });
         }
-        if (f.time_ns == 0 || depth > 0) f.time_ns = seen.time_ns;
         return SUCCESS;
-      }
-      case Key::Verdict:
-        TRY(get_str(val, s));
-        f.verdict = parse_verdict(s);
-        seen.flow = true;
-        return SUCCESS;
-      case Key::DropReason:
-        return get_str(val, f.drop_reason);
-      case Key::IP:
-        seen.flow = true;
-        return each_field(val, [&](std::string_view ik, Value iv) -> error_code {
-          if (is(ik, "source")) return read_ip(iv, f.src.ip);
-          if (is(ik, "destination")) return read_ip(iv, f.dst.ip);
-          return SUCCESS;
-        });
-      case Key::L4:
-        seen.flow = true;
-        return read_l4(val, f);
-      case Key::Source:
-      case Key::Destination: {
-        seen.flow = true;
-        const int side = key.size() == 6 ? 0 : 1;
-        FlowPeer& p = side == 0 ? f.src : f.dst;
-        if (seen.endpoints == nullptr || seen.endpoint_read[side]) {
-          // A repeated key: the peer is what both say, in order; its hint is found later.
-          if (seen.pending[side].peer != nullptr)
-            TRY(seen.endpoints->finish(val.tokens(), &seen.pending[side], 1, seen.hint));
-          p.hint = 0;
-          return read_endpoint(val, p);
-        }
-        seen.endpoint_read[side] = true;
-        return seen.endpoints->begin(val, p, seen.pending[side]);
-      }
-      case Key::SourceService:
-        return read_service(val, f.src);
-      case Key::DestinationService:
-        return read_service(val, f.dst);
-      case Key::Type:
-        TRY(get_str(val, s));
-        f.l7 = f.l7 || is(s, "L7");
-        f.sock = is(s, "SOCK");
-        return SUCCESS;
-      case Key::L7:
-        f.l7 = true;
-        if (f.l7_info == nullptr) {  // the parser's, until the chunk keeps a copy
-          *seen.l7 = L7Info{};
-          f.l7_info = seen.l7;
-        }
-        return read_l7(val, *seen.l7);
-      case Key::EventType:
-        return each_field(val, [&](std::string_view ek, Value ev) -> error_code {
-          uint64_t type;
-          if (is(ek, "type") && ev.get_uint64(type) == SUCCESS && type == 5)
-            f.policy_verdict = true;
-          return SUCCESS;
-        });
-      case Key::IsReply: {
-        bool b;
-        if (val.get_bool(b) == SUCCESS) f.is_reply = b;
-        return SUCCESS;
-      }
-      case Key::TrafficDirection:
-        TRY(get_str(val, s));
-        f.direction = is(s, "INGRESS")  ? TrafficDirection::Ingress
-                      : is(s, "EGRESS") ? TrafficDirection::Egress
-                                        : TrafficDirection::Unknown;
-        return SUCCESS;
-      case Key::NodeName:
-        TRY(get_str(val, s));
-        if (f.node.empty() || depth > 0) f.node = s;
-        return SUCCESS;
-      case Key::AgentType:
-        TRY(get_str(val, s));
-        if (is(s, "lost")) return SUCCESS;  // the agent's notice of lost events: no flow
-        if (!is(s, "connect")) return simdjson::INCORRECT_TYPE;
-        seen.agent = true;
-        f.verdict = FlowVerdict::Forwarded;
-        return SUCCESS;
-      case Key::Protocol:
-        TRY(get_str(val, s));
-        f.l4 = is(s, "TCP")   ? L4Protocol::TCP
-               : is(s, "UDP") ? L4Protocol::UDP
-                              : L4Protocol::Unknown;
-        return SUCCESS;
-      case Key::Direction:
-        TRY(get_str(val, s));
-        f.direction = is(s, "inbound") ? TrafficDirection::Ingress : TrafficDirection::Egress;
-        return SUCCESS;
-      case Key::Outcome:
-        return get_str(val, f.agent_outcome);
-      case Key::Src:
-        return read_agent_peer(val, f.src);
-      case Key::Dst:
-        return read_agent_peer(val, f.dst);
-      case Key::PodUid:
-        return get_str(val, seen.pod_uid);
-      case Key::Process:
-        return each_field(val, [&](std::string_view pk, Value pv) -> error_code {
-          if (is(pk, "pid")) return pv.get_int64(f.pid);
-          if (is(pk, "comm")) return get_str(pv, f.comm);
-          return SUCCESS;
-        });
-    }
-    return SUCCESS;
-  });
+      });
 }
 
 // One line → one record. Each thread that parses owns one (the parser's buffers are reused
