@@ -114,9 +114,23 @@ struct Tokens {
       uint32_t k = i;
       const uint32_t* const p = pos;
       const char* const b = buf;
+      auto delta = [&](uint32_t j) __attribute__((always_inline))->int64_t {
+        return kDepth[static_cast<uint8_t>(b[p[j]])];
+      };
+      // Four tokens at a time while four are left. The depth moves by one at most, so the
+      // first of them where it is no longer positive closes the value.
+      for (; k + 4 <= n; k += 4) {
+        const int64_t d1 = depth + delta(k), d2 = d1 + delta(k + 1), d3 = d2 + delta(k + 2),
+                      d4 = d3 + delta(k + 3);
+        if ((d1 <= 0) | (d2 <= 0) | (d3 <= 0) | (d4 <= 0)) {
+          i = k + (d1 <= 0 ? 1 : d2 <= 0 ? 2 : d3 <= 0 ? 3 : 4);
+          return SUCCESS;
+        }
+        depth = d4;
+      }
       do {
         if (k >= n) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
-        depth += kDepth[static_cast<uint8_t>(b[p[k++]])];
+        depth += delta(k++);
       } while (depth > 0);
       i = k;
       return SUCCESS;
@@ -390,7 +404,7 @@ class EndpointCache {
     uint32_t open = t.i;
     TRY(t.skip());
     out.raw = {t.buf + t.pos[open], t.pos[t.i - 1] + 1 - t.pos[open]};
-    out.hash = hash_bytes(out.raw);
+    out.hash = key_hash(out.raw);
     out.open = open;
     out.peer = &p;
     __builtin_prefetch(&index_[out.hash & (kSlots - 1)]);
@@ -442,6 +456,16 @@ class EndpointCache {
     uint32_t identity = 0, hint = 0;
     Span ns, pod, workload, workload_kind, reserved, labels_json;
   };
+
+  // The slot's hash: of both ends of the text and its length (where objects of different pods
+  // differ: the ID and identity come first, the pod's name and workload last). Objects that
+  // differ only in between share it and are told apart by the compare.
+  static uint64_t key_hash(std::string_view raw) {
+    if (raw.size() <= 2 * kHashedEnd) return hash_bytes(raw);
+    return hash_bytes(raw.substr(0, kHashedEnd),
+                      hash_bytes(raw.substr(raw.size() - kHashedEnd), raw.size()));
+  }
+  static constexpr size_t kHashedEnd = 64;
 
   error_code lookup(Tokens& t, const Pending& pe, const FlowReadOptions::PeerHint* hint) {
     const std::string_view raw = pe.raw;
