@@ -74,6 +74,7 @@ void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::st
 ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>& extra) {
   LoadOptions lo;
   lo.default_namespace = o.ns;
+  lo.workload_security = o.workload_security;
   ClusterLoader loader(lo);
   if (!o.kubeconfig.empty() || !o.context.empty()) {
     auto client = connect_cluster(o);

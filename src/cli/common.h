@@ -36,7 +36,8 @@ struct CommonOptions {
   std::string request_timeout = "0";  // --request-timeout, as kubectl: 0 (none), 30s, 2m
   int verbose = 0;
   bool quiet = false;
-  bool files_required = true;  // -f (or --kubeconfig/--context) must be given
+  bool files_required = true;     // -f (or --kubeconfig/--context) must be given
+  bool workload_security = true;  // LoadOptions::workload_security: the posture side of pods
 };
 
 // Adds -f, -n, -o (with the allowed formats), --kubeconfig, --context, -v, -q.

@@ -104,6 +104,7 @@ Runner register_map(CLI::App& app) {
   auto opts = std::make_shared<MapOptions>();
   CLI::App* cmd = app.add_subcommand("map", "The topology of observed traffic (json, dot, html)");
   add_common_flags(*cmd, opts->common, {"json", "dot", "html"}, "json");
+  opts->common.workload_security = false;  // no posture checks here
   cmd->add_option("--flows", opts->flows,
                   "Flow records: Hubble JSON (hubble observe -o json|jsonpb) or Stockade agent "
                   "events; file, gzip file or - for stdin; repeatable")

@@ -275,6 +275,7 @@ Runner register_recommend(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "recommend", "Least-privilege NetworkPolicies from observed traffic, checked by the engine");
   add_common_flags(*cmd, opts->common, {"yaml", "json"}, "yaml");
+  opts->common.workload_security = false;  // no posture checks here
   add_observe_flags(*cmd, opts->observe, true);
   cmd->add_option("--out-dir", opts->out_dir, "Write one file per policy into this directory");
   cmd->add_option("--min-count", opts->min_count,

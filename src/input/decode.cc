@@ -450,7 +450,8 @@ class Decoder {
     if (auto spec = tmpl.get("spec"); spec && !spec->is_null()) {
       container_ports(*spec, path + ".spec", t.ports);
       t.host_network = opt_bool(*spec, "hostNetwork", path + ".spec.hostNetwork");
-      if (security) *security = pod_security(*spec, std::move(annotations), path + ".spec");
+      if (security && ctx_.options->workload_security)
+        *security = pod_security(*spec, std::move(annotations), path + ".spec");
     }
     return t;
   }
@@ -471,7 +472,8 @@ class Decoder {
       container_ports(*spec, "spec", p.spec.ports);
       p.spec.host_network = opt_bool(*spec, "hostNetwork", "spec.hostNetwork");
       p.node = opt_string(*spec, "nodeName", "spec.nodeName");
-      p.security = pod_security(*spec, std::move(m.annotations), "spec");
+      if (ctx_.options->workload_security)
+        p.security = pod_security(*spec, std::move(m.annotations), "spec");
     }
     if (auto st = obj.get("status"); st && !st->is_null()) {
       p.phase = opt_string(*st, "phase", "status.phase");

@@ -78,6 +78,50 @@ TEST(Loader, DefaultNamespace) {
   EXPECT_EQ(s.pods[0].ns, "prod");
 }
 
+// Without the security side of workloads (the flow commands), pods and templates keep what
+// reachability needs (labels, ports, host network) and skip the rest, malformed or not.
+TEST(Loader, WithoutWorkloadSecurity) {
+  const char* text = R"(apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: ns, labels: {app: web}}
+spec:
+  hostNetwork: true
+  serviceAccountName: sa
+  securityContext: [not, an, object]
+  containers:
+  - name: c
+    ports: [{name: http, containerPort: 8080}]
+    securityContext: {privileged: true}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: ns}
+spec:
+  selector: {matchLabels: {app: d}}
+  template:
+    metadata: {labels: {app: d}}
+    spec:
+      containers: [{name: c, ports: [{containerPort: 9090}], securityContext: 7}]
+)";
+  EXPECT_NE(error_of(text), "<no error>");  // checked when decoded
+  LoadOptions o;
+  o.workload_security = false;
+  ClusterLoader l(o);
+  auto r = l.add_text(text, "x.yaml");
+  ASSERT_TRUE(r) << r.error().str();
+  auto s = std::move(l).finish();
+  ASSERT_EQ(s.pods.size(), 1u);
+  EXPECT_EQ(s.pods[0].spec.labels.at("app"), "web");
+  EXPECT_TRUE(s.pods[0].spec.host_network);
+  ASSERT_EQ(s.pods[0].spec.ports.size(), 1u);
+  EXPECT_EQ(s.pods[0].spec.ports[0].port, 8080);
+  EXPECT_FALSE(s.pods[0].security.present);
+  EXPECT_TRUE(s.pods[0].security.containers.empty());
+  ASSERT_EQ(s.workloads.size(), 1u);
+  ASSERT_EQ(s.workloads[0].pod.ports.size(), 1u);
+  EXPECT_FALSE(s.workloads[0].security.present);
+}
+
 TEST(Loader, KubectlListJson) {
   auto s = load(R"({"apiVersion":"v1","kind":"List","items":[
     {"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"x"},
