@@ -374,6 +374,13 @@ error_code read_endpoint(Value v, FlowPeer& p) {
   });
 }
 
+// Whether no endpoint field of `p` is set yet: what a remembered endpoint says replaces all
+// of them, which equals reading the object into a peer such as this one only.
+bool pristine(const FlowPeer& p) {
+  return p.ns.empty() && p.pod.empty() && p.workload.empty() && p.workload_kind.empty() &&
+         p.reserved.empty() && p.labels_json.empty() && p.identity == 0 && p.hint == 0;
+}
+
 // Source and destination objects repeat from record to record (the same pods talk again and
 // again) and are a third of a record. A parser remembers what it read from each, by its exact
 // text: a repeat costs a skip, a hash and a compare instead of a walk. An entry keeps the
@@ -416,22 +423,20 @@ class EndpointCache {
   error_code finish(Tokens& t, Pending* pending, size_t n, const FlowReadOptions::PeerHint* hint) {
     // Touch what the lookups need for all of them at once: the first candidate entry (its
     // slot was fetched during the walk), then its text.
-    const Entry* first[2] = {nullptr, nullptr};
     for (size_t k = 0; k < n && k < 2; ++k) {
       if (pending[k].peer == nullptr) continue;
       const auto tag = static_cast<uint32_t>(pending[k].hash >> 32);
       for (size_t i = pending[k].hash & (kSlots - 1); index_[i].entry != 0;
-           i = (i + 1) & (kSlots - 1))
-        if (index_[i].tag == tag) {
-          first[k] = &entries_[index_[i].entry - 1];
-          __builtin_prefetch(first[k]);
-          break;
-        }
+           i = (i + 1) & (kSlots - 1)) {
+        const Slot& slot = index_[i];
+        if (slot.tag != tag || slot.len != pending[k].raw.size()) continue;
+        // The slot says where both are: the entry and its text are fetched at once.
+        __builtin_prefetch(&entries_[slot.entry - 1]);
+        for (size_t off = 0; off < slot.len && off < 1024; off += 64)
+          __builtin_prefetch(text_.data() + slot.text + off);
+        break;
+      }
     }
-    for (size_t k = 0; k < n && k < 2; ++k)
-      if (first[k] != nullptr && first[k]->len == pending[k].raw.size())
-        for (size_t off = 0; off < first[k]->len && off < 1024; off += 64)
-          __builtin_prefetch(text_.data() + first[k]->text + off);
     for (size_t k = 0; k < n; ++k) {
       if (pending[k].peer == nullptr) continue;
       TRY(lookup(t, pending[k], hint));
@@ -445,8 +450,9 @@ class EndpointCache {
   static constexpr size_t kMaxEntries = kSlots / 2;
   static constexpr size_t kMaxText = size_t{8} << 20;
   struct Slot {
-    uint32_t tag = 0;    // the hash's high half
-    uint32_t entry = 0;  // 1 + the entry's index; 0: free
+    uint32_t tag = 0;            // the hash's high half
+    uint32_t entry = 0;          // 1 + the entry's index; 0: free
+    uint32_t text = 0, len = 0;  // the entry's: compared without a wait for the entry
   };
   struct Span {
     uint16_t off = 0, len = 0;
@@ -473,12 +479,12 @@ class EndpointCache {
     const auto tag = static_cast<uint32_t>(h >> 32);
     size_t i = h & (kSlots - 1);
     for (; index_[i].entry != 0; i = (i + 1) & (kSlots - 1)) {
-      if (index_[i].tag != tag) continue;
-      const Entry& e = entries_[index_[i].entry - 1];
-      if (e.len == raw.size() && std::memcmp(text_.data() + e.text, raw.data(), raw.size()) == 0) {
-        apply(e, raw.data(), *pe.peer);
-        return SUCCESS;
-      }
+      const Slot& slot = index_[i];
+      if (slot.tag != tag || slot.len != raw.size() ||
+          std::memcmp(text_.data() + slot.text, raw.data(), raw.size()) != 0)
+        continue;
+      apply(entries_[slot.entry - 1], raw.data(), *pe.peer);
+      return SUCCESS;
     }
     // First seen: walk it.
     const uint32_t after = t.i;
@@ -543,7 +549,8 @@ class EndpointCache {
     e.len = static_cast<uint32_t>(raw.size());
     text_.append(raw);
     entries_.push_back(e);
-    index_[i] = Slot{static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(entries_.size())};
+    index_[i] =
+        Slot{static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(entries_.size()), e.text, e.len};
   }
 
   std::vector<Slot> index_;
@@ -663,6 +670,11 @@ struct Seen {
   EndpointCache* endpoints = nullptr;  // the parser's
   EndpointCache::Pending pending[2];   // source, destination: read at the end of the line
   const FlowReadOptions::PeerHint* hint = nullptr;
+  // Reads the pending endpoint of a side now (before something else writes that peer).
+  error_code finish(Tokens& t, int side) {
+    if (pending[side].peer == nullptr) return SUCCESS;
+    return endpoints->finish(t, &pending[side], 1, hint);
+  }
   Rfc3339Parser* times = nullptr;          // the parser's
   L7Info* l7 = nullptr;                    // the parser's: where the record's `l7` goes
   bool endpoint_read[2] = {false, false};  // source, destination (a repeated key is walked)
@@ -786,14 +798,15 @@ error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
             seen.flow = true;
             const int side = key.size() == 6 ? 0 : 1;
             FlowPeer& p = side == 0 ? f.src : f.dst;
-            if (seen.endpoints == nullptr || seen.endpoint_read[side]) {
-              // A repeated key: the peer is what both say, in order; its hint is found later.
-              if (seen.pending[side].peer != nullptr)
-                TRY(seen.endpoints->finish(val.tokens(), &seen.pending[side], 1, seen.hint));
+            const bool first = !seen.endpoint_read[side];
+            seen.endpoint_read[side] = true;
+            if (seen.endpoints == nullptr || !first || !pristine(p)) {
+              // A repeated key, or the peer named already (an agent's "src"): the peer is what
+              // they say, in order; its hint is found later.
+              TRY(seen.finish(val.tokens(), side));
               p.hint = 0;
               return read_endpoint(val, p);
             }
-            seen.endpoint_read[side] = true;
             return seen.endpoints->begin(val, p, seen.pending[side]);
           }
           case Key::SourceService:
@@ -853,9 +866,11 @@ error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
             return SUCCESS;
           case Key::Outcome:
             return get_str(val, f.agent_outcome);
-          case Key::Src:
+          case Key::Src:  // after a pending "source": in order
+            TRY(seen.finish(val.tokens(), 0));
             return read_agent_peer(val, f.src);
           case Key::Dst:
+            TRY(seen.finish(val.tokens(), 1));
             return read_agent_peer(val, f.dst);
           case Key::PodUid:
             return get_str(val, seen.pod_uid);

@@ -304,6 +304,34 @@ TEST(FlowReader, PeerHintsFollowTheFinalPeer) {
   EXPECT_EQ(calls.load(), 8 + 14);
 }
 
+// A remembered endpoint reads as the object itself, whatever else of the record names the
+// peer and in whichever order: each line below is read twice (first walked, then remembered)
+// and must give the same peer both times.
+TEST(FlowReader, RememberedEndpointsKeepTheOrderOfKeys) {
+  const std::string obj =
+      "{\"identity\":5,\"namespace\":\"shop\",\"labels\":[\"k8s:app=web\"],\"pod_name\":\"web-1\","
+      "\"workloads\":[{\"name\":\"web\",\"kind\":\"Deployment\"}]}";
+  const std::string agent_src =
+      "\"src\":{\"ip\":\"10.0.0.1\",\"port\":1,\"namespace\":\"other\",\"pod\":\"p-9\"}";
+  const std::string ip = "\"IP\":{\"source\":\"10.0.0.1\",\"destination\":\"10.0.0.2\"}";
+  // In the order of the keys, the later one wins (the agent's peer has no workload).
+  const std::pair<std::string, std::string> cases[] = {
+      {"\"source\":" + obj + "," + agent_src + "," + ip, "other/p-9"},
+      {agent_src + ",\"source\":" + obj + "," + ip, "shop/web-1"}};
+  for (const auto& [body, peer] : cases) {
+    SCOPED_TRACE(body);
+    const std::string line = "{\"flow\":{\"verdict\":\"FORWARDED\"," + body + "}}\n";
+    FlowReadStats st;
+    auto flows = read_text(line + line, st);
+    ASSERT_EQ(flows.size(), 2u);
+    EXPECT_EQ(flows[0].src_ns + "/" + flows[0].src_pod, peer);
+    EXPECT_EQ(flows[0].src_ns, flows[1].src_ns);
+    EXPECT_EQ(flows[0].src_pod, flows[1].src_pod);
+    EXPECT_EQ(flows[0].src_wl, flows[1].src_wl);
+    EXPECT_EQ(flows[0].f.src.identity, flows[1].f.src.identity);
+  }
+}
+
 // Inputs larger than one chunk are parsed by worker threads; the records, their order, the
 // counts and the line numbers of bad lines are the same as with one thread.
 TEST(FlowReader, ParallelReadingMatchesOneThread) {
