@@ -424,7 +424,7 @@ bool EdgeGraph::seen_elsewhere(const Flow& f) {
   for (const IpAddr* ip : {&*f.src.ip, &*f.dst.ip}) key = mix(mix(key, ip->hi), ip->lo);
   key = mix(
       key, (uint64_t{f.src.port} << 24) | (uint64_t{f.dst.port} << 8) | static_cast<uint8_t>(f.l4));
-  uint64_t node = std::hash<std::string_view>{}(f.node);
+  uint64_t node = hash_bytes(f.node);
   newest_start_ = std::max(newest_start_, f.time_ns);
   auto [last, inserted] = recent_starts_.try_emplace(key, RecentStart{node, f.time_ns});
   bool duplicate =
