@@ -1,7 +1,9 @@
 // Fuzzes the flow readers (Hubble JSON, agent events) and the edge graph they feed.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "flow/edge_graph.h"
 #include "input/flow_reader.h"
@@ -29,6 +31,32 @@ spec: {selector: {app: a}, clusterIP: 10.96.0.1}
   return state;
 }
 
+// What a record says, as text (to compare records read in different ways).
+std::string describe(const stockade::Flow& f) {
+  std::string out = std::to_string(f.time_ns) + "|" + std::to_string(static_cast<int>(f.l4)) + "|" +
+                    std::to_string(static_cast<int>(f.verdict)) + "|" + std::string(f.drop_reason) +
+                    "|" + std::string(f.node) + "|" + std::to_string(f.is_reply.value_or(false)) +
+                    "|" + std::to_string(f.l7) + std::to_string(f.sock) +
+                    std::to_string(f.policy_verdict);
+  for (const stockade::FlowPeer* p : {&f.src, &f.dst}) {
+    out += "|" + std::string(p->ns) + "/" + std::string(p->pod) + "/" + std::string(p->pod_uid) +
+           "/" + std::string(p->workload) + "/" + std::string(p->workload_kind) + "/" +
+           std::string(p->service_ns) + "/" + std::string(p->service_name) + "/" +
+           std::string(p->reserved) + "/" + std::string(p->labels_json) + "/" +
+           std::to_string(p->identity) + "/" + std::to_string(p->port) + "/" +
+           (p->ip ? p->ip->str() : "-") + "/" + std::to_string(p->hint);
+  }
+  return out;
+}
+
+std::vector<std::string> read_all(std::string_view text, const stockade::FlowReadOptions& o,
+                                  stockade::FlowReadStats& stats) {
+  std::vector<std::string> out;
+  (void)stockade::read_flows_text(text, "fuzz.json", o, stats,
+                                  [&](const stockade::Flow& f) { out.push_back(describe(f)); });
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -45,5 +73,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     total += s.count;
   }
   if (total > stats.records) __builtin_trap();
+
+  // Read twice in a row, the text gives the same records the second time, when the parser
+  // remembers its endpoints (and their hints) from the first.
+  stockade::FlowReadOptions o;
+  o.threads = 1;
+  o.peer_hint = [&](const stockade::FlowPeer& p) { return graph.hint(p); };
+  stockade::FlowReadStats once_stats, twice_stats;
+  std::vector<std::string> once = read_all(text, o, once_stats);
+  std::string doubled(text);
+  doubled += '\n';
+  doubled += text;
+  std::vector<std::string> twice = read_all(doubled, o, twice_stats);
+  if (once.size() != stats.records || twice.size() != 2 * once.size()) __builtin_trap();
+  for (size_t i = 0; i < once.size(); ++i)
+    if (once[i] != twice[i] || once[i] != twice[once.size() + i]) __builtin_trap();
   return 0;
 }

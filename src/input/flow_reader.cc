@@ -382,14 +382,16 @@ bool pristine(const FlowPeer& p) {
 }
 
 // Source and destination objects repeat from record to record (the same pods talk again and
-// again) and are a third of a record. A parser remembers what it read from each, by its exact
-// text: a repeat costs a skip, a hash and a compare instead of a walk. An entry keeps the
-// strings as offsets into the text, so a hit points them into the current record's own copy,
-// which lives as long as the record; and the peer's hint (FlowReadOptions::peer_hint), which
-// depends on nothing else. Objects with escaped strings are not remembered.
+// again) and are about half of a record's text. A parser remembers what it read from each, by
+// its exact text: a repeat costs a skip, a hash and a compare instead of a walk. An entry keeps
+// the strings as offsets into the text, so a hit points them into the current record's own
+// copy, which lives as long as the record; and the peer's hint (FlowReadOptions::peer_hint),
+// which depends on nothing else. Objects with escaped strings are not remembered, and only what
+// was read into a pristine peer is (what an entry says replaces all of a peer's fields).
 //
-// The index (tag and entry number, 8 bytes a slot) stays small enough for the core's own cache;
-// only a hit reads its entry and the remembered text.
+// Lookups wait for the end of the line: the index slot is fetched when the object is skipped,
+// and the slot says where the entry and its text are, so both are fetched together before the
+// compare. The cache misses of both peers then overlap the walk and each other.
 class EndpointCache {
  public:
   EndpointCache() : index_(kSlots) { entries_.reserve(kMaxEntries); }
@@ -404,7 +406,7 @@ class EndpointCache {
   };
 
   // Skips the endpoint object at the next token and notes it in `out`, for finish() to read
-  // into `p` (whose endpoint fields are unset).
+  // into `p`, which must be pristine until then.
   error_code begin(Value v, FlowPeer& p, Pending& out) {
     Tokens& t = v.tokens();
     if (t.peek() != '{') return simdjson::INCORRECT_TYPE;
@@ -670,14 +672,15 @@ struct Seen {
   EndpointCache* endpoints = nullptr;  // the parser's
   EndpointCache::Pending pending[2];   // source, destination: read at the end of the line
   const FlowReadOptions::PeerHint* hint = nullptr;
+  Rfc3339Parser* times = nullptr;          // the parser's
+  L7Info* l7 = nullptr;                    // the parser's: where the record's `l7` goes
+  bool endpoint_read[2] = {false, false};  // source, destination (a repeated key is walked)
+
   // Reads the pending endpoint of a side now (before something else writes that peer).
   error_code finish(Tokens& t, int side) {
     if (pending[side].peer == nullptr) return SUCCESS;
     return endpoints->finish(t, &pending[side], 1, hint);
   }
-  Rfc3339Parser* times = nullptr;          // the parser's
-  L7Info* l7 = nullptr;                    // the parser's: where the record's `l7` goes
-  bool endpoint_read[2] = {false, false};  // source, destination (a repeated key is walked)
 };
 
 // The fields of a record we read, found by one switch on the key's length (a record has
