@@ -51,12 +51,13 @@ class FlatMap {
 
   // Keeps the entries for which keep(key, value) is true.
   template <class P>
+  // The old table goes to a spare kept for the next time: a table that is purged again and
+  // again (a sliding window) is not allocated, and its pages faulted in, every time.
   void retain(P&& keep) {
-    std::vector<Slot> old;
-    old.swap(slots_);
-    slots_.resize(old.size());
+    spare_.swap(slots_);
+    slots_.assign(spare_.size(), Slot{});
     size_ = 0;
-    for (const Slot& s : old)
+    for (const Slot& s : spare_)
       if (s.used && keep(s.key, s.value)) insert_new(s);
   }
 
@@ -86,6 +87,7 @@ class FlatMap {
   }
 
   std::vector<Slot> slots_;
+  std::vector<Slot> spare_;  // retain()'s: the table before the last purge
   size_t size_ = 0;
 };
 
