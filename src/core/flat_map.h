@@ -49,10 +49,10 @@ class FlatMap {
       if (s.used) f(s.key, s.value);
   }
 
-  // Keeps the entries for which keep(key, value) is true.
+  // Keeps the entries for which keep(key, value) is true. The old table is kept as a spare for
+  // the next time: a table purged again and again (a sliding window) is not allocated, and its
+  // pages faulted in, every time.
   template <class P>
-  // The old table goes to a spare kept for the next time: a table that is purged again and
-  // again (a sliding window) is not allocated, and its pages faulted in, every time.
   void retain(P&& keep) {
     spare_.swap(slots_);
     slots_.assign(spare_.size(), Slot{});
