@@ -33,11 +33,14 @@ spec: {selector: {app: a}, clusterIP: 10.96.0.1}
 
 // What a record says, as text (to compare records read in different ways).
 std::string describe(const stockade::Flow& f) {
-  std::string out = std::to_string(f.time_ns) + "|" + std::to_string(static_cast<int>(f.l4)) + "|" +
-                    std::to_string(static_cast<int>(f.verdict)) + "|" + std::string(f.drop_reason) +
-                    "|" + std::string(f.node) + "|" + std::to_string(f.is_reply.value_or(false)) +
-                    "|" + std::to_string(f.l7) + std::to_string(f.sock) +
-                    std::to_string(f.policy_verdict);
+  std::string out =
+      std::to_string(f.time_ns) + "|" + std::to_string(static_cast<int>(f.l4)) + "|" +
+      std::to_string(static_cast<int>(f.verdict)) + "|" + std::string(f.drop_reason) + "|" +
+      std::string(f.node) + "|" + std::to_string(f.is_reply.value_or(false)) + "|" +
+      std::to_string(f.l7) + std::to_string(f.sock) + std::to_string(f.policy_verdict) +
+      std::to_string(f.tcp.syn) + std::to_string(f.tcp.ack) + std::to_string(f.tcp.fin) +
+      std::to_string(f.tcp.rst) + std::to_string(static_cast<int>(f.direction)) + "|" +
+      std::string(f.agent_outcome) + "|" + std::to_string(f.pid) + "|" + std::string(f.comm);
   for (const stockade::FlowPeer* p : {&f.src, &f.dst}) {
     out += "|" + std::string(p->ns) + "/" + std::string(p->pod) + "/" + std::string(p->pod_uid) +
            "/" + std::string(p->workload) + "/" + std::string(p->workload_kind) + "/" +
@@ -75,17 +78,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (total > stats.records) __builtin_trap();
 
   // Read twice in a row, the text gives the same records the second time, when the parser
-  // remembers its endpoints (and their hints) from the first.
+  // remembers its endpoints (and their hints) from the first and reads lines of the common
+  // shape directly; and the same records as the walk alone (FlowReadOptions::direct off).
   stockade::FlowReadOptions o;
   o.threads = 1;
   o.peer_hint = [&](const stockade::FlowPeer& p) { return graph.hint(p); };
+  o.max_reported = SIZE_MAX;
+  stockade::FlowReadOptions walk = o;
+  walk.direct = false;
   stockade::FlowReadStats once_stats, twice_stats;
-  std::vector<std::string> once = read_all(text, o, once_stats);
+  std::vector<std::string> once = read_all(text, walk, once_stats);
   std::string doubled(text);
   doubled += '\n';
   doubled += text;
   std::vector<std::string> twice = read_all(doubled, o, twice_stats);
   if (once.size() != stats.records || twice.size() != 2 * once.size()) __builtin_trap();
+  if (twice_stats.malformed != 2 * once_stats.malformed ||
+      twice_stats.ignored != 2 * once_stats.ignored)
+    __builtin_trap();
+  for (size_t i = 0; i < once_stats.problems.size(); ++i)
+    if (once_stats.problems[i].message != twice_stats.problems[i].message) __builtin_trap();
   for (size_t i = 0; i < once.size(); ++i)
     if (once[i] != twice[i] || once[i] != twice[once.size() + i]) __builtin_trap();
   return 0;

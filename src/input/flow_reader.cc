@@ -47,6 +47,9 @@ constexpr size_t kMaxLine = size_t{64} << 20;
     if (e_ != SUCCESS) return e_; \
   } while (0)
 
+// What the direct path returns when it leaves a line to the walk (any error does).
+constexpr error_code kGiveUp = simdjson::UNEXPECTED_ERROR;
+
 // Equality with a literal, inlined to a few compares (the hot path compares many keys).
 template <size_t N>
 bool is(std::string_view s, const char (&literal)[N]) {
@@ -171,6 +174,7 @@ struct Tokens {
 // A value of the line: its first token. Reading it moves past it; a failed read moves nowhere.
 class Value {
  public:
+  static constexpr bool kDirect = false;
   Value(Tokens& t) : t_(&t) {}
 
   bool is_string() const { return t_->peek() == '"'; }
@@ -229,13 +233,9 @@ class Value {
 
   Tokens& tokens() { return *t_; }
 
- private:
-  // The value's text (the line is padded: reading a few bytes past its end is safe).
-  const char* scalar() const { return t_->i < t_->n ? t_->buf + t_->pos[t_->i] : "\0\0\0\0\0"; }
-
   // A JSON integer without sign: no leading zeros, no fraction or exponent (those are not
   // integers), at most 2^64 - 1.
-  static error_code digits(const char* p, uint64_t& out) {
+  static error_code digits(const char* p, uint64_t& out, const char** end = nullptr) {
     if (*p < '0' || *p > '9') return simdjson::INCORRECT_TYPE;
     if (*p == '0' && p[1] >= '0' && p[1] <= '9') return simdjson::NUMBER_ERROR;
     uint64_t v = 0;
@@ -247,17 +247,163 @@ class Value {
     if (*p == '.' || *p == 'e' || *p == 'E') return simdjson::INCORRECT_TYPE;
     if (!ends_scalar(*p)) return simdjson::NUMBER_ERROR;
     out = v;
+    if (end != nullptr) *end = p;
     return SUCCESS;
   }
+
+ private:
+  // The value's text (the line is padded: reading a few bytes past its end is safe).
+  const char* scalar() const { return t_->i < t_->n ? t_->buf + t_->pos[t_->i] : "\0\0\0\0\0"; }
 
   Tokens* t_;
 };
 
-HOT inline error_code get_str(Value v, std::string_view& out) {
+// The direct path: a line read straight from its text, without stage 1's index, for the
+// common shape of a record (ASCII, no escapes, endpoints remembered from earlier lines). It
+// accepts a subset of what the token walk accepts and reads the same values from it; anything
+// else (an escape, a byte outside printable ASCII, an L7 or agent record, an endpoint not
+// remembered, any error) makes it give up, and the line is walked as before. Between reads the
+// cursor stands on a token's first character (whitespace skipped), or at the end.
+struct Cursor {
+  const char* p = nullptr;
+  const char* end = nullptr;  // the line's end; the text goes on readable (padded) past it
+
+  HOT char peek() const { return p < end ? *p : '\0'; }
+  HOT void ws() {
+    while (p < end && is_space(*p)) ++p;
+  }
+
+  // The string whose opening quote is at p, without escapes, control characters or bytes
+  // outside ASCII (the walk unescapes and validates those).
+  HOT error_code string(std::string_view& out) {
+    const char* s = p + 1;
+    for (;;) {
+#if defined(__SSE2__)
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+      // Signed compare: below 0x20 is a control character, and bytes from 0x80 are negative.
+      __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                              _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                 _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+      unsigned m = static_cast<unsigned>(_mm_movemask_epi8(hit));
+      if (m != 0) {
+        const char* q = s + std::countr_zero(m);
+        if (*q != '"' || q >= end) return simdjson::STRING_ERROR;
+        out = {p + 1, static_cast<size_t>(q - p - 1)};
+        p = q + 1;
+        ws();
+        return SUCCESS;
+      }
+      s += 16;
+#else
+      char c = *s;
+      if (c == '"') {
+        if (s >= end) return simdjson::STRING_ERROR;
+        out = {p + 1, static_cast<size_t>(s - p - 1)};
+        p = s + 1;
+        ws();
+        return SUCCESS;
+      }
+      if (c == '\\' || static_cast<signed char>(c) < 0x20) return simdjson::STRING_ERROR;
+      ++s;
+#endif
+      if (s >= end) return simdjson::STRING_ERROR;
+    }
+  }
+
+  // Skips the value at p: as the walk does (a string, or brackets counted to the close), on
+  // printable ASCII only.
+  error_code skip() {
+    char c = peek();
+    std::string_view s;
+    if (c == '"') return string(s);
+    if (c == '{' || c == '[') {
+      int64_t depth = 0;
+      while (p < end) {
+        c = *p;
+        if (c == '"') {
+          TRY(string(s));
+          continue;
+        }
+        if (c == '{' || c == '[') {
+          ++depth;
+        } else if (c == '}' || c == ']') {
+          if (--depth == 0) {
+            ++p;
+            ws();
+            return SUCCESS;
+          }
+        } else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) {
+          if (!is_space(c)) return simdjson::UNEXPECTED_ERROR;
+        } else if (c == '\\') {
+          return simdjson::UNEXPECTED_ERROR;
+        }
+        ++p;
+      }
+      return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+    }
+    if (c == '\0' || c == ',' || c == ':' || c == '}' || c == ']') return simdjson::TAPE_ERROR;
+    // A scalar: up to what ends one (as one token of the walk).
+    while (p < end && !ends_scalar(*p)) {
+      auto u = static_cast<unsigned char>(*p);
+      if (u < 0x20 || u > 0x7e || u == '"' || u == '{' || u == '[' || u == '\\')
+        return simdjson::UNEXPECTED_ERROR;
+      ++p;
+    }
+    ws();
+    return SUCCESS;
+  }
+};
+
+// A value of a line read directly: Value's reads, on a Cursor.
+class Direct {
+ public:
+  static constexpr bool kDirect = true;
+  Direct(Cursor& c) : c_(&c) {}
+
+  bool is_string() const { return c_->peek() == '"'; }
+
+  HOT error_code get_string(std::string_view& out) {
+    if (!is_string()) return simdjson::INCORRECT_TYPE;
+    return c_->string(out);
+  }
+
+  HOT error_code get_uint64(uint64_t& out) {
+    const char* p = c_->p;
+    if (p >= c_->end || *p == '-') return simdjson::INCORRECT_TYPE;
+    TRY(Value::digits(p, out, &c_->p));
+    c_->ws();
+    return SUCCESS;
+  }
+
+  error_code get_bool(bool& out) {
+    const char* p = c_->p;
+    if (p >= c_->end) return simdjson::INCORRECT_TYPE;
+    if (std::memcmp(p, "true", 4) == 0 && ends_scalar(p[4])) {
+      out = true;
+      c_->p += 4;
+    } else if (std::memcmp(p, "false", 5) == 0 && ends_scalar(p[5])) {
+      out = false;
+      c_->p += 5;
+    } else {
+      return simdjson::INCORRECT_TYPE;
+    }
+    c_->ws();
+    return SUCCESS;
+  }
+
+  Cursor& cursor() { return *c_; }
+
+ private:
+  Cursor* c_;
+};
+
+template <class V>
+HOT inline error_code get_str(V v, std::string_view& out) {
   return v.get_string(out);
 }
 
-error_code read_ip(Value v, std::optional<IpAddr>& out) {
+template <class V>
+error_code read_ip(V v, std::optional<IpAddr>& out) {
   std::string_view s;
   TRY(get_str(v, s));
   if (s.empty()) return SUCCESS;
@@ -265,7 +411,8 @@ error_code read_ip(Value v, std::optional<IpAddr>& out) {
   return out ? SUCCESS : simdjson::INCORRECT_TYPE;
 }
 
-error_code read_port(Value v, uint16_t& out) {
+template <class V>
+error_code read_port(V v, uint16_t& out) {
   uint64_t n;
   TRY(v.get_uint64(n));
   if (n > 65535) return simdjson::NUMBER_OUT_OF_RANGE;
@@ -306,6 +453,37 @@ error_code each_field(Value v, F&& f) {
     ++t.i;
     if (c == '}') return SUCCESS;
     if (c != ',') return simdjson::TAPE_ERROR;
+  }
+}
+
+// each_field on a line read directly: keys with escapes give up (the walk unescapes them).
+template <class F>
+error_code each_field(Direct v, F&& f) {
+  Cursor& c = v.cursor();
+  if (c.peek() != '{') return simdjson::INCORRECT_TYPE;
+  ++c.p;
+  c.ws();
+  if (c.peek() == '}') {
+    ++c.p;
+    c.ws();
+    return SUCCESS;
+  }
+  for (;;) {
+    if (c.peek() != '"') return simdjson::TAPE_ERROR;
+    std::string_view key;
+    TRY(c.string(key));
+    if (c.peek() != ':') return simdjson::TAPE_ERROR;
+    ++c.p;
+    c.ws();
+    const char* start = c.p;
+    if (start >= c.end) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+    TRY(f(key, Direct(c)));
+    if (c.p == start) TRY(c.skip());
+    char ch = c.peek();
+    ++c.p;
+    c.ws();
+    if (ch == '}') return SUCCESS;
+    if (ch != ',') return simdjson::TAPE_ERROR;
   }
 }
 
@@ -403,6 +581,7 @@ class EndpointCache {
     uint32_t open = 0;         // the object's first token
     std::string_view raw;      // its text
     uint64_t hash = 0;
+    uint32_t entry = 0, text = 0;  // the direct path: the candidate (see find())
   };
 
   // Skips the endpoint object at the next token and notes it in `out`, for finish() to read
@@ -417,6 +596,50 @@ class EndpointCache {
     out.open = open;
     out.peer = &p;
     __builtin_prefetch(&index_[out.hash & (kSlots - 1)]);
+    return SUCCESS;
+  }
+
+  // The direct path: the remembered endpoint whose text starts at the cursor. Its length is
+  // not known before it is found: the objects remembered with the same first bytes say which
+  // it may have, and the cursor passes that many bytes. Whether the text is the same is
+  // checked at the end of the line (verify()), so that the cache misses of the compare overlap
+  // the rest of the line; kGiveUp when no length fits.
+  error_code find(Cursor& c, FlowPeer& p, Pending& out) {
+    const char* s = c.p;
+    const auto avail = static_cast<size_t>(c.end - s);
+    if (avail < kPrefix) return kGiveUp;
+    const uint64_t ph = hash_bytes(std::string_view(s, kPrefix));
+    const auto tag = static_cast<uint32_t>(ph >> 32);
+    for (const Candidate& way : candidates_[ph & (kBuckets - 1)]) {
+      if (way.tag != tag || way.len == 0 || way.len > avail || s[way.len - 1] != '}') continue;
+      __builtin_prefetch(&entries_[way.entry - 1]);
+      __builtin_prefetch(text_.data() + way.text);
+      out.peer = &p;
+      out.raw = {s, way.len};
+      out.entry = way.entry;
+      out.text = way.text;
+      c.p = s + way.len;
+      c.ws();
+      return SUCCESS;
+    }
+    return kGiveUp;
+  }
+
+  // Reads what find() found into its peers, if their text is what is remembered (that
+  // candidate's, else another object's of the same length and ends); kGiveUp otherwise.
+  error_code verify(Pending* pending, size_t n) {
+    for (size_t k = 0; k < n; ++k) {
+      Pending& pe = pending[k];
+      if (pe.peer == nullptr) continue;
+      uint32_t entry = pe.entry;
+      if (std::memcmp(text_.data() + pe.text, pe.raw.data(), pe.raw.size()) != 0) {
+        const Slot* slot = find_slot(pe.raw, key_hash(pe.raw));
+        if (slot == nullptr) return kGiveUp;
+        entry = slot->entry;
+      }
+      apply(entries_[entry - 1], pe.raw.data(), *pe.peer);
+      pe.peer = nullptr;
+    }
     return SUCCESS;
   }
 
@@ -451,6 +674,17 @@ class EndpointCache {
   static constexpr size_t kSlots = size_t{1} << 15;
   static constexpr size_t kMaxEntries = kSlots / 2;
   static constexpr size_t kMaxText = size_t{8} << 20;
+  // The direct path's table: remembered objects by their first kPrefix bytes and their
+  // length (the newest object of each), in buckets of one cache line.
+  static constexpr size_t kPrefix = 32;
+  struct Candidate {
+    uint32_t tag = 0;  // the prefix hash's high half
+    uint32_t len = 0;  // 0: free
+    uint32_t entry = 0, text = 0;
+  };
+  static constexpr size_t kWays = 4;
+  static constexpr size_t kBuckets = kMaxEntries / 2;
+  using Bucket = std::array<Candidate, kWays>;
   struct Slot {
     uint32_t tag = 0;            // the hash's high half
     uint32_t entry = 0;          // 1 + the entry's index; 0: free
@@ -475,19 +709,44 @@ class EndpointCache {
   }
   static constexpr size_t kHashedEnd = 64;
 
+  // The slot of the entry remembered for `raw` (whose key_hash is h), or null.
+  HOT const Slot* find_slot(std::string_view raw, uint64_t h) const {
+    const auto tag = static_cast<uint32_t>(h >> 32);
+    for (size_t i = h & (kSlots - 1); index_[i].entry != 0; i = (i + 1) & (kSlots - 1)) {
+      const Slot& slot = index_[i];
+      if (slot.tag == tag && slot.len == raw.size() &&
+          std::memcmp(text_.data() + slot.text, raw.data(), raw.size()) == 0)
+        return &slot;
+    }
+    return nullptr;
+  }
+
+  // Makes the remembered object at `slot` the direct path's candidate for its first bytes and
+  // length: in a free way of its bucket, or the way it had, or else one chosen by its hash.
+  void note_candidate(std::string_view raw, const Slot& slot) {
+    if (raw.size() < kPrefix) return;
+    const uint64_t ph = hash_bytes(raw.substr(0, kPrefix));
+    Bucket& b = candidates_[ph & (kBuckets - 1)];
+    const auto tag = static_cast<uint32_t>(ph >> 32);
+    Candidate* c = nullptr;
+    for (Candidate& way : b)
+      if (way.tag == tag && way.len == raw.size()) c = &way;
+    for (Candidate& way : b)
+      if (c == nullptr && way.len == 0) c = &way;
+    if (c == nullptr) c = &b[(ph >> 16) % kWays];
+    *c = Candidate{tag, static_cast<uint32_t>(raw.size()), slot.entry, slot.text};
+  }
+
   error_code lookup(Tokens& t, const Pending& pe, const FlowReadOptions::PeerHint* hint) {
     const std::string_view raw = pe.raw;
     const uint64_t h = pe.hash;
-    const auto tag = static_cast<uint32_t>(h >> 32);
-    size_t i = h & (kSlots - 1);
-    for (; index_[i].entry != 0; i = (i + 1) & (kSlots - 1)) {
-      const Slot& slot = index_[i];
-      if (slot.tag != tag || slot.len != raw.size() ||
-          std::memcmp(text_.data() + slot.text, raw.data(), raw.size()) != 0)
-        continue;
-      apply(entries_[slot.entry - 1], raw.data(), *pe.peer);
+    if (const Slot* slot = find_slot(raw, h)) {
+      apply(entries_[slot->entry - 1], raw.data(), *pe.peer);
+      note_candidate(raw, *slot);  // its way may have been taken over since
       return SUCCESS;
     }
+    size_t i = h & (kSlots - 1);  // the free slot it will take
+    while (index_[i].entry != 0) i = (i + 1) & (kSlots - 1);
     // First seen: walk it.
     const uint32_t after = t.i;
     t.i = pe.open;
@@ -543,6 +802,7 @@ class EndpointCache {
     if (entries_.size() == kMaxEntries || text_.size() + raw.size() > kMaxText) {
       // Full: start over (no probe sequence survives).
       std::fill(index_.begin(), index_.end(), Slot{});
+      std::fill(candidates_.begin(), candidates_.end(), Bucket{});
       entries_.clear();
       text_.clear();
       i = h & (kSlots - 1);
@@ -553,34 +813,38 @@ class EndpointCache {
     entries_.push_back(e);
     index_[i] =
         Slot{static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(entries_.size()), e.text, e.len};
+    note_candidate(raw, index_[i]);
   }
 
   std::vector<Slot> index_;
+  std::vector<Bucket> candidates_ = std::vector<Bucket>(kBuckets);
   std::vector<Entry> entries_;
   std::string text_;
 };
 
-error_code read_service(Value v, FlowPeer& p) {
-  return each_field(v, [&](std::string_view key, Value val) -> error_code {
+template <class V>
+error_code read_service(V v, FlowPeer& p) {
+  return each_field(v, [&](std::string_view key, V val) -> error_code {
     if (is(key, "name")) return get_str(val, p.service_name);
     if (is(key, "namespace")) return get_str(val, p.service_ns);
     return SUCCESS;
   });
 }
 
-error_code read_l4(Value v, Flow& f) {
-  return each_field(v, [&](std::string_view key, Value val) -> error_code {
+template <class V>
+error_code read_l4(V v, Flow& f) {
+  return each_field(v, [&](std::string_view key, V val) -> error_code {
     if (is(key, "ICMPv4") || is(key, "ICMPv6")) {
       f.l4 = is(key, "ICMPv4") ? L4Protocol::ICMPv4 : L4Protocol::ICMPv6;
       return SUCCESS;
     }
     if (!is(key, "TCP") && !is(key, "UDP") && !is(key, "SCTP")) return SUCCESS;
     f.l4 = is(key, "TCP") ? L4Protocol::TCP : is(key, "UDP") ? L4Protocol::UDP : L4Protocol::SCTP;
-    return each_field(val, [&](std::string_view pk, Value pv) -> error_code {
+    return each_field(val, [&](std::string_view pk, V pv) -> error_code {
       if (is(pk, "source_port")) return read_port(pv, f.src.port);
       if (is(pk, "destination_port")) return read_port(pv, f.dst.port);
       if (!is(pk, "flags")) return SUCCESS;
-      return each_field(pv, [&](std::string_view fk, Value fv) -> error_code {
+      return each_field(pv, [&](std::string_view fk, V fv) -> error_code {
         bool b = false;
         TRY(fv.get_bool(b));
         if (is(fk, "SYN")) f.tcp.syn = b;
@@ -757,9 +1021,10 @@ Key record_key(std::string_view k) {
 
 // One object: a Hubble flow, the {"flow": …} wrapper around one, or an agent event. The
 // field sets do not overlap in meaning, so one pass handles all three.
-error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
+template <class V>
+error_code read_object(V o, Flow& f, Seen& seen, int depth) {
   return each_field(
-      o, [&](std::string_view key, Value val) __attribute__((always_inline))->error_code {
+      o, [&](std::string_view key, V val) __attribute__((always_inline))->error_code {
         std::string_view s;
         switch (record_key(key)) {
           case Key::Other:
@@ -788,7 +1053,7 @@ error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
             return get_str(val, f.drop_reason);
           case Key::IP:
             seen.flow = true;
-            return each_field(val, [&](std::string_view ik, Value iv) -> error_code {
+            return each_field(val, [&](std::string_view ik, V iv) -> error_code {
               if (is(ik, "source")) return read_ip(iv, f.src.ip);
               if (is(ik, "destination")) return read_ip(iv, f.dst.ip);
               return SUCCESS;
@@ -803,14 +1068,20 @@ error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
             FlowPeer& p = side == 0 ? f.src : f.dst;
             const bool first = !seen.endpoint_read[side];
             seen.endpoint_read[side] = true;
-            if (seen.endpoints == nullptr || !first || !pristine(p)) {
-              // A repeated key, or the peer named already (an agent's "src"): the peer is what
-              // they say, in order; its hint is found later.
-              TRY(seen.finish(val.tokens(), side));
-              p.hint = 0;
-              return read_endpoint(val, p);
+            if constexpr (V::kDirect) {
+              // Only a remembered endpoint, read into a pristine peer.
+              if (seen.endpoints == nullptr || !first || !pristine(p)) return kGiveUp;
+              return seen.endpoints->find(val.cursor(), p, seen.pending[side]);
+            } else {
+              if (seen.endpoints == nullptr || !first || !pristine(p)) {
+                // A repeated key, or the peer named already (an agent's "src"): the peer is
+                // what they say, in order; its hint is found later.
+                TRY(seen.finish(val.tokens(), side));
+                p.hint = 0;
+                return read_endpoint(val, p);
+              }
+              return seen.endpoints->begin(val, p, seen.pending[side]);
             }
-            return seen.endpoints->begin(val, p, seen.pending[side]);
           }
           case Key::SourceService:
             return read_service(val, f.src);
@@ -822,14 +1093,18 @@ error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
             f.sock = is(s, "SOCK");
             return SUCCESS;
           case Key::L7:
-            f.l7 = true;
-            if (f.l7_info == nullptr) {  // the parser's, until the chunk keeps a copy
-              *seen.l7 = L7Info{};
-              f.l7_info = seen.l7;
+            if constexpr (V::kDirect) {
+              return kGiveUp;
+            } else {
+              f.l7 = true;
+              if (f.l7_info == nullptr) {  // the parser's, until the chunk keeps a copy
+                *seen.l7 = L7Info{};
+                f.l7_info = seen.l7;
+              }
+              return read_l7(val, *seen.l7);
             }
-            return read_l7(val, *seen.l7);
           case Key::EventType:
-            return each_field(val, [&](std::string_view ek, Value ev) -> error_code {
+            return each_field(val, [&](std::string_view ek, V ev) -> error_code {
               uint64_t type;
               if (is(ek, "type") && ev.get_uint64(type) == SUCCESS && type == 5)
                 f.policy_verdict = true;
@@ -870,19 +1145,31 @@ error_code read_object(Value o, Flow& f, Seen& seen, int depth) {
           case Key::Outcome:
             return get_str(val, f.agent_outcome);
           case Key::Src:  // after a pending "source": in order
-            TRY(seen.finish(val.tokens(), 0));
-            return read_agent_peer(val, f.src);
+            if constexpr (V::kDirect) {
+              return kGiveUp;
+            } else {
+              TRY(seen.finish(val.tokens(), 0));
+              return read_agent_peer(val, f.src);
+            }
           case Key::Dst:
-            TRY(seen.finish(val.tokens(), 1));
-            return read_agent_peer(val, f.dst);
+            if constexpr (V::kDirect) {
+              return kGiveUp;
+            } else {
+              TRY(seen.finish(val.tokens(), 1));
+              return read_agent_peer(val, f.dst);
+            }
           case Key::PodUid:
             return get_str(val, seen.pod_uid);
           case Key::Process:
-            return each_field(val, [&](std::string_view pk, Value pv) -> error_code {
-              if (is(pk, "pid")) return pv.get_int64(f.pid);
-              if (is(pk, "comm")) return get_str(pv, f.comm);
-              return SUCCESS;
-            });
+            if constexpr (V::kDirect) {
+              return kGiveUp;
+            } else {
+              return each_field(val, [&](std::string_view pk, Value pv) -> error_code {
+                if (is(pk, "pid")) return pv.get_int64(f.pid);
+                if (is(pk, "comm")) return get_str(pv, f.comm);
+                return SUCCESS;
+              });
+            }
         }
         return SUCCESS;
       });
@@ -894,6 +1181,13 @@ class RecordParser {
  public:
   enum class Kind { Blank, Record, Ignored, Malformed };
 
+  explicit RecordParser(bool direct) : direct_(direct) {}
+
+  uint64_t direct_lines = 0;  // read by the direct path so far
+  // Whether a string of the last record was unescaped into the parser's room (else they all
+  // point into the line).
+  bool unescaped() const { return unescaped_; }
+
   // `data` must be followed by at least SIMDJSON_PADDING readable bytes; `f` must be new.
   // `hint` (may be null) sets the hint of peers read from a remembered endpoint.
   Kind line(const char* data, size_t len, Flow& f, error_code& err,
@@ -902,13 +1196,25 @@ class RecordParser {
       --len;
     size_t start = 0;
     while (start < len && (data[start] == ' ' || data[start] == '\t')) ++start;
+    unescaped_ = false;
     if (start == len) return Kind::Blank;
     Seen seen;
-    seen.endpoints = &endpoints_;
-    seen.hint = hint;
-    seen.times = &times_;
-    seen.l7 = &l7_;
-    err = parse(data + start, len - start, f, seen);
+    auto reset = [&] {
+      seen = Seen{};
+      seen.endpoints = &endpoints_;
+      seen.hint = hint;
+      seen.times = &times_;
+      seen.l7 = &l7_;
+    };
+    reset();
+    err = direct_ ? parse_direct(data + start, data + len, f, seen) : kGiveUp;
+    if (err == SUCCESS) {
+      ++direct_lines;
+    } else {  // the walk decides, from the start
+      f = Flow{};
+      reset();
+      err = parse(data + start, len - start, f, seen);
+    }
     if (err == SUCCESS && !seen.flow && !seen.agent)
       return Kind::Ignored;  // valid JSON without a flow (lost events, node status)
     if (err == SUCCESS && seen.agent && (!f.src.ip || !f.dst.ip)) err = simdjson::INCORRECT_TYPE;
@@ -921,6 +1227,14 @@ class RecordParser {
   }
 
  private:
+  // The direct path (see Cursor): an error leaves the line to parse().
+  error_code parse_direct(const char* begin, const char* end, Flow& f, Seen& seen) {
+    Cursor c{begin, end};
+    TRY(read_object(Direct(c), f, seen, 0));
+    if (c.p != c.end) return kGiveUp;
+    return endpoints_.verify(seen.pending, 2);
+  }
+
   error_code parse(const char* data, size_t len, Flow& f, Seen& seen) {
     if (!stage1_ || stage1_->capacity() <= len) {
       size_t capacity = std::max<size_t>(std::bit_ceil(len + 1), size_t{64} << 10);
@@ -941,14 +1255,18 @@ class RecordParser {
     t.n = stage1_->n_structural_indexes;
     t.impl = stage1_.get();
     t.scratch = scratch_.get();
-    TRY(read_object(Value(t), f, seen, 0));
-    TRY(endpoints_.finish(t, seen.pending, 2, seen.hint));
+    error_code err = read_object(Value(t), f, seen, 0);
+    if (err == SUCCESS) err = endpoints_.finish(t, seen.pending, 2, seen.hint);
+    unescaped_ = t.scratch != scratch_.get();
+    TRY(err);
     // The object must be the whole line: `{…}{…}` or `{…} x` is not one record.
     return t.i == t.n ? SUCCESS : simdjson::TRAILING_CONTENT;
   }
 
   std::unique_ptr<simdjson::internal::dom_parser_implementation> stage1_;
   std::unique_ptr<char[]> scratch_;  // unescaped strings of the current line
+  bool direct_;
+  bool unescaped_ = false;
   EndpointCache endpoints_;
   Rfc3339Parser times_;
   L7Info l7_;
@@ -1033,7 +1351,7 @@ struct Chunk {
     error_code err;
   };
   std::vector<Bad> bad;
-  uint64_t lines = 0, ignored = 0;
+  uint64_t lines = 0, ignored = 0, direct = 0;
   bool ready = false;
 
   size_t capacity() const { return text.size() - simdjson::SIMDJSON_PADDING; }
@@ -1059,6 +1377,7 @@ struct Chunk {
     arena.clear(p, p + len);
     bad.clear();
     lines = ignored = 0;
+    const uint64_t direct_before = parser.direct_lines;
     if (!mapped) std::memset(text.data() + len, 0, simdjson::SIMDJSON_PADDING);
     const char* end = p + len;
     if (mapped) populate(p, len);
@@ -1069,10 +1388,10 @@ struct Chunk {
       error_code err = SUCCESS;
       switch (parser.line(p, static_cast<size_t>(line_end - p), f, err, &hint)) {
         case RecordParser::Kind::Record:
-          keep_strings(f, arena);
+          if (parser.unescaped()) keep_strings(f, arena);
           if (f.l7_info != nullptr) {
             L7Info& kept = l7s.emplace_back(*f.l7_info);
-            keep_strings(kept, arena);
+            if (parser.unescaped()) keep_strings(kept, arena);
             f.l7_info = &kept;
           }
           if (hint) {
@@ -1095,6 +1414,7 @@ struct Chunk {
       ++lines;
       p = line_end + 1;
     }
+    direct = parser.direct_lines - direct_before;
   }
 };
 
@@ -1250,6 +1570,7 @@ class Pipeline {
     for (; fi < c.flows.size(); ++fi) deliver(c.flows[fi]);
     stats_.lines += c.lines;
     stats_.ignored += c.ignored;
+    stats_.direct += c.direct;
     line_base_ += c.lines;
     if (c.mapped) {
       // Done with these pages: out of the process's memory (a later touch, by the chunk that
@@ -1280,7 +1601,7 @@ class Pipeline {
   }
 
   void work() {
-    RecordParser parser;
+    RecordParser parser(options_.direct);
     std::unique_lock lock(mu_);
     for (;;) {
       work_cv_.wait(lock, [&] { return shutdown_ || !queue_.empty(); });
@@ -1312,7 +1633,7 @@ class Pipeline {
   const FlowSink& sink_;
   unsigned threads_ = 1;
   uint64_t line_base_ = 0;
-  RecordParser local_parser_;
+  RecordParser local_parser_{options_.direct};
   std::deque<std::unique_ptr<Chunk>> pending_;  // submitted, in input order
   std::vector<std::unique_ptr<Chunk>> spare_;
   std::vector<std::thread> workers_;

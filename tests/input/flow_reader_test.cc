@@ -412,6 +412,122 @@ TEST(FlowReader, ParallelReadingMatchesOneThread) {
   EXPECT_EQ(seen, static_cast<uint64_t>(bad_lines[0] - 1 - 1));  // minus the blank line 2
 }
 
+// Everything a record says, as text (to compare records read in different ways).
+std::string describe(const Flow& f) {
+  auto peer = [](const FlowPeer& p) {
+    return std::string(p.ns) + "/" + std::string(p.pod) + "/" + std::string(p.pod_uid) + "/" +
+           std::string(p.workload) + "/" + std::string(p.workload_kind) + "/" +
+           std::string(p.service_ns) + "/" + std::string(p.service_name) + "/" +
+           std::string(p.reserved) + "/" + std::string(p.labels_json) + "/" +
+           std::to_string(p.identity) + "/" + std::to_string(p.port) + "/" +
+           (p.ip ? p.ip->str() : "-") + "/" + std::to_string(p.hint);
+  };
+  std::string out =
+      std::to_string(f.time_ns) + "|" + std::to_string(static_cast<int>(f.l4)) +
+      std::to_string(f.tcp.syn) + std::to_string(f.tcp.ack) + std::to_string(f.tcp.fin) +
+      std::to_string(f.tcp.rst) + "|" + std::to_string(static_cast<int>(f.verdict)) + "|" +
+      std::string(f.drop_reason) + "|" + (f.is_reply ? std::to_string(*f.is_reply) : "-") + "|" +
+      std::to_string(static_cast<int>(f.direction)) + std::to_string(f.l7) +
+      std::to_string(f.policy_verdict) + std::to_string(f.sock) + "|" + std::string(f.node) + "|" +
+      std::string(f.agent_outcome) + "|" + std::to_string(f.pid) + "|" + std::string(f.comm) + "|" +
+      peer(f.src) + "|" + peer(f.dst);
+  if (f.l7_info != nullptr)
+    out += "|l7 " + std::string(f.l7_info->dns_query) + " " + std::string(f.l7_info->http_url);
+  return out;
+}
+
+// Lines of the common shape are read straight from their text (the direct path), the others
+// walked through simdjson's index. Each line below, its remembered endpoints warm, is
+// mutated a byte at a time (replaced by a byte that matters to JSON, or deleted): read both
+// ways, every variant gives the same records, the same bad lines and the same errors.
+TEST(FlowReader, DirectPathMatchesTheWalk) {
+  const std::string src =
+      "\"source\":{\"ID\":3997,\"identity\":8370,\"cluster_name\":\"default\",\"namespace\":"
+      "\"shop\",\"labels\":[\"k8s:app=web\",\"k8s:tier=api\"],\"pod_name\":\"web-5d9f-abcde\","
+      "\"workloads\":[{\"name\":\"web\",\"kind\":\"Deployment\"}]}";
+  const std::string dst =
+      "\"destination\":{\"identity\":15430,\"cluster_name\":\"default\",\"namespace\":\"db\","
+      "\"labels\":[\"k8s:app=pg\"],\"pod_name\":\"pg-0\",\"workloads\":[{\"name\":\"pg\","
+      "\"kind\":\"StatefulSet\"}]}";
+  const std::string host = "\"source\":{\"identity\":1,\"labels\":[\"reserved:host\"]}";
+  std::vector<std::string> lines = {
+      "{\"flow\":{\"time\":\"2026-01-01T00:00:00.000099450Z\",\"uuid\":\"9c42-33ff\","
+      "\"verdict\":\"DROPPED\",\"drop_reason\":133,\"ethernet\":{\"source\":\"46:a5\","
+      "\"destination\":\"56:00\"},\"IP\":{\"source\":\"10.64.80.21\",\"destination\":"
+      "\"10.64.13.14\",\"ipVersion\":\"IPv4\"},\"l4\":{\"UDP\":{\"source_port\":49890,"
+      "\"destination_port\":514}}," +
+          src + "," + dst +
+          ",\"Type\":\"L3_L4\",\"node_name\":\"default/node-0080\",\"event_type\":{\"type\":1,"
+          "\"sub_type\":133},\"traffic_direction\":\"EGRESS\",\"file\":{\"name\":\"bpf_lxc.c\","
+          "\"line\":1375},\"drop_reason_desc\":\"POLICY_DENIED\",\"Summary\":\"UDP\"},"
+          "\"node_name\":\"default/node-0080\",\"time\":\"2026-01-01T00:00:00.000099450Z\"}",
+      "{\"time\":\"2026-01-01T00:00:01Z\",\"verdict\":\"FORWARDED\",\"IP\":{\"source\":"
+      "\"10.1.0.104\",\"destination\":\"10.64.94.18\"},\"l4\":{\"TCP\":{\"source_port\":44289,"
+      "\"destination_port\":9090,\"flags\":{\"SYN\":true,\"ACK\":false}}}," +
+          host + "," + dst +
+          ",\"is_reply\":false,\"destination_service\":{\"name\":\"pg\",\"namespace\":\"db\"},"
+          "\"event_type\":{\"type\":5},\"Type\":\"SOCK\",\"interface\":{\"index\":107,\"name\":"
+          "\"lxcaf\"},\"trace_observation_point\":\"TO_ENDPOINT\",\"x\":[1,-2.5e3,true,null,{}]}",
+  };
+  for (const char* name : {"cilium-1.18-policy-deny.json", "gke-unwrapped-forwarded.json",
+                           "docs-export-dropped.json"}) {
+    std::string text = sample(name);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (!text.empty() && text.find('\n') == std::string::npos) lines.push_back(text);
+  }
+  const std::string replacements = std::string("\"\\{}[],: x0-e\x01\xc3\x7f") + '\t';
+  std::string text;
+  int variants = 0;
+  for (const std::string& line : lines) {
+    text += line + "\n" + line + "\n";  // the second time, read directly
+    for (size_t k = 0; k < line.size(); ++k) {
+      for (size_t j = 0; j < 6; ++j) {  // six of the edits at each byte
+        const size_t r = (k + j * 3) % (replacements.size() + 1);
+        std::string m = line;
+        if (r == replacements.size()) {
+          m.erase(k, 1);
+        } else {
+          if (m[k] == replacements[r]) continue;
+          m[k] = replacements[r];
+        }
+        text += m + "\n" + line + "\n";
+        ++variants;
+      }
+    }
+  }
+  ASSERT_GT(variants, 5000);
+  auto read = [&](bool direct, FlowReadStats& st) {
+    std::vector<std::string> out;
+    FlowReadOptions o;
+    o.threads = 1;
+    o.direct = direct;
+    o.max_reported = SIZE_MAX;
+    o.peer_hint = [](const FlowPeer& p) {
+      return static_cast<uint32_t>(
+          std::hash<std::string>{}(std::string(p.ns) + "/" + std::string(p.pod)) | 1);
+    };
+    auto r =
+        read_flows_text(text, "f.json", o, st, [&](const Flow& f) { out.push_back(describe(f)); });
+    EXPECT_TRUE(r) << r.error().str();
+    return out;
+  };
+  FlowReadStats walked_stats, direct_stats;
+  const std::vector<std::string> walked = read(false, walked_stats);
+  const std::vector<std::string> direct = read(true, direct_stats);
+  ASSERT_EQ(walked.size(), direct.size());
+  for (size_t i = 0; i < walked.size(); ++i) ASSERT_EQ(walked[i], direct[i]) << "record " << i;
+  EXPECT_EQ(walked_stats.records, direct_stats.records);
+  EXPECT_EQ(walked_stats.ignored, direct_stats.ignored);
+  ASSERT_EQ(walked_stats.problems.size(), direct_stats.problems.size());
+  for (size_t i = 0; i < walked_stats.problems.size(); ++i)
+    ASSERT_EQ(walked_stats.problems[i].str(), direct_stats.problems[i].str());
+  // Most variants are still records, and some are not; most lines were read directly.
+  EXPECT_GT(walked_stats.records, static_cast<uint64_t>(variants));
+  EXPECT_GT(walked_stats.malformed, static_cast<uint64_t>(variants / 4));
+  EXPECT_EQ(walked_stats.direct, 0u);
+  EXPECT_GT(direct_stats.direct, static_cast<uint64_t>(variants));
+}
+
 // A mapped file that ends on a page boundary, its last line without a newline: the padding
 // the parser reads past a line must not run off the mapping.
 TEST(FlowReader, MappedFileEndingOnAPageBoundary) {
