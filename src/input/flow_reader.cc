@@ -581,7 +581,7 @@ class EndpointCache {
     uint32_t open = 0;         // the object's first token
     std::string_view raw;      // its text
     uint64_t hash = 0;
-    uint32_t entry = 0, text = 0;  // the direct path: the candidate (see find())
+    uint32_t entry = 0;  // the direct path: the candidate (see find())
   };
 
   // Skips the endpoint object at the next token and notes it in `out`, for finish() to read
@@ -613,11 +613,9 @@ class EndpointCache {
     for (const Candidate& way : candidates_[ph & (kBuckets - 1)]) {
       if (way.tag != tag || way.len == 0 || way.len > avail || s[way.len - 1] != '}') continue;
       __builtin_prefetch(&entries_[way.entry - 1]);
-      __builtin_prefetch(text_.data() + way.text);
       out.peer = &p;
       out.raw = {s, way.len};
       out.entry = way.entry;
-      out.text = way.text;
       c.p = s + way.len;
       c.ws();
       return SUCCESS;
@@ -632,7 +630,7 @@ class EndpointCache {
       Pending& pe = pending[k];
       if (pe.peer == nullptr) continue;
       uint32_t entry = pe.entry;
-      if (std::memcmp(text_.data() + pe.text, pe.raw.data(), pe.raw.size()) != 0) {
+      if (std::memcmp(text_.data() + entries_[entry - 1].text, pe.raw.data(), pe.raw.size()) != 0) {
         const Slot* slot = find_slot(pe.raw, key_hash(pe.raw));
         if (slot == nullptr) return kGiveUp;
         entry = slot->entry;
@@ -678,12 +676,13 @@ class EndpointCache {
   // length (the newest object of each), in buckets of one cache line.
   static constexpr size_t kPrefix = 32;
   struct Candidate {
-    uint32_t tag = 0;  // the prefix hash's high half
-    uint32_t len = 0;  // 0: free
-    uint32_t entry = 0, text = 0;
+    uint32_t tag = 0;    // the prefix hash's high half
+    uint16_t len = 0;    // 0: free
+    uint16_t entry = 0;  // as in Slot
   };
-  static constexpr size_t kWays = 4;
-  static constexpr size_t kBuckets = kMaxEntries / 2;
+  static_assert(kMaxEntries <= UINT16_MAX);
+  static constexpr size_t kWays = 8;
+  static constexpr size_t kBuckets = kMaxEntries / 4;
   using Bucket = std::array<Candidate, kWays>;
   struct Slot {
     uint32_t tag = 0;            // the hash's high half
@@ -724,7 +723,7 @@ class EndpointCache {
   // Makes the remembered object at `slot` the direct path's candidate for its first bytes and
   // length: in a free way of its bucket, or the way it had, or else one chosen by its hash.
   void note_candidate(std::string_view raw, const Slot& slot) {
-    if (raw.size() < kPrefix) return;
+    if (raw.size() < kPrefix || raw.size() > UINT16_MAX) return;
     const uint64_t ph = hash_bytes(raw.substr(0, kPrefix));
     Bucket& b = candidates_[ph & (kBuckets - 1)];
     const auto tag = static_cast<uint32_t>(ph >> 32);
@@ -734,7 +733,7 @@ class EndpointCache {
     for (Candidate& way : b)
       if (c == nullptr && way.len == 0) c = &way;
     if (c == nullptr) c = &b[(ph >> 16) % kWays];
-    *c = Candidate{tag, static_cast<uint32_t>(raw.size()), slot.entry, slot.text};
+    *c = Candidate{tag, static_cast<uint16_t>(raw.size()), static_cast<uint16_t>(slot.entry)};
   }
 
   error_code lookup(Tokens& t, const Pending& pe, const FlowReadOptions::PeerHint* hint) {
