@@ -1573,11 +1573,16 @@ class Pipeline {
     line_base_ += c.lines;
     if (c.mapped) {
       // Done with these pages: out of the process's memory (a later touch, by the chunk that
-      // shares the last page, reads them again from the page cache).
+      // shares the last page, reads them again from the page cache). Several chunks at once:
+      // each call interrupts the other threads (to flush their TLBs).
       static const uintptr_t kPage = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-      uintptr_t lo = reinterpret_cast<uintptr_t>(c.mapped) & ~(kPage - 1);
+      constexpr uintptr_t kRelease = uintptr_t{8} << 20;
+      if (release_from_ == 0) release_from_ = reinterpret_cast<uintptr_t>(c.mapped) & ~(kPage - 1);
       uintptr_t hi = (reinterpret_cast<uintptr_t>(c.mapped) + c.len) & ~(kPage - 1);
-      if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+      if (hi >= release_from_ + kRelease) {
+        ::madvise(reinterpret_cast<void*>(release_from_), hi - release_from_, MADV_DONTNEED);
+        release_from_ = hi;
+      }
     }
     spare_.push_back(std::move(pending_.front()));
     pending_.pop_front();
@@ -1632,6 +1637,7 @@ class Pipeline {
   const FlowSink& sink_;
   unsigned threads_ = 1;
   uint64_t line_base_ = 0;
+  uintptr_t release_from_ = 0;  // mapped pages from here on are not yet released
   RecordParser local_parser_{options_.direct};
   std::deque<std::unique_ptr<Chunk>> pending_;  // submitted, in input order
   std::vector<std::unique_ptr<Chunk>> spare_;
