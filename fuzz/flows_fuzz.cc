@@ -41,6 +41,14 @@ std::string describe(const stockade::Flow& f) {
       std::to_string(f.tcp.syn) + std::to_string(f.tcp.ack) + std::to_string(f.tcp.fin) +
       std::to_string(f.tcp.rst) + std::to_string(static_cast<int>(f.direction)) + "|" +
       std::string(f.agent_outcome) + "|" + std::to_string(f.pid) + "|" + std::string(f.comm);
+  if (const stockade::L7Info* l7 = f.l7_info) {
+    out += "|l7 " + std::to_string(static_cast<int>(l7->type)) + " " +
+           std::to_string(l7->latency_ns) + " " + std::string(l7->dns_query) + " " +
+           std::to_string(l7->dns_rcode) + " " + std::string(l7->http_method) + " " +
+           std::string(l7->http_url) + " " + std::string(l7->http_protocol) + " " +
+           std::to_string(l7->http_code);
+    for (size_t i = 0; i < l7->dns_ip_count; ++i) out += " " + std::string(l7->dns_ips[i]);
+  }
   for (const stockade::FlowPeer* p : {&f.src, &f.dst}) {
     out += "|" + std::string(p->ns) + "/" + std::string(p->pod) + "/" + std::string(p->pod_uid) +
            "/" + std::string(p->workload) + "/" + std::string(p->workload_kind) + "/" +

@@ -312,16 +312,46 @@ struct Cursor {
 
   // Skips the value at p: as the walk does (a string, or brackets counted to the close), on
   // printable ASCII only.
+  // Passes the string at p, escapes and all (a string that is skipped is not unescaped by the
+  // walk either; its control characters and bytes outside ASCII give up).
+  error_code skip_string() {
+    const char* s = p + 1;
+    for (; s < end; ++s) {
+      const auto u = static_cast<unsigned char>(*s);
+      if (u == '"') {
+        p = s + 1;
+        ws();
+        return SUCCESS;
+      }
+      if (u < 0x20 || u > 0x7e) return simdjson::STRING_ERROR;
+      if (u == '\\') {
+        ++s;
+        if (s >= end || static_cast<unsigned char>(*s) < 0x20 ||
+            static_cast<unsigned char>(*s) > 0x7e)
+          return simdjson::STRING_ERROR;
+      }
+    }
+    return simdjson::STRING_ERROR;
+  }
+
+  // A string that may have escapes: the fast scan first.
+  error_code pass_string() {
+    std::string_view s;
+    const char* at = p;
+    if (string(s) == SUCCESS) return SUCCESS;
+    p = at;
+    return skip_string();
+  }
+
   error_code skip() {
     char c = peek();
-    std::string_view s;
-    if (c == '"') return string(s);
+    if (c == '"') return pass_string();
     if (c == '{' || c == '[') {
       int64_t depth = 0;
       while (p < end) {
         c = *p;
         if (c == '"') {
-          TRY(string(s));
+          TRY(pass_string());
           continue;
         }
         if (c == '{' || c == '[') {
@@ -388,6 +418,33 @@ class Direct {
       return simdjson::INCORRECT_TYPE;
     }
     c_->ws();
+    return SUCCESS;
+  }
+
+  error_code get_int64(int64_t& out) {
+    const char* p = c_->p;
+    if (p >= c_->end) return simdjson::INCORRECT_TYPE;
+    bool negative = *p == '-';
+    uint64_t u;
+    const char* after = nullptr;
+    TRY(Value::digits(p + negative, u, &after));
+    if (u > uint64_t{INT64_MAX} + negative) return simdjson::NUMBER_OUT_OF_RANGE;
+    out = negative ? static_cast<int64_t>(0 - u) : static_cast<int64_t>(u);
+    c_->p = after;
+    c_->ws();
+    return SUCCESS;
+  }
+
+  // As Value's.
+  error_code get_uint64_in_string(uint64_t& out) {
+    const char* at = c_->p;
+    std::string_view s;
+    TRY(get_string(s));
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || s[0] == '+') {
+      c_->p = at;
+      return simdjson::NUMBER_ERROR;
+    }
     return SUCCESS;
   }
 
@@ -483,6 +540,30 @@ error_code each_field(Direct v, F&& f) {
     ++c.p;
     c.ws();
     if (ch == '}') return SUCCESS;
+    if (ch != ',') return simdjson::TAPE_ERROR;
+  }
+}
+
+template <class F>
+error_code each_item(Direct v, F&& f) {
+  Cursor& c = v.cursor();
+  if (c.peek() != '[') return simdjson::INCORRECT_TYPE;
+  ++c.p;
+  c.ws();
+  if (c.peek() == ']') {
+    ++c.p;
+    c.ws();
+    return SUCCESS;
+  }
+  for (;;) {
+    const char* start = c.p;
+    if (start >= c.end) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+    TRY(f(Direct(c)));
+    if (c.p == start) TRY(c.skip());
+    char ch = c.peek();
+    ++c.p;
+    c.ws();
+    if (ch == ']') return SUCCESS;
     if (ch != ',') return simdjson::TAPE_ERROR;
   }
 }
@@ -858,8 +939,9 @@ error_code read_l4(V v, Flow& f) {
 
 // Hubble `l7`: {"type", "latency_ns", "dns": {...}, "http": {...}} (Kafka and others are
 // recognised as L7 and otherwise skipped).
-error_code read_l7(Value v, L7Info& l7) {
-  return each_field(v, [&](std::string_view key, Value val) -> error_code {
+template <class V>
+error_code read_l7(V v, L7Info& l7) {
+  return each_field(v, [&](std::string_view key, V val) -> error_code {
     std::string_view s;
     if (is(key, "type")) {
       TRY(get_str(val, s));
@@ -871,14 +953,14 @@ error_code read_l7(Value v, L7Info& l7) {
       if (val.is_string()) return val.get_uint64_in_string(l7.latency_ns);
       return val.get_uint64(l7.latency_ns);
     } else if (is(key, "dns")) {
-      return each_field(val, [&](std::string_view dk, Value dv) -> error_code {
+      return each_field(val, [&](std::string_view dk, V dv) -> error_code {
         if (is(dk, "query")) return get_str(dv, l7.dns_query);
         if (is(dk, "rcode")) {
           int64_t rc;
           TRY(dv.get_int64(rc));
           l7.dns_rcode = static_cast<int32_t>(std::clamp<int64_t>(rc, 0, INT32_MAX));
         } else if (is(dk, "ips")) {
-          return each_item(dv, [&](Value ip) -> error_code {
+          return each_item(dv, [&](V ip) -> error_code {
             std::string_view a;
             TRY(get_str(ip, a));
             if (l7.dns_ip_count < l7.dns_ips.size()) l7.dns_ips[l7.dns_ip_count++] = a;
@@ -888,7 +970,7 @@ error_code read_l7(Value v, L7Info& l7) {
         return SUCCESS;
       });
     } else if (is(key, "http")) {
-      return each_field(val, [&](std::string_view hk, Value hv) -> error_code {
+      return each_field(val, [&](std::string_view hk, V hv) -> error_code {
         if (is(hk, "method")) return get_str(hv, l7.http_method);
         if (is(hk, "url")) return get_str(hv, l7.http_url);
         if (is(hk, "protocol")) return get_str(hv, l7.http_protocol);
@@ -1092,16 +1174,12 @@ error_code read_object(V o, Flow& f, Seen& seen, int depth) {
             f.sock = is(s, "SOCK");
             return SUCCESS;
           case Key::L7:
-            if constexpr (V::kDirect) {
-              return kGiveUp;
-            } else {
-              f.l7 = true;
-              if (f.l7_info == nullptr) {  // the parser's, until the chunk keeps a copy
-                *seen.l7 = L7Info{};
-                f.l7_info = seen.l7;
-              }
-              return read_l7(val, *seen.l7);
+            f.l7 = true;
+            if (f.l7_info == nullptr) {  // the parser's, until the chunk keeps a copy
+              *seen.l7 = L7Info{};
+              f.l7_info = seen.l7;
             }
+            return read_l7(val, *seen.l7);
           case Key::EventType:
             return each_field(val, [&](std::string_view ek, V ev) -> error_code {
               uint64_t type;
