@@ -7,6 +7,33 @@
 namespace stockade {
 
 std::optional<IpAddr> IpAddr::parse(std::string_view text) {
+  // The common case first, in one pass: a dotted quad of 1-3 digit octets without leading
+  // zeros. Anything else (IPv6, or not an address) takes the full way below.
+  if (text.size() >= 7 && text.size() <= 15) {
+    uint32_t v = 0;
+    unsigned octet = 0, digits = 0, dots = 0;
+    bool ok = true;
+    for (char c : text) {
+      if (c >= '0' && c <= '9') {
+        if (digits == 1 && octet == 0) ok = false;  // a leading zero
+        octet = octet * 10 + static_cast<unsigned>(c - '0');
+        ++digits;
+      } else if (c == '.' && digits != 0 && dots < 3) {
+        ok = ok && octet <= 255 && digits <= 3;
+        v = v << 8 | octet;
+        octet = digits = 0;
+        ++dots;
+      } else {
+        ok = false;
+        break;
+      }
+    }
+    if (ok && dots == 3 && digits != 0 && digits <= 3 && octet <= 255) {
+      IpAddr ip;
+      ip.lo = v << 8 | octet;
+      return ip;
+    }
+  }
   if (text.empty() || text.size() > 45) return std::nullopt;
   IpAddr ip;
   if (text.find(':') == std::string_view::npos) {
