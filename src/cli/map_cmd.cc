@@ -73,7 +73,8 @@ int run(const MapOptions& o) {
   }
   if (g_stop) verbose_log(o.common, "interrupted: printing the map of the flows read so far");
   verbose_log(o.common, "flows: " + clock.lap() + " (" + std::to_string(stats.records) +
-                            " records, " + std::to_string(stats.lines) + " lines)");
+                            " records, " + std::to_string(stats.lines) + " lines, " +
+                            std::to_string(stats.direct) + " read directly)");
   const std::unique_ptr<PolicyEngine> engine = compiled.get();
   verbose_log(o.common, "policies (compiled meanwhile): " + clock.lap());
   if (stats.malformed && !o.common.quiet) {
