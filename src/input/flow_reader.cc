@@ -750,9 +750,9 @@ class EndpointCache {
   }
 
  private:
-  static constexpr size_t kSlots = size_t{1} << 15;
+  static constexpr size_t kSlots = size_t{1} << 16;
   static constexpr size_t kMaxEntries = kSlots / 2;
-  static constexpr size_t kMaxText = size_t{8} << 20;
+  static constexpr size_t kMaxText = size_t{16} << 20;
   // The direct path's table: remembered objects by their first kPrefix bytes and their
   // length (the newest object of each), in buckets of one cache line.
   static constexpr size_t kPrefix = 32;
