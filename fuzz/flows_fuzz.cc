@@ -31,40 +31,12 @@ spec: {selector: {app: a}, clusterIP: 10.96.0.1}
   return state;
 }
 
-// What a record says, as text (to compare records read in different ways).
-std::string describe(const stockade::Flow& f) {
-  std::string out =
-      std::to_string(f.time_ns) + "|" + std::to_string(static_cast<int>(f.l4)) + "|" +
-      std::to_string(static_cast<int>(f.verdict)) + "|" + std::string(f.drop_reason) + "|" +
-      std::string(f.node) + "|" + std::to_string(f.is_reply.value_or(false)) + "|" +
-      std::to_string(f.l7) + std::to_string(f.sock) + std::to_string(f.policy_verdict) +
-      std::to_string(f.tcp.syn) + std::to_string(f.tcp.ack) + std::to_string(f.tcp.fin) +
-      std::to_string(f.tcp.rst) + std::to_string(static_cast<int>(f.direction)) + "|" +
-      std::string(f.agent_outcome) + "|" + std::to_string(f.pid) + "|" + std::string(f.comm);
-  if (const stockade::L7Info* l7 = f.l7_info) {
-    out += "|l7 " + std::to_string(static_cast<int>(l7->type)) + " " +
-           std::to_string(l7->latency_ns) + " " + std::string(l7->dns_query) + " " +
-           std::to_string(l7->dns_rcode) + " " + std::string(l7->http_method) + " " +
-           std::string(l7->http_url) + " " + std::string(l7->http_protocol) + " " +
-           std::to_string(l7->http_code);
-    for (size_t i = 0; i < l7->dns_ip_count; ++i) out += " " + std::string(l7->dns_ips[i]);
-  }
-  for (const stockade::FlowPeer* p : {&f.src, &f.dst}) {
-    out += "|" + std::string(p->ns) + "/" + std::string(p->pod) + "/" + std::string(p->pod_uid) +
-           "/" + std::string(p->workload) + "/" + std::string(p->workload_kind) + "/" +
-           std::string(p->service_ns) + "/" + std::string(p->service_name) + "/" +
-           std::string(p->reserved) + "/" + std::string(p->labels_json) + "/" +
-           std::to_string(p->identity) + "/" + std::to_string(p->port) + "/" +
-           (p->ip ? p->ip->str() : "-") + "/" + std::to_string(p->hint);
-  }
-  return out;
-}
-
 std::vector<std::string> read_all(std::string_view text, const stockade::FlowReadOptions& o,
                                   stockade::FlowReadStats& stats) {
   std::vector<std::string> out;
-  (void)stockade::read_flows_text(text, "fuzz.json", o, stats,
-                                  [&](const stockade::Flow& f) { out.push_back(describe(f)); });
+  (void)stockade::read_flows_text(text, "fuzz.json", o, stats, [&](const stockade::Flow& f) {
+    out.push_back(stockade::describe(f));
+  });
   return out;
 }
 

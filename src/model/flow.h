@@ -127,4 +127,8 @@ class Rfc3339Parser {
 // Formats nanoseconds since the epoch as RFC 3339 UTC with second precision ("…Z").
 std::string format_rfc3339(int64_t ns);
 
+// Every field of a record (its peers' and its L7 content included) as one line of text: two
+// records read in different ways are the same when their descriptions are (tests, fuzzing).
+std::string describe(const Flow& f);
+
 }  // namespace stockade

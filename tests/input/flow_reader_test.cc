@@ -412,36 +412,6 @@ TEST(FlowReader, ParallelReadingMatchesOneThread) {
   EXPECT_EQ(seen, static_cast<uint64_t>(bad_lines[0] - 1 - 1));  // minus the blank line 2
 }
 
-// Everything a record says, as text (to compare records read in different ways).
-std::string describe(const Flow& f) {
-  auto peer = [](const FlowPeer& p) {
-    return std::string(p.ns) + "/" + std::string(p.pod) + "/" + std::string(p.pod_uid) + "/" +
-           std::string(p.workload) + "/" + std::string(p.workload_kind) + "/" +
-           std::string(p.service_ns) + "/" + std::string(p.service_name) + "/" +
-           std::string(p.reserved) + "/" + std::string(p.labels_json) + "/" +
-           std::to_string(p.identity) + "/" + std::to_string(p.port) + "/" +
-           (p.ip ? p.ip->str() : "-") + "/" + std::to_string(p.hint);
-  };
-  std::string out =
-      std::to_string(f.time_ns) + "|" + std::to_string(static_cast<int>(f.l4)) +
-      std::to_string(f.tcp.syn) + std::to_string(f.tcp.ack) + std::to_string(f.tcp.fin) +
-      std::to_string(f.tcp.rst) + "|" + std::to_string(static_cast<int>(f.verdict)) + "|" +
-      std::string(f.drop_reason) + "|" + (f.is_reply ? std::to_string(*f.is_reply) : "-") + "|" +
-      std::to_string(static_cast<int>(f.direction)) + std::to_string(f.l7) +
-      std::to_string(f.policy_verdict) + std::to_string(f.sock) + "|" + std::string(f.node) + "|" +
-      std::string(f.agent_outcome) + "|" + std::to_string(f.pid) + "|" + std::string(f.comm) + "|" +
-      peer(f.src) + "|" + peer(f.dst);
-  if (const L7Info* l7 = f.l7_info) {
-    out += "|l7 " + std::to_string(static_cast<int>(l7->type)) + " " +
-           std::to_string(l7->latency_ns) + " " + std::string(l7->dns_query) + " " +
-           std::to_string(l7->dns_rcode) + " " + std::string(l7->http_method) + " " +
-           std::string(l7->http_url) + " " + std::string(l7->http_protocol) + " " +
-           std::to_string(l7->http_code);
-    for (size_t i = 0; i < l7->dns_ip_count; ++i) out += " " + std::string(l7->dns_ips[i]);
-  }
-  return out;
-}
-
 // Lines of the common shape are read straight from their text (the direct path), the others
 // walked through simdjson's index. Each line below, its remembered endpoints warm, is
 // mutated a byte at a time (replaced by a byte that matters to JSON, or deleted): read both
