@@ -1228,16 +1228,16 @@ class Decoder {
 }  // namespace
 
 template <class N>
-Result<void> decode_document(const N& doc, DecodeContext& ctx) {
+Result<void> decode_document(const N& doc, DecodeContext& ctx, int list_depth) {
   try {
-    Decoder<N>(ctx).document(doc, 0);
+    Decoder<N>(ctx).document(doc, list_depth);
   } catch (const DecodeError& e) {
     return make_error(ctx.file, e.line, e.message);
   }
   return {};
 }
 
-template Result<void> decode_document<YamlNode>(const YamlNode&, DecodeContext&);
-template Result<void> decode_document<JsonNode>(const JsonNode&, DecodeContext&);
+template Result<void> decode_document<YamlNode>(const YamlNode&, DecodeContext&, int);
+template Result<void> decode_document<JsonNode>(const JsonNode&, DecodeContext&, int);
 
 }  // namespace stockade::input

@@ -1,17 +1,22 @@
 #include "input/loader.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <thread>
 #include <tuple>
 
+#include <fcntl.h>
 #include <simdjson.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "input/decode.h"
 #include "input/node_adapters.h"
@@ -33,40 +38,86 @@ void advise_huge_pages(void* p, size_t n) {
   if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
-// Reads a whole file into a buffer padded for simdjson (no copy needed before parsing).
-Result<simdjson::padded_string> read_file(const std::string& path) {
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (!ec && size > kMaxFileBytes) return make_error(path, 0, "file is larger than 4 GiB");
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return make_error(path, 0, std::string("cannot open file: ") + std::strerror(errno));
-  std::string data;
-  if (!ec) {
-    simdjson::padded_string buf(size);
-    advise_huge_pages(buf.data(), size);
-    size_t got = std::fread(buf.data(), 1, size, f);
-    int next = std::fgetc(f);
-    if (got == size && next == EOF) {
-      std::fclose(f);
-      return buf;
-    }
-    // A pseudo-file that reports size 0, or a file that grew: read the rest in chunks.
-    data.assign(buf.data(), got);
-    if (next != EOF) data.push_back(static_cast<char>(next));
+// A file's whole text, followed by simdjson::SIMDJSON_PADDING readable bytes (so that it is
+// parsed where it is). A regular file is mapped: no copy, and its pages are the page cache's
+// rather than the process's own. Anything else (a pipe, stdin, a pseudo-file) is read.
+class FileText {
+ public:
+  FileText() = default;
+  explicit FileText(simdjson::padded_string s) : read_(std::move(s)) {}
+  FileText(void* map, size_t map_len, size_t size) : map_(map), map_len_(map_len), size_(size) {}
+  FileText(FileText&& o) noexcept
+      : read_(std::move(o.read_)), map_(o.map_), map_len_(o.map_len_), size_(o.size_) {
+    o.map_ = nullptr;
   }
-  // Not a regular file (a pipe, /dev/stdin) or one that changed size: read in chunks.
+  FileText& operator=(FileText&&) = delete;
+  ~FileText() {
+    if (map_) ::munmap(map_, map_len_);
+  }
+  simdjson::padded_string_view view() const {
+    if (map_) return simdjson::padded_string_view(static_cast<const char*>(map_), size_, map_len_);
+    return read_;
+  }
+
+ private:
+  simdjson::padded_string read_;
+  void* map_ = nullptr;
+  size_t map_len_ = 0, size_ = 0;
+};
+
+// Maps a regular file of `size` bytes and the zero pages that pad it; nullopt when mapping
+// fails (the caller reads it instead).
+std::optional<FileText> map_file(int fd, size_t size) {
+  static const size_t kPage = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t len = (size + simdjson::SIMDJSON_PADDING + kPage - 1) / kPage * kPage;
+  // Anonymous zero pages first, then the file over their start: the padding past the file's
+  // last page stays readable.
+  void* region = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (region == MAP_FAILED) return std::nullopt;
+  if (::mmap(region, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) ==
+      MAP_FAILED) {
+    ::munmap(region, len);
+    return std::nullopt;
+  }
+  return FileText(region, len, size);
+}
+
+Result<FileText> read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(path, 0, std::string("cannot open file: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes) {
+      ::close(fd);
+      return make_error(path, 0, "file is larger than 4 GiB");
+    }
+    auto mapped = map_file(fd, static_cast<size_t>(st.st_size));
+    if (mapped) {
+      ::close(fd);
+      return std::move(*mapped);
+    }
+  }
+  // Not a regular file (a pipe, /dev/stdin, a pseudo-file that reports size 0), or not
+  // mapped: read in chunks.
+  std::string data;
   char chunk[1 << 16];
-  for (size_t n; (n = std::fread(chunk, 1, sizeof chunk, f)) > 0;) {
-    data.append(chunk, n);
+  for (;;) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return make_error(path, 0, std::string("read error: ") + std::strerror(e));
+    }
+    data.append(chunk, static_cast<size_t>(n));
     if (data.size() > kMaxFileBytes) {
-      std::fclose(f);
+      ::close(fd);
       return make_error(path, 0, "file is larger than 4 GiB");
     }
   }
-  bool failed = std::ferror(f);
-  std::fclose(f);
-  if (failed) return make_error(path, 0, "read error");
-  return simdjson::padded_string(data);
+  ::close(fd);
+  return FileText(simdjson::padded_string(data));
 }
 
 Result<void> decode_yaml(std::string_view text, input::DecodeContext& ctx) {
@@ -86,10 +137,13 @@ Result<void> decode_yaml(std::string_view text, input::DecodeContext& ctx) {
 Result<void> decode_json_element(simdjson::dom::element root, std::string_view text,
                                  input::DecodeContext& ctx);
 
+bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& ctx);
+
 // JSON goes through simdjson. The DOM keeps no positions, so when a JSON file fails to
 // decode, it is decoded once more through the YAML path (JSON is YAML) to name the line.
-Result<void> decode_json(const simdjson::padded_string& padded, input::DecodeContext& ctx) {
-  std::string_view text(padded.data(), padded.size());
+Result<void> decode_json(simdjson::padded_string_view padded, input::DecodeContext& ctx) {
+  std::string_view text = padded;
+  if (decode_large_list(padded, ctx)) return {};
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.allocate(padded.size()) == simdjson::SUCCESS) {
@@ -97,14 +151,14 @@ Result<void> decode_json(const simdjson::padded_string& padded, input::DecodeCon
     advise_huge_pages(parser.doc.tape.get(), (padded.size() + 3) * sizeof(uint64_t));
     advise_huge_pages(parser.doc.string_buf.get(), 5 * padded.size() / 3);
   }
-  auto err = parser.parse(padded).get(root);
+  auto err = parser.parse(padded.data(), padded.size(), false).get(root);
   if (err == simdjson::SUCCESS) return decode_json_element(root, text, ctx);
 
   // Several JSON documents one after another (concatenated `kubectl get -o json` outputs).
   simdjson::dom::parser many_parser;
   simdjson::dom::document_stream stream;
-  if (many_parser.parse_many(padded, std::max<size_t>(padded.size(), 1 << 16)).get(stream) ==
-      simdjson::SUCCESS) {
+  if (many_parser.parse_many(padded.data(), padded.size(), std::max<size_t>(padded.size(), 1 << 16))
+          .get(stream) == simdjson::SUCCESS) {
     std::vector<std::string> docs;
     bool ok = true;
     for (auto it = stream.begin(); it != stream.end(); ++it) {
@@ -165,10 +219,144 @@ Result<void> decode_items(const std::vector<simdjson::dom::element>& items, size
   input::DecodeContext c = ctx;
   c.state = &out;
   for (size_t i = begin; i < end; ++i) {
-    auto r = input::decode_document(input::JsonNode(items[i]), c);
+    auto r = input::decode_document(input::JsonNode(items[i]), c, 1);
     if (!r) return r;
   }
   return {};
+}
+
+// A large List (a cluster dump) without a DOM of the whole file: stage 1 indexes the file, a
+// walk of its structural characters finds the items, and two threads parse and decode them
+// one at a time, each into its own state (the halves are appended in order, as one pass
+// would). The file's tape and strings are never built at once, and the parse runs on both
+// threads. The text outside the items is parsed on its own and must be a List.
+//
+// Anything else (an error anywhere, fewer items, a second "items" key, text after the root)
+// returns false with nothing added: the whole-document path then decides, and names errors.
+bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& ctx) {
+  const LoadOptions& options = *ctx.options;
+  if (text.size() < options.split_list_bytes || text.size() >= UINT32_MAX) return false;
+  std::unique_ptr<simdjson::internal::dom_parser_implementation> index;
+  if (simdjson::get_active_implementation()->create_dom_parser_implementation(
+          text.size(), simdjson::DEFAULT_MAX_DEPTH, index) != simdjson::SUCCESS)
+    return false;
+  const auto* buf = reinterpret_cast<const uint8_t*>(text.data());
+  if (index->stage1(buf, text.size(), simdjson::stage1_mode::regular) != simdjson::SUCCESS)
+    return false;
+  const uint32_t* pos = index->structural_indexes.get();
+  const uint32_t n = index->n_structural_indexes;
+
+  // The items' spans: from an item's first structural character to the comma or bracket
+  // after it.
+  std::vector<std::pair<uint32_t, uint32_t>> spans;
+  uint32_t items_open = 0, items_close = 0;  // offsets of the array's brackets
+  enum { kBefore, kOpening, kInside, kAfter } items = kBefore;
+  bool want_item = false;
+  uint32_t start = 0;
+  int64_t depth = 0;
+  static constexpr auto kNesting = [] {
+    std::array<int8_t, 256> t{};
+    t['{'] = t['['] = 1;
+    t['}'] = t[']'] = -1;
+    return t;
+  }();
+  for (uint32_t k = 0; k < n; ++k) {
+    if (depth > 2) {  // inside an item, or another value of the root: only the nesting counts
+      do depth += kNesting[buf[pos[k++]]];
+      while (depth > 2 && k < n);
+      if (k == n) break;
+    }
+    const uint8_t c = buf[pos[k]];
+    if (depth == 0 && k > 0) return false;  // text after the root
+    if (items == kInside && depth == 2) {
+      if (want_item) {
+        if (c == ',' || c == ']') return false;  // `[]`, `[,` or `,]`: not for this path
+        start = pos[k];
+        want_item = false;
+      } else if (c == ',' || c == ']') {
+        spans.emplace_back(start, pos[k]);
+        want_item = c == ',';
+        if (c == ']') {
+          items_close = pos[k];
+          items = kAfter;
+          depth = 1;
+        }
+        continue;
+      }
+    }
+    switch (c) {
+      case '{':
+      case '[':
+        if (items == kOpening) {
+          if (c != '[') return false;
+          items = kInside;
+          want_item = true;
+          items_open = pos[k];
+        }
+        ++depth;
+        break;
+      case '}':
+      case ']':
+        if (--depth < 0) return false;
+        break;
+      case '"':
+        // A key of the root named "items" (seven bytes: no escape can hide in them).
+        if (depth == 1 && k + 1 < n && buf[pos[k + 1]] == ':' &&
+            std::memcmp(buf + pos[k], "\"items\"", 7) == 0 && pos[k] + 7 <= pos[k + 1]) {
+          if (items != kBefore) return false;
+          items = kOpening;
+        }
+        break;
+      default:
+        if (items == kOpening && c != ':') return false;
+        break;
+    }
+  }
+  if (depth != 0 || items != kAfter ||
+      spans.size() < std::max<size_t>(options.split_list_items, 1) || buf[pos[0]] != '{')
+    return false;
+  index.reset();
+
+  // The rest of the document, with the items taken out.
+  std::string_view view = text;
+  simdjson::padded_string rest(std::string(view.substr(0, items_open + 1)) +
+                               std::string(view.substr(items_close)));
+  simdjson::dom::parser rest_parser;
+  simdjson::dom::element root;
+  simdjson::dom::array emptied;
+  std::string_view kind;
+  if (rest_parser.parse(rest).get(root) != simdjson::SUCCESS ||
+      root["kind"].get(kind) != simdjson::SUCCESS || kind != "List" ||
+      root["items"].get(emptied) != simdjson::SUCCESS || emptied.size() != 0)
+    return false;
+
+  // The root and the items array are two levels of the whole document's nesting.
+  constexpr size_t kItemDepth = simdjson::DEFAULT_MAX_DEPTH - 2;
+  auto decode_range = [&](size_t begin, size_t end, ClusterState& out) {
+    simdjson::dom::parser parser;
+    if (parser.allocate(size_t{1} << 16, kItemDepth) != simdjson::SUCCESS) return false;
+    input::DecodeContext c = ctx;
+    c.state = &out;
+    for (size_t i = begin; i < end; ++i) {
+      simdjson::dom::element item;
+      if (parser.parse(text.data() + spans[i].first, spans[i].second - spans[i].first, false)
+              .get(item) != simdjson::SUCCESS)
+        return false;
+      if (!input::decode_document(input::JsonNode(item), c, 1)) return false;
+    }
+    return true;
+  };
+  ClusterState first, second;
+  bool ok2 = false;
+  const size_t half = spans.size() / 2;
+  std::thread worker([&] { ok2 = decode_range(half, spans.size(), second); });
+  const bool ok1 = decode_range(0, half, first);
+  worker.join();
+  if (!ok1 || !ok2) return false;
+  append_state(second, first);
+  append_state(first, *ctx.state);
+  ctx.split_items += spans.size();
+  return true;
 }
 
 Result<void> decode_json_element(simdjson::dom::element root, std::string_view text,
@@ -234,21 +422,22 @@ Result<void> ClusterLoader::add_text(std::string_view text, const std::string& n
   return add_padded(padded, name);
 }
 
-Result<void> ClusterLoader::add_padded(const simdjson::padded_string& text,
-                                       const std::string& name) {
+Result<void> ClusterLoader::add_padded(simdjson::padded_string_view text, const std::string& name) {
   input::DecodeContext ctx{name, &options_, &state_};
-  std::string_view view(text.data(), text.size());
+  std::string_view view = text;
   if (size_t nul = view.find('\0'); nul != std::string_view::npos)
     return make_error(name, input::line_of_offset(view, nul), "binary data (NUL byte) in manifest");
-  if (input::looks_like_json(view)) return decode_json(text, ctx);
-  return decode_yaml(view, ctx);
+  if (!input::looks_like_json(view)) return decode_yaml(view, ctx);
+  auto r = decode_json(text, ctx);
+  split_items_ += ctx.split_items;
+  return r;
 }
 
 Result<void> ClusterLoader::add_path(const std::string& path) {
   if (path == "-") {
     auto text = read_file("/dev/stdin");
     if (!text) return make_error("<stdin>", 0, text.error().message);
-    return add_padded(*text, "<stdin>");
+    return add_padded(text->view(), "<stdin>");
   }
   std::error_code ec;
   auto st = std::filesystem::status(path, ec);
@@ -271,7 +460,7 @@ Result<void> ClusterLoader::add_path(const std::string& path) {
   }
   auto text = read_file(path);
   if (!text) return tl::unexpected(text.error());
-  return add_padded(*text, path);
+  return add_padded(text->view(), path);
 }
 
 ClusterState ClusterLoader::finish() && {

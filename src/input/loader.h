@@ -20,6 +20,11 @@ struct LoadOptions {
   // are neither decoded nor checked, and Pod::security stays empty: the flow commands load
   // large clusters about a quarter faster that way.
   bool workload_security = true;
+  // A JSON List of at least this many bytes and items (a cluster dump) is parsed one item at
+  // a time, on two threads, instead of as one document: half the memory, less serial time.
+  // The result is the same either way (tests lower these to compare).
+  size_t split_list_bytes = size_t{4} << 20;
+  size_t split_list_items = 2048;
 };
 
 class ClusterLoader {
@@ -35,11 +40,15 @@ class ClusterLoader {
   // namespace, name) keeps its last version; objects are sorted by namespace and name.
   ClusterState finish() &&;
 
+  // How many items of large Lists were parsed one at a time (LoadOptions::split_list_bytes).
+  size_t split_items() const { return split_items_; }
+
  private:
-  Result<void> add_padded(const simdjson::padded_string& text, const std::string& name);
+  Result<void> add_padded(simdjson::padded_string_view text, const std::string& name);
 
   LoadOptions options_;
   ClusterState state_;
+  size_t split_items_ = 0;
 };
 
 }  // namespace stockade

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include "support/random_cluster.h"
 
 namespace stockade {
 namespace {
@@ -666,6 +670,142 @@ status: {phase: Succeeded}
   for (const auto& e : eps) ids.push_back(e.id() + ":" + e.kind);
   EXPECT_EQ(ids, (std::vector<std::string>{"x/db:StatefulSet", "x/orphan-owner-missing:ReplicaSet",
                                            "x/web-abc-1:Pod"}));
+}
+
+// ---- large Lists, parsed one item at a time -------------------------------------------------
+
+// Everything ClusterLoader reads, as text: what dump_cluster shows, and more of each object.
+std::string describe_state(const ClusterState& s) {
+  std::ostringstream o;
+  o << testing::dump_cluster(s);
+  for (const Pod& p : s.pods) {
+    o << "pod " << p.ns << "/" << p.name << " uid=" << p.uid << " created=" << p.created_ns
+      << " deleted=" << p.deleted_ns << " owners=";
+    for (const OwnerRef& r : p.owners) o << r.kind << ":" << r.name << ":" << r.uid << ",";
+    o << "\n";
+  }
+  for (const Workload& w : s.workloads) {
+    o << "workload " << w.ns << "/" << w.name << " uid=" << w.uid << " owners=";
+    for (const OwnerRef& r : w.owners) o << r.kind << ":" << r.name << ",";
+    o << "\n";
+  }
+  for (const Service& v : s.services) {
+    o << "service " << v.ns << "/" << v.name << " ips=";
+    for (const IpAddr& ip : v.cluster_ips) o << ip.str() << ",";
+    o << " selector=";
+    if (v.selector)
+      for (const auto& [k, val] : *v.selector) o << k << "=" << val << ",";
+    o << "\n";
+  }
+  o << "sizes " << s.endpoint_slices.size() << " " << s.ingresses.size() << " " << s.routes.size()
+    << " " << s.service_accounts.size() << " " << s.secrets.size() << " " << s.roles.size() << " "
+    << s.bindings.size() << "\n";
+  for (const auto& [k, n] : s.skipped_kinds) o << "skipped " << k << " " << n << "\n";
+  return o.str();
+}
+
+struct Loaded {
+  std::string result;  // describe_state(), or the error
+  size_t split_items = 0;
+};
+
+Loaded load_with(std::string_view text, bool split, const std::string& name = "in.json") {
+  LoadOptions o;
+  if (split) {
+    o.split_list_bytes = 0;
+    o.split_list_items = 1;
+  } else {
+    o.split_list_bytes = SIZE_MAX;
+  }
+  ClusterLoader l(o);
+  auto r = l.add_text(text, name);
+  if (!r) return {"error: " + r.error().str(), l.split_items()};
+  size_t n = l.split_items();
+  return {describe_state(std::move(l).finish()), n};
+}
+
+// Both ways give the same objects or the same error; returns how many items were split.
+size_t expect_same_both_ways(std::string_view text) {
+  Loaded whole = load_with(text, false);
+  Loaded split = load_with(text, true);
+  EXPECT_EQ(whole.split_items, 0u);
+  EXPECT_EQ(split.result, whole.result) << text;
+  return split.split_items;
+}
+
+TEST(LoaderLargeList, AGeneratedClusterDumpIsReadTheSameItemByItem) {
+  namespace fs = std::filesystem;
+  fs::path file =
+      fs::temp_directory_path() / ("stockade_large_list_" + std::to_string(::getpid()) + ".json");
+  ASSERT_EQ(std::system((std::string(STOCKADE_GEN_CLUSTER) + " --pods 1200 --admin --out " +
+                         file.string() + " 2>/dev/null")
+                            .c_str()),
+            0);
+  ASSERT_GT(fs::file_size(file), size_t{4} << 20);  // the default threshold applies
+  auto read = [&](LoadOptions o) {
+    ClusterLoader l(o);
+    auto r = l.add_path(file.string());
+    EXPECT_TRUE(r) << r.error().str();
+    size_t n = l.split_items();
+    return std::pair{describe_state(std::move(l).finish()), n};
+  };
+  LoadOptions whole;
+  whole.split_list_bytes = SIZE_MAX;
+  auto [want, none] = read(whole);
+  auto [got, split] = read(LoadOptions{});
+  fs::remove(file);
+  EXPECT_EQ(none, 0u);
+  EXPECT_GT(split, 2048u);
+  EXPECT_EQ(got, want);
+  EXPECT_NE(want.find("pods:\n  "), std::string::npos);
+}
+
+TEST(LoaderLargeList, ShapesAndErrorsMatchTheWholeDocument) {
+  const std::string pod = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"x",
+    "labels":{"app":"a"}},"spec":{"volumes":[{"name":"v","configMap":{"name":"c",
+    "items":[{"key":"k","path":"p"}]}}],"containers":[{"name":"c","ports":[{"containerPort":80}]}]},
+    "status":{"podIP":"10.0.0.5"}})";
+  const std::string np = R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
+    "metadata":{"name":"p","namespace":"x"},"spec":{"podSelector":{},"ingress":[{"from":[
+    {"podSelector":{"matchLabels":{"app":"a"}}}]}]}})";
+  // Read item by item: pretty-printed, keys around "items", an "items" inside an item.
+  EXPECT_EQ(expect_same_both_ways(R"({"apiVersion":"v1","kind":"List","items":[)" + pod + "," + np +
+                                  "]}"),
+            2u);
+  EXPECT_EQ(expect_same_both_ways("{\n  \"metadata\": {\"items\": [1]},\n  \"items\" : [\n    " +
+                                  pod + " ,\n    " + np + "\n  ],\n  \"kind\": \"List\"\n}\n"),
+            2u);
+  EXPECT_EQ(expect_same_both_ways(R"({"kind":"List","items":[)" + pod + R"(,{"kind":"List",
+    "items":[{"kind":"List","items":[{"kind":"List","items":[)" +
+                                  np + "]}]}]}]}"),
+            2u);
+  // The same answer through the whole document: errors, other shapes, other documents.
+  const std::vector<std::string> whole_only = {
+      R"({"kind":"List","items":[)" + pod + "," + np + "]}{\"kind\":\"Pod\"}",
+      R"({"kind":"List","items":[)" + pod + R"(],"items":[)" + np + "]}",
+      R"({"kind":"List","items":[)" + pod + "," + np + ",]}",
+      R"({"kind":"List","items":[)" + pod + " " + np + "]}",
+      R"({"kind":"List","items":[)" + pod + R"(,{"kind":"Pod","metadata":{"name":5}}]})",
+      R"({"kind":"List","items":[)" + pod + R"(,{"kind":"Pod","metadata":{"name":tru}}]})",
+      R"({"kind":"List","items":[)" + pod + "," + np + R"(],"metadata":{"x":nul}})",
+      R"({"kind":"PodList","items":[)" + pod + "]}",
+      R"({"kind":"Lis","items":[)" + pod + "]}",
+      R"({"kind":"List","items":[]})",
+      R"({"kind":"List","items":null})",
+      R"({"kind":"List","items":[)" + pod + "," + np + "]",
+      R"({"kind":"List","items":[)" + pod + "," + np + "]}}",
+      R"({"kind":"List","items":[)" + pod + ",\"\xff\"]}",
+      "[" + pod + "]",
+  };
+  for (const std::string& text : whole_only) EXPECT_EQ(expect_same_both_ways(text), 0u) << text;
+  // Nesting: the items sit two levels down, under the same limit as the whole document's.
+  for (size_t levels : {1021, 1022}) {
+    std::string deep = std::string(levels, '[') + std::string(levels, ']');
+    std::string text = R"({"kind":"List","items":[)" + pod +
+                       R"(,{"kind":"Pod","metadata":{"name":"d","namespace":"x"},"x":)" + deep +
+                       "}]}";
+    EXPECT_EQ(expect_same_both_ways(text), levels == 1021 ? 2u : 0u) << levels;
+  }
 }
 
 }  // namespace
