@@ -65,6 +65,7 @@ int run(const MapOptions& o) {
   sigaction(SIGTERM, &sa, nullptr);
   ro.stop = &g_stop;
   ro.peer_hint = [&graph](const FlowPeer& p) { return graph.hint(p); };
+  ro.upcoming = [&graph](const Flow& f) { graph.prefetch(f); };
   FlowReadStats stats;
   for (const std::string& path : o.flows) {
     if (g_stop) break;

@@ -416,14 +416,7 @@ void EdgeGraph::add(const Flow& f) {
 bool EdgeGraph::seen_elsewhere(const Flow& f) {
   constexpr int64_t kWindow = int64_t{5} * 1000000000;
   if (f.node.empty() || !f.src.ip || !f.dst.ip || f.time_ns == 0) return false;
-  auto mix = [](uint64_t h, uint64_t v) {
-    h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
-    return h;
-  };
-  uint64_t key = 0;
-  for (const IpAddr* ip : {&*f.src.ip, &*f.dst.ip}) key = mix(mix(key, ip->hi), ip->lo);
-  key = mix(
-      key, (uint64_t{f.src.port} << 24) | (uint64_t{f.dst.port} << 8) | static_cast<uint8_t>(f.l4));
+  const uint64_t key = start_key(f);
   uint64_t node = hash_bytes(f.node);
   newest_start_ = std::max(newest_start_, f.time_ns);
   auto [last, inserted] = recent_starts_.try_emplace(key, RecentStart{node, f.time_ns});
@@ -438,6 +431,34 @@ bool EdgeGraph::seen_elsewhere(const Flow& f) {
     if (recent_starts_.size() > recent_limit_ / 2) recent_limit_ *= 2;
   }
   return duplicate;
+}
+
+// The 5-tuple's hash: of both addresses (which must be set), both ports and the protocol.
+uint64_t EdgeGraph::start_key(const Flow& f) {
+  auto mix = [](uint64_t h, uint64_t v) {
+    h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+    return h;
+  };
+  uint64_t key = 0;
+  for (const IpAddr* ip : {&*f.src.ip, &*f.dst.ip}) key = mix(mix(key, ip->hi), ip->lo);
+  return mix(
+      key, (uint64_t{f.src.port} << 24) | (uint64_t{f.dst.port} << 8) | static_cast<uint8_t>(f.l4));
+}
+
+// Only the common case is fetched: both peers pods with hints whose nodes exist already.
+void EdgeGraph::prefetch(const Flow& f) const {
+  const Resolver& r = *resolver_;
+  auto node_of = [&](const FlowPeer& p) -> int64_t {
+    return p.hint >= 2 ? r.endpoint_node[p.hint - 2] : -1;
+  };
+  const int64_t src = node_of(f.src), dst = node_of(f.dst);
+  if (src < 0 || dst < 0) return;
+  const FlowKind kind = classify(f);
+  if (kind == FlowKind::Reply) return;
+  edges_.prefetch(
+      EdgeKey{static_cast<uint32_t>(src), static_cast<uint32_t>(dst), f.l4, f.dst.port});
+  if (kind == FlowKind::Start && !f.node.empty() && f.src.ip && f.dst.ip && f.time_ns != 0)
+    recent_starts_.prefetch(start_key(f));
 }
 
 std::vector<std::pair<EdgeKey, EdgeStats>> EdgeGraph::edges() const {

@@ -64,6 +64,9 @@ class EdgeGraph {
 
   // Resolves and aggregates one record.
   void add(const Flow& f);
+  // Fetches what add(f) will touch in the graph's tables, for a record a few ahead of the one
+  // added next (FlowReadOptions::upcoming): changes nothing.
+  void prefetch(const Flow& f) const;
   // The part of resolving that reads only the cluster objects (pods by UID or by name), for
   // FlowReadOptions::peer_hint: safe to call from several threads at once. Records passed to
   // add() must have their hints from this graph or none (0).
@@ -98,6 +101,7 @@ class EdgeGraph {
   uint64_t unresolved_ = 0;
   uint64_t duplicates_ = 0;
   bool seen_elsewhere(const Flow& f);
+  static uint64_t start_key(const Flow& f);  // of recent_starts_
   struct RecentStart {
     uint64_t node_hash;
     int64_t time_ns;

@@ -1584,6 +1584,7 @@ class Pipeline {
 
  private:
   static constexpr size_t kChunk = size_t{1} << 20;
+  static constexpr size_t kUpcoming = 8;  // how far ahead FlowReadOptions::upcoming looks
 
   bool stopped() const { return options_.stop && *options_.stop; }
 
@@ -1635,8 +1636,14 @@ class Pipeline {
       done_cv_.wait(lock, [&] { return c.ready; });
     }
     size_t fi = 0;
+    auto deliver = [&](size_t i) {
+      if (options_.upcoming && i + kUpcoming < c.flows.size())
+        options_.upcoming(c.flows[i + kUpcoming]);
+      ++stats_.records;
+      sink_(c.flows[i]);
+    };
     for (const Chunk::Bad& b : c.bad) {
-      for (; fi < b.flows_before; ++fi) deliver(c.flows[fi]);
+      for (; fi < b.flows_before; ++fi) deliver(fi);
       ++stats_.malformed;
       uint64_t line = line_base_ + b.line + 1;
       Error e{name_, static_cast<int>(std::min<uint64_t>(line, INT32_MAX)),
@@ -1644,7 +1651,7 @@ class Pipeline {
       if (options_.strict) return tl::unexpected(e);
       if (stats_.problems.size() < options_.max_reported) stats_.problems.push_back(std::move(e));
     }
-    for (; fi < c.flows.size(); ++fi) deliver(c.flows[fi]);
+    for (; fi < c.flows.size(); ++fi) deliver(fi);
     stats_.lines += c.lines;
     stats_.ignored += c.ignored;
     stats_.direct += c.direct;
@@ -1665,11 +1672,6 @@ class Pipeline {
     spare_.push_back(std::move(pending_.front()));
     pending_.pop_front();
     return {};
-  }
-
-  void deliver(const Flow& f) {
-    ++stats_.records;
-    sink_(f);
   }
 
   void start_workers() {

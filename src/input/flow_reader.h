@@ -31,6 +31,9 @@ struct FlowReadOptions {
   // the peer's pod_uid, ns and pod: a parser remembers it for endpoint objects seen before.
   using PeerHint = std::function<uint32_t(const FlowPeer&)>;
   PeerHint peer_hint;
+  // Called on the delivering thread with a record a few ahead of the one the sink gets next
+  // (e.g. EdgeGraph::prefetch): a hint that must not change what the sink does.
+  std::function<void(const Flow&)> upcoming;
   // Lines of the common shape are read straight from their text, the others through
   // simdjson's index of them; both give the same records. False reads every line the second
   // way (tests compare the two).

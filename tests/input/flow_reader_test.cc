@@ -369,16 +369,27 @@ TEST(FlowReader, ParallelReadingMatchesOneThread) {
   std::ofstream(file, std::ios::binary) << text;
   auto read = [&](unsigned threads, FlowReadStats& st, bool from_file = false) {
     std::vector<std::string> out;
+    std::vector<std::pair<std::string, size_t>> upcoming;  // and how many had reached the sink
     FlowReadOptions o;
     o.threads = threads;
     o.max_reported = 100;
-    auto sink = [&](const Flow& f) {
-      out.push_back(std::string(f.src.ns) + "/" + std::string(f.src.pod) + ":" +
-                    std::to_string(f.src.port) + ">" + (f.dst.ip ? f.dst.ip->str() : "-"));
+    auto key = [](const Flow& f) {
+      return std::string(f.src.ns) + "/" + std::string(f.src.pod) + ":" +
+             std::to_string(f.src.port) + ">" + (f.dst.ip ? f.dst.ip->str() : "-");
     };
+    o.upcoming = [&](const Flow& f) { upcoming.emplace_back(key(f), out.size()); };
+    auto sink = [&](const Flow& f) { out.push_back(key(f)); };
     auto r = from_file ? read_flows(file.string(), o, st, sink)
                        : read_flows_text(text, "big.json", o, st, sink);
     EXPECT_TRUE(r);
+    // A record announced as upcoming reaches the sink a few records later.
+    EXPECT_GT(upcoming.size(), out.size() * 9 / 10);
+    for (const auto& [k, delivered] : upcoming) {
+      bool later = false;
+      for (size_t i = delivered; i < out.size() && i < delivered + 16; ++i) later |= out[i] == k;
+      EXPECT_TRUE(later) << k;
+      if (!later) break;
+    }
     return out;
   };
   FlowReadStats one, four, mapped_one, mapped_four;
