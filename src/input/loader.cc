@@ -402,15 +402,25 @@ bool manifest_extension(const std::filesystem::path& p) {
   return ext == ".yaml" || ext == ".yml" || ext == ".json";
 }
 
-// Keeps the last object of each key, in first-seen order, then sorts.
+// Keeps the last object of each key, sorted by key. `key` returns references (std::tie), so
+// that comparing copies nothing; input that is sorted already (a cluster dump often is) costs
+// one compare per object.
 template <class T, class KeyFn>
 void dedup_sort(std::vector<T>& v, KeyFn key) {
-  std::map<decltype(key(v[0])), size_t> last;
-  for (size_t i = 0; i < v.size(); ++i) last[key(v[i])] = i;
+  const size_t n = v.size();
+  bool sorted = true;
+  for (size_t i = 1; i < n && sorted; ++i) sorted = key(v[i - 1]) < key(v[i]);
+  if (sorted) return;
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return key(v[a]) < key(v[b]); });
   std::vector<T> out;
-  out.reserve(last.size());
-  for (auto& [k, i] : last) out.push_back(std::move(v[i]));
-  v = std::move(out);  // std::map iteration order is the sort order of the key
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i)  // the last of equal keys: the last seen (the sort is stable)
+    if (i + 1 == n || key(v[order[i]]) < key(v[order[i + 1]]))
+      out.push_back(std::move(v[order[i]]));
+  v = std::move(out);
 }
 
 }  // namespace
@@ -465,26 +475,21 @@ Result<void> ClusterLoader::add_path(const std::string& path) {
 
 ClusterState ClusterLoader::finish() && {
   ClusterState& s = state_;
-  dedup_sort(s.namespaces, [](const Namespace& n) { return n.name; });
-  dedup_sort(s.nodes, [](const Node& n) { return n.name; });
-  dedup_sort(s.pods, [](const Pod& p) { return std::make_tuple(p.ns, p.name); });
-  dedup_sort(s.workloads, [](const Workload& w) { return std::make_tuple(w.ns, w.name, w.kind); });
-  dedup_sort(s.services, [](const Service& v) { return std::make_tuple(v.ns, v.name); });
-  dedup_sort(s.endpoint_slices,
-             [](const EndpointSlice& v) { return std::make_tuple(v.ns, v.name); });
-  dedup_sort(s.network_policies,
-             [](const NetworkPolicy& p) { return std::make_tuple(p.ns, p.name); });
-  dedup_sort(s.cluster_policies,
-             [](const ClusterPolicy& p) { return std::make_tuple(p.kind, p.name); });
-  dedup_sort(s.ingresses, [](const Ingress& v) { return std::make_tuple(v.ns, v.name); });
-  dedup_sort(s.routes, [](const GatewayRoute& v) { return std::make_tuple(v.kind, v.ns, v.name); });
-  dedup_sort(s.service_accounts,
-             [](const ServiceAccount& v) { return std::make_tuple(v.ns, v.name); });
-  dedup_sort(s.secrets, [](const Secret& v) { return std::make_tuple(v.ns, v.name); });
-  dedup_sort(s.roles,
-             [](const RbacRole& v) { return std::make_tuple(v.cluster_scoped, v.ns, v.name); });
+  dedup_sort(s.namespaces, [](const Namespace& n) { return std::tie(n.name); });
+  dedup_sort(s.nodes, [](const Node& n) { return std::tie(n.name); });
+  dedup_sort(s.pods, [](const Pod& p) { return std::tie(p.ns, p.name); });
+  dedup_sort(s.workloads, [](const Workload& w) { return std::tie(w.ns, w.name, w.kind); });
+  dedup_sort(s.services, [](const Service& v) { return std::tie(v.ns, v.name); });
+  dedup_sort(s.endpoint_slices, [](const EndpointSlice& v) { return std::tie(v.ns, v.name); });
+  dedup_sort(s.network_policies, [](const NetworkPolicy& p) { return std::tie(p.ns, p.name); });
+  dedup_sort(s.cluster_policies, [](const ClusterPolicy& p) { return std::tie(p.kind, p.name); });
+  dedup_sort(s.ingresses, [](const Ingress& v) { return std::tie(v.ns, v.name); });
+  dedup_sort(s.routes, [](const GatewayRoute& v) { return std::tie(v.kind, v.ns, v.name); });
+  dedup_sort(s.service_accounts, [](const ServiceAccount& v) { return std::tie(v.ns, v.name); });
+  dedup_sort(s.secrets, [](const Secret& v) { return std::tie(v.ns, v.name); });
+  dedup_sort(s.roles, [](const RbacRole& v) { return std::tie(v.cluster_scoped, v.ns, v.name); });
   dedup_sort(s.bindings,
-             [](const RbacBinding& v) { return std::make_tuple(v.cluster_scoped, v.ns, v.name); });
+             [](const RbacBinding& v) { return std::tie(v.cluster_scoped, v.ns, v.name); });
   return std::move(state_);
 }
 
