@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 namespace stockade {
 
@@ -17,26 +19,17 @@ Labels ClusterState::namespace_labels(const std::string& name) const {
   return Labels{{"kubernetes.io/metadata.name", name}};
 }
 
-namespace {
-
-// Key of an owner: by uid when known, else by (namespace, kind, name).
-struct OwnerKey {
-  std::string ns, kind, name;
-  auto operator<=>(const OwnerKey&) const = default;
-};
-
-}  // namespace
-
 std::vector<Endpoint> build_endpoints(const ClusterState& state) {
   std::vector<Endpoint> out;
+  out.reserve(state.pods.size() + state.workloads.size());
 
-  // Index workloads by uid and by (ns, kind, name).
-  std::map<std::string, size_t> by_uid;
-  std::map<OwnerKey, size_t> by_key;
+  // Index workloads by uid and by (ns, kind, name); the keys point into `state`.
+  std::unordered_map<std::string_view, size_t> by_uid;
+  std::map<std::tuple<std::string_view, std::string_view, std::string_view>, size_t> by_key;
   for (size_t i = 0; i < state.workloads.size(); ++i) {
     const Workload& w = state.workloads[i];
     if (!w.uid.empty()) by_uid[w.uid] = i;
-    by_key[{w.ns, std::string(to_string(w.kind)), w.name}] = i;
+    by_key[{w.ns, to_string(w.kind), w.name}] = i;
   }
   auto find_owner = [&](const std::string& ns, const OwnerRef& o) -> std::optional<size_t> {
     if (!o.uid.empty()) {
@@ -89,6 +82,7 @@ std::vector<Endpoint> build_endpoints(const ClusterState& state) {
     out.push_back(std::move(e));
   }
 
+  const size_t pod_endpoints = out.size();
   for (size_t i = 0; i < state.workloads.size(); ++i) {
     const Workload& w = state.workloads[i];
     if (has_pods[i] || has_owner[i]) continue;
@@ -102,9 +96,15 @@ std::vector<Endpoint> build_endpoints(const ClusterState& state) {
     out.push_back(std::move(e));
   }
 
-  std::sort(out.begin(), out.end(), [](const Endpoint& a, const Endpoint& b) {
+  // Pods and workloads each come sorted from ClusterLoader::finish(): then a merge does.
+  auto less = [](const Endpoint& a, const Endpoint& b) {
     return std::tie(a.ns, a.name, a.kind) < std::tie(b.ns, b.name, b.kind);
-  });
+  };
+  const auto mid = out.begin() + static_cast<std::ptrdiff_t>(pod_endpoints);
+  if (std::is_sorted(out.begin(), mid, less) && std::is_sorted(mid, out.end(), less))
+    std::inplace_merge(out.begin(), mid, out.end(), less);
+  else
+    std::sort(out.begin(), out.end(), less);
   // A workload and a pod with the same name in one namespace keep distinct ids in output
   // only by kind; keep both (rare: a bare Pod named like a Deployment that has no pods).
   return out;
