@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "core/hash.h"
+#include "core/mapped_file.h"
 
 namespace stockade {
 
@@ -1676,9 +1677,11 @@ class Pipeline {
 
   void start_workers() {
     if (!workers_.empty()) return;
-    // Signals (SIGINT ending a stream) stay with the reading thread.
+    // Signals (SIGINT ending a stream) stay with the reading thread; the faults a thread
+    // causes itself (SIGBUS on a truncated mapped file: see MappedRegion) reach it.
     sigset_t all, old;
     sigfillset(&all);
+    for (int fault : {SIGBUS, SIGSEGV, SIGFPE, SIGILL}) sigdelset(&all, fault);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     for (unsigned i = 0; i < threads_; ++i) workers_.emplace_back([this] { work(); });
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -1836,8 +1839,12 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
       const char* base = static_cast<const char*>(map);
       if (!(static_cast<uint8_t>(base[0]) == 0x1f && static_cast<uint8_t>(base[1]) == 0x8b)) {
         ::madvise(map, size, MADV_SEQUENTIAL);
-        auto r = pipeline.run_mapped(base, size);
-        pipeline.finish();  // no worker may touch the mapping after it is gone
+        Result<void> r;
+        {
+          MappedRegion region(map, size, name);  // a truncation is an error naming the file
+          r = pipeline.run_mapped(base, size);
+          pipeline.finish();  // no worker may touch the mapping after it is gone
+        }
         ::munmap(map, size);
         return r;
       }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <tuple>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/mapped_file.h"
 #include "input/decode.h"
 #include "input/node_adapters.h"
 #include "input/text_scan.h"
@@ -45,13 +47,23 @@ class FileText {
  public:
   FileText() = default;
   explicit FileText(simdjson::padded_string s) : read_(std::move(s)) {}
-  FileText(void* map, size_t map_len, size_t size) : map_(map), map_len_(map_len), size_(size) {}
+  // A truncation while it is read is an error naming the file (MappedRegion).
+  FileText(void* map, size_t map_len, size_t size, const std::string& path)
+      : map_(map),
+        map_len_(map_len),
+        size_(size),
+        region_(std::make_unique<MappedRegion>(map, size, path)) {}
   FileText(FileText&& o) noexcept
-      : read_(std::move(o.read_)), map_(o.map_), map_len_(o.map_len_), size_(o.size_) {
+      : read_(std::move(o.read_)),
+        map_(o.map_),
+        map_len_(o.map_len_),
+        size_(o.size_),
+        region_(std::move(o.region_)) {
     o.map_ = nullptr;
   }
   FileText& operator=(FileText&&) = delete;
   ~FileText() {
+    region_.reset();
     if (map_) ::munmap(map_, map_len_);
   }
   simdjson::padded_string_view view() const {
@@ -63,11 +75,12 @@ class FileText {
   simdjson::padded_string read_;
   void* map_ = nullptr;
   size_t map_len_ = 0, size_ = 0;
+  std::unique_ptr<MappedRegion> region_;
 };
 
 // Maps a regular file of `size` bytes and the zero pages that pad it; nullopt when mapping
 // fails (the caller reads it instead).
-std::optional<FileText> map_file(int fd, size_t size) {
+std::optional<FileText> map_file(int fd, size_t size, const std::string& path) {
   static const size_t kPage = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const size_t len = (size + simdjson::SIMDJSON_PADDING + kPage - 1) / kPage * kPage;
   // Anonymous zero pages first, then the file over their start: the padding past the file's
@@ -79,7 +92,7 @@ std::optional<FileText> map_file(int fd, size_t size) {
     ::munmap(region, len);
     return std::nullopt;
   }
-  return FileText(region, len, size);
+  return FileText(region, len, size, path);
 }
 
 Result<FileText> read_file(const std::string& path) {
@@ -91,7 +104,7 @@ Result<FileText> read_file(const std::string& path) {
       ::close(fd);
       return make_error(path, 0, "file is larger than 4 GiB");
     }
-    auto mapped = map_file(fd, static_cast<size_t>(st.st_size));
+    auto mapped = map_file(fd, static_cast<size_t>(st.st_size), path);
     if (mapped) {
       ::close(fd);
       return std::move(*mapped);

@@ -423,6 +423,35 @@ TEST(FlowReader, ParallelReadingMatchesOneThread) {
   EXPECT_EQ(seen, static_cast<uint64_t>(bad_lines[0] - 1 - 1));  // minus the blank line 2
 }
 
+// A large flow file is mapped. If another process truncates it while it is read, the pages it
+// lost raise SIGBUS: an error naming the file and exit code 2, not a crash.
+TEST(FlowReaderDeathTest, ATruncatedMappedFileIsAnErrorNamingIt) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  fs::path file =
+      fs::temp_directory_path() / ("stockade-truncated-" + std::to_string(getpid()) + ".json");
+  {
+    std::ofstream out(file, std::ios::binary);
+    const std::string line =
+        "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\",\"destination\":"
+        "\"10.0.0.2\"},\"l4\":{\"TCP\":{\"source_port\":1234,\"destination_port\":80}}}}\n";
+    for (size_t n = 0; n < (size_t{16} << 20); n += line.size()) out << line;
+  }
+  auto read_and_truncate = [&] {
+    FlowReadOptions o;
+    o.threads = 2;
+    FlowReadStats st;
+    bool truncated = false;
+    auto r = read_flows(file.string(), o, st, [&](const Flow&) {
+      if (!truncated) fs::resize_file(file, 4096);
+      truncated = true;
+    });
+    std::exit(r ? 0 : 3);
+  };
+  EXPECT_EXIT(read_and_truncate(), ::testing::ExitedWithCode(2),
+              "stockade: error: .*stockade-truncated-.*: the file changed while it was read");
+  fs::remove(file);
+}
+
 // Lines of the common shape are read straight from their text (the direct path), the others
 // walked through simdjson's index. Each line below, its remembered endpoints warm, is
 // mutated a byte at a time (replaced by a byte that matters to JSON, or deleted): read both
