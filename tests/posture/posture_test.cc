@@ -5,6 +5,7 @@
 #include "posture/posture.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -655,7 +656,9 @@ status: {nodeInfo: {kubeletVersion: v1.29.3-gke.100}}
 // ---- suppressions ---------------------------------------------------------------------------
 
 std::filesystem::path temp_file(const std::string& name, const std::string& text) {
-  auto p = std::filesystem::temp_directory_path() / ("stockade_posture_" + name);
+  // Per process: ctest runs the tests that write one in parallel.
+  auto p = std::filesystem::temp_directory_path() /
+           ("stockade_posture_" + std::to_string(::getpid()) + "_" + name);
   std::ofstream(p) << text;
   return p;
 }

@@ -4,6 +4,7 @@
 // `scan` command's exit codes and output formats through the real binary.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -72,8 +73,10 @@ struct CmdResult {
 
 CmdResult run(const std::string& args) {
   auto dir = std::filesystem::temp_directory_path();
-  std::string out = (dir / "stockade_scan_out").string(),
-              err = (dir / "stockade_scan_err").string();
+  // Per process: ctest runs the tests that call this in parallel.
+  const std::string id = std::to_string(::getpid());
+  std::string out = (dir / ("stockade_scan_out_" + id)).string(),
+              err = (dir / ("stockade_scan_err_" + id)).string();
   std::string cmd =
       "cd '" + kSource.string() + "' && '" STOCKADE_BINARY "' " + args + " >" + out + " 2>" + err;
   int status = std::system(cmd.c_str());
@@ -83,7 +86,10 @@ CmdResult run(const std::string& args) {
     ss << in.rdbuf();
     return ss.str();
   };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  CmdResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  return r;
 }
 
 TEST(PostureCli, ExitCodesAndFormats) {
