@@ -1,10 +1,9 @@
 #include "agent/http_batch.h"
 
-#include <curl/curl.h>
-
 #include <chrono>
 
 #include "agent/event.h"
+#include "core/curl_lib.h"
 
 namespace stockade::agent {
 
@@ -24,7 +23,6 @@ BatchPoster::BatchPoster(std::string server, std::string node, size_t max_batch,
       node_(std::move(node)),
       max_batch_(max_batch),
       max_backlog_(max_backlog) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -92,26 +90,32 @@ BatchStats BatchPoster::stats() const {
 }
 
 bool BatchPoster::post(const std::string& body, std::string& error) {
-  CURL* curl = curl_easy_init();
+  auto lib = curl_lib();
+  if (!lib) {
+    error = lib.error().str();
+    return false;
+  }
+  const CurlLib& cu = **lib;
+  CURL* curl = cu.easy_init();
   if (!curl) {
     error = "curl_easy_init failed";
     return false;
   }
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_URL, url_.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-  CURLcode rc = curl_easy_perform(curl);
+  curl_slist* headers = cu.slist_append(nullptr, "Content-Type: application/json");
+  cu.easy_setopt(curl, CURLOPT_URL, url_.c_str());
+  cu.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  cu.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  cu.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  cu.easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  cu.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  cu.easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+  CURLcode rc = cu.easy_perform(curl);
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  cu.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  cu.slist_free_all(headers);
+  cu.easy_cleanup(curl);
   if (rc != CURLE_OK) {
-    error = url_ + ": " + curl_easy_strerror(rc);
+    error = url_ + ": " + cu.easy_strerror(rc);
     return false;
   }
   if (status < 200 || status >= 300) {

@@ -1,6 +1,5 @@
 #include "kube/client.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <simdjson.h>
@@ -17,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/curl_lib.h"
 #include "model/flow.h"
 
 extern char** environ;
@@ -89,6 +89,7 @@ struct BodySink {
   Response* resp;
   int64_t max;
   CURL* curl;
+  const CurlLib* lib;
   const std::function<bool(std::string_view)>* on_data;  // streaming when set
 };
 
@@ -97,7 +98,7 @@ size_t write_body(char* data, size_t size, size_t n, void* user) {
   size_t bytes = size * n;
   if (r->on_data) {
     long code = 0;
-    curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
+    r->lib->easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
     if (code == 200) return (*r->on_data)(std::string_view(data, bytes)) ? bytes : 0;
   }
   if (static_cast<int64_t>(r->resp->body.size() + bytes) > r->max) return 0;  // too large
@@ -128,10 +129,6 @@ size_t read_header(char* data, size_t size, size_t n, void* user) {
   }
   return size * n;
 }
-
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
 
 }  // namespace
 
@@ -241,6 +238,7 @@ Result<ExecCredential> run_exec_plugin(const ExecConfig& exec, const RestConfig&
 // handle from a pool (connections are reused per handle); the credential cache and the token
 // bucket are shared under one lock, so an exec plugin runs once for all threads.
 struct Client::Impl {
+  const CurlLib* curl = nullptr;  // set by create()
   Url url;
   std::mutex mu;
   std::vector<CURL*> idle;  // handles not in use
@@ -251,7 +249,7 @@ struct Client::Impl {
   std::chrono::steady_clock::time_point last_refill = std::chrono::steady_clock::now();
 
   ~Impl() {
-    for (CURL* c : idle) curl_easy_cleanup(c);
+    for (CURL* c : idle) curl->easy_cleanup(c);
   }
   CURL* take() {
     {
@@ -262,7 +260,7 @@ struct Client::Impl {
         return c;
       }
     }
-    return curl_easy_init();
+    return curl->easy_init();
   }
   void give_back(CURL* c) {
     std::lock_guard lock(mu);
@@ -276,15 +274,17 @@ Client::Client(RestConfig config, ClientOptions options)
 Client::~Client() = default;
 
 Result<std::unique_ptr<Client>> Client::create(RestConfig config, ClientOptions options) {
-  static CurlGlobal global;
+  auto lib = curl_lib();
+  if (!lib) return tl::unexpected(lib.error());
   auto url = split_url(config.server);
   if (!url)
     return make_error(config.origin, 0,
                       "cluster server \"" + config.server + "\" is not an http(s) URL");
   std::unique_ptr<Client> c(new Client(std::move(config), options));
+  c->impl_->curl = *lib;
   c->impl_->url = *url;
   c->impl_->tokens = options.burst;
-  CURL* handle = curl_easy_init();
+  CURL* handle = (*lib)->easy_init();
   if (!handle) return make_error("libcurl: cannot create a handle");
   c->impl_->idle.push_back(handle);
   return c;
@@ -307,6 +307,7 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
                                  const std::string& body, const std::string& content_type,
                                  const std::string& accept, const Stream* stream) {
   Impl& im = *impl_;
+  const CurlLib& cu = *im.curl;
   CURL* c = im.take();
   if (!c) return make_error("libcurl: cannot create a handle");
   struct GiveBack {
@@ -356,97 +357,95 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
       }
     }
 
-    curl_easy_reset(c);
+    cu.easy_reset(c);
     std::string host = config_.tls_server_name.empty() ? im.url.host : config_.tls_server_name;
     std::string full = im.url.scheme + "://" + host + ":" + im.url.port + im.url.prefix + path;
-    curl_easy_setopt(c, CURLOPT_URL, full.c_str());
+    cu.easy_setopt(c, CURLOPT_URL, full.c_str());
     curl_slist* connect_to = nullptr;
     if (!config_.tls_server_name.empty()) {
       // Verify and send SNI for tls-server-name, but connect to the server's address.
       std::string rule =
           config_.tls_server_name + ":" + im.url.port + ":" + im.url.host + ":" + im.url.port;
-      connect_to = curl_slist_append(nullptr, rule.c_str());
-      curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to);
+      connect_to = cu.slist_append(nullptr, rule.c_str());
+      cu.easy_setopt(c, CURLOPT_CONNECT_TO, connect_to);
     }
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-    if (method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+    if (method == "HEAD") cu.easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+      cu.easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+      cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     }
     curl_slist* headers = nullptr;
-    headers = curl_slist_append(headers, ("Accept: " + accept).c_str());
+    headers = cu.slist_append(headers, ("Accept: " + accept).c_str());
     if (!content_type.empty())
-      headers = curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
-    headers = curl_slist_append(headers, "User-Agent: stockade");
+      headers = cu.slist_append(headers, ("Content-Type: " + content_type).c_str());
+    headers = cu.slist_append(headers, "User-Agent: stockade");
     if (!token.empty())
-      headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+      headers = cu.slist_append(headers, ("Authorization: Bearer " + token).c_str());
+    cu.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     if (!config_.username.empty() && token.empty()) {
-      curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-      curl_easy_setopt(c, CURLOPT_USERNAME, config_.username.c_str());
-      curl_easy_setopt(c, CURLOPT_PASSWORD, config_.password.c_str());
+      cu.easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+      cu.easy_setopt(c, CURLOPT_USERNAME, config_.username.c_str());
+      cu.easy_setopt(c, CURLOPT_PASSWORD, config_.password.c_str());
     }
     // TLS
     if (config_.insecure_skip_tls_verify) {
-      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+      cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+      cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     curl_blob ca_blob{}, cert_blob{}, key_blob{};
     if (!config_.ca_pem.empty()) {
       ca_blob = {const_cast<char*>(config_.ca_pem.data()), config_.ca_pem.size(), CURL_BLOB_NOCOPY};
-      curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca_blob);
+      cu.easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca_blob);
     } else if (!config_.ca_file.empty()) {
-      curl_easy_setopt(c, CURLOPT_CAINFO, config_.ca_file.c_str());
+      cu.easy_setopt(c, CURLOPT_CAINFO, config_.ca_file.c_str());
     }
     if (!cert_pem.empty()) {
       cert_blob = {cert_pem.data(), cert_pem.size(), CURL_BLOB_NOCOPY};
       key_blob = {key_pem.data(), key_pem.size(), CURL_BLOB_NOCOPY};
-      curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert_blob);
-      curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-      curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key_blob);
-      curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+      cu.easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert_blob);
+      cu.easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+      cu.easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key_blob);
+      cu.easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
     } else if (!config_.client_cert_file.empty()) {
-      curl_easy_setopt(c, CURLOPT_SSLCERT, config_.client_cert_file.c_str());
-      curl_easy_setopt(c, CURLOPT_SSLKEY, config_.client_key_file.c_str());
+      cu.easy_setopt(c, CURLOPT_SSLCERT, config_.client_cert_file.c_str());
+      cu.easy_setopt(c, CURLOPT_SSLKEY, config_.client_key_file.c_str());
     }
     if (!config_.proxy_url.empty())
-      curl_easy_setopt(c, CURLOPT_PROXY, config_.proxy_url.c_str());
+      cu.easy_setopt(c, CURLOPT_PROXY, config_.proxy_url.c_str());
     else
-      curl_easy_setopt(c, CURLOPT_NOPROXY, "*");  // kubeconfig's proxy-url only, as kubectl
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
-                     static_cast<long>(options_.connect_timeout.count()));
+      cu.easy_setopt(c, CURLOPT_NOPROXY, "*");  // kubeconfig's proxy-url only, as kubectl
+    cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options_.connect_timeout.count()));
     if (stream) {
       // No overall limit; a stream silent for `idle` (no event, no bookmark) is dead.
-      curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-      curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(stream->idle.count()));
-      curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-      curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_progress);
-      curl_easy_setopt(c, CURLOPT_XFERINFODATA, stream->stop);
+      cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+      cu.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(stream->idle.count()));
+      cu.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+      cu.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+      cu.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_progress);
+      cu.easy_setopt(c, CURLOPT_XFERINFODATA, stream->stop);
     } else {
-      curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options_.request_timeout.count()));
+      cu.easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options_.request_timeout.count()));
       // A connection that stalls (under 1 byte/s for stall_timeout) is dead.
-      curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-      curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                       static_cast<long>(options_.stall_timeout.count()));
+      cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+      cu.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
     }
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    cu.easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     Response resp;
-    BodySink sink{&resp, options_.max_body, c, stream ? stream->on_data : nullptr};
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, read_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
+    BodySink sink{&resp, options_.max_body, c, &cu, stream ? stream->on_data : nullptr};
+    cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
+    cu.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    cu.easy_setopt(c, CURLOPT_HEADERFUNCTION, read_header);
+    cu.easy_setopt(c, CURLOPT_HEADERDATA, &resp);
     error[0] = 0;
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
-    curl_slist_free_all(headers);
-    curl_slist_free_all(connect_to);
+    cu.easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+    CURLcode rc = cu.easy_perform(c);
+    cu.easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+    cu.slist_free_all(headers);
+    cu.slist_free_all(connect_to);
     if (rc != CURLE_OK) {
-      std::string detail = error[0] ? error : curl_easy_strerror(rc);
+      std::string detail = error[0] ? error : cu.easy_strerror(rc);
       bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
                  rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
                  rc == CURLE_SSL_ISSUER_ERROR;
@@ -456,7 +455,7 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
                           "certificate of context \"" +
                           config_.context + "\")");
       if (stream && (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_WRITE_ERROR)) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+        cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
         return resp;  // stopped by the caller
       }
       // A stalled or slow answer is tried once more (a dead connection); a server that
@@ -476,7 +475,7 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
         return make_error(method + " " + config_.server + path + ": timed out: " + detail);
       return make_error(method + " " + config_.server + path + ": " + detail);
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+    cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
     if (resp.status == 401 && config_.exec && !reran_exec) {
       reran_exec = true;  // the credential may have been revoked early: ask the plugin again
       std::lock_guard lock(im.mu);
@@ -591,6 +590,7 @@ Result<std::set<std::string>> Client::group_versions() {
 
 Result<Client::ListResult> Client::list(const std::string& path, int limit) {
   simdjson::ondemand::parser parser;
+  const CurlLib& cu = *impl_->curl;
   for (int restart = 0;; ++restart) {
     std::string cont;
     ListResult out;
@@ -599,9 +599,9 @@ Result<Client::ListResult> Client::list(const std::string& path, int limit) {
       std::string q = path + (path.find('?') == std::string::npos ? "?" : "&") +
                       "limit=" + std::to_string(limit);
       if (!cont.empty()) {
-        char* esc = curl_easy_escape(nullptr, cont.c_str(), static_cast<int>(cont.size()));
+        char* esc = cu.easy_escape(nullptr, cont.c_str(), static_cast<int>(cont.size()));
         q += std::string("&continue=") + (esc ? esc : "");
-        curl_free(esc);
+        cu.free(esc);
       }
       auto r = request("GET", q);
       if (!r) return tl::unexpected(r.error());
