@@ -268,6 +268,15 @@ class Value {
 struct Cursor {
   const char* p = nullptr;
   const char* end = nullptr;  // the line's end; the text goes on readable (padded) past it
+  // Strings with escapes that a handler reads are unescaped by simdjson (as the walk does)
+  // into the parser's room, when it has room for the whole line (else the line is walked).
+  struct Room {
+    const simdjson::internal::dom_parser_implementation* impl = nullptr;
+    char* begin = nullptr;
+    size_t capacity = 0;  // room for lines shorter than this
+  };
+  const Room* room = nullptr;
+  char* unescaped = nullptr;  // where the next unescaped string goes; null: none yet
 
   HOT char peek() const { return p < end ? *p : '\0'; }
   HOT void ws() {
@@ -275,7 +284,9 @@ struct Cursor {
   }
 
   // The string whose opening quote is at p, without escapes, control characters or bytes
-  // outside ASCII (the walk unescapes and validates those).
+  // outside ASCII (the walk unescapes and validates those). kUnescape: a string with escapes
+  // is unescaped instead (the values that handlers read).
+  template <bool kUnescape = false>
   HOT error_code string(std::string_view& out) {
     const char* s = p + 1;
     for (;;) {
@@ -288,7 +299,10 @@ struct Cursor {
       unsigned m = static_cast<unsigned>(_mm_movemask_epi8(hit));
       if (m != 0) {
         const char* q = s + std::countr_zero(m);
-        if (*q != '"' || q >= end) return simdjson::STRING_ERROR;
+        if (*q != '"' || q >= end) {
+          if constexpr (kUnescape) return unescaped_string(out);
+          return simdjson::STRING_ERROR;
+        }
         out = {p + 1, static_cast<size_t>(q - p - 1)};
         p = q + 1;
         ws();
@@ -304,7 +318,10 @@ struct Cursor {
         ws();
         return SUCCESS;
       }
-      if (c == '\\' || static_cast<signed char>(c) < 0x20) return simdjson::STRING_ERROR;
+      if (c == '\\' || static_cast<signed char>(c) < 0x20) {
+        if constexpr (kUnescape) return unescaped_string(out);
+        return simdjson::STRING_ERROR;
+      }
       ++s;
 #endif
       if (s >= end) return simdjson::STRING_ERROR;
@@ -333,6 +350,27 @@ struct Cursor {
       }
     }
     return simdjson::STRING_ERROR;
+  }
+
+  // The string at p unescaped (its escapes checked) into the scratch room: for a string that
+  // string() did not take.
+  __attribute__((noinline)) error_code unescaped_string(std::string_view& out) {
+    const char* at = p;
+    if (room == nullptr || room->impl == nullptr) return kGiveUp;
+    char* to = unescaped ? unescaped : room->begin;
+    // What is unescaped is no longer than its text, which lies before the line's end.
+    if (room->capacity <= static_cast<size_t>(to - room->begin) + static_cast<size_t>(end - at))
+      return kGiveUp;
+    TRY(skip_string());  // printable ASCII, and where it ends
+    auto* e = room->impl->parse_string(reinterpret_cast<const uint8_t*>(at + 1),
+                                       reinterpret_cast<uint8_t*>(to));
+    if (e == nullptr) {
+      p = at;
+      return simdjson::STRING_ERROR;
+    }
+    out = {to, static_cast<size_t>(reinterpret_cast<char*>(e) - to)};
+    unescaped = reinterpret_cast<char*>(e);
+    return SUCCESS;
   }
 
   // A string that may have escapes: the fast scan first.
@@ -395,7 +433,7 @@ class Direct {
 
   HOT error_code get_string(std::string_view& out) {
     if (!is_string()) return simdjson::INCORRECT_TYPE;
-    return c_->string(out);
+    return c_->string<true>(out);
   }
 
   HOT error_code get_uint64(uint64_t& out) {
@@ -683,7 +721,8 @@ class EndpointCache {
 
   // The direct path: the remembered endpoint whose text starts at the cursor. Its length is
   // not known before it is found: the objects remembered with the same first bytes say which
-  // it may have, and the cursor passes that many bytes. Whether the text is the same is
+  // it may have, and the cursor passes that many bytes (a length where a value cannot end is
+  // passed over). Whether the text is the same is
   // checked at the end of the line (verify()), so that the cache misses of the compare overlap
   // the rest of the line; kGiveUp when no length fits.
   error_code find(Cursor& c, FlowPeer& p, Pending& out) {
@@ -694,6 +733,12 @@ class EndpointCache {
     const auto tag = static_cast<uint32_t>(ph >> 32);
     for (const Candidate& way : candidates_[ph & (kBuckets - 1)]) {
       if (way.tag != tag || way.len == 0 || way.len > avail || s[way.len - 1] != '}') continue;
+      // What follows must be able to follow a field's value: the `}` of an object nested in
+      // a longer one (`}]}` near the end of `workloads`) is passed over, so that the way of
+      // the right length, if any, is taken.
+      const char* after = s + way.len;
+      while (after < c.end && is_space(*after)) ++after;
+      if (after < c.end && *after != ',' && *after != '}') continue;
       __builtin_prefetch(&entries_[way.entry - 1]);
       out.peer = &p;
       out.raw = {s, way.len};
@@ -1307,13 +1352,16 @@ class RecordParser {
  private:
   // The direct path (see Cursor): an error leaves the line to parse().
   error_code parse_direct(const char* begin, const char* end, Flow& f, Seen& seen) {
-    Cursor c{begin, end};
+    Cursor c{begin, end, &room_};
     TRY(read_object(Direct(c), f, seen, 0));
     if (c.p != c.end) return kGiveUp;
-    return endpoints_.verify(seen.pending, 2);
+    TRY(endpoints_.verify(seen.pending, 2));
+    unescaped_ = c.unescaped != nullptr;
+    return SUCCESS;
   }
 
-  error_code parse(const char* data, size_t len, Flow& f, Seen& seen) {
+  // simdjson's stage 1 and room for the unescaped strings of a line of `len` bytes.
+  error_code make_room(size_t len) {
     if (!stage1_ || stage1_->capacity() <= len) {
       size_t capacity = std::max<size_t>(std::bit_ceil(len + 1), size_t{64} << 10);
       if (!stage1_) {
@@ -1323,7 +1371,13 @@ class RecordParser {
         TRY(stage1_->set_capacity(capacity));
       }
       scratch_.reset(new char[capacity + simdjson::SIMDJSON_PADDING]);
+      room_ = {stage1_.get(), scratch_.get(), capacity};
     }
+    return SUCCESS;
+  }
+
+  error_code parse(const char* data, size_t len, Flow& f, Seen& seen) {
+    TRY(make_room(len));
     TRY(stage1_->stage1(reinterpret_cast<const uint8_t*>(data), len,
                         simdjson::stage1_mode::regular));
     Tokens t;
@@ -1343,6 +1397,7 @@ class RecordParser {
 
   std::unique_ptr<simdjson::internal::dom_parser_implementation> stage1_;
   std::unique_ptr<char[]> scratch_;  // unescaped strings of the current line
+  Cursor::Room room_;                // the same, for the direct path
   bool direct_;
   bool unescaped_ = false;
   EndpointCache endpoints_;

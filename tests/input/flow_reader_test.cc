@@ -245,6 +245,68 @@ TEST(FlowReader, RepeatedEndpointsReadAlike) {
   }
 }
 
+// Endpoint objects that begin alike and differ in length by two bytes (the namespace): the
+// shorter one's end falls on the `}` of the longer one's last workload, which must not be
+// taken for its end. Both are read directly once remembered, and read right.
+TEST(FlowReader, EndpointsThatBeginAlikeAreReadDirectly) {
+  auto line = [](const std::string& ns) {
+    return "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\","
+           "\"destination\":\"10.0.0.2\"},\"source\":{\"identity\":15430,\"cluster_name\":"
+           "\"default\",\"namespace\":\"" +
+           ns +
+           "\",\"labels\":[\"k8s:app=pg\"],\"pod_name\":\"pg-0\",\"workloads\":[{\"name\":"
+           "\"pg\",\"kind\":\"StatefulSet\"}]},\"destination\":{\"identity\":2,\"labels\":"
+           "[\"reserved:world\"]}}}\n";
+  };
+  std::string text;
+  const int pairs = 50;
+  for (int i = 0; i < pairs; ++i) text += line("db") + line("db-2");
+  for (bool direct : {false, true}) {
+    SCOPED_TRACE(direct);
+    FlowReadOptions o;
+    o.threads = 1;
+    o.direct = direct;
+    FlowReadStats st;
+    std::vector<std::string> ns;
+    auto r =
+        read_flows_text(text, "f.json", o, st, [&](const Flow& f) { ns.emplace_back(f.src.ns); });
+    ASSERT_TRUE(r) << r.error().str();
+    ASSERT_EQ(ns.size(), 2u * pairs);
+    for (size_t i = 0; i < ns.size(); ++i) ASSERT_EQ(ns[i], i % 2 ? "db-2" : "db") << i;
+    // Only the first line with each source object is walked.
+    EXPECT_EQ(st.direct, direct ? 2u * pairs - 2 : 0u);
+  }
+}
+
+// Strings with escapes that a record's fields hold (Hubble writes `&` as \u0026) are read
+// directly too, unescaped, each record keeping its own.
+TEST(FlowReader, EscapedStringsAreReadDirectly) {
+  auto line = [](int page) {
+    return "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\","
+           "\"destination\":\"10.0.0.2\"},\"source\":{\"identity\":15430,\"namespace\":"
+           "\"shop\",\"pod_name\":\"web-0\"},\"node_name\":\"node\\u002d1\",\"l7\":{\"type\":"
+           "\"REQUEST\",\"http\":{\"method\":\"GET\",\"url\":\"http://shop/search?q=a\\u0026page=" +
+           std::to_string(page) + "\"}}}}\n";
+  };
+  std::string text;
+  for (int page = 1; page <= 9; ++page) text += line(page);
+  FlowReadOptions o;
+  o.threads = 1;
+  FlowReadStats st;
+  std::vector<std::string> urls, nodes;
+  auto r = read_flows_text(text, "f.json", o, st, [&](const Flow& f) {
+    urls.emplace_back(f.l7_info ? f.l7_info->http_url : "");
+    nodes.emplace_back(f.node);
+  });
+  ASSERT_TRUE(r) << r.error().str();
+  ASSERT_EQ(urls.size(), 9u);
+  for (int page = 1; page <= 9; ++page) {
+    EXPECT_EQ(urls[page - 1], "http://shop/search?q=a&page=" + std::to_string(page));
+    EXPECT_EQ(nodes[page - 1], "node-1");
+  }
+  EXPECT_EQ(st.direct, 8u);  // all but the first: its source object was not remembered yet
+}
+
 // Peer hints are computed once per endpoint object a parser remembers and given to every
 // repeat; a record that names its source twice, or an agent event's pod UID, gets the hint of
 // what the record finally says.
@@ -507,6 +569,16 @@ TEST(FlowReader, DirectPathMatchesTheWalk) {
       "\"PUT\","
       "\"url\":\"http://10.64.48.21:15090/v1/orders/4711\",\"protocol\":\"HTTP/1.1\",\"code\":200,"
       "\"headers\":[{\"key\":\"User-Agent\",\"value\":\"curl/8\"}]}}}}");
+  // Escapes in strings that are read (Go's encoder writes `&` as \u0026), and a bad one.
+  for (const char* url : {"http://shop/search?q=red+shoes\\u0026page=2",
+                          "http://shop/\\\"quoted\\\"\\/\\ud83d\\ude00", "http://shop/\\ud83d"})
+    lines.push_back(
+        "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.64.26.8\",\"destination\":"
+        "\"10.64.48.21\"}," +
+        src + "," + dst +
+        ",\"node_name\":\"default/node-\\u0031\",\"l7\":{\"type\":\"REQUEST\","
+        "\"http\":{\"method\":\"GET\",\"url\":\"" +
+        url + "\"}}}}");
   for (const char* name : {"cilium-1.18-policy-deny.json", "gke-unwrapped-forwarded.json",
                            "docs-export-dropped.json"}) {
     std::string text = sample(name);
