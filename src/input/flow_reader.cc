@@ -722,9 +722,9 @@ class EndpointCache {
   // The direct path: the remembered endpoint whose text starts at the cursor. Its length is
   // not known before it is found: the objects remembered with the same first bytes say which
   // it may have, and the cursor passes that many bytes (a length where a value cannot end is
-  // passed over). Whether the text is the same is
-  // checked at the end of the line (verify()), so that the cache misses of the compare overlap
-  // the rest of the line; kGiveUp when no length fits.
+  // passed over). Whether the text is the same is checked at the end of the line (verify()),
+  // so that the cache misses of the compare overlap the rest of the line; kGiveUp when no
+  // length fits.
   error_code find(Cursor& c, FlowPeer& p, Pending& out) {
     const char* s = c.p;
     const auto avail = static_cast<size_t>(c.end - s);
