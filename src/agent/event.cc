@@ -105,7 +105,7 @@ AgentEvent decode_event(const stk_event& raw, int64_t boot_to_real_ns) {
 }
 
 std::string format_rfc3339_nano(int64_t ns) {
-  int64_t secs = ns >= 0 ? ns / 1'000'000'000 : (ns - 999'999'999) / 1'000'000'000;
+  const int64_t secs = ns / 1'000'000'000 - (ns % 1'000'000'000 < 0);  // floor, no overflow
   int64_t frac = ns - secs * 1'000'000'000;
   time_t t = static_cast<time_t>(secs);
   struct tm tm;

@@ -1,5 +1,6 @@
 #include "model/flow.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -187,10 +188,11 @@ std::optional<int64_t> Rfc3339Parser::parse(std::string_view s) {
   return with_suffix(s, secs_);
 }
 
-std::string format_rfc3339(int64_t ns) {
-  int64_t secs = ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
-  int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-  int64_t rem = secs - days * 86400;
+void append_rfc3339(std::string& out, int64_t ns) {
+  // Floor divisions (no negation: -INT64_MIN overflows).
+  const int64_t secs = ns / 1000000000 - (ns % 1000000000 < 0);
+  const int64_t days = secs / 86400 - (secs % 86400 < 0);
+  const int64_t rem = secs - days * 86400;
   // civil_from_days
   int64_t z = days + 719468;
   const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -204,10 +206,11 @@ std::string format_rfc3339(int64_t ns) {
   y += m <= 2;
   if (y < 0 || y > 9999) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-                  static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
-                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
-    return buf;
+    int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
+                          static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                          static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+    out.append(buf, static_cast<size_t>(std::clamp(n, 0, static_cast<int>(sizeof buf) - 1)));
+    return;
   }
   // The common case without printf (maps print two times per edge).
   char buf[21] = "0000-00-00T00:00:00Z";
@@ -222,7 +225,13 @@ std::string format_rfc3339(int64_t ns) {
   two(11, rem / 3600);
   two(14, rem / 60 % 60);
   two(17, rem % 60);
-  return std::string(buf, 20);
+  out.append(buf, 20);
+}
+
+std::string format_rfc3339(int64_t ns) {
+  std::string out;
+  append_rfc3339(out, ns);
+  return out;
 }
 
 std::string describe(const Flow& f) {

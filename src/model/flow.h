@@ -126,6 +126,8 @@ class Rfc3339Parser {
 };
 // Formats nanoseconds since the epoch as RFC 3339 UTC with second precision ("…Z").
 std::string format_rfc3339(int64_t ns);
+// The same, appended to `out` (digits, '-', ':', 'T' and 'Z' only: nothing to escape in JSON).
+void append_rfc3339(std::string& out, int64_t ns);
 
 // Every field of a record (its peers' and its L7 content included) as one line of text: two
 // records read in different ways are the same when their descriptions are (tests, fuzzing).

@@ -117,6 +117,8 @@ TEST(AgentEvent, Rfc3339Nano) {
             "2026-01-01T00:00:00.999999999Z");
   EXPECT_EQ(parse_rfc3339(agent::format_rfc3339_nano(1'700'000'000'123'456'789LL)),
             1'700'000'000'123'456'789LL);
+  EXPECT_EQ(agent::format_rfc3339_nano(-1), "1969-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(agent::format_rfc3339_nano(INT64_MIN), "1677-09-21T00:12:43.145224192Z");
 }
 
 TEST(AgentPodUid, FromCgroupPaths) {

@@ -732,6 +732,12 @@ TEST(FlowTime, Rfc3339) {
   EXPECT_LT(*parse_rfc3339("1969-12-31T23:59:59.5Z"), 0);
   EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-07-31T10:41:02.9Z")), "2026-07-31T10:41:02Z");
   EXPECT_EQ(format_rfc3339(*parse_rfc3339("2000-02-29T23:59:59Z")), "2000-02-29T23:59:59Z");
+  EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59Z");
+  EXPECT_EQ(format_rfc3339(INT64_MIN), "1677-09-21T00:12:43Z");
+  EXPECT_EQ(format_rfc3339(INT64_MAX), "2262-04-11T23:47:16Z");
+  std::string out = "t=";
+  append_rfc3339(out, 0);
+  EXPECT_EQ(out, "t=1970-01-01T00:00:00Z");
 }
 
 // The parser that remembers the last date and second reads every time as parse_rfc3339 does,
