@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <numeric>
 #include <tuple>
 
 #include "core/hash.h"
@@ -462,14 +463,32 @@ void EdgeGraph::prefetch(const Flow& f) const {
 }
 
 std::vector<std::pair<EdgeKey, EdgeStats>> EdgeGraph::edges() const {
-  std::vector<std::pair<EdgeKey, EdgeStats>> out;
-  out.reserve(edges_.size());
-  edges_.for_each([&](const EdgeKey& k, const EdgeStats& e) { out.emplace_back(k, e); });
-  std::sort(out.begin(), out.end(), [&](const auto& a, const auto& b) {
-    return std::tie(nodes_[a.first.src].id, nodes_[a.first.dst].id, a.first.protocol,
-                    a.first.port) <
-           std::tie(nodes_[b.first.src].id, nodes_[b.first.dst].id, b.first.protocol, b.first.port);
+  std::vector<std::pair<EdgeKey, EdgeStats>> all;
+  all.reserve(edges_.size());
+  edges_.for_each([&](const EdgeKey& k, const EdgeStats& e) { all.emplace_back(k, e); });
+  // By the nodes' ids (which are unique), then protocol and port: each node's rank in the
+  // order of ids is found once, and small integer keys are sorted instead of the edges.
+  std::vector<uint32_t> order(nodes_.size()), rank(nodes_.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return nodes_[a].id < nodes_[b].id; });
+  for (uint32_t i = 0; i < order.size(); ++i) rank[order[i]] = i;
+  struct Key {
+    uint64_t nodes;
+    uint32_t rest, at;
+  };
+  std::vector<Key> keys(all.size());
+  for (uint32_t i = 0; i < all.size(); ++i) {
+    const EdgeKey& k = all[i].first;
+    keys[i] = {uint64_t{rank[k.src]} << 32 | rank[k.dst],
+               uint32_t{static_cast<uint8_t>(k.protocol)} << 16 | k.port, i};
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return std::tie(a.nodes, a.rest) < std::tie(b.nodes, b.rest);
   });
+  std::vector<std::pair<EdgeKey, EdgeStats>> out;
+  out.reserve(all.size());
+  for (const Key& k : keys) out.push_back(all[k.at]);
   return out;
 }
 

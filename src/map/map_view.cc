@@ -82,10 +82,13 @@ std::string render_map_json(const EdgeGraph& g, const PolicyEngine& engine,
   out += "],\"edges\":[";
   first = true;
   auto time = [&](int64_t t) {
-    if (t)
-      append_json_string(out, format_rfc3339(t));
-    else
+    if (t) {
+      out += '"';
+      append_rfc3339(out, t);
+      out += '"';
+    } else {
       out += "null";
+    }
   };
   for (const auto& [k, s] : list) {
     out += first ? "{\"src\":" : ",{\"src\":";
