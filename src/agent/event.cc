@@ -105,8 +105,10 @@ AgentEvent decode_event(const stk_event& raw, int64_t boot_to_real_ns) {
 }
 
 std::string format_rfc3339_nano(int64_t ns) {
-  const int64_t secs = ns / 1'000'000'000 - (ns % 1'000'000'000 < 0);  // floor, no overflow
-  int64_t frac = ns - secs * 1'000'000'000;
+  // Floor division and its remainder, without overflow at INT64_MIN.
+  int64_t frac = ns % 1'000'000'000;
+  const int64_t secs = ns / 1'000'000'000 - (frac < 0);
+  if (frac < 0) frac += 1'000'000'000;
   time_t t = static_cast<time_t>(secs);
   struct tm tm;
   gmtime_r(&t, &tm);
