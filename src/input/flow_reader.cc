@@ -735,7 +735,7 @@ class EndpointCache {
     if (avail < kPrefix) return kGiveUp;
     const uint64_t ph = hash_bytes(std::string_view(s, kPrefix));
     const auto tag = static_cast<uint32_t>(ph >> 32);
-    for (const Candidate& way : candidates_[ph & (kBuckets - 1)]) {
+    for (const Candidate& way : candidates_[ph & (candidates_.size() - 1)]) {
       if (way.tag != tag || way.len == 0 || way.len > avail || s[way.len - 1] != '}') continue;
       // What follows must be able to follow a field's value: the `}` of an object nested in
       // a longer one (`}]}` near the end of `workloads`) is passed over, so that the way of
@@ -743,7 +743,9 @@ class EndpointCache {
       const char* after = s + way.len;
       while (after < c.end && is_space(*after)) ++after;
       if (after < c.end && *after != ',' && *after != '}') continue;
-      __builtin_prefetch(&entries_[way.entry - 1]);
+      // verify() compares the text with what is remembered: fetched meanwhile.
+      const char* text = text_.data() + text_at_[way.entry - 1];
+      for (size_t off = 0; off < way.len; off += 64) __builtin_prefetch(text + off);
       out.peer = &p;
       out.raw = {s, way.len};
       out.entry = way.entry;
@@ -813,7 +815,10 @@ class EndpointCache {
   };
   static_assert(kMaxEntries <= UINT16_MAX);
   static constexpr size_t kWays = 8;
-  static constexpr size_t kBuckets = kMaxEntries / 4;
+  // Half as many buckets as entries (a quarter of the ways taken at most, so that a full
+  // bucket is rare), so that the table is no larger than the cluster needs and stays in the
+  // cache: it is read on every line.
+  static constexpr size_t kMinBuckets = 64, kMaxBuckets = kMaxEntries / 4;
   using Bucket = std::array<Candidate, kWays>;
   struct Slot {
     uint32_t tag = 0;            // the hash's high half
@@ -853,10 +858,10 @@ class EndpointCache {
 
   // Makes the remembered object at `slot` the direct path's candidate for its first bytes and
   // length: in a free way of its bucket, or the way it had, or else one chosen by its hash.
-  void note_candidate(std::string_view raw, const Slot& slot) {
+  void note_candidate(std::string_view raw, uint32_t entry) {
     if (raw.size() < kPrefix || raw.size() > UINT16_MAX) return;
     const uint64_t ph = hash_bytes(raw.substr(0, kPrefix));
-    Bucket& b = candidates_[ph & (kBuckets - 1)];
+    Bucket& b = candidates_[ph & (candidates_.size() - 1)];
     const auto tag = static_cast<uint32_t>(ph >> 32);
     Candidate* c = nullptr;
     for (Candidate& way : b)
@@ -864,7 +869,17 @@ class EndpointCache {
     for (Candidate& way : b)
       if (c == nullptr && way.len == 0) c = &way;
     if (c == nullptr) c = &b[(ph >> 16) % kWays];
-    *c = Candidate{tag, static_cast<uint16_t>(raw.size()), static_cast<uint16_t>(slot.entry)};
+    *c = Candidate{tag, static_cast<uint16_t>(raw.size()), static_cast<uint16_t>(entry)};
+  }
+
+  // Twice the buckets once there are twice as many entries, the entries noted again in the
+  // order they came.
+  void grow_candidates() {
+    if (entries_.size() <= candidates_.size() * 2 || candidates_.size() >= kMaxBuckets) return;
+    candidates_.assign(candidates_.size() * 2, Bucket{});
+    for (size_t i = 0; i < entries_.size(); ++i)
+      note_candidate(std::string_view(text_).substr(entries_[i].text, entries_[i].len),
+                     static_cast<uint32_t>(i + 1));
   }
 
   error_code lookup(Tokens& t, const Pending& pe, const FlowReadOptions::PeerHint* hint) {
@@ -872,7 +887,7 @@ class EndpointCache {
     const uint64_t h = pe.hash;
     if (const Slot* slot = find_slot(raw, h)) {
       apply(entries_[slot->entry - 1], raw.data(), *pe.peer);
-      note_candidate(raw, *slot);  // its way may have been taken over since
+      note_candidate(raw, slot->entry);  // its way may have been taken over since
       return SUCCESS;
     }
     size_t i = h & (kSlots - 1);  // the free slot it will take
@@ -932,8 +947,9 @@ class EndpointCache {
     if (entries_.size() == kMaxEntries || text_.size() + raw.size() > kMaxText) {
       // Full: start over (no probe sequence survives).
       std::fill(index_.begin(), index_.end(), Slot{});
-      std::fill(candidates_.begin(), candidates_.end(), Bucket{});
+      candidates_.assign(kMinBuckets, Bucket{});
       entries_.clear();
+      text_at_.clear();
       text_.clear();
       i = h & (kSlots - 1);
     }
@@ -941,14 +957,17 @@ class EndpointCache {
     e.len = static_cast<uint32_t>(raw.size());
     text_.append(raw);
     entries_.push_back(e);
+    text_at_.push_back(e.text);
     index_[i] =
         Slot{static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(entries_.size()), e.text, e.len};
-    note_candidate(raw, index_[i]);
+    note_candidate(raw, index_[i].entry);
+    grow_candidates();
   }
 
   std::vector<Slot> index_;
-  std::vector<Bucket> candidates_ = std::vector<Bucket>(kBuckets);
+  std::vector<Bucket> candidates_ = std::vector<Bucket>(kMinBuckets);
   std::vector<Entry> entries_;
+  std::vector<uint32_t> text_at_;  // entries_[i].text, in a small array that stays in the cache
   std::string text_;
 };
 
