@@ -1077,6 +1077,8 @@ error_code read_agent_peer(Value v, FlowPeer& p) {
   });
 }
 
+class KeyMemo;
+
 struct Seen {
   bool flow = false;           // a Hubble flow (IP, l4, source/destination, verdict)
   bool agent = false;          // a Stockade agent event
@@ -1089,6 +1091,7 @@ struct Seen {
   Rfc3339Parser* times = nullptr;          // the parser's
   L7Info* l7 = nullptr;                    // the parser's: where the record's `l7` goes
   bool endpoint_read[2] = {false, false};  // source, destination (a repeated key is walked)
+  KeyMemo* keys = nullptr;                 // the parser's: of the record, of the wrapped flow
 
   // Reads the pending endpoint of a side now (before something else writes that peer).
   error_code finish(Tokens& t, int side) {
@@ -1169,156 +1172,292 @@ Key record_key(std::string_view k) {
   }
 }
 
+// The keys of a record's objects as the lines before had them, for the direct path: a key
+// written as it was before (`"verdict":`, byte for byte) is known without scanning it and
+// finding what it is. Each key remembers the key that followed it last time, and the one
+// before that: where records of two shapes differ (a dropped flow has `drop_reason`), both
+// successors are known.
+class KeyMemo {
+ public:
+  static constexpr size_t kKeys = 48;
+  static constexpr size_t kText = 32;  // `"key":` at most this long
+  static constexpr uint8_t kNone = 0xff;
+
+  struct Known {
+    alignas(16) char text[kText] = {};  // `"key":`, zeros after
+    uint32_t mask = 0;                  // one bit per byte of the text
+    uint8_t len = 0;
+    Key key = Key::Other;
+    uint8_t next[2] = {kNone, kNone};  // the keys that followed it (the latest first)
+  };
+
+  // The known key whose text is at p (p + 32 is readable), tried among the successors of
+  // `prev` (kNone: the object's first key), or null.
+  HOT const Known* match(uint8_t prev, const char* p, const char* end) const {
+    const uint8_t* next = prev == kNone ? first_ : known_[prev].next;
+    for (int i = 0; i < 2; ++i) {
+      if (next[i] == kNone) return nullptr;
+      const Known& k = known_[next[i]];
+      if (k.len <= end - p && (bytes_equal(p, k.text) & k.mask) == k.mask) return &k;
+    }
+    return nullptr;
+  }
+
+  uint8_t index(const Known* k) const { return static_cast<uint8_t>(k - known_.data()); }
+
+  // After the key `text` (record_key: `key`) was scanned, following `prev`: its index, known
+  // from now on (kNone if it cannot be: too long, or no room).
+  uint8_t learn(uint8_t prev, std::string_view text, Key key) {
+    uint8_t at = kNone;
+    for (size_t i = 0; i < count_; ++i)
+      if (known_[i].len == text.size() &&
+          std::memcmp(known_[i].text, text.data(), text.size()) == 0)
+        at = static_cast<uint8_t>(i);
+    if (at == kNone) {
+      if (text.size() > kText || count_ == kKeys) return kNone;
+      at = static_cast<uint8_t>(count_++);
+      Known& k = known_[at];
+      std::memcpy(k.text, text.data(), text.size());
+      k.len = static_cast<uint8_t>(text.size());
+      k.mask = text.size() == 32 ? ~uint32_t{0} : (uint32_t{1} << text.size()) - 1;
+      k.key = key;
+    }
+    uint8_t* next = prev == kNone ? first_ : known_[prev].next;
+    if (next[0] != at) {
+      next[1] = next[0];
+      next[0] = at;
+    }
+    return at;
+  }
+
+ private:
+  // One bit per byte of the 32 at p and at `text`: set where they are equal.
+  HOT static uint32_t bytes_equal(const char* p, const char* text) {
+#if defined(__SSE2__)
+    auto eq = [&](int off) {
+      __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + off));
+      __m128i b = _mm_load_si128(reinterpret_cast<const __m128i*>(text + off));
+      return static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)));
+    };
+    return eq(0) | eq(16) << 16;
+#else
+    uint32_t m = 0;
+    for (size_t i = 0; i < kText; ++i) m |= uint32_t{p[i] == text[i]} << i;
+    return m;
+#endif
+  }
+
+  std::array<Known, kKeys> known_{};
+  size_t count_ = 0;
+  uint8_t first_[2] = {kNone, kNone};
+};
+
+// each_field on a line read directly, for the handler of a record's objects, which takes
+// record_key(key) too: keys written as before are known from `memo`.
+template <class H>
+HOT inline error_code each_record_field(Direct v, KeyMemo& memo, H&& handle) {
+  Cursor& c = v.cursor();
+  if (c.peek() != '{') return simdjson::INCORRECT_TYPE;
+  ++c.p;
+  c.ws();
+  if (c.peek() == '}') {
+    ++c.p;
+    c.ws();
+    return SUCCESS;
+  }
+  uint8_t prev = KeyMemo::kNone;
+  for (;;) {
+    if (c.peek() != '"') return simdjson::TAPE_ERROR;
+    std::string_view key;
+    Key k;
+    if (const KeyMemo::Known* known = memo.match(prev, c.p, c.end)) {
+      key = {c.p + 1, known->len - 3u};
+      k = known->key;
+      prev = memo.index(known);
+      c.p += known->len;
+      c.ws();
+    } else {
+      const char* open = c.p;
+      TRY(c.string(key));
+      if (c.peek() != ':') return simdjson::TAPE_ERROR;
+      k = record_key(key);
+      // Only `"key":` without spaces is remembered.
+      prev = c.p == key.data() + key.size() + 1
+                 ? memo.learn(prev, std::string_view(open, key.size() + 3), k)
+                 : KeyMemo::kNone;
+      ++c.p;
+      c.ws();
+    }
+    const char* start = c.p;
+    if (start >= c.end) return simdjson::INCOMPLETE_ARRAY_OR_OBJECT;
+    TRY(handle(k, key, Direct(c)));
+    if (c.p == start) TRY(c.skip());
+    char ch = c.peek();
+    ++c.p;
+    c.ws();
+    if (ch == '}') return SUCCESS;
+    if (ch != ',') return simdjson::TAPE_ERROR;
+  }
+}
+
 // One object: a Hubble flow, the {"flow": …} wrapper around one, or an agent event. The
 // field sets do not overlap in meaning, so one pass handles all three.
 template <class V>
 error_code read_object(V o, Flow& f, Seen& seen, int depth) {
-  return each_field(
-      o, [&](std::string_view key, V val) __attribute__((always_inline))->error_code {
-        std::string_view s;
-        switch (record_key(key)) {
-          case Key::Other:
-            return SUCCESS;
-          case Key::Flow: {
-            if (depth > 0) return simdjson::TAPE_ERROR;
-            return read_object(val, f, seen, depth + 1);
-          }
-          case Key::Time: {
-            TRY(get_str(val, s));
-            if (s != seen.time_text) {  // the wrapper repeats the flow's time: parsed once
-              auto ns = seen.times->parse(s);
-              if (!ns) return simdjson::INCORRECT_TYPE;
-              seen.time_text = s;
-              seen.time_ns = *ns;
-            }
-            if (f.time_ns == 0 || depth > 0) f.time_ns = seen.time_ns;
-            return SUCCESS;
-          }
-          case Key::Verdict:
-            TRY(get_str(val, s));
-            f.verdict = parse_verdict(s);
-            seen.flow = true;
-            return SUCCESS;
-          case Key::DropReason:
-            return get_str(val, f.drop_reason);
-          case Key::IP:
-            seen.flow = true;
-            return each_field(val, [&](std::string_view ik, V iv) -> error_code {
-              if (is(ik, "source")) return read_ip(iv, f.src.ip);
-              if (is(ik, "destination")) return read_ip(iv, f.dst.ip);
-              return SUCCESS;
-            });
-          case Key::L4:
-            seen.flow = true;
-            return read_l4(val, f);
-          case Key::Source:
-          case Key::Destination: {
-            seen.flow = true;
-            const int side = key.size() == 6 ? 0 : 1;
-            FlowPeer& p = side == 0 ? f.src : f.dst;
-            const bool first = !seen.endpoint_read[side];
-            seen.endpoint_read[side] = true;
-            if constexpr (V::kDirect) {
-              // Only a remembered endpoint, read into a pristine peer.
-              if (seen.endpoints == nullptr || !first || !pristine(p)) return kGiveUp;
-              return seen.endpoints->find(val.cursor(), p, seen.pending[side]);
-            } else {
-              if (seen.endpoints == nullptr || !first || !pristine(p)) {
-                // A repeated key, or the peer named already (an agent's "src"): the peer is
-                // what they say, in order; its hint is found later.
-                TRY(seen.finish(val.tokens(), side));
-                p.hint = 0;
-                return read_endpoint(val, p);
-              }
-              return seen.endpoints->begin(val, p, seen.pending[side]);
-            }
-          }
-          case Key::SourceService:
-            return read_service(val, f.src);
-          case Key::DestinationService:
-            return read_service(val, f.dst);
-          case Key::Type:
-            TRY(get_str(val, s));
-            f.l7 = f.l7 || is(s, "L7");
-            f.sock = is(s, "SOCK");
-            return SUCCESS;
-          case Key::L7:
-            f.l7 = true;
-            if (f.l7_info == nullptr) {  // the parser's, until the chunk keeps a copy
-              *seen.l7 = L7Info{};
-              f.l7_info = seen.l7;
-            }
-            return read_l7(val, *seen.l7);
-          case Key::EventType:
-            return each_field(val, [&](std::string_view ek, V ev) -> error_code {
-              uint64_t type;
-              if (is(ek, "type") && ev.get_uint64(type) == SUCCESS && type == 5)
-                f.policy_verdict = true;
-              return SUCCESS;
-            });
-          case Key::IsReply: {
-            bool b;
-            if (val.get_bool(b) == SUCCESS) f.is_reply = b;
-            return SUCCESS;
-          }
-          case Key::TrafficDirection:
-            TRY(get_str(val, s));
-            f.direction = is(s, "INGRESS")  ? TrafficDirection::Ingress
-                          : is(s, "EGRESS") ? TrafficDirection::Egress
-                                            : TrafficDirection::Unknown;
-            return SUCCESS;
-          case Key::NodeName:
-            TRY(get_str(val, s));
-            if (f.node.empty() || depth > 0) f.node = s;
-            return SUCCESS;
-          case Key::AgentType:
-            TRY(get_str(val, s));
-            if (is(s, "lost")) return SUCCESS;  // the agent's notice of lost events: no flow
-            if (!is(s, "connect")) return simdjson::INCORRECT_TYPE;
-            seen.agent = true;
-            f.verdict = FlowVerdict::Forwarded;
-            return SUCCESS;
-          case Key::Protocol:
-            TRY(get_str(val, s));
-            f.l4 = is(s, "TCP")   ? L4Protocol::TCP
-                   : is(s, "UDP") ? L4Protocol::UDP
-                                  : L4Protocol::Unknown;
-            return SUCCESS;
-          case Key::Direction:
-            TRY(get_str(val, s));
-            f.direction = is(s, "inbound") ? TrafficDirection::Ingress : TrafficDirection::Egress;
-            return SUCCESS;
-          case Key::Outcome:
-            return get_str(val, f.agent_outcome);
-          case Key::Src:  // after a pending "source": in order
-            if constexpr (V::kDirect) {
-              return kGiveUp;
-            } else {
-              TRY(seen.finish(val.tokens(), 0));
-              return read_agent_peer(val, f.src);
-            }
-          case Key::Dst:
-            if constexpr (V::kDirect) {
-              return kGiveUp;
-            } else {
-              TRY(seen.finish(val.tokens(), 1));
-              return read_agent_peer(val, f.dst);
-            }
-          case Key::PodUid:
-            return get_str(val, seen.pod_uid);
-          case Key::Process:
-            if constexpr (V::kDirect) {
-              return kGiveUp;
-            } else {
-              return each_field(val, [&](std::string_view pk, Value pv) -> error_code {
-                if (is(pk, "pid")) return pv.get_int64(f.pid);
-                if (is(pk, "comm")) return get_str(pv, f.comm);
-                return SUCCESS;
-              });
-            }
-        }
+  auto handle = [&](Key which, std::string_view key, V val) __attribute__((always_inline))
+                    ->error_code {
+    std::string_view s;
+    switch (which) {
+      case Key::Other:
         return SUCCESS;
-      });
+      case Key::Flow: {
+        if (depth > 0) return simdjson::TAPE_ERROR;
+        return read_object(val, f, seen, depth + 1);
+      }
+      case Key::Time: {
+        TRY(get_str(val, s));
+        if (s != seen.time_text) {  // the wrapper repeats the flow's time: parsed once
+          auto ns = seen.times->parse(s);
+          if (!ns) return simdjson::INCORRECT_TYPE;
+          seen.time_text = s;
+          seen.time_ns = *ns;
+        }
+        if (f.time_ns == 0 || depth > 0) f.time_ns = seen.time_ns;
+        return SUCCESS;
+      }
+      case Key::Verdict:
+        TRY(get_str(val, s));
+        f.verdict = parse_verdict(s);
+        seen.flow = true;
+        return SUCCESS;
+      case Key::DropReason:
+        return get_str(val, f.drop_reason);
+      case Key::IP:
+        seen.flow = true;
+        return each_field(val, [&](std::string_view ik, V iv) -> error_code {
+          if (is(ik, "source")) return read_ip(iv, f.src.ip);
+          if (is(ik, "destination")) return read_ip(iv, f.dst.ip);
+          return SUCCESS;
+        });
+      case Key::L4:
+        seen.flow = true;
+        return read_l4(val, f);
+      case Key::Source:
+      case Key::Destination: {
+        seen.flow = true;
+        const int side = key.size() == 6 ? 0 : 1;
+        FlowPeer& p = side == 0 ? f.src : f.dst;
+        const bool first = !seen.endpoint_read[side];
+        seen.endpoint_read[side] = true;
+        if constexpr (V::kDirect) {
+          // Only a remembered endpoint, read into a pristine peer.
+          if (seen.endpoints == nullptr || !first || !pristine(p)) return kGiveUp;
+          return seen.endpoints->find(val.cursor(), p, seen.pending[side]);
+        } else {
+          if (seen.endpoints == nullptr || !first || !pristine(p)) {
+            // A repeated key, or the peer named already (an agent's "src"): the peer is
+            // what they say, in order; its hint is found later.
+            TRY(seen.finish(val.tokens(), side));
+            p.hint = 0;
+            return read_endpoint(val, p);
+          }
+          return seen.endpoints->begin(val, p, seen.pending[side]);
+        }
+      }
+      case Key::SourceService:
+        return read_service(val, f.src);
+      case Key::DestinationService:
+        return read_service(val, f.dst);
+      case Key::Type:
+        TRY(get_str(val, s));
+        f.l7 = f.l7 || is(s, "L7");
+        f.sock = is(s, "SOCK");
+        return SUCCESS;
+      case Key::L7:
+        f.l7 = true;
+        if (f.l7_info == nullptr) {  // the parser's, until the chunk keeps a copy
+          *seen.l7 = L7Info{};
+          f.l7_info = seen.l7;
+        }
+        return read_l7(val, *seen.l7);
+      case Key::EventType:
+        return each_field(val, [&](std::string_view ek, V ev) -> error_code {
+          uint64_t type;
+          if (is(ek, "type") && ev.get_uint64(type) == SUCCESS && type == 5)
+            f.policy_verdict = true;
+          return SUCCESS;
+        });
+      case Key::IsReply: {
+        bool b;
+        if (val.get_bool(b) == SUCCESS) f.is_reply = b;
+        return SUCCESS;
+      }
+      case Key::TrafficDirection:
+        TRY(get_str(val, s));
+        f.direction = is(s, "INGRESS")  ? TrafficDirection::Ingress
+                      : is(s, "EGRESS") ? TrafficDirection::Egress
+                                        : TrafficDirection::Unknown;
+        return SUCCESS;
+      case Key::NodeName:
+        TRY(get_str(val, s));
+        if (f.node.empty() || depth > 0) f.node = s;
+        return SUCCESS;
+      case Key::AgentType:
+        TRY(get_str(val, s));
+        if (is(s, "lost")) return SUCCESS;  // the agent's notice of lost events: no flow
+        if (!is(s, "connect")) return simdjson::INCORRECT_TYPE;
+        seen.agent = true;
+        f.verdict = FlowVerdict::Forwarded;
+        return SUCCESS;
+      case Key::Protocol:
+        TRY(get_str(val, s));
+        f.l4 = is(s, "TCP")   ? L4Protocol::TCP
+               : is(s, "UDP") ? L4Protocol::UDP
+                              : L4Protocol::Unknown;
+        return SUCCESS;
+      case Key::Direction:
+        TRY(get_str(val, s));
+        f.direction = is(s, "inbound") ? TrafficDirection::Ingress : TrafficDirection::Egress;
+        return SUCCESS;
+      case Key::Outcome:
+        return get_str(val, f.agent_outcome);
+      case Key::Src:  // after a pending "source": in order
+        if constexpr (V::kDirect) {
+          return kGiveUp;
+        } else {
+          TRY(seen.finish(val.tokens(), 0));
+          return read_agent_peer(val, f.src);
+        }
+      case Key::Dst:
+        if constexpr (V::kDirect) {
+          return kGiveUp;
+        } else {
+          TRY(seen.finish(val.tokens(), 1));
+          return read_agent_peer(val, f.dst);
+        }
+      case Key::PodUid:
+        return get_str(val, seen.pod_uid);
+      case Key::Process:
+        if constexpr (V::kDirect) {
+          return kGiveUp;
+        } else {
+          return each_field(val, [&](std::string_view pk, Value pv) -> error_code {
+            if (is(pk, "pid")) return pv.get_int64(f.pid);
+            if (is(pk, "comm")) return get_str(pv, f.comm);
+            return SUCCESS;
+          });
+        }
+    }
+    return SUCCESS;
+  };
+  if constexpr (V::kDirect) {
+    return each_record_field(o, seen.keys[depth], handle);
+  } else {
+    return each_field(
+        o, [&](std::string_view key, V val) __attribute__((always_inline))->error_code {
+          return handle(record_key(key), key, val);
+        });
+  }
 }
 
 // One line → one record. Each thread that parses owns one (the parser's buffers are reused
@@ -1351,6 +1490,7 @@ class RecordParser {
       seen.hint = hint;
       seen.times = &times_;
       seen.l7 = &l7_;
+      seen.keys = keys_;
     };
     reset();
     err = direct_ ? parse_direct(data + start, data + len, f, seen) : kGiveUp;
@@ -1426,6 +1566,7 @@ class RecordParser {
   EndpointCache endpoints_;
   Rfc3339Parser times_;
   L7Info l7_;
+  KeyMemo keys_[2];  // the record's, the wrapped flow's
 };
 
 #undef TRY
