@@ -418,7 +418,7 @@ bool EdgeGraph::seen_elsewhere(const Flow& f) {
   constexpr int64_t kWindow = int64_t{5} * 1000000000;
   if (f.node.empty() || !f.src.ip || !f.dst.ip || f.time_ns == 0) return false;
   const uint64_t key = start_key(f);
-  uint64_t node = hash_bytes(f.node);
+  const uint64_t node = f.node_hash != 0 ? f.node_hash : hash_bytes(f.node);
   newest_start_ = std::max(newest_start_, f.time_ns);
   auto [last, inserted] = recent_starts_.try_emplace(key, RecentStart{node, f.time_ns});
   bool duplicate =

@@ -1691,6 +1691,7 @@ struct Chunk {
       switch (parser.line(p, static_cast<size_t>(line_end - p), f, err, &hint)) {
         case RecordParser::Kind::Record:
           if (parser.unescaped()) keep_strings(f, arena);
+          if (!f.node.empty()) f.node_hash = hash_bytes(f.node);
           if (f.l7_info != nullptr) {
             L7Info& kept = l7s.emplace_back(*f.l7_info);
             if (parser.unescaped()) keep_strings(kept, arena);

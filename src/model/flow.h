@@ -91,6 +91,9 @@ struct Flow {
   // packet's own trace, so it is evidence of the edge but not another connection.
   bool sock = false;
   std::string_view node;
+  // hash_bytes(node), when the reader set it (0: not set). The reader has the text in its
+  // cache; the thread that aggregates would fetch it again.
+  uint64_t node_hash = 0;
   // Agent events: the outcome the kernel saw, and the process.
   std::string_view agent_outcome;  // established, accepted, refused, timeout, ...
   int64_t pid = -1;
