@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev clang-format
   libyaml-dev libyaml-cpp-dev libsimdjson-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
-  libexpected-dev
+  libexpected-dev libjemalloc-dev
   libbpf-dev bpftool libcurl4-openssl-dev iproute2
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-yaml python3-jsonschema
