@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <simdjson.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -26,7 +25,6 @@
 #include <thread>
 
 #include "core/hash.h"
-#include "core/mapped_file.h"
 
 namespace stockade {
 
@@ -1635,9 +1633,6 @@ void keep_strings(L7Info& l7, Arena& a) {
 struct Chunk {
   std::vector<char> text;  // `len` bytes of whole lines, then SIMDJSON_PADDING readable bytes
   size_t len = 0;
-  // Set when the lines are in a mapped file instead of `text` (followed by at least
-  // SIMDJSON_PADDING bytes of the file).
-  const char* mapped = nullptr;
   // Results, in line order.
   std::vector<Flow> flows;  // strings kept in `arena`
   std::deque<L7Info> l7s;   // what flows[…].l7_info points to
@@ -1653,31 +1648,16 @@ struct Chunk {
 
   size_t capacity() const { return text.size() - simdjson::SIMDJSON_PADDING; }
 
-  // Maps the pages of [p, p + n) of the mapped file in one call, instead of a fault per page
-  // as the lines are read (a hint: it may fail).
-  static void populate(const char* p, size_t n) {
-#ifdef MADV_POPULATE_READ
-    static const uintptr_t kPage = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    uintptr_t lo = reinterpret_cast<uintptr_t>(p) & ~(kPage - 1);
-    ::madvise(reinterpret_cast<void*>(lo), reinterpret_cast<uintptr_t>(p) + n - lo,
-              MADV_POPULATE_READ);
-#else
-    (void)p;
-    (void)n;
-#endif
-  }
-
   void parse(RecordParser& parser, const FlowReadOptions::PeerHint& hint) {
-    const char* p = mapped ? mapped : text.data();
+    const char* p = text.data();
     flows.clear();
     l7s.clear();
     arena.clear(p, p + len);
     bad.clear();
     lines = ignored = 0;
     const uint64_t direct_before = parser.direct_lines;
-    if (!mapped) std::memset(text.data() + len, 0, simdjson::SIMDJSON_PADDING);
+    std::memset(text.data() + len, 0, simdjson::SIMDJSON_PADDING);
     const char* end = p + len;
-    if (mapped) populate(p, len);
     const char* fetched = p;
     while (p < end) {
       {
@@ -1739,34 +1719,6 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   // Feeds whatever `read(dst, max)` returns until it returns 0; negative is an I/O error.
-  // The whole input mapped in memory: chunks of whole lines are parsed where they are, without
-  // a copy; the last lines (which the padding would read past) are copied.
-  Result<void> run_mapped(const char* base, size_t size) {
-    size_t off = 0;
-    while (!stopped() && size - off > kChunk) {
-      size_t end = off + kChunk;
-      const char* nl = static_cast<const char*>(memrchr(base + off, '\n', kChunk));
-      if (!nl) nl = static_cast<const char*>(std::memchr(base + end, '\n', size - end));
-      if (!nl || static_cast<size_t>(nl - base) + 1 + simdjson::SIMDJSON_PADDING > size) break;
-      size_t len = static_cast<size_t>(nl - base) + 1 - off;
-      if (len > kMaxLine)
-        return make_error(name_, 0, "a line is longer than 64 MiB: not a flow file?");
-      std::unique_ptr<Chunk> c = take_chunk();
-      c->mapped = base + off;
-      c->len = len;
-      if (auto r = submit(std::move(c), false); !r) return r;
-      off += len;
-    }
-    size_t pos = off;
-    return run([&](char* dst, size_t max) -> long {
-      if (stopped()) return 0;
-      size_t n = std::min(max, size - pos);
-      std::memcpy(dst, base + pos, n);
-      pos += n;
-      return static_cast<long>(n);
-    });
-  }
-
   template <class Read>
   Result<void> run(Read&& read) {
     std::unique_ptr<Chunk> cur = take_chunk();
@@ -1824,7 +1776,6 @@ class Pipeline {
       c->text.resize(kChunk + simdjson::SIMDJSON_PADDING);
     }
     c->len = 0;
-    c->mapped = nullptr;
     c->ready = false;
     return c;
   }
@@ -1882,19 +1833,6 @@ class Pipeline {
     stats_.ignored += c.ignored;
     stats_.direct += c.direct;
     line_base_ += c.lines;
-    if (c.mapped) {
-      // Done with these pages: out of the process's memory (a later touch, by the chunk that
-      // shares the last page, reads them again from the page cache). Several chunks at once:
-      // each call interrupts the other threads (to flush their TLBs).
-      static const uintptr_t kPage = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-      constexpr uintptr_t kRelease = uintptr_t{8} << 20;
-      if (release_from_ == 0) release_from_ = reinterpret_cast<uintptr_t>(c.mapped) & ~(kPage - 1);
-      uintptr_t hi = (reinterpret_cast<uintptr_t>(c.mapped) + c.len) & ~(kPage - 1);
-      if (hi >= release_from_ + kRelease) {
-        ::madvise(reinterpret_cast<void*>(release_from_), hi - release_from_, MADV_DONTNEED);
-        release_from_ = hi;
-      }
-    }
     spare_.push_back(std::move(pending_.front()));
     pending_.pop_front();
     return {};
@@ -1903,7 +1841,7 @@ class Pipeline {
   void start_workers() {
     if (!workers_.empty()) return;
     // Signals (SIGINT ending a stream) stay with the reading thread; the faults a thread
-    // causes itself (SIGBUS on a truncated mapped file: see MappedRegion) reach it.
+    // causes itself reach it.
     sigset_t all, old;
     sigfillset(&all);
     for (int fault : {SIGBUS, SIGSEGV, SIGFPE, SIGILL}) sigdelset(&all, fault);
@@ -1945,7 +1883,6 @@ class Pipeline {
   const FlowSink& sink_;
   unsigned threads_ = 1;
   uint64_t line_base_ = 0;
-  uintptr_t release_from_ = 0;  // mapped pages from here on are not yet released
   RecordParser local_parser_{options_.direct};
   std::deque<std::unique_ptr<Chunk>> pending_;  // submitted, in input order
   std::vector<std::unique_ptr<Chunk>> spare_;
@@ -1984,6 +1921,7 @@ class ByteSource {
     if (!gzip_) {
       if (in_pos_ == in_len_) {  // plain text: straight into the caller's buffer
         ssize_t n = ::read(fd_, dst, max);
+        if (n > 0) consumed_ += static_cast<uint64_t>(n);
         return n < 0 ? -1 : static_cast<long>(n);
       }
       size_t n = std::min(max, in_len_ - in_pos_);
@@ -2018,6 +1956,7 @@ class ByteSource {
     }
   }
   const std::string& error() const { return error_; }
+  uint64_t consumed() const { return consumed_; }  // bytes read from the descriptor
 
  private:
   long fill() {
@@ -2026,6 +1965,7 @@ class ByteSource {
       ssize_t n = ::read(fd_, in_.data(), in_.size());
       if (n >= 0) {
         in_len_ = static_cast<size_t>(n);
+        consumed_ += static_cast<uint64_t>(n);
         return n;
       }
       if (errno != EINTR) return -1;
@@ -2037,6 +1977,7 @@ class ByteSource {
   std::vector<char> in_;
   size_t in_pos_ = 0, in_len_ = 0;
   bool started_ = false, gzip_ = false, member_done_ = true;
+  uint64_t consumed_ = 0;
   z_stream z_{};
   std::string error_;
 };
@@ -2055,27 +1996,12 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
     }
   } closer{fd};
   Pipeline pipeline(name, options, stats, sink);
-  // A large plain file is mapped (gzip and streams are read).
+  // A regular file is read, not mapped: its text is copied into the chunks, whose pages are
+  // the process's own and reused, where a mapping faults on every page of the file (in a
+  // virtual machine, a trip out of the guest per 4 KiB: docs/notes/flows.md).
   struct stat st {};
-  if (fd > 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (off_t{4} << 20)) {
-    size_t size = static_cast<size_t>(st.st_size);
-    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map != MAP_FAILED) {
-      const char* base = static_cast<const char*>(map);
-      if (!(static_cast<uint8_t>(base[0]) == 0x1f && static_cast<uint8_t>(base[1]) == 0x8b)) {
-        ::madvise(map, size, MADV_SEQUENTIAL);
-        Result<void> r;
-        {
-          MappedRegion region(map, size, name);  // a truncation is an error naming the file
-          r = pipeline.run_mapped(base, size);
-          pipeline.finish();  // no worker may touch the mapping after it is gone
-        }
-        ::munmap(map, size);
-        return r;
-      }
-      ::munmap(map, size);
-    }
-  }
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   ByteSource source(fd);
   long failure = 0;
   int read_errno = 0;
@@ -2093,6 +2019,9 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
   if (failure == -2) return make_error(name, 0, "corrupt gzip data: " + source.error());
   if (failure == -1)
     return make_error(name, 0, std::string("read error: ") + std::strerror(read_errno));
+  // Another process cut the file short while it was read: what was read is not the file.
+  if (r && regular && source.consumed() < static_cast<uint64_t>(st.st_size))
+    return make_error(name, 0, "the file changed while it was read");
   return r;
 }
 
