@@ -1658,12 +1658,7 @@ struct Chunk {
     const uint64_t direct_before = parser.direct_lines;
     std::memset(text.data() + len, 0, simdjson::SIMDJSON_PADDING);
     const char* end = p + len;
-    const char* fetched = p;
     while (p < end) {
-      {
-        const char* want = std::min(end, p + 4096);
-        for (; fetched < want; fetched += 64) __builtin_prefetch(fetched);
-      }
       const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
       const char* line_end = nl ? nl : end;
       Flow& f = flows.emplace_back();
