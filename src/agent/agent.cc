@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "agent/http_batch.h"
+#include "core/allocator.h"
 #include "stockade_agent.h"
 
 namespace stockade::agent {
@@ -57,6 +58,7 @@ Result<AgentSummary> run_agent(const AgentOptions& o) {
   };
   auto probe = Probe::start(o.probe, handle);
   if (!probe) return tl::unexpected(probe.error());
+  release_free_memory();  // what loading the programs freed (libbpf's copy of the kernel BTF)
   for (const std::string& d : (*probe)->degraded()) log("warning: " + d);
   log("agent: tracing TCP connections" +
       std::string((*probe)->degraded().empty() ? " and UDP flows" : ""));
