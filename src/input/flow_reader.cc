@@ -1708,8 +1708,6 @@ class Pipeline {
     threads_ = options.threads > 0 ? options.threads : std::min(hw, 8u);
   }
   ~Pipeline() { stop_workers(); }
-  // Stops the workers (after run() every chunk is delivered, or the run failed).
-  void finish() { stop_workers(); }
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
@@ -1996,7 +1994,13 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
   // virtual machine, a trip out of the guest per 4 KiB: docs/notes/flows.md).
   struct stat st {};
   const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  if (regular) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  // What a regular file holds from where reading starts (stdin may be a file read partly).
+  uint64_t expected = 0;
+  if (regular) {
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    off_t at = ::lseek(fd, 0, SEEK_CUR);
+    if (at >= 0 && at < st.st_size) expected = static_cast<uint64_t>(st.st_size - at);
+  }
   ByteSource source(fd);
   long failure = 0;
   int read_errno = 0;
@@ -2015,7 +2019,7 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
   if (failure == -1)
     return make_error(name, 0, std::string("read error: ") + std::strerror(read_errno));
   // Another process cut the file short while it was read: what was read is not the file.
-  if (r && regular && source.consumed() < static_cast<uint64_t>(st.st_size))
+  if (r && source.consumed() < expected)
     return make_error(name, 0, "the file changed while it was read");
   return r;
 }

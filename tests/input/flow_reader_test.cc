@@ -1,5 +1,6 @@
 #include "input/flow_reader.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -546,6 +547,35 @@ TEST(FlowReader, AFileCutShortWhileItIsReadIsAnError) {
   EXPECT_EQ(records, whole.records);
   EXPECT_GT(records, 0u);
   fs::remove(file);
+}
+
+// Stdin may be a regular file that another program has read partly (`(head -n 1; stockade map
+// --flows -) < flows.json`): what is left of it is the input, not a file cut short.
+TEST(FlowReader, StdinFromAFileReadPartlyIsWhatIsLeft) {
+  fs::path file =
+      fs::temp_directory_path() / ("stockade-stdin-" + std::to_string(getpid()) + ".json");
+  const std::string line =
+      "{\"flow\":{\"verdict\":\"FORWARDED\",\"IP\":{\"source\":\"10.0.0.1\",\"destination\":"
+      "\"10.0.0.2\"},\"l4\":{\"TCP\":{\"source_port\":1234,\"destination_port\":80}}}}\n";
+  {
+    std::ofstream out(file, std::ios::binary);
+    for (int i = 0; i < 10; ++i) out << line;
+  }
+  int saved = ::dup(0);
+  ASSERT_GE(saved, 0);
+  int fd = ::open(file.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::lseek(fd, static_cast<off_t>(3 * line.size()), SEEK_SET),
+            static_cast<off_t>(3 * line.size()));
+  ASSERT_EQ(::dup2(fd, 0), 0);
+  ::close(fd);
+  FlowReadStats st;
+  auto r = read_flows("-", FlowReadOptions{}, st, [](const Flow&) {});
+  ::dup2(saved, 0);
+  ::close(saved);
+  fs::remove(file);
+  ASSERT_TRUE(r) << r.error().str();
+  EXPECT_EQ(st.records, 7u);
 }
 
 // Lines of the common shape are read straight from their text (the direct path), the others
