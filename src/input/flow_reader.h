@@ -22,8 +22,8 @@ struct FlowReadOptions {
   // When set and it becomes true (e.g. from a SIGINT handler), reading stops after the current
   // line as if the input had ended: an endless `hubble observe --follow` stream can be ended.
   const volatile std::sig_atomic_t* stop = nullptr;
-  // Threads that parse (0: one per core, at most 8). Records reach the sink in input order,
-  // on the calling thread, whatever the number.
+  // Threads that parse, the calling thread included (0: one per core, at most 8). Records
+  // reach the sink in input order, on the calling thread, whatever the number.
   unsigned threads = 0;
   // Called on the thread that parsed a record, for both its peers, before the sink sees it; the
   // result is kept in FlowPeer::hint. Work that needs no shared mutable state (e.g.
