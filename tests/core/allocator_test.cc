@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <string>
 #include <vector>
 
 namespace stockade {
@@ -40,6 +43,24 @@ TEST(Allocator, FreeMemoryGoesBackToTheSystem) {
   const long after = resident_kb();
   EXPECT_LT(after, before - 32 * 1024) << "resident before " << before << " kB, after " << after;
   std::free(pin);
+}
+
+// The program's allocator is configured by the binary itself (src/cli/allocator.cc): asked to,
+// jemalloc names each setting it applies, and where it came from.
+TEST(Allocator, TheProgramAsksForHugePages) {
+#if !defined(STOCKADE_JEMALLOC)
+  GTEST_SKIP() << "this build's program uses the sanitizer's allocator";
+#endif
+  std::string cmd =
+      std::string("MALLOC_CONF=confirm_conf:true ") + STOCKADE_BINARY + " --version 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  EXPECT_EQ(pclose(p), 0);
+  EXPECT_NE(out.find("global variable malloc_conf): \"thp:always"), std::string::npos) << out;
+  EXPECT_NE(out.find("Set conf value: thp:always"), std::string::npos) << out;
 }
 
 }  // namespace
