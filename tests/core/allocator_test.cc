@@ -3,13 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "support/run_command.h"
 
 namespace stockade {
 namespace {
@@ -51,14 +51,9 @@ TEST(Allocator, TheProgramAsksForHugePages) {
 #if !defined(STOCKADE_JEMALLOC)
   GTEST_SKIP() << "this build's program uses the sanitizer's allocator";
 #endif
-  std::string cmd =
-      std::string("MALLOC_CONF=confirm_conf:true ") + STOCKADE_BINARY + " --version 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  EXPECT_EQ(pclose(p), 0);
+  auto [out, status] = test::run_command(std::string("MALLOC_CONF=confirm_conf:true ") +
+                                         STOCKADE_BINARY + " --version 2>&1");
+  EXPECT_EQ(status, 0);
   EXPECT_NE(out.find("global variable malloc_conf): \"thp:always"), std::string::npos) << out;
   EXPECT_NE(out.find("Set conf value: thp:always"), std::string::npos) << out;
 }

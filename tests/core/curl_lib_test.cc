@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <string>
+
+#include "support/run_command.h"
 
 namespace stockade {
 namespace {
@@ -30,13 +30,9 @@ TEST(CurlLib, LoadsOnceAndWorks) {
 // The binary does not load libcurl (and the libraries it needs) at start: ld.so lists what it
 // would load, as ldd does.
 TEST(CurlLib, TheBinaryDoesNotLoadItAtStart) {
-  std::string cmd = std::string("LD_TRACE_LOADED_OBJECTS=1 ") + STOCKADE_BINARY + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  EXPECT_EQ(pclose(p), 0);
+  auto [out, status] =
+      test::run_command(std::string("LD_TRACE_LOADED_OBJECTS=1 ") + STOCKADE_BINARY + " 2>&1");
+  EXPECT_EQ(status, 0);
   EXPECT_NE(out.find("libc.so.6"), std::string::npos) << out;
   EXPECT_EQ(out.find("libcurl"), std::string::npos) << out;
 }
