@@ -5,7 +5,7 @@
 // guest, and on the 2-core VM the project measures on each 4 KiB fault costs about 13 us.
 // Transparent huge pages for the heap (`thp:always`: MADV_HUGEPAGE on jemalloc's extents,
 // which takes effect where the system's THP mode is `always` or `madvise`) fault 2 MiB at a
-// time: `stockade map` over 1M flow records takes 4,600 faults instead of 28,000.
+// time: `stockade map` over 1M flow records takes 4,000-4,900 faults instead of 28,700.
 // docs/notes/flows.md has the figures.
 
 // Read by jemalloc at its first allocation (the documented compile-time configuration); the

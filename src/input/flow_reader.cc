@@ -1700,8 +1700,8 @@ struct Chunk {
 // input is larger than one chunk) and hands the records to the sink in input order, so the
 // result is the same as reading line by line. The calling thread is one of the `threads_` that
 // parse: while the oldest chunk is not ready it parses a queued one rather than wait. With a
-// worker per core besides it, the workers preempted one another's chunks and the oldest one
-// held up the rest (a core idle 15% of the time).
+// worker per core besides it, a worker preempted in the middle of the oldest chunk held up the
+// rest, and the cores were idle 14% of the time.
 class Pipeline {
  public:
   Pipeline(const std::string& name, const FlowReadOptions& options, FlowReadStats& stats,
