@@ -5,12 +5,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 
 #include "core/json_text.h"
 #include "input/loader.h"
 #include "kube/snapshot.h"
 
 namespace stockade::cli {
+
+namespace {
+// Calico's staged policies are shadows: never enforced, so no verdict ignores them.
+bool is_staged(const std::string& kind) {
+  return kind.starts_with("Staged");
+}
+}  // namespace
 
 void add_request_timeout_flag(CLI::App& cmd, CommonOptions& o) {
   cmd.add_option("--request-timeout", o.request_timeout,
@@ -103,7 +111,34 @@ ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>
     for (const auto& [kind, n] : s.skipped_kinds)
       verbose_log(o, "skipped " + std::to_string(n) + " " + kind);
   }
+  if (!o.quiet)
+    for (const auto& [kind, n] : s.unevaluated_policies)
+      std::fprintf(stderr,
+                   "stockade: warning: %llu %s object%s not evaluated: Stockade does not "
+                   "support this kind yet%s\n",
+                   static_cast<unsigned long long>(n), kind.c_str(), n == 1 ? " is" : "s are",
+                   is_staged(kind) ? " (staged policies are not enforced)"
+                                   : "; verdicts ignore what it allows or denies");
   return s;
+}
+
+int verdict_exit(const CommonOptions& o, std::initializer_list<const ClusterState*> states,
+                 int code) {
+  // The most of each kind any one state holds (diff loads the same cluster twice).
+  std::map<std::string, uint64_t> ignored;
+  for (const ClusterState* s : states)
+    for (const auto& [kind, n] : s->unevaluated_policies)
+      if (!is_staged(kind)) ignored[kind] = std::max(ignored[kind], n);
+  if (ignored.empty() || code == kExitUsage) return code;
+  if (!o.quiet) {
+    std::string list;
+    for (const auto& [kind, n] : ignored)
+      list += (list.empty() ? "" : ", ") + std::to_string(n) + " " + kind +
+              (n == 1 ? " object" : " objects");
+    std::fprintf(stderr, "stockade: these verdicts ignore %s (exit %d)\n", list.c_str(),
+                 kExitIgnoredPolicies);
+  }
+  return kExitIgnoredPolicies;
 }
 
 void finish(int code) {

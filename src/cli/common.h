@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,8 @@ namespace stockade::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFound = 1;  // the command ran and found a failure it reports
 inline constexpr int kExitUsage = 2;  // usage error or bad input
+// The verdicts ignore policies the input holds, of kinds the engine does not evaluate.
+inline constexpr int kExitIgnoredPolicies = 3;
 
 // Thrown by commands to end with a one-line error and exit code 2.
 struct UsageError {
@@ -53,6 +56,13 @@ std::unique_ptr<kube::Client> connect_cluster(const CommonOptions& o, bool in_cl
 
 // Loads every -f path (plus `extra` paths) into one ClusterState. Throws UsageError.
 ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>& extra = {});
+
+// For the commands whose output is verdicts (reach, explain, diff, verify): when the states
+// hold enforced policies the engine does not evaluate, says so on stderr ("these verdicts
+// ignore ...") and returns kExitIgnoredPolicies instead of `code` (0 or 1: neither "nothing
+// found" nor "found" can be trusted); otherwise `code`.
+int verdict_exit(const CommonOptions& o, std::initializer_list<const ClusterState*> states,
+                 int code);
 
 // Ends the process with `code` after flushing stdout, without destroying the (large) objects
 // still alive: freeing a 100k-pod model takes longer than computing on it.

@@ -54,6 +54,10 @@ std::string reason(const Decision& d, const std::string& who, const char* direct
                                 ref_text(*d.policy, d.rule_line),
                                 d.allowed ? "allows it" : "denies it");
     case DecisionTier::NetworkPolicy: {
+      std::string rule = d.rule_name.empty() ? std::to_string(d.rule_index) : d.rule_name;
+      if (d.policy && !d.allowed)  // a Cilium deny rule: it wins over every allow
+        return pass + fmt::format("{} deny rule {} of {} denies it (deny rules win over allows)",
+                                  direction, rule, ref_text(*d.policy, d.rule_line));
       std::string iso;
       for (size_t i = 0; i < d.isolated_by.size(); ++i)
         iso += (i ? ", " : "") + ref_text(d.isolated_by[i]);
@@ -64,8 +68,8 @@ std::string reason(const Decision& d, const std::string& who, const char* direct
                           who, direction, iso);
       if (d.allowed)
         return pass + fmt::format("{} rule {} of {} allows it ({} is isolated for {} by {})",
-                                  direction, d.rule_index, ref_text(*d.policy, d.rule_line), who,
-                                  direction, iso);
+                                  direction, rule, ref_text(*d.policy, d.rule_line), who, direction,
+                                  iso);
       return pass + fmt::format("{} is isolated for {} by {}, and no rule of them allows it", who,
                                 direction, iso);
     }
@@ -78,6 +82,7 @@ std::string reason(const Decision& d, const std::string& who, const char* direct
 nlohmann::json side_json(const Decision& d, const std::string& who, const char* direction) {
   nlohmann::json j = {
       {"allowed", d.allowed}, {"tier", tier_id(d.tier)}, {"reason", reason(d, who, direction)}};
+  if (!d.notes.empty()) j["notes"] = d.notes;
   if (d.policy) j["policy"] = ref_json(*d.policy);
   if (d.rule_index >= 0) j["rule"] = d.rule_index;
   if (d.rule_line > 0) j["rule_line"] = d.rule_line;

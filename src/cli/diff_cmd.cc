@@ -131,11 +131,8 @@ int run(const DiffOptions& o) {
                                flows_checked, flows_broken, flows_newly_allowed);
     }
   }
-  if (flows_broken) {
-    std::cout.flush();
-    return kExitFound;
-  }
-  return kExitOk;
+  std::cout.flush();
+  return verdict_exit(o.common, {&before_state, &after_state}, flows_broken ? kExitFound : kExitOk);
 }
 
 }  // namespace

@@ -74,18 +74,21 @@ int run(const ExplainOptions& o) {
                         {"port", port},
                         {"egress", side_json(v.egress, s, "egress")},
                         {"ingress", side_json(v.ingress, d, "ingress")}};
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return kExitOk;
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    return verdict_exit(o.common, {&state}, kExitOk);
   }
   std::cout << fmt::format("{} -> {} {}/{}: {}\n", s, d, to_string(q.protocol), port,
                            v.allowed ? "ALLOWED" : "DENIED");
   std::cout << fmt::format("  egress of {}: {} ({}): {}\n", s,
                            v.egress.allowed ? "allowed" : "denied", tier_id(v.egress.tier),
                            reason(v.egress, s, "egress"));
+  for (const std::string& note : v.egress.notes) std::cout << "    note: " << note << "\n";
   std::cout << fmt::format("  ingress of {}: {} ({}): {}\n", d,
                            v.ingress.allowed ? "allowed" : "denied", tier_id(v.ingress.tier),
                            reason(v.ingress, d, "ingress"));
-  return kExitOk;
+  for (const std::string& note : v.ingress.notes) std::cout << "    note: " << note << "\n";
+  std::cout.flush();
+  return verdict_exit(o.common, {&state}, kExitOk);
 }
 
 }  // namespace

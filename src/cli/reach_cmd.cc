@@ -45,7 +45,7 @@ int run(const ReachOptions& o) {
     print_summary_object(out, counts);
     out << "\n";
     out.flush();
-    finish(kExitOk);
+    finish(verdict_exit(o.common, {&state}, kExitOk));
   }
   if (fmt == "json") out << "{\"connections\":[";
   if (fmt == "csv") out << "src,dst,protocol,port,allowed\n";
@@ -86,7 +86,8 @@ int run(const ReachOptions& o) {
     out << fmt::format("\n{} endpoints, {} connections: {} allowed, {} denied\n", counts.endpoints,
                        counts.pairs, counts.allowed, counts.denied);
   }
-  return kExitOk;
+  out.flush();
+  return verdict_exit(o.common, {&state}, kExitOk);
 }
 
 }  // namespace

@@ -151,7 +151,8 @@ int run(const VerifyOptions& o) {
         allowed + denied, allowed, denied, not_established, unresolved);
   }
   std::cout.flush();
-  finish(denied > 0 && o.fail_on == "denied" ? kExitFound : kExitOk);
+  finish(
+      verdict_exit(o.common, {&state}, denied > 0 && o.fail_on == "denied" ? kExitFound : kExitOk));
 }
 
 }  // namespace

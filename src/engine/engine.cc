@@ -2,6 +2,7 @@
 #include <map>
 #include <tuple>
 
+#include "engine/cilium_match.h"
 #include "engine/engine_impl.h"
 
 namespace stockade {
@@ -71,6 +72,7 @@ PolicyRef ref_of(const ClusterPolicy& p) {
 
 EngineImpl::EngineImpl(const ClusterState& state, std::vector<Endpoint> endpoints)
     : endpoints_(std::move(endpoints)), nodes_(state.nodes) {
+  cilium_keys_ = cilium_identity_keys(state);
   build_identities(state);
   compile_policies(state);
   for (const Node& n : nodes_) {
@@ -183,6 +185,7 @@ void EngineImpl::build_identities(const ClusterState& state) {
     count = static_cast<uint32_t>(classes[i].size());
     put(&count, sizeof count);
     for (uint32_t m : classes[i]) put(&m, sizeof m);
+    if (!cilium_keys_.empty()) put_str(cilium_keys_[i]);
     auto [it, inserted] = by_key.emplace(key, static_cast<uint32_t>(identities_.size()));
     if (inserted) identities_.push_back(Identity{ns, i, 0, e.pod.host_network});
     endpoint_identity_[i] = it->second;
@@ -435,11 +438,17 @@ void EngineImpl::compile_policies(const ClusterState& state) {
     subject &= identities_in_namespace_[ns];
     subject.and_not(host_network_);
     subject.for_each([&](size_t id) {
-      if (p.affects_ingress) sides_[kIngress][id].np.push_back(idx);
-      if (p.affects_egress) sides_[kEgress][id].np.push_back(idx);
+      for (auto [d, affects] :
+           {std::pair{kIngress, p.affects_ingress}, std::pair{kEgress, p.affects_egress}})
+        if (affects) {
+          sides_[d][id].np.push_back(idx);
+          sides_[d][id].isolated = true;
+        }
     });
     policies_.push_back(std::move(cp));
   }
+
+  compile_cilium(state);
 
   for (const ClusterPolicy* p : baseline) compile_cluster(*p);
 }
@@ -465,8 +474,11 @@ bool EngineImpl::port_matches(const CompiledRule& r, Protocol proto, uint16_t po
   return false;
 }
 
-bool EngineImpl::peer_matches(const CompiledRule& r, const Other& o) const {
+bool EngineImpl::peer_matches(const CompiledRule& r, const Other& o,
+                              const Endpoint* subject) const {
   if (r.all_peers) return true;
+  if (r.cilium) [[unlikely]]
+    return cilium_peer_matches(r, o, subject);
   if (o.identity >= 0) return r.peers.test(static_cast<size_t>(o.identity));
   for (uint32_t m : r.ip_matchers)
     if (ip_matchers_[m].contains(o.ip)) return true;
@@ -504,6 +516,8 @@ Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, 
       out.rule_line = r.line;
       // As written: ClusterNetworkPolicy spells Allow "Accept".
       out.action = r.action == RuleAction::Allow && p.cnp ? "Accept" : to_string(r.action);
+      if (r.cilium && r.cilium->l7 && r.action == RuleAction::Allow)
+        out.notes.push_back("L7 rules apply on this port: the proxy filters requests");
     }
   };
 
@@ -512,7 +526,8 @@ Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, 
     const CompiledPolicy& p = policies_[pi];
     bool passed = false;
     for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress) {
-      if (!port_matches(r, proto, port, dst_ports) || !peer_matches(r, other)) continue;
+      if (!port_matches(r, proto, port, dst_ports) || !peer_matches(r, other, subject_endpoint))
+        continue;
       if (r.action == RuleAction::Pass) {
         if (explain) out.passed_by.push_back(p.ref);
         passed = true;
@@ -524,24 +539,49 @@ Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, 
     if (passed) break;
   }
 
-  // NetworkPolicy tier: isolated endpoints are allowed only what some rule allows.
-  if (!lists.np.empty()) {
+  // Cilium deny rules: after the admin tier, before every allow of the NetworkPolicy tier.
+  for (uint32_t pi : lists.deny) {
+    const CompiledPolicy& p = policies_[pi];
+    for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress)
+      if (port_matches(r, proto, port, dst_ports) && peer_matches(r, other, subject_endpoint)) {
+        rule_decides(p, r, DecisionTier::NetworkPolicy);
+        return out;
+      }
+  }
+
+  // NetworkPolicy tier: isolated endpoints are allowed only what some rule allows (the rules
+  // of every policy selecting them, isolating or not: Cilium's allows add up the same way).
+  if (lists.isolated) {
+    auto isolated_by = [&] {
+      for (uint32_t pj : lists.np)
+        if (policies_[pj].isolates[d]) out.isolated_by.push_back(policies_[pj].ref);
+    };
     for (uint32_t pi : lists.np) {
       const CompiledPolicy& p = policies_[pi];
       for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress) {
-        if (port_matches(r, proto, port, dst_ports) && peer_matches(r, other)) {
+        if (port_matches(r, proto, port, dst_ports) && peer_matches(r, other, subject_endpoint)) {
           rule_decides(p, r, DecisionTier::NetworkPolicy);
-          if (explain)
-            for (uint32_t pj : lists.np) out.isolated_by.push_back(policies_[pj].ref);
+          if (explain) isolated_by();
           return out;
         }
       }
     }
     out.tier = DecisionTier::NetworkPolicy;
-    out.own_node = subject_endpoint && is_own_node(*subject_endpoint, other);
+    // Kubernetes: traffic to and from the pod's own node is always allowed. Cilium: from the
+    // node (allow-localhost); to it only as a rule allows.
+    out.own_node = subject_endpoint && (d == kIngress || !lists.cilium_isolated) &&
+                   is_own_node(*subject_endpoint, other);
     out.allowed = out.own_node;
-    if (explain)
-      for (uint32_t pj : lists.np) out.isolated_by.push_back(policies_[pj].ref);
+    if (explain) {
+      isolated_by();
+      // Rules whose match the engine could not evaluate might have allowed it.
+      for (uint32_t pi : lists.np)
+        for (const CompiledRule& r : d == kIngress ? policies_[pi].ingress : policies_[pi].egress)
+          if (r.cilium)
+            for (const std::string& note : r.cilium->notes)
+              if (!note.starts_with("L7"))
+                out.notes.push_back(policies_[pi].ref.name + " " + r.name + ": " + note);
+    }
     return out;
   }
 
@@ -549,7 +589,8 @@ Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, 
   for (uint32_t pi : lists.baseline) {
     const CompiledPolicy& p = policies_[pi];
     for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress) {
-      if (!port_matches(r, proto, port, dst_ports) || !peer_matches(r, other)) continue;
+      if (!port_matches(r, proto, port, dst_ports) || !peer_matches(r, other, subject_endpoint))
+        continue;
       if (r.action == RuleAction::Pass) {
         if (explain) out.passed_by.push_back(p.ref);
         out.tier = DecisionTier::Default;
@@ -615,14 +656,14 @@ bool EngineImpl::allowed(uint32_t src, uint32_t dst, Protocol protocol, uint16_t
 Isolation EngineImpl::isolation(uint32_t endpoint) const {
   uint32_t id = endpoint_identity_[endpoint];
   auto any = [](const SideLists& s) {
-    return !s.admin.empty() || !s.np.empty() || !s.baseline.empty();
+    return !s.admin.empty() || s.isolated || !s.deny.empty() || !s.baseline.empty();
   };
   return Isolation{any(sides_[kIngress][id]), any(sides_[kEgress][id])};
 }
 
 Isolation EngineImpl::np_isolation(uint32_t endpoint) const {
   uint32_t id = endpoint_identity_[endpoint];
-  return Isolation{!sides_[kIngress][id].np.empty(), !sides_[kEgress][id].np.empty()};
+  return Isolation{sides_[kIngress][id].isolated, sides_[kEgress][id].isolated};
 }
 
 std::optional<uint32_t> EngineImpl::find_endpoint(std::string_view ns,

@@ -1,5 +1,5 @@
 // PolicyEngine: the only place that knows NetworkPolicy / AdminNetworkPolicy /
-// BaselineAdminNetworkPolicy / ClusterNetworkPolicy semantics.
+// BaselineAdminNetworkPolicy / ClusterNetworkPolicy / CiliumNetworkPolicy semantics.
 //
 // Compile once: endpoints are grouped into identities (namespace labels, pod labels, declared
 // ports, host network, IP class); every selector becomes a bitset over identities. A verdict is
@@ -32,7 +32,7 @@ enum class DecisionTier : uint8_t {
   Loopback,       // a pod's traffic to itself
   NotEvaluated,   // the side is outside the cluster (external IP): nothing to evaluate
   Admin,          // AdminNetworkPolicy or ClusterNetworkPolicy tier Admin
-  NetworkPolicy,  // NetworkPolicy
+  NetworkPolicy,  // NetworkPolicy, and the Cilium policies enforced beside them
   Baseline,       // BaselineAdminNetworkPolicy or ClusterNetworkPolicy tier Baseline
   Default,        // nothing decided: allowed
 };
@@ -62,6 +62,9 @@ struct Decision {
   // NetworkPolicy tier: allowed because the peer is the endpoint's own node ("traffic to and
   // from the node where a Pod is running is always allowed").
   bool own_node = false;
+  // What the verdict could not take into account, in words: L7 rules on the deciding port
+  // (the proxy filters requests), toFQDNs rules (addresses carry no names), CIDR groups.
+  std::vector<std::string> notes;
 };
 
 struct Verdict {
@@ -130,7 +133,8 @@ class PolicyEngine {
   // Whether any policy tier can deny traffic of this endpoint in each direction
   // (a NetworkPolicy selects it, or an admin/baseline policy applies to it).
   virtual Isolation isolation(uint32_t endpoint) const = 0;
-  // Whether NetworkPolicies select the endpoint (Kubernetes' notion of "isolated").
+  // Whether NetworkPolicies (or Cilium policies, in default deny) select the endpoint
+  // (Kubernetes' notion of "isolated").
   virtual Isolation np_isolation(uint32_t endpoint) const = 0;
 
   // Resolves a port query on a destination endpoint: a number stays as it is; a name is looked

@@ -2,6 +2,7 @@
 // (whole-cluster matrices). Not part of the module's interface.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -46,6 +47,8 @@ struct CompiledPort {
   std::string name;
 };
 
+struct CiliumMatch;  // cilium.cc: what a Cilium rule matches besides identity bits
+
 struct CompiledRule {
   RuleAction action = RuleAction::Allow;
   bool all_peers = false;  // NetworkPolicy rule with no from/to: every peer, also outside
@@ -57,6 +60,9 @@ struct CompiledRule {
   int index = 0;
   int line = 0;
   std::string name;
+  // Cilium rules: entities relative to the subject's node, CIDRs that match only addresses
+  // outside the cluster, services, FQDNs. Null for every other kind (the common path).
+  const CiliumMatch* cilium = nullptr;
 };
 
 struct CompiledPolicy {
@@ -64,6 +70,9 @@ struct CompiledPolicy {
   DecisionTier tier = DecisionTier::NetworkPolicy;
   int32_t priority = 0;
   bool cnp = false;  // ClusterNetworkPolicy (action spelled Accept)
+  // Whether it puts its subjects in default deny, per Direction. A NetworkPolicy does in the
+  // directions of its policyTypes; a Cilium policy per enableDefaultDeny (or its defaults).
+  bool isolates[2] = {true, true};
   std::vector<CompiledRule> ingress;
   std::vector<CompiledRule> egress;
 };
@@ -72,6 +81,11 @@ enum Direction : int { kIngress = 0, kEgress = 1 };
 
 struct SideLists {
   std::vector<uint32_t> admin, np, baseline;  // policy indices, in evaluation order
+  // Cilium deny rules' policies: after the admin tier, before any allow of the NetworkPolicy
+  // tier ("deny policies take precedence over allow policies").
+  std::vector<uint32_t> deny;
+  bool isolated = false;         // some policy of `np` isolates this side
+  bool cilium_isolated = false;  // ... and one of them is a Cilium policy
 };
 
 class EngineImpl final : public PolicyEngine {
@@ -111,7 +125,8 @@ class EngineImpl final : public PolicyEngine {
   Decision decide(uint32_t subject, const Endpoint* subject_endpoint, Direction d,
                   const Other& other, Protocol proto, uint16_t port, bool explain) const;
   bool is_own_node(const Endpoint& subject, const Other& other) const;
-  bool peer_matches(const CompiledRule& r, const Other& o) const;
+  bool peer_matches(const CompiledRule& r, const Other& o, const Endpoint* subject) const;
+  bool cilium_peer_matches(const CompiledRule& r, const Other& o, const Endpoint* subject) const;
 
   void build_identities(const ClusterState& state);
   const Bits& pod_selector_bits(const LabelSelector& sel);
@@ -119,6 +134,10 @@ class EngineImpl final : public PolicyEngine {
   Bits label_bits(const LabelSelector& sel, bool namespaces);
   uint32_t ip_matcher(IpMatcher m);
   void compile_policies(const ClusterState& state);
+  // cilium.cc: the identity key's share of Cilium labels (service accounts, when a Cilium
+  // selector names them), and the Cilium policies into the NetworkPolicy tier.
+  std::vector<std::string> cilium_identity_keys(const ClusterState& state) const;
+  void compile_cilium(const ClusterState& state);
 
   std::vector<Endpoint> endpoints_;
   std::vector<uint32_t> endpoint_identity_;
@@ -145,6 +164,11 @@ class EngineImpl final : public PolicyEngine {
   std::unordered_map<std::string, Bits> pod_selector_cache_, ns_selector_cache_;
 
   std::vector<CompiledPolicy> policies_;
+  std::vector<std::unique_ptr<CiliumMatch>> cilium_matches_;
+  std::vector<std::string> cilium_keys_;  // per endpoint, from cilium_identity_keys
+  // Node addresses, sorted, with the node's name: Cilium's entities tell nodes from the world.
+  std::vector<std::pair<IpAddr, std::string>> node_by_ip_;
+  std::vector<IpAddr> apiserver_ips_;  // kube-apiserver entity: the kubernetes Service's endpoints
   std::vector<SideLists> sides_[2];
   std::unordered_map<std::string, uint32_t> endpoint_by_name_;
   std::vector<std::pair<IpAddr, uint32_t>> endpoint_by_ip_;  // sorted

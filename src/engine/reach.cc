@@ -164,9 +164,10 @@ class ReachMatrixImpl final : public ReachMatrix {
     return (uint64_t{src} << 40) | (uint64_t{dst} << 16) | k;
   }
 
-  // NetworkPolicies always allow traffic between a pod and its own node, so cells where one
-  // side is a host-network pod on the other's node can differ from their identities' cell:
-  // those few cells are evaluated one by one.
+  // NetworkPolicies always allow traffic between a pod and its own node (and Cilium's host /
+  // remote-node entities depend on it), so cells where one side is a host-network pod on the
+  // other's node can differ from their identities' cell: those few cells are evaluated one by
+  // one.
   void build_node_overrides() {
     const auto& eps = e_.endpoints();
     host_.assign(eps.size(), 0);
@@ -220,8 +221,9 @@ class ReachMatrixImpl final : public ReachMatrix {
           sig.push_back(~uint64_t{0});  // tier separator
         };
         add_matching(lists.admin);
+        add_matching(lists.deny);
         add_matching(lists.np);
-        sig.push_back(lists.np.empty());
+        sig.push_back(!lists.isolated);
         add_matching(lists.baseline);
         auto [it, inserted] = row_index.emplace(sig, static_cast<uint32_t>(rows.size()));
         row_of[k] = it->second;
@@ -253,30 +255,36 @@ class ReachMatrixImpl final : public ReachMatrix {
   }
 
   // The ingress row of a target from its signature: the rules (policy << 32 | rule) whose
-  // ports match, per tier, each tier ended by ~0, and whether NetworkPolicies select it.
+  // ports match, per tier (admin, Cilium deny, NetworkPolicy), each ended by ~0, whether the
+  // NetworkPolicy tier isolates it, then the baseline tier's rules.
   Bits ingress_row(const std::vector<uint64_t>& sig, const SideLists& lists,
                    const Bits& all) const {
     const size_t ni = all.size();
+    constexpr uint64_t kEnd = ~uint64_t{0};
     auto rule = [&](uint64_t id) -> const CompiledRule& {
       return e_.policy(static_cast<uint32_t>(id >> 32)).ingress[id & 0xffffffff];
     };
     size_t i = 0;
     Bits allowed(ni), remaining = all, np_set(ni);
-    for (; sig[i] != ~uint64_t{0}; ++i) {  // admin tier
+    for (; sig[i] != kEnd; ++i) {  // admin tier
       if (remaining.any()) apply_rule(rule(sig[i]), rule(sig[i]).peers, remaining, allowed, np_set);
     }
     ++i;
     np_set |= remaining;
-    if (!lists.np.empty()) {
+    for (; sig[i] != kEnd; ++i) np_set.and_not(rule(sig[i]).peers);  // deny rules win
+    ++i;
+    const size_t np_begin = i;
+    while (sig[i] != kEnd) ++i;
+    const size_t np_end = i++;
+    if (lists.isolated) {
       Bits acc(ni);
-      for (; sig[i] != ~uint64_t{0}; ++i) acc |= rule(sig[i]).peers;
+      for (size_t j = np_begin; j < np_end; ++j) acc |= rule(sig[j]).peers;
       allowed.or_and(np_set, acc);
       return allowed;
     }
-    i += 2;  // empty NetworkPolicy tier, its separator... and the flag
+    ++i;  // the isolation flag
     Bits rem = np_set;
-    for (; sig[i] != ~uint64_t{0}; ++i)
-      apply_rule(rule(sig[i]), rule(sig[i]).peers, rem, allowed, allowed);
+    for (; sig[i] != kEnd; ++i) apply_rule(rule(sig[i]), rule(sig[i]).peers, rem, allowed, allowed);
     allowed |= rem;
     return allowed;
   }
@@ -330,13 +338,14 @@ class ReachMatrixImpl final : public ReachMatrix {
   void build_egress() {
     const size_t ni = e_.identity_count();
     profile_.resize(ni);
-    std::map<std::tuple<std::vector<uint32_t>, std::vector<uint32_t>, std::vector<uint32_t>>,
+    std::map<std::tuple<std::vector<uint32_t>, std::vector<uint32_t>, std::vector<uint32_t>,
+                        std::vector<uint32_t>, bool>,
              uint32_t>
         profiles;
     const Bits all(targets_, true);
     for (uint32_t a = 0; a < ni; ++a) {
       const SideLists& lists = e_.side(a, kEgress);
-      auto key = std::make_tuple(lists.admin, lists.np, lists.baseline);
+      auto key = std::make_tuple(lists.admin, lists.np, lists.baseline, lists.deny, lists.isolated);
       auto it = profiles.find(key);
       if (it != profiles.end()) {
         profile_[a] = it->second;
@@ -353,7 +362,10 @@ class ReachMatrixImpl final : public ReachMatrix {
         if (done) break;
       }
       np_set |= remaining;
-      if (!lists.np.empty()) {
+      for (uint32_t pi : lists.deny)  // deny rules win
+        for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
+          np_set.and_not(targets_of(pi, kEgress, ri));
+      if (lists.isolated) {
         Bits acc(targets_);
         for (uint32_t pi : lists.np)
           for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)

@@ -1,6 +1,7 @@
 #include "input/decode.h"
 
 #include <algorithm>
+#include <cctype>
 #include <initializer_list>
 #include <set>
 
@@ -16,6 +17,26 @@ struct DecodeError {
   int line;
   std::string message;
 };
+
+// The policy kinds of CNIs that the engine does not evaluate (Calico's), keyed "Kind (group)":
+// Calico's NetworkPolicy shares its kind with Kubernetes', so the group is part of the name. Empty
+// for any other kind. Calico's v3 API (projectcalico.org) and the CRDs behind it
+// (crd.projectcalico.org/v1, what `kubectl get` prints without the API server) are one kind.
+std::string unevaluated_policy_kind(const std::string& kind, const std::string& api_version) {
+  std::string_view group = std::string_view(api_version).substr(0, api_version.find('/'));
+  if (group == "projectcalico.org" || group == "crd.projectcalico.org") {
+    static constexpr std::string_view kCalico[] = {
+        "NetworkPolicy",
+        "GlobalNetworkPolicy",
+        "StagedNetworkPolicy",
+        "StagedGlobalNetworkPolicy",
+        "StagedKubernetesNetworkPolicy",
+    };
+    for (std::string_view k : kCalico)
+      if (kind == k) return kind + " (projectcalico.org)";
+  }
+  return {};
+}
 
 template <class N>
 class Decoder {
@@ -1185,8 +1206,14 @@ class Decoder {
     ctx_.state->bindings.push_back(std::move(b));
   }
 
+#include "input/decode_cilium.inc"
+
   void object(const N& obj, const std::string& kind, const std::string& api_version) {
     where_.clear();
+    if (std::string k = unevaluated_policy_kind(kind, api_version); !k.empty()) {
+      ctx_.state->unevaluated_policies[k]++;
+      return;
+    }
     if (kind == "Pod") return pod(obj);
     if (kind == "Namespace") return namespace_object(obj);
     if (kind == "Node") return node_object(obj);
@@ -1198,6 +1225,9 @@ class Decoder {
       return cluster_policy(obj, ClusterPolicyKind::BaselineAdminNetworkPolicy, api_version);
     if (kind == "ClusterNetworkPolicy")
       return cluster_policy(obj, ClusterPolicyKind::ClusterNetworkPolicy, api_version);
+    if (api_version.starts_with("cilium.io/") &&
+        (kind == "CiliumNetworkPolicy" || kind == "CiliumClusterwideNetworkPolicy"))
+      return cilium_policy(obj, kind, api_version);
     if (kind == "Ingress") return ingress(obj);
     if (kind == "EndpointSlice") return endpoint_slice(obj);
     if (api_version.starts_with("gateway.networking.k8s.io/") &&

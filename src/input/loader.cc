@@ -217,6 +217,7 @@ void append_state(ClusterState& from, ClusterState& to) {
   move_all(from.endpoint_slices, to.endpoint_slices);
   move_all(from.network_policies, to.network_policies);
   move_all(from.cluster_policies, to.cluster_policies);
+  move_all(from.cilium_policies, to.cilium_policies);
   move_all(from.ingresses, to.ingresses);
   move_all(from.routes, to.routes);
   move_all(from.service_accounts, to.service_accounts);
@@ -224,6 +225,7 @@ void append_state(ClusterState& from, ClusterState& to) {
   move_all(from.roles, to.roles);
   move_all(from.bindings, to.bindings);
   for (auto& [k, n] : from.skipped_kinds) to.skipped_kinds[k] += n;
+  for (auto& [k, n] : from.unevaluated_policies) to.unevaluated_policies[k] += n;
 }
 
 // Decodes `items[begin, end)` of a List into `out`.

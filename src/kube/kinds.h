@@ -37,6 +37,8 @@ inline constexpr KindPath kKinds[] = {
     {"policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies",
      "BaselineAdminNetworkPolicy", true},
     {"policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", "ClusterNetworkPolicy", true},
+    {"cilium.io/v2", "ciliumnetworkpolicies", "CiliumNetworkPolicy", true},
+    {"cilium.io/v2", "ciliumclusterwidenetworkpolicies", "CiliumClusterwideNetworkPolicy", true},
 };
 
 // "/api/v1/pods", "/apis/apps/v1/deployments": the cluster-wide list of a kind.

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "model/cilium.h"
 #include "model/objects.h"
 
 namespace stockade {
@@ -19,6 +20,7 @@ struct ClusterState {
   std::vector<EndpointSlice> endpoint_slices;
   std::vector<NetworkPolicy> network_policies;
   std::vector<ClusterPolicy> cluster_policies;
+  std::vector<CiliumPolicy> cilium_policies;  // CiliumNetworkPolicy, CiliumClusterwide…
   std::vector<Ingress> ingresses;
   std::vector<GatewayRoute> routes;  // Gateway API routes
   std::vector<ServiceAccount> service_accounts;
@@ -27,6 +29,9 @@ struct ClusterState {
   std::vector<RbacBinding> bindings;  // RoleBindings and ClusterRoleBindings
   std::string server_version;         // the API server's gitVersion when known (live cluster)
   std::map<std::string, uint64_t> skipped_kinds;  // kinds read but not modelled, with counts
+  // Policies of a CNI's own kinds that the engine does not evaluate (Calico's), by kind as
+  // "Kind (group)": the verdicts ignore them, and the commands say so.
+  std::map<std::string, uint64_t> unevaluated_policies;
 
   // Labels of a namespace as policies see them: the Namespace object's labels, or only
   // kubernetes.io/metadata.name=NAME when the input has no such Namespace.

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "support/random_cilium.h"
 #include "support/random_cluster.h"
 #include "support/reference_evaluator.h"
 
@@ -319,7 +320,8 @@ class ClusterCheck {
     if (stats_.reported <= kDetailedReports) {
       ADD_FAILURE() << label_ << ": " << problems_.size() << " mismatch(es); first:\n"
                     << problems_.front() << "\n"
-                    << dump_cluster(state_) << dump_endpoints(eps_) << repro_;
+                    << dump_cluster(state_) << dump_cilium(state_) << dump_endpoints(eps_)
+                    << repro_;
     } else if (stats_.reported <= kDetailedReports + kSummaryReports) {
       std::string first = problems_.front().substr(0, problems_.front().find('\n'));
       ADD_FAILURE() << label_ << ": " << problems_.size() << " mismatch(es); first: " << first;
@@ -359,6 +361,34 @@ TEST(Differential, EngineAgreesWithReferenceOnRandomClusters) {
   EXPECT_EQ(stats.isolation_mismatches, 0u);
   RecordProperty("checks", std::to_string(stats.checks));
   std::printf("differential: %llu clusters, %llu connections checked, %llu denied\n",
+              static_cast<unsigned long long>(count), static_cast<unsigned long long>(stats.checks),
+              static_cast<unsigned long long>(stats.denied));
+}
+
+// Clusters mixing NetworkPolicies, admin/baseline policies and Cilium policies.
+TEST(Differential, MixedCiliumClustersAgreeWithReference) {
+  uint64_t first = env_or("STOCKADE_DIFF_SEED", 1);
+  uint64_t count = env_or("STOCKADE_DIFF_CLUSTERS", kDefaultClusters);
+  Options options;
+  options.exhaustive = env_or("STOCKADE_DIFF_EXHAUSTIVE", 0) != 0;
+  Stats stats;
+  for (uint64_t seed = first; seed < first + count; ++seed) {
+    options.reach = options.exhaustive || seed % kReachEvery == 0;
+    ClusterState s = random_cluster(seed);
+    add_random_cilium_policies(s, seed);
+    ClusterCheck(std::move(s), "cilium seed " + std::to_string(seed),
+                 "reproduce: STOCKADE_DIFF_SEED=" + std::to_string(seed) +
+                     " STOCKADE_DIFF_CLUSTERS=1 STOCKADE_DIFF_EXHAUSTIVE=1 "
+                     "--gtest_filter=Differential.MixedCiliumClustersAgreeWithReference",
+                 seed, options, stats)
+        .run();
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  EXPECT_EQ(stats.bad_clusters, 0u);
+  EXPECT_EQ(stats.verdict_mismatches, 0u);
+  EXPECT_EQ(stats.side_mismatches, 0u);
+  EXPECT_EQ(stats.isolation_mismatches, 0u);
+  std::printf("differential (Cilium): %llu clusters, %llu connections checked, %llu denied\n",
               static_cast<unsigned long long>(count), static_cast<unsigned long long>(stats.checks),
               static_cast<unsigned long long>(stats.denied));
 }

@@ -1,5 +1,7 @@
 #include "support/reference_evaluator.h"
 
+#include "support/reference_cilium.h"
+
 #include <algorithm>
 #include <tuple>
 
@@ -277,9 +279,13 @@ bool side_allowed(const ClusterState& s, const std::vector<Endpoint>& eps, size_
   if (admin == RuleAction::Allow) return true;
   if (admin == RuleAction::Deny) return false;
 
-  // 2. NetworkPolicy tier.
-  bool isolated = false;
-  bool allowed = false;
+  // 2. NetworkPolicy tier, with the Cilium policies: their deny rules first (they win over
+  // every allow), then isolation and allows of both kinds together.
+  CiliumSide cilium =
+      reference_cilium_side(s, eps, self, d == Direction::Ingress, other, dst, proto, port, trace);
+  if (cilium.denied) return false;
+  bool isolated = cilium.isolated;
+  bool allowed = cilium.allowed;
   for (const NetworkPolicy& np : s.network_policies) {
     if (!np_selects(np, self, d)) continue;
     isolated = true;
@@ -294,7 +300,9 @@ bool side_allowed(const ClusterState& s, const std::vector<Endpoint>& eps, size_
     }
   }
   if (isolated) {
-    if (!allowed && is_own_node(s, eps, self, other)) {
+    // Cilium: from the own node always (allow-localhost); to it only when a rule allows.
+    if (!allowed && (d == Direction::Ingress || !cilium.isolated) &&
+        is_own_node(s, eps, self, other)) {
       if (trace) note(trace, "  isolated, but the peer is the pod's own node: allowed");
       return true;
     }
@@ -343,14 +351,14 @@ bool reference_np_isolated_ingress(const ClusterState& s, const std::vector<Endp
                                    size_t index) {
   for (const NetworkPolicy& np : s.network_policies)
     if (np_selects(np, eps.at(index), Direction::Ingress)) return true;
-  return false;
+  return reference_cilium_isolated(s, eps.at(index), true);
 }
 
 bool reference_np_isolated_egress(const ClusterState& s, const std::vector<Endpoint>& eps,
                                   size_t index) {
   for (const NetworkPolicy& np : s.network_policies)
     if (np_selects(np, eps.at(index), Direction::Egress)) return true;
-  return false;
+  return reference_cilium_isolated(s, eps.at(index), false);
 }
 
 }  // namespace stockade::testing

@@ -13,6 +13,8 @@
 //    direction; then allowed iff any rule of any such NP matches) and baseline
 //    (ClusterNetworkPolicy tier Baseline by (priority, name), then BaselineAdminNetworkPolicy;
 //    first matching rule decides, Pass and no match fall to the default: allowed).
+//  * Cilium policies (reference_cilium.h) join the NetworkPolicy tier: their deny rules win
+//    over every allow; they isolate per their default-deny rule; their allows add up.
 //  * Host-network pods are never a policy subject and never match selector peers; they match
 //    ipBlock / networks by their IPs and ANP/CNP `nodes` peers by their node.
 #pragma once
@@ -54,8 +56,8 @@ bool reference_ingress_allowed(const ClusterState& s, const std::vector<Endpoint
                                const RefPeer& src, const RefPeer& dst, Protocol proto,
                                uint16_t port, std::string* trace = nullptr);
 
-// Whether some NetworkPolicy selects endpoint `index` for ingress / egress (Kubernetes'
-// "isolated").
+// Whether some NetworkPolicy (or Cilium policy in default deny) selects endpoint `index` for
+// ingress / egress (Kubernetes' "isolated").
 bool reference_np_isolated_ingress(const ClusterState& s, const std::vector<Endpoint>& eps,
                                    size_t index);
 bool reference_np_isolated_egress(const ClusterState& s, const std::vector<Endpoint>& eps,

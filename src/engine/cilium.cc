@@ -1,0 +1,397 @@
+// CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy, compiled into the NetworkPolicy
+// tier's identity bitsets. Semantics as Cilium defines them (docs.cilium.io "Policy Language",
+// "Deny Policies", "Policy Enforcement Modes"; pkg/policy/api and
+// pkg/k8s/apis/cilium.io/utils of cilium/cilium):
+//  - a pod's Cilium labels are its labels, io.kubernetes.pod.namespace, its namespace's labels
+//    as io.cilium.k8s.namespace.labels.KEY, io.cilium.k8s.policy.serviceaccount and
+//    io.cilium.k8s.policy.cluster; selector keys may carry a source ("k8s:", "any:");
+//  - a namespaced policy's endpointSelector selects in its namespace only; its
+//    fromEndpoints/toEndpoints select in its namespace unless they name
+//    io.kubernetes.pod.namespace or a namespace label; "reserved:" selectors are entities;
+//  - a direction goes into default deny when a rule selecting the pod has rules (allow or
+//    deny) in that direction, unless enableDefaultDeny says otherwise; allows of every policy
+//    (Cilium's and Kubernetes NetworkPolicies alike) add up; a deny rule wins over every allow;
+//  - a rule with ports but no peer field matches every peer; one with neither matches none; an
+//    empty peer list matches none;
+//  - CIDR rules (and toServices, whose endpoints Cilium turns into CIDRs) match addresses
+//    outside the cluster only, never pods or nodes; toServices covers Services without a
+//    selector; entities: world, cluster, host / remote-node (relative to the pod's node: the
+//    node's addresses and host-network pods), kube-apiserver (the kubernetes Service's
+//    endpoints), all;
+//  - traffic from the pod's own node is allowed (allow-localhost), to it only when allowed.
+#include <algorithm>
+#include <map>
+
+#include "engine/cilium_match.h"
+
+namespace stockade::engine_internal {
+
+namespace {
+
+constexpr std::string_view kNsKey = "io.kubernetes.pod.namespace";
+constexpr std::string_view kNsLabelPrefix = "io.cilium.k8s.namespace.labels.";
+constexpr std::string_view kServiceAccountKey = "io.cilium.k8s.policy.serviceaccount";
+
+// A selector with its keys' sources resolved: pod labels (k8s:, any: or none), a reserved
+// entity (reserved:NAME), or a source no pod carries (cidr:, fqdn:, ...): matches nothing.
+struct Resolved {
+  LabelSelector pods;
+  std::vector<std::string> reserved;
+  bool nothing = false;
+};
+
+Resolved resolve(const LabelSelector& in) {
+  Resolved out;
+  LabelSelector norm;  // keys without the k8s: / any: source
+  std::vector<std::string> reserved;
+  for (SelectorRequirement r : in.requirements) {
+    if (r.key.starts_with("k8s:") || r.key.starts_with("any:")) r.key = r.key.substr(4);
+    if (r.key.starts_with("reserved:")) reserved.push_back(r.key.substr(9));
+    norm.requirements.push_back(std::move(r));
+  }
+  if (!reserved.empty()) {
+    // A reserved identity's only label is reserved:NAME: the selector selects the entities
+    // whose label satisfies all of it, and no pod.
+    std::sort(reserved.begin(), reserved.end());
+    reserved.erase(std::unique(reserved.begin(), reserved.end()), reserved.end());
+    for (const std::string& name : reserved)
+      if (norm.matches(Labels{{"reserved:" + name, ""}})) out.reserved.push_back(name);
+    out.nothing = out.reserved.empty();
+    return out;
+  }
+  for (SelectorRequirement& r : norm.requirements) {
+    if (r.key.find(':') == std::string::npos) {
+      out.pods.requirements.push_back(std::move(r));
+    } else if (r.op == SelectorOp::In || r.op == SelectorOp::Exists) {
+      out.nothing = true;  // cidr:, fqdn:, ...: a label no pod carries
+    }
+  }
+  return out;
+}
+
+bool names_namespace(const LabelSelector& s) {
+  for (const SelectorRequirement& r : s.requirements)
+    if (r.key == kNsKey || r.key.starts_with(kNsLabelPrefix)) return true;
+  return false;
+}
+
+bool mentions_service_account(const LabelSelector& s) {
+  for (const SelectorRequirement& r : s.requirements) {
+    std::string_view k = r.key;
+    if (size_t c = k.find(':'); c != std::string_view::npos) k = k.substr(c + 1);
+    if (k == kServiceAccountKey) return true;
+  }
+  return false;
+}
+
+std::string rule_label(size_t spec, size_t specs, std::string_view list, size_t index) {
+  std::string s = specs > 1 ? "specs[" + std::to_string(spec) + "]." : "";
+  return s + std::string(list) + "[" + std::to_string(index) + "]";
+}
+
+}  // namespace
+
+std::vector<std::string> EngineImpl::cilium_identity_keys(const ClusterState& state) const {
+  bool needed = false;
+  for (const CiliumPolicy& p : state.cilium_policies)
+    for (const CiliumSpec& s : p.specs) {
+      if (s.endpoint_selector && mentions_service_account(*s.endpoint_selector)) needed = true;
+      for (const auto* rules : {&s.ingress, &s.ingress_deny, &s.egress, &s.egress_deny})
+        if (*rules)
+          for (const CiliumRule& r : **rules)
+            if (r.endpoints)
+              for (const LabelSelector& sel : *r.endpoints) needed |= mentions_service_account(sel);
+    }
+  if (!needed) return {};
+  std::map<std::pair<std::string, std::string>, const std::string*> pod_sa;
+  for (const Pod& p : state.pods) pod_sa[{p.ns, p.name}] = &p.security.service_account;
+  std::map<std::tuple<std::string, std::string, std::string>, const std::string*> workload_sa;
+  for (const Workload& w : state.workloads)
+    workload_sa[{w.ns, w.name, std::string(to_string(w.kind))}] = &w.security.service_account;
+  std::vector<std::string> out(endpoints_.size());
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    const Endpoint& e = endpoints_[i];
+    const std::string* sa = nullptr;
+    if (e.kind == "Pod") {
+      auto it = pod_sa.find({e.ns, e.name});
+      if (it != pod_sa.end()) sa = it->second;
+    } else {
+      auto it = workload_sa.find({e.ns, e.name, e.kind});
+      if (it != workload_sa.end()) sa = it->second;
+    }
+    out[i] = sa && !sa->empty() ? *sa : "default";
+  }
+  return out;
+}
+
+void EngineImpl::compile_cilium(const ClusterState& state) {
+  if (state.cilium_policies.empty()) return;
+  const size_t n = identities_.size();
+
+  // Cilium's labels of each pod identity (host-network pods are the host: no pod labels).
+  std::vector<Labels> labels(n);
+  for (uint32_t id = 0; id < n; ++id) {
+    if (host_network_.test(id)) continue;
+    const Identity& ident = identities_[id];
+    Labels& l = labels[id];
+    l = endpoints_[ident.representative].pod.labels;
+    l[std::string(kNsKey)] = namespaces_[ident.ns];
+    for (const auto& [k, v] : namespace_labels_[ident.ns]) l[std::string(kNsLabelPrefix) + k] = v;
+    l["io.cilium.k8s.policy.cluster"] = "default";
+    if (!cilium_keys_.empty())
+      l[std::string(kServiceAccountKey)] = cilium_keys_[ident.representative];
+  }
+  std::unordered_map<std::string, Bits> cache;
+  auto pods_matching = [&](const LabelSelector& sel) -> const Bits& {
+    std::string key = sel.canonical();
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+    Bits b(n);
+    for (uint32_t id = 0; id < n; ++id)
+      if (!host_network_.test(id) && sel.matches(labels[id])) b.set(id);
+    return cache.emplace(std::move(key), std::move(b)).first->second;
+  };
+
+  // Node addresses (Node objects and host-network pods), and the API server's.
+  for (const Node& node : nodes_)
+    for (const IpAddr& ip : node.addresses) node_by_ip_.emplace_back(ip, node.name);
+  for (const Endpoint& e : endpoints_)
+    if (e.pod.host_network && !e.node.empty())
+      for (const IpAddr& ip : e.ips) node_by_ip_.emplace_back(ip, e.node);
+  std::sort(node_by_ip_.begin(), node_by_ip_.end());
+  node_by_ip_.erase(std::unique(node_by_ip_.begin(), node_by_ip_.end()), node_by_ip_.end());
+  for (const EndpointSlice& s : state.endpoint_slices)
+    if (s.ns == "default" && s.service == "kubernetes")
+      apiserver_ips_.insert(apiserver_ips_.end(), s.addresses.begin(), s.addresses.end());
+  Bits apiserver_ids(n);
+  for (uint32_t id = 0; id < n; ++id)
+    if (host_network_.test(id))
+      for (const IpAddr& ip : endpoints_[identities_[id].representative].ips)
+        if (std::find(apiserver_ips_.begin(), apiserver_ips_.end(), ip) != apiserver_ips_.end())
+          apiserver_ids.set(id);
+
+  auto compile_rule = [&](const CiliumPolicy& p, const CiliumRule& rule, RuleAction action,
+                          std::string name) {
+    CompiledRule cr;
+    cr.action = action;
+    cr.line = rule.line;
+    cr.name = std::move(name);
+    cr.peers = Bits(n);
+    auto m = std::make_unique<CiliumMatch>();
+    m->fixed = Bits(n);
+    bool all = false;
+    auto entity = [&](std::string_view e) {
+      if (e == "all") all = true;
+      if (e == "world" || e == "world-ipv4") m->world4 = true;
+      if (e == "world" || e == "world-ipv6") m->world6 = true;
+      if (e == "cluster") {
+        m->cluster = true;
+        m->fixed = Bits(n, true);
+      }
+      if (e == "host") m->host = true;
+      if (e == "remote-node") m->remote_node = true;
+      if (e == "kube-apiserver") {
+        m->apiserver = true;
+        m->fixed |= apiserver_ids;
+      }
+      // health, init, unmanaged, ingress: Cilium's own endpoints, none in the input.
+    };
+    if (rule.endpoints)
+      for (const LabelSelector& written : *rule.endpoints) {
+        Resolved r = resolve(written);
+        for (const std::string& e : r.reserved) entity(e);
+        if (r.nothing || !r.reserved.empty()) continue;
+        if (!p.clusterwide && !names_namespace(r.pods))
+          r.pods.requirements.push_back({std::string(kNsKey), SelectorOp::In, {p.ns}});
+        m->fixed |= pods_matching(r.pods);
+      }
+    if (rule.nodes)
+      for (const LabelSelector& sel : *rule.nodes) {
+        m->nodes.push_back(&sel);
+        for (uint32_t id = 0; id < n; ++id)
+          if (identity_node_[id] && sel.matches(identity_node_[id]->labels)) m->fixed.set(id);
+      }
+    if (rule.entities)
+      for (const std::string& e : *rule.entities) entity(e);
+    if (rule.cidrs)
+      for (const CiliumCidr& c : *rule.cidrs)
+        if (c.cidr.prefix <= c.cidr.network.bits())
+          m->cidrs.push_back(IpMatcher{{c.cidr}, c.except});
+    if (rule.services)
+      for (const CiliumRule::ServiceRef& ref : *rule.services) {
+        if (ref.selector) {
+          m->notes.push_back(
+              "toServices k8sServiceSelector is not evaluated (Service labels are "
+              "not read)");
+          continue;
+        }
+        std::string ns = ref.ns.empty() ? (p.ns.empty() ? "default" : p.ns) : ref.ns;
+        for (const Service& svc : state.services) {
+          if (svc.ns != ns || svc.name != ref.name) continue;
+          if (svc.selector && !svc.selector->empty()) {
+            m->notes.push_back("toServices " + ns + "/" + ref.name +
+                               ": Cilium applies toServices to Services without a selector only");
+            continue;
+          }
+          for (const EndpointSlice& s : state.endpoint_slices)
+            if (s.ns == ns && s.service == ref.name)
+              for (const IpAddr& ip : s.addresses)
+                m->cidrs.push_back(IpMatcher{{Cidr{ip, static_cast<uint8_t>(ip.bits())}}, {}});
+        }
+      }
+    for (const std::string& f : rule.fqdns)
+      m->notes.push_back("toFQDNs " + f + " is not evaluated: addresses carry no DNS names");
+    for (const std::string& u : rule.unevaluated) m->notes.push_back(u + " is not evaluated");
+    bool l3 = rule.endpoints || rule.nodes || rule.entities || rule.cidrs || rule.services ||
+              !rule.fqdns.empty() || !rule.unevaluated.empty();
+    bool l4 = rule.to_ports && !rule.to_ports->empty();
+    // Ports. toPorts entries are alternatives; an entry without ports is every port.
+    cr.all_ports = !l4;
+    if (l4)
+      for (const CiliumPortRule& pr : *rule.to_ports) {
+        if (!pr.l7.empty()) m->l7 = true;
+        if (pr.ports.empty()) cr.all_ports = true;
+        for (const CiliumPort& port : pr.ports) {
+          if (port.kind == CiliumPort::Kind::NotL4) continue;
+          std::vector<Protocol> protos;
+          if (port.protocol)
+            protos = {*port.protocol};
+          else
+            protos = {Protocol::TCP, Protocol::UDP, Protocol::SCTP};
+          if (port.kind == CiliumPort::Kind::Named) {
+            CompiledPort c;
+            c.kind = CompiledPort::Kind::Named;
+            c.name = port.name;
+            c.protocol = protos.front();
+            c.named_any_protocol = !port.protocol;
+            cr.ports.push_back(std::move(c));
+            continue;
+          }
+          for (Protocol proto : protos) {
+            CompiledPort c;
+            c.protocol = proto;
+            c.kind = port.kind == CiliumPort::Kind::All ? CompiledPort::Kind::Any
+                                                        : CompiledPort::Kind::Range;
+            c.lo = port.port;
+            c.hi = port.end_port;
+            cr.ports.push_back(std::move(c));
+          }
+        }
+      }
+    if (m->l7) m->notes.push_back("L7 rules apply on this port: the proxy filters requests");
+    // Ports without peers: every peer. Neither peers nor ports (`- {}`): no peer, yet the
+    // section isolates. ICMP only: no TCP/UDP/SCTP connection.
+    if (!l3 && l4) all = true;
+    if (rule.icmp_only) {
+      *m = CiliumMatch{};
+      m->fixed = Bits(n);
+      cr.peers = Bits(n);
+      cr.cilium = m.get();
+      cilium_matches_.push_back(std::move(m));
+    } else if (all) {
+      cr.all_peers = true;
+      cr.peers = Bits(n, true);
+    } else {
+      cr.peers = m->fixed;
+      if (m->remote_node) cr.peers |= host_network_;  // same-node cells: see peer_matches
+      cr.cilium = m.get();
+      cilium_matches_.push_back(std::move(m));
+    }
+    return cr;
+  };
+
+  for (const CiliumPolicy& p : state.cilium_policies) {
+    PolicyRef ref{p.clusterwide ? "CiliumClusterwideNetworkPolicy" : "CiliumNetworkPolicy", p.ns,
+                  p.name, SourceRef{p.file, p.line}};
+    for (size_t si = 0; si < p.specs.size(); ++si) {
+      const CiliumSpec& spec = p.specs[si];
+      if (!spec.endpoint_selector) continue;  // host policies: see decode (not evaluated)
+      // Subjects: pods (not host-network: those are the host) matching the endpointSelector,
+      // in the policy's namespace for a namespaced policy.
+      Resolved sel = resolve(*spec.endpoint_selector);
+      Bits subject(n);
+      if (!sel.nothing && sel.reserved.empty()) {
+        LabelSelector s;
+        for (const SelectorRequirement& r : sel.pods.requirements)
+          if (p.clusterwide || r.key != kNsKey) s.requirements.push_back(r);
+        if (!p.clusterwide) s.requirements.push_back({std::string(kNsKey), SelectorOp::In, {p.ns}});
+        subject = pods_matching(s);
+      }
+      bool isolates[2] = {
+          spec.default_deny_ingress.value_or((spec.ingress && !spec.ingress->empty()) ||
+                                             (spec.ingress_deny && !spec.ingress_deny->empty())),
+          spec.default_deny_egress.value_or((spec.egress && !spec.egress->empty()) ||
+                                            (spec.egress_deny && !spec.egress_deny->empty()))};
+      CompiledPolicy allow, deny;
+      allow.ref = deny.ref = ref;
+      allow.tier = deny.tier = DecisionTier::NetworkPolicy;
+      allow.isolates[kIngress] = isolates[kIngress];
+      allow.isolates[kEgress] = isolates[kEgress];
+      deny.isolates[kIngress] = deny.isolates[kEgress] = false;
+      auto add = [&](const std::optional<std::vector<CiliumRule>>& rules, std::string_view list,
+                     RuleAction action, std::vector<CompiledRule>& out) {
+        if (!rules) return;
+        for (size_t i = 0; i < rules->size(); ++i) {
+          CompiledRule cr =
+              compile_rule(p, (*rules)[i], action, rule_label(si, p.specs.size(), list, i));
+          cr.index = static_cast<int>(i);
+          out.push_back(std::move(cr));
+        }
+      };
+      add(spec.ingress, "ingress", RuleAction::Allow, allow.ingress);
+      add(spec.egress, "egress", RuleAction::Allow, allow.egress);
+      add(spec.ingress_deny, "ingressDeny", RuleAction::Deny, deny.ingress);
+      add(spec.egress_deny, "egressDeny", RuleAction::Deny, deny.egress);
+      uint32_t allow_idx = static_cast<uint32_t>(policies_.size());
+      bool has_allow[2] = {!allow.ingress.empty() || isolates[kIngress],
+                           !allow.egress.empty() || isolates[kEgress]};
+      bool has_deny[2] = {!deny.ingress.empty(), !deny.egress.empty()};
+      policies_.push_back(std::move(allow));
+      uint32_t deny_idx = static_cast<uint32_t>(policies_.size());
+      if (has_deny[kIngress] || has_deny[kEgress]) policies_.push_back(std::move(deny));
+      subject.for_each([&](size_t id) {
+        for (Direction d : {kIngress, kEgress}) {
+          SideLists& lists = sides_[d][id];
+          if (has_allow[d]) lists.np.push_back(allow_idx);
+          if (isolates[d]) lists.isolated = lists.cilium_isolated = true;
+          if (has_deny[d]) lists.deny.push_back(deny_idx);
+        }
+      });
+    }
+  }
+}
+
+bool EngineImpl::cilium_peer_matches(const CompiledRule& r, const Other& o,
+                                     const Endpoint* subject) const {
+  const CiliumMatch& m = *r.cilium;
+  if (o.identity >= 0) {
+    size_t id = static_cast<size_t>(o.identity);
+    // A host-network peer is the host (the subject's node) or a remote node.
+    if (m.host != m.remote_node && host_network_.test(id) && subject && o.endpoint) {
+      bool same = !subject->node.empty() && o.endpoint->node == subject->node;
+      return (same ? m.host : m.remote_node) || m.fixed.test(id);
+    }
+    return r.peers.test(id);
+  }
+  auto it = std::lower_bound(node_by_ip_.begin(), node_by_ip_.end(), o.ip,
+                             [](const auto& e, const IpAddr& v) { return e.first < v; });
+  const std::string* node = it != node_by_ip_.end() && it->first == o.ip ? &it->second : nullptr;
+  if (m.apiserver &&
+      std::find(apiserver_ips_.begin(), apiserver_ips_.end(), o.ip) != apiserver_ips_.end())
+    return true;
+  if (node) {
+    if (m.cluster) return true;
+    bool same = subject && subject->node == *node;
+    if (same ? m.host : m.remote_node) return true;
+    for (const LabelSelector* sel : m.nodes)
+      for (const Node& n : nodes_)
+        if (n.name == *node && sel->matches(n.labels)) return true;
+    return false;
+  }
+  if (o.ip.v6 ? m.world6 : m.world4) return true;
+  for (const IpMatcher& c : m.cidrs)
+    if (c.contains(o.ip)) return true;
+  return false;
+}
+
+}  // namespace stockade::engine_internal

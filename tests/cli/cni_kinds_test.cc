@@ -1,0 +1,169 @@
+// The CNIs' own policy kinds that the engine does not evaluate: every command warns on stderr,
+// and the commands whose output is verdicts (reach, explain, diff, verify) exit 3 naming what
+// the verdicts ignore. Calico's staged policies are warned about but are not enforced, so no
+// verdict ignores them.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int code = -1;
+  std::string out, err;
+};
+
+// Runs `stockade ARGS` in the repository root (ARGS: shell words, trusted test text).
+RunResult stockade(const std::string& args) {
+  fs::path dir = fs::temp_directory_path() / ("stockade-cni-kinds-" + std::to_string(::getpid()) +
+                                              "-" + std::to_string(std::hash<std::string>{}(args)));
+  fs::create_directories(dir);
+  std::string cmd = std::string("cd '") + STOCKADE_SOURCE_DIR + "' && '" + STOCKADE_BINARY + "' " +
+                    args + " </dev/null >'" + (dir / "out").string() + "' 2>'" +
+                    (dir / "err").string() + "'";
+  int status = std::system(cmd.c_str());
+  RunResult r;
+  if (status != -1 && WIFEXITED(status)) r.code = WEXITSTATUS(status);
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  r.out = slurp(dir / "out");
+  r.err = slurp(dir / "err");
+  fs::remove_all(dir);
+  return r;
+}
+
+const std::string kDemo = "-f demo/cluster -f demo/policies";
+const std::string kCalico = " -f tests/data/cni/calico-policies.yaml";
+
+TEST(CniKinds, CalicoPoliciesAreReadNotRejected) {
+  // Calico's NetworkPolicy shares its kind with Kubernetes': it used to be refused as an
+  // unsupported apiVersion of NetworkPolicy.
+  RunResult r = stockade("reach " + kDemo + kCalico + " -o summary");
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.out.find("\"pairs\":"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("stockade: warning: 1 NetworkPolicy (projectcalico.org) object is not "
+                       "evaluated"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("1 GlobalNetworkPolicy (projectcalico.org) object is not evaluated"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("1 StagedNetworkPolicy (projectcalico.org) object is not evaluated"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("staged policies are not enforced"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stockade: these verdicts ignore 1 GlobalNetworkPolicy (projectcalico.org) "
+                       "object, 1 NetworkPolicy (projectcalico.org) object (exit 3)"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(CniKinds, WithoutThemNothingChanges) {
+  RunResult r = stockade("reach " + kDemo + " -o summary");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST(CniKinds, EveryVerdictCommandExits3) {
+  for (const std::string& args :
+       {"explain " + kDemo + kCalico +
+            " --from shop/checkout-6f8d7c9b54-h4d8s --to data/postgres-0 --port tcp/5432",
+        "explain " + kDemo + kCalico +
+            " --from shop/checkout-6f8d7c9b54-h4d8s --to data/postgres-0 --port tcp/5432 -o json",
+        "reach " + kDemo + kCalico + " --from shop/* --to data/*",
+        "diff -f demo/cluster --before demo/policies --after demo/policies" + kCalico,
+        "verify " + kDemo + kCalico + " --flows demo/flows/hubble.json.gz --fail-on none"}) {
+    RunResult r = stockade(args);
+    EXPECT_EQ(r.code, 3) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find("these verdicts ignore"), std::string::npos) << args << "\n" << r.err;
+    EXPECT_FALSE(r.out.empty()) << args;  // the verdicts are still printed
+  }
+}
+
+TEST(CniKinds, OtherCommandsWarnOnly) {
+  RunResult r = stockade("scan " + kDemo + kCalico + " -o json --fail-on none");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("stockade: warning: 1 GlobalNetworkPolicy"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("these verdicts ignore"), std::string::npos) << r.err;
+}
+
+TEST(CniKinds, QuietSilencesTheWarningNotTheExitCode) {
+  RunResult r = stockade("reach " + kDemo + kCalico + " -o summary -q");
+  EXPECT_EQ(r.code, 3);
+  EXPECT_EQ(r.err, "");
+}
+
+TEST(CniKinds, StagedPoliciesAloneDoNotChangeTheExitCode) {
+  fs::path f =
+      fs::temp_directory_path() / ("stockade-staged-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(f) << "apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\n"
+                      "metadata:\n  name: s\nspec:\n  selector: all()\n";
+  RunResult r = stockade("reach " + kDemo + " -f '" + f.string() + "' -o summary");
+  fs::remove(f);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("1 StagedGlobalNetworkPolicy (projectcalico.org) object is not evaluated"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(CniKinds, CiliumPoliciesAreEvaluatedAndExplained) {
+  const std::string cilium = " -f tests/data/cni/cilium-policy.yaml";
+  RunResult r = stockade("explain " + kDemo + cilium +
+                         " --from monitoring/prometheus-6d4b9c8f7f-c4j9m --to data/postgres-0 "
+                         "--port tcp/5432");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_NE(r.out.find("DENIED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CiliumNetworkPolicy data/postgres-from-checkout"), std::string::npos)
+      << r.out;
+  r = stockade("explain " + kDemo + cilium +
+               " --from shop/checkout-6f8d7c9b54-h4d8s --to data/postgres-0 --port tcp/5432 -o "
+               "json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"allowed\":true"), std::string::npos) << r.out;
+}
+
+TEST(CniKinds, CiliumHostPoliciesAreNotEvaluatedAndSaySo) {
+  fs::path f =
+      fs::temp_directory_path() / ("stockade-ccnp-host-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(f) << "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\n"
+                      "metadata:\n  name: host-fw\nspec:\n  nodeSelector: {}\n  ingress:\n"
+                      "  - fromEntities: [cluster]\n";
+  RunResult r = stockade("reach " + kDemo + " -f '" + f.string() + "' -o summary");
+  fs::remove(f);
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("1 CiliumClusterwideNetworkPolicy with nodeSelector (cilium.io) object "
+                       "is not evaluated"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(CniKinds, MisspeltCiliumFieldIsAnError) {
+  fs::path f =
+      fs::temp_directory_path() / ("stockade-cnp-bad-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(f) << "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"
+                      "metadata:\n  name: bad\n  namespace: shop\nspec:\n"
+                      "  endpointSelector: {}\n  ingresDeny:\n  - fromEntities: [world]\n";
+  RunResult r = stockade("reach " + kDemo + " -f '" + f.string() + "' -o summary");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err.rfind("stockade: error: " + f.string() + ":", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("CiliumNetworkPolicy shop/bad: spec.unknown field \"ingresDeny\""),
+            std::string::npos)
+      << r.err;
+  fs::remove(f);
+}
+
+}  // namespace
