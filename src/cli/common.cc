@@ -107,7 +107,8 @@ ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>
                        std::to_string(s.pods.size()) + " pods, " +
                        std::to_string(s.workloads.size()) + " workloads, " +
                        std::to_string(s.network_policies.size()) + " network policies, " +
-                       std::to_string(s.cluster_policies.size()) + " cluster policies");
+                       std::to_string(s.cluster_policies.size()) + " cluster policies, " +
+                       std::to_string(s.cilium_policies.size()) + " Cilium policies");
     for (const auto& [kind, n] : s.skipped_kinds)
       verbose_log(o, "skipped " + std::to_string(n) + " " + kind);
   }

@@ -150,6 +150,35 @@ TEST(CniKinds, CiliumHostPoliciesAreNotEvaluatedAndSaySo) {
       << r.err;
 }
 
+// What `kubectl get cnp -A -o yaml` prints: a typed List, status and managed fields.
+TEST(CniKinds, CiliumListAsKubectlPrintsIt) {
+  fs::path f =
+      fs::temp_directory_path() / ("stockade-cnp-list-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(f) << R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicyList
+items:
+- metadata:
+    name: deny-world
+    namespace: data
+    managedFields: [{manager: kubectl, operation: Apply}]
+  spec:
+    endpointSelector: {}
+    ingress:
+    - fromEntities: [none]
+    egressDeny:
+    - toEntities: [world]
+  status:
+    conditions: [{type: Valid, status: "True"}]
+)";
+  RunResult r = stockade("explain " + kDemo + " -f '" + f.string() +
+                         "' --from data/postgres-0 --to 203.0.113.9 --port tcp/443");
+  fs::remove(f);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("egress deny rule egressDeny[0] of CiliumNetworkPolicy data/deny-world"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST(CniKinds, MisspeltCiliumFieldIsAnError) {
   fs::path f =
       fs::temp_directory_path() / ("stockade-cnp-bad-" + std::to_string(::getpid()) + ".yaml");
