@@ -308,12 +308,18 @@ void EngineImpl::compile_cilium(const ClusterState& state) {
       if (!spec.endpoint_selector) continue;  // host policies: see decode (not evaluated)
       // Subjects: pods (not host-network: those are the host) matching the endpointSelector,
       // in the policy's namespace for a namespaced policy.
-      Resolved sel = resolve(*spec.endpoint_selector);
+      // Cilium sets the match k8s:io.kubernetes.pod.namespace=NS, replacing a user's match of
+      // that exact key; a namespace requirement spelt otherwise stays beside it.
+      LabelSelector written = *spec.endpoint_selector;
+      if (!p.clusterwide)
+        std::erase_if(written.requirements, [](const SelectorRequirement& r) {
+          return r.key == "k8s:io.kubernetes.pod.namespace" && r.op == SelectorOp::In &&
+                 r.values.size() == 1;
+        });
+      Resolved sel = resolve(written);
       Bits subject(n);
       if (!sel.nothing && sel.reserved.empty()) {
-        LabelSelector s;
-        for (const SelectorRequirement& r : sel.pods.requirements)
-          if (p.clusterwide || r.key != kNsKey) s.requirements.push_back(r);
+        LabelSelector s = sel.pods;
         if (!p.clusterwide) s.requirements.push_back({std::string(kNsKey), SelectorOp::In, {p.ns}});
         subject = pods_matching(s);
       }

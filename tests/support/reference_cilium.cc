@@ -197,9 +197,15 @@ bool spec_selects(const ClusterState& s, const CiliumPolicy& p, const CiliumSpec
   if (!p.clusterwide && self.ns != p.ns) return false;
   LabelSelector sel;
   for (SelectorRequirement r : spec.endpoint_selector->requirements) {
+    // Cilium's own k8s:io.kubernetes.pod.namespace=NS replaces the user's match of that key.
+    if (!p.clusterwide && r.key == "k8s:io.kubernetes.pod.namespace" && r.op == SelectorOp::In &&
+        r.values.size() == 1)
+      continue;
     r.key = strip_source(r.key);
-    if (r.key.find(':') != std::string::npos) return false;
-    if (!p.clusterwide && r.key == "io.kubernetes.pod.namespace") continue;  // always its own
+    if (r.key.find(':') != std::string::npos) {
+      if (r.op == SelectorOp::In || r.op == SelectorOp::Exists) return false;
+      continue;
+    }
     sel.requirements.push_back(r);
   }
   return sel.matches(cilium_labels(s, self));
