@@ -13,6 +13,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <tuple>
 
 #include "engine/engine.h"
 #include "input/loader.h"
@@ -145,5 +146,136 @@ void BM_ExplainVerdict(benchmark::State& st) {
   }
 }
 BENCHMARK(BM_ExplainVerdict);
+
+// The same generated cluster with each NetworkPolicy rewritten as a CiliumNetworkPolicy of the
+// same shape (selectors, namespace labels, CIDRs, ports; not the same verdicts everywhere:
+// Cilium's CIDRs never match pods): the Cilium compiler's cost and its verdicts' speed beside
+// the NetworkPolicy path above.
+stockade::ClusterState as_cilium(const stockade::ClusterState& in) {
+  using namespace stockade;
+  ClusterState s = in;
+  auto peer_selector = [](const NetworkPolicyPeer& peer) {
+    LabelSelector sel = peer.pod_selector.value_or(LabelSelector{});
+    if (peer.namespace_selector) {
+      for (SelectorRequirement r : peer.namespace_selector->requirements) {
+        r.key = "io.cilium.k8s.namespace.labels." + r.key;
+        sel.requirements.push_back(std::move(r));
+      }
+      // An empty namespaceSelector: every namespace.
+      if (peer.namespace_selector->empty())
+        sel.requirements.push_back({"io.kubernetes.pod.namespace", SelectorOp::Exists, {}});
+    }
+    return sel;
+  };
+  for (const NetworkPolicy& np : in.network_policies) {
+    CiliumPolicy cp;
+    cp.ns = np.ns;
+    cp.name = np.name;
+    CiliumSpec spec;
+    spec.endpoint_selector = np.pod_selector;
+    for (auto [rules, out, affects] : {std::tuple{&np.ingress, &spec.ingress, np.affects_ingress},
+                                       std::tuple{&np.egress, &spec.egress, np.affects_egress}}) {
+      if (!affects) continue;
+      out->emplace();
+      for (const NetworkPolicyRule& r : *rules) {
+        CiliumRule cr;
+        if (!r.peers.empty()) {
+          cr.endpoints.emplace();
+          for (const NetworkPolicyPeer& peer : r.peers) {
+            if (peer.ip_block) {
+              if (!cr.cidrs) cr.cidrs.emplace();
+              cr.cidrs->push_back({peer.ip_block->cidr, peer.ip_block->except});
+            } else {
+              cr.endpoints->push_back(peer_selector(peer));
+            }
+          }
+        } else {
+          cr.entities = std::vector<std::string>{"all"};
+        }
+        if (!r.ports.empty()) {
+          cr.to_ports.emplace(1);
+          for (const NetworkPolicyPort& p : r.ports) {
+            CiliumPort port;
+            port.protocol = p.effective_protocol();
+            if (p.kind == NetworkPolicyPort::Kind::Number) {
+              port.kind = CiliumPort::Kind::Range;
+              port.port = p.port;
+              port.end_port = p.end_port ? p.end_port : p.port;
+            } else if (p.kind == NetworkPolicyPort::Kind::Name) {
+              port.kind = CiliumPort::Kind::Named;
+              port.name = p.name;
+            }
+            cr.to_ports->front().ports.push_back(port);
+          }
+        }
+        (*out)->push_back(std::move(cr));
+      }
+      if ((*out)->empty()) (*out)->emplace_back();  // `- {}`: isolates, allows nothing
+    }
+    cp.specs.push_back(std::move(spec));
+    s.cilium_policies.push_back(std::move(cp));
+  }
+  s.network_policies.clear();
+  return s;
+}
+
+const Loaded& loaded_cilium() {
+  static Loaded l = [] {
+    Loaded out;
+    out.state = as_cilium(loaded(10000, 3000, false).state);
+    out.engine = stockade::PolicyEngine::compile(out.state, stockade::build_endpoints(out.state));
+    return out;
+  }();
+  return l;
+}
+
+void BM_CiliumCompile(benchmark::State& st) {
+  const Loaded& l = loaded_cilium();
+  for (auto _ : st) {
+    auto e = stockade::PolicyEngine::compile(l.state, stockade::build_endpoints(l.state));
+    benchmark::DoNotOptimize(e.get());
+  }
+  st.counters["identities"] = static_cast<double>(l.engine->identity_count());
+}
+BENCHMARK(BM_CiliumCompile)->Unit(benchmark::kMillisecond);
+
+void BM_CiliumReachSummary(benchmark::State& st) {
+  const Loaded& l = loaded_cilium();
+  for (auto _ : st) {
+    auto m = l.engine->reach({});
+    auto c = m->counts({}, {});
+    benchmark::DoNotOptimize(c.allowed);
+  }
+}
+BENCHMARK(BM_CiliumReachSummary)->Unit(benchmark::kMillisecond);
+
+void BM_CiliumSingleVerdict(benchmark::State& st) {
+  const Loaded& l = loaded_cilium();
+  const auto& eps = l.engine->endpoints();
+  std::mt19937_64 rng(42);
+  struct Q {
+    uint32_t s, d;
+    stockade::Protocol p;
+    uint16_t port;
+  };
+  std::vector<Q> qs;
+  while (qs.size() < 100000) {
+    uint32_t s = rng() % eps.size(), d = rng() % eps.size();
+    const auto& ports = eps[d].pod.ports;
+    if (ports.empty()) continue;
+    const auto& cp = ports[rng() % ports.size()];
+    qs.push_back({s, d, cp.protocol, cp.port});
+  }
+  size_t i = 0;
+  uint64_t allowed = 0;
+  for (auto _ : st)
+    for (int k = 0; k < 1000; ++k, ++i) {
+      const Q& q = qs[i % qs.size()];
+      allowed += l.engine->allowed(q.s, q.d, q.p, q.port);
+    }
+  benchmark::DoNotOptimize(allowed);
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 1000);
+}
+BENCHMARK(BM_CiliumSingleVerdict);
 
 }  // namespace

@@ -128,27 +128,48 @@ void EngineImpl::compile_cilium(const ClusterState& state) {
   if (state.cilium_policies.empty()) return;
   const size_t n = identities_.size();
 
-  // Cilium's labels of each pod identity (host-network pods are the host: no pod labels).
-  std::vector<Labels> labels(n);
-  for (uint32_t id = 0; id < n; ++id) {
-    if (host_network_.test(id)) continue;
-    const Identity& ident = identities_[id];
-    Labels& l = labels[id];
-    l = endpoints_[ident.representative].pod.labels;
-    l[std::string(kNsKey)] = namespaces_[ident.ns];
-    for (const auto& [k, v] : namespace_labels_[ident.ns]) l[std::string(kNsLabelPrefix) + k] = v;
-    l["io.cilium.k8s.policy.cluster"] = "default";
-    if (!cilium_keys_.empty())
-      l[std::string(kServiceAccountKey)] = cilium_keys_[ident.representative];
-  }
+  // A selector over Cilium's labels, through the engine's label indexes: pod labels by the
+  // pod index; io.kubernetes.pod.namespace and io.cilium.k8s.namespace.labels.* by the
+  // namespace index (every namespace carries kubernetes.io/metadata.name=NAME); the service
+  // account and cluster labels, which no index holds, pod by pod.
+  std::vector<Labels> extra;  // per identity, built on first use
   std::unordered_map<std::string, Bits> cache;
   auto pods_matching = [&](const LabelSelector& sel) -> const Bits& {
     std::string key = sel.canonical();
     auto it = cache.find(key);
     if (it != cache.end()) return it->second;
-    Bits b(n);
-    for (uint32_t id = 0; id < n; ++id)
-      if (!host_network_.test(id) && sel.matches(labels[id])) b.set(id);
+    LabelSelector pod_part, ns_part, rest;
+    for (SelectorRequirement r : sel.requirements) {
+      if (r.key == kNsKey) {
+        r.key = "kubernetes.io/metadata.name";
+        ns_part.requirements.push_back(std::move(r));
+      } else if (r.key.starts_with(kNsLabelPrefix)) {
+        r.key = r.key.substr(kNsLabelPrefix.size());
+        ns_part.requirements.push_back(std::move(r));
+      } else if (r.key == kServiceAccountKey || r.key == "io.cilium.k8s.policy.cluster") {
+        rest.requirements.push_back(std::move(r));
+      } else {
+        pod_part.requirements.push_back(std::move(r));
+      }
+    }
+    Bits b = pod_selector_bits(pod_part);
+    if (!ns_part.empty()) b &= namespace_selector_bits(ns_part);
+    b.and_not(host_network_);
+    if (!rest.empty()) {
+      if (extra.empty()) {
+        extra.resize(n);
+        for (uint32_t id = 0; id < n; ++id) {
+          extra[id]["io.cilium.k8s.policy.cluster"] = "default";
+          if (!cilium_keys_.empty())
+            extra[id][std::string(kServiceAccountKey)] =
+                cilium_keys_[identities_[id].representative];
+        }
+      }
+      Bits copy = b;
+      copy.for_each([&](size_t id) {
+        if (!rest.matches(extra[id])) b.reset(id);
+      });
+    }
     return cache.emplace(std::move(key), std::move(b)).first->second;
   };
 
@@ -295,6 +316,7 @@ void EngineImpl::compile_cilium(const ClusterState& state) {
       cr.peers = m->fixed;
       if (m->remote_node) cr.peers |= host_network_;  // same-node cells: see peer_matches
       cr.cilium = m.get();
+      cr.cilium_relative = m->host != m->remote_node;
       cilium_matches_.push_back(std::move(m));
     }
     return cr;

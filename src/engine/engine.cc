@@ -477,8 +477,10 @@ bool EngineImpl::port_matches(const CompiledRule& r, Protocol proto, uint16_t po
 bool EngineImpl::peer_matches(const CompiledRule& r, const Other& o,
                               const Endpoint* subject) const {
   if (r.all_peers) return true;
-  if (r.cilium) [[unlikely]]
+  if (r.cilium) [[unlikely]] {
+    if (o.identity >= 0 && !r.cilium_relative) return r.peers.test(static_cast<size_t>(o.identity));
     return cilium_peer_matches(r, o, subject);
+  }
   if (o.identity >= 0) return r.peers.test(static_cast<size_t>(o.identity));
   for (uint32_t m : r.ip_matchers)
     if (ip_matchers_[m].contains(o.ip)) return true;

@@ -63,6 +63,7 @@ struct CompiledRule {
   // Cilium rules: entities relative to the subject's node, CIDRs that match only addresses
   // outside the cluster, services, FQDNs. Null for every other kind (the common path).
   const CiliumMatch* cilium = nullptr;
+  bool cilium_relative = false;  // host xor remote-node: a host-network peer needs the subject
 };
 
 struct CompiledPolicy {
