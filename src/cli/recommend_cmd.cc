@@ -160,7 +160,7 @@ int run(const RecommendOptionsCli& o) {
   ro.low_confidence = window_ns < min_window_ns;
   Recommendation rec = recommend(state, existing, obs, ro);
   verbose_log(o.common, "synthesis: " + clock.lap());
-  if (ro.low_confidence)
+  if (ro.low_confidence && !o.common.quiet)  // -q: the annotation alone
     std::fprintf(stderr,
                  "stockade: warning: the learning window (%s) is shorter than --min-window %s: "
                  "traffic that happens less often was not seen; every policy is annotated "
@@ -264,6 +264,23 @@ int run(const RecommendOptionsCli& o) {
       }
     }
     for (const auto& p : observed_pairs) dns_twins.erase(p);
+    // What the objects declare (kept whether observed or not) is required too, counted apart.
+    std::set<std::tuple<uint32_t, uint32_t, Protocol, uint16_t>> declared_pairs;
+    for (const DeclaredIngress& d : rec.declared) {
+      if (d.from_outside || eps[d.endpoint].pod.host_network ||
+          !namespaces.count(eps[d.endpoint].ns) || !declares(d.endpoint, d.protocol, d.port))
+        continue;
+      auto add = [&](uint32_t s) {
+        std::tuple<uint32_t, uint32_t, Protocol, uint16_t> t{s, d.endpoint, d.protocol, d.port};
+        if (s != d.endpoint && !eps[s].pod.host_network && !observed_pairs.count(t) &&
+            !dns_twins.count(t))
+          declared_pairs.insert(t);
+      };
+      if (d.from_all_pods)
+        for (uint32_t s = 0; s < eps.size(); ++s) add(s);
+      else
+        for (uint32_t s : d.sources) add(s);
+    }
     uint64_t allowed_in = 0;
     {
       auto m = after->reach({});
@@ -289,7 +306,7 @@ int run(const RecommendOptionsCli& o) {
       for (uint32_t e = 0; e < eps.size(); ++e)
         if (!eps[e].pod.host_network) members[unit_of(e)].push_back(e);
       std::set<std::tuple<std::string, std::string, Protocol, uint16_t>> unit_pairs;
-      for (const auto* set : {&observed_pairs, &dns_twins})
+      for (const auto* set : {&observed_pairs, &dns_twins, &declared_pairs})
         for (const auto& [s, d, proto, port] : *set)
           unit_pairs.insert({unit_of(s), unit_of(d), proto, port});
       for (const auto& [us, ud, proto, port] : unit_pairs) {
@@ -333,10 +350,10 @@ int run(const RecommendOptionsCli& o) {
     if (!observed_pairs.empty())
       msg += fmt::format(
           "stockade: tightness: {} allowed pod pairs into those namespaces for {} observed pod "
-          "pairs and {} DNS twins ({:.2f}x; {:.2f}x of the observed alone)\n",
-          allowed_in, observed_pairs.size(), dns_twins.size(),
+          "pairs, {} DNS twins and {} declared pairs ({:.2f}x; {:.2f}x of the observed alone)\n",
+          allowed_in, observed_pairs.size(), dns_twins.size(), declared_pairs.size(),
           static_cast<double>(allowed_in) /
-              static_cast<double>(observed_pairs.size() + dns_twins.size()),
+              static_cast<double>(observed_pairs.size() + dns_twins.size() + declared_pairs.size()),
           static_cast<double>(allowed_in) / static_cast<double>(observed_pairs.size()));
     if (!observed_pairs.empty())
       msg += fmt::format(

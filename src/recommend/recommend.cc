@@ -106,7 +106,7 @@ std::string evidence_text(const PeerEvidence& e, const std::vector<std::string>*
     if (e.name != UINT32_MAX && names && e.name < names->size())
       s = (*names)[e.name];
     else if (e.external)
-      s = e.cidr.str() + " (outside the cluster)";
+      s = e.cidr.str() + " except the pods' addresses (outside the cluster)";
     else
       s = "every pod of the cluster";
     return s + ": declared by " + e.declared + "; kept whether observed or not";
@@ -223,7 +223,14 @@ ojson policy_json(const RecommendedPolicy& rp, bool comments) {
         if (peer.pod_selector) pj["podSelector"] = selector_json(*peer.pod_selector);
         if (peer.namespace_selector)
           pj["namespaceSelector"] = selector_json(*peer.namespace_selector);
-        if (peer.ip_block) pj["ipBlock"] = {{"cidr", peer.ip_block->cidr.str()}};
+        if (peer.ip_block) {
+          pj["ipBlock"] = {{"cidr", peer.ip_block->cidr.str()}};
+          if (!peer.ip_block->except.empty()) {
+            ojson ex = ojson::array();
+            for (const Cidr& c : peer.ip_block->except) ex.push_back(c.str());
+            pj["ipBlock"]["except"] = std::move(ex);
+          }
+        }
         peers.push_back(std::move(pj));
       }
       r[peers_key] = std::move(peers);
@@ -423,6 +430,14 @@ void put_rules(std::string& out, const std::vector<NetworkPolicyRule>& rules,
           out += "ipBlock:\n        cidr: ";
           put_string(out, peer.ip_block->cidr.str());
           out += '\n';
+          if (!peer.ip_block->except.empty()) {
+            out += "        except:\n";
+            for (const Cidr& c : peer.ip_block->except) {
+              out += "        - ";
+              put_string(out, c.str());
+              out += '\n';
+            }
+          }
           item = false;
         }
         if (item) out += "    - {}\n";
@@ -672,6 +687,35 @@ void keep_declared(Recommendation& out, const ClusterState& state, const std::ve
     for (const IpAddr& ip : ep.ips) v6 = v6 || ip.v6;
   std::vector<Cidr> everywhere = {*Cidr::parse("0.0.0.0/0")};
   if (v6) everywhere.push_back(*Cidr::parse("::/0"));
+  // "From outside the cluster" excepts the pods' addresses (ipBlock matches pod IPs too): the
+  // prefixes covering them, /16 at the widest, except those holding a node address (traffic a
+  // load balancer sends through another node comes from that node).
+  std::vector<Cidr> pod_prefixes;
+  {
+    std::vector<IpAddr> pod_ips, node_ips;
+    for (const Endpoint& ep : eps)
+      for (const IpAddr& ip : ep.ips) (ep.pod.host_network ? node_ips : pod_ips).push_back(ip);
+    for (const Node& n : state.nodes)
+      node_ips.insert(node_ips.end(), n.addresses.begin(), n.addresses.end());
+    for (bool fam6 : {false, true}) {
+      std::vector<IpAddr> ips;
+      for (const IpAddr& ip : pod_ips)
+        if (ip.v6 == fam6) ips.push_back(ip);
+      std::sort(ips.begin(), ips.end());
+      ips.erase(std::unique(ips.begin(), ips.end()), ips.end());
+      for (const auto& [cidr, members] : aggregate(ips, 16, fam6 ? 48 : 16)) {
+        bool node = false;
+        for (const IpAddr& ip : node_ips) node = node || cidr.contains(ip);
+        if (!node) pod_prefixes.push_back(cidr);
+      }
+    }
+  }
+  auto outside_block = [&](const Cidr& c) {
+    IpBlock b{c, {}};
+    for (const Cidr& p : pod_prefixes)
+      if (p.network.v6 == c.network.v6) b.except.push_back(p);
+    return b;
+  };
 
   std::map<std::pair<std::string, std::string>, size_t> index;
   for (size_t i = 0; i < out.policies.size(); ++i)
@@ -784,7 +828,7 @@ void keep_declared(Recommendation& out, const ClusterState& state, const std::ve
     if (outside) {
       for (const Cidr& c : everywhere) {
         NetworkPolicyPeer p;
-        p.ip_block = IpBlock{c, {}};
+        p.ip_block = outside_block(c);
         rule.peers.push_back(std::move(p));
         pe.cidr = c;
         pe.external = true;

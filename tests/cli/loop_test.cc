@@ -236,11 +236,12 @@ TEST(CliLoop, GeneratedClusterLoopMeetsTheBar) {
                 .code,
             0);
   fs::path a = tmp.path() / "a", b = tmp.path() / "b";
-  Proc r = stockade(
-      {"recommend", "-f", cluster.string(), "--flows", flows.string(), "--out-dir", a.string()});
+  // --include-system: the tightness bar was set over every namespace with traffic.
+  Proc r = stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--out-dir",
+                     a.string(), "--include-system"});
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_EQ(stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--out-dir",
-                      b.string(), "-q"})
+                      b.string(), "-q", "--include-system"})
                 .code,
             0);
   EXPECT_EQ(dir_text(a), dir_text(b)) << "two runs must give identical files";
@@ -281,11 +282,18 @@ TEST(CliLoop, GeneratedClusterLoopMeetsTheBar) {
 
   // Learning from the first part only: later traffic shows up as denied in verify (exit 1)
   // and as breakage in diff --flows.
+  // recommend itself refuses (exit 1, nothing written) unless --accept-blocked.
   fs::path early = tmp.path() / "early";
-  ASSERT_EQ(stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--until",
-                      "2026-01-01T00:00:01Z", "--out-dir", early.string(), "-q"})
-                .code,
-            0);
+  Proc blocked = stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(),
+                           "--until", "2026-01-01T00:00:01Z", "--out-dir", early.string()});
+  EXPECT_EQ(blocked.code, 1) << blocked.err;
+  EXPECT_NE(blocked.err.find("outside --since/--until"), std::string::npos) << blocked.err;
+  EXPECT_FALSE(fs::exists(early));
+  ASSERT_EQ(
+      stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--until",
+                "2026-01-01T00:00:01Z", "--out-dir", early.string(), "-q", "--accept-blocked"})
+          .code,
+      0);
   Proc ve = stockade({"verify", "-f", cluster.string(), "-f", early.string(), "--flows",
                       flows.string(), "-o", "json"});
   EXPECT_EQ(ve.code, 1);
