@@ -688,8 +688,8 @@ void keep_declared(Recommendation& out, const ClusterState& state, const std::ve
   std::vector<Cidr> everywhere = {*Cidr::parse("0.0.0.0/0")};
   if (v6) everywhere.push_back(*Cidr::parse("::/0"));
   // "From outside the cluster" excepts the pods' addresses (ipBlock matches pod IPs too): the
-  // prefixes covering them, /16 at the widest, except those holding a node address (traffic a
-  // load balancer sends through another node comes from that node).
+  // prefixes covering them, /16 at the widest, or their own addresses where such a prefix holds
+  // a node address (traffic a load balancer sends through another node comes from that node).
   std::vector<Cidr> pod_prefixes;
   {
     std::vector<IpAddr> pod_ips, node_ips;
@@ -703,10 +703,15 @@ void keep_declared(Recommendation& out, const ClusterState& state, const std::ve
         if (ip.v6 == fam6) ips.push_back(ip);
       std::sort(ips.begin(), ips.end());
       ips.erase(std::unique(ips.begin(), ips.end()), ips.end());
-      for (const auto& [cidr, members] : aggregate(ips, 16, fam6 ? 48 : 16)) {
+      for (const auto& [cidr, members] : aggregate(ips, 1, fam6 ? 48 : 16)) {
         bool node = false;
         for (const IpAddr& ip : node_ips) node = node || cidr.contains(ip);
-        if (!node) pod_prefixes.push_back(cidr);
+        if (!node) {
+          pod_prefixes.push_back(cidr);
+          continue;
+        }
+        for (size_t m : members)  // a node among the pods: their own addresses
+          pod_prefixes.push_back(Cidr{ips[m], static_cast<uint8_t>(ips[m].bits())});
       }
     }
   }

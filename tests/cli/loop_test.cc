@@ -336,3 +336,103 @@ TEST(CliLoop, BadInputIsOneLineAndExit2) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 27's bar, on the demo with the storefront's Service made a LoadBalancer.
+TEST(CliLoop, SafeRecommendOnTheDemoWithALoadBalancer) {
+  TempDir tmp;
+  const fs::path cluster = tmp.path() / "cluster";
+  fs::create_directories(cluster);
+  for (const auto& e : fs::directory_iterator(kSourceDir / "demo" / "cluster"))
+    fs::copy_file(e.path(), cluster / e.path().filename());
+  {
+    std::string shop = slurp(cluster / "shop.yaml");
+    const std::string svc =
+        "    name: frontend\n    namespace: shop\n    resourceVersion: \"187351\"";
+    size_t at = shop.find(svc);
+    ASSERT_NE(at, std::string::npos);
+    at = shop.find("    ipFamilyPolicy: SingleStack", at);
+    ASSERT_NE(at, std::string::npos);
+    shop.insert(at, "    type: LoadBalancer\n");
+    std::ofstream(cluster / "shop.yaml", std::ios::binary | std::ios::trunc) << shop;
+  }
+  const fs::path out = tmp.path() / "recommended";
+  Proc r = stockade(
+      {"recommend", "-f", cluster.string(), "--flows", kDemoFlows, "--out-dir", out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The short window: a warning, and every policy says so.
+  EXPECT_NE(r.err.find("warning: the learning window (2.6s) is shorter than --min-window 24h"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("shop/nightly-report (CronJob)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not observed: NOT COVERED"), std::string::npos) << r.err;
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(out)) {
+    ++files;
+    EXPECT_FALSE(e.path().filename().string().starts_with("kube-system."))
+        << "nothing in kube-system by default: " << e.path();
+    EXPECT_NE(slurp(e.path()).find("\"stockade.io/confidence\": \"low\""), std::string::npos)
+        << e.path();
+  }
+  EXPECT_GT(files, 5u);
+  // The engine over the written files: the internet still reaches the storefront; the CronJob
+  // that never ran still resolves names.
+  Proc lb =
+      stockade({"explain", "-f", cluster.string(), "-f", out.string(), "--from", "198.51.100.7",
+                "--to", "shop/frontend-7d9f8c6b5d-x2k9p", "--port", "tcp/http"});
+  EXPECT_NE(lb.out.find("ALLOWED"), std::string::npos) << lb.out << lb.err;
+  EXPECT_NE(lb.out.find("stockade-ingress-frontend"), std::string::npos) << lb.out;
+  Proc dns = stockade({"explain", "-f", cluster.string(), "-f", out.string(), "--from",
+                       "shop/nightly-report", "--to", "kube-system/coredns-5dd5756b68-8xq2l",
+                       "--port", "udp/53"});
+  EXPECT_NE(dns.out.find("ALLOWED"), std::string::npos) << dns.out << dns.err;
+
+  // --min-count 10 leaves observed edges denied: exit 1, named, nothing written.
+  const fs::path strict = tmp.path() / "strict";
+  Proc m = stockade({"recommend", "-f", cluster.string(), "--flows", kDemoFlows, "--min-count",
+                     "10", "--out-dir", strict.string()});
+  EXPECT_EQ(m.code, 1) << m.err;
+  EXPECT_TRUE(std::regex_search(
+      m.err,
+      std::regex(R"(\d+ observed edge\(s\) that the policies in force allow would be denied)")))
+      << m.err;
+  EXPECT_NE(m.err.find("below --min-count"), std::string::npos) << m.err;
+  EXPECT_FALSE(fs::exists(strict));
+  Proc accepted = stockade({"recommend", "-f", cluster.string(), "--flows", kDemoFlows,
+                            "--min-count", "10", "--accept-blocked", "-q"});
+  EXPECT_EQ(accepted.code, 0) << accepted.err;
+
+  // diff sees the outside: from the demo's policies to the recommended ones, the storefront's
+  // public port is kept (no world line for it), payments' gateway parts are listed.
+  Proc d = stockade({"diff", "-f", cluster.string(), "--before", "demo/policies", "--after",
+                     out.string(), "-o", "json"});
+  ASSERT_EQ(d.code, 0) << d.err;
+  auto doc = nlohmann::json::parse(d.out);
+  size_t world = 0;
+  for (const auto& c : doc["changes"]) {
+    const std::string src = c["src"], dst = c["dst"];
+    if (!src.starts_with("world/") && !dst.starts_with("world/")) continue;
+    ++world;
+    if (src.starts_with("world/0.0.0.0/0")) {
+      EXPECT_FALSE(dst.starts_with("shop/frontend")) << "internet -> storefront lost: " << c;
+    }
+  }
+  EXPECT_GT(world, 0u) << d.out;
+
+  // Without the LoadBalancer nothing declares the storefront public: losing it is a diff line.
+  const fs::path plain = tmp.path() / "plain";
+  ASSERT_EQ(stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--out-dir",
+                      plain.string(), "-q"})
+                .code,
+            0);
+  Proc dp = stockade(
+      {"diff", "-f", "demo/cluster", "--before", "demo/policies", "--after", plain.string()});
+  EXPECT_TRUE(std::regex_search(
+      dp.out,
+      std::regex(
+          R"(world/0\.0\.0\.0/0 except [^\n]*shop/frontend-7d9f8c6b5d-x2k9p +TCP/8080 +allowed -> denied)")))
+      << dp.out;
+}
+
+}  // namespace
