@@ -199,10 +199,12 @@ std::vector<Peer> parse_peers(const PolicyEngine& engine, const ClusterState& st
 }
 
 PortQuery parse_port(const std::string& text, const std::string& flag) {
-  auto q = parse_port_query(text);
+  // A bare port (5432, http) is TCP, as kubectl and Hubble read one.
+  auto q = parse_port_query(text.find('/') == std::string::npos ? "tcp/" + text : text);
   if (!q)
-    throw UsageError{flag + ": expected PROTO/PORT such as tcp/80, udp/53 or tcp/http, got \"" +
-                     text + "\""};
+    throw UsageError{
+        flag + ": expected PORT or PROTO/PORT such as 5432, tcp/80, udp/53 or tcp/http, got \"" +
+        text + "\""};
   return *q;
 }
 

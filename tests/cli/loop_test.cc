@@ -436,3 +436,52 @@ TEST(CliLoop, SafeRecommendOnTheDemoWithALoadBalancer) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliLoop, CommandLineAsKubectlAndHubbleUsersExpect) {
+  const std::vector<std::string> base = {"-f", "demo/cluster", "-f", "demo/policies"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin() + 1, base.begin(), base.end());
+    return stockade(args);
+  };
+  // explain --exit-code: 1 when denied, 0 when allowed; a bare port is TCP.
+  Proc denied = with({"explain", "--from", "shop/nightly-report", "--to", "data/postgres-0",
+                      "--port", "5432", "--exit-code"});
+  EXPECT_EQ(denied.code, 1) << denied.err;
+  EXPECT_NE(denied.out.find("TCP/5432: DENIED"), std::string::npos) << denied.out;
+  EXPECT_EQ(with({"explain", "--from", "shop/nightly-report", "--to", "data/postgres-0", "--port",
+                  "5432"})
+                .code,
+            0);
+  EXPECT_EQ(with({"explain", "--from", "198.51.100.7", "--to", "shop/frontend-7d9f8c6b5d-x2k9p",
+                  "--port", "http", "--exit-code"})
+                .code,
+            0);
+  // reach --verdict denied lists the denied rows only; the summary still counts all.
+  Proc r = with({"reach", "--from", "shop/frontend-7d9f8c6b5d-x2k9p", "--to", "shop/*", "--verdict",
+                 "denied"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find(" allowed\n"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1 + 10 + 2) << r.out;
+  EXPECT_NE(r.out.find("16 connections: 6 allowed, 10 denied"), std::string::npos) << r.out;
+  // --since as a duration before now: the demo's flows (2026-01-01) are older than 24h.
+  Proc old = stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--since", "24h"});
+  EXPECT_EQ(old.code, 2);
+  EXPECT_NE(old.err.find("no flow records inside --since/--until"), std::string::npos) << old.err;
+  Proc all = stockade(
+      {"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--since", "876000h", "-q"});
+  EXPECT_EQ(all.code, 0) << all.err;
+  // --min-window: a window at least this long gives no warning and no low confidence.
+  Proc longer =
+      stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--min-window", "2s"});
+  EXPECT_EQ(longer.code, 0) << longer.err;
+  EXPECT_EQ(longer.err.find("--min-window"), std::string::npos) << longer.err;
+  EXPECT_EQ(longer.out.find("stockade.io/confidence"), std::string::npos);
+  Proc bad =
+      stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--min-window", "soon"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--min-window: expected a duration"), std::string::npos) << bad.err;
+}
+
+}  // namespace
