@@ -761,25 +761,40 @@ void keep_declared(Recommendation& out, const ClusterState& state, const std::ve
   // (destination unit, reason, from outside, from all pods, source units) -> ports
   using Key = std::tuple<uint32_t, std::string, bool, bool, std::vector<uint32_t>>;
   std::map<Key, std::set<std::pair<Protocol, uint16_t>>> ingress;
-  std::map<std::tuple<uint32_t, uint32_t, std::string>, std::set<std::pair<Protocol, uint16_t>>>
-      egress;  // (source unit, destination unit, reason) -> ports
+  // (source unit, destination unit, reason id) -> ports; reasons interned (the cluster DNS adds
+  // one entry per unit)
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, std::set<std::pair<Protocol, uint16_t>>>
+      egress;
+  std::vector<std::string> reasons;
+  std::map<std::string_view, uint32_t> reason_ids;
   for (const DeclaredIngress& d : out.declared) {
+    auto [rit, fresh] = reason_ids.try_emplace(d.reason, static_cast<uint32_t>(reasons.size()));
+    if (fresh) reasons.push_back(d.reason);
+    const uint32_t reason = rit->second;
     const uint32_t u = unit_of[d.endpoint];
     std::vector<uint32_t> srcs;
     for (uint32_t s : d.sources) srcs.push_back(unit_of[s]);
     std::sort(srcs.begin(), srcs.end());
     srcs.erase(std::unique(srcs.begin(), srcs.end()), srcs.end());
     for (uint32_t su : srcs)
-      if (su != u && active(su)) egress[{su, u, d.reason}].insert({d.protocol, d.port});
+      if (su != u && active(su)) egress[{su, u, reason}].insert({d.protocol, d.port});
     if (d.from_all_pods)  // every pod's egress policy lets it reach the cluster DNS
       for (uint32_t su = 0; su < units.size(); ++su)
-        if (su != u && active(su)) egress[{su, u, d.reason}].insert({d.protocol, d.port});
+        if (su != u && active(su)) egress[{su, u, reason}].insert({d.protocol, d.port});
     if (active(u))
       ingress[{u, d.reason, d.from_outside, d.from_all_pods, srcs}].insert({d.protocol, d.port});
   }
+  // Structural: the peers compared are built from the same unit selectors (a difference in
+  // order only means a redundant rule).
   auto same_selector = [](const std::optional<LabelSelector>& a,
                           const std::optional<LabelSelector>& b) {
-    return a.has_value() == b.has_value() && (!a || a->canonical() == b->canonical());
+    if (a.has_value() != b.has_value()) return false;
+    if (!a) return true;
+    const auto &x = a->requirements, &y = b->requirements;
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i)
+      if (x[i].key != y[i].key || x[i].op != y[i].op || x[i].values != y[i].values) return false;
+    return true;
   };
   auto same_port = [](const NetworkPolicyPort& a, const NetworkPolicyPort& b) {
     return a.effective_protocol() == b.effective_protocol() && a.kind == b.kind &&
@@ -859,7 +874,8 @@ void keep_declared(Recommendation& out, const ClusterState& state, const std::ve
     add_rule(*rp, true, std::move(rule), std::move(ev));
   }
   for (const auto& [key, ports] : egress) {
-    const auto& [su, u, reason] = key;
+    const auto& [su, u, reason_id] = key;
+    const std::string& reason = reasons[reason_id];
     RecommendedPolicy* rp = policy_of(su, false);
     if (!rp) continue;
     NetworkPolicyRule rule;

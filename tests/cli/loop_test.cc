@@ -465,6 +465,13 @@ TEST(CliLoop, CommandLineAsKubectlAndHubbleUsersExpect) {
   EXPECT_EQ(r.out.find(" allowed\n"), std::string::npos) << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1 + 10 + 2) << r.out;
   EXPECT_NE(r.out.find("16 connections: 6 allowed, 10 denied"), std::string::npos) << r.out;
+  // "did you mean" for namespaces and workloads.
+  Proc typo_ns = with({"reach", "--from", "shpo/frontend"});
+  EXPECT_EQ(typo_ns.code, 2);
+  EXPECT_NE(typo_ns.err.find("did you mean \"shop/frontend\"?"), std::string::npos) << typo_ns.err;
+  Proc typo = with({"explain", "--from", "shop/frontnd", "--to", "shop/cart", "--port", "8080"});
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_NE(typo.err.find("did you mean \"shop/frontend\"?"), std::string::npos) << typo.err;
   // --since as a duration before now: the demo's flows (2026-01-01) are older than 24h.
   Proc old = stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--since", "24h"});
   EXPECT_EQ(old.code, 2);
