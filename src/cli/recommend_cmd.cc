@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/observe_flags.h"
+#include "engine/diff.h"
 #include "recommend/recommend.h"
 #include "recommend/selfcheck.h"
 
@@ -36,6 +37,9 @@ struct RecommendOptionsCli {
   bool accept_blocked = false;
   std::string min_window = "24h";
 };
+
+// Past this many endpoints the summary does not list the removed connections pairwise.
+constexpr size_t kRemovedListUpTo = 3000;
 
 struct Exposure {
   uint64_t total = 0;
@@ -366,6 +370,32 @@ int run(const RecommendOptionsCli& o) {
           "stockade: warning: {} observed edge(s) allowed today are left denied "
           "(--accept-blocked), e.g. {}\n",
           check.blocked, check.blocked_examples.front());
+    // The exposure removed compared with the policies in force, pods and outside alike (the
+    // same comparison as `stockade diff`; pairwise, so only up to a few thousand pods).
+    if (eps.size() <= kRemovedListUpTo) {
+      PolicyDiff removed = diff_policies(state, *current, after_state, *after, {});
+      uint64_t outside = 0;
+      std::vector<const DiffChange*> examples;
+      for (const DiffChange& c : removed.changes) {
+        if (c.after) continue;
+        outside += c.src.starts_with("world/") || c.dst.starts_with("world/");
+        // Outside first among the examples: the connections a window sees least.
+        if (examples.size() < 5 && (c.src.starts_with("world/") || c.dst.starts_with("world/")))
+          examples.push_back(&c);
+      }
+      for (const DiffChange& c : removed.changes)
+        if (!c.after && examples.size() < 5 && !c.src.starts_with("world/") &&
+            !c.dst.starts_with("world/"))
+          examples.push_back(&c);
+      msg += fmt::format(
+          "stockade: removed compared with the policies in force: {} connection(s) ({} to or from "
+          "outside the cluster); `stockade diff --before <in force> --after <these>` lists "
+          "them{}\n",
+          removed.newly_denied, outside, examples.empty() ? "" : ", e.g.:");
+      for (const DiffChange* c : examples)
+        msg += fmt::format("stockade:   {} -> {} {}/{}\n", c->src, c->dst, to_string(c->protocol),
+                           c->port);
+    }
     msg += fmt::format(
         "stockade: declared connections kept: {} checked ({} declared rule(s): Services exposed "
         "outside, Ingress/Gateway backends, Prometheus scrape targets, the cluster DNS)\n",

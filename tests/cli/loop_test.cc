@@ -420,6 +420,20 @@ TEST(CliLoop, SafeRecommendOnTheDemoWithALoadBalancer) {
   }
   EXPECT_GT(world, 0u) << d.out;
 
+  // With the demo's policies in force, the summary counts what the recommendation removes,
+  // outside the cluster included.
+  Proc inforce = stockade({"recommend", "-f", cluster.string(), "-f", "demo/policies", "--flows",
+                           kDemoFlows, "-o", "json"});
+  EXPECT_EQ(inforce.code, 0) << inforce.err;
+  std::smatch rm;
+  ASSERT_TRUE(std::regex_search(
+      inforce.err, rm,
+      std::regex(
+          R"(removed compared with the policies in force: (\d+) connection\(s\) \((\d+) to or from outside)")))
+      << inforce.err;
+  EXPECT_GT(std::stoi(rm[1]), 0);
+  EXPECT_GT(std::stoi(rm[2]), 0);
+
   // Without the LoadBalancer nothing declares the storefront public: losing it is a diff line.
   const fs::path plain = tmp.path() / "plain";
   ASSERT_EQ(stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--out-dir",
