@@ -1433,7 +1433,8 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   }
   if (options.guardrails)
     out.guardrails =
-        suggest_guardrails(state, eps, observed, out.must_allow, options.guardrails_v1alpha2);
+        suggest_guardrails(state, eps, observed, out.must_allow, options.guardrails_v1alpha2,
+                           out.declared, options.include_system);
   // Workloads the window did not see: excluded from every recommended policy of their
   // namespace by a requirement that none of the observed workloads' pods meets.
   std::map<std::string, std::vector<SelectorRequirement>, std::less<>> exclusions;

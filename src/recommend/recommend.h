@@ -99,7 +99,9 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
 std::vector<ClusterPolicy> suggest_guardrails(const ClusterState& state,
                                               const std::vector<Endpoint>& eps,
                                               const Observed& observed,
-                                              const std::vector<size_t>& must_allow, bool v1alpha2);
+                                              const std::vector<size_t>& must_allow, bool v1alpha2,
+                                              const std::vector<DeclaredIngress>& declared = {},
+                                              bool include_system = true);
 
 // The cluster with the recommended policies added (existing NetworkPolicies removed when
 // `replace`).

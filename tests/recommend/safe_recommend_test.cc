@@ -238,6 +238,25 @@ status: {podIP: 10.0.0.9}
   EXPECT_TRUE(c.after->allowed(prom, metered, Protocol::TCP, 9102));
   EXPECT_FALSE(c.after->allowed(prom, metered, Protocol::TCP, 9090));
   EXPECT_FALSE(c.check.failed());
+
+  // With guardrails, a Prometheus never seen in the window still passes the cross-namespace
+  // guardrail of shop (declared callers count as observed ones), in both API versions; and
+  // kube-system gets no cross-namespace guardrail by default.
+  for (bool v2 : {false, true}) {
+    RecommendOptions o;
+    o.guardrails = true;
+    o.guardrails_v1alpha2 = v2;
+    Case g(flows() + tcp("10.0.0.9", "10.0.0.2", 9090) + tcp("10.0.0.1", "10.0.9.1", 53), o, extra);
+    EXPECT_TRUE(g.check.declared_denied.empty())
+        << (g.check.declared_denied.empty() ? "" : g.check.declared_denied.front());
+    EXPECT_TRUE(
+        g.after->allowed(g.ep("monitoring/prometheus"), g.ep("shop/metered"), Protocol::TCP, 9102));
+    for (const ClusterPolicy& p : g.rec.guardrails)
+      EXPECT_NE(p.name, "stockade-cross-namespace-kube-system");
+    EXPECT_TRUE(std::any_of(
+        g.rec.guardrails.begin(), g.rec.guardrails.end(),
+        [](const ClusterPolicy& p) { return p.name == "stockade-cross-namespace-shop"; }));
+  }
 }
 
 TEST(SafeRecommend, ObservedEdgesLeftDeniedAreCounted) {
