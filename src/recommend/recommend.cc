@@ -106,7 +106,7 @@ std::string evidence_text(const PeerEvidence& e, const std::vector<std::string>*
     if (e.name != UINT32_MAX && names && e.name < names->size())
       s = (*names)[e.name];
     else if (e.external)
-      s = e.cidr.str() + " except the pods' addresses (outside the cluster)";
+      s = e.cidr.str() + " (outside the cluster)";
     else
       s = "every pod of the cluster";
     return s + ": declared by " + e.declared + "; kept whether observed or not";
