@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <tuple>
 
 namespace stockade {
@@ -127,10 +128,6 @@ std::vector<DeclaredIngress> declared_ingress(const ClusterState& state,
   // Prometheus scrape targets: prometheus.io/scrape on the pod (or the template of a workload
   // that stands for its pods) or on a Service; port from prometheus.io/port, else the declared
   // ports named *metrics*, else every declared TCP port (Prometheus' pod discovery).
-  std::map<std::pair<std::string_view, std::string_view>, const Labels*> annotations;
-  for (const Pod& p : state.pods) annotations[{p.ns, p.name}] = &p.security.annotations;
-  for (const Workload& w : state.workloads)
-    annotations.try_emplace({w.ns, w.name}, &w.security.annotations);
   auto scrape = [](const Labels* a) -> std::pair<bool, std::string_view> {
     if (!a) return {false, {}};
     auto s = a->find("prometheus.io/scrape");
@@ -159,14 +156,25 @@ std::vector<DeclaredIngress> declared_ingress(const ClusterState& state,
     if (from.empty()) return;
     for (uint16_t port : ports) out.push_back({e, false, false, from, Protocol::TCP, port, reason});
   };
-  for (uint32_t e = 0; e < eps.size(); ++e) {
-    auto it = annotations.find({eps[e].ns, eps[e].name});
-    if (it == annotations.end() && !eps[e].workload_name.empty())
-      it = annotations.find({eps[e].ns, eps[e].workload_name});
-    if (it == annotations.end()) continue;
-    if (auto [on, port] = scrape(it->second); on)
-      add_scrape(e, port, "prometheus.io/scrape on the pod (Prometheus scrapes it)");
-  }
+  // The endpoint of a pod, or of a workload standing for its pods (endpoints are sorted by
+  // namespace and name); only the annotated objects are looked up.
+  auto endpoint_of = [&](const std::string& ns, const std::string& name,
+                         bool pod) -> std::optional<uint32_t> {
+    auto it = std::lower_bound(eps.begin(), eps.end(), std::pair(&ns, &name),
+                               [](const Endpoint& e, const auto& k) {
+                                 return std::tie(e.ns, e.name) < std::tie(*k.first, *k.second);
+                               });
+    if (it == eps.end() || it->ns != ns || it->name != name || (it->kind == "Pod") != pod)
+      return std::nullopt;
+    return static_cast<uint32_t>(it - eps.begin());
+  };
+  const std::string on_pod = "prometheus.io/scrape on the pod (Prometheus scrapes it)";
+  for (const Pod& p : state.pods)
+    if (auto [on, port] = scrape(&p.security.annotations); on)
+      if (auto e = endpoint_of(p.ns, p.name, true)) add_scrape(*e, port, on_pod);
+  for (const Workload& w : state.workloads)
+    if (auto [on, port] = scrape(&w.security.annotations); on)
+      if (auto e = endpoint_of(w.ns, w.name, false)) add_scrape(*e, port, on_pod);
   for (const Service& svc : state.services)
     if (auto [on, port] = scrape(&svc.annotations); on)
       for (uint32_t e : service_pods(svc)) {
