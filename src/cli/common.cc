@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "core/json_text.h"
 #include "input/loader.h"
@@ -167,6 +168,56 @@ void verbose_log(const CommonOptions& o, const std::string& message) {
   if (o.verbose && !o.quiet) std::fprintf(stderr, "stockade: %s\n", message.c_str());
 }
 
+namespace {
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "; did you mean "shop/frontend"?" for the closest namespace, pod or workload, if one is close.
+std::string did_you_mean(const std::vector<Endpoint>& eps, const std::string& sel) {
+  size_t slash = sel.find('/');
+  std::string ns = sel.substr(0, slash),
+              name = slash == std::string::npos ? "" : sel.substr(slash + 1);
+  std::set<std::string> namespaces;
+  for (const Endpoint& e : eps) namespaces.insert(e.ns);
+  auto closest = [](const std::string& want, const auto& candidates) {
+    std::string best;
+    size_t best_d = std::max<size_t>(2, want.size() / 3) + 1;
+    for (const std::string& c : candidates) {
+      size_t d = edit_distance(want, c);
+      if (d < best_d) best_d = d, best = c;
+    }
+    return best;
+  };
+  if (!namespaces.count(ns)) {
+    std::string n = closest(ns, namespaces);
+    return n.empty() ? "" : "; did you mean \"" + n + (name.empty() ? "" : "/" + name) + "\"?";
+  }
+  if (name.empty() || name == "*") return "";
+  std::set<std::string> names;
+  for (const Endpoint& e : eps)
+    if (e.ns == ns) {
+      names.insert(e.name);
+      if (!e.workload_name.empty()) names.insert(e.workload_name);
+    }
+  std::string n = closest(name, names);
+  return n.empty() ? "" : "; did you mean \"" + ns + "/" + n + "\"?";
+}
+
+}  // namespace
+
 std::vector<uint8_t> select_endpoints(const std::vector<Endpoint>& eps, const std::string& sel,
                                       const std::string& flag) {
   std::vector<uint8_t> mask(eps.size(), 0);
@@ -190,7 +241,9 @@ std::vector<uint8_t> select_endpoints(const std::vector<Endpoint>& eps, const st
     for (size_t i = 0; i < eps.size(); ++i)
       if (eps[i].ns == ns && eps[i].workload_name == name) mask[i] = any = true;
   }
-  if (!any) throw UsageError{flag + ": no pod or workload matches \"" + sel + "\""};
+  if (!any)
+    throw UsageError{flag + ": no pod or workload matches \"" + sel + "\"" +
+                     did_you_mean(eps, sel)};
   return mask;
 }
 
@@ -230,15 +283,19 @@ std::vector<Peer> parse_peers(const PolicyEngine& engine, const ClusterState& st
   const auto& eps = engine.endpoints();
   for (uint32_t i = 0; i < eps.size(); ++i)
     if (eps[i].ns == ns && eps[i].workload_name == name) pods.push_back(Peer::of_endpoint(i));
-  if (pods.empty()) throw UsageError{flag + ": no pod or workload \"" + text + "\" in the input"};
+  if (pods.empty())
+    throw UsageError{flag + ": no pod or workload \"" + text + "\" in the input" +
+                     did_you_mean(eps, text)};
   return pods;
 }
 
 PortQuery parse_port(const std::string& text, const std::string& flag) {
-  auto q = parse_port_query(text);
+  // A bare port (5432, http) is TCP, as kubectl and Hubble read one.
+  auto q = parse_port_query(text.find('/') == std::string::npos ? "tcp/" + text : text);
   if (!q)
-    throw UsageError{flag + ": expected PROTO/PORT such as tcp/80, udp/53 or tcp/http, got \"" +
-                     text + "\""};
+    throw UsageError{
+        flag + ": expected PORT or PROTO/PORT such as 5432, tcp/80, udp/53 or tcp/http, got \"" +
+        text + "\""};
   return *q;
 }
 

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/observe_flags.h"
+#include "engine/diff.h"
 
 namespace stockade::cli {
 
@@ -32,38 +33,26 @@ int run(const DiffOptions& o) {
     if (eps[i].id() != after->endpoints()[i].id())
       throw UsageError{"--before and --after must hold policies only: the endpoints differ (" +
                        eps[i].id() + ")"};
-  auto mb = before->reach(queries);
-  auto ma = after->reach(queries);
-  for (uint32_t d = 0; d < eps.size(); ++d)
-    if (mb->ports(d) != ma->ports(d))
-      throw UsageError{"--before and --after must hold policies only: the ports of " + eps[d].id() +
-                       " differ"};
-
+  PolicyDiff diff = diff_policies(before_state, *before, after_state, *after, queries);
+  if (!diff.ports_differ.empty())
+    throw UsageError{"--before and --after must hold policies only: the ports of " +
+                     diff.ports_differ + " differ"};
   nlohmann::json changes = nlohmann::json::array();
-  uint64_t newly_allowed = 0, newly_denied = 0;
+  const uint64_t newly_allowed = diff.newly_allowed, newly_denied = diff.newly_denied;
   std::string table;
-  for (uint32_t s = 0; s < eps.size(); ++s) {
-    for (uint32_t d = 0; d < eps.size(); ++d) {
-      const auto& ports = mb->ports(d);
-      for (size_t k = 0; k < ports.size(); ++k) {
-        bool b = mb->allowed(s, d, k), a = ma->allowed(s, d, k);
-        if (a == b) continue;
-        (a ? newly_allowed : newly_denied)++;
-        std::string proto(to_string(ports[k].protocol));
-        if (o.common.output == "json") {
-          changes.push_back({{"src", eps[s].id()},
-                             {"dst", eps[d].id()},
-                             {"protocol", proto},
-                             {"port", ports[k].port},
-                             {"before", b ? "allowed" : "denied"},
-                             {"after", a ? "allowed" : "denied"}});
-        } else {
-          table += fmt::format("{:<40} {:<40} {:<11} {}\n", eps[s].id(), eps[d].id(),
-                               fmt::format("{}/{}", proto, ports[k].port),
-                               a ? "denied -> allowed" : "allowed -> denied");
-        }
-      }
-    }
+  for (const DiffChange& c : diff.changes) {
+    std::string proto(to_string(c.protocol));
+    if (o.common.output == "json")
+      changes.push_back({{"src", c.src},
+                         {"dst", c.dst},
+                         {"protocol", proto},
+                         {"port", c.port},
+                         {"before", c.before ? "allowed" : "denied"},
+                         {"after", c.after ? "allowed" : "denied"}});
+    else
+      table += fmt::format("{:<40} {:<40} {:<11} {}\n", c.src, c.dst,
+                           fmt::format("{}/{}", proto, c.port),
+                           c.after ? "denied -> allowed" : "allowed -> denied");
   }
   // Observed flows: the established edges whose verdict the change flips.
   uint64_t flows_broken = 0, flows_newly_allowed = 0, flows_checked = 0;

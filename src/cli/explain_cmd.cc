@@ -16,6 +16,7 @@ namespace {
 struct ExplainOptions {
   CommonOptions common;
   std::string from, to, port;
+  bool exit_code = false;  // exit 1 when denied (as kubectl auth can-i)
 };
 
 int run(const ExplainOptions& o) {
@@ -75,7 +76,7 @@ int run(const ExplainOptions& o) {
                         {"egress", side_json(v.egress, s, "egress")},
                         {"ingress", side_json(v.ingress, d, "ingress")}};
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
-    return verdict_exit(o.common, {&state}, kExitOk);
+    return verdict_exit(o.common, {&state}, o.exit_code && !v.allowed ? kExitFound : kExitOk);
   }
   std::cout << fmt::format("{} -> {} {}/{}: {}\n", s, d, to_string(q.protocol), port,
                            v.allowed ? "ALLOWED" : "DENIED");
@@ -88,7 +89,7 @@ int run(const ExplainOptions& o) {
                            reason(v.ingress, d, "ingress"));
   for (const std::string& note : v.ingress.notes) std::cout << "    note: " << note << "\n";
   std::cout.flush();
-  return verdict_exit(o.common, {&state}, kExitOk);
+  return verdict_exit(o.common, {&state}, o.exit_code && !v.allowed ? kExitFound : kExitOk);
 }
 
 }  // namespace
@@ -100,7 +101,9 @@ Runner register_explain(CLI::App& app) {
   add_common_flags(*cmd, opts->common, {"table", "json"}, "table");
   cmd->add_option("--from", opts->from, "Source: NS/NAME or an IP address")->required();
   cmd->add_option("--to", opts->to, "Destination: NS/NAME or an IP address")->required();
-  cmd->add_option("--port", opts->port, "PROTO/PORT, e.g. tcp/80 or tcp/http")->required();
+  cmd->add_option("--port", opts->port, "PROTO/PORT, e.g. tcp/80 or tcp/http; a bare port is TCP")
+      ->required();
+  cmd->add_flag("--exit-code", opts->exit_code, "Exit 1 when the connection is denied");
   return [opts] { return run(*opts); };
 }
 

@@ -13,6 +13,7 @@ struct ReachOptions {
   std::string from = "*";
   std::string to = "*";
   std::vector<std::string> ports;
+  std::string verdict = "all";  // rows listed: all, allowed or denied
 };
 
 void print_summary_object(Out& out, const ReachCounts& c) {
@@ -61,6 +62,7 @@ int run(const ReachOptions& o) {
       const auto& ports = matrix->ports(d);
       for (size_t k = 0; k < ports.size(); ++k) {
         bool ok = matrix->allowed(s, d, k);
+        if ((o.verdict == "allowed" && !ok) || (o.verdict == "denied" && ok)) continue;
         std::string_view proto = to_string(ports[k].protocol);
         if (fmt == "json") {
           if (!first) out << ",";
@@ -101,7 +103,11 @@ Runner register_reach(CLI::App& app) {
   cmd->add_option("--to", opts->to, "Destinations: NS/NAME, NS/* or * (default *)");
   cmd->add_option("--port", opts->ports,
                   "PROTO/PORT (tcp/80, udp/53, sctp/9000, tcp/http); repeatable. Default: "
-                  "every port each destination declares");
+                  "every port each destination declares; a bare port (5432) is TCP");
+  cmd->add_option("--verdict", opts->verdict,
+                  "List only the allowed or the denied connections (the summary counts all)")
+      ->check(CLI::IsMember({"all", "allowed", "denied"}))
+      ->default_str("all");
   return [opts] { return run(*opts); };
 }
 

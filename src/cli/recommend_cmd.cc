@@ -13,7 +13,9 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/observe_flags.h"
+#include "engine/diff.h"
 #include "recommend/recommend.h"
+#include "recommend/selfcheck.h"
 
 namespace stockade::cli {
 
@@ -30,7 +32,14 @@ struct RecommendOptionsCli {
   bool replace = false;
   bool guardrails = false;
   std::string guardrail_api = "v1alpha1";
+  bool isolate_unobserved = false;
+  bool include_system = false;
+  bool accept_blocked = false;
+  std::string min_window = "24h";
 };
+
+// Past this many endpoints the summary does not list the removed connections pairwise.
+constexpr size_t kRemovedListUpTo = 3000;
 
 struct Exposure {
   uint64_t total = 0;
@@ -55,6 +64,56 @@ Exposure exposure(const PolicyEngine& engine, const std::set<std::string>& names
     x.per_ns[ns] = m->counts({}, to).allowed - self_pairs(to);
   }
   return x;
+}
+
+std::string human_duration(int64_t ns) {
+  if (ns < 60'000'000'000LL) return fmt::format("{:.1f}s", static_cast<double>(ns) / 1e9);
+  int64_t m = ns / 60'000'000'000LL;
+  if (m < 60) return fmt::format("{}m", m);
+  if (m < 24 * 60) return fmt::format("{}h{:02}m", m / 60, m % 60);
+  return fmt::format("{}d{}h", m / (24 * 60), (m / 60) % 24);
+}
+
+// The learning window and what it saw of each workload.
+std::string coverage_text(const Recommendation& rec, int64_t from, int64_t to, bool all) {
+  std::string msg = fmt::format(
+      "stockade: learning window: {} ({} .. {})\n", human_duration(to > from ? to - from : 0),
+      from ? format_rfc3339(from) : std::string("?"), to ? format_rfc3339(to) : std::string("?"));
+  size_t unobserved = 0;
+  for (const auto& c : rec.coverage) unobserved += !c.observed;
+  const bool each = all || rec.coverage.size() <= 50;
+  msg += each ? "stockade: coverage per workload:\n"
+              : fmt::format("stockade: coverage: {} workloads ({} not observed; -v lists all):\n",
+                            rec.coverage.size(), unobserved);
+  size_t listed = 0;
+  for (const auto& c : rec.coverage) {
+    if (!each && (c.observed || listed >= 20)) continue;
+    ++listed;
+    std::string who = c.ns + "/" + c.name + " (" + c.kind + ")";
+    if (c.observed)
+      msg += fmt::format("stockade:   {:<44} {:>8} connections, first {}, last {}{}\n", who,
+                         c.connections, c.first ? format_rfc3339(c.first) : std::string("-"),
+                         c.last ? format_rfc3339(c.last) : std::string("-"),
+                         c.connections ? "" : " (no established connection)");
+    else
+      msg += fmt::format(
+          "stockade:   {:<44} not observed: NOT COVERED{}\n", who,
+          c.isolated ? " (isolated: --isolate-unobserved)" : " (left out of the default-deny)");
+  }
+  if (unobserved)
+    msg += fmt::format(
+        "stockade: not covered: {} workload(s) had no traffic in the window and are not "
+        "isolated (--isolate-unobserved isolates them)\n",
+        unobserved);
+  if (!rec.system_namespaces_skipped.empty()) {
+    std::string list;
+    for (const std::string& ns : rec.system_namespaces_skipped)
+      list += (list.empty() ? "" : ", ") + ns;
+    msg +=
+        "stockade: system namespaces left alone (--include-system writes policies there): " + list +
+        "\n";
+  }
+  return msg;
 }
 
 void write_file(const std::filesystem::path& p, const std::string& text) {
@@ -93,31 +152,58 @@ int run(const RecommendOptionsCli& o) {
   ro.replace = o.replace;
   ro.guardrails = o.guardrails;
   ro.guardrails_v1alpha2 = o.guardrail_api == "v1alpha2";
-  if (!o.observe.since.empty()) ro.window_since = *parse_rfc3339(o.observe.since);
-  if (!o.observe.until.empty()) ro.window_until = *parse_rfc3339(o.observe.until);
+  ro.window_since = observe_time(o.observe.since, "--since");
+  ro.window_until = observe_time(o.observe.until, "--until");
+  ro.isolate_unobserved = o.isolate_unobserved;
+  ro.include_system = o.include_system;
+  // The learning window: --since/--until when given, else the first and last record.
+  const int64_t window_from = ro.window_since ? ro.window_since : obs.first_ns;
+  const int64_t window_to = ro.window_until ? ro.window_until : obs.last_ns;
+  const int64_t window_ns = window_to > window_from ? window_to - window_from : 0;
+  const int64_t min_window_ns = parse_duration_ns(o.min_window, "--min-window");
+  ro.low_confidence = window_ns < min_window_ns;
   Recommendation rec = recommend(state, existing, obs, ro);
   verbose_log(o.common, "synthesis: " + clock.lap());
+  if (ro.low_confidence && !o.common.quiet)  // -q: the annotation alone
+    std::fprintf(stderr,
+                 "stockade: warning: the learning window (%s) is shorter than --min-window %s: "
+                 "traffic that happens less often was not seen; every policy is annotated "
+                 "stockade.io/confidence: low\n",
+                 human_duration(window_ns).c_str(), o.min_window.c_str());
 
-  // Self-check: every observed established edge that became an allowance must be allowed by
-  // the recommended set plus what stays in force.
+  // Self-check (selfcheck.h): observed edges that became allowances, declared ingress and the
+  // unobserved workloads must come out as intended, else it is a bug and nothing is written;
+  // observed edges left denied are reported and, unless --accept-blocked, nothing is written.
   ClusterState after_state = with_recommendation(state, rec, o.replace);
   auto after = PolicyEngine::compile(after_state, build_endpoints(after_state));
-  std::vector<std::string> broken;
-  for (size_t i : rec.must_allow) {
-    const ObservedEdge& e = obs.edges[i];
-    if (!edge_allowed(*after, e))
-      broken.push_back(
-          fmt::format("{} -> {} {}/{}", e.src.id, e.dst.id, to_string(e.protocol), e.port));
-  }
+  SelfCheck check = self_check(*current, *after, obs, rec, ro);
   verbose_log(o.common, "self-check: " + clock.lap());
-  if (!broken.empty()) {
+  if (check.failed()) {
+    auto first = !check.observed_denied.empty()   ? check.observed_denied
+                 : !check.declared_denied.empty() ? check.declared_denied
+                                                  : check.unobserved_isolated;
     print_error(fmt::format(
-        "self-check failed: the recommended policies deny {} observed edge(s) (a bug in "
-        "stockade; please report it), the first: {}",
-        broken.size(), broken.front()));
-    for (size_t i = 1; i < broken.size() && i < 10; ++i)
-      std::fprintf(stderr, "  also denied: %s\n", broken[i].c_str());
+        "self-check failed (a bug in stockade; please report it): the recommended policies deny "
+        "{} observed edge(s), deny {} declared connection(s), isolate {} pod(s) of unobserved "
+        "workloads; the first: {}",
+        check.observed_denied.size(), check.declared_denied.size(),
+        check.unobserved_isolated.size(), first.front()));
+    for (const auto* list :
+         {&check.observed_denied, &check.declared_denied, &check.unobserved_isolated})
+      for (size_t i = 0; i < list->size() && i < 10; ++i)
+        if ((*list)[i] != first.front()) std::fprintf(stderr, "  also: %s\n", (*list)[i].c_str());
     finish(3);
+  }
+  if (check.blocked && !o.accept_blocked) {
+    std::string msg = fmt::format(
+        "stockade: {} observed edge(s) that the policies in force allow would be denied by the "
+        "recommended policies (nothing written; --accept-blocked writes them anyway):\n",
+        check.blocked);
+    for (const std::string& x : check.blocked_examples) msg += "  " + x + "\n";
+    if (check.blocked > check.blocked_examples.size())
+      msg += fmt::format("  ... and {} more\n", check.blocked - check.blocked_examples.size());
+    std::fwrite(msg.data(), 1, msg.size(), stderr);
+    finish(kExitFound);
   }
 
   // Output.
@@ -134,8 +220,8 @@ int run(const RecommendOptionsCli& o) {
     for (const ClusterPolicy& p : rec.guardrails) {
       std::filesystem::path file =
           std::filesystem::path(o.out_dir) / ("cluster." + p.name + (json ? ".json" : ".yaml"));
-      write_file(file,
-                 json ? render_cluster_policy_json(p, 2) + "\n" : render_cluster_policy_yaml(p));
+      write_file(file, json ? render_cluster_policy_json(p, 2, rec.low_confidence) + "\n"
+                            : render_cluster_policy_yaml(p, rec.low_confidence));
     }
   } else {
     std::string text = json ? render_json(rec) : render_yaml(rec);
@@ -182,6 +268,23 @@ int run(const RecommendOptionsCli& o) {
       }
     }
     for (const auto& p : observed_pairs) dns_twins.erase(p);
+    // What the objects declare (kept whether observed or not) is required too, counted apart.
+    std::set<std::tuple<uint32_t, uint32_t, Protocol, uint16_t>> declared_pairs;
+    for (const DeclaredIngress& d : rec.declared) {
+      if (d.from_outside || eps[d.endpoint].pod.host_network ||
+          !namespaces.count(eps[d.endpoint].ns) || !declares(d.endpoint, d.protocol, d.port))
+        continue;
+      auto add = [&](uint32_t s) {
+        std::tuple<uint32_t, uint32_t, Protocol, uint16_t> t{s, d.endpoint, d.protocol, d.port};
+        if (s != d.endpoint && !eps[s].pod.host_network && !observed_pairs.count(t) &&
+            !dns_twins.count(t))
+          declared_pairs.insert(t);
+      };
+      if (d.from_all_pods)
+        for (uint32_t s = 0; s < eps.size(); ++s) add(s);
+      else
+        for (uint32_t s : d.sources) add(s);
+    }
     uint64_t allowed_in = 0;
     {
       auto m = after->reach({});
@@ -207,7 +310,7 @@ int run(const RecommendOptionsCli& o) {
       for (uint32_t e = 0; e < eps.size(); ++e)
         if (!eps[e].pod.host_network) members[unit_of(e)].push_back(e);
       std::set<std::tuple<std::string, std::string, Protocol, uint16_t>> unit_pairs;
-      for (const auto* set : {&observed_pairs, &dns_twins})
+      for (const auto* set : {&observed_pairs, &dns_twins, &declared_pairs})
         for (const auto& [s, d, proto, port] : *set)
           unit_pairs.insert({unit_of(s), unit_of(d), proto, port});
       for (const auto& [us, ud, proto, port] : unit_pairs) {
@@ -232,8 +335,8 @@ int run(const RecommendOptionsCli& o) {
                                                     : "AdminNetworkPolicy v1alpha1");
     msg += fmt::format(
         "stockade: observed edges: {} established; allowed after: {} of {} (self-check "
-        "passed); {} of them needed no rule (a pod's own traffic, its own node, or already decided "
-        "by existing policies)\n",
+        "passed); {} of them needed no rule (a pod's own traffic, its own node, a namespace left "
+        "alone, or already decided by existing policies)\n",
         rec.edges_established, rec.must_allow.size(), rec.must_allow.size(),
         rec.edges_already_allowed);
     if (rec.edges_failed_only || rec.edges_below_min_count || rec.edges_unresolved ||
@@ -251,16 +354,60 @@ int run(const RecommendOptionsCli& o) {
     if (!observed_pairs.empty())
       msg += fmt::format(
           "stockade: tightness: {} allowed pod pairs into those namespaces for {} observed pod "
-          "pairs and {} DNS twins ({:.2f}x; {:.2f}x of the observed alone)\n",
-          allowed_in, observed_pairs.size(), dns_twins.size(),
+          "pairs, {} DNS twins and {} declared pairs ({:.2f}x; {:.2f}x of the observed alone)\n",
+          allowed_in, observed_pairs.size(), dns_twins.size(), declared_pairs.size(),
           static_cast<double>(allowed_in) /
-              static_cast<double>(observed_pairs.size() + dns_twins.size()),
+              static_cast<double>(observed_pairs.size() + dns_twins.size() + declared_pairs.size()),
           static_cast<double>(allowed_in) / static_cast<double>(observed_pairs.size()));
     if (!observed_pairs.empty())
       msg += fmt::format(
           "stockade: of them {} are pods of the observed workload pairs (selectors cannot tell "
           "the pods of one workload apart) and {} beyond\n",
           std::min(closure, allowed_in), allowed_in > closure ? allowed_in - closure : 0);
+    msg += coverage_text(rec, window_from, window_to, o.common.verbose > 0);
+    if (check.blocked)
+      msg += fmt::format(
+          "stockade: warning: {} observed edge(s) allowed today are left denied "
+          "(--accept-blocked), e.g. {}\n",
+          check.blocked, check.blocked_examples.front());
+    // The exposure removed compared with the policies in force, pods and outside alike (the
+    // same comparison as `stockade diff`; pairwise, so only up to a few thousand pods).
+    if (eps.size() <= kRemovedListUpTo) {
+      PolicyDiff removed = diff_policies(state, *current, after_state, *after, {});
+      uint64_t outside = 0;
+      std::vector<const DiffChange*> examples;
+      for (const DiffChange& c : removed.changes) {
+        if (c.after) continue;
+        outside += c.src.starts_with("world/") || c.dst.starts_with("world/");
+        // Outside first among the examples: the connections a window sees least.
+        if (examples.size() < 5 && (c.src.starts_with("world/") || c.dst.starts_with("world/")))
+          examples.push_back(&c);
+      }
+      for (const DiffChange& c : removed.changes)
+        if (!c.after && examples.size() < 5 && !c.src.starts_with("world/") &&
+            !c.dst.starts_with("world/"))
+          examples.push_back(&c);
+      msg += fmt::format(
+          "stockade: removed compared with the policies in force: {} connection(s) ({} to or from "
+          "outside the cluster); `stockade diff --before <in force> --after <these>` lists "
+          "them{}\n",
+          removed.newly_denied, outside, examples.empty() ? "" : ", e.g.:");
+      for (const DiffChange* c : examples)
+        msg += fmt::format("stockade:   {} -> {} {}/{}\n", c->src, c->dst, to_string(c->protocol),
+                           c->port);
+    }
+    msg += fmt::format(
+        "stockade: declared connections kept: {} checked ({} declared rule(s): Services exposed "
+        "outside, Ingress/Gateway backends, Prometheus scrape targets, the cluster DNS)\n",
+        check.declared_checked, rec.declared.size());
+    if (check.declared_ports_denied) {
+      msg += fmt::format(
+          "stockade: warning: {} of {} declared ports, asked by the clients observed in the same "
+          "namespace, would be denied (only the observed ports are allowed), e.g.:\n",
+          check.declared_ports_denied, check.declared_ports_checked);
+      for (size_t i = 0; i < check.declared_ports_examples.size() && i < 5; ++i)
+        msg += "stockade:   " + check.declared_ports_examples[i] + "\n";
+    }
     for (const std::string& n : rec.notes) msg += "stockade: note: " + n + "\n";
     std::fflush(stdout);
     std::fwrite(msg.data(), 1, msg.size(), stderr);
@@ -296,6 +443,20 @@ Runner register_recommend(CLI::App& app) {
   cmd->add_flag("--guardrails", opts->guardrails,
                 "Also suggest cluster guardrails: DNS always allowed, cloud metadata denied, "
                 "cross-namespace ingress denied except what was observed");
+  cmd->add_flag("--isolate-unobserved", opts->isolate_unobserved,
+                "Isolate workloads with no observed traffic too (by default they are left out of "
+                "the default-deny and listed as not covered)");
+  cmd->add_flag("--include-system", opts->include_system,
+                "Write policies in the system namespaces too (kube-system, kube-public, "
+                "kube-node-lease, calico-system, calico-apiserver, tigera-operator, "
+                "local-path-storage)");
+  cmd->add_flag("--accept-blocked", opts->accept_blocked,
+                "Write the policies even when they deny observed edges that are allowed today "
+                "(below --min-count, outside --since/--until)");
+  cmd->add_option("--min-window", opts->min_window,
+                  "A learning window shorter than this is a warning, and every policy is "
+                  "annotated stockade.io/confidence: low (default 24h)")
+      ->default_str("24h");
   cmd->add_option("--guardrail-api", opts->guardrail_api,
                   "v1alpha1 (AdminNetworkPolicy, default) or v1alpha2 (ClusterNetworkPolicy)")
       ->check(CLI::IsMember({"v1alpha1", "v1alpha2"}))

@@ -473,6 +473,8 @@ class Decoder {
       t.host_network = opt_bool(*spec, "hostNetwork", path + ".spec.hostNetwork");
       if (security && ctx_.options->workload_security)
         *security = pod_security(*spec, std::move(annotations), path + ".spec");
+      else if (security)  // recommend reads prometheus.io/* from them
+        security->annotations = std::move(annotations);
     }
     return t;
   }
@@ -495,6 +497,8 @@ class Decoder {
       p.node = opt_string(*spec, "nodeName", "spec.nodeName");
       if (ctx_.options->workload_security)
         p.security = pod_security(*spec, std::move(m.annotations), "spec");
+      else  // recommend reads prometheus.io/* from them
+        p.security.annotations = std::move(m.annotations);
     }
     if (auto st = obj.get("status"); st && !st->is_null()) {
       p.phase = opt_string(*st, "phase", "status.phase");

@@ -57,8 +57,9 @@ LabelSelector dns_selector(const ClusterState& state, const Endpoint& ep) {
 std::vector<ClusterPolicy> suggest_guardrails(const ClusterState& state,
                                               const std::vector<Endpoint>& eps,
                                               const Observed& observed,
-                                              const std::vector<size_t>& must_allow,
-                                              bool v1alpha2) {
+                                              const std::vector<size_t>& must_allow, bool v1alpha2,
+                                              const std::vector<DeclaredIngress>& declared,
+                                              bool include_system) {
   const ClusterPolicyKind kind =
       v1alpha2 ? ClusterPolicyKind::ClusterNetworkPolicy : ClusterPolicyKind::AdminNetworkPolicy;
   auto make = [&](std::string name, int32_t priority, PolicyTier tier) {
@@ -137,7 +138,12 @@ std::vector<ClusterPolicy> suggest_guardrails(const ClusterState& state,
     p.egress.push_back({"deny-metadata", RuleAction::Deny, {to}, std::nullopt, 0});
     out.push_back(std::move(p));
   }
+  // Declared callers (Prometheus, the ingress controller) count as observed ones.
+  for (const DeclaredIngress& d : declared)
+    if (auto it = callers.find(eps[d.endpoint].ns); it != callers.end())
+      for (uint32_t s : d.sources) it->second.insert(eps[s].ns);
   for (const auto& [ns, sources] : callers) {
+    if (!include_system && is_system_namespace(ns)) continue;  // left alone
     std::set<std::string> allowed = sources;
     allowed.insert(ns);
     ClusterPolicy p = make("stockade-cross-namespace-" + ns, kPriorityCrossNamespace,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace stockade {
@@ -48,6 +49,8 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
   GraphOptions go;
   go.by = Granularity::Pod;
   EdgeGraph graph(state, engine.endpoints(), go);
+  std::optional<EdgeGraph> outside;
+  if (options.since_ns || options.until_ns) outside.emplace(state, engine.endpoints(), go);
   FlowReadOptions read = options.read;
   read.peer_hint = [&graph](const FlowPeer& p) { return graph.hint(p); };
   {
@@ -57,6 +60,7 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
           if (f.time_ns != 0 && ((options.since_ns && f.time_ns < options.since_ns) ||
                                  (options.until_ns && f.time_ns >= options.until_ns))) {
             ++out.outside_window;
+            outside->add(f);
             return;
           }
           if (f.time_ns) {
@@ -81,23 +85,27 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
       }
   for (auto& [name, v] : node_addrs) std::sort(v.begin(), v.end());
 
-  std::vector<ObservedPeer> peers;
-  peers.reserve(graph.nodes().size());
-  for (const GraphNode& n : graph.nodes()) peers.push_back(to_peer(n, node_addrs));
-  for (const auto& [key, stats] : graph.edges()) {
-    auto proto = to_protocol(key.protocol);
-    if (!proto) {
-      ++out.other_protocols;
-      continue;
+  auto edges_of = [&](const EdgeGraph& g, std::vector<ObservedEdge>& sink, uint64_t* other) {
+    std::vector<ObservedPeer> peers;
+    peers.reserve(g.nodes().size());
+    for (const GraphNode& n : g.nodes()) peers.push_back(to_peer(n, node_addrs));
+    for (const auto& [key, stats] : g.edges()) {
+      auto proto = to_protocol(key.protocol);
+      if (!proto) {
+        if (other) ++*other;
+        continue;
+      }
+      ObservedEdge e;
+      e.src = peers[key.src];
+      e.dst = peers[key.dst];
+      e.protocol = *proto;
+      e.port = key.port;
+      e.stats = stats;
+      sink.push_back(std::move(e));
     }
-    ObservedEdge e;
-    e.src = peers[key.src];
-    e.dst = peers[key.dst];
-    e.protocol = *proto;
-    e.port = key.port;
-    e.stats = stats;
-    out.edges.push_back(std::move(e));
-  }
+  };
+  edges_of(graph, out.edges, &out.other_protocols);
+  if (outside) edges_of(*outside, out.outside_edges, nullptr);
   return out;
 }
 

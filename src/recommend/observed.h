@@ -40,9 +40,12 @@ struct ObserveOptions {
 };
 
 struct Observed {
-  std::vector<ObservedEdge> edges;    // TCP/UDP/SCTP edges, sorted by (src id, dst id, proto, port)
-  uint64_t records = 0;               // flow records read
-  uint64_t outside_window = 0;        // records left out by --since/--until
+  std::vector<ObservedEdge> edges;  // TCP/UDP/SCTP edges, sorted by (src id, dst id, proto, port)
+  uint64_t records = 0;             // flow records read
+  uint64_t outside_window = 0;      // records left out by --since/--until
+  // The records left out by --since/--until, aggregated the same way (recommend reports the
+  // established ones its policies would deny).
+  std::vector<ObservedEdge> outside_edges;
   uint64_t other_protocols = 0;       // edges of ICMP and unknown protocols (policies cannot name)
   int64_t first_ns = 0, last_ns = 0;  // time span of the records inside the window
   FlowReadStats read_stats;

@@ -102,6 +102,15 @@ std::string policy_name(const std::string& stem) {
 
 std::string evidence_text(const PeerEvidence& e, const std::vector<std::string>* names) {
   std::string s;
+  if (!e.declared.empty() && e.connections == 0) {
+    if (e.name != UINT32_MAX && names && e.name < names->size())
+      s = (*names)[e.name];
+    else if (e.external)
+      s = e.cidr.str() + " (outside the cluster)";
+    else
+      s = "every pod of the cluster";
+    return s + ": declared by " + e.declared + "; kept whether observed or not";
+  }
   if (e.name != UINT32_MAX && names && e.name < names->size())
     s = (*names)[e.name];
   else if (e.addresses > 1)
@@ -111,6 +120,7 @@ std::string evidence_text(const PeerEvidence& e, const std::vector<std::string>*
   s += ": " + std::to_string(e.connections) + (e.connections == 1 ? " connection" : " connections");
   if (e.first) s += ", first " + format_rfc3339(e.first);
   if (e.last) s += ", last " + format_rfc3339(e.last);
+  if (!e.declared.empty()) s += "; also declared by " + e.declared;
   return s;
 }
 
@@ -213,7 +223,14 @@ ojson policy_json(const RecommendedPolicy& rp, bool comments) {
         if (peer.pod_selector) pj["podSelector"] = selector_json(*peer.pod_selector);
         if (peer.namespace_selector)
           pj["namespaceSelector"] = selector_json(*peer.namespace_selector);
-        if (peer.ip_block) pj["ipBlock"] = {{"cidr", peer.ip_block->cidr.str()}};
+        if (peer.ip_block) {
+          pj["ipBlock"] = {{"cidr", peer.ip_block->cidr.str()}};
+          if (!peer.ip_block->except.empty()) {
+            ojson ex = ojson::array();
+            for (const Cidr& c : peer.ip_block->except) ex.push_back(c.str());
+            pj["ipBlock"]["except"] = std::move(ex);
+          }
+        }
         peers.push_back(std::move(pj));
       }
       r[peers_key] = std::move(peers);
@@ -413,6 +430,14 @@ void put_rules(std::string& out, const std::vector<NetworkPolicyRule>& rules,
           out += "ipBlock:\n        cidr: ";
           put_string(out, peer.ip_block->cidr.str());
           out += '\n';
+          if (!peer.ip_block->except.empty()) {
+            out += "        except:\n";
+            for (const Cidr& c : peer.ip_block->except) {
+              out += "        - ";
+              put_string(out, c.str());
+              out += '\n';
+            }
+          }
           item = false;
         }
         if (item) out += "    - {}\n";
@@ -497,7 +522,7 @@ static ojson pod_set_json(const ClusterPodSet& s, bool subject) {
             {"podSelector", cluster_selector_json(*s.pod_selector)}}}};
 }
 
-static ojson cluster_policy_json(const ClusterPolicy& p) {
+static ojson cluster_policy_json(const ClusterPolicy& p, bool low_confidence) {
   const bool cnp = p.kind == ClusterPolicyKind::ClusterNetworkPolicy;
   ojson spec = ojson::object();
   if (cnp) spec["tier"] = std::string(to_string(p.tier));
@@ -543,6 +568,7 @@ static ojson cluster_policy_json(const ClusterPolicy& p) {
   ojson meta = {{"name", p.name},
                 {"labels", {{"app.kubernetes.io/managed-by", "stockade"}}},
                 {"annotations", {{"stockade.io/generated-by", "stockade recommend --guardrails"}}}};
+  if (low_confidence) meta["annotations"]["stockade.io/confidence"] = "low";
   return ojson{{"apiVersion",
                 cnp ? "policy.networking.k8s.io/v1alpha2" : "policy.networking.k8s.io/v1alpha1"},
                {"kind", std::string(to_string(p.kind))},
@@ -550,14 +576,15 @@ static ojson cluster_policy_json(const ClusterPolicy& p) {
                {"spec", std::move(spec)}};
 }
 
-std::string render_cluster_policy_yaml(const ClusterPolicy& p) {
+std::string render_cluster_policy_yaml(const ClusterPolicy& p, bool low_confidence) {
   std::string out;
-  yaml_object(cluster_policy_json(p), 0, out, false);
+  yaml_object(cluster_policy_json(p, low_confidence), 0, out, false);
   return out;
 }
 
-std::string render_cluster_policy_json(const ClusterPolicy& p, int indent) {
-  return cluster_policy_json(p).dump(indent, ' ', false, ojson::error_handler_t::replace);
+std::string render_cluster_policy_json(const ClusterPolicy& p, int indent, bool low_confidence) {
+  return cluster_policy_json(p, low_confidence)
+      .dump(indent, ' ', false, ojson::error_handler_t::replace);
 }
 
 std::string render_yaml(const Recommendation& r) {
@@ -568,7 +595,7 @@ std::string render_yaml(const Recommendation& r) {
   }
   for (const ClusterPolicy& p : r.guardrails) {
     out += "---\n";
-    out += render_cluster_policy_yaml(p);
+    out += render_cluster_policy_yaml(p, r.low_confidence);
   }
   return out;
 }
@@ -576,10 +603,323 @@ std::string render_yaml(const Recommendation& r) {
 std::string render_json(const Recommendation& r) {
   ojson items = ojson::array();
   for (const RecommendedPolicy& p : r.policies) items.push_back(policy_json(p, false));
-  for (const ClusterPolicy& p : r.guardrails) items.push_back(cluster_policy_json(p));
+  for (const ClusterPolicy& p : r.guardrails)
+    items.push_back(cluster_policy_json(p, r.low_confidence));
   ojson list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", std::move(items)}};
   return list.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
 }
+
+namespace {
+
+// A requirement that selects every pod of `unit` and no pod of another unit of its namespace,
+// negated (NotIn / DoesNotExist): added to a policy's selector it leaves exactly `unit` out.
+std::optional<SelectorRequirement> exclusion_for(const Unit& unit, uint32_t u,
+                                                 const std::vector<Unit>& units,
+                                                 const std::vector<uint32_t>& unit_of,
+                                                 const std::vector<Endpoint>& eps) {
+  (void)units;
+  // The endpoints are sorted by (namespace, name): the namespace is one range.
+  auto lo = std::lower_bound(eps.begin(), eps.end(), unit.ns,
+                             [](const Endpoint& e, const std::string& ns) { return e.ns < ns; });
+  auto hi = std::upper_bound(eps.begin(), eps.end(), unit.ns,
+                             [](const std::string& ns, const Endpoint& e) { return ns < e.ns; });
+  for (const SelectorRequirement& r : unit.selector.requirements) {
+    if (r.op != SelectorOp::In && r.op != SelectorOp::Exists) continue;
+    if (is_per_pod_label(r.key)) continue;
+    LabelSelector positive;
+    positive.requirements.push_back(r);
+    bool exact = true;
+    for (uint32_t e : unit.endpoints) exact = exact && positive.matches(eps[e].pod.labels);
+    for (auto it = lo; exact && it != hi; ++it) {
+      const uint32_t e = static_cast<uint32_t>(it - eps.begin());
+      if (unit_of[e] != u && !it->pod.host_network && positive.matches(it->pod.labels))
+        exact = false;
+    }
+    if (!exact) continue;
+    SelectorRequirement x = r;
+    x.op = r.op == SelectorOp::In ? SelectorOp::NotIn : SelectorOp::DoesNotExist;
+    return x;
+  }
+  return std::nullopt;
+}
+
+// The port as a rule towards `dst` writes it: its name when every pod of the unit declares the
+// number under one name, else the number.
+NetworkPolicyPort rule_port(const Unit& dst, const std::vector<Endpoint>& eps, Protocol proto,
+                            uint16_t port) {
+  NetworkPolicyPort np;
+  np.protocol = proto;
+  np.kind = NetworkPolicyPort::Kind::Number;
+  np.port = port;
+  std::string name;
+  for (uint32_t e : dst.endpoints) {
+    std::string found;
+    for (const ContainerPort& cp : eps[e].pod.ports)
+      if (cp.port == port && cp.protocol == proto && !cp.name.empty()) found = cp.name;
+    if (found.empty() || (!name.empty() && found != name)) return np;
+    name = found;
+  }
+  np.kind = NetworkPolicyPort::Kind::Name;
+  np.port = 0;
+  np.name = name;
+  return np;
+}
+
+// Declared ingress (declared.h) added to the recommended policies: a rule per (reason, peers)
+// in the destination's ingress policy and, for pod sources, in the sources' egress policies;
+// the cluster DNS keeps its upstream resolvers. A unit gets a policy of its own for it only
+// when the default-deny will isolate it.
+void keep_declared(Recommendation& out, const ClusterState& state, const std::vector<Endpoint>& eps,
+                   const std::vector<Unit>& units, const std::vector<uint32_t>& unit_of,
+                   const std::vector<uint8_t>& unit_covered, const std::vector<uint8_t>& unit_seen,
+                   const std::shared_ptr<std::vector<std::string>>& names,
+                   const std::string& window, const RecommendOptions& options,
+                   std::set<std::string>& notes) {
+  std::vector<std::string> dnotes;
+  out.declared = declared_ingress(state, eps, dnotes);
+  notes.insert(dnotes.begin(), dnotes.end());
+  auto active = [&](uint32_t u) {
+    return unit_covered[u] && !units[u].host_network &&
+           (unit_seen[u] || options.isolate_unobserved);
+  };
+  bool v6 = false;
+  for (const Endpoint& ep : eps)
+    for (const IpAddr& ip : ep.ips) v6 = v6 || ip.v6;
+  std::vector<Cidr> everywhere = {*Cidr::parse("0.0.0.0/0")};
+  if (v6) everywhere.push_back(*Cidr::parse("::/0"));
+  // "From outside the cluster" excepts the pods' addresses (ipBlock matches pod IPs too): the
+  // prefixes covering them, /16 at the widest, or their own addresses where such a prefix holds
+  // a node address (traffic a load balancer sends through another node comes from that node).
+  std::vector<Cidr> pod_prefixes;
+  {
+    std::vector<IpAddr> pod_ips, node_ips;
+    for (const Endpoint& ep : eps)
+      for (const IpAddr& ip : ep.ips) (ep.pod.host_network ? node_ips : pod_ips).push_back(ip);
+    for (const Node& n : state.nodes)
+      node_ips.insert(node_ips.end(), n.addresses.begin(), n.addresses.end());
+    for (bool fam6 : {false, true}) {
+      std::vector<IpAddr> ips;
+      for (const IpAddr& ip : pod_ips)
+        if (ip.v6 == fam6) ips.push_back(ip);
+      std::sort(ips.begin(), ips.end());
+      ips.erase(std::unique(ips.begin(), ips.end()), ips.end());
+      for (const auto& [cidr, members] : aggregate(ips, 1, fam6 ? 48 : 16)) {
+        bool node = false;
+        for (const IpAddr& ip : node_ips) node = node || cidr.contains(ip);
+        if (!node) {
+          pod_prefixes.push_back(cidr);
+          continue;
+        }
+        for (size_t m : members)  // a node among the pods: their own addresses
+          pod_prefixes.push_back(Cidr{ips[m], static_cast<uint8_t>(ips[m].bits())});
+      }
+    }
+  }
+  auto outside_block = [&](const Cidr& c) {
+    IpBlock b{c, {}};
+    for (const Cidr& p : pod_prefixes)
+      if (p.network.v6 == c.network.v6) b.except.push_back(p);
+    return b;
+  };
+
+  std::map<std::pair<std::string, std::string>, size_t> index;
+  for (size_t i = 0; i < out.policies.size(); ++i)
+    index[{out.policies[i].policy.ns, out.policies[i].policy.name}] = i;
+  auto policy_of = [&](uint32_t u, bool ingress) -> RecommendedPolicy* {
+    const Unit& unit = units[u];
+    std::string name =
+        policy_name("stockade-" + std::string(ingress ? "ingress-" : "egress-") + unit.base);
+    if (auto it = index.find({unit.ns, name}); it != index.end()) return &out.policies[it->second];
+    if (!options.default_deny || !active(u)) return nullptr;  // not isolated: nothing to keep
+    RecommendedPolicy rp;
+    rp.policy.ns = unit.ns;
+    rp.policy.name = name;
+    rp.policy.pod_selector = unit.selector;
+    rp.policy.affects_ingress = ingress;
+    rp.policy.affects_egress = !ingress;
+    rp.policy.source.file = "<recommended>";
+    rp.names = names;
+    rp.annotations = {{"stockade.io/generated-by", "stockade recommend"},
+                      {"stockade.io/observed-connections", "0"},
+                      {"stockade.io/workload", unit.kind + "/" + unit.name}};
+    if (!window.empty()) rp.annotations.push_back({"stockade.io/learning-window", window});
+    std::sort(rp.annotations.begin(), rp.annotations.end());
+    index[{unit.ns, name}] = out.policies.size();
+    out.policies.push_back(std::move(rp));
+    return &out.policies.back();
+  };
+  auto unit_peer = [&](uint32_t peer, const std::string& ns) {
+    NetworkPolicyPeer p;
+    p.pod_selector = units[peer].selector;
+    if (units[peer].ns != ns) {
+      LabelSelector sel;
+      sel.requirements.push_back({kMetadataName, SelectorOp::In, {units[peer].ns}});
+      p.namespace_selector = std::move(sel);
+    }
+    return p;
+  };
+  // (destination unit, reason, from outside, from all pods, source units) -> ports
+  using Key = std::tuple<uint32_t, std::string, bool, bool, std::vector<uint32_t>>;
+  std::map<Key, std::set<std::pair<Protocol, uint16_t>>> ingress;
+  // (source unit, destination unit, reason id) -> ports; reasons interned (the cluster DNS adds
+  // one entry per unit)
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, std::set<std::pair<Protocol, uint16_t>>>
+      egress;
+  std::vector<std::string> reasons;
+  std::map<std::string_view, uint32_t> reason_ids;
+  for (const DeclaredIngress& d : out.declared) {
+    auto [rit, fresh] = reason_ids.try_emplace(d.reason, static_cast<uint32_t>(reasons.size()));
+    if (fresh) reasons.push_back(d.reason);
+    const uint32_t reason = rit->second;
+    const uint32_t u = unit_of[d.endpoint];
+    std::vector<uint32_t> srcs;
+    for (uint32_t s : d.sources) srcs.push_back(unit_of[s]);
+    std::sort(srcs.begin(), srcs.end());
+    srcs.erase(std::unique(srcs.begin(), srcs.end()), srcs.end());
+    for (uint32_t su : srcs)
+      if (su != u && active(su)) egress[{su, u, reason}].insert({d.protocol, d.port});
+    if (d.from_all_pods)  // every pod's egress policy lets it reach the cluster DNS
+      for (uint32_t su = 0; su < units.size(); ++su)
+        if (su != u && active(su)) egress[{su, u, reason}].insert({d.protocol, d.port});
+    if (active(u))
+      ingress[{u, d.reason, d.from_outside, d.from_all_pods, srcs}].insert({d.protocol, d.port});
+  }
+  // Structural: the peers compared are built from the same unit selectors (a difference in
+  // order only means a redundant rule).
+  auto same_selector = [](const std::optional<LabelSelector>& a,
+                          const std::optional<LabelSelector>& b) {
+    if (a.has_value() != b.has_value()) return false;
+    if (!a) return true;
+    const auto &x = a->requirements, &y = b->requirements;
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i)
+      if (x[i].key != y[i].key || x[i].op != y[i].op || x[i].values != y[i].values) return false;
+    return true;
+  };
+  auto same_port = [](const NetworkPolicyPort& a, const NetworkPolicyPort& b) {
+    return a.effective_protocol() == b.effective_protocol() && a.kind == b.kind &&
+           a.port == b.port && a.name == b.name;
+  };
+  // A declared peer that an observed rule already allows on all its ports: that rule's evidence
+  // says it is declared too, and no rule is added for it.
+  auto already = [&](RecommendedPolicy& rp, bool is_ingress, const NetworkPolicyPeer& peer,
+                     const std::vector<NetworkPolicyPort>& ports, const std::string& reason) {
+    auto& rules = is_ingress ? rp.policy.ingress : rp.policy.egress;
+    auto& evidence = is_ingress ? rp.ingress_evidence : rp.egress_evidence;
+    for (size_t i = 0; i < rules.size(); ++i) {
+      bool all = true;
+      for (const NetworkPolicyPort& p : ports)
+        all = all && std::any_of(rules[i].ports.begin(), rules[i].ports.end(),
+                                 [&](const NetworkPolicyPort& q) { return same_port(p, q); });
+      if (!all) continue;
+      for (size_t k = 0; k < rules[i].peers.size(); ++k) {
+        const NetworkPolicyPeer& q = rules[i].peers[k];
+        if (same_selector(q.pod_selector, peer.pod_selector) &&
+            same_selector(q.namespace_selector, peer.namespace_selector) &&
+            q.ip_block == peer.ip_block) {
+          if (i < evidence.size() && k < evidence[i].size() && evidence[i][k].declared.empty())
+            evidence[i][k].declared = reason;
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+  auto add_rule = [&](RecommendedPolicy& rp, bool is_ingress, NetworkPolicyRule rule,
+                      std::vector<PeerEvidence> ev) {
+    const std::string reason = ev.empty() ? std::string() : ev.front().declared;
+    for (size_t k = rule.peers.size(); k-- > 0;)
+      if (already(rp, is_ingress, rule.peers[k], rule.ports, reason)) {
+        rule.peers.erase(rule.peers.begin() + static_cast<std::ptrdiff_t>(k));
+        ev.erase(ev.begin() + static_cast<std::ptrdiff_t>(k));
+      }
+    if (rule.peers.empty()) return;
+    (is_ingress ? rp.policy.ingress : rp.policy.egress).push_back(std::move(rule));
+    (is_ingress ? rp.ingress_evidence : rp.egress_evidence).push_back(std::move(ev));
+  };
+  for (const auto& [key, ports] : ingress) {
+    const auto& [u, reason, outside, all_pods, srcs] = key;
+    RecommendedPolicy* rp = policy_of(u, true);
+    if (!rp) continue;
+    NetworkPolicyRule rule;
+    std::vector<PeerEvidence> ev;
+    PeerEvidence pe;
+    pe.declared = reason;
+    if (outside) {
+      for (const Cidr& c : everywhere) {
+        NetworkPolicyPeer p;
+        p.ip_block = outside_block(c);
+        rule.peers.push_back(std::move(p));
+        pe.cidr = c;
+        pe.external = true;
+        ev.push_back(pe);
+      }
+    } else if (all_pods) {
+      NetworkPolicyPeer p;
+      p.namespace_selector = LabelSelector{};
+      p.pod_selector = LabelSelector{};
+      rule.peers.push_back(std::move(p));
+      PeerEvidence all = pe;
+      all.cidr = Cidr{};
+      ev.push_back(all);
+    } else {
+      for (uint32_t su : srcs) {
+        rule.peers.push_back(unit_peer(su, units[u].ns));
+        pe.name = su;
+        ev.push_back(pe);
+      }
+    }
+    for (const auto& [proto, port] : ports)
+      rule.ports.push_back(rule_port(units[u], eps, proto, port));
+    add_rule(*rp, true, std::move(rule), std::move(ev));
+  }
+  for (const auto& [key, ports] : egress) {
+    const auto& [su, u, reason_id] = key;
+    const std::string& reason = reasons[reason_id];
+    RecommendedPolicy* rp = policy_of(su, false);
+    if (!rp) continue;
+    NetworkPolicyRule rule;
+    rule.peers.push_back(unit_peer(u, units[su].ns));
+    PeerEvidence pe;
+    pe.declared = reason;
+    pe.name = u;
+    for (const auto& [proto, port] : ports)
+      rule.ports.push_back(rule_port(units[u], eps, proto, port));
+    add_rule(*rp, false, std::move(rule), {pe});
+  }
+  // The cluster DNS forwards what it does not serve to upstream resolvers, which a short window
+  // may not see (answers are cached).
+  for (uint32_t u = 0; u < units.size(); ++u) {
+    if (!active(u)) continue;
+    bool dns = false;
+    for (uint32_t e : units[u].endpoints) dns = dns || is_cluster_dns_pod(eps[e]);
+    if (!dns) continue;
+    RecommendedPolicy* rp = policy_of(u, false);
+    if (!rp) continue;
+    NetworkPolicyRule rule;
+    std::vector<PeerEvidence> ev;
+    PeerEvidence pe;
+    pe.declared = "the cluster DNS (it forwards to upstream resolvers)";
+    pe.external = true;
+    for (const Cidr& c : everywhere) {
+      NetworkPolicyPeer p;
+      p.ip_block = IpBlock{c, {}};
+      rule.peers.push_back(std::move(p));
+      pe.cidr = c;
+      ev.push_back(pe);
+    }
+    for (Protocol proto : {Protocol::UDP, Protocol::TCP}) {
+      NetworkPolicyPort np;
+      np.protocol = proto;
+      np.kind = NetworkPolicyPort::Kind::Number;
+      np.port = 53;
+      rule.ports.push_back(np);
+    }
+    add_rule(*rp, false, std::move(rule), std::move(ev));
+  }
+}
+
+}  // namespace
 
 Recommendation recommend(const ClusterState& state, const PolicyEngine& existing,
                          const Observed& observed, const RecommendOptions& options) {
@@ -708,8 +1048,23 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   std::vector<std::pair<IpAddr, bool>> address_table;
   std::map<std::pair<IpAddr, bool>, uint32_t> address_ids;
   std::vector<std::string> denied_examples, unresolved_examples;
+  // Which units the window saw (any attempt, whatever its outcome), and which may receive
+  // policies (the system namespaces only with include_system).
+  std::vector<uint8_t> unit_covered(units.size());
+  for (uint32_t u = 0; u < units.size(); ++u)
+    unit_covered[u] = options.include_system || !is_system_namespace(units[u].ns);
+  std::vector<uint8_t> unit_seen(units.size());
+  std::vector<Evidence> unit_evidence(units.size());
+  std::vector<uint64_t> unit_attempts(units.size());
   for (size_t i = 0; i < observed.edges.size(); ++i) {
     const ObservedEdge& e = observed.edges[i];
+    for (const ObservedPeer* p : {&e.src, &e.dst})
+      if (p->kind == ObservedPeer::Kind::Endpoint) {
+        const uint32_t u = unit_of[p->endpoint];
+        unit_seen[u] = 1;
+        unit_attempts[u] += e.stats.count;
+        if (e.stats.established) unit_evidence[u].add(e.stats);
+      }
     if (e.stats.established == 0) {
       ++out.edges_failed_only;
       continue;
@@ -773,8 +1128,10 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       ++out.edges_already_allowed;
       continue;
     }
-    bool need_egress = src_pod && !decided_by_policy(v.egress) && !on_node(e.src, e.dst);
-    bool need_ingress = dst_pod && !decided_by_policy(v.ingress) && !on_node(e.dst, e.src);
+    bool need_egress = src_pod && unit_covered[unit_of[e.src.endpoint]] &&
+                       !decided_by_policy(v.egress) && !on_node(e.src, e.dst);
+    bool need_ingress = dst_pod && unit_covered[unit_of[e.dst.endpoint]] &&
+                        !decided_by_policy(v.ingress) && !on_node(e.dst, e.src);
     if (!need_egress && !need_ingress) {
       ++out.edges_already_allowed;
       continue;
@@ -1064,6 +1421,8 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   }
   out.policies.insert(out.policies.end(), std::make_move_iterator(first_half.begin()),
                       std::make_move_iterator(first_half.end()));
+  keep_declared(out, state, eps, units, unit_of, unit_covered, unit_seen, names, window, options,
+                notes);
   for (const RecommendedPolicy& rp : out.policies) namespaces.insert(rp.policy.ns);
   for (const auto& [a, b] : side_ranges) {
     const Unit& unit = units[contribs[a].side / 2];
@@ -1074,9 +1433,39 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   }
   if (options.guardrails)
     out.guardrails =
-        suggest_guardrails(state, eps, observed, out.must_allow, options.guardrails_v1alpha2);
+        suggest_guardrails(state, eps, observed, out.must_allow, options.guardrails_v1alpha2,
+                           out.declared, options.include_system);
+  // Workloads the window did not see: excluded from every recommended policy of their
+  // namespace by a requirement that none of the observed workloads' pods meets.
+  std::map<std::string, std::vector<SelectorRequirement>, std::less<>> exclusions;
+  std::set<std::string> no_default_deny;
+  if (!options.isolate_unobserved) {
+    for (uint32_t u = 0; u < units.size(); ++u) {
+      if (unit_seen[u] || !unit_covered[u] || units[u].host_network) continue;
+      const Unit& unit = units[u];
+      std::optional<SelectorRequirement> excl;
+      if (namespaces.count(unit.ns)) excl = exclusion_for(unit, u, units, unit_of, eps);
+      // Proved by the self-check: no recommended policy selects these pods.
+      if (excl || !namespaces.count(unit.ns))
+        for (uint32_t e : unit.endpoints) out.unobserved_endpoints.push_back(e);
+      if (!namespaces.count(unit.ns)) continue;  // nothing is written there
+      if (excl) {
+        exclusions[unit.ns].push_back(std::move(*excl));
+      } else {
+        no_default_deny.insert(unit.ns);
+        notes.insert(unit.ns + "/" + unit.name +
+                     " (not observed) has no label that sets it apart from the observed "
+                     "workloads: it cannot be left out of a default-deny exactly, so " +
+                     unit.ns +
+                     " gets no default-deny (policies of observed workloads whose selectors "
+                     "match its pods apply to it)");
+      }
+    }
+    std::sort(out.unobserved_endpoints.begin(), out.unobserved_endpoints.end());
+  }
   if (options.default_deny) {
     for (const std::string& ns : namespaces) {
+      if (no_default_deny.count(ns)) continue;
       RecommendedPolicy rp;
       rp.policy.ns = ns;
       rp.policy.name = "stockade-default-deny";
@@ -1084,12 +1473,89 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       rp.policy.source.file = "<recommended>";
       rp.annotations = {{"stockade.io/generated-by", "stockade recommend"}};
       if (!window.empty()) rp.annotations.push_back({"stockade.io/learning-window", window});
+      if (auto it = exclusions.find(ns); it != exclusions.end())
+        rp.annotations.push_back(
+            {"stockade.io/not-isolated",
+             "workloads not observed in the learning window are left out (--isolate-unobserved "
+             "isolates them)"});
       out.policies.push_back(std::move(rp));
     }
   }
+  // Every recommended policy of a namespace that would select an unobserved workload's pods
+  // (the default-deny, a workload without stable labels) gets the exclusions.
+  std::map<std::string_view, std::vector<uint32_t>> unobserved_in;
+  for (uint32_t e : out.unobserved_endpoints) unobserved_in[eps[e].ns].push_back(e);
+  if (!exclusions.empty())
+    for (RecommendedPolicy& rp : out.policies) {
+      auto it = exclusions.find(rp.policy.ns);
+      if (it == exclusions.end()) continue;
+      bool selects = false;
+      for (uint32_t e : unobserved_in[rp.policy.ns])
+        selects = selects || rp.policy.pod_selector.matches(eps[e].pod.labels);
+      if (!selects) continue;
+      // One NotIn per key, values merged.
+      for (const SelectorRequirement& x : it->second) {
+        auto& reqs = rp.policy.pod_selector.requirements;
+        auto same = std::find_if(reqs.begin(), reqs.end(), [&](const SelectorRequirement& r) {
+          return r.key == x.key && r.op == x.op && x.op == SelectorOp::NotIn;
+        });
+        if (same != reqs.end()) {
+          for (const std::string& v : x.values)
+            if (std::find(same->values.begin(), same->values.end(), v) == same->values.end())
+              same->values.push_back(v);
+          std::sort(same->values.begin(), same->values.end());
+        } else {
+          reqs.push_back(x);
+        }
+      }
+    }
+  if (options.low_confidence)
+    for (RecommendedPolicy& rp : out.policies) {
+      rp.annotations.push_back({"stockade.io/confidence", "low"});
+      std::sort(rp.annotations.begin(), rp.annotations.end());
+    }
+  out.low_confidence = options.low_confidence;
   std::sort(out.policies.begin(), out.policies.end(), [](const auto& a, const auto& b) {
     return std::tie(a.policy.ns, a.policy.name) < std::tie(b.policy.ns, b.policy.name);
   });
+
+  // Coverage of every unit that policies may be written for.
+  std::set<std::pair<std::string_view, std::string_view>> own_policy;
+  std::set<std::string_view> default_denied;
+  for (const RecommendedPolicy& rp : out.policies) {
+    std::string_view name = rp.policy.name;
+    if (name == "stockade-default-deny")
+      default_denied.insert(rp.policy.ns);
+    else if (name.starts_with("stockade-ingress-"))
+      own_policy.insert({rp.policy.ns, name.substr(17)});
+    else if (name.starts_with("stockade-egress-"))
+      own_policy.insert({rp.policy.ns, name.substr(16)});
+  }
+  for (uint32_t u = 0; u < units.size(); ++u) {
+    const Unit& unit = units[u];
+    if (unit.host_network) continue;
+    if (!unit_covered[u]) {
+      out.system_namespaces_skipped.push_back(unit.ns);
+      continue;
+    }
+    Recommendation::Coverage c;
+    c.ns = unit.ns;
+    c.name = unit.name;
+    c.kind = unit.kind;
+    c.connections = unit_evidence[u].connections;
+    c.attempts = unit_attempts[u];
+    c.first = unit_evidence[u].first;
+    c.last = unit_evidence[u].last;
+    c.observed = unit_seen[u];
+    // Its own policies, or the default-deny of its namespace unless it is left out of it.
+    c.isolated = own_policy.count({unit.ns, unit.base}) ||
+                 (default_denied.count(unit.ns) && (unit_seen[u] || options.isolate_unobserved));
+    out.coverage.push_back(std::move(c));
+  }
+  std::sort(out.system_namespaces_skipped.begin(), out.system_namespaces_skipped.end());
+  out.system_namespaces_skipped.erase(
+      std::unique(out.system_namespaces_skipped.begin(), out.system_namespaces_skipped.end()),
+      out.system_namespaces_skipped.end());
   out.notes.assign(notes.begin(), notes.end());
   return out;
 }

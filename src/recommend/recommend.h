@@ -15,6 +15,7 @@
 
 #include "engine/engine.h"
 #include "model/cluster_state.h"
+#include "recommend/declared.h"
 #include "recommend/observed.h"
 
 namespace stockade {
@@ -30,6 +31,11 @@ struct RecommendOptions {
   size_t parallel_from = 100000;     // contributions from which policies are built on two threads
   bool guardrails = false;           // also cluster-scoped suggestions (guardrails.cc)
   bool guardrails_v1alpha2 = false;  // ClusterNetworkPolicy instead of AdminNetworkPolicy
+  // Workloads with no observed traffic are selected by the default-deny too (else they are
+  // excluded from it, exactly, and reported as not covered).
+  bool isolate_unobserved = false;
+  bool include_system = false;  // policies in the system namespaces (is_system_namespace)
+  bool low_confidence = false;  // the window is short: stockade.io/confidence: low everywhere
 };
 
 // What was observed of one peer of a rule (written as a comment above it).
@@ -40,6 +46,7 @@ struct PeerEvidence {
   bool external = false;       // external address(es), else a node
   uint64_t connections = 0;    // established connections
   int64_t first = 0, last = 0;
+  std::string declared;  // kept because the objects declare it (not observed): why
 };
 
 struct RecommendedPolicy {
@@ -62,6 +69,25 @@ struct Recommendation {
   uint64_t edges_unresolved = 0;          // an endpoint outside the objects (not expressible)
   std::vector<ClusterPolicy> guardrails;  // with options.guardrails, sorted by name
   std::vector<std::string> notes;         // things a user should know (sorted, unique)
+
+  // What the learning window saw of each workload (a unit: top-level owner or pod without one)
+  // in the namespaces policies may be written in, sorted by (namespace, name, kind).
+  struct Coverage {
+    std::string ns, name, kind;
+    uint64_t connections = 0;  // established, as source or destination
+    uint64_t attempts = 0;     // every attempt, established or not
+    int64_t first = 0, last = 0;
+    bool observed = false;  // appears in an edge of the window
+    bool isolated = false;  // selected by a recommended policy
+  };
+  std::vector<Coverage> coverage;
+  std::vector<std::string> system_namespaces_skipped;  // held pods, left alone (sorted)
+  // Declared ingress that the recommendation keeps (the self-check proves it stays allowed).
+  std::vector<DeclaredIngress> declared;
+  // Endpoints of the workloads excluded from isolation (not observed): the self-check proves
+  // the recommended policies select none of them.
+  std::vector<uint32_t> unobserved_endpoints;
+  bool low_confidence = false;
 };
 
 // `existing` is the engine compiled over the input policies (without the NetworkPolicies when
@@ -73,7 +99,9 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
 std::vector<ClusterPolicy> suggest_guardrails(const ClusterState& state,
                                               const std::vector<Endpoint>& eps,
                                               const Observed& observed,
-                                              const std::vector<size_t>& must_allow, bool v1alpha2);
+                                              const std::vector<size_t>& must_allow, bool v1alpha2,
+                                              const std::vector<DeclaredIngress>& declared = {},
+                                              bool include_system = true);
 
 // The cluster with the recommended policies added (existing NetworkPolicies removed when
 // `replace`).
@@ -84,8 +112,10 @@ std::string render_policy_yaml(const RecommendedPolicy& p);
 std::string render_policy_json(const RecommendedPolicy& p, int indent);
 // The same YAML through the JSON object model (slower; tests compare the two).
 std::string render_policy_yaml_via_tree(const RecommendedPolicy& p);
-std::string render_cluster_policy_yaml(const ClusterPolicy& p);
-std::string render_cluster_policy_json(const ClusterPolicy& p, int indent);
+// `low_confidence`: annotated stockade.io/confidence: low (a short learning window).
+std::string render_cluster_policy_yaml(const ClusterPolicy& p, bool low_confidence = false);
+std::string render_cluster_policy_json(const ClusterPolicy& p, int indent,
+                                       bool low_confidence = false);
 std::string render_yaml(const Recommendation& r);
 std::string render_json(const Recommendation& r);
 

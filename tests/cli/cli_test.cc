@@ -584,7 +584,8 @@ TEST(CliErrors, UnknownEndpoint) {
 TEST(CliErrors, BadPort) {
   const std::vector<std::vector<std::string>> cases = {
       with_demo({"reach", "--port", "tcp/99999"}),
-      with_demo({"reach", "--port", "http"}),
+      with_demo({"reach", "--port", "icmp/80"}),  // a bare "http" is tcp/http (issue 27)
+      with_demo({"reach", "--port", "99999"}),
       with_demo({"explain", "--from", kFrontend, "--to", kCart, "--port", "tcp/no-such-name"}),
   };
   for (const auto& args : cases) expect_usage_error(args, run(args));

@@ -236,11 +236,12 @@ TEST(CliLoop, GeneratedClusterLoopMeetsTheBar) {
                 .code,
             0);
   fs::path a = tmp.path() / "a", b = tmp.path() / "b";
-  Proc r = stockade(
-      {"recommend", "-f", cluster.string(), "--flows", flows.string(), "--out-dir", a.string()});
+  // --include-system: the tightness bar was set over every namespace with traffic.
+  Proc r = stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--out-dir",
+                     a.string(), "--include-system"});
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_EQ(stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--out-dir",
-                      b.string(), "-q"})
+                      b.string(), "-q", "--include-system"})
                 .code,
             0);
   EXPECT_EQ(dir_text(a), dir_text(b)) << "two runs must give identical files";
@@ -281,11 +282,18 @@ TEST(CliLoop, GeneratedClusterLoopMeetsTheBar) {
 
   // Learning from the first part only: later traffic shows up as denied in verify (exit 1)
   // and as breakage in diff --flows.
+  // recommend itself refuses (exit 1, nothing written) unless --accept-blocked.
   fs::path early = tmp.path() / "early";
-  ASSERT_EQ(stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--until",
-                      "2026-01-01T00:00:01Z", "--out-dir", early.string(), "-q"})
-                .code,
-            0);
+  Proc blocked = stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(),
+                           "--until", "2026-01-01T00:00:01Z", "--out-dir", early.string()});
+  EXPECT_EQ(blocked.code, 1) << blocked.err;
+  EXPECT_NE(blocked.err.find("outside --since/--until"), std::string::npos) << blocked.err;
+  EXPECT_FALSE(fs::exists(early));
+  ASSERT_EQ(
+      stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--until",
+                "2026-01-01T00:00:01Z", "--out-dir", early.string(), "-q", "--accept-blocked"})
+          .code,
+      0);
   Proc ve = stockade({"verify", "-f", cluster.string(), "-f", early.string(), "--flows",
                       flows.string(), "-o", "json"});
   EXPECT_EQ(ve.code, 1);
@@ -307,7 +315,7 @@ TEST(CliLoop, BadInputIsOneLineAndExit2) {
   } cases[] = {
       {{"recommend", "-f", "demo/cluster", "--flows", empty.string()}, "no flow records"},
       {{"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--since", "yesterday"},
-       "--since: invalid RFC 3339 time"},
+       "--since: invalid time"},
       {{"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--since",
         "2030-01-01T00:00:00Z"},
        "no flow records inside --since/--until"},
@@ -325,6 +333,176 @@ TEST(CliLoop, BadInputIsOneLineAndExit2) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err;
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Issue 27's bar, on the demo with the storefront's Service made a LoadBalancer.
+TEST(CliLoop, SafeRecommendOnTheDemoWithALoadBalancer) {
+  TempDir tmp;
+  const fs::path cluster = tmp.path() / "cluster";
+  fs::create_directories(cluster);
+  for (const auto& e : fs::directory_iterator(kSourceDir / "demo" / "cluster"))
+    fs::copy_file(e.path(), cluster / e.path().filename());
+  {
+    std::string shop = slurp(cluster / "shop.yaml");
+    const std::string svc =
+        "    name: frontend\n    namespace: shop\n    resourceVersion: \"187351\"";
+    size_t at = shop.find(svc);
+    ASSERT_NE(at, std::string::npos);
+    at = shop.find("    ipFamilyPolicy: SingleStack", at);
+    ASSERT_NE(at, std::string::npos);
+    shop.insert(at, "    type: LoadBalancer\n");
+    std::ofstream(cluster / "shop.yaml", std::ios::binary | std::ios::trunc) << shop;
+  }
+  const fs::path out = tmp.path() / "recommended";
+  Proc r = stockade(
+      {"recommend", "-f", cluster.string(), "--flows", kDemoFlows, "--out-dir", out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The short window: a warning, and every policy says so.
+  EXPECT_NE(r.err.find("warning: the learning window (2.6s) is shorter than --min-window 24h"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("shop/nightly-report (CronJob)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not observed: NOT COVERED"), std::string::npos) << r.err;
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(out)) {
+    ++files;
+    EXPECT_FALSE(e.path().filename().string().starts_with("kube-system."))
+        << "nothing in kube-system by default: " << e.path();
+    EXPECT_NE(slurp(e.path()).find("\"stockade.io/confidence\": \"low\""), std::string::npos)
+        << e.path();
+  }
+  EXPECT_GT(files, 5u);
+  // The engine over the written files: the internet still reaches the storefront; the CronJob
+  // that never ran still resolves names.
+  Proc lb =
+      stockade({"explain", "-f", cluster.string(), "-f", out.string(), "--from", "198.51.100.7",
+                "--to", "shop/frontend-7d9f8c6b5d-x2k9p", "--port", "tcp/http"});
+  EXPECT_NE(lb.out.find("ALLOWED"), std::string::npos) << lb.out << lb.err;
+  EXPECT_NE(lb.out.find("stockade-ingress-frontend"), std::string::npos) << lb.out;
+  Proc dns = stockade({"explain", "-f", cluster.string(), "-f", out.string(), "--from",
+                       "shop/nightly-report", "--to", "kube-system/coredns-5dd5756b68-8xq2l",
+                       "--port", "udp/53"});
+  EXPECT_NE(dns.out.find("ALLOWED"), std::string::npos) << dns.out << dns.err;
+
+  // --min-count 10 leaves observed edges denied: exit 1, named, nothing written.
+  const fs::path strict = tmp.path() / "strict";
+  Proc m = stockade({"recommend", "-f", cluster.string(), "--flows", kDemoFlows, "--min-count",
+                     "10", "--out-dir", strict.string()});
+  EXPECT_EQ(m.code, 1) << m.err;
+  EXPECT_TRUE(std::regex_search(
+      m.err,
+      std::regex(R"(\d+ observed edge\(s\) that the policies in force allow would be denied)")))
+      << m.err;
+  EXPECT_NE(m.err.find("below --min-count"), std::string::npos) << m.err;
+  EXPECT_FALSE(fs::exists(strict));
+  Proc accepted = stockade({"recommend", "-f", cluster.string(), "--flows", kDemoFlows,
+                            "--min-count", "10", "--accept-blocked", "-q"});
+  EXPECT_EQ(accepted.code, 0) << accepted.err;
+
+  // diff sees the outside: from the demo's policies to the recommended ones, the storefront's
+  // public port is kept (no world line for it), payments' gateway parts are listed.
+  Proc d = stockade({"diff", "-f", cluster.string(), "--before", "demo/policies", "--after",
+                     out.string(), "-o", "json"});
+  ASSERT_EQ(d.code, 0) << d.err;
+  auto doc = nlohmann::json::parse(d.out);
+  size_t world = 0;
+  for (const auto& c : doc["changes"]) {
+    const std::string src = c["src"], dst = c["dst"];
+    if (!src.starts_with("world/") && !dst.starts_with("world/")) continue;
+    ++world;
+    if (src.starts_with("world/0.0.0.0/0")) {
+      EXPECT_FALSE(dst.starts_with("shop/frontend")) << "internet -> storefront lost: " << c;
+    }
+  }
+  EXPECT_GT(world, 0u) << d.out;
+
+  // With the demo's policies in force, the summary counts what the recommendation removes,
+  // outside the cluster included.
+  Proc inforce = stockade({"recommend", "-f", cluster.string(), "-f", "demo/policies", "--flows",
+                           kDemoFlows, "-o", "json"});
+  EXPECT_EQ(inforce.code, 0) << inforce.err;
+  std::smatch rm;
+  ASSERT_TRUE(std::regex_search(
+      inforce.err, rm,
+      std::regex(
+          R"(removed compared with the policies in force: (\d+) connection\(s\) \((\d+) to or from outside)")))
+      << inforce.err;
+  EXPECT_GT(std::stoi(rm[1]), 0);
+  EXPECT_GT(std::stoi(rm[2]), 0);
+
+  // Without the LoadBalancer nothing declares the storefront public: losing it is a diff line.
+  const fs::path plain = tmp.path() / "plain";
+  ASSERT_EQ(stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--out-dir",
+                      plain.string(), "-q"})
+                .code,
+            0);
+  Proc dp = stockade(
+      {"diff", "-f", "demo/cluster", "--before", "demo/policies", "--after", plain.string()});
+  EXPECT_TRUE(std::regex_search(
+      dp.out,
+      std::regex(
+          R"(world/0\.0\.0\.0/0 except [^\n]*shop/frontend-7d9f8c6b5d-x2k9p +TCP/8080 +allowed -> denied)")))
+      << dp.out;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CliLoop, CommandLineAsKubectlAndHubbleUsersExpect) {
+  const std::vector<std::string> base = {"-f", "demo/cluster", "-f", "demo/policies"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin() + 1, base.begin(), base.end());
+    return stockade(args);
+  };
+  // explain --exit-code: 1 when denied, 0 when allowed; a bare port is TCP.
+  Proc denied = with({"explain", "--from", "shop/nightly-report", "--to", "data/postgres-0",
+                      "--port", "5432", "--exit-code"});
+  EXPECT_EQ(denied.code, 1) << denied.err;
+  EXPECT_NE(denied.out.find("TCP/5432: DENIED"), std::string::npos) << denied.out;
+  EXPECT_EQ(with({"explain", "--from", "shop/nightly-report", "--to", "data/postgres-0", "--port",
+                  "5432"})
+                .code,
+            0);
+  EXPECT_EQ(with({"explain", "--from", "198.51.100.7", "--to", "shop/frontend-7d9f8c6b5d-x2k9p",
+                  "--port", "http", "--exit-code"})
+                .code,
+            0);
+  // reach --verdict denied lists the denied rows only; the summary still counts all.
+  Proc r = with({"reach", "--from", "shop/frontend-7d9f8c6b5d-x2k9p", "--to", "shop/*", "--verdict",
+                 "denied"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find(" allowed\n"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1 + 10 + 2) << r.out;
+  EXPECT_NE(r.out.find("16 connections: 6 allowed, 10 denied"), std::string::npos) << r.out;
+  // "did you mean" for namespaces and workloads.
+  Proc typo_ns = with({"reach", "--from", "shpo/frontend"});
+  EXPECT_EQ(typo_ns.code, 2);
+  EXPECT_NE(typo_ns.err.find("did you mean \"shop/frontend\"?"), std::string::npos) << typo_ns.err;
+  Proc typo = with({"explain", "--from", "shop/frontnd", "--to", "shop/cart", "--port", "8080"});
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_NE(typo.err.find("did you mean \"shop/frontend\"?"), std::string::npos) << typo.err;
+  // --since as a duration before now: the demo's flows (2026-01-01) are older than 24h.
+  Proc old = stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--since", "24h"});
+  EXPECT_EQ(old.code, 2);
+  EXPECT_NE(old.err.find("no flow records inside --since/--until"), std::string::npos) << old.err;
+  Proc all = stockade(
+      {"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--since", "876000h", "-q"});
+  EXPECT_EQ(all.code, 0) << all.err;
+  // --min-window: a window at least this long gives no warning and no low confidence.
+  Proc longer =
+      stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--min-window", "2s"});
+  EXPECT_EQ(longer.code, 0) << longer.err;
+  EXPECT_EQ(longer.err.find("--min-window"), std::string::npos) << longer.err;
+  EXPECT_EQ(longer.out.find("stockade.io/confidence"), std::string::npos);
+  Proc bad =
+      stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--min-window", "soon"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--min-window: expected a duration"), std::string::npos) << bad.err;
 }
 
 }  // namespace

@@ -1,0 +1,189 @@
+#include "engine/diff.h"
+
+#include <algorithm>
+#include <set>
+
+namespace stockade {
+
+namespace {
+
+using u128 = unsigned __int128;
+
+u128 value(const IpAddr& ip) {
+  return ip.v6 ? (u128{ip.hi} << 64 | ip.lo) : u128{ip.lo};
+}
+
+IpAddr address(u128 v, bool v6) {
+  IpAddr ip;
+  ip.v6 = v6;
+  ip.hi = v6 ? static_cast<uint64_t>(v >> 64) : 0;
+  ip.lo = static_cast<uint64_t>(v);
+  return ip;
+}
+
+// The first address after the CIDR (may wrap to 0 for /0, which is never a child).
+u128 end_of(const Cidr& c) {
+  const int host = c.network.bits() - c.prefix;
+  return value(c.network) + (u128{1} << host);
+}
+
+void add_cidrs(const ClusterState& s, std::set<Cidr>& out) {
+  auto peers = [&](const std::vector<NetworkPolicyRule>& rules) {
+    for (const NetworkPolicyRule& r : rules)
+      for (const NetworkPolicyPeer& p : r.peers)
+        if (p.ip_block) {
+          out.insert(p.ip_block->cidr);
+          out.insert(p.ip_block->except.begin(), p.ip_block->except.end());
+        }
+  };
+  for (const NetworkPolicy& np : s.network_policies) {
+    peers(np.ingress);
+    peers(np.egress);
+  }
+  for (const ClusterPolicy& cp : s.cluster_policies)
+    for (const auto* rules : {&cp.ingress, &cp.egress})
+      for (const ClusterPolicyRule& r : *rules)
+        for (const ClusterPeer& p : r.peers)
+          if (p.kind == ClusterPeer::Kind::Networks)
+            out.insert(p.networks.begin(), p.networks.end());
+}
+
+// The (protocol, port) an egress rule towards addresses names, in either set.
+void add_egress_ports(const ClusterState& s, std::set<std::pair<Protocol, uint16_t>>& out) {
+  for (const NetworkPolicy& np : s.network_policies)
+    for (const NetworkPolicyRule& r : np.egress) {
+      bool addresses = r.peers.empty();
+      for (const NetworkPolicyPeer& p : r.peers) addresses = addresses || p.ip_block.has_value();
+      if (!addresses) continue;
+      for (const NetworkPolicyPort& p : r.ports)
+        if (p.kind == NetworkPolicyPort::Kind::Number) out.insert({p.effective_protocol(), p.port});
+    }
+  for (const ClusterPolicy& cp : s.cluster_policies)
+    for (const ClusterPolicyRule& r : cp.egress) {
+      bool addresses = false;
+      for (const ClusterPeer& p : r.peers)
+        addresses = addresses || p.kind == ClusterPeer::Kind::Networks;
+      if (!addresses || !r.ports) continue;
+      for (const ClusterPolicyPort& p : *r.ports)
+        if (p.kind != ClusterPolicyPort::Kind::Named) out.insert({p.protocol, p.start});
+    }
+}
+
+}  // namespace
+
+std::vector<WorldPart> world_parts(const ClusterState& a, const ClusterState& b,
+                                   const std::vector<Endpoint>& eps) {
+  std::set<Cidr> cidrs;
+  add_cidrs(a, cidrs);
+  add_cidrs(b, cidrs);
+  bool v6 = false;
+  for (const Cidr& c : cidrs) v6 = v6 || c.network.v6;
+  cidrs.insert(*Cidr::parse("0.0.0.0/0"));
+  if (v6) cidrs.insert(*Cidr::parse("::/0"));
+  std::set<IpAddr> cluster;
+  for (const Endpoint& ep : eps) cluster.insert(ep.ips.begin(), ep.ips.end());
+  for (const Node& n : a.nodes) cluster.insert(n.addresses.begin(), n.addresses.end());
+
+  std::vector<Cidr> all(cidrs.begin(), cidrs.end());  // by (address, prefix): parents first
+  std::vector<WorldPart> out;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const Cidr& c = all[i];
+    // Maximal CIDRs strictly inside c, in address order (sorted: a child's children follow it).
+    std::vector<Cidr> children;
+    for (size_t k = i + 1; k < all.size() && c.contains(all[k]); ++k)
+      if (children.empty() || !children.back().contains(all[k])) children.push_back(all[k]);
+    // An address of c outside every child: c's first, or the first after a child.
+    std::vector<u128> candidates = {value(c.network)};
+    for (const Cidr& ch : children) candidates.push_back(end_of(ch));
+    const u128 last = c.prefix == 0 ? ~u128{0} >> (c.network.v6 ? 0 : 96) : end_of(c) - 1;
+    bool found = false;
+    IpAddr probe;
+    for (u128 v : candidates) {
+      for (int tries = 0; tries < 64 && v <= last && v >= value(c.network); ++tries, ++v) {
+        IpAddr ip = address(v, c.network.v6);
+        bool inside = false;
+        for (const Cidr& ch : children) inside = inside || ch.contains(ip);
+        if (inside) break;
+        if (cluster.count(ip)) continue;
+        probe = ip;
+        found = true;
+        break;
+      }
+      if (found) break;
+    }
+    if (!found) continue;  // children cover it (or only cluster addresses are left)
+    WorldPart part;
+    part.id = "world/" + c.str();
+    for (size_t k = 0; k < children.size(); ++k) {
+      if (k == 4) {
+        part.id += ", … (" + std::to_string(children.size()) + " in all)";
+        break;
+      }
+      part.id += (k ? ", " : " except ") + children[k].str();
+    }
+    part.probe = probe;
+    out.push_back(std::move(part));
+  }
+  return out;
+}
+
+PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& before,
+                         const ClusterState& after_state, const PolicyEngine& after,
+                         const std::vector<PortQuery>& queries) {
+  PolicyDiff out;
+  const std::vector<Endpoint>& eps = before.endpoints();
+  auto mb = before.reach(queries);
+  auto ma = after.reach(queries);
+  for (uint32_t d = 0; d < eps.size(); ++d)
+    if (mb->ports(d) != ma->ports(d)) {
+      out.ports_differ = eps[d].id();
+      return out;
+    }
+  auto record = [&](std::string src, std::string dst, Protocol proto, uint16_t port, bool b,
+                    bool a) {
+    (a ? out.newly_allowed : out.newly_denied)++;
+    out.changes.push_back({std::move(src), std::move(dst), proto, port, b, a});
+  };
+  for (uint32_t s = 0; s < eps.size(); ++s)
+    for (uint32_t d = 0; d < eps.size(); ++d) {
+      const auto& ports = mb->ports(d);
+      for (size_t k = 0; k < ports.size(); ++k) {
+        bool b = mb->allowed(s, d, k), a = ma->allowed(s, d, k);
+        if (a != b) record(eps[s].id(), eps[d].id(), ports[k].protocol, ports[k].port, b, a);
+      }
+    }
+
+  // The outside: from each part to every pod's compared ports, and from every pod to each part
+  // on the ports egress rules towards addresses name.
+  std::vector<WorldPart> parts = world_parts(before_state, after_state, eps);
+  out.world_parts = parts.size();
+  std::set<std::pair<Protocol, uint16_t>> egress_ports;
+  add_egress_ports(before_state, egress_ports);
+  add_egress_ports(after_state, egress_ports);
+  for (const WorldPart& w : parts) {
+    const Peer from = Peer::of_ip(w.probe);
+    for (uint32_t d = 0; d < eps.size(); ++d) {
+      if (eps[d].pod.host_network) continue;  // the node's: not what policies decide
+      const Peer to = Peer::of_endpoint(d);
+      for (const ReachMatrix::Port& p : mb->ports(d)) {
+        bool b = before.evaluate(from, to, p.protocol, p.port).allowed;
+        bool a = after.evaluate(from, to, p.protocol, p.port).allowed;
+        if (a != b) record(w.id, eps[d].id(), p.protocol, p.port, b, a);
+      }
+    }
+  }
+  for (uint32_t s = 0; s < eps.size(); ++s) {
+    if (eps[s].pod.host_network) continue;
+    const Peer from = Peer::of_endpoint(s);
+    for (const WorldPart& w : parts)
+      for (const auto& [proto, port] : egress_ports) {
+        const Peer to = Peer::of_ip(w.probe);
+        bool b = before.evaluate(from, to, proto, port).allowed;
+        bool a = after.evaluate(from, to, proto, port).allowed;
+        if (a != b) record(eps[s].id(), w.id, proto, port, b, a);
+      }
+  }
+  return out;
+}
+
+}  // namespace stockade

@@ -1,0 +1,50 @@
+// What a policy change changes: every connection whose verdict differs between two policy sets
+// over the same endpoints, pods and the outside of the cluster alike.
+//
+// The outside is split by every ipBlock (cidr and except) and `networks` CIDR of either set:
+// each part of the address space that no CIDR boundary divides is one endpoint
+// ("world/0.0.0.0/0 except 10.0.0.0/8, 203.0.113.0/24", "world/203.0.113.0/24"), evaluated
+// through one of its addresses (every address of a part is matched by the same peers). Parts are
+// checked as sources towards every pod's declared ports, and as destinations of every pod on the
+// ports that egress rules with address peers name in either set.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "model/cluster_state.h"
+
+namespace stockade {
+
+struct WorldPart {
+  std::string id;  // "world/CIDR" or "world/CIDR except A, B, ..."
+  IpAddr probe;    // an address of the part, not a pod's or node's address
+};
+
+// The parts of the outside split by the CIDRs of the policies of `a` and `b`.
+std::vector<WorldPart> world_parts(const ClusterState& a, const ClusterState& b,
+                                   const std::vector<Endpoint>& eps);
+
+struct DiffChange {
+  std::string src, dst;
+  Protocol protocol = Protocol::TCP;
+  uint16_t port = 0;
+  bool before = false, after = false;
+};
+
+struct PolicyDiff {
+  std::vector<DiffChange> changes;  // pod pairs first (source, destination order), then world
+  uint64_t newly_allowed = 0, newly_denied = 0;
+  uint64_t world_parts = 0;  // parts of the outside compared
+  std::string ports_differ;  // an endpoint whose ports differ between the two (nothing compared)
+};
+
+// `queries`: the ports compared (empty: each destination's declared ports), as reach takes them.
+// `before` and `after` must hold the same endpoints (the caller checks).
+PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& before,
+                         const ClusterState& after_state, const PolicyEngine& after,
+                         const std::vector<PortQuery>& queries);
+
+}  // namespace stockade

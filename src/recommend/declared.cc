@@ -1,0 +1,237 @@
+#include "recommend/declared.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <map>
+#include <optional>
+#include <tuple>
+
+namespace stockade {
+
+bool is_system_namespace(std::string_view ns) {
+  // The Kubernetes ones, and those where CNIs and node-level platform components install
+  // themselves (their traffic is the platform's, not the applications').
+  static constexpr std::array<std::string_view, 7> kSystem = {
+      "kube-system",      "kube-public",     "kube-node-lease",   "calico-system",
+      "calico-apiserver", "tigera-operator", "local-path-storage"};
+  return std::find(kSystem.begin(), kSystem.end(), ns) != kSystem.end();
+}
+
+bool is_cluster_dns_pod(const Endpoint& ep) {
+  auto app = ep.pod.labels.find("k8s-app");
+  return app != ep.pod.labels.end() && (app->second == "kube-dns" || app->second == "coredns");
+}
+
+namespace {
+
+std::string_view label(const Endpoint& ep, std::string_view key) {
+  auto it = ep.pod.labels.find(key);
+  return it == ep.pod.labels.end() ? std::string_view() : std::string_view(it->second);
+}
+
+// Ingress controllers as their upstream charts label them; Gateway API implementations label
+// their data-plane pods with the Gateway they serve.
+bool is_ingress_controller(const Endpoint& ep) {
+  static constexpr std::array<std::string_view, 8> kNames = {
+      "ingress-nginx", "nginx-ingress",        "traefik", "contour", "haproxy-ingress",
+      "kong",          "istio-ingressgateway", "envoy"};
+  for (std::string_view key : {"app.kubernetes.io/name", "app"})
+    if (std::find(kNames.begin(), kNames.end(), label(ep, key)) != kNames.end()) return true;
+  return label(ep, "istio") == "ingressgateway" ||
+         !label(ep, "gateway.networking.k8s.io/gateway-name").empty();
+}
+
+bool is_prometheus(const Endpoint& ep) {
+  return label(ep, "app.kubernetes.io/name") == "prometheus" || label(ep, "app") == "prometheus";
+}
+
+std::optional<uint16_t> parse_port(std::string_view s) {
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v == 0 || v > 65535) return std::nullopt;
+  return static_cast<uint16_t>(v);
+}
+
+// The pod port a Service port sends to, resolved on the pod; nullopt when the pod does not
+// declare a named target.
+std::optional<uint16_t> target_on(const Endpoint& ep, const ServicePort& sp) {
+  if (sp.target_number) return sp.target_number;
+  if (sp.target_name.empty()) return sp.port;
+  for (const ContainerPort& cp : ep.pod.ports)
+    if (cp.name == sp.target_name && cp.protocol == sp.protocol) return cp.port;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<DeclaredIngress> declared_ingress(const ClusterState& state,
+                                              const std::vector<Endpoint>& eps,
+                                              std::vector<std::string>& notes) {
+  std::vector<DeclaredIngress> out;
+  std::map<std::string, std::vector<uint32_t>, std::less<>> by_ns;
+  for (uint32_t e = 0; e < eps.size(); ++e) by_ns[eps[e].ns].push_back(e);
+  std::vector<uint32_t> controllers, prometheus;
+  for (uint32_t e = 0; e < eps.size(); ++e) {
+    if (eps[e].pod.host_network) continue;
+    if (is_ingress_controller(eps[e])) controllers.push_back(e);
+    if (is_prometheus(eps[e])) prometheus.push_back(e);
+  }
+  auto service_pods = [&](const Service& svc) {
+    std::vector<uint32_t> pods;
+    if (!svc.selector || svc.selector->empty()) return pods;  // no selector: no pods of ours
+    auto it = by_ns.find(svc.ns);
+    if (it == by_ns.end()) return pods;
+    for (uint32_t e : it->second) {
+      bool all = true;
+      for (const auto& [k, v] : *svc.selector) {
+        auto l = eps[e].pod.labels.find(k);
+        all = all && l != eps[e].pod.labels.end() && l->second == v;
+      }
+      if (all && !eps[e].pod.host_network) pods.push_back(e);
+    }
+    return pods;
+  };
+  auto expose_service = [&](const Service& svc, bool outside, const std::vector<uint32_t>& from,
+                            const std::string& reason) {
+    for (uint32_t e : service_pods(svc))
+      for (const ServicePort& sp : svc.ports)
+        if (auto port = target_on(eps[e], sp))
+          out.push_back({e, outside, false, outside ? std::vector<uint32_t>{} : from, sp.protocol,
+                         *port, reason});
+  };
+  std::map<std::pair<std::string, std::string>, const Service*> services;
+  for (const Service& svc : state.services) services[{svc.ns, svc.name}] = &svc;
+
+  // Services reachable from outside the cluster.
+  for (const Service& svc : state.services) {
+    if (svc.type == "LoadBalancer" || svc.type == "NodePort")
+      expose_service(svc, true, {}, "Service " + svc.ns + "/" + svc.name + " (" + svc.type + ")");
+    else if (!svc.external_ips.empty())
+      expose_service(svc, true, {}, "Service " + svc.ns + "/" + svc.name + " (externalIPs)");
+  }
+  // Ingress and Gateway route backends: from the ingress controller's pods when the input holds
+  // them, else from outside (a cloud load balancer sending to the pods directly).
+  const bool known_controllers = !controllers.empty();
+  const std::string via = known_controllers ? " (from the ingress controller's pods)" : "";
+  for (const Ingress& ing : state.ingresses)
+    for (const std::string& name : ing.services)
+      if (auto it = services.find({ing.ns, name}); it != services.end())
+        expose_service(*it->second, !known_controllers, controllers,
+                       "Ingress " + ing.ns + "/" + ing.name + " backend " + name + via);
+  for (const GatewayRoute& r : state.routes)
+    for (const auto& [ns, name] : r.services)
+      if (auto it = services.find({ns, name}); it != services.end())
+        expose_service(*it->second, !known_controllers, controllers,
+                       r.kind + " " + r.ns + "/" + r.name + " backend " + name + via);
+
+  // Prometheus scrape targets: prometheus.io/scrape on the pod (or the template of a workload
+  // that stands for its pods) or on a Service; port from prometheus.io/port, else the declared
+  // ports named *metrics*, else every declared TCP port (Prometheus' pod discovery).
+  auto scrape = [](const Labels* a) -> std::pair<bool, std::string_view> {
+    if (!a) return {false, {}};
+    auto s = a->find("prometheus.io/scrape");
+    if (s == a->end() || s->second != "true") return {false, {}};
+    auto p = a->find("prometheus.io/port");
+    return {true, p == a->end() ? std::string_view() : std::string_view(p->second)};
+  };
+  size_t targets = 0;
+  auto add_scrape = [&](uint32_t e, std::string_view port_text, const std::string& reason) {
+    ++targets;
+    if (prometheus.empty() || eps[e].pod.host_network) return;
+    std::vector<uint16_t> ports;
+    if (auto p = parse_port(port_text)) {
+      ports.push_back(*p);
+    } else {
+      for (const ContainerPort& cp : eps[e].pod.ports)
+        if (cp.protocol == Protocol::TCP && cp.name.find("metrics") != std::string::npos)
+          ports.push_back(cp.port);
+      if (ports.empty())
+        for (const ContainerPort& cp : eps[e].pod.ports)
+          if (cp.protocol == Protocol::TCP) ports.push_back(cp.port);
+    }
+    std::vector<uint32_t> from;
+    for (uint32_t p : prometheus)
+      if (p != e) from.push_back(p);
+    if (from.empty()) return;
+    for (uint16_t port : ports) out.push_back({e, false, false, from, Protocol::TCP, port, reason});
+  };
+  // The endpoint of a pod, or of a workload standing for its pods (endpoints are sorted by
+  // namespace and name); only the annotated objects are looked up.
+  auto endpoint_of = [&](const std::string& ns, const std::string& name,
+                         bool pod) -> std::optional<uint32_t> {
+    auto it = std::lower_bound(eps.begin(), eps.end(), std::pair(&ns, &name),
+                               [](const Endpoint& e, const auto& k) {
+                                 return std::tie(e.ns, e.name) < std::tie(*k.first, *k.second);
+                               });
+    if (it == eps.end() || it->ns != ns || it->name != name || (it->kind == "Pod") != pod)
+      return std::nullopt;
+    return static_cast<uint32_t>(it - eps.begin());
+  };
+  const std::string on_pod = "prometheus.io/scrape on the pod (Prometheus scrapes it)";
+  for (const Pod& p : state.pods)
+    if (auto [on, port] = scrape(&p.security.annotations); on)
+      if (auto e = endpoint_of(p.ns, p.name, true)) add_scrape(*e, port, on_pod);
+  for (const Workload& w : state.workloads)
+    if (auto [on, port] = scrape(&w.security.annotations); on)
+      if (auto e = endpoint_of(w.ns, w.name, false)) add_scrape(*e, port, on_pod);
+  for (const Service& svc : state.services)
+    if (auto [on, port] = scrape(&svc.annotations); on)
+      for (uint32_t e : service_pods(svc)) {
+        std::string_view text = port;
+        std::string number;
+        if (text.empty() && !svc.ports.empty())
+          if (auto t = target_on(eps[e], svc.ports.front())) text = number = std::to_string(*t);
+        add_scrape(e, text,
+                   "prometheus.io/scrape on Service " + svc.ns + "/" + svc.name +
+                       " (Prometheus scrapes it)");
+      }
+  // The cluster DNS: the kubelet points every pod at it, observed or not.
+  for (uint32_t e = 0; e < eps.size(); ++e) {
+    if (!is_cluster_dns_pod(eps[e]) || eps[e].pod.host_network) continue;
+    bool any = false;
+    for (const ContainerPort& cp : eps[e].pod.ports)
+      if (cp.port == 53 || cp.name.starts_with("dns")) {
+        DeclaredIngress d;
+        d.endpoint = e;
+        d.from_all_pods = true;
+        d.protocol = cp.protocol;
+        d.port = cp.port;
+        d.reason = "the cluster DNS (every pod resolves names through it)";
+        out.push_back(std::move(d));
+        any = true;
+      }
+    if (!any)
+      for (Protocol p : {Protocol::UDP, Protocol::TCP}) {
+        DeclaredIngress d;
+        d.endpoint = e;
+        d.from_all_pods = true;
+        d.protocol = p;
+        d.port = 53;
+        d.reason = "the cluster DNS (every pod resolves names through it)";
+        out.push_back(std::move(d));
+      }
+  }
+  if (targets && prometheus.empty())
+    notes.push_back(std::to_string(targets) +
+                    " pod(s) ask to be scraped (prometheus.io/scrape) but no Prometheus pod "
+                    "(app or app.kubernetes.io/name: prometheus) is in the input: nothing kept "
+                    "for them beyond what was observed");
+
+  std::sort(out.begin(), out.end(), [](const DeclaredIngress& a, const DeclaredIngress& b) {
+    return std::tie(a.endpoint, a.reason, a.protocol, a.port, a.from_outside, a.from_all_pods,
+                    a.sources) < std::tie(b.endpoint, b.reason, b.protocol, b.port, b.from_outside,
+                                          b.from_all_pods, b.sources);
+  });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const DeclaredIngress& a, const DeclaredIngress& b) {
+                          return std::tie(a.endpoint, a.reason, a.protocol, a.port, a.from_outside,
+                                          a.from_all_pods, a.sources) ==
+                                 std::tie(b.endpoint, b.reason, b.protocol, b.port, b.from_outside,
+                                          b.from_all_pods, b.sources);
+                        }),
+            out.end());
+  return out;
+}
+
+}  // namespace stockade
