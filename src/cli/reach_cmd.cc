@@ -13,7 +13,12 @@ struct ReachOptions {
   std::string from = "*";
   std::string to = "*";
   std::vector<std::string> ports;
+  bool force = false;
 };
+
+// Past this many connections a listing is no longer something a person or a pipeline reads
+// (10^7 rows is about a gigabyte of JSON); a whole large cluster is 10^10 and more.
+constexpr uint64_t kMaxListedConnections = 10'000'000;
 
 void print_summary_object(Out& out, const ReachCounts& c) {
   out << "{\"endpoints\":" << c.endpoints << ",\"pairs\":" << c.pairs
@@ -41,6 +46,11 @@ int run(const ReachOptions& o) {
 
   Out out;
   const std::string& fmt = o.common.output;
+  if (fmt != "summary" && counts.pairs > kMaxListedConnections && !o.force)
+    throw UsageError{fmt::format(
+        "-o {} would list {} connections (more than {}): narrow it with --from, --to or "
+        "--port, use -o summary, or pass --force",
+        fmt, counts.pairs, kMaxListedConnections)};
   if (fmt == "summary") {
     print_summary_object(out, counts);
     out << "\n";
@@ -102,6 +112,9 @@ Runner register_reach(CLI::App& app) {
   cmd->add_option("--port", opts->ports,
                   "PROTO/PORT (tcp/80, udp/53, sctp/9000, tcp/http); repeatable. Default: "
                   "every port each destination declares");
+  cmd->add_flag("--force", opts->force,
+                "List the connections (-o table|json|csv) even when there are more than "
+                "10,000,000 of them");
   return [opts] { return run(*opts); };
 }
 

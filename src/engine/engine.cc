@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <map>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 #include "engine/cilium_match.h"
 #include "engine/engine_impl.h"
@@ -193,6 +195,9 @@ void EngineImpl::build_identities(const ClusterState& state) {
   }
 
   const size_t n = identities_.size();
+  // The last Node of a name wins, as the linear search it replaces did.
+  std::unordered_map<std::string_view, const Node*> node_by_name;
+  for (const Node& node : nodes_) node_by_name[node.name] = &node;
   identities_in_namespace_.assign(namespaces_.size(), Bits(n));
   host_network_ = Bits(n);
   identity_node_.assign(n, nullptr);
@@ -203,28 +208,20 @@ void EngineImpl::build_identities(const ClusterState& state) {
     identities_in_namespace_[ident.ns].set(id);
     if (ident.host_network) {
       host_network_.set(id);
-      for (const Node& node : nodes_)
-        if (node.name == rep.node) identity_node_[id] = &node;
+      auto it = node_by_name.find(rep.node);
+      if (it != node_by_name.end()) identity_node_[id] = it->second;
     }
     for (uint32_t m : classes[ident.representative]) ip_matcher_identities_[m].set(id);
     for (const auto& [k, v] : rep.pod.labels) {
-      auto& kb = pod_index_.key[k];
-      if (kb.size() != n) kb = Bits(n);
-      kb.set(id);
-      auto& vb = pod_index_.value[k][v];
-      if (vb.size() != n) vb = Bits(n);
-      vb.set(id);
+      pod_index_.key[k].push_back(id);
+      pod_index_.value[k][v].push_back(id);
     }
   }
   const size_t nn = namespaces_.size();
   for (uint32_t i = 0; i < nn; ++i) {
     for (const auto& [k, v] : namespace_labels_[i]) {
-      auto& kb = ns_index_.key[k];
-      if (kb.size() != nn) kb = Bits(nn);
-      kb.set(i);
-      auto& vb = ns_index_.value[k][v];
-      if (vb.size() != nn) vb = Bits(nn);
-      vb.set(i);
+      ns_index_.key[k].push_back(i);
+      ns_index_.value[k][v].push_back(i);
     }
   }
 }
@@ -240,11 +237,13 @@ Bits EngineImpl::label_bits(const LabelSelector& sel, bool namespaces) {
       if (kit != index.value.end())
         for (const std::string& v : r.values) {
           auto vit = kit->second.find(v);
-          if (vit != kit->second.end()) values |= vit->second;
+          if (vit != kit->second.end())
+            for (uint32_t i : vit->second) values.set(i);
         }
     } else {
       auto kit = index.key.find(r.key);
-      if (kit != index.key.end()) values = kit->second;
+      if (kit != index.key.end())
+        for (uint32_t i : kit->second) values.set(i);
     }
     if (r.op == SelectorOp::In || r.op == SelectorOp::Exists)
       out &= values;

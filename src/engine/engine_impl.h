@@ -156,10 +156,12 @@ class EngineImpl final : public PolicyEngine {
   std::unordered_map<std::string, uint32_t> ip_matcher_index_;
   std::vector<Bits> ip_matcher_identities_;
 
-  // Inverted label indexes over identities (pods) and namespaces.
+  // Inverted label indexes over identities (pods) and namespaces: the ascending indices that
+  // carry each key and each key=value (lists, not bitsets: most values, such as a
+  // pod-template-hash, name a handful of identities among 10^5).
   struct LabelIndex {
-    std::unordered_map<std::string, Bits> key;
-    std::unordered_map<std::string, std::unordered_map<std::string, Bits>> value;
+    std::unordered_map<std::string, std::vector<uint32_t>> key;
+    std::unordered_map<std::string, std::unordered_map<std::string, std::vector<uint32_t>>> value;
   };
   LabelIndex pod_index_, ns_index_;
   std::unordered_map<std::string, Bits> pod_selector_cache_, ns_selector_cache_;

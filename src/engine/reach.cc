@@ -1,12 +1,20 @@
-// Whole-cluster reachability, identity by identity.
+// Whole-cluster reachability, identity by identity, without identity × identity matrices.
 //
-// The destination side is a list of (identity, port) pairs, "targets". Two bit matrices:
-//  - ingress: for each target, the source identities its ingress side admits;
+// The destination side is a list of (identity, port) pairs, "targets". Two families of rows:
+//  - ingress: for each distinct ingress side (targets whose ingress matches the same rules in
+//             the same tiers share one), the source identities it admits;
 //  - egress:  for each egress profile (identities with the same policy lists behave alike),
 //             the targets its egress side admits.
-// The ingress matrix is transposed (64×64 blocks) so that a source's row is a plain AND of two
-// bit rows. Counting weighs targets by how many endpoints they stand for, with bit planes of
-// the weights so that no bit is visited one by one.
+// Both are kept sparse (the nonzero 64-bit words, or those of the complement when the row is
+// mostly ones): NetworkPolicies are namespaced, so a row is a few namespaces' words or almost
+// everything, and memory stays linear in the cluster instead of growing with the square of the
+// identities.
+//
+// Counting streams over targets and never materialises the matrix: for target k, the sources
+// its ingress row admits are visited word by word, grouped by egress profile (identities of one
+// word mostly share a few profiles), each group weighed by how many --from endpoints it stands
+// for (bit planes of the weights); a row that admits almost everyone starts from the column sum
+// of the egress profiles and subtracts its few missing words.
 #include <algorithm>
 #include <map>
 #include <unordered_map>
@@ -16,16 +24,105 @@
 namespace stockade::engine_internal {
 namespace {
 
-// Transposes a 64×64 bit matrix in place: bit c of a[r] becomes bit r of a[c].
-void transpose64(uint64_t a[64]) {
-  uint64_t m = 0x00000000FFFFFFFFULL;
-  for (int j = 32; j != 0; j >>= 1, m ^= (m << j)) {
-    for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
-      uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
-      a[k] ^= t << j;
-      a[k | j] ^= t;
+// A set of bits stored as its nonzero words, or as the nonzero words of its complement when
+// that is smaller.
+class SparseBits {
+ public:
+  SparseBits() = default;
+  explicit SparseBits(const Bits& b) : size_(b.size()) {
+    const size_t n = b.word_count();
+    const uint64_t* w = b.data();
+    size_t nonzero = 0, not_full = 0;
+    for (size_t i = 0; i < n; ++i) {
+      nonzero += w[i] != 0;
+      not_full += w[i] != valid(i);
+    }
+    inverted_ = not_full < nonzero;
+    const size_t keep = inverted_ ? not_full : nonzero;
+    idx_.reserve(keep);
+    words_.reserve(keep);
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t v = inverted_ ? ~w[i] & valid(i) : w[i];
+      if (v) {
+        idx_.push_back(static_cast<uint32_t>(i));
+        words_.push_back(v);
+      }
     }
   }
+
+  size_t size() const { return size_; }
+  bool inverted() const { return inverted_; }
+  // The stored words: of the set, or of its complement when inverted().
+  size_t stored() const { return idx_.size(); }
+  uint32_t stored_index(size_t i) const { return idx_[i]; }
+  uint64_t stored_word(size_t i) const { return words_[i]; }
+
+  uint64_t word(size_t wi) const {
+    auto it = std::lower_bound(idx_.begin(), idx_.end(), static_cast<uint32_t>(wi));
+    uint64_t v = it != idx_.end() && *it == wi ? words_[it - idx_.begin()] : 0;
+    return inverted_ ? ~v & valid(wi) : v;
+  }
+  bool test(size_t i) const { return (word(i >> 6) >> (i & 63)) & 1; }
+
+  // Calls f(word_index, word) for every nonzero word of the set.
+  template <class F>
+  void for_each_word(F&& f) const {
+    if (!inverted_) {
+      for (size_t i = 0; i < idx_.size(); ++i) f(size_t{idx_[i]}, words_[i]);
+      return;
+    }
+    const size_t n = (size_ + 63) / 64;
+    size_t j = 0;
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t v = valid(i);
+      if (j < idx_.size() && idx_[j] == i) v &= ~words_[j++];
+      if (v) f(i, v);
+    }
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    for_each_word([&](size_t wi, uint64_t w) {
+      for (; w; w &= w - 1) f(wi * 64 + static_cast<size_t>(std::countr_zero(w)));
+    });
+  }
+
+  size_t bytes() const { return idx_.capacity() * 4 + words_.capacity() * 8; }
+
+  friend bool operator==(const SparseBits&, const SparseBits&) = default;
+  struct Hash {
+    size_t operator()(const SparseBits& s) const {
+      uint64_t h = s.size_ * 0x9e3779b97f4a7c15ULL + s.inverted_;
+      for (size_t i = 0; i < s.idx_.size(); ++i)
+        h = (h ^ s.idx_[i] ^ (s.words_[i] * 0xff51afd7ed558ccdULL)) * 0xc4ceb9fe1a85ec53ULL;
+      return static_cast<size_t>(h);
+    }
+  };
+
+ private:
+  uint64_t valid(size_t wi) const {
+    const size_t rest = size_ - wi * 64;
+    return rest >= 64 ? ~uint64_t{0} : (uint64_t{1} << rest) - 1;
+  }
+  std::vector<uint32_t> idx_;
+  std::vector<uint64_t> words_;
+  size_t size_ = 0;
+  bool inverted_ = false;
+};
+
+// Dense bits combined with sparse ones.
+void or_sparse(Bits& dst, const SparseBits& s) {
+  uint64_t* d = dst.data();
+  s.for_each_word([&](size_t wi, uint64_t w) { d[wi] |= w; });
+}
+void and_not_sparse(Bits& dst, const SparseBits& s) {
+  uint64_t* d = dst.data();
+  s.for_each_word([&](size_t wi, uint64_t w) { d[wi] &= ~w; });
+}
+// dst |= s & mask
+void or_and_sparse(Bits& dst, const SparseBits& s, const Bits& mask) {
+  uint64_t* d = dst.data();
+  const uint64_t* m = mask.data();
+  s.for_each_word([&](size_t wi, uint64_t w) { d[wi] |= w & m[wi]; });
 }
 
 class ReachMatrixImpl final : public ReachMatrix {
@@ -77,8 +174,13 @@ class ReachMatrixImpl final : public ReachMatrix {
   }
 
   std::string describe() const override {
-    return std::to_string(targets_) + " targets, " + std::to_string(egress_rows_.size()) +
-           " egress profiles, " + std::to_string(overrides_.size()) + " node cells";
+    size_t bytes = 0;
+    for (const SparseBits& r : ingress_rows_) bytes += r.bytes();
+    for (const SparseBits& r : egress_rows_) bytes += r.bytes();
+    return std::to_string(targets_) + " targets, " + std::to_string(ingress_rows_.size()) +
+           " ingress rows, " + std::to_string(egress_rows_.size()) + " egress profiles (" +
+           std::to_string((bytes + 512 * 1024) / (1024 * 1024)) + " MiB of rows), " +
+           std::to_string(overrides_.size()) + " node cells";
   }
 
   const std::vector<Port>& ports(uint32_t dst) const override {
@@ -109,39 +211,88 @@ class ReachMatrixImpl final : public ReachMatrix {
       s[id] += in_from && in_to;
       c.endpoints += in_from || in_to;
     }
-    // Bit planes of target weights.
-    uint64_t max_w = 0;
-    for (uint32_t id = 0; id < ni; ++id) max_w = std::max(max_w, t[id]);
+    uint64_t target_weight = 0, source_weight = 0;
+    for (size_t k = 0; k < targets_; ++k) target_weight += t[target_identity_[k]];
+    for (uint32_t a = 0; a < ni; ++a) source_weight += f[a];
+    c.pairs = source_weight * target_weight;
+
+    // Bit planes of the source weights, so that a word of sources is weighed by popcounts.
+    uint64_t max_f = 0;
+    for (uint32_t a = 0; a < ni; ++a) max_f = std::max(max_f, f[a]);
     int planes = 0;
-    while ((max_w >> planes) != 0) ++planes;
-    std::vector<Bits> plane(planes, Bits(targets_));
-    uint64_t target_weight = 0;
-    for (size_t k = 0; k < targets_; ++k) {
-      uint64_t w = t[target_identity_[k]];
-      target_weight += w;
+    while ((max_f >> planes) != 0) ++planes;
+    const size_t src_words = (ni + 63) / 64;
+    std::vector<uint64_t> plane(static_cast<size_t>(planes) * src_words);
+    for (uint32_t a = 0; a < ni; ++a)
       for (int j = 0; j < planes; ++j)
-        if ((w >> j) & 1) plane[j].set(k);
-    }
-    const size_t words = (targets_ + 63) / 64;
-    for (uint32_t a = 0; a < ni; ++a) {
-      if (f[a] == 0) continue;
-      c.pairs += f[a] * target_weight;
-      const uint64_t* eg = egress_rows_[profile_[a]].data();
-      const uint64_t* in = ingress_t_[a].data();
+        if ((f[a] >> j) & 1) plane[j * src_words + a / 64] |= uint64_t{1} << (a % 64);
+    auto weight = [&](size_t wi, uint64_t bits) {
       uint64_t sum = 0;
-      for (int j = 0; j < planes; ++j) {
-        const uint64_t* p = plane[j].data();
-        uint64_t n = 0;
-        for (size_t w = 0; w < words; ++w) n += std::popcount(eg[w] & in[w] & p[w]);
-        sum += n << j;
+      for (int j = 0; j < planes; ++j)
+        sum += static_cast<uint64_t>(std::popcount(bits & plane[j * src_words + wi])) << j;
+      return sum;
+    };
+
+    // Sources of each word grouped by egress profile (only those with a weight).
+    std::vector<uint32_t> group_begin(src_words + 1);
+    std::vector<std::pair<uint32_t, uint64_t>> groups;  // (profile, sources in the word)
+    for (size_t wi = 0; wi < src_words; ++wi) {
+      group_begin[wi] = static_cast<uint32_t>(groups.size());
+      for (size_t a = wi * 64; a < std::min(ni, wi * 64 + 64); ++a) {
+        if (f[a] == 0) continue;
+        uint32_t p = profile_[a];
+        auto it = std::find_if(groups.begin() + group_begin[wi], groups.end(),
+                               [p](const auto& g) { return g.first == p; });
+        if (it == groups.end())
+          groups.emplace_back(p, uint64_t{1} << (a % 64));
+        else
+          it->second |= uint64_t{1} << (a % 64);
       }
-      uint64_t allowed = f[a] * sum;
-      // A pod's traffic to itself is always allowed.
+    }
+    group_begin[src_words] = static_cast<uint32_t>(groups.size());
+    // Weighted sources in `bits` (of word wi) whose egress admits target k.
+    auto admitted = [&](size_t wi, uint64_t bits, size_t k) {
+      uint64_t sum = 0;
+      for (uint32_t g = group_begin[wi]; g < group_begin[wi + 1]; ++g) {
+        uint64_t m = bits & groups[g].second;
+        if (m && egress_rows_[groups[g].first].test(k)) sum += weight(wi, m);
+      }
+      return sum;
+    };
+
+    // Column sums: for each target, the weighted sources whose egress admits it.
+    std::vector<uint64_t> weight_of_profile(egress_rows_.size());
+    for (uint32_t a = 0; a < ni; ++a) weight_of_profile[profile_[a]] += f[a];
+    std::vector<int64_t> column(targets_);
+    int64_t base = 0;
+    for (uint32_t p = 0; p < egress_rows_.size(); ++p) {
+      const int64_t w = static_cast<int64_t>(weight_of_profile[p]);
+      if (w == 0) continue;
+      const SparseBits& row = egress_rows_[p];
+      const int64_t sign = row.inverted() ? -1 : 1;
+      if (row.inverted()) base += w;
+      for (size_t i = 0; i < row.stored(); ++i)
+        for (uint64_t bits = row.stored_word(i); bits; bits &= bits - 1)
+          column[size_t{row.stored_index(i)} * 64 + static_cast<size_t>(std::countr_zero(bits))] +=
+              sign * w;
+    }
+
+    for (size_t k = 0; k < targets_; ++k) {
+      const uint64_t tk = t[target_identity_[k]];
+      if (tk == 0) continue;
+      const SparseBits& row = ingress_rows_[row_of_[k]];
+      uint64_t v = 0;
+      for (size_t i = 0; i < row.stored(); ++i)
+        v += admitted(row.stored_index(i), row.stored_word(i), k);
+      if (row.inverted()) v = static_cast<uint64_t>(base + column[k]) - v;
+      c.allowed += tk * v;
+    }
+
+    // A pod's traffic to itself is always allowed.
+    for (uint32_t a = 0; a < ni; ++a)
       if (s[a])
         for (size_t k = offset_[a]; k < offset_[a + 1]; ++k)
-          if (!(egress_rows_[profile_[a]].test(k) && ingress_t_[a].test(k))) allowed += s[a];
-      c.allowed += allowed;
-    }
+          if (!target_allowed(a, k)) c.allowed += s[a];
     // Cells where a pod and its own node's host-network pods meet.
     for (const auto& [key, value] : overrides_) {
       uint32_t src = static_cast<uint32_t>(key >> 40);
@@ -155,10 +306,11 @@ class ReachMatrixImpl final : public ReachMatrix {
   }
 
  private:
+  bool target_allowed(uint32_t a, size_t k) const {
+    return egress_rows_[profile_[a]].test(k) && ingress_rows_[row_of_[k]].test(a);
+  }
   bool identity_allowed(uint32_t src, uint32_t dst, size_t port_index) const {
-    uint32_t a = e_.identity_of(src), b = e_.identity_of(dst);
-    size_t t = offset_[b] + port_index;
-    return egress_rows_[profile_[a]].test(t) && ingress_t_[a].test(t);
+    return target_allowed(e_.identity_of(src), offset_[e_.identity_of(dst)] + port_index);
   }
   static uint64_t cell_key(uint32_t src, uint32_t dst, size_t k) {
     return (uint64_t{src} << 40) | (uint64_t{dst} << 16) | k;
@@ -196,12 +348,12 @@ class ReachMatrixImpl final : public ReachMatrix {
       }
     }
   }
-  // Ingress side of each target, over source identities; then transposed.
+
+  // Ingress side of each target, over source identities.
   void build_ingress() {
     const size_t ni = e_.identity_count();
     // Targets whose ingress side matches the same rules in the same tiers share one row.
-    std::vector<Bits> rows;
-    std::vector<uint32_t> row_of(targets_);
+    row_of_.resize(targets_);
     std::map<std::vector<uint64_t>, uint32_t> row_index;
     const Bits all(ni, true);
     std::vector<uint64_t> sig;
@@ -225,31 +377,9 @@ class ReachMatrixImpl final : public ReachMatrix {
         add_matching(lists.np);
         sig.push_back(!lists.isolated);
         add_matching(lists.baseline);
-        auto [it, inserted] = row_index.emplace(sig, static_cast<uint32_t>(rows.size()));
-        row_of[k] = it->second;
-        if (inserted) rows.push_back(ingress_row(sig, lists, all));
-      }
-    }
-    // Transpose: ingress_t_[a] has bit k when target k admits source identity a.
-    ingress_t_.assign(ni, Bits(targets_));
-    const size_t src_words = (ni + 63) / 64;
-    // Eight source words (one cache line of each row) at a time, targets inside: reads use whole
-    // cache lines and each pass writes 512 destination rows sequentially.
-    constexpr size_t kGroup = 8;
-    uint64_t blocks[kGroup][64];
-    for (size_t w0 = 0; w0 < src_words; w0 += kGroup) {
-      const size_t g = std::min(kGroup, src_words - w0);
-      for (size_t k0 = 0; k0 < targets_; k0 += 64) {
-        for (size_t r = 0; r < 64; ++r) {
-          const uint64_t* row = k0 + r < targets_ ? rows[row_of[k0 + r]].data() + w0 : nullptr;
-          for (size_t j = 0; j < g; ++j) blocks[j][r] = row ? row[j] : 0;
-        }
-        for (size_t j = 0; j < g; ++j) {
-          transpose64(blocks[j]);
-          const size_t base = (w0 + j) * 64;
-          for (size_t c = 0; c < 64 && base + c < ni; ++c)
-            ingress_t_[base + c].data()[k0 / 64] = blocks[j][c];
-        }
+        auto [it, inserted] = row_index.emplace(sig, static_cast<uint32_t>(ingress_rows_.size()));
+        row_of_[k] = it->second;
+        if (inserted) ingress_rows_.emplace_back(ingress_row(sig, lists, all));
       }
     }
   }
@@ -297,52 +427,93 @@ class ReachMatrixImpl final : public ReachMatrix {
     if (r.action == RuleAction::Pass) passed.or_and(match, remaining);
     remaining.and_not(match);
   }
+  static void apply_rule(const CompiledRule& r, const SparseBits& match, Bits& remaining,
+                         Bits& allowed, Bits& passed) {
+    if (r.action == RuleAction::Allow) or_and_sparse(allowed, match, remaining);
+    if (r.action == RuleAction::Pass) or_and_sparse(passed, match, remaining);
+    and_not_sparse(remaining, match);
+  }
 
-  const Bits& targets_of(uint32_t policy, Direction d, size_t rule) {
+  // The targets a rule's peers and ports match (kept sparse: one per egress rule). Rules of
+  // different policies often share their peers (every pod, a namespace) or their ports: both
+  // halves are cached by content, and a rule's targets are their intersection.
+  const SparseBits& targets_of(uint32_t policy, Direction d, size_t rule) {
     uint64_t key = (uint64_t{policy} << 32) | rule;
     auto it = target_cache_.find(key);
     if (it != target_cache_.end()) return it->second;
     const CompiledRule& r =
         (d == kIngress ? e_.policy(policy).ingress : e_.policy(policy).egress)[rule];
-    Bits t(targets_);
+    const SparseBits& peers = peer_targets(r.peers);
+    if (r.all_ports) return target_cache_.emplace(key, peers).first->second;
+    const SparseBits& ports = port_targets(r);
+    clear(scratch_);
+    or_sparse(scratch_, peers);
+    clear(scratch2_);
+    or_sparse(scratch2_, ports);
+    scratch_ &= scratch2_;
+    return target_cache_.emplace(key, SparseBits(scratch_)).first->second;
+  }
+
+  // The targets of a set of identities: each identity's ports.
+  const SparseBits& peer_targets(const Bits& peers) {
+    SparseBits ids(peers);
+    auto it = peer_cache_.find(ids);
+    if (it != peer_cache_.end()) return it->second;
+    clear(scratch_);
+    ids.for_each([&](size_t b) {
+      for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) scratch_.set(k);
+    });
+    return peer_cache_.emplace(std::move(ids), SparseBits(scratch_)).first->second;
+  }
+
+  // The targets whose (protocol, port) a rule's ports match.
+  const SparseBits& port_targets(const CompiledRule& r) {
+    std::string key;
     bool named = false;
-    for (const CompiledPort& p : r.ports) named |= p.kind == CompiledPort::Kind::Named;
-    if (r.all_ports) {
-      r.peers.for_each([&](size_t b) {
-        for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) t.set(k);
-      });
-    } else if (!named) {
+    for (const CompiledPort& p : r.ports) {
+      named |= p.kind == CompiledPort::Kind::Named;
+      key += std::to_string(static_cast<int>(p.kind)) + ":" +
+             std::to_string(static_cast<int>(p.protocol)) + ":" +
+             std::to_string(p.named_any_protocol) + ":" + std::to_string(p.lo) + ":" +
+             std::to_string(p.hi) + ":" + std::to_string(p.name.size()) + ":" + p.name + ";";
+    }
+    auto it = port_cache_.find(key);
+    if (it != port_cache_.end()) return it->second;
+    clear(scratch2_);
+    if (!named) {
       // Without named ports the answer depends on (protocol, port) only: decide each distinct
       // one once.
       std::vector<uint8_t> match(distinct_ports_.size());
       for (size_t i = 0; i < distinct_ports_.size(); ++i)
         match[i] = EngineImpl::port_matches(r, distinct_ports_[i].protocol, distinct_ports_[i].port,
                                             nullptr);
-      r.peers.for_each([&](size_t b) {
-        for (size_t k = offset_[b]; k < offset_[b + 1]; ++k)
-          if (match[target_port_[k]]) t.set(k);
-      });
+      for (size_t k = 0; k < targets_; ++k)
+        if (match[target_port_[k]]) scratch2_.set(k);
     } else {
-      r.peers.for_each([&](size_t b) {
+      for (size_t b = 0; b < ports_.size(); ++b) {
         const auto* dst_ports = &e_.identity_ports(static_cast<uint32_t>(b));
         for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) {
           const Port& p = ports_[b][k - offset_[b]];
-          if (EngineImpl::port_matches(r, p.protocol, p.port, dst_ports)) t.set(k);
+          if (EngineImpl::port_matches(r, p.protocol, p.port, dst_ports)) scratch2_.set(k);
         }
-      });
+      }
     }
-    return target_cache_.emplace(key, std::move(t)).first->second;
+    return port_cache_.emplace(std::move(key), SparseBits(scratch2_)).first->second;
   }
+
+  static void clear(Bits& b) { std::fill(b.data(), b.data() + b.word_count(), 0); }
 
   // Egress side of each distinct egress profile, over targets.
   void build_egress() {
     const size_t ni = e_.identity_count();
     profile_.resize(ni);
-    std::map<std::tuple<std::vector<uint32_t>, std::vector<uint32_t>, std::vector<uint32_t>,
-                        std::vector<uint32_t>, bool>,
+    scratch_ = Bits(targets_);
+    scratch2_ = Bits(targets_);
+    std::map<std::tuple<std::vector<uint32_t>, std::vector<uint32_t>, std::vector<uint32_t>>,
              uint32_t>
         profiles;
     const Bits all(targets_, true);
+    Bits allowed(targets_), remaining(targets_), np_set(targets_), acc(targets_);
     for (uint32_t a = 0; a < ni; ++a) {
       const SideLists& lists = e_.side(a, kEgress);
       auto key = std::make_tuple(lists.admin, lists.np, lists.baseline, lists.deny, lists.isolated);
@@ -351,7 +522,9 @@ class ReachMatrixImpl final : public ReachMatrix {
         profile_[a] = it->second;
         continue;
       }
-      Bits allowed(targets_), remaining = all, np_set(targets_);
+      clear(allowed);
+      clear(np_set);
+      remaining = all;
       for (uint32_t pi : lists.admin) {
         const auto& rules = e_.policy(pi).egress;
         bool done = false;
@@ -362,17 +535,14 @@ class ReachMatrixImpl final : public ReachMatrix {
         if (done) break;
       }
       np_set |= remaining;
-      for (uint32_t pi : lists.deny)  // deny rules win
-        for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
-          np_set.and_not(targets_of(pi, kEgress, ri));
-      if (lists.isolated) {
-        Bits acc(targets_);
+      if (!lists.np.empty()) {
+        clear(acc);
         for (uint32_t pi : lists.np)
           for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
-            acc |= targets_of(pi, kEgress, ri);
+            or_sparse(acc, targets_of(pi, kEgress, ri));
         allowed.or_and(np_set, acc);
       } else {
-        Bits rem = np_set;
+        Bits& rem = np_set;
         for (uint32_t pi : lists.baseline) {
           const auto& rules = e_.policy(pi).egress;
           for (size_t ri = 0; ri < rules.size(); ++ri)
@@ -381,11 +551,14 @@ class ReachMatrixImpl final : public ReachMatrix {
         allowed |= rem;
       }
       uint32_t idx = static_cast<uint32_t>(egress_rows_.size());
-      egress_rows_.push_back(std::move(allowed));
+      egress_rows_.emplace_back(allowed);
       profiles.emplace(std::move(key), idx);
       profile_[a] = idx;
     }
     target_cache_.clear();
+    peer_cache_.clear();
+    port_cache_.clear();
+    scratch_ = scratch2_ = Bits();
   }
 
   const EngineImpl& e_;
@@ -395,10 +568,15 @@ class ReachMatrixImpl final : public ReachMatrix {
   std::vector<uint32_t> target_identity_;
   std::vector<uint32_t> target_port_;  // per target, into distinct_ports_
   std::vector<Port> distinct_ports_;
-  std::vector<Bits> ingress_t_;    // per source identity, over targets
-  std::vector<uint32_t> profile_;  // per identity, into egress_rows_
-  std::vector<Bits> egress_rows_;  // per egress profile, over targets
-  std::unordered_map<uint64_t, Bits> target_cache_;
+  std::vector<SparseBits> ingress_rows_;  // per distinct ingress side, over source identities
+  std::vector<uint32_t> row_of_;          // per target, into ingress_rows_
+  std::vector<uint32_t> profile_;         // per identity, into egress_rows_
+  std::vector<SparseBits> egress_rows_;   // per egress profile, over targets
+  std::unordered_map<uint64_t, SparseBits> target_cache_;  // (policy, rule) -> targets
+  std::unordered_map<SparseBits, SparseBits, SparseBits::Hash>
+      peer_cache_;                                          // identities -> targets
+  std::unordered_map<std::string, SparseBits> port_cache_;  // a rule's ports -> targets
+  Bits scratch_, scratch2_;
   std::vector<uint8_t> host_;                     // per endpoint: host network
   std::unordered_map<uint64_t, bool> overrides_;  // cell_key -> verdict
 };
