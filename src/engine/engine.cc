@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <string_view>
 #include <tuple>
@@ -118,27 +119,61 @@ void EngineImpl::build_identities(const ClusterState& state) {
         for (const ClusterPeer& peer : r.peers)
           if (peer.kind == ClusterPeer::Kind::Networks) ip_matcher(IpMatcher{peer.networks, {}});
 
-  // 2. Which matchers each endpoint's addresses fall in (range search over sorted addresses).
+  // 2. Endpoints classed by the matchers their addresses fall in (range search over sorted
+  //    addresses). Partition refinement: each matcher splits the classes it cuts, so that two
+  //    endpoints share a class exactly when they are in the same matchers. A class number per
+  //    endpoint, not a list of matchers: a wide ipBlock (the pod CIDR minus a node's range)
+  //    holds nearly every pod, and hundreds of them made those lists quadratic.
   std::vector<std::pair<IpAddr, uint32_t>> by_ip;
   for (uint32_t i = 0; i < endpoints_.size(); ++i)
     for (const IpAddr& ip : endpoints_[i].ips) by_ip.emplace_back(ip, i);
   std::sort(by_ip.begin(), by_ip.end(),
             [](const auto& a, const auto& b) { return ip_less(a.first, b.first); });
-  std::vector<std::vector<uint32_t>> classes(endpoints_.size());
-  for (uint32_t m = 0; m < ip_matchers_.size(); ++m) {
+  // Calls f(endpoint) for each endpoint with an address in matcher m (once per address).
+  auto for_each_member = [&](uint32_t m, auto&& f) {
     for (const Cidr& c : ip_matchers_[m].include) {
       IpAddr first = c.network, last = last_address(c);
       auto lo =
           std::lower_bound(by_ip.begin(), by_ip.end(), first,
                            [](const auto& e, const IpAddr& v) { return ip_less(e.first, v); });
-      for (auto it = lo; it != by_ip.end() && !ip_less(last, it->first); ++it) {
-        if (!ip_matchers_[m].contains(it->first)) continue;
-        auto& cls = classes[it->second];
-        if (cls.empty() || cls.back() != m) cls.push_back(m);
+      for (auto it = lo; it != by_ip.end() && !ip_less(last, it->first); ++it)
+        if (ip_matchers_[m].contains(it->first)) f(it->second);
+    }
+  };
+  std::vector<uint32_t> ip_class(endpoints_.size(), 0);
+  {
+    // Per class: its size, and for the matcher at hand how many of its endpoints it holds and
+    // the class they move to. Each real split adds one class, so there are at most as many
+    // classes as endpoints (plus the first).
+    std::vector<uint32_t> size(endpoints_.size() + 1, 0), held(size.size(), 0),
+        moved_to(size.size(), 0), seen_in(size.size(), UINT32_MAX);
+    std::vector<uint32_t> endpoint_seen(endpoints_.size(), UINT32_MAX), members;
+    size[0] = static_cast<uint32_t>(endpoints_.size());
+    uint32_t classes = 1;
+    for (uint32_t m = 0; m < ip_matchers_.size(); ++m) {
+      members.clear();
+      for_each_member(m, [&](uint32_t e) {
+        if (endpoint_seen[e] == m) return;
+        endpoint_seen[e] = m;
+        members.push_back(e);
+        uint32_t c = ip_class[e];
+        if (seen_in[c] != m) seen_in[c] = m, held[c] = 0;
+        ++held[c];
+      });
+      constexpr uint32_t kKeep = UINT32_MAX - 2, kSplit = UINT32_MAX - 1;
+      for (uint32_t e : members) {
+        uint32_t c = ip_class[e];
+        if (seen_in[c] == m) {  // first member of c: split it, unless it is all in m
+          seen_in[c] = held[c] == size[c] ? kKeep : kSplit;
+          if (seen_in[c] == kSplit) moved_to[c] = classes++;
+        }
+        if (seen_in[c] == kKeep) continue;
+        --size[c];
+        ++size[moved_to[c]];
+        ip_class[e] = moved_to[c];
       }
     }
   }
-
   // 3. Namespaces: those of the input, then any that only endpoints or policies name.
   std::map<std::string, uint32_t> ns_index;
   auto add_ns = [&](const std::string& name) {
@@ -184,10 +219,7 @@ void EngineImpl::build_identities(const ClusterState& state) {
     }
     key += e.pod.host_network ? 'H' : 'P';
     if (e.pod.host_network) put_str(e.node);
-    count = static_cast<uint32_t>(classes[i].size());
-    put(&count, sizeof count);
-    for (uint32_t m : classes[i]) put(&m, sizeof m);
-    if (!cilium_keys_.empty()) put_str(cilium_keys_[i]);
+    put(&ip_class[i], sizeof ip_class[i]);
     auto [it, inserted] = by_key.emplace(key, static_cast<uint32_t>(identities_.size()));
     if (inserted) identities_.push_back(Identity{ns, i, 0, e.pod.host_network});
     endpoint_identity_[i] = it->second;
@@ -199,6 +231,7 @@ void EngineImpl::build_identities(const ClusterState& state) {
   std::unordered_map<std::string_view, const Node*> node_by_name;
   for (const Node& node : nodes_) node_by_name[node.name] = &node;
   identities_in_namespace_.assign(namespaces_.size(), Bits(n));
+  namespace_identities_.assign(namespaces_.size(), {});
   host_network_ = Bits(n);
   identity_node_.assign(n, nullptr);
   ip_matcher_identities_.assign(ip_matchers_.size(), Bits(n));
@@ -206,17 +239,19 @@ void EngineImpl::build_identities(const ClusterState& state) {
     const Identity& ident = identities_[id];
     const Endpoint& rep = endpoints_[ident.representative];
     identities_in_namespace_[ident.ns].set(id);
+    namespace_identities_[ident.ns].push_back(id);
     if (ident.host_network) {
       host_network_.set(id);
       auto it = node_by_name.find(rep.node);
       if (it != node_by_name.end()) identity_node_[id] = it->second;
     }
-    for (uint32_t m : classes[ident.representative]) ip_matcher_identities_[m].set(id);
     for (const auto& [k, v] : rep.pod.labels) {
       pod_index_.key[k].push_back(id);
       pod_index_.value[k][v].push_back(id);
     }
   }
+  for (uint32_t m = 0; m < ip_matchers_.size(); ++m)
+    for_each_member(m, [&](uint32_t e) { ip_matcher_identities_[m].set(endpoint_identity_[e]); });
   const size_t nn = namespaces_.size();
   for (uint32_t i = 0; i < nn; ++i) {
     for (const auto& [k, v] : namespace_labels_[i]) {
@@ -266,7 +301,11 @@ const Bits& EngineImpl::namespace_selector_bits(const LabelSelector& sel) {
   if (it != ns_selector_cache_.end()) return it->second;
   Bits ns = label_bits(sel, true);
   Bits ids(identities_.size());
-  ns.for_each([&](size_t i) { ids |= identities_in_namespace_[i]; });
+  // Identity by identity: OR-ing one bitset per selected namespace would cost namespaces ×
+  // identities for a selector that picks them all.
+  ns.for_each([&](size_t i) {
+    for (uint32_t id : namespace_identities_[i]) ids.set(id);
+  });
   return ns_selector_cache_.emplace(std::move(key), std::move(ids)).first->second;
 }
 

@@ -146,7 +146,8 @@ class EngineImpl final : public PolicyEngine {
   std::vector<std::string> namespaces_;
   std::vector<Labels> namespace_labels_;
   std::vector<Bits> identities_in_namespace_;
-  Bits host_network_;                       // identities of host-network endpoints
+  std::vector<std::vector<uint32_t>> namespace_identities_;  // the same, as lists
+  Bits host_network_;                                        // identities of host-network endpoints
   std::vector<const Node*> identity_node_;  // host-network identities: their node, if known
   std::vector<Node> nodes_;
   // Node name -> its addresses (Node objects and host-network pods on it).
