@@ -429,6 +429,7 @@ void EngineImpl::compile_policies(const ClusterState& state) {
       if (!cp.ingress.empty()) in.push_back(idx);
       if (!cp.egress.empty()) eg.push_back(idx);
     });
+    compact(cp);
     policies_.push_back(std::move(cp));
   };
 
@@ -483,12 +484,24 @@ void EngineImpl::compile_policies(const ClusterState& state) {
           sides_[d][id].isolated = true;
         }
     });
+    compact(cp);
     policies_.push_back(std::move(cp));
   }
 
   compile_cilium(state);
 
   for (const ClusterPolicy* p : baseline) compile_cluster(*p);
+  // Policies added without compact() (a compiler that does not call it) are compacted here.
+  for (CompiledPolicy& p : policies_) compact(p);
+}
+
+void EngineImpl::compact(CompiledPolicy& p) {
+  for (auto* rules : {&p.ingress, &p.egress})
+    for (CompiledRule& r : *rules)
+      if (r.peers.size() != 0 || r.peer_set.size() == 0) {
+        r.peer_set = SparseBits(r.peers);
+        r.peers = Bits();
+      }
 }
 
 bool EngineImpl::port_matches(const CompiledRule& r, Protocol proto, uint16_t port,
@@ -515,11 +528,7 @@ bool EngineImpl::port_matches(const CompiledRule& r, Protocol proto, uint16_t po
 bool EngineImpl::peer_matches(const CompiledRule& r, const Other& o,
                               const Endpoint* subject) const {
   if (r.all_peers) return true;
-  if (r.cilium) [[unlikely]] {
-    if (o.identity >= 0 && !r.cilium_relative) return r.peers.test(static_cast<size_t>(o.identity));
-    return cilium_peer_matches(r, o, subject);
-  }
-  if (o.identity >= 0) return r.peers.test(static_cast<size_t>(o.identity));
+  if (o.identity >= 0) return r.peer_set.test(static_cast<size_t>(o.identity));
   for (uint32_t m : r.ip_matchers)
     if (ip_matchers_[m].contains(o.ip)) return true;
   for (const LabelSelector* sel : r.node_selectors)

@@ -24,91 +24,6 @@
 namespace stockade::engine_internal {
 namespace {
 
-// A set of bits stored as its nonzero words, or as the nonzero words of its complement when
-// that is smaller.
-class SparseBits {
- public:
-  SparseBits() = default;
-  explicit SparseBits(const Bits& b) : size_(b.size()) {
-    const size_t n = b.word_count();
-    const uint64_t* w = b.data();
-    size_t nonzero = 0, not_full = 0;
-    for (size_t i = 0; i < n; ++i) {
-      nonzero += w[i] != 0;
-      not_full += w[i] != valid(i);
-    }
-    inverted_ = not_full < nonzero;
-    const size_t keep = inverted_ ? not_full : nonzero;
-    idx_.reserve(keep);
-    words_.reserve(keep);
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t v = inverted_ ? ~w[i] & valid(i) : w[i];
-      if (v) {
-        idx_.push_back(static_cast<uint32_t>(i));
-        words_.push_back(v);
-      }
-    }
-  }
-
-  size_t size() const { return size_; }
-  bool inverted() const { return inverted_; }
-  // The stored words: of the set, or of its complement when inverted().
-  size_t stored() const { return idx_.size(); }
-  uint32_t stored_index(size_t i) const { return idx_[i]; }
-  uint64_t stored_word(size_t i) const { return words_[i]; }
-
-  uint64_t word(size_t wi) const {
-    auto it = std::lower_bound(idx_.begin(), idx_.end(), static_cast<uint32_t>(wi));
-    uint64_t v = it != idx_.end() && *it == wi ? words_[it - idx_.begin()] : 0;
-    return inverted_ ? ~v & valid(wi) : v;
-  }
-  bool test(size_t i) const { return (word(i >> 6) >> (i & 63)) & 1; }
-
-  // Calls f(word_index, word) for every nonzero word of the set.
-  template <class F>
-  void for_each_word(F&& f) const {
-    if (!inverted_) {
-      for (size_t i = 0; i < idx_.size(); ++i) f(size_t{idx_[i]}, words_[i]);
-      return;
-    }
-    const size_t n = (size_ + 63) / 64;
-    size_t j = 0;
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t v = valid(i);
-      if (j < idx_.size() && idx_[j] == i) v &= ~words_[j++];
-      if (v) f(i, v);
-    }
-  }
-  template <class F>
-  void for_each(F&& f) const {
-    for_each_word([&](size_t wi, uint64_t w) {
-      for (; w; w &= w - 1) f(wi * 64 + static_cast<size_t>(std::countr_zero(w)));
-    });
-  }
-
-  size_t bytes() const { return idx_.capacity() * 4 + words_.capacity() * 8; }
-
-  friend bool operator==(const SparseBits&, const SparseBits&) = default;
-  struct Hash {
-    size_t operator()(const SparseBits& s) const {
-      uint64_t h = s.size_ * 0x9e3779b97f4a7c15ULL + s.inverted_;
-      for (size_t i = 0; i < s.idx_.size(); ++i)
-        h = (h ^ s.idx_[i] ^ (s.words_[i] * 0xff51afd7ed558ccdULL)) * 0xc4ceb9fe1a85ec53ULL;
-      return static_cast<size_t>(h);
-    }
-  };
-
- private:
-  uint64_t valid(size_t wi) const {
-    const size_t rest = size_ - wi * 64;
-    return rest >= 64 ? ~uint64_t{0} : (uint64_t{1} << rest) - 1;
-  }
-  std::vector<uint32_t> idx_;
-  std::vector<uint64_t> words_;
-  size_t size_ = 0;
-  bool inverted_ = false;
-};
-
 // Dense bits combined with sparse ones.
 void or_sparse(Bits& dst, const SparseBits& s) {
   uint64_t* d = dst.data();
@@ -396,8 +311,9 @@ class ReachMatrixImpl final : public ReachMatrix {
     };
     size_t i = 0;
     Bits allowed(ni), remaining = all, np_set(ni);
-    for (; sig[i] != kEnd; ++i) {  // admin tier
-      if (remaining.any()) apply_rule(rule(sig[i]), rule(sig[i]).peers, remaining, allowed, np_set);
+    for (; sig[i] != ~uint64_t{0}; ++i) {  // admin tier
+      if (remaining.any())
+        apply_rule(rule(sig[i]), rule(sig[i]).peer_set, remaining, allowed, np_set);
     }
     ++i;
     np_set |= remaining;
@@ -408,13 +324,14 @@ class ReachMatrixImpl final : public ReachMatrix {
     const size_t np_end = i++;
     if (lists.isolated) {
       Bits acc(ni);
-      for (size_t j = np_begin; j < np_end; ++j) acc |= rule(sig[j]).peers;
+      for (; sig[i] != ~uint64_t{0}; ++i) or_sparse(acc, rule(sig[i]).peer_set);
       allowed.or_and(np_set, acc);
       return allowed;
     }
     ++i;  // the isolation flag
     Bits rem = np_set;
-    for (; sig[i] != kEnd; ++i) apply_rule(rule(sig[i]), rule(sig[i]).peers, rem, allowed, allowed);
+    for (; sig[i] != ~uint64_t{0}; ++i)
+      apply_rule(rule(sig[i]), rule(sig[i]).peer_set, rem, allowed, allowed);
     allowed |= rem;
     return allowed;
   }
@@ -443,7 +360,7 @@ class ReachMatrixImpl final : public ReachMatrix {
     if (it != target_cache_.end()) return it->second;
     const CompiledRule& r =
         (d == kIngress ? e_.policy(policy).ingress : e_.policy(policy).egress)[rule];
-    const SparseBits& peers = peer_targets(r.peers);
+    const SparseBits& peers = peer_targets(r.peer_set);
     if (r.all_ports) return target_cache_.emplace(key, peers).first->second;
     const SparseBits& ports = port_targets(r);
     clear(scratch_);
@@ -455,15 +372,14 @@ class ReachMatrixImpl final : public ReachMatrix {
   }
 
   // The targets of a set of identities: each identity's ports.
-  const SparseBits& peer_targets(const Bits& peers) {
-    SparseBits ids(peers);
+  const SparseBits& peer_targets(const SparseBits& ids) {
     auto it = peer_cache_.find(ids);
     if (it != peer_cache_.end()) return it->second;
     clear(scratch_);
     ids.for_each([&](size_t b) {
       for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) scratch_.set(k);
     });
-    return peer_cache_.emplace(std::move(ids), SparseBits(scratch_)).first->second;
+    return peer_cache_.emplace(ids, SparseBits(scratch_)).first->second;
   }
 
   // The targets whose (protocol, port) a rule's ports match.
