@@ -148,32 +148,32 @@ class ReachMatrixImpl final : public ReachMatrix {
       return sum;
     };
 
-    // Sources of each word grouped by egress profile (only those with a weight).
+    // Sources of each word grouped by egress profile (only those with a weight). Profiles whose
+    // egress admits every target (no egress policy) need no test: their sources form one
+    // mask per word; profiles that admit no target are left out.
     std::vector<uint32_t> group_begin(src_words + 1);
     std::vector<std::pair<uint32_t, uint64_t>> groups;  // (profile, sources in the word)
+    std::vector<uint64_t> open(src_words);              // sources admitted everywhere
     for (size_t wi = 0; wi < src_words; ++wi) {
       group_begin[wi] = static_cast<uint32_t>(groups.size());
       for (size_t a = wi * 64; a < std::min(ni, wi * 64 + 64); ++a) {
         if (f[a] == 0) continue;
-        uint32_t p = profile_[a];
+        const uint32_t p = profile_[a];
+        const SparseBits& eg = egress_rows_[p];
+        const uint64_t bit = uint64_t{1} << (a % 64);
+        if (eg.stored() == 0) {
+          if (eg.inverted()) open[wi] |= bit;
+          continue;
+        }
         auto it = std::find_if(groups.begin() + group_begin[wi], groups.end(),
                                [p](const auto& g) { return g.first == p; });
         if (it == groups.end())
-          groups.emplace_back(p, uint64_t{1} << (a % 64));
+          groups.emplace_back(p, bit);
         else
-          it->second |= uint64_t{1} << (a % 64);
+          it->second |= bit;
       }
     }
     group_begin[src_words] = static_cast<uint32_t>(groups.size());
-    // Weighted sources in `bits` (of word wi) whose egress admits target k.
-    auto admitted = [&](size_t wi, uint64_t bits, size_t k) {
-      uint64_t sum = 0;
-      for (uint32_t g = group_begin[wi]; g < group_begin[wi + 1]; ++g) {
-        uint64_t m = bits & groups[g].second;
-        if (m && egress_rows_[groups[g].first].test(k)) sum += weight(wi, m);
-      }
-      return sum;
-    };
 
     // Column sums: for each target, the weighted sources whose egress admits it.
     std::vector<uint64_t> weight_of_profile(egress_rows_.size());
@@ -192,15 +192,54 @@ class ReachMatrixImpl final : public ReachMatrix {
               sign * w;
     }
 
-    for (size_t k = 0; k < targets_; ++k) {
-      const uint64_t tk = t[target_identity_[k]];
-      if (tk == 0) continue;
-      const SparseBits& row = ingress_rows_[row_of_[k]];
-      uint64_t v = 0;
-      for (size_t i = 0; i < row.stored(); ++i)
-        v += admitted(row.stored_index(i), row.stored_word(i), k);
-      if (row.inverted()) v = static_cast<uint64_t>(base + column[k]) - v;
-      c.allowed += tk * v;
+    // Row by row: the weights of a row's sources are summed once (per profile to test, and
+    // once for the sources admitted everywhere), then each target of the row tests its
+    // profiles.
+    std::vector<uint32_t> row_begin(ingress_rows_.size() + 1), row_targets(targets_);
+    for (size_t k = 0; k < targets_; ++k) ++row_begin[row_of_[k] + 1];
+    for (size_t r = 0; r < ingress_rows_.size(); ++r) row_begin[r + 1] += row_begin[r];
+    {
+      std::vector<uint32_t> next(row_begin.begin(), row_begin.end() - 1);
+      for (size_t k = 0; k < targets_; ++k)
+        row_targets[next[row_of_[k]]++] = static_cast<uint32_t>(k);
+    }
+    std::vector<std::pair<uint32_t, uint64_t>> tested;  // (profile, weighed sources)
+    for (size_t r = 0; r < ingress_rows_.size(); ++r) {
+      bool any = false;
+      for (uint32_t i = row_begin[r]; i < row_begin[r + 1] && !any; ++i)
+        any = t[target_identity_[row_targets[i]]] != 0;
+      if (!any) continue;
+      const SparseBits& row = ingress_rows_[r];
+      uint64_t everywhere = 0;
+      tested.clear();
+      for (size_t i = 0; i < row.stored(); ++i) {
+        const size_t wi = row.stored_index(i);
+        const uint64_t bits = row.stored_word(i);
+        everywhere += weight(wi, bits & open[wi]);
+        for (uint32_t g = group_begin[wi]; g < group_begin[wi + 1]; ++g)
+          if (uint64_t m = bits & groups[g].second)
+            tested.emplace_back(groups[g].first, weight(wi, m));
+      }
+      // One entry per profile.
+      std::sort(tested.begin(), tested.end());
+      size_t out = 0;
+      for (size_t i = 0; i < tested.size(); ++i) {
+        if (out > 0 && tested[out - 1].first == tested[i].first)
+          tested[out - 1].second += tested[i].second;
+        else
+          tested[out++] = tested[i];
+      }
+      tested.resize(out);
+      for (uint32_t i = row_begin[r]; i < row_begin[r + 1]; ++i) {
+        const uint32_t k = row_targets[i];
+        const uint64_t tk = t[target_identity_[k]];
+        if (tk == 0) continue;
+        uint64_t v = everywhere;
+        for (const auto& [p, w] : tested)
+          if (egress_rows_[p].test(k)) v += w;
+        if (row.inverted()) v = static_cast<uint64_t>(base + column[k]) - v;
+        c.allowed += tk * v;
+      }
     }
 
     // A pod's traffic to itself is always allowed.
@@ -253,10 +292,27 @@ class ReachMatrixImpl final : public ReachMatrix {
           if (o == h) continue;
           for (auto [s, d] : {std::pair{h, o}, std::pair{o, h}}) {
             if (host_[s] && host_[d] && s > d) continue;  // both host-network: once
-            const auto& ports = ports_[e_.identity_of(d)];
+            const uint32_t a = e_.identity_of(s), b = e_.identity_of(d);
+            const auto& ports = ports_[b];
             for (size_t k = 0; k < ports.size(); ++k) {
-              bool v = e_.allowed(s, d, ports[k].protocol, ports[k].port);
-              if (v != identity_allowed(s, d, k)) overrides_[cell_key(s, d, k)] = v;
+              const size_t target = offset_[b] + k;
+              const bool eg = egress_rows_[profile_[a]].test(target);
+              const bool in = ingress_rows_[row_of_[target]].test(a);
+              // A side whose peer is a host-network pod on its node: without admin policies,
+              // NetworkPolicies decide it, and they allow their own node whatever their rules
+              // say; with none, baseline and default decide as for any peer. With admin
+              // policies (which can deny before), the verdict is evaluated in full.
+              auto own = [&](uint32_t subject, Direction dir, bool side) -> int {
+                const SideLists& l = e_.side(subject, dir);
+                if (!l.admin.empty()) return -1;
+                return l.np.empty() ? side : 1;
+              };
+              const int eg_own = host_[d] ? own(a, kEgress, eg) : eg;
+              const int in_own = host_[s] ? own(b, kIngress, in) : in;
+              const bool v = eg_own < 0 || in_own < 0
+                                 ? e_.allowed(s, d, ports[k].protocol, ports[k].port)
+                                 : eg_own && in_own;
+              if (v != (eg && in)) overrides_[cell_key(s, d, k)] = v;
             }
           }
         }
