@@ -16,6 +16,7 @@
 // for (bit planes of the weights); a row that admits almost everyone starts from the column sum
 // of the egress profiles and subtracts its few missing words.
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <unordered_map>
 
@@ -204,6 +205,9 @@ class ReachMatrixImpl final : public ReachMatrix {
         row_targets[next[row_of_[k]]++] = static_cast<uint32_t>(k);
     }
     std::vector<std::pair<uint32_t, uint64_t>> tested;  // (profile, weighed sources)
+    std::vector<uint64_t> here, sums;  // a row's targets over their span, and their sums
+    constexpr uint32_t kNoSlot = UINT32_MAX;
+    std::vector<uint32_t> slot_of(egress_rows_.size(), kNoSlot);
     for (size_t r = 0; r < ingress_rows_.size(); ++r) {
       bool any = false;
       for (uint32_t i = row_begin[r]; i < row_begin[r + 1] && !any; ++i)
@@ -217,26 +221,47 @@ class ReachMatrixImpl final : public ReachMatrix {
         const uint64_t bits = row.stored_word(i);
         everywhere += weight(wi, bits & open[wi]);
         for (uint32_t g = group_begin[wi]; g < group_begin[wi + 1]; ++g)
-          if (uint64_t m = bits & groups[g].second)
-            tested.emplace_back(groups[g].first, weight(wi, m));
+          if (uint64_t m = bits & groups[g].second) {
+            // One entry per profile: slot_of[p] is its place in `tested` while this row is
+            // summed.
+            const uint32_t p = groups[g].first;
+            if (slot_of[p] == kNoSlot) {
+              slot_of[p] = static_cast<uint32_t>(tested.size());
+              tested.emplace_back(p, 0);
+            }
+            tested[slot_of[p]].second += weight(wi, m);
+          }
       }
-      // One entry per profile.
-      std::sort(tested.begin(), tested.end());
-      size_t out = 0;
-      for (size_t i = 0; i < tested.size(); ++i) {
-        if (out > 0 && tested[out - 1].first == tested[i].first)
-          tested[out - 1].second += tested[i].second;
-        else
-          tested[out++] = tested[i];
+      for (const auto& entry : tested) slot_of[entry.first] = kNoSlot;
+      const uint32_t first = row_begin[r], last = row_begin[r + 1];
+      const size_t lo_word = row_targets[first] / 64, hi_word = row_targets[last - 1] / 64;
+      const size_t span_words = hi_word - lo_word + 1;
+      if (!tested.empty() && span_words < last - first) {
+        // The row's targets are close together (a namespace's): each profile's egress words
+        // over their span are read once for all of them.
+        here.assign(span_words, 0);
+        for (uint32_t i = first; i < last; ++i)
+          here[row_targets[i] / 64 - lo_word] |= uint64_t{1} << (row_targets[i] % 64);
+        sums.assign(span_words * 64, 0);
+        for (const auto& [p, w] : tested) {
+          const SparseBits& eg = egress_rows_[p];
+          for (size_t wi = lo_word; wi <= hi_word; ++wi)
+            for (uint64_t bits = eg.word(wi) & here[wi - lo_word]; bits; bits &= bits - 1)
+              sums[(wi - lo_word) * 64 + static_cast<size_t>(std::countr_zero(bits))] += w;
+        }
       }
-      tested.resize(out);
-      for (uint32_t i = row_begin[r]; i < row_begin[r + 1]; ++i) {
+      const bool spanned = !tested.empty() && span_words < last - first;
+      for (uint32_t i = first; i < last; ++i) {
         const uint32_t k = row_targets[i];
         const uint64_t tk = t[target_identity_[k]];
         if (tk == 0) continue;
         uint64_t v = everywhere;
-        for (const auto& [p, w] : tested)
-          if (egress_rows_[p].test(k)) v += w;
+        if (spanned) {
+          v += sums[k - lo_word * 64];
+        } else {
+          for (const auto& [p, w] : tested)
+            if (egress_rows_[p].test(k)) v += w;
+        }
         if (row.inverted()) v = static_cast<uint64_t>(base + column[k]) - v;
         c.allowed += tk * v;
       }
