@@ -10,11 +10,12 @@
 // everything, and memory stays linear in the cluster instead of growing with the square of the
 // identities.
 //
-// Counting streams over targets and never materialises the matrix: for target k, the sources
-// its ingress row admits are visited word by word, grouped by egress profile (identities of one
-// word mostly share a few profiles), each group weighed by how many --from endpoints it stands
-// for (bit planes of the weights); a row that admits almost everyone starts from the column sum
-// of the egress profiles and subtracts its few missing words.
+// Counting streams over ingress rows and never materialises the matrix: a row's sources are
+// visited word by word, grouped by egress profile (identities of one word mostly share a few
+// profiles) and weighed by how many --from endpoints they stand for (bit planes of the
+// weights); then each target of the row adds the weights of the profiles whose egress admits
+// it. A row that admits almost everyone starts from the column sum of the egress profiles and
+// subtracts its few missing words.
 #include <algorithm>
 #include <cstdint>
 #include <map>
