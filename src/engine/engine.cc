@@ -174,6 +174,7 @@ void EngineImpl::build_identities(const ClusterState& state) {
       }
     }
   }
+
   // 3. Namespaces: those of the input, then any that only endpoints or policies name.
   std::map<std::string, uint32_t> ns_index;
   auto add_ns = [&](const std::string& name) {
