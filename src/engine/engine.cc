@@ -221,6 +221,7 @@ void EngineImpl::build_identities(const ClusterState& state) {
     key += e.pod.host_network ? 'H' : 'P';
     if (e.pod.host_network) put_str(e.node);
     put(&ip_class[i], sizeof ip_class[i]);
+    if (!cilium_keys_.empty()) put_str(cilium_keys_[i]);
     auto [it, inserted] = by_key.emplace(key, static_cast<uint32_t>(identities_.size()));
     if (inserted) identities_.push_back(Identity{ns, i, 0, e.pod.host_network});
     endpoint_identity_[i] = it->second;
@@ -529,6 +530,11 @@ bool EngineImpl::port_matches(const CompiledRule& r, Protocol proto, uint16_t po
 bool EngineImpl::peer_matches(const CompiledRule& r, const Other& o,
                               const Endpoint* subject) const {
   if (r.all_peers) return true;
+  if (r.cilium) [[unlikely]] {
+    if (o.identity >= 0 && !r.cilium_relative)
+      return r.peer_set.test(static_cast<size_t>(o.identity));
+    return cilium_peer_matches(r, o, subject);
+  }
   if (o.identity >= 0) return r.peer_set.test(static_cast<size_t>(o.identity));
   for (uint32_t m : r.ip_matchers)
     if (ip_matchers_[m].contains(o.ip)) return true;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -226,6 +227,10 @@ class EngineImpl final : public PolicyEngine {
   uint32_t ip_matcher(IpMatcher m);
   void compile_policies(const ClusterState& state);
   static void compact(CompiledPolicy& p);
+  // cilium.cc: the identity key's share of Cilium labels (service accounts, when a Cilium
+  // selector names them), and the Cilium policies into the NetworkPolicy tier.
+  std::vector<std::string> cilium_identity_keys(const ClusterState& state) const;
+  void compile_cilium(const ClusterState& state);
 
   std::vector<Endpoint> endpoints_;
   std::vector<uint32_t> endpoint_identity_;

@@ -311,6 +311,19 @@ class ReachMatrixImpl final : public ReachMatrix {
       if (!eps[i].node.empty()) by_node[eps[i].node].push_back(i);
     }
     if (!any_host) return;
+    // Per identity and direction: whether a Cilium rule or deny list applies to it.
+    for (Direction dir : {kIngress, kEgress}) {
+      cilium_[dir].assign(e_.identity_count(), 0);
+      for (uint32_t id = 0; id < e_.identity_count(); ++id) {
+        const SideLists& l = e_.side(id, dir);
+        bool c = !l.deny.empty() || l.cilium_isolated;
+        for (uint32_t pi : l.np)
+          for (const CompiledRule& r :
+               dir == kIngress ? e_.policy(pi).ingress : e_.policy(pi).egress)
+            c |= r.cilium != nullptr;
+        cilium_[dir][id] = c;
+      }
+    }
     for (const auto& [node, members] : by_node) {
       for (uint32_t h : members) {
         if (!host_[h]) continue;
@@ -331,11 +344,14 @@ class ReachMatrixImpl final : public ReachMatrix {
               auto own = [&](uint32_t subject, Direction dir, bool side) -> int {
                 const SideLists& l = e_.side(subject, dir);
                 if (!l.admin.empty()) return -1;
-                return l.np.empty() ? side : 1;
+                return l.isolated ? 1 : side;
               };
               const int eg_own = host_[d] ? own(a, kEgress, eg) : eg;
               const int in_own = host_[s] ? own(b, kIngress, in) : in;
-              const bool v = eg_own < 0 || in_own < 0
+              // Cilium rules (deny, entities relative to the node, isolation that does not
+              // allow the node) are evaluated in full.
+              const bool plain = !cilium_[kEgress][a] && !cilium_[kIngress][b];
+              const bool v = !plain || eg_own < 0 || in_own < 0
                                  ? e_.allowed(s, d, ports[k].protocol, ports[k].port)
                                  : eg_own && in_own;
               if (v != (eg && in)) overrides_[cell_key(s, d, k)] = v;
@@ -399,14 +415,14 @@ class ReachMatrixImpl final : public ReachMatrix {
     }
     ++i;
     np_set |= remaining;
-    for (; sig[i] != kEnd; ++i) np_set.and_not(rule(sig[i]).peers);  // deny rules win
+    for (; sig[i] != kEnd; ++i) and_not_sparse(np_set, rule(sig[i]).peer_set);  // deny wins
     ++i;
     const size_t np_begin = i;
     while (sig[i] != kEnd) ++i;
     const size_t np_end = i++;
     if (lists.isolated) {
       Bits acc(ni);
-      for (; sig[i] != ~uint64_t{0}; ++i) or_sparse(acc, rule(sig[i]).peer_set);
+      for (size_t j = np_begin; j < np_end; ++j) or_sparse(acc, rule(sig[j]).peer_set);
       allowed.or_and(np_set, acc);
       return allowed;
     }
@@ -507,7 +523,8 @@ class ReachMatrixImpl final : public ReachMatrix {
     profile_.resize(ni);
     scratch_ = Bits(targets_);
     scratch2_ = Bits(targets_);
-    std::map<std::tuple<std::vector<uint32_t>, std::vector<uint32_t>, std::vector<uint32_t>>,
+    std::map<std::tuple<std::vector<uint32_t>, std::vector<uint32_t>, std::vector<uint32_t>,
+                        std::vector<uint32_t>, bool>,
              uint32_t>
         profiles;
     const Bits all(targets_, true);
@@ -533,7 +550,10 @@ class ReachMatrixImpl final : public ReachMatrix {
         if (done) break;
       }
       np_set |= remaining;
-      if (!lists.np.empty()) {
+      for (uint32_t pi : lists.deny)  // deny rules win
+        for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
+          and_not_sparse(np_set, targets_of(pi, kEgress, ri));
+      if (lists.isolated) {
         clear(acc);
         for (uint32_t pi : lists.np)
           for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
@@ -576,6 +596,7 @@ class ReachMatrixImpl final : public ReachMatrix {
   std::unordered_map<std::string, SparseBits> port_cache_;  // a rule's ports -> targets
   Bits scratch_, scratch2_;
   std::vector<uint8_t> host_;                     // per endpoint: host network
+  std::vector<uint8_t> cilium_[2];                // per direction and identity: Cilium applies
   std::unordered_map<uint64_t, bool> overrides_;  // cell_key -> verdict
 };
 
