@@ -90,9 +90,16 @@ void BM_ReachSummary(benchmark::State& st) {
     benchmark::DoNotOptimize(c.allowed);
   }
 }
+// 50k and 150k pods (gen_cluster's default 0.3 NetworkPolicies per pod; the 150k dump is about
+// 0.9 GB in the temp directory and takes minutes to generate and load): select them with
+// --benchmark_filter=BM_ReachSummary/50000 or /150000. Whole-process time and peak memory, side
+// by side with another binary: bench/reach_scale.sh.
 BENCHMARK(BM_ReachSummary)
     ->Args({10000, 3000, 0})
     ->Args({10000, 3000, 1})
+    ->Args({50000, 15000, 0})
+    ->Args({150000, 45000, 0})
+    ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 
 // One verdict (egress of the source, ingress of the destination) on random endpoint pairs and

@@ -1,6 +1,10 @@
 // stockade reach: reachability under the loaded policies.
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 #include "cli/commands.h"
 #include "cli/common.h"
 
@@ -14,11 +18,30 @@ struct ReachOptions {
   std::string to = "*";
   std::vector<std::string> ports;
   std::string verdict = "all";  // rows listed: all, allowed or denied
+  bool force = false;
 };
+
+// Past this many connections a listing is no longer something a person or a pipeline reads
+// (10^7 rows is about a gigabyte of JSON); a whole large cluster is 10^10 and more.
+constexpr uint64_t kMaxListedConnections = 10'000'000;
 
 void print_summary_object(Out& out, const ReachCounts& c) {
   out << "{\"endpoints\":" << c.endpoints << ",\"pairs\":" << c.pairs
       << ",\"allowed\":" << c.allowed << ",\"denied\":" << c.denied << "}";
+}
+
+// "; 380 MB resident, peak 412 MB": the process's memory now and at its peak (Linux), for -v.
+std::string memory_use() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return "";
+  char line[256];
+  unsigned long long rss = 0, hwm = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, "VmRSS:", 6) == 0) rss = std::strtoull(line + 6, nullptr, 10);
+    if (std::strncmp(line, "VmHWM:", 6) == 0) hwm = std::strtoull(line + 6, nullptr, 10);
+  }
+  std::fclose(f);
+  return fmt::format("; {} MB resident, peak {} MB", rss / 1024, hwm / 1024);
 }
 
 int run(const ReachOptions& o) {
@@ -26,22 +49,29 @@ int run(const ReachOptions& o) {
   for (const std::string& p : o.ports) queries.push_back(parse_port(p, "--port"));
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
-  verbose_log(o.common, "load: " + clock.lap());
+  verbose_log(o.common, "load: " + clock.lap() + memory_use());
   auto endpoints = build_endpoints(state);
-  verbose_log(o.common, "endpoints: " + clock.lap());
+  verbose_log(o.common, "endpoints: " + clock.lap() + memory_use());
   auto engine = PolicyEngine::compile(state, std::move(endpoints));
   verbose_log(o.common, "compile: " + clock.lap() + " (" +
-                            std::to_string(engine->identity_count()) + " identities)");
+                            std::to_string(engine->identity_count()) + " identities" +
+                            memory_use() + ")");
   const auto& eps = engine->endpoints();
   std::vector<uint8_t> from = select_endpoints(eps, o.from, "--from");
   std::vector<uint8_t> to = select_endpoints(eps, o.to, "--to");
   auto matrix = engine->reach(queries);
-  verbose_log(o.common, "reach matrix: " + clock.lap() + " (" + matrix->describe() + ")");
+  verbose_log(o.common,
+              "reach matrix: " + clock.lap() + " (" + matrix->describe() + memory_use() + ")");
   ReachCounts counts = matrix->counts(from, to);
-  verbose_log(o.common, "count: " + clock.lap());
+  verbose_log(o.common, "count: " + clock.lap() + memory_use());
 
   Out out;
   const std::string& fmt = o.common.output;
+  if (fmt != "summary" && counts.pairs > kMaxListedConnections && !o.force)
+    throw UsageError{fmt::format(
+        "-o {} would list {} connections (more than {}): narrow it with --from, --to or "
+        "--port, use -o summary, or pass --force",
+        fmt, counts.pairs, kMaxListedConnections)};
   if (fmt == "summary") {
     print_summary_object(out, counts);
     out << "\n";
@@ -99,6 +129,7 @@ Runner register_reach(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "reach", "Reachability under the loaded policies: every (source, destination, port)");
   add_common_flags(*cmd, opts->common, {"table", "json", "csv", "summary"}, "table");
+  opts->common.workload_security = false;  // no posture checks here
   cmd->add_option("--from", opts->from, "Sources: NS/NAME, NS/* or * (default *)");
   cmd->add_option("--to", opts->to, "Destinations: NS/NAME, NS/* or * (default *)");
   cmd->add_option("--port", opts->ports,
@@ -108,6 +139,9 @@ Runner register_reach(CLI::App& app) {
                   "List only the allowed or the denied connections (the summary counts all)")
       ->check(CLI::IsMember({"all", "allowed", "denied"}))
       ->default_str("all");
+  cmd->add_flag("--force", opts->force,
+                "List the connections (-o table|json|csv) even when there are more than "
+                "10,000,000 of them");
   return [opts] { return run(*opts); };
 }
 

@@ -399,7 +399,7 @@ bool EngineImpl::cilium_peer_matches(const CompiledRule& r, const Other& o,
       bool same = !subject->node.empty() && o.endpoint->node == subject->node;
       return (same ? m.host : m.remote_node) || m.fixed.test(id);
     }
-    return r.peers.test(id);
+    return r.peer_set.test(id);
   }
   auto it = std::lower_bound(node_by_ip_.begin(), node_by_ip_.end(), o.ip,
                              [](const auto& e, const IpAddr& v) { return e.first < v; });

@@ -1,6 +1,9 @@
 #include <algorithm>
+#include <cstdint>
 #include <map>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 #include "engine/cilium_match.h"
 #include "engine/engine_impl.h"
@@ -116,23 +119,58 @@ void EngineImpl::build_identities(const ClusterState& state) {
         for (const ClusterPeer& peer : r.peers)
           if (peer.kind == ClusterPeer::Kind::Networks) ip_matcher(IpMatcher{peer.networks, {}});
 
-  // 2. Which matchers each endpoint's addresses fall in (range search over sorted addresses).
+  // 2. Endpoints classed by the matchers their addresses fall in (range search over sorted
+  //    addresses). Partition refinement: each matcher splits the classes it cuts, so that two
+  //    endpoints share a class exactly when they are in the same matchers. A class number per
+  //    endpoint, not a list of matchers: a wide ipBlock (the pod CIDR minus a node's range)
+  //    holds nearly every pod, and hundreds of them made those lists quadratic.
   std::vector<std::pair<IpAddr, uint32_t>> by_ip;
   for (uint32_t i = 0; i < endpoints_.size(); ++i)
     for (const IpAddr& ip : endpoints_[i].ips) by_ip.emplace_back(ip, i);
   std::sort(by_ip.begin(), by_ip.end(),
             [](const auto& a, const auto& b) { return ip_less(a.first, b.first); });
-  std::vector<std::vector<uint32_t>> classes(endpoints_.size());
-  for (uint32_t m = 0; m < ip_matchers_.size(); ++m) {
+  // Calls f(endpoint) for each endpoint with an address in matcher m (once per address).
+  auto for_each_member = [&](uint32_t m, auto&& f) {
     for (const Cidr& c : ip_matchers_[m].include) {
       IpAddr first = c.network, last = last_address(c);
       auto lo =
           std::lower_bound(by_ip.begin(), by_ip.end(), first,
                            [](const auto& e, const IpAddr& v) { return ip_less(e.first, v); });
-      for (auto it = lo; it != by_ip.end() && !ip_less(last, it->first); ++it) {
-        if (!ip_matchers_[m].contains(it->first)) continue;
-        auto& cls = classes[it->second];
-        if (cls.empty() || cls.back() != m) cls.push_back(m);
+      for (auto it = lo; it != by_ip.end() && !ip_less(last, it->first); ++it)
+        if (ip_matchers_[m].contains(it->first)) f(it->second);
+    }
+  };
+  std::vector<uint32_t> ip_class(endpoints_.size(), 0);
+  {
+    // Per class: its size, and for the matcher at hand how many of its endpoints it holds and
+    // the class they move to. Each real split adds one class, so there are at most as many
+    // classes as endpoints (plus the first).
+    std::vector<uint32_t> size(endpoints_.size() + 1, 0), held(size.size(), 0),
+        moved_to(size.size(), 0), seen_in(size.size(), UINT32_MAX);
+    std::vector<uint32_t> endpoint_seen(endpoints_.size(), UINT32_MAX), members;
+    size[0] = static_cast<uint32_t>(endpoints_.size());
+    uint32_t classes = 1;
+    for (uint32_t m = 0; m < ip_matchers_.size(); ++m) {
+      members.clear();
+      for_each_member(m, [&](uint32_t e) {
+        if (endpoint_seen[e] == m) return;
+        endpoint_seen[e] = m;
+        members.push_back(e);
+        uint32_t c = ip_class[e];
+        if (seen_in[c] != m) seen_in[c] = m, held[c] = 0;
+        ++held[c];
+      });
+      constexpr uint32_t kKeep = UINT32_MAX - 2, kSplit = UINT32_MAX - 1;
+      for (uint32_t e : members) {
+        uint32_t c = ip_class[e];
+        if (seen_in[c] == m) {  // first member of c: split it, unless it is all in m
+          seen_in[c] = held[c] == size[c] ? kKeep : kSplit;
+          if (seen_in[c] == kSplit) moved_to[c] = classes++;
+        }
+        if (seen_in[c] == kKeep) continue;
+        --size[c];
+        ++size[moved_to[c]];
+        ip_class[e] = moved_to[c];
       }
     }
   }
@@ -182,9 +220,7 @@ void EngineImpl::build_identities(const ClusterState& state) {
     }
     key += e.pod.host_network ? 'H' : 'P';
     if (e.pod.host_network) put_str(e.node);
-    count = static_cast<uint32_t>(classes[i].size());
-    put(&count, sizeof count);
-    for (uint32_t m : classes[i]) put(&m, sizeof m);
+    put(&ip_class[i], sizeof ip_class[i]);
     if (!cilium_keys_.empty()) put_str(cilium_keys_[i]);
     auto [it, inserted] = by_key.emplace(key, static_cast<uint32_t>(identities_.size()));
     if (inserted) identities_.push_back(Identity{ns, i, 0, e.pod.host_network});
@@ -193,7 +229,11 @@ void EngineImpl::build_identities(const ClusterState& state) {
   }
 
   const size_t n = identities_.size();
+  // The last Node of a name wins, as the linear search it replaces did.
+  std::unordered_map<std::string_view, const Node*> node_by_name;
+  for (const Node& node : nodes_) node_by_name[node.name] = &node;
   identities_in_namespace_.assign(namespaces_.size(), Bits(n));
+  namespace_identities_.assign(namespaces_.size(), {});
   host_network_ = Bits(n);
   identity_node_.assign(n, nullptr);
   ip_matcher_identities_.assign(ip_matchers_.size(), Bits(n));
@@ -201,30 +241,24 @@ void EngineImpl::build_identities(const ClusterState& state) {
     const Identity& ident = identities_[id];
     const Endpoint& rep = endpoints_[ident.representative];
     identities_in_namespace_[ident.ns].set(id);
+    namespace_identities_[ident.ns].push_back(id);
     if (ident.host_network) {
       host_network_.set(id);
-      for (const Node& node : nodes_)
-        if (node.name == rep.node) identity_node_[id] = &node;
+      auto it = node_by_name.find(rep.node);
+      if (it != node_by_name.end()) identity_node_[id] = it->second;
     }
-    for (uint32_t m : classes[ident.representative]) ip_matcher_identities_[m].set(id);
     for (const auto& [k, v] : rep.pod.labels) {
-      auto& kb = pod_index_.key[k];
-      if (kb.size() != n) kb = Bits(n);
-      kb.set(id);
-      auto& vb = pod_index_.value[k][v];
-      if (vb.size() != n) vb = Bits(n);
-      vb.set(id);
+      pod_index_.key[k].push_back(id);
+      pod_index_.value[k][v].push_back(id);
     }
   }
+  for (uint32_t m = 0; m < ip_matchers_.size(); ++m)
+    for_each_member(m, [&](uint32_t e) { ip_matcher_identities_[m].set(endpoint_identity_[e]); });
   const size_t nn = namespaces_.size();
   for (uint32_t i = 0; i < nn; ++i) {
     for (const auto& [k, v] : namespace_labels_[i]) {
-      auto& kb = ns_index_.key[k];
-      if (kb.size() != nn) kb = Bits(nn);
-      kb.set(i);
-      auto& vb = ns_index_.value[k][v];
-      if (vb.size() != nn) vb = Bits(nn);
-      vb.set(i);
+      ns_index_.key[k].push_back(i);
+      ns_index_.value[k][v].push_back(i);
     }
   }
 }
@@ -240,11 +274,13 @@ Bits EngineImpl::label_bits(const LabelSelector& sel, bool namespaces) {
       if (kit != index.value.end())
         for (const std::string& v : r.values) {
           auto vit = kit->second.find(v);
-          if (vit != kit->second.end()) values |= vit->second;
+          if (vit != kit->second.end())
+            for (uint32_t i : vit->second) values.set(i);
         }
     } else {
       auto kit = index.key.find(r.key);
-      if (kit != index.key.end()) values = kit->second;
+      if (kit != index.key.end())
+        for (uint32_t i : kit->second) values.set(i);
     }
     if (r.op == SelectorOp::In || r.op == SelectorOp::Exists)
       out &= values;
@@ -267,7 +303,11 @@ const Bits& EngineImpl::namespace_selector_bits(const LabelSelector& sel) {
   if (it != ns_selector_cache_.end()) return it->second;
   Bits ns = label_bits(sel, true);
   Bits ids(identities_.size());
-  ns.for_each([&](size_t i) { ids |= identities_in_namespace_[i]; });
+  // Identity by identity: OR-ing one bitset per selected namespace would cost namespaces ×
+  // identities for a selector that picks them all.
+  ns.for_each([&](size_t i) {
+    for (uint32_t id : namespace_identities_[i]) ids.set(id);
+  });
   return ns_selector_cache_.emplace(std::move(key), std::move(ids)).first->second;
 }
 
@@ -391,6 +431,7 @@ void EngineImpl::compile_policies(const ClusterState& state) {
       if (!cp.ingress.empty()) in.push_back(idx);
       if (!cp.egress.empty()) eg.push_back(idx);
     });
+    compact(cp);
     policies_.push_back(std::move(cp));
   };
 
@@ -445,12 +486,24 @@ void EngineImpl::compile_policies(const ClusterState& state) {
           sides_[d][id].isolated = true;
         }
     });
+    compact(cp);
     policies_.push_back(std::move(cp));
   }
 
   compile_cilium(state);
 
   for (const ClusterPolicy* p : baseline) compile_cluster(*p);
+  // Policies added without compact() (a compiler that does not call it) are compacted here.
+  for (CompiledPolicy& p : policies_) compact(p);
+}
+
+void EngineImpl::compact(CompiledPolicy& p) {
+  for (auto* rules : {&p.ingress, &p.egress})
+    for (CompiledRule& r : *rules)
+      if (r.peers.size() != 0 || r.peer_set.size() == 0) {
+        r.peer_set = SparseBits(r.peers);
+        r.peers = Bits();
+      }
 }
 
 bool EngineImpl::port_matches(const CompiledRule& r, Protocol proto, uint16_t port,
@@ -478,10 +531,11 @@ bool EngineImpl::peer_matches(const CompiledRule& r, const Other& o,
                               const Endpoint* subject) const {
   if (r.all_peers) return true;
   if (r.cilium) [[unlikely]] {
-    if (o.identity >= 0 && !r.cilium_relative) return r.peers.test(static_cast<size_t>(o.identity));
+    if (o.identity >= 0 && !r.cilium_relative)
+      return r.peer_set.test(static_cast<size_t>(o.identity));
     return cilium_peer_matches(r, o, subject);
   }
-  if (o.identity >= 0) return r.peers.test(static_cast<size_t>(o.identity));
+  if (o.identity >= 0) return r.peer_set.test(static_cast<size_t>(o.identity));
   for (uint32_t m : r.ip_matchers)
     if (ip_matchers_[m].contains(o.ip)) return true;
   for (const LabelSelector* sel : r.node_selectors)

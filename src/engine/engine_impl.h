@@ -2,6 +2,9 @@
 // (whole-cluster matrices). Not part of the module's interface.
 #pragma once
 
+#include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -11,6 +14,91 @@
 #include "engine/engine.h"
 
 namespace stockade::engine_internal {
+
+// A set of bits stored as its nonzero words, or as the nonzero words of its complement when
+// that is smaller.
+class SparseBits {
+ public:
+  SparseBits() = default;
+  explicit SparseBits(const Bits& b) : size_(b.size()) {
+    const size_t n = b.word_count();
+    const uint64_t* w = b.data();
+    size_t nonzero = 0, not_full = 0;
+    for (size_t i = 0; i < n; ++i) {
+      nonzero += w[i] != 0;
+      not_full += w[i] != valid(i);
+    }
+    inverted_ = not_full < nonzero;
+    const size_t keep = inverted_ ? not_full : nonzero;
+    idx_.reserve(keep);
+    words_.reserve(keep);
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t v = inverted_ ? ~w[i] & valid(i) : w[i];
+      if (v) {
+        idx_.push_back(static_cast<uint32_t>(i));
+        words_.push_back(v);
+      }
+    }
+  }
+
+  size_t size() const { return size_; }
+  bool inverted() const { return inverted_; }
+  // The stored words: of the set, or of its complement when inverted().
+  size_t stored() const { return idx_.size(); }
+  uint32_t stored_index(size_t i) const { return idx_[i]; }
+  uint64_t stored_word(size_t i) const { return words_[i]; }
+
+  uint64_t word(size_t wi) const {
+    auto it = std::lower_bound(idx_.begin(), idx_.end(), static_cast<uint32_t>(wi));
+    uint64_t v = it != idx_.end() && *it == wi ? words_[it - idx_.begin()] : 0;
+    return inverted_ ? ~v & valid(wi) : v;
+  }
+  bool test(size_t i) const { return (word(i >> 6) >> (i & 63)) & 1; }
+
+  // Calls f(word_index, word) for every nonzero word of the set.
+  template <class F>
+  void for_each_word(F&& f) const {
+    if (!inverted_) {
+      for (size_t i = 0; i < idx_.size(); ++i) f(size_t{idx_[i]}, words_[i]);
+      return;
+    }
+    const size_t n = (size_ + 63) / 64;
+    size_t j = 0;
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t v = valid(i);
+      if (j < idx_.size() && idx_[j] == i) v &= ~words_[j++];
+      if (v) f(i, v);
+    }
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    for_each_word([&](size_t wi, uint64_t w) {
+      for (; w; w &= w - 1) f(wi * 64 + static_cast<size_t>(std::countr_zero(w)));
+    });
+  }
+
+  size_t bytes() const { return idx_.capacity() * 4 + words_.capacity() * 8; }
+
+  friend bool operator==(const SparseBits&, const SparseBits&) = default;
+  struct Hash {
+    size_t operator()(const SparseBits& s) const {
+      uint64_t h = s.size_ * 0x9e3779b97f4a7c15ULL + s.inverted_;
+      for (size_t i = 0; i < s.idx_.size(); ++i)
+        h = (h ^ s.idx_[i] ^ (s.words_[i] * 0xff51afd7ed558ccdULL)) * 0xc4ceb9fe1a85ec53ULL;
+      return static_cast<size_t>(h);
+    }
+  };
+
+ private:
+  uint64_t valid(size_t wi) const {
+    const size_t rest = size_ - wi * 64;
+    return rest >= 64 ? ~uint64_t{0} : (uint64_t{1} << rest) - 1;
+  }
+  std::vector<uint32_t> idx_;
+  std::vector<uint64_t> words_;
+  size_t size_ = 0;
+  bool inverted_ = false;
+};
 
 // The IP side of peers: an NP ipBlock (cidr minus except) or an ANP/CNP networks list.
 struct IpMatcher {
@@ -52,7 +140,10 @@ struct CiliumMatch;  // cilium.cc: what a Cilium rule matches besides identity b
 struct CompiledRule {
   RuleAction action = RuleAction::Allow;
   bool all_peers = false;  // NetworkPolicy rule with no from/to: every peer, also outside
-  Bits peers;              // identities matched
+  Bits peers;              // identities matched, while the policy is compiled; then empty
+  // `peers` once its policy is compiled (EngineImpl::compact): a rule's peers are mostly a
+  // namespace or nearly everyone, and one dense bitset per rule grew with rules × identities.
+  SparseBits peer_set;
   std::vector<uint32_t> ip_matchers;                 // for addresses outside the pods
   std::vector<const LabelSelector*> node_selectors;  // nodes peers, for node addresses
   bool all_ports = true;
@@ -135,6 +226,7 @@ class EngineImpl final : public PolicyEngine {
   Bits label_bits(const LabelSelector& sel, bool namespaces);
   uint32_t ip_matcher(IpMatcher m);
   void compile_policies(const ClusterState& state);
+  static void compact(CompiledPolicy& p);
   // cilium.cc: the identity key's share of Cilium labels (service accounts, when a Cilium
   // selector names them), and the Cilium policies into the NetworkPolicy tier.
   std::vector<std::string> cilium_identity_keys(const ClusterState& state) const;
@@ -146,7 +238,8 @@ class EngineImpl final : public PolicyEngine {
   std::vector<std::string> namespaces_;
   std::vector<Labels> namespace_labels_;
   std::vector<Bits> identities_in_namespace_;
-  Bits host_network_;                       // identities of host-network endpoints
+  std::vector<std::vector<uint32_t>> namespace_identities_;  // the same, as lists
+  Bits host_network_;                                        // identities of host-network endpoints
   std::vector<const Node*> identity_node_;  // host-network identities: their node, if known
   std::vector<Node> nodes_;
   // Node name -> its addresses (Node objects and host-network pods on it).
@@ -156,10 +249,12 @@ class EngineImpl final : public PolicyEngine {
   std::unordered_map<std::string, uint32_t> ip_matcher_index_;
   std::vector<Bits> ip_matcher_identities_;
 
-  // Inverted label indexes over identities (pods) and namespaces.
+  // Inverted label indexes over identities (pods) and namespaces: the ascending indices that
+  // carry each key and each key=value (lists, not bitsets: most values, such as a
+  // pod-template-hash, name a handful of identities among 10^5).
   struct LabelIndex {
-    std::unordered_map<std::string, Bits> key;
-    std::unordered_map<std::string, std::unordered_map<std::string, Bits>> value;
+    std::unordered_map<std::string, std::vector<uint32_t>> key;
+    std::unordered_map<std::string, std::unordered_map<std::string, std::vector<uint32_t>>> value;
   };
   LabelIndex pod_index_, ns_index_;
   std::unordered_map<std::string, Bits> pod_selector_cache_, ns_selector_cache_;

@@ -1,13 +1,23 @@
-// Whole-cluster reachability, identity by identity.
+// Whole-cluster reachability, identity by identity, without identity × identity matrices.
 //
-// The destination side is a list of (identity, port) pairs, "targets". Two bit matrices:
-//  - ingress: for each target, the source identities its ingress side admits;
+// The destination side is a list of (identity, port) pairs, "targets". Two families of rows:
+//  - ingress: for each distinct ingress side (targets whose ingress matches the same rules in
+//             the same tiers share one), the source identities it admits;
 //  - egress:  for each egress profile (identities with the same policy lists behave alike),
 //             the targets its egress side admits.
-// The ingress matrix is transposed (64×64 blocks) so that a source's row is a plain AND of two
-// bit rows. Counting weighs targets by how many endpoints they stand for, with bit planes of
-// the weights so that no bit is visited one by one.
+// Both are kept sparse (the nonzero 64-bit words, or those of the complement when the row is
+// mostly ones): NetworkPolicies are namespaced, so a row is a few namespaces' words or almost
+// everything, and memory stays linear in the cluster instead of growing with the square of the
+// identities.
+//
+// Counting streams over ingress rows and never materialises the matrix: a row's sources are
+// visited word by word, grouped by egress profile (identities of one word mostly share a few
+// profiles) and weighed by how many --from endpoints they stand for (bit planes of the
+// weights); then each target of the row adds the weights of the profiles whose egress admits
+// it. A row that admits almost everyone starts from the column sum of the egress profiles and
+// subtracts its few missing words.
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <unordered_map>
 
@@ -16,16 +26,20 @@
 namespace stockade::engine_internal {
 namespace {
 
-// Transposes a 64×64 bit matrix in place: bit c of a[r] becomes bit r of a[c].
-void transpose64(uint64_t a[64]) {
-  uint64_t m = 0x00000000FFFFFFFFULL;
-  for (int j = 32; j != 0; j >>= 1, m ^= (m << j)) {
-    for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
-      uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
-      a[k] ^= t << j;
-      a[k | j] ^= t;
-    }
-  }
+// Dense bits combined with sparse ones.
+void or_sparse(Bits& dst, const SparseBits& s) {
+  uint64_t* d = dst.data();
+  s.for_each_word([&](size_t wi, uint64_t w) { d[wi] |= w; });
+}
+void and_not_sparse(Bits& dst, const SparseBits& s) {
+  uint64_t* d = dst.data();
+  s.for_each_word([&](size_t wi, uint64_t w) { d[wi] &= ~w; });
+}
+// dst |= s & mask
+void or_and_sparse(Bits& dst, const SparseBits& s, const Bits& mask) {
+  uint64_t* d = dst.data();
+  const uint64_t* m = mask.data();
+  s.for_each_word([&](size_t wi, uint64_t w) { d[wi] |= w & m[wi]; });
 }
 
 class ReachMatrixImpl final : public ReachMatrix {
@@ -77,8 +91,13 @@ class ReachMatrixImpl final : public ReachMatrix {
   }
 
   std::string describe() const override {
-    return std::to_string(targets_) + " targets, " + std::to_string(egress_rows_.size()) +
-           " egress profiles, " + std::to_string(overrides_.size()) + " node cells";
+    size_t bytes = 0;
+    for (const SparseBits& r : ingress_rows_) bytes += r.bytes();
+    for (const SparseBits& r : egress_rows_) bytes += r.bytes();
+    return std::to_string(targets_) + " targets, " + std::to_string(ingress_rows_.size()) +
+           " ingress rows, " + std::to_string(egress_rows_.size()) + " egress profiles (" +
+           std::to_string((bytes + 512 * 1024) / (1024 * 1024)) + " MiB of rows), " +
+           std::to_string(overrides_.size()) + " node cells";
   }
 
   const std::vector<Port>& ports(uint32_t dst) const override {
@@ -109,39 +128,151 @@ class ReachMatrixImpl final : public ReachMatrix {
       s[id] += in_from && in_to;
       c.endpoints += in_from || in_to;
     }
-    // Bit planes of target weights.
-    uint64_t max_w = 0;
-    for (uint32_t id = 0; id < ni; ++id) max_w = std::max(max_w, t[id]);
+    uint64_t target_weight = 0, source_weight = 0;
+    for (size_t k = 0; k < targets_; ++k) target_weight += t[target_identity_[k]];
+    for (uint32_t a = 0; a < ni; ++a) source_weight += f[a];
+    c.pairs = source_weight * target_weight;
+
+    // Bit planes of the source weights, so that a word of sources is weighed by popcounts.
+    uint64_t max_f = 0;
+    for (uint32_t a = 0; a < ni; ++a) max_f = std::max(max_f, f[a]);
     int planes = 0;
-    while ((max_w >> planes) != 0) ++planes;
-    std::vector<Bits> plane(planes, Bits(targets_));
-    uint64_t target_weight = 0;
-    for (size_t k = 0; k < targets_; ++k) {
-      uint64_t w = t[target_identity_[k]];
-      target_weight += w;
+    while ((max_f >> planes) != 0) ++planes;
+    const size_t src_words = (ni + 63) / 64;
+    std::vector<uint64_t> plane(static_cast<size_t>(planes) * src_words);
+    for (uint32_t a = 0; a < ni; ++a)
       for (int j = 0; j < planes; ++j)
-        if ((w >> j) & 1) plane[j].set(k);
-    }
-    const size_t words = (targets_ + 63) / 64;
-    for (uint32_t a = 0; a < ni; ++a) {
-      if (f[a] == 0) continue;
-      c.pairs += f[a] * target_weight;
-      const uint64_t* eg = egress_rows_[profile_[a]].data();
-      const uint64_t* in = ingress_t_[a].data();
+        if ((f[a] >> j) & 1) plane[j * src_words + a / 64] |= uint64_t{1} << (a % 64);
+    auto weight = [&](size_t wi, uint64_t bits) {
       uint64_t sum = 0;
-      for (int j = 0; j < planes; ++j) {
-        const uint64_t* p = plane[j].data();
-        uint64_t n = 0;
-        for (size_t w = 0; w < words; ++w) n += std::popcount(eg[w] & in[w] & p[w]);
-        sum += n << j;
+      for (int j = 0; j < planes; ++j)
+        sum += static_cast<uint64_t>(std::popcount(bits & plane[j * src_words + wi])) << j;
+      return sum;
+    };
+
+    // Sources of each word grouped by egress profile (only those with a weight). Profiles whose
+    // egress admits every target (no egress policy) need no test: their sources form one
+    // mask per word; profiles that admit no target are left out.
+    std::vector<uint32_t> group_begin(src_words + 1);
+    std::vector<std::pair<uint32_t, uint64_t>> groups;  // (profile, sources in the word)
+    std::vector<uint64_t> open(src_words);              // sources admitted everywhere
+    for (size_t wi = 0; wi < src_words; ++wi) {
+      group_begin[wi] = static_cast<uint32_t>(groups.size());
+      for (size_t a = wi * 64; a < std::min(ni, wi * 64 + 64); ++a) {
+        if (f[a] == 0) continue;
+        const uint32_t p = profile_[a];
+        const SparseBits& eg = egress_rows_[p];
+        const uint64_t bit = uint64_t{1} << (a % 64);
+        if (eg.stored() == 0) {
+          if (eg.inverted()) open[wi] |= bit;
+          continue;
+        }
+        auto it = std::find_if(groups.begin() + group_begin[wi], groups.end(),
+                               [p](const auto& g) { return g.first == p; });
+        if (it == groups.end())
+          groups.emplace_back(p, bit);
+        else
+          it->second |= bit;
       }
-      uint64_t allowed = f[a] * sum;
-      // A pod's traffic to itself is always allowed.
+    }
+    group_begin[src_words] = static_cast<uint32_t>(groups.size());
+
+    // Column sums: for each target, the weighted sources whose egress admits it.
+    std::vector<uint64_t> weight_of_profile(egress_rows_.size());
+    for (uint32_t a = 0; a < ni; ++a) weight_of_profile[profile_[a]] += f[a];
+    std::vector<int64_t> column(targets_);
+    int64_t base = 0;
+    for (uint32_t p = 0; p < egress_rows_.size(); ++p) {
+      const int64_t w = static_cast<int64_t>(weight_of_profile[p]);
+      if (w == 0) continue;
+      const SparseBits& row = egress_rows_[p];
+      const int64_t sign = row.inverted() ? -1 : 1;
+      if (row.inverted()) base += w;
+      for (size_t i = 0; i < row.stored(); ++i)
+        for (uint64_t bits = row.stored_word(i); bits; bits &= bits - 1)
+          column[size_t{row.stored_index(i)} * 64 + static_cast<size_t>(std::countr_zero(bits))] +=
+              sign * w;
+    }
+
+    // Row by row: the weights of a row's sources are summed once (per profile to test, and
+    // once for the sources admitted everywhere), then each target of the row tests its
+    // profiles.
+    std::vector<uint32_t> row_begin(ingress_rows_.size() + 1), row_targets(targets_);
+    for (size_t k = 0; k < targets_; ++k) ++row_begin[row_of_[k] + 1];
+    for (size_t r = 0; r < ingress_rows_.size(); ++r) row_begin[r + 1] += row_begin[r];
+    {
+      std::vector<uint32_t> next(row_begin.begin(), row_begin.end() - 1);
+      for (size_t k = 0; k < targets_; ++k)
+        row_targets[next[row_of_[k]]++] = static_cast<uint32_t>(k);
+    }
+    std::vector<std::pair<uint32_t, uint64_t>> tested;  // (profile, weighed sources)
+    std::vector<uint64_t> here, sums;  // a row's targets over their span, and their sums
+    constexpr uint32_t kNoSlot = UINT32_MAX;
+    std::vector<uint32_t> slot_of(egress_rows_.size(), kNoSlot);
+    for (size_t r = 0; r < ingress_rows_.size(); ++r) {
+      bool any = false;
+      for (uint32_t i = row_begin[r]; i < row_begin[r + 1] && !any; ++i)
+        any = t[target_identity_[row_targets[i]]] != 0;
+      if (!any) continue;
+      const SparseBits& row = ingress_rows_[r];
+      uint64_t everywhere = 0;
+      tested.clear();
+      for (size_t i = 0; i < row.stored(); ++i) {
+        const size_t wi = row.stored_index(i);
+        const uint64_t bits = row.stored_word(i);
+        everywhere += weight(wi, bits & open[wi]);
+        for (uint32_t g = group_begin[wi]; g < group_begin[wi + 1]; ++g)
+          if (uint64_t m = bits & groups[g].second) {
+            // One entry per profile: slot_of[p] is its place in `tested` while this row is
+            // summed.
+            const uint32_t p = groups[g].first;
+            if (slot_of[p] == kNoSlot) {
+              slot_of[p] = static_cast<uint32_t>(tested.size());
+              tested.emplace_back(p, 0);
+            }
+            tested[slot_of[p]].second += weight(wi, m);
+          }
+      }
+      for (const auto& entry : tested) slot_of[entry.first] = kNoSlot;
+      const uint32_t first = row_begin[r], last = row_begin[r + 1];
+      const size_t lo_word = row_targets[first] / 64, hi_word = row_targets[last - 1] / 64;
+      const size_t span_words = hi_word - lo_word + 1;
+      if (!tested.empty() && span_words < last - first) {
+        // The row's targets are close together (a namespace's): each profile's egress words
+        // over their span are read once for all of them.
+        here.assign(span_words, 0);
+        for (uint32_t i = first; i < last; ++i)
+          here[row_targets[i] / 64 - lo_word] |= uint64_t{1} << (row_targets[i] % 64);
+        sums.assign(span_words * 64, 0);
+        for (const auto& [p, w] : tested) {
+          const SparseBits& eg = egress_rows_[p];
+          for (size_t wi = lo_word; wi <= hi_word; ++wi)
+            for (uint64_t bits = eg.word(wi) & here[wi - lo_word]; bits; bits &= bits - 1)
+              sums[(wi - lo_word) * 64 + static_cast<size_t>(std::countr_zero(bits))] += w;
+        }
+      }
+      const bool spanned = !tested.empty() && span_words < last - first;
+      for (uint32_t i = first; i < last; ++i) {
+        const uint32_t k = row_targets[i];
+        const uint64_t tk = t[target_identity_[k]];
+        if (tk == 0) continue;
+        uint64_t v = everywhere;
+        if (spanned) {
+          v += sums[k - lo_word * 64];
+        } else {
+          for (const auto& [p, w] : tested)
+            if (egress_rows_[p].test(k)) v += w;
+        }
+        if (row.inverted()) v = static_cast<uint64_t>(base + column[k]) - v;
+        c.allowed += tk * v;
+      }
+    }
+
+    // A pod's traffic to itself is always allowed.
+    for (uint32_t a = 0; a < ni; ++a)
       if (s[a])
         for (size_t k = offset_[a]; k < offset_[a + 1]; ++k)
-          if (!(egress_rows_[profile_[a]].test(k) && ingress_t_[a].test(k))) allowed += s[a];
-      c.allowed += allowed;
-    }
+          if (!target_allowed(a, k)) c.allowed += s[a];
     // Cells where a pod and its own node's host-network pods meet.
     for (const auto& [key, value] : overrides_) {
       uint32_t src = static_cast<uint32_t>(key >> 40);
@@ -155,10 +286,11 @@ class ReachMatrixImpl final : public ReachMatrix {
   }
 
  private:
+  bool target_allowed(uint32_t a, size_t k) const {
+    return egress_rows_[profile_[a]].test(k) && ingress_rows_[row_of_[k]].test(a);
+  }
   bool identity_allowed(uint32_t src, uint32_t dst, size_t port_index) const {
-    uint32_t a = e_.identity_of(src), b = e_.identity_of(dst);
-    size_t t = offset_[b] + port_index;
-    return egress_rows_[profile_[a]].test(t) && ingress_t_[a].test(t);
+    return target_allowed(e_.identity_of(src), offset_[e_.identity_of(dst)] + port_index);
   }
   static uint64_t cell_key(uint32_t src, uint32_t dst, size_t k) {
     return (uint64_t{src} << 40) | (uint64_t{dst} << 16) | k;
@@ -179,6 +311,19 @@ class ReachMatrixImpl final : public ReachMatrix {
       if (!eps[i].node.empty()) by_node[eps[i].node].push_back(i);
     }
     if (!any_host) return;
+    // Per identity and direction: whether a Cilium rule or deny list applies to it.
+    for (Direction dir : {kIngress, kEgress}) {
+      cilium_[dir].assign(e_.identity_count(), 0);
+      for (uint32_t id = 0; id < e_.identity_count(); ++id) {
+        const SideLists& l = e_.side(id, dir);
+        bool c = !l.deny.empty() || l.cilium_isolated;
+        for (uint32_t pi : l.np)
+          for (const CompiledRule& r :
+               dir == kIngress ? e_.policy(pi).ingress : e_.policy(pi).egress)
+            c |= r.cilium != nullptr;
+        cilium_[dir][id] = c;
+      }
+    }
     for (const auto& [node, members] : by_node) {
       for (uint32_t h : members) {
         if (!host_[h]) continue;
@@ -186,22 +331,42 @@ class ReachMatrixImpl final : public ReachMatrix {
           if (o == h) continue;
           for (auto [s, d] : {std::pair{h, o}, std::pair{o, h}}) {
             if (host_[s] && host_[d] && s > d) continue;  // both host-network: once
-            const auto& ports = ports_[e_.identity_of(d)];
+            const uint32_t a = e_.identity_of(s), b = e_.identity_of(d);
+            const auto& ports = ports_[b];
             for (size_t k = 0; k < ports.size(); ++k) {
-              bool v = e_.allowed(s, d, ports[k].protocol, ports[k].port);
-              if (v != identity_allowed(s, d, k)) overrides_[cell_key(s, d, k)] = v;
+              const size_t target = offset_[b] + k;
+              const bool eg = egress_rows_[profile_[a]].test(target);
+              const bool in = ingress_rows_[row_of_[target]].test(a);
+              // A side whose peer is a host-network pod on its node: without admin policies,
+              // NetworkPolicies decide it, and they allow their own node whatever their rules
+              // say; with none, baseline and default decide as for any peer. With admin
+              // policies (which can deny before), the verdict is evaluated in full.
+              auto own = [&](uint32_t subject, Direction dir, bool side) -> int {
+                const SideLists& l = e_.side(subject, dir);
+                if (!l.admin.empty()) return -1;
+                return l.isolated ? 1 : side;
+              };
+              const int eg_own = host_[d] ? own(a, kEgress, eg) : eg;
+              const int in_own = host_[s] ? own(b, kIngress, in) : in;
+              // Cilium rules (deny, entities relative to the node, isolation that does not
+              // allow the node) are evaluated in full.
+              const bool plain = !cilium_[kEgress][a] && !cilium_[kIngress][b];
+              const bool v = !plain || eg_own < 0 || in_own < 0
+                                 ? e_.allowed(s, d, ports[k].protocol, ports[k].port)
+                                 : eg_own && in_own;
+              if (v != (eg && in)) overrides_[cell_key(s, d, k)] = v;
             }
           }
         }
       }
     }
   }
-  // Ingress side of each target, over source identities; then transposed.
+
+  // Ingress side of each target, over source identities.
   void build_ingress() {
     const size_t ni = e_.identity_count();
     // Targets whose ingress side matches the same rules in the same tiers share one row.
-    std::vector<Bits> rows;
-    std::vector<uint32_t> row_of(targets_);
+    row_of_.resize(targets_);
     std::map<std::vector<uint64_t>, uint32_t> row_index;
     const Bits all(ni, true);
     std::vector<uint64_t> sig;
@@ -225,31 +390,9 @@ class ReachMatrixImpl final : public ReachMatrix {
         add_matching(lists.np);
         sig.push_back(!lists.isolated);
         add_matching(lists.baseline);
-        auto [it, inserted] = row_index.emplace(sig, static_cast<uint32_t>(rows.size()));
-        row_of[k] = it->second;
-        if (inserted) rows.push_back(ingress_row(sig, lists, all));
-      }
-    }
-    // Transpose: ingress_t_[a] has bit k when target k admits source identity a.
-    ingress_t_.assign(ni, Bits(targets_));
-    const size_t src_words = (ni + 63) / 64;
-    // Eight source words (one cache line of each row) at a time, targets inside: reads use whole
-    // cache lines and each pass writes 512 destination rows sequentially.
-    constexpr size_t kGroup = 8;
-    uint64_t blocks[kGroup][64];
-    for (size_t w0 = 0; w0 < src_words; w0 += kGroup) {
-      const size_t g = std::min(kGroup, src_words - w0);
-      for (size_t k0 = 0; k0 < targets_; k0 += 64) {
-        for (size_t r = 0; r < 64; ++r) {
-          const uint64_t* row = k0 + r < targets_ ? rows[row_of[k0 + r]].data() + w0 : nullptr;
-          for (size_t j = 0; j < g; ++j) blocks[j][r] = row ? row[j] : 0;
-        }
-        for (size_t j = 0; j < g; ++j) {
-          transpose64(blocks[j]);
-          const size_t base = (w0 + j) * 64;
-          for (size_t c = 0; c < 64 && base + c < ni; ++c)
-            ingress_t_[base + c].data()[k0 / 64] = blocks[j][c];
-        }
+        auto [it, inserted] = row_index.emplace(sig, static_cast<uint32_t>(ingress_rows_.size()));
+        row_of_[k] = it->second;
+        if (inserted) ingress_rows_.emplace_back(ingress_row(sig, lists, all));
       }
     }
   }
@@ -266,25 +409,27 @@ class ReachMatrixImpl final : public ReachMatrix {
     };
     size_t i = 0;
     Bits allowed(ni), remaining = all, np_set(ni);
-    for (; sig[i] != kEnd; ++i) {  // admin tier
-      if (remaining.any()) apply_rule(rule(sig[i]), rule(sig[i]).peers, remaining, allowed, np_set);
+    for (; sig[i] != ~uint64_t{0}; ++i) {  // admin tier
+      if (remaining.any())
+        apply_rule(rule(sig[i]), rule(sig[i]).peer_set, remaining, allowed, np_set);
     }
     ++i;
     np_set |= remaining;
-    for (; sig[i] != kEnd; ++i) np_set.and_not(rule(sig[i]).peers);  // deny rules win
+    for (; sig[i] != kEnd; ++i) and_not_sparse(np_set, rule(sig[i]).peer_set);  // deny wins
     ++i;
     const size_t np_begin = i;
     while (sig[i] != kEnd) ++i;
     const size_t np_end = i++;
     if (lists.isolated) {
       Bits acc(ni);
-      for (size_t j = np_begin; j < np_end; ++j) acc |= rule(sig[j]).peers;
+      for (size_t j = np_begin; j < np_end; ++j) or_sparse(acc, rule(sig[j]).peer_set);
       allowed.or_and(np_set, acc);
       return allowed;
     }
     ++i;  // the isolation flag
     Bits rem = np_set;
-    for (; sig[i] != kEnd; ++i) apply_rule(rule(sig[i]), rule(sig[i]).peers, rem, allowed, allowed);
+    for (; sig[i] != ~uint64_t{0}; ++i)
+      apply_rule(rule(sig[i]), rule(sig[i]).peer_set, rem, allowed, allowed);
     allowed |= rem;
     return allowed;
   }
@@ -297,52 +442,93 @@ class ReachMatrixImpl final : public ReachMatrix {
     if (r.action == RuleAction::Pass) passed.or_and(match, remaining);
     remaining.and_not(match);
   }
+  static void apply_rule(const CompiledRule& r, const SparseBits& match, Bits& remaining,
+                         Bits& allowed, Bits& passed) {
+    if (r.action == RuleAction::Allow) or_and_sparse(allowed, match, remaining);
+    if (r.action == RuleAction::Pass) or_and_sparse(passed, match, remaining);
+    and_not_sparse(remaining, match);
+  }
 
-  const Bits& targets_of(uint32_t policy, Direction d, size_t rule) {
+  // The targets a rule's peers and ports match (kept sparse: one per egress rule). Rules of
+  // different policies often share their peers (every pod, a namespace) or their ports: both
+  // halves are cached by content, and a rule's targets are their intersection.
+  const SparseBits& targets_of(uint32_t policy, Direction d, size_t rule) {
     uint64_t key = (uint64_t{policy} << 32) | rule;
     auto it = target_cache_.find(key);
     if (it != target_cache_.end()) return it->second;
     const CompiledRule& r =
         (d == kIngress ? e_.policy(policy).ingress : e_.policy(policy).egress)[rule];
-    Bits t(targets_);
+    const SparseBits& peers = peer_targets(r.peer_set);
+    if (r.all_ports) return target_cache_.emplace(key, peers).first->second;
+    const SparseBits& ports = port_targets(r);
+    clear(scratch_);
+    or_sparse(scratch_, peers);
+    clear(scratch2_);
+    or_sparse(scratch2_, ports);
+    scratch_ &= scratch2_;
+    return target_cache_.emplace(key, SparseBits(scratch_)).first->second;
+  }
+
+  // The targets of a set of identities: each identity's ports.
+  const SparseBits& peer_targets(const SparseBits& ids) {
+    auto it = peer_cache_.find(ids);
+    if (it != peer_cache_.end()) return it->second;
+    clear(scratch_);
+    ids.for_each([&](size_t b) {
+      for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) scratch_.set(k);
+    });
+    return peer_cache_.emplace(ids, SparseBits(scratch_)).first->second;
+  }
+
+  // The targets whose (protocol, port) a rule's ports match.
+  const SparseBits& port_targets(const CompiledRule& r) {
+    std::string key;
     bool named = false;
-    for (const CompiledPort& p : r.ports) named |= p.kind == CompiledPort::Kind::Named;
-    if (r.all_ports) {
-      r.peers.for_each([&](size_t b) {
-        for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) t.set(k);
-      });
-    } else if (!named) {
+    for (const CompiledPort& p : r.ports) {
+      named |= p.kind == CompiledPort::Kind::Named;
+      key += std::to_string(static_cast<int>(p.kind)) + ":" +
+             std::to_string(static_cast<int>(p.protocol)) + ":" +
+             std::to_string(p.named_any_protocol) + ":" + std::to_string(p.lo) + ":" +
+             std::to_string(p.hi) + ":" + std::to_string(p.name.size()) + ":" + p.name + ";";
+    }
+    auto it = port_cache_.find(key);
+    if (it != port_cache_.end()) return it->second;
+    clear(scratch2_);
+    if (!named) {
       // Without named ports the answer depends on (protocol, port) only: decide each distinct
       // one once.
       std::vector<uint8_t> match(distinct_ports_.size());
       for (size_t i = 0; i < distinct_ports_.size(); ++i)
         match[i] = EngineImpl::port_matches(r, distinct_ports_[i].protocol, distinct_ports_[i].port,
                                             nullptr);
-      r.peers.for_each([&](size_t b) {
-        for (size_t k = offset_[b]; k < offset_[b + 1]; ++k)
-          if (match[target_port_[k]]) t.set(k);
-      });
+      for (size_t k = 0; k < targets_; ++k)
+        if (match[target_port_[k]]) scratch2_.set(k);
     } else {
-      r.peers.for_each([&](size_t b) {
+      for (size_t b = 0; b < ports_.size(); ++b) {
         const auto* dst_ports = &e_.identity_ports(static_cast<uint32_t>(b));
         for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) {
           const Port& p = ports_[b][k - offset_[b]];
-          if (EngineImpl::port_matches(r, p.protocol, p.port, dst_ports)) t.set(k);
+          if (EngineImpl::port_matches(r, p.protocol, p.port, dst_ports)) scratch2_.set(k);
         }
-      });
+      }
     }
-    return target_cache_.emplace(key, std::move(t)).first->second;
+    return port_cache_.emplace(std::move(key), SparseBits(scratch2_)).first->second;
   }
+
+  static void clear(Bits& b) { std::fill(b.data(), b.data() + b.word_count(), 0); }
 
   // Egress side of each distinct egress profile, over targets.
   void build_egress() {
     const size_t ni = e_.identity_count();
     profile_.resize(ni);
+    scratch_ = Bits(targets_);
+    scratch2_ = Bits(targets_);
     std::map<std::tuple<std::vector<uint32_t>, std::vector<uint32_t>, std::vector<uint32_t>,
                         std::vector<uint32_t>, bool>,
              uint32_t>
         profiles;
     const Bits all(targets_, true);
+    Bits allowed(targets_), remaining(targets_), np_set(targets_), acc(targets_);
     for (uint32_t a = 0; a < ni; ++a) {
       const SideLists& lists = e_.side(a, kEgress);
       auto key = std::make_tuple(lists.admin, lists.np, lists.baseline, lists.deny, lists.isolated);
@@ -351,7 +537,9 @@ class ReachMatrixImpl final : public ReachMatrix {
         profile_[a] = it->second;
         continue;
       }
-      Bits allowed(targets_), remaining = all, np_set(targets_);
+      clear(allowed);
+      clear(np_set);
+      remaining = all;
       for (uint32_t pi : lists.admin) {
         const auto& rules = e_.policy(pi).egress;
         bool done = false;
@@ -364,15 +552,15 @@ class ReachMatrixImpl final : public ReachMatrix {
       np_set |= remaining;
       for (uint32_t pi : lists.deny)  // deny rules win
         for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
-          np_set.and_not(targets_of(pi, kEgress, ri));
+          and_not_sparse(np_set, targets_of(pi, kEgress, ri));
       if (lists.isolated) {
-        Bits acc(targets_);
+        clear(acc);
         for (uint32_t pi : lists.np)
           for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
-            acc |= targets_of(pi, kEgress, ri);
+            or_sparse(acc, targets_of(pi, kEgress, ri));
         allowed.or_and(np_set, acc);
       } else {
-        Bits rem = np_set;
+        Bits& rem = np_set;
         for (uint32_t pi : lists.baseline) {
           const auto& rules = e_.policy(pi).egress;
           for (size_t ri = 0; ri < rules.size(); ++ri)
@@ -381,11 +569,14 @@ class ReachMatrixImpl final : public ReachMatrix {
         allowed |= rem;
       }
       uint32_t idx = static_cast<uint32_t>(egress_rows_.size());
-      egress_rows_.push_back(std::move(allowed));
+      egress_rows_.emplace_back(allowed);
       profiles.emplace(std::move(key), idx);
       profile_[a] = idx;
     }
     target_cache_.clear();
+    peer_cache_.clear();
+    port_cache_.clear();
+    scratch_ = scratch2_ = Bits();
   }
 
   const EngineImpl& e_;
@@ -395,11 +586,17 @@ class ReachMatrixImpl final : public ReachMatrix {
   std::vector<uint32_t> target_identity_;
   std::vector<uint32_t> target_port_;  // per target, into distinct_ports_
   std::vector<Port> distinct_ports_;
-  std::vector<Bits> ingress_t_;    // per source identity, over targets
-  std::vector<uint32_t> profile_;  // per identity, into egress_rows_
-  std::vector<Bits> egress_rows_;  // per egress profile, over targets
-  std::unordered_map<uint64_t, Bits> target_cache_;
+  std::vector<SparseBits> ingress_rows_;  // per distinct ingress side, over source identities
+  std::vector<uint32_t> row_of_;          // per target, into ingress_rows_
+  std::vector<uint32_t> profile_;         // per identity, into egress_rows_
+  std::vector<SparseBits> egress_rows_;   // per egress profile, over targets
+  std::unordered_map<uint64_t, SparseBits> target_cache_;  // (policy, rule) -> targets
+  std::unordered_map<SparseBits, SparseBits, SparseBits::Hash>
+      peer_cache_;                                          // identities -> targets
+  std::unordered_map<std::string, SparseBits> port_cache_;  // a rule's ports -> targets
+  Bits scratch_, scratch2_;
   std::vector<uint8_t> host_;                     // per endpoint: host network
+  std::vector<uint8_t> cilium_[2];                // per direction and identity: Cilium applies
   std::unordered_map<uint64_t, bool> overrides_;  // cell_key -> verdict
 };
 
