@@ -91,6 +91,9 @@ ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>
     if (auto r = kube::load_snapshot(*client, loader, report); !r)
       throw UsageError{r.error().str()};
     for (const auto& note : report.notes) verbose_log(o, note);
+  } else if (o.files.empty() && extra.empty() && o.objects_optional) {
+    verbose_log(o, "no cluster objects (-f): working from what the flow records carry");
+    return ClusterState{};
   } else if (o.files.empty() && (o.files_required || extra.empty())) {
     throw UsageError{
         "no cluster objects: pass -f FILE (or --kubeconfig/--context for a live "
@@ -141,6 +144,20 @@ int verdict_exit(const CommonOptions& o, std::initializer_list<const ClusterStat
                  kExitIgnoredPolicies);
   }
   return kExitIgnoredPolicies;
+}
+
+bool has_object_source(const CommonOptions& o) {
+  return !o.files.empty() || !o.kubeconfig.empty() || !o.context.empty();
+}
+
+std::vector<Endpoint> resolve_endpoints(const ClusterState& state, const CommonOptions& o) {
+  std::vector<std::string> notes;
+  std::vector<Endpoint> eps = build_endpoints(state, o.verbose ? &notes : nullptr);
+  constexpr size_t kShown = 20;
+  for (size_t i = 0; i < notes.size() && i < kShown; ++i) verbose_log(o, "pod " + notes[i]);
+  if (notes.size() > kShown)
+    verbose_log(o, "... and " + std::to_string(notes.size() - kShown) + " more such pods");
+  return eps;
 }
 
 void finish(int code) {
@@ -250,6 +267,21 @@ std::vector<uint8_t> select_endpoints(const std::vector<Endpoint>& eps, const st
 std::vector<Peer> parse_peers(const PolicyEngine& engine, const ClusterState& state,
                               const std::string& text, const std::string& flag) {
   if (auto ip = IpAddr::parse(text)) {
+    // Two pods of the input may hold one address (a terminating pod and its successor, or a
+    // dump taken across a restart): which one was meant is not for us to guess.
+    std::vector<uint32_t> holders;
+    const auto& all = engine.endpoints();
+    for (uint32_t i = 0; i < all.size() && holders.size() < 6; ++i)
+      if (!all[i].pod.host_network &&
+          std::find(all[i].ips.begin(), all[i].ips.end(), *ip) != all[i].ips.end())
+        holders.push_back(i);
+    if (holders.size() > 1) {
+      std::string list;
+      for (size_t k = 0; k < holders.size() && k < 5; ++k)
+        list += (k ? ", " : "") + all[holders[k]].id();
+      throw UsageError{flag + ": " + text + " is the address of more than one pod in the input (" +
+                       list + (holders.size() > 5 ? ", ..." : "") + "): name the pod instead"};
+    }
     if (auto ep = engine.find_endpoint_by_ip(*ip)) return {Peer::of_endpoint(*ep)};
     // Policies act after a Service's address is translated to one of its pods.
     for (const Service& svc : state.services) {

@@ -39,7 +39,10 @@ struct CommonOptions {
   std::string request_timeout = "0";  // --request-timeout, as kubectl: 0 (none), 30s, 2m
   int verbose = 0;
   bool quiet = false;
-  bool files_required = true;     // -f (or --kubeconfig/--context) must be given
+  bool files_required = true;  // -f (or --kubeconfig/--context) must be given
+  // Without -f or a cluster, load_cluster returns no objects instead of an error (map and
+  // verify then work from what the flow records carry).
+  bool objects_optional = false;
   bool workload_security = true;  // LoadOptions::workload_security: the posture side of pods
 };
 
@@ -56,6 +59,12 @@ std::unique_ptr<kube::Client> connect_cluster(const CommonOptions& o, bool in_cl
 
 // Loads every -f path (plus `extra` paths) into one ClusterState. Throws UsageError.
 ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>& extra = {});
+// The endpoints of `state` (build_endpoints: the one endpoint resolution); under -v, says which
+// pods' workloads were inferred or could not be established, and why.
+// Whether cluster objects were asked for (-f, --kubeconfig or --context).
+bool has_object_source(const CommonOptions& o);
+
+std::vector<Endpoint> resolve_endpoints(const ClusterState& state, const CommonOptions& o);
 
 // For the commands whose output is verdicts (reach, explain, diff, verify): when the states
 // hold enforced policies the engine does not evaluate, says so on stderr ("these verdicts

@@ -24,7 +24,7 @@ int run(const DiffOptions& o) {
   for (const std::string& p : o.ports) queries.push_back(parse_port(p, "--port"));
   ClusterState before_state = load_cluster(o.common, o.before);
   ClusterState after_state = load_cluster(o.common, o.after);
-  auto before = PolicyEngine::compile(before_state, build_endpoints(before_state));
+  auto before = PolicyEngine::compile(before_state, resolve_endpoints(before_state, o.common));
   auto after = PolicyEngine::compile(after_state, build_endpoints(after_state));
   const auto& eps = before->endpoints();
   if (eps.size() != after->endpoints().size())

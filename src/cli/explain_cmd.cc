@@ -22,7 +22,7 @@ struct ExplainOptions {
 int run(const ExplainOptions& o) {
   PortQuery q = parse_port(o.port, "--port");
   ClusterState state = load_cluster(o.common);
-  auto engine = PolicyEngine::compile(state, build_endpoints(state));
+  auto engine = PolicyEngine::compile(state, resolve_endpoints(state, o.common));
   std::vector<Peer> srcs = parse_peers(*engine, state, o.from, "--from");
   std::vector<Peer> dsts = parse_peers(*engine, state, o.to, "--to");
   auto port_on = [&](const Peer& dst) -> uint16_t {

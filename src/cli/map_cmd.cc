@@ -48,7 +48,7 @@ int run(const MapOptions& o) {
   verbose_log(o.common, "cluster: " + clock.lap());
   // The policies compile on another thread while the flows are read: only the isolation of
   // the map's nodes needs them, at the end. Both read the same endpoints, in the same order.
-  const std::vector<Endpoint> endpoints = build_endpoints(state);
+  const std::vector<Endpoint> endpoints = resolve_endpoints(state, o.common);
   auto compiled =
       std::async(std::launch::async, [&] { return PolicyEngine::compile(state, endpoints); });
 
@@ -89,11 +89,20 @@ int run(const MapOptions& o) {
   if (graph.duplicates())
     verbose_log(o.common, std::to_string(graph.duplicates()) +
                               " connection starts reported by both nodes counted once");
+  for (const std::string& note : graph.resolution_notes()) verbose_log(o.common, note);
+  if (graph.unresolved_pods() > graph.resolution_notes().size())
+    verbose_log(o.common, "... " + std::to_string(graph.unresolved_pods()) +
+                              " pods named by records are not in the input in all");
   if (graph.unresolved())
     verbose_log(o.common, std::to_string(graph.unresolved()) +
                               " records without an address or name for an endpoint");
 
   MapSummary summary{stats.records, stats.malformed + graph.unresolved()};
+  summary.isolation_known = has_object_source(o.common);
+  if (!summary.isolation_known && !o.common.quiet)
+    std::fprintf(stderr,
+                 "stockade: no cluster objects (-f): endpoints are named from the flow records; "
+                 "isolation is unknown\n");
   std::string out;
   if (o.common.output == "dot") {
     out = render_map_dot(graph, *engine);
@@ -113,6 +122,7 @@ Runner register_map(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("map", "The topology of observed traffic (json, dot, html)");
   add_common_flags(*cmd, opts->common, {"json", "dot", "html"}, "json");
   opts->common.workload_security = false;  // no posture checks here
+  opts->common.objects_optional = true;    // without -f: from what the records carry
   cmd->add_option("--flows", opts->flows,
                   "Flow records: Hubble JSON (hubble observe -o json|jsonpb) or Stockade agent "
                   "events; file, gzip file or - for stdin; repeatable")

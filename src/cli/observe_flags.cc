@@ -88,6 +88,10 @@ Observed read_observed(const CommonOptions& common, const ObserveFlags& f,
   verbose_log(common, std::to_string(stats.records) + " flow records, " +
                           std::to_string(r->outside_window) + " outside --since/--until, " +
                           std::to_string(r->edges.size()) + " observed edges");
+  for (const std::string& note : r->resolution_notes) verbose_log(common, note);
+  if (r->unresolved_pods > r->resolution_notes.size())
+    verbose_log(common, "... " + std::to_string(r->unresolved_pods) +
+                            " pods named by records are not in the input in all");
   return std::move(*r);
 }
 

@@ -50,7 +50,7 @@ int run(const ReachOptions& o) {
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
   verbose_log(o.common, "load: " + clock.lap() + memory_use());
-  auto endpoints = build_endpoints(state);
+  auto endpoints = resolve_endpoints(state, o.common);
   verbose_log(o.common, "endpoints: " + clock.lap() + memory_use());
   auto engine = PolicyEngine::compile(state, std::move(endpoints));
   verbose_log(o.common, "compile: " + clock.lap() + " (" +

@@ -126,7 +126,7 @@ void write_file(const std::filesystem::path& p, const std::string& text) {
 int run(const RecommendOptionsCli& o) {
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
-  auto current = PolicyEngine::compile(state, build_endpoints(state));
+  auto current = PolicyEngine::compile(state, resolve_endpoints(state, o.common));
   std::unique_ptr<PolicyEngine> without_np;
   if (o.replace && !state.network_policies.empty()) {
     ClusterState base = state;

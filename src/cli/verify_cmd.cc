@@ -44,13 +44,71 @@ std::string short_reason(const Decision& d) {
   return tier_id(d.tier);
 }
 
+// Without cluster objects there are no policies to decide with: each observed edge is listed
+// as the records name it, with the verdict unknown (exit 0: nothing was found denied).
+int run_without_objects(const VerifyOptions& o, const Observed& obs) {
+  if (!o.common.quiet)
+    std::fprintf(stderr,
+                 "stockade: no cluster objects (-f): endpoints are named from the flow records; "
+                 "isolation and verdicts are unknown\n");
+  uint64_t edges = 0, not_established = 0;
+  nlohmann::json list = nlohmann::json::array();
+  std::string table;
+  for (const ObservedEdge& e : obs.edges) {
+    if (e.stats.established == 0) {
+      ++not_established;
+      continue;
+    }
+    ++edges;
+    std::string proto(to_string(e.protocol));
+    if (o.common.output == "json") {
+      list.push_back({{"src", e.src.id},
+                      {"dst", e.dst.id},
+                      {"protocol", proto},
+                      {"port", e.port},
+                      {"count", e.stats.count},
+                      {"established", e.stats.established},
+                      {"verdict", "unknown"}});
+    } else {
+      table += fmt::format("{:<40} {:<40} {:<11} {:>8} {:<8}\n", e.src.id, e.dst.id,
+                           fmt::format("{}/{}", proto, e.port), e.stats.established, "unknown");
+    }
+  }
+  if (o.common.output == "json") {
+    nlohmann::json j = {{"edges", std::move(list)},
+                        {"summary",
+                         {{"edges", edges},
+                          {"allowed", 0},
+                          {"denied", 0},
+                          {"unknown", edges},
+                          {"not_established", not_established},
+                          {"flows", obs.records},
+                          {"isolation", "unknown"}}}};
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    if (!table.empty())
+      std::cout << fmt::format("{:<40} {:<40} {:<11} {:>8} {:<8}\n", "SOURCE", "DESTINATION",
+                               "PORT", "COUNT", "VERDICT")
+                << table << "\n";
+    std::cout << fmt::format(
+        "{} observed edges, verdicts unknown without cluster objects ({} not established)\n", edges,
+        not_established);
+  }
+  std::cout.flush();
+  finish(kExitOk);
+}
+
 int run(const VerifyOptions& o) {
+  if (!has_object_source(o.common) && o.common.output == "sarif")
+    throw UsageError{"-o sarif needs cluster objects (-f): without them no verdict is known"};
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
-  auto engine = PolicyEngine::compile(state, build_endpoints(state));
+  auto engine = PolicyEngine::compile(state, resolve_endpoints(state, o.common));
   verbose_log(o.common, "cluster: " + clock.lap());
   Observed obs = read_observed(o.common, o.observe, state, *engine);
   verbose_log(o.common, "flows: " + clock.lap());
+
+  if (!has_object_source(o.common)) return run_without_objects(o, obs);
 
   uint64_t allowed = 0, denied = 0, unresolved = 0, not_established = 0;
   nlohmann::json edges = nlohmann::json::array();
@@ -162,6 +220,7 @@ Runner register_verify(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("verify", "Observed traffic against policies: the verdict of each edge");
   add_common_flags(*cmd, opts->common, {"table", "json", "sarif"}, "table");
+  opts->common.objects_optional = true;  // without -f: from what the records carry
   add_observe_flags(*cmd, opts->observe, true);
   cmd->add_option("--fail-on", opts->fail_on,
                   "Exit 1 when an observed edge is denied (denied, default) or never (none)")

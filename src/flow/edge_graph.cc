@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "core/hash.h"
+#include "model/resolution.h"
 
 namespace stockade {
 
@@ -37,42 +38,6 @@ struct IpHash {
   }
 };
 
-bool is_lower_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-// The workload a pod name suggests when the objects are absent: Deployment pods are
-// NAME-<template hash>-<5 chars>, StatefulSet pods NAME-<ordinal>, DaemonSet and Job pods
-// NAME-<5 chars>.
-std::pair<std::string_view, std::string_view> guess_workload(std::string_view pod) {
-  auto last_dash = pod.rfind('-');
-  if (last_dash == std::string_view::npos || last_dash == 0) return {pod, "Pod"};
-  std::string_view tail = pod.substr(last_dash + 1);
-  std::string_view head = pod.substr(0, last_dash);
-  bool digits = !tail.empty() &&
-                std::all_of(tail.begin(), tail.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (digits) return {head, "StatefulSet"};
-  if (tail.size() == 5 && std::all_of(tail.begin(), tail.end(), is_lower_alnum)) {
-    auto dash2 = head.rfind('-');
-    if (dash2 != std::string_view::npos) {
-      std::string_view hash = head.substr(dash2 + 1);
-      if (hash.size() >= 6 && hash.size() <= 10 &&
-          std::all_of(hash.begin(), hash.end(), is_lower_alnum))
-        return {head.substr(0, dash2), "Deployment"};
-    }
-    return {head, "DaemonSet"};
-  }
-  return {pod, "Pod"};
-}
-
-// Labels that differ between the pods of one workload: left out of workload nodes.
-bool per_pod_label(const std::string& k) {
-  return k == "pod-template-hash" || k == "controller-revision-hash" ||
-         k == "statefulset.kubernetes.io/pod-name" || k == "apps.kubernetes.io/pod-index" ||
-         k == "pod-template-generation" || k == "batch.kubernetes.io/controller-uid" ||
-         k == "controller-uid" || k == "job-name" || k == "batch.kubernetes.io/job-name";
-}
-
 // The pod labels of a Hubble record (["k8s:app=web", ...]), without Cilium's and Kubernetes'
 // bookkeeping labels, which say nothing about the application.
 Labels record_labels(simdjson::dom::parser& parser, std::string_view labels_json) {
@@ -87,7 +52,7 @@ Labels record_labels(simdjson::dom::parser& parser, std::string_view labels_json
     size_t eq = l.find('=');
     if (eq == std::string_view::npos) continue;
     std::string key(l.substr(0, eq));
-    if (key.starts_with("io.kubernetes.") || key.starts_with("io.cilium.") || per_pod_label(key))
+    if (key.starts_with("io.kubernetes.") || key.starts_with("io.cilium.") || is_per_pod_label(key))
       continue;
     labels.emplace(std::move(key), std::string(l.substr(eq + 1)));
   }
@@ -139,9 +104,34 @@ struct EdgeGraph::Resolver {
   std::unordered_map<IpAddr, uint32_t, IpHash> external;
   std::unordered_map<size_t, uint32_t> service_node;  // Service index -> graph node
   simdjson::dom::parser labels_parser;                // labels of pods the objects lack
+  // Pods that records name and the objects lack: resolved once per name by the one workload
+  // resolution (model/resolution.h).
+  WorkloadResolver workloads;
+  bool has_objects = false;  // the input holds pods or workloads (else: what records carry)
+  std::unordered_map<uint32_t, uint32_t> workload_endpoint;  // workload -> endpoint it is
+  struct RecordPod {
+    uint32_t workload = UINT32_MAX;  // top-level workload, UINT32_MAX when not established
+    int64_t node = -1;               // its graph node once made
+  };
+  StringMap<RecordPod> record_pods;  // "ns/pod" -> what it resolved to
+  std::vector<std::string> notes;    // why record pods stayed unresolved (first few)
+  uint64_t unresolved_pods = 0;      // distinct record pods that fell back to their address
 
   Resolver(const ClusterState& s, const std::vector<Endpoint>& e, GraphOptions o)
-      : state(s), eps(e), options(std::move(o)), endpoint_node(e.size(), -1) {
+      : state(s), eps(e), options(std::move(o)), endpoint_node(e.size(), -1), workloads(s) {
+    has_objects = !state.pods.empty() || !state.workloads.empty();
+    {
+      std::unordered_map<std::string, uint32_t> by_key;
+      for (uint32_t i = 0; i < state.workloads.size(); ++i) {
+        const Workload& w = state.workloads[i];
+        by_key.emplace(w.ns + "/" + std::string(to_string(w.kind)) + "/" + w.name, i);
+      }
+      for (uint32_t i = 0; i < eps.size(); ++i)
+        if (eps[i].kind != "Pod")
+          if (auto it = by_key.find(eps[i].ns + "/" + eps[i].kind + "/" + eps[i].name);
+              it != by_key.end())
+            workload_endpoint.emplace(it->second, i);
+    }
     for (uint32_t i = 0; i < eps.size(); ++i) {
       pods[eps[i].ns][eps[i].name] = i;
       PodEntry entry{i, static_cast<uint32_t>(pod_names.size()),
@@ -211,7 +201,7 @@ uint32_t EdgeGraph::endpoint_node(uint32_t e, bool create) {
   } else if (r.options.by == Granularity::Workload && !ep.workload_name.empty()) {
     Labels l;
     for (const auto& [k, v] : ep.pod.labels)
-      if (!per_pod_label(k)) l.emplace(k, v);
+      if (!is_per_pod_label(k)) l.emplace(k, v);
     idx = node(ep.ns + "/" + ep.workload_name, ep.ns, ep.workload_kind, &l, create);
   } else {
     idx = node(ep.id(), ep.ns, ep.kind, &ep.pod.labels, create);
@@ -276,6 +266,70 @@ uint32_t EdgeGraph::service_node(size_t svc_index, bool create) {
   return idx;
 }
 
+// A pod the record names and the objects lack. Without objects: what the record carries (its
+// names, Hubble's `workloads`, its labels). With objects: the declared workload the one
+// resolution establishes for it, else nothing (the caller falls back to the address).
+std::optional<uint32_t> EdgeGraph::record_pod(const FlowPeer& p, bool create) {
+  Resolver& r = *resolver_;
+  std::string ns_name(p.ns);
+  if (!r.has_objects) {
+    if (r.options.by == Granularity::Namespace) {
+      Labels l = r.state.namespace_labels(ns_name);
+      return node(ns_name, ns_name, "Namespace", &l, create);
+    }
+    std::string id = ns_name + "/";
+    std::string kind = "Pod";
+    if (r.options.by == Granularity::Workload && !p.workload.empty()) {
+      id += p.workload;
+      if (!p.workload_kind.empty()) kind = p.workload_kind;
+    } else {
+      id += p.pod;
+    }
+    if (auto it = r.node_by_id.find(id); it != r.node_by_id.end()) return it->second;
+    Labels labels = record_labels(r.labels_parser, p.labels_json);
+    return node(std::move(id), std::move(ns_name), std::move(kind), &labels, create);
+  }
+  std::string key = ns_name + "/" + std::string(p.pod);
+  auto it = r.record_pods.find(key);
+  if (it == r.record_pods.end()) {
+    Labels labels = record_labels(r.labels_parser, p.labels_json);
+    WorkloadResolution res = r.workloads.of_record(p.ns, p.pod, p.workload, p.workload_kind,
+                                                   p.labels_json.empty() ? nullptr : &labels);
+    Resolver::RecordPod rp;
+    if (res.workload) {
+      rp.workload = *res.workload;
+    } else {
+      ++r.unresolved_pods;
+      if (r.notes.size() < kMaxNotes) r.notes.push_back(res.why + ": resolved by its address");
+    }
+    it = r.record_pods.emplace(std::move(key), rp).first;
+  }
+  Resolver::RecordPod& rp = it->second;
+  if (rp.workload == UINT32_MAX) return std::nullopt;
+  if (rp.node >= 0) return static_cast<uint32_t>(rp.node);
+  const Workload& w = r.state.workloads[rp.workload];
+  uint32_t idx;
+  if (auto ep = r.workload_endpoint.find(rp.workload); ep != r.workload_endpoint.end()) {
+    // The workload stands for its pods (none is in the input): this pod is that endpoint.
+    idx = endpoint_node(ep->second, create);
+  } else if (r.options.by == Granularity::Namespace) {
+    Labels l = r.state.namespace_labels(w.ns);
+    idx = node(w.ns, w.ns, "Namespace", &l, create);
+  } else if (r.options.by == Granularity::Workload) {
+    Labels l;
+    for (const auto& [k, v] : w.pod.labels)
+      if (!is_per_pod_label(k)) l.emplace(k, v);
+    idx = node(w.ns + "/" + w.name, w.ns, std::string(to_string(w.kind)), &l, create);
+  } else {
+    // By pod, a pod of a workload whose other pods are in the input: shown under its own name,
+    // with no endpoint to evaluate it as (its isolation is unknown).
+    Labels labels = record_labels(r.labels_parser, p.labels_json);
+    idx = node(ns_name + "/" + std::string(p.pod), ns_name, "Pod", &labels, create);
+  }
+  if (idx != UINT32_MAX) rp.node = idx;
+  return idx;
+}
+
 uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64_t time_ns,
                             bool lookup_only) {
   Resolver& r = *resolver_;
@@ -288,28 +342,10 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
   // 0. By pod UID (agent events: the process's pod, from its cgroup path), 1. by name.
   uint32_t pod = p.hint != kNotPrepared ? p.hint : pod_of(p);
   if (pod != kNoPod) return endpoint_node(pod - 2, create);
-  if (!p.pod.empty() && !p.ns.empty()) {
-    // A pod the cluster objects do not hold: name and label it from the record.
-    std::string ns_name(p.ns);
-    std::string id, kind;
-    if (r.options.by == Granularity::Namespace) {
-      Labels l = r.state.namespace_labels(ns_name);
-      return node(ns_name, ns_name, "Namespace", &l, create);
-    }
-    if (r.options.by == Granularity::Workload) {
-      auto [name, k] =
-          p.workload.empty() ? guess_workload(p.pod) : std::pair{p.workload, p.workload_kind};
-      id = ns_name + "/" + std::string(name);
-      kind = k.empty() ? "Pod" : k;
-    } else {
-      id = ns_name + "/" + std::string(p.pod);
-      kind = "Pod";
-    }
-    if (auto it = r.node_by_id.find(id); it != r.node_by_id.end()) return it->second;
-    Labels labels = record_labels(r.labels_parser, p.labels_json);
-    return node(std::move(id), std::move(ns_name), std::move(kind), &labels, create);
-  }
+  if (!p.pod.empty() && !p.ns.empty())
+    if (auto n = record_pod(p, create)) return *n;
   // 2. By address.
+  const bool named_absent = !p.pod.empty() && !p.ns.empty();
   if (p.ip) {
     if (auto it = r.pod_ip.find(*p.ip); it != r.pod_ip.end())
       return endpoint_node(pick_by_time(r.eps, it->second, time_ns), create);
@@ -322,7 +358,10 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
       return node_node(slash == std::string_view::npos ? flow_node : flow_node.substr(slash + 1));
     }
     if (p.reserved == "remote-node") return node_node("");
-    if (auto it = r.external.find(*p.ip); it != r.external.end()) return it->second;
+    if (auto it = r.external.find(*p.ip); it != r.external.end()) {
+      if (named_absent) nodes_[it->second].absent_pod = true;
+      return it->second;
+    }
     std::string id = "world/" + p.ip->str();
     for (const Cidr& c : r.options.external_groups)
       if (c.contains(*p.ip)) {
@@ -330,12 +369,25 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
         break;
       }
     uint32_t idx = node(std::move(id), "world", "External", nullptr, create);
+    if (idx != UINT32_MAX && named_absent) nodes_[idx].absent_pod = true;
     if (idx != UINT32_MAX && r.external.size() < 1000000) r.external.emplace(*p.ip, idx);
     return idx;
   }
   if (!p.reserved.empty())
     return node("world/" + std::string(p.reserved), "world", "External", nullptr, create);
   return UINT32_MAX;
+}
+
+const std::vector<std::string>& EdgeGraph::resolution_notes() const {
+  return resolver_->notes;
+}
+
+uint64_t EdgeGraph::unresolved_pods() const {
+  return resolver_->unresolved_pods;
+}
+
+bool EdgeGraph::has_objects() const {
+  return resolver_->has_objects;
 }
 
 uint32_t EdgeGraph::pod_of(const FlowPeer& p) const {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,6 +26,9 @@ struct GraphNode {
   std::string kind;                 // Pod, Deployment, ..., Namespace, External, Node, Service
   Labels labels;                    // pod (template) labels of the representative pod
   std::vector<uint32_t> endpoints;  // cluster endpoints it stands for (indices)
+  // An address that a record named as a pod the objects lack (and that is no pod, node or
+  // Service of the input): shown by its address, but not a peer a policy can be written for.
+  bool absent_pod = false;
 };
 
 struct EdgeKey {
@@ -80,11 +84,20 @@ class EdgeGraph {
   // Connection starts seen a second time from another node (Hubble reports a cross-node
   // connection at both ends): counted once.
   uint64_t duplicates() const { return duplicates_; }
+  // Pods that records name, the objects lack, and the one resolution could not place under a
+  // declared workload: how many (distinct names), and why for the first few (-v).
+  uint64_t unresolved_pods() const;
+  const std::vector<std::string>& resolution_notes() const;
+  // Whether the input holds pods or workloads; without them the graph is built from what the
+  // records carry and isolation is unknown.
+  bool has_objects() const;
 
  private:
   struct Resolver;
   static constexpr uint32_t kNotPrepared = 0, kNoPod = 1;  // FlowPeer::hint; else endpoint + 2
-  uint32_t pod_of(const FlowPeer& p) const;                // endpoint index + 2, or kNoPod
+  static constexpr size_t kMaxNotes = 20;
+  uint32_t pod_of(const FlowPeer& p) const;  // endpoint index + 2, or kNoPod
+  std::optional<uint32_t> record_pod(const FlowPeer& p, bool create);
   // The graph node of a flow peer; with `lookup_only`, UINT32_MAX unless it exists already.
   uint32_t resolve(const FlowPeer& p, std::string_view flow_node, int64_t time_ns,
                    bool lookup_only);

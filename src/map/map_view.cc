@@ -73,6 +73,10 @@ std::string render_map_json(const EdgeGraph& g, const PolicyEngine& engine,
       out += ':';
       append_json_string(out, v);
     }
+    if (!summary.isolation_known) {
+      out += "},\"isolated\":null}";
+      continue;
+    }
     out += "},\"isolated\":{\"ingress\":";
     out += iso.ingress ? "true" : "false";
     out += ",\"egress\":";
@@ -118,6 +122,7 @@ std::string render_map_json(const EdgeGraph& g, const PolicyEngine& engine,
   append_json_number(out, uint64_t{summary.flows});
   out += ",\"skipped\":";
   append_json_number(out, uint64_t{summary.skipped});
+  if (!summary.isolation_known) out += ",\"isolation\":\"unknown\"";
   out += ",\"nodes\":";
   append_json_number(out, uint64_t{g.nodes().size()});
   out += ",\"edges\":";
@@ -148,8 +153,12 @@ std::string render_map_dot(const EdgeGraph& g, const PolicyEngine& engine) {
                          : (iso.ingress && iso.egress) ? "#d4edda"
                          : (iso.ingress || iso.egress) ? "#fff3cd"
                                                        : "#f8d7da";
-      std::string tip = std::string("ingress ") + (iso.ingress ? "isolated" : "open") +
-                        ", egress " + (iso.egress ? "isolated" : "open");
+      // A node without cluster endpoints (external, a node, a pod only records name): no
+      // policy's isolation can be read for it.
+      std::string tip = n.endpoints.empty()
+                            ? std::string("isolation unknown")
+                            : std::string("ingress ") + (iso.ingress ? "isolated" : "open") +
+                                  ", egress " + (iso.egress ? "isolated" : "open");
       out += indent + dot_quote(n.id) + " [label=" + dot_quote(name + "\n" + n.kind) +
              ", fillcolor=\"" + fill + "\", tooltip=" + dot_quote(tip) + "];\n";
     }

@@ -13,6 +13,8 @@ namespace stockade {
 struct MapSummary {
   uint64_t flows = 0;    // records read
   uint64_t skipped = 0;  // malformed lines and records no endpoint could be found for
+  // False without cluster objects: no node's isolation is known ("isolated": null).
+  bool isolation_known = true;
 };
 
 // The CLI.md `map -o json` object.

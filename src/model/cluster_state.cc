@@ -1,5 +1,7 @@
 #include "model/cluster_state.h"
 
+#include "model/resolution.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -19,52 +21,22 @@ Labels ClusterState::namespace_labels(const std::string& name) const {
   return Labels{{"kubernetes.io/metadata.name", name}};
 }
 
-std::vector<Endpoint> build_endpoints(const ClusterState& state) {
+std::vector<Endpoint> build_endpoints(const ClusterState& state, std::vector<std::string>* notes) {
   std::vector<Endpoint> out;
   out.reserve(state.pods.size() + state.workloads.size());
+  const WorkloadResolver resolver(state);
 
-  // Index workloads by uid and by (ns, kind, name); the keys point into `state`.
-  std::unordered_map<std::string_view, size_t> by_uid;
-  std::map<std::tuple<std::string_view, std::string_view, std::string_view>, size_t> by_key;
-  for (size_t i = 0; i < state.workloads.size(); ++i) {
-    const Workload& w = state.workloads[i];
-    if (!w.uid.empty()) by_uid[w.uid] = i;
-    by_key[{w.ns, to_string(w.kind), w.name}] = i;
-  }
-  auto find_owner = [&](const std::string& ns, const OwnerRef& o) -> std::optional<size_t> {
-    if (!o.uid.empty()) {
-      auto it = by_uid.find(o.uid);
-      if (it != by_uid.end()) return it->second;
-    }
-    auto it = by_key.find({ns, o.kind, o.name});
-    if (it != by_key.end()) return it->second;
-    return std::nullopt;
-  };
-
+  // A workload stands for its pods only when none of its pods is in the input, decided by the
+  // same resolution that names each pod's workload (owner chain and inferred owners), and
+  // only when no workload of the input is above it.
   std::vector<bool> has_pods(state.workloads.size(), false);
-  std::vector<bool> has_owner(state.workloads.size(), false);
-  for (size_t i = 0; i < state.workloads.size(); ++i)
-    for (const OwnerRef& o : state.workloads[i].owners)
-      if (find_owner(state.workloads[i].ns, o)) has_owner[i] = true;
+  std::vector<bool> below(state.workloads.size(), false);
+  for (uint32_t i = 0; i < state.workloads.size(); ++i) below[i] = resolver.top(i) != i;
 
   for (const Pod& p : state.pods) {
-    // Mark every workload up the owner chain as having pods (bounded against cycles), and
-    // remember the top-most one.
-    std::vector<OwnerRef> frontier = p.owners;
-    std::string ns = p.ns;
-    std::optional<size_t> top;
-    for (int depth = 0; depth < 8 && !frontier.empty(); ++depth) {
-      std::vector<OwnerRef> next;
-      for (const OwnerRef& o : frontier) {
-        if (auto w = find_owner(ns, o)) {
-          top = *w;
-          has_pods[*w] = true;
-          next.insert(next.end(), state.workloads[*w].owners.begin(),
-                      state.workloads[*w].owners.end());
-        }
-      }
-      frontier = std::move(next);
-    }
+    WorkloadResolution r = resolver.of_pod(p);
+    if (r.workload) has_pods[*r.workload] = true;
+    if (notes && !r.why.empty()) notes->push_back(p.ns + "/" + p.name + ": " + r.why);
     if (p.phase == "Succeeded" || p.phase == "Failed") continue;
     Endpoint e;
     e.ns = p.ns;
@@ -75,9 +47,9 @@ std::vector<Endpoint> build_endpoints(const ClusterState& state) {
     e.node = p.node;
     e.created_ns = p.created_ns;
     e.deleted_ns = p.deleted_ns;
-    if (top) {
-      e.workload_kind = std::string(to_string(state.workloads[*top].kind));
-      e.workload_name = state.workloads[*top].name;
+    if (r.workload) {
+      e.workload_kind = std::string(to_string(state.workloads[*r.workload].kind));
+      e.workload_name = state.workloads[*r.workload].name;
     }
     out.push_back(std::move(e));
   }
@@ -85,7 +57,7 @@ std::vector<Endpoint> build_endpoints(const ClusterState& state) {
   const size_t pod_endpoints = out.size();
   for (size_t i = 0; i < state.workloads.size(); ++i) {
     const Workload& w = state.workloads[i];
-    if (has_pods[i] || has_owner[i]) continue;
+    if (has_pods[i] || below[i]) continue;
     Endpoint e;
     e.ns = w.ns;
     e.name = w.name;

@@ -58,7 +58,10 @@ struct Endpoint {
 };
 
 // The endpoints of a cluster, sorted by (namespace, name). Pods that have finished
-// (phase Succeeded or Failed) are left out: they hold no IP and run no process.
-std::vector<Endpoint> build_endpoints(const ClusterState& state);
+// (phase Succeeded or Failed) are left out: they hold no IP and run no process. Each pod's
+// workload comes from WorkloadResolver (model/resolution.h); `notes`, when given, receives one
+// line per pod whose workload was inferred or could not be established, and why (-v).
+std::vector<Endpoint> build_endpoints(const ClusterState& state,
+                                      std::vector<std::string>* notes = nullptr);
 
 }  // namespace stockade

@@ -15,6 +15,8 @@ ObservedPeer to_peer(const GraphNode& n,
   ObservedPeer p;
   p.id = n.id;
   if (n.kind == "External") {
+    // A record named this address as a pod the objects lack: not an external peer.
+    if (n.absent_pod) return p;
     if (auto ip = IpAddr::parse(std::string_view(n.id).substr(n.id.find('/') + 1))) {
       p.kind = ObservedPeer::Kind::External;
       p.addresses.push_back(*ip);
@@ -73,6 +75,8 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
     if (!r) return tl::unexpected(r.error());
   }
   out.records = out.read_stats.records;
+  out.unresolved_pods = graph.unresolved_pods();
+  out.resolution_notes = graph.resolution_notes();
 
   // Node addresses: Node objects, plus the addresses of host-network pods on each node.
   std::map<std::string, std::vector<IpAddr>, std::less<>> node_addrs;

@@ -49,6 +49,10 @@ struct Observed {
   uint64_t other_protocols = 0;       // edges of ICMP and unknown protocols (policies cannot name)
   int64_t first_ns = 0, last_ns = 0;  // time span of the records inside the window
   FlowReadStats read_stats;
+  // Pods named by records that the objects lack and the endpoint resolution could not place
+  // (distinct names), and why for the first few (EdgeGraph::resolution_notes).
+  uint64_t unresolved_pods = 0;
+  std::vector<std::string> resolution_notes;
 };
 
 // Reads every path into one Observed. Errors: unreadable input, malformed lines with strict.

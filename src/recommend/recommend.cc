@@ -11,14 +11,6 @@
 
 namespace stockade {
 
-bool is_per_pod_label(std::string_view k) {
-  return k == "pod-template-hash" || k == "controller-revision-hash" ||
-         k == "statefulset.kubernetes.io/pod-name" || k == "apps.kubernetes.io/pod-index" ||
-         k == "pod-template-generation" || k == "batch.kubernetes.io/controller-uid" ||
-         k == "controller-uid" || k == "job-name" || k == "batch.kubernetes.io/job-name" ||
-         k == "batch.kubernetes.io/job-completion-index";
-}
-
 bool is_dns_port(const Endpoint& dst, Protocol protocol, uint16_t port) {
   if (protocol != Protocol::UDP && protocol != Protocol::TCP) return false;
   if (port == 53) return true;

@@ -15,6 +15,7 @@
 
 #include "engine/engine.h"
 #include "model/cluster_state.h"
+#include "model/resolution.h"  // is_per_pod_label
 #include "recommend/declared.h"
 #include "recommend/observed.h"
 
@@ -122,8 +123,5 @@ std::string render_json(const Recommendation& r);
 // Whether traffic to `dst` on this port is DNS (port 53, a port named dns*, or the cluster DNS
 // pods over UDP): recommended on UDP and TCP both.
 bool is_dns_port(const Endpoint& dst, Protocol protocol, uint16_t port);
-
-// Labels that differ between the pods of one workload: never used in selectors.
-bool is_per_pod_label(std::string_view key);
 
 }  // namespace stockade
