@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -302,6 +303,57 @@ TEST(CliLoop, GeneratedClusterLoopMeetsTheBar) {
                      early.string(), "--flows", flows.string(), "-o", "json"});
   EXPECT_EQ(d.code, 1);
   EXPECT_GT(nlohmann::json::parse(d.out)["flows"]["summary"]["broken"].get<int>(), 0);
+}
+
+// The shape `kubectl get pods,deployments,services -A -o yaml` gives: pods name ReplicaSets the
+// input lacks. The loop must give the very policies it gives with the ReplicaSets (one per
+// workload, by its selector), and so meet the same bar.
+TEST(CliLoop, PodsWithoutReplicaSetsGiveTheSamePolicies) {
+  TempDir tmp;
+  fs::path full = tmp.path() / "full.json", norep = tmp.path() / "norep.json",
+           flows = tmp.path() / "flows.json.gz";
+  ASSERT_EQ(run(STOCKADE_GEN_CLUSTER,
+                {"--pods", "400", "--namespaces", "4", "--policies", "0", "--out", full.string()})
+                .code,
+            0);
+  ASSERT_EQ(run(STOCKADE_GEN_FLOWS, {"--cluster", full.string(), "--records", "40000", "--gzip",
+                                     "--out", flows.string()})
+                .code,
+            0);
+  {
+    auto doc = nlohmann::json::parse(slurp(full));
+    auto& items = doc["items"];
+    size_t before = items.size();
+    items.erase(std::remove_if(items.begin(), items.end(),
+                               [](const nlohmann::json& i) { return i["kind"] == "ReplicaSet"; }),
+                items.end());
+    ASSERT_LT(items.size(), before);
+    std::ofstream(norep) << doc.dump();
+  }
+  fs::path a = tmp.path() / "a", b = tmp.path() / "b";
+  ASSERT_EQ(stockade({"recommend", "-f", full.string(), "--flows", flows.string(), "--out-dir",
+                      a.string(), "-q"})
+                .code,
+            0);
+  Proc r = stockade(
+      {"recommend", "-f", norep.string(), "--flows", flows.string(), "--out-dir", b.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(dir_text(a), dir_text(b));
+  EXPECT_EQ(dir_text(b).find("pod-template-hash"), std::string::npos);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex(R"(tightness: .*\((\d+\.\d+)x;)"))) << r.err;
+  EXPECT_LE(std::stod(m[1]), 1.25) << r.err;
+  EXPECT_NE(r.err.find("and 0 beyond"), std::string::npos) << r.err;
+  Proc v = stockade(
+      {"verify", "-f", norep.string(), "-f", b.string(), "--flows", flows.string(), "-o", "json"});
+  EXPECT_EQ(v.code, 0);
+  auto doc = nlohmann::json::parse(v.out);
+  EXPECT_EQ(doc["summary"]["denied"], 0);
+  EXPECT_EQ(doc["summary"]["unresolved"], 0);
+  // And reach counts one endpoint per pod, as with the ReplicaSets (no ghost Deployments).
+  Proc ra = stockade({"reach", "-f", full.string(), "-o", "summary"});
+  Proc rb = stockade({"reach", "-f", norep.string(), "-o", "summary"});
+  EXPECT_EQ(nlohmann::json::parse(rb.out)["endpoints"], nlohmann::json::parse(ra.out)["endpoints"]);
 }
 
 TEST(CliLoop, BadInputIsOneLineAndExit2) {
