@@ -98,11 +98,11 @@ int run(const MapOptions& o) {
                               " records without an address or name for an endpoint");
 
   MapSummary summary{stats.records, stats.malformed + graph.unresolved()};
-  summary.isolation_known = has_object_source(o.common);
+  summary.isolation_known = graph.has_objects();
   if (!summary.isolation_known && !o.common.quiet)
     std::fprintf(stderr,
-                 "stockade: no cluster objects (-f): endpoints are named from the flow records; "
-                 "isolation is unknown\n");
+                 "stockade: no pods or workloads in the input: endpoints are named from the flow "
+                 "records; isolation is unknown\n");
   std::string out;
   if (o.common.output == "dot") {
     out = render_map_dot(graph, *engine);

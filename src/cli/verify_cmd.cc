@@ -47,10 +47,12 @@ std::string short_reason(const Decision& d) {
 // Without cluster objects there are no policies to decide with: each observed edge is listed
 // as the records name it, with the verdict unknown (exit 0: nothing was found denied).
 int run_without_objects(const VerifyOptions& o, const Observed& obs) {
+  if (o.common.output == "sarif")
+    throw UsageError{"-o sarif needs pods or workloads (-f): without them no verdict is known"};
   if (!o.common.quiet)
     std::fprintf(stderr,
-                 "stockade: no cluster objects (-f): endpoints are named from the flow records; "
-                 "isolation and verdicts are unknown\n");
+                 "stockade: no pods or workloads in the input: endpoints are named from the flow "
+                 "records; isolation and verdicts are unknown\n");
   uint64_t edges = 0, not_established = 0;
   nlohmann::json list = nlohmann::json::array();
   std::string table;
@@ -108,7 +110,8 @@ int run(const VerifyOptions& o) {
   Observed obs = read_observed(o.common, o.observe, state, *engine);
   verbose_log(o.common, "flows: " + clock.lap());
 
-  if (!has_object_source(o.common)) return run_without_objects(o, obs);
+  // No pods or workloads (no -f, or policies alone): nothing to evaluate the records' pods as.
+  if (state.pods.empty() && state.workloads.empty()) return run_without_objects(o, obs);
 
   uint64_t allowed = 0, denied = 0, unresolved = 0, not_established = 0;
   nlohmann::json edges = nlohmann::json::array();

@@ -73,7 +73,11 @@ std::string render_map_json(const EdgeGraph& g, const PolicyEngine& engine,
       out += ':';
       append_json_string(out, v);
     }
-    if (!summary.isolation_known) {
+    // A cluster node with no endpoint of the input behind it (named only by records): no
+    // policy's isolation can be read for it.
+    const bool unknown = !summary.isolation_known || (n.endpoints.empty() && n.kind != "External" &&
+                                                      n.kind != "Node" && n.kind != "Service");
+    if (unknown) {
       out += "},\"isolated\":null}";
       continue;
     }

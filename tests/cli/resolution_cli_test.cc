@@ -96,4 +96,25 @@ TEST(ResolutionCli, MapAndVerifyWithoutObjects) {
   EXPECT_EQ(WEXITSTATUS(sarif.status), 2) << sarif.out;
 }
 
+TEST(ResolutionCli, PoliciesAloneAreNoObjectsToEvaluateRecordsWith) {
+  // Policies but no pods or workloads: the records' pods are not the input's, so nothing is
+  // evaluated and nothing is drawn as "not isolated".
+  const std::string policy =
+      "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: "
+      "shop}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n";
+  auto v = run_command("printf '%s\\n' " + sh_quote(kRecord) + " > /tmp/stockade-rp-$$.json && " +
+                       "printf '%s' " + sh_quote(policy) + " | " + kBin +
+                       " verify -f - --flows /tmp/stockade-rp-$$.json -o json 2>/dev/null; "
+                       "rm -f /tmp/stockade-rp-$$.json");
+  ASSERT_EQ(v.status, 0) << v.out;
+  EXPECT_EQ(nlohmann::json::parse(v.out)["summary"]["unknown"], 1) << v.out;
+  auto m = run_command("printf '%s\\n' " + sh_quote(kRecord) + " > /tmp/stockade-rp-$$.json && " +
+                       "printf '%s' " + sh_quote(policy) + " | " + kBin +
+                       " map -f - --flows /tmp/stockade-rp-$$.json --by pod -o json 2>/dev/null; "
+                       "rm -f /tmp/stockade-rp-$$.json");
+  ASSERT_EQ(m.status, 0) << m.out;
+  for (const auto& n : nlohmann::json::parse(m.out)["nodes"])
+    EXPECT_TRUE(n["isolated"].is_null()) << n.dump();
+}
+
 }  // namespace
