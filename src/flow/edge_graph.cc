@@ -133,6 +133,10 @@ struct EdgeGraph::Resolver {
             workload_endpoint.emplace(it->second, i);
     }
     for (uint32_t i = 0; i < eps.size(); ++i) {
+      // Records name pods: a workload endpoint (no pod of it in the input) is reached through
+      // the resolution, never by a pod name that happens to equal its own (StatefulSet `db`'s
+      // pod `db-2` and a StatefulSet `db-2`).
+      if (eps[i].kind != "Pod") continue;
       pods[eps[i].ns][eps[i].name] = i;
       PodEntry entry{i, static_cast<uint32_t>(pod_names.size()),
                      static_cast<uint32_t>(eps[i].ns.size()),
@@ -296,7 +300,10 @@ std::optional<uint32_t> EdgeGraph::record_pod(const FlowPeer& p, bool create) {
     WorkloadResolution res = r.workloads.of_record(p.ns, p.pod, p.workload, p.workload_kind,
                                                    p.labels_json.empty() ? nullptr : &labels);
     Resolver::RecordPod rp;
-    if (res.workload) {
+    if (res.workload && r.state.workloads[*res.workload].pod.host_network) {
+      // A host-network pod is its node: its address says which.
+      rp.workload = UINT32_MAX;
+    } else if (res.workload) {
       rp.workload = *res.workload;
     } else {
       ++r.unresolved_pods;

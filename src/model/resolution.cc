@@ -66,7 +66,20 @@ std::optional<uint32_t> WorkloadResolver::find_owner(const std::string& ns,
 
 bool WorkloadResolver::fits(uint32_t w, const Labels& labels) const {
   const Workload& wl = state_.workloads[w];
-  if (wl.selector && !wl.selector->empty()) return wl.selector->matches(labels);
+  if (wl.selector && !wl.selector->empty()) {
+    // A generated selector (a Job's controller-uid) names per-pod labels that flow records
+    // leave out: then the rest of the selector and the template's labels decide.
+    LabelSelector stable;
+    bool generated = false;
+    for (const SelectorRequirement& r : wl.selector->requirements) {
+      if (is_per_pod_label(r.key) && !labels.contains(r.key))
+        generated = true;
+      else
+        stable.requirements.push_back(r);
+    }
+    if (!generated) return wl.selector->matches(labels);
+    if (!stable.matches(labels)) return false;
+  }
   // No selector (a CronJob's jobs get a generated one): the pod template's own labels, minus
   // the per-pod ones, must all be on the pod.
   bool any = false;

@@ -270,6 +270,28 @@ TEST(Resolution, PodsOnlyARecordNames) {
   EXPECT_FALSE(r.of_record("shop", "worker-5f5f5f5f5f-zzzzz", "", "", &web).workload);
 }
 
+TEST(Resolution, AJobsGeneratedSelectorIsNotAskedOfRecords) {
+  // A Job's selector is the controller-uid label the API server generates; flow records leave
+  // such per-pod labels out, so the template's labels decide.
+  ClusterState s = load(R"(
+apiVersion: batch/v1
+kind: Job
+metadata: {name: reindex, namespace: ops}
+spec:
+  selector: {matchLabels: {batch.kubernetes.io/controller-uid: 0b1c}}
+  template: {metadata: {labels: {app: reindex, batch.kubernetes.io/controller-uid: 0b1c}}}
+)");
+  WorkloadResolver r(s);
+  Labels app{{"app", "reindex"}}, other{{"app", "other"}};
+  EXPECT_EQ(workload_name(s, r.of_record("ops", "reindex-x7k2p", "reindex", "Job", &app)),
+            "Job/reindex");
+  EXPECT_EQ(workload_name(s, r.of_record("ops", "reindex-x7k2p", "", "", &app)), "Job/reindex");
+  EXPECT_FALSE(r.of_record("ops", "reindex-x7k2p", "reindex", "Job", &other).workload);
+  // A pod that carries the label is held to it.
+  Labels wrong_uid{{"app", "reindex"}, {"batch.kubernetes.io/controller-uid", "ffff"}};
+  EXPECT_FALSE(r.of_record("ops", "reindex-x7k2p", "reindex", "Job", &wrong_uid).workload);
+}
+
 std::string edges(const EdgeGraph& g) {
   std::string out;
   for (const auto& [k, s] : g.edges())
@@ -346,6 +368,55 @@ TEST(Resolution, RecordPodsTheObjectsCannotPlaceFallBackToTheirAddress) {
   ASSERT_EQ(g.resolution_notes().size(), 2u);
   EXPECT_NE(g.resolution_notes()[0].find("pod shop/ghost-0 is not in the input"), std::string::npos)
       << g.resolution_notes()[0];
+}
+
+TEST(Resolution, ARecordPodNamedLikeAWorkloadIsNotThatWorkload) {
+  // StatefulSet db's pod db-2, beside a StatefulSet named db-2: the record says which.
+  ClusterState s = load(R"(
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec: {selector: {matchLabels: {app: db}}, template: {metadata: {labels: {app: db}}}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db-2, namespace: shop}
+spec: {selector: {matchLabels: {app: db-2}}, template: {metadata: {labels: {app: db-2}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}}}
+)");
+  auto eps = build_endpoints(s);
+  std::string flows = hubble("web-5f5f5f5f5f-zzzzz", "\"k8s:app=web\"", "web", "db-2",
+                             "\"k8s:app=db\"", "10.9.9.2");
+  EXPECT_EQ(edges(*graph_of(s, eps, Granularity::Pod, flows)), "shop/web -> shop/db 80\n");
+}
+
+TEST(Resolution, AHostNetworkRecordPodIsItsNode) {
+  ClusterState s = load(R"(
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {addresses: [{type: InternalIP, address: 10.9.9.2}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: proxy, namespace: shop}
+spec:
+  selector: {matchLabels: {app: proxy}}
+  template: {metadata: {labels: {app: proxy}}, spec: {hostNetwork: true}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}}}
+)");
+  auto eps = build_endpoints(s);
+  std::string flows = hubble("web-5f5f5f5f5f-zzzzz", "\"k8s:app=web\"", "web", "proxy-qqqqq",
+                             "\"k8s:app=proxy\"", "10.9.9.2");
+  EXPECT_EQ(edges(*graph_of(s, eps, Granularity::Workload, flows)), "shop/web -> node/n1 80\n");
 }
 
 TEST(Resolution, WithoutObjectsTheRecordsNamesAreUsed) {
