@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -354,6 +355,61 @@ TEST(CliLoop, PodsWithoutReplicaSetsGiveTheSamePolicies) {
   Proc ra = stockade({"reach", "-f", full.string(), "-o", "summary"});
   Proc rb = stockade({"reach", "-f", norep.string(), "-o", "summary"});
   EXPECT_EQ(nlohmann::json::parse(rb.out)["endpoints"], nlohmann::json::parse(ra.out)["endpoints"]);
+}
+
+// The GitOps shape: workloads without Pods or ReplicaSets, records naming the live pods (with
+// Hubble's `workloads` and labels). map draws exactly the generator's workload call graph, and
+// recommend -> verify evaluates every observed edge.
+TEST(CliLoop, GitOpsShapeResolvesEveryRecordPod) {
+  TempDir tmp;
+  fs::path full = tmp.path() / "full.json", gitops = tmp.path() / "gitops.json",
+           flows = tmp.path() / "flows.json", truth = tmp.path() / "truth.json";
+  ASSERT_EQ(run(STOCKADE_GEN_CLUSTER,
+                {"--pods", "400", "--namespaces", "4", "--policies", "0", "--out", full.string()})
+                .code,
+            0);
+  ASSERT_EQ(run(STOCKADE_GEN_FLOWS, {"--cluster", full.string(), "--records", "40000", "--out",
+                                     flows.string(), "--truth", truth.string()})
+                .code,
+            0);
+  {
+    auto doc = nlohmann::json::parse(slurp(full));
+    auto& items = doc["items"];
+    items.erase(std::remove_if(items.begin(), items.end(),
+                               [](const nlohmann::json& i) {
+                                 return i["kind"] == "ReplicaSet" || i["kind"] == "Pod";
+                               }),
+                items.end());
+    std::ofstream(gitops) << doc.dump();
+  }
+  std::set<std::string> want, got;
+  std::istringstream lines(slurp(truth));
+  for (std::string line; std::getline(lines, line);) {
+    auto t = nlohmann::json::parse(line);
+    want.insert(t["src"].get<std::string>() + " " + t["dst"].get<std::string>() + " " +
+                t["protocol"].get<std::string>() + "/" + std::to_string(t["port"].get<int>()));
+  }
+  Proc m = stockade({"map", "-f", gitops.string(), "--flows", flows.string(), "-o", "json", "-v"});
+  ASSERT_EQ(m.code, 0) << m.err;
+  EXPECT_EQ(m.err.find("not in the input"), std::string::npos) << m.err;
+  const auto map = nlohmann::json::parse(m.out);
+  for (const auto& e : map["edges"])
+    got.insert(e["src"].get<std::string>() + " " + e["dst"].get<std::string>() + " " +
+               e["protocol"].get<std::string>() + "/" + std::to_string(e["port"].get<int>()));
+  EXPECT_EQ(got, want);
+
+  fs::path rec = tmp.path() / "rec";
+  Proc r = stockade(
+      {"recommend", "-f", gitops.string(), "--flows", flows.string(), "--out-dir", rec.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find(" 0 with an endpoint outside the objects"), std::string::npos) << r.err;
+  Proc v = stockade({"verify", "-f", gitops.string(), "-f", rec.string(), "--flows", flows.string(),
+                     "-o", "json"});
+  EXPECT_EQ(v.code, 0);
+  auto doc = nlohmann::json::parse(v.out);
+  EXPECT_EQ(doc["summary"]["denied"], 0);
+  EXPECT_EQ(doc["summary"]["unresolved"], 0);
+  EXPECT_GT(doc["summary"]["allowed"].get<int>(), 1000);
 }
 
 TEST(CliLoop, BadInputIsOneLineAndExit2) {

@@ -113,8 +113,9 @@ TEST(ResolutionCli, PoliciesAloneAreNoObjectsToEvaluateRecordsWith) {
                        " map -f - --flows /tmp/stockade-rp-$$.json --by pod -o json 2>/dev/null; "
                        "rm -f /tmp/stockade-rp-$$.json");
   ASSERT_EQ(m.status, 0) << m.out;
-  for (const auto& n : nlohmann::json::parse(m.out)["nodes"])
-    EXPECT_TRUE(n["isolated"].is_null()) << n.dump();
+  const auto map = nlohmann::json::parse(m.out);
+  ASSERT_EQ(map["nodes"].size(), 2u) << m.out;
+  for (const auto& n : map["nodes"]) EXPECT_TRUE(n["isolated"].is_null()) << n.dump();
 }
 
 }  // namespace
