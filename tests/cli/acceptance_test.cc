@@ -154,6 +154,9 @@ std::map<std::string, std::set<std::pair<std::string, int>>> call_graph_ingress(
   std::map<std::string, std::set<std::pair<std::string, int>>> out;
   for (const auto& [src, dst, port] : kCallGraph)
     out[dst].emplace(src.starts_with("world/") ? src + "/32" : src, port);
+  // The frontend-external LoadBalancer Service declares the frontend open to the world:
+  // recommend keeps declared exposure.
+  out["frontend"].emplace("world/0.0.0.0/0", 8080);
   return out;
 }
 
@@ -244,8 +247,10 @@ TEST(Acceptance, OnlineBoutiqueGitOpsVerifyAndTheDemosOwnPolicies) {
     if (app == "frontend") continue;
     EXPECT_EQ(ours[app], allowed) << app;
   }
-  EXPECT_EQ(ours["frontend"], (std::set<std::pair<std::string, int>>{
-                                  {"loadgenerator", 8080}, {"world/203.0.113.77/32", 8080}}));
+  EXPECT_EQ(
+      ours["frontend"],
+      (std::set<std::pair<std::string, int>>{
+          {"loadgenerator", 8080}, {"world/203.0.113.77/32", 8080}, {"world/0.0.0.0/0", 8080}}));
   // Nothing else is open: the load generator receives nothing, there as here.
   EXPECT_FALSE(ours.contains("loadgenerator"));
 }
