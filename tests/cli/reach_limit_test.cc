@@ -2,6 +2,7 @@
 // --to or --port narrow it or --force is given; `-o summary` always answers.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -20,8 +21,15 @@ namespace fs = std::filesystem;
 // limit.
 constexpr int kPods = 3163;
 
+// Files named per test and process: ctest runs the two tests of this file at once.
+fs::path scratch(const std::string& what) {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  return fs::temp_directory_path() / ("stockade-reach-limit-" + std::string(test->name()) + "-" +
+                                      std::to_string(getpid()) + "-" + what);
+}
+
 fs::path write_cluster() {
-  fs::path p = fs::temp_directory_path() / "stockade-reach-limit-cluster.json";
+  fs::path p = scratch("cluster.json");
   std::ofstream out(p, std::ios::trunc);
   out << R"({"apiVersion":"v1","kind":"List","items":[)";
   for (int i = 0; i < kPods; ++i) {
@@ -41,7 +49,7 @@ struct Result {
 };
 
 Result reach(const fs::path& cluster, const std::string& args) {
-  fs::path err = fs::temp_directory_path() / "stockade-reach-limit-stderr";
+  fs::path err = scratch("stderr");
   auto r = test::run_command(std::string(STOCKADE_BINARY) + " reach -f " + cluster.string() + " " +
                              args + " 2>" + err.string());
   Result out;
