@@ -803,6 +803,12 @@ class Decoder {
   }
 
   ClusterPeer cluster_peer(const N& p, bool egress, const std::string& path) const {
+    // An experimental-channel peer this reader cannot evaluate: which addresses a name stands
+    // for is DNS at run time, not something the objects say.
+    if (cnp_ && egress && p.is_map() && p.get("domainNames"))
+      fail(*p.get("domainNames"), path +
+                                      ".domainNames: domain name peers are not supported "
+                                      "(the addresses they stand for are only known to DNS)");
     if (egress)
       check_fields(p, {"namespaces", "pods", "nodes", "networks"}, path);
     else

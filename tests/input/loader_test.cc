@@ -601,6 +601,11 @@ TEST(ClusterPolicyDecode, V1beta1AndV1alpha2EachByTheirOwnCrds) {
                 .find("protocols[0].destinationNamedPort: only the experimental channel"),
             std::string::npos);
   EXPECT_EQ(cnp_error("v1alpha2", named, PolicyApiChannel::Standard), "");
+  // domainNames (experimental): refused with the reason, not as an unknown field.
+  EXPECT_NE(cnp_error("v1beta1",
+                      "  egress:\n  - action: Accept\n    to: [{domainNames: [kubernetes.io]}]\n")
+                .find("to[0].domainNames: domain name peers are not supported"),
+            std::string::npos);
   // Versions that never existed.
   EXPECT_NE(cnp_error("v1", "").find("expected policy.networking.k8s.io/v1beta1 or "
                                      "policy.networking.k8s.io/v1alpha2"),
