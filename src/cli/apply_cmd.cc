@@ -9,6 +9,7 @@
 #include "cli/common.h"
 #include "input/loader.h"
 #include "kube/apply.h"
+#include "kube/kinds.h"
 
 namespace stockade::cli {
 
@@ -40,23 +41,16 @@ std::vector<std::pair<std::string, std::string>> owned_elsewhere(
     kube::Client& client, const std::vector<kube::ApplyObject>& objects) {
   std::set<std::string> wanted;
   for (const auto& o : objects) wanted.insert(o.path());
-  struct KindPath {
-    const char* gv;
-    const char* resource;
-    const char* kind;
-  };
-  static constexpr KindPath kinds[] = {
-      {"networking.k8s.io/v1", "networkpolicies", "NetworkPolicy"},
-      {"policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy"},
-      {"policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies",
-       "BaselineAdminNetworkPolicy"},
-      {"policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", "ClusterNetworkPolicy"}};
   auto served = client.group_versions();
   if (!served) throw UsageError{served.error().str()};
   std::vector<std::pair<std::string, std::string>> out;  // path, label
-  for (const auto& k : kinds) {
-    if (!served->count(k.gv)) continue;
-    auto list = client.list(std::string("/apis/") + k.gv + "/" + k.resource);
+  for (const auto& k : kube::kKinds) {
+    std::string_view kind = k.kind;
+    if (kind != "NetworkPolicy" && kind != "AdminNetworkPolicy" &&
+        kind != "BaselineAdminNetworkPolicy" && kind != "ClusterNetworkPolicy")
+      continue;
+    if (!kube::read_at(k, *served)) continue;
+    auto list = client.list(kube::list_path(k));
     if (!list) throw UsageError{list.error().str()};
     for (const auto& page : list->pages) {
       auto j = nlohmann::json::parse(page, nullptr, false);
@@ -74,7 +68,7 @@ std::vector<std::pair<std::string, std::string>> owned_elsewhere(
         if (!ours || others) continue;
         kube::ApplyObject o;
         o.kind = k.kind;
-        o.api_version = k.gv;
+        o.api_version = k.group_version;
         o.ns = meta.value("namespace", "");
         o.name = meta.value("name", "");
         if (!wanted.count(o.path())) out.emplace_back(o.path(), o.label());
@@ -102,14 +96,16 @@ int run(const ApplyOptions& o) {
   if (objects->empty()) throw UsageError{"no policies to apply in the files given"};
   // The same validation as every other command (the API server's rules).
   {
-    LoadOptions lo;
-    lo.default_namespace = o.common.ns;
-    ClusterLoader loader(lo);
+    ClusterLoader loader(load_options(o.common));
     for (const auto& f : o.common.files)
       if (auto r = loader.add_path(f); !r) throw UsageError{r.error().str()};
   }
   auto client = connect_cluster(o.common);
   kube::Client& c = *client;
+  if (auto served = c.group_versions(); served)
+    kube::use_served_versions(*objects, *served);
+  else
+    throw UsageError{served.error().str()};
 
   bool json_out = o.common.output == "json";
   nlohmann::ordered_json report = {{"dryRun", o.dry_run}, {"objects", nlohmann::json::array()}};

@@ -76,15 +76,26 @@ void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::st
   cmd.add_option("--kubeconfig", o.kubeconfig, "Read state from a live cluster (kubeconfig)");
   cmd.add_option("--context", o.context, "kubeconfig context");
   add_request_timeout_flag(cmd, o);
+  cmd.add_option("--policy-api-channel", o.policy_api_channel,
+                 "Validate ClusterNetworkPolicies for the network-policy-api CRDs of this "
+                 "channel: experimental (accepts both) or standard")
+      ->check(CLI::IsMember({"experimental", "standard"}))
+      ->default_str("experimental");
   cmd.add_flag("-v,--verbose", o.verbose, "More on stderr");
   cmd.add_flag("-q,--quiet", o.quiet, "Less on stderr");
 }
 
-ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>& extra) {
+LoadOptions load_options(const CommonOptions& o) {
   LoadOptions lo;
   lo.default_namespace = o.ns;
   lo.workload_security = o.workload_security;
-  ClusterLoader loader(lo);
+  lo.policy_api_channel = o.policy_api_channel == "standard" ? PolicyApiChannel::Standard
+                                                             : PolicyApiChannel::Experimental;
+  return lo;
+}
+
+ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>& extra) {
+  ClusterLoader loader(load_options(o));
   if (!o.kubeconfig.empty() || !o.context.empty()) {
     auto client = connect_cluster(o);
     kube::SnapshotReport report;

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/ports.h"
 #include "engine/engine.h"
+#include "input/loader.h"
 #include "kube/client.h"
 #include "model/cluster_state.h"
 
@@ -44,7 +45,11 @@ struct CommonOptions {
   // verify then work from what the flow records carry).
   bool objects_optional = false;
   bool workload_security = true;  // LoadOptions::workload_security: the posture side of pods
+  std::string policy_api_channel = "experimental";  // LoadOptions::policy_api_channel
 };
+
+// The LoadOptions the common flags ask for.
+LoadOptions load_options(const CommonOptions& o);
 
 // Adds -f, -n, -o (with the allowed formats), --kubeconfig, --context, -v, -q.
 void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::string>& formats,

@@ -31,7 +31,7 @@ struct RecommendOptionsCli {
   bool no_default_deny = false;
   bool replace = false;
   bool guardrails = false;
-  std::string guardrail_api = "v1alpha1";
+  std::string guardrail_api = "v1beta1";
   bool isolate_unobserved = false;
   bool include_system = false;
   bool accept_blocked = false;
@@ -151,7 +151,7 @@ int run(const RecommendOptionsCli& o) {
   ro.default_deny = !o.no_default_deny;
   ro.replace = o.replace;
   ro.guardrails = o.guardrails;
-  ro.guardrails_v1alpha2 = o.guardrail_api == "v1alpha2";
+  ro.guardrail_api = "policy.networking.k8s.io/" + o.guardrail_api;
   ro.window_since = observe_time(o.observe.since, "--since");
   ro.window_until = observe_time(o.observe.until, "--until");
   ro.isolate_unobserved = o.isolate_unobserved;
@@ -331,8 +331,8 @@ int run(const RecommendOptionsCli& o) {
     if (!rec.guardrails.empty())
       msg +=
           fmt::format("stockade: {} cluster guardrail(s) suggested ({})\n", rec.guardrails.size(),
-                      o.guardrail_api == "v1alpha2" ? "ClusterNetworkPolicy v1alpha2"
-                                                    : "AdminNetworkPolicy v1alpha1");
+                      o.guardrail_api == "v1alpha1" ? "AdminNetworkPolicy v1alpha1"
+                                                    : "ClusterNetworkPolicy " + o.guardrail_api);
     msg += fmt::format(
         "stockade: observed edges: {} established; allowed after: {} of {} (self-check "
         "passed); {} of them needed no rule (a pod's own traffic, its own node, a namespace left "
@@ -458,9 +458,10 @@ Runner register_recommend(CLI::App& app) {
                   "annotated stockade.io/confidence: low (default 24h)")
       ->default_str("24h");
   cmd->add_option("--guardrail-api", opts->guardrail_api,
-                  "v1alpha1 (AdminNetworkPolicy, default) or v1alpha2 (ClusterNetworkPolicy)")
-      ->check(CLI::IsMember({"v1alpha1", "v1alpha2"}))
-      ->default_str("v1alpha1");
+                  "v1beta1 (ClusterNetworkPolicy, default), v1alpha2 (ClusterNetworkPolicy, for "
+                  "network-policy-api v0.2) or v1alpha1 (AdminNetworkPolicy)")
+      ->check(CLI::IsMember({"v1beta1", "v1alpha2", "v1alpha1"}))
+      ->default_str("v1beta1");
   return [opts] { return run(*opts); };
 }
 

@@ -803,6 +803,12 @@ class Decoder {
   }
 
   ClusterPeer cluster_peer(const N& p, bool egress, const std::string& path) const {
+    // An experimental-channel peer this reader cannot evaluate: which addresses a name stands
+    // for is DNS at run time, not something the objects say.
+    if (cnp_ && egress && p.is_map() && p.get("domainNames"))
+      fail(*p.get("domainNames"), path +
+                                      ".domainNames: domain name peers are not supported "
+                                      "(the addresses they stand for are only known to DNS)");
     if (egress)
       check_fields(p, {"namespaces", "pods", "nodes", "networks"}, path);
     else
@@ -819,6 +825,7 @@ class Decoder {
         out.kind = ClusterPeer::Kind::Pods;
         out.pods = pod_set(v, false, kp);
       } else if (key == "nodes") {
+        if (cnp_) experimental_only(v, kp);  // experimental in every CNP release
         out.kind = ClusterPeer::Kind::Nodes;
         out.node_selector = label_selector(v, kp, true);
       } else {
@@ -830,6 +837,12 @@ class Decoder {
           std::string cp = kp + "[" + std::to_string(i++) + "]";
           if (!s) fail(c, cp + ": expected a string");
           out.networks.push_back(cidr(c, *s, cp));
+          // v1beta1 (like v1alpha2 since network-policy-api v0.2.1) wants the network address
+          // itself: `isCIDR(self) && cidr(self) == cidr(self).masked()`. v0.2.0's v1alpha2 CRD
+          // took host bits (and implementations masked them), so v1alpha2 objects may carry them.
+          if (cnp_beta_ && IpAddr::parse(s->substr(0, s->find('/'))) != out.networks.back().network)
+            fail(c, cp + ": Invalid CIDR format provided: \"" + std::string(*s) +
+                        "\" has host bits set (the network is " + out.networks.back().str() + ")");
           return true;
         });
         if (out.networks.empty() || out.networks.size() > 25)
@@ -893,6 +906,8 @@ class Decoder {
       ++n;
       std::string kp = path + "." + std::string(key);
       if (key == "destinationNamedPort") {
+        // Standard in v0.2.0's v1alpha2 CRD; experimental again since v0.2.1, so in v1beta1.
+        if (cnp_beta_) experimental_only(v, kp);
         auto s = v.as_string();
         if (!s) fail(v, kp + ": expected a string");
         out.kind = ClusterPolicyPort::Kind::Named;
@@ -932,6 +947,9 @@ class Decoder {
     std::string key = egress ? "egress" : "ingress";
     std::string peers_key = egress ? "to" : "from";
     std::string ports_key = cnp_ ? "protocols" : "ports";
+    // MaxItems of rules, peers and protocols: 25 in ClusterNetworkPolicy (every version),
+    // 100 in the v1alpha1 kinds.
+    const size_t max_items = cnp_ ? 25 : 100;
     each_item(spec, key, "spec." + key, [&](const N& r, const std::string& rp) {
       check_fields(r, {"name", "action", std::string_view(peers_key), std::string_view(ports_key)},
                    rp);
@@ -955,28 +973,48 @@ class Decoder {
       each_item(r, peers_key, rp + "." + peers_key, [&](const N& p, const std::string& pp) {
         rule.peers.push_back(cluster_peer(p, egress, pp));
       });
-      if (rule.peers.empty() || rule.peers.size() > 100)
-        fail(r, rp + "." + peers_key + ": must have between 1 and 100 peers");
+      if (rule.peers.empty() || rule.peers.size() > max_items)
+        fail(r, rp + "." + peers_key + ": must have between 1 and " + std::to_string(max_items) +
+                    " peers");
       if (auto ports = r.get(ports_key); ports && !ports->is_null()) {
         rule.ports.emplace();
         each_item(r, ports_key, rp + "." + ports_key, [&](const N& p, const std::string& pp) {
           rule.ports->push_back(cnp_ ? cnp_protocol(p, pp) : anp_port(p, pp));
         });
         if (rule.ports->empty()) fail(*ports, rp + "." + ports_key + ": must not be empty");
+        if (rule.ports->size() > max_items)
+          fail(*ports, rp + "." + ports_key + ": must have at most " + std::to_string(max_items) +
+                           " items");
+        // The experimental CRDs' rule on egress: a named port means nothing for an address.
+        if (cnp_ && egress && ctx_.options->policy_api_channel == PolicyApiChannel::Experimental &&
+            std::any_of(rule.ports->begin(), rule.ports->end(),
+                        [](const ClusterPolicyPort& p) {
+                          return p.kind == ClusterPolicyPort::Kind::Named;
+                        }) &&
+            std::any_of(rule.peers.begin(), rule.peers.end(), [](const ClusterPeer& p) {
+              return p.kind == ClusterPeer::Kind::Networks || p.kind == ClusterPeer::Kind::Nodes;
+            }))
+          fail(r, rp + ": networks/nodes/domainNames peer cannot be set with namedPorts since "
+                       "there are no namedPorts for networks/nodes/domainNames");
       }
       rules.push_back(std::move(rule));
     });
-    if (rules.size() > 100) fail(spec, "spec." + key + ": must have at most 100 rules");
+    if (rules.size() > max_items)
+      fail(spec, "spec." + key + ": must have at most " + std::to_string(max_items) + " rules");
     return rules;
   }
 
   void cluster_policy(const N& obj, ClusterPolicyKind kind, const std::string& api_version) {
-    std::string_view want = kind == ClusterPolicyKind::ClusterNetworkPolicy
-                                ? "policy.networking.k8s.io/v1alpha2"
-                                : "policy.networking.k8s.io/v1alpha1";
-    if (api_version != want)
+    if (kind == ClusterPolicyKind::ClusterNetworkPolicy) {
+      if (api_version != kCnpV1beta1 && api_version != kCnpV1alpha2)
+        fail(obj, "ClusterNetworkPolicy: unsupported apiVersion \"" + api_version +
+                      "\" (expected " + std::string(kCnpV1beta1) + " or " +
+                      std::string(kCnpV1alpha2) + ")");
+    } else if (api_version != kAnpV1alpha1) {
       fail(obj, std::string(to_string(kind)) + ": unsupported apiVersion \"" + api_version +
-                    "\" (expected " + std::string(want) + ")");
+                    "\" (expected " + std::string(kAnpV1alpha1) + ")");
+    }
+    cnp_beta_ = api_version == kCnpV1beta1;
     check_fields(obj, {"apiVersion", "kind", "metadata", "spec", "status"}, "");
     Meta m = metadata(obj, false);
     where_ = std::string(to_string(kind)) + " " + m.name + ": ";
@@ -990,6 +1028,7 @@ class Decoder {
     if (!spec || spec->is_null()) fail(obj, "spec: required");
     ClusterPolicy cp;
     cp.kind = kind;
+    cp.api_version = api_version;
     cp.name = m.name;
     cp.source = source(obj);
     if (cnp_) {
@@ -1021,7 +1060,17 @@ class Decoder {
     ctx_.state->cluster_policies.push_back(std::move(cp));
   }
 
+  // A field that only the policy API's experimental CRDs declare: with the standard channel
+  // the API server refuses it, as an unknown field.
+  void experimental_only(const N& at, const std::string& path) const {
+    if (ctx_.options->policy_api_channel == PolicyApiChannel::Standard)
+      fail(at, path +
+                   ": only the experimental channel of the policy API has this field (the "
+                   "standard channel's CRD does not declare it)");
+  }
+
   bool cnp_ = false;
+  bool cnp_beta_ = false;  // ClusterNetworkPolicy policy.networking.k8s.io/v1beta1
 
   // ---- Ingress, ServiceAccount, Secret, RBAC (posture) -----------------------------------
 

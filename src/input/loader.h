@@ -13,8 +13,15 @@
 
 namespace stockade {
 
+// Which CRDs of the policy API (network-policy-api) the cluster has: the standard channel, or
+// the experimental one, whose extra fields (ClusterNetworkPolicy `nodes` peers; in v1beta1
+// also `destinationNamedPort`) the standard CRDs do not declare. Experimental accepts every
+// object either channel accepts: a reader must not refuse what a cluster can hold.
+enum class PolicyApiChannel : uint8_t { Experimental, Standard };
+
 struct LoadOptions {
   std::string default_namespace = "default";  // for namespaced objects that name none
+  PolicyApiChannel policy_api_channel = PolicyApiChannel::Experimental;
   // The security side of pods and pod templates (PodSecuritySpec: containers, volumes,
   // security contexts, service account), which only the posture checks read. Without it they
   // are neither decoded nor checked, and Pod::security stays empty: the flow commands load

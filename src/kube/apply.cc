@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "input/yaml_tree.h"
+#include "kube/kinds.h"
+#include "model/objects.h"
 
 namespace stockade::kube {
 
@@ -27,16 +29,22 @@ struct Kind {
   bool namespaced;
 };
 
-constexpr Kind kKinds[] = {
+constexpr Kind kApplyKinds[] = {
     {"NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", true},
     {"AdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies", false},
     {"BaselineAdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1",
      "baselineadminnetworkpolicies", false},
-    {"ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", false},
+    // Also v1alpha2 (accepted_version): the same schema.
+    {"ClusterNetworkPolicy", "policy.networking.k8s.io/v1beta1", "clusternetworkpolicies", false},
 };
 
+bool accepted_version(const Kind& k, const std::string& api) {
+  return api == k.api_version ||
+         (std::string_view(k.kind) == "ClusterNetworkPolicy" && api == kCnpV1alpha2);
+}
+
 const Kind* find_kind(const std::string& kind) {
-  for (const Kind& k : kKinds)
+  for (const Kind& k : kApplyKinds)
     if (kind == k.kind) return &k;
   return nullptr;
 }
@@ -109,9 +117,12 @@ void add_document(const YamlTreeNode* doc, const std::string& file, const std::s
                     "BaselineAdminNetworkPolicy and ClusterNetworkPolicy only, not " +
                         (kind.empty() ? std::string("an object without kind") : kind)};
   std::string api = body.value("apiVersion", "");
-  if (api != k->api_version)
-    throw ReadError{doc->line,
-                    kind + " must have apiVersion " + k->api_version + ", not \"" + api + "\""};
+  if (!accepted_version(*k, api))
+    throw ReadError{doc->line, kind + " must have apiVersion " + k->api_version +
+                                   (accepted_version(*k, std::string(kCnpV1alpha2))
+                                        ? " or " + std::string(kCnpV1alpha2)
+                                        : std::string()) +
+                                   ", not \"" + api + "\""};
   ApplyObject o;
   o.kind = kind;
   o.api_version = api;
@@ -186,6 +197,17 @@ std::string ApplyObject::path() const {
   std::string base = "/apis/" + api_version + "/";
   if (k && k->namespaced) base += "namespaces/" + ns + "/";
   return base + (k ? k->resource : "") + "/" + name;
+}
+
+void use_served_versions(std::vector<ApplyObject>& objects, const std::set<std::string>& served) {
+  for (ApplyObject& o : objects) {
+    if (o.kind != "ClusterNetworkPolicy") continue;
+    for (const KindPath& k : kKinds)
+      if (o.kind == k.kind && read_at(k, served) && o.api_version != k.group_version) {
+        o.api_version = k.group_version;
+        o.body["apiVersion"] = o.api_version;
+      }
+  }
 }
 
 std::string ApplyObject::label() const {

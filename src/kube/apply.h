@@ -3,6 +3,7 @@
 // account of what changes and of conflicts with other field managers.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,11 +26,15 @@ struct ApplyObject {
 
 // Reads YAML/JSON files (multi-document, `kind: List`). Only NetworkPolicy
 // (networking.k8s.io/v1), AdminNetworkPolicy / BaselineAdminNetworkPolicy
-// (policy.networking.k8s.io/v1alpha1) and ClusterNetworkPolicy (v1alpha2) are accepted; any
-// other kind is an error naming the file and line. Namespaced objects without a namespace get
+// (policy.networking.k8s.io/v1alpha1) and ClusterNetworkPolicy (v1beta1, v1alpha2) are accepted;
+// any other kind is an error naming the file and line. Namespaced objects without a namespace get
 // `default_namespace`.
 Result<std::vector<ApplyObject>> read_apply_objects(const std::vector<std::string>& paths,
                                                     const std::string& default_namespace);
+
+// ClusterNetworkPolicies go to v1beta1 when the server serves it, else to v1alpha2 (one schema,
+// so the object is the same; `served`: Client::group_versions()).
+void use_served_versions(std::vector<ApplyObject>& objects, const std::set<std::string>& served);
 
 struct FieldConflict {
   std::string manager;  // the field manager that owns the field

@@ -2,7 +2,9 @@
 // one-shot snapshot and the live informers.
 #pragma once
 
+#include <set>
 #include <string>
+#include <string_view>
 
 namespace stockade::kube {
 
@@ -36,10 +38,33 @@ inline constexpr KindPath kKinds[] = {
     {"policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy", true},
     {"policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies",
      "BaselineAdminNetworkPolicy", true},
+    // One kind served at two versions (network-policy-api v0.3.0 on: v1beta1, the storage
+    // version, and v1alpha2; v0.2.x: v1alpha2 only): read at the first one served.
+    {"policy.networking.k8s.io/v1beta1", "clusternetworkpolicies", "ClusterNetworkPolicy", true},
     {"policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", "ClusterNetworkPolicy", true},
     {"cilium.io/v2", "ciliumnetworkpolicies", "CiliumNetworkPolicy", true},
     {"cilium.io/v2", "ciliumclusterwidenetworkpolicies", "CiliumClusterwideNetworkPolicy", true},
 };
+
+// Whether `k` is to be read from a server that serves `served`: its group/version is served and
+// no entry before it in kKinds (a newer version of the same resource) is.
+inline bool read_at(const KindPath& k, const std::set<std::string>& served) {
+  if (!served.count(k.group_version)) return false;
+  for (const KindPath& other : kKinds) {
+    if (&other == &k) return true;
+    if (std::string_view(other.resource) == k.resource && served.count(other.group_version))
+      return false;
+  }
+  return true;
+}
+
+// Whether some version of `k`'s resource is served (else it is noted as not served).
+inline bool any_version_served(const KindPath& k, const std::set<std::string>& served) {
+  for (const KindPath& other : kKinds)
+    if (std::string_view(other.resource) == k.resource && served.count(other.group_version))
+      return true;
+  return false;
+}
 
 // "/api/v1/pods", "/apis/apps/v1/deployments": the cluster-wide list of a kind.
 inline std::string list_path(const KindPath& k) {

@@ -29,7 +29,8 @@ Result<std::unique_ptr<LiveState>> LiveState::start(Client& client, LiveStateOpt
     if (!options.resources.empty() && std::find(options.resources.begin(), options.resources.end(),
                                                 k.resource) == options.resources.end())
       continue;
-    if (!served->count(k.group_version)) {
+    if (!read_at(k, *served)) {
+      if (any_version_served(k, *served)) continue;  // read at another version
       if (!options.resources.empty())
         return make_error(client.config().server + ": " + k.group_version + " " + k.resource +
                           " is not served");

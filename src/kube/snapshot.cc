@@ -9,10 +9,12 @@ Result<void> load_snapshot(Client& client, ClusterLoader& loader, SnapshotReport
   if (!served) return tl::unexpected(served.error());
   for (const KindPath& k : kKinds) {
     std::string gv = k.group_version;
-    if (!served->count(gv)) {
+    if (!read_at(k, *served)) {
       // The network-policy-api kinds are optional CRDs; a core kind missing is odd but not
-      // fatal (an old server without batch/v1 CronJobs, say).
-      report.notes.push_back(gv + " " + k.resource + ": not served");
+      // fatal (an old server without batch/v1 CronJobs, say). A kind read at another version
+      // is not missing.
+      if (!any_version_served(k, *served))
+        report.notes.push_back(gv + " " + k.resource + ": not served");
       continue;
     }
     std::string path = list_path(k);

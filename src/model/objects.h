@@ -327,7 +327,14 @@ struct NetworkPolicy {
 };
 
 // ---- AdminNetworkPolicy / BaselineAdminNetworkPolicy (v1alpha1) and
-// ---- ClusterNetworkPolicy (v1alpha2), one shape for all three -----------------------------
+// ---- ClusterNetworkPolicy (v1beta1, v1alpha2), one shape for all three --------------------
+
+// ClusterNetworkPolicy is served as v1beta1 (the storage version since network-policy-api
+// v0.3.0) and as v1alpha2 (v0.2.x, still served). The shapes are the same; what each accepts
+// differs where the released CRDs did (decode.cc, cluster_policy).
+inline constexpr std::string_view kCnpV1beta1 = "policy.networking.k8s.io/v1beta1";
+inline constexpr std::string_view kCnpV1alpha2 = "policy.networking.k8s.io/v1alpha2";
+inline constexpr std::string_view kAnpV1alpha1 = "policy.networking.k8s.io/v1alpha1";
 
 enum class ClusterPolicyKind : uint8_t {
   AdminNetworkPolicy,
@@ -376,6 +383,7 @@ struct ClusterPolicyRule {
 
 struct ClusterPolicy {
   ClusterPolicyKind kind = ClusterPolicyKind::AdminNetworkPolicy;
+  std::string api_version;  // as written (kCnpV1beta1, kCnpV1alpha2, kAnpV1alpha1)
   std::string name;
   PolicyTier tier = PolicyTier::Admin;
   int32_t priority = 0;  // BANP: none, treated as 0

@@ -451,15 +451,159 @@ std::string subject_text(const RbacSubject& s) {
   return s.kind + " " + (s.ns.empty() ? "" : s.ns + "/") + s.name;
 }
 
-// Why a subject is left out by default (rbac-tool / Polaris exclusions), or "".
+// The bindings every cluster is created with, matched exactly (binding, scope, role, subject):
+// kube-apiserver's bootstrap RBAC (kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy,
+// policy.go and controller_policy.go; golden copies in its testdata/*-role-bindings.yaml) and
+// kubeadm's (cmd/kubeadm/app/phases: kubeconfig, bootstraptoken/node, uploadconfig,
+// addons/dns, addons/proxy). docs/scan.md lists them. Nothing is excluded by its name alone:
+// anyone who may create bindings can call one "system:..." or use a kube-system service
+// account, and attackers and training clusters hide exactly there.
+struct SystemBinding {
+  const char* ns;       // "" for a ClusterRoleBinding
+  const char* binding;  // metadata.name
+  const char* role;     // roleRef.name
+  const char* kind;     // subject kind
+  const char* subject;  // subject name ("NS/NAME" for a ServiceAccount)
+  const char* source;
+};
+
+constexpr const char* kApiserver = "kube-apiserver bootstrap RBAC";
+constexpr const char* kKubeadm = "kubeadm";
+
+constexpr SystemBinding kSystemBindings[] = {
+    {"", "cluster-admin", "cluster-admin", "Group", "system:masters", kApiserver},
+    {"", "system:monitoring", "system:monitoring", "Group", "system:monitoring", kApiserver},
+    {"", "system:discovery", "system:discovery", "Group", "system:authenticated", kApiserver},
+    {"", "system:discovery", "system:discovery", "Group", "system:unauthenticated",
+     kApiserver},  // before v1.14
+    {"", "system:basic-user", "system:basic-user", "Group", "system:authenticated", kApiserver},
+    {"", "system:basic-user", "system:basic-user", "Group", "system:unauthenticated",
+     kApiserver},  // before v1.14
+    {"", "system:public-info-viewer", "system:public-info-viewer", "Group", "system:authenticated",
+     kApiserver},
+    {"", "system:public-info-viewer", "system:public-info-viewer", "Group",
+     "system:unauthenticated", kApiserver},
+    {"", "system:node-proxier", "system:node-proxier", "User", "system:kube-proxy", kApiserver},
+    {"", "system:kube-controller-manager", "system:kube-controller-manager", "User",
+     "system:kube-controller-manager", kApiserver},
+    {"", "system:kube-dns", "system:kube-dns", "ServiceAccount", "kube-system/kube-dns",
+     kApiserver},
+    {"", "system:kube-scheduler", "system:kube-scheduler", "User", "system:kube-scheduler",
+     kApiserver},
+    {"", "system:volume-scheduler", "system:volume-scheduler", "User", "system:kube-scheduler",
+     kApiserver},
+    {"", "system:service-account-issuer-discovery", "system:service-account-issuer-discovery",
+     "Group", "system:serviceaccounts", kApiserver},
+    {"kube-system", "system::extension-apiserver-authentication-reader",
+     "extension-apiserver-authentication-reader", "User", "system:kube-controller-manager",
+     kApiserver},
+    {"kube-system", "system::extension-apiserver-authentication-reader",
+     "extension-apiserver-authentication-reader", "User", "system:kube-scheduler", kApiserver},
+    {"kube-system", "system::leader-locking-kube-controller-manager",
+     "system::leader-locking-kube-controller-manager", "ServiceAccount",
+     "kube-system/kube-controller-manager", kApiserver},
+    {"kube-system", "system::leader-locking-kube-controller-manager",
+     "system::leader-locking-kube-controller-manager", "User", "system:kube-controller-manager",
+     kApiserver},
+    {"kube-system", "system::leader-locking-kube-scheduler",
+     "system::leader-locking-kube-scheduler", "ServiceAccount", "kube-system/kube-scheduler",
+     kApiserver},
+    {"kube-system", "system::leader-locking-kube-scheduler",
+     "system::leader-locking-kube-scheduler", "User", "system:kube-scheduler", kApiserver},
+    {"kube-system", "system:controller:bootstrap-signer", "system:controller:bootstrap-signer",
+     "ServiceAccount", "kube-system/bootstrap-signer", kApiserver},
+    {"kube-public", "system:controller:bootstrap-signer", "system:controller:bootstrap-signer",
+     "ServiceAccount", "kube-system/bootstrap-signer", kApiserver},
+    {"kube-system", "system:controller:cloud-provider", "system:controller:cloud-provider",
+     "ServiceAccount", "kube-system/cloud-provider", kApiserver},
+    {"kube-system", "system:controller:token-cleaner", "system:controller:token-cleaner",
+     "ServiceAccount", "kube-system/token-cleaner", kApiserver},
+    {"", "kubeadm:cluster-admins", "cluster-admin", "Group", "kubeadm:cluster-admins", kKubeadm},
+    {"", "kubeadm:kubelet-bootstrap", "system:node-bootstrapper", "Group",
+     "system:bootstrappers:kubeadm:default-node-token", kKubeadm},
+    {"", "kubeadm:node-autoapprove-bootstrap",
+     "system:certificates.k8s.io:certificatesigningrequests:nodeclient", "Group",
+     "system:bootstrappers:kubeadm:default-node-token", kKubeadm},
+    {"", "kubeadm:node-autoapprove-certificate-rotation",
+     "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", "Group",
+     "system:nodes", kKubeadm},
+    {"", "kubeadm:get-nodes", "kubeadm:get-nodes", "Group",
+     "system:bootstrappers:kubeadm:default-node-token", kKubeadm},
+    {"", "kubeadm:node-proxier", "system:node-proxier", "ServiceAccount", "kube-system/kube-proxy",
+     kKubeadm},
+    {"", "system:coredns", "system:coredns", "ServiceAccount", "kube-system/coredns", kKubeadm},
+    {"kube-public", "kubeadm:bootstrap-signer-clusterinfo", "kubeadm:bootstrap-signer-clusterinfo",
+     "User", "system:anonymous", kKubeadm},
+    {"kube-system", "kubeadm:kubelet-config", "kubeadm:kubelet-config", "Group", "system:nodes",
+     kKubeadm},
+    {"kube-system", "kubeadm:kubelet-config", "kubeadm:kubelet-config", "Group",
+     "system:bootstrappers:kubeadm:default-node-token", kKubeadm},
+    {"kube-system", "kubeadm:nodes-kubeadm-config", "kubeadm:nodes-kubeadm-config", "Group",
+     "system:nodes", kKubeadm},
+    {"kube-system", "kubeadm:nodes-kubeadm-config", "kubeadm:nodes-kubeadm-config", "Group",
+     "system:bootstrappers:kubeadm:default-node-token", kKubeadm},
+    {"kube-system", "kube-proxy", "kube-proxy", "Group",
+     "system:bootstrappers:kubeadm:default-node-token", kKubeadm},
+};
+
+// The controllers of kube-controller-manager: ClusterRoleBinding and ClusterRole
+// "system:controller:NAME", bound to the service account kube-system/NAME (controller_policy.go;
+// some exist only with their feature gate).
+constexpr std::string_view kControllers[] = {
+    "attachdetach-controller",
+    "certificate-controller",
+    "clusterrole-aggregation-controller",
+    "cronjob-controller",
+    "daemon-set-controller",
+    "deployment-controller",
+    "device-taint-eviction-controller",
+    "disruption-controller",
+    "endpoint-controller",
+    "endpointslice-controller",
+    "endpointslicemirroring-controller",
+    "ephemeral-volume-controller",
+    "expand-controller",
+    "generic-garbage-collector",
+    "horizontal-pod-autoscaler",
+    "job-controller",
+    "legacy-service-account-token-cleaner",
+    "namespace-controller",
+    "node-controller",
+    "persistent-volume-binder",
+    "pod-garbage-collector",
+    "pv-protection-controller",
+    "pvc-protection-controller",
+    "replicaset-controller",
+    "replication-controller",
+    "resource-claim-controller",
+    "resourcequota-controller",
+    "root-ca-cert-publisher",
+    "route-controller",
+    "selinux-warning-controller",
+    "service-account-controller",
+    "service-cidrs-controller",
+    "service-controller",
+    "statefulset-controller",
+    "ttl-after-finished-controller",
+    "ttl-controller",
+    "validatingadmissionpolicy-status-controller",
+    "volumeattributesclass-protection-controller",
+};
+
+// Why a subject of a binding is left out by default (one of the bindings above), or "".
 std::string excluded_subject(const RbacBinding& b, const RbacSubject& s) {
-  if (b.name.starts_with("system:") || b.name.starts_with("kubeadm:"))
-    return "default exclusion: system binding " + b.name;
-  if (s.name.starts_with("system:")) return "default exclusion: system subject " + s.name;
-  if (s.kind == "ServiceAccount" && s.ns == "kube-system")
-    return "default exclusion: kube-system service account";
-  if (s.kind == "ServiceAccount" && s.ns == "gatekeeper-system" && s.name == "gatekeeper-admin")
-    return "default exclusion: gatekeeper-system/gatekeeper-admin";
+  const std::string subject = s.kind == "ServiceAccount" ? s.ns + "/" + s.name : s.name;
+  const std::string ns = b.cluster_scoped ? "" : b.ns;
+  for (const SystemBinding& d : kSystemBindings)
+    if (ns == d.ns && b.name == d.binding && b.role_name == d.role && s.kind == d.kind &&
+        subject == d.subject)
+      return std::string("default exclusion: ") + d.source + " binding " + b.name;
+  constexpr std::string_view kPrefix = "system:controller:";
+  if (b.cluster_scoped && b.role_kind == "ClusterRole" && b.name == b.role_name &&
+      b.name.starts_with(kPrefix) && s.kind == "ServiceAccount" && s.ns == "kube-system" &&
+      b.name.substr(kPrefix.size()) == s.name &&
+      std::find(std::begin(kControllers), std::end(kControllers), s.name) != std::end(kControllers))
+    return "default exclusion: kube-controller-manager's binding " + b.name;
   return {};
 }
 
@@ -548,15 +692,7 @@ void rbac_findings(const RbacIndex& index, const ScanOptions& o, std::vector<Fin
         if (anonymous) msg += " (every unauthenticated request)";
         if (authenticated) msg += " (every authenticated user and service account)";
         Finding f = make_finding("RBAC_PUBLIC_BINDING", ref, b.source, b.source.line, msg);
-        // Baseline bindings every kubeadm cluster has (krane's exclusions).
-        std::string pub_why;
-        if (b.role_name == "system:public-info-viewer" ||
-            b.role_name == "kubeadm:bootstrap-signer-clusterinfo" ||
-            b.role_name == "system:discovery" || b.role_name == "system:basic-user")
-          pub_why = "default exclusion: baseline binding of " + b.role_name;
-        if (masters && b.cluster_scoped && b.name == "cluster-admin")
-          pub_why = "default exclusion: the built-in cluster-admin binding";
-        exclusion(f, pub_why);
+        exclusion(f, why);  // the API server's and kubeadm's own bindings only
         out.push_back(std::move(f));
         continue;
       }

@@ -10,8 +10,8 @@
 // v1alpha1: AdminNetworkPolicies (the BaselineAdminNetworkPolicy is a singleton with one subject
 // and cannot say "from these namespaces" per destination namespace, so the cross-namespace
 // guardrail is an AdminNetworkPolicy whose allowed namespaces are passed on to the
-// NetworkPolicies). v1alpha2: ClusterNetworkPolicies, DNS and metadata in tier Admin, the
-// cross-namespace default in tier Baseline.
+// NetworkPolicies). v1beta1 (the default) and v1alpha2: ClusterNetworkPolicies, DNS and metadata
+// in tier Admin, the cross-namespace default in tier Baseline.
 #include <map>
 #include <set>
 
@@ -54,17 +54,18 @@ LabelSelector dns_selector(const ClusterState& state, const Endpoint& ep) {
 
 }  // namespace
 
-std::vector<ClusterPolicy> suggest_guardrails(const ClusterState& state,
-                                              const std::vector<Endpoint>& eps,
-                                              const Observed& observed,
-                                              const std::vector<size_t>& must_allow, bool v1alpha2,
-                                              const std::vector<DeclaredIngress>& declared,
-                                              bool include_system) {
+std::vector<ClusterPolicy> suggest_guardrails(
+    const ClusterState& state, const std::vector<Endpoint>& eps, const Observed& observed,
+    const std::vector<size_t>& must_allow, const std::string& api_version,
+    const std::vector<DeclaredIngress>& declared, bool include_system) {
+  // ClusterNetworkPolicy (v1beta1 or v1alpha2: one shape) or AdminNetworkPolicy (v1alpha1).
+  const bool cnp = api_version != kAnpV1alpha1;
   const ClusterPolicyKind kind =
-      v1alpha2 ? ClusterPolicyKind::ClusterNetworkPolicy : ClusterPolicyKind::AdminNetworkPolicy;
+      cnp ? ClusterPolicyKind::ClusterNetworkPolicy : ClusterPolicyKind::AdminNetworkPolicy;
   auto make = [&](std::string name, int32_t priority, PolicyTier tier) {
     ClusterPolicy p;
     p.kind = kind;
+    p.api_version = api_version;
     p.name = std::move(name);
     p.priority = priority;
     p.tier = tier;
@@ -147,12 +148,12 @@ std::vector<ClusterPolicy> suggest_guardrails(const ClusterState& state,
     std::set<std::string> allowed = sources;
     allowed.insert(ns);
     ClusterPolicy p = make("stockade-cross-namespace-" + ns, kPriorityCrossNamespace,
-                           v1alpha2 ? PolicyTier::Baseline : PolicyTier::Admin);
+                           cnp ? PolicyTier::Baseline : PolicyTier::Admin);
     p.subject.namespace_selector = names_in({ns});
-    // v1alpha1 passes the observed namespaces on to the NetworkPolicies; the v1alpha2 baseline
+    // v1alpha1 passes the observed namespaces on to the NetworkPolicies; the CNP baseline
     // accepts them (NetworkPolicies, when they select the pod, decide first anyway).
     p.ingress.push_back({"observed-namespaces",
-                         v1alpha2 ? RuleAction::Allow : RuleAction::Pass,
+                         cnp ? RuleAction::Allow : RuleAction::Pass,
                          {namespaces_peer(names_in(allowed))},
                          std::nullopt,
                          0});

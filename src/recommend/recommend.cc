@@ -561,8 +561,10 @@ static ojson cluster_policy_json(const ClusterPolicy& p, bool low_confidence) {
                 {"labels", {{"app.kubernetes.io/managed-by", "stockade"}}},
                 {"annotations", {{"stockade.io/generated-by", "stockade recommend --guardrails"}}}};
   if (low_confidence) meta["annotations"]["stockade.io/confidence"] = "low";
-  return ojson{{"apiVersion",
-                cnp ? "policy.networking.k8s.io/v1alpha2" : "policy.networking.k8s.io/v1alpha1"},
+  std::string api = !p.api_version.empty() ? p.api_version
+                    : cnp                  ? std::string(kCnpV1beta1)
+                                           : std::string(kAnpV1alpha1);
+  return ojson{{"apiVersion", std::move(api)},
                {"kind", std::string(to_string(p.kind))},
                {"metadata", std::move(meta)},
                {"spec", std::move(spec)}};
@@ -1424,9 +1426,8 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
                    "namespace");
   }
   if (options.guardrails)
-    out.guardrails =
-        suggest_guardrails(state, eps, observed, out.must_allow, options.guardrails_v1alpha2,
-                           out.declared, options.include_system);
+    out.guardrails = suggest_guardrails(state, eps, observed, out.must_allow, options.guardrail_api,
+                                        out.declared, options.include_system);
   // Workloads the window did not see: excluded from every recommended policy of their
   // namespace by a requirement that none of the observed workloads' pods meets.
   std::map<std::string, std::vector<SelectorRequirement>, std::less<>> exclusions;

@@ -29,9 +29,11 @@ struct RecommendOptions {
   bool default_deny = true;
   bool replace = false;                        // existing NetworkPolicies are ignored (regenerated)
   int64_t window_since = 0, window_until = 0;  // the learning window, for the annotations
-  size_t parallel_from = 100000;     // contributions from which policies are built on two threads
-  bool guardrails = false;           // also cluster-scoped suggestions (guardrails.cc)
-  bool guardrails_v1alpha2 = false;  // ClusterNetworkPolicy instead of AdminNetworkPolicy
+  size_t parallel_from = 100000;  // contributions from which policies are built on two threads
+  bool guardrails = false;        // also cluster-scoped suggestions (guardrails.cc)
+  // The guardrails' apiVersion: kCnpV1beta1 or kCnpV1alpha2 (ClusterNetworkPolicy), or
+  // kAnpV1alpha1 (AdminNetworkPolicy).
+  std::string guardrail_api = std::string(kCnpV1beta1);
   // Workloads with no observed traffic are selected by the default-deny too (else they are
   // excluded from it, exactly, and reported as not covered).
   bool isolate_unobserved = false;
@@ -97,12 +99,10 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
                          const Observed& observed, const RecommendOptions& options);
 
 // Cluster-scoped suggestions from the edges that must stay allowed (see guardrails.cc).
-std::vector<ClusterPolicy> suggest_guardrails(const ClusterState& state,
-                                              const std::vector<Endpoint>& eps,
-                                              const Observed& observed,
-                                              const std::vector<size_t>& must_allow, bool v1alpha2,
-                                              const std::vector<DeclaredIngress>& declared = {},
-                                              bool include_system = true);
+std::vector<ClusterPolicy> suggest_guardrails(
+    const ClusterState& state, const std::vector<Endpoint>& eps, const Observed& observed,
+    const std::vector<size_t>& must_allow, const std::string& api_version,
+    const std::vector<DeclaredIngress>& declared = {}, bool include_system = true);
 
 // The cluster with the recommended policies added (existing NetworkPolicies removed when
 // `replace`).

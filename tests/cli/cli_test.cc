@@ -1,4 +1,4 @@
-// Golden tests of the stockade command line (see /work/shared/CLI.md, the CLI contract).
+// Golden tests of the stockade command line (docs/cli.md documents it).
 //
 // Every test runs the real binary (STOCKADE_BINARY) through the shell, with the repository
 // root (STOCKADE_SOURCE_DIR) as the working directory, on the demo data in demo/, and captures
@@ -422,6 +422,119 @@ TEST(CliExplainDetails, PodIpStandsForThePod) {
       run(with_demo({"explain", "--from", kFrontend, "--to", kCart, "--port", "tcp/8080"}));
   ASSERT_EQ(by_ip.exit_code, 0) << by_ip.err;
   EXPECT_EQ(by_ip.out, by_name.out);
+}
+
+// ---- ClusterNetworkPolicy v1beta1 and v1alpha2 ----------------------------------------------
+
+// Two ClusterNetworkPolicies on the demo cluster, at `version`: an Admin-tier guard of the data
+// namespace (the checkout pods to the postgres port by name, every other namespace denied) and
+// a Baseline-tier egress deny to a documentation network.
+std::string demo_cnps(const std::string& version, const std::string& network = "203.0.113.0/24") {
+  std::string api = "apiVersion: policy.networking.k8s.io/" + version + "\n";
+  return api +
+         "kind: ClusterNetworkPolicy\n"
+         "metadata: {name: guard-data}\n"
+         "spec:\n"
+         "  tier: Admin\n"
+         "  priority: 10\n"
+         "  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: data}}}\n"
+         "  ingress:\n"
+         "  - name: checkout\n"
+         "    action: Accept\n"
+         "    from: [{pods: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: "
+         "shop}}, podSelector: {matchLabels: {app: checkout}}}}]\n"
+         "    protocols: [{destinationNamedPort: postgres}]\n"
+         "  - name: others\n"
+         "    action: Deny\n"
+         "    from: [{namespaces: {matchExpressions: [{key: kubernetes.io/metadata.name, "
+         "operator: NotIn, values: [data]}]}}]\n"
+         "---\n" +
+         api +
+         "kind: ClusterNetworkPolicy\n"
+         "metadata: {name: no-documentation-net}\n"
+         "spec:\n"
+         "  tier: Baseline\n"
+         "  priority: 5\n"
+         "  subject: {namespaces: {}}\n"
+         "  egress:\n"
+         "  - action: Deny\n"
+         "    to: [{networks: [\"" +
+         network + "\"]}]\n";
+}
+
+TEST(CliClusterNetworkPolicy, V1beta1AndV1alpha2GiveTheSameAnswersInEveryCommand) {
+  TempDir tmp;
+  fs::path beta = tmp.path() / "beta", alpha = tmp.path() / "alpha";
+  fs::create_directories(beta);
+  fs::create_directories(alpha);
+  write_file(beta / "cnp.yaml", demo_cnps("v1beta1"));
+  write_file(alpha / "cnp.yaml", demo_cnps("v1alpha2"));
+  auto both = [&](std::vector<std::string> args) {
+    std::vector<RunResult> out;
+    for (const fs::path& d : {beta, alpha}) {
+      std::vector<std::string> a = args;
+      a.insert(a.begin() + 1, {"-f", kCluster, "-f", kPolicies, "-f", d.string()});
+      out.push_back(run(a));
+      EXPECT_EQ(out.back().exit_code, 0) << describe(a, out.back());
+      // explain names the file of the deciding policy: the two directories differ.
+      for (size_t at; (at = out.back().out.find(d.string())) != std::string::npos;)
+        out.back().out.replace(at, d.string().size(), "DIR");
+    }
+    EXPECT_EQ(out[0].out, out[1].out);
+    return out[0];
+  };
+  // reach: the policies change verdicts (else this proves nothing).
+  RunResult with = both({"reach", "-o", "json"});
+  RunResult without = run(with_demo({"reach", "-o", "json"}));
+  EXPECT_NE(with.out, without.out);
+  // explain: the Admin tier decides, named by kind, name and rule.
+  RunResult e = both(
+      {"explain", "--from", kCheckout, "--to", kPostgres0, "--port", "tcp/5432", "-o", "json"});
+  auto j = nlohmann::json::parse(e.out);
+  EXPECT_EQ(j["allowed"], true);
+  EXPECT_EQ(j["ingress"]["policy"]["kind"], "ClusterNetworkPolicy");
+  EXPECT_EQ(j["ingress"]["policy"]["name"], "guard-data");
+  EXPECT_EQ(j["ingress"]["rule_name"], "checkout");
+  RunResult denied = both(
+      {"explain", "--from", kPrometheus, "--to", kPostgres0, "--port", "tcp/5432", "-o", "json"});
+  EXPECT_EQ(nlohmann::json::parse(denied.out)["ingress"]["rule_name"], "others");
+  // Prometheus: no NetworkPolicy selects its egress, so the Baseline tier decides.
+  RunResult outside = both(
+      {"explain", "--from", kPrometheus, "--to", "203.0.113.9", "--port", "tcp/443", "-o", "json"});
+  EXPECT_EQ(nlohmann::json::parse(outside.out)["egress"]["policy"]["name"], "no-documentation-net");
+  // diff: the same policies at the other version change nothing.
+  RunResult d = run({"diff", "-f", kCluster, "--before", kPolicies, "--before", alpha.string(),
+                     "--after", kPolicies, "--after", beta.string(), "-o", "json"});
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(nlohmann::json::parse(d.out)["summary"]["changed"], 0) << d.out;
+}
+
+TEST(CliClusterNetworkPolicy, EachVersionIsValidatedByItsOwnRules) {
+  TempDir tmp;
+  // A CIDR with host bits: v1beta1 refuses it (line 26: the networks entry), v1alpha2 (as
+  // v0.2.0's CRD did) takes it.
+  fs::path host_bits = tmp.path() / "host-bits.yaml";
+  write_file(host_bits, demo_cnps("v1beta1", "203.0.113.7/24"));
+  std::vector<std::string> args{"reach", "-f", kCluster, "-f", host_bits.string(), "-o", "summary"};
+  RunResult r = run(args);
+  expect_usage_error(args, r);
+  EXPECT_EQ(r.err.rfind("stockade: error: " + host_bits.string() + ":26: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("Invalid CIDR format provided"), std::string::npos) << r.err;
+  write_file(host_bits, demo_cnps("v1alpha2", "203.0.113.7/24"));
+  EXPECT_EQ(run(args).exit_code, 0);
+  // destinationNamedPort is in the experimental channel only (v1beta1).
+  fs::path named = tmp.path() / "named.yaml";
+  write_file(named, demo_cnps("v1beta1"));
+  std::vector<std::string> standard{"reach",        "-f", kCluster,  "-f",
+                                    named.string(), "-o", "summary", "--policy-api-channel",
+                                    "standard"};
+  RunResult s = run(standard);
+  expect_usage_error(standard, s);
+  EXPECT_NE(s.err.find(named.string() + ":12: "), std::string::npos) << s.err;
+  EXPECT_NE(s.err.find("destinationNamedPort: only the experimental channel"), std::string::npos)
+      << s.err;
+  standard.back() = "experimental";
+  EXPECT_EQ(run(standard).exit_code, 0);
 }
 
 // ---- diff -----------------------------------------------------------------------------------

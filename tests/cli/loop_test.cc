@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 
 const fs::path kSourceDir = STOCKADE_SOURCE_DIR;
 const fs::path kGoldenDir = kSourceDir / "tests" / "cli" / "golden";
-const fs::path kSchemaDir = STOCKADE_SHARED_DIR "/schemas";
+const fs::path kSchemaDir = STOCKADE_SOURCE_DIR "/tests/data/schemas";
 const char* const kDemoFlows = "demo/flows/hubble.json.gz";
 
 std::string slurp(const fs::path& p) {
@@ -117,6 +117,10 @@ for kind, f in [('AdminNetworkPolicy', 'policy.networking.k8s.io_adminnetworkpol
                 ('ClusterNetworkPolicy', 'policy.networking.k8s.io_clusternetworkpolicies.yaml')]:
     for version, schema in crd(f).items():
         schemas[('policy.networking.k8s.io/' + version, kind)] = schema
+# The vendored CRD predates v1beta1. network-policy-api v0.3.0 serves v1beta1 with the schema of
+# v1alpha2 (its release note; its CRD lists both versions with the same schema).
+schemas[('policy.networking.k8s.io/v1beta1', 'ClusterNetworkPolicy')] = \
+    schemas[('policy.networking.k8s.io/v1alpha2', 'ClusterNetworkPolicy')]
 bad = 0
 for name in sorted(os.listdir(sys.argv[2])):
     for doc in yaml.safe_load_all(open(os.path.join(sys.argv[2], name))):
@@ -266,8 +270,8 @@ TEST(CliLoop, GeneratedClusterLoopMeetsTheBar) {
   else
     GTEST_LOG_(INFO) << "python3 jsonschema/yaml not available: schema validation skipped";
 
-  // With guardrails, in both API versions: still every observed edge allowed, and valid.
-  for (const char* api : {"v1alpha1", "v1alpha2"}) {
+  // With guardrails, in every API version: still every observed edge allowed, and valid.
+  for (const char* api : {"v1beta1", "v1alpha2", "v1alpha1"}) {
     fs::path g = tmp.path() / (std::string("guard-") + api);
     Proc rg = stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(),
                         "--guardrails", "--guardrail-api", api, "--out-dir", g.string(), "-q"});

@@ -1,6 +1,11 @@
 // Runs the data-driven conformance cases in tests/conformance/cases/**.yaml (format in
 // tests/conformance/README.md): a model cluster, extra objects, and expected reachability
 // matrices taken from the upstream Kubernetes and network-policy-api tests.
+//
+// The ClusterNetworkPolicy cases are written as v1alpha2 (upstream's manifests before v0.3.0)
+// and run twice: as written, and with every ClusterNetworkPolicy rewritten to v1beta1 (the
+// version upstream's conformance moved to in v0.3.0, same schema): both must give the
+// expected verdicts.
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -15,13 +20,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr std::string_view kAsV1beta1 = "@v1beta1";
+
+// Every case file (relative to cases/), and each cnp/ case again with kAsV1beta1 appended.
 std::vector<std::string> case_files() {
   std::vector<std::string> out;
   fs::path dir = fs::path(STOCKADE_SOURCE_DIR) / "tests/conformance/cases";
   if (!fs::exists(dir)) return out;
   for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().extension() == ".yaml")
-      out.push_back(fs::relative(e.path(), dir).string());
+    if (e.is_regular_file() && e.path().extension() == ".yaml") {
+      std::string rel = fs::relative(e.path(), dir).string();
+      out.push_back(rel);
+      if (rel.starts_with("cnp/")) out.push_back(rel + std::string(kAsV1beta1));
+    }
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -29,7 +40,10 @@ std::vector<std::string> case_files() {
 class Conformance : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Conformance, MatchesUpstreamExpectations) {
-  fs::path file = fs::path(STOCKADE_SOURCE_DIR) / "tests/conformance/cases" / GetParam();
+  std::string rel = GetParam();
+  const bool as_v1beta1 = rel.ends_with(kAsV1beta1);
+  if (as_v1beta1) rel.resize(rel.size() - kAsV1beta1.size());
+  fs::path file = fs::path(STOCKADE_SOURCE_DIR) / "tests/conformance/cases" / rel;
   YAML::Node doc = YAML::LoadFile(file.string());
   SCOPED_TRACE(doc["description"].as<std::string>(""));
   fs::path model = file.parent_path() / doc["model"].as<std::string>();
@@ -38,11 +52,29 @@ TEST_P(Conformance, MatchesUpstreamExpectations) {
   ASSERT_TRUE(loader.add_path(model.string())) << model;
   if (doc["objects"] && doc["objects"].size() > 0) {
     YAML::Emitter em;
-    for (const auto& obj : doc["objects"]) em << YAML::BeginDoc << obj;
+    int rewritten = 0;
+    for (auto obj : doc["objects"]) {
+      if (obj["kind"].as<std::string>("") == "ClusterNetworkPolicy") {
+        EXPECT_EQ(obj["apiVersion"].as<std::string>(""), "policy.networking.k8s.io/v1alpha2");
+        if (as_v1beta1) {
+          obj["apiVersion"] = "policy.networking.k8s.io/v1beta1";
+          ++rewritten;
+        }
+      }
+      em << YAML::BeginDoc << obj;
+    }
+    if (as_v1beta1) {
+      ASSERT_GT(rewritten, 0) << "no ClusterNetworkPolicy to run as v1beta1";
+    }
     auto r = loader.add_text(em.c_str(), file.string() + "#objects");
     ASSERT_TRUE(r) << r.error().str();
   }
   ClusterState state = std::move(loader).finish();
+  for (const ClusterPolicy& cp : state.cluster_policies) {
+    if (cp.kind == ClusterPolicyKind::ClusterNetworkPolicy) {
+      EXPECT_EQ(cp.api_version, as_v1beta1 ? kCnpV1beta1 : kCnpV1alpha2) << cp.name;
+    }
+  }
   auto engine = PolicyEngine::compile(state, build_endpoints(state));
 
   auto peer_of = [&](const std::string& name) -> std::optional<Peer> {

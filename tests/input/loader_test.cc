@@ -501,6 +501,118 @@ TEST(ClusterPolicyDecode, Rejects) {
             std::string::npos);
 }
 
+// ClusterNetworkPolicy v1beta1 and v1alpha2, each by the rules of the CRDs that served it:
+// upstream's CRD validation cases (network-policy-api pkg/crdtest/testdata, pull request 383)
+// and the v0.2.1 / v0.3.0 release notes (canonical CIDRs; destinationNamedPort experimental
+// again; v1beta1 = v0.2.1's schema). Where the versions differ: v0.2.0's v1alpha2 CRD took a
+// CIDR with host bits and had destinationNamedPort in its standard channel.
+std::string cnp_error(std::string_view version, std::string_view spec_tail,
+                      PolicyApiChannel channel = PolicyApiChannel::Experimental) {
+  LoadOptions o;
+  o.policy_api_channel = channel;
+  ClusterLoader l(o);
+  std::string text = "apiVersion: policy.networking.k8s.io/" + std::string(version) +
+                     "\nkind: ClusterNetworkPolicy\nmetadata: {name: c}\nspec:\n  tier: Admin\n"
+                     "  priority: 10\n  subject:\n    namespaces:\n      matchLabels: "
+                     "{kubernetes.io/metadata.name: sensitive-ns}\n" +
+                     std::string(spec_tail);
+  auto r = l.add_text(text, "cnp.yaml");
+  return r ? "" : r.error().str();
+}
+
+TEST(ClusterPolicyDecode, V1beta1AndV1alpha2EachByTheirOwnCrds) {
+  const char* egress_networks = "  egress:\n  - action: Accept\n    to:\n    - networks: [%s]\n";
+  auto networks = [&](const std::string& list) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, egress_networks, list.c_str());
+    return std::string(buf);
+  };
+  for (const char* v : {"v1beta1", "v1alpha2"}) {
+    SCOPED_TRACE(v);
+    // cidr-valid / cidr-invalid
+    EXPECT_EQ(cnp_error(v, networks("\"10.0.0.0/24\", \"2001:db8::/32\"")), "");
+    EXPECT_NE(cnp_error(v, networks("\"10.0.0.300/24\"")).find("invalid CIDR"), std::string::npos);
+    // port-range-valid / port-range-invalid(-equal, -greater)
+    std::string range =
+        "  egress:\n  - action: Accept\n    to: [{namespaces: {matchLabels: "
+        "{kubernetes.io/metadata.name: other-ns}}}]\n    protocols:\n    - tcp: {destinationPort: "
+        "{range: {start: %d, end: %d}}}\n";
+    char buf[512];
+    std::snprintf(buf, sizeof buf, range.c_str(), 80, 90);
+    EXPECT_EQ(cnp_error(v, buf), "");
+    for (auto [a, b] : {std::pair{80, 80}, std::pair{90, 80}}) {
+      std::snprintf(buf, sizeof buf, range.c_str(), a, b);
+      EXPECT_NE(cnp_error(v, buf).find("Start port must be less than End port"), std::string::npos);
+    }
+    // invalid-ingress-action: Allow is the v1alpha1 spelling.
+    EXPECT_NE(cnp_error(v, "  ingress:\n  - action: Allow\n    from: [{namespaces: {}}]\n")
+                  .find("unsupported value \"Allow\""),
+              std::string::npos);
+    // egress-peer-namedport-conflict (experimental validation)
+    std::string conflict =
+        networks("10.0.0.0/24") + "    protocols:\n    - destinationNamedPort: http\n";
+    EXPECT_NE(cnp_error(v, conflict)
+                  .find("networks/nodes/domainNames peer cannot be set with "
+                        "namedPorts"),
+              std::string::npos);
+    // nodes peers: experimental in every release.
+    std::string nodes = "  egress:\n  - action: Accept\n    to: [{nodes: {}}]\n";
+    EXPECT_EQ(cnp_error(v, nodes), "");
+    EXPECT_NE(cnp_error(v, nodes, PolicyApiChannel::Standard).find("experimental channel"),
+              std::string::npos);
+    // MaxItems 25: rules, peers, protocols.
+    std::string rules = "  ingress:\n";
+    for (int i = 0; i < 26; ++i) rules += "  - {action: Deny, from: [{namespaces: {}}]}\n";
+    EXPECT_NE(cnp_error(v, rules).find("at most 25 rules"), std::string::npos);
+    std::string peers = "  ingress:\n  - action: Deny\n    from:\n";
+    for (int i = 0; i < 26; ++i) peers += "    - namespaces: {}\n";
+    EXPECT_NE(cnp_error(v, peers).find("between 1 and 25 peers"), std::string::npos);
+    std::string protos =
+        "  ingress:\n  - action: Deny\n    from: [{namespaces: {}}]\n    protocols:\n";
+    for (int i = 0; i < 26; ++i)
+      protos += "    - tcp: {destinationPort: {number: " + std::to_string(1000 + i) + "}}\n";
+    EXPECT_NE(cnp_error(v, protos).find("at most 25 items"), std::string::npos);
+  }
+  // Where they differ. A CIDR with host bits (the v0.2.1 release note's example):
+  EXPECT_NE(cnp_error("v1beta1", networks("10.1.2.3/8")).find("Invalid CIDR format provided"),
+            std::string::npos);
+  EXPECT_NE(cnp_error("v1beta1", networks("10.1.2.3/8")).find("the network is 10.0.0.0/8"),
+            std::string::npos);
+  EXPECT_NE(cnp_error("v1beta1", networks("\"2001:db8::1/32\"")).find("host bits"),
+            std::string::npos);
+  EXPECT_EQ(cnp_error("v1alpha2", networks("10.1.2.3/8")), "");  // v0.2.0 took it, masked
+  {
+    ClusterLoader l;
+    ASSERT_TRUE(
+        l.add_text("apiVersion: policy.networking.k8s.io/v1alpha2\nkind: "
+                   "ClusterNetworkPolicy\nmetadata: {name: c}\nspec:\n  tier: Admin\n  "
+                   "priority: 1\n  subject: {namespaces: {}}\n" +
+                       networks("10.1.2.3/8"),
+                   "a.yaml"));
+    ClusterState s = std::move(l).finish();
+    EXPECT_EQ(s.cluster_policies[0].egress[0].peers[0].networks[0].str(), "10.0.0.0/8");
+  }
+  // destinationNamedPort: experimental in v1beta1, standard in v0.2.0's v1alpha2.
+  std::string named =
+      "  ingress:\n  - action: Accept\n    from: [{namespaces: {}}]\n    protocols:\n"
+      "    - destinationNamedPort: http\n";
+  EXPECT_EQ(cnp_error("v1beta1", named), "");
+  EXPECT_NE(cnp_error("v1beta1", named, PolicyApiChannel::Standard)
+                .find("protocols[0].destinationNamedPort: only the experimental channel"),
+            std::string::npos);
+  EXPECT_EQ(cnp_error("v1alpha2", named, PolicyApiChannel::Standard), "");
+  // domainNames (experimental): refused with the reason, not as an unknown field.
+  EXPECT_NE(cnp_error("v1beta1",
+                      "  egress:\n  - action: Accept\n    to: [{domainNames: [kubernetes.io]}]\n")
+                .find("to[0].domainNames: domain name peers are not supported"),
+            std::string::npos);
+  // Versions that never existed.
+  EXPECT_NE(cnp_error("v1", "").find("expected policy.networking.k8s.io/v1beta1 or "
+                                     "policy.networking.k8s.io/v1alpha2"),
+            std::string::npos);
+  EXPECT_NE(cnp_error("v1alpha1", "").find("unsupported apiVersion"), std::string::npos);
+}
+
 // ---- bad input ------------------------------------------------------------------------------
 
 TEST(LoaderErrors, YamlSyntaxNamesTheLine) {

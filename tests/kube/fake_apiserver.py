@@ -74,10 +74,18 @@ RESOURCES = {
     "adminnetworkpolicies": ("policy.networking.k8s.io", "v1alpha1", "AdminNetworkPolicy", False),
     "baselineadminnetworkpolicies": ("policy.networking.k8s.io", "v1alpha1",
                                      "BaselineAdminNetworkPolicy", False),
-    "clusternetworkpolicies": ("policy.networking.k8s.io", "v1alpha2", "ClusterNetworkPolicy",
+    "clusternetworkpolicies": ("policy.networking.k8s.io", "v1beta1", "ClusterNetworkPolicy",
                                False),
 }
 KIND_TO_RESOURCE = {v[2]: k for k, v in RESOURCES.items()}
+# Resources also served at older versions of the same schema, as CRDs serve several versions
+# (network-policy-api v0.3.0: ClusterNetworkPolicy v1beta1, the storage version, and v1alpha2).
+# `--served` without the newer version makes an older cluster.
+ALSO_SERVED = {"clusternetworkpolicies": ("v1alpha2",)}
+
+
+def versions_of(resource):
+    return (RESOURCES[resource][1],) + ALSO_SERVED.get(resource, ())
 
 
 class State:
@@ -320,7 +328,7 @@ class Handler(BaseHTTPRequestHandler):
     # Field ownership as the real server keeps it for these kinds: leaf fields of maps, lists
     # atomic (NetworkPolicy's and the policy API's lists are atomic), labels and annotations
     # per key.
-    def apply(self, resource, namespace, name, query):
+    def apply(self, resource, namespace, name, query, version):
         st = self.server.state
         if self.headers.get("Content-Type", "").split(";")[0] != "application/apply-patch+yaml":
             return status(415, "UnsupportedMediaType", "the body of the request was in an unknown format")
@@ -335,7 +343,7 @@ class Handler(BaseHTTPRequestHandler):
                 cfg = json.loads(self.body.decode())
         except Exception as e:
             return status(400, "BadRequest", f"error decoding YAML: {e}")
-        group, version, kind, namespaced = RESOURCES[resource]
+        group, _, kind, namespaced = RESOURCES[resource]
         gv = f"{group}/{version}" if group else version
         if not isinstance(cfg, dict) or cfg.get("kind") != kind or cfg.get("apiVersion") != gv:
             return status(400, "BadRequest", f"the body must be a {kind} of {gv}")
@@ -416,6 +424,7 @@ class Handler(BaseHTTPRequestHandler):
                 "apiVersion": gv, "kind": kind, "metadata": {"name": name}}
             if namespaced:
                 obj["metadata"]["namespace"] = namespace
+            obj["apiVersion"] = f"{group}/{RESOURCES[resource][1]}" if group else version  # stored
             before = json.dumps(existing, sort_keys=True) if existing is not None else None
             for m, p in conflicts:  # forced: the other manager loses the field
                 owners[m].discard(p)
@@ -445,16 +454,16 @@ class Handler(BaseHTTPRequestHandler):
                 st.owners[(resource, namespace, name)] = owners
                 if changed:
                     st.record("ADDED" if existing is None else "MODIFIED", resource, obj)
-            return (201 if existing is None else 200), obj
+            return (201 if existing is None else 200), dict(obj, apiVersion=gv)
 
     # --- watch ------------------------------------------------------------------------------
     def write_chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
-    def watch(self, resource, namespace, query):
+    def watch(self, resource, namespace, query, version):
         st = self.server.state
-        group, version, kind, _ = RESOURCES[resource]
+        group, _, kind, _ = RESOURCES[resource]
         gv = f"{group}/{version}" if group else version
         bookmarks = query.get("allowWatchBookmarks") in ("1", "true")
         timeout = int(query.get("timeoutSeconds", "1800") or 1800)
@@ -465,6 +474,8 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
         def event(type_, obj):
+            if obj.get("kind") == kind and obj.get("apiVersion") != gv:  # an older version
+                obj = dict(obj, apiVersion=gv)
             self.write_chunk((json.dumps({"type": type_, "object": obj}) + "\n").encode())
 
         with st.lock:
@@ -594,7 +605,7 @@ class Handler(BaseHTTPRequestHandler):
     # What kubectl needs to validate: the group/version documents list the PATCH operation of
     # each kind with its `fieldValidation` parameter (so kubectl leaves validation to the
     # server, which checks fields against the schema with fieldValidation=Strict), and the
-    # NetworkPolicy schema (../shared/schemas, when present).
+    # NetworkPolicy schema (tests/data/schemas, when present).
     def openapi(self, parts):
         if parts == ["openapi", "v3"]:
             paths = {}
@@ -671,9 +682,10 @@ class Handler(BaseHTTPRequestHandler):
                                                          "serverAddress": "127.0.0.1"}]}
         if parts == ["apis"]:
             groups = {}
-            for r, (g, v, _, _) in RESOURCES.items():
-                if g and st.served_gv(g, v):
-                    groups.setdefault(g, set()).add(v)
+            for r, (g, _, _, _) in RESOURCES.items():
+                for v in versions_of(r):
+                    if g and st.served_gv(g, v):
+                        groups.setdefault(g, set()).add(v)
             out = []
             for g in sorted(groups):
                 vs = [{"groupVersion": f"{g}/{v}", "version": v} for v in sorted(groups[g])]
@@ -686,13 +698,13 @@ class Handler(BaseHTTPRequestHandler):
         else:
             return status(404, "NotFound", "the server could not find the requested resource")
         if not st.served_gv(group, version) or not any(
-                g == group and v == version for g, v, _, _ in RESOURCES.values()):
+                g == group and version in versions_of(r) for r, (g, _, _, _) in RESOURCES.items()):
             return status(404, "NotFound", "the server could not find the requested resource")
         gv = f"{group}/{version}" if group else version
         if not rest:
             res = [{"name": r, "singularName": k.lower(), "namespaced": ns, "kind": k,
                     "verbs": ["get", "list", "patch", "delete"]}
-                   for r, (g, v, k, ns) in RESOURCES.items() if g == group and v == version]
+                   for r, (g, _, k, ns) in RESOURCES.items() if g == group and version in versions_of(r)]
             return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
                          "resources": res}
         namespace = None
@@ -701,7 +713,7 @@ class Handler(BaseHTTPRequestHandler):
         resource = rest[0]
         name = rest[1] if len(rest) > 1 else None
         if resource not in RESOURCES or RESOURCES[resource][0] != group or \
-                RESOURCES[resource][1] != version:
+                version not in versions_of(resource):
             return status(404, "NotFound", "the server could not find the requested resource")
         if (user, resource) in st.forbid or (user, "*") in st.forbid:
             verb = {"PATCH": "patch", "DELETE": "delete"}.get(method, "get" if name else "list")
@@ -711,7 +723,7 @@ class Handler(BaseHTTPRequestHandler):
                           f'"{resource}" in API group "{group}" {scope}',
                           {"kind": resource, "group": group})
         if method == "PATCH" and name is not None:
-            return self.apply(resource, namespace or "", name, query)
+            return self.apply(resource, namespace or "", name, query, version)
         if method == "DELETE" and name is not None:
             with st.lock:
                 objs = st.objects.get(resource, {})
@@ -730,7 +742,7 @@ class Handler(BaseHTTPRequestHandler):
         if method != "GET":
             return status(405, "MethodNotAllowed", f"{method} is not served here")
         if name is None and query.get("watch") in ("1", "true"):
-            self.watch(resource, namespace, query)
+            self.watch(resource, namespace, query, version)
             return None, None
         with st.lock:
             objs = st.objects.get(resource, {})
@@ -739,7 +751,7 @@ class Handler(BaseHTTPRequestHandler):
                 if obj is None:
                     return status(404, "NotFound", f'{resource} "{name}" not found',
                                   {"name": name, "kind": resource, "group": group})
-                return 200, obj
+                return 200, dict(obj, apiVersion=gv)
             items = st.sorted_items(resource)
             if namespace is not None:
                 items = [(k, o) for k, o in items if k[0] == namespace]
@@ -795,9 +807,9 @@ def main():
     ap.add_argument("--served", default="", help="comma-separated group/versions (default all)")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--schemas", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                      "..", "..", "..", "shared", "schemas"),
-                    help="directory with networkpolicy-networking-v1.json (default: the shared "
-                         "schemas next to the repository)")
+                                                      "..", "data", "schemas"),
+                    help="directory with networkpolicy-networking-v1.json (default: tests/data/"
+                         "schemas)"),
     ap.add_argument("--state-file", default="",
                     help="objects and resourceVersion, saved on every change and loaded at start "
                          "(a restarted server keeps its objects but not its watch history)")

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -155,7 +156,7 @@ class LiveCluster : public ::testing::Test {
                       "/tests/kube/fake_apiserver.py --objects " + d + "/objects.json --cert " + d +
                       "/server.crt --key " + d + "/server.key --ca " + d + "/ca.crt --tokens " + d +
                       "/tokens.json --port-file " + d + "/port --forbid bob:pods --schemas " +
-                      STOCKADE_SHARED_DIR + "/schemas";
+                      STOCKADE_SOURCE_DIR + "/tests/data/schemas";
     server = ::fork();
     if (server == 0) {
       ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
@@ -229,16 +230,16 @@ class LiveCluster : public ::testing::Test {
     }
     ~OwnServer() { stop(); }
     fs::path port_file() const { return dir / (name + ".port"); }
-    bool start(int fixed_port = 0) {
+    bool start(int fixed_port = 0, const std::string& extra_args = "") {
       std::string d = dir.string();
       fs::remove(port_file());
-      std::string cmd = "exec python3 " + std::string(STOCKADE_SOURCE_DIR) +
-                        "/tests/kube/fake_apiserver.py --objects " + d + "/objects.json --cert " +
-                        d + "/server.crt --key " + d + "/server.key --ca " + d +
-                        "/ca.crt --tokens " + d + "/tokens.json --state-file " + d + "/" + name +
-                        ".state.json --port-file " + port_file().string() + " --schemas " +
-                        STOCKADE_SHARED_DIR + "/schemas" +
-                        (fixed_port ? " --port " + std::to_string(fixed_port) : "");
+      std::string cmd =
+          "exec python3 " + std::string(STOCKADE_SOURCE_DIR) +
+          "/tests/kube/fake_apiserver.py --objects " + d + "/objects.json --cert " + d +
+          "/server.crt --key " + d + "/server.key --ca " + d + "/ca.crt --tokens " + d +
+          "/tokens.json --state-file " + d + "/" + name + ".state.json --port-file " +
+          port_file().string() + " --schemas " + STOCKADE_SOURCE_DIR + "/tests/data/schemas" +
+          (fixed_port ? " --port " + std::to_string(fixed_port) : "") + " " + extra_args;
       pid = ::fork();
       if (pid == 0) {
         ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
@@ -309,6 +310,64 @@ TEST_F(LiveCluster, LiveAndFileModeAgree) {
       run(stockade() + " map -o json -f " + kc("objects.json") + " --flows " + kc("flows.json"));
   ASSERT_EQ(ma.code, 0) << ma.err;
   EXPECT_EQ(ma.out, mb.out);
+}
+
+// ClusterNetworkPolicy is read and applied at v1beta1 when the server serves it (a
+// network-policy-api v0.3.0 CRD serves v1beta1 and v1alpha2), else at v1alpha2 (v0.2.x).
+TEST_F(LiveCluster, ClusterNetworkPolicyAtTheServedVersion) {
+  const std::string kBeta = "/apis/policy.networking.k8s.io/v1beta1/clusternetworkpolicies";
+  const std::string kAlpha = "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies";
+  // The objects hold ClusterNetworkPolicies (gen_cluster --admin writes them).
+  ASSERT_NE(slurp(dir / "objects.json").find("\"ClusterNetworkPolicy\""), std::string::npos);
+  write(dir / "cnp.yaml",
+        "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\n"
+        "metadata: {name: served-version}\nspec:\n  tier: Baseline\n  priority: 7\n"
+        "  subject: {namespaces: {}}\n  egress:\n  - action: Deny\n"
+        "    to: [{networks: [\"198.51.100.0/24\"]}]\n");
+  auto paths = [](const json& log, const std::string& method) {
+    std::vector<std::string> out;
+    for (const auto& r : log)
+      if (r["method"] == method) out.push_back(r["path"].get<std::string>());
+    return out;
+  };
+  auto uses = [](const std::vector<std::string>& ps, const std::string& prefix) {
+    return std::any_of(ps.begin(), ps.end(),
+                       [&](const std::string& p) { return p.rfind(prefix, 0) == 0; });
+  };
+  std::string file_summary;
+  {
+    Shell f = run(stockade() + " reach -o summary -f " + kc("objects.json"));
+    ASSERT_EQ(f.code, 0) << f.err;
+    file_summary = f.out;
+  }
+  for (bool v1beta1_served : {true, false}) {
+    SCOPED_TRACE(v1beta1_served ? "v0.3.0 CRD (v1beta1 and v1alpha2)" : "v0.2 CRD (v1alpha2)");
+    OwnServer srv(v1beta1_served ? "cnp-beta" : "cnp-alpha");
+    ASSERT_TRUE(srv.start(0, v1beta1_served ? ""
+                                            : "--served apps/v1,batch/v1,discovery.k8s.io/v1,"
+                                              "networking.k8s.io/v1,rbac.authorization.k8s.io/v1,"
+                                              "policy.networking.k8s.io/v1alpha1,"
+                                              "policy.networking.k8s.io/v1alpha2"));
+    write(dir / "own.kubeconfig",
+          kubeconfig("user:\n    token: tok-admin", "", srv.config().server));
+    std::string k = " --kubeconfig " + kc("own.kubeconfig");
+    Shell live = run(stockade() + " reach -o summary" + k);
+    ASSERT_EQ(live.code, 0) << live.err;
+    EXPECT_EQ(live.out, file_summary);  // the same policies, whichever version carried them
+    Shell ap = run(stockade() + " apply -f " + kc("cnp.yaml") + k);
+    ASSERT_EQ(ap.code, 0) << ap.err;
+    auto client = Client::create(srv.config());
+    auto r = (*client)->request("GET", "/_test/requests");
+    ASSERT_TRUE(r && r->status == 200);
+    json log = json::parse(r->body);
+    std::vector<std::string> gets = paths(log, "GET"), patches = paths(log, "PATCH");
+    const std::string& want = v1beta1_served ? kBeta : kAlpha;
+    const std::string& other = v1beta1_served ? kAlpha : kBeta;
+    EXPECT_TRUE(uses(gets, want));
+    EXPECT_FALSE(uses(gets, other));
+    EXPECT_TRUE(uses(patches, want + "/served-version"));
+    EXPECT_FALSE(uses(patches, other));
+  }
 }
 
 TEST_F(LiveCluster, KubectlAndStockadeSeeTheSameObjects) {

@@ -496,16 +496,137 @@ subjects: [{kind: User, name: carol}]
   EXPECT_EQ(count(r, "CLUSTER_ADMIN_BINDING", "RoleBinding/app/edit"), 1);
   EXPECT_EQ(count(r, "RBAC_PUBLIC_BINDING", "ClusterRoleBinding/all-edit"), 1);
   EXPECT_EQ(count(r, "RBAC_MISSING_ROLE", "RoleBinding/app/dangling"), 1);
-  // Shown as suppressed, not dropped.
-  EXPECT_EQ(count(r, "RBAC_PUBLIC_BINDING", "ClusterRoleBinding/anon"), 0);
-  EXPECT_EQ(count(r, "CLUSTER_ADMIN_BINDING", "ClusterRoleBinding/kube-system-sa"), 0);
+  // Neither a kube-system service account nor a bootstrap role makes a binding a system one:
+  // only the API server's and kubeadm's own bindings are (PostureRbac.BootstrapBindings...).
+  EXPECT_EQ(count(r, "RBAC_PUBLIC_BINDING", "ClusterRoleBinding/anon"), 1);
+  EXPECT_EQ(count(r, "CLUSTER_ADMIN_BINDING", "ClusterRoleBinding/kube-system-sa"), 1);
   int excluded = 0;
   for (const Finding& f : r.findings)
     if (f.suppressed && f.suppressed->by == "default-exclusion") ++excluded;
-  EXPECT_EQ(excluded, 2);
+  EXPECT_EQ(excluded, 0);
   for (const Finding& f : r.findings) {
     if (f.id == "CLUSTER_ADMIN_BINDING" && f.resource.name == "sa-admin") {
       EXPECT_EQ(f.severity, Severity::Critical);
+    }
+  }
+}
+
+// The bindings a real cluster is created with: kube-apiserver's bootstrap RBAC, as its own
+// golden files print them (tests/data/rbac, from kubernetes' bootstrappolicy testdata), and
+// kubeadm's (written from cmd/kubeadm). None may be an active finding; a binding planted the way
+// Helm v2's Tiller was installed (and as deliberately vulnerable clusters do), or one dressed up
+// with a system name, must be.
+TEST(PostureRbac, BootstrapBindingsAreNotFindingsPlantedOnesAre) {
+  const std::string kubeadm = R"(apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "kubeadm:cluster-admins"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "kubeadm:cluster-admins"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "kubeadm:node-proxier"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:node-proxier"}
+subjects: [{kind: ServiceAccount, name: kube-proxy, namespace: kube-system}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: "kubeadm:bootstrap-signer-clusterinfo", namespace: kube-public}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: "kubeadm:bootstrap-signer-clusterinfo"}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:anonymous"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:coredns"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:coredns"}
+subjects: [{kind: ServiceAccount, name: coredns, namespace: kube-system}]
+)";
+  const std::string planted = R"(---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: tiller}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: tiller, namespace: kube-system}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:controller:namespace-controller-2"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: namespace-controller, namespace: kube-system}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "kubeadm:cluster-admins-ext"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: User, name: "system:kube-scheduler"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:discovery-anyone"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:discovery"}
+subjects: [{kind: Group, name: "system:unauthenticated"}]
+)";
+  auto run = [&](bool with_planted, bool include_system) {
+    ClusterLoader l;
+    for (const char* f :
+         {"apiserver-cluster-role-bindings.yaml", "apiserver-controller-role-bindings.yaml"}) {
+      auto r = l.add_path(std::string(STOCKADE_SOURCE_DIR) + "/tests/data/rbac/" + f);
+      EXPECT_TRUE(r) << r.error().str();
+    }
+    auto r = l.add_text(kubeadm + (with_planted ? planted : ""), "kubeadm.yaml");
+    EXPECT_TRUE(r) << r.error().str();
+    ClusterState s = std::move(l).finish();
+    EXPECT_EQ(s.bindings.size(), 10u + 27u + 4u + (with_planted ? 4u : 0u));
+    auto engine = PolicyEngine::compile(s, build_endpoints(s));
+    ScanOptions o;
+    o.include_system = include_system;
+    auto rep = scan(s, *engine, o);
+    EXPECT_TRUE(rep);
+    return rep ? *rep : ScanReport{};
+  };
+  auto rbac_ids = [](const ScanReport& r, bool suppressed) {
+    std::multiset<std::string> out;
+    for (const Finding& f : r.findings)
+      if (f.id.starts_with("RBAC_") || f.id == "CLUSTER_ADMIN_BINDING")
+        if (f.suppressed.has_value() == suppressed &&
+            (!suppressed || f.suppressed->by == "default-exclusion"))
+          out.insert(f.id + " " + f.resource.text());
+    return out;
+  };
+  // The defaults alone: nothing active; the bindings that would be findings are listed as
+  // excluded, with the list they come from.
+  ScanReport base = run(false, false);
+  EXPECT_EQ(rbac_ids(base, false), std::multiset<std::string>{});
+  std::multiset<std::string> excluded = {
+      "RBAC_PUBLIC_BINDING ClusterRoleBinding/cluster-admin",
+      "RBAC_PUBLIC_BINDING ClusterRoleBinding/system:public-info-viewer",
+      "RBAC_PUBLIC_BINDING RoleBinding/kube-public/kubeadm:bootstrap-signer-clusterinfo",
+      "CLUSTER_ADMIN_BINDING ClusterRoleBinding/kubeadm:cluster-admins"};
+  EXPECT_EQ(rbac_ids(base, true), excluded);
+  for (const Finding& f : base.findings) {
+    if (f.suppressed && f.resource.name == "cluster-admin") {
+      EXPECT_EQ(f.suppressed->reason,
+                "default exclusion: kube-apiserver bootstrap RBAC binding cluster-admin");
+    }
+  }
+  // --include-system reports them.
+  EXPECT_EQ(rbac_ids(run(false, true), false), excluded);
+  // Planted: each is an active finding, nothing more is excluded.
+  ScanReport attacked = run(true, false);
+  EXPECT_EQ(rbac_ids(attacked, true), excluded);
+  EXPECT_EQ(count(attacked, "CLUSTER_ADMIN_BINDING", "ClusterRoleBinding/tiller"), 1);
+  EXPECT_EQ(count(attacked, "CLUSTER_ADMIN_BINDING",
+                  "ClusterRoleBinding/system:controller:namespace-controller-2"),
+            1);
+  EXPECT_EQ(
+      count(attacked, "CLUSTER_ADMIN_BINDING", "ClusterRoleBinding/kubeadm:cluster-admins-ext"), 1);
+  EXPECT_EQ(count(attacked, "RBAC_PUBLIC_BINDING", "ClusterRoleBinding/system:discovery-anyone"),
+            1);
+  for (const Finding& f : attacked.findings) {
+    if (f.id == "CLUSTER_ADMIN_BINDING" && f.resource.name == "tiller") {
+      EXPECT_EQ(f.severity, Severity::Critical);
+      EXPECT_NE(f.message.find("ServiceAccount kube-system/tiller"), std::string::npos)
+          << f.message;
     }
   }
 }

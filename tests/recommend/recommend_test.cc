@@ -544,21 +544,24 @@ status: {podIP: 10.0.0.10}
   self_check(fx, obs, rec);
 }
 
-TEST(Recommend, GuardrailsInBothApiVersions) {
-  for (bool v1alpha2 : {false, true}) {
+TEST(Recommend, GuardrailsInEveryApiVersion) {
+  for (std::string_view version : {kAnpV1alpha1, kCnpV1alpha2, kCnpV1beta1}) {
+    SCOPED_TRACE(version);
+    const bool cnp = version != kAnpV1alpha1;
     Fixture fx;
     std::string flows = base_flows();
     flows += tcp("10.0.1.2", "169.254.169.254", 80);  // the Job reads the cloud metadata
     Observed obs = fx.observe(flows);
     RecommendOptions o;
     o.guardrails = true;
-    o.guardrails_v1alpha2 = v1alpha2;
+    o.guardrail_api = std::string(version);
     Recommendation rec = recommend(fx.state, *fx.engine, obs, o);
     std::map<std::string, const ClusterPolicy*> by_name;
     for (const ClusterPolicy& p : rec.guardrails) {
       by_name[p.name] = &p;
-      EXPECT_EQ(p.kind, v1alpha2 ? ClusterPolicyKind::ClusterNetworkPolicy
-                                 : ClusterPolicyKind::AdminNetworkPolicy);
+      EXPECT_EQ(p.kind, cnp ? ClusterPolicyKind::ClusterNetworkPolicy
+                            : ClusterPolicyKind::AdminNetworkPolicy);
+      EXPECT_EQ(p.api_version, version);
     }
     ASSERT_TRUE(by_name.count("stockade-allow-dns"));
     ASSERT_TRUE(by_name.count("stockade-deny-cloud-metadata"));
@@ -593,9 +596,15 @@ TEST(Recommend, GuardrailsInBothApiVersions) {
     // Rendered, they load back.
     ClusterLoader l;
     ASSERT_TRUE(l.add_text(kCluster, "cluster.yaml"));
-    auto r = l.add_text(render_yaml(rec), "recommended");
-    ASSERT_TRUE(r) << r.error().str() << render_yaml(rec);
-    EXPECT_EQ(std::move(l).finish().cluster_policies.size(), rec.guardrails.size());
+    std::string text = render_yaml(rec);
+    EXPECT_NE(text.find("apiVersion: \"" + std::string(version) + "\"\n"), std::string::npos) << text;
+    auto r = l.add_text(text, "recommended");
+    ASSERT_TRUE(r) << r.error().str() << text;
+    ClusterState back = std::move(l).finish();
+    EXPECT_EQ(back.cluster_policies.size(), rec.guardrails.size());
+    for (const ClusterPolicy& p : back.cluster_policies) {
+      EXPECT_EQ(p.api_version, version);
+    }
   }
 }
 

@@ -240,12 +240,12 @@ status: {podIP: 10.0.0.9}
   EXPECT_FALSE(c.check.failed());
 
   // With guardrails, a Prometheus never seen in the window still passes the cross-namespace
-  // guardrail of shop (declared callers count as observed ones), in both API versions; and
+  // guardrail of shop (declared callers count as observed ones), in every API version; and
   // kube-system gets no cross-namespace guardrail by default.
-  for (bool v2 : {false, true}) {
+  for (std::string_view version : {kCnpV1beta1, kCnpV1alpha2, kAnpV1alpha1}) {
     RecommendOptions o;
     o.guardrails = true;
-    o.guardrails_v1alpha2 = v2;
+    o.guardrail_api = std::string(version);
     Case g(flows() + tcp("10.0.0.9", "10.0.0.2", 9090) + tcp("10.0.0.1", "10.0.9.1", 53), o, extra);
     EXPECT_TRUE(g.check.declared_denied.empty())
         << (g.check.declared_denied.empty() ? "" : g.check.declared_denied.front());
