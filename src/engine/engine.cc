@@ -319,8 +319,12 @@ Selection EngineImpl::select(const SelectorQuery& q) const {
   Bits b(identities_.size());
   if (q.ip_block) {
     // Pod addresses only: a host-network endpoint's address is its node's.
-    for (const auto& [ip, e] : endpoint_by_ip_)
-      if (q.ip_block->contains(ip)) b.set(endpoint_identity_[e]);
+    const Cidr& c = q.ip_block->cidr;
+    IpAddr last = last_address(c);
+    auto it = std::lower_bound(endpoint_by_ip_.begin(), endpoint_by_ip_.end(), c.network,
+                               [](const auto& e, const IpAddr& v) { return ip_less(e.first, v); });
+    for (; it != endpoint_by_ip_.end() && !ip_less(last, it->first); ++it)
+      if (q.ip_block->contains(it->first)) b.set(endpoint_identity_[it->second]);
   } else {
     Bits own(identities_.size());
     if (!q.namespace_selector) {

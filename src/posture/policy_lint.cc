@@ -10,17 +10,21 @@
 namespace stockade::posture::detail {
 namespace {
 
-size_t edit_distance(std::string_view a, std::string_view b) {
+// Levenshtein distance, or `bound + 1` as soon as it is known to exceed `bound`.
+size_t edit_distance(std::string_view a, std::string_view b, size_t bound) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     size_t diag = row[0];
     row[0] = i;
+    size_t low = row[0];
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t up = row[j];
       row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
       diag = up;
+      low = std::min(low, row[j]);
     }
+    if (low > bound) return bound + 1;
   }
   return row[b.size()];
 }
@@ -33,9 +37,14 @@ std::optional<std::string> nearest(const std::string& want, const std::set<std::
   for (const std::string& v : values) {
     if (v == want) return std::nullopt;  // the value exists: not a typo
     bool prefix = !want.empty() && !v.empty() && (v.starts_with(want) || want.starts_with(v));
-    size_t d = edit_distance(want, v);
     size_t limit = std::max<size_t>(1, std::max(want.size(), v.size()) / 3);
-    if (!prefix && d > limit) continue;
+    // The length difference bounds the distance from below: most values are out at once.
+    size_t gap = want.size() > v.size() ? want.size() - v.size() : v.size() - want.size();
+    if (!prefix && gap > limit) continue;
+    size_t bound = std::min(prefix ? SIZE_MAX - 1 : limit, std::get<0>(best_key));
+    if (gap > bound) continue;
+    size_t d = edit_distance(want, v, bound);
+    if (d > bound) continue;
     std::tuple<size_t, int> key{d, prefix ? 0 : 1};
     if (key < best_key) {
       best_key = key;
@@ -104,15 +113,19 @@ class Linter {
 
   // `sel` with each single-valued `In` requirement whose value no object carries replaced by
   // the nearest existing value of the same key; nullopt when nothing was replaced.
-  static std::optional<LabelSelector> corrected(const LabelSelector& sel, const LabelValues& vals,
-                                                std::vector<std::string>& changes) {
+  std::map<std::tuple<const LabelValues*, std::string, std::string>, std::optional<std::string>>
+      nearest_cache_;
+  std::optional<LabelSelector> corrected(const LabelSelector& sel, const LabelValues& vals,
+                                         std::vector<std::string>& changes) {
     LabelSelector out = sel;
     bool changed = false;
     for (SelectorRequirement& r : out.requirements) {
       if (r.op != SelectorOp::In || r.values.size() != 1) continue;
       auto it = vals.find(r.key);
       if (it == vals.end()) continue;
-      if (auto v = nearest(r.values[0], it->second)) {
+      auto [c, fresh] = nearest_cache_.try_emplace({&vals, r.key, r.values[0]});
+      if (fresh) c->second = nearest(r.values[0], it->second);
+      if (const auto& v = c->second) {
         r.values[0] = *v;
         changes.push_back(r.key + "=" + *v);
         changed = true;
@@ -188,12 +201,20 @@ class Linter {
   // ---- NetworkPolicy ----------------------------------------------------------------------
 
   // Whether pods of `q` declare the port name (the engine resolves names on each endpoint).
-  bool declares(const Selection& s, const std::string& name, std::optional<Protocol> proto) {
+  bool declares(const Selection& s, const std::string& name, Protocol proto) {
+    // A name no endpoint declares at all needs no look-up per endpoint.
+    if (!declared_) {
+      declared_.emplace();
+      for (const Endpoint& ep : engine_.endpoints())
+        for (const ContainerPort& p : ep.pod.ports)
+          if (!p.name.empty()) declared_->emplace(p.name, p.protocol);
+    }
+    if (!declared_->contains({name, proto})) return false;
     for (uint32_t e : s.representatives)
-      for (Protocol p : {Protocol::TCP, Protocol::UDP, Protocol::SCTP})
-        if ((!proto || *proto == p) && engine_.resolve_port(e, PortQuery{p, 0, name})) return true;
+      if (engine_.resolve_port(e, PortQuery{proto, 0, name})) return true;
     return false;
   }
+  std::optional<std::set<std::pair<std::string, Protocol>>> declared_;
 
   void network_policy(const NetworkPolicy& np) {
     ResourceRef ref{"NetworkPolicy", np.ns, np.name};
