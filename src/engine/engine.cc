@@ -263,7 +263,7 @@ void EngineImpl::build_identities(const ClusterState& state) {
   }
 }
 
-Bits EngineImpl::label_bits(const LabelSelector& sel, bool namespaces) {
+Bits EngineImpl::label_bits(const LabelSelector& sel, bool namespaces) const {
   const LabelIndex& index = namespaces ? ns_index_ : pod_index_;
   const size_t n = namespaces ? namespaces_.size() : identities_.size();
   Bits out(n, true);
@@ -301,6 +301,10 @@ const Bits& EngineImpl::namespace_selector_bits(const LabelSelector& sel) {
   std::string key = sel.canonical();
   auto it = ns_selector_cache_.find(key);
   if (it != ns_selector_cache_.end()) return it->second;
+  return ns_selector_cache_.emplace(std::move(key), namespace_identities(sel)).first->second;
+}
+
+Bits EngineImpl::namespace_identities(const LabelSelector& sel) const {
   Bits ns = label_bits(sel, true);
   Bits ids(identities_.size());
   // Identity by identity: OR-ing one bitset per selected namespace would cost namespaces ×
@@ -308,7 +312,37 @@ const Bits& EngineImpl::namespace_selector_bits(const LabelSelector& sel) {
   ns.for_each([&](size_t i) {
     for (uint32_t id : namespace_identities_[i]) ids.set(id);
   });
-  return ns_selector_cache_.emplace(std::move(key), std::move(ids)).first->second;
+  return ids;
+}
+
+Selection EngineImpl::select(const SelectorQuery& q) const {
+  Bits b(identities_.size());
+  if (q.ip_block) {
+    // Pod addresses only: a host-network endpoint's address is its node's.
+    const Cidr& c = q.ip_block->cidr;
+    IpAddr last = last_address(c);
+    auto it = std::lower_bound(endpoint_by_ip_.begin(), endpoint_by_ip_.end(), c.network,
+                               [](const auto& e, const IpAddr& v) { return ip_less(e.first, v); });
+    for (; it != endpoint_by_ip_.end() && !ip_less(last, it->first); ++it)
+      if (q.ip_block->contains(it->first)) b.set(endpoint_identity_[it->second]);
+  } else {
+    Bits own(identities_.size());
+    if (!q.namespace_selector) {
+      auto it = std::find(namespaces_.begin(), namespaces_.end(), q.ns);
+      if (it != namespaces_.end()) own = identities_in_namespace_[it - namespaces_.begin()];
+    }
+    b = pod_set(
+        q.namespace_selector, &own, q.pod_selector,
+        [&](const LabelSelector& s) { return namespace_identities(s); },
+        [&](const LabelSelector& s) { return label_bits(s, false); });
+  }
+  Selection out;
+  b.for_each([&](size_t id) {
+    out.endpoints += identities_[id].size;
+    out.representatives.push_back(identities_[id].representative);
+  });
+  std::sort(out.representatives.begin(), out.representatives.end());
+  return out;
 }
 
 void EngineImpl::compile_policies(const ClusterState& state) {
@@ -357,11 +391,13 @@ void EngineImpl::compile_policies(const ClusterState& state) {
       r.ports.push_back(std::move(c));
     }
   };
+  auto ns_cached = [&](const LabelSelector& s) -> const Bits& {
+    return namespace_selector_bits(s);
+  };
+  auto pod_cached = [&](const LabelSelector& s) -> const Bits& { return pod_selector_bits(s); };
   auto pod_set_bits = [&](const ClusterPodSet& s) {
-    Bits b = namespace_selector_bits(s.namespace_selector);
-    if (s.pod_selector) b &= pod_selector_bits(*s.pod_selector);
-    b.and_not(host_network_);
-    return b;
+    return pod_set(&s.namespace_selector, nullptr, s.pod_selector ? &*s.pod_selector : nullptr,
+                   ns_cached, pod_cached);
   };
 
   // Evaluation order: admin tier by (priority, ANP before CNP, name); NetworkPolicies;
@@ -463,11 +499,10 @@ void EngineImpl::compile_policies(const ClusterState& state) {
               cr.peers |= ip_matcher_identities_[m];
               continue;
             }
-            Bits b = peer.namespace_selector ? namespace_selector_bits(*peer.namespace_selector)
-                                             : identities_in_namespace_[ns];
-            if (peer.pod_selector) b &= pod_selector_bits(*peer.pod_selector);
-            b.and_not(host_network_);
-            cr.peers |= b;
+            cr.peers |=
+                pod_set(peer.namespace_selector ? &*peer.namespace_selector : nullptr,
+                        &identities_in_namespace_[ns],
+                        peer.pod_selector ? &*peer.pod_selector : nullptr, ns_cached, pod_cached);
           }
         }
         np_ports(r.ports, cr);
@@ -475,9 +510,8 @@ void EngineImpl::compile_policies(const ClusterState& state) {
       }
     }
     uint32_t idx = static_cast<uint32_t>(policies_.size());
-    Bits subject = pod_selector_bits(p.pod_selector);
-    subject &= identities_in_namespace_[ns];
-    subject.and_not(host_network_);
+    Bits subject =
+        pod_set(nullptr, &identities_in_namespace_[ns], &p.pod_selector, ns_cached, pod_cached);
     subject.for_each([&](size_t id) {
       for (auto [d, affects] :
            {std::pair{kIngress, p.affects_ingress}, std::pair{kEgress, p.affects_egress}})

@@ -108,6 +108,25 @@ class ReachMatrix {
   virtual std::string describe() const = 0;
 };
 
+// A set of pods as a policy names it, for questions about the selectors themselves (scan's
+// policy lint): which endpoints would they select.
+struct SelectorQuery {
+  // NetworkPolicy semantics: the policy's namespace, used when `namespace_selector` is null
+  // (pods of the policy's own namespace). Cluster-scoped kinds: empty, and
+  // `namespace_selector` is always given.
+  std::string ns;
+  const LabelSelector* namespace_selector = nullptr;  // null: absent
+  const LabelSelector* pod_selector = nullptr;        // null: absent (every pod)
+  const IpBlock* ip_block = nullptr;  // when set, the selectors are ignored: pod addresses in it
+};
+
+struct Selection {
+  uint64_t endpoints = 0;  // how many endpoints are selected
+  // One endpoint per group of endpoints no policy can tell apart (same labels, namespace,
+  // declared ports), in endpoint order: enough to name examples and to resolve named ports.
+  std::vector<uint32_t> representatives;
+};
+
 class PolicyEngine {
  public:
   // Compiles the policies of `state` over `endpoints` (normally build_endpoints(state)).
@@ -140,6 +159,10 @@ class PolicyEngine {
   // Resolves a port query on a destination endpoint: a number stays as it is; a name is looked
   // up in the destination's declared ports (same protocol). Empty when it does not resolve.
   virtual std::optional<uint16_t> resolve_port(uint32_t dst, const PortQuery& q) const = 0;
+
+  // The endpoints a policy's subject or peer selects, by the same rules the verdicts use
+  // (host-network pods are never selected by pod selectors).
+  virtual Selection select(const SelectorQuery& q) const = 0;
 
   // Whole-cluster reachability; `ports` empty means each destination's declared ports.
   virtual std::unique_ptr<ReachMatrix> reach(const std::vector<PortQuery>& ports) const = 0;

@@ -194,6 +194,7 @@ class EngineImpl final : public PolicyEngine {
   Isolation np_isolation(uint32_t endpoint) const override;
   std::optional<uint16_t> resolve_port(uint32_t dst, const PortQuery& q) const override;
   std::unique_ptr<ReachMatrix> reach(const std::vector<PortQuery>& ports) const override;
+  Selection select(const SelectorQuery& q) const override;
 
   // ---- used by reach.cc ----
   size_t identity_count() const override { return identities_.size(); }
@@ -223,7 +224,20 @@ class EngineImpl final : public PolicyEngine {
   void build_identities(const ClusterState& state);
   const Bits& pod_selector_bits(const LabelSelector& sel);
   const Bits& namespace_selector_bits(const LabelSelector& sel);
-  Bits label_bits(const LabelSelector& sel, bool namespaces);
+  Bits label_bits(const LabelSelector& sel, bool namespaces) const;
+  Bits namespace_identities(const LabelSelector& sel) const;
+  // The one definition of the pods a pod/namespace selector pair names: the namespaces
+  // `ns_sel` matches (null: only the identities in `own_ns`), the pods `pod_sel` matches
+  // (null: every pod), never host-network pods. `ns_bits`/`pod_bits` map a selector to
+  // identities (cached while compiling, uncached for queries).
+  template <class NsBits, class PodBits>
+  Bits pod_set(const LabelSelector* ns_sel, const Bits* own_ns, const LabelSelector* pod_sel,
+               NsBits&& ns_bits, PodBits&& pod_bits) const {
+    Bits b = ns_sel ? Bits(ns_bits(*ns_sel)) : *own_ns;
+    if (pod_sel) b &= pod_bits(*pod_sel);
+    b.and_not(host_network_);
+    return b;
+  }
   uint32_t ip_matcher(IpMatcher m);
   void compile_policies(const ClusterState& state);
   static void compact(CompiledPolicy& p);

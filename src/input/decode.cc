@@ -563,6 +563,7 @@ class Decoder {
     ns.name = m.name;
     ns.labels = std::move(m.labels);
     ns.labels["kubernetes.io/metadata.name"] = ns.name;  // the API server always sets it
+    ns.annotations = std::move(m.annotations);
     ns.source = source(obj);
     ctx_.state->namespaces.push_back(std::move(ns));
   }
@@ -688,6 +689,7 @@ class Decoder {
       if (text.empty()) fail(*ib, ip_path + ".cidr: required");
       IpBlock block;
       block.cidr = cidr(*ib, text, ip_path + ".cidr");
+      out.ip_block_cidr = text;
       each_item(*ib, "except", ip_path + ".except", [&](const N& e, const std::string& ep) {
         auto s = e.as_string();
         if (!s) fail(e, ep + ": expected a string");
@@ -736,6 +738,7 @@ class Decoder {
     NetworkPolicy np;
     np.ns = m.ns;
     np.name = m.name;
+    np.annotations = std::move(m.annotations);
     np.source = source(obj);
     auto spec = obj.get("spec");
     bool has_egress_rules = false;

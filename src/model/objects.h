@@ -37,6 +37,7 @@ struct ContainerPort {
 struct Namespace {
   std::string name;
   Labels labels;  // always includes kubernetes.io/metadata.name (the API server sets it)
+  Labels annotations;
   SourceRef source;
 };
 
@@ -307,6 +308,7 @@ struct NetworkPolicyPeer {
   std::optional<LabelSelector> pod_selector;        // absent vs present-empty matters
   std::optional<LabelSelector> namespace_selector;  // absent vs present-empty matters
   std::optional<IpBlock> ip_block;
+  std::string ip_block_cidr;  // ipBlock.cidr as written: host bits set are masked off above
 };
 
 struct NetworkPolicyRule {
@@ -323,6 +325,7 @@ struct NetworkPolicy {
   bool affects_egress = false;
   std::vector<NetworkPolicyRule> ingress;
   std::vector<NetworkPolicyRule> egress;
+  Labels annotations;
   SourceRef source;
 };
 

@@ -63,6 +63,9 @@ void rbac_findings(const RbacIndex& index, const ScanOptions& o, std::vector<Fin
 std::vector<CveMatch> version_cves(const ClusterState& state, const ScanOptions& o,
                                    std::vector<std::string>& warnings);
 
+// ---- Policy lint (policy_lint.cc) -------------------------------------------------------------
+void policy_lint(const ClusterState& state, const PolicyEngine& engine, std::vector<Finding>& out);
+
 // Builds a finding with the catalog severity.
 Finding make_finding(std::string_view id, ResourceRef r, const SourceRef& src, int line,
                      std::string message);

@@ -219,6 +219,11 @@ class Scanner {
     service_checks();
     ingress_checks();
     network_policy_checks();
+    detail::policy_lint(state_, engine_, report_.findings);
+    for (const NetworkPolicy& np : state_.network_policies)
+      annotations_[{"NetworkPolicy", np.ns, np.name}] = np.annotations;
+    for (const Namespace& n : state_.namespaces)
+      annotations_[{"Namespace", "", n.name}] = n.annotations;
     detail::rbac_findings(rbac_, opt_, report_.findings);
     for (const RbacRole& r : state_.roles)
       annotations_[{r.cluster_scoped ? "ClusterRole" : "Role", r.ns, r.name}] = r.annotations;
