@@ -45,6 +45,7 @@ std::string short_reason(const Decision& d) {
 }
 
 int run(const VerifyOptions& o) {
+  check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.observe.flows}});
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
   auto engine = PolicyEngine::compile(state, build_endpoints(state));
