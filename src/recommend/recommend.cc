@@ -1033,18 +1033,49 @@ std::string canonical(const ClusterPolicy& p) {
 std::string check_written(std::string_view text, const std::string& name,
                           const std::vector<const NetworkPolicy*>& policies,
                           const std::vector<const ClusterPolicy*>& guardrails) {
-  ClusterLoader loader;
-  if (auto r = loader.add_text(text, name); !r)
-    return "the output does not load back: " + r.error().str();
-  ClusterState back = std::move(loader).finish();
+  // Large YAML is read on two threads, split where a document starts near the middle: a line
+  // "---" starts a document wherever it stands (inside a quoted scalar it is an error either
+  // way), so the two halves hold the documents the whole text holds. (The output of a large
+  // cluster is tens of megabytes, and libyaml reads a few tens of MB/s.)
+  std::string_view parts[2] = {text, {}};
+  if (text.size() > (size_t{1} << 20) && text.front() != '{') {
+    size_t at = text.find("\n---\n", text.size() / 2);
+    if (at != std::string_view::npos) {
+      parts[0] = text.substr(0, at + 1);
+      parts[1] = text.substr(at + 1);
+    }
+  }
+  ClusterState halves[2];
+  std::string errors[2];
+  auto load_part = [&](int i) {
+    ClusterLoader loader;
+    if (auto r = loader.add_text(parts[i], name); !r) {
+      errors[i] = "the output does not load back: " + r.error().str();
+      return;
+    }
+    halves[i] = std::move(loader).finish();
+  };
+  std::thread second;
+  if (!parts[1].empty()) second = std::thread(load_part, 1);
+  load_part(0);
+  if (second.joinable()) second.join();
+  for (const std::string& e : errors)
+    if (!e.empty()) return e;
+  ClusterState& back = halves[0];
+  for (NetworkPolicy& p : halves[1].network_policies) back.network_policies.push_back(std::move(p));
+  for (ClusterPolicy& p : halves[1].cluster_policies) back.cluster_policies.push_back(std::move(p));
   std::vector<std::string> want, got;
   for (const NetworkPolicy* p : policies) want.push_back(canonical(*p));
   for (const ClusterPolicy* p : guardrails) want.push_back(canonical(*p));
   for (const NetworkPolicy& p : back.network_policies) got.push_back(canonical(p));
   for (const ClusterPolicy& p : back.cluster_policies) got.push_back(canonical(p));
-  size_t other = back.pods.size() + back.workloads.size() + back.namespaces.size() +
-                 back.services.size() + back.nodes.size();
-  for (const auto& [kind, n] : back.skipped_kinds) other += n;
+  size_t other = 0;
+  for (const ClusterState& h : halves) {
+    other += h.pods.size() + h.workloads.size() + h.namespaces.size() + h.services.size() +
+             h.nodes.size() + h.endpoint_slices.size() + h.ingresses.size() + h.routes.size() +
+             h.service_accounts.size() + h.secrets.size() + h.roles.size() + h.bindings.size();
+    for (const auto& [kind, n] : h.skipped_kinds) other += n;
+  }
   if (other != 0) return "the output holds objects other than the recommended policies";
   std::sort(want.begin(), want.end());
   std::sort(got.begin(), got.end());

@@ -174,6 +174,28 @@ TEST(HostileInjection, SelfCheckSeesWhatIsWritten) {
   EXPECT_NE(check_written(yaml + "---\n" + other, "out.yaml", {&rp.policy}, {}), "");
 }
 
+TEST(HostileInjection, SelfCheckOfLargeOutputReadsAllOfIt) {
+  // Past 1 MiB the text is read in two halves on two threads: both are checked.
+  std::vector<RecommendedPolicy> many;
+  std::string yaml;
+  for (int i = 0; i < 2000; ++i) {
+    RecommendedPolicy rp = evil_policy();
+    rp.policy.name = "stockade-ingress-db" + std::to_string(i);
+    yaml += "---\n" + render_policy_yaml(rp);
+    many.push_back(std::move(rp));
+  }
+  ASSERT_GT(yaml.size(), size_t{1} << 20);
+  std::vector<const NetworkPolicy*> proved;
+  for (const RecommendedPolicy& rp : many) proved.push_back(&rp.policy);
+  EXPECT_EQ(check_written(yaml, "out.yaml", proved, {}), "");
+  std::string widened = yaml;
+  size_t at = widened.rfind("    - podSelector:");
+  widened.insert(at, "    - ipBlock: {cidr: 0.0.0.0/0}\n");
+  EXPECT_NE(check_written(widened, "out.yaml", proved, {}), "");
+  proved.pop_back();
+  EXPECT_NE(check_written(yaml, "out.yaml", proved, {}), "");
+}
+
 TEST(HostileInjection, ClusterPodNameWithNewlineRefused) {
   Outcome r = stockade(
       "recommend -f demo/cluster -f tests/hostile/injection-cluster-pod-newline.json "
