@@ -279,8 +279,36 @@ ojson policy_json(const RecommendedPolicy& rp, bool comments) {
 // Strings are written as JSON string literals, which YAML reads as double-quoted scalars, with
 // everything outside ASCII escaped: a raw NEL or U+2028 inside double quotes would be folded
 // into a space by a YAML 1.1 reader.
+// JSON writes a character outside the BMP as a UTF-16 surrogate pair (\ud83d\ude00), which YAML
+// refuses: it takes \U0001f600.
+std::string yaml_surrogates(std::string s) {
+  if (s.find("\\ud") == std::string::npos && s.find("\\uD") == std::string::npos) return s;
+  auto hex = [&](size_t at) { return std::stoul(s.substr(at, 4), nullptr, 16); };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 >= s.size()) {
+      out += s[i];
+      continue;
+    }
+    if (s[i + 1] == 'u' && i + 11 < s.size() && s[i + 6] == '\\' && s[i + 7] == 'u') {
+      unsigned long hi = hex(i + 2), lo = hex(i + 8);
+      if (hi >= 0xD800 && hi <= 0xDBFF && lo >= 0xDC00 && lo <= 0xDFFF) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "\\U%08lx", 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+        out += buf;
+        i += 11;
+        continue;
+      }
+    }
+    out += s[i];  // an escape: its next character is copied as is
+    out += s[++i];
+  }
+  return out;
+}
+
 std::string yaml_scalar(const ojson& v) {
-  if (v.is_string()) return v.dump(-1, ' ', true, ojson::error_handler_t::replace);
+  if (v.is_string()) return yaml_surrogates(v.dump(-1, ' ', true, ojson::error_handler_t::replace));
   return v.dump();
 }
 

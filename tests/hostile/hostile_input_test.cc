@@ -104,7 +104,8 @@ std::string read(const fs::path& p) {
 // ---- item 1: injection into generated policies -------------------------------------------
 
 const char* kEvil =
-    "shop/web\n    - ipBlock: {cidr: 0.0.0.0/0}\n\xc2\x85- ipBlock: {cidr: ::/0}\xe2\x80\xa8#";
+    "shop/web\n    - ipBlock: {cidr: 0.0.0.0/0}\n\xc2\x85- ipBlock: {cidr: ::/0}\xe2\x80\xa8#"
+    "\xf0\x9f\x98\x80";
 
 RecommendedPolicy evil_policy() {
   RecommendedPolicy rp;
