@@ -36,8 +36,10 @@ if [ "$fuzz_seconds" -gt 0 ]; then
     name=$(basename "$target")
     corpus=$(mktemp -d)
     cp -r "fuzz/corpus/${name%_fuzz}/." "$corpus/"
+    dict=()  # a target's dictionary, when it has one (fuzz/NAME.dict)
+    if [ -f "fuzz/${name%_fuzz}.dict" ]; then dict=(-dict="fuzz/${name%_fuzz}.dict"); fi
     "$target" -max_total_time="$fuzz_seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 "$corpus" 2>&1 | tail -n 4
+      "${dict[@]}" -print_final_stats=1 "$corpus" 2>&1 | tail -n 4
     rm -rf "$corpus"
   done
 fi

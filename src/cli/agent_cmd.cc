@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <unordered_map>
@@ -36,8 +37,11 @@ struct AgentCmdOptions {
 };
 
 int run(const AgentCmdOptions& o) {
-  if (o.duration < 0) throw UsageError{"--duration: must be 0 (until stopped) or more seconds"};
-  if (o.udp_interval <= 0) throw UsageError{"--udp-interval: must be more than 0 seconds"};
+  // NaN passes every comparison, and infinity overflows the deadline: both refused.
+  if (!std::isfinite(o.duration) || o.duration < 0)
+    throw UsageError{"--duration: must be 0 (until stopped) or more seconds"};
+  if (!std::isfinite(o.udp_interval) || o.udp_interval <= 0)
+    throw UsageError{"--udp-interval: must be more than 0 seconds"};
   if (o.ring_size < 4096 || (o.ring_size & (o.ring_size - 1)) != 0)
     throw UsageError{"--ring-size: must be a power of two of at least 4096 bytes"};
   if (!o.server.empty() && !o.server.starts_with("http://") && !o.server.starts_with("https://"))

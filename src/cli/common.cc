@@ -91,6 +91,7 @@ LoadOptions load_options(const CommonOptions& o) {
   lo.workload_security = o.workload_security;
   lo.policy_api_channel = o.policy_api_channel == "standard" ? PolicyApiChannel::Standard
                                                              : PolicyApiChannel::Experimental;
+  lo.report_unknown_fields = o.verbose > 0;
   return lo;
 }
 
@@ -126,6 +127,11 @@ ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>
                        std::to_string(s.cilium_policies.size()) + " Cilium policies");
     for (const auto& [kind, n] : s.skipped_kinds)
       verbose_log(o, "skipped " + std::to_string(n) + " " + kind);
+    for (const auto& [field, n] : s.unknown_fields)
+      verbose_log(o,
+                  "unknown field (ignored, as a lenient API server would; strict field "
+                  "validation refuses it): " +
+                      field + " in " + std::to_string(n) + " object(s)");
   }
   if (!o.quiet)
     for (const auto& [kind, n] : s.unevaluated_policies)
@@ -347,6 +353,19 @@ std::string json_escape(std::string_view s) {
   out.reserve(s.size() + 2);
   append_json_string(out, s);
   return out;
+}
+
+void check_stdin_once(
+    std::initializer_list<std::pair<std::string_view, const std::vector<std::string>*>> inputs) {
+  std::vector<std::string_view> flags;
+  for (const auto& [flag, paths] : inputs)
+    for (const std::string& p : *paths)
+      if (p == "-") flags.push_back(flag);
+  if (flags.size() < 2) return;
+  std::string names;
+  for (size_t i = 0; i < flags.size(); ++i)
+    names += (i == 0 ? "" : i + 1 == flags.size() ? " and " : ", ") + std::string(flags[i]) + " -";
+  throw UsageError{names + ": standard input can be read only once; give all but one a file"};
 }
 
 }  // namespace stockade::cli

@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -30,6 +32,11 @@ inline constexpr int kExitIgnoredPolicies = 3;
 struct UsageError {
   std::string message;
 };
+
+// Standard input can be read once: "-" given to two input flags (e.g. `-f - --flows -`), or
+// twice to one, is a usage error naming them.
+void check_stdin_once(
+    std::initializer_list<std::pair<std::string_view, const std::vector<std::string>*>> inputs);
 
 struct CommonOptions {
   std::vector<std::string> files;

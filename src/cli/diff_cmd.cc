@@ -20,6 +20,13 @@ struct DiffOptions {
 };
 
 int run(const DiffOptions& o) {
+  check_stdin_once({{"-f", &o.common.files},
+                    {"--before", &o.before},
+                    {"--after", &o.after},
+                    {"--flows", &o.observe.flows}});
+  for (const std::string& f : o.common.files)
+    if (f == "-")  // -f is read once for --before and once more for --after
+      throw UsageError{"-f -: diff reads -f twice (with --before and with --after); give a file"};
   std::vector<PortQuery> queries;
   for (const std::string& p : o.ports) queries.push_back(parse_port(p, "--port"));
   ClusterState before_state = load_cluster(o.common, o.before);

@@ -6,11 +6,29 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include "cli/commands.h"
 #include "cli/common.h"
 
+namespace {
+
+// Out of memory anywhere (any thread, nothrow allocations included: both call the new
+// handler, and simdjson's buffers are nothrow) is one line and exit 2, never a crash on a null
+// buffer nor std::terminate on a worker thread. Nothing here allocates.
+[[noreturn]] void out_of_memory() {
+  static constexpr char kMessage[] =
+      "stockade: error: out of memory (the input is too large for the memory available)\n";
+  ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  (void)n;
+  ::_exit(2);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace stockade::cli;
+  std::set_new_handler(out_of_memory);
   CLI::App app{"stockade: see who can talk to whom in a Kubernetes cluster, and why"};
   app.name("stockade");
   app.require_subcommand(1);

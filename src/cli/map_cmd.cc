@@ -30,6 +30,7 @@ struct MapOptions {
 };
 
 int run(const MapOptions& o) {
+  check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.flows}});
   GraphOptions go;
   go.by = o.by == "pod"         ? Granularity::Pod
           : o.by == "namespace" ? Granularity::Namespace

@@ -124,6 +124,7 @@ void write_file(const std::filesystem::path& p, const std::string& text) {
 }
 
 int run(const RecommendOptionsCli& o) {
+  check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.observe.flows}});
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
   auto current = PolicyEngine::compile(state, resolve_endpoints(state, o.common));
@@ -206,26 +207,49 @@ int run(const RecommendOptionsCli& o) {
     finish(kExitFound);
   }
 
-  // Output.
+  // Output: rendered in full, read back with the loader and compared with the policies just
+  // proved (the exact bytes that are written), and only then written.
   const bool json = o.common.output == "json";
+  std::vector<std::pair<std::filesystem::path, std::string>> files;
+  std::vector<std::pair<std::vector<const NetworkPolicy*>, std::vector<const ClusterPolicy*>>>
+      contents;
+  if (!o.out_dir.empty()) {
+    for (const RecommendedPolicy& p : rec.policies) {
+      files.emplace_back(std::filesystem::path(o.out_dir) /
+                             (p.policy.ns + "." + p.policy.name + (json ? ".json" : ".yaml")),
+                         json ? render_policy_json(p, 2) + "\n" : render_policy_yaml(p));
+      contents.push_back({{&p.policy}, {}});
+    }
+    for (const ClusterPolicy& p : rec.guardrails) {
+      files.emplace_back(
+          std::filesystem::path(o.out_dir) / ("cluster." + p.name + (json ? ".json" : ".yaml")),
+          json ? render_cluster_policy_json(p, 2, rec.low_confidence) + "\n"
+               : render_cluster_policy_yaml(p, rec.low_confidence));
+      contents.push_back({{}, {&p}});
+    }
+  } else {
+    files.emplace_back("", json ? render_json(rec) : render_yaml(rec));
+    auto& c = contents.emplace_back();
+    for (const RecommendedPolicy& p : rec.policies) c.first.push_back(&p.policy);
+    for (const ClusterPolicy& p : rec.guardrails) c.second.push_back(&p);
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::string name = files[i].first.empty() ? "<stdout>" : files[i].first.string();
+    std::string why = check_written(files[i].second, name, contents[i].first, contents[i].second);
+    if (!why.empty()) {
+      print_error("self-check failed: " + name + ": " + why +
+                  " (a bug in stockade; please report it)");
+      finish(3);
+    }
+  }
+  verbose_log(o.common, "read back: " + clock.lap());
   if (!o.out_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.out_dir, ec);
     if (ec) throw UsageError{"--out-dir: cannot create " + o.out_dir + ": " + ec.message()};
-    for (const RecommendedPolicy& p : rec.policies) {
-      std::filesystem::path file = std::filesystem::path(o.out_dir) /
-                                   (p.policy.ns + "." + p.policy.name + (json ? ".json" : ".yaml"));
-      write_file(file, json ? render_policy_json(p, 2) + "\n" : render_policy_yaml(p));
-    }
-    for (const ClusterPolicy& p : rec.guardrails) {
-      std::filesystem::path file =
-          std::filesystem::path(o.out_dir) / ("cluster." + p.name + (json ? ".json" : ".yaml"));
-      write_file(file, json ? render_cluster_policy_json(p, 2, rec.low_confidence) + "\n"
-                            : render_cluster_policy_yaml(p, rec.low_confidence));
-    }
+    for (const auto& [file, text] : files) write_file(file, text);
   } else {
-    std::string text = json ? render_json(rec) : render_yaml(rec);
-    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fwrite(files[0].second.data(), 1, files[0].second.size(), stdout);
   }
 
   // Summary on stderr.

@@ -101,6 +101,7 @@ int run_without_objects(const VerifyOptions& o, const Observed& obs) {
 }
 
 int run(const VerifyOptions& o) {
+  check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.observe.flows}});
   if (!has_object_source(o.common) && o.common.output == "sarif")
     throw UsageError{"-o sarif needs cluster objects (-f): without them no verdict is known"};
   Stopwatch clock;

@@ -111,6 +111,36 @@ bool is_dns1123_subdomain(std::string_view s) {
 
 }  // namespace
 
+std::string validate_dns1123_label(std::string_view name) {
+  if (name.size() > 63) return "must be no more than 63 characters";
+  if (name.find('.') != std::string_view::npos || !is_dns1123_subdomain(name))
+    return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+           "'-', and must start and end with an alphanumeric character";
+  return {};
+}
+
+std::string validate_dns1123_subdomain(std::string_view name) {
+  if (name.size() > 253) return "must be no more than 253 characters";
+  if (!is_dns1123_subdomain(name))
+    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+           "'-' or '.', and must start and end with an alphanumeric character";
+  return {};
+}
+
+std::string validate_dns1035_label(std::string_view name) {
+  if (auto m = validate_dns1123_label(name); !m.empty()) return m;
+  if (name.front() < 'a' || name.front() > 'z')
+    return "a DNS-1035 label must start with an alphabetic character";
+  return {};
+}
+
+std::string validate_path_segment_name(std::string_view name) {
+  if (name.empty()) return "may not be empty";
+  if (name == "." || name == "..") return "may not be '.' or '..'";
+  if (name.find_first_of("/%") != std::string_view::npos) return "may not contain '/' or '%'";
+  return {};
+}
+
 std::string validate_label_key(std::string_view key) {
   std::string_view name = key;
   size_t slash = key.find('/');

@@ -37,4 +37,15 @@ std::string_view to_string(SelectorOp op);
 std::string validate_label_key(std::string_view key);
 std::string validate_label_value(std::string_view value);
 
+// Object names as apimachinery validates them; "" when valid, else why not (without the name,
+// which may hold anything: callers quote it escaped).
+// DNS-1123 label: lowercase alphanumerics and '-', alphanumeric at both ends, at most 63
+// (namespaces). DNS-1123 subdomain: such labels joined by '.', at most 253 (most objects).
+// DNS-1035 label: a DNS-1123 label that starts with a letter (Services).
+// Path segment: not "." or "..", no '/' or '%' (RBAC objects, e.g. "system:node").
+std::string validate_dns1123_label(std::string_view name);
+std::string validate_dns1123_subdomain(std::string_view name);
+std::string validate_dns1035_label(std::string_view name);
+std::string validate_path_segment_name(std::string_view name);
+
 }  // namespace stockade

@@ -1,13 +1,19 @@
 #include "core/mapped_file.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 namespace stockade {
 
@@ -82,6 +88,57 @@ MappedRegion::~MappedRegion() {
   s.lo.store(0, std::memory_order_release);
   s.hi.store(0, std::memory_order_release);
   s.taken.store(false, std::memory_order_release);
+}
+
+}  // namespace stockade
+
+namespace stockade {
+
+int open_for_reading(const std::string& path, int fifo_timeout_s, std::string& error) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode)) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) error = std::strerror(errno);
+    return fd;
+  }
+  if (const char* env = std::getenv("STOCKADE_FIFO_TIMEOUT"); env && *env)
+    fifo_timeout_s = std::max(0, std::atoi(env));
+  // open(2) of a FIFO blocks until a writer opens it. Past the timeout, a helper opens it for
+  // writing itself (it can: a reader, this thread, is waiting) and closes it at once, which
+  // ends the wait; the descriptor got that way is closed and the timeout reported.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool opened = false, fired = false;
+  std::thread unblock([&] {
+    std::unique_lock lock(mu);
+    if (cv.wait_for(lock, std::chrono::seconds(fifo_timeout_s), [&] { return opened; })) return;
+    fired = true;
+    lock.unlock();
+    int w = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    if (w >= 0) ::close(w);
+  });
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  int open_errno = errno;
+  {
+    std::lock_guard lock(mu);
+    opened = true;
+  }
+  cv.notify_one();
+  unblock.join();
+  if (fd < 0) {
+    error = std::strerror(open_errno);
+    return -1;
+  }
+  if (fired) {
+    ::close(fd);
+    error = "a FIFO that no process opened for writing within " + std::to_string(fifo_timeout_s) +
+            " s (STOCKADE_FIFO_TIMEOUT sets the seconds)";
+    return -1;
+  }
+  return fd;
 }
 
 }  // namespace stockade

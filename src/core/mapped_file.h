@@ -23,3 +23,16 @@ class MappedRegion {
 };
 
 }  // namespace stockade
+
+namespace stockade {
+
+// Opens `path` for reading (O_RDONLY | O_CLOEXEC). A FIFO is opened without blocking and then
+// waited on for a writer: open(2) alone would block for ever when nothing writes to it. No
+// writer within `fifo_timeout_s` seconds (STOCKADE_FIFO_TIMEOUT, in seconds, overrides it) is
+// an error. Returns the descriptor, or -1 with `error` set (errno's text or the timeout).
+int open_for_reading(const std::string& path, int fifo_timeout_s, std::string& error);
+
+// Seconds `open_for_reading` waits for a FIFO's writer unless STOCKADE_FIFO_TIMEOUT says.
+inline constexpr int kFifoWriterTimeoutS = 30;
+
+}  // namespace stockade

@@ -4,7 +4,9 @@
 #include <cctype>
 #include <initializer_list>
 #include <set>
+#include <span>
 
+#include "core/json_text.h"
 #include "input/node_adapters.h"
 #include "model/flow.h"
 
@@ -49,6 +51,8 @@ class Decoder {
                 const std::string& item_api_version = {}) {
     if (doc.is_null()) return;  // empty YAML document
     if (!doc.is_map()) fail(doc, "expected a Kubernetes object (a mapping)");
+    check_duplicates(doc, "");
+    if (auto md = doc.get("metadata")) check_duplicates(*md, "metadata");
     std::string kind = opt_string(doc, "kind", "kind");
     std::string api_version = opt_string(doc, "apiVersion", "apiVersion");
     if (kind.empty()) kind = item_kind;
@@ -74,7 +78,8 @@ class Decoder {
 
  private:
   DecodeContext& ctx_;
-  std::string where_;  // "NetworkPolicy ns/name: " prefix for messages
+  std::string where_;         // "NetworkPolicy ns/name: " prefix for messages
+  std::string unknown_what_;  // the kind, for ClusterState::unknown_fields
 
   [[noreturn]] void fail(const N& at, const std::string& msg) const {
     throw DecodeError{at.line(), where_ + msg};
@@ -112,10 +117,26 @@ class Decoder {
   void check_fields(const N& obj, std::initializer_list<std::string_view> allowed,
                     const std::string& path) const {
     if (!obj.is_map()) fail(obj, path + ": expected an object");
+    std::vector<std::string_view> seen;
     obj.fields([&](std::string_view key, const N& value) {
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-        fail(value,
-             (path.empty() ? "" : path + ".") + "unknown field \"" + std::string(key) + "\"");
+        fail(value, (path.empty() ? "" : path + ".") + "unknown field " + quoted(key));
+      // JSON input (YAML refuses duplicates while it is parsed): Go's decoder keeps the last
+      // value, simdjson finds the first; strict field validation refuses both.
+      if (std::find(seen.begin(), seen.end(), key) != seen.end())
+        fail(value, (path.empty() ? "" : path + ".") + "duplicate field " + quoted(key));
+      seen.push_back(key);
+      return true;
+    });
+  }
+  // Duplicate keys of an object that is not checked field by field (see check_fields).
+  void check_duplicates(const N& obj, const std::string& path) const {
+    if (!obj.is_map()) return;
+    std::vector<std::string_view> seen;
+    obj.fields([&](std::string_view key, const N& value) {
+      if (std::find(seen.begin(), seen.end(), key) != seen.end())
+        fail(value, (path.empty() ? "" : path + ".") + "duplicate field " + quoted(key));
+      seen.push_back(key);
       return true;
     });
   }
@@ -153,6 +174,137 @@ class Decoder {
     return out;
   }
 
+  // ---- unknown fields (LoadOptions::report_unknown_fields) ---------------------------------
+
+  using FieldList = std::span<const std::string_view>;
+  static constexpr std::string_view kObjectFields[] = {"apiVersion", "kind", "metadata", "spec",
+                                                       "status"};
+  static constexpr std::string_view kMetaFields[] = {"name",
+                                                     "generateName",
+                                                     "namespace",
+                                                     "selfLink",
+                                                     "uid",
+                                                     "resourceVersion",
+                                                     "generation",
+                                                     "creationTimestamp",
+                                                     "deletionTimestamp",
+                                                     "deletionGracePeriodSeconds",
+                                                     "labels",
+                                                     "annotations",
+                                                     "ownerReferences",
+                                                     "finalizers",
+                                                     "managedFields"};
+  static constexpr std::string_view kPodSpecFields[] = {"volumes",
+                                                        "initContainers",
+                                                        "containers",
+                                                        "ephemeralContainers",
+                                                        "restartPolicy",
+                                                        "terminationGracePeriodSeconds",
+                                                        "activeDeadlineSeconds",
+                                                        "dnsPolicy",
+                                                        "nodeSelector",
+                                                        "serviceAccountName",
+                                                        "serviceAccount",
+                                                        "automountServiceAccountToken",
+                                                        "nodeName",
+                                                        "hostNetwork",
+                                                        "hostPID",
+                                                        "hostIPC",
+                                                        "shareProcessNamespace",
+                                                        "securityContext",
+                                                        "imagePullSecrets",
+                                                        "hostname",
+                                                        "subdomain",
+                                                        "affinity",
+                                                        "schedulerName",
+                                                        "tolerations",
+                                                        "hostAliases",
+                                                        "priorityClassName",
+                                                        "priority",
+                                                        "dnsConfig",
+                                                        "readinessGates",
+                                                        "runtimeClassName",
+                                                        "enableServiceLinks",
+                                                        "preemptionPolicy",
+                                                        "overhead",
+                                                        "topologySpreadConstraints",
+                                                        "setHostnameAsFQDN",
+                                                        "os",
+                                                        "hostUsers",
+                                                        "schedulingGates",
+                                                        "resourceClaims",
+                                                        "resources"};
+  static constexpr std::string_view kContainerFields[] = {"name",
+                                                          "image",
+                                                          "command",
+                                                          "args",
+                                                          "workingDir",
+                                                          "ports",
+                                                          "envFrom",
+                                                          "env",
+                                                          "resources",
+                                                          "resizePolicy",
+                                                          "restartPolicy",
+                                                          "volumeMounts",
+                                                          "volumeDevices",
+                                                          "livenessProbe",
+                                                          "readinessProbe",
+                                                          "startupProbe",
+                                                          "lifecycle",
+                                                          "terminationMessagePath",
+                                                          "terminationMessagePolicy",
+                                                          "imagePullPolicy",
+                                                          "securityContext",
+                                                          "stdin",
+                                                          "stdinOnce",
+                                                          "tty",
+                                                          "targetContainerName"};
+  static constexpr std::string_view kSecurityContextFields[] = {"capabilities",
+                                                                "privileged",
+                                                                "seLinuxOptions",
+                                                                "windowsOptions",
+                                                                "runAsUser",
+                                                                "runAsGroup",
+                                                                "runAsNonRoot",
+                                                                "readOnlyRootFilesystem",
+                                                                "allowPrivilegeEscalation",
+                                                                "procMount",
+                                                                "seccompProfile",
+                                                                "appArmorProfile",
+                                                                "supplementalGroups",
+                                                                "supplementalGroupsPolicy",
+                                                                "fsGroup",
+                                                                "fsGroupChangePolicy",
+                                                                "sysctls",
+                                                                "seLinuxChangePolicy"};
+
+  void note_unknown(const N& obj, FieldList known, const std::string& what) const {
+    if (!ctx_.options->report_unknown_fields || !obj.is_map()) return;
+    obj.fields([&](std::string_view key, const N&) {
+      if (std::find(known.begin(), known.end(), key) == known.end())
+        ctx_.state->unknown_fields[what + "." + quoted(key)]++;
+      return true;
+    });
+  }
+  // A pod spec (of a Pod or a template): its own fields, its containers' and security contexts'.
+  void note_unknown_pod_spec(const N& spec, const std::string& what) const {
+    if (!ctx_.options->report_unknown_fields) return;
+    note_unknown(spec, kPodSpecFields, what);
+    if (auto sc = spec.get("securityContext"))
+      note_unknown(*sc, kSecurityContextFields, what + ".securityContext");
+    for (std::string_view list : {"containers", "initContainers", "ephemeralContainers"}) {
+      auto v = spec.get(list);
+      if (!v || !v->is_seq()) continue;
+      std::string p = what + "." + std::string(list) + "[]";
+      v->items([&](const N& c) {
+        note_unknown(c, kContainerFields, p);
+        if (auto sc = c.get("securityContext"))
+          note_unknown(*sc, kSecurityContextFields, p + ".securityContext");
+        return true;
+      });
+    }
+  }
+
   // ---- shared pieces -----------------------------------------------------------------------
 
   struct Meta {
@@ -163,7 +315,48 @@ class Decoder {
     int64_t created_ns = 0, deleted_ns = 0;
   };
 
-  Meta metadata(const N& obj, bool namespaced) const {
+  // How the API server validates an object's name (apimachinery's ValidateObjectMeta with the
+  // kind's name function).
+  enum class NameRule : uint8_t { Subdomain, Label, Dns1035, PathSegment };
+
+  static std::string quoted(std::string_view s) {
+    std::string out;
+    append_json_string(out, s);
+    return out;
+  }
+
+  // Labels are validated on every object (a label with a newline or a quote would otherwise
+  // reach generated policies and output); annotation keys are qualified names too.
+  void check_labels(const N& md, const Labels& labels, const std::string& path) const {
+    auto at = md.get(path.ends_with("annotations") ? "annotations" : "labels");
+    size_t total = 0;
+    for (const auto& [k, v] : labels) total += k.size() + v.size();
+    if (path.ends_with("annotations") && total > 256 * 1024)
+      fail(at ? *at : md, path + ": Too long: must have at most 262144 bytes");
+    for (const auto& [k, v] : labels) {
+      if (auto msg = validate_label_key(k); !msg.empty())
+        fail(at ? *at : md, path + ": invalid key " + quoted(k) + ": " + after_quote(msg));
+      if (path.ends_with("annotations")) continue;
+      if (auto msg = validate_label_value(v); !msg.empty())
+        fail(at ? *at : md,
+             path + "." + k + ": invalid value " + quoted(v) + ": " + after_quote(msg));
+    }
+  }
+  // The reason part of validate_label_*'s message (which quotes the text unescaped).
+  static std::string after_quote(const std::string& msg) {
+    size_t colon = msg.rfind("\": ");
+    return colon == std::string::npos ? msg : msg.substr(colon + 3);
+  }
+  void check_name(const N& at, std::string_view name, NameRule rule,
+                  const std::string& path) const {
+    std::string msg = rule == NameRule::Label         ? validate_dns1123_label(name)
+                      : rule == NameRule::Dns1035     ? validate_dns1035_label(name)
+                      : rule == NameRule::PathSegment ? validate_path_segment_name(name)
+                                                      : validate_dns1123_subdomain(name);
+    if (!msg.empty()) fail(at, path + ": invalid value " + quoted(name) + ": " + msg);
+  }
+
+  Meta metadata(const N& obj, bool namespaced, NameRule rule = NameRule::Subdomain) const {
     Meta m;
     auto md = obj.get("metadata");
     if (md && !md->is_null()) {
@@ -194,6 +387,11 @@ class Decoder {
     if (m.name.empty()) fail(obj, "metadata.name is required");
     if (namespaced && m.ns.empty()) m.ns = ctx_.options->default_namespace;
     if (!namespaced) m.ns.clear();
+    const N& at = md && !md->is_null() ? *md : obj;
+    check_name(at, m.name, rule, "metadata.name");
+    if (namespaced) check_name(at, m.ns, NameRule::Label, "metadata.namespace");
+    check_labels(at, m.labels, "metadata.labels");
+    check_labels(at, m.annotations, "metadata.annotations");
     return m;
   }
 
@@ -467,8 +665,11 @@ class Decoder {
     if (auto md = tmpl.get("metadata"); md && !md->is_null()) {
       t.labels = string_map(*md, "labels", path + ".metadata.labels", false);
       annotations = string_map(*md, "annotations", path + ".metadata.annotations", false);
+      check_labels(*md, t.labels, path + ".metadata.labels");
+      check_labels(*md, annotations, path + ".metadata.annotations");
     }
     if (auto spec = tmpl.get("spec"); spec && !spec->is_null()) {
+      note_unknown_pod_spec(*spec, unknown_what_ + " " + path + ".spec");
       container_ports(*spec, path + ".spec", t.ports);
       t.host_network = opt_bool(*spec, "hostNetwork", path + ".spec.hostNetwork");
       if (security && ctx_.options->workload_security)
@@ -491,6 +692,11 @@ class Decoder {
     p.created_ns = m.created_ns;
     p.deleted_ns = m.deleted_ns;
     p.source = source(obj);
+    if (ctx_.options->report_unknown_fields) {
+      note_unknown(obj, kObjectFields, "Pod");
+      if (auto md = obj.get("metadata")) note_unknown(*md, kMetaFields, "Pod metadata");
+      if (auto spec = obj.get("spec")) note_unknown_pod_spec(*spec, "Pod spec");
+    }
     if (auto spec = obj.get("spec"); spec && !spec->is_null()) {
       container_ports(*spec, "spec", p.spec.ports);
       p.spec.host_network = opt_bool(*spec, "hostNetwork", "spec.hostNetwork");
@@ -520,6 +726,7 @@ class Decoder {
   void workload(const N& obj, WorkloadKind kind) {
     Meta m = metadata(obj, true);
     where_ = std::string(to_string(kind)) + " " + m.ns + "/" + m.name + ": ";
+    unknown_what_ = std::string(to_string(kind));
     Workload w;
     w.kind = kind;
     w.ns = m.ns;
@@ -558,7 +765,7 @@ class Decoder {
   }
 
   void namespace_object(const N& obj) {
-    Meta m = metadata(obj, false);
+    Meta m = metadata(obj, false, NameRule::Label);
     Namespace ns;
     ns.name = m.name;
     ns.labels = std::move(m.labels);
@@ -595,7 +802,7 @@ class Decoder {
   }
 
   void service(const N& obj) {
-    Meta m = metadata(obj, true);
+    Meta m = metadata(obj, true, NameRule::Dns1035);
     where_ = "Service " + m.ns + "/" + m.name + ": ";
     Service s;
     s.ns = m.ns;
@@ -1190,7 +1397,7 @@ class Decoder {
   }
 
   void rbac_role(const N& obj, bool cluster) {
-    Meta m = metadata(obj, !cluster);
+    Meta m = metadata(obj, !cluster, NameRule::PathSegment);
     where_ = std::string(cluster ? "ClusterRole " : "Role ") + (cluster ? "" : m.ns + "/") +
              m.name + ": ";
     RbacRole r;
@@ -1222,7 +1429,7 @@ class Decoder {
   }
 
   void rbac_binding(const N& obj, bool cluster) {
-    Meta m = metadata(obj, !cluster);
+    Meta m = metadata(obj, !cluster, NameRule::PathSegment);
     where_ = std::string(cluster ? "ClusterRoleBinding " : "RoleBinding ") +
              (cluster ? "" : m.ns + "/") + m.name + ": ";
     RbacBinding b;

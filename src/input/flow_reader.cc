@@ -25,6 +25,8 @@
 #include <thread>
 
 #include "core/hash.h"
+#include "core/labels.h"
+#include "core/mapped_file.h"
 
 namespace stockade {
 
@@ -48,6 +50,23 @@ constexpr size_t kMaxLine = size_t{64} << 20;
 
 // What the direct path returns when it leaves a line to the walk (any error does).
 constexpr error_code kGiveUp = simdjson::UNEXPECTED_ERROR;
+// A name in an endpoint that Kubernetes would never accept (a namespace, pod or workload
+// with a newline, a quote, upper case…): the record is refused as malformed, since such a name
+// can only come from a forged or corrupted record and would otherwise reach generated policies
+// and every output. No JSON reading here gives this code (it is JSON Pointer's).
+constexpr error_code kBadName = simdjson::INVALID_URI_FRAGMENT;
+
+// Validated once per distinct endpoint text: on a walk, never on a remembered endpoint (which
+// was walked, and so validated, when it was first seen).
+error_code check_names(const FlowPeer& p) {
+  if (!p.ns.empty() && !validate_dns1123_label(p.ns).empty()) return kBadName;
+  if (!p.pod.empty() && !validate_dns1123_subdomain(p.pod).empty()) return kBadName;
+  if (!p.workload.empty() && !validate_dns1123_subdomain(p.workload).empty()) return kBadName;
+  for (char c : p.workload_kind)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+      return kBadName;
+  return SUCCESS;
+}
 
 // Equality with a literal, inlined to a few compares (the hot path compares many keys).
 template <size_t N>
@@ -632,7 +651,7 @@ error_code each_item(Value v, F&& f) {
 
 // Hubble `source` / `destination` endpoint.
 error_code read_endpoint(Value v, FlowPeer& p) {
-  return each_field(v, [&](std::string_view key, Value val) -> error_code {
+  TRY(each_field(v, [&](std::string_view key, Value val) -> error_code {
     if (is(key, "namespace")) return get_str(val, p.ns);
     if (is(key, "pod_name")) return get_str(val, p.pod);
     if (is(key, "identity")) {
@@ -671,7 +690,8 @@ error_code read_endpoint(Value v, FlowPeer& p) {
       });
     }
     return SUCCESS;
-  });
+  }));
+  return check_names(p);
 }
 
 // Whether no endpoint field of `p` is set yet: what a remembered endpoint says replaces all
@@ -1066,13 +1086,14 @@ FlowVerdict parse_verdict(std::string_view s) {
 
 // Agent `src` / `dst`: {"ip": "...", "port": N}.
 error_code read_agent_peer(Value v, FlowPeer& p) {
-  return each_field(v, [&](std::string_view key, Value val) -> error_code {
+  TRY(each_field(v, [&](std::string_view key, Value val) -> error_code {
     if (is(key, "ip")) return read_ip(val, p.ip);
     if (is(key, "port")) return read_port(val, p.port);
     if (is(key, "namespace")) return get_str(val, p.ns);  // set by `agent -f`
     if (is(key, "pod")) return get_str(val, p.pod);
     return SUCCESS;
-  });
+  }));
+  return check_names(p);
 }
 
 class KeyMemo;
@@ -1460,11 +1481,57 @@ error_code read_object(V o, Flow& f, Seen& seen, int depth) {
 
 // One line → one record. Each thread that parses owns one (the parser's buffers are reused
 // from line to line; the strings of a record point into them until the next line).
+// Whether every backslash escape of a JSON line is one JSON allows: \" \\ \/ \b \f \n \r \t
+// or \u with four hex digits, a high surrogate followed by a low one and no low one alone.
+// (Outside strings a backslash is a syntax error, which the parse reports anyway.)
+bool escapes_valid(const char* p, size_t len) {
+  const char* end = p + len;
+  auto hex4 = [&](const char* q, unsigned& v) {
+    if (end - q < 4) return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i) {
+      char c = q[i];
+      int d = c >= '0' && c <= '9'                     ? c - '0'
+              : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                       : -1;
+      if (d < 0) return false;
+      v = v * 16 + static_cast<unsigned>(d);
+    }
+    return true;
+  };
+  while (const char* b =
+             static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(end - p)))) {
+    if (b + 1 >= end) return false;
+    char c = b[1];
+    if (c == 'u') {
+      unsigned v;
+      if (!hex4(b + 2, v)) return false;
+      p = b + 6;
+      if (v >= 0xDC00 && v <= 0xDFFF) return false;
+      if (v >= 0xD800 && v <= 0xDBFF) {
+        unsigned lo;
+        if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || !hex4(p + 2, lo) || lo < 0xDC00 ||
+            lo > 0xDFFF)
+          return false;
+        p += 6;
+      }
+      continue;
+    }
+    if (c != '"' && c != '\\' && c != '/' && c != 'b' && c != 'f' && c != 'n' && c != 'r' &&
+        c != 't')
+      return false;
+    p = b + 2;
+  }
+  return true;
+}
+
 class RecordParser {
  public:
   enum class Kind { Blank, Record, Ignored, Malformed };
 
-  explicit RecordParser(bool direct) : direct_(direct) {}
+  // `strict`: every escape in the line is checked (--strict), not only those of the strings
+  // a record needs (a skipped string's escapes are never decoded, so never checked).
+  RecordParser(bool direct, bool strict) : direct_(direct), strict_(strict) {}
 
   uint64_t direct_lines = 0;  // read by the direct path so far
   // Whether a string of the last record was unescaped into the parser's room (else they all
@@ -1481,6 +1548,10 @@ class RecordParser {
     while (start < len && (data[start] == ' ' || data[start] == '\t')) ++start;
     unescaped_ = false;
     if (start == len) return Kind::Blank;
+    if (strict_ && !escapes_valid(data + start, len - start)) {
+      err = simdjson::STRING_ERROR;
+      return Kind::Malformed;
+    }
     Seen seen;
     auto reset = [&] {
       seen = Seen{};
@@ -1560,6 +1631,7 @@ class RecordParser {
   std::unique_ptr<char[]> scratch_;  // unescaped strings of the current line
   Cursor::Room room_;                // the same, for the direct path
   bool direct_;
+  bool strict_;
   bool unescaped_ = false;
   EndpointCache endpoints_;
   Rfc3339Parser times_;
@@ -1833,7 +1905,10 @@ class Pipeline {
       ++stats_.malformed;
       uint64_t line = line_base_ + b.line + 1;
       Error e{name_, static_cast<int>(std::min<uint64_t>(line, INT32_MAX)),
-              std::string("not a flow record: ") + simdjson::error_message(b.err)};
+              b.err == kBadName
+                  ? std::string("not a flow record: an endpoint's namespace, pod or workload "
+                                "name is not a valid Kubernetes name")
+                  : std::string("not a flow record: ") + simdjson::error_message(b.err)};
       if (options_.strict) return tl::unexpected(e);
       if (stats_.problems.size() < options_.max_reported) stats_.problems.push_back(std::move(e));
     }
@@ -1860,7 +1935,7 @@ class Pipeline {
   }
 
   void work() {
-    RecordParser parser(options_.direct);
+    RecordParser parser(options_.direct, options_.strict);
     std::unique_lock lock(mu_);
     for (;;) {
       work_cv_.wait(lock, [&] { return shutdown_ || !queue_.empty(); });
@@ -1892,7 +1967,7 @@ class Pipeline {
   const FlowSink& sink_;
   unsigned threads_ = 1;
   uint64_t line_base_ = 0;
-  RecordParser local_parser_{options_.direct};
+  RecordParser local_parser_{options_.direct, options_.strict};
   std::deque<std::unique_ptr<Chunk>> pending_;  // submitted, in input order
   std::vector<std::unique_ptr<Chunk>> spare_;
   std::vector<std::thread> workers_;
@@ -1996,8 +2071,9 @@ class ByteSource {
 Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
                         FlowReadStats& stats, const FlowSink& sink) {
   std::string name = path == "-" ? "<stdin>" : path;
-  int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(name, 0, std::string("cannot open: ") + std::strerror(errno));
+  std::string why;
+  int fd = path == "-" ? 0 : open_for_reading(path, kFifoWriterTimeoutS, why);
+  if (fd < 0) return make_error(name, 0, "cannot open: " + why);
   struct Closer {
     int fd;
     ~Closer() {

@@ -46,7 +46,8 @@ void advise_huge_pages(void* p, size_t n) {
 class FileText {
  public:
   FileText() = default;
-  explicit FileText(simdjson::padded_string s) : read_(std::move(s)) {}
+  // `s` holds the text and then the padding (its size minus `size`).
+  FileText(std::string s, size_t size) : read_(std::move(s)), size_(size) {}
   // A truncation while it is read is an error naming the file (MappedRegion).
   FileText(void* map, size_t map_len, size_t size, const std::string& path)
       : map_(map),
@@ -68,11 +69,11 @@ class FileText {
   }
   simdjson::padded_string_view view() const {
     if (map_) return simdjson::padded_string_view(static_cast<const char*>(map_), size_, map_len_);
-    return read_;
+    return simdjson::padded_string_view(read_.data(), size_, read_.size());
   }
 
  private:
-  simdjson::padded_string read_;
+  std::string read_;
   void* map_ = nullptr;
   size_t map_len_ = 0, size_ = 0;
   std::unique_ptr<MappedRegion> region_;
@@ -96,8 +97,12 @@ std::optional<FileText> map_file(int fd, size_t size, const std::string& path) {
 }
 
 Result<FileText> read_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(path, 0, std::string("cannot open file: ") + std::strerror(errno));
+  std::string why;
+  int fd = path == "/dev/stdin" ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC)
+                                : open_for_reading(path, kFifoWriterTimeoutS, why);
+  if (fd < 0)
+    return make_error(
+        path, 0, "cannot open file: " + (why.empty() ? std::string(std::strerror(errno)) : why));
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
     if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes) {
@@ -112,6 +117,8 @@ Result<FileText> read_file(const std::string& path) {
   }
   // Not a regular file (a pipe, /dev/stdin, a pseudo-file that reports size 0), or not
   // mapped: read in chunks.
+  // Read into one string that then gets its padding (one copy of the input, not two); the
+  // program's new handler turns an allocation failure into one line and exit 2.
   std::string data;
   char chunk[1 << 16];
   for (;;) {
@@ -130,7 +137,9 @@ Result<FileText> read_file(const std::string& path) {
     }
   }
   ::close(fd);
-  return FileText(simdjson::padded_string(data));
+  const size_t size = data.size();
+  data.resize(size + simdjson::SIMDJSON_PADDING, '\0');
+  return FileText(std::move(data), size);
 }
 
 Result<void> decode_yaml(std::string_view text, input::DecodeContext& ctx) {
@@ -226,6 +235,7 @@ void append_state(ClusterState& from, ClusterState& to) {
   move_all(from.bindings, to.bindings);
   for (auto& [k, n] : from.skipped_kinds) to.skipped_kinds[k] += n;
   for (auto& [k, n] : from.unevaluated_policies) to.unevaluated_policies[k] += n;
+  for (auto& [k, n] : from.unknown_fields) to.unknown_fields[k] += n;
 }
 
 // Decodes `items[begin, end)` of a List into `out`.

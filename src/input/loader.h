@@ -31,6 +31,10 @@ struct LoadOptions {
   // a time, on two threads, instead of as one document: half the memory, less serial time.
   // The result is the same either way (tests lower these to compare).
   size_t split_list_bytes = size_t{4} << 20;
+  // Counts the fields of Pods, workloads and their pod templates that the API does not
+  // define (ClusterState::unknown_fields): the API server's strict field validation refuses
+  // them, a lenient one drops them (a misspelt `privileged` is not privileged). Off: no cost.
+  bool report_unknown_fields = false;
   size_t split_list_items = 2048;
 };
 

@@ -3,7 +3,6 @@
 // DOM, the fast path).
 #pragma once
 
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -45,24 +44,14 @@ class YamlNode {
     if (!is_scalar()) return std::nullopt;
     return std::string_view(n_->scalar);
   }
-  // Only plain (unquoted) scalars that are integers.
+  // Only plain (unquoted) scalars that are integers as YAML 1.1 reads them (yaml11_int).
   std::optional<int64_t> as_int() const {
     if (!is_scalar() || !n_->plain) return std::nullopt;
-    const std::string& s = n_->scalar;
-    int64_t v = 0;
-    const char* b = s.data();
-    const char* e = s.data() + s.size();
-    if (b != e && *b == '+') ++b;
-    auto [p, ec] = std::from_chars(b, e, v);
-    if (ec != std::errc() || p != e || b == e) return std::nullopt;
-    return v;
+    return yaml11_int(n_->scalar);
   }
   std::optional<bool> as_bool() const {
     if (!is_scalar() || !n_->plain) return std::nullopt;
-    const std::string& s = n_->scalar;
-    if (s == "true" || s == "True" || s == "TRUE") return true;
-    if (s == "false" || s == "False" || s == "FALSE") return false;
-    return std::nullopt;
+    return yaml11_bool(n_->scalar);
   }
 
   std::optional<YamlNode> get(std::string_view key) const {

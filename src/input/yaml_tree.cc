@@ -4,8 +4,11 @@
 
 #include <yaml.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace stockade::input {
 
@@ -22,7 +25,193 @@ bool is_null_scalar(const yaml_event_t& e) {
   return v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL";
 }
 
+bool is_merge_scalar(const yaml_event_t& e) {
+  std::string_view v(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
+  if (v != "<<") return false;
+  if (e.data.scalar.tag)
+    return std::string_view(reinterpret_cast<const char*>(e.data.scalar.tag)) ==
+           "tag:yaml.org,2002:merge";
+  return e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+// Go's strconv.ParseInt(s, 0, 64): an optional sign, then 0x/0X (hex), 0o/0O (octal),
+// 0b/0B (binary), a leading 0 (octal) or decimal digits; nothing else.
+std::optional<int64_t> go_parse_int(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  bool neg = false;
+  if (s[0] == '+' || s[0] == '-') {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  int base = 10;
+  if (s.size() >= 2 && s[0] == '0') {
+    char p = static_cast<char>(s[1] | 0x20);
+    if (p == 'x')
+      base = 16, s.remove_prefix(2);
+    else if (p == 'o')
+      base = 8, s.remove_prefix(2);
+    else if (p == 'b')
+      base = 2, s.remove_prefix(2);
+    else
+      base = 8, s.remove_prefix(1);
+  }
+  if (s.empty()) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'z' ? c - 'a' + 10
+            : c >= 'A' && c <= 'Z' ? c - 'A' + 10
+                                   : 99;
+    if (d >= base) return std::nullopt;
+    if (v > (UINT64_MAX - static_cast<uint64_t>(d)) / static_cast<uint64_t>(base))
+      return std::nullopt;
+    v = v * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
+  }
+  if (!neg && v > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+  if (neg && v > static_cast<uint64_t>(INT64_MAX) + 1) return std::nullopt;
+  return neg ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
+}
+
+// go-yaml's float syntax: ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$
+bool yaml_style_float(std::string_view s) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  } else {
+    if (!digits()) return false;
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      digits();
+    }
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
 }  // namespace
+
+std::optional<int64_t> yaml11_int(std::string_view in) {
+  if (in.empty()) return std::nullopt;
+  char c = in[0];
+  if (!((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')) return std::nullopt;
+  std::string plain;
+  plain.reserve(in.size());
+  for (char ch : in)
+    if (ch != '_') plain += ch;
+  if (auto v = go_parse_int(plain)) return v;
+  if (!yaml_style_float(plain)) return std::nullopt;
+  // A float that is a whole number: Go's JSON encoder writes it without a fraction (up to
+  // 1e21, then with an exponent, which no integer field takes).
+  char* end = nullptr;
+  double d = std::strtod(plain.c_str(), &end);
+  if (end != plain.c_str() + plain.size() || !(std::fabs(d) < 1e21) || d != std::trunc(d) ||
+      std::fabs(d) >= 9.2e18)
+    return std::nullopt;
+  return static_cast<int64_t>(d);
+}
+
+namespace {
+
+// Pairs a merge key may copy in one stream: merges of merges of growing maps are quadratic.
+constexpr size_t kMaxMergedPairs = size_t{1} << 20;
+
+std::string quoted_key(const std::string& k) {
+  std::string out = "\"";
+  for (unsigned char c : k) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// Expands the merge keys of a finished map (go-yaml v2: a merged map's pairs are set where
+// the `<<` is; of a sequence of maps, the earlier ones take precedence) and refuses a key set
+// twice, as go-yaml v2's strict mode does ("key \"x\" already set in map"), whether directly
+// or through a merge.
+Result<void> finish_map(YamlTreeNode& n, const std::string& file, size_t& merged_pairs) {
+  bool has_merge = false;
+  for (const auto& [k, v] : n.map) has_merge = has_merge || k->merge;
+  std::vector<std::pair<const YamlTreeNode*, const YamlTreeNode*>> out;
+  const auto& pairs = has_merge ? out : n.map;
+  if (has_merge) {
+    for (const auto& [k, v] : n.map) {
+      if (!k->merge) {
+        out.emplace_back(k, v);
+        continue;
+      }
+      auto add_map = [&](const YamlTreeNode* m) -> Result<void> {
+        if (m->kind != YamlTreeNode::Kind::Map)
+          return make_error(
+              file, k->line,
+              "invalid YAML: map merge requires map or sequence of maps as the value");
+        merged_pairs += m->map.size();
+        if (merged_pairs > kMaxMergedPairs)
+          return make_error(file, k->line, "document too large after expanding YAML merge keys");
+        out.insert(out.end(), m->map.begin(), m->map.end());
+        return {};
+      };
+      if (v->kind == YamlTreeNode::Kind::Seq) {
+        for (auto it = v->seq.rbegin(); it != v->seq.rend(); ++it)
+          if (auto r = add_map(*it); !r) return r;
+      } else if (auto r = add_map(v); !r) {
+        return r;
+      }
+    }
+  }
+  auto dup = [&](const YamlTreeNode* k) {
+    return make_error(file, k->line,
+                      "invalid YAML: key " + quoted_key(k->scalar) + " already set in map");
+  };
+  if (pairs.size() <= 16) {
+    for (size_t i = 1; i < pairs.size(); ++i) {
+      const YamlTreeNode* k = pairs[i].first;
+      if (k->kind != YamlTreeNode::Kind::Scalar) continue;
+      for (size_t j = 0; j < i; ++j)
+        if (pairs[j].first->kind == YamlTreeNode::Kind::Scalar &&
+            pairs[j].first->scalar == k->scalar)
+          return dup(k);
+    }
+  } else {
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(pairs.size());
+    for (const auto& [k, v] : pairs)
+      if (k->kind == YamlTreeNode::Kind::Scalar && !seen.insert(k->scalar).second) return dup(k);
+  }
+  if (has_merge) n.map = std::move(out);
+  return {};
+}
+
+}  // namespace
+
+std::optional<bool> yaml11_bool(std::string_view s) {
+  for (std::string_view t :
+       {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+    if (s == t) return true;
+  for (std::string_view f :
+       {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
+    if (s == f) return false;
+  return std::nullopt;
+}
 
 Result<YamlStream> YamlStream::parse(std::string_view text, const std::string& file,
                                      size_t max_depth) {
@@ -41,6 +230,7 @@ Result<YamlStream> YamlStream::parse(std::string_view text, const std::string& f
   std::vector<Open> stack;
   std::unordered_map<std::string, const YamlTreeNode*> anchors;
   const YamlTreeNode* root = nullptr;
+  size_t merged_pairs = 0;  // pairs copied by merge keys in the whole stream (bounded)
 
   auto attach = [&](const YamlTreeNode* n) -> bool {
     if (stack.empty()) {
@@ -102,6 +292,7 @@ Result<YamlStream> YamlStream::parse(std::string_view text, const std::string& f
           n.kind = YamlTreeNode::Kind::Scalar;
           n.scalar.assign(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
           n.plain = e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !e.data.scalar.tag;
+          n.merge = is_merge_scalar(e);
         }
         remember(e.data.scalar.anchor, &n);
         attach(&n);
@@ -130,8 +321,14 @@ Result<YamlStream> YamlStream::parse(std::string_view text, const std::string& f
         stack.push_back({&n});
         break;
       }
-      case YAML_SEQUENCE_END_EVENT:
       case YAML_MAPPING_END_EVENT:
+        if (!stack.empty()) {
+          if (auto r = finish_map(*stack.back().node, file, merged_pairs); !r)
+            return tl::unexpected(r.error());
+          stack.pop_back();
+        }
+        break;
+      case YAML_SEQUENCE_END_EVENT:
         if (!stack.empty()) stack.pop_back();
         break;
       default:

@@ -32,6 +32,9 @@ struct ClusterState {
   // Policies of a CNI's own kinds that the engine does not evaluate (Calico's), by kind as
   // "Kind (group)": the verdicts ignore them, and the commands say so.
   std::map<std::string, uint64_t> unevaluated_policies;
+  // Fields of Pods and workloads that the API does not define ("Pod spec.containers[].foo"),
+  // with counts; filled only with LoadOptions::report_unknown_fields.
+  std::map<std::string, uint64_t> unknown_fields;
 
   // Labels of a namespace as policies see them: the Namespace object's labels, or only
   // kubernetes.io/metadata.name=NAME when the input has no such Namespace.

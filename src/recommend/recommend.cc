@@ -9,6 +9,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "input/loader.h"
+
 namespace stockade {
 
 bool is_dns_port(const Endpoint& dst, Protocol protocol, uint16_t port) {
@@ -92,7 +94,32 @@ std::string policy_name(const std::string& stem) {
   return s + buf;
 }
 
+std::string evidence_text_raw(const PeerEvidence& e, const std::vector<std::string>* names);
+
+// Text that goes into a YAML comment: one line whatever it holds. Every byte outside printable
+// ASCII (newlines, CR, other control characters, and the bytes of NEL, U+2028 and U+2029,
+// which YAML 1.1 readers also take for line breaks) and the backslash are written \xNN.
+std::string comment_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 std::string evidence_text(const PeerEvidence& e, const std::vector<std::string>* names) {
+  return comment_text(evidence_text_raw(e, names));
+}
+
+std::string evidence_text_raw(const PeerEvidence& e, const std::vector<std::string>* names) {
   std::string s;
   if (!e.declared.empty() && e.connections == 0) {
     if (e.name != UINT32_MAX && names && e.name < names->size())
@@ -211,7 +238,7 @@ ojson policy_json(const RecommendedPolicy& rp, bool comments) {
         const NetworkPolicyPeer& peer = rs[i].peers[k];
         ojson pj = ojson::object();
         if (comments && i < ev.size() && k < ev[i].size())
-          pj["#"] = evidence_text(ev[i][k], rp.names.get());
+          pj["#"] = evidence_text_raw(ev[i][k], rp.names.get());
         if (peer.pod_selector) pj["podSelector"] = selector_json(*peer.pod_selector);
         if (peer.namespace_selector)
           pj["namespaceSelector"] = selector_json(*peer.namespace_selector);
@@ -241,9 +268,58 @@ ojson policy_json(const RecommendedPolicy& rp, bool comments) {
                {"spec", std::move(spec)}};
 }
 
+// Strings are written as JSON string literals, which YAML reads as double-quoted scalars, with
+// everything outside ASCII escaped: a raw NEL or U+2028 inside double quotes would be folded
+// into a space by a YAML 1.1 reader.
+// JSON writes a character outside the BMP as a UTF-16 surrogate pair (\ud83d\ude00), which YAML
+// refuses: it takes \U0001f600.
+std::string yaml_surrogates(std::string s) {
+  if (s.find("\\ud") == std::string::npos && s.find("\\uD") == std::string::npos) return s;
+  auto hex = [&](size_t at) { return std::stoul(s.substr(at, 4), nullptr, 16); };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 >= s.size()) {
+      out += s[i];
+      continue;
+    }
+    if (s[i + 1] == 'u' && i + 11 < s.size() && s[i + 6] == '\\' && s[i + 7] == 'u') {
+      unsigned long hi = hex(i + 2), lo = hex(i + 8);
+      if (hi >= 0xD800 && hi <= 0xDBFF && lo >= 0xDC00 && lo <= 0xDFFF) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "\\U%08lx", 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+        out += buf;
+        i += 11;
+        continue;
+      }
+    }
+    out += s[i];  // an escape: its next character is copied as is
+    out += s[++i];
+  }
+  return out;
+}
+
 std::string yaml_scalar(const ojson& v) {
-  if (v.is_string()) return v.dump(-1, ' ', false, ojson::error_handler_t::replace);
+  if (v.is_string()) return yaml_surrogates(v.dump(-1, ' ', true, ojson::error_handler_t::replace));
   return v.dump();
+}
+
+// A key is written plain only when no YAML reader can take it for anything but that string:
+// a letter, then letters, digits, '_' and '-', and not one of YAML 1.1's booleans or nulls
+// (go-yaml, which kubectl uses, reads a plain `on:` or `y:` key as true).
+bool plain_key(std::string_view k) {
+  if (k.empty() || !((k[0] >= 'a' && k[0] <= 'z') || (k[0] >= 'A' && k[0] <= 'Z'))) return false;
+  for (char c : k)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-'))
+      return false;
+  static constexpr std::string_view kSpecial[] = {
+      "y",    "Y",    "yes",   "Yes",   "YES",   "n",   "N",   "no",  "No",  "NO",  "true",
+      "True", "TRUE", "false", "False", "FALSE", "on",  "On",  "ON",  "off", "Off", "OFF",
+      "null", "Null", "NULL",  "nan",   "NaN",   "NAN", "inf", "Inf", "INF"};
+  for (std::string_view sp : kSpecial)
+    if (k == sp) return false;
+  return true;
 }
 
 void yaml_emit(const ojson& v, int indent, std::string& out, bool first_is_item);
@@ -257,8 +333,7 @@ void yaml_object(const ojson& obj, int indent, std::string& out, bool item) {
     if (first && item) pad.replace(pad.size() - 2, 2, "- ");
     first = false;
     std::string key = it.key();
-    bool plain = !key.empty() && key.find_first_of(":#{}[],&*!|>'\"%@` /.") == std::string::npos;
-    std::string k = plain ? key : yaml_scalar(ojson(key));
+    std::string k = plain_key(key) ? key : yaml_scalar(ojson(key));
     const ojson& val = it.value();
     if (val.is_object()) {
       if (val.empty()) {
@@ -284,7 +359,7 @@ void yaml_object(const ojson& obj, int indent, std::string& out, bool item) {
 void yaml_emit(const ojson& v, int indent, std::string& out, bool) {
   std::string pad(static_cast<size_t>(indent), ' ');
   if (v.is_object()) {
-    if (v.contains("#")) out += pad + "# " + v["#"].get<std::string>() + "\n";
+    if (v.contains("#")) out += pad + "# " + comment_text(v["#"].get<std::string>()) + "\n";
     if (v.empty() || (v.size() == 1 && v.contains("#")))
       out += pad + "- {}\n";
     else
@@ -306,7 +381,7 @@ void put_string(std::string& out, std::string_view v) {
   bool simple = true;
   for (unsigned char c : v) simple = simple && c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
   if (!simple) {
-    out += ojson(std::string(v)).dump(-1, ' ', false, ojson::error_handler_t::replace);
+    out += yaml_scalar(ojson(std::string(v)));
     return;
   }
   out += '"';
@@ -315,7 +390,7 @@ void put_string(std::string& out, std::string_view v) {
 }
 
 void put_key(std::string& out, std::string_view k) {
-  if (!k.empty() && k.find_first_of(":#{}[],&*!|>'\"%@` /.") == std::string_view::npos)
+  if (plain_key(k))
     out += k;
   else
     put_string(out, k);
@@ -913,7 +988,126 @@ void keep_declared(Recommendation& out, const ClusterState& state, const std::ve
   }
 }
 
+// What a policy says, as text (selectors canonical, rules and peers in order): two policies
+// with the same text select, allow and deny the same traffic.
+std::string canonical(const NetworkPolicy& p) {
+  std::string s = p.ns + "/" + p.name + "|" + p.pod_selector.canonical() + "|" +
+                  (p.affects_ingress ? "I" : "") + (p.affects_egress ? "E" : "");
+  auto rules = [&](const std::vector<NetworkPolicyRule>& rs, const char* dir) {
+    for (const NetworkPolicyRule& r : rs) {
+      s += std::string("|") + dir + "[";
+      for (const NetworkPolicyPeer& peer : r.peers) {
+        s += "(";
+        if (peer.pod_selector) s += "pod:" + peer.pod_selector->canonical() + ";";
+        if (peer.namespace_selector) s += "ns:" + peer.namespace_selector->canonical() + ";";
+        if (peer.ip_block) s += "ip:" + peer.ip_block->str() + ";";
+        s += ")";
+      }
+      s += "]ports[";
+      for (const NetworkPolicyPort& port : r.ports)
+        s += std::string(to_string(port.effective_protocol())) + "/" +
+             std::to_string(static_cast<int>(port.kind)) + "/" + std::to_string(port.port) + "-" +
+             std::to_string(port.end_port) + "/" + port.name + ",";
+      s += "]";
+    }
+  };
+  rules(p.ingress, "in");
+  rules(p.egress, "eg");
+  return s;
+}
+
+std::string canonical(const ClusterPodSet& ps) {
+  return "ns:" + ps.namespace_selector.canonical() +
+         (ps.pod_selector ? ";pod:" + ps.pod_selector->canonical() : std::string());
+}
+
+std::string canonical(const ClusterPolicy& p) {
+  std::string s = std::string(to_string(p.kind)) + "/" + p.name + "|" +
+                  std::string(to_string(p.tier)) + "|" + std::to_string(p.priority) + "|" +
+                  canonical(p.subject);
+  auto rules = [&](const std::vector<ClusterPolicyRule>& rs, const char* dir) {
+    for (const ClusterPolicyRule& r : rs) {
+      s += std::string("|") + dir + ":" + r.name + ":" + std::string(to_string(r.action)) + "[";
+      for (const ClusterPeer& peer : r.peers) {
+        s += "(" + std::to_string(static_cast<int>(peer.kind)) + ":" + canonical(peer.pods) +
+             ";nodes:" + peer.node_selector.canonical() + ";nets:";
+        for (const Cidr& c : peer.networks) s += c.str() + ",";
+        s += ")";
+      }
+      s += "]";
+      if (r.ports) {
+        s += "ports[";
+        for (const ClusterPolicyPort& port : *r.ports)
+          s += std::to_string(static_cast<int>(port.kind)) + "/" +
+               std::string(to_string(port.protocol)) + "/" + std::to_string(port.start) + "-" +
+               std::to_string(port.end) + "/" + port.name + ",";
+        s += "]";
+      }
+    }
+  };
+  rules(p.ingress, "in");
+  rules(p.egress, "eg");
+  return s;
+}
+
 }  // namespace
+
+std::string check_written(std::string_view text, const std::string& name,
+                          const std::vector<const NetworkPolicy*>& policies,
+                          const std::vector<const ClusterPolicy*>& guardrails) {
+  // Large YAML is read on two threads, split where a document starts near the middle: a line
+  // "---" starts a document wherever it stands (inside a quoted scalar it is an error either
+  // way), so the two halves hold the documents the whole text holds. (The output of a large
+  // cluster is tens of megabytes, and libyaml reads a few tens of MB/s.)
+  std::string_view parts[2] = {text, {}};
+  if (text.size() > (size_t{1} << 20) && text.front() != '{') {
+    size_t at = text.find("\n---\n", text.size() / 2);
+    if (at != std::string_view::npos) {
+      parts[0] = text.substr(0, at + 1);
+      parts[1] = text.substr(at + 1);
+    }
+  }
+  ClusterState halves[2];
+  std::string errors[2];
+  auto load_part = [&](int i) {
+    ClusterLoader loader;
+    if (auto r = loader.add_text(parts[i], name); !r) {
+      errors[i] = "the output does not load back: " + r.error().str();
+      return;
+    }
+    halves[i] = std::move(loader).finish();
+  };
+  std::thread second;
+  if (!parts[1].empty()) second = std::thread(load_part, 1);
+  load_part(0);
+  if (second.joinable()) second.join();
+  for (const std::string& e : errors)
+    if (!e.empty()) return e;
+  ClusterState& back = halves[0];
+  for (NetworkPolicy& p : halves[1].network_policies) back.network_policies.push_back(std::move(p));
+  for (ClusterPolicy& p : halves[1].cluster_policies) back.cluster_policies.push_back(std::move(p));
+  std::vector<std::string> want, got;
+  for (const NetworkPolicy* p : policies) want.push_back(canonical(*p));
+  for (const ClusterPolicy* p : guardrails) want.push_back(canonical(*p));
+  for (const NetworkPolicy& p : back.network_policies) got.push_back(canonical(p));
+  for (const ClusterPolicy& p : back.cluster_policies) got.push_back(canonical(p));
+  size_t other = 0;
+  for (const ClusterState& h : halves) {
+    other += h.pods.size() + h.workloads.size() + h.namespaces.size() + h.services.size() +
+             h.nodes.size() + h.endpoint_slices.size() + h.ingresses.size() + h.routes.size() +
+             h.service_accounts.size() + h.secrets.size() + h.roles.size() + h.bindings.size();
+    for (const auto& [kind, n] : h.skipped_kinds) other += n;
+  }
+  if (other != 0) return "the output holds objects other than the recommended policies";
+  std::sort(want.begin(), want.end());
+  std::sort(got.begin(), got.end());
+  if (want.size() != got.size())
+    return "the output holds " + std::to_string(got.size()) + " policies, not the " +
+           std::to_string(want.size()) + " proved";
+  for (size_t i = 0; i < want.size(); ++i)
+    if (want[i] != got[i]) return "a policy read back differs from the one proved: " + got[i];
+  return {};
+}
 
 Recommendation recommend(const ClusterState& state, const PolicyEngine& existing,
                          const Observed& observed, const RecommendOptions& options) {

@@ -120,6 +120,14 @@ std::string render_cluster_policy_json(const ClusterPolicy& p, int indent,
 std::string render_yaml(const Recommendation& r);
 std::string render_json(const Recommendation& r);
 
+// The self-check of what is written: loads `text` (the exact bytes about to be written, YAML
+// or JSON; `name` stands for the file in messages) with the manifest loader and compares what
+// it holds with the policies the engine proved, in any order. "" when they are the same
+// policies, else what differs.
+std::string check_written(std::string_view text, const std::string& name,
+                          const std::vector<const NetworkPolicy*>& policies,
+                          const std::vector<const ClusterPolicy*>& guardrails);
+
 // Whether traffic to `dst` on this port is DNS (port 53, a port named dns*, or the cluster DNS
 // pods over UDP): recommended on UDP and TCP both.
 bool is_dns_port(const Endpoint& dst, Protocol protocol, uint16_t port);

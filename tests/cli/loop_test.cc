@@ -469,9 +469,10 @@ TEST(CliLoop, SafeRecommendOnTheDemoWithALoadBalancer) {
         "    name: frontend\n    namespace: shop\n    resourceVersion: \"187351\"";
     size_t at = shop.find(svc);
     ASSERT_NE(at, std::string::npos);
-    at = shop.find("    ipFamilyPolicy: SingleStack", at);
+    // The Service's own `type` replaced: a second `type` key is refused (strict YAML).
+    at = shop.find("    type: ClusterIP\n", at);
     ASSERT_NE(at, std::string::npos);
-    shop.insert(at, "    type: LoadBalancer\n");
+    shop.replace(at, 20, "    type: LoadBalancer\n");
     std::ofstream(cluster / "shop.yaml", std::ios::binary | std::ios::trunc) << shop;
   }
   const fs::path out = tmp.path() / "recommended";
