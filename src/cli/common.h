@@ -27,6 +27,9 @@ inline constexpr int kExitFound = 1;  // the command ran and found a failure it 
 inline constexpr int kExitUsage = 2;  // usage error or bad input
 // The verdicts ignore policies the input holds, of kinds the engine does not evaluate.
 inline constexpr int kExitIgnoredPolicies = 3;
+// A bug in stockade (an internal error, a failed self-check): never the input's fault, and kept
+// apart from 3 so that scripts can tell untrustworthy verdicts from a crash of the tool.
+inline constexpr int kExitInternal = 4;
 
 // Thrown by commands to end with a one-line error and exit code 2.
 struct UsageError {

@@ -79,6 +79,6 @@ int main(int argc, char** argv) {
     return kExitUsage;
   } catch (const std::exception& e) {
     print_error(std::string("internal error: ") + e.what());
-    return 3;
+    return kExitInternal;
   }
 }

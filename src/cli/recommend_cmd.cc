@@ -193,7 +193,7 @@ int run(const RecommendOptionsCli& o) {
          {&check.observed_denied, &check.declared_denied, &check.unobserved_isolated})
       for (size_t i = 0; i < list->size() && i < 10; ++i)
         if ((*list)[i] != first.front()) std::fprintf(stderr, "  also: %s\n", (*list)[i].c_str());
-    finish(3);
+    finish(kExitInternal);
   }
   if (check.blocked && !o.accept_blocked) {
     std::string msg = fmt::format(
@@ -239,7 +239,7 @@ int run(const RecommendOptionsCli& o) {
     if (!why.empty()) {
       print_error("self-check failed: " + name + ": " + why +
                   " (a bug in stockade; please report it)");
-      finish(3);
+      finish(kExitInternal);
     }
   }
   verbose_log(o.common, "read back: " + clock.lap());
