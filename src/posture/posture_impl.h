@@ -2,10 +2,13 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "core/error.h"
 #include "posture/posture.h"
 
 namespace stockade::posture::detail {
@@ -32,29 +35,66 @@ struct Grant {
   std::vector<PatternHit> hits;
 };
 
-class RbacIndex {
- public:
-  explicit RbacIndex(const ClusterState& state);
-  // Rules of a role after aggregation; nullptr when the role is not in the input.
-  const std::vector<PolicyRuleSpec>* rules(std::string_view kind, std::string_view ns,
-                                           std::string_view name) const;
-  // Bindings that name the service account directly or through its groups
-  // (system:serviceaccounts, system:serviceaccounts:NS, system:authenticated).
-  std::vector<Grant> service_account_grants(const std::string& ns, const std::string& name) const;
-  const ClusterState& state() const { return state_; }
-  bool has_roles() const { return !state_.roles.empty(); }
-  const std::vector<std::vector<PolicyRuleSpec>>& resolved() const { return resolved_; }
-
- private:
-  const ClusterState& state_;
-  std::vector<std::vector<PolicyRuleSpec>> resolved_;  // per state.roles index
-  std::map<std::tuple<bool, std::string, std::string>, size_t, std::less<>> by_key_;
-};
+// A role's rules after aggregation: its own (with their lines), then those aggregated from
+// other ClusterRoles (line 0: they are written in another object).
+using RuleList = std::vector<const PolicyRuleSpec*>;
 
 // Patterns matched by `rules` granted in one scope (cluster-wide or inside namespace `ns`).
-std::vector<PatternHit> match_patterns(const std::vector<PolicyRuleSpec>& rules, bool cluster_scope,
+std::vector<PatternHit> match_patterns(const RuleList& rules, bool cluster_scope,
                                        std::string_view ns);
 PermissionLevel level_of(const std::vector<PatternHit>& hits, bool cluster_scope);
+
+class RbacIndex {
+ public:
+  // Aggregation may copy at most this many rules into aggregating ClusterRoles in all; past
+  // it, error() is set and the scan refuses rather than report on part of the rules.
+  static constexpr size_t kMaxAggregatedRules = 1'000'000;
+
+  explicit RbacIndex(const ClusterState& state);
+  const std::optional<Error>& error() const { return error_; }
+  // Rules of a role after aggregation; nullptr when the role is not in the input.
+  const RuleList* rules(std::string_view kind, std::string_view ns, std::string_view name) const;
+  const RuleList& resolved(size_t role) const { return resolved_[role]; }
+  // match_patterns, computed once per (rule list, scope): a role bound 10k times is matched
+  // once, not 10k times.
+  const std::vector<PatternHit>& hits(const RuleList& rules, bool cluster_scope,
+                                      std::string_view ns) const;
+
+  // What a service account's token can do through the bindings that name it directly or
+  // through its groups (system:serviceaccounts, system:serviceaccounts:NS,
+  // system:authenticated): its worst level, and the first kMaxTakeoverGrants grants at
+  // takeover level or worse, in binding order.
+  static constexpr size_t kMaxTakeoverGrants = 64;
+  struct AccountRights {
+    PermissionLevel level = PermissionLevel::None;
+    std::vector<Grant> takeover;
+  };
+  AccountRights account_rights(const std::string& ns, const std::string& name) const;
+
+  const ClusterState& state() const { return state_; }
+  bool has_roles() const { return !state_.roles.empty(); }
+
+ private:
+  struct GroupRights {
+    PermissionLevel level = PermissionLevel::None;
+    std::vector<uint32_t> takeover;  // binding indices, first kMaxTakeoverGrants
+  };
+  void aggregate();
+  void index_subjects();
+  const GroupRights& group_rights(const std::string& group) const;
+  Grant grant(size_t binding) const;
+
+  const ClusterState& state_;
+  std::optional<Error> error_;
+  std::vector<RuleList> resolved_;          // per state.roles index
+  std::vector<PolicyRuleSpec> aggregated_;  // one copy (line 0) of each distinct rule
+  std::map<std::tuple<bool, std::string, std::string>, size_t, std::less<>> by_key_;
+  std::vector<PermissionLevel> binding_level_;  // per state.bindings index
+  std::map<std::pair<std::string, std::string>, std::vector<uint32_t>> account_bindings_;
+  std::map<std::string, std::vector<uint32_t>, std::less<>> group_bindings_;
+  mutable std::map<std::string, GroupRights, std::less<>> group_rights_;
+  mutable std::map<std::tuple<const RuleList*, bool, bool>, std::vector<PatternHit>> hits_;
+};
 
 // Role-level pattern findings and binding/subject findings.
 void rbac_findings(const RbacIndex& index, const ScanOptions& o, std::vector<Finding>& out);

@@ -1,8 +1,11 @@
 // RBAC: upstream rule matching, aggregated ClusterRoles, the risky patterns R1..R25 of
 // POSTURE.md section 2, and the binding/subject risks.
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include "posture/posture_impl.h"
 
@@ -57,46 +60,218 @@ std::string_view to_string(PermissionLevel l) {
   return "?";
 }
 
+namespace {
+
+// A rule's content without its line, for deduplication.
+std::string rule_key(const PolicyRuleSpec& r) {
+  std::string k;
+  for (const auto* v :
+       {&r.verbs, &r.api_groups, &r.resources, &r.resource_names, &r.non_resource_urls}) {
+    k += std::to_string(v->size());
+    k += ';';
+    for (const std::string& s : *v) {
+      k += std::to_string(s.size());
+      k += ':';
+      k += s;
+    }
+  }
+  return k;
+}
+
+constexpr uint32_t kUnvisited = UINT32_MAX;
+
+}  // namespace
+
 RbacIndex::RbacIndex(const ClusterState& state) : state_(state) {
   resolved_.resize(state.roles.size());
   for (size_t i = 0; i < state.roles.size(); ++i) {
     const RbacRole& r = state.roles[i];
-    resolved_[i] = r.rules;
+    for (const PolicyRuleSpec& rule : r.rules) resolved_[i].push_back(&rule);
     by_key_[{r.cluster_scoped, r.ns, r.name}] = i;
   }
-  // aggregationRule: the controller copies the rules of every ClusterRole a selector matches;
-  // aggregated roles may themselves aggregate, so iterate to a fixed point (bounded).
-  for (int pass = 0; pass < 8; ++pass) {
-    bool changed = false;
-    for (size_t i = 0; i < state.roles.size(); ++i) {
-      const RbacRole& agg = state.roles[i];
-      if (!agg.cluster_scoped || agg.aggregation_selectors.empty()) continue;
-      for (size_t j = 0; j < state.roles.size(); ++j) {
-        const RbacRole& src = state.roles[j];
-        if (j == i || !src.cluster_scoped) continue;
-        bool selected = false;
-        for (const LabelSelector& sel : agg.aggregation_selectors)
-          // An empty selector in clusterRoleSelectors selects nothing upstream (it is
-          // converted with LabelSelectorAsSelector, where empty means everything, but the
-          // API server rejects such roles); be conservative and require requirements.
-          if (!sel.empty() && sel.matches(src.labels)) selected = true;
-        if (!selected) continue;
-        for (const PolicyRuleSpec& rule : resolved_[j]) {
-          bool have = std::any_of(resolved_[i].begin(), resolved_[i].end(), [&](const auto& r) {
-            return r.verbs == rule.verbs && r.api_groups == rule.api_groups &&
-                   r.resources == rule.resources && r.resource_names == rule.resource_names &&
-                   r.non_resource_urls == rule.non_resource_urls;
-          });
-          if (!have) {
-            resolved_[i].push_back(rule);
-            // The rule's line is in another object: findings point at the aggregating role.
-            resolved_[i].back().line = 0;
-            changed = true;
-          }
+  aggregate();
+  if (error_) return;
+  index_subjects();
+}
+
+// aggregationRule: the controller gives an aggregating ClusterRole the rules of every
+// ClusterRole its selectors match, and aggregated roles may aggregate in turn, so the answer
+// is a fixed point: each role gets the rules of every ClusterRole reachable from it. It is
+// computed on the graph role -> selector -> matched roles, collapsed into strongly connected
+// components (roles that aggregate each other share one rule set), in one pass from the
+// leaves: time and memory linear in the graph plus the rules it hands out.
+void RbacIndex::aggregate() {
+  const auto& roles = state_.roles;
+  const size_t n = roles.size();
+  bool any = false;
+  for (const RbacRole& r : roles) any |= r.cluster_scoped && !r.aggregation_selectors.empty();
+  if (!any) return;
+
+  // One copy of each distinct ClusterRole rule, line 0 (it is written in another object).
+  std::unordered_map<std::string, uint32_t> rule_id;
+  std::vector<std::vector<uint32_t>> own_ids(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!roles[i].cluster_scoped) continue;
+    for (const PolicyRuleSpec& rule : roles[i].rules) {
+      auto [it, fresh] = rule_id.try_emplace(rule_key(rule), uint32_t(aggregated_.size()));
+      if (fresh) {
+        aggregated_.push_back(rule);
+        aggregated_.back().line = 0;
+      }
+      own_ids[i].push_back(it->second);
+    }
+    std::sort(own_ids[i].begin(), own_ids[i].end());
+    own_ids[i].erase(std::unique(own_ids[i].begin(), own_ids[i].end()), own_ids[i].end());
+  }
+
+  // ClusterRoles by label, so a selector looks only at the roles that carry one of its keys.
+  std::vector<uint32_t> cluster_roles;
+  std::map<std::pair<std::string_view, std::string_view>, std::vector<uint32_t>> by_label;
+  std::map<std::string_view, std::vector<uint32_t>> by_label_key;
+  for (size_t i = 0; i < n; ++i) {
+    if (!roles[i].cluster_scoped) continue;
+    cluster_roles.push_back(uint32_t(i));
+    for (const auto& [k, v] : roles[i].labels) {
+      by_label[{k, v}].push_back(uint32_t(i));
+      by_label_key[k].push_back(uint32_t(i));
+    }
+  }
+  auto candidates = [&](const LabelSelector& sel) {
+    const std::vector<uint32_t>* best = &cluster_roles;
+    std::vector<uint32_t> in;
+    bool use_in = false;
+    for (const SelectorRequirement& req : sel.requirements) {
+      if (req.op == SelectorOp::Exists) {
+        auto it = by_label_key.find(req.key);
+        if (it == by_label_key.end()) return std::vector<uint32_t>{};
+        if (it->second.size() < (use_in ? in.size() : best->size())) {
+          best = &it->second;
+          use_in = false;
+        }
+      } else if (req.op == SelectorOp::In) {
+        std::vector<uint32_t> c;
+        for (const std::string& v : req.values)
+          if (auto it = by_label.find({req.key, v}); it != by_label.end())
+            c.insert(c.end(), it->second.begin(), it->second.end());
+        if (c.size() < (use_in ? in.size() : best->size())) {
+          in = std::move(c);
+          use_in = true;
         }
       }
     }
-    if (!changed) break;
+    if (!use_in) return *best;
+    std::sort(in.begin(), in.end());
+    return in;
+  };
+
+  // Nodes 0..n-1 are the roles, then one node per distinct selector: roles sharing a
+  // selector share its edges (linking each role to every match would be quadratic).
+  std::vector<std::vector<uint32_t>> succ(n);
+  std::vector<uint32_t> owner(n);  // per node, the role named when a bound is hit
+  for (uint32_t i = 0; i < n; ++i) owner[i] = i;
+  std::unordered_map<std::string, uint32_t> selector_node;
+  for (size_t i = 0; i < n; ++i) {
+    const RbacRole& agg = roles[i];
+    if (!agg.cluster_scoped) continue;
+    for (const LabelSelector& sel : agg.aggregation_selectors) {
+      // An empty selector in clusterRoleSelectors selects nothing upstream (it is converted
+      // with LabelSelectorAsSelector, where empty means everything, but the API server
+      // rejects such roles); be conservative and require requirements.
+      if (sel.empty()) continue;
+      auto [it, fresh] = selector_node.try_emplace(sel.canonical(), uint32_t(succ.size()));
+      if (fresh) {
+        std::vector<uint32_t> matched;
+        for (uint32_t j : candidates(sel))
+          if (sel.matches(roles[j].labels)) matched.push_back(j);
+        succ.push_back(std::move(matched));
+        owner.push_back(uint32_t(i));
+      }
+      succ[i].push_back(it->second);
+    }
+  }
+
+  // Tarjan's strongly connected components, iteratively (a chain of 100k roles must not
+  // overflow the stack). Components complete leaves first.
+  const size_t nodes = succ.size();
+  std::vector<uint32_t> index(nodes, kUnvisited), low(nodes, 0), comp(nodes, kUnvisited);
+  std::vector<uint32_t> stack;
+  std::vector<std::vector<uint32_t>> members;
+  std::vector<std::pair<uint32_t, uint32_t>> call;  // node, next edge
+  uint32_t counter = 0;
+  for (uint32_t s = 0; s < nodes; ++s) {
+    if (index[s] != kUnvisited) continue;
+    auto enter = [&](uint32_t v) {
+      index[v] = low[v] = counter++;
+      stack.push_back(v);
+      call.emplace_back(v, 0);
+    };
+    enter(s);
+    while (!call.empty()) {
+      auto [v, e] = call.back();
+      if (e < succ[v].size()) {
+        ++call.back().second;
+        uint32_t w = succ[v][e];
+        if (index[w] == kUnvisited)
+          enter(w);
+        else if (comp[w] == kUnvisited)  // still on the stack
+          low[v] = std::min(low[v], index[w]);
+        continue;
+      }
+      call.pop_back();
+      if (!call.empty()) low[call.back().first] = std::min(low[call.back().first], low[v]);
+      if (low[v] != index[v]) continue;
+      members.emplace_back();
+      uint32_t w;
+      do {
+        w = stack.back();
+        stack.pop_back();
+        comp[w] = uint32_t(members.size() - 1);
+        members.back().push_back(w);
+      } while (w != v);
+    }
+  }
+
+  // The rule set of each component: its roles' own rules and those of every component it
+  // reaches (already computed: they completed first).
+  size_t handed_out = 0;
+  auto over = [&](uint32_t node) {
+    if (handed_out <= kMaxAggregatedRules) return false;
+    const RbacRole& r = roles[owner[node]];
+    error_ = Error{r.source.file, r.source.line,
+                   "ClusterRole " + r.name + ": its aggregationRule takes the aggregated rules " +
+                       "past " + std::to_string(kMaxAggregatedRules) +
+                       " in all (ClusterRoles aggregating each other); stopping rather than "
+                       "reporting on part of them"};
+    return true;
+  };
+  std::vector<std::vector<uint32_t>> set(members.size());
+  for (uint32_t c = 0; c < members.size(); ++c) {
+    std::vector<uint32_t> acc;
+    bool aggregates = false;
+    for (uint32_t v : members[c]) {
+      if (v < n) acc.insert(acc.end(), own_ids[v].begin(), own_ids[v].end());
+      for (uint32_t w : succ[v]) {
+        aggregates = true;
+        if (comp[w] != c) acc.insert(acc.end(), set[comp[w]].begin(), set[comp[w]].end());
+      }
+    }
+    std::sort(acc.begin(), acc.end());
+    acc.erase(std::unique(acc.begin(), acc.end()), acc.end());
+    if (aggregates) {
+      handed_out += acc.size();
+      if (over(members[c].front())) return;
+    }
+    set[c] = std::move(acc);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (succ[i].empty()) continue;
+    const auto& own = own_ids[i];
+    for (uint32_t id : set[comp[i]])
+      if (!std::binary_search(own.begin(), own.end(), id)) {
+        resolved_[i].push_back(&aggregated_[id]);
+        ++handed_out;
+      }
+    if (over(uint32_t(i))) return;
   }
 }
 
@@ -105,7 +280,7 @@ namespace {
 // The user-facing default ClusterRoles every cluster has (bootstrap policy,
 // plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go), reduced to the rules the risk
 // patterns look at. Used when a binding names one and the input does not contain it.
-const std::vector<PolicyRuleSpec>* builtin_rules(std::string_view name) {
+const RuleList* builtin_rules(std::string_view name) {
   auto rule = [](std::vector<std::string> groups, std::vector<std::string> resources,
                  std::vector<std::string> verbs) {
     PolicyRuleSpec r;
@@ -138,17 +313,24 @@ const std::vector<PolicyRuleSpec>* builtin_rules(std::string_view name) {
   static const std::vector<PolicyRuleSpec> kView = {
       rule({""}, {"pods", "configmaps", "endpoints", "services", "serviceaccounts"}, kRead),
       rule({"apps"}, {"daemonsets", "deployments", "replicasets", "statefulsets"}, kRead)};
-  if (name == "cluster-admin") return &kClusterAdmin;
-  if (name == "admin") return &kAdmin;
-  if (name == "edit") return &kEdit;
-  if (name == "view") return &kView;
+  auto list = [](const std::vector<PolicyRuleSpec>& rules) {
+    RuleList l;
+    for (const PolicyRuleSpec& r : rules) l.push_back(&r);
+    return l;
+  };
+  static const RuleList kClusterAdminList = list(kClusterAdmin), kAdminList = list(kAdmin),
+                        kEditList = list(kEdit), kViewList = list(kView);
+  if (name == "cluster-admin") return &kClusterAdminList;
+  if (name == "admin") return &kAdminList;
+  if (name == "edit") return &kEditList;
+  if (name == "view") return &kViewList;
   return nullptr;
 }
 
 }  // namespace
 
-const std::vector<PolicyRuleSpec>* RbacIndex::rules(std::string_view kind, std::string_view ns,
-                                                    std::string_view name) const {
+const RuleList* RbacIndex::rules(std::string_view kind, std::string_view ns,
+                                 std::string_view name) const {
   bool cluster = kind == "ClusterRole";
   auto it =
       by_key_.find(std::make_tuple(cluster, std::string(cluster ? "" : ns), std::string(name)));
@@ -168,28 +350,93 @@ std::string role_text(const RbacBinding& b) {
 
 }  // namespace
 
-std::vector<Grant> RbacIndex::service_account_grants(const std::string& ns,
-                                                     const std::string& name) const {
-  std::vector<Grant> out;
-  for (const RbacBinding& b : state_.bindings) {
-    bool match = false;
+const std::vector<PatternHit>& RbacIndex::hits(const RuleList& rules, bool cluster_scope,
+                                               std::string_view ns) const {
+  // match_patterns looks at the namespace only to tell kube-system apart.
+  bool kube_system = !cluster_scope && ns == "kube-system";
+  auto [it, fresh] = hits_.try_emplace({&rules, cluster_scope, kube_system});
+  if (fresh) it->second = match_patterns(rules, cluster_scope, ns);
+  return it->second;
+}
+
+void RbacIndex::index_subjects() {
+  const std::string kUserPrefix = "system:serviceaccount:";
+  binding_level_.resize(state_.bindings.size(), PermissionLevel::None);
+  for (size_t i = 0; i < state_.bindings.size(); ++i) {
+    const RbacBinding& b = state_.bindings[i];
+    if (const RuleList* r = rules(b.role_kind, b.ns, b.role_name))
+      binding_level_[i] = level_of(hits(*r, b.cluster_scoped, b.ns), b.cluster_scoped);
+    auto add = [&](std::vector<uint32_t>& v) {
+      if (v.empty() || v.back() != i) v.push_back(uint32_t(i));
+    };
     for (const RbacSubject& s : b.subjects) {
-      if (s.kind == "ServiceAccount" && s.ns == ns && s.name == name) match = true;
+      if (s.kind == "ServiceAccount") add(account_bindings_[{s.ns, s.name}]);
       if (s.kind == "Group" &&
-          (s.name == "system:serviceaccounts" || s.name == "system:serviceaccounts:" + ns ||
+          (s.name == "system:serviceaccounts" || s.name.starts_with("system:serviceaccounts:") ||
            s.name == "system:authenticated"))
-        match = true;
-      if (s.kind == "User" && s.name == "system:serviceaccount:" + ns + ":" + name) match = true;
+        add(group_bindings_[s.name]);
+      if (s.kind == "User" && s.name.starts_with(kUserPrefix)) {
+        std::string_view rest = std::string_view(s.name).substr(kUserPrefix.size());
+        if (size_t colon = rest.find(':'); colon != std::string_view::npos)
+          add(account_bindings_[{std::string(rest.substr(0, colon)),
+                                 std::string(rest.substr(colon + 1))}]);
+      }
     }
-    if (!match) continue;
-    const auto* rules = this->rules(b.role_kind, b.ns, b.role_name);
-    Grant g;
-    g.scope = b.cluster_scoped ? "cluster" : b.ns;
-    g.binding = binding_text(b);
-    g.role = role_text(b);
-    if (rules) g.hits = match_patterns(*rules, b.cluster_scoped, b.ns);
-    out.push_back(std::move(g));
   }
+  // A binding that names the account twice (as itself and as its User) counts once.
+  for (auto& [k, v] : account_bindings_) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  }
+}
+
+// A group's bindings reduced once to what account_rights needs: every account of the
+// cluster shares system:authenticated, and going through its bindings per account would be
+// accounts x bindings.
+const RbacIndex::GroupRights& RbacIndex::group_rights(const std::string& group) const {
+  auto [it, fresh] = group_rights_.try_emplace(group);
+  if (!fresh) return it->second;
+  if (auto g = group_bindings_.find(group); g != group_bindings_.end())
+    for (uint32_t b : g->second) {
+      it->second.level = std::max(it->second.level, binding_level_[b]);
+      if (binding_level_[b] >= PermissionLevel::Takeover &&
+          it->second.takeover.size() < kMaxTakeoverGrants)
+        it->second.takeover.push_back(b);
+    }
+  return it->second;
+}
+
+Grant RbacIndex::grant(size_t i) const {
+  const RbacBinding& b = state_.bindings[i];
+  Grant g;
+  g.scope = b.cluster_scoped ? "cluster" : b.ns;
+  g.binding = binding_text(b);
+  g.role = role_text(b);
+  if (const RuleList* r = rules(b.role_kind, b.ns, b.role_name))
+    g.hits = hits(*r, b.cluster_scoped, b.ns);
+  return g;
+}
+
+RbacIndex::AccountRights RbacIndex::account_rights(const std::string& ns,
+                                                   const std::string& name) const {
+  AccountRights out;
+  std::vector<uint32_t> takeover;
+  if (auto it = account_bindings_.find({ns, name}); it != account_bindings_.end())
+    for (uint32_t b : it->second) {
+      out.level = std::max(out.level, binding_level_[b]);
+      if (binding_level_[b] >= PermissionLevel::Takeover) takeover.push_back(b);
+    }
+  for (const std::string& group :
+       {std::string("system:serviceaccounts"), "system:serviceaccounts:" + ns,
+        std::string("system:authenticated")}) {
+    const GroupRights& g = group_rights(group);
+    out.level = std::max(out.level, g.level);
+    takeover.insert(takeover.end(), g.takeover.begin(), g.takeover.end());
+  }
+  std::sort(takeover.begin(), takeover.end());
+  takeover.erase(std::unique(takeover.begin(), takeover.end()), takeover.end());
+  if (takeover.size() > kMaxTakeoverGrants) takeover.resize(kMaxTakeoverGrants);
+  for (uint32_t b : takeover) out.takeover.push_back(grant(b));
   return out;
 }
 
@@ -207,14 +454,14 @@ const std::vector<std::string_view> kWrite = {"create", "update", "patch", "dele
 
 class Matcher {
  public:
-  Matcher(const std::vector<PolicyRuleSpec>& rules, bool cluster, std::string_view ns)
+  Matcher(const RuleList& rules, bool cluster, std::string_view ns)
       : rules_(rules), cluster_(cluster), ns_(ns) {}
 
   // Line of the first rule allowing the request, or -1 when none does.
   int can(std::string_view verb, std::string_view group, std::string_view resource,
           std::string_view name = {}) const {
-    for (const PolicyRuleSpec& r : rules_)
-      if (rule_allows(r, verb, group, resource, name)) return r.line;
+    for (const PolicyRuleSpec* r : rules_)
+      if (rule_allows(*r, verb, group, resource, name)) return r->line;
     return -1;
   }
   int can_any(const std::vector<std::string_view>& verbs, std::string_view group,
@@ -232,11 +479,11 @@ class Matcher {
   }
   bool cluster() const { return cluster_; }
   std::string_view ns() const { return ns_; }
-  const std::vector<PolicyRuleSpec>& rules() const { return rules_; }
+  const RuleList& rules() const { return rules_; }
   std::vector<PatternHit> take() { return std::move(hits_); }
 
  private:
-  const std::vector<PolicyRuleSpec>& rules_;
+  const RuleList& rules_;
   bool cluster_;
   std::string_view ns_;
   std::vector<PatternHit> hits_;
@@ -269,22 +516,23 @@ const std::vector<Res> kWorkloads = {{"", "pods"},
 
 }  // namespace
 
-std::vector<PatternHit> match_patterns(const std::vector<PolicyRuleSpec>& rules, bool cluster_scope,
+std::vector<PatternHit> match_patterns(const RuleList& rules, bool cluster_scope,
                                        std::string_view ns) {
   Matcher m(rules, cluster_scope, ns);
   const bool kube_system = !cluster_scope && ns == "kube-system";
   std::string verb;
   int l;
   // R1: a literal */*/* rule.
-  for (const PolicyRuleSpec& r : rules)
-    if (contains(r.verbs, "*") && contains(r.api_groups, "*") && contains(r.resources, "*")) {
+  for (const PolicyRuleSpec* r : rules)
+    if (contains(r->verbs, "*") && contains(r->api_groups, "*") && contains(r->resources, "*")) {
       m.hit("R1", "RBAC_WILDCARD", Severity::Critical,
-            "every verb on every resource (cluster-admin equivalent)", r.line);
+            "every verb on every resource (cluster-admin equivalent)", r->line);
       break;
     }
   // R2: a wildcard resource with a dangerous verb (first rule that has one).
   [&] {
-    for (const PolicyRuleSpec& r : rules) {
+    for (const PolicyRuleSpec* rp : rules) {
+      const PolicyRuleSpec& r = *rp;
       if (!contains(r.resources, "*") || !r.resource_names.empty()) continue;
       for (std::string_view v :
            {"*", "create", "update", "delete", "deletecollection", "impersonate", "list", "get"})
@@ -297,7 +545,8 @@ std::vector<PatternHit> match_patterns(const std::vector<PolicyRuleSpec>& rules,
   }();
   // R3: wildcard verb on a sensitive resource (first one).
   [&] {
-    for (const PolicyRuleSpec& r : rules) {
+    for (const PolicyRuleSpec* rp : rules) {
+      const PolicyRuleSpec& r = *rp;
       if (!contains(r.verbs, "*") || !r.resource_names.empty()) continue;
       for (const Res& s : kSensitive)
         if (rule_allows(r, "*", s.group, s.resource)) {
@@ -627,7 +876,7 @@ void rbac_findings(const RbacIndex& index, const ScanOptions& o, std::vector<Fin
   // Role-level patterns: one finding per (role, check), at the first rule that matched.
   for (size_t i = 0; i < state.roles.size(); ++i) {
     const RbacRole& r = state.roles[i];
-    auto hits = match_patterns(index.resolved()[i], r.cluster_scoped, r.ns);
+    const auto& hits = index.hits(index.resolved(i), r.cluster_scoped, r.ns);
     std::map<std::string_view, std::vector<const PatternHit*>> by_check;
     for (const PatternHit& h : hits) by_check[h.check].push_back(&h);
     ResourceRef ref{r.cluster_scoped ? "ClusterRole" : "Role", r.ns, r.name};
@@ -659,8 +908,9 @@ void rbac_findings(const RbacIndex& index, const ScanOptions& o, std::vector<Fin
   for (const RbacBinding& b : state.bindings) {
     ResourceRef ref{b.cluster_scoped ? "ClusterRoleBinding" : "RoleBinding", b.ns, b.name};
     const auto* rules = index.rules(b.role_kind, b.ns, b.role_name);
-    std::vector<PatternHit> hits;
-    if (rules) hits = match_patterns(*rules, b.cluster_scoped, b.ns);
+    static const std::vector<PatternHit> kNone;
+    const std::vector<PatternHit>& hits =
+        rules ? index.hits(*rules, b.cluster_scoped, b.ns) : kNone;
     bool admin_equiv = std::any_of(hits.begin(), hits.end(),
                                    [](const PatternHit& h) { return h.pattern == "R1"; });
     bool builtin_admin =

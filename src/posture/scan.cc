@@ -188,6 +188,7 @@ class Scanner {
  public:
   Scanner(const ClusterState& s, const PolicyEngine& e, const ScanOptions& o)
       : state_(s), engine_(e), opt_(o), rbac_(s) {}
+  const std::optional<Error>& rbac_error() const { return rbac_.error(); }
 
   // Where CVE-2021-25741 applies: "--k8s-version v…" or "the kubelet of node N (v…)".
   std::optional<std::string> subpath_cve_;
@@ -626,10 +627,10 @@ class Scanner {
     auto [it, fresh] = sa_rights_.try_emplace({ns, sa});
     if (!fresh) return it->second;
     SaRights& r = it->second;
-    for (const auto& g : rbac_.service_account_grants(ns, sa)) {
-      PermissionLevel l = detail::level_of(g.hits, g.scope == "cluster");
-      r.level = std::max(r.level, l);
-      if (l >= PermissionLevel::Takeover && r.detail.size() < 400) {
+    auto rights = rbac_.account_rights(ns, sa);
+    r.level = rights.level;
+    for (const auto& g : rights.takeover) {
+      if (r.detail.size() < 400) {
         std::string pats;
         for (const auto& h : g.hits) pats += (pats.empty() ? "" : ", ") + h.what;
         r.detail += (r.detail.empty() ? "" : "; ") + g.role + " via " + g.binding +
@@ -883,7 +884,9 @@ Result<ScanReport> scan(const ClusterState& state, const PolicyEngine& engine,
   if (!options.k8s_version.empty() && !parse_k8s_version(options.k8s_version))
     return make_error("--k8s-version: expected a version such as v1.29.3, got \"" +
                       options.k8s_version + "\"");
-  return Scanner(state, engine, options).run();
+  Scanner scanner(state, engine, options);
+  if (const auto& e = scanner.rbac_error()) return tl::unexpected<Error>(*e);
+  return scanner.run();
 }
 
 }  // namespace stockade::posture
