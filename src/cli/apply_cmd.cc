@@ -86,7 +86,8 @@ void prune(kube::Client& c, const std::vector<std::pair<std::string, std::string
     if (!r) throw UsageError{r.error().str()};
     if (r->status != 200 && r->status != 202 && r->status != 404)
       throw UsageError{kube::Client::describe("DELETE", path, *r)};
-    if (!quiet) std::printf("%s: pruned%s\n", label.c_str(), dry_run ? " (dry run)" : "");
+    if (!quiet)
+      std::printf("%s: pruned%s\n", display_text(label).c_str(), dry_run ? " (dry run)" : "");
   }
 }
 
@@ -112,10 +113,12 @@ int run(const ApplyOptions& o) {
   auto print_outcome = [&](const kube::ApplyObject& obj, const kube::ApplyOutcome& out,
                            const char* phase) {
     if (json_out) return;
-    std::printf("%s: %s (%s)\n", obj.label().c_str(), action_name(out.action), phase);
-    for (const auto& ch : out.changes) std::printf("    %s\n", ch.c_str());
+    // Names and values as the API server sent them: escaped for the terminal.
+    std::printf("%s: %s (%s)\n", display_text(obj.label()).c_str(), action_name(out.action), phase);
+    for (const auto& ch : out.changes) std::printf("    %s\n", display_text(ch).c_str());
     for (const auto& cf : out.conflicts)
-      std::printf("    conflict: %s is managed by \"%s\"\n", cf.field.c_str(), cf.manager.c_str());
+      std::printf("    conflict: %s is managed by \"%s\"\n", display_text(cf.field).c_str(),
+                  display_text(cf.manager).c_str());
   };
 
   // Dry run of everything first: nothing is applied unless every object would apply.

@@ -2,11 +2,17 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <set>
+
+#include <fcntl.h>
+#include <stdio_ext.h>
+#include <unistd.h>
 
 #include "core/json_text.h"
 #include "input/loader.h"
@@ -177,8 +183,29 @@ std::vector<Endpoint> resolve_endpoints(const ClusterState& state, const CommonO
   return eps;
 }
 
+int close_stdout(int code) {
+  // Output that did not reach its file is an error (a full disk, a closed descriptor): the
+  // buffered writes, the final flush and the close are all checked, as coreutils does. A
+  // closed stdout that was never written to is not an error.
+  bool pending = __fpending(stdout) != 0;
+  errno = 0;
+  bool failed = std::ferror(stdout) != 0;
+  int err = errno;
+  if (std::fflush(stdout) != 0) failed = true, err = errno;
+  if (std::fclose(stdout) != 0 && !failed && (pending || errno != EBADF))
+    failed = true, err = errno;
+  if (!failed) return code;
+  // The errno of a write that failed while a buffer was flushed is gone by now; a closed
+  // descriptor can still be told.
+  if (err == 0 && ::fcntl(STDOUT_FILENO, F_GETFD) < 0) err = errno;
+  print_error(std::string("<stdout>: write failed") + (err ? ": " : "") +
+              (err ? std::strerror(err) : "") + " (the output is incomplete)");
+  std::fflush(stderr);
+  return kExitUsage;
+}
+
 void finish(int code) {
-  std::fflush(stdout);
+  code = close_stdout(code);
   std::fflush(stderr);
 #if defined(__SANITIZE_ADDRESS__)
   std::exit(code);  // let LeakSanitizer look at the objects that are still reachable
@@ -188,9 +215,8 @@ void finish(int code) {
 }
 
 void print_error(const std::string& message) {
-  std::string m = message;
-  for (char& c : m)
-    if (c == '\n' || c == '\r') c = ' ';
+  // One line, whatever the message quotes from the input.
+  std::string m = display_text(message);
   std::fprintf(stderr, "stockade: error: %s\n", m.c_str());
 }
 
@@ -199,7 +225,7 @@ void print_error(const Error& e) {
 }
 
 void verbose_log(const CommonOptions& o, const std::string& message) {
-  if (o.verbose && !o.quiet) std::fprintf(stderr, "stockade: %s\n", message.c_str());
+  if (o.verbose && !o.quiet) std::fprintf(stderr, "stockade: %s\n", display_text(message).c_str());
 }
 
 namespace {

@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/display.h"
 #include "core/error.h"
 #include "core/ports.h"
 #include "engine/engine.h"
@@ -92,6 +93,10 @@ int verdict_exit(const CommonOptions& o, std::initializer_list<const ClusterStat
 // still alive: freeing a 100k-pod model takes longer than computing on it.
 [[noreturn]] void finish(int code);
 
+// Flushes and closes stdout; `code`, or kExitUsage with one line on stderr when the output
+// could not be written (full disk, closed descriptor). Every exit path goes through it.
+int close_stdout(int code);
+
 void print_error(const std::string& message);
 void print_error(const Error& e);
 void verbose_log(const CommonOptions& o, const std::string& message);
@@ -134,7 +139,7 @@ class Out {
   ~Out() { flush(); }
   Out& operator<<(std::string_view s) {
     buf_.append(s);
-    if (buf_.size() >= (1 << 16)) flush();
+    if (buf_.size() >= (1 << 16)) drain();
     return *this;
   }
   Out& operator<<(char c) {
@@ -142,12 +147,19 @@ class Out {
     return *this;
   }
   Out& operator<<(uint64_t v) { return *this << std::string_view(std::to_string(v)); }
+  // Errors are left to close_stdout (stdout's error flag is sticky).
   void flush() {
     if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), stdout);
     buf_.clear();
   }
 
  private:
+  // A write that fails while a large output is produced ends the command at once.
+  void drain() {
+    flush();
+    if (std::ferror(stdout)) finish(kExitOk);  // close_stdout reports it, exit 2
+  }
+
   std::string buf_;
 };
 

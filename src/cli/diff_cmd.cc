@@ -57,7 +57,7 @@ int run(const DiffOptions& o) {
                          {"before", c.before ? "allowed" : "denied"},
                          {"after", c.after ? "allowed" : "denied"}});
     else
-      table += fmt::format("{:<40} {:<40} {:<11} {}\n", c.src, c.dst,
+      table += fmt::format("{:<40} {:<40} {:<11} {}\n", display_text(c.src), display_text(c.dst),
                            fmt::format("{}/{}", proto, c.port),
                            c.after ? "denied -> allowed" : "allowed -> denied");
   }
@@ -90,8 +90,9 @@ int run(const DiffOptions& o) {
         if (e.stats.last_seen) j["last_seen"] = format_rfc3339(e.stats.last_seen);
         flow_changes.push_back(std::move(j));
       } else {
-        flow_table += fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", e.src.id, e.dst.id,
-                                  fmt::format("{}/{}", proto, e.port), e.stats.established,
+        flow_table += fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", display_text(e.src.id),
+                                  display_text(e.dst.id), fmt::format("{}/{}", proto, e.port),
+                                  e.stats.established,
                                   va.allowed ? "newly allowed" : "BROKEN (allowed -> denied)");
       }
     }

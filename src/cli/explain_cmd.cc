@@ -64,8 +64,8 @@ int run(const ExplainOptions& o) {
     }
   if (srcs.size() * dsts.size() > 1 && !o.common.quiet)
     std::cerr << "stockade: " << srcs.size() * dsts.size()
-              << " pod pairs are decided alike; explaining " << name(src) << " -> " << name(dst)
-              << "\n";
+              << " pod pairs are decided alike; explaining " << display_text(name(src)) << " -> "
+              << display_text(name(dst)) << "\n";
   std::string s = name(src), d = name(dst);
   if (o.common.output == "json") {
     nlohmann::json j = {{"allowed", v.allowed},
@@ -78,16 +78,18 @@ int run(const ExplainOptions& o) {
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     return verdict_exit(o.common, {&state}, o.exit_code && !v.allowed ? kExitFound : kExitOk);
   }
-  std::cout << fmt::format("{} -> {} {}/{}: {}\n", s, d, to_string(q.protocol), port,
-                           v.allowed ? "ALLOWED" : "DENIED");
-  std::cout << fmt::format("  egress of {}: {} ({}): {}\n", s,
+  std::cout << fmt::format("{} -> {} {}/{}: {}\n", display_text(s), display_text(d),
+                           to_string(q.protocol), port, v.allowed ? "ALLOWED" : "DENIED");
+  std::cout << fmt::format("  egress of {}: {} ({}): {}\n", display_text(s),
                            v.egress.allowed ? "allowed" : "denied", tier_id(v.egress.tier),
-                           reason(v.egress, s, "egress"));
-  for (const std::string& note : v.egress.notes) std::cout << "    note: " << note << "\n";
-  std::cout << fmt::format("  ingress of {}: {} ({}): {}\n", d,
+                           display_text(reason(v.egress, s, "egress")));
+  for (const std::string& note : v.egress.notes)
+    std::cout << "    note: " << display_text(note) << "\n";
+  std::cout << fmt::format("  ingress of {}: {} ({}): {}\n", display_text(d),
                            v.ingress.allowed ? "allowed" : "denied", tier_id(v.ingress.tier),
-                           reason(v.ingress, d, "ingress"));
-  for (const std::string& note : v.ingress.notes) std::cout << "    note: " << note << "\n";
+                           display_text(reason(v.ingress, d, "ingress")));
+  for (const std::string& note : v.ingress.notes)
+    std::cout << "    note: " << display_text(note) << "\n";
   std::cout.flush();
   return verdict_exit(o.common, {&state}, o.exit_code && !v.allowed ? kExitFound : kExitOk);
 }

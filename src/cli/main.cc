@@ -56,11 +56,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return close_stdout(app.exit(e));
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return close_stdout(app.exit(e));
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return close_stdout(app.exit(e));
   } catch (const CLI::ParseError& e) {
     print_error(e.what());
     return kExitUsage;
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   try {
     CLI::App* cmd = app.get_subcommands().front();
     for (const auto& [n, r] : commands)
-      if (cmd->get_name() == n) return r();
+      if (cmd->get_name() == n) return close_stdout(r());
     print_error("unknown command");
     return kExitUsage;
   } catch (const UsageError& e) {

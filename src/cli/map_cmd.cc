@@ -83,7 +83,8 @@ int run(const MapOptions& o) {
     std::fprintf(stderr, "stockade: warning: skipped %llu malformed line(s)%s\n",
                  static_cast<unsigned long long>(stats.malformed),
                  stats.problems.empty() ? "" : "; the first:");
-    for (const Error& e : stats.problems) std::fprintf(stderr, "  %s\n", e.str().c_str());
+    for (const Error& e : stats.problems)
+      std::fprintf(stderr, "  %s\n", display_text(e.str()).c_str());
   }
   if (stats.ignored)
     verbose_log(o.common, "ignored " + std::to_string(stats.ignored) + " lines without a flow");

@@ -83,7 +83,8 @@ Observed read_observed(const CommonOptions& common, const ObserveFlags& f,
     std::fprintf(stderr, "stockade: warning: skipped %llu malformed line(s)%s\n",
                  static_cast<unsigned long long>(stats.malformed),
                  stats.problems.empty() ? "" : "; the first:");
-    for (const Error& e : stats.problems) std::fprintf(stderr, "  %s\n", e.str().c_str());
+    for (const Error& e : stats.problems)
+      std::fprintf(stderr, "  %s\n", display_text(e.str()).c_str());
   }
   verbose_log(common, std::to_string(stats.records) + " flow records, " +
                           std::to_string(r->outside_window) + " outside --since/--until, " +

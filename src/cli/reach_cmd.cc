@@ -101,11 +101,12 @@ int run(const ReachOptions& o) {
               << ",\"protocol\":\"" << proto << "\",\"port\":" << uint64_t{ports[k].port}
               << ",\"allowed\":" << (ok ? "true" : "false") << "}";
         } else if (fmt == "csv") {
-          out << src << "," << eps[d].id() << "," << proto << "," << uint64_t{ports[k].port} << ","
-              << (ok ? "true" : "false") << "\n";
+          out << csv_field(src) << "," << csv_field(eps[d].id()) << "," << proto << ","
+              << uint64_t{ports[k].port} << "," << (ok ? "true" : "false") << "\n";
         } else {
-          out << fmt::format("{:<40} {:<40} {:<11} {}\n", src, eps[d].id(),
-                             fmt::format("{}/{}", proto, ports[k].port), ok ? "allowed" : "denied");
+          out << fmt::format("{:<40} {:<40} {:<11} {}\n", display_text(src),
+                             display_text(eps[d].id()), fmt::format("{}/{}", proto, ports[k].port),
+                             ok ? "allowed" : "denied");
         }
       }
     }

@@ -2,13 +2,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
 #include <tuple>
+
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -116,11 +120,45 @@ std::string coverage_text(const Recommendation& rec, int64_t from, int64_t to, b
   return msg;
 }
 
-void write_file(const std::filesystem::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) throw UsageError{"--out-dir: cannot write " + p.string()};
+// Writes every file under a temporary name next to its destination, and renames them into
+// place only once all are written: a full disk or an unwritable name leaves --out-dir as it
+// was, never half a policy set.
+void write_files(const std::vector<std::pair<std::filesystem::path, std::string>>& files) {
+  std::vector<std::filesystem::path> staged;
+  auto fail = [&](const std::filesystem::path& p, int err) {
+    std::error_code ignored;
+    for (const auto& t : staged) std::filesystem::remove(t, ignored);
+    throw UsageError{"--out-dir: cannot write " + p.string() + ": " + std::strerror(err)};
+  };
+  for (const auto& [path, text] : files) {
+    std::filesystem::path tmp = path;
+    tmp += ".stockade-tmp-" + std::to_string(::getpid());
+    std::FILE* f = std::fopen(tmp.c_str(), "wbx");
+    if (!f) fail(path, errno);
+    staged.push_back(tmp);
+    errno = 0;
+    bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    ok = std::fflush(f) == 0 && ok;
+    int err = errno;
+    if (std::fclose(f) != 0 && ok) ok = false, err = errno;
+    if (!ok) fail(path, err ? err : EIO);
+  }
+  // rename(2) would replace a file but not a directory: look for one before renaming any.
+  for (const auto& [path, text] : files) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(std::filesystem::symlink_status(path, ec)))
+      fail(path, EISDIR);
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::error_code ec;
+    std::filesystem::rename(staged[i], files[i].first, ec);
+    if (ec) {
+      // Those already renamed stay (each is whole); the rest are removed.
+      std::vector<std::filesystem::path> rest(staged.begin() + long(i), staged.end());
+      staged = rest;
+      fail(files[i].first, ec.value());
+    }
+  }
 }
 
 int run(const RecommendOptionsCli& o) {
@@ -192,7 +230,8 @@ int run(const RecommendOptionsCli& o) {
     for (const auto* list :
          {&check.observed_denied, &check.declared_denied, &check.unobserved_isolated})
       for (size_t i = 0; i < list->size() && i < 10; ++i)
-        if ((*list)[i] != first.front()) std::fprintf(stderr, "  also: %s\n", (*list)[i].c_str());
+        if ((*list)[i] != first.front())
+          std::fprintf(stderr, "  also: %s\n", display_text((*list)[i]).c_str());
     finish(kExitInternal);
   }
   if (check.blocked && !o.accept_blocked) {
@@ -247,7 +286,7 @@ int run(const RecommendOptionsCli& o) {
     std::error_code ec;
     std::filesystem::create_directories(o.out_dir, ec);
     if (ec) throw UsageError{"--out-dir: cannot create " + o.out_dir + ": " + ec.message()};
-    for (const auto& [file, text] : files) write_file(file, text);
+    write_files(files);
   } else {
     std::fwrite(files[0].second.data(), 1, files[0].second.size(), stdout);
   }
@@ -432,7 +471,7 @@ int run(const RecommendOptionsCli& o) {
       for (size_t i = 0; i < check.declared_ports_examples.size() && i < 5; ++i)
         msg += "stockade:   " + check.declared_ports_examples[i] + "\n";
     }
-    for (const std::string& n : rec.notes) msg += "stockade: note: " + n + "\n";
+    for (const std::string& n : rec.notes) msg += "stockade: note: " + display_text(n) + "\n";
     std::fflush(stdout);
     std::fwrite(msg.data(), 1, msg.size(), stderr);
   }

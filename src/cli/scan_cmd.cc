@@ -50,7 +50,7 @@ int run(const ScanCliOptions& o) {
   verbose_log(o.common, "scan: " + clock.lap());
   if (!o.common.quiet)
     for (const std::string& w : report->warnings)
-      std::fprintf(stderr, "stockade: warning: %s\n", w.c_str());
+      std::fprintf(stderr, "stockade: warning: %s\n", display_text(w).c_str());
   {
     Out out;
     if (o.common.output == "json")

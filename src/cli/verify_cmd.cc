@@ -167,9 +167,10 @@ int run(const VerifyOptions& o) {
       }
       results.push_back(std::move(r));
     } else {
-      table += fmt::format("{:<40} {:<40} {:<11} {:>8} {:<8} {}\n", e.src.id, e.dst.id,
-                           fmt::format("{}/{}", proto, e.port), e.stats.established,
-                           v.allowed ? "allowed" : "denied", short_reason(d));
+      table += fmt::format("{:<40} {:<40} {:<11} {:>8} {:<8} {}\n", display_text(e.src.id),
+                           display_text(e.dst.id), fmt::format("{}/{}", proto, e.port),
+                           e.stats.established, v.allowed ? "allowed" : "denied",
+                           display_text(short_reason(d)));
     }
   }
   if (o.common.output == "json") {

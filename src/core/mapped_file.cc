@@ -1,5 +1,7 @@
 #include "core/mapped_file.h"
 
+#include "core/read_text.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -98,7 +100,7 @@ int open_for_reading(const std::string& path, int fifo_timeout_s, std::string& e
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode)) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) error = std::strerror(errno);
+    if (fd < 0) error = open_error(errno);
     return fd;
   }
   if (const char* env = std::getenv("STOCKADE_FIFO_TIMEOUT"); env && *env)
@@ -129,7 +131,7 @@ int open_for_reading(const std::string& path, int fifo_timeout_s, std::string& e
   cv.notify_one();
   unblock.join();
   if (fd < 0) {
-    error = std::strerror(open_errno);
+    error = open_error(open_errno);
     return -1;
   }
   if (fired) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/mapped_file.h"
+#include "core/read_text.h"
 #include "input/decode.h"
 #include "input/node_adapters.h"
 #include "input/text_scan.h"
@@ -476,15 +477,35 @@ Result<void> ClusterLoader::add_path(const std::string& path) {
   }
   std::error_code ec;
   auto st = std::filesystem::status(path, ec);
+  // The system's own words: "Too many levels of symbolic links" for a loop, "Permission
+  // denied"... rather than a blanket "no such file".
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return make_error(path, 0, "cannot open: " + open_error(ec.value()));
   if (ec || !std::filesystem::exists(st)) return make_error(path, 0, "no such file or directory");
   if (std::filesystem::is_directory(st)) {
     std::vector<std::filesystem::path> files;
-    std::filesystem::recursive_directory_iterator it(
-        path, std::filesystem::directory_options::skip_permission_denied, ec);
+    // Every subdirectory is read (an unreadable one is an error, not a silent gap); directory
+    // symlinks are not followed (as kubectl -R), so a loop cannot recur.
+    std::filesystem::recursive_directory_iterator it(path, ec);
     if (ec) return make_error(path, 0, "cannot read directory: " + ec.message());
-    for (; it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (ec) return make_error(path, 0, "cannot read directory: " + ec.message());
-      if (it->is_regular_file(ec) && manifest_extension(it->path())) files.push_back(it->path());
+    // An increment that fails (a subdirectory that cannot be opened) also ends the
+    // iteration: its error is checked before the end is.
+    for (; it != std::filesystem::recursive_directory_iterator();) {
+      std::filesystem::path p = it->path();
+      if (manifest_extension(p)) {
+        bool regular = it->is_regular_file(ec);
+        // A manifest name that cannot be resolved (a symlink loop, a dangling link) is named,
+        // not skipped.
+        if (ec) return make_error(p.string(), 0, "cannot open: " + open_error(ec.value()));
+        if (regular) files.push_back(p);
+      }
+      it.increment(ec);
+      if (ec) {  // most often the subdirectory just listed, which could not be opened
+        std::error_code ignored;
+        bool dir = std::filesystem::is_directory(std::filesystem::symlink_status(p, ignored));
+        return make_error(dir ? p.string() : path, 0,
+                          "cannot read directory: " + open_error(ec.value()));
+      }
     }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/read_text.h"
 #include "input/yaml_tree.h"
 
 namespace stockade::kube {
@@ -148,10 +149,10 @@ std::optional<std::string> read_text_file(const std::string& path) {
     ss << std::cin.rdbuf();
     return ss.str();
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  ss << in.rdbuf();
-  return ss.str();
+  // A directory or a read error is not an empty file.
+  auto text = stockade::read_text_file(path);
+  if (!text) return std::nullopt;
+  return std::move(*text);
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/display.h"
 #include "posture/posture.h"
 
 namespace stockade::posture {
@@ -188,6 +189,7 @@ std::string render_sarif(const ScanReport& r) {
 
 std::string render_table(const ScanReport& r) {
   std::string out;
+  auto d = [](std::string_view s) { return display_text(s); };  // names come from the input
   auto pad = [](std::string s, size_t n) {
     if (s.size() < n) s.append(n - s.size(), ' ');
     return s + " ";
@@ -212,9 +214,9 @@ std::string render_table(const ScanReport& r) {
     std::string sev(to_string(f.severity));
     for (char& c : sev) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     out += pad(sev, 9) + pad(f.id, 22) +
-           pad(f.resource.text() + (f.container.empty() ? "" : " [" + f.container + "]"), 40) +
-           where(f) + "\n";
-    out += "  " + f.message + "\n";
+           pad(d(f.resource.text() + (f.container.empty() ? "" : " [" + f.container + "]")), 40) +
+           d(where(f)) + "\n";
+    out += "  " + d(f.message) + "\n";
   }
   if (!r.risk.empty()) {
     out += "\nRISK (highest first)\n";
@@ -228,16 +230,18 @@ std::string render_table(const ScanReport& r) {
       std::snprintf(score, sizeof score, "%5.1f", e.score);
       std::string factors;
       for (const auto& x : e.factors) factors += (factors.empty() ? "" : "; ") + x;
-      out += std::string("  ") + score + "  " + e.resource.text() + "\n         " + factors + "\n";
+      out += std::string("  ") + score + "  " + d(e.resource.text()) + "\n         " + d(factors) +
+             "\n";
     }
   }
   if (suppressed) {
     out += "\nSUPPRESSED (" + std::to_string(suppressed) + ")\n";
     for (const Finding& f : r.findings)
       if (f.suppressed)
-        out += "  " + f.id + " " + f.resource.text() +
-               (f.container.empty() ? "" : " [" + f.container + "]") + " — " + f.suppressed->by +
-               ": " + f.suppressed->reason + "\n";
+        out += "  " + f.id + " " +
+               d(f.resource.text() + (f.container.empty() ? "" : " [" + f.container + "]") + " — " +
+                 f.suppressed->by + ": " + f.suppressed->reason) +
+               "\n";
   }
   out += "\n" + std::to_string(active) + " findings (" + std::to_string(counts[4]) + " critical, " +
          std::to_string(counts[3]) + " high, " + std::to_string(counts[2]) + " medium, " +

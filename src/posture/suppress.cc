@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/read_text.h"
 #include "input/yaml_tree.h"
 #include "posture/posture.h"
 
@@ -43,11 +44,9 @@ bool cluster_scoped(std::string_view kind) {
 }  // namespace
 
 Result<std::vector<AcceptedFinding>> load_accepted(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(path, 0, "cannot read the file of accepted findings");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  auto read = read_text_file(path);
+  if (!read) return tl::unexpected(read.error());
+  const std::string& text = *read;
   auto stream = input::YamlStream::parse(text, path, 64);
   if (!stream) return tl::unexpected(stream.error());
   std::vector<AcceptedFinding> out;
