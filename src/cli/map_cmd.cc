@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/observe_flags.h"
 #include "flow/edge_graph.h"
 #include "input/flow_reader.h"
 #include "map/map_view.h"
@@ -27,6 +28,8 @@ struct MapOptions {
   std::string by = "workload";
   std::vector<std::string> external_cidrs;
   bool strict = false;
+  uint32_t max_external_nodes = 10000;
+  uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
 };
 
 int run(const MapOptions& o) {
@@ -40,6 +43,7 @@ int run(const MapOptions& o) {
     if (!cidr) throw UsageError{"--external-cidr: invalid CIDR \"" + c + "\""};
     go.external_groups.push_back(*cidr);
   }
+  go.max_external_nodes = o.max_external_nodes;
   // Longest prefix first, so the most specific group names an address.
   std::sort(go.external_groups.begin(), go.external_groups.end(),
             [](const Cidr& a, const Cidr& b) { return a.prefix > b.prefix; });
@@ -57,6 +61,7 @@ int run(const MapOptions& o) {
   verbose_log(o.common, "graph: " + clock.lap());
   FlowReadOptions ro;
   ro.strict = o.strict;
+  ro.max_gzip_ratio = o.max_gzip_ratio;
   // Ctrl-C (or SIGTERM) ends the input: the map of what was read is printed.
   struct sigaction sa = {};
   sa.sa_handler = on_signal;
@@ -95,6 +100,11 @@ int run(const MapOptions& o) {
   if (graph.unresolved_pods() > graph.resolution_notes().size())
     verbose_log(o.common, "... " + std::to_string(graph.unresolved_pods()) +
                               " pods named by records are not in the input in all");
+  if (graph.external_grouped() && !o.common.quiet)
+    std::fprintf(stderr,
+                 "stockade: warning: more than %u external addresses: %llu records' addresses "
+                 "grouped by prefix (--max-external-nodes)\n",
+                 o.max_external_nodes, static_cast<unsigned long long>(graph.external_grouped()));
   if (graph.unresolved())
     verbose_log(o.common, std::to_string(graph.unresolved()) +
                               " records without an address or name for an endpoint");
@@ -135,6 +145,11 @@ Runner register_map(CLI::App& app) {
   cmd->add_option("--external-cidr", opts->external_cidrs,
                   "Group external addresses inside this CIDR into one node; repeatable");
   cmd->add_flag("--strict", opts->strict, "A malformed flow line is an error (exit 2)");
+  cmd->add_option("--max-external-nodes", opts->max_external_nodes,
+                  "At most this many external nodes; past it new addresses are grouped by "
+                  "prefix (/24, /16, /8; IPv6 /48, /32, /16) and counted (0: no limit)")
+      ->default_str("10000");
+  add_gzip_ratio_flag(*cmd, opts->max_gzip_ratio);
   return [opts] { return run(*opts); };
 }
 

@@ -66,12 +66,21 @@ void add_observe_flags(CLI::App& cmd, ObserveFlags& f, bool flows_required) {
   cmd.add_option("--until", f.until,
                  "Only flows before this time: RFC 3339, or a duration before now");
   cmd.add_flag("--strict", f.strict, "A malformed flow line is an error (exit 2)");
+  add_gzip_ratio_flag(cmd, f.max_gzip_ratio);
+}
+
+void add_gzip_ratio_flag(CLI::App& cmd, uint32_t& ratio) {
+  cmd.add_option("--max-gzip-ratio", ratio,
+                 "Refuse gzip input that inflates more than this many times once past 64 MiB "
+                 "(a decompression bomb; 0: no limit)")
+      ->default_str(std::to_string(kDefaultMaxGzipRatio));
 }
 
 Observed read_observed(const CommonOptions& common, const ObserveFlags& f,
                        const ClusterState& state, const PolicyEngine& engine) {
   ObserveOptions oo;
   oo.read.strict = f.strict;
+  oo.read.max_gzip_ratio = f.max_gzip_ratio;
   oo.since_ns = observe_time(f.since, "--since");
   oo.until_ns = observe_time(f.until, "--until");
   if (oo.since_ns && oo.until_ns && oo.until_ns <= oo.since_ns)

@@ -14,7 +14,11 @@ struct ObserveFlags {
   std::vector<std::string> flows;
   std::string since, until;
   bool strict = false;
+  uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
 };
+
+// --max-gzip-ratio (FlowReadOptions::max_gzip_ratio), for map and the commands above.
+void add_gzip_ratio_flag(CLI::App& cmd, uint32_t& ratio);
 
 void add_observe_flags(CLI::App& cmd, ObserveFlags& f, bool flows_required);
 

@@ -102,6 +102,7 @@ struct EdgeGraph::Resolver {
   std::vector<int64_t> endpoint_node;  // graph node of each endpoint, -1 until needed
   StringMap<uint32_t> node_by_id;
   std::unordered_map<IpAddr, uint32_t, IpHash> external;
+  uint64_t external_nodes = 0, external_grouped = 0;  // GraphOptions::max_external_nodes
   std::unordered_map<size_t, uint32_t> service_node;  // Service index -> graph node
   simdjson::dom::parser labels_parser;                // labels of pods the objects lack
   // Pods that records name and the objects lack: resolved once per name by the one workload
@@ -375,8 +376,15 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
         id = "world/" + c.str();
         break;
       }
+    const uint64_t cap = r.options.max_external_nodes;
+    if (cap && r.external_nodes >= cap && !r.node_by_id.count(id)) {
+      id = capped_external_id(*p.ip);
+      if (create) ++r.external_grouped;
+    }
+    const size_t before = nodes_.size();
     uint32_t idx = node(std::move(id), "world", "External", nullptr, create);
     if (idx != UINT32_MAX && named_absent) nodes_[idx].absent_pod = true;
+    r.external_nodes += nodes_.size() - before;
     if (idx != UINT32_MAX && r.external.size() < 1000000) r.external.emplace(*p.ip, idx);
     return idx;
   }
@@ -395,6 +403,29 @@ uint64_t EdgeGraph::unresolved_pods() const {
 
 bool EdgeGraph::has_objects() const {
   return resolver_->has_objects;
+}
+
+std::string EdgeGraph::capped_external_id(const IpAddr& ip) const {
+  const Resolver& r = *resolver_;
+  const uint64_t cap = r.options.max_external_nodes;
+  const int levels[2][3] = {{24, 16, 8}, {48, 32, 16}};
+  const int* prefixes = levels[ip.v6 ? 1 : 0];
+  auto group = [&](int prefix) {
+    auto c = Cidr::parse(ip.str() + "/" + std::to_string(prefix));
+    return "world/" + (c ? c->str() : ip.str());
+  };
+  for (int k = 0; k < 3; ++k)
+    if (std::string id = group(prefixes[k]); r.node_by_id.count(id)) return id;
+  for (int k = 0; k < 3; ++k)
+    if (r.external_nodes < cap * static_cast<uint64_t>(k + 2)) return group(prefixes[k]);
+  return ip.v6 ? "world/::/0" : "world/0.0.0.0/0";
+}
+
+uint64_t EdgeGraph::external_grouped() const {
+  return resolver_->external_grouped;
+}
+uint64_t EdgeGraph::external_nodes() const {
+  return resolver_->external_nodes;
 }
 
 uint32_t EdgeGraph::pod_of(const FlowPeer& p) const {

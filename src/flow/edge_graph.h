@@ -55,6 +55,12 @@ struct EdgeKeyHash {
 struct GraphOptions {
   Granularity by = Granularity::Workload;
   std::vector<Cidr> external_groups;  // external addresses inside one are one node
+  // At most this many external nodes (0: no limit). Past it, an address that has no node yet
+  // joins the node of its prefix: the finest that exists of /24, /16, /8 (IPv6 /48, /32,
+  // /16), else a new one as coarse as needed (a new /24 while fewer than twice the cap exist,
+  // /16 under three times, /8 under four, then world/0.0.0.0/0 or world/::/0): a stream of
+  // ever-new addresses holds a bounded number of nodes.
+  uint32_t max_external_nodes = 0;
 };
 
 class EdgeGraph {
@@ -91,6 +97,10 @@ class EdgeGraph {
   // Whether the input holds pods or workloads; without them the graph is built from what the
   // records carry and isolation is unknown.
   bool has_objects() const;
+  // Records whose external address was grouped by prefix because the external nodes had
+  // reached GraphOptions::max_external_nodes, and the external nodes there are.
+  uint64_t external_grouped() const;
+  uint64_t external_nodes() const;
 
  private:
   struct Resolver;
@@ -98,6 +108,7 @@ class EdgeGraph {
   static constexpr size_t kMaxNotes = 20;
   uint32_t pod_of(const FlowPeer& p) const;  // endpoint index + 2, or kNoPod
   std::optional<uint32_t> record_pod(const FlowPeer& p, bool create);
+  std::string capped_external_id(const IpAddr& ip) const;  // GraphOptions::max_external_nodes
   // The graph node of a flow peer; with `lookup_only`, UINT32_MAX unless it exists already.
   uint32_t resolve(const FlowPeer& p, std::string_view flow_node, int64_t time_ns,
                    bool lookup_only);

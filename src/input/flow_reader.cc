@@ -1731,6 +1731,11 @@ struct Chunk {
     std::memset(text.data() + len, 0, simdjson::SIMDJSON_PADDING);
     const char* end = p + len;
     while (p < end) {
+      if (*p == '\n') {  // an empty line: no record to set up (a stream of them costs nothing)
+        ++lines;
+        ++p;
+        continue;
+      }
       const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
       const char* line_end = nl ? nl : end;
       Flow& f = flows.emplace_back();
@@ -1986,13 +1991,13 @@ namespace {
 // stream is parsed as it arrives and a signal loses nothing already read.
 class ByteSource {
  public:
-  explicit ByteSource(int fd) : fd_(fd), in_(1 << 20) {}
+  ByteSource(int fd, uint32_t max_ratio) : fd_(fd), max_ratio_(max_ratio), in_(1 << 20) {}
   ~ByteSource() {
     if (gzip_) inflateEnd(&z_);
   }
 
   // > 0 bytes, 0 at the end, -1 on a read error (errno set), -2 on corrupt gzip data,
-  // -3 on gzip data cut short.
+  // -3 on gzip data cut short, -4 past FlowReadOptions::max_gzip_ratio.
   long read(char* dst, size_t max) {
     if (!started_) {
       started_ = true;
@@ -2036,9 +2041,15 @@ class ByteSource {
         error_ = z_.msg ? z_.msg : "corrupt data";
         return -2;
       }
-      if (produced > 0) return produced;
+      if (produced > 0) {
+        inflated_ += static_cast<uint64_t>(produced);
+        if (max_ratio_ && inflated_ > kGzipRatioFloor && inflated_ / max_ratio_ > consumed_)
+          return -4;
+        return produced;
+      }
     }
   }
+  uint64_t inflated() const { return inflated_; }
   const std::string& error() const { return error_; }
   uint64_t consumed() const { return consumed_; }  // bytes read from the descriptor
 
@@ -2058,6 +2069,8 @@ class ByteSource {
   }
 
   int fd_;
+  uint32_t max_ratio_;
+  uint64_t inflated_ = 0;
   std::vector<char> in_;
   size_t in_pos_ = 0, in_len_ = 0;
   bool started_ = false, gzip_ = false, member_done_ = true;
@@ -2093,7 +2106,7 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
     off_t at = ::lseek(fd, 0, SEEK_CUR);
     if (at >= 0 && at < st.st_size) expected = static_cast<uint64_t>(st.st_size - at);
   }
-  ByteSource source(fd);
+  ByteSource source(fd, options.max_gzip_ratio);
   long failure = 0;
   int read_errno = 0;
   auto r = pipeline.run([&](char* dst, size_t max) -> long {
@@ -2108,6 +2121,12 @@ Result<void> read_flows(const std::string& path, const FlowReadOptions& options,
   if (failure == -3)
     return make_error(name, 0, "truncated gzip file (unexpected end of compressed data)");
   if (failure == -2) return make_error(name, 0, "corrupt gzip data: " + source.error());
+  if (failure == -4)
+    return make_error(name, 0,
+                      "gzip data inflates more than " + std::to_string(options.max_gzip_ratio) +
+                          " times (" + std::to_string(source.inflated() >> 20) + " MiB from " +
+                          std::to_string(source.consumed() >> 10) +
+                          " KiB read): a decompression bomb? --max-gzip-ratio 0 reads it anyway");
   if (failure == -1)
     return make_error(name, 0, std::string("read error: ") + std::strerror(read_errno));
   // Another process cut the file short while it was read: what was read is not the file.

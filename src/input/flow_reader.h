@@ -16,6 +16,9 @@
 
 namespace stockade {
 
+inline constexpr uint32_t kDefaultMaxGzipRatio = 100;
+inline constexpr uint64_t kGzipRatioFloor = uint64_t{64} << 20;
+
 struct FlowReadOptions {
   bool strict = false;      // a malformed line is an error (exit 2) instead of being skipped
   size_t max_reported = 5;  // malformed lines named in FlowReadStats::problems
@@ -38,6 +41,10 @@ struct FlowReadOptions {
   // simdjson's index of them; both give the same records. False reads every line the second
   // way (tests compare the two).
   bool direct = true;
+  // A gzip input that has inflated past kGzipRatioFloor bytes and more than this many times
+  // the compressed bytes read is refused (a decompression bomb: 43 MB of gzip can hold 10 GB
+  // of newlines). Real flow logs compress 10 to 30 times. 0: no limit.
+  uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
 };
 
 struct FlowReadStats {
