@@ -251,8 +251,9 @@ TEST(HostileRbac, RoleWithManyRulesBoundManyTimes) {
   bool named = false;
   for (const auto& f : r.findings)
     if (f.id == "WORKLOAD_PRIV_SA" && f.resource.text() == "Pod/ns0/p0")
-      named = f.message.find("ClusterRole big via RoleBinding ns0/b0 (in ns0): get secrets; "
-                             "ClusterRole big via RoleBinding ns0/b100 ") != std::string::npos;
+      named = f.message.find(
+                  "ClusterRole big via RoleBinding ns0/b0 (in ns0): get secrets; "
+                  "ClusterRole big via RoleBinding ns0/b100 ") != std::string::npos;
   EXPECT_TRUE(named);
 }
 
@@ -407,6 +408,66 @@ TEST(HostileOutput, UnreadableInputIsAnError) {
   fs::permissions(dir.path / "in/sub/hidden.yaml", fs::perms::owner_read);
   expect_one_line_error(as_nobody("scan -f " + quote((dir.path / "in").string())),
                         "Permission denied");
+}
+
+}  // namespace
+}  // namespace stockade
+
+namespace stockade {
+namespace {
+
+// ---- item 8: bounded resources on streams -------------------------------------------------
+
+// 300 gzip members of 1 MiB of newlines each: 300 KiB that inflate 1000 times. Refused once
+// past the floor with one line; --max-gzip-ratio 0 reads it all (and finds no record).
+TEST(HostileStream, GzipBombIsRefused) {
+  TempDir dir;
+  std::string bomb = (dir.path / "bomb.json.gz").string();
+  ASSERT_EQ(
+      run_command("head -c 1048576 /dev/zero | tr '\\0' '\\n' | gzip -9 > " + quote(bomb) +
+                  ".1 && for i in $(seq 300); do cat " + quote(bomb) + ".1; done > " + quote(bomb))
+          .status,
+      0);
+  expect_one_line_error(run("map -f " + kDemo + "/cluster --flows " + quote(bomb)),
+                        "gzip data inflates more than 100 times");
+  expect_one_line_error(run("verify -f " + kDemo + "/cluster --flows " + quote(bomb)),
+                        "a decompression bomb? --max-gzip-ratio 0 reads it anyway");
+  auto r = run_command(quote(STOCKADE_BINARY) + " map -f " + kDemo + "/cluster --flows " +
+                       quote(bomb) + " --max-gzip-ratio 0 2>/dev/null");
+  EXPECT_EQ(exit_code(r), 0) << r.out;
+  EXPECT_NE(r.out.find("\"flows\":0"), std::string::npos) << r.out.substr(0, 300);
+}
+
+// Ever-new external addresses: past --max-external-nodes they are grouped by prefix, counted
+// on stderr, and the map holds a bounded number of nodes.
+TEST(HostileStream, ExternalNodesAreCapped) {
+  TempDir dir;
+  fs::path flows = dir.path / "stream-external-ips.json";
+  {
+    std::ofstream f(flows);
+    std::mt19937 rng(8);
+    for (int i = 0; i < 20000; ++i) {
+      std::string ip = std::to_string(11 + rng() % 190) + "." + std::to_string(rng() % 256) + "." +
+                       std::to_string(rng() % 256) + "." + std::to_string(1 + rng() % 254);
+      f << R"({"flow":{"time":"2026-01-01T00:00:01Z","verdict":"FORWARDED","IP":{"source":"10.244.9.9","destination":")"
+        << ip
+        << R"(","ipVersion":"IPv4"},"l4":{"TCP":{"source_port":40000,"destination_port":443,"flags":{"SYN":true}}},"source":{"namespace":"shop","pod_name":"frontend-x"},"destination":{"labels":["reserved:world"]},"Type":"L3_L4","node_name":"default/node-1","is_reply":false}})"
+        << "\n";
+    }
+  }
+  auto r = run_command(quote(STOCKADE_BINARY) + " map -f " + kDemo + "/cluster --flows " +
+                       quote(flows.string()) + " --max-external-nodes 100 2>" +
+                       quote((dir.path / "err").string()));
+  ASSERT_EQ(exit_code(r), 0) << r.out.substr(0, 300);
+  size_t external = 0;
+  for (size_t at = 0; (at = r.out.find("\"id\":\"world/", at)) != std::string::npos; ++at)
+    ++external;
+  EXPECT_GT(external, 100u);
+  EXPECT_LE(external, 401u);  // 100 addresses, at most 100 /24s, 100 /16s, 100 /8s, and /0
+  std::ifstream err(dir.path / "err");
+  std::string warning((std::istreambuf_iterator<char>(err)), {});
+  EXPECT_NE(warning.find("more than 100 external addresses"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("grouped by prefix"), std::string::npos) << warning;
 }
 
 }  // namespace
