@@ -107,4 +107,56 @@ void BM_ScanEndToEnd(benchmark::State& st) {
 }
 BENCHMARK(BM_ScanEndToEnd)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The hostile RBAC shapes of issue 25 (docs/notes/hostile-output.md): st.range(0) ClusterRoles
+// that all aggregate each other (220: the tester's 50 KB file), and one ClusterRole of
+// st.range(0) rules bound st.range(0) times (10000: 2.7 MB). Load and scan.
+std::string rbac_mesh(int n) {
+  std::string y;
+  for (int i = 0; i < n; ++i)
+    y += "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: m" +
+         std::to_string(i) +
+         ", labels: {mesh: 'yes'}}\naggregationRule: {clusterRoleSelectors: [{matchLabels: {mesh: "
+         "'yes'}}]}\nrules:\n- {apiGroups: [''], resources: [r" +
+         std::to_string(i) + "], verbs: [get]}\n";
+  return y;
+}
+
+std::string rbac_bound(int n) {
+  std::string y =
+      "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: "
+      "big}\nrules:\n";
+  for (int i = 0; i < n; ++i)
+    y += "- {apiGroups: [''], resources: [res" + std::to_string(i) + "], verbs: [get, list]}\n";
+  for (int i = 0; i < n; ++i)
+    y += "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b" +
+         std::to_string(i) + ", namespace: ns" + std::to_string(i % 100) +
+         "}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: big}\n"
+         "subjects: [{kind: ServiceAccount, name: sa" +
+         std::to_string(i) + ", namespace: ns" + std::to_string(i % 100) + "}]\n";
+  return y;
+}
+
+void scan_text(benchmark::State& st, const std::string& yaml) {
+  for (auto _ : st) {
+    stockade::ClusterLoader loader;
+    if (!loader.add_text(yaml, "rbac.yaml")) std::abort();
+    stockade::ClusterState s = std::move(loader).finish();
+    auto engine = stockade::PolicyEngine::compile(s, stockade::build_endpoints(s));
+    auto r = stockade::posture::scan(s, *engine, {});
+    if (!r) std::abort();
+    benchmark::DoNotOptimize(r);
+  }
+  st.counters["bytes"] = static_cast<double>(yaml.size());
+}
+
+void BM_ScanRbacMesh(benchmark::State& st) {
+  scan_text(st, rbac_mesh(static_cast<int>(st.range(0))));
+}
+BENCHMARK(BM_ScanRbacMesh)->Arg(220)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_ScanRbacBoundManyTimes(benchmark::State& st) {
+  scan_text(st, rbac_bound(static_cast<int>(st.range(0))));
+}
+BENCHMARK(BM_ScanRbacBoundManyTimes)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 }  // namespace
