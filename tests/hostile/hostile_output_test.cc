@@ -365,7 +365,7 @@ TEST(HostileOutput, DirectoryWhereAFileIsExpected) {
       "cannot read kubeconfig");
   std::ofstream(dir.path / "file") << "x";
   expect_one_line_error(
-      run("recommend -f " + kDemo + "/cluster --flows " + kDemo +
+      run("recommend -q -f " + kDemo + "/cluster --flows " + kDemo +
           "/flows/hubble.json.gz --out-dir " + quote((dir.path / "file").string())),
       "--out-dir");
 }
