@@ -23,25 +23,27 @@ Result<std::string> read_text_file(const std::string& path, size_t max_bytes) {
     return make_error(path, 0, "is a directory, expected a file");
   }
   std::string data;
+  auto read =
+      read_to_end(fd, path, max_bytes,
+                  "larger than " + std::to_string(max_bytes >> 20) + " MiB: not read", data);
+  ::close(fd);
+  if (!read) return tl::unexpected(read.error());
+  return data;
+}
+
+Result<void> read_to_end(int fd, const std::string& path, size_t max_bytes,
+                         const std::string& too_large, std::string& data) {
   char chunk[1 << 16];
   for (;;) {
     ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n == 0) break;
+    if (n == 0) return {};
     if (n < 0) {
       if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return make_error(path, 0, std::string("read error: ") + std::strerror(e));
+      return make_error(path, 0, std::string("read error: ") + std::strerror(errno));
     }
     data.append(chunk, static_cast<size_t>(n));
-    if (data.size() > max_bytes) {
-      ::close(fd);
-      return make_error(path, 0,
-                        "larger than " + std::to_string(max_bytes >> 20) + " MiB: not read");
-    }
+    if (data.size() > max_bytes) return make_error(path, 0, too_large);
   }
-  ::close(fd);
-  return data;
 }
 
 }  // namespace stockade

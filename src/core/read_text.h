@@ -17,4 +17,10 @@ std::string open_error(int err);
 // `max_bytes`.
 Result<std::string> read_text_file(const std::string& path, size_t max_bytes = 64u << 20);
 
+// Appends what is left to read from `fd` (not closed) to `data`, retrying interrupted reads;
+// an error naming `path` on a read error, or `too_large` once `data` holds more than
+// `max_bytes`.
+Result<void> read_to_end(int fd, const std::string& path, size_t max_bytes,
+                         const std::string& too_large, std::string& data);
+
 }  // namespace stockade

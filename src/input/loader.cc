@@ -121,23 +121,9 @@ Result<FileText> read_file(const std::string& path) {
   // Read into one string that then gets its padding (one copy of the input, not two); the
   // program's new handler turns an allocation failure into one line and exit 2.
   std::string data;
-  char chunk[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return make_error(path, 0, std::string("read error: ") + std::strerror(e));
-    }
-    data.append(chunk, static_cast<size_t>(n));
-    if (data.size() > kMaxFileBytes) {
-      ::close(fd);
-      return make_error(path, 0, "file is larger than 4 GiB");
-    }
-  }
+  auto read = read_to_end(fd, path, kMaxFileBytes, "file is larger than 4 GiB", data);
   ::close(fd);
+  if (!read) return tl::unexpected(read.error());
   const size_t size = data.size();
   data.resize(size + simdjson::SIMDJSON_PADDING, '\0');
   return FileText(std::move(data), size);
