@@ -597,7 +597,8 @@ TEST(Recommend, GuardrailsInEveryApiVersion) {
     ClusterLoader l;
     ASSERT_TRUE(l.add_text(kCluster, "cluster.yaml"));
     std::string text = render_yaml(rec);
-    EXPECT_NE(text.find("apiVersion: \"" + std::string(version) + "\"\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("apiVersion: \"" + std::string(version) + "\"\n"), std::string::npos)
+        << text;
     auto r = l.add_text(text, "recommended");
     ASSERT_TRUE(r) << r.error().str() << text;
     ClusterState back = std::move(l).finish();
