@@ -159,14 +159,15 @@ Result<void> finish_map(YamlTreeNode& n, const std::string& file, size_t& merged
         out.emplace_back(k, v);
         continue;
       }
+      // Clang before 16 cannot capture a structured binding: the line is copied.
+      const int line = k->line;
       auto add_map = [&](const YamlTreeNode* m) -> Result<void> {
         if (m->kind != YamlTreeNode::Kind::Map)
           return make_error(
-              file, k->line,
-              "invalid YAML: map merge requires map or sequence of maps as the value");
+              file, line, "invalid YAML: map merge requires map or sequence of maps as the value");
         merged_pairs += m->map.size();
         if (merged_pairs > kMaxMergedPairs)
-          return make_error(file, k->line, "document too large after expanding YAML merge keys");
+          return make_error(file, line, "document too large after expanding YAML merge keys");
         out.insert(out.end(), m->map.begin(), m->map.end());
         return {};
       };
