@@ -14,6 +14,7 @@
 #include <stdio_ext.h>
 #include <unistd.h>
 
+#include "core/edit_distance.h"
 #include "core/json_text.h"
 #include "input/loader.h"
 #include "kube/snapshot.h"
@@ -230,21 +231,6 @@ void verbose_log(const CommonOptions& o, const std::string& message) {
 
 namespace {
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // "; did you mean "shop/frontend"?" for the closest namespace, pod or workload, if one is close.
 std::string did_you_mean(const std::vector<Endpoint>& eps, const std::string& sel) {
   size_t slash = sel.find('/');
@@ -256,7 +242,7 @@ std::string did_you_mean(const std::vector<Endpoint>& eps, const std::string& se
     std::string best;
     size_t best_d = std::max<size_t>(2, want.size() / 3) + 1;
     for (const std::string& c : candidates) {
-      size_t d = edit_distance(want, c);
+      size_t d = edit_distance(want, c, best_d);
       if (d < best_d) best_d = d, best = c;
     }
     return best;

@@ -5,29 +5,11 @@
 #include <map>
 #include <set>
 
+#include "core/edit_distance.h"
 #include "posture/posture_impl.h"
 
 namespace stockade::posture::detail {
 namespace {
-
-// Levenshtein distance, or `bound + 1` as soon as it is known to exceed `bound`.
-size_t edit_distance(std::string_view a, std::string_view b, size_t bound) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    size_t low = row[0];
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-      low = std::min(low, row[j]);
-    }
-    if (low > bound) return bound + 1;
-  }
-  return row[b.size()];
-}
 
 // The existing value nearest to `want`: one is a prefix of the other, or a small edit
 // distance (a third of the longer value, at least 1). Ties: prefix first, then the smaller value.
