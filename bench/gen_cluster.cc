@@ -203,15 +203,79 @@ void YamlSeq(const json& arr, int indent, std::string& out) {
   }
 }
 
+// --slim: what the engine reads and little else, as a dump filtered for size would hold it
+// (the engine-scale issue's 150,000-pod dump is about 1 KB per pod): no ReplicaSets (pods keep
+// their ownerReferences to them), no status but a pod's addresses and phase, pod specs reduced to
+// node, host network, service account and the containers' names and ports.
+json SlimPodSpec(const json& spec) {
+  json out = json::object();
+  for (const char* k : {"nodeName", "hostNetwork", "serviceAccountName"})
+    if (spec.contains(k)) out[k] = spec[k];
+  out["containers"] = json::array();
+  for (const auto& c : spec.value("containers", json::array())) {
+    json slim = {{"name", c["name"]}};
+    if (c.contains("ports")) slim["ports"] = c["ports"];
+    out["containers"].push_back(std::move(slim));
+  }
+  return out;
+}
+
+// Returns false when the item is left out.
+bool Slim(json& j) {
+  const std::string kind = j.value("kind", "");
+  if (kind == "ReplicaSet") return false;
+  if (j.contains("metadata")) {
+    auto& m = j["metadata"];
+    for (const char* k : {"creationTimestamp", "resourceVersion", "generateName", "generation",
+                          "managedFields", "finalizers"})
+      m.erase(k);
+    if (m.contains("annotations")) {
+      auto& a = m["annotations"];
+      a.erase("deployment.kubernetes.io/revision");
+      a.erase("kubectl.kubernetes.io/restartedAt");
+      a.erase("sidecar.istio.io/status");
+      if (a.empty()) m.erase("annotations");
+    }
+  }
+  if (kind == "Pod") {
+    j["spec"] = SlimPodSpec(j["spec"]);
+    json status = json::object();
+    for (const char* k : {"phase", "hostIP", "podIP", "podIPs"})
+      if (j["status"].contains(k)) status[k] = j["status"][k];
+    j["status"] = std::move(status);
+    return true;
+  }
+  j.erase("status");
+  if (j.contains("spec") && j["spec"].contains("template")) {
+    auto& t = j["spec"]["template"];
+    t["metadata"].erase("creationTimestamp");
+    t["metadata"].erase("annotations");
+    t["spec"] = SlimPodSpec(t["spec"]);
+    for (const char* k :
+         {"strategy", "revisionHistoryLimit", "progressDeadlineSeconds", "updateStrategy",
+          "podManagementPolicy", "persistentVolumeClaimRetentionPolicy"})
+      j["spec"].erase(k);
+  }
+  return true;
+}
+
 class Writer {
  public:
-  Writer(std::FILE* f, Format fmt) : f_(f), fmt_(fmt) { buf_.reserve(1 << 21); }
+  Writer(std::FILE* f, Format fmt, bool slim = false) : f_(f), fmt_(fmt), slim_(slim) {
+    buf_.reserve(1 << 21);
+  }
 
   void Begin() {
     Put(fmt_ == Format::kJson ? "{\"apiVersion\":\"v1\",\"items\":[\n" : "apiVersion: v1\n");
   }
 
-  void Item(const json& j) {
+  void Item(const json& item) {
+    json slimmed;
+    if (slim_) {
+      slimmed = item;
+      if (!Slim(slimmed)) return;
+    }
+    const json& j = slim_ ? slimmed : item;
     if (fmt_ == Format::kJson) {
       if (items_ > 0) buf_ += ",\n";
       buf_ += j.dump();
@@ -248,6 +312,7 @@ class Writer {
 
   std::FILE* f_;
   Format fmt_;
+  bool slim_ = false;
   std::string buf_;
   uint64_t bytes_ = 0;
   uint64_t items_ = 0;
@@ -327,6 +392,7 @@ struct Options {
   Format format = Format::kJson;
   bool admin = false;
   bool experimental = false;
+  bool slim = false;
   std::string out;
 };
 
@@ -2374,7 +2440,7 @@ class Generator {
 constexpr const char* kUsage =
     "usage: gen_cluster --pods N [--policies N] [--namespaces N] [--replicas N] [--seed S]\n"
     "                   [--format json|yaml] [--admin] [--admin-policies N] [--experimental]\n"
-    "                   [--out FILE]\n"
+    "                   [--slim] [--out FILE]\n"
     "\n"
     "Writes a deterministic synthetic cluster as one `kind: List` (like kubectl get -o json).\n"
     "  --pods N            number of Pod objects (required)\n"
@@ -2389,6 +2455,9 @@ constexpr const char* kUsage =
     "                      and ClusterNetworkPolicies\n"
     "  --admin-policies N  AdminNetworkPolicies and ClusterNetworkPolicies each (default 6)\n"
     "  --experimental      use experimental-channel fields (AdminNetworkPolicy namedPort)\n"
+    "  --slim              only what the engine reads (~1 KB per pod): no ReplicaSets (pods\n"
+    "                      keep their ownerReferences), no status but addresses and phase,\n"
+    "                      pod specs reduced to node, service account and container ports\n"
     "  --out FILE          output file (default stdout)\n";
 
 bool ParseInt(const char* s, int64_t& out) {
@@ -2438,6 +2507,8 @@ int main(int argc, char** argv) {
       o.admin = true;
     } else if (a == "--experimental") {
       o.experimental = true;
+    } else if (a == "--slim") {
+      o.slim = true;
     } else if (a == "--out") {
       ok = next != nullptr;
       if (ok) o.out = next, ++i;
@@ -2463,7 +2534,7 @@ int main(int argc, char** argv) {
     }
   }
   const auto start = std::chrono::steady_clock::now();
-  Writer writer(f, o.format);
+  Writer writer(f, o.format, o.slim);
   Generator gen(o, writer);
   gen.Run();
   const bool failed =
