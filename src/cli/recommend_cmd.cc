@@ -18,6 +18,7 @@
 #include "cli/common.h"
 #include "cli/observe_flags.h"
 #include "engine/diff.h"
+#include "recommend/cilium_emit.h"
 #include "recommend/recommend.h"
 #include "recommend/selfcheck.h"
 
@@ -40,6 +41,7 @@ struct RecommendOptionsCli {
   bool include_system = false;
   bool accept_blocked = false;
   std::string min_window = "24h";
+  std::string output_kind = "networkpolicy";  // networkpolicy | cilium | calico
 };
 
 // Past this many endpoints the summary does not list the removed connections pairwise.
@@ -163,6 +165,15 @@ void write_files(const std::vector<std::pair<std::filesystem::path, std::string>
 
 int run(const RecommendOptionsCli& o) {
   check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.observe.flows}});
+  const bool cilium = o.output_kind == "cilium";
+  if (o.output_kind == "calico")
+    throw UsageError{
+        "--output-kind calico: not yet: Calico policies are not evaluated by the engine yet, and "
+        "recommend writes only what the engine can prove (use networkpolicy or cilium)"};
+  if (cilium && o.guardrails)
+    throw UsageError{
+        "--guardrails with --output-kind cilium: not yet: the guardrails are "
+        "AdminNetworkPolicies / ClusterNetworkPolicies, which Cilium does not enforce"};
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
   auto current = PolicyEngine::compile(state, resolve_endpoints(state, o.common));
@@ -195,6 +206,7 @@ int run(const RecommendOptionsCli& o) {
   ro.window_until = observe_time(o.observe.until, "--until");
   ro.isolate_unobserved = o.isolate_unobserved;
   ro.include_system = o.include_system;
+  ro.own_node_egress = cilium;
   // The learning window: --since/--until when given, else the first and last record.
   const int64_t window_from = ro.window_since ? ro.window_since : obs.first_ns;
   const int64_t window_to = ro.window_until ? ro.window_until : obs.last_ns;
@@ -213,7 +225,15 @@ int run(const RecommendOptionsCli& o) {
   // Self-check (selfcheck.h): observed edges that became allowances, declared ingress and the
   // unobserved workloads must come out as intended, else it is a bug and nothing is written;
   // observed edges left denied are reported and, unless --accept-blocked, nothing is written.
-  ClusterState after_state = with_recommendation(state, rec, o.replace);
+  // --output-kind cilium: the same recommendation translated (cilium_emit.h), and the check
+  // below proves the CiliumNetworkPolicies, through the engine's Cilium semantics.
+  CiliumRecommendation cil;
+  if (cilium) {
+    cil = to_cilium(rec, state, existing.endpoints());
+    if (!cil.error.empty()) throw UsageError{cil.error};
+  }
+  ClusterState after_state = cilium ? with_cilium_recommendation(state, cil, o.replace)
+                                    : with_recommendation(state, rec, o.replace);
   auto after = PolicyEngine::compile(after_state, build_endpoints(after_state));
   SelfCheck check = self_check(*current, *after, obs, rec, ro);
   verbose_log(o.common, "self-check: " + clock.lap());
@@ -250,31 +270,47 @@ int run(const RecommendOptionsCli& o) {
   // proved (the exact bytes that are written), and only then written.
   const bool json = o.common.output == "json";
   std::vector<std::pair<std::filesystem::path, std::string>> files;
-  std::vector<std::pair<std::vector<const NetworkPolicy*>, std::vector<const ClusterPolicy*>>>
-      contents;
-  if (!o.out_dir.empty()) {
+  struct Contents {
+    std::vector<const NetworkPolicy*> policies;
+    std::vector<const ClusterPolicy*> guardrails;
+    std::vector<const CiliumPolicy*> cilium;
+  };
+  std::vector<Contents> contents;
+  const std::string ext = json ? ".json" : ".yaml";
+  if (!o.out_dir.empty() && cilium) {
+    for (const RecommendedCiliumPolicy& p : cil.policies) {
+      files.emplace_back(
+          std::filesystem::path(o.out_dir) / (p.policy.ns + "." + p.policy.name + ext),
+          json ? render_cilium_policy_json(p, 2) + "\n" : render_cilium_policy_yaml(p));
+      contents.push_back({{}, {}, {&p.policy}});
+    }
+  } else if (!o.out_dir.empty()) {
     for (const RecommendedPolicy& p : rec.policies) {
-      files.emplace_back(std::filesystem::path(o.out_dir) /
-                             (p.policy.ns + "." + p.policy.name + (json ? ".json" : ".yaml")),
-                         json ? render_policy_json(p, 2) + "\n" : render_policy_yaml(p));
-      contents.push_back({{&p.policy}, {}});
+      files.emplace_back(
+          std::filesystem::path(o.out_dir) / (p.policy.ns + "." + p.policy.name + ext),
+          json ? render_policy_json(p, 2) + "\n" : render_policy_yaml(p));
+      contents.push_back({{&p.policy}, {}, {}});
     }
     for (const ClusterPolicy& p : rec.guardrails) {
-      files.emplace_back(
-          std::filesystem::path(o.out_dir) / ("cluster." + p.name + (json ? ".json" : ".yaml")),
-          json ? render_cluster_policy_json(p, 2, rec.low_confidence) + "\n"
-               : render_cluster_policy_yaml(p, rec.low_confidence));
-      contents.push_back({{}, {&p}});
+      files.emplace_back(std::filesystem::path(o.out_dir) / ("cluster." + p.name + ext),
+                         json ? render_cluster_policy_json(p, 2, rec.low_confidence) + "\n"
+                              : render_cluster_policy_yaml(p, rec.low_confidence));
+      contents.push_back({{}, {&p}, {}});
     }
+  } else if (cilium) {
+    files.emplace_back("", json ? render_cilium_json(cil) : render_cilium_yaml(cil));
+    auto& c = contents.emplace_back();
+    for (const RecommendedCiliumPolicy& p : cil.policies) c.cilium.push_back(&p.policy);
   } else {
     files.emplace_back("", json ? render_json(rec) : render_yaml(rec));
     auto& c = contents.emplace_back();
-    for (const RecommendedPolicy& p : rec.policies) c.first.push_back(&p.policy);
-    for (const ClusterPolicy& p : rec.guardrails) c.second.push_back(&p);
+    for (const RecommendedPolicy& p : rec.policies) c.policies.push_back(&p.policy);
+    for (const ClusterPolicy& p : rec.guardrails) c.guardrails.push_back(&p);
   }
   for (size_t i = 0; i < files.size(); ++i) {
     std::string name = files[i].first.empty() ? "<stdout>" : files[i].first.string();
-    std::string why = check_written(files[i].second, name, contents[i].first, contents[i].second);
+    std::string why = check_written(files[i].second, name, contents[i].policies,
+                                    contents[i].guardrails, contents[i].cilium);
     if (!why.empty()) {
       print_error("self-check failed: " + name + ": " + why +
                   " (a bug in stockade; please report it)");
@@ -387,10 +423,10 @@ int run(const RecommendOptionsCli& o) {
     auto fp = [](uint64_t v) { return std::to_string(v); };
     std::string msg;
     msg += fmt::format(
-        "stockade: {} policies written ({} ingress, {} egress, {} default-deny) in {} "
+        "stockade: {} {} written ({} ingress, {} egress, {} default-deny) in {} "
         "namespace(s){}\n",
-        rec.policies.size(), n_in, n_eg, n_dd, namespaces.size(),
-        o.out_dir.empty() ? "" : " to " + o.out_dir);
+        rec.policies.size(), cilium ? "CiliumNetworkPolicies" : "policies", n_in, n_eg, n_dd,
+        namespaces.size(), o.out_dir.empty() ? "" : " to " + o.out_dir);
     if (!rec.guardrails.empty())
       msg +=
           fmt::format("stockade: {} cluster guardrail(s) suggested ({})\n", rec.guardrails.size(),
@@ -520,6 +556,12 @@ Runner register_recommend(CLI::App& app) {
                   "A learning window shorter than this is a warning, and every policy is "
                   "annotated stockade.io/confidence: low (default 24h)")
       ->default_str("24h");
+  cmd->add_option("--output-kind", opts->output_kind,
+                  "The kind of policy written: networkpolicy (Kubernetes NetworkPolicy, default), "
+                  "cilium (CiliumNetworkPolicy cilium.io/v2, for clusters whose CNI is Cilium), "
+                  "calico (not yet)")
+      ->check(CLI::IsMember({"networkpolicy", "cilium", "calico"}))
+      ->default_str("networkpolicy");
   cmd->add_option("--guardrail-api", opts->guardrail_api,
                   "v1beta1 (ClusterNetworkPolicy, default), v1alpha2 (ClusterNetworkPolicy, for "
                   "network-policy-api v0.2) or v1alpha1 (AdminNetworkPolicy)")

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "input/loader.h"
+#include "recommend/cilium_emit.h"
 
 namespace stockade {
 
@@ -372,6 +373,24 @@ void yaml_emit(const ojson& v, int indent, std::string& out, bool) {
 }
 
 }  // namespace
+
+namespace emit {
+
+std::string yaml_document(const nlohmann::ordered_json& doc) {
+  std::string out;
+  yaml_object(doc, 0, out, false);
+  return out;
+}
+
+nlohmann::ordered_json selector(const LabelSelector& s) {
+  return selector_json(s);
+}
+
+std::string evidence(const PeerEvidence& e, const std::vector<std::string>* names) {
+  return evidence_text_raw(e, names);
+}
+
+}  // namespace emit
 
 // The same YAML as yaml_object(policy_json(p, true)) writes, without building the tree: a
 // recommendation for a large cluster is tens of megabytes (checked byte for byte in tests).
@@ -1054,7 +1073,8 @@ std::string canonical(const ClusterPolicy& p) {
 
 std::string check_written(std::string_view text, const std::string& name,
                           const std::vector<const NetworkPolicy*>& policies,
-                          const std::vector<const ClusterPolicy*>& guardrails) {
+                          const std::vector<const ClusterPolicy*>& guardrails,
+                          const std::vector<const CiliumPolicy*>& cilium) {
   // Large YAML is read on two threads, split where a document starts near the middle: a line
   // "---" starts a document wherever it stands (inside a quoted scalar it is an error either
   // way), so the two halves hold the documents the whole text holds. (The output of a large
@@ -1086,11 +1106,14 @@ std::string check_written(std::string_view text, const std::string& name,
   ClusterState& back = halves[0];
   for (NetworkPolicy& p : halves[1].network_policies) back.network_policies.push_back(std::move(p));
   for (ClusterPolicy& p : halves[1].cluster_policies) back.cluster_policies.push_back(std::move(p));
+  for (CiliumPolicy& p : halves[1].cilium_policies) back.cilium_policies.push_back(std::move(p));
   std::vector<std::string> want, got;
   for (const NetworkPolicy* p : policies) want.push_back(canonical(*p));
   for (const ClusterPolicy* p : guardrails) want.push_back(canonical(*p));
+  for (const CiliumPolicy* p : cilium) want.push_back(canonical_cilium(*p));
   for (const NetworkPolicy& p : back.network_policies) got.push_back(canonical(p));
   for (const ClusterPolicy& p : back.cluster_policies) got.push_back(canonical(p));
+  for (const CiliumPolicy& p : back.cilium_policies) got.push_back(canonical_cilium(p));
   size_t other = 0;
   for (const ClusterState& h : halves) {
     other += h.pods.size() + h.workloads.size() + h.namespaces.size() + h.services.size() +
@@ -1317,7 +1340,8 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       continue;
     }
     bool need_egress = src_pod && unit_covered[unit_of[e.src.endpoint]] &&
-                       !decided_by_policy(v.egress) && !on_node(e.src, e.dst);
+                       !decided_by_policy(v.egress) &&
+                       (options.own_node_egress || !on_node(e.src, e.dst));
     bool need_ingress = dst_pod && unit_covered[unit_of[e.dst.endpoint]] &&
                         !decided_by_policy(v.ingress) && !on_node(e.dst, e.src);
     if (!need_egress && !need_ingress) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,10 @@ struct RecommendOptions {
   bool isolate_unobserved = false;
   bool include_system = false;  // policies in the system namespaces (is_system_namespace)
   bool low_confidence = false;  // the window is short: stockade.io/confidence: low everywhere
+  // A pod's traffic to its own node gets egress rules too (Cilium isolates it once egress is
+  // isolated; Kubernetes NetworkPolicy implementations let it through, so by default it needs
+  // none).
+  bool own_node_egress = false;
 };
 
 // What was observed of one peer of a rule (written as a comment above it).
@@ -126,7 +131,18 @@ std::string render_json(const Recommendation& r);
 // policies, else what differs.
 std::string check_written(std::string_view text, const std::string& name,
                           const std::vector<const NetworkPolicy*>& policies,
-                          const std::vector<const ClusterPolicy*>& guardrails);
+                          const std::vector<const ClusterPolicy*>& guardrails,
+                          const std::vector<const CiliumPolicy*>& cilium = {});
+
+// The YAML writer and the evidence text, for the other output kinds' emitters
+// (cilium_emit.cc): one way to write a scalar, a key and a comment.
+namespace emit {
+// A YAML document from an object tree; a "#" member of an array element is written as a
+// comment line above it (escaped: one line whatever it holds).
+std::string yaml_document(const nlohmann::ordered_json& doc);
+nlohmann::ordered_json selector(const LabelSelector& s);  // matchLabels / matchExpressions
+std::string evidence(const PeerEvidence& e, const std::vector<std::string>* names);
+}  // namespace emit
 
 // Whether traffic to `dst` on this port is DNS (port 53, a port named dns*, or the cluster DNS
 // pods over UDP): recommended on UDP and TCP both.
