@@ -1,0 +1,239 @@
+// `stockade recommend --output-kind cilium` on the command line: the demo (golden), the loop
+// recommend -> verify with the written CiliumNetworkPolicies on the demo and on a generated
+// cluster, validity against Cilium's CRD schema, and what is refused.
+//
+// Refresh the golden with
+//   STOCKADE_UPDATE_GOLDEN=1 ./build/release/tests/stockade_tests
+//   --gtest_filter='CliRecommendCilium*'
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kSourceDir = STOCKADE_SOURCE_DIR;
+const fs::path kGoldenDir = kSourceDir / "tests" / "cli" / "golden";
+const fs::path kCiliumSchema =
+    kSourceDir / "tests" / "data" / "schemas" / "cilium.io_ciliumnetworkpolicy_v2.json";
+const char* const kDemoFlows = "demo/flows/hubble.json.gz";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+class TempDir {
+ public:
+  explicit TempDir(const std::string& test) {
+    std::string tmpl =
+        (fs::temp_directory_path() / ("stockade-cilium-" + test + "-XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+struct Proc {
+  int code = -1;
+  std::string out, err;
+};
+
+Proc run(const std::string& program, const std::vector<std::string>& args) {
+  TempDir tmp("run");
+  std::string cmd = "cd " + quote(kSourceDir.string()) + " && " + quote(program);
+  for (const std::string& a : args) cmd += " " + quote(a);
+  cmd += " </dev/null >" + quote((tmp.path() / "out").string()) + " 2>" +
+         quote((tmp.path() / "err").string());
+  int status = std::system(cmd.c_str());
+  Proc r;
+  if (status != -1 && WIFEXITED(status)) r.code = WEXITSTATUS(status);
+  r.out = slurp(tmp.path() / "out");
+  r.err = slurp(tmp.path() / "err");
+  return r;
+}
+
+Proc stockade(const std::vector<std::string>& args) {
+  return run(STOCKADE_BINARY, args);
+}
+
+void expect_golden(const std::string& name, const std::string& actual) {
+  fs::path p = kGoldenDir / name;
+  const char* up = std::getenv("STOCKADE_UPDATE_GOLDEN");
+  if (up && std::string(up) == "1") {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << actual;
+    return;
+  }
+  ASSERT_TRUE(fs::exists(p)) << "missing golden " << p << " (STOCKADE_UPDATE_GOLDEN=1)";
+  EXPECT_EQ(slurp(p), actual) << "stdout differs from " << p;
+}
+
+// Every document of every file in `dir` against the CiliumNetworkPolicy schema (Cilium's CRD,
+// tests/data/schemas) with python3-jsonschema; false (skipped) where it is missing.
+bool validate_cilium(const fs::path& dir, std::string& problems) {
+  if (std::system("python3 -c 'import yaml, jsonschema' >/dev/null 2>&1") != 0) return false;
+  TempDir tmp("schema");
+  fs::path script = tmp.path() / "validate.py";
+  std::ofstream(script) << R"(import sys, os, json, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+bad = docs = 0
+for name in sorted(os.listdir(sys.argv[2])):
+    for doc in yaml.safe_load_all(open(os.path.join(sys.argv[2], name))):
+        if doc is None: continue
+        docs += 1
+        if (doc.get('apiVersion'), doc.get('kind')) != ('cilium.io/v2', 'CiliumNetworkPolicy'):
+            bad += 1
+            print(name, 'not a CiliumNetworkPolicy:', doc.get('apiVersion'), doc.get('kind'))
+            continue
+        for e in jsonschema.Draft7Validator(schema).iter_errors(doc):
+            bad += 1
+            print(name, list(e.path), e.message)
+sys.exit(1 if bad or not docs else 0)
+)";
+  Proc r = run("python3", {script.string(), kCiliumSchema.string(), dir.string()});
+  if (r.code != 0) problems = "exit " + std::to_string(r.code) + ": " + r.out + r.err;
+  return true;
+}
+
+std::string dir_text(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::string all;
+  for (const fs::path& f : files) all += "### " + f.filename().string() + "\n" + slurp(f);
+  return all;
+}
+
+TEST(CliRecommendCilium, DemoGoldenVerifyAndSchema) {
+  Proc r = stockade(
+      {"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--output-kind", "cilium"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_golden("recommend_demo_cilium.yaml", r.out);
+  EXPECT_NE(r.err.find("CiliumNetworkPolicies written"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("self-check passed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("kind: \"NetworkPolicy\""), std::string::npos);
+
+  // The same units as the NetworkPolicy output: one file per unit, with the same names.
+  TempDir tmp("demo");
+  const fs::path np = tmp.path() / "np", cnp = tmp.path() / "cnp";
+  ASSERT_EQ(stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--out-dir",
+                      np.string(), "-q"})
+                .code,
+            0);
+  ASSERT_EQ(stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--out-dir",
+                      cnp.string(), "-q", "--output-kind", "cilium"})
+                .code,
+            0);
+  std::vector<std::string> a, b;
+  for (const auto& e : fs::directory_iterator(np)) a.push_back(e.path().filename());
+  for (const auto& e : fs::directory_iterator(cnp)) b.push_back(e.path().filename());
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  EXPECT_EQ(a, b);
+  for (const auto& e : fs::directory_iterator(cnp))
+    EXPECT_NE(slurp(e.path()).find("kind: \"CiliumNetworkPolicy\""), std::string::npos);
+
+  // verify with the written files: every observed edge allowed, decided by Cilium policies.
+  Proc v = stockade(
+      {"verify", "-f", "demo/cluster", "-f", cnp.string(), "--flows", kDemoFlows, "-o", "json"});
+  EXPECT_EQ(v.code, 0) << v.out << v.err;
+  auto doc = nlohmann::json::parse(v.out);
+  EXPECT_EQ(doc["summary"]["denied"], 0);
+  EXPECT_GT(doc["summary"]["allowed"].get<int>(), 50);
+  // Something is denied that was allowed before: the recommendation isolates.
+  Proc x =
+      stockade({"explain", "-f", "demo/cluster", "-f", cnp.string(), "--from",
+                "shop/frontend-7d9f8c6b5d-x2k9p", "--to", "data/postgres-0", "--port", "tcp/5432"});
+  EXPECT_NE(x.out.find("DENIED"), std::string::npos) << x.out << x.err;
+  EXPECT_NE(x.out.find("CiliumNetworkPolicy"), std::string::npos) << x.out;
+
+  std::string problems;
+  if (validate_cilium(cnp, problems))
+    EXPECT_EQ(problems, "");
+  else
+    GTEST_LOG_(INFO) << "python3 jsonschema/yaml not available: schema validation skipped";
+
+  // -o json: one List of CiliumNetworkPolicies, the same policies.
+  Proc j = stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--output-kind",
+                     "cilium", "-o", "json", "-q"});
+  ASSERT_EQ(j.code, 0) << j.err;
+  auto list = nlohmann::json::parse(j.out);
+  EXPECT_EQ(list["items"].size(), b.size());
+  for (const auto& item : list["items"]) EXPECT_EQ(item["kind"], "CiliumNetworkPolicy");
+}
+
+TEST(CliRecommendCilium, GeneratedClusterLoop) {
+  TempDir tmp("generated");
+  fs::path cluster = tmp.path() / "cluster.json", flows = tmp.path() / "flows.json.gz";
+  ASSERT_EQ(run(STOCKADE_GEN_CLUSTER, {"--pods", "300", "--namespaces", "4", "--policies", "0",
+                                       "--out", cluster.string()})
+                .code,
+            0);
+  ASSERT_EQ(run(STOCKADE_GEN_FLOWS, {"--cluster", cluster.string(), "--records", "20000", "--gzip",
+                                     "--out", flows.string()})
+                .code,
+            0);
+  fs::path a = tmp.path() / "a", b = tmp.path() / "b";
+  Proc r = stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--out-dir",
+                     a.string(), "--include-system", "--output-kind", "cilium"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(stockade({"recommend", "-f", cluster.string(), "--flows", flows.string(), "--out-dir",
+                      b.string(), "-q", "--include-system", "--output-kind", "cilium"})
+                .code,
+            0);
+  EXPECT_EQ(dir_text(a), dir_text(b)) << "two runs must give identical files";
+  EXPECT_NE(r.err.find("and 0 beyond"), std::string::npos) << r.err;
+  Proc v = stockade({"verify", "-f", cluster.string(), "-f", a.string(), "--flows", flows.string(),
+                     "-o", "json"});
+  EXPECT_EQ(v.code, 0) << v.err;
+  auto doc = nlohmann::json::parse(v.out);
+  EXPECT_EQ(doc["summary"]["denied"], 0);
+  EXPECT_GT(doc["summary"]["allowed"].get<int>(), 1000);
+  std::string problems;
+  if (validate_cilium(a, problems)) {
+    EXPECT_EQ(problems, "");
+  }
+}
+
+TEST(CliRecommendCilium, WhatIsNotThereYetIsSaid) {
+  Proc c = stockade(
+      {"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--output-kind", "calico"});
+  EXPECT_EQ(c.code, 2);
+  EXPECT_NE(c.err.find("stockade: error: --output-kind calico: not yet"), std::string::npos)
+      << c.err;
+  EXPECT_EQ(c.out, "");
+  Proc g = stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--output-kind",
+                     "cilium", "--guardrails"});
+  EXPECT_EQ(g.code, 2);
+  EXPECT_NE(g.err.find("not yet"), std::string::npos) << g.err;
+  Proc bad = stockade(
+      {"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--output-kind", "istio"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.out, "");
+}
+
+}  // namespace
