@@ -219,6 +219,65 @@ TEST(CliRecommendCilium, GeneratedClusterLoop) {
   }
 }
 
+TEST(CliRecommendCilium, HostileFlowNamesCannotInject) {
+  // A Hubble record whose pod name carries a rule: dropped as malformed, the policies the same.
+  Proc base = stockade(
+      {"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--output-kind", "cilium", "-q"});
+  ASSERT_EQ(base.code, 0) << base.err;
+  Proc r = stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--flows",
+                     "tests/hostile/injection-flows-pod-newline.json", "--output-kind", "cilium"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, base.out);
+  EXPECT_EQ(r.out.find("0.0.0.0/0"), std::string::npos);
+  EXPECT_EQ(r.out.find("\"world\""), std::string::npos);
+  EXPECT_EQ(r.out.find("\"all\""), std::string::npos);
+  EXPECT_NE(r.err.find("not a valid Kubernetes name"), std::string::npos) << r.err;
+}
+
+TEST(CliRecommendCilium, DeclaredExposureKeptAsWorld) {
+  // The storefront's Service made a LoadBalancer: the internet keeps reaching it, from the
+  // entity world (and through other nodes, remote-node), whether observed or not.
+  TempDir tmp("lb");
+  const fs::path cluster = tmp.path() / "cluster";
+  fs::create_directories(cluster);
+  for (const auto& e : fs::directory_iterator(kSourceDir / "demo" / "cluster"))
+    fs::copy_file(e.path(), cluster / e.path().filename());
+  {
+    std::string shop = slurp(cluster / "shop.yaml");
+    size_t at =
+        shop.find("    name: frontend\n    namespace: shop\n    resourceVersion: \"187351\"");
+    ASSERT_NE(at, std::string::npos);
+    at = shop.find("    type: ClusterIP\n", at);
+    ASSERT_NE(at, std::string::npos);
+    shop.replace(at, 20, "    type: LoadBalancer\n");
+    std::ofstream(cluster / "shop.yaml", std::ios::binary | std::ios::trunc) << shop;
+  }
+  const fs::path out = tmp.path() / "cnp";
+  Proc r = stockade({"recommend", "-f", cluster.string(), "--flows", kDemoFlows, "--out-dir",
+                     out.string(), "--output-kind", "cilium", "-q"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string frontend = slurp(out / "shop.stockade-ingress-frontend.yaml");
+  EXPECT_NE(frontend.find("  - fromEntities:\n    - \"world\"\n    - \"remote-node\"\n"),
+            std::string::npos)
+      << frontend;
+  EXPECT_NE(frontend.find("kept whether observed or not"), std::string::npos) << frontend;
+  Proc lb =
+      stockade({"explain", "-f", cluster.string(), "-f", out.string(), "--from", "198.51.100.7",
+                "--to", "shop/frontend-7d9f8c6b5d-x2k9p", "--port", "tcp/http"});
+  EXPECT_NE(lb.out.find("ALLOWED"), std::string::npos) << lb.out << lb.err;
+  Proc db = stockade({"explain", "-f", cluster.string(), "-f", out.string(), "--from",
+                      "198.51.100.7", "--to", "data/postgres-0", "--port", "tcp/5432"});
+  EXPECT_NE(db.out.find("DENIED"), std::string::npos) << db.out << db.err;
+  Proc dns = stockade({"explain", "-f", cluster.string(), "-f", out.string(), "--from",
+                       "shop/nightly-report", "--to", "kube-system/coredns-5dd5756b68-8xq2l",
+                       "--port", "udp/53"});
+  EXPECT_NE(dns.out.find("ALLOWED"), std::string::npos) << dns.out << dns.err;
+  std::string problems;
+  if (validate_cilium(out, problems)) {
+    EXPECT_EQ(problems, "");
+  }
+}
+
 TEST(CliRecommendCilium, WhatIsNotThereYetIsSaid) {
   Proc c = stockade(
       {"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--output-kind", "calico"});
