@@ -7,12 +7,15 @@
 //   BM_RecommendSynthesisDistinctPairs  the same when every edge is another workload pair
 //   BM_RecommendSelfCheck  compiling the recommended policies and checking every edge
 //   BM_RecommendRender     YAML of every policy
+//   BM_RecommendCilium     the same policies translated to CiliumNetworkPolicies and written
+//   BM_RecommendCiliumSelfCheck  compiling those (Cilium semantics) and checking every edge
 #include <benchmark/benchmark.h>
 
 #include <map>
 #include <random>
 #include <string>
 
+#include "recommend/cilium_emit.h"
 #include "recommend/recommend.h"
 
 namespace {
@@ -186,5 +189,42 @@ void BM_RecommendRender(benchmark::State& st) {
   st.counters["bytes"] = static_cast<double>(bytes);
 }
 BENCHMARK(BM_RecommendRender)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+RecommendOptions cilium_options() {
+  RecommendOptions o;
+  o.own_node_egress = true;  // as `recommend --output-kind cilium`
+  return o;
+}
+
+void BM_RecommendCilium(benchmark::State& st) {
+  const Data& d = data();
+  Recommendation r = recommend(d.state, *d.engine, d.observed, cilium_options());
+  size_t bytes = 0;
+  std::vector<CiliumRecommendation> done;  // not freed in the loop, as the command
+  for (auto _ : st) {
+    done.push_back(to_cilium(r, d.state, d.engine->endpoints()));
+    std::string y = render_cilium_yaml(done.back());
+    bytes = y.size();
+    benchmark::DoNotOptimize(y);
+  }
+  st.counters["policies"] = static_cast<double>(r.policies.size());
+  st.counters["bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_RecommendCilium)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+void BM_RecommendCiliumSelfCheck(benchmark::State& st) {
+  const Data& d = data();
+  Recommendation r = recommend(d.state, *d.engine, d.observed, cilium_options());
+  ClusterState after =
+      with_cilium_recommendation(d.state, to_cilium(r, d.state, d.engine->endpoints()), false);
+  size_t denied = 0;
+  for (auto _ : st) {
+    auto engine = PolicyEngine::compile(after, build_endpoints(after));
+    denied = 0;
+    for (size_t i : r.must_allow) denied += !edge_allowed(*engine, d.observed.edges[i]);
+  }
+  if (denied) st.SkipWithError("self-check found denied edges");
+}
+BENCHMARK(BM_RecommendCiliumSelfCheck)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
 }  // namespace

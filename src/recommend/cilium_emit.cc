@@ -106,8 +106,12 @@ void translate_rule(const NetworkPolicyRule& r, const std::vector<PeerEvidence>*
     const IpBlock& b = *peer.ip_block;
     // The nodes the block holds: Cilium's CIDR rules never match them, its entities do.
     std::set<std::string> hit;
-    for (const auto& [ip, node] : node_of)
-      if (b.contains(ip)) hit.insert(node);
+    if (b.cidr.prefix == b.cidr.network.bits()) {  // one address: a lookup
+      if (auto it = node_of.find(b.cidr.network); it != node_of.end()) hit.insert(it->second);
+    } else {
+      for (const auto& [ip, node] : node_of)
+        if (b.contains(ip)) hit.insert(node);
+    }
     const bool node_only = !hit.empty() && b.cidr.prefix == b.cidr.network.bits();
     for (const std::string& n : hit) {
       const bool elsewhere = subjects.unknown || subjects.nodes.size() > 1 ||
@@ -249,6 +253,10 @@ CiliumRecommendation to_cilium(const Recommendation& rec, const ClusterState& st
   for (const Endpoint& ep : eps)
     if (ep.pod.host_network && !ep.node.empty())
       for (const IpAddr& ip : ep.ips) node_of.emplace(ip, ep.node);
+  // The pods a policy may select: those of its namespace (not host-network: those are nodes).
+  std::map<std::string_view, std::vector<const Endpoint*>> pods_of;
+  for (const Endpoint& ep : eps)
+    if (!ep.pod.host_network) pods_of[ep.ns].push_back(&ep);
   for (const RecommendedPolicy& rp : rec.policies) {
     const NetworkPolicy& np = rp.policy;
     auto reserved = [&](const LabelSelector& s) {
@@ -267,15 +275,15 @@ CiliumRecommendation to_cilium(const Recommendation& rec, const ClusterState& st
           if (peer.namespace_selector) reserved(*peer.namespace_selector);
         }
     Subjects subjects;
-    for (const Endpoint& ep : eps) {
-      if (ep.ns != np.ns || ep.pod.host_network || !np.pod_selector.matches(ep.pod.labels))
-        continue;
-      subjects.any = true;
-      if (ep.node.empty())
-        subjects.unknown = true;
-      else
-        subjects.nodes.insert(ep.node);
-    }
+    if (auto it = pods_of.find(np.ns); it != pods_of.end())
+      for (const Endpoint* ep : it->second) {
+        if (!np.pod_selector.matches(ep->pod.labels)) continue;
+        subjects.any = true;
+        if (ep->node.empty())
+          subjects.unknown = true;
+        else
+          subjects.nodes.insert(ep->node);
+      }
     RecommendedCiliumPolicy cp;
     cp.annotations = rp.annotations;
     cp.policy.ns = np.ns;
