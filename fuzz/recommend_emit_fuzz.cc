@@ -3,7 +3,7 @@
 // invalid UTF-8) is written as YAML and as JSON and read back by the loader; what comes back
 // must be exactly the policy (check_written, the command's own self-check), and both YAML
 // writers must give the same bytes. Text outside the policy (comments, annotations) can never
-// become part of it.
+// become part of it. The same for the policy translated to a CiliumNetworkPolicy.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/labels.h"
+#include "recommend/cilium_emit.h"
 #include "recommend/recommend.h"
 
 namespace {
@@ -104,5 +105,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!check_written(yaml, "fuzz.yaml", {&rp.policy}, {}).empty()) __builtin_trap();
   if (!check_written(render_policy_json(rp, 2), "fuzz.json", {&rp.policy}, {}).empty())
     __builtin_trap();
+  // The same policy as a CiliumNetworkPolicy (--output-kind cilium): read back exactly too,
+  // unless a selector key is one Cilium reserves (refused, nothing written).
+  Recommendation rec;
+  rec.policies.push_back(rp);
+  CiliumRecommendation cil = to_cilium(rec, ClusterState{}, {});
+  if (cil.error.empty()) {
+    const CiliumPolicy* cp = &cil.policies.at(0).policy;
+    if (!check_written(render_cilium_yaml(cil), "fuzz.yaml", {}, {}, {cp}).empty())
+      __builtin_trap();
+    if (!check_written(render_cilium_json(cil), "fuzz.json", {}, {}, {cp}).empty())
+      __builtin_trap();
+  }
   return 0;
 }
