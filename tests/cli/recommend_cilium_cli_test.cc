@@ -219,6 +219,45 @@ TEST(CliRecommendCilium, GeneratedClusterLoop) {
   }
 }
 
+TEST(CliRecommendCilium, BesideThePoliciesInForceAndAsJsonFiles) {
+  // With the demo's policies in force (NetworkPolicies and the admin tiers): the Cilium
+  // policies, enforced together with them, allow exactly what the NetworkPolicy recommendation
+  // allows of the observed traffic (what existing policies deny stays denied, in both).
+  TempDir tmp("mixed");
+  const fs::path np = tmp.path() / "np", cnp = tmp.path() / "cnp", js = tmp.path() / "json";
+  for (const auto& [dir, kind] : {std::pair{np, "networkpolicy"}, std::pair{cnp, "cilium"}})
+    ASSERT_EQ(stockade({"recommend", "-f", "demo/cluster", "-f", "demo/policies", "--flows",
+                        kDemoFlows, "--out-dir", dir.string(), "-q", "--output-kind", kind})
+                  .code,
+              0)
+        << kind;
+  auto summary = [&](const fs::path& dir) {
+    Proc v = stockade({"verify", "-f", "demo/cluster", "-f", "demo/policies", "-f", dir.string(),
+                       "--flows", kDemoFlows, "-o", "json"});
+    return nlohmann::json::parse(v.out)["summary"];
+  };
+  auto a = summary(np), b = summary(cnp);
+  EXPECT_EQ(a["allowed"], b["allowed"]);
+  EXPECT_EQ(a["denied"], b["denied"]);
+  EXPECT_GT(b["allowed"].get<int>(), 50);
+  // -o json with --out-dir: one JSON object per file, read by verify like the YAML.
+  ASSERT_EQ(stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--out-dir",
+                      js.string(), "-q", "--output-kind", "cilium", "-o", "json"})
+                .code,
+            0);
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(js)) {
+    ++files;
+    EXPECT_EQ(e.path().extension(), ".json");
+    EXPECT_EQ(nlohmann::json::parse(slurp(e.path()))["kind"], "CiliumNetworkPolicy");
+  }
+  EXPECT_GT(files, 10u);
+  Proc v = stockade(
+      {"verify", "-f", "demo/cluster", "-f", js.string(), "--flows", kDemoFlows, "-o", "json"});
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(nlohmann::json::parse(v.out)["summary"]["denied"], 0);
+}
+
 TEST(CliRecommendCilium, HostileFlowNamesCannotInject) {
   // A Hubble record whose pod name carries a rule: dropped as malformed, the policies the same.
   Proc base = stockade(
