@@ -508,6 +508,12 @@ int run(const RecommendOptionsCli& o) {
         msg += "stockade:   " + check.declared_ports_examples[i] + "\n";
     }
     for (const std::string& n : rec.notes) msg += "stockade: note: " + display_text(n) + "\n";
+    if (cil.node_rules_widened)
+      msg += fmt::format(
+          "stockade: note: {} Cilium rule(s) allow nodes as the entity remote-node (every other "
+          "node), where the NetworkPolicy named some nodes' addresses: Cilium's CIDR rules do not "
+          "match nodes\n",
+          cil.node_rules_widened);
     std::fflush(stdout);
     std::fwrite(msg.data(), 1, msg.size(), stderr);
   }

@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
 
 namespace stockade {
 
@@ -67,7 +68,7 @@ std::vector<CiliumPortRule> port_rules(const std::vector<NetworkPolicyPort>& por
 // One NetworkPolicy rule as Cilium rules: endpoints, CIDRs, entities (one kind of peer each).
 void translate_rule(const NetworkPolicyRule& r, const std::vector<PeerEvidence>* ev,
                     const std::vector<std::string>* names, bool ingress, const Subjects& subjects,
-                    const NodeOf& node_of, Translated& out) {
+                    const NodeOf& node_of, size_t nodes, Translated& out, size_t& widened) {
   std::optional<std::vector<CiliumPortRule>> to_ports;
   if (!r.ports.empty()) to_ports = port_rules(r.ports);
   auto comment = [&](size_t k) {
@@ -140,6 +141,14 @@ void translate_rule(const NetworkPolicyRule& r, const std::vector<PeerEvidence>*
     cidrs.to_ports = to_ports;
     out.rules.push_back(std::move(cidrs));
     out.evidence.push_back(std::move(cidr_ev));
+  }
+  if (entities.count("remote-node") && !entities.count("world") && !entities.count("all")) {
+    std::set<std::string> named;  // the nodes the NetworkPolicy rule named by address
+    for (const NetworkPolicyPeer& peer : r.peers)
+      if (peer.ip_block)
+        for (const auto& [ip, node] : node_of)
+          if (peer.ip_block->contains(ip)) named.insert(node);
+    if (named.size() + 1 < nodes) ++widened;  // more than those and the pods' own
   }
   if (!entities.empty()) {
     CiliumRule e;
@@ -253,6 +262,8 @@ CiliumRecommendation to_cilium(const Recommendation& rec, const ClusterState& st
   for (const Endpoint& ep : eps)
     if (ep.pod.host_network && !ep.node.empty())
       for (const IpAddr& ip : ep.ips) node_of.emplace(ip, ep.node);
+  std::set<std::string_view> node_names;
+  for (const auto& [ip, node] : node_of) node_names.insert(node);
   // The pods a policy may select: those of its namespace (not host-network: those are nodes).
   std::map<std::string_view, std::vector<const Endpoint*>> pods_of;
   for (const Endpoint& ep : eps)
@@ -297,7 +308,7 @@ CiliumRecommendation to_cilium(const Recommendation& rec, const ClusterState& st
       Translated t;
       for (size_t i = 0; i < rules.size(); ++i)
         translate_rule(rules[i], i < evidence.size() ? &evidence[i] : nullptr, rp.names.get(),
-                       ingress, subjects, node_of, t);
+                       ingress, subjects, node_of, node_names.size(), t, out.node_rules_widened);
       // Isolated without an allowance: `- {}` (an empty list would isolate nothing).
       if (t.rules.empty()) {
         t.rules.emplace_back();

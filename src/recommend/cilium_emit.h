@@ -25,6 +25,9 @@ struct RecommendedCiliumPolicy {
 struct CiliumRecommendation {
   std::vector<RecommendedCiliumPolicy> policies;  // in the order of Recommendation::policies
   std::string error;                              // not expressible: why (nothing is written)
+  // Rules whose node peers (addresses of some nodes) became `remote-node`, every other node:
+  // wider than the NetworkPolicy's addresses, said in the summary.
+  size_t node_rules_widened = 0;
 };
 
 // Translates each recommended NetworkPolicy (`eps`: the endpoints the recommendation was made

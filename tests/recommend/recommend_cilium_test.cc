@@ -36,6 +36,11 @@ kind: Node
 metadata: {name: n2}
 status: {addresses: [{type: InternalIP, address: 192.168.0.11}]}
 ---
+apiVersion: v1
+kind: Node
+metadata: {name: n3}
+status: {addresses: [{type: InternalIP, address: 192.168.0.12}]}
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: shop, uid: d1}
@@ -203,6 +208,8 @@ TEST(RecommendCilium, PeersBecomeWhatCiliumEnforcesAndTheEngineProvesThem) {
   EXPECT_EQ(entities("stockade-egress-api", false), std::vector<std::string>{"host"}) << yaml;
   EXPECT_EQ(entities("stockade-ingress-api", true), std::vector<std::string>{"remote-node"})
       << yaml;
+  // remote-node is every other node: n3 too, which the NetworkPolicy did not name (said).
+  EXPECT_EQ(cil.node_rules_widened, 1u);
 
   // The default-deny: `- {}` in both directions (an empty list would isolate nothing), and the
   // CronJob no flow showed left out by its selector.
