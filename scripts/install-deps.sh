@@ -7,12 +7,13 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev clang-format
   libyaml-dev libyaml-cpp-dev libsimdjson-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
-  libexpected-dev libjemalloc-dev
+  libexpected-dev libjemalloc-dev libcpp-httplib-dev
   libbpf-dev bpftool libcurl4-openssl-dev iproute2
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-yaml python3-jsonschema
   zlib1g-dev libyaml-dev
   openssl
+  prometheus
   nodejs chromium fonts-dejavu-core
 )
 # npm: Debian's package, unless a Node.js distribution that bundles it is installed already

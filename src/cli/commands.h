@@ -18,5 +18,6 @@ Runner register_agent(CLI::App& app);
 Runner register_verify(CLI::App& app);
 Runner register_recommend(CLI::App& app);
 Runner register_scan(CLI::App& app);
+Runner register_serve(CLI::App& app);
 
 }  // namespace stockade::cli

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
       {"diff", register_diff(app)},     {"map", register_map(app)},
       {"verify", register_verify(app)}, {"recommend", register_recommend(app)},
       {"scan", register_scan(app)},     {"apply", register_apply(app)},
-      {"agent", register_agent(app)},
+      {"agent", register_agent(app)},     {"serve", register_serve(app)},
   };
   auto known = [&](const std::string& name) {
     for (const auto& [n, r] : commands)

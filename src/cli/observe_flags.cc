@@ -1,5 +1,7 @@
 #include "cli/observe_flags.h"
 
+#include "model/duration.h"
+
 #include <cctype>
 #include <chrono>
 #include <cstdint>
@@ -8,51 +10,19 @@
 namespace stockade::cli {
 
 int64_t parse_duration_ns(const std::string& text, const char* flag) {
-  // Go's time.ParseDuration units (as hubble observe --since takes them), plus d for days.
-  auto bad = [&]() -> UsageError {
-    return UsageError{std::string(flag) +
-                      ": expected a duration such as 24h, 1h30m, 90s or 7d, got \"" + text + "\""};
-  };
-  if (text == "0") return 0;
-  if (text.empty()) throw bad();
-  int64_t total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t digits = i;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    if (digits == i || digits - i > 9) throw bad();
-    const int64_t n = std::stoll(text.substr(i, digits - i));
-    size_t unit_end = digits;
-    while (unit_end < text.size() && std::isalpha(static_cast<unsigned char>(text[unit_end])))
-      ++unit_end;
-    const std::string unit = text.substr(digits, unit_end - digits);
-    int64_t scale = unit == "ms"  ? 1'000'000LL
-                    : unit == "s" ? 1'000'000'000LL
-                    : unit == "m" ? 60'000'000'000LL
-                    : unit == "h" ? 3'600'000'000'000LL
-                    : unit == "d" ? 86'400'000'000'000LL
-                                  : 0;
-    if (!scale || n > INT64_MAX / scale || total > INT64_MAX - n * scale) throw bad();
-    total += n * scale;
-    i = unit_end;
-  }
-  return total;
+  if (auto d = parse_duration(text)) return *d;
+  throw UsageError{std::string(flag) +
+                   ": expected a duration such as 24h, 1h30m, 90s or 7d, got \"" + text + "\""};
 }
 
 int64_t observe_time(const std::string& text, const char* flag) {
-  if (text.empty()) return 0;
-  if (auto t = parse_rfc3339(text)) return *t == 0 ? 1 : *t;
-  if (!text.empty() && std::isdigit(static_cast<unsigned char>(text.front())) &&
-      std::isalpha(static_cast<unsigned char>(text.back()))) {
-    // One "now" for the whole process: --since and --until, and every command reading them.
-    static const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
-    const int64_t d = parse_duration_ns(text, flag);
-    return now - d > 0 ? now - d : 1;
-  }
-  throw UsageError{std::string(flag) + ": invalid time \"" + text +
-                   "\" (RFC 3339, e.g. 2026-01-01T00:00:00Z, or a duration before now, e.g. 24h)"};
+  // One "now" for the whole process: --since and --until, and every command reading them.
+  static const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+  std::string error;
+  if (auto t = parse_time_or_age(text, now, &error)) return *t;
+  throw UsageError{std::string(flag) + ": " + error};
 }
 
 void add_observe_flags(CLI::App& cmd, ObserveFlags& f, bool flows_required) {

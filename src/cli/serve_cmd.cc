@@ -1,0 +1,364 @@
+// stockade serve: the loop that keeps running (src/server/ does the work; this parses flags,
+// wires signals and sources, and prints).
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/observe_flags.h"
+#include "core/read_text.h"
+#include "kube/live_state.h"
+#include "server/flow_journal.h"
+#include "server/http.h"
+#include "server/state.h"
+
+namespace stockade::cli {
+
+namespace {
+
+struct ServeOptions {
+  CommonOptions common;
+  bool in_cluster = false;
+  std::string listen = "127.0.0.1:7080";
+  std::string store = "sqlite:stockade.db";
+  std::string token_file;
+  std::string tls_cert, tls_key;
+  std::string admission = "warn";
+  std::string hubble_relay;
+  std::vector<std::string> external_cidrs;
+  uint32_t max_external_nodes = 10000;
+  uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
+  size_t max_body_mb = 32;
+};
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// Splits ADDR:PORT ("[::1]:7080" for IPv6).
+std::pair<std::string, int> split_listen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size())
+    throw UsageError{"--listen: expected ADDR:PORT, got \"" + listen + "\""};
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  int port = 0;
+  for (char c : listen.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535)
+      throw UsageError{"--listen: invalid port in \"" + listen + "\""};
+    port = port * 10 + (c - '0');
+  }
+  if (port > 65535) throw UsageError{"--listen: invalid port in \"" + listen + "\""};
+  return {host.empty() ? "0.0.0.0" : host, port};
+}
+
+// What the -f paths hold now: their files' names, sizes and modification times. A change of
+// any of them is a reason to rebuild.
+std::string fingerprint(const std::vector<std::string>& paths) {
+  std::string out;
+  auto add = [&](const std::filesystem::path& p) {
+    struct stat st = {};
+    if (::stat(p.c_str(), &st) != 0) return;
+    out += p.string() + '\0' + std::to_string(st.st_size) + '\0' +
+           std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + '\n';
+  };
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      for (auto it = std::filesystem::recursive_directory_iterator(
+               path, std::filesystem::directory_options::skip_permission_denied, ec);
+           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file(ec)) add(it->path());
+    } else {
+      add(path);
+    }
+  }
+  return out;
+}
+
+// Rebuilds on request (SIGHUP, a watch event, a changed file), one at a time; several requests
+// close together give one rebuild.
+class Rebuilder {
+ public:
+  explicit Rebuilder(server::ServerState& state, std::function<void(const std::string&)> log)
+      : state_(state), log_(std::move(log)), thread_([this] { loop(); }) {}
+  ~Rebuilder() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void request() {
+    {
+      std::lock_guard lock(mutex_);
+      pending_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || pending_; });
+      if (stop_) return;
+      // Changes come in bursts (an editor's save, a rollout's watch events): wait for a quiet
+      // moment before rebuilding.
+      while (pending_ && !stop_) {
+        pending_ = false;
+        cv_.wait_for(lock, std::chrono::milliseconds(300), [&] { return stop_; });
+      }
+      if (stop_) return;
+      lock.unlock();
+      auto r = state_.rebuild();
+      log_(r ? "rebuilt the snapshot of the cluster objects"
+             : "rebuild failed, the previous snapshot stays in use: " + r.error().str());
+      lock.lock();
+    }
+  }
+
+  server::ServerState& state_;
+  std::function<void(const std::string&)> log_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool pending_ = false, stop_ = false;
+  std::thread thread_;
+};
+
+int run(const ServeOptions& o) {
+  const bool live = !o.common.kubeconfig.empty() || !o.common.context.empty() || o.in_cluster;
+  if (live && !o.common.files.empty())
+    throw UsageError{
+        "-f and a live cluster (--kubeconfig, --context, --in-cluster) exclude each "
+        "other"};
+  if (!live && o.common.files.empty())
+    throw UsageError{"no cluster objects: pass -f FILE (or --kubeconfig/--context/--in-cluster)"};
+  for (const std::string& f : o.common.files)
+    if (f == "-")
+      throw UsageError{"-f -: the server reads its objects again when they change; give files"};
+  if (!o.hubble_relay.empty())
+    throw UsageError{
+        "--hubble-relay is not implemented in this version: POST the records to "
+        "/api/v1/flows (hubble observe -o jsonpb --follow | curl --data-binary @- …)"};
+  if (o.store.rfind("postgres://", 0) == 0 || o.store.rfind("postgresql://", 0) == 0)
+    throw UsageError{"--store postgres://: not implemented in this version (sqlite:PATH is)"};
+  if (o.store.rfind("sqlite:", 0) != 0 || o.store.size() == 7)
+    throw UsageError{"--store: expected sqlite:PATH or postgres://…, got \"" + o.store + "\""};
+  auto [host, port] = split_listen(o.listen);
+
+  server::HttpOptions ho;
+  ho.host = host;
+  ho.port = port;
+  ho.tls_cert = o.tls_cert;
+  ho.tls_key = o.tls_key;
+  ho.max_body = o.max_body_mb << 20;
+  if (!o.token_file.empty()) {
+    auto token = read_text_file(o.token_file, 64 * 1024);
+    if (!token) throw UsageError{token.error().str()};
+    std::string t = *token;
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+    if (t.empty()) throw UsageError{o.token_file + ": empty token"};
+    ho.token = t;
+  } else if (!is_loopback(host)) {
+    throw UsageError{"--listen " + o.listen +
+                     ": without --token-file the server listens on loopback only (127.0.0.1, "
+                     "::1): anyone who can reach it could read the map and post flows"};
+  }
+  std::mutex log_mutex;
+  const bool quiet = o.common.quiet;
+  auto log_line = [&log_mutex, quiet](const std::string& line) {
+    if (quiet) return;
+    std::lock_guard lock(log_mutex);
+    std::fprintf(stderr, "%s\n", line.c_str());
+  };
+  ho.log = log_line;
+  auto log_msg = [&log_line](const std::string& msg) {
+    log_line(nlohmann::json{{"level", "info"}, {"msg", msg}, {"time", server::log_time_now()}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace));
+  };
+
+  // Signals are taken by one thread (sigwait), so they are blocked before any other starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string journal_path = o.store.substr(7) + ".flows";
+  server::FlowJournal journal;
+  if (auto r = journal.open(journal_path); !r) throw UsageError{r.error().str()};
+  if (journal.torn_bytes())
+    log_msg("the flow journal ended in a batch that was never acknowledged (" +
+            std::to_string(journal.torn_bytes()) + " bytes): removed");
+
+  std::unique_ptr<kube::Client> client;
+  std::unique_ptr<kube::LiveState> live_state;
+  std::function<void()> on_change;  // set once the rebuilder exists
+  std::mutex change_mutex;
+  server::ObjectSource source;
+  if (live) {
+    client = connect_cluster(o.common, o.in_cluster);
+    kube::LiveStateOptions lo;
+    lo.load = load_options(o.common);
+    lo.load.workload_security = false;
+    lo.on_stopped = [&log_msg](const std::string& resource, const Error& e) {
+      log_msg("no longer following " + resource + ": " + e.str());
+    };
+    auto started = kube::LiveState::start(
+        *client, lo,
+        [&on_change, &change_mutex](kube::Informer::Change, const std::string&, const std::string&,
+                                    const std::string&) {
+          std::lock_guard lock(change_mutex);
+          if (on_change) on_change();
+        });
+    if (!started) throw UsageError{started.error().str()};
+    live_state = std::move(*started);
+    if (auto r = live_state->wait_synced(std::chrono::minutes(2)); !r)
+      throw UsageError{r.error().str()};
+    source = [&live_state] { return live_state->state(); };
+  } else {
+    const std::vector<std::string> files = o.common.files;
+    LoadOptions lo = load_options(o.common);
+    lo.workload_security = false;  // the map and the verdicts read no posture fields
+    source = [files, lo]() -> Result<ClusterState> {
+      ClusterLoader loader(lo);
+      for (const std::string& p : files)
+        if (auto r = loader.add_path(p); !r) return tl::unexpected<Error>(r.error());
+      return std::move(loader).finish();
+    };
+  }
+
+  server::StateOptions so;
+  for (const std::string& c : o.external_cidrs) {
+    auto cidr = Cidr::parse(c);
+    if (!cidr) throw UsageError{"--external-cidr: invalid CIDR \"" + c + "\""};
+    so.external_groups.push_back(*cidr);
+  }
+  so.max_external_nodes = o.max_external_nodes;
+  so.max_gzip_ratio = o.max_gzip_ratio;
+  server::ServerState state(source, journal, so);
+  if (auto r = state.rebuild(); !r) throw UsageError{r.error().str()};
+  log_msg("loaded " + std::to_string(state.snapshot()->engine->endpoints().size()) +
+          " endpoints; " + std::to_string(journal.batches()) + " journaled batches replayed");
+
+  server::HttpServer http(state, ho);
+  auto bound = http.bind();
+  if (!bound) throw UsageError{bound.error().str()};
+
+  Rebuilder rebuilder(state, log_msg);
+  {
+    std::lock_guard lock(change_mutex);
+    on_change = [&rebuilder] { rebuilder.request(); };
+  }
+  std::atomic<bool> stopping = false;
+  std::thread signal_thread([&] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        if (stopping) return;
+        log_msg("SIGHUP: reloading the cluster objects");
+        rebuilder.request();
+        continue;
+      }
+      if (!stopping) log_msg("stopping: requests in flight finish");
+      stopping = true;
+      http.stop();
+      return;
+    }
+  });
+  std::thread watcher;
+  if (!live)
+    watcher = std::thread([&] {
+      std::string last = fingerprint(o.common.files);
+      while (!stopping) {
+        for (int i = 0; i < 20 && !stopping; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (stopping) break;
+        std::string now = fingerprint(o.common.files);
+        if (now != last) {
+          last = std::move(now);
+          log_msg("the cluster object files changed: reloading");
+          rebuilder.request();
+        }
+      }
+    });
+
+  http.run();
+  if (!stopping) {
+    // The server ended on its own (not a signal): wake the signal thread so it can be joined.
+    stopping = true;
+    ::kill(::getpid(), SIGTERM);
+  }
+  signal_thread.join();
+  if (watcher.joinable()) watcher.join();
+  {
+    std::lock_guard lock(change_mutex);
+    on_change = nullptr;
+  }
+  log_msg("stopped");
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner register_serve(CLI::App& app) {
+  auto opts = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "The loop that keeps running: ingest flows, keep the map, answer over HTTP");
+  cmd->add_option("-f,--filename", opts->common.files,
+                  "Kubernetes objects: file or directory (recursive); repeatable; read again "
+                  "on SIGHUP and when they change");
+  cmd->add_option("-n,--namespace", opts->common.ns,
+                  "Namespace for namespaced objects that name none (default \"default\")");
+  cmd->add_option("--kubeconfig", opts->common.kubeconfig,
+                  "Follow a live cluster (kubeconfig): list and watch its objects");
+  cmd->add_option("--context", opts->common.context, "kubeconfig context");
+  cmd->add_flag("--in-cluster", opts->in_cluster,
+                "Follow the cluster this pod runs in (its service account)");
+  add_request_timeout_flag(*cmd, opts->common);
+  cmd->add_option("--listen", opts->listen,
+                  "ADDR:PORT to listen on; without --token-file only a loopback address")
+      ->default_str("127.0.0.1:7080");
+  cmd->add_option("--store", opts->store,
+                  "sqlite:PATH (the flow journal is PATH.flows) or postgres://…")
+      ->default_str("sqlite:stockade.db");
+  cmd->add_option("--token-file", opts->token_file,
+                  "Every /api/ and console request needs Authorization: Bearer <this file's "
+                  "token>");
+  cmd->add_option("--tls-cert", opts->tls_cert, "Serve HTTPS with this PEM certificate");
+  cmd->add_option("--tls-key", opts->tls_key, "The certificate's PEM private key");
+  cmd->add_option("--admission", opts->admission, "Admission webhook mode: enforce, warn or off")
+      ->check(CLI::IsMember({"enforce", "warn", "off"}))
+      ->default_str("warn");
+  cmd->add_option("--hubble-relay", opts->hubble_relay, "Hubble Relay ADDR to follow");
+  cmd->add_option("--external-cidr", opts->external_cidrs,
+                  "Group external addresses inside this CIDR into one map node; repeatable");
+  cmd->add_option("--max-external-nodes", opts->max_external_nodes,
+                  "At most this many external map nodes (as stockade map)")
+      ->default_str("10000");
+  cmd->add_option("--max-body", opts->max_body_mb,
+                  "Largest request body in MiB, after decompression (larger: 413)")
+      ->default_str("32")
+      ->check(CLI::Range(1, 1024));
+  add_gzip_ratio_flag(*cmd, opts->max_gzip_ratio);
+  cmd->add_flag("-v,--verbose", opts->common.verbose, "More on stderr");
+  cmd->add_flag("-q,--quiet", opts->common.quiet, "No log lines on stderr");
+  return [opts] { return run(*opts); };
+}
+
+}  // namespace stockade::cli

@@ -1,0 +1,50 @@
+// The server's write-ahead journal of accepted flow records: each POST /api/v1/flows body is
+// appended as one framed batch and made durable (fdatasync) before the request is answered, so
+// a kill -9 right after the answer loses nothing; on start the batches are read back in order,
+// which gives a restarted server the same map as `stockade map` over the same records.
+//
+// Frame: "STKB" magic, body length and CRC-32 (zlib's) of the body (little-endian uint32 each),
+// then the body. A frame that is cut short or fails its CRC ends the journal: it was never
+// acknowledged (the answer waits for the sync), so opening truncates it away.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace stockade::server {
+
+class FlowJournal {
+ public:
+  FlowJournal() = default;
+  ~FlowJournal();
+  FlowJournal(const FlowJournal&) = delete;
+  FlowJournal& operator=(const FlowJournal&) = delete;
+
+  // Opens (creating it when absent) the journal at `path`; a torn last frame is truncated away
+  // and counted in torn_bytes().
+  Result<void> open(const std::string& path);
+
+  // Appends one batch and syncs it to disk. On error nothing of it remains in the journal.
+  Result<void> append(std::string_view body);
+
+  // Calls f with every batch body, in the order they were appended.
+  Result<void> replay(const std::function<void(std::string_view)>& f) const;
+
+  uint64_t bytes() const { return size_; }
+  uint64_t batches() const { return batches_; }
+  uint64_t torn_bytes() const { return torn_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+  uint64_t size_ = 0;
+  uint64_t batches_ = 0;
+  uint64_t torn_ = 0;
+};
+
+}  // namespace stockade::server

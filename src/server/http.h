@@ -1,0 +1,62 @@
+// The HTTP interface of `stockade serve` (the contract is in docs/cli.md): health, metrics,
+// flow ingestion and the map, with bearer-token authentication, request size and time limits
+// and one JSON log line per request. Built on cpp-httplib (Debian's libcpp-httplib-dev), with
+// TLS through its OpenSSL support.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+#include "server/state.h"
+
+namespace stockade::server {
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  int port = 7080;  // 0: any free port (tests)
+  // Every /api/ and console request must carry `Authorization: Bearer <token>` when set.
+  std::string token;
+  std::string tls_cert, tls_key;  // both or neither: HTTPS
+  size_t max_body = 32u << 20;    // after decompression; larger requests get 413
+  int read_timeout_s = 30;        // a client that stops sending is cut off
+  int write_timeout_s = 30;
+  size_t threads = 8;
+  // Receives one JSON object per line (requests, errors); null: no logs.
+  std::function<void(const std::string&)> log;
+};
+
+class HttpServer {
+ public:
+  HttpServer(ServerState& state, HttpOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds the listening socket; returns the port (the chosen one when options.port is 0).
+  Result<int> bind();
+  // Serves until stop() (from another thread or a signal thread); requests in flight finish.
+  void run();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The Prometheus text exposition of the server's counters (GET /metrics).
+std::string render_metrics(const ServerState::Counters& c, bool ready,
+                           const std::vector<std::pair<int, uint64_t>>& responses);
+
+// Now as the "time" of a log line: RFC 3339 UTC with milliseconds.
+std::string log_time_now();
+
+// Constant-time comparison of a presented bearer token with the expected one.
+bool token_matches(std::string_view presented, std::string_view expected);
+
+}  // namespace stockade::server

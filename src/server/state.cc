@@ -1,0 +1,159 @@
+#include "server/state.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "map/map_view.h"
+
+namespace stockade::server {
+
+namespace {
+
+constexpr Granularity kAll[] = {Granularity::Pod, Granularity::Workload, Granularity::Namespace};
+
+size_t slot(Granularity g) {
+  return g == Granularity::Pod ? 0 : g == Granularity::Workload ? 1 : 2;
+}
+
+}  // namespace
+
+// The observed traffic over one snapshot's endpoints, at the granularities asked for.
+struct ServerState::Observed {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::unique_ptr<EdgeGraph> graphs[3];
+  uint64_t records = 0, malformed = 0;
+
+  Observed(std::shared_ptr<const Snapshot> snap, const StateOptions& o,
+           const std::vector<Granularity>& by)
+      : snapshot(std::move(snap)) {
+    for (Granularity g : by) {
+      GraphOptions go;
+      go.by = g;
+      go.external_groups = o.external_groups;
+      go.max_external_nodes = o.max_external_nodes;
+      graphs[slot(g)] =
+          std::make_unique<EdgeGraph>(snapshot->state, snapshot->engine->endpoints(), go);
+    }
+  }
+  void add(const Flow& f) {
+    for (auto& g : graphs)
+      if (g) g->add(f);
+  }
+};
+
+ServerState::ServerState(ObjectSource source, FlowJournal& journal, StateOptions options)
+    : source_(std::move(source)), journal_(journal), options_(std::move(options)) {
+  // Longest prefix first, so the most specific group names an address (as `map` sorts them).
+  std::sort(options_.external_groups.begin(), options_.external_groups.end(),
+            [](const Cidr& a, const Cidr& b) { return a.prefix > b.prefix; });
+}
+
+ServerState::~ServerState() = default;
+
+FlowReadOptions ServerState::read_options() const {
+  FlowReadOptions ro;
+  ro.threads = 1;  // request bodies are small; the HTTP server's threads give the parallelism
+  ro.max_gzip_ratio = options_.max_gzip_ratio;
+  return ro;
+}
+
+std::unique_ptr<ServerState::Observed> ServerState::aggregate_journal(
+    const std::shared_ptr<const Snapshot>& snap, int64_t since_ns, int64_t until_ns,
+    const std::vector<Granularity>& by) const {
+  auto obs = std::make_unique<Observed>(snap, options_, by);
+  const FlowReadOptions ro = read_options();
+  (void)journal_.replay([&](std::string_view body) {
+    FlowReadStats stats;
+    (void)read_flows_text(body, journal_.path(), ro, stats, [&](const Flow& f) {
+      if (f.time_ns != 0 &&
+          ((since_ns && f.time_ns < since_ns) || (until_ns && f.time_ns >= until_ns)))
+        return;
+      ++obs->records;
+      obs->add(f);
+    });
+    obs->malformed += stats.malformed;
+  });
+  return obs;
+}
+
+Result<void> ServerState::rebuild() {
+  std::lock_guard rebuild_lock(rebuild_mutex_);
+  const auto start = std::chrono::steady_clock::now();
+  auto fail = [&](Error e) -> Result<void> {
+    std::lock_guard lock(ingest_mutex_);
+    ++counters_.rebuild_failures;
+    return tl::unexpected<Error>(std::move(e));
+  };
+  auto state = source_();
+  if (!state) return fail(state.error());
+  auto snap = std::make_shared<Snapshot>();
+  snap->state = std::move(*state);
+  snap->engine = PolicyEngine::compile(snap->state, build_endpoints(snap->state));
+  snap->generation = ++generation_;
+  snap->build_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::shared_ptr<const Snapshot> published = snap;
+
+  // Records accepted while the journal is re-aggregated would be missed: the swap and the
+  // re-aggregation happen under the ingest lock. Re-aggregating is the cost of a rebuild that
+  // grows with the journal (docs/notes/serve.md).
+  std::lock_guard lock(ingest_mutex_);
+  observed_ = aggregate_journal(published, 0, 0, {std::begin(kAll), std::end(kAll)});
+  counters_.records = observed_->records;
+  counters_.malformed = observed_->malformed;
+  counters_.batches = journal_.batches();
+  snapshot_.store(published);
+  ++counters_.rebuilds;
+  counters_.generation = published->generation;
+  counters_.last_rebuild_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {};
+}
+
+Result<IngestResult> ServerState::ingest(std::string_view body) {
+  std::lock_guard lock(ingest_mutex_);
+  if (!observed_) return make_error("not ready: the cluster objects are not loaded yet");
+  if (auto r = journal_.append(body); !r) return tl::unexpected<Error>(r.error());
+  IngestResult out;
+  FlowReadStats stats;
+  // Lines of the body are read exactly as the journal's replay will read them again.
+  auto r = read_flows_text(body, "request body", read_options(), stats, [&](const Flow& f) {
+    ++out.accepted;
+    observed_->add(f);
+  });
+  out.skipped = stats.malformed;
+  out.problems = std::move(stats.problems);
+  observed_->records += out.accepted;
+  observed_->malformed += out.skipped;
+  counters_.records += out.accepted;
+  counters_.malformed += out.skipped;
+  counters_.batches = journal_.batches();
+  if (!r) return tl::unexpected<Error>(r.error());
+  return out;
+}
+
+std::string ServerState::map_json(Granularity by, int64_t since_ns, int64_t until_ns) const {
+  std::lock_guard lock(ingest_mutex_);
+  if (!observed_) return {};
+  const Observed* obs = observed_.get();
+  std::unique_ptr<Observed> filtered;
+  if (since_ns || until_ns) {
+    filtered = aggregate_journal(observed_->snapshot, since_ns, until_ns, {by});
+    obs = filtered.get();
+  }
+  const EdgeGraph& graph = *obs->graphs[slot(by)];
+  MapSummary summary{obs->records, obs->malformed + graph.unresolved()};
+  summary.isolation_known = graph.has_objects();
+  return render_map_json(graph, *obs->snapshot->engine, summary);
+}
+
+ServerState::Counters ServerState::counters() const {
+  std::lock_guard lock(ingest_mutex_);
+  Counters c = counters_;
+  c.journal_bytes = journal_.bytes();
+  if (observed_) c.edges = observed_->graphs[slot(Granularity::Workload)]->edges().size();
+  return c;
+}
+
+}  // namespace stockade::server

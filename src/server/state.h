@@ -1,0 +1,102 @@
+// What `stockade serve` holds: the cluster objects compiled into an engine snapshot, and the
+// observed traffic aggregated over that snapshot's endpoints, fed by POST /api/v1/flows.
+//
+// A snapshot is immutable once published: readers take a shared_ptr and never wait for a
+// rebuild. A rebuild (objects changed: SIGHUP, a file's change, a watch event) compiles the new
+// engine off to the side, re-aggregates the journal's records over the new endpoints (the
+// same records `stockade map --flows` would read, so the answers stay equal to the CLI's),
+// then swaps both in under the ingest lock, so no accepted record is missed or counted twice.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "engine/engine.h"
+#include "flow/edge_graph.h"
+#include "input/flow_reader.h"
+#include "model/cluster_state.h"
+#include "server/flow_journal.h"
+
+namespace stockade::server {
+
+struct Snapshot {
+  ClusterState state;
+  std::unique_ptr<PolicyEngine> engine;  // over engine->endpoints()
+  uint64_t generation = 0;
+  double build_seconds = 0;  // load + endpoints + compile
+};
+
+// Where the objects come from: files (read again on each call) or a live cluster's informers.
+using ObjectSource = std::function<Result<ClusterState>()>;
+
+struct StateOptions {
+  // As `stockade map`: --external-cidr groups and --max-external-nodes.
+  std::vector<Cidr> external_groups;
+  uint32_t max_external_nodes = 10000;
+  uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
+};
+
+struct IngestResult {
+  uint64_t accepted = 0;  // records handed to aggregation
+  uint64_t skipped = 0;   // malformed lines
+  std::vector<Error> problems;
+};
+
+class ServerState {
+ public:
+  ServerState(ObjectSource source, FlowJournal& journal, StateOptions options);
+  ~ServerState();
+
+  // Loads the objects, compiles them, aggregates the journal's records and publishes the
+  // result. On error the previous snapshot (if any) stays in place.
+  Result<void> rebuild();
+
+  // The current snapshot; null before the first successful rebuild().
+  std::shared_ptr<const Snapshot> snapshot() const { return snapshot_.load(); }
+  bool ready() const { return snapshot() != nullptr; }
+
+  // Appends `body` (NDJSON flow records, already decompressed) to the journal, durably, then
+  // aggregates it. Errors: the journal could not be written (nothing is aggregated then).
+  Result<IngestResult> ingest(std::string_view body);
+
+  // The `stockade map -o json` object for the records with a time in [since_ns, until_ns)
+  // (0: unbounded; records without a time are always included, as `--since` treats them).
+  std::string map_json(Granularity by, int64_t since_ns = 0, int64_t until_ns = 0) const;
+
+  // Counters for /metrics.
+  struct Counters {
+    uint64_t records = 0, malformed = 0, batches = 0, rebuilds = 0, rebuild_failures = 0;
+    double last_rebuild_seconds = 0;
+    uint64_t edges = 0;  // workload-level edges now
+    uint64_t generation = 0;
+    uint64_t journal_bytes = 0;
+  };
+  Counters counters() const;
+
+ private:
+  struct Observed;  // the graphs of one snapshot
+  std::unique_ptr<Observed> aggregate_journal(const std::shared_ptr<const Snapshot>& snap,
+                                              int64_t since_ns, int64_t until_ns,
+                                              const std::vector<Granularity>& by) const;
+  FlowReadOptions read_options() const;
+
+  ObjectSource source_;
+  FlowJournal& journal_;
+  StateOptions options_;
+  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  std::mutex rebuild_mutex_;         // one rebuild at a time
+  mutable std::mutex ingest_mutex_;  // journal order = aggregation order; guards observed_
+  std::unique_ptr<Observed> observed_;
+  uint64_t generation_ = 0;
+  Counters counters_;
+};
+
+}  // namespace stockade::server

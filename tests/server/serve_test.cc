@@ -1,0 +1,367 @@
+// stockade serve: the flow journal, and the server as a process (the binary users run), checked
+// against the CLI: the same objects and records give the same map, also after a kill -9.
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "server/flow_journal.h"
+#include "server/http.h"
+#include "support/run_command.h"
+
+namespace fs = std::filesystem;
+using stockade::server::FlowJournal;
+
+namespace {
+
+fs::path temp_dir(const std::string& name) {
+  fs::path d =
+      fs::temp_directory_path() / ("stockade-serve-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string gunzip(const fs::path& p) {
+  gzFile f = gzopen(p.c_str(), "rb");
+  std::string out;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  gzclose(f);
+  return out;
+}
+
+const fs::path kSource = STOCKADE_SOURCE_DIR;
+
+// `stockade serve` as a child process, its log in a file, its port read from the log.
+struct ServeProcess {
+  pid_t pid = -1;
+  int port = 0;
+  fs::path log;
+
+  ServeProcess(const std::vector<std::string>& args, const fs::path& log_file) : log(log_file) {
+    pid = ::fork();
+    if (pid == 0) {
+      FILE* f = std::freopen(log_file.c_str(), "a", stderr);
+      (void)f;
+      std::vector<char*> argv;
+      static std::string bin = STOCKADE_BINARY, serve = "serve";
+      argv.push_back(bin.data());
+      argv.push_back(serve.data());
+      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(bin.c_str(), argv.data());
+      ::_exit(127);
+    }
+    const std::regex listening(R"re("address":"127\.0\.0\.1:(\d+)".*"msg":"listening")re");
+    for (int i = 0; i < 600 && port == 0; ++i) {
+      std::smatch m;
+      const std::string text = slurp(log);
+      if (std::regex_search(text, m, listening)) port = std::stoi(m[1]);
+      int status = 0;
+      if (port == 0 && ::waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;
+        break;
+      }
+      if (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~ServeProcess() { kill(SIGKILL); }
+
+  // Sends a signal and waits; returns the wait status.
+  int kill(int sig) {
+    if (pid <= 0) return -1;
+    ::kill(pid, sig);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return status;
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60, 0);
+    return c;
+  }
+};
+
+std::string cli_map(const std::string& by, const fs::path& flows,
+                    const std::vector<fs::path>& objects) {
+  std::string cmd = std::string(STOCKADE_BINARY) + " map --by " + by;
+  for (const fs::path& p : objects) cmd += " -f " + p.string();
+  cmd += " --flows " + flows.string() + " -o json 2>/dev/null";
+  return stockade::test::run_command(cmd).out;
+}
+
+}  // namespace
+
+TEST(FlowJournal, ReplaysWhatWasAppendedAndDropsATornLastBatch) {
+  const fs::path dir = temp_dir("journal");
+  const fs::path path = dir / "j.flows";
+  {
+    FlowJournal j;
+    ASSERT_TRUE(j.open(path.string()));
+    ASSERT_TRUE(j.append("{\"a\":1}\n"));
+    ASSERT_TRUE(j.append("{\"b\":2}\n{\"c\":3}\n"));
+    EXPECT_EQ(j.batches(), 2u);
+  }
+  const auto complete = fs::file_size(path);
+  {
+    // A crash in the middle of a write: the header of a third batch and part of its body.
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out.write("STKB\x40\x00\x00\x00\x01\x02\x03\x04{\"d\"", 16);
+  }
+  FlowJournal j;
+  ASSERT_TRUE(j.open(path.string()));
+  EXPECT_EQ(j.batches(), 2u);
+  EXPECT_EQ(j.torn_bytes(), 16u);
+  EXPECT_EQ(fs::file_size(path), complete);
+  std::vector<std::string> bodies;
+  ASSERT_TRUE(j.replay([&](std::string_view b) { bodies.emplace_back(b); }));
+  ASSERT_EQ(bodies.size(), 2u);
+  EXPECT_EQ(bodies[0], "{\"a\":1}\n");
+  EXPECT_EQ(bodies[1], "{\"b\":2}\n{\"c\":3}\n");
+  // Appending goes on after the last complete batch.
+  ASSERT_TRUE(j.append("{\"e\":5}\n"));
+  FlowJournal again;
+  ASSERT_TRUE(again.open(path.string()));
+  EXPECT_EQ(again.batches(), 3u);
+  fs::remove_all(dir);
+}
+
+TEST(FlowJournal, ADamagedBatchEndsTheJournal) {
+  const fs::path dir = temp_dir("journal-crc");
+  const fs::path path = dir / "j.flows";
+  {
+    FlowJournal j;
+    ASSERT_TRUE(j.open(path.string()));
+    ASSERT_TRUE(j.append("first\n"));
+    ASSERT_TRUE(j.append("second\n"));
+  }
+  {
+    std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(static_cast<std::streamoff>(12 + 6 + 12 + 2));  // inside the second body
+    f.put('X');
+  }
+  FlowJournal j;
+  ASSERT_TRUE(j.open(path.string()));
+  EXPECT_EQ(j.batches(), 1u);
+  EXPECT_GT(j.torn_bytes(), 0u);
+  fs::remove_all(dir);
+}
+
+TEST(FlowJournal, AnUnwritablePathIsAOneLineError) {
+  FlowJournal j;
+  auto r = j.open("/proc/stockade-no-such-dir/j.flows");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().str().find("/proc/stockade-no-such-dir/j.flows"), std::string::npos);
+}
+
+TEST(ServeAuth, TokensCompareWhole) {
+  using stockade::server::token_matches;
+  EXPECT_TRUE(token_matches("s3cret", "s3cret"));
+  EXPECT_FALSE(token_matches("s3cre", "s3cret"));
+  EXPECT_FALSE(token_matches("s3cretX", "s3cret"));
+  EXPECT_FALSE(token_matches("", "s3cret"));
+  EXPECT_FALSE(token_matches("", ""));  // no token configured is not "any token matches"
+}
+
+TEST(Serve, MapEqualsTheCommandLineAndSurvivesAKill9) {
+  const fs::path dir = temp_dir("map");
+  const fs::path flows = kSource / "demo/flows/hubble.json.gz";
+  const std::vector<fs::path> objects = {kSource / "demo/cluster", kSource / "demo/policies"};
+  const std::vector<std::string> args = {"-f",       objects[0].string(),
+                                         "-f",       objects[1].string(),
+                                         "--store",  "sqlite:" + (dir / "db").string(),
+                                         "--listen", "127.0.0.1:0"};
+  const std::string records = gunzip(flows);
+  ASSERT_GT(records.size(), 1000u);
+  {
+    ServeProcess serve(args, dir / "log");
+    ASSERT_GT(serve.port, 0) << slurp(dir / "log");
+    auto c = serve.client();
+    auto ready = c.Get("/readyz");
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->status, 200);
+    // In two batches, the second gzip-compressed, as a shipper would send them.
+    const size_t half = records.find('\n', records.size() / 2) + 1;
+    auto r1 = c.Post("/api/v1/flows", records.substr(0, half), "application/x-ndjson");
+    ASSERT_TRUE(r1);
+    ASSERT_EQ(r1->status, 200) << r1->body;
+    std::string gz;
+    {
+      const fs::path second = dir / "second.ndjson";
+      std::ofstream(second, std::ios::binary) << records.substr(half);
+      gz = stockade::test::run_command("gzip -c " + second.string()).out;
+    }
+    httplib::Headers h = {{"Content-Encoding", "gzip"}};
+    auto r2 = c.Post("/api/v1/flows", h, gz, "application/x-ndjson");
+    ASSERT_TRUE(r2);
+    ASSERT_EQ(r2->status, 200) << r2->body;
+    const auto count = [](const std::string& body, const char* key) {
+      std::smatch m;
+      std::regex_search(body, m, std::regex(std::string("\"") + key + R"(":(\d+))"));
+      return std::stoull(m[1]);
+    };
+    EXPECT_EQ(count(r1->body, "accepted") + count(r2->body, "accepted"), 1518u);
+    for (const std::string by : {"workload", "pod", "namespace"}) {
+      auto m = c.Get(("/api/v1/map?by=" + by).c_str());
+      ASSERT_TRUE(m);
+      ASSERT_EQ(m->status, 200);
+      EXPECT_EQ(m->body, cli_map(by, flows, objects)) << by;
+    }
+    // Answered means durable: killed without a chance to flush anything.
+    serve.kill(SIGKILL);
+  }
+  ServeProcess again(args, dir / "log2");
+  ASSERT_GT(again.port, 0) << slurp(dir / "log2");
+  auto c = again.client();
+  auto m = c.Get("/api/v1/map?by=workload");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->body, cli_map("workload", flows, objects));
+  // A time window: the demo's records span a few seconds; none are after their end.
+  auto later = c.Get("/api/v1/map?since=2100-01-01T00:00:00Z");
+  ASSERT_TRUE(later);
+  EXPECT_NE(later->body.find("\"edges\":[]"), std::string::npos) << later->body.substr(0, 300);
+  // SIGTERM: graceful, exit 0.
+  const int status = again.kill(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  fs::remove_all(dir);
+}
+
+TEST(Serve, RefusesWhatItShouldWithAOneLineReason) {
+  const fs::path dir = temp_dir("refuse");
+  const fs::path token = dir / "token";
+  std::ofstream(token) << "tok-123\n";
+  ServeProcess serve(
+      {"-f", (kSource / "demo/cluster").string(), "--store", "sqlite:" + (dir / "db").string(),
+       "--listen", "127.0.0.1:0", "--token-file", token.string(), "--max-body", "1"},
+      dir / "log");
+  ASSERT_GT(serve.port, 0) << slurp(dir / "log");
+  auto c = serve.client();
+  // No token, a wrong one: 401; health and metrics need none.
+  auto r = c.Get("/api/v1/map");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_NE(r->body.find("bearer token"), std::string::npos);
+  httplib::Headers wrong = {{"Authorization", "Bearer tok-12"}};
+  EXPECT_EQ(c.Get("/api/v1/map", wrong)->status, 401);
+  EXPECT_EQ(c.Get("/healthz")->status, 200);
+  EXPECT_EQ(c.Get("/metrics")->status, 200);
+  httplib::Headers auth = {{"Authorization", "Bearer tok-123"}};
+  EXPECT_EQ(c.Get("/api/v1/map", auth)->status, 200);
+  // Over --max-body (1 MiB): plainly, and as a small gzip that inflates past it.
+  const std::string big(2u << 20, '\n');
+  auto r413 = c.Post("/api/v1/flows", auth, big, "application/x-ndjson");
+  ASSERT_TRUE(r413);
+  EXPECT_EQ(r413->status, 413) << r413->body;
+  const fs::path zeros = dir / "zeros";
+  std::ofstream(zeros, std::ios::binary) << std::string(8u << 20, '\n');
+  const std::string bomb = stockade::test::run_command("gzip -c " + zeros.string()).out;
+  ASSERT_LT(bomb.size(), 64u * 1024);
+  httplib::Headers gz = auth;
+  gz.emplace("Content-Encoding", "gzip");
+  auto rbomb = c.Post("/api/v1/flows", gz, bomb, "application/x-ndjson");
+  ASSERT_TRUE(rbomb);
+  EXPECT_EQ(rbomb->status, 413) << rbomb->body;
+  // Bad parameters, an empty body, an unknown path: 4xx with {"error": one line}.
+  EXPECT_EQ(c.Get("/api/v1/map?by=cluster", auth)->status, 400);
+  EXPECT_EQ(c.Get("/api/v1/map?since=yesterday", auth)->status, 400);
+  EXPECT_EQ(c.Post("/api/v1/flows", auth, "", "application/x-ndjson")->status, 400);
+  auto missing = c.Get("/api/v1/nothing", auth);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(missing->body.find('\n'), missing->body.size() - 1);
+  // Garbage lines are skipped and counted, as `stockade map` does.
+  auto mixed = c.Post("/api/v1/flows", auth, "not json\n{\"flow\": 5}\n", "application/x-ndjson");
+  ASSERT_TRUE(mixed);
+  EXPECT_EQ(mixed->status, 200);
+  EXPECT_NE(mixed->body.find("\"accepted\":0"), std::string::npos) << mixed->body;
+  // The contract's endpoints not built yet say so.
+  EXPECT_EQ(c.Get("/api/v1/verify", auth)->status, 501);
+  fs::remove_all(dir);
+}
+
+TEST(Serve, ListensBeyondLoopbackOnlyWithAToken) {
+  auto r =
+      stockade::test::run_command(std::string(STOCKADE_BINARY) + " serve -f " +
+                                  (kSource / "demo/cluster").string() + " --listen 0.0.0.0:0 2>&1");
+  EXPECT_EQ(WEXITSTATUS(r.status), 2);
+  EXPECT_NE(r.out.find("loopback only"), std::string::npos) << r.out;
+}
+
+TEST(Serve, RebuildsWhenTheObjectFilesChange) {
+  const fs::path dir = temp_dir("reload");
+  fs::copy(kSource / "demo/cluster", dir / "cluster", fs::copy_options::recursive);
+  fs::create_directories(dir / "policies");
+  const fs::path flows = kSource / "demo/flows/hubble.json.gz";
+  ServeProcess serve({"-f", (dir / "cluster").string(), "-f", (dir / "policies").string(),
+                      "--store", "sqlite:" + (dir / "db").string(), "--listen", "127.0.0.1:0"},
+                     dir / "log");
+  ASSERT_GT(serve.port, 0) << slurp(dir / "log");
+  auto c = serve.client();
+  ASSERT_EQ(c.Post("/api/v1/flows", gunzip(flows), "application/x-ndjson")->status, 200);
+  const std::string before = c.Get("/api/v1/map")->body;
+  EXPECT_EQ(before, cli_map("workload", flows, {dir / "cluster", dir / "policies"}));
+  // The demo's policies appear: isolation changes, and the map follows without a restart.
+  fs::copy(kSource / "demo/policies", dir / "policies",
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  const std::string expected = cli_map("workload", flows, {dir / "cluster", dir / "policies"});
+  ASSERT_NE(expected, before);
+  std::string now;
+  for (int i = 0; i < 200 && now != expected; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    now = c.Get("/api/v1/map")->body;
+  }
+  EXPECT_EQ(now, expected);
+  // SIGHUP rebuilds too (the generation counter moves).
+  const auto generation = [&] {
+    std::smatch m;
+    const std::string text = c.Get("/metrics")->body;
+    std::regex_search(text, m, std::regex(R"(stockade_engine_generation (\d+))"));
+    return std::stoi(m[1]);
+  };
+  const int g = generation();
+  ::kill(serve.pid, SIGHUP);
+  int after = g;
+  for (int i = 0; i < 100 && after == g; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    after = generation();
+  }
+  EXPECT_GT(after, g);
+  fs::remove_all(dir);
+}
+
+TEST(Serve, MetricsPassPromtool) {
+  if (::access("/usr/bin/promtool", X_OK) != 0)
+    GTEST_SKIP() << "promtool (Debian's prometheus package) is not installed";
+  const fs::path dir = temp_dir("metrics");
+  ServeProcess serve({"-f", (kSource / "demo/cluster").string(), "--store",
+                      "sqlite:" + (dir / "db").string(), "--listen", "127.0.0.1:0"},
+                     dir / "log");
+  ASSERT_GT(serve.port, 0);
+  auto c = serve.client();
+  c.Get("/healthz");
+  const std::string text = c.Get("/metrics")->body;
+  std::ofstream(dir / "metrics.txt") << text;
+  auto r = stockade::test::run_command("promtool check metrics < " +
+                                       (dir / "metrics.txt").string() + " 2>&1");
+  EXPECT_EQ(r.status, 0) << r.out << "\n" << text;
+  EXPECT_NE(text.find("stockade_http_responses_total{code=\"200\"}"), std::string::npos);
+  fs::remove_all(dir);
+}
