@@ -1,7 +1,10 @@
 // stockade serve: the flow journal, and the server as a process (the binary users run), checked
 // against the CLI: the same objects and records give the same map, also after a kill -9.
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +53,21 @@ std::string gunzip(const fs::path& p) {
 
 const fs::path kSource = STOCKADE_SOURCE_DIR;
 
+// A loopback port nothing listens on now: bound to port 0, read back, released.
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
 // `stockade serve` as a child process, its log in a file, its port read from the log.
 struct ServeProcess {
   pid_t pid = -1;
@@ -96,6 +114,7 @@ struct ServeProcess {
   }
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", port);
+    c.set_connection_timeout(5, 0);
     c.set_read_timeout(60, 0);
     return c;
   }
@@ -363,5 +382,89 @@ TEST(Serve, MetricsPassPromtool) {
                                        (dir / "metrics.txt").string() + " 2>&1");
   EXPECT_EQ(r.status, 0) << r.out << "\n" << text;
   EXPECT_NE(text.find("stockade_http_responses_total{code=\"200\"}"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(Serve, ScrapedByARealPrometheus) {
+  if (::access("/usr/bin/prometheus", X_OK) != 0)
+    GTEST_SKIP() << "prometheus (Debian's package) is not installed";
+  const fs::path dir = temp_dir("prometheus");
+  ServeProcess serve({"-f", (kSource / "demo/cluster").string(), "--store",
+                      "sqlite:" + (dir / "db").string(), "--listen", "127.0.0.1:0"},
+                     dir / "log");
+  ASSERT_GT(serve.port, 0);
+  ASSERT_EQ(serve.client()
+                .Post("/api/v1/flows", gunzip(kSource / "demo/flows/hubble.json.gz"),
+                      "application/x-ndjson")
+                ->status,
+            200);
+  std::ofstream(dir / "prometheus.yml")
+      << "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: stockade\n"
+         "    static_configs:\n      - targets: ['127.0.0.1:"
+      << serve.port << "']\n";
+  const int prom_port = free_port();
+  ASSERT_GT(prom_port, 0);
+  const pid_t prom = ::fork();
+  if (prom == 0) {
+    FILE* f = std::freopen((dir / "prometheus.log").c_str(), "w", stderr);
+    (void)f;
+    const std::string config = "--config.file=" + (dir / "prometheus.yml").string();
+    const std::string data = "--storage.tsdb.path=" + (dir / "tsdb").string();
+    const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(prom_port);
+    ::execl("/usr/bin/prometheus", "prometheus", config.c_str(), data.c_str(), listen.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  httplib::Client p("127.0.0.1", prom_port);
+  p.set_connection_timeout(2, 0);
+  std::string answer;
+  for (int i = 0; i < 300; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto r = p.Get("/api/v1/query?query=stockade_flow_records_total");
+    if (r && r->status == 200 && r->body.find("\"1518\"") != std::string::npos) {
+      answer = r->body;
+      break;
+    }
+  }
+  ::kill(prom, SIGTERM);
+  ::waitpid(prom, nullptr, 0);
+  EXPECT_NE(answer.find("\"1518\""), std::string::npos) << slurp(dir / "prometheus.log");
+  fs::remove_all(dir);
+}
+
+TEST(Serve, ServesHttpsWithTheGivenCertificate) {
+  const fs::path dir = temp_dir("tls");
+  const std::string key = (dir / "key.pem").string(), cert = (dir / "cert.pem").string();
+  auto gen = stockade::test::run_command(
+      "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 -keyout " + key +
+      " -out " + cert + " 2>&1");
+  ASSERT_EQ(gen.status, 0) << gen.out;
+  ServeProcess serve(
+      {"-f", (kSource / "demo/cluster").string(), "--store", "sqlite:" + (dir / "db").string(),
+       "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key},
+      dir / "log");
+  ASSERT_GT(serve.port, 0) << slurp(dir / "log");
+  httplib::SSLClient c("127.0.0.1", serve.port);
+  c.set_connection_timeout(5, 0);
+  c.set_read_timeout(10, 0);
+  c.set_ca_cert_path(cert.c_str());
+  c.enable_server_certificate_verification(true);
+  auto r = c.Get("/healthz");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  // Plain HTTP on the TLS port gets nothing.
+  httplib::Client plain("127.0.0.1", serve.port);
+  plain.set_connection_timeout(5, 0);
+  plain.set_read_timeout(5, 0);
+  auto none = plain.Get("/healthz");
+  EXPECT_TRUE(!none || none->status != 200);
+  // A key that does not go with the certificate: exit 2, one line.
+  std::ofstream(dir / "other.pem") << "not a key\n";
+  auto bad = stockade::test::run_command(
+      std::string(STOCKADE_BINARY) + " serve -f " + (kSource / "demo/cluster").string() +
+      " --listen 127.0.0.1:0 --store sqlite:" + (dir / "db2").string() + " --tls-cert " + cert +
+      " --tls-key " + (dir / "other.pem").string() + " 2>&1");
+  EXPECT_EQ(WEXITSTATUS(bad.status), 2) << bad.out;
+  EXPECT_NE(bad.out.find("cannot use this certificate"), std::string::npos) << bad.out;
   fs::remove_all(dir);
 }
