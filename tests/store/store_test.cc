@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -202,6 +203,35 @@ TEST_P(StoreTest, BatchesAddUpInLifetimeEdges) {
   auto edges2 = again->lifetime_edges();
   ASSERT_TRUE(edges2);
   EXPECT_EQ(*edges2, *edges);
+}
+
+// What PostgreSQL's array literals quote, and words that mean something there, are plain text.
+TEST_P(StoreTest, TextWithQuotesBracesAndUnicodeRoundTrips) {
+  auto s = open();
+  ASSERT_TRUE(s);
+  std::vector<std::string> odd = {
+      "ns/\"quoted\"", "ns/back\\slash",          "ns/{braces},comma", "NULL",
+      "ns/ spaced ",   "ns/\u00e9t\u00e9-\u6f22", "world/2001:db8::1"};
+  std::vector<StoredEdge> edges;
+  for (size_t i = 0; i < odd.size(); ++i) {
+    edges.push_back(edge(odd[i], odd[(i + 1) % odd.size()], 80, 1, 0, 0, {odd[i], "p,{q}"}));
+  }
+  ASSERT_TRUE(s->write_batch(EdgeBatch{std::nullopt, edges}));
+  ASSERT_TRUE(s->append_audit({AuditEvent{0, kT0, "denied", odd[0], odd[2], L4Protocol::TCP, 1,
+                                          odd[1], "{\"rule\":\"a,b\"}"}}));
+  auto got = s->lifetime_edges();
+  ASSERT_TRUE(got) << got.error().str();
+  std::sort(edges.begin(), edges.end(), [](const StoredEdge& a, const StoredEdge& b) {
+    return std::tie(a.src, a.dst) < std::tie(b.src, b.dst);
+  });
+  for (auto& e : edges) std::sort(e.processes.begin(), e.processes.end());
+  EXPECT_EQ(*got, edges);
+  auto page = s->audit_events(AuditQuery{});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->events.size(), 1u);
+  EXPECT_EQ(page->events[0].src, odd[0]);
+  EXPECT_EQ(page->events[0].process, odd[1]);
+  EXPECT_EQ(page->events[0].detail, "{\"rule\":\"a,b\"}");
 }
 
 TEST_P(StoreTest, ReplayedBatchIsAcknowledgedNotStoredTwice) {
