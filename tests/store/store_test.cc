@@ -488,6 +488,56 @@ TEST_P(StoreTest, AuditEventsPageByTime) {
   EXPECT_FALSE(s->audit_events(window));
 }
 
+// A batch that fails half-way (here: a trigger refuses its hour buckets, written after its
+// endpoints, lifetime rows and minute buckets) leaves nothing of itself, and its sequence is
+// not taken; the endpoint ids its rolled-back transaction handed out are not reused.
+TEST_P(StoreTest, ABatchFailingHalfWayLeavesNothing) {
+  auto s = open();
+  ASSERT_TRUE(s);
+  auto c = raw();
+  if (GetParam() == "postgres") {
+    ASSERT_TRUE(c->exec_script(
+        "CREATE FUNCTION refuse_666() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.count "
+        "= 666 THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$; CREATE "
+        "TRIGGER refuse_666 BEFORE INSERT ON edge_hours FOR EACH ROW EXECUTE FUNCTION "
+        "refuse_666();"));
+  } else {
+    ASSERT_TRUE(
+        c->exec_script("CREATE TRIGGER refuse_666 BEFORE INSERT ON edge_hours WHEN "
+                       "NEW.count = 666 BEGIN SELECT RAISE(ABORT, 'injected failure'); "
+                       "END;"));
+  }
+  ASSERT_TRUE(s->write_batch(agent_batch("n", "b", 1, {edge("a/x", "a/y", 80, 1, kT0, kT0)})));
+  auto failed = s->write_batch(agent_batch(
+      "n", "b", 2, {edge("a/x", "a/y", 80, 5, kT0, kT0), edge("a/new", "a/y", 80, 666, kT0, kT0)}));
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().str().find("injected failure"), std::string::npos)
+      << failed.error().str();
+  EXPECT_EQ(failed.error().str().find('\n'), std::string::npos);
+  auto seq = s->last_sequence("n", "b");
+  ASSERT_TRUE(seq);
+  EXPECT_EQ(*seq, std::optional<uint64_t>(1));
+  auto edges = s->lifetime_edges();
+  ASSERT_TRUE(edges);
+  ASSERT_EQ(edges->size(), 1u);
+  EXPECT_EQ((*edges)[0].stats.count, 1u);
+  auto minutes = s->edges_between(kT0 - kMinuteNs, kT0 + kMinuteNs);
+  ASSERT_TRUE(minutes);
+  ASSERT_EQ(minutes->edges.size(), 1u);
+  EXPECT_EQ(minutes->edges[0].stats.count, 1u);
+  // The same sequence again, without the refused edge, but with its new endpoint.
+  auto again = s->write_batch(agent_batch(
+      "n", "b", 2, {edge("a/x", "a/y", 80, 5, kT0, kT0), edge("a/new", "a/y", 80, 7, kT0, kT0)}));
+  ASSERT_TRUE(again) << again.error().str();
+  EXPECT_TRUE(again->stored);
+  edges = s->lifetime_edges();
+  ASSERT_TRUE(edges);
+  ASSERT_EQ(edges->size(), 2u);
+  EXPECT_EQ((*edges)[0].src, "a/new");
+  EXPECT_EQ((*edges)[0].stats.count, 7u);
+  EXPECT_EQ((*edges)[1].stats.count, 6u);
+}
+
 TEST_P(StoreTest, BadInputIsRefusedAndNothingIsWritten) {
   auto s = open();
   ASSERT_TRUE(s);
