@@ -153,10 +153,14 @@ constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
 
 class SqlStore final : public Store {
  public:
-  SqlStore(std::unique_ptr<Connection> c, StoreOptions o, int version)
-      : c_(std::move(c)), options_(std::move(o)), version_(version) {}
+  SqlStore(std::unique_ptr<Connection> writer, std::unique_ptr<Connection> reader, StoreOptions o,
+           int version)
+      : c_(std::move(writer)),
+        reader_(std::move(reader)),
+        options_(std::move(o)),
+        version_(version) {}
 
-  std::string_view engine() const override { return c_->engine(); }
+  std::string_view engine() const override { return c_->engine(); }  // writer
   int schema_version() const override { return version_; }
 
   Result<WriteOutcome> write_batch(const EdgeBatch& batch) override {
@@ -207,20 +211,20 @@ class SqlStore final : public Store {
     }
 
     std::unordered_map<std::string, int64_t> new_ids;
-    auto result = transact(true, [&]() -> Result<WriteOutcome> {
+    auto result = transact(true, [&](Connection& c) -> Result<WriteOutcome> {
       new_ids.clear();
       WriteOutcome out;
       if (batch.agent) {
         const auto& a = *batch.agent;
-        auto ins = c_->query(
+        auto ins = c.query(
             "INSERT INTO agent_sequences (node, boot_id, last_sequence, updated) "
             "VALUES ($1, $2, -1, $3) ON CONFLICT (node, boot_id) DO NOTHING",
             {Value{a.node}, Value{a.boot_id}, Value{now}});
         if (!ins) return tl::unexpected(ins.error());
-        auto last = c_->query(
+        auto last = c.query(
             "SELECT last_sequence FROM agent_sequences WHERE node = $1 AND "
             "boot_id = $2" +
-                std::string(c_->for_update()),
+                std::string(c.for_update()),
             {Value{a.node}, Value{a.boot_id}});
         if (!last) return tl::unexpected(last.error());
         int64_t stored = last->empty() ? -1 : as_int(last->front().front());
@@ -243,7 +247,7 @@ class SqlStore final : public Store {
         }
       }
       if (!name_col.texts.empty()) {
-        auto rows = c_->insert_many(
+        auto rows = c.insert_many(
             "endpoints", {name_col, seen_col},
             "ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id, name");
         if (!rows) return tl::unexpected(rows.error());
@@ -266,9 +270,9 @@ class SqlStore final : public Store {
       }
       std::map<std::tuple<int64_t, int64_t, std::string, int64_t>, int64_t> edge_ids;
       if (!lifetime.empty()) {
-        auto rows = c_->insert_many("edges", cols,
-                                    upsert_stats_tail("edges", "src, dst, protocol, port") +
-                                        " RETURNING id, src, dst, protocol, port");
+        auto rows = c.insert_many("edges", cols,
+                                  upsert_stats_tail("edges", "src, dst, protocol, port") +
+                                      " RETURNING id, src, dst, protocol, port");
         if (!rows) return tl::unexpected(rows.error());
         for (const auto& r : *rows) {
           edge_ids[{as_int(r[1]), as_int(r[2]), as_text(r[3]), as_int(r[4])}] = as_int(r[0]);
@@ -287,7 +291,7 @@ class SqlStore final : public Store {
           push_stats(b, 2, s);
         }
         if (b[0].ints.empty()) continue;
-        auto rows = c_->insert_many(table, b, upsert_stats_tail(table, "edge, bucket"));
+        auto rows = c.insert_many(table, b, upsert_stats_tail(table, "edge, bucket"));
         if (!rows) return tl::unexpected(rows.error());
       }
 
@@ -297,14 +301,14 @@ class SqlStore final : public Store {
           edge_col.ints.push_back(edge_of(k));
           pname.texts.push_back(p);
         }
-        auto rows = c_->insert_many("edge_processes", {edge_col, pname},
-                                    "ON CONFLICT (edge, name) DO NOTHING");
+        auto rows = c.insert_many("edge_processes", {edge_col, pname},
+                                  "ON CONFLICT (edge, name) DO NOTHING");
         if (!rows) return tl::unexpected(rows.error());
       }
 
       if (batch.agent) {
         const auto& a = *batch.agent;
-        auto up = c_->query(
+        auto up = c.query(
             "UPDATE agent_sequences SET last_sequence = $3, updated = $4 WHERE node = $1 AND "
             "boot_id = $2",
             {Value{a.node}, Value{a.boot_id}, Value{static_cast<int64_t>(a.sequence)}, Value{now}});
@@ -322,10 +326,10 @@ class SqlStore final : public Store {
 
   Result<std::optional<uint64_t>> last_sequence(std::string_view node,
                                                 std::string_view boot_id) override {
-    return transact(false, [&]() -> Result<std::optional<uint64_t>> {
+    return transact(false, [&](Connection& c) -> Result<std::optional<uint64_t>> {
       auto rows =
-          c_->query("SELECT last_sequence FROM agent_sequences WHERE node = $1 AND boot_id = $2",
-                    {Value{std::string(node)}, Value{std::string(boot_id)}});
+          c.query("SELECT last_sequence FROM agent_sequences WHERE node = $1 AND boot_id = $2",
+                  {Value{std::string(node)}, Value{std::string(boot_id)}});
       if (!rows) return tl::unexpected(rows.error());
       if (rows->empty() || as_int(rows->front().front()) < 0) return std::nullopt;
       return static_cast<uint64_t>(as_int(rows->front().front()));
@@ -333,8 +337,9 @@ class SqlStore final : public Store {
   }
 
   Result<std::vector<StoredEdge>> lifetime_edges() override {
-    return transact(false, [&]() -> Result<std::vector<StoredEdge>> {
+    return transact(false, [&](Connection& c) -> Result<std::vector<StoredEdge>> {
       return read_edges(
+          c,
           "SELECT e.id, s.name, d.name, e.protocol, e.port, e.count, e.established, e.failed, "
           "e.dropped, e.first_seen, e.last_seen FROM edges e JOIN endpoints s ON s.id = e.src "
           "JOIN endpoints d ON d.id = e.dst",
@@ -351,8 +356,9 @@ class SqlStore final : public Store {
     range.since = floor_to(since, minutes ? kMinuteNs : kHourNs);
     range.until = until;
     std::string table = minutes ? "edge_minutes" : "edge_hours";
-    auto edges = transact(false, [&]() -> Result<std::vector<StoredEdge>> {
+    auto edges = transact(false, [&](Connection& c) -> Result<std::vector<StoredEdge>> {
       return read_edges(
+          c,
           "SELECT e.id, s.name, d.name, e.protocol, e.port, CAST(SUM(b.count) AS BIGINT), "
           "CAST(SUM(b.established) AS BIGINT), CAST(SUM(b.failed) AS BIGINT), "
           "CAST(SUM(b.dropped) AS BIGINT), CAST(COALESCE(MIN(NULLIF(b.first_seen, 0)), 0) AS "
@@ -370,13 +376,13 @@ class SqlStore final : public Store {
 
   Result<Baseline> start_baseline(std::string_view ns, std::string_view workload) override {
     if (auto e = check_baseline_key(ns, workload); !e) return tl::unexpected(e.error());
-    return transact(true, [&]() -> Result<Baseline> {
-      auto ins = c_->query(
+    return transact(true, [&](Connection& c) -> Result<Baseline> {
+      auto ins = c.query(
           "INSERT INTO baselines (namespace, workload, state, since, locked_by) VALUES ($1, $2, "
           "'learning', $3, '') ON CONFLICT (namespace, workload) DO NOTHING",
           {Value{std::string(ns)}, Value{std::string(workload)}, Value{now_ns()}});
       if (!ins) return tl::unexpected(ins.error());
-      auto b = read_baseline(ns, workload, false);
+      auto b = read_baseline(c, ns, workload, false);
       if (!b) return tl::unexpected(b.error());
       if (!*b) return make_error("baseline " + std::string(ns) + " vanished");
       return **b;
@@ -385,13 +391,12 @@ class SqlStore final : public Store {
 
   Result<std::optional<Baseline>> baseline(std::string_view ns,
                                            std::string_view workload) override {
-    return transact(false, [&] { return read_baseline(ns, workload, false); });
+    return transact(false, [&](Connection& c) { return read_baseline(c, ns, workload, false); });
   }
 
   Result<std::vector<Baseline>> baselines() override {
-    return transact(false, [&]() -> Result<std::vector<Baseline>> {
-      auto rows =
-          c_->query("SELECT namespace, workload, state, since, locked_by FROM baselines", {});
+    return transact(false, [&](Connection& c) -> Result<std::vector<Baseline>> {
+      auto rows = c.query("SELECT namespace, workload, state, since, locked_by FROM baselines", {});
       if (!rows) return tl::unexpected(rows.error());
       std::vector<Baseline> out;
       for (const auto& r : *rows) out.push_back(to_baseline(r));
@@ -409,8 +414,8 @@ class SqlStore final : public Store {
     if (user && (by.empty() || !storable(by))) {
       return make_error("locking baseline " + name + " needs who locks it");
     }
-    return transact(true, [&]() -> Result<Baseline> {
-      auto cur = read_baseline(ns, workload, true);
+    return transact(true, [&](Connection& c) -> Result<Baseline> {
+      auto cur = read_baseline(c, ns, workload, true);
       if (!cur) return tl::unexpected(cur.error());
       if (!*cur) return make_error("no baseline " + name);
       Baseline b = **cur;
@@ -429,7 +434,7 @@ class SqlStore final : public Store {
       b.state = to;
       b.since = now_ns();
       b.locked_by = user ? std::string(by) : std::string();
-      auto up = c_->query(
+      auto up = c.query(
           "UPDATE baselines SET state = $3, since = $4, locked_by = $5 WHERE namespace = $1 AND "
           "workload = $2",
           {Value{b.ns}, Value{b.workload}, Value{std::string(to_string(to))}, Value{b.since},
@@ -440,11 +445,11 @@ class SqlStore final : public Store {
   }
 
   Result<bool> delete_baseline(std::string_view ns, std::string_view workload) override {
-    return transact(true, [&]() -> Result<bool> {
-      auto r = c_->query("DELETE FROM baselines WHERE namespace = $1 AND workload = $2",
-                         {Value{std::string(ns)}, Value{std::string(workload)}});
+    return transact(true, [&](Connection& c) -> Result<bool> {
+      auto r = c.query("DELETE FROM baselines WHERE namespace = $1 AND workload = $2",
+                       {Value{std::string(ns)}, Value{std::string(workload)}});
       if (!r) return tl::unexpected(r.error());
-      return c_->changes() > 0;
+      return c.changes() > 0;
     });
   }
 
@@ -455,8 +460,8 @@ class SqlStore final : public Store {
     if (d.src.empty() || d.dst.empty() || d.by.empty()) {
       return make_error("a decision needs its edge's endpoints and who decided");
     }
-    return transact(true, [&]() -> Result<int64_t> {
-      auto rows = c_->query(
+    return transact(true, [&](Connection& c) -> Result<int64_t> {
+      auto rows = c.query(
           "INSERT INTO decisions (src, dst, protocol, port, verdict, decided_by, decided_at, "
           "reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
           {Value{d.src}, Value{d.dst}, Value{std::string(to_string(d.protocol))},
@@ -469,8 +474,8 @@ class SqlStore final : public Store {
   }
 
   Result<std::vector<Decision>> decisions() override {
-    return transact(false, [&]() -> Result<std::vector<Decision>> {
-      auto rows = c_->query(
+    return transact(false, [&](Connection& c) -> Result<std::vector<Decision>> {
+      auto rows = c.query(
           "SELECT id, src, dst, protocol, port, verdict, decided_by, decided_at, reason FROM "
           "decisions ORDER BY decided_at, id",
           {});
@@ -512,8 +517,8 @@ class SqlStore final : public Store {
       cols[6].texts.push_back(e.process);
       cols[7].texts.push_back(e.detail);
     }
-    return transact(true, [&]() -> Result<void> {
-      auto r = c_->insert_many("audit_events", cols, "");
+    return transact(true, [&](Connection& c) -> Result<void> {
+      auto r = c.insert_many("audit_events", cols, "");
       if (!r) return tl::unexpected(r.error());
       return {};
     });
@@ -522,8 +527,8 @@ class SqlStore final : public Store {
   Result<AuditPage> audit_events(const AuditQuery& q) override {
     if (q.limit == 0 || q.limit > 10'000)
       return make_error("an audit page holds 1 to 10000 events");
-    return transact(false, [&]() -> Result<AuditPage> {
-      auto rows = c_->query(
+    return transact(false, [&](Connection& c) -> Result<AuditPage> {
+      auto rows = c.query(
           "SELECT id, at, kind, src, dst, protocol, port, process, detail FROM audit_events "
           "WHERE at >= $1 AND at < $2 AND (at > $3 OR (at = $3 AND id > $4)) ORDER BY at, id "
           "LIMIT $5",
@@ -554,17 +559,17 @@ class SqlStore final : public Store {
 
   Result<RetentionReport> apply_retention() override {
     const int64_t now = now_ns();
-    return transact(true, [&]() -> Result<RetentionReport> {
+    return transact(true, [&](Connection& c) -> Result<RetentionReport> {
       RetentionReport rep;
-      auto locked = c_->advisory_lock(kRetentionLock, false);
+      auto locked = c.advisory_lock(kRetentionLock, false);
       if (!locked) return tl::unexpected(locked.error());
       if (!*locked) return rep;
       rep.ran = true;
       // A bucket expires once its end is older than the retention.
       auto del = [&](const char* sql, int64_t cutoff, uint64_t* count) -> Result<void> {
-        auto r = c_->query(sql, {Value{cutoff}});
+        auto r = c.query(sql, {Value{cutoff}});
         if (!r) return tl::unexpected(r.error());
-        if (count) *count = c_->changes();
+        if (count) *count = c.changes();
         return {};
       };
       if (auto r = del("DELETE FROM edge_minutes WHERE bucket <= $1",
@@ -593,8 +598,8 @@ class SqlStore final : public Store {
   }
 
   Result<uint64_t> size_bytes() override {
-    std::lock_guard lock(mu_);
-    return c_->size_bytes();
+    std::lock_guard lock(read_mu_);
+    return reader_->size_bytes();
   }
 
  private:
@@ -607,21 +612,22 @@ class SqlStore final : public Store {
 
   // One transaction, retried when the database chose it as a deadlock or serialization victim.
   template <class F>
-  auto transact(bool write, F&& f) -> decltype(f()) {
-    std::lock_guard lock(mu_);
+  auto transact(bool write, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    Connection& c = write ? *c_ : *reader_;
+    std::lock_guard lock(write ? mu_ : read_mu_);
     for (int attempt = 1;; ++attempt) {
-      if (auto r = c_->begin(write); !r) return tl::unexpected(r.error());
-      auto result = f();
+      if (auto r = c.begin(write); !r) return tl::unexpected(r.error());
+      auto result = f(c);
       if (result) {
-        auto done = c_->commit();
+        auto done = c.commit();
         if (done) return result;
-        bool retry = c_->retryable() && attempt < kMaxAttempts;
-        c_->rollback();
+        bool retry = c.retryable() && attempt < kMaxAttempts;
+        c.rollback();
         if (!retry) return tl::unexpected(done.error());
         continue;
       }
-      bool retry = c_->retryable() && attempt < kMaxAttempts;
-      c_->rollback();
+      bool retry = c.retryable() && attempt < kMaxAttempts;
+      c.rollback();
       if (!retry) return result;
     }
   }
@@ -643,12 +649,12 @@ class SqlStore final : public Store {
     return b;
   }
 
-  Result<std::optional<Baseline>> read_baseline(std::string_view ns, std::string_view workload,
-                                                bool lock) {
-    auto rows = c_->query(
+  Result<std::optional<Baseline>> read_baseline(Connection& c, std::string_view ns,
+                                                std::string_view workload, bool lock) {
+    auto rows = c.query(
         "SELECT namespace, workload, state, since, locked_by FROM baselines "
         "WHERE namespace = $1 AND workload = $2" +
-            std::string(lock ? c_->for_update() : ""),
+            std::string(lock ? c.for_update() : ""),
         {Value{std::string(ns)}, Value{std::string(workload)}});
     if (!rows) return tl::unexpected(rows.error());
     if (rows->empty()) return std::nullopt;
@@ -657,9 +663,9 @@ class SqlStore final : public Store {
 
   // Rows of (edge id, src, dst, protocol, port, count, established, failed, dropped, first,
   // last) with each edge's processes, sorted.
-  Result<std::vector<StoredEdge>> read_edges(const std::string& sql,
+  Result<std::vector<StoredEdge>> read_edges(Connection& c, const std::string& sql,
                                              const std::vector<Value>& params) {
-    auto rows = c_->query(sql, params);
+    auto rows = c.query(sql, params);
     if (!rows) return tl::unexpected(rows.error());
     std::unordered_map<int64_t, size_t> index;
     std::vector<StoredEdge> out;
@@ -680,7 +686,7 @@ class SqlStore final : public Store {
       out.push_back(std::move(e));
     }
     if (!out.empty()) {
-      auto procs = c_->query("SELECT edge, name FROM edge_processes", {});
+      auto procs = c.query("SELECT edge, name FROM edge_processes", {});
       if (!procs) return tl::unexpected(procs.error());
       for (const auto& r : *procs) {
         if (auto it = index.find(as_int(r[0])); it != index.end()) {
@@ -693,8 +699,11 @@ class SqlStore final : public Store {
     return out;
   }
 
-  std::mutex mu_;
-  std::unique_ptr<Connection> c_;
+  // Writes on one connection, reads on another: a long read (the whole map) does not hold up
+  // ingestion, and in WAL mode (SQLite) or MVCC (PostgreSQL) it reads a consistent snapshot.
+  std::mutex mu_, read_mu_;
+  std::unique_ptr<Connection> c_;  // the writer
+  std::unique_ptr<Connection> reader_;
   StoreOptions options_;
   int version_;
   std::unordered_map<std::string, int64_t> endpoint_ids_;  // committed endpoint rows
@@ -703,33 +712,37 @@ class SqlStore final : public Store {
 }  // namespace
 
 Result<std::unique_ptr<Store>> open_store(std::string_view url, StoreOptions options) {
-  Result<std::unique_ptr<Connection>> c = make_error("");
   std::string shown;
+  std::function<Result<std::unique_ptr<Connection>>()> connect;
   if (url.starts_with("sqlite:")) {
     std::string path(url.substr(7));
     if (path.starts_with("//")) path.erase(0, 2);  // sqlite:///abs/path
     shown = path;
-    c = open_sqlite(path, options.busy_timeout_ms);
+    int timeout = options.busy_timeout_ms;
+    connect = [path, timeout] { return open_sqlite(path, timeout); };
   } else if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
     shown = redact_url(url);
-    c = open_postgres(std::string(url));
+    connect = [u = std::string(url)] { return open_postgres(u); };
   } else {
     return make_error("unknown store '" + std::string(url) +
                       "': use sqlite:PATH or postgres://USER@HOST/DB");
   }
-  if (!c) return tl::unexpected(c.error());
+  auto writer = connect();
+  if (!writer) return tl::unexpected(writer.error());
   int64_t now = options.now ? options.now()
                             : std::chrono::duration_cast<std::chrono::nanoseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
-  auto version = migrate(**c, now);
+  auto version = migrate(**writer, now);
   if (!version) {
     Error e = version.error();
     if (e.file.empty()) e.file = shown;
     return tl::unexpected(e);
   }
-  return std::unique_ptr<Store>(
-      std::make_unique<SqlStore>(std::move(*c), std::move(options), *version));
+  auto reader = connect();
+  if (!reader) return tl::unexpected(reader.error());
+  return std::unique_ptr<Store>(std::make_unique<SqlStore>(std::move(*writer), std::move(*reader),
+                                                           std::move(options), *version));
 }
 
 }  // namespace stockade::store

@@ -10,10 +10,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "store/sql.h"
@@ -536,6 +539,53 @@ TEST_P(StoreTest, ABatchFailingHalfWayLeavesNothing) {
   EXPECT_EQ((*edges)[0].src, "a/new");
   EXPECT_EQ((*edges)[0].stats.count, 7u);
   EXPECT_EQ((*edges)[1].stats.count, 6u);
+}
+
+// Reads run on their own connection: one made while a write transaction is open (held open
+// here by a clock that blocks inside it) completes. Without that it would wait for the write;
+// the 60 s bound only keeps a regression from hanging the suite.
+TEST_P(StoreTest, ReadsDoNotWaitForAWriteInProgress) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool block = false, entered = false, release = false;
+  StoreOptions o;
+  o.now = [&] {
+    std::unique_lock l(m);
+    if (block) {
+      block = false;
+      entered = true;
+      cv.notify_all();
+      cv.wait(l, [&] { return release; });
+    }
+    return kT0;
+  };
+  auto s = open(o);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->write_batch(EdgeBatch{std::nullopt, {edge("a/x", "a/y", 80, 1, kT0, kT0)}}));
+  {
+    std::lock_guard l(m);
+    block = true;
+  }
+  std::thread writer([&] { EXPECT_TRUE(s->start_baseline("held", "")); });
+  {
+    std::unique_lock l(m);
+    cv.wait(l, [&] { return entered; });
+  }
+  auto reading = std::async(std::launch::async, [&] { return s->lifetime_edges(); });
+  bool done = reading.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  {
+    std::lock_guard l(m);
+    release = true;
+  }
+  cv.notify_all();
+  writer.join();
+  ASSERT_TRUE(done) << "a read waited for the write in progress";
+  auto edges = reading.get();
+  ASSERT_TRUE(edges) << edges.error().str();
+  EXPECT_EQ(edges->size(), 1u);
+  auto b = s->baseline("held", "");
+  ASSERT_TRUE(b);
+  EXPECT_TRUE(b->has_value());
 }
 
 TEST_P(StoreTest, BadInputIsRefusedAndNothingIsWritten) {
