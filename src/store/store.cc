@@ -238,12 +238,15 @@ class SqlStore final : public Store {
       // Endpoint ids: from the cache, else inserted or looked up in one statement.
       std::unordered_map<std::string, int64_t> ids;
       Column name_col = text_column("name"), seen_col = int_column("first_seen");
-      for (const auto& n : names) {
-        if (auto it = endpoint_ids_.find(n); it != endpoint_ids_.end()) {
-          ids.emplace(n, it->second);
-        } else {
-          name_col.texts.push_back(n);
-          seen_col.ints.push_back(now);
+      {
+        std::lock_guard cache(cache_mu_);
+        for (const auto& n : names) {
+          if (auto it = endpoint_ids_.find(n); it != endpoint_ids_.end()) {
+            ids.emplace(n, it->second);
+          } else {
+            name_col.texts.push_back(n);
+            seen_col.ints.push_back(now);
+          }
         }
       }
       if (!name_col.texts.empty()) {
@@ -320,7 +323,10 @@ class SqlStore final : public Store {
       return out;
     });
     // Ids are cached only once their rows are committed (a rolled-back insert's id is no id).
-    if (result) endpoint_ids_.insert(new_ids.begin(), new_ids.end());
+    if (result) {
+      std::lock_guard cache(cache_mu_);
+      endpoint_ids_.insert(new_ids.begin(), new_ids.end());
+    }
     return result;
   }
 
@@ -706,6 +712,7 @@ class SqlStore final : public Store {
   std::unique_ptr<Connection> reader_;
   StoreOptions options_;
   int version_;
+  std::mutex cache_mu_;  // of endpoint_ids_ (filled after the writer's lock is released)
   std::unordered_map<std::string, int64_t> endpoint_ids_;  // committed endpoint rows
 };
 

@@ -3,7 +3,8 @@
 // `sqlite:PATH` (embedded, the default: one server) and `postgres://…` (libpq: several `serve`
 // replicas share one database). Both run the same SQL schema, numbered migrations applied at
 // open (docs/notes/store.md lists it). Every call is one transaction; a write that returns is
-// durable. A Store is safe to call from several threads (calls are serialized).
+// durable. A Store is safe to call from several threads: writes are serialized on one
+// connection, reads on another.
 #pragma once
 
 #include <cstdint>

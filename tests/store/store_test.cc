@@ -742,6 +742,28 @@ TEST_P(StoreTest, TwoStoresOnOneDatabaseGiveTheUnion) {
   expect_exactly_batches(*s, {{"node-a", kBatches}, {"node-b", kBatches}});
 }
 
+// The server calls one Store from its request threads: writes of several agents and reads at
+// once.
+TEST_P(StoreTest, OneStoreFromSeveralThreads) {
+  auto s = open(StoreOptions{});
+  ASSERT_TRUE(s);
+  constexpr uint64_t kBatches = 15;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (std::string node : {"node-a", "node-b", "node-c"}) {
+    threads.emplace_back([&, node] {
+      for (uint64_t seq = 1; seq <= kBatches; ++seq) {
+        auto w = s->write_batch(numbered_batch(node, seq));
+        if (!w || !w->stored) ++failures;
+        if (!s->lifetime_edges()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  expect_exactly_batches(*s, {{"node-a", kBatches}, {"node-b", kBatches}, {"node-c", kBatches}});
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
