@@ -724,7 +724,9 @@ TEST_P(StoreTest, TwoStoresOnOneDatabaseGiveTheUnion) {
   constexpr uint64_t kBatches = 30;
   std::atomic<int> failures{0};
   auto writer = [&](std::string node) {
-    auto s = open_store(url_, StoreOptions{});
+    StoreOptions o;
+    o.busy_timeout_ms = 60'000;  // the other writer's lock, on a loaded machine (SQLite)
+    auto s = open_store(url_, o);
     if (!s) {
       ++failures;
       return;
