@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -56,6 +58,26 @@ std::string tail_of(const std::string& path) {
   return last;
 }
 
+// Servers of test programs that were killed before their end (their owner file names a
+// process that is gone): stopped and removed, so they do not pile up.
+void reap_orphans(const std::string& bin) {
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator("/tmp", ec)) {
+    if (d.path().filename().string().rfind("stockade-pg-", 0) != 0) continue;
+    std::ifstream owner(d.path() / "owner");
+    long pid = 0;
+    if (!(owner >> pid) || pid <= 0) continue;
+    if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::string dir = d.path().string();
+    bool as_nobody = geteuid() == 0;
+    if (fs::exists(dir + "/data/postmaster.pid")) {
+      run({bin + "/pg_ctl", "-D", dir + "/data", "-m", "immediate", "-w", "stop"}, as_nobody,
+          "/dev/null");
+    }
+    fs::remove_all(dir, ec);
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> TempPostgres::bin_dir() {
@@ -79,12 +101,14 @@ std::optional<std::string> TempPostgres::bin_dir() {
 Result<std::unique_ptr<TempPostgres>> TempPostgres::start() {
   auto bin = bin_dir();
   if (!bin) return make_error("no PostgreSQL server binaries (initdb, pg_ctl)");
+  reap_orphans(*bin);
   std::unique_ptr<TempPostgres> pg(new TempPostgres());
   pg->bin_ = *bin;
   // /tmp, not $TMPDIR: the server's user must reach it, and a unix socket path is short.
   std::string templ = "/tmp/stockade-pg-XXXXXX";
   if (!mkdtemp(templ.data())) return make_error("cannot create a directory under /tmp");
   pg->dir_ = templ;
+  std::ofstream(pg->dir_ + "/owner") << getpid() << "\n";
   if (geteuid() == 0) {
     const passwd* nobody = getpwnam("nobody");
     if (!nobody)

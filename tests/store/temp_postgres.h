@@ -1,7 +1,8 @@
 // A throw-away PostgreSQL server for tests and benchmarks: initdb into a temporary directory,
 // started with pg_ctl on a unix socket in that directory (no TCP port), as an unprivileged
 // user (`runuser -u nobody` when run as root: PostgreSQL refuses to run as root), stopped and
-// removed by the destructor.
+// removed by the destructor. A server left behind by a test program killed before its end is
+// stopped and removed by the next start().
 #pragma once
 
 #include <memory>
