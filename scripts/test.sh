@@ -12,6 +12,9 @@ jobs=$(nproc)
 # Where the agent's eBPF programs can load (root, kernel BTF), its kernel tests must run: a
 # skip would hide a broken agent.
 if [ "$(id -u)" -eq 0 ] && [ -r /sys/kernel/btf/vmlinux ]; then export STOCKADE_REQUIRE_BPF=1; fi
+# The store's suite runs against a PostgreSQL server it starts (tests/store/temp_postgres.h):
+# here a missing PostgreSQL is a failure, not a skip.
+export STOCKADE_REQUIRE_POSTGRES=1
 fuzz_seconds=${FUZZ_SECONDS:-30}
 
 echo "== release build and tests"

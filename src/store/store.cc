@@ -1,0 +1,755 @@
+// One store implementation over both engines (sql.h): the SQL is the same text for SQLite and
+// PostgreSQL; the engines differ in how they run it.
+#include "store/store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+#include "store/sql.h"
+
+namespace stockade::store {
+
+int64_t as_int(const Value& v) {
+  if (const auto* n = std::get_if<int64_t>(&v)) return *n;
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    try {
+      return std::stoll(*s);
+    } catch (...) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+std::string as_text(const Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* n = std::get_if<int64_t>(&v)) return std::to_string(*n);
+  return {};
+}
+
+std::string_view to_string(Resolution r) {
+  return r == Resolution::Minute ? "minute" : "hour";
+}
+
+std::string_view to_string(BaselineState s) {
+  switch (s) {
+    case BaselineState::Learning:
+      return "learning";
+    case BaselineState::Stable:
+      return "stable";
+    case BaselineState::Locked:
+      return "locked";
+  }
+  return "learning";
+}
+
+std::optional<BaselineState> parse_baseline_state(std::string_view s) {
+  for (auto st : {BaselineState::Learning, BaselineState::Stable, BaselineState::Locked}) {
+    if (to_string(st) == s) return st;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(DecisionVerdict v) {
+  return v == DecisionVerdict::Allow ? "allow" : "deny";
+}
+
+namespace {
+
+constexpr int kMaxAttempts = 5;  // of a transaction that deadlocked
+
+L4Protocol parse_l4(std::string_view s) {
+  for (int i = 0; i <= static_cast<int>(L4Protocol::Unknown); ++i) {
+    auto p = static_cast<L4Protocol>(i);
+    if (to_string(p) == s) return p;
+  }
+  return L4Protocol::Unknown;
+}
+
+// Text both engines store alike: PostgreSQL refuses NUL bytes and invalid UTF-8, so the store
+// refuses them for SQLite too.
+bool storable(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+int64_t floor_to(int64_t t, int64_t width) {
+  int64_t q = t / width;
+  if (t % width < 0) --q;
+  return q * width;
+}
+
+void merge(EdgeStats& into, const EdgeStats& s) {
+  into.count += s.count;
+  into.established += s.established;
+  into.failed += s.failed;
+  into.dropped += s.dropped;
+  if (s.first_seen && (!into.first_seen || s.first_seen < into.first_seen)) {
+    into.first_seen = s.first_seen;
+  }
+  into.last_seen = std::max(into.last_seen, s.last_seen);
+}
+
+// Counts add up; first_seen is the earliest known (0: unknown), last_seen the latest.
+std::string upsert_stats_tail(std::string_view table, std::string_view key) {
+  std::string t(table);
+  std::string out = "ON CONFLICT (" + std::string(key) + ") DO UPDATE SET ";
+  for (const char* c : {"count", "established", "failed", "dropped"}) {
+    out += std::string(c) + " = " + t + "." + c + " + excluded." + c + ", ";
+  }
+  out += "first_seen = CASE WHEN " + t + ".first_seen = 0 OR (excluded.first_seen <> 0 AND " +
+         "excluded.first_seen < " + t + ".first_seen) THEN excluded.first_seen ELSE " + t +
+         ".first_seen END, ";
+  out += "last_seen = CASE WHEN excluded.last_seen > " + t + ".last_seen THEN excluded.last_seen " +
+         "ELSE " + t + ".last_seen END";
+  return out;
+}
+
+Column int_column(std::string name) {
+  return Column{std::move(name), {}, {}, false};
+}
+Column text_column(std::string name) {
+  return Column{std::move(name), {}, {}, true};
+}
+
+void push_stats(std::vector<Column>& cols, size_t first, const EdgeStats& s) {
+  cols[first].ints.push_back(static_cast<int64_t>(s.count));
+  cols[first + 1].ints.push_back(static_cast<int64_t>(s.established));
+  cols[first + 2].ints.push_back(static_cast<int64_t>(s.failed));
+  cols[first + 3].ints.push_back(static_cast<int64_t>(s.dropped));
+  cols[first + 4].ints.push_back(s.first_seen);
+  cols[first + 5].ints.push_back(s.last_seen);
+}
+
+std::vector<Column> stats_columns(std::vector<Column> head) {
+  for (const char* c : {"count", "established", "failed", "dropped", "first_seen", "last_seen"}) {
+    head.push_back(int_column(c));
+  }
+  return head;
+}
+
+using EdgeName = std::tuple<std::string, std::string, std::string, int64_t>;  // src dst proto port
+
+bool edge_less(const StoredEdge& a, const StoredEdge& b) {
+  return std::tie(a.src, a.dst, a.protocol, a.port) < std::tie(b.src, b.dst, b.protocol, b.port);
+}
+
+constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
+
+class SqlStore final : public Store {
+ public:
+  SqlStore(std::unique_ptr<Connection> writer, std::unique_ptr<Connection> reader, StoreOptions o,
+           int version)
+      : c_(std::move(writer)),
+        reader_(std::move(reader)),
+        options_(std::move(o)),
+        version_(version) {}
+
+  std::string_view engine() const override { return c_->engine(); }  // writer
+  int schema_version() const override { return version_; }
+
+  Result<WriteOutcome> write_batch(const EdgeBatch& batch) override {
+    if (batch.agent) {
+      const auto& a = *batch.agent;
+      if (a.node.empty() || a.boot_id.empty() || !storable(a.node) || !storable(a.boot_id)) {
+        return make_error("a batch's node and boot id must be non-empty UTF-8 text");
+      }
+      if (a.sequence > static_cast<uint64_t>(kMaxCount)) {
+        return make_error("a batch's sequence number is out of range");
+      }
+    }
+    for (const auto& e : batch.edges) {
+      if (e.src.empty() || e.dst.empty() || !storable(e.src) || !storable(e.dst)) {
+        return make_error("an edge's endpoints must be non-empty UTF-8 text");
+      }
+      for (const auto& p : e.processes) {
+        if (!storable(p)) return make_error("a process name must be UTF-8 text");
+      }
+      for (uint64_t n : {e.stats.count, e.stats.established, e.stats.failed, e.stats.dropped}) {
+        if (n > static_cast<uint64_t>(kMaxCount))
+          return make_error("an edge count is out of range");
+      }
+      if (e.stats.first_seen < 0 || e.stats.last_seen < 0) {
+        return make_error("an edge's first and last seen must not be before 1970");
+      }
+    }
+    const int64_t now = now_ns();
+
+    // The batch merged per row of each table, in key order (replicas lock rows in one order).
+    std::map<EdgeName, EdgeStats> lifetime;
+    std::map<std::pair<EdgeName, int64_t>, EdgeStats> minutes, hours;
+    std::set<std::pair<EdgeName, std::string>> processes;
+    std::set<std::string> names;
+    for (const auto& e : batch.edges) {
+      EdgeName key{e.src, e.dst, std::string(to_string(e.protocol)), e.port};
+      int64_t t = e.stats.last_seen ? e.stats.last_seen : now;
+      merge(lifetime[key], e.stats);
+      merge(minutes[{key, floor_to(t, kMinuteNs)}], e.stats);
+      merge(hours[{key, floor_to(t, kHourNs)}], e.stats);
+      for (const auto& p : e.processes) processes.emplace(key, p);
+      names.insert(e.src);
+      names.insert(e.dst);
+    }
+    for (const auto& [key, s] : lifetime) {
+      if (s.count > static_cast<uint64_t>(kMaxCount))
+        return make_error("an edge count is out of range");
+    }
+
+    std::unordered_map<std::string, int64_t> new_ids;
+    auto result = transact(true, [&](Connection& c) -> Result<WriteOutcome> {
+      new_ids.clear();
+      WriteOutcome out;
+      if (batch.agent) {
+        const auto& a = *batch.agent;
+        auto ins = c.query(
+            "INSERT INTO agent_sequences (node, boot_id, last_sequence, updated) "
+            "VALUES ($1, $2, -1, $3) ON CONFLICT (node, boot_id) DO NOTHING",
+            {Value{a.node}, Value{a.boot_id}, Value{now}});
+        if (!ins) return tl::unexpected(ins.error());
+        auto last = c.query(
+            "SELECT last_sequence FROM agent_sequences WHERE node = $1 AND "
+            "boot_id = $2" +
+                std::string(c.for_update()),
+            {Value{a.node}, Value{a.boot_id}});
+        if (!last) return tl::unexpected(last.error());
+        int64_t stored = last->empty() ? -1 : as_int(last->front().front());
+        if (stored >= 0 && static_cast<int64_t>(a.sequence) <= stored) {
+          out.stored = false;
+          out.last_sequence = static_cast<uint64_t>(stored);
+          return out;
+        }
+      }
+
+      // Endpoint ids: from the cache, else inserted or looked up in one statement.
+      std::unordered_map<std::string, int64_t> ids;
+      Column name_col = text_column("name"), seen_col = int_column("first_seen");
+      {
+        std::lock_guard cache(cache_mu_);
+        for (const auto& n : names) {
+          if (auto it = endpoint_ids_.find(n); it != endpoint_ids_.end()) {
+            ids.emplace(n, it->second);
+          } else {
+            name_col.texts.push_back(n);
+            seen_col.ints.push_back(now);
+          }
+        }
+      }
+      if (!name_col.texts.empty()) {
+        auto rows = c.insert_many(
+            "endpoints", {name_col, seen_col},
+            "ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id, name");
+        if (!rows) return tl::unexpected(rows.error());
+        for (const auto& r : *rows) {
+          ids[as_text(r[1])] = as_int(r[0]);
+          new_ids[as_text(r[1])] = as_int(r[0]);
+        }
+      }
+      auto id_of = [&](const std::string& n) { return ids.at(n); };
+
+      // Lifetime rows, returning each edge's id.
+      std::vector<Column> cols = stats_columns(
+          {int_column("src"), int_column("dst"), text_column("protocol"), int_column("port")});
+      for (const auto& [key, s] : lifetime) {
+        cols[0].ints.push_back(id_of(std::get<0>(key)));
+        cols[1].ints.push_back(id_of(std::get<1>(key)));
+        cols[2].texts.push_back(std::get<2>(key));
+        cols[3].ints.push_back(std::get<3>(key));
+        push_stats(cols, 4, s);
+      }
+      std::map<std::tuple<int64_t, int64_t, std::string, int64_t>, int64_t> edge_ids;
+      if (!lifetime.empty()) {
+        auto rows = c.insert_many("edges", cols,
+                                  upsert_stats_tail("edges", "src, dst, protocol, port") +
+                                      " RETURNING id, src, dst, protocol, port");
+        if (!rows) return tl::unexpected(rows.error());
+        for (const auto& r : *rows) {
+          edge_ids[{as_int(r[1]), as_int(r[2]), as_text(r[3]), as_int(r[4])}] = as_int(r[0]);
+        }
+      }
+      auto edge_of = [&](const EdgeName& k) {
+        return edge_ids.at(
+            {id_of(std::get<0>(k)), id_of(std::get<1>(k)), std::get<2>(k), std::get<3>(k)});
+      };
+
+      for (auto [table, buckets] : {std::pair{"edge_minutes", &minutes}, {"edge_hours", &hours}}) {
+        std::vector<Column> b = stats_columns({int_column("edge"), int_column("bucket")});
+        for (const auto& [kb, s] : *buckets) {
+          b[0].ints.push_back(edge_of(kb.first));
+          b[1].ints.push_back(kb.second);
+          push_stats(b, 2, s);
+        }
+        if (b[0].ints.empty()) continue;
+        auto rows = c.insert_many(table, b, upsert_stats_tail(table, "edge, bucket"));
+        if (!rows) return tl::unexpected(rows.error());
+      }
+
+      if (!processes.empty()) {
+        Column edge_col = int_column("edge"), pname = text_column("name");
+        for (const auto& [k, p] : processes) {
+          edge_col.ints.push_back(edge_of(k));
+          pname.texts.push_back(p);
+        }
+        auto rows = c.insert_many("edge_processes", {edge_col, pname},
+                                  "ON CONFLICT (edge, name) DO NOTHING");
+        if (!rows) return tl::unexpected(rows.error());
+      }
+
+      if (batch.agent) {
+        const auto& a = *batch.agent;
+        auto up = c.query(
+            "UPDATE agent_sequences SET last_sequence = $3, updated = $4 WHERE node = $1 AND "
+            "boot_id = $2",
+            {Value{a.node}, Value{a.boot_id}, Value{static_cast<int64_t>(a.sequence)}, Value{now}});
+        if (!up) return tl::unexpected(up.error());
+        out.last_sequence = a.sequence;
+      }
+      out.stored = true;
+      out.edges = lifetime.size();
+      return out;
+    });
+    // Ids are cached only once their rows are committed (a rolled-back insert's id is no id).
+    if (result) {
+      std::lock_guard cache(cache_mu_);
+      endpoint_ids_.insert(new_ids.begin(), new_ids.end());
+    }
+    return result;
+  }
+
+  Result<std::optional<uint64_t>> last_sequence(std::string_view node,
+                                                std::string_view boot_id) override {
+    return transact(false, [&](Connection& c) -> Result<std::optional<uint64_t>> {
+      auto rows =
+          c.query("SELECT last_sequence FROM agent_sequences WHERE node = $1 AND boot_id = $2",
+                  {Value{std::string(node)}, Value{std::string(boot_id)}});
+      if (!rows) return tl::unexpected(rows.error());
+      if (rows->empty() || as_int(rows->front().front()) < 0) return std::nullopt;
+      return static_cast<uint64_t>(as_int(rows->front().front()));
+    });
+  }
+
+  Result<std::vector<StoredEdge>> lifetime_edges() override {
+    return transact(false, [&](Connection& c) -> Result<std::vector<StoredEdge>> {
+      return read_edges(
+          c,
+          "SELECT e.id, s.name, d.name, e.protocol, e.port, e.count, e.established, e.failed, "
+          "e.dropped, e.first_seen, e.last_seen FROM edges e JOIN endpoints s ON s.id = e.src "
+          "JOIN endpoints d ON d.id = e.dst",
+          {});
+    });
+  }
+
+  Result<EdgeRange> edges_between(int64_t since, int64_t until) override {
+    if (since >= until) return make_error("an edge range needs since < until");
+    EdgeRange range;
+    const int64_t now = now_ns();
+    bool minutes = since >= now - options_.minute_retention;
+    range.resolution = minutes ? Resolution::Minute : Resolution::Hour;
+    range.since = floor_to(since, minutes ? kMinuteNs : kHourNs);
+    range.until = until;
+    std::string table = minutes ? "edge_minutes" : "edge_hours";
+    auto edges = transact(false, [&](Connection& c) -> Result<std::vector<StoredEdge>> {
+      return read_edges(
+          c,
+          "SELECT e.id, s.name, d.name, e.protocol, e.port, CAST(SUM(b.count) AS BIGINT), "
+          "CAST(SUM(b.established) AS BIGINT), CAST(SUM(b.failed) AS BIGINT), "
+          "CAST(SUM(b.dropped) AS BIGINT), CAST(COALESCE(MIN(NULLIF(b.first_seen, 0)), 0) AS "
+          "BIGINT), CAST(MAX(b.last_seen) AS BIGINT) FROM " +
+              table +
+              " b JOIN edges e ON e.id = b.edge JOIN endpoints s ON s.id = e.src JOIN endpoints "
+              "d ON d.id = e.dst WHERE b.bucket >= $1 AND b.bucket < $2 GROUP BY e.id, s.name, "
+              "d.name, e.protocol, e.port",
+          {Value{range.since}, Value{range.until}});
+    });
+    if (!edges) return tl::unexpected(edges.error());
+    range.edges = std::move(*edges);
+    return range;
+  }
+
+  Result<Baseline> start_baseline(std::string_view ns, std::string_view workload) override {
+    if (auto e = check_baseline_key(ns, workload); !e) return tl::unexpected(e.error());
+    return transact(true, [&](Connection& c) -> Result<Baseline> {
+      auto ins = c.query(
+          "INSERT INTO baselines (namespace, workload, state, since, locked_by) VALUES ($1, $2, "
+          "'learning', $3, '') ON CONFLICT (namespace, workload) DO NOTHING",
+          {Value{std::string(ns)}, Value{std::string(workload)}, Value{now_ns()}});
+      if (!ins) return tl::unexpected(ins.error());
+      auto b = read_baseline(c, ns, workload, false);
+      if (!b) return tl::unexpected(b.error());
+      if (!*b) return make_error("baseline " + std::string(ns) + " vanished");
+      return **b;
+    });
+  }
+
+  Result<std::optional<Baseline>> baseline(std::string_view ns,
+                                           std::string_view workload) override {
+    return transact(false, [&](Connection& c) { return read_baseline(c, ns, workload, false); });
+  }
+
+  Result<std::vector<Baseline>> baselines() override {
+    return transact(false, [&](Connection& c) -> Result<std::vector<Baseline>> {
+      auto rows = c.query("SELECT namespace, workload, state, since, locked_by FROM baselines", {});
+      if (!rows) return tl::unexpected(rows.error());
+      std::vector<Baseline> out;
+      for (const auto& r : *rows) out.push_back(to_baseline(r));
+      std::sort(out.begin(), out.end(), [](const Baseline& a, const Baseline& b) {
+        return std::tie(a.ns, a.workload) < std::tie(b.ns, b.workload);
+      });
+      return out;
+    });
+  }
+
+  Result<Baseline> transition_baseline(std::string_view ns, std::string_view workload,
+                                       BaselineState to, std::string_view by) override {
+    std::string name = std::string(ns) + (workload.empty() ? "" : "/" + std::string(workload));
+    bool user = to == BaselineState::Locked;
+    if (user && (by.empty() || !storable(by))) {
+      return make_error("locking baseline " + name + " needs who locks it");
+    }
+    return transact(true, [&](Connection& c) -> Result<Baseline> {
+      auto cur = read_baseline(c, ns, workload, true);
+      if (!cur) return tl::unexpected(cur.error());
+      if (!*cur) return make_error("no baseline " + name);
+      Baseline b = **cur;
+      BaselineState from = b.state;
+      bool allowed = (from == BaselineState::Learning && to == BaselineState::Stable) ||
+                     (from == BaselineState::Stable && to == BaselineState::Learning) ||
+                     (from != BaselineState::Locked && to == BaselineState::Locked) ||
+                     (from == BaselineState::Locked && to == BaselineState::Learning);
+      if (!allowed) {
+        return make_error("baseline " + name + " cannot go from " + std::string(to_string(from)) +
+                          " to " + std::string(to_string(to)));
+      }
+      if (from == BaselineState::Locked && by.empty()) {
+        return make_error("unlocking baseline " + name + " needs who unlocks it");
+      }
+      b.state = to;
+      b.since = now_ns();
+      b.locked_by = user ? std::string(by) : std::string();
+      auto up = c.query(
+          "UPDATE baselines SET state = $3, since = $4, locked_by = $5 WHERE namespace = $1 AND "
+          "workload = $2",
+          {Value{b.ns}, Value{b.workload}, Value{std::string(to_string(to))}, Value{b.since},
+           Value{b.locked_by}});
+      if (!up) return tl::unexpected(up.error());
+      return b;
+    });
+  }
+
+  Result<bool> delete_baseline(std::string_view ns, std::string_view workload) override {
+    return transact(true, [&](Connection& c) -> Result<bool> {
+      auto r = c.query("DELETE FROM baselines WHERE namespace = $1 AND workload = $2",
+                       {Value{std::string(ns)}, Value{std::string(workload)}});
+      if (!r) return tl::unexpected(r.error());
+      return c.changes() > 0;
+    });
+  }
+
+  Result<int64_t> add_decision(const Decision& d) override {
+    for (const std::string* s : {&d.src, &d.dst, &d.by, &d.reason}) {
+      if (!storable(*s)) return make_error("a decision's text must be UTF-8");
+    }
+    if (d.src.empty() || d.dst.empty() || d.by.empty()) {
+      return make_error("a decision needs its edge's endpoints and who decided");
+    }
+    return transact(true, [&](Connection& c) -> Result<int64_t> {
+      auto rows = c.query(
+          "INSERT INTO decisions (src, dst, protocol, port, verdict, decided_by, decided_at, "
+          "reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+          {Value{d.src}, Value{d.dst}, Value{std::string(to_string(d.protocol))},
+           Value{int64_t{d.port}}, Value{std::string(to_string(d.verdict))}, Value{d.by},
+           Value{d.at ? d.at : now_ns()}, Value{d.reason}});
+      if (!rows) return tl::unexpected(rows.error());
+      if (rows->empty()) return make_error("the decision got no id");
+      return as_int(rows->front().front());
+    });
+  }
+
+  Result<std::vector<Decision>> decisions() override {
+    return transact(false, [&](Connection& c) -> Result<std::vector<Decision>> {
+      auto rows = c.query(
+          "SELECT id, src, dst, protocol, port, verdict, decided_by, decided_at, reason FROM "
+          "decisions ORDER BY decided_at, id",
+          {});
+      if (!rows) return tl::unexpected(rows.error());
+      std::vector<Decision> out;
+      for (const auto& r : *rows) {
+        Decision d;
+        d.id = as_int(r[0]);
+        d.src = as_text(r[1]);
+        d.dst = as_text(r[2]);
+        d.protocol = parse_l4(as_text(r[3]));
+        d.port = static_cast<uint16_t>(as_int(r[4]));
+        d.verdict = as_text(r[5]) == "deny" ? DecisionVerdict::Deny : DecisionVerdict::Allow;
+        d.by = as_text(r[6]);
+        d.at = as_int(r[7]);
+        d.reason = as_text(r[8]);
+        out.push_back(std::move(d));
+      }
+      return out;
+    });
+  }
+
+  Result<void> append_audit(const std::vector<AuditEvent>& events) override {
+    if (events.empty()) return {};
+    std::vector<Column> cols = {int_column("at"),       text_column("kind"),     text_column("src"),
+                                text_column("dst"),     text_column("protocol"), int_column("port"),
+                                text_column("process"), text_column("detail")};
+    for (const auto& e : events) {
+      for (const std::string* s : {&e.kind, &e.src, &e.dst, &e.process, &e.detail}) {
+        if (!storable(*s)) return make_error("an audit event's text must be UTF-8");
+      }
+      if (e.kind.empty()) return make_error("an audit event needs a kind");
+      cols[0].ints.push_back(e.at ? e.at : now_ns());
+      cols[1].texts.push_back(e.kind);
+      cols[2].texts.push_back(e.src);
+      cols[3].texts.push_back(e.dst);
+      cols[4].texts.push_back(std::string(to_string(e.protocol)));
+      cols[5].ints.push_back(e.port);
+      cols[6].texts.push_back(e.process);
+      cols[7].texts.push_back(e.detail);
+    }
+    return transact(true, [&](Connection& c) -> Result<void> {
+      auto r = c.insert_many("audit_events", cols, "");
+      if (!r) return tl::unexpected(r.error());
+      return {};
+    });
+  }
+
+  Result<AuditPage> audit_events(const AuditQuery& q) override {
+    if (q.limit == 0 || q.limit > 10'000)
+      return make_error("an audit page holds 1 to 10000 events");
+    return transact(false, [&](Connection& c) -> Result<AuditPage> {
+      auto rows = c.query(
+          "SELECT id, at, kind, src, dst, protocol, port, process, detail FROM audit_events "
+          "WHERE at >= $1 AND at < $2 AND (at > $3 OR (at = $3 AND id > $4)) ORDER BY at, id "
+          "LIMIT $5",
+          {Value{q.since}, Value{q.until}, Value{q.after_at}, Value{q.after_id},
+           Value{static_cast<int64_t>(q.limit + 1)}});
+      if (!rows) return tl::unexpected(rows.error());
+      AuditPage page;
+      for (const auto& r : *rows) {
+        if (page.events.size() == q.limit) {
+          page.more = true;
+          break;
+        }
+        AuditEvent e;
+        e.id = as_int(r[0]);
+        e.at = as_int(r[1]);
+        e.kind = as_text(r[2]);
+        e.src = as_text(r[3]);
+        e.dst = as_text(r[4]);
+        e.protocol = parse_l4(as_text(r[5]));
+        e.port = static_cast<uint16_t>(as_int(r[6]));
+        e.process = as_text(r[7]);
+        e.detail = as_text(r[8]);
+        page.events.push_back(std::move(e));
+      }
+      return page;
+    });
+  }
+
+  Result<RetentionReport> apply_retention() override {
+    const int64_t now = now_ns();
+    return transact(true, [&](Connection& c) -> Result<RetentionReport> {
+      RetentionReport rep;
+      auto locked = c.advisory_lock(kRetentionLock, false);
+      if (!locked) return tl::unexpected(locked.error());
+      if (!*locked) return rep;
+      rep.ran = true;
+      // A bucket expires once its end is older than the retention.
+      auto del = [&](const char* sql, int64_t cutoff, uint64_t* count) -> Result<void> {
+        auto r = c.query(sql, {Value{cutoff}});
+        if (!r) return tl::unexpected(r.error());
+        if (count) *count = c.changes();
+        return {};
+      };
+      if (auto r = del("DELETE FROM edge_minutes WHERE bucket <= $1",
+                       now - options_.minute_retention - kMinuteNs, &rep.minute_buckets);
+          !r) {
+        return tl::unexpected(r.error());
+      }
+      if (auto r = del("DELETE FROM edge_hours WHERE bucket <= $1",
+                       now - options_.hour_retention - kHourNs, &rep.hour_buckets);
+          !r) {
+        return tl::unexpected(r.error());
+      }
+      if (auto r = del("DELETE FROM audit_events WHERE at < $1", now - options_.audit_retention,
+                       &rep.audit_events);
+          !r) {
+        return tl::unexpected(r.error());
+      }
+      // An agent silent for as long as hour buckets are kept has no batch left to replay.
+      if (auto r = del("DELETE FROM agent_sequences WHERE updated < $1",
+                       now - options_.hour_retention, nullptr);
+          !r) {
+        return tl::unexpected(r.error());
+      }
+      return rep;
+    });
+  }
+
+  Result<uint64_t> size_bytes() override {
+    std::lock_guard lock(read_mu_);
+    return reader_->size_bytes();
+  }
+
+ private:
+  int64_t now_ns() const {
+    if (options_.now) return options_.now();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // One transaction, retried when the database chose it as a deadlock or serialization victim.
+  template <class F>
+  auto transact(bool write, F&& f) -> decltype(f(std::declval<Connection&>())) {
+    Connection& c = write ? *c_ : *reader_;
+    std::lock_guard lock(write ? mu_ : read_mu_);
+    for (int attempt = 1;; ++attempt) {
+      if (auto r = c.begin(write); !r) return tl::unexpected(r.error());
+      auto result = f(c);
+      if (result) {
+        auto done = c.commit();
+        if (done) return result;
+        bool retry = c.retryable() && attempt < kMaxAttempts;
+        c.rollback();
+        if (!retry) return tl::unexpected(done.error());
+        continue;
+      }
+      bool retry = c.retryable() && attempt < kMaxAttempts;
+      c.rollback();
+      if (!retry) return result;
+    }
+  }
+
+  Result<void> check_baseline_key(std::string_view ns, std::string_view workload) {
+    if (ns.empty() || !storable(ns) || !storable(workload)) {
+      return make_error("a baseline needs a namespace (and optionally a workload) as UTF-8 text");
+    }
+    return {};
+  }
+
+  static Baseline to_baseline(const Row& r) {
+    Baseline b;
+    b.ns = as_text(r[0]);
+    b.workload = as_text(r[1]);
+    b.state = parse_baseline_state(as_text(r[2])).value_or(BaselineState::Learning);
+    b.since = as_int(r[3]);
+    b.locked_by = as_text(r[4]);
+    return b;
+  }
+
+  Result<std::optional<Baseline>> read_baseline(Connection& c, std::string_view ns,
+                                                std::string_view workload, bool lock) {
+    auto rows = c.query(
+        "SELECT namespace, workload, state, since, locked_by FROM baselines "
+        "WHERE namespace = $1 AND workload = $2" +
+            std::string(lock ? c.for_update() : ""),
+        {Value{std::string(ns)}, Value{std::string(workload)}});
+    if (!rows) return tl::unexpected(rows.error());
+    if (rows->empty()) return std::nullopt;
+    return to_baseline(rows->front());
+  }
+
+  // Rows of (edge id, src, dst, protocol, port, count, established, failed, dropped, first,
+  // last) with each edge's processes, sorted.
+  Result<std::vector<StoredEdge>> read_edges(Connection& c, const std::string& sql,
+                                             const std::vector<Value>& params) {
+    auto rows = c.query(sql, params);
+    if (!rows) return tl::unexpected(rows.error());
+    std::unordered_map<int64_t, size_t> index;
+    std::vector<StoredEdge> out;
+    out.reserve(rows->size());
+    for (const auto& r : *rows) {
+      StoredEdge e;
+      e.src = as_text(r[1]);
+      e.dst = as_text(r[2]);
+      e.protocol = parse_l4(as_text(r[3]));
+      e.port = static_cast<uint16_t>(as_int(r[4]));
+      e.stats.count = static_cast<uint64_t>(as_int(r[5]));
+      e.stats.established = static_cast<uint64_t>(as_int(r[6]));
+      e.stats.failed = static_cast<uint64_t>(as_int(r[7]));
+      e.stats.dropped = static_cast<uint64_t>(as_int(r[8]));
+      e.stats.first_seen = as_int(r[9]);
+      e.stats.last_seen = as_int(r[10]);
+      index.emplace(as_int(r[0]), out.size());
+      out.push_back(std::move(e));
+    }
+    if (!out.empty()) {
+      auto procs = c.query("SELECT edge, name FROM edge_processes", {});
+      if (!procs) return tl::unexpected(procs.error());
+      for (const auto& r : *procs) {
+        if (auto it = index.find(as_int(r[0])); it != index.end()) {
+          out[it->second].processes.push_back(as_text(r[1]));
+        }
+      }
+    }
+    for (auto& e : out) std::sort(e.processes.begin(), e.processes.end());
+    std::sort(out.begin(), out.end(), edge_less);
+    return out;
+  }
+
+  // Writes on one connection, reads on another: a long read (the whole map) does not hold up
+  // ingestion, and in WAL mode (SQLite) or MVCC (PostgreSQL) it reads a consistent snapshot.
+  std::mutex mu_, read_mu_;
+  std::unique_ptr<Connection> c_;  // the writer
+  std::unique_ptr<Connection> reader_;
+  StoreOptions options_;
+  int version_;
+  std::mutex cache_mu_;  // of endpoint_ids_ (filled after the writer's lock is released)
+  std::unordered_map<std::string, int64_t> endpoint_ids_;  // committed endpoint rows
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_store(std::string_view url, StoreOptions options) {
+  std::string shown;
+  std::function<Result<std::unique_ptr<Connection>>()> connect;
+  if (url.starts_with("sqlite:")) {
+    std::string path(url.substr(7));
+    if (path.starts_with("//")) path.erase(0, 2);  // sqlite:///abs/path
+    shown = path;
+    int timeout = options.busy_timeout_ms;
+    connect = [path, timeout] { return open_sqlite(path, timeout); };
+  } else if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    shown = redact_url(url);
+    connect = [u = std::string(url)] { return open_postgres(u); };
+  } else {
+    return make_error("unknown store '" + std::string(url) +
+                      "': use sqlite:PATH or postgres://USER@HOST/DB");
+  }
+  auto writer = connect();
+  if (!writer) return tl::unexpected(writer.error());
+  int64_t now = options.now ? options.now()
+                            : std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  auto version = migrate(**writer, now);
+  if (!version) {
+    Error e = version.error();
+    if (e.file.empty()) e.file = shown;
+    return tl::unexpected(e);
+  }
+  auto reader = connect();
+  if (!reader) return tl::unexpected(reader.error());
+  return std::unique_ptr<Store>(std::make_unique<SqlStore>(std::move(*writer), std::move(*reader),
+                                                           std::move(options), *version));
+}
+
+}  // namespace stockade::store
