@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/edit_distance.h"
+#include "engine/diff.h"
 #include "posture/posture_impl.h"
 
 namespace stockade::posture::detail {
@@ -53,8 +54,9 @@ std::string selector_text(const LabelSelector& s) {
 
 class Linter {
  public:
-  Linter(const ClusterState& s, const PolicyEngine& e, std::vector<Finding>& out)
-      : state_(s), engine_(e), out_(out) {
+  Linter(const ClusterState& s, const PolicyEngine& e, std::vector<Finding>& out,
+         std::vector<std::string>& warnings)
+      : state_(s), engine_(e), out_(out), warnings_(warnings) {
     for (const Endpoint& ep : engine_.endpoints()) ns_with_endpoints_.insert(ep.ns);
   }
 
@@ -62,12 +64,14 @@ class Linter {
     namespaces();
     for (const NetworkPolicy& np : state_.network_policies) network_policy(np);
     for (const ClusterPolicy& cp : state_.cluster_policies) cluster_policy(cp);
+    unused_rules();
   }
 
  private:
   const ClusterState& state_;
   const PolicyEngine& engine_;
   std::vector<Finding>& out_;
+  std::vector<std::string>& warnings_;
   std::set<std::string, std::less<>> ns_with_endpoints_;
   std::optional<LabelValues> pod_values_, ns_values_;  // built on first need
 
@@ -327,12 +331,71 @@ class Linter {
         }
       }
   }
+
+  // ---- rules that can never decide --------------------------------------------------------
+
+  static std::string rule_text(const RuleRef& r) {
+    const PolicyRef& p = r.policy;
+    return p.kind + " " + (p.ns.empty() ? "" : p.ns + "/") + p.name + " " +
+           (r.egress ? "egress" : "ingress") + " rule " + std::to_string(r.index) +
+           (r.name.empty() ? "" : " (" + r.name + ")");
+  }
+
+  // Bounds of the search (docs/scan.md): evaluations per rule and in all.
+  static constexpr uint64_t kClassesPerRule = 100'000;
+  static constexpr uint64_t kClassesTotal = 4'000'000;
+
+  void unused_rules() {
+    if (engine_.endpoints().empty()) return;  // nothing to evaluate connections on
+    std::vector<IpAddr> outside;
+    for (const WorldPart& w : world_parts(state_, state_, engine_.endpoints()))
+      outside.push_back(w.probe);
+    UnusedRules u = engine_.unused_rules(outside, {kClassesPerRule, kClassesTotal});
+    for (const UnusedRule& r : u.rules) {
+      const PolicyRef& p = r.rule.policy;
+      ResourceRef ref{p.kind, p.ns, p.name};
+      std::string covers;
+      for (size_t i = 0; i < r.covered_by.size(); ++i) {
+        if (i == 3) {
+          covers += " and " + std::to_string(r.covered_by.size() - 3) + " more";
+          break;
+        }
+        const RuleRef& c = r.covered_by[i];
+        covers += (i ? ", " : "") + rule_text(c) +
+                  (r.kind == UnusedRule::Kind::Shadowed ? " [" + c.action + "]" : "");
+        if (c.line) covers += " (line " + std::to_string(c.line) + ")";
+      }
+      const std::string classes = std::to_string(r.connections) + " (subject, peer, port) class" +
+                                  (r.connections == 1 ? "" : "es");
+      if (r.kind == UnusedRule::Kind::Shadowed)
+        add("POLICY_RULE_SHADOWED", ref, p.source, r.rule.line,
+            rule_text(r.rule) + " [" + r.rule.action +
+                "] never decides: every connection it matches (" + classes +
+                ") is decided first by " + covers);
+      else
+        add("POLICY_RULE_REDUNDANT", ref, p.source, r.rule.line,
+            rule_text(r.rule) + " allows nothing that other rules do not: every connection it " +
+                "allows (" + classes + ") is also allowed by " + covers);
+    }
+    if (!u.skipped.empty()) {
+      std::string names;
+      for (size_t i = 0; i < u.skipped.size() && i < 3; ++i)
+        names += (i ? ", " : "") + rule_text(u.skipped[i]);
+      if (u.skipped.size() > 3) names += ", …";
+      warnings_.push_back("policy lint: " + std::to_string(u.skipped.size()) + " rule" +
+                          (u.skipped.size() == 1 ? " was" : "s were") +
+                          " not checked for shadowing/redundancy (over the limit of " +
+                          std::to_string(kClassesPerRule) + " evaluations per rule or " +
+                          std::to_string(kClassesTotal) + " in all): " + names);
+    }
+  }
 };
 
 }  // namespace
 
-void policy_lint(const ClusterState& state, const PolicyEngine& engine, std::vector<Finding>& out) {
-  Linter(state, engine, out).run();
+void policy_lint(const ClusterState& state, const PolicyEngine& engine, std::vector<Finding>& out,
+                 std::vector<std::string>& warnings) {
+  Linter(state, engine, out, warnings).run();
 }
 
 }  // namespace stockade::posture::detail
