@@ -311,23 +311,48 @@ class Linter {
                            nullptr};
     };
     SelectorQuery subject_q = query(cp.subject);
-    if (engine_.select(subject_q).endpoints == 0)
+    Selection subject = engine_.select(subject_q);
+    if (subject.endpoints == 0)
       add("POLICY_SELECTS_NOTHING", ref, cp.source, cp.source.line,
           who + ": spec.subject (" + describe(subject_q) + ") selects no endpoint" +
               suggestion(subject_q));
     for (auto [rules, dir] : {std::pair{&cp.ingress, "ingress"}, std::pair{&cp.egress, "egress"}})
       for (size_t i = 0; i < rules->size(); ++i) {
         const ClusterPolicyRule& r = (*rules)[i];
+        const std::string where = who + " " + dir + " rule " + std::to_string(i) +
+                                  (r.name.empty() ? "" : " (" + r.name + ")");
+        const bool egress = std::string_view(dir) == "egress";
+        // Named ports resolve on the destination: the subject for ingress, the pod peers for
+        // egress (networks and nodes peers cannot be given with named ports).
+        Selection dests = egress ? Selection{} : subject;
         for (size_t j = 0; j < r.peers.size(); ++j) {
           const ClusterPeer& p = r.peers[j];
           if (p.kind != ClusterPeer::Kind::Namespaces && p.kind != ClusterPeer::Kind::Pods)
             continue;
           SelectorQuery q = query(p.pods);
-          if (engine_.select(q).endpoints == 0)
+          Selection s = engine_.select(q);
+          if (egress) {
+            dests.endpoints += s.endpoints;
+            dests.representatives.insert(dests.representatives.end(), s.representatives.begin(),
+                                         s.representatives.end());
+          }
+          if (s.endpoints == 0)
             add("POLICY_PEER_SELECTS_NOTHING", ref, cp.source, r.line,
-                who + " " + dir + " rule " + std::to_string(i) +
-                    (r.name.empty() ? "" : " (" + r.name + ")") + " peer " + std::to_string(j) +
-                    " (" + describe(q) + ") selects no endpoint" + suggestion(q));
+                where + " peer " + std::to_string(j) + " (" + describe(q) +
+                    ") selects no endpoint" + suggestion(q));
+        }
+        if (!r.ports || dests.endpoints == 0) continue;
+        for (const ClusterPolicyPort& port : *r.ports) {
+          if (port.kind != ClusterPolicyPort::Kind::Named) continue;
+          // The protocol is the declared port's own.
+          bool any = false;
+          for (Protocol proto : {Protocol::TCP, Protocol::UDP, Protocol::SCTP})
+            any = any || declares(dests, port.name, proto);
+          if (!any)
+            add("POLICY_NAMED_PORT_UNDECLARED", ref, cp.source, r.line,
+                where + " names port \"" + port.name + "\", which none of the " +
+                    std::to_string(dests.endpoints) + (egress ? " destination" : " selected") +
+                    " endpoints declares: the rule matches nothing on it");
         }
       }
   }

@@ -461,6 +461,29 @@ TEST(PolicyLint, OnlineBoutiquePoliciesHaveNoCoveredRules) {
   EXPECT_TRUE(policy_findings(*rep, "POLICY_RULE_REDUNDANT").empty()) << all(*rep);
 }
 
+TEST(PolicyLint, AdminNamedPortsNoSelectedPodDeclares) {
+  auto rules = [](const std::string& name) {
+    return "  ingress:\n  - name: from-carts\n    action: Allow\n    from:\n    - pods:\n"
+           "        namespaceSelector: {}\n        podSelector: {matchLabels: {name: carts}}\n"
+           "    ports:\n    - namedPort: " +
+           name +
+           "\n  egress:\n  - name: to-carts\n    action: Allow\n    to:\n    - pods:\n"
+           "        namespaceSelector: {}\n        podSelector: {matchLabels: {name: carts}}\n"
+           "    ports:\n    - namedPort: http\n";
+  };
+  ScanReport bad = scan_text(kShop + anp("named", 10, rules("mongoo")));
+  auto f = policy_findings(bad, "POLICY_NAMED_PORT_UNDECLARED");
+  ASSERT_EQ(f.size(), 1u) << all(bad);
+  EXPECT_EQ(f[0]->resource.text(), "AdminNetworkPolicy/named");
+  EXPECT_NE(f[0]->message.find("ingress rule 0 (from-carts) names port \"mongoo\", which none of "
+                               "the 1 selected endpoints declares"),
+            std::string::npos)
+      << f[0]->message;
+  // carts-db declares mongo (ingress, on the subject); carts declares http (egress, on the peer).
+  ScanReport ok = scan_text(kShop + anp("named", 10, rules("mongo")));
+  EXPECT_TRUE(policy_findings(ok).empty()) << all(ok);
+}
+
 TEST(PolicyLint, DemoShopHasNoPolicyFindings) {
   ClusterLoader l;
   for (const char* d : {"demo/cluster", "demo/policies"}) {
