@@ -154,8 +154,9 @@ struct UnusedRule {
 };
 
 struct UnusedRuleLimits {
-  // A rule whose covered classes exceed this is not judged (reported in `skipped`); the whole
-  // search stops judging once `total` classes were evaluated.
+  // Evaluations: a (subject, peer) pair or a (subject, peer, port) class put to the first-match
+  // search. A rule that needs more than `per_rule` is not judged (it is reported in `skipped`);
+  // no rule is judged once `total` were spent.
   uint64_t per_rule = 0;
   uint64_t total = 0;
 };
