@@ -21,12 +21,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string posture_cluster_file(int pods) {
-  fs::path p =
-      fs::temp_directory_path() / ("stockade-bench-posture-" + std::to_string(pods) + ".json");
+// `admin`: with the generator's AdminNetworkPolicies, BaselineAdminNetworkPolicy and
+// ClusterNetworkPolicies (the policy lint's shadowed-rule search runs on their rules).
+std::string posture_cluster_file(int pods, bool admin = false) {
+  fs::path p = fs::temp_directory_path() / ("stockade-bench-posture-" + std::to_string(pods) +
+                                            (admin ? "-admin" : "") + ".json");
   if (!fs::exists(p)) {
     std::string cmd = std::string(STOCKADE_GEN_CLUSTER) + " --pods " + std::to_string(pods) +
-                      " --out " + p.string() + " 2>/dev/null";
+                      (admin ? " --admin" : "") + " --out " + p.string() + " 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) std::abort();
   }
   return p.string();
@@ -63,13 +65,13 @@ std::string rbac_file(const stockade::ClusterState& s) {
   return p.string();
 }
 
-stockade::ClusterState load(int pods) {
+stockade::ClusterState load(int pods, bool admin = false) {
   stockade::ClusterLoader first;
-  if (!first.add_path(posture_cluster_file(pods))) std::abort();
+  if (!first.add_path(posture_cluster_file(pods, admin))) std::abort();
   stockade::ClusterState plain = std::move(first).finish();
   std::string rbac = rbac_file(plain);
   stockade::ClusterLoader loader;
-  if (!loader.add_path(posture_cluster_file(pods)) || !loader.add_path(rbac)) std::abort();
+  if (!loader.add_path(posture_cluster_file(pods, admin)) || !loader.add_path(rbac)) std::abort();
   return std::move(loader).finish();
 }
 
@@ -87,6 +89,22 @@ void BM_Scan(benchmark::State& st) {
   st.counters["findings"] = static_cast<double>(findings);
 }
 BENCHMARK(BM_Scan)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_ScanWithAdminPolicies(benchmark::State& st) {
+  static stockade::ClusterState state = load(static_cast<int>(st.range(0)), true);
+  static auto engine = stockade::PolicyEngine::compile(state, stockade::build_endpoints(state));
+  size_t findings = 0;
+  for (auto _ : st) {
+    auto r = stockade::posture::scan(state, *engine, {});
+    if (!r) std::abort();
+    findings = r->findings.size();
+    benchmark::DoNotOptimize(r);
+  }
+  st.counters["pods"] = static_cast<double>(state.pods.size());
+  st.counters["cluster_policies"] = static_cast<double>(state.cluster_policies.size());
+  st.counters["findings"] = static_cast<double>(findings);
+}
+BENCHMARK(BM_ScanWithAdminPolicies)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // What `stockade scan -f dump.json -o json` spends before printing: load, compile, scan,
 // render.

@@ -611,32 +611,24 @@ Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, 
     }
   };
 
+  auto any = [](uint32_t, const CompiledRule&) { return false; };
+  auto first = [&](const std::vector<uint32_t>& list) {
+    return first_match(list, d, other, proto, port, dst_ports, subject_endpoint, any);
+  };
+
   // Admin tier: first matching rule by priority wins; Pass leaves the tier.
-  for (uint32_t pi : lists.admin) {
-    const CompiledPolicy& p = policies_[pi];
-    bool passed = false;
-    for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress) {
-      if (!port_matches(r, proto, port, dst_ports) || !peer_matches(r, other, subject_endpoint))
-        continue;
-      if (r.action == RuleAction::Pass) {
-        if (explain) out.passed_by.push_back(p.ref);
-        passed = true;
-        break;
-      }
-      rule_decides(p, r, DecisionTier::Admin);
+  if (Match m = first(lists.admin); m.rule) {
+    if (m.rule->action != RuleAction::Pass) {
+      rule_decides(policies_[m.policy], *m.rule, DecisionTier::Admin);
       return out;
     }
-    if (passed) break;
+    if (explain) out.passed_by.push_back(policies_[m.policy].ref);
   }
 
   // Cilium deny rules: after the admin tier, before every allow of the NetworkPolicy tier.
-  for (uint32_t pi : lists.deny) {
-    const CompiledPolicy& p = policies_[pi];
-    for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress)
-      if (port_matches(r, proto, port, dst_ports) && peer_matches(r, other, subject_endpoint)) {
-        rule_decides(p, r, DecisionTier::NetworkPolicy);
-        return out;
-      }
+  if (Match m = first(lists.deny); m.rule) {
+    rule_decides(policies_[m.policy], *m.rule, DecisionTier::NetworkPolicy);
+    return out;
   }
 
   // NetworkPolicy tier: isolated endpoints are allowed only what some rule allows (the rules
@@ -646,15 +638,10 @@ Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, 
       for (uint32_t pj : lists.np)
         if (policies_[pj].isolates[d]) out.isolated_by.push_back(policies_[pj].ref);
     };
-    for (uint32_t pi : lists.np) {
-      const CompiledPolicy& p = policies_[pi];
-      for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress) {
-        if (port_matches(r, proto, port, dst_ports) && peer_matches(r, other, subject_endpoint)) {
-          rule_decides(p, r, DecisionTier::NetworkPolicy);
-          if (explain) isolated_by();
-          return out;
-        }
-      }
+    if (Match m = first(lists.np); m.rule) {
+      rule_decides(policies_[m.policy], *m.rule, DecisionTier::NetworkPolicy);
+      if (explain) isolated_by();
+      return out;
     }
     out.tier = DecisionTier::NetworkPolicy;
     // Kubernetes: traffic to and from the pod's own node is always allowed. Cilium: from the
@@ -676,20 +663,15 @@ Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, 
   }
 
   // Baseline tier, only for endpoints no NetworkPolicy selects.
-  for (uint32_t pi : lists.baseline) {
-    const CompiledPolicy& p = policies_[pi];
-    for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress) {
-      if (!port_matches(r, proto, port, dst_ports) || !peer_matches(r, other, subject_endpoint))
-        continue;
-      if (r.action == RuleAction::Pass) {
-        if (explain) out.passed_by.push_back(p.ref);
-        out.tier = DecisionTier::Default;
-        out.allowed = true;
-        return out;
-      }
-      rule_decides(p, r, DecisionTier::Baseline);
+  if (Match m = first(lists.baseline); m.rule) {
+    if (m.rule->action == RuleAction::Pass) {
+      if (explain) out.passed_by.push_back(policies_[m.policy].ref);
+      out.tier = DecisionTier::Default;
+      out.allowed = true;
       return out;
     }
+    rule_decides(policies_[m.policy], *m.rule, DecisionTier::Baseline);
+    return out;
   }
   out.tier = DecisionTier::Default;
   out.allowed = true;

@@ -127,6 +127,45 @@ struct Selection {
   std::vector<uint32_t> representatives;
 };
 
+// A rule of a policy (for questions about the rules themselves: scan's policy lint).
+struct RuleRef {
+  PolicyRef policy;
+  bool egress = false;
+  int index = 0;       // in the policy's ingress/egress list
+  std::string name;    // ANP/CNP rule name when set
+  std::string action;  // Allow/Deny/Pass/Accept as written
+  int line = 0;
+};
+
+// A rule that can never decide, found by evaluating every connection it matches among the
+// cluster's endpoints and the parts of the address space outside them:
+// - Shadowed (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy): for every
+//   connection the rule matches, an earlier rule of its tier (of the same policy, or of a policy
+//   of higher priority) matches and decides first.
+// - Redundant (NetworkPolicy): every connection the rule allows, another NetworkPolicy rule
+//   selecting the same pods in the same direction allows too.
+// A rule that matches no connection (its subject or peers select nothing, its named ports
+// resolve nowhere) is never reported: that is a dead selector, not a covered rule.
+struct UnusedRule {
+  enum class Kind : uint8_t { Shadowed, Redundant } kind = Kind::Shadowed;
+  RuleRef rule;
+  std::vector<RuleRef> covered_by;  // the rules that decide (allow) instead, evaluation order
+  uint64_t connections = 0;  // (subject, peer, port range) classes the rule matches, all covered
+};
+
+struct UnusedRuleLimits {
+  // Evaluations: a (subject, peer) pair or a (subject, peer, port) class put to the first-match
+  // search. A rule that needs more than `per_rule` is not judged (it is reported in `skipped`);
+  // no rule is judged once `total` were spent.
+  uint64_t per_rule = 0;
+  uint64_t total = 0;
+};
+
+struct UnusedRules {
+  std::vector<UnusedRule> rules;  // in policy evaluation order
+  std::vector<RuleRef> skipped;   // not judged: over a limit
+};
+
 class PolicyEngine {
  public:
   // Compiles the policies of `state` over `endpoints` (normally build_endpoints(state)).
@@ -163,6 +202,13 @@ class PolicyEngine {
   // The endpoints a policy's subject or peer selects, by the same rules the verdicts use
   // (host-network pods are never selected by pod selectors).
   virtual Selection select(const SelectorQuery& q) const = 0;
+
+  // Shadowed admin/baseline rules and redundant NetworkPolicy rules (see UnusedRule).
+  // `outside`: one address per part of the address space outside the pods that no policy CIDR
+  // divides (world_parts); node addresses are added by the engine. Cilium policies are neither
+  // judged nor counted as covering.
+  virtual UnusedRules unused_rules(const std::vector<IpAddr>& outside,
+                                   const UnusedRuleLimits& limits) const = 0;
 
   // Whole-cluster reachability; `ports` empty means each destination's declared ports.
   virtual std::unique_ptr<ReachMatrix> reach(const std::vector<PortQuery>& ports) const = 0;

@@ -195,6 +195,8 @@ class EngineImpl final : public PolicyEngine {
   std::optional<uint16_t> resolve_port(uint32_t dst, const PortQuery& q) const override;
   std::unique_ptr<ReachMatrix> reach(const std::vector<PortQuery>& ports) const override;
   Selection select(const SelectorQuery& q) const override;
+  UnusedRules unused_rules(const std::vector<IpAddr>& outside,
+                           const UnusedRuleLimits& limits) const override;
 
   // ---- used by reach.cc ----
   size_t identity_count() const override { return identities_.size(); }
@@ -217,6 +219,27 @@ class EngineImpl final : public PolicyEngine {
   };
   Decision decide(uint32_t subject, const Endpoint* subject_endpoint, Direction d,
                   const Other& other, Protocol proto, uint16_t port, bool explain) const;
+  struct Match {
+    uint32_t policy = 0;
+    const CompiledRule* rule = nullptr;
+  };
+  // The first rule, in `list`'s order of policies and each policy's order of rules, that
+  // matches the connection and that `skip` does not rule out. Each tier of `decide` is one such
+  // search (the admin and baseline tiers' Pass is a match like any other: it ends the tier);
+  // unused_rules asks the same question.
+  template <class Skip>
+  Match first_match(const std::vector<uint32_t>& list, Direction d, const Other& other,
+                    Protocol proto, uint16_t port, const std::vector<ContainerPort>* dst_ports,
+                    const Endpoint* subject_endpoint, Skip&& skip) const {
+    for (uint32_t pi : list) {
+      const CompiledPolicy& p = policies_[pi];
+      for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress)
+        if (port_matches(r, proto, port, dst_ports) && peer_matches(r, other, subject_endpoint) &&
+            !skip(pi, r))
+          return Match{pi, &r};
+    }
+    return Match{};
+  }
   bool is_own_node(const Endpoint& subject, const Other& other) const;
   bool peer_matches(const CompiledRule& r, const Other& o, const Endpoint* subject) const;
   bool cilium_peer_matches(const CompiledRule& r, const Other& o, const Endpoint* subject) const;

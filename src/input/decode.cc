@@ -1240,6 +1240,7 @@ class Decoder {
     cp.kind = kind;
     cp.api_version = api_version;
     cp.name = m.name;
+    cp.annotations = m.annotations;  // stockade.io/suppress (scan's policy lint)
     cp.source = source(obj);
     if (cnp_) {
       check_fields(*spec, {"tier", "priority", "subject", "ingress", "egress"}, "spec");

@@ -393,6 +393,7 @@ struct ClusterPolicy {
   ClusterPodSet subject;
   std::vector<ClusterPolicyRule> ingress;
   std::vector<ClusterPolicyRule> egress;
+  Labels annotations;
   SourceRef source;
 };
 

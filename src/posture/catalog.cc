@@ -441,6 +441,20 @@ const std::vector<CheckInfo>& catalog() {
        "Select pods with podSelector/namespaceSelector: pod addresses change when pods are "
        "rescheduled, and CNIs differ on whether ipBlock applies to pod traffic.",
        {}},
+      {"POLICY_RULE_SHADOWED",
+       S::Medium,
+       "policy",
+       "Policy rule shadowed: earlier rules decide every connection it matches",
+       "Remove the rule, or, if it was meant to decide, move it before the rule that covers it "
+       "(earlier in the list, or into a policy of higher priority).",
+       {}},
+      {"POLICY_RULE_REDUNDANT",
+       S::Low,
+       "policy",
+       "NetworkPolicy rule allows nothing that other rules do not",
+       "Remove the rule, or narrow the covering rule if this one was meant to be the only one "
+       "allowing that traffic.",
+       {}},
       // ---- version ----
       {"K8S_VERSION_CVE",
        S::High,

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/edit_distance.h"
+#include "engine/diff.h"
 #include "posture/posture_impl.h"
 
 namespace stockade::posture::detail {
@@ -53,8 +54,9 @@ std::string selector_text(const LabelSelector& s) {
 
 class Linter {
  public:
-  Linter(const ClusterState& s, const PolicyEngine& e, std::vector<Finding>& out)
-      : state_(s), engine_(e), out_(out) {
+  Linter(const ClusterState& s, const PolicyEngine& e, std::vector<Finding>& out,
+         std::vector<std::string>& warnings)
+      : state_(s), engine_(e), out_(out), warnings_(warnings) {
     for (const Endpoint& ep : engine_.endpoints()) ns_with_endpoints_.insert(ep.ns);
   }
 
@@ -62,12 +64,14 @@ class Linter {
     namespaces();
     for (const NetworkPolicy& np : state_.network_policies) network_policy(np);
     for (const ClusterPolicy& cp : state_.cluster_policies) cluster_policy(cp);
+    unused_rules();
   }
 
  private:
   const ClusterState& state_;
   const PolicyEngine& engine_;
   std::vector<Finding>& out_;
+  std::vector<std::string>& warnings_;
   std::set<std::string, std::less<>> ns_with_endpoints_;
   std::optional<LabelValues> pod_values_, ns_values_;  // built on first need
 
@@ -307,32 +311,116 @@ class Linter {
                            nullptr};
     };
     SelectorQuery subject_q = query(cp.subject);
-    if (engine_.select(subject_q).endpoints == 0)
+    Selection subject = engine_.select(subject_q);
+    if (subject.endpoints == 0)
       add("POLICY_SELECTS_NOTHING", ref, cp.source, cp.source.line,
           who + ": spec.subject (" + describe(subject_q) + ") selects no endpoint" +
               suggestion(subject_q));
     for (auto [rules, dir] : {std::pair{&cp.ingress, "ingress"}, std::pair{&cp.egress, "egress"}})
       for (size_t i = 0; i < rules->size(); ++i) {
         const ClusterPolicyRule& r = (*rules)[i];
+        const std::string where = who + " " + dir + " rule " + std::to_string(i) +
+                                  (r.name.empty() ? "" : " (" + r.name + ")");
+        const bool egress = std::string_view(dir) == "egress";
+        // Named ports resolve on the destination: the subject for ingress, the pod peers for
+        // egress (networks and nodes peers cannot be given with named ports).
+        Selection dests = egress ? Selection{} : subject;
         for (size_t j = 0; j < r.peers.size(); ++j) {
           const ClusterPeer& p = r.peers[j];
           if (p.kind != ClusterPeer::Kind::Namespaces && p.kind != ClusterPeer::Kind::Pods)
             continue;
           SelectorQuery q = query(p.pods);
-          if (engine_.select(q).endpoints == 0)
+          Selection s = engine_.select(q);
+          if (egress) {
+            dests.endpoints += s.endpoints;
+            dests.representatives.insert(dests.representatives.end(), s.representatives.begin(),
+                                         s.representatives.end());
+          }
+          if (s.endpoints == 0)
             add("POLICY_PEER_SELECTS_NOTHING", ref, cp.source, r.line,
-                who + " " + dir + " rule " + std::to_string(i) +
-                    (r.name.empty() ? "" : " (" + r.name + ")") + " peer " + std::to_string(j) +
-                    " (" + describe(q) + ") selects no endpoint" + suggestion(q));
+                where + " peer " + std::to_string(j) + " (" + describe(q) +
+                    ") selects no endpoint" + suggestion(q));
+        }
+        if (!r.ports || dests.endpoints == 0) continue;
+        for (const ClusterPolicyPort& port : *r.ports) {
+          if (port.kind != ClusterPolicyPort::Kind::Named) continue;
+          // The protocol is the declared port's own.
+          bool any = false;
+          for (Protocol proto : {Protocol::TCP, Protocol::UDP, Protocol::SCTP})
+            any = any || declares(dests, port.name, proto);
+          if (!any)
+            add("POLICY_NAMED_PORT_UNDECLARED", ref, cp.source, r.line,
+                where + " names port \"" + port.name + "\", which none of the " +
+                    std::to_string(dests.endpoints) + (egress ? " destination" : " selected") +
+                    " endpoints declares: the rule matches nothing on it");
         }
       }
+  }
+
+  // ---- rules that can never decide --------------------------------------------------------
+
+  static std::string rule_text(const RuleRef& r) {
+    const PolicyRef& p = r.policy;
+    return p.kind + " " + (p.ns.empty() ? "" : p.ns + "/") + p.name + " " +
+           (r.egress ? "egress" : "ingress") + " rule " + std::to_string(r.index) +
+           (r.name.empty() ? "" : " (" + r.name + ")");
+  }
+
+  // Bounds of the search (docs/scan.md): evaluations per rule and in all.
+  static constexpr uint64_t kClassesPerRule = 100'000;
+  static constexpr uint64_t kClassesTotal = 4'000'000;
+
+  void unused_rules() {
+    if (engine_.endpoints().empty()) return;  // nothing to evaluate connections on
+    std::vector<IpAddr> outside;
+    for (const WorldPart& w : world_parts(state_, state_, engine_.endpoints()))
+      outside.push_back(w.probe);
+    UnusedRules u = engine_.unused_rules(outside, {kClassesPerRule, kClassesTotal});
+    for (const UnusedRule& r : u.rules) {
+      const PolicyRef& p = r.rule.policy;
+      ResourceRef ref{p.kind, p.ns, p.name};
+      std::string covers;
+      for (size_t i = 0; i < r.covered_by.size(); ++i) {
+        if (i == 3) {
+          covers += " and " + std::to_string(r.covered_by.size() - 3) + " more";
+          break;
+        }
+        const RuleRef& c = r.covered_by[i];
+        covers += (i ? ", " : "") + rule_text(c) +
+                  (r.kind == UnusedRule::Kind::Shadowed ? " [" + c.action + "]" : "");
+        if (c.line) covers += " (line " + std::to_string(c.line) + ")";
+      }
+      const std::string classes = std::to_string(r.connections) + " (subject, peer, port) class" +
+                                  (r.connections == 1 ? "" : "es");
+      if (r.kind == UnusedRule::Kind::Shadowed)
+        add("POLICY_RULE_SHADOWED", ref, p.source, r.rule.line,
+            rule_text(r.rule) + " [" + r.rule.action +
+                "] never decides: every connection it matches (" + classes +
+                ") is decided first by " + covers);
+      else
+        add("POLICY_RULE_REDUNDANT", ref, p.source, r.rule.line,
+            rule_text(r.rule) + " allows nothing that other rules do not: every connection it " +
+                "allows (" + classes + ") is also allowed by " + covers);
+    }
+    if (!u.skipped.empty()) {
+      std::string names;
+      for (size_t i = 0; i < u.skipped.size() && i < 3; ++i)
+        names += (i ? ", " : "") + rule_text(u.skipped[i]);
+      if (u.skipped.size() > 3) names += ", …";
+      warnings_.push_back("policy lint: " + std::to_string(u.skipped.size()) + " rule" +
+                          (u.skipped.size() == 1 ? " was" : "s were") +
+                          " not checked for shadowing/redundancy (over the limit of " +
+                          std::to_string(kClassesPerRule) + " evaluations per rule or " +
+                          std::to_string(kClassesTotal) + " in all): " + names);
+    }
   }
 };
 
 }  // namespace
 
-void policy_lint(const ClusterState& state, const PolicyEngine& engine, std::vector<Finding>& out) {
-  Linter(state, engine, out).run();
+void policy_lint(const ClusterState& state, const PolicyEngine& engine, std::vector<Finding>& out,
+                 std::vector<std::string>& warnings) {
+  Linter(state, engine, out, warnings).run();
 }
 
 }  // namespace stockade::posture::detail

@@ -104,7 +104,9 @@ std::vector<CveMatch> version_cves(const ClusterState& state, const ScanOptions&
                                    std::vector<std::string>& warnings);
 
 // ---- Policy lint (policy_lint.cc) -------------------------------------------------------------
-void policy_lint(const ClusterState& state, const PolicyEngine& engine, std::vector<Finding>& out);
+// `warnings`: what the lint could not judge (rules over the shadowing search's limits).
+void policy_lint(const ClusterState& state, const PolicyEngine& engine, std::vector<Finding>& out,
+                 std::vector<std::string>& warnings);
 
 // Builds a finding with the catalog severity.
 Finding make_finding(std::string_view id, ResourceRef r, const SourceRef& src, int line,

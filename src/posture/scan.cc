@@ -220,9 +220,11 @@ class Scanner {
     service_checks();
     ingress_checks();
     network_policy_checks();
-    detail::policy_lint(state_, engine_, report_.findings);
+    detail::policy_lint(state_, engine_, report_.findings, report_.warnings);
     for (const NetworkPolicy& np : state_.network_policies)
       annotations_[{"NetworkPolicy", np.ns, np.name}] = np.annotations;
+    for (const ClusterPolicy& cp : state_.cluster_policies)
+      annotations_[{std::string(to_string(cp.kind)), "", cp.name}] = cp.annotations;
     for (const Namespace& n : state_.namespaces)
       annotations_[{"Namespace", "", n.name}] = n.annotations;
     detail::rbac_findings(rbac_, opt_, report_.findings);

@@ -38,7 +38,8 @@ bool valid_date(const std::string& d) {
 
 bool cluster_scoped(std::string_view kind) {
   return kind == "ClusterRole" || kind == "ClusterRoleBinding" || kind == "Node" ||
-         kind == "Namespace" || kind == "Cluster";
+         kind == "Namespace" || kind == "Cluster" || kind == "AdminNetworkPolicy" ||
+         kind == "BaselineAdminNetworkPolicy" || kind == "ClusterNetworkPolicy";
 }
 
 }  // namespace

@@ -278,6 +278,214 @@ TEST(PolicyLint, SuppressedByAnnotationAndInSarif) {
   EXPECT_NE(sarif.find("\"policy\""), std::string::npos);
 }
 
+// ---- rules that can never decide (item 3) ----------------------------------------------------
+
+// An AdminNetworkPolicy on the db namespace with the given ingress/egress rules (YAML lines).
+std::string anp(const std::string& name, int priority, const std::string& rules,
+                const std::string& annotations = "{}") {
+  return "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+         "metadata: {name: " +
+         name + ", annotations: " + annotations +
+         "}\nspec:\n  priority: " + std::to_string(priority) +
+         "\n  subject:\n    namespaces: {matchLabels: {kubernetes.io/metadata.name: db}}\n" + rules;
+}
+
+const std::string kDenyAll =
+    "  - name: deny-all\n    action: Deny\n    from:\n    - namespaces: {}\n";
+const std::string kAllowCarts =
+    "  - name: carts\n    action: Allow\n    from:\n    - pods:\n        namespaceSelector: {}\n"
+    "        podSelector: {matchLabels: {name: carts}}\n    ports:\n"
+    "    - portNumber: {protocol: TCP, port: 27017}\n";
+
+TEST(PolicyLint, AdminRuleShadowedByAnEarlierRuleOfItsPolicy) {
+  ScanReport bad =
+      scan_text(kShop + anp("protect-db", 10, "  ingress:\n" + kDenyAll + kAllowCarts));
+  auto f = policy_findings(bad, "POLICY_RULE_SHADOWED");
+  ASSERT_EQ(f.size(), 1u) << all(bad);
+  EXPECT_EQ(f[0]->resource.text(), "AdminNetworkPolicy/protect-db");
+  EXPECT_NE(f[0]->message.find("ingress rule 1 (carts) [Allow] never decides"), std::string::npos)
+      << f[0]->message;
+  EXPECT_NE(f[0]->message.find("decided first by AdminNetworkPolicy protect-db ingress rule 0 "
+                               "(deny-all) [Deny]"),
+            std::string::npos)
+      << f[0]->message;
+  EXPECT_GT(f[0]->line, 0);
+  EXPECT_EQ(policy_findings(bad).size(), 1u) << all(bad);
+  // The allow first, as meant: each rule decides something.
+  ScanReport ok = scan_text(kShop + anp("protect-db", 10, "  ingress:\n" + kAllowCarts + kDenyAll));
+  EXPECT_TRUE(policy_findings(ok).empty()) << all(ok);
+}
+
+TEST(PolicyLint, AdminRuleShadowedByAHigherPriorityPolicyButNotByAnEqualOne) {
+  const std::string everyone =
+      "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+      "metadata: {name: allow-internal}\nspec:\n  priority: 5\n  subject: {namespaces: {}}\n"
+      "  ingress:\n  - name: internal\n    action: Allow\n    from:\n    - namespaces: {}\n";
+  const std::string deny_carts =
+      "  ingress:\n  - name: no-carts\n    action: Deny\n    from:\n    - pods:\n"
+      "        namespaceSelector: {}\n        podSelector: {matchLabels: {name: carts}}\n";
+  ScanReport bad = scan_text(kShop + everyone + anp("protect-db", 20, deny_carts));
+  auto f = policy_findings(bad, "POLICY_RULE_SHADOWED");
+  ASSERT_EQ(f.size(), 1u) << all(bad);
+  EXPECT_EQ(f[0]->resource.text(), "AdminNetworkPolicy/protect-db");
+  EXPECT_NE(f[0]->message.find("decided first by AdminNetworkPolicy allow-internal ingress rule 0 "
+                               "(internal) [Allow]"),
+            std::string::npos)
+      << f[0]->message;
+  // Higher priority (a lower number) than the allow: it decides.
+  EXPECT_TRUE(
+      policy_findings(scan_text(kShop + everyone + anp("protect-db", 1, deny_carts))).empty());
+  // Equal priority: the API leaves the order undefined, so nothing is claimed.
+  ScanReport tie = scan_text(kShop + everyone + anp("protect-db", 5, deny_carts));
+  EXPECT_TRUE(policy_findings(tie, "POLICY_RULE_SHADOWED").empty()) << all(tie);
+}
+
+TEST(PolicyLint, AdminNetworksRuleShadowedOnTheAddressSpaceOutside) {
+  auto egress = [](const std::string& first, const std::string& second) {
+    return "  egress:\n  - name: first\n    action: Deny\n    to:\n    - networks: [" + first +
+           "]\n  - name: second\n    action: Allow\n    to:\n    - networks: [" + second + "]\n";
+  };
+  ScanReport bad = scan_text(kShop + anp("egress", 10, egress("0.0.0.0/0", "203.0.113.0/24")));
+  auto f = policy_findings(bad, "POLICY_RULE_SHADOWED");
+  ASSERT_EQ(f.size(), 1u) << all(bad);
+  EXPECT_NE(f[0]->message.find("egress rule 1 (second)"), std::string::npos) << f[0]->message;
+  EXPECT_NE(f[0]->message.find("egress rule 0 (first) [Deny]"), std::string::npos) << f[0]->message;
+  // The deny covers only part of what the allow matches: both decide.
+  ScanReport ok = scan_text(kShop + anp("egress", 10, egress("203.0.113.0/25", "203.0.113.0/24")));
+  EXPECT_TRUE(policy_findings(ok, "POLICY_RULE_SHADOWED").empty()) << all(ok);
+}
+
+TEST(PolicyLint, NetworkPolicyRuleRedundantWithAnotherPolicysRule) {
+  const std::string from_everyone =
+      np("shop", "from-cluster",
+         "  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {}\n");
+  const std::string from_db =
+      np("shop", "carts-from-db",
+         "  podSelector: {matchLabels: {name: carts}}\n  ingress:\n  - from:\n"
+         "    - namespaceSelector: {matchLabels: {team: data}}\n      podSelector: {}\n"
+         "    ports:\n    - {port: http}\n");
+  ScanReport bad = scan_text(kShop + from_everyone + from_db);
+  auto f = policy_findings(bad, "POLICY_RULE_REDUNDANT");
+  ASSERT_EQ(f.size(), 1u) << all(bad);
+  EXPECT_EQ(f[0]->resource.text(), "NetworkPolicy/shop/carts-from-db");
+  EXPECT_NE(f[0]->message.find("ingress rule 0 allows nothing that other rules do not"),
+            std::string::npos)
+      << f[0]->message;
+  EXPECT_NE(f[0]->message.find("also allowed by NetworkPolicy shop/from-cluster ingress rule 0"),
+            std::string::npos)
+      << f[0]->message;
+  EXPECT_EQ(policy_findings(bad).size(), 1u) << all(bad);
+  // Alone, it is the only rule allowing that traffic.
+  ScanReport ok = scan_text(kShop + from_db);
+  EXPECT_TRUE(policy_findings(ok).empty()) << all(ok);
+}
+
+TEST(PolicyLint, TwoEqualRulesAreOneRedundantRule) {
+  const std::string rule =
+      "  - to:\n    - ipBlock: {cidr: 203.0.113.0/24}\n    ports:\n"
+      "    - {protocol: TCP, port: 443}\n";
+  ScanReport bad =
+      scan_text(kShop + np("shop", "out", "  podSelector: {}\n  egress:\n" + rule + rule));
+  auto f = policy_findings(bad, "POLICY_RULE_REDUNDANT");
+  ASSERT_EQ(f.size(), 1u) << all(bad);
+  EXPECT_NE(f[0]->message.find("egress rule 1 allows nothing"), std::string::npos) << f[0]->message;
+  EXPECT_NE(f[0]->message.find("NetworkPolicy shop/out egress rule 0"), std::string::npos)
+      << f[0]->message;
+  // A wider rule covers the narrower one, on the address space outside the pods.
+  ScanReport wide = scan_text(kShop + np("shop", "out",
+                                         "  podSelector: {}\n  egress:\n" + rule +
+                                             "  - to:\n    - ipBlock: {cidr: 0.0.0.0/0}\n"));
+  f = policy_findings(wide, "POLICY_RULE_REDUNDANT");
+  ASSERT_EQ(f.size(), 1u) << all(wide);
+  EXPECT_NE(f[0]->message.find("egress rule 0 allows nothing"), std::string::npos) << f[0]->message;
+  // Not when the wide block leaves the narrow one out.
+  ScanReport ok = scan_text(
+      kShop + np("shop", "out",
+                 "  podSelector: {}\n  egress:\n" + rule +
+                     "  - to:\n    - ipBlock: {cidr: 0.0.0.0/0, except: [203.0.113.0/24]}\n"));
+  EXPECT_TRUE(policy_findings(ok, "POLICY_RULE_REDUNDANT").empty()) << all(ok);
+}
+
+TEST(PolicyLint, RulesOfPoliciesThatSelectNothingAreNotAlsoReportedAsCovered) {
+  // Two equal rules in a policy whose subject selects nothing: the dead selector is the finding.
+  const std::string rule = "  - from:\n    - podSelector: {}\n";
+  ScanReport r = scan_text(
+      kShop +
+      np("shop", "p", "  podSelector: {matchLabels: {name: cart}}\n  ingress:\n" + rule + rule));
+  EXPECT_EQ(policy_findings(r, "POLICY_SELECTS_NOTHING").size(), 1u) << all(r);
+  EXPECT_TRUE(policy_findings(r, "POLICY_RULE_REDUNDANT").empty()) << all(r);
+}
+
+TEST(PolicyLint, ShadowedRuleSuppressedByAnnotationAndInSarif) {
+  ScanReport r =
+      scan_text(kShop + anp("protect-db", 10, "  ingress:\n" + kDenyAll + kAllowCarts,
+                            "{stockade.io/suppress: 'POLICY_RULE_SHADOWED: on purpose'}"));
+  EXPECT_TRUE(policy_findings(r).empty()) << all(r);
+  auto it = std::find_if(r.findings.begin(), r.findings.end(),
+                         [](const Finding& f) { return f.id == "POLICY_RULE_SHADOWED"; });
+  ASSERT_NE(it, r.findings.end());
+  ASSERT_TRUE(it->suppressed);
+  EXPECT_EQ(it->suppressed->reason, "on purpose");
+  EXPECT_NE(render_sarif(r).find("POLICY_RULE_SHADOWED"), std::string::npos);
+}
+
+TEST(PolicyLint, RulesOverTheSearchLimitAreSkippedNotJudged) {
+  ClusterLoader l;
+  ASSERT_TRUE(l.add_text(kShop + anp("protect-db", 10, "  ingress:\n" + kDenyAll + kAllowCarts),
+                         "in.yaml"));
+  ClusterState s = std::move(l).finish();
+  auto engine = PolicyEngine::compile(s, build_endpoints(s));
+  UnusedRules all_in = engine->unused_rules({}, {1000, 1000});
+  ASSERT_EQ(all_in.rules.size(), 1u);
+  EXPECT_TRUE(all_in.skipped.empty());
+  EXPECT_EQ(all_in.rules[0].covered_by.size(), 1u);
+  // A budget of 0 classes per rule: nothing is judged, everything is said to be skipped.
+  UnusedRules none = engine->unused_rules({}, {0, 1000});
+  EXPECT_TRUE(none.rules.empty());
+  EXPECT_EQ(none.skipped.size(), 2u);
+}
+
+TEST(PolicyLint, OnlineBoutiquePoliciesHaveNoCoveredRules) {
+  ClusterLoader l;
+  for (const char* d : {"tests/data/online-boutique/everything.yaml",
+                        "tests/data/online-boutique/gitops/network-policies"}) {
+    auto r = l.add_path((kSource / d).string());
+    ASSERT_TRUE(r) << r.error().str();
+  }
+  ClusterState s = std::move(l).finish();
+  ASSERT_GT(s.network_policies.size(), 10u);
+  auto engine = PolicyEngine::compile(s, build_endpoints(s));
+  ASSERT_GT(engine->endpoints().size(), 10u);  // the rules are judged on the demo's pods
+  EXPECT_TRUE(engine->unused_rules({}, {100'000, 4'000'000}).skipped.empty());
+  auto rep = scan(s, *engine, {});
+  ASSERT_TRUE(rep);
+  EXPECT_TRUE(policy_findings(*rep, "POLICY_RULE_SHADOWED").empty()) << all(*rep);
+  EXPECT_TRUE(policy_findings(*rep, "POLICY_RULE_REDUNDANT").empty()) << all(*rep);
+}
+
+TEST(PolicyLint, AdminNamedPortsNoSelectedPodDeclares) {
+  auto rules = [](const std::string& name) {
+    return "  ingress:\n  - name: from-carts\n    action: Allow\n    from:\n    - pods:\n"
+           "        namespaceSelector: {}\n        podSelector: {matchLabels: {name: carts}}\n"
+           "    ports:\n    - namedPort: " +
+           name +
+           "\n  egress:\n  - name: to-carts\n    action: Allow\n    to:\n    - pods:\n"
+           "        namespaceSelector: {}\n        podSelector: {matchLabels: {name: carts}}\n"
+           "    ports:\n    - namedPort: http\n";
+  };
+  ScanReport bad = scan_text(kShop + anp("named", 10, rules("mongoo")));
+  auto f = policy_findings(bad, "POLICY_NAMED_PORT_UNDECLARED");
+  ASSERT_EQ(f.size(), 1u) << all(bad);
+  EXPECT_EQ(f[0]->resource.text(), "AdminNetworkPolicy/named");
+  EXPECT_NE(f[0]->message.find("ingress rule 0 (from-carts) names port \"mongoo\", which none of "
+                               "the 1 selected endpoints declares"),
+            std::string::npos)
+      << f[0]->message;
+  // carts-db declares mongo (ingress, on the subject); carts declares http (egress, on the peer).
+  ScanReport ok = scan_text(kShop + anp("named", 10, rules("mongo")));
+  EXPECT_TRUE(policy_findings(ok).empty()) << all(ok);
+}
+
 TEST(PolicyLint, DemoShopHasNoPolicyFindings) {
   ClusterLoader l;
   for (const char* d : {"demo/cluster", "demo/policies"}) {
