@@ -15,6 +15,7 @@ struct ObserveFlags {
   std::string since, until;
   bool strict = false;
   uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
+  uint32_t max_external_nodes = kDefaultMaxObservedExternal;
 };
 
 // --max-gzip-ratio (FlowReadOptions::max_gzip_ratio), for map and the commands above.

@@ -103,6 +103,7 @@ struct EdgeGraph::Resolver {
   StringMap<uint32_t> node_by_id;
   std::unordered_map<IpAddr, uint32_t, IpHash> external;
   uint64_t external_nodes = 0, external_grouped = 0;  // GraphOptions::max_external_nodes
+  bool over_cap = false;                              // GraphOptions::refuse_past_cap
   std::unordered_map<size_t, uint32_t> service_node;  // Service index -> graph node
   simdjson::dom::parser labels_parser;                // labels of pods the objects lack
   // Pods that records name and the objects lack: resolved once per name by the one workload
@@ -296,7 +297,23 @@ std::optional<uint32_t> EdgeGraph::record_pod(const FlowPeer& p, bool create) {
   }
   std::string key = ns_name + "/" + std::string(p.pod);
   auto it = r.record_pods.find(key);
-  if (it == r.record_pods.end()) {
+  // Names are remembered up to a bound (4 x the external cap): a stream of ever-new pod names
+  // the objects lack would otherwise grow the table without end. Past it a name is resolved
+  // again each time it comes, and one the objects cannot place falls back to its address,
+  // which the external cap bounds.
+  Resolver::RecordPod uncached;
+  const uint64_t cap = r.options.max_external_nodes;
+  if (it == r.record_pods.end() && cap && r.record_pods.size() >= 4 * cap) {
+    Labels labels = record_labels(r.labels_parser, p.labels_json);
+    WorkloadResolution res = r.workloads.of_record(p.ns, p.pod, p.workload, p.workload_kind,
+                                                   p.labels_json.empty() ? nullptr : &labels);
+    if (!res.workload) return std::nullopt;
+    if (r.state.workloads[*res.workload].pod.host_network) return std::nullopt;
+    // By pod, such a pod would be a node of its own name: one more per name.
+    if (r.options.by == Granularity::Pod && !r.workload_endpoint.count(*res.workload))
+      return std::nullopt;
+    uncached.workload = *res.workload;
+  } else if (it == r.record_pods.end()) {
     Labels labels = record_labels(r.labels_parser, p.labels_json);
     WorkloadResolution res = r.workloads.of_record(p.ns, p.pod, p.workload, p.workload_kind,
                                                    p.labels_json.empty() ? nullptr : &labels);
@@ -312,7 +329,7 @@ std::optional<uint32_t> EdgeGraph::record_pod(const FlowPeer& p, bool create) {
     }
     it = r.record_pods.emplace(std::move(key), rp).first;
   }
-  Resolver::RecordPod& rp = it->second;
+  Resolver::RecordPod& rp = it == r.record_pods.end() ? uncached : it->second;
   if (rp.workload == UINT32_MAX) return std::nullopt;
   if (rp.node >= 0) return static_cast<uint32_t>(rp.node);
   const Workload& w = r.state.workloads[rp.workload];
@@ -378,6 +395,10 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
       }
     const uint64_t cap = r.options.max_external_nodes;
     if (cap && r.external_nodes >= cap && !r.node_by_id.count(id)) {
+      if (r.options.refuse_past_cap) {
+        if (create) r.over_cap = true;
+        return UINT32_MAX;
+      }
       id = capped_external_id(*p.ip);
       if (create) ++r.external_grouped;
     }
@@ -419,6 +440,10 @@ std::string EdgeGraph::capped_external_id(const IpAddr& ip) const {
   for (int k = 0; k < 3; ++k)
     if (r.external_nodes < cap * static_cast<uint64_t>(k + 2)) return group(prefixes[k]);
   return ip.v6 ? "world/::/0" : "world/0.0.0.0/0";
+}
+
+bool EdgeGraph::over_cap() const {
+  return resolver_->over_cap;
 }
 
 uint64_t EdgeGraph::external_grouped() const {

@@ -61,6 +61,10 @@ struct GraphOptions {
   // /16 under three times, /8 under four, then world/0.0.0.0/0 or world/::/0): a stream of
   // ever-new addresses holds a bounded number of nodes.
   uint32_t max_external_nodes = 0;
+  // Past the cap, refuse instead of grouping: the address is not resolved (the record is
+  // dropped) and over_cap() says so. For the commands that evaluate or write rules from each
+  // address (verify, recommend, diff --flows), where a group would be a wider peer.
+  bool refuse_past_cap = false;
 };
 
 class EdgeGraph {
@@ -100,6 +104,8 @@ class EdgeGraph {
   // Records whose external address was grouped by prefix because the external nodes had
   // reached GraphOptions::max_external_nodes, and the external nodes there are.
   uint64_t external_grouped() const;
+  // A new external address came past GraphOptions::max_external_nodes with refuse_past_cap.
+  bool over_cap() const;
   uint64_t external_nodes() const;
 
  private:

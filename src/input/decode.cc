@@ -95,7 +95,7 @@ class Decoder {
     auto v = obj.get(key);
     if (!v || v->is_null()) return {};
     auto s = v->as_string();
-    if (!s) fail(*v, path + ": expected a string");
+    if (!s) fail(*v, path + ": expected a string, got " + std::string(v->type_name()));
     return std::string(*s);
   }
   std::optional<int64_t> opt_int(const N& obj, std::string_view key,
@@ -161,7 +161,9 @@ class Decoder {
       std::string value;
       if (!val.is_null()) {
         auto s = val.as_string();
-        if (!s) fail(val, path + "." + std::string(k) + ": expected a string");
+        if (!s)
+          fail(val, path + "." + std::string(k) + ": expected a string, got " +
+                        std::string(val.type_name()));
         value = std::string(*s);
       }
       if (validate) {
@@ -423,7 +425,7 @@ class Decoder {
                 }
                 each_item(e, "values", p + ".values", [&](const N& v, const std::string& vp) {
                   auto s = v.as_string();
-                  if (!s) fail(v, vp + ": expected a string");
+                  if (!s) fail(v, vp + ": expected a string, got " + std::string(v.type_name()));
                   if (validate)
                     if (auto m = validate_label_value(*s); !m.empty()) fail(v, vp + ": " + m);
                   r.values.emplace_back(*s);
@@ -510,7 +512,8 @@ class Decoder {
     std::vector<std::string> out;
     each_item(obj, key, path, [&](const N& v, const std::string& p) {
       auto s = v.as_string();
-      if (!s || !v.is_scalar()) fail(v, p + ": expected a string");
+      if (!s || !v.is_scalar())
+        fail(v, p + ": expected a string, got " + std::string(v.type_name()));
       out.emplace_back(*s);
     });
     return out;
@@ -825,7 +828,7 @@ class Decoder {
       add_ip(*spec, opt_string(*spec, "clusterIP", "spec.clusterIP"));
       each_item(*spec, "clusterIPs", "spec.clusterIPs", [&](const N& v, const std::string& p) {
         auto t = v.as_string();
-        if (!t) fail(v, p + ": expected a string");
+        if (!t) fail(v, p + ": expected a string, got " + std::string(v.type_name()));
         add_ip(v, std::string(*t));
       });
       each_item(*spec, "ports", "spec.ports", [&](const N& p, const std::string& pp) {
@@ -840,6 +843,9 @@ class Decoder {
             sp.target_number = port_number(*t, *i, pp + ".targetPort");
           else if (auto str = t->as_string())
             sp.target_name = std::string(*str);
+          else  // IntOrString: a JSON string or an int32; a float or a boolean is neither
+            fail(*t, pp + ".targetPort: expected an integer or a string, got " +
+                         std::string(t->type_name()));
         } else {
           sp.target_number = sp.port;
         }
@@ -899,7 +905,7 @@ class Decoder {
       out.ip_block_cidr = text;
       each_item(*ib, "except", ip_path + ".except", [&](const N& e, const std::string& ep) {
         auto s = e.as_string();
-        if (!s) fail(e, ep + ": expected a string");
+        if (!s) fail(e, ep + ": expected a string, got " + std::string(e.type_name()));
         Cidr c = cidr(e, *s, ep);
         if (!(c.network.v6 == block.cidr.network.v6 && c.prefix > block.cidr.prefix &&
               block.cidr.contains(c.network)))
@@ -1045,7 +1051,7 @@ class Decoder {
         v.items([&](const N& c) {
           auto s = c.as_string();
           std::string cp = kp + "[" + std::to_string(i++) + "]";
-          if (!s) fail(c, cp + ": expected a string");
+          if (!s) fail(c, cp + ": expected a string, got " + std::string(c.type_name()));
           out.networks.push_back(cidr(c, *s, cp));
           // v1beta1 (like v1alpha2 since network-policy-api v0.2.1) wants the network address
           // itself: `isCIDR(self) && cidr(self) == cidr(self).masked()`. v0.2.0's v1alpha2 CRD
@@ -1082,7 +1088,7 @@ class Decoder {
       ++n;
       out.kind = ClusterPolicyPort::Kind::Named;
       auto s = v->as_string();
-      if (!s) fail(*v, path + ".namedPort: expected a string");
+      if (!s) fail(*v, path + ".namedPort: expected a string, got " + std::string(v->type_name()));
       out.name = std::string(*s);
     }
     if (auto v = p.get("portRange"); v && !v->is_null()) {
@@ -1119,7 +1125,7 @@ class Decoder {
         // Standard in v0.2.0's v1alpha2 CRD; experimental again since v0.2.1, so in v1beta1.
         if (cnp_beta_) experimental_only(v, kp);
         auto s = v.as_string();
-        if (!s) fail(v, kp + ": expected a string");
+        if (!s) fail(v, kp + ": expected a string, got " + std::string(v.type_name()));
         out.kind = ClusterPolicyPort::Kind::Named;
         out.name = std::string(*s);
         return true;
@@ -1299,7 +1305,7 @@ class Decoder {
       if (!e.is_map()) fail(e, p + ": expected an object");
       each_item(e, "addresses", p + ".addresses", [&](const N& a, const std::string& pa) {
         auto text = a.as_string();
-        if (!text) fail(a, pa + ": expected a string");
+        if (!text) fail(a, pa + ": expected a string, got " + std::string(a.type_name()));
         if (type == "FQDN") return;  // names, not addresses
         auto ip = IpAddr::parse(*text);
         if (!ip) fail(a, pa + ": invalid IP address \"" + std::string(*text) + "\"");

@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include <fcntl.h>
 #include <simdjson.h>
@@ -32,6 +33,9 @@ namespace {
 
 constexpr size_t kMaxNesting = 512;
 constexpr uint64_t kMaxFileBytes = uint64_t{4} << 30;  // 4 GiB
+// As main()'s new handler says it.
+constexpr const char* kOutOfMemory =
+    "out of memory (the input is too large for the memory available)";
 
 void advise_huge_pages(void* p, size_t n) {
   constexpr uintptr_t kHuge = uintptr_t{2} << 20;
@@ -55,6 +59,8 @@ class FileText {
         map_len_(map_len),
         size_(size),
         region_(std::make_unique<MappedRegion>(map, size, path)) {}
+  // Anonymous memory (GrownText): no file behind it to be truncated.
+  FileText(void* map, size_t map_len, size_t size) : map_(map), map_len_(map_len), size_(size) {}
   FileText(FileText&& o) noexcept
       : read_(std::move(o.read_)),
         map_(o.map_),
@@ -97,37 +103,102 @@ std::optional<FileText> map_file(int fd, size_t size, const std::string& path) {
   return FileText(region, len, size, path);
 }
 
-Result<FileText> read_file(const std::string& path) {
-  std::string why;
-  int fd = path == "/dev/stdin" ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC)
-                                : open_for_reading(path, kFifoWriterTimeoutS, why);
-  if (fd < 0)
-    return make_error(
-        path, 0, "cannot open file: " + (why.empty() ? std::string(std::strerror(errno)) : why));
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-    if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes) {
-      ::close(fd);
-      return make_error(path, 0, "file is larger than 4 GiB");
-    }
-    auto mapped = map_file(fd, static_cast<size_t>(st.st_size), path);
-    if (mapped) {
-      ::close(fd);
-      return std::move(*mapped);
-    }
+// Anonymous memory grown with mremap as a pipe is read: growing moves page tables, never the
+// bytes, so N bytes read cost N bytes (a std::string that doubles holds its old and new buffers
+// while it copies: 1.5 times the input at the worst moment).
+class GrownText {
+ public:
+  ~GrownText() {
+    if (p_) ::munmap(p_, cap_);
   }
-  // Not a regular file (a pipe, /dev/stdin, a pseudo-file that reports size 0), or not
-  // mapped: read in chunks.
-  // Read into one string that then gets its padding (one copy of the input, not two); the
-  // program's new handler turns an allocation failure into one line and exit 2.
-  std::string data;
-  auto read = read_to_end(fd, path, kMaxFileBytes, "file is larger than 4 GiB", data);
-  ::close(fd);
-  if (!read) return tl::unexpected(read.error());
-  const size_t size = data.size();
-  data.resize(size + simdjson::SIMDJSON_PADDING, '\0');
-  return FileText(std::move(data), size);
+  // Room for `n` more bytes and the padding; false when the memory cannot be had.
+  bool reserve(size_t n) {
+    const size_t need = size_ + n + simdjson::SIMDJSON_PADDING;
+    if (need <= cap_) return true;
+    size_t cap = std::max<size_t>(need, cap_ ? cap_ * 2 : size_t{1} << 20);
+    void* p = p_ ? ::mremap(p_, cap_, cap, MREMAP_MAYMOVE)
+                 : ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    p_ = p;
+    cap_ = cap;
+    return true;
+  }
+  void append(const char* b, size_t n) {
+    std::memcpy(static_cast<char*>(p_) + size_, b, n);
+    size_ += n;
+  }
+  char* end() { return static_cast<char*>(p_) + size_; }
+  void grew(size_t n) { size_ += n; }
+  size_t size() const { return size_; }
+  // The text, padded with zeros (fresh anonymous pages are zero).
+  FileText release() {
+    if (!p_) reserve(0);
+    FileText t(p_, cap_, size_);
+    p_ = nullptr;
+    return t;
+  }
+
+ private:
+  void* p_ = nullptr;
+  size_t cap_ = 0, size_ = 0;
+};
+
+Result<size_t> read_some(int fd, char* buf, size_t n, const std::string& name) {
+  for (;;) {
+    ssize_t r = ::read(fd, buf, n);
+    if (r >= 0) return static_cast<size_t>(r);
+    if (errno != EINTR)
+      return make_error(name, 0, std::string("read error: ") + std::strerror(errno));
+  }
 }
+
+// A pipe's bytes for the YAML parser, as it asks for them: first the part already read (the
+// start of the first line that is not blank), then the rest of the pipe. It remembers the last
+// two pieces it gave, so that a reader error's offset still finds its line.
+class PipeSource final : public input::YamlSource {
+ public:
+  PipeSource(int fd, std::string name, std::string head, int skipped_lines)
+      : fd_(fd), name_(std::move(name)), head_(std::move(head)), skipped_(skipped_lines) {}
+  Result<size_t> read(char* buf, size_t n) override {
+    size_t got = 0;
+    if (head_pos_ < head_.size()) {
+      got = std::min(n, head_.size() - head_pos_);
+      std::memcpy(buf, head_.data() + head_pos_, got);
+      head_pos_ += got;
+    } else {
+      auto r = read_some(fd_, buf, n, name_);
+      if (!r) return r;
+      got = *r;
+    }
+    std::string_view piece(buf, got);
+    if (size_t nul = piece.find('\0'); nul != std::string_view::npos)
+      return make_error(name_, skipped_ + lines_ + input::line_of_offset(piece, nul),
+                        "binary data (NUL byte) in manifest");
+    prev_ = std::move(cur_);
+    cur_ = Piece{given_, lines_, std::string(piece)};
+    lines_ += static_cast<int>(std::count(piece.begin(), piece.end(), '\n'));
+    given_ += got;
+    return got;
+  }
+  int line_of(size_t offset) const override {
+    for (const Piece* p : {&cur_, &prev_})
+      if (offset >= p->start && offset <= p->start + p->bytes.size())
+        return p->lines_before + input::line_of_offset(p->bytes, offset - p->start);
+    return 0;
+  }
+
+ private:
+  struct Piece {
+    size_t start = 0;
+    int lines_before = 0;
+    std::string bytes;
+  };
+  int fd_;
+  std::string name_, head_;
+  size_t head_pos_ = 0, given_ = 0;
+  int skipped_ = 0, lines_ = 0;
+  Piece prev_, cur_;
+};
 
 Result<void> decode_yaml(std::string_view text, input::DecodeContext& ctx) {
   auto stream = input::YamlStream::parse(text, ctx.file, kMaxNesting);
@@ -457,9 +528,23 @@ Result<void> ClusterLoader::add_padded(simdjson::padded_string_view text, const 
 
 Result<void> ClusterLoader::add_path(const std::string& path) {
   if (path == "-") {
-    auto text = read_file("/dev/stdin");
-    if (!text) return make_error("<stdin>", 0, text.error().message);
-    return add_padded(text->view(), "<stdin>");
+    int fd = ::open("/dev/stdin", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return make_error("<stdin>", 0, std::string("cannot open: ") + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      // `< file`: mapped like a file given by name.
+      if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes) {
+        ::close(fd);
+        return make_error("<stdin>", 0, "file is larger than 4 GiB");
+      }
+      auto mapped = map_file(fd, static_cast<size_t>(st.st_size), "<stdin>");
+      if (mapped) {
+        ::close(fd);
+        return add_padded(mapped->view(), "<stdin>");
+      }
+    }
+    return add_stream(fd, "<stdin>");
   }
   std::error_code ec;
   auto st = std::filesystem::status(path, ec);
@@ -500,9 +585,106 @@ Result<void> ClusterLoader::add_path(const std::string& path) {
     }
     return {};
   }
-  auto text = read_file(path);
-  if (!text) return tl::unexpected(text.error());
-  return add_padded(text->view(), path);
+  std::string why;
+  int fd = open_for_reading(path, kFifoWriterTimeoutS, why);
+  if (fd < 0)
+    return make_error(
+        path, 0, "cannot open file: " + (why.empty() ? std::string(std::strerror(errno)) : why));
+  struct stat fst {};
+  if (::fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_size > 0) {
+    if (static_cast<uint64_t>(fst.st_size) > kMaxFileBytes) {
+      ::close(fd);
+      return make_error(path, 0, "file is larger than 4 GiB");
+    }
+    // JSON is parsed where it lies (mapped, no copy); YAML is read as it is parsed, one
+    // document at a time, like a pipe (a mapping would hold the whole file's pages).
+    char start[4096];
+    ssize_t n = ::pread(fd, start, sizeof start, 0);
+    if (n > 0 && input::looks_like_json(std::string_view(start, static_cast<size_t>(n)))) {
+      auto mapped = map_file(fd, static_cast<size_t>(fst.st_size), path);
+      if (mapped) {
+        ::close(fd);
+        return add_padded(mapped->view(), path);
+      }
+    }
+  }
+  // YAML, not a regular file (a pipe, a pseudo-file that reports size 0), or not mapped.
+  return add_stream(fd, path);
+}
+
+Result<void> ClusterLoader::add_stream(int fd, const std::string& name) {
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  // Blank lines before the first character are counted, not kept: 700 MB of whitespace on
+  // stdin is no object and costs no memory. The blanks before that character on its own line
+  // are kept (they are its indentation), up to a bound.
+  constexpr size_t kMaxIndent = size_t{1} << 16;
+  std::string head;
+  size_t indent = 0;  // blanks since the last newline
+  int skipped_lines = 0;
+  uint64_t total = 0;
+  std::vector<char> chunk((size_t{1} << 16) + 1);
+  for (;;) {
+    auto n = read_some(fd, chunk.data(), chunk.size() - 1, name);
+    if (!n) return tl::unexpected(n.error());
+    if (*n == 0) return {};  // only whitespace: no object, as an empty file
+    total += *n;
+    if (total > kMaxFileBytes) return make_error(name, 0, "file is larger than 4 GiB");
+    chunk[*n] = '\0';  // strspn's end (the chunk has a byte more than is read)
+    const size_t i = std::strspn(chunk.data(), " \t\r\n");
+    const char* begin = chunk.data();
+    if (const void* nl = ::memrchr(begin, '\n', i)) {
+      skipped_lines += static_cast<int>(std::count(begin, begin + i, '\n'));
+      head.clear();
+      indent = 0;
+      begin = static_cast<const char*>(nl) + 1;
+    }
+    // The blanks after the last newline: the indentation of what follows (kept, bounded).
+    const size_t blanks = static_cast<size_t>(chunk.data() + i - begin);
+    if (indent + blanks <= kMaxIndent) head.append(begin, blanks);
+    indent += blanks;
+    if (i >= *n) continue;
+    if (indent > kMaxIndent)
+      return make_error(name, skipped_lines + 1,
+                        "more than " + std::to_string(kMaxIndent) +
+                            " blanks before the first character of a line");
+    head.append(chunk.data() + i, *n - i);
+    break;
+  }
+  auto shift = [&](Result<void> r) -> Result<void> {
+    if (!r && r.error().line > 0) r.error().line += skipped_lines;
+    return r;
+  };
+  if (input::looks_like_json(head)) {
+    // JSON is parsed whole (simdjson): the rest of the pipe is read into memory that grows
+    // without copies.
+    GrownText text;
+    if (!text.reserve(head.size())) return make_error(std::string(kOutOfMemory));
+    text.append(head.data(), head.size());
+    std::string().swap(head);
+    for (;;) {
+      if (!text.reserve(chunk.size())) return make_error(std::string(kOutOfMemory));
+      auto n = read_some(fd, text.end(), chunk.size(), name);
+      if (!n) return tl::unexpected(n.error());
+      if (*n == 0) break;
+      text.grew(*n);
+      if ((total += *n) > kMaxFileBytes) return make_error(name, 0, "file is larger than 4 GiB");
+    }
+    FileText t = text.release();
+    return shift(add_padded(t.view(), name));
+  }
+  // YAML: one document at a time, as the pipe is read.
+  PipeSource source(fd, name, std::move(head), skipped_lines);
+  input::DecodeContext ctx{name, &options_, &state_};
+  return input::YamlStream::parse_each(
+      source, name, kMaxNesting, skipped_lines,
+      [&](const input::YamlTreeNode* doc, size_t bytes) -> Result<void> {
+        // Budget against alias expansion, per document (see decode_yaml).
+        input::VisitBudget budget{bytes * 4 + 100000};
+        return input::decode_document(input::YamlNode(doc, &budget), ctx);
+      });
 }
 
 ClusterState ClusterLoader::finish() && {

@@ -56,6 +56,8 @@ class ClusterLoader {
 
  private:
   Result<void> add_padded(simdjson::padded_string_view text, const std::string& name);
+  // A file that is not regular (stdin, a pipe): read as it comes (takes `fd`).
+  Result<void> add_stream(int fd, const std::string& name);
 
   LoadOptions options_;
   ClusterState state_;

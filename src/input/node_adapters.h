@@ -39,10 +39,37 @@ class YamlNode {
   bool is_scalar() const { return n_->kind == YamlTreeNode::Kind::Scalar; }
   int line() const { return n_->line; }
 
-  // Any scalar reads as a string (YAML plain scalars like 1.0 stay text).
+  // A quoted scalar, or a plain one that go-yaml resolves to a string: an unquoted `true`,
+  // `1.0` or `0x1F` is a boolean or a number to the API server (sigs.k8s.io/yaml converts
+  // YAML to JSON without the target's types), which a string field refuses.
   std::optional<std::string_view> as_string() const {
     if (!is_scalar()) return std::nullopt;
+    if (n_->plain && yaml11_type(n_->scalar) != Yaml11Type::String) return std::nullopt;
     return std::string_view(n_->scalar);
+  }
+  // What a value is, for messages: "a string", "a boolean", "a number", "a map"...
+  const char* type_name() const {
+    switch (n_->kind) {
+      case YamlTreeNode::Kind::Null:
+        return "null";
+      case YamlTreeNode::Kind::Map:
+        return "a map";
+      case YamlTreeNode::Kind::Seq:
+        return "a list";
+      case YamlTreeNode::Kind::Scalar:
+        break;
+    }
+    if (!n_->plain) return "a string";
+    switch (yaml11_type(n_->scalar)) {
+      case Yaml11Type::Bool:
+        return "a boolean";
+      case Yaml11Type::Int:
+      case Yaml11Type::Float:
+        return "a number";
+      case Yaml11Type::String:
+        break;
+    }
+    return "a string";
   }
   // Only plain (unquoted) scalars that are integers as YAML 1.1 reads them (yaml11_int).
   std::optional<int64_t> as_int() const {
@@ -66,10 +93,17 @@ class YamlNode {
   template <class F>
   bool fields(F&& f) const {
     if (!is_map()) return true;
+    std::string converted;
     for (const auto& [k, v] : n_->map) {
       if (!budget_->charge()) return false;
       std::string_view key =
           k->kind == YamlTreeNode::Kind::Scalar ? std::string_view(k->scalar) : "";
+      // A plain key go-yaml reads as a boolean or a number becomes its JSON text (`on` is the
+      // label key "true", `0x1F` is "31"), as sigs.k8s.io/yaml converts it.
+      if (k->plain && !key.empty() && yaml11_type(key) != Yaml11Type::String) {
+        converted = yaml11_key(key);
+        key = converted;
+      }
       if (!f(key, YamlNode(v, budget_))) return false;
     }
     return true;
@@ -104,6 +138,22 @@ class JsonNode {
     std::string_view s;
     if (e_.get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
     return s;
+  }
+  const char* type_name() const {
+    switch (e_.type()) {
+      case simdjson::dom::element_type::ARRAY:
+        return "a list";
+      case simdjson::dom::element_type::OBJECT:
+        return "a map";
+      case simdjson::dom::element_type::STRING:
+        return "a string";
+      case simdjson::dom::element_type::BOOL:
+        return "a boolean";
+      case simdjson::dom::element_type::NULL_VALUE:
+        return "null";
+      default:
+        return "a number";
+    }
   }
   std::optional<int64_t> as_int() const {
     int64_t v;

@@ -4,8 +4,11 @@
 
 #include <yaml.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -123,6 +126,115 @@ std::optional<int64_t> yaml11_int(std::string_view in) {
 
 namespace {
 
+// Go's strconv.ParseUint(s, 0, 64): no sign, then the prefixes of go_parse_int.
+std::optional<uint64_t> go_parse_uint(std::string_view s) {
+  if (s.empty() || s[0] == '+' || s[0] == '-') return std::nullopt;
+  if (auto v = go_parse_int(s); v) return static_cast<uint64_t>(*v);
+  int base = 10;
+  if (s.size() >= 2 && s[0] == '0') {
+    char p = static_cast<char>(s[1] | 0x20);
+    base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 8;
+    s.remove_prefix(p == 'x' || p == 'o' || p == 'b' ? 2 : 1);
+  }
+  if (s.empty()) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'z' ? c - 'a' + 10
+            : c >= 'A' && c <= 'Z' ? c - 'A' + 10
+                                   : 99;
+    if (d >= base) return std::nullopt;
+    if (v > (UINT64_MAX - static_cast<uint64_t>(d)) / static_cast<uint64_t>(base))
+      return std::nullopt;
+    v = v * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
+bool yaml11_special_float(std::string_view s) {
+  for (std::string_view f : {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
+                             "-.INF", ".nan", ".NaN", ".NAN"})
+    if (s == f) return true;
+  return false;
+}
+
+// strconv.FormatFloat(f, 'g', -1, 32): the shortest digits that read back as the same float32,
+// in %e form when the exponent is < -4 or >= 6 (two exponent digits at least), else %f form.
+std::string go_format_float32(double d) {
+  if (std::isnan(d)) return ".nan";
+  if (std::isinf(d)) return d > 0 ? ".inf" : "-.inf";
+  char buf[64];
+  auto r =
+      std::to_chars(buf, buf + sizeof buf, static_cast<float>(d), std::chars_format::scientific);
+  std::string sci(buf, r.ptr);  // [-]D[.DDD]e(+|-)XX
+  std::string out;
+  if (!sci.empty() && sci[0] == '-') {
+    out = "-";
+    sci.erase(0, 1);
+  }
+  size_t e = sci.find('e');
+  std::string digits = sci.substr(0, e);
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  int exp = std::atoi(sci.c_str() + e + 1);
+  if (digits == "0") return out + "0";
+  if (exp < -4 || exp >= 6) {
+    out += digits[0];
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    std::string x = std::to_string(exp < 0 ? -exp : exp);
+    return out + "e" + (exp < 0 ? "-" : "+") + (x.size() < 2 ? "0" : "") + x;
+  }
+  int dp = exp + 1;  // digits before the point
+  if (dp <= 0) return out + "0." + std::string(static_cast<size_t>(-dp), '0') + digits;
+  if (static_cast<size_t>(dp) >= digits.size())
+    return out + digits + std::string(static_cast<size_t>(dp) - digits.size(), '0');
+  return out + digits.substr(0, static_cast<size_t>(dp)) + "." +
+         digits.substr(static_cast<size_t>(dp));
+}
+
+}  // namespace
+
+Yaml11Type yaml11_type(std::string_view in) {
+  if (in.empty()) return Yaml11Type::String;  // the null scalar is not a Scalar node
+  if (yaml11_bool(in)) return Yaml11Type::Bool;
+  if (yaml11_special_float(in)) return Yaml11Type::Float;
+  char c = in[0];
+  if (c == '.') return yaml_style_float(in) ? Yaml11Type::Float : Yaml11Type::String;
+  if (!((c >= '0' && c <= '9') || c == '+' || c == '-')) return Yaml11Type::String;
+  std::string plain;
+  plain.reserve(in.size());
+  for (char ch : in)
+    if (ch != '_') plain += ch;
+  if (go_parse_int(plain) || go_parse_uint(plain)) return Yaml11Type::Int;
+  if (yaml_style_float(plain)) return Yaml11Type::Float;
+  return Yaml11Type::String;
+}
+
+std::string yaml11_key(std::string_view in) {
+  switch (yaml11_type(in)) {
+    case Yaml11Type::String:
+      return std::string(in);
+    case Yaml11Type::Bool:
+      return *yaml11_bool(in) ? "true" : "false";
+    case Yaml11Type::Int:
+    case Yaml11Type::Float:
+      break;
+  }
+  std::string plain;
+  for (char ch : in)
+    if (ch != '_') plain += ch;
+  if (auto v = go_parse_int(plain)) return std::to_string(*v);
+  if (auto u = go_parse_uint(plain)) return std::to_string(*u);
+  if (yaml11_special_float(plain)) {
+    if (plain.find("nan") != std::string::npos || plain.find("NaN") != std::string::npos ||
+        plain.find("NAN") != std::string::npos)
+      return ".nan";
+    return plain[0] == '-' ? "-.inf" : ".inf";
+  }
+  return go_format_float32(std::strtod(plain.c_str(), nullptr));
+}
+
+namespace {
+
 // Pairs a merge key may copy in one stream: merges of merges of growing maps are quadratic.
 constexpr size_t kMaxMergedPairs = size_t{1} << 20;
 
@@ -214,14 +326,82 @@ std::optional<bool> yaml11_bool(std::string_view s) {
   return std::nullopt;
 }
 
+namespace {
+
+class TextSource final : public YamlSource {
+ public:
+  explicit TextSource(std::string_view text) : text_(text) {}
+  Result<size_t> read(char* buf, size_t n) override {
+    n = std::min(n, text_.size() - pos_);
+    std::memcpy(buf, text_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+  int line_of(size_t offset) const override { return line_of_offset(text_, offset); }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+// Bytes the parser may read past the end of its last event: one token (a scalar, or a run of
+// comments and blank lines) at most. libyaml holds a token whole (and grows its buffer by
+// doubling), then we copy it: a 300 MB scalar would cost a gigabyte. No object holds one:
+// etcd stores 1.5 MiB per object at most.
+constexpr size_t kMaxTokenBytes = size_t{64} << 20;
+
+struct ReadState {
+  YamlSource* source;
+  const std::string* file;
+  int line_offset = 0;
+  size_t given = 0;            // bytes the parser was given
+  size_t event_end = 0;        // where its last event ended (libyaml's mark: characters)
+  std::optional<Error> error;  // the source's own, reported instead of libyaml's "input error"
+};
+
+int read_handler(void* data, unsigned char* buffer, size_t size, size_t* size_read) {
+  auto* st = static_cast<ReadState*>(data);
+  if (st->given > st->event_end + kMaxTokenBytes) {
+    int line = st->source->line_of(st->given);
+    st->error = Error{*st->file, line > 0 ? line + st->line_offset : 0,
+                      "a YAML scalar, comment or blank run longer than 64 MiB: no Kubernetes "
+                      "object holds one (etcd stores 1.5 MiB per object at most)"};
+    return 0;
+  }
+  auto n = st->source->read(reinterpret_cast<char*>(buffer), size);
+  if (!n) {
+    st->error = n.error();
+    return 0;
+  }
+  st->given += *n;
+  *size_read = *n;
+  return 1;
+}
+
+}  // namespace
+
 Result<YamlStream> YamlStream::parse(std::string_view text, const std::string& file,
                                      size_t max_depth) {
   YamlStream out;
+  TextSource source(text);
+  if (auto r = run(source, file, max_depth, 0, out, nullptr); !r) return tl::unexpected(r.error());
+  return out;
+}
+
+Result<void> YamlStream::parse_each(YamlSource& source, const std::string& file, size_t max_depth,
+                                    int line_offset, const DocumentFn& on_document) {
+  YamlStream out;
+  return run(source, file, max_depth, line_offset, out, &on_document);
+}
+
+Result<void> YamlStream::run(YamlSource& source, const std::string& file, size_t max_depth,
+                             int line_offset, YamlStream& out, const DocumentFn* on_document) {
   yaml_parser_t parser;
   if (!yaml_parser_initialize(&parser)) return make_error(file, 0, "cannot initialize YAML parser");
   std::unique_ptr<yaml_parser_t, void (*)(yaml_parser_t*)> guard(&parser, yaml_parser_delete);
-  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
-                               text.size());
+  ReadState read_state{&source, &file, line_offset, 0, 0, std::nullopt};
+  yaml_parser_set_input(&parser, read_handler, &read_state);
+  size_t doc_start = 0;  // byte offset of the current document's start
 
   // Containers being filled; for maps, a pending key.
   struct Open {
@@ -256,9 +436,11 @@ Result<YamlStream> YamlStream::parse(std::string_view text, const std::string& f
   for (;;) {
     yaml_event_t e;
     if (!yaml_parser_parse(&parser, &e)) {
+      if (read_state.error) return tl::unexpected(*read_state.error);
       // Reader errors (bad UTF-8, control characters) give an offset, not a mark.
-      int line = parser.error == YAML_READER_ERROR ? line_of_offset(text, parser.problem_offset)
+      int line = parser.error == YAML_READER_ERROR ? source.line_of(parser.problem_offset)
                                                    : static_cast<int>(parser.problem_mark.line) + 1;
+      if (parser.error != YAML_READER_ERROR || line > 0) line += line_offset;
       std::string msg = "invalid YAML: ";
       msg += parser.problem ? parser.problem : "syntax error";
       if (parser.context) {
@@ -268,13 +450,15 @@ Result<YamlStream> YamlStream::parse(std::string_view text, const std::string& f
       return make_error(file, line, msg);
     }
     std::unique_ptr<yaml_event_t, void (*)(yaml_event_t*)> event_guard(&e, yaml_event_delete);
-    int line = static_cast<int>(e.start_mark.line) + 1;
+    read_state.event_end = e.end_mark.index;
+    int line = static_cast<int>(e.start_mark.line) + 1 + line_offset;
     switch (e.type) {
       case YAML_STREAM_END_EVENT:
-        return out;
+        return {};
       case YAML_DOCUMENT_START_EVENT:
         root = nullptr;
         anchors.clear();  // anchors do not reach across documents
+        doc_start = e.start_mark.index;
         break;
       case YAML_DOCUMENT_END_EVENT:
         if (!root) {
@@ -282,7 +466,13 @@ Result<YamlStream> YamlStream::parse(std::string_view text, const std::string& f
           n.line = line;
           root = &n;
         }
-        out.documents_.push_back(root);
+        if (on_document) {
+          if (auto r = (*on_document)(root, e.end_mark.index - doc_start); !r) return r;
+          root = nullptr;
+          out.nodes_.clear();
+        } else {
+          out.documents_.push_back(root);
+        }
         break;
       case YAML_SCALAR_EVENT: {
         YamlTreeNode& n = out.nodes_.emplace_back();

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,8 +34,39 @@ std::optional<int64_t> yaml11_int(std::string_view plain);
 // y Y yes Yes YES true True TRUE on On ON / n N no No NO false False FALSE off Off OFF.
 std::optional<bool> yaml11_bool(std::string_view plain);
 
+// What go-yaml v2's resolve() makes of a plain scalar (goyaml.v2/resolve.go): a boolean, an
+// integer (ParseInt or ParseUint with base 0, '_' removed), a float (YAML's float syntax,
+// .inf, .nan) or a string. sigs.k8s.io/yaml's YAMLToJSON, which the API server and kubectl read
+// YAML with, passes no target type: a boolean or number stays one in the JSON, and decoding it
+// into a Go string field fails ("cannot unmarshal bool into Go struct field ... of type string").
+enum class Yaml11Type : uint8_t { String, Bool, Int, Float };
+Yaml11Type yaml11_type(std::string_view plain);
+// The JSON key sigs.k8s.io/yaml gives a plain map key (convertToJSONableObject): a boolean
+// "true"/"false", an integer in decimal, a float as strconv.FormatFloat(f, 'g', -1, 32); a
+// string as it is.
+std::string yaml11_key(std::string_view plain);
+
+// Bytes for YamlStream::parse_each, read as the parser needs them.
+class YamlSource {
+ public:
+  virtual ~YamlSource() = default;
+  // Up to `n` bytes into `buf`; 0 at the end.
+  virtual Result<size_t> read(char* buf, size_t n) = 0;
+  // The 1-based line of a byte the source has given, counted from the source's first line
+  // (0 when it is no longer known).
+  virtual int line_of(size_t offset) const = 0;
+};
+
 class YamlStream {
  public:
+  // One document at a time, read from `source` as it is parsed: only the document being
+  // decoded is held (its tree is dropped once `on_document` returns), so memory is bounded by
+  // the largest document, not by the stream. `on_document` gets the root and the document's
+  // size in bytes; an error from it ends the parse. Lines are `line_offset` + the source's.
+  using DocumentFn = std::function<Result<void>(const YamlTreeNode* root, size_t bytes)>;
+  static Result<void> parse_each(YamlSource& source, const std::string& file, size_t max_depth,
+                                 int line_offset, const DocumentFn& on_document);
+
   // Parses every document of `text`. Errors name `file` and the line. Merge keys (`<<`) are
   // expanded into their maps; a key given twice in one map, directly or through a merge, is
   // refused with its line (go-yaml v2's strict mode, as sigs.k8s.io/yaml's YAMLToJSONStrict
@@ -44,6 +76,8 @@ class YamlStream {
   const std::vector<const YamlTreeNode*>& documents() const { return documents_; }
 
  private:
+  static Result<void> run(YamlSource& source, const std::string& file, size_t max_depth,
+                          int line_offset, YamlStream& out, const DocumentFn* on_document);
   std::deque<YamlTreeNode> nodes_;  // stable addresses, no recursive destruction
   std::vector<const YamlTreeNode*> documents_;
 };

@@ -1,6 +1,7 @@
 #include "recommend/observed.h"
 
 #include <algorithm>
+#include <csignal>
 #include <functional>
 #include <map>
 #include <optional>
@@ -50,11 +51,20 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
   Observed out;
   GraphOptions go;
   go.by = Granularity::Pod;
+  go.max_external_nodes = options.max_external_nodes;
+  go.refuse_past_cap = true;
   EdgeGraph graph(state, engine.endpoints(), go);
   std::optional<EdgeGraph> outside;
   if (options.since_ns || options.until_ns) outside.emplace(state, engine.endpoints(), go);
   FlowReadOptions read = options.read;
   read.peer_hint = [&graph](const FlowPeer& p) { return graph.hint(p); };
+  // Past the cap the read ends at once (an endless stream too), unless the caller watches
+  // for an interruption itself; the error follows either way.
+  volatile std::sig_atomic_t over_cap = 0;
+  if (!read.stop) read.stop = &over_cap;
+  auto check_cap = [&](const EdgeGraph& g) {
+    if (g.over_cap()) over_cap = 1;
+  };
   {
     auto r = feed(
         read,
@@ -63,6 +73,7 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
                                  (options.until_ns && f.time_ns >= options.until_ns))) {
             ++out.outside_window;
             outside->add(f);
+            check_cap(*outside);
             return;
           }
           if (f.time_ns) {
@@ -70,10 +81,17 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
             if (f.time_ns > out.last_ns) out.last_ns = f.time_ns;
           }
           graph.add(f);
+          check_cap(graph);
         },
         out.read_stats);
     if (!r) return tl::unexpected(r.error());
   }
+  if (graph.over_cap() || (outside && outside->over_cap()))
+    return make_error(
+        "more than " + std::to_string(options.max_external_nodes) +
+        " distinct external addresses in the flows (--max-external-nodes): each is a peer of "
+        "its own here, and grouping them by prefix would widen the rules; narrow the flows "
+        "(--since/--until, fewer files) or raise the cap (0: no limit)");
   out.records = out.read_stats.records;
   out.unresolved_pods = graph.unresolved_pods();
   out.resolution_notes = graph.resolution_notes();

@@ -33,10 +33,16 @@ struct ObservedEdge {
   EdgeStats stats;
 };
 
+inline constexpr uint32_t kDefaultMaxObservedExternal = 100000;
+
 struct ObserveOptions {
   int64_t since_ns = 0;  // 0: no bound
   int64_t until_ns = 0;  // 0: no bound (exclusive)
   FlowReadOptions read;
+  // Distinct external addresses at most (0: no limit). Past it the read stops and is an error:
+  // these commands evaluate and write rules per address, and grouping addresses by prefix (as
+  // `map` does) would make recommend's peers wider than what was observed.
+  uint32_t max_external_nodes = kDefaultMaxObservedExternal;
 };
 
 struct Observed {

@@ -15,7 +15,7 @@ metadata: {name: a, labels: {team: x}}
 ---
 apiVersion: v1
 kind: Namespace
-metadata: {name: b, labels: {team: y}}
+metadata: {name: b, labels: {team: 'y'}}
 ---
 apiVersion: v1
 kind: Node
@@ -173,7 +173,7 @@ TEST(NetworkPolicySemantics, UnionOfPolicies) {
               "{matchLabels: {app: web}}}]") +
            np("a", "p2",
               "  podSelector: {matchLabels: {tier: back}}\n  ingress:\n  - from: "
-              "[{namespaceSelector: {matchLabels: {team: y}}}]"));
+              "[{namespaceSelector: {matchLabels: {team: 'y'}}}]"));
   EXPECT_TRUE(e.allows("a/web", "a/api", "tcp/8080"));  // via p1
   EXPECT_TRUE(e.allows("b/db", "a/api", "tcp/8080"));   // via p2
   EXPECT_FALSE(e.allows("203.0.113.1", "a/api", "tcp/8080"));
@@ -225,7 +225,7 @@ TEST(NetworkPolicySemantics, MatchExpressions) {
               "podSelector:\n        matchExpressions:\n        - {key: tier, operator: NotIn, "
               "values: [back]}\n        - {key: app, operator: Exists}\n    - "
               "namespaceSelector:\n        matchExpressions: [{key: team, operator: In, values: "
-              "[y, z]}]\n      podSelector:\n        matchExpressions: [{key: tier, operator: "
+              "['y', z]}]\n      podSelector:\n        matchExpressions: [{key: tier, operator: "
               "DoesNotExist}]"));
   EXPECT_TRUE(e.allows("a/web", "a/api", "tcp/8080"));  // tier=front NotIn [back]
   EXPECT_TRUE(e.allows("b/db", "a/api", "tcp/8080"));   // team=y and no tier label
@@ -367,7 +367,7 @@ std::string cnp(const std::string& name, const std::string& tier, int priority,
 
 TEST(AdminPolicySemantics, DenyOverridesNetworkPolicyAllow) {
   Engine e(anp("deny-db", 10,
-               "  subject: {namespaces: {matchLabels: {team: y}}}\n  ingress:\n  - action: Deny\n "
+               "  subject: {namespaces: {matchLabels: {team: 'y'}}}\n  ingress:\n  - action: Deny\n "
                "   from: [{namespaces: {matchLabels: {team: x}}}]") +
            np("b", "allow-all", "  podSelector: {}\n  ingress:\n  - {}"));
   EXPECT_FALSE(e.allows("a/web", "b/db", "tcp/5432"));
@@ -380,7 +380,7 @@ TEST(AdminPolicySemantics, DenyOverridesNetworkPolicyAllow) {
 TEST(AdminPolicySemantics, AllowOverridesNetworkPolicyDeny) {
   Engine e(
       anp("allow", 10,
-          "  subject: {namespaces: {matchLabels: {team: y}}}\n  ingress:\n  - action: Allow\n"
+          "  subject: {namespaces: {matchLabels: {team: 'y'}}}\n  ingress:\n  - action: Allow\n"
           "    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}]") +
       np("b", "deny", "  podSelector: {}"));
   EXPECT_TRUE(e.allows("a/web", "b/db", "tcp/5432"));
@@ -418,7 +418,7 @@ TEST(AdminPolicySemantics, PassDelegatesToNetworkPolicyThenBaseline) {
           "  subject: {namespaces: {}}\n  ingress:\n  - action: Deny\n    from: [{namespaces: "
           "{}}]");
   // Pass skips the later Deny; no NetworkPolicy: the baseline decides.
-  Engine e(pass + banp("  subject: {namespaces: {matchLabels: {team: y}}}\n  ingress:\n  - "
+  Engine e(pass + banp("  subject: {namespaces: {matchLabels: {team: 'y'}}}\n  ingress:\n  - "
                        "action: Deny\n    from: [{namespaces: {matchLabels: {team: x}}}]"));
   EXPECT_FALSE(e.allows("a/web", "b/db", "tcp/5432"));
   EXPECT_EQ(e.verdict("a/web", "b/db", "tcp/5432").ingress.tier, DecisionTier::Baseline);
@@ -489,7 +489,7 @@ TEST(AdminPolicySemantics, IngressAllowDoesNotOverrideSourceEgress) {
 
 TEST(ClusterNetworkPolicySemantics, TiersAndActions) {
   Engine e(cnp("admin-deny", "Admin", 5,
-               "  subject: {namespaces: {matchLabels: {team: y}}}\n  ingress:\n  - action: Deny\n"
+               "  subject: {namespaces: {matchLabels: {team: 'y'}}}\n  ingress:\n  - action: Deny\n"
                "    from: [{pods: {podSelector: {matchLabels: {app: api}}}}]\n    protocols: "
                "[{tcp: {destinationPort: {number: 5432}}}]") +
            cnp("base-accept", "Baseline", 5,

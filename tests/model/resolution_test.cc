@@ -100,7 +100,7 @@ kind: Pod
 metadata:
   name: web-7d9f8c6b5d-bbbbb
   namespace: shop
-  labels: {app: web, pod-template-hash: 5555555555}
+  labels: {app: web, pod-template-hash: '5555555555'}
   ownerReferences: [{kind: ReplicaSet, name: web-7d9f8c6b5d, controller: true}]
 ---
 apiVersion: v1

@@ -305,8 +305,8 @@ metadata: {name: guard}
 spec:
   priority: 10
   subject: {namespaces: {}}
-  ingress: [{name: deny, action: Deny, from: [{namespaces: {matchLabels: {x: y}}}]}]
-  egress: [{name: deny, action: Deny, to: [{namespaces: {matchLabels: {x: y}}}]}]
+  ingress: [{name: deny, action: Deny, from: [{namespaces: {matchLabels: {x: 'y'}}}]}]
+  egress: [{name: deny, action: Deny, to: [{namespaces: {matchLabels: {x: 'y'}}}]}]
 )");
   EXPECT_EQ(count(r2, "NO_NETPOL"), 0);
 }
@@ -929,16 +929,16 @@ TEST(PostureDecode, BadRbacAndPodFieldsNameTheLine) {
        "in.yaml:4: ClusterRoleBinding b: roleRef.kind: a ClusterRoleBinding may only reference a "
        "ClusterRole"},
       {"apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b, "
-       "namespace: n}\n",
+       "namespace: 'n'}\n",
        "in.yaml:1: RoleBinding n/b: roleRef: required"},
       {"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: b}\n"
        "roleRef: {kind: ClusterRole, name: r}\nsubjects:\n- {kind: ServiceAccount, name: x}\n",
        "in.yaml:6: ClusterRoleBinding b: subjects[0].namespace: required for a ServiceAccount "
        "subject"},
-      {"apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: n}\n"
+      {"apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: 'n'}\n"
        "rules:\n- verbs: get\n",
        "in.yaml:5: Role n/r: rules[0].verbs: expected a list"},
-      {"apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: n}\nspec:\n  containers:\n"
+      {"apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: 'n'}\nspec:\n  containers:\n"
        "  - name: c\n    securityContext: {privileged: yes-please}\n",
        "in.yaml:7: Pod n/p: spec.containers[0].securityContext.privileged: expected true or false"},
   };
