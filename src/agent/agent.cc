@@ -86,7 +86,7 @@ Result<AgentSummary> run_agent(const AgentOptions& o) {
         std::to_string(c.lost) + " in all");
   };
   for (;;) {
-    if (o.stop && *o.stop) break;
+    if (o.stop && o.stop->load()) break;
     auto now = Clock::now();
     if (o.duration_s > 0 && std::chrono::duration<double>(now - start).count() >= o.duration_s)
       break;

@@ -12,6 +12,7 @@
 #include "agent/event.h"
 #include "agent/probe.h"
 #include "core/error.h"
+#include "core/stop.h"
 
 namespace stockade::agent {
 
@@ -21,7 +22,7 @@ struct AgentOptions {
   double duration_s = 0;     // 0: until `stop`
   std::string node;          // added to every event
   ProbeOptions probe;
-  const volatile std::sig_atomic_t* stop = nullptr;
+  const StopFlag* stop = nullptr;
   std::function<void(AgentEvent&)> enrich;          // e.g. pods from cluster objects
   std::function<void(const std::string&)> log;      // progress and warnings (stderr)
   std::function<void(const AgentEvent&)> on_event;  // every event (tests, benchmarks)

@@ -64,6 +64,7 @@ Result<void> check_privileges() {
 #endif
   if (has_cap(d, CAP_SYS_ADMIN) || (has_cap(d, CAP_BPF) && has_cap(d, CAP_PERFMON))) return {};
   return make_error(
+      ErrorCode::Unavailable,
       "the agent needs root (CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON) to load its eBPF "
       "programs");
 }
@@ -102,14 +103,16 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, EventHa
   if (auto r = check_privileges(); !r) return tl::unexpected(r.error());
   if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
     return make_error(
+        ErrorCode::Unavailable,
         "no kernel BTF at /sys/kernel/btf/vmlinux: the agent needs a kernel built with "
         "CONFIG_DEBUG_INFO_BTF (5.8 or later)");
   // libbpf finds the tracepoint's id in tracefs: mount it where the host has not.
   if (access("/sys/kernel/tracing/events", F_OK) != 0 &&
       access("/sys/kernel/debug/tracing/events", F_OK) != 0 &&
       mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0)
-    return make_error(std::string("tracefs is not mounted and cannot be (") + std::strerror(errno) +
-                      "): mount -t tracefs tracefs /sys/kernel/tracing");
+    return make_error(ErrorCode::Unavailable,
+                      std::string("tracefs is not mounted and cannot be (") + std::strerror(errno) +
+                          "): mount -t tracefs tracefs /sys/kernel/tracing");
   auto impl = std::make_unique<Impl>();
   impl->handler = std::move(handler);
   g_libbpf_log = &impl->log;
@@ -120,17 +123,22 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, EventHa
 
   int rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr);
   if (rb < 0 && (rb == -EPERM || rb == -EACCES))
-    return make_error(std::string("bpf() refused: ") + std::strerror(-rb) +
-                      " (a seccomp profile or kernel.unprivileged_bpf_disabled?)");
-  if (rb == 0) return make_error("the kernel has no BPF ring buffer (Linux 5.8 or later needed)");
-  if (rb < 0) return make_error(std::string("bpf() failed: ") + std::strerror(-rb));
+    return make_error(ErrorCode::Unavailable,
+                      std::string("bpf() refused: ") + std::strerror(-rb) +
+                          " (a seccomp profile or kernel.unprivileged_bpf_disabled?)");
+  if (rb == 0)
+    return make_error(ErrorCode::Unavailable,
+                      "the kernel has no BPF ring buffer (Linux 5.8 or later needed)");
+  if (rb < 0)
+    return make_error(ErrorCode::Unavailable, std::string("bpf() failed: ") + std::strerror(-rb));
 
   std::vector<std::string> degraded;
   bool udp = options.udp;
   for (int attempt = 0; attempt < 2; ++attempt) {
     impl->skel = stockade_bpf__open();
     if (!impl->skel)
-      return make_error(std::string("cannot open the BPF object: ") + std::strerror(errno));
+      return make_error(ErrorCode::Unavailable,
+                        std::string("cannot open the BPF object: ") + std::strerror(errno));
     impl->skel->rodata->stk_udp_interval_ns = options.udp_interval_ns;
     bpf_map__set_max_entries(impl->skel->maps.stk_events, options.ring_bytes);
     if (!udp) {
@@ -150,16 +158,19 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, EventHa
       continue;
     }
     if ((err == -EPERM || err == -EACCES) && why.empty())
-      return make_error(std::string("bpf() refused: ") + std::strerror(-err));
-    return make_error("cannot load the BPF programs: " + (why.empty() ? std::strerror(-err) : why));
+      return make_error(ErrorCode::Unavailable,
+                        std::string("bpf() refused: ") + std::strerror(-err));
+    return make_error(ErrorCode::Unavailable,
+                      "cannot load the BPF programs: " + (why.empty() ? std::strerror(-err) : why));
   }
-  if (!impl->skel) return make_error("cannot load the BPF programs");
+  if (!impl->skel) return make_error(ErrorCode::Unavailable, "cannot load the BPF programs");
   // Links kept in the skeleton are destroyed with it.
   auto& links = impl->skel->links;
   links.stk_inet_sock_set_state = bpf_program__attach(impl->skel->progs.stk_inet_sock_set_state);
   if (!links.stk_inet_sock_set_state)
-    return make_error(std::string("cannot attach to tracepoint sock:inet_sock_set_state: ") +
-                      std::strerror(errno));
+    return make_error(ErrorCode::Unavailable,
+                      std::string("cannot attach to tracepoint sock:inet_sock_set_state: ") +
+                          std::strerror(errno));
   std::string cg_root = options.cgroup_root;
   if (cg_root.empty()) cg_root = find_cgroup2_mount().value_or("");
   if (udp && cg_root.empty()) {
@@ -179,7 +190,8 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options, EventHa
   impl->ring = ring_buffer__new(bpf_map__fd(impl->skel->maps.stk_events), &Impl::on_event,
                                 impl.get(), nullptr);
   if (!impl->ring)
-    return make_error(std::string("cannot open the ring buffer: ") + std::strerror(errno));
+    return make_error(ErrorCode::Unavailable,
+                      std::string("cannot open the ring buffer: ") + std::strerror(errno));
   auto probe = std::unique_ptr<Probe>(new Probe(std::move(impl)));
   probe->degraded_ = std::move(degraded);
   return probe;
@@ -190,9 +202,12 @@ Result<int> Probe::poll(int timeout_ms) {
   // read whatever is there, notified or not.
   int n = ring_buffer__poll(impl_->ring, timeout_ms);
   if (n < 0 && n != -EINTR)
-    return make_error(std::string("reading the ring buffer: ") + std::strerror(-n));
+    return make_error(ErrorCode::Unavailable,
+                      std::string("reading the ring buffer: ") + std::strerror(-n));
   int m = ring_buffer__consume(impl_->ring);
-  if (m < 0) return make_error(std::string("reading the ring buffer: ") + std::strerror(-m));
+  if (m < 0)
+    return make_error(ErrorCode::Unavailable,
+                      std::string("reading the ring buffer: ") + std::strerror(-m));
   return std::max(n, 0) + m;
 }
 

@@ -20,9 +20,9 @@ namespace stockade::cli {
 
 namespace {
 
-volatile std::sig_atomic_t g_stop = 0;
+StopFlag g_stop{false};
 void on_signal(int) {
-  g_stop = 1;
+  g_stop.store(true);
 }
 
 struct AgentCmdOptions {
@@ -184,6 +184,7 @@ Runner register_agent(CLI::App& app) {
                   "Kernel ring buffer in bytes, a power of two (default 8 MiB)");
   cmd->add_flag("-v,--verbose", opts->common.verbose, "More on stderr");
   cmd->add_flag("-q,--quiet", opts->common.quiet, "Less on stderr");
+  cmd->parse_complete_callback([opts] { log_to_stderr(opts->common); });
   return [opts] { return run(*opts); };
 }
 

@@ -2,11 +2,10 @@
 // fuzzing builds, whose runtimes bring their own), configured here.
 //
 // Fresh pages are the dearest part of memory: in a virtual machine a page fault leaves the
-// guest, and on the 2-core VM the project measures on each 4 KiB fault costs about 13 us.
-// Transparent huge pages for the heap (`thp:always`: MADV_HUGEPAGE on jemalloc's extents,
-// which takes effect where the system's THP mode is `always` or `madvise`) fault 2 MiB at a
-// time: `stockade map` over 1M flow records takes 4,000-4,900 faults instead of 28,700.
-// docs/notes/flows.md has the figures.
+// guest. Transparent huge pages for the heap (`thp:always`: MADV_HUGEPAGE on jemalloc's
+// extents, which takes effect where the system's THP mode is `always` or `madvise`) fault
+// 2 MiB at a time, so a large input takes a fraction of the faults. docs/notes/flows.md has
+// the figures.
 
 // Read by jemalloc at its first allocation (the documented compile-time configuration); the
 // MALLOC_CONF environment variable still overrides it.

@@ -36,58 +36,13 @@ const char* action_name(kube::ApplyOutcome::Action a) {
   return "";
 }
 
-// Policies this field manager applied earlier that the input no longer holds.
-std::vector<std::pair<std::string, std::string>> owned_elsewhere(
-    kube::Client& client, const std::vector<kube::ApplyObject>& objects) {
-  std::set<std::string> wanted;
-  for (const auto& o : objects) wanted.insert(o.path());
-  auto served = client.group_versions();
-  if (!served) throw UsageError{served.error().str()};
-  std::vector<std::pair<std::string, std::string>> out;  // path, label
-  for (const auto& k : kube::kKinds) {
-    std::string_view kind = k.kind;
-    if (kind != "NetworkPolicy" && kind != "AdminNetworkPolicy" &&
-        kind != "BaselineAdminNetworkPolicy" && kind != "ClusterNetworkPolicy")
-      continue;
-    if (!kube::read_at(k, *served)) continue;
-    auto list = client.list(kube::list_path(k));
-    if (!list) throw UsageError{list.error().str()};
-    for (const auto& page : list->pages) {
-      auto j = nlohmann::json::parse(page, nullptr, false);
-      if (!j.is_object()) continue;
-      for (const auto& item : j.value("items", nlohmann::json::array())) {
-        const auto& meta = item.value("metadata", nlohmann::json::object());
-        // Only what stockade alone manages: a policy another manager also owns fields of is
-        // not stockade's to delete.
-        bool ours = false, others = false;
-        for (const auto& mf : meta.value("managedFields", nlohmann::json::array())) {
-          bool mine = mf.value("manager", "") == "stockade" && mf.value("operation", "") == "Apply";
-          ours = ours || mine;
-          others = others || !mine;
-        }
-        if (!ours || others) continue;
-        kube::ApplyObject o;
-        o.kind = k.kind;
-        o.api_version = k.group_version;
-        o.ns = meta.value("namespace", "");
-        o.name = meta.value("name", "");
-        if (!wanted.count(o.path())) out.emplace_back(o.path(), o.label());
-      }
-    }
-  }
-  return out;
-}
-
-// Deletes the policies to prune (only as a dry run with `dry_run`); one already gone is fine.
-void prune(kube::Client& c, const std::vector<std::pair<std::string, std::string>>& policies,
-           bool dry_run, bool quiet) {
-  for (const auto& [path, label] : policies) {
-    auto r = c.request("DELETE", dry_run ? path + "?dryRun=All" : path);
-    if (!r) throw UsageError{r.error().str()};
-    if (r->status != 200 && r->status != 202 && r->status != 404)
-      throw UsageError{kube::Client::describe("DELETE", path, *r)};
+// Deletes the policies to prune (only as a dry run with `dry_run`).
+void prune(kube::Client& c, const std::vector<kube::PruneCandidate>& policies, bool dry_run,
+           bool quiet) {
+  for (const kube::PruneCandidate& p : policies) {
+    if (auto r = kube::delete_object(c, p.path, dry_run); !r) throw UsageError{r.error().str()};
     if (!quiet)
-      std::printf("%s: pruned%s\n", display_text(label).c_str(), dry_run ? " (dry run)" : "");
+      std::printf("%s: pruned%s\n", display_text(p.label).c_str(), dry_run ? " (dry run)" : "");
   }
 }
 
@@ -133,9 +88,11 @@ int run(const ApplyOptions& o) {
     print_outcome(obj, *out, "dry run");
     planned.push_back(std::move(*out));
   }
-  std::vector<std::pair<std::string, std::string>> pruned;
+  std::vector<kube::PruneCandidate> pruned;
   if (o.prune_owned) {
-    pruned = owned_elsewhere(c, *objects);
+    auto found = kube::prune_candidates(c, *objects);
+    if (!found) throw UsageError{found.error().str()};
+    pruned = std::move(*found);
     prune(c, pruned, true, json_out);
   }
   auto record = [&](const kube::ApplyObject& obj, const kube::ApplyOutcome& out) {
@@ -156,7 +113,7 @@ int run(const ApplyOptions& o) {
     print_error(std::to_string(conflicts) +
                 " object(s) conflict with other field managers: nothing applied (take the "
                 "fields over with --force-conflicts)");
-    finish(kExitFound);
+    return kExitFound;
   }
   if (!o.dry_run) {
     for (size_t i = 0; i < objects->size(); ++i) {
@@ -166,7 +123,7 @@ int run(const ApplyOptions& o) {
       if (out->action == kube::ApplyOutcome::Action::Conflict) {
         print_outcome(obj, *out, "applied");
         print_error(obj.label() + ": a conflict appeared after the dry run: stopped");
-        finish(kExitFound);
+        return kExitFound;
       }
       print_outcome(obj, *out, "applied");
       planned[i] = std::move(*out);
@@ -175,9 +132,9 @@ int run(const ApplyOptions& o) {
   }
   for (size_t i = 0; i < objects->size(); ++i) record((*objects)[i], planned[i]);
   report["pruned"] = nlohmann::json::array();
-  for (const auto& [path, label] : pruned) report["pruned"].push_back(label);
+  for (const kube::PruneCandidate& p : pruned) report["pruned"].push_back(p.label);
   if (json_out) std::printf("%s\n", report.dump(2).c_str());
-  finish(kExitOk);
+  return kExitOk;
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "core/edit_distance.h"
 #include "core/json_text.h"
+#include "core/log.h"
 #include "input/loader.h"
 #include "kube/snapshot.h"
 
@@ -90,6 +91,22 @@ void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::st
       ->default_str("experimental");
   cmd.add_flag("-v,--verbose", o.verbose, "More on stderr");
   cmd.add_flag("-q,--quiet", o.quiet, "Less on stderr");
+  cmd.parse_complete_callback([&o] { log_to_stderr(o); });
+}
+
+void log_to_stderr(const CommonOptions& o) {
+  // -q: errors only; -v: what each phase did; else warnings too.
+  LogLevel threshold = o.quiet ? LogLevel::Error : o.verbose ? LogLevel::Info : LogLevel::Warning;
+  set_logger(
+      [](LogLevel level, std::string_view message) {
+        // One line, whatever the message quotes from the input.
+        std::string m = display_text(message);
+        const char* tag = level == LogLevel::Error     ? "error: "
+                          : level == LogLevel::Warning ? "warning: "
+                                                       : "";
+        std::fprintf(stderr, "stockade: %s%s\n", tag, m.c_str());
+      },
+      threshold);
 }
 
 LoadOptions load_options(const CommonOptions& o) {
@@ -205,16 +222,6 @@ int close_stdout(int code) {
   return kExitUsage;
 }
 
-void finish(int code) {
-  code = close_stdout(code);
-  std::fflush(stderr);
-#if defined(__SANITIZE_ADDRESS__)
-  std::exit(code);  // let LeakSanitizer look at the objects that are still reachable
-#else
-  std::_Exit(code);
-#endif
-}
-
 void print_error(const std::string& message) {
   // One line, whatever the message quotes from the input.
   std::string m = display_text(message);
@@ -226,7 +233,7 @@ void print_error(const Error& e) {
 }
 
 void verbose_log(const CommonOptions& o, const std::string& message) {
-  if (o.verbose && !o.quiet) std::fprintf(stderr, "stockade: %s\n", display_text(message).c_str());
+  if (o.verbose && !o.quiet) STOCKADE_LOG(LogLevel::Info, message);
 }
 
 namespace {
@@ -318,15 +325,9 @@ std::vector<Peer> parse_peers(const PolicyEngine& engine, const ClusterState& st
         continue;
       std::string list;
       int n = 0;
-      if (svc.selector)
-        for (const Endpoint& e : engine.endpoints()) {
-          bool match = e.ns == svc.ns && !svc.selector->empty();
-          for (const auto& [k, v] : *svc.selector) {
-            auto it = e.pod.labels.find(k);
-            match = match && it != e.pod.labels.end() && it->second == v;
-          }
-          if (match && n++ < 5) list += (list.empty() ? "" : ", ") + e.id();
-        }
+      for (const Endpoint& e : engine.endpoints())
+        if (service_selects(svc, e.ns, e.pod.labels) && n++ < 5)
+          list += (list.empty() ? "" : ", ") + e.id();
       throw UsageError{flag + ": " + text + " is the cluster IP of Service " + svc.ns + "/" +
                        svc.name + "; policies see the pod behind it" +
                        (list.empty() ? std::string(" (it selects no pod in the input)")

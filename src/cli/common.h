@@ -16,6 +16,7 @@
 #include "core/display.h"
 #include "core/error.h"
 #include "core/ports.h"
+#include "core/progress.h"
 #include "engine/engine.h"
 #include "input/loader.h"
 #include "kube/client.h"
@@ -89,13 +90,19 @@ std::vector<Endpoint> resolve_endpoints(const ClusterState& state, const CommonO
 int verdict_exit(const CommonOptions& o, std::initializer_list<const ClusterState*> states,
                  int code);
 
-// Ends the process with `code` after flushing stdout, without destroying the (large) objects
-// still alive: freeing a 100k-pod model takes longer than computing on it.
-[[noreturn]] void finish(int code);
+// Thrown where a command must stop at once, deep inside a printer (a write to stdout that
+// failed): main closes stdout and exits with `code` (close_stdout turns it into the error).
+struct EndCommand {
+  int code;
+};
 
 // Flushes and closes stdout; `code`, or kExitUsage with one line on stderr when the output
 // could not be written (full disk, closed descriptor). Every exit path goes through it.
 int close_stdout(int code);
+
+// Sends the project's log (core/log.h) to stderr at the level -q/-v ask for; set when a
+// command's flags are parsed.
+void log_to_stderr(const CommonOptions& o);
 
 void print_error(const std::string& message);
 void print_error(const Error& e);
@@ -157,7 +164,7 @@ class Out {
   // A write that fails while a large output is produced ends the command at once.
   void drain() {
     flush();
-    if (std::ferror(stdout)) finish(kExitOk);  // close_stdout reports it, exit 2
+    if (std::ferror(stdout)) throw EndCommand{kExitOk};  // close_stdout reports it, exit 2
   }
 
   std::string buf_;

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/version.h"
 
 namespace {
 
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   CLI::App app{"stockade: see who can talk to whom in a Kubernetes cluster, and why"};
   app.name("stockade");
   app.require_subcommand(1);
-  app.set_version_flag("--version", "stockade 0.1.0");
+  app.set_version_flag("--version", "stockade " + std::string(stockade::kVersion));
   // Every command, in the order `--help` lists them.
   const std::vector<std::pair<std::string, Runner>> commands = {
       {"reach", register_reach(app)},   {"explain", register_explain(app)},
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
       if (cmd->get_name() == n) return close_stdout(r());
     print_error("unknown command");
     return kExitUsage;
+  } catch (const EndCommand& e) {
+    return close_stdout(e.code);
   } catch (const UsageError& e) {
     print_error(e.message);
     return kExitUsage;

@@ -17,9 +17,9 @@ namespace stockade::cli {
 
 namespace {
 
-volatile std::sig_atomic_t g_stop = 0;
+StopFlag g_stop{false};
 void on_signal(int) {
-  g_stop = 1;
+  g_stop.store(true);
 }
 
 struct MapOptions {
@@ -73,8 +73,13 @@ int run(const MapOptions& o) {
   ro.peer_hint = [&graph](const FlowPeer& p) { return graph.hint(p); };
   ro.upcoming = [&graph](const Flow& f) { graph.prefetch(f); };
   FlowReadStats stats;
+  const bool progress = progress_wanted(o.common.quiet);
   for (const std::string& path : o.flows) {
     if (g_stop) break;
+    ProgressMeter meter(path == "-" ? "<stdin>" : path, progress);
+    ro.on_read = [&meter](uint64_t read, uint64_t total, uint64_t records, bool done) {
+      meter.on_read(read, total, records, done);
+    };
     auto r = read_flows(path, ro, stats, [&](const Flow& f) { graph.add(f); });
     if (!r) throw UsageError{r.error().str()};
   }
@@ -124,7 +129,7 @@ int run(const MapOptions& o) {
     out += "\n";
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
-  finish(kExitOk);
+  return kExitOk;
 }
 
 }  // namespace

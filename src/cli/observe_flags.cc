@@ -60,6 +60,11 @@ Observed read_observed(const CommonOptions& common, const ObserveFlags& f,
   oo.until_ns = observe_time(f.until, "--until");
   if (oo.since_ns && oo.until_ns && oo.until_ns <= oo.since_ns)
     throw UsageError{"--until must be after --since"};
+  ProgressMeter meter(f.flows.size() == 1 && f.flows[0] != "-" ? f.flows[0] : "flows",
+                      progress_wanted(common.quiet));
+  oo.read.on_read = [&meter](uint64_t read, uint64_t total, uint64_t records, bool done) {
+    meter.on_read(read, total, records, done);
+  };
   auto r = observe_flows(state, engine, f.flows, oo);
   if (!r) throw UsageError{r.error().str()};
   const FlowReadStats& stats = r->read_stats;

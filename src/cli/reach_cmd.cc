@@ -76,7 +76,7 @@ int run(const ReachOptions& o) {
     print_summary_object(out, counts);
     out << "\n";
     out.flush();
-    finish(verdict_exit(o.common, {&state}, kExitOk));
+    return verdict_exit(o.common, {&state}, kExitOk);
   }
   if (fmt == "json") out << "{\"connections\":[";
   if (fmt == "csv") out << "src,dst,protocol,port,allowed\n";

@@ -252,7 +252,7 @@ int run(const RecommendOptionsCli& o) {
       for (size_t i = 0; i < list->size() && i < 10; ++i)
         if ((*list)[i] != first.front())
           std::fprintf(stderr, "  also: %s\n", display_text((*list)[i]).c_str());
-    finish(kExitInternal);
+    return kExitInternal;
   }
   if (check.blocked && !o.accept_blocked) {
     std::string msg = fmt::format(
@@ -263,7 +263,7 @@ int run(const RecommendOptionsCli& o) {
     if (check.blocked > check.blocked_examples.size())
       msg += fmt::format("  ... and {} more\n", check.blocked - check.blocked_examples.size());
     std::fwrite(msg.data(), 1, msg.size(), stderr);
-    finish(kExitFound);
+    return kExitFound;
   }
 
   // Output: rendered in full, read back with the loader and compared with the policies just
@@ -314,7 +314,7 @@ int run(const RecommendOptionsCli& o) {
     if (!why.empty()) {
       print_error("self-check failed: " + name + ": " + why +
                   " (a bug in stockade; please report it)");
-      finish(kExitInternal);
+      return kExitInternal;
     }
   }
   verbose_log(o.common, "read back: " + clock.lap());
@@ -517,7 +517,7 @@ int run(const RecommendOptionsCli& o) {
     std::fflush(stdout);
     std::fwrite(msg.data(), 1, msg.size(), stderr);
   }
-  finish(kExitOk);
+  return kExitOk;
 }
 
 }  // namespace

@@ -66,7 +66,7 @@ int run(const ScanCliOptions& o) {
     for (const posture::Finding& f : report->findings)
       if (!f.suppressed && f.severity >= threshold) code = kExitFound;
   }
-  finish(code);
+  return code;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "cli/decision_text.h"
 #include "cli/observe_flags.h"
+#include "core/version.h"
 
 namespace stockade::cli {
 
@@ -97,7 +98,7 @@ int run_without_objects(const VerifyOptions& o, const Observed& obs) {
         not_established);
   }
   std::cout.flush();
-  finish(kExitOk);
+  return kExitOk;
 }
 
 int run(const VerifyOptions& o) {
@@ -199,7 +200,7 @@ int run(const VerifyOptions& o) {
         {"runs", nlohmann::json::array({{{"tool",
                                           {{"driver",
                                             {{"name", "stockade"},
-                                             {"version", "0.1.0"},
+                                             {"version", std::string(kVersion)},
                                              {"rules", nlohmann::json::array({rule})}}}}},
                                          {"results", std::move(results)}}})}};
     std::cout << sarif.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -214,8 +215,8 @@ int run(const VerifyOptions& o) {
         allowed + denied, allowed, denied, not_established, unresolved);
   }
   std::cout.flush();
-  finish(
-      verdict_exit(o.common, {&state}, denied > 0 && o.fail_on == "denied" ? kExitFound : kExitOk));
+  return verdict_exit(o.common, {&state},
+                      denied > 0 && o.fail_on == "denied" ? kExitFound : kExitOk);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@ namespace stockade {
 
 // Returns the memory the allocator holds free to the system now, instead of when it decides
 // to: for a long-running process after a start-up that freed a lot (the agent's libbpf parses
-// the kernel's BTF, about 11 MB, and frees it).
+// the kernel's BTF and frees it).
 void release_free_memory();
 
 }  // namespace stockade

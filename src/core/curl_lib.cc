@@ -26,8 +26,9 @@ Result<const CurlLib*> load() {
   void* handle = dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
-    return make_error(std::string("cannot load ") + kSoname +
-                      " (libcurl, needed to talk HTTP): " + (why ? why : "unknown error"));
+    return make_error(ErrorCode::Unavailable,
+                      std::string("cannot load ") + kSoname +
+                          " (libcurl, needed to talk HTTP): " + (why ? why : "unknown error"));
   }
   static CurlLib lib;
   std::string missing;
@@ -44,10 +45,12 @@ Result<const CurlLib*> load() {
   ok &= bind(handle, "curl_free", lib.free, missing);
   ok &= bind(handle, "curl_slist_append", lib.slist_append, missing);
   ok &= bind(handle, "curl_slist_free_all", lib.slist_free_all, missing);
-  if (!ok) return make_error(std::string(kSoname) + " lacks " + missing + " (too old a libcurl?)");
+  if (!ok)
+    return make_error(ErrorCode::Unavailable,
+                      std::string(kSoname) + " lacks " + missing + " (too old a libcurl?)");
   if (CURLcode rc = global_init(CURL_GLOBAL_DEFAULT); rc != CURLE_OK)
-    return make_error(std::string(kSoname) + ": curl_global_init failed (" + lib.easy_strerror(rc) +
-                      ")");
+    return make_error(ErrorCode::Unavailable, std::string(kSoname) + ": curl_global_init failed (" +
+                                                  lib.easy_strerror(rc) + ")");
   return &lib;
 }
 

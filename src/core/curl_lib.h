@@ -1,6 +1,7 @@
 // libcurl, loaded on first use (dlopen) instead of at every start: only the commands that talk
-// to an API server or post agent events need it, and loading libcurl with the ~30 libraries
-// it depends on (TLS, Kerberos, LDAP, ...) took ~7 ms of every run of every command.
+// to an API server or post agent events need it, and loading libcurl with the libraries it
+// depends on (TLS, Kerberos, LDAP, ...) at start-up was a visible part of every run of every
+// command (docs/notes/seams.md has the figure).
 //
 // The functions are called through pointers, so curl's compile-time checks of
 // curl_easy_setopt / curl_easy_getinfo arguments do not apply: pass exactly the type an

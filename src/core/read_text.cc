@@ -16,7 +16,11 @@ std::string open_error(int err) {
 
 Result<std::string> read_text_file(const std::string& path, size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(path, 0, "cannot open: " + open_error(errno));
+  if (fd < 0) {
+    int err = errno;
+    return make_error(err == ENOENT ? ErrorCode::NotFound : ErrorCode::Input, path, 0,
+                      "cannot open: " + open_error(err));
+  }
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
     ::close(fd);

@@ -236,13 +236,7 @@ uint32_t EdgeGraph::service_node(size_t svc_index, bool create) {
   if (svc.selector && !svc.selector->empty())
     for (uint32_t e = 0; e < r.eps.size(); ++e) {
       const Endpoint& ep = r.eps[e];
-      if (ep.ns != svc.ns || ep.pod.host_network) continue;
-      bool match = true;
-      for (const auto& [k, v] : *svc.selector) {
-        auto l = ep.pod.labels.find(k);
-        match = match && l != ep.pod.labels.end() && l->second == v;
-      }
-      if (match) pods.push_back(e);
+      if (!ep.pod.host_network && service_selects(svc, ep.ns, ep.pod.labels)) pods.push_back(e);
     }
   else  // no selector: the endpoints someone else keeps in the Service's EndpointSlices
     for (const EndpointSlice& es : r.state.endpoint_slices) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/stop.h"
 #include "model/flow.h"
 
 namespace stockade {
@@ -24,7 +25,7 @@ struct FlowReadOptions {
   size_t max_reported = 5;  // malformed lines named in FlowReadStats::problems
   // When set and it becomes true (e.g. from a SIGINT handler), reading stops after the current
   // line as if the input had ended: an endless `hubble observe --follow` stream can be ended.
-  const volatile std::sig_atomic_t* stop = nullptr;
+  const StopFlag* stop = nullptr;
   // Threads that parse, the calling thread included (0: one per core, at most 8). Records
   // reach the sink in input order, on the calling thread, whatever the number.
   unsigned threads = 0;
@@ -45,6 +46,10 @@ struct FlowReadOptions {
   // the compressed bytes read is refused (a decompression bomb: 43 MB of gzip can hold 10 GB
   // of newlines). Real flow logs compress 10 to 30 times. 0: no limit.
   uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
+  // For a progress display: called on the calling thread after each read, with the bytes read
+  // from the source so far (compressed bytes for gzip), its size when it is a regular file
+  // (else 0) and FlowReadStats::records; once more with `done` when the source ends.
+  std::function<void(uint64_t read, uint64_t total, uint64_t records, bool done)> on_read;
 };
 
 struct FlowReadStats {

@@ -25,7 +25,7 @@ struct LoadOptions {
   // The security side of pods and pod templates (PodSecuritySpec: containers, volumes,
   // security contexts, service account), which only the posture checks read. Without it they
   // are neither decoded nor checked, and Pod::security stays empty: the flow commands load
-  // large clusters about a quarter faster that way.
+  // large clusters faster that way (docs/notes/seams.md).
   bool workload_security = true;
   // A JSON List of at least this many bytes and items (a cluster dump) is parsed one item at
   // a time, on two threads, instead of as one document: half the memory, less serial time.

@@ -22,33 +22,6 @@ using input::YamlTreeNode;
 
 namespace {
 
-struct Kind {
-  const char* kind;
-  const char* api_version;
-  const char* resource;
-  bool namespaced;
-};
-
-constexpr Kind kApplyKinds[] = {
-    {"NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", true},
-    {"AdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies", false},
-    {"BaselineAdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1",
-     "baselineadminnetworkpolicies", false},
-    // Also v1alpha2 (accepted_version): the same schema.
-    {"ClusterNetworkPolicy", "policy.networking.k8s.io/v1beta1", "clusternetworkpolicies", false},
-};
-
-bool accepted_version(const Kind& k, const std::string& api) {
-  return api == k.api_version ||
-         (std::string_view(k.kind) == "ClusterNetworkPolicy" && api == kCnpV1alpha2);
-}
-
-const Kind* find_kind(const std::string& kind) {
-  for (const Kind& k : kApplyKinds)
-    if (kind == k.kind) return &k;
-  return nullptr;
-}
-
 struct ReadError {
   int line;
   std::string message;
@@ -110,19 +83,21 @@ void add_document(const YamlTreeNode* doc, const std::string& file, const std::s
         add_document(item, file, default_ns, out, depth + 1);
     return;
   }
-  const Kind* k = find_kind(kind);
+  const KindPath* k = applied_kind(kind);
   if (!k)
     throw ReadError{doc->line,
                     "apply accepts NetworkPolicy, AdminNetworkPolicy, "
                     "BaselineAdminNetworkPolicy and ClusterNetworkPolicy only, not " +
                         (kind.empty() ? std::string("an object without kind") : kind)};
   std::string api = body.value("apiVersion", "");
-  if (!accepted_version(*k, api))
-    throw ReadError{doc->line, kind + " must have apiVersion " + k->api_version +
-                                   (accepted_version(*k, std::string(kCnpV1alpha2))
-                                        ? " or " + std::string(kCnpV1alpha2)
-                                        : std::string()) +
-                                   ", not \"" + api + "\""};
+  if (!applied_at(kind, api)) {
+    std::string versions;
+    for (const KindPath& other : kKinds)
+      if ((other.flags & kApplied) && kind == other.kind)
+        versions += (versions.empty() ? "" : " or ") + std::string(other.group_version);
+    throw ReadError{doc->line,
+                    kind + " must have apiVersion " + versions + ", not \"" + api + "\""};
+  }
   ApplyObject o;
   o.kind = kind;
   o.api_version = api;
@@ -133,7 +108,7 @@ void add_document(const YamlTreeNode* doc, const std::string& file, const std::s
       meta["name"].get<std::string>().empty())
     throw ReadError{doc->line, kind + " without metadata.name"};
   o.name = meta["name"].get<std::string>();
-  if (k->namespaced) {
+  if (!(k->flags & kClusterScoped)) {
     o.ns = meta.contains("namespace") && meta["namespace"].is_string()
                ? meta["namespace"].get<std::string>()
                : default_ns;
@@ -193,9 +168,9 @@ json comparable(json o) {
 }  // namespace
 
 std::string ApplyObject::path() const {
-  const Kind* k = find_kind(kind);
+  const KindPath* k = applied_kind(kind);
   std::string base = "/apis/" + api_version + "/";
-  if (k && k->namespaced) base += "namespaces/" + ns + "/";
+  if (k && !(k->flags & kClusterScoped)) base += "namespaces/" + ns + "/";
   return base + (k ? k->resource : "") + "/" + name;
 }
 
@@ -208,6 +183,50 @@ void use_served_versions(std::vector<ApplyObject>& objects, const std::set<std::
         o.body["apiVersion"] = o.api_version;
       }
   }
+}
+
+Result<std::vector<PruneCandidate>> prune_candidates(Client& client,
+                                                     const std::vector<ApplyObject>& objects) {
+  std::set<std::string> wanted;
+  for (const auto& o : objects) wanted.insert(o.path());
+  auto served = client.group_versions();
+  if (!served) return tl::unexpected(served.error());
+  std::vector<PruneCandidate> out;
+  for (const KindPath& k : kKinds) {
+    if (!(k.flags & kApplied) || !read_at(k, *served)) continue;
+    auto list = client.list(list_path(k));
+    if (!list) return tl::unexpected(list.error());
+    for (const auto& page : list->pages) {
+      auto j = json::parse(page, nullptr, false);
+      if (!j.is_object()) continue;
+      for (const auto& item : j.value("items", json::array())) {
+        const auto& meta = item.value("metadata", json::object());
+        bool ours = false, others = false;
+        for (const auto& mf : meta.value("managedFields", json::array())) {
+          bool mine =
+              mf.value("manager", "") == kFieldManager && mf.value("operation", "") == "Apply";
+          ours = ours || mine;
+          others = others || !mine;
+        }
+        if (!ours || others) continue;
+        ApplyObject o;
+        o.kind = k.kind;
+        o.api_version = k.group_version;
+        o.ns = meta.value("namespace", "");
+        o.name = meta.value("name", "");
+        if (!wanted.count(o.path())) out.push_back({o.path(), o.label()});
+      }
+    }
+  }
+  return out;
+}
+
+Result<void> delete_object(Client& client, const std::string& path, bool dry_run) {
+  auto r = client.request("DELETE", dry_run ? path + "?dryRun=All" : path);
+  if (!r) return tl::unexpected(r.error());
+  if (r->status != 200 && r->status != 202 && r->status != 404)
+    return make_error(error_code_for_status(r->status), Client::describe("DELETE", path, *r));
+  return {};
 }
 
 std::string ApplyObject::label() const {
@@ -262,13 +281,15 @@ Result<ApplyOutcome> server_side_apply(Client& client, const ApplyObject& object
   bool exists = current->status == 200;
   if (exists) {
     before = json::parse(current->body, nullptr, false);
-    if (auto e = Client::not_json("GET", object.path(), *current)) return make_error(*e);
+    if (auto e = Client::not_json("GET", object.path(), *current))
+      return make_error(ErrorCode::Unavailable, *e);
     if (!before.is_object())
       return make_error("GET " + object.path() + ": the answer is not a JSON object");
   } else if (current->status != 404) {
-    return make_error(Client::describe("GET", object.path(), *current));
+    return make_error(error_code_for_status(current->status),
+                      Client::describe("GET", object.path(), *current));
   }
-  std::string query = "?fieldManager=stockade";
+  std::string query = "?fieldManager=" + std::string(kFieldManager);
   if (force_conflicts) query += "&force=true";
   if (dry_run) query += "&dryRun=All";
   auto r = client.request("PATCH", object.path() + query, object.body.dump(),
@@ -293,8 +314,10 @@ Result<ApplyOutcome> server_side_apply(Client& client, const ApplyObject& object
     return out;
   }
   if (r->status != 200 && r->status != 201)
-    return make_error(Client::describe("PATCH", object.path(), *r));
-  if (auto e = Client::not_json("PATCH", object.path(), *r)) return make_error(*e);
+    return make_error(error_code_for_status(r->status),
+                      Client::describe("PATCH", object.path(), *r));
+  if (auto e = Client::not_json("PATCH", object.path(), *r))
+    return make_error(ErrorCode::Unavailable, *e);
   json after = json::parse(r->body, nullptr, false);
   if (!after.is_object())
     return make_error("PATCH " + object.path() + ": the answer is not a JSON object");

@@ -5,6 +5,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,9 @@
 #include "kube/client.h"
 
 namespace stockade::kube {
+
+// The field manager of every apply, and whose objects --prune-owned may delete.
+inline constexpr std::string_view kFieldManager = "stockade";
 
 // One object to apply, as written in its file.
 struct ApplyObject {
@@ -52,6 +56,20 @@ struct ApplyOutcome {
 // error; 403 and other failures are errors that say what to do.
 Result<ApplyOutcome> server_side_apply(Client& client, const ApplyObject& object, bool dry_run,
                                        bool force_conflicts);
+
+// An object this field manager alone applied earlier that the input no longer holds.
+struct PruneCandidate {
+  std::string path;   // the REST path of the object
+  std::string label;  // "NetworkPolicy shop/old-rule"
+};
+
+// The policies of the kinds apply writes that kFieldManager alone manages (by Apply; a policy
+// another manager also owns fields of is not ours to delete) and that `objects` do not hold.
+Result<std::vector<PruneCandidate>> prune_candidates(Client& client,
+                                                     const std::vector<ApplyObject>& objects);
+
+// Deletes one object (dry_run: dryRun=All); one already gone is fine.
+Result<void> delete_object(Client& client, const std::string& path, bool dry_run);
 
 // The field-level differences between two objects, ignoring server-managed metadata and
 // status: "+ .a.b: value", "- .a.b: value", "~ .a.b: old -> new". Lists are compared whole

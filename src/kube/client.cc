@@ -107,7 +107,7 @@ size_t write_body(char* data, size_t size, size_t n, void* user) {
 }
 
 int stream_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto* stop = static_cast<const std::atomic<bool>*>(user);
+  auto* stop = static_cast<const StopFlag*>(user);
   return stop && stop->load() ? 1 : 0;
 }
 
@@ -298,7 +298,7 @@ Result<Response> Client::request(const std::string& method, const std::string& p
 
 Result<Response> Client::stream(const std::string& path,
                                 const std::function<bool(std::string_view)>& on_data,
-                                const std::atomic<bool>* stop, std::chrono::seconds idle) {
+                                const StopFlag* stop, std::chrono::seconds idle) {
   Stream s{&on_data, stop, idle};
   return perform("GET", path, {}, {}, "application/json", &s);
 }
@@ -450,10 +450,11 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
                  rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
                  rc == CURLE_SSL_ISSUER_ERROR;
       if (tls)
-        return make_error("TLS with " + config_.server + " failed: " + detail +
-                          " (check certificate-authority, tls-server-name and the client "
-                          "certificate of context \"" +
-                          config_.context + "\")");
+        return make_error(ErrorCode::Unavailable,
+                          "TLS with " + config_.server + " failed: " + detail +
+                              " (check certificate-authority, tls-server-name and the client "
+                              "certificate of context \"" +
+                              config_.context + "\")");
       if (stream && (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_WRITE_ERROR)) {
         cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
         return resp;  // stopped by the caller
@@ -469,11 +470,14 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
         continue;
       }
       if (rc == CURLE_WRITE_ERROR)
-        return make_error(method + " " + path + ": response larger than " +
-                          std::to_string(options_.max_body >> 20) + " MiB");
+        return make_error(ErrorCode::Unavailable, method + " " + path + ": response larger than " +
+                                                      std::to_string(options_.max_body >> 20) +
+                                                      " MiB");
       if (timed_out)
-        return make_error(method + " " + config_.server + path + ": timed out: " + detail);
-      return make_error(method + " " + config_.server + path + ": " + detail);
+        return make_error(ErrorCode::Unavailable,
+                          method + " " + config_.server + path + ": timed out: " + detail);
+      return make_error(ErrorCode::Unavailable,
+                        method + " " + config_.server + path + ": " + detail);
     }
     cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
     if (resp.status == 401 && config_.exec && !reran_exec) {
@@ -561,8 +565,9 @@ std::optional<std::string> Client::not_json(const std::string& method, const std
 Result<std::string> Client::get(const std::string& path) {
   auto r = request("GET", path);
   if (!r) return tl::unexpected(r.error());
-  if (r->status != 200) return make_error(describe("GET", path, *r));
-  if (auto e = not_json("GET", path, *r)) return make_error(*e);
+  if (r->status != 200)
+    return make_error(error_code_for_status(r->status), describe("GET", path, *r));
+  if (auto e = not_json("GET", path, *r)) return make_error(ErrorCode::Unavailable, *e);
   return std::move(r->body);
 }
 
@@ -582,8 +587,9 @@ Result<std::set<std::string>> Client::group_versions() {
         if (v.contains("groupVersion") && v["groupVersion"].is_string())
           out.insert(v["groupVersion"].get<std::string>());
   } catch (const nlohmann::json::exception& e) {
-    return make_error(config_.server + ": discovery answer is not valid JSON (" +
-                      std::string(e.what()) + ")");
+    return make_error(
+        ErrorCode::Unavailable,
+        config_.server + ": discovery answer is not valid JSON (" + std::string(e.what()) + ")");
   }
   return out;
 }
@@ -609,8 +615,9 @@ Result<Client::ListResult> Client::list(const std::string& path, int limit) {
         expired = true;
         break;
       }
-      if (r->status != 200) return make_error(describe("GET", q, *r));
-      if (auto e = not_json("GET", q, *r)) return make_error(*e);
+      if (r->status != 200)
+        return make_error(error_code_for_status(r->status), describe("GET", q, *r));
+      if (auto e = not_json("GET", q, *r)) return make_error(ErrorCode::Unavailable, *e);
       // The page's metadata: continue token and resourceVersion.
       simdjson::padded_string text(r->body);
       simdjson::ondemand::document doc;

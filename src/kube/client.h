@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/stop.h"
 #include "kube/kubeconfig.h"
 
 namespace stockade::kube {
@@ -59,7 +60,7 @@ class Client {
   // Response. Transport failures are errors (the caller reconnects).
   Result<Response> stream(const std::string& path,
                           const std::function<bool(std::string_view)>& on_data,
-                          const std::atomic<bool>* stop, std::chrono::seconds idle);
+                          const StopFlag* stop, std::chrono::seconds idle);
 
   // GET that must answer 200; other statuses become errors naming the path and the
   // Kubernetes Status message (401: credentials; 403: the missing permission).
@@ -91,7 +92,7 @@ class Client {
   Client(RestConfig config, ClientOptions options);
   struct Stream {
     const std::function<bool(std::string_view)>* on_data;
-    const std::atomic<bool>* stop;
+    const StopFlag* stop;
     std::chrono::seconds idle;
   };
   Result<Response> perform(const std::string& method, const std::string& path,

@@ -19,7 +19,7 @@ std::string key_of(const json& obj) {
 }
 
 // Sleeps up to `d`, waking early when `stop` is set.
-void nap(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
+void nap(std::chrono::milliseconds d, const StopFlag& stop) {
   auto until = std::chrono::steady_clock::now() + d;
   while (!stop.load() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -95,7 +95,7 @@ Result<void> Informer::relist() {
   return {};
 }
 
-Result<bool> Informer::watch_once(const std::atomic<bool>& stop) {
+Result<bool> Informer::watch_once(const StopFlag& stop) {
   std::string rv = resource_version();
   std::string q = path_ + (path_.find('?') == std::string::npos ? "?" : "&") +
                   "watch=1&allowWatchBookmarks=true&timeoutSeconds=" +
@@ -162,9 +162,9 @@ Result<bool> Informer::watch_once(const std::atomic<bool>& stop) {
   if (r->status == 410)
     expired = true;
   else if (r->status == 403 || r->status == 404 || r->status == 401)
-    return make_error(Client::describe("GET", q, *r));
+    return make_error(error_code_for_status(r->status), Client::describe("GET", q, *r));
   else if (r->status != 200 && !expired)
-    return make_error(Client::describe("GET", q, *r));
+    return make_error(error_code_for_status(r->status), Client::describe("GET", q, *r));
   if (broken) return make_error("GET " + q + ": the watch stream broke");
   if (expired) {
     std::lock_guard lock(mu_);
@@ -173,7 +173,7 @@ Result<bool> Informer::watch_once(const std::atomic<bool>& stop) {
   return expired;
 }
 
-Result<void> Informer::run(const std::atomic<bool>& stop) {
+Result<void> Informer::run(const StopFlag& stop) {
   std::mt19937_64 rng(std::random_device{}());
   auto backoff = options_.backoff_min;
   bool need_list = true;

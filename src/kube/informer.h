@@ -36,7 +36,7 @@ class Informer {
 
   // Lists, then watches until `stop` becomes true. Errors end it only when retrying cannot
   // help (403, a server that does not serve the resource).
-  Result<void> run(const std::atomic<bool>& stop);
+  Result<void> run(const StopFlag& stop);
 
   // The store: "namespace/name" (or "name") -> the object's JSON.
   std::map<std::string, std::string> snapshot() const;
@@ -52,7 +52,7 @@ class Informer {
  private:
   Result<void> relist();
   // One watch request; returns whether a relist is needed.
-  Result<bool> watch_once(const std::atomic<bool>& stop);
+  Result<bool> watch_once(const StopFlag& stop);
   void apply(Change change, const std::string& key, std::string object);
 
   Client& client_;

@@ -8,19 +8,24 @@
 
 namespace stockade::kube {
 
+// KindPath::flags.
+inline constexpr unsigned kClusterScoped = 1;  // not in a namespace
+inline constexpr unsigned kApplied = 2;        // `stockade apply` writes it (and prunes it)
+
 struct KindPath {
   const char* group_version;  // "v1" for the core group
   const char* resource;
   const char* kind;
   bool required;  // the policy model needs it: an error when it cannot be read
+  unsigned flags = 0;
 };
 
 inline constexpr KindPath kKinds[] = {
-    {"v1", "namespaces", "Namespace", true},
+    {"v1", "namespaces", "Namespace", true, kClusterScoped},
     {"v1", "pods", "Pod", true},
     {"v1", "services", "Service", true},
     {"v1", "replicationcontrollers", "ReplicationController", true},
-    {"v1", "nodes", "Node", false},
+    {"v1", "nodes", "Node", false, kClusterScoped},
     {"v1", "serviceaccounts", "ServiceAccount", false},
     {"apps/v1", "deployments", "Deployment", true},
     {"apps/v1", "replicasets", "ReplicaSet", true},
@@ -29,22 +34,42 @@ inline constexpr KindPath kKinds[] = {
     {"batch/v1", "jobs", "Job", true},
     {"batch/v1", "cronjobs", "CronJob", true},
     {"discovery.k8s.io/v1", "endpointslices", "EndpointSlice", false},
-    {"networking.k8s.io/v1", "networkpolicies", "NetworkPolicy", true},
+    {"networking.k8s.io/v1", "networkpolicies", "NetworkPolicy", true, kApplied},
     {"networking.k8s.io/v1", "ingresses", "Ingress", false},
     {"rbac.authorization.k8s.io/v1", "roles", "Role", false},
-    {"rbac.authorization.k8s.io/v1", "clusterroles", "ClusterRole", false},
+    {"rbac.authorization.k8s.io/v1", "clusterroles", "ClusterRole", false, kClusterScoped},
     {"rbac.authorization.k8s.io/v1", "rolebindings", "RoleBinding", false},
-    {"rbac.authorization.k8s.io/v1", "clusterrolebindings", "ClusterRoleBinding", false},
-    {"policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy", true},
+    {"rbac.authorization.k8s.io/v1", "clusterrolebindings", "ClusterRoleBinding", false,
+     kClusterScoped},
+    {"policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies", "AdminNetworkPolicy", true,
+     kClusterScoped | kApplied},
     {"policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies",
-     "BaselineAdminNetworkPolicy", true},
+     "BaselineAdminNetworkPolicy", true, kClusterScoped | kApplied},
     // One kind served at two versions (network-policy-api v0.3.0 on: v1beta1, the storage
     // version, and v1alpha2; v0.2.x: v1alpha2 only): read at the first one served.
-    {"policy.networking.k8s.io/v1beta1", "clusternetworkpolicies", "ClusterNetworkPolicy", true},
-    {"policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", "ClusterNetworkPolicy", true},
+    // Both versions are accepted by apply (one schema); it writes the one the server reads at.
+    {"policy.networking.k8s.io/v1beta1", "clusternetworkpolicies", "ClusterNetworkPolicy", true,
+     kClusterScoped | kApplied},
+    {"policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", "ClusterNetworkPolicy", true,
+     kClusterScoped | kApplied},
     {"cilium.io/v2", "ciliumnetworkpolicies", "CiliumNetworkPolicy", true},
-    {"cilium.io/v2", "ciliumclusterwidenetworkpolicies", "CiliumClusterwideNetworkPolicy", true},
+    {"cilium.io/v2", "ciliumclusterwidenetworkpolicies", "CiliumClusterwideNetworkPolicy", true,
+     kClusterScoped},
 };
+
+// The first entry of kKinds for `kind` that `stockade apply` writes; null for any other kind.
+inline const KindPath* applied_kind(std::string_view kind) {
+  for (const KindPath& k : kKinds)
+    if ((k.flags & kApplied) && kind == k.kind) return &k;
+  return nullptr;
+}
+
+// Whether `stockade apply` accepts `kind` at `api_version`.
+inline bool applied_at(std::string_view kind, std::string_view api_version) {
+  for (const KindPath& k : kKinds)
+    if ((k.flags & kApplied) && kind == k.kind && api_version == k.group_version) return true;
+  return false;
+}
 
 // Whether `k` is to be read from a server that serves `served`: its group/version is served and
 // no entry before it in kKinds (a newer version of the same resource) is.

@@ -204,7 +204,8 @@ KubeconfigOptions with_environment(KubeconfigOptions o) {
 Result<RestConfig> load_config(const KubeconfigOptions& o) {
   Merged m;
   if (!o.kubeconfig.empty()) {
-    if (!fs::exists(o.kubeconfig)) return make_error(o.kubeconfig, 0, "kubeconfig not found");
+    if (!fs::exists(o.kubeconfig))
+      return make_error(ErrorCode::NotFound, o.kubeconfig, 0, "kubeconfig not found");
     if (auto r = merge_file(m, o.kubeconfig); !r) return tl::unexpected(r.error());
   } else if (o.kubeconfig_env && !o.kubeconfig_env->empty()) {
     std::stringstream list(*o.kubeconfig_env);
@@ -219,16 +220,18 @@ Result<RestConfig> load_config(const KubeconfigOptions& o) {
   }
   if (m.files.empty()) {
     if (!o.context.empty())
-      return make_error("--context " + o.context + ": no kubeconfig to find it in");
+      return make_error(ErrorCode::NotFound,
+                        "--context " + o.context + ": no kubeconfig to find it in");
     return in_cluster(o);
   }
   std::string origin;
   for (const auto& f : m.files) origin += (origin.empty() ? "" : ":") + f;
   std::string ctx_name = o.context.empty() ? m.current_context : o.context;
-  if (ctx_name.empty()) return make_error(origin, 0, "no current-context: pass --context NAME");
+  if (ctx_name.empty())
+    return make_error(ErrorCode::Usage, origin, 0, "no current-context: pass --context NAME");
   auto ctx = m.contexts.find(ctx_name);
   if (ctx == m.contexts.end())
-    return make_error(origin, 0, "context \"" + ctx_name + "\" not found");
+    return make_error(ErrorCode::NotFound, origin, 0, "context \"" + ctx_name + "\" not found");
   RestConfig c;
   c.context = ctx_name;
   c.origin = origin;

@@ -24,7 +24,7 @@ Result<std::unique_ptr<LiveState>> LiveState::start(Client& client, LiveStateOpt
   for (const std::string& r : options.resources)
     if (std::none_of(std::begin(kKinds), std::end(kKinds),
                      [&](const KindPath& k) { return r == k.resource; }))
-      return make_error("live state: \"" + r + "\" is not a kind Stockade reads");
+      return make_error(ErrorCode::Usage, "live state: \"" + r + "\" is not a kind Stockade reads");
   for (const KindPath& k : kKinds) {
     if (!options.resources.empty() && std::find(options.resources.begin(), options.resources.end(),
                                                 k.resource) == options.resources.end())
@@ -51,7 +51,7 @@ Result<std::unique_ptr<LiveState>> LiveState::start(Client& client, LiveStateOpt
   }
   for (auto& kind : s->kinds_) {
     Kind* kp = kind.get();
-    std::atomic<bool>* stop = &s->stop_;
+    StopFlag* stop = &s->stop_;
     kp->thread = std::thread([kp, stop, on_stopped = options.on_stopped] {
       kp->result = kp->informer->run(*stop);
       if (!kp->result && on_stopped) on_stopped(kp->kind->resource, kp->result.error());
@@ -77,7 +77,8 @@ Result<void> LiveState::wait_synced(std::chrono::milliseconds timeout) {
       if (k.informer->synced()) continue;
       if (k.done) {
         if (k.result && k.kind->required)  // stopped before its first list: not an error
-          return make_error(list_path(*k.kind) + ": stopped before it was listed");
+          return make_error(ErrorCode::Unavailable,
+                            list_path(*k.kind) + ": stopped before it was listed");
         if (!k.result && k.kind->required) return tl::unexpected(k.result.error());
         if (!noted[i]) {
           noted[i] = true;
@@ -96,8 +97,9 @@ Result<void> LiveState::wait_synced(std::chrono::milliseconds timeout) {
       for (const auto& k : kinds_)
         if (!k->informer->synced() && !k->done)
           pending += (pending.empty() ? "" : ", ") + std::string(k->kind->resource);
-      return make_error(server_ + ": not every kind was listed in time (still waiting for " +
-                        pending + ")");
+      return make_error(
+          ErrorCode::Unavailable,
+          server_ + ": not every kind was listed in time (still waiting for " + pending + ")");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -129,7 +131,8 @@ Result<ClusterState> decode_objects(const std::string& resource,
   const KindPath* kind = nullptr;
   for (const KindPath& k : kKinds)
     if (resource == k.resource) kind = &k;
-  if (!kind) return make_error("\"" + resource + "\" is not a kind Stockade reads");
+  if (!kind)
+    return make_error(ErrorCode::Usage, "\"" + resource + "\" is not a kind Stockade reads");
   ClusterLoader loader(load);
   if (auto r = loader.add_text(typed_list(*kind, objects), origin); !r)
     return tl::unexpected(r.error());

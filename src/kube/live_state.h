@@ -65,7 +65,7 @@ class LiveState {
   struct Kind;
   LiveState() = default;
   std::vector<std::unique_ptr<Kind>> kinds_;
-  std::atomic<bool> stop_{false};
+  StopFlag stop_{false};
   std::string server_;
   LoadOptions load_;
   mutable std::mutex mu_;

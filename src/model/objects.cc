@@ -2,6 +2,13 @@
 
 namespace stockade {
 
+bool service_selects(const Service& svc, std::string_view ns, const Labels& labels) {
+  if (!svc.selector || svc.selector->empty() || svc.ns != ns) return false;
+  for (const auto& [k, v] : *svc.selector)
+    if (auto l = labels.find(k); l == labels.end() || l->second != v) return false;
+  return true;
+}
+
 std::string_view to_string(WorkloadKind k) {
   switch (k) {
     case WorkloadKind::Deployment:

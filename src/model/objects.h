@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -198,6 +199,11 @@ struct Service {
   Labels annotations;
   SourceRef source;
 };
+
+// Whether `svc`'s selector picks a pod of namespace `ns` with `labels`: the pods Kubernetes
+// keeps in the Service's EndpointSlices. A Service without a selector (or with an empty one)
+// picks none; its endpoints are whatever someone else writes into its EndpointSlices.
+bool service_selects(const Service& svc, std::string_view ns, const Labels& labels);
 
 // ---- EndpointSlice (discovery.k8s.io/v1): the endpoints behind a Service ---------------------
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/display.h"
+#include "core/version.h"
 #include "posture/posture.h"
 
 namespace stockade::posture {
@@ -176,7 +177,7 @@ std::string render_sarif(const ScanReport& r) {
   ojson run;
   run["tool"] = {{"driver",
                   {{"name", "stockade"},
-                   {"version", "0.1.0"},
+                   {"version", std::string(kVersion)},
                    {"informationUri", "https://github.com/stockade/stockade"},
                    {"rules", rules}}}};
   run["results"] = results;

@@ -82,14 +82,9 @@ std::vector<DeclaredIngress> declared_ingress(const ClusterState& state,
     if (!svc.selector || svc.selector->empty()) return pods;  // no selector: no pods of ours
     auto it = by_ns.find(svc.ns);
     if (it == by_ns.end()) return pods;
-    for (uint32_t e : it->second) {
-      bool all = true;
-      for (const auto& [k, v] : *svc.selector) {
-        auto l = eps[e].pod.labels.find(k);
-        all = all && l != eps[e].pod.labels.end() && l->second == v;
-      }
-      if (all && !eps[e].pod.host_network) pods.push_back(e);
-    }
+    for (uint32_t e : it->second)
+      if (!eps[e].pod.host_network && service_selects(svc, eps[e].ns, eps[e].pod.labels))
+        pods.push_back(e);
     return pods;
   };
   auto expose_service = [&](const Service& svc, bool outside, const std::vector<uint32_t>& from,

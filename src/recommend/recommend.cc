@@ -1248,9 +1248,10 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
   // What each edge asks of each policy, as flat records sorted once: (side = unit * 2 +
   // direction, peer, port, edge). Peers are units, or interned addresses (high bit set).
   struct Contrib {
-    uint32_t side, peer, spec, edge;  // edge | kTwin: a DNS twin port, no evidence of its own
+    uint32_t side, peer, spec, edge;  // edge | kHigh: a DNS twin port, no evidence of its own
   };
-  constexpr uint32_t kAddr = 0x80000000u, kTwin = 0x80000000u;
+  // The one marker bit: on `peer`, an interned address; on `edge`, a DNS twin.
+  constexpr uint32_t kHigh = 0x80000000u;
   std::vector<Contrib> contribs;
   contribs.reserve(observed.edges.size() * 2);
   std::vector<Evidence> side_evidence(units.size() * 2);
@@ -1364,7 +1365,7 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       side_evidence[side].add(e.stats);
       auto add = [&](uint32_t peer) {
         for (size_t k = 0; k < n_specs; ++k)
-          contribs.push_back({side, peer, ids[k], static_cast<uint32_t>(i) | (k ? kTwin : 0u)});
+          contribs.push_back({side, peer, ids[k], static_cast<uint32_t>(i) | (k ? kHigh : 0u)});
       };
       auto address = [&](const IpAddr& ip, bool external) {
         auto [it, inserted] = address_ids.try_emplace({ip, external}, 0);
@@ -1372,7 +1373,7 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
           it->second = static_cast<uint32_t>(address_table.size());
           address_table.push_back({ip, external});
         }
-        add(kAddr | it->second);
+        add(kHigh | it->second);
       };
       if (p.kind == ObservedPeer::Kind::Endpoint && !eps[p.endpoint].pod.host_network) {
         add(unit_of[p.endpoint]);
@@ -1412,7 +1413,7 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
     for (const auto& [key, id] : address_ids) addr_rank[id] = r++;
     for (Contrib& c : contribs) {
       c.spec = rank[c.spec];
-      if (c.peer & kAddr) c.peer = addr_rank[c.peer & ~kAddr];
+      if (c.peer & kHigh) c.peer = addr_rank[c.peer & ~kHigh];
     }
     std::sort(contribs.begin(), contribs.end(), [](const Contrib& a, const Contrib& b) {
       uint64_t ka = uint64_t{a.side} << 32 | a.peer, kb = uint64_t{b.side} << 32 | b.peer;
@@ -1480,7 +1481,7 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       PeerRun run{c->peer, static_cast<uint32_t>(ports.size()), 0, {}};
       for (; c != end && c->peer == run.peer; ++c) {
         if (ports.size() == run.ports_begin || ports.back() != c->spec) ports.push_back(c->spec);
-        if (!(c->edge & kTwin)) run.evidence.add(edge_stats[c->edge]);
+        if (!(c->edge & kHigh)) run.evidence.add(edge_stats[c->edge]);
       }
       run.ports_end = static_cast<uint32_t>(ports.size());
       runs.push_back(run);

@@ -1,0 +1,16 @@
+// The one cancellation type of the project: a flag that a signal handler, another thread or a
+// server's request sets, and that long work polls (the flow readers, the agent, the API
+// client's streams, the informers). Work that is stopped ends as if its input had ended, or
+// returns; it never kills the process.
+#pragma once
+
+#include <atomic>
+
+namespace stockade {
+
+using StopFlag = std::atomic<bool>;
+
+// A signal handler may set it: setting a lock-free atomic is async-signal-safe.
+static_assert(StopFlag::is_always_lock_free);
+
+}  // namespace stockade
