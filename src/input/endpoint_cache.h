@@ -14,6 +14,10 @@
 
 namespace stockade::input::flowjson {
 
+// Internal linkage, as when this was part of one source file: only record_parser.cc includes
+// it, and the compiler then inlines what is called from one place only (docs/notes/seams.md).
+namespace {
+
 // Validated once per distinct endpoint text: on a walk, never on a remembered endpoint (which
 // was walked, and so validated, when it was first seen).
 inline error_code check_names(const FlowPeer& p) {
@@ -365,5 +369,7 @@ class EndpointCache {
   std::vector<uint32_t> text_at_;  // entries_[i].text, in a small array that stays in the cache
   std::string text_;
 };
+
+}  // namespace
 
 }  // namespace stockade::input::flowjson

@@ -24,6 +24,10 @@
 
 namespace stockade::input::flowjson {
 
+// Internal linkage, as when this was part of one source file: only record_parser.cc includes
+// it, and the compiler then inlines what is called from one place only (docs/notes/seams.md).
+namespace {
+
 using simdjson::error_code;
 using simdjson::SUCCESS;
 
@@ -626,5 +630,7 @@ inline error_code each_item(Value v, F&& f) {
     if (c != ',') return simdjson::TAPE_ERROR;
   }
 }
+
+}  // namespace
 
 }  // namespace stockade::input::flowjson
