@@ -148,7 +148,10 @@ ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>
                        std::to_string(s.workloads.size()) + " workloads, " +
                        std::to_string(s.network_policies.size()) + " network policies, " +
                        std::to_string(s.cluster_policies.size()) + " cluster policies, " +
-                       std::to_string(s.cilium_policies.size()) + " Cilium policies");
+                       std::to_string(s.cilium_policies.size()) + " Cilium policies, " +
+                       std::to_string(s.calico_policies.size()) + " Calico policies, " +
+                       std::to_string(s.calico_tiers.size()) + " Calico tiers, " +
+                       std::to_string(s.calico_network_sets.size()) + " Calico network sets");
     for (const auto& [kind, n] : s.skipped_kinds)
       verbose_log(o, "skipped " + std::to_string(n) + " " + kind);
     for (const auto& [field, n] : s.unknown_fields)

@@ -42,6 +42,20 @@ nlohmann::json ref_json(const PolicyRef& r) {
 std::string reason(const Decision& d, const std::string& who, const char* direction) {
   std::string pass;
   for (const PolicyRef& p : d.passed_by) pass += "passed on by " + ref_text(p) + "; ";
+  if (!d.calico_tier.empty()) {  // Calico's tiers: a rule, or the tier's end, decided
+    if (d.policy)
+      return pass + fmt::format("{} rule {} ({}) of {} in Calico tier {} {}", direction,
+                                d.rule_name.empty() ? std::to_string(d.rule_index) : d.rule_name,
+                                d.action, ref_text(*d.policy, d.rule_line), d.calico_tier,
+                                d.allowed ? "allows it" : "denies it");
+    std::string sel;
+    for (size_t i = 0; i < d.isolated_by.size(); ++i)
+      sel += (i ? ", " : "") + ref_text(d.isolated_by[i]);
+    return pass + fmt::format(
+                      "{} applies to {} of {} in Calico tier {}, and no rule of it decides: "
+                      "the end-of-tier deny",
+                      sel, direction, who, d.calico_tier);
+  }
   switch (d.tier) {
     case DecisionTier::Loopback:
       return "a pod's traffic to itself is always allowed";
@@ -88,6 +102,7 @@ nlohmann::json side_json(const Decision& d, const std::string& who, const char* 
   if (d.rule_line > 0) j["rule_line"] = d.rule_line;
   if (!d.rule_name.empty()) j["rule_name"] = d.rule_name;
   if (!d.action.empty()) j["action"] = d.action;
+  if (!d.calico_tier.empty()) j["calico_tier"] = d.calico_tier;
   if (d.own_node) j["own_node"] = true;
   if (!d.isolated_by.empty()) {
     j["isolated_by"] = nlohmann::json::array();

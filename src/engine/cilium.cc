@@ -102,7 +102,8 @@ std::vector<std::string> EngineImpl::cilium_identity_keys(const ClusterState& st
             if (r.endpoints)
               for (const LabelSelector& sel : *r.endpoints) needed |= mentions_service_account(sel);
     }
-  if (!needed) return {};
+  // Calico selects by service account too (serviceAccountSelector, serviceAccounts).
+  if (!needed && !calico_needs_service_accounts(state)) return {};
   std::map<std::pair<std::string, std::string>, const std::string*> pod_sa;
   for (const Pod& p : state.pods) pod_sa[{p.ns, p.name}] = &p.security.service_account;
   std::map<std::tuple<std::string, std::string, std::string>, const std::string*> workload_sa;

@@ -5,6 +5,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "engine/calico_match.h"
 #include "engine/cilium_match.h"
 #include "engine/engine_impl.h"
 
@@ -118,6 +119,7 @@ void EngineImpl::build_identities(const ClusterState& state) {
       for (const ClusterPolicyRule& r : *rules)
         for (const ClusterPeer& peer : r.peers)
           if (peer.kind == ClusterPeer::Kind::Networks) ip_matcher(IpMatcher{peer.networks, {}});
+  calico_ip_matchers(state);
 
   // 2. Endpoints classed by the matchers their addresses fall in (range search over sorted
   //    addresses). Partition refinement: each matcher splits the classes it cuts, so that two
@@ -529,6 +531,7 @@ void EngineImpl::compile_policies(const ClusterState& state) {
   for (const ClusterPolicy* p : baseline) compile_cluster(*p);
   // Policies added without compact() (a compiler that does not call it) are compacted here.
   for (CompiledPolicy& p : policies_) compact(p);
+  compile_calico(state);
 }
 
 void EngineImpl::compact(CompiledPolicy& p) {
@@ -596,6 +599,13 @@ Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, 
   const std::vector<ContainerPort>* dst_ports =
       d == kIngress ? &identity_ports(subject) : other.dst_ports;
   Decision out;
+  // Calico's tiers (ANPs, NetworkPolicies and BANPs among them) decide first when the input
+  // holds Calico policies; when every tier passes, Cilium's rules and the default follow.
+  if (!lists.calico.empty()) {
+    if (decide_calico(subject, subject_endpoint, d, other, proto, port, explain, out)) return out;
+    if (explain)
+      out.notes.push_back("every Calico tier that applies passed it on: the profile allows");
+  }
   auto rule_decides = [&](const CompiledPolicy& p, const CompiledRule& r, DecisionTier tier) {
     out.tier = tier;
     out.allowed = r.action == RuleAction::Allow;
@@ -713,6 +723,14 @@ Verdict EngineImpl::evaluate(const Peer& src, const Peer& dst, Protocol protocol
   else
     v.ingress.tier = DecisionTier::NotEvaluated;
   v.allowed = v.egress.allowed && v.ingress.allowed;
+  if (!calico_staged_.empty()) {
+    if (src.endpoint)
+      calico_staged_notes(endpoint_identity_[*src.endpoint], kEgress, dst_other, protocol, port,
+                          dst_other.dst_ports, v.egress);
+    if (dst.endpoint)
+      calico_staged_notes(endpoint_identity_[*dst.endpoint], kIngress, src_other, protocol, port,
+                          &dst_ep->pod.ports, v.ingress);
+  }
   return v;
 }
 
@@ -728,14 +746,16 @@ bool EngineImpl::allowed(uint32_t src, uint32_t dst, Protocol protocol, uint16_t
 Isolation EngineImpl::isolation(uint32_t endpoint) const {
   uint32_t id = endpoint_identity_[endpoint];
   auto any = [](const SideLists& s) {
-    return !s.admin.empty() || s.isolated || !s.deny.empty() || !s.baseline.empty();
+    return !s.admin.empty() || s.isolated || !s.deny.empty() || !s.baseline.empty() ||
+           !s.calico.empty();
   };
   return Isolation{any(sides_[kIngress][id]), any(sides_[kEgress][id])};
 }
 
 Isolation EngineImpl::np_isolation(uint32_t endpoint) const {
   uint32_t id = endpoint_identity_[endpoint];
-  return Isolation{sides_[kIngress][id].isolated, sides_[kEgress][id].isolated};
+  return Isolation{sides_[kIngress][id].isolated || sides_[kIngress][id].calico_isolated,
+                   sides_[kEgress][id].isolated || sides_[kEgress][id].calico_isolated};
 }
 
 std::optional<uint32_t> EngineImpl::find_endpoint(std::string_view ns,

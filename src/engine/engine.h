@@ -54,6 +54,9 @@ struct Decision {
   std::string rule_name;            // ANP/CNP rule name when set
   int rule_line = 0;                // where the deciding rule starts in the policy's file
   std::string action;               // Allow/Deny/Pass/Accept as written, when a rule decided
+  // Calico's tiers (when the input holds Calico policies): the tier that decided, or whose
+  // end-of-tier deny did (`policy` empty, `isolated_by` the tier's policies that apply).
+  std::string calico_tier;
   // Admin rules that passed the decision down (Pass), in order.
   std::vector<PolicyRef> passed_by;
   // NetworkPolicy tier: the policies that select the endpoint in this direction

@@ -136,6 +136,7 @@ struct CompiledPort {
 };
 
 struct CiliumMatch;  // cilium.cc: what a Cilium rule matches besides identity bits
+struct CalicoMatch;  // calico.cc: what a Calico rule matches (both ends, protocol, ports)
 
 struct CompiledRule {
   RuleAction action = RuleAction::Allow;
@@ -155,6 +156,8 @@ struct CompiledRule {
   // outside the cluster, services, FQDNs. Null for every other kind (the common path).
   const CiliumMatch* cilium = nullptr;
   bool cilium_relative = false;  // host xor remote-node: a host-network peer needs the subject
+  // Calico rules: matched by calico_rule_matches, never by peer_set. Null for other kinds.
+  const CalicoMatch* calico = nullptr;
 };
 
 struct CompiledPolicy {
@@ -167,6 +170,18 @@ struct CompiledPolicy {
   bool isolates[2] = {true, true};
   std::vector<CompiledRule> ingress;
   std::vector<CompiledRule> egress;
+  // With Calico policies in the input, every policy lives in a Calico tier (index into
+  // EngineImpl::calico_tiers_; -1 for Cilium's) and is ordered by this key within it.
+  int calico_tier = -1;
+  double calico_order = 0;
+  std::string calico_name;
+};
+
+// A Calico tier: the ones written (Tier objects), default, kube-admin and kube-baseline.
+struct CalicoTierInfo {
+  std::string name;
+  double order = 0;
+  bool pass_by_default = false;  // defaultAction Pass: no end-of-tier deny
 };
 
 enum Direction : int { kIngress = 0, kEgress = 1 };
@@ -176,6 +191,12 @@ struct SideLists {
   // Cilium deny rules' policies: after the admin tier, before any allow of the NetworkPolicy
   // tier ("deny policies take precedence over allow policies").
   std::vector<uint32_t> deny;
+  // With Calico policies in the input: every policy that applies to this side (ANPs in
+  // kube-admin, NetworkPolicies and Calico's in their tiers, BANPs in kube-baseline), in
+  // evaluation order (tier order, then order within the tier); admin/baseline are then empty
+  // and `np` holds Cilium's only.
+  std::vector<uint32_t> calico;
+  bool calico_isolated = false;  // a policy of a tier with an end-of-tier deny applies
   bool isolated = false;         // some policy of `np` isolates this side
   bool cilium_isolated = false;  // ... and one of them is a Cilium policy
 };
@@ -197,6 +218,15 @@ class EngineImpl final : public PolicyEngine {
   Selection select(const SelectorQuery& q) const override;
   UnusedRules unused_rules(const std::vector<IpAddr>& outside,
                            const UnusedRuleLimits& limits) const override;
+
+  // One side's verdict between two identities (their representatives), for reach.cc's rows
+  // of sides that Calico's tiers decide.
+  bool side_allowed(uint32_t subject, Direction d, uint32_t other, Protocol proto,
+                    uint16_t port) const;
+  // Appends to `key` what of a Calico-decided side depends on the subject: for each rule of
+  // its policies (in list order), whether the rule's own end matches it, as bits. Two subjects
+  // with the same lists and keys decide alike for every peer and port (save named ports).
+  void calico_subject_key(uint32_t subject, Direction d, std::vector<uint64_t>& key) const;
 
   // ---- used by reach.cc ----
   size_t identity_count() const override { return identities_.size(); }
@@ -243,6 +273,17 @@ class EngineImpl final : public PolicyEngine {
   bool is_own_node(const Endpoint& subject, const Other& other) const;
   bool peer_matches(const CompiledRule& r, const Other& o, const Endpoint* subject) const;
   bool cilium_peer_matches(const CompiledRule& r, const Other& o, const Endpoint* subject) const;
+  // calico.cc: Calico's tiers for one side. True when a tier decided (`out` is set); false
+  // when every tier that applies passed it on (the profile, or Cilium's rules, decide).
+  bool decide_calico(uint32_t subject, const Endpoint* subject_endpoint, Direction d,
+                     const Other& other, Protocol proto, uint16_t port, bool explain,
+                     Decision& out) const;
+  bool calico_rule_matches(const CompiledRule& r, uint32_t subject, Direction d, const Other& o,
+                           Protocol proto, uint16_t port,
+                           const std::vector<ContainerPort>* dst_ports) const;
+  void calico_staged_notes(uint32_t subject, Direction d, const Other& o, Protocol proto,
+                           uint16_t port, const std::vector<ContainerPort>* dst_ports,
+                           Decision& out) const;
 
   void build_identities(const ClusterState& state);
   const Bits& pod_selector_bits(const LabelSelector& sel);
@@ -268,6 +309,11 @@ class EngineImpl final : public PolicyEngine {
   // selector names them), and the Cilium policies into the NetworkPolicy tier.
   std::vector<std::string> cilium_identity_keys(const ClusterState& state) const;
   void compile_cilium(const ClusterState& state);
+  // calico.cc: address matchers of Calico's nets and network sets (before identities are
+  // built, so that they split identities), then the Calico tiers over every policy.
+  void calico_ip_matchers(const ClusterState& state);
+  void compile_calico(const ClusterState& state);
+  bool calico_needs_service_accounts(const ClusterState& state) const;
 
   std::vector<Endpoint> endpoints_;
   std::vector<uint32_t> endpoint_identity_;
@@ -302,6 +348,15 @@ class EngineImpl final : public PolicyEngine {
   // Node addresses, sorted, with the node's name: Cilium's entities tell nodes from the world.
   std::vector<std::pair<IpAddr, std::string>> node_by_ip_;
   std::vector<IpAddr> apiserver_ips_;  // kube-apiserver entity: the kubernetes Service's endpoints
+  bool calico_mode_ = false;  // the input holds Calico policies: every policy in Calico's tiers
+  std::vector<CalicoTierInfo> calico_tiers_;
+  std::vector<std::unique_ptr<CalicoMatch>> calico_matches_;
+  // Staged policies: compiled, never enforced; explain says what each would do.
+  struct Staged {
+    uint32_t policy;
+    Bits subjects[2];
+  };
+  std::vector<Staged> calico_staged_;
   std::vector<SideLists> sides_[2];
   std::unordered_map<std::string, uint32_t> endpoint_by_name_;
   std::vector<std::pair<IpAddr, uint32_t>> endpoint_by_ip_;  // sorted

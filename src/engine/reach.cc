@@ -316,7 +316,7 @@ class ReachMatrixImpl final : public ReachMatrix {
       cilium_[dir].assign(e_.identity_count(), 0);
       for (uint32_t id = 0; id < e_.identity_count(); ++id) {
         const SideLists& l = e_.side(id, dir);
-        bool c = !l.deny.empty() || l.cilium_isolated;
+        bool c = !l.deny.empty() || l.cilium_isolated || !l.calico.empty();
         for (uint32_t pi : l.np)
           for (const CompiledRule& r :
                dir == kIngress ? e_.policy(pi).ingress : e_.policy(pi).egress)
@@ -376,6 +376,38 @@ class ReachMatrixImpl final : public ReachMatrix {
       for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) {
         const Port& port = ports_[b][k - offset_[b]];
         sig.clear();
+        if (!lists.calico.empty()) {
+          // Calico's tiers: the row is evaluated source by source through the engine, once
+          // per signature: the policy list, which rules' own ends match the target, the port
+          // and the names it has on the target (named ports), or the target itself when
+          // Cilium's lists are beside.
+          sig.assign(lists.calico.begin(), lists.calico.end());
+          sig.push_back(~uint64_t{0});
+          const bool cilium = !lists.np.empty() || !lists.deny.empty();
+          sig.push_back(cilium ? b : ~uint64_t{0});
+          sig.push_back((uint64_t{static_cast<uint8_t>(port.protocol)} << 16) | port.port);
+          for (const ContainerPort& cp : *dst_ports)
+            if (cp.port == port.port && cp.protocol == port.protocol) {
+              // The name, length first then 8 bytes a word: no two lists encode alike.
+              sig.push_back(cp.name.size());
+              for (size_t i = 0; i < cp.name.size(); i += 8) {
+                uint64_t w = 0;
+                for (size_t j = i; j < std::min(cp.name.size(), i + 8); ++j)
+                  w |= uint64_t{static_cast<uint8_t>(cp.name[j])} << (8 * (j - i));
+                sig.push_back(w);
+              }
+            }
+          sig.push_back(~uint64_t{0});
+          e_.calico_subject_key(b, kIngress, sig);
+          auto [it, inserted] = row_index.emplace(sig, static_cast<uint32_t>(ingress_rows_.size()));
+          row_of_[k] = it->second;
+          if (!inserted) continue;
+          Bits row(ni);
+          for (uint32_t a = 0; a < ni; ++a)
+            if (e_.side_allowed(b, kIngress, a, port.protocol, port.port)) row.set(a);
+          ingress_rows_.emplace_back(row);
+          continue;
+        }
         auto add_matching = [&](const std::vector<uint32_t>& policies) {
           for (uint32_t pi : policies) {
             const auto& rules = e_.policy(pi).ingress;
@@ -531,6 +563,28 @@ class ReachMatrixImpl final : public ReachMatrix {
     Bits allowed(targets_), remaining(targets_), np_set(targets_), acc(targets_);
     for (uint32_t a = 0; a < ni; ++a) {
       const SideLists& lists = e_.side(a, kEgress);
+      if (!lists.calico.empty()) {
+        // Calico's tiers: first match across tiers, with conditions on both ends of a rule.
+        // The row is evaluated target by target through the engine, once per profile: the
+        // policy list and which rules' own ends match the identity (with Cilium's lists
+        // beside, the identity itself: their entities depend on its node).
+        std::vector<uint64_t> key(lists.calico.begin(), lists.calico.end());
+        key.push_back(~uint64_t{0});
+        const bool cilium = !lists.np.empty() || !lists.deny.empty();
+        key.push_back(cilium ? a : ~uint64_t{0});
+        e_.calico_subject_key(a, kEgress, key);
+        auto [cit, fresh] =
+            calico_profiles_.emplace(std::move(key), static_cast<uint32_t>(egress_rows_.size()));
+        profile_[a] = cit->second;
+        if (!fresh) continue;
+        Bits row(targets_);
+        for (size_t k = 0; k < targets_; ++k) {
+          const Port& p = distinct_ports_[target_port_[k]];
+          if (e_.side_allowed(a, kEgress, target_identity_[k], p.protocol, p.port)) row.set(k);
+        }
+        egress_rows_.emplace_back(row);
+        continue;
+      }
       auto key = std::make_tuple(lists.admin, lists.np, lists.baseline, lists.deny, lists.isolated);
       auto it = profiles.find(key);
       if (it != profiles.end()) {
@@ -590,7 +644,8 @@ class ReachMatrixImpl final : public ReachMatrix {
   std::vector<uint32_t> row_of_;          // per target, into ingress_rows_
   std::vector<uint32_t> profile_;         // per identity, into egress_rows_
   std::vector<SparseBits> egress_rows_;   // per egress profile, over targets
-  std::unordered_map<uint64_t, SparseBits> target_cache_;  // (policy, rule) -> targets
+  std::map<std::vector<uint64_t>, uint32_t> calico_profiles_;  // Calico-decided egress sides
+  std::unordered_map<uint64_t, SparseBits> target_cache_;      // (policy, rule) -> targets
   std::unordered_map<SparseBits, SparseBits, SparseBits::Hash>
       peer_cache_;                                          // identities -> targets
   std::unordered_map<std::string, SparseBits> port_cache_;  // a rule's ports -> targets

@@ -20,26 +20,6 @@ struct DecodeError {
   std::string message;
 };
 
-// The policy kinds of CNIs that the engine does not evaluate (Calico's), keyed "Kind (group)":
-// Calico's NetworkPolicy shares its kind with Kubernetes', so the group is part of the name. Empty
-// for any other kind. Calico's v3 API (projectcalico.org) and the CRDs behind it
-// (crd.projectcalico.org/v1, what `kubectl get` prints without the API server) are one kind.
-std::string unevaluated_policy_kind(const std::string& kind, const std::string& api_version) {
-  std::string_view group = std::string_view(api_version).substr(0, api_version.find('/'));
-  if (group == "projectcalico.org" || group == "crd.projectcalico.org") {
-    static constexpr std::string_view kCalico[] = {
-        "NetworkPolicy",
-        "GlobalNetworkPolicy",
-        "StagedNetworkPolicy",
-        "StagedGlobalNetworkPolicy",
-        "StagedKubernetesNetworkPolicy",
-    };
-    for (std::string_view k : kCalico)
-      if (kind == k) return kind + " (projectcalico.org)";
-  }
-  return {};
-}
-
 template <class N>
 class Decoder {
  public:
@@ -1384,6 +1364,7 @@ class Decoder {
     ServiceAccount sa;
     sa.ns = m.ns;
     sa.name = m.name;
+    sa.labels = std::move(m.labels);
     sa.annotations = std::move(m.annotations);
     sa.automount_token =
         tri_bool(obj, "automountServiceAccountToken", "automountServiceAccountToken");
@@ -1476,14 +1457,12 @@ class Decoder {
     ctx_.state->bindings.push_back(std::move(b));
   }
 
+#include "input/decode_calico.inc"
 #include "input/decode_cilium.inc"
 
   void object(const N& obj, const std::string& kind, const std::string& api_version) {
     where_.clear();
-    if (std::string k = unevaluated_policy_kind(kind, api_version); !k.empty()) {
-      ctx_.state->unevaluated_policies[k]++;
-      return;
-    }
+    if (calico_object(obj, kind, api_version)) return;
     if (kind == "Pod") return pod(obj);
     if (kind == "Namespace") return namespace_object(obj);
     if (kind == "Node") return node_object(obj);

@@ -285,6 +285,9 @@ void append_state(ClusterState& from, ClusterState& to) {
   move_all(from.network_policies, to.network_policies);
   move_all(from.cluster_policies, to.cluster_policies);
   move_all(from.cilium_policies, to.cilium_policies);
+  move_all(from.calico_policies, to.calico_policies);
+  move_all(from.calico_tiers, to.calico_tiers);
+  move_all(from.calico_network_sets, to.calico_network_sets);
   move_all(from.ingresses, to.ingresses);
   move_all(from.routes, to.routes);
   move_all(from.service_accounts, to.service_accounts);

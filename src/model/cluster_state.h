@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "model/calico.h"
 #include "model/cilium.h"
 #include "model/objects.h"
 
@@ -21,6 +22,9 @@ struct ClusterState {
   std::vector<NetworkPolicy> network_policies;
   std::vector<ClusterPolicy> cluster_policies;
   std::vector<CiliumPolicy> cilium_policies;  // CiliumNetworkPolicy, CiliumClusterwide…
+  std::vector<CalicoPolicy> calico_policies;  // Calico's (Global)NetworkPolicy, staged too
+  std::vector<CalicoTier> calico_tiers;
+  std::vector<CalicoNetworkSet> calico_network_sets;  // NetworkSet, GlobalNetworkSet
   std::vector<Ingress> ingresses;
   std::vector<GatewayRoute> routes;  // Gateway API routes
   std::vector<ServiceAccount> service_accounts;
@@ -29,8 +33,9 @@ struct ClusterState {
   std::vector<RbacBinding> bindings;  // RoleBindings and ClusterRoleBindings
   std::string server_version;         // the API server's gitVersion when known (live cluster)
   std::map<std::string, uint64_t> skipped_kinds;  // kinds read but not modelled, with counts
-  // Policies of a CNI's own kinds that the engine does not evaluate (Calico's), by kind as
-  // "Kind (group)": the verdicts ignore them, and the commands say so.
+  // Policies of a CNI's own kinds that the engine does not evaluate (Cilium host policies,
+  // Calico host-endpoint policies), by kind as "Kind (group)": the verdicts ignore them, and
+  // the commands say so.
   std::map<std::string, uint64_t> unevaluated_policies;
   // Fields of Pods and workloads that the API does not define ("Pod spec.containers[].foo"),
   // with counts; filled only with LoadOptions::report_unknown_fields.

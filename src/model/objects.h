@@ -242,6 +242,7 @@ struct GatewayRoute {
 struct ServiceAccount {
   std::string ns;
   std::string name;
+  Labels labels;  // Calico's serviceAccountSelector reads them
   Labels annotations;
   std::optional<bool> automount_token;  // automountServiceAccountToken
   SourceRef source;

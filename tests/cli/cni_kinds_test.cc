@@ -1,11 +1,13 @@
-// The CNIs' own policy kinds that the engine does not evaluate: every command warns on stderr,
-// and the commands whose output is verdicts (reach, explain, diff, verify) exit 3 naming what
-// the verdicts ignore. Calico's staged policies are warned about but are not enforced, so no
+// The CNIs' own policy kinds: Cilium's and Calico's are evaluated and explained by name; what
+// is not evaluated (Cilium host policies, Calico host-endpoint policies) is warned about on
+// stderr for every command, and the commands whose output is verdicts (reach, explain, diff,
+// verify) exit 3 naming what the verdicts ignore. Staged policies are never enforced, so no
 // verdict ignores them.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -46,28 +48,74 @@ RunResult stockade(const std::string& args) {
 
 const std::string kDemo = "-f demo/cluster -f demo/policies";
 const std::string kCalico = " -f tests/data/cni/calico-policies.yaml";
+// A Calico host-endpoint policy: not evaluated, so verdicts say so (exit 3).
+const std::string kHostOnly = " -f tests/data/cni/calico-host-policy.yaml";
 
-TEST(CniKinds, CalicoPoliciesAreReadNotRejected) {
+TEST(CniKinds, CalicoPoliciesAreEvaluatedNotWarnedAbout) {
   // Calico's NetworkPolicy shares its kind with Kubernetes': it used to be refused as an
-  // unsupported apiVersion of NetworkPolicy.
+  // unsupported apiVersion, then counted as not evaluated (exit 3); now it is evaluated.
   RunResult r = stockade("reach " + kDemo + kCalico + " -o summary");
-  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("\"pairs\":"), std::string::npos) << r.out;
-  EXPECT_NE(r.err.find("stockade: warning: 1 NetworkPolicy (projectcalico.org) object is not "
-                       "evaluated"),
+  EXPECT_EQ(r.err, "");
+  // ... and it changes the verdicts: the global default deny (order 2000) ends the default
+  // tier for every pod outside kube-system.
+  RunResult before = stockade("reach " + kDemo + " -o summary");
+  EXPECT_NE(r.out, before.out);
+}
+
+TEST(CniKinds, CalicoExplainNamesTierPolicyAndRule) {
+  RunResult r = stockade("explain " + kDemo + kCalico +
+                         " --from shop/checkout-6f8d7c9b54-h4d8s --to data/postgres-0 "
+                         "--port tcp/5432 -o json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  // The ingress of postgres: the Calico policy allow-checkout (order 100) of the default
+  // tier, its rule ingress[0], before the Kubernetes NetworkPolicy data/postgres (order 1000).
+  EXPECT_NE(r.out.find("\"calico_tier\":\"default\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ingress rule ingress[0] (Allow) of NetworkPolicy (projectcalico.org) "
+                       "data/allow-checkout"),
             std::string::npos)
-      << r.err;
-  EXPECT_NE(r.err.find("1 GlobalNetworkPolicy (projectcalico.org) object is not evaluated"),
+      << r.out;
+  // The staged policy of shop is reported, not enforced.
+  RunResult e = stockade("explain " + kDemo + kCalico +
+                         " --from data/postgres-0 --to shop/checkout-6f8d7c9b54-h4d8s "
+                         "--port tcp/8080 -o json");
+  EXPECT_NE(e.out.find("staged StagedNetworkPolicy shop/staged-deny-all (tier default, not "
+                       "enforced) selects it"),
             std::string::npos)
-      << r.err;
-  EXPECT_NE(r.err.find("1 StagedNetworkPolicy (projectcalico.org) object is not evaluated"),
+      << e.out;
+}
+
+TEST(CniKinds, CalicoEndOfTierDenyIsExplained) {
+  RunResult r = stockade("explain " + kDemo + kCalico +
+                         " --from shop/checkout-6f8d7c9b54-h4d8s --to data/postgres-0 "
+                         "--port tcp/80");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("DENIED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("GlobalNetworkPolicy default-deny (tests/data/cni/calico-policies.yaml:"),
             std::string::npos)
-      << r.err;
-  EXPECT_NE(r.err.find("staged policies are not enforced"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("stockade: these verdicts ignore 1 GlobalNetworkPolicy (projectcalico.org) "
-                       "object, 1 NetworkPolicy (projectcalico.org) object (exit 3)"),
+      << r.out;
+  EXPECT_NE(r.out.find("in Calico tier default, and no rule of it decides: the end-of-tier deny"),
             std::string::npos)
+      << r.out;
+}
+
+TEST(CniKinds, BadCalicoSelectorIsOneLineError) {
+  fs::path f =
+      fs::temp_directory_path() / ("stockade-calico-bad-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(f) << "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+                      "metadata:\n  name: bad\nspec:\n  selector: app == 'x' &&\n";
+  RunResult r = stockade("reach " + kDemo + " -f '" + f.string() + "' -o summary");
+  fs::remove(f);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err.rfind("stockade: error: " + f.string() +
+                            ":6: GlobalNetworkPolicy bad: "
+                            "spec.selector: invalid selector",
+                        0),
+            0u)
       << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST(CniKinds, WithoutThemNothingChanges) {
@@ -78,42 +126,50 @@ TEST(CniKinds, WithoutThemNothingChanges) {
 
 TEST(CniKinds, EveryVerdictCommandExits3) {
   for (const std::string& args :
-       {"explain " + kDemo + kCalico +
+       {"explain " + kDemo + kHostOnly +
             " --from shop/checkout-6f8d7c9b54-h4d8s --to data/postgres-0 --port tcp/5432",
-        "explain " + kDemo + kCalico +
+        "explain " + kDemo + kHostOnly +
             " --from shop/checkout-6f8d7c9b54-h4d8s --to data/postgres-0 --port tcp/5432 -o json",
-        "reach " + kDemo + kCalico + " --from shop/* --to data/*",
-        "diff -f demo/cluster --before demo/policies --after demo/policies" + kCalico,
-        "verify " + kDemo + kCalico + " --flows demo/flows/hubble.json.gz --fail-on none"}) {
+        "reach " + kDemo + kHostOnly + " --from shop/* --to data/*",
+        "diff -f demo/cluster --before demo/policies --after demo/policies" + kHostOnly,
+        "verify " + kDemo + kHostOnly + " --flows demo/flows/hubble.json.gz --fail-on none"}) {
     RunResult r = stockade(args);
     EXPECT_EQ(r.code, 3) << args << "\n" << r.err;
-    EXPECT_NE(r.err.find("these verdicts ignore"), std::string::npos) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find("these verdicts ignore 1 GlobalNetworkPolicy with "
+                         "doNotTrack/preDNAT/applyOnForward (projectcalico.org) object"),
+              std::string::npos)
+        << args << "\n"
+        << r.err;
     EXPECT_FALSE(r.out.empty()) << args;  // the verdicts are still printed
   }
 }
 
 TEST(CniKinds, OtherCommandsWarnOnly) {
-  RunResult r = stockade("scan " + kDemo + kCalico + " -o json --fail-on none");
+  RunResult r = stockade("scan " + kDemo + kHostOnly + " -o json --fail-on none");
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.err.find("stockade: warning: 1 GlobalNetworkPolicy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stockade: warning: 1 GlobalNetworkPolicy with"), std::string::npos)
+      << r.err;
   EXPECT_EQ(r.err.find("these verdicts ignore"), std::string::npos) << r.err;
 }
 
 TEST(CniKinds, QuietSilencesTheWarningNotTheExitCode) {
-  RunResult r = stockade("reach " + kDemo + kCalico + " -o summary -q");
+  RunResult r = stockade("reach " + kDemo + kHostOnly + " -o summary -q");
   EXPECT_EQ(r.code, 3);
   EXPECT_EQ(r.err, "");
 }
 
-TEST(CniKinds, StagedPoliciesAloneDoNotChangeTheExitCode) {
+TEST(CniKinds, StagedKubernetesPoliciesAreWarnedAboutOnly) {
+  // StagedKubernetesNetworkPolicy is read but not evaluated (explain does not report it):
+  // warned about, and as staged policies are never enforced, the exit code stays 0.
   fs::path f =
       fs::temp_directory_path() / ("stockade-staged-" + std::to_string(::getpid()) + ".yaml");
-  std::ofstream(f) << "apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\n"
-                      "metadata:\n  name: s\nspec:\n  selector: all()\n";
+  std::ofstream(f) << "apiVersion: projectcalico.org/v3\nkind: StagedKubernetesNetworkPolicy\n"
+                      "metadata:\n  name: s\n  namespace: shop\nspec:\n  podSelector: {}\n";
   RunResult r = stockade("reach " + kDemo + " -f '" + f.string() + "' -o summary");
   fs::remove(f);
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.err.find("1 StagedGlobalNetworkPolicy (projectcalico.org) object is not evaluated"),
+  EXPECT_NE(r.err.find("1 StagedKubernetesNetworkPolicy (projectcalico.org) object is not "
+                       "evaluated"),
             std::string::npos)
       << r.err;
 }

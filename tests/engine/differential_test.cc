@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "support/random_calico.h"
 #include "support/random_cilium.h"
 #include "support/random_cluster.h"
 #include "support/reference_evaluator.h"
@@ -320,8 +321,8 @@ class ClusterCheck {
     if (stats_.reported <= kDetailedReports) {
       ADD_FAILURE() << label_ << ": " << problems_.size() << " mismatch(es); first:\n"
                     << problems_.front() << "\n"
-                    << dump_cluster(state_) << dump_cilium(state_) << dump_endpoints(eps_)
-                    << repro_;
+                    << dump_cluster(state_) << dump_cilium(state_) << dump_calico(state_)
+                    << dump_endpoints(eps_) << repro_;
     } else if (stats_.reported <= kDetailedReports + kSummaryReports) {
       std::string first = problems_.front().substr(0, problems_.front().find('\n'));
       ADD_FAILURE() << label_ << ": " << problems_.size() << " mismatch(es); first: " << first;
@@ -389,6 +390,35 @@ TEST(Differential, MixedCiliumClustersAgreeWithReference) {
   EXPECT_EQ(stats.side_mismatches, 0u);
   EXPECT_EQ(stats.isolation_mismatches, 0u);
   std::printf("differential (Cilium): %llu clusters, %llu connections checked, %llu denied\n",
+              static_cast<unsigned long long>(count), static_cast<unsigned long long>(stats.checks),
+              static_cast<unsigned long long>(stats.denied));
+}
+
+// Clusters mixing NetworkPolicies, admin/baseline policies and Calico's policies, tiers and
+// network sets: every verdict goes through Calico's tiers.
+TEST(Differential, MixedCalicoClustersAgreeWithReference) {
+  uint64_t first = env_or("STOCKADE_DIFF_SEED", 1);
+  uint64_t count = env_or("STOCKADE_DIFF_CLUSTERS", kDefaultClusters / 2);
+  Options options;
+  options.exhaustive = env_or("STOCKADE_DIFF_EXHAUSTIVE", 0) != 0;
+  Stats stats;
+  for (uint64_t seed = first; seed < first + count; ++seed) {
+    options.reach = options.exhaustive || seed % kReachEvery == 0;
+    ClusterState s = random_cluster(seed);
+    add_random_calico_policies(s, seed);
+    ClusterCheck(std::move(s), "calico seed " + std::to_string(seed),
+                 "reproduce: STOCKADE_DIFF_SEED=" + std::to_string(seed) +
+                     " STOCKADE_DIFF_CLUSTERS=1 STOCKADE_DIFF_EXHAUSTIVE=1 "
+                     "--gtest_filter=Differential.MixedCalicoClustersAgreeWithReference",
+                 seed, options, stats)
+        .run();
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  EXPECT_EQ(stats.bad_clusters, 0u);
+  EXPECT_EQ(stats.verdict_mismatches, 0u);
+  EXPECT_EQ(stats.side_mismatches, 0u);
+  EXPECT_EQ(stats.isolation_mismatches, 0u);
+  std::printf("differential (Calico): %llu clusters, %llu connections checked, %llu denied\n",
               static_cast<unsigned long long>(count), static_cast<unsigned long long>(stats.checks),
               static_cast<unsigned long long>(stats.denied));
 }

@@ -922,3 +922,104 @@ TEST(LoaderLargeList, ShapesAndErrorsMatchTheWholeDocument) {
 
 }  // namespace
 }  // namespace stockade
+
+namespace stockade {
+namespace {
+
+// Calico's kinds (decode_calico.inc): what the loader keeps, its defaults and its errors.
+TEST(LoaderCalico, ReadsPoliciesTiersAndSetsInBothApiForms) {
+  auto s = load(R"(apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: security}
+spec: {order: 100, defaultAction: Pass}
+---
+apiVersion: crd.projectcalico.org/v1
+kind: GlobalNetworkPolicy
+metadata: {name: security.g}
+spec:
+  tier: security
+  order: 10.5
+  selector: has(app)
+  egress:
+  - action: Deny
+    protocol: 6
+    destination: {nets: [10.0.0.1], ports: [80, '8000:8080', http], notPorts: [8081]}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: n, namespace: x}
+spec:
+  ingress:
+  - action: Log
+  egress:
+  - action: Allow
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkSet
+metadata: {name: s, namespace: x, labels: {role: p}}
+spec: {nets: [192.0.2.0/24]}
+)");
+  ASSERT_TRUE(s) << s.error().str();
+  ASSERT_EQ(s->calico_tiers.size(), 1u);
+  EXPECT_EQ(s->calico_tiers[0].default_action, CalicoAction::Pass);
+  ASSERT_EQ(s->calico_policies.size(), 2u);
+  const CalicoPolicy& g = s->calico_policies[0];
+  EXPECT_EQ(g.tier, "security");
+  EXPECT_EQ(g.order, 10.5);
+  // types default: egress rules only -> Egress only.
+  EXPECT_FALSE(g.types_ingress);
+  EXPECT_TRUE(g.types_egress);
+  ASSERT_EQ(g.egress.size(), 1u);
+  EXPECT_EQ(g.egress[0].protocol->number, 6);
+  EXPECT_EQ(g.egress[0].destination.nets[0].str(), "10.0.0.1/32");
+  ASSERT_EQ(g.egress[0].destination.ports.size(), 3u);
+  EXPECT_EQ(g.egress[0].destination.ports[1].lo, 8000);
+  EXPECT_EQ(g.egress[0].destination.ports[1].hi, 8080);
+  EXPECT_EQ(g.egress[0].destination.ports[2].name, "http");
+  const CalicoPolicy& n = s->calico_policies[1];
+  EXPECT_EQ(n.tier, "default");
+  EXPECT_FALSE(n.order.has_value());
+  EXPECT_TRUE(n.selector.is_all());
+  EXPECT_TRUE(n.types_ingress && n.types_egress);  // both kinds of rules
+  EXPECT_EQ(n.ingress[0].action, CalicoAction::Log);
+  ASSERT_EQ(s->calico_network_sets.size(), 1u);
+  EXPECT_EQ(s->calico_network_sets[0].labels.at("role"), "p");
+  EXPECT_TRUE(s->unevaluated_policies.empty());
+}
+
+TEST(LoaderCalico, ErrorsNameTheFieldAndLine) {
+  const std::string head =
+      "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g}\n"
+      "spec:\n";
+  EXPECT_EQ(error_of(head + "  ingress:\n  - action: Allow\n    destination: {ports: [80]}\n"),
+            "in.yaml:6: GlobalNetworkPolicy g: spec.ingress[0]: ports are only valid with "
+            "protocol TCP, UDP, SCTP or UDPLite");
+  EXPECT_EQ(error_of(head + "  ingress:\n  - action: Reject\n"),
+            "in.yaml:6: GlobalNetworkPolicy g: spec.ingress[0].action: unsupported value "
+            "\"Reject\": supported values: \"Allow\", \"Deny\", \"Pass\", \"Log\"");
+  EXPECT_EQ(error_of(head + "  ingress:\n  - action: Allow\n    source: {notNet: [10.0.0.0/8]}\n"),
+            "in.yaml:7: GlobalNetworkPolicy g: spec.ingress[0].source.unknown field \"notNet\"");
+  EXPECT_EQ(error_of(head + "  selector: app in {'a'\n"),
+            "in.yaml:5: GlobalNetworkPolicy g: spec.selector: invalid selector \"app in {'a'\": "
+            "expected ',' or '}' but found end of selector at column 12");
+  EXPECT_EQ(error_of(head + "  ingress:\n  - action: Allow\n    protocol: TCP\n"
+                            "    destination: {ports: ['90:80']}\n"),
+            "in.yaml:8: GlobalNetworkPolicy g: spec.ingress[0].destination.ports[0]: invalid "
+            "port range \"90:80\" (expected \"lo:hi\", lo <= hi)");
+  EXPECT_EQ(error_of("apiVersion: projectcalico.org/v2\nkind: Tier\nmetadata: {name: t}\n"),
+            "in.yaml:1: Tier: unsupported apiVersion \"projectcalico.org/v2\" (expected "
+            "projectcalico.org/v3 or crd.projectcalico.org/v1)");
+}
+
+TEST(LoaderCalico, HostEndpointPoliciesAreCountedAsNotEvaluated) {
+  auto s = load(
+      "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+      "metadata: {name: g}\nspec:\n  preDNAT: true\n  applyOnForward: true\n");
+  ASSERT_TRUE(s) << s.error().str();
+  EXPECT_EQ(s->unevaluated_policies.at(
+                "GlobalNetworkPolicy with doNotTrack/preDNAT/applyOnForward (projectcalico.org)"),
+            1u);
+}
+
+}  // namespace
+}  // namespace stockade

@@ -1,5 +1,6 @@
 #include "support/reference_evaluator.h"
 
+#include "support/reference_calico.h"
 #include "support/reference_cilium.h"
 
 #include <algorithm>
@@ -273,6 +274,11 @@ bool side_allowed(const ClusterState& s, const std::vector<Endpoint>& eps, size_
   const Endpoint& self = eps.at(self_index);
   if (trace) note(trace, std::string(direction_name(d)) + " of " + self.id() + ":");
 
+  // Calico's tiers, with the admin, Kubernetes and baseline kinds inside them.
+  if (reference_calico_mode(s))
+    return reference_calico_side(s, eps, self, d == Direction::Ingress, other, dst, proto, port,
+                                 trace);
+
   // 1. Admin tier.
   std::optional<RuleAction> admin =
       first_matching_action(s, eps, admin_tier(s), self, d, other, dst, proto, port, trace);
@@ -347,8 +353,29 @@ bool reference_allowed(const ClusterState& s, const std::vector<Endpoint>& eps, 
   return egress && ingress;
 }
 
+bool reference_np_selects(const NetworkPolicy& np, const Endpoint& self, bool ingress) {
+  return np_selects(np, self, ingress ? Direction::Ingress : Direction::Egress);
+}
+
+bool reference_np_allows(const ClusterState& s, const std::vector<Endpoint>& eps,
+                         const NetworkPolicy& np, bool ingress, const RefPeer& other,
+                         const Endpoint* dst, Protocol proto, uint16_t port) {
+  for (const NetworkPolicyRule& r : ingress ? np.ingress : np.egress)
+    if (np_rule_matches(s, eps, np, r, other, dst, proto, port)) return true;
+  return false;
+}
+
+std::optional<RuleAction> reference_cluster_tier_action(
+    const ClusterState& s, const std::vector<Endpoint>& eps, bool admin, const Endpoint& self,
+    bool ingress, const RefPeer& other, const Endpoint* dst, Protocol proto, uint16_t port) {
+  return first_matching_action(s, eps, admin ? admin_tier(s) : baseline_tier(s), self,
+                               ingress ? Direction::Ingress : Direction::Egress, other, dst, proto,
+                               port, nullptr);
+}
+
 bool reference_np_isolated_ingress(const ClusterState& s, const std::vector<Endpoint>& eps,
                                    size_t index) {
+  if (reference_calico_mode(s)) return reference_calico_isolated(s, eps.at(index), true);
   for (const NetworkPolicy& np : s.network_policies)
     if (np_selects(np, eps.at(index), Direction::Ingress)) return true;
   return reference_cilium_isolated(s, eps.at(index), true);
@@ -356,6 +383,7 @@ bool reference_np_isolated_ingress(const ClusterState& s, const std::vector<Endp
 
 bool reference_np_isolated_egress(const ClusterState& s, const std::vector<Endpoint>& eps,
                                   size_t index) {
+  if (reference_calico_mode(s)) return reference_calico_isolated(s, eps.at(index), false);
   for (const NetworkPolicy& np : s.network_policies)
     if (np_selects(np, eps.at(index), Direction::Egress)) return true;
   return reference_cilium_isolated(s, eps.at(index), false);

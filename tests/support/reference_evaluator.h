@@ -15,6 +15,8 @@
 //    first matching rule decides, Pass and no match fall to the default: allowed).
 //  * Cilium policies (reference_cilium.h) join the NetworkPolicy tier: their deny rules win
 //    over every allow; they isolate per their default-deny rule; their allows add up.
+//  * With Calico policies in the cluster, Calico's tiers (reference_calico.h) hold all of
+//    the above: kube-admin, the default tier (NetworkPolicies at order 1000), kube-baseline.
 //  * Host-network pods are never a policy subject and never match selector peers; they match
 //    ipBlock / networks by their IPs and ANP/CNP `nodes` peers by their node.
 #pragma once
@@ -62,5 +64,16 @@ bool reference_np_isolated_ingress(const ClusterState& s, const std::vector<Endp
                                    size_t index);
 bool reference_np_isolated_egress(const ClusterState& s, const std::vector<Endpoint>& eps,
                                   size_t index);
+
+// Pieces the Calico reference (reference_calico.h) places in Calico's tiers: whether a
+// NetworkPolicy selects `self` in a direction and whether one of its rules allows; the first
+// matching action of the admin (or baseline) tier.
+bool reference_np_selects(const NetworkPolicy& np, const Endpoint& self, bool ingress);
+bool reference_np_allows(const ClusterState& s, const std::vector<Endpoint>& eps,
+                         const NetworkPolicy& np, bool ingress, const RefPeer& other,
+                         const Endpoint* dst, Protocol proto, uint16_t port);
+std::optional<RuleAction> reference_cluster_tier_action(
+    const ClusterState& s, const std::vector<Endpoint>& eps, bool admin, const Endpoint& self,
+    bool ingress, const RefPeer& other, const Endpoint* dst, Protocol proto, uint16_t port);
 
 }  // namespace stockade::testing

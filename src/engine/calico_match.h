@@ -1,0 +1,34 @@
+// What a compiled Calico rule matches (engine internals, shared by engine.cc and calico.cc).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/bitset.h"
+#include "engine/engine_impl.h"
+
+namespace stockade::engine_internal {
+
+// One end of a compiled Calico rule (source or destination).
+struct CalicoEnd {
+  bool any = true;  // no condition on this end
+  Bits ids;         // identities it matches (when !any)
+  // For addresses outside the pods: when `by_sets`, the address must be in a selected network
+  // set; then in `nets` (if any) and in none of `not_nets` / `not_sets`.
+  bool by_sets = false;
+  bool never_external = false;  // serviceAccounts: an address has none
+  std::vector<IpMatcher> sets, nets, not_nets, not_sets;
+};
+
+struct CalicoMatch {
+  std::optional<uint8_t> protocol, not_protocol;
+  CalicoEnd source, destination;
+  std::vector<CompiledPort> ports, not_ports;  // destination ports; empty: none given
+  bool never = false;                          // holds what the engine cannot match (see notes)
+  bool log = false;                            // action Log: recorded, never decides
+  std::string ip_version;
+  std::vector<std::string> notes;
+};
+
+}  // namespace stockade::engine_internal
