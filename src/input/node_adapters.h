@@ -80,6 +80,11 @@ class YamlNode {
     if (!is_scalar() || !n_->plain) return std::nullopt;
     return yaml11_bool(n_->scalar);
   }
+  // An integer or a finite float, as a Go float64 field reads it (a quoted one is a string).
+  std::optional<double> as_number() const {
+    if (!is_scalar() || !n_->plain) return std::nullopt;
+    return yaml11_number(n_->scalar);
+  }
 
   std::optional<YamlNode> get(std::string_view key) const {
     if (!is_map()) return std::nullopt;
@@ -163,6 +168,11 @@ class JsonNode {
   std::optional<bool> as_bool() const {
     bool v;
     if (e_.get_bool().get(v) != simdjson::SUCCESS) return std::nullopt;
+    return v;
+  }
+  std::optional<double> as_number() const {
+    double v;
+    if (e_.get_double().get(v) != simdjson::SUCCESS) return std::nullopt;
     return v;
   }
   bool is_int_like() const { return as_int().has_value(); }

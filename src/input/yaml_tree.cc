@@ -233,6 +233,20 @@ std::string yaml11_key(std::string_view in) {
   return go_format_float32(std::strtod(plain.c_str(), nullptr));
 }
 
+std::optional<double> yaml11_number(std::string_view in) {
+  Yaml11Type t = yaml11_type(in);
+  if (t != Yaml11Type::Int && t != Yaml11Type::Float) return std::nullopt;
+  std::string plain;
+  for (char ch : in)
+    if (ch != '_') plain += ch;
+  if (auto v = go_parse_int(plain)) return static_cast<double>(*v);
+  if (auto u = go_parse_uint(plain)) return static_cast<double>(*u);
+  if (yaml11_special_float(plain)) return std::nullopt;
+  double d = std::strtod(plain.c_str(), nullptr);
+  if (!std::isfinite(d)) return std::nullopt;
+  return d;
+}
+
 namespace {
 
 // Pairs a merge key may copy in one stream: merges of merges of growing maps are quadratic.

@@ -45,6 +45,9 @@ Yaml11Type yaml11_type(std::string_view plain);
 // "true"/"false", an integer in decimal, a float as strconv.FormatFloat(f, 'g', -1, 32); a
 // string as it is.
 std::string yaml11_key(std::string_view plain);
+// The value of a plain scalar go-yaml reads as an integer or a finite float (what a Go float64
+// field such as Calico's `order` accepts); nullopt for anything else, .inf and .nan included.
+std::optional<double> yaml11_number(std::string_view plain);
 
 // Bytes for YamlStream::parse_each, read as the parser needs them.
 class YamlSource {

@@ -60,10 +60,10 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
   read.peer_hint = [&graph](const FlowPeer& p) { return graph.hint(p); };
   // Past the cap the read ends at once (an endless stream too), unless the caller watches
   // for an interruption itself; the error follows either way.
-  volatile std::sig_atomic_t over_cap = 0;
+  StopFlag over_cap{false};
   if (!read.stop) read.stop = &over_cap;
   auto check_cap = [&](const EdgeGraph& g) {
-    if (g.over_cap()) over_cap = 1;
+    if (g.over_cap()) over_cap.store(true, std::memory_order_relaxed);
   };
   {
     auto r = feed(

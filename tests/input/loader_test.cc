@@ -947,7 +947,7 @@ spec:
 ---
 apiVersion: projectcalico.org/v3
 kind: NetworkPolicy
-metadata: {name: n, namespace: x}
+metadata: {name: "n", namespace: x}
 spec:
   ingress:
   - action: Log
@@ -1009,6 +1009,29 @@ TEST(LoaderCalico, ErrorsNameTheFieldAndLine) {
   EXPECT_EQ(error_of("apiVersion: projectcalico.org/v2\nkind: Tier\nmetadata: {name: t}\n"),
             "in.yaml:1: Tier: unsupported apiVersion \"projectcalico.org/v2\" (expected "
             "projectcalico.org/v3 or crd.projectcalico.org/v1)");
+}
+
+// order is a float64 in Calico's API: a fraction reads from JSON as from YAML, a quoted number
+// is a string the API server refuses, and so are YAML's .inf and a boolean.
+TEST(LoaderCalico, OrderIsANumberInJsonAndYaml) {
+  auto j = load(R"j({"apiVersion":"projectcalico.org/v3","kind":"GlobalNetworkPolicy",
+    "metadata":{"name":"g"},"spec":{"order":100.5,"selector":"all()"}})j",
+                "in.json");
+  ASSERT_TRUE(j) << j.error().str();
+  ASSERT_EQ(j->calico_policies.size(), 1u);
+  EXPECT_EQ(j->calico_policies[0].order, 100.5);
+  const std::string head =
+      "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g}\n"
+      "spec:\n";
+  auto y = load(head + "  order: 1_000.25\n", "in.yaml");
+  ASSERT_TRUE(y) << y.error().str();
+  EXPECT_EQ(y->calico_policies[0].order, 1000.25);
+  EXPECT_EQ(error_of(head + "  order: '100'\n"),
+            "in.yaml:5: GlobalNetworkPolicy g: spec.order: expected a number, got a string");
+  EXPECT_EQ(error_of(head + "  order: .inf\n"),
+            "in.yaml:5: GlobalNetworkPolicy g: spec.order: expected a finite number");
+  EXPECT_EQ(error_of(head + "  order: yes\n"),
+            "in.yaml:5: GlobalNetworkPolicy g: spec.order: expected a number, got a boolean");
 }
 
 TEST(LoaderCalico, HostEndpointPoliciesAreCountedAsNotEvaluated) {

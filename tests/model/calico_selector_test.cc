@@ -104,7 +104,7 @@ TEST(CalicoSelector, CopiesAreDeep) {
 }
 
 TEST(CalicoSelector, BadInputIsOneLine) {
-  for (const std::string& bad :
+  for (const char* bad :
        {"a ==", "a == b", "a = 'b'", "(a == 'b'", "a == 'b')", "has(a", "has()", "a in {'b'",
         "a in {'b' 'c'}", "a not 'b'", "a starts 'x'", "&& a == 'b'", "a == 'b' &&", "all(",
         "a == 'unterminated", "!", "a == 'b' c == 'd'", "==", "a in 'b'"}) {
