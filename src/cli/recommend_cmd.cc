@@ -18,6 +18,7 @@
 #include "cli/common.h"
 #include "cli/observe_flags.h"
 #include "engine/diff.h"
+#include "recommend/calico_emit.h"
 #include "recommend/cilium_emit.h"
 #include "recommend/recommend.h"
 #include "recommend/selfcheck.h"
@@ -166,14 +167,15 @@ void write_files(const std::vector<std::pair<std::filesystem::path, std::string>
 int run(const RecommendOptionsCli& o) {
   check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.observe.flows}});
   const bool cilium = o.output_kind == "cilium";
-  if (o.output_kind == "calico")
-    throw UsageError{
-        "--output-kind calico: not yet: Calico policies are not evaluated by the engine yet, and "
-        "recommend writes only what the engine can prove (use networkpolicy or cilium)"};
+  const bool calico = o.output_kind == "calico";
   if (cilium && o.guardrails)
     throw UsageError{
         "--guardrails with --output-kind cilium: not yet: the guardrails are "
         "AdminNetworkPolicies / ClusterNetworkPolicies, which Cilium does not enforce"};
+  if (calico && o.guardrails)
+    throw UsageError{
+        "--guardrails with --output-kind calico: not yet: the guardrails would have to be "
+        "written as GlobalNetworkPolicies in a tier of their own"};
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
   auto current = PolicyEngine::compile(state, resolve_endpoints(state, o.common));
@@ -206,7 +208,8 @@ int run(const RecommendOptionsCli& o) {
   ro.window_until = observe_time(o.observe.until, "--until");
   ro.isolate_unobserved = o.isolate_unobserved;
   ro.include_system = o.include_system;
-  ro.own_node_egress = cilium;
+  ro.own_node_egress = cilium || calico;
+  ro.own_node_ingress = calico;
   // The learning window: --since/--until when given, else the first and last record.
   const int64_t window_from = ro.window_since ? ro.window_since : obs.first_ns;
   const int64_t window_to = ro.window_until ? ro.window_until : obs.last_ns;
@@ -227,13 +230,20 @@ int run(const RecommendOptionsCli& o) {
   // observed edges left denied are reported and, unless --accept-blocked, nothing is written.
   // --output-kind cilium: the same recommendation translated (cilium_emit.h), and the check
   // below proves the CiliumNetworkPolicies, through the engine's Cilium semantics.
+  // --output-kind calico likewise (calico_emit.h), through the engine's Calico semantics.
   CiliumRecommendation cil;
   if (cilium) {
     cil = to_cilium(rec, state, existing.endpoints());
     if (!cil.error.empty()) throw UsageError{cil.error};
   }
-  ClusterState after_state = cilium ? with_cilium_recommendation(state, cil, o.replace)
-                                    : with_recommendation(state, rec, o.replace);
+  CalicoRecommendation cal;
+  if (calico) {
+    cal = to_calico(rec);
+    if (!cal.error.empty()) throw UsageError{cal.error};
+  }
+  ClusterState after_state = cilium   ? with_cilium_recommendation(state, cil, o.replace)
+                             : calico ? with_calico_recommendation(state, cal, o.replace)
+                                      : with_recommendation(state, rec, o.replace);
   auto after = PolicyEngine::compile(after_state, build_endpoints(after_state));
   SelfCheck check = self_check(*current, *after, obs, rec, ro);
   verbose_log(o.common, "self-check: " + clock.lap());
@@ -274,6 +284,7 @@ int run(const RecommendOptionsCli& o) {
     std::vector<const NetworkPolicy*> policies;
     std::vector<const ClusterPolicy*> guardrails;
     std::vector<const CiliumPolicy*> cilium;
+    std::vector<const CalicoPolicy*> calico;
   };
   std::vector<Contents> contents;
   const std::string ext = json ? ".json" : ".yaml";
@@ -282,25 +293,36 @@ int run(const RecommendOptionsCli& o) {
       files.emplace_back(
           std::filesystem::path(o.out_dir) / (p.policy.ns + "." + p.policy.name + ext),
           json ? render_cilium_policy_json(p, 2) + "\n" : render_cilium_policy_yaml(p));
-      contents.push_back({{}, {}, {&p.policy}});
+      contents.push_back({{}, {}, {&p.policy}, {}});
+    }
+  } else if (!o.out_dir.empty() && calico) {
+    for (const RecommendedCalicoPolicy& p : cal.policies) {
+      files.emplace_back(
+          std::filesystem::path(o.out_dir) / (p.policy.ns + "." + p.policy.name + ext),
+          json ? render_calico_policy_json(p, 2) + "\n" : render_calico_policy_yaml(p));
+      contents.push_back({{}, {}, {}, {&p.policy}});
     }
   } else if (!o.out_dir.empty()) {
     for (const RecommendedPolicy& p : rec.policies) {
       files.emplace_back(
           std::filesystem::path(o.out_dir) / (p.policy.ns + "." + p.policy.name + ext),
           json ? render_policy_json(p, 2) + "\n" : render_policy_yaml(p));
-      contents.push_back({{&p.policy}, {}, {}});
+      contents.push_back({{&p.policy}, {}, {}, {}});
     }
     for (const ClusterPolicy& p : rec.guardrails) {
       files.emplace_back(std::filesystem::path(o.out_dir) / ("cluster." + p.name + ext),
                          json ? render_cluster_policy_json(p, 2, rec.low_confidence) + "\n"
                               : render_cluster_policy_yaml(p, rec.low_confidence));
-      contents.push_back({{}, {&p}, {}});
+      contents.push_back({{}, {&p}, {}, {}});
     }
   } else if (cilium) {
     files.emplace_back("", json ? render_cilium_json(cil) : render_cilium_yaml(cil));
     auto& c = contents.emplace_back();
     for (const RecommendedCiliumPolicy& p : cil.policies) c.cilium.push_back(&p.policy);
+  } else if (calico) {
+    files.emplace_back("", json ? render_calico_json(cal) : render_calico_yaml(cal));
+    auto& c = contents.emplace_back();
+    for (const RecommendedCalicoPolicy& p : cal.policies) c.calico.push_back(&p.policy);
   } else {
     files.emplace_back("", json ? render_json(rec) : render_yaml(rec));
     auto& c = contents.emplace_back();
@@ -310,7 +332,7 @@ int run(const RecommendOptionsCli& o) {
   for (size_t i = 0; i < files.size(); ++i) {
     std::string name = files[i].first.empty() ? "<stdout>" : files[i].first.string();
     std::string why = check_written(files[i].second, name, contents[i].policies,
-                                    contents[i].guardrails, contents[i].cilium);
+                                    contents[i].guardrails, contents[i].cilium, contents[i].calico);
     if (!why.empty()) {
       print_error("self-check failed: " + name + ": " + why +
                   " (a bug in stockade; please report it)");
@@ -425,8 +447,11 @@ int run(const RecommendOptionsCli& o) {
     msg += fmt::format(
         "stockade: {} {} written ({} ingress, {} egress, {} default-deny) in {} "
         "namespace(s){}\n",
-        rec.policies.size(), cilium ? "CiliumNetworkPolicies" : "policies", n_in, n_eg, n_dd,
-        namespaces.size(), o.out_dir.empty() ? "" : " to " + o.out_dir);
+        rec.policies.size(),
+        cilium   ? "CiliumNetworkPolicies"
+        : calico ? "Calico NetworkPolicies (projectcalico.org/v3)"
+                 : "policies",
+        n_in, n_eg, n_dd, namespaces.size(), o.out_dir.empty() ? "" : " to " + o.out_dir);
     if (!rec.guardrails.empty())
       msg +=
           fmt::format("stockade: {} cluster guardrail(s) suggested ({})\n", rec.guardrails.size(),
@@ -565,7 +590,7 @@ Runner register_recommend(CLI::App& app) {
   cmd->add_option("--output-kind", opts->output_kind,
                   "The kind of policy written: networkpolicy (Kubernetes NetworkPolicy, default), "
                   "cilium (CiliumNetworkPolicy cilium.io/v2, for clusters whose CNI is Cilium), "
-                  "calico (not yet)")
+                  "calico (NetworkPolicy projectcalico.org/v3, for clusters whose CNI is Calico)")
       ->check(CLI::IsMember({"networkpolicy", "cilium", "calico"}))
       ->default_str("networkpolicy");
   cmd->add_option("--guardrail-api", opts->guardrail_api,

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "input/loader.h"
+#include "recommend/calico_emit.h"
 #include "recommend/cilium_emit.h"
 
 namespace stockade {
@@ -1074,7 +1075,8 @@ std::string canonical(const ClusterPolicy& p) {
 std::string check_written(std::string_view text, const std::string& name,
                           const std::vector<const NetworkPolicy*>& policies,
                           const std::vector<const ClusterPolicy*>& guardrails,
-                          const std::vector<const CiliumPolicy*>& cilium) {
+                          const std::vector<const CiliumPolicy*>& cilium,
+                          const std::vector<const CalicoPolicy*>& calico) {
   // Large YAML is read on two threads, split where a document starts near the middle: a line
   // "---" starts a document wherever it stands (inside a quoted scalar it is an error either
   // way), so the two halves hold the documents the whole text holds. (The output of a large
@@ -1107,18 +1109,22 @@ std::string check_written(std::string_view text, const std::string& name,
   for (NetworkPolicy& p : halves[1].network_policies) back.network_policies.push_back(std::move(p));
   for (ClusterPolicy& p : halves[1].cluster_policies) back.cluster_policies.push_back(std::move(p));
   for (CiliumPolicy& p : halves[1].cilium_policies) back.cilium_policies.push_back(std::move(p));
+  for (CalicoPolicy& p : halves[1].calico_policies) back.calico_policies.push_back(std::move(p));
   std::vector<std::string> want, got;
   for (const NetworkPolicy* p : policies) want.push_back(canonical(*p));
   for (const ClusterPolicy* p : guardrails) want.push_back(canonical(*p));
   for (const CiliumPolicy* p : cilium) want.push_back(canonical_cilium(*p));
+  for (const CalicoPolicy* p : calico) want.push_back(canonical_calico(*p));
   for (const NetworkPolicy& p : back.network_policies) got.push_back(canonical(p));
   for (const ClusterPolicy& p : back.cluster_policies) got.push_back(canonical(p));
   for (const CiliumPolicy& p : back.cilium_policies) got.push_back(canonical_cilium(p));
+  for (const CalicoPolicy& p : back.calico_policies) got.push_back(canonical_calico(p));
   size_t other = 0;
   for (const ClusterState& h : halves) {
     other += h.pods.size() + h.workloads.size() + h.namespaces.size() + h.services.size() +
              h.nodes.size() + h.endpoint_slices.size() + h.ingresses.size() + h.routes.size() +
-             h.service_accounts.size() + h.secrets.size() + h.roles.size() + h.bindings.size();
+             h.service_accounts.size() + h.secrets.size() + h.roles.size() + h.bindings.size() +
+             h.calico_tiers.size() + h.calico_network_sets.size();
     for (const auto& [kind, n] : h.skipped_kinds) other += n;
   }
   if (other != 0) return "the output holds objects other than the recommended policies";
@@ -1340,11 +1346,16 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       ++out.edges_already_allowed;
       continue;
     }
-    bool need_egress = src_pod && unit_covered[unit_of[e.src.endpoint]] &&
-                       !decided_by_policy(v.egress) &&
-                       (options.own_node_egress || !on_node(e.src, e.dst));
-    bool need_ingress = dst_pod && unit_covered[unit_of[e.dst.endpoint]] &&
-                        !decided_by_policy(v.ingress) && !on_node(e.dst, e.src);
+    // Allowed today only as the pod's own node (an existing NetworkPolicy isolates it): where
+    // the output kind's CNI isolates that traffic too, it needs a rule like any other.
+    bool need_egress =
+        src_pod && unit_covered[unit_of[e.src.endpoint]] &&
+        (!decided_by_policy(v.egress) || (options.own_node_egress && v.egress.own_node)) &&
+        (options.own_node_egress || !on_node(e.src, e.dst));
+    bool need_ingress =
+        dst_pod && unit_covered[unit_of[e.dst.endpoint]] &&
+        (!decided_by_policy(v.ingress) || (options.own_node_ingress && v.ingress.own_node)) &&
+        (options.own_node_ingress || !on_node(e.dst, e.src));
     if (!need_egress && !need_ingress) {
       ++out.edges_already_allowed;
       continue;

@@ -44,6 +44,9 @@ struct RecommendOptions {
   // isolated; Kubernetes NetworkPolicy implementations let it through, so by default it needs
   // none).
   bool own_node_egress = false;
+  // ... and from it: ingress rules too (Calico's tiers decide traffic from the pod's own node
+  // like any other once a policy applies to the pod).
+  bool own_node_ingress = false;
 };
 
 // What was observed of one peer of a rule (written as a comment above it).
@@ -132,10 +135,11 @@ std::string render_json(const Recommendation& r);
 std::string check_written(std::string_view text, const std::string& name,
                           const std::vector<const NetworkPolicy*>& policies,
                           const std::vector<const ClusterPolicy*>& guardrails,
-                          const std::vector<const CiliumPolicy*>& cilium = {});
+                          const std::vector<const CiliumPolicy*>& cilium = {},
+                          const std::vector<const CalicoPolicy*>& calico = {});
 
 // The YAML writer and the evidence text, for the other output kinds' emitters
-// (cilium_emit.cc): one way to write a scalar, a key and a comment.
+// (cilium_emit.cc, calico_emit.cc): one way to write a scalar, a key and a comment.
 namespace emit {
 // A YAML document from an object tree; a "#" member of an array element is written as a
 // comment line above it (escaped: one line whatever it holds).

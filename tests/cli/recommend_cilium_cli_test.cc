@@ -318,12 +318,6 @@ TEST(CliRecommendCilium, DeclaredExposureKeptAsWorld) {
 }
 
 TEST(CliRecommendCilium, WhatIsNotThereYetIsSaid) {
-  Proc c = stockade(
-      {"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--output-kind", "calico"});
-  EXPECT_EQ(c.code, 2);
-  EXPECT_NE(c.err.find("stockade: error: --output-kind calico: not yet"), std::string::npos)
-      << c.err;
-  EXPECT_EQ(c.out, "");
   Proc g = stockade({"recommend", "-f", "demo/cluster", "--flows", kDemoFlows, "--output-kind",
                      "cilium", "--guardrails"});
   EXPECT_EQ(g.code, 2);
