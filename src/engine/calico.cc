@@ -152,10 +152,23 @@ void EngineImpl::compile_calico(const ClusterState& state) {
     const CalicoSelector* ns_selector = nullptr;
     const CalicoEntity::ServiceAccounts* sa = nullptr;
   };
-  auto ns_ok_id = [&](const Scope& s, uint32_t id) {
-    uint32_t ns = identities_[id].ns;
-    if (s.ns_selector) return !s.ns_selector->is_global() && s.ns_selector->matches(ns_labels[ns]);
-    return !s.own_ns || namespaces_[ns] == *s.own_ns;
+  // Identities by namespace: a scope's namespaces are found once (its own, or those its
+  // namespaceSelector matches), and only their identities are tested (a recommendation writes
+  // tens of thousands of entities, each scoped to one namespace).
+  std::vector<std::vector<uint32_t>> ids_by_ns(namespaces_.size());
+  for (uint32_t id = 0; id < n; ++id) ids_by_ns[identities_[id].ns].push_back(id);
+  std::map<std::string_view, uint32_t> ns_index;
+  for (uint32_t i = 0; i < namespaces_.size(); ++i) ns_index.emplace(namespaces_[i], i);
+  auto for_each_ns = [&](const Scope& s, auto&& f) {
+    if (s.ns_selector) {
+      if (s.ns_selector->is_global()) return;
+      for (uint32_t ns = 0; ns < namespaces_.size(); ++ns)
+        if (s.ns_selector->matches(ns_labels[ns])) f(ns);
+    } else if (s.own_ns) {
+      if (auto it = ns_index.find(*s.own_ns); it != ns_index.end()) f(it->second);
+    } else {
+      for (uint32_t ns = 0; ns < namespaces_.size(); ++ns) f(ns);
+    }
   };
   auto sa_ok = [&](const Scope& s, uint32_t id) {
     if (!s.sa) return true;
@@ -166,10 +179,12 @@ void EngineImpl::compile_calico(const ClusterState& state) {
   };
   auto endpoints_of = [&](const Scope& s) {
     Bits b(n);
-    for (uint32_t id = 0; id < n; ++id)
-      if (!host_network_.test(id) && ns_ok_id(s, id) && sa_ok(s, id) &&
-          (!s.selector || s.selector->matches(ep_labels[id])))
-        b.set(id);
+    for_each_ns(s, [&](uint32_t ns) {
+      for (uint32_t id : ids_by_ns[ns])
+        if (!host_network_.test(id) && sa_ok(s, id) &&
+            (!s.selector || s.selector->matches(ep_labels[id])))
+          b.set(id);
+    });
     return b;
   };
   auto sets_of = [&](const Scope& s) {
