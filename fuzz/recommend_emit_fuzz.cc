@@ -3,7 +3,9 @@
 // invalid UTF-8) is written as YAML and as JSON and read back by the loader; what comes back
 // must be exactly the policy (check_written, the command's own self-check), and both YAML
 // writers must give the same bytes. Text outside the policy (comments, annotations) can never
-// become part of it. The same for the policy translated to a CiliumNetworkPolicy.
+// become part of it. The same for the policy translated to a CiliumNetworkPolicy and to a
+// Calico NetworkPolicy; and a label selector of any bytes (keys and values unvalidated) is
+// either refused as a Calico selector expression or reads back matching exactly what it does.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "core/labels.h"
+#include "recommend/calico_emit.h"
 #include "recommend/cilium_emit.h"
 #include "recommend/recommend.h"
 
@@ -116,6 +119,42 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();
     if (!check_written(render_cilium_json(cil), "fuzz.json", {}, {}, {cp}).empty())
       __builtin_trap();
+  }
+  // As a Calico NetworkPolicy (--output-kind calico): read back exactly, or refused.
+  CalicoRecommendation cal = to_calico(rec);
+  if (cal.error.empty()) {
+    const CalicoPolicy* cp = &cal.policies.at(0).policy;
+    if (!check_written(render_calico_yaml(cal), "fuzz.yaml", {}, {}, {}, {cp}).empty())
+      __builtin_trap();
+    if (!check_written(render_calico_json(cal), "fuzz.json", {}, {}, {}, {cp}).empty())
+      __builtin_trap();
+  }
+  // Raw keys and values in a Calico selector expression: refused, or the same selector.
+  LabelSelector raw;
+  std::vector<std::string> seen;
+  for (int i = in.ConsumeIntegralInRange(0, 3); i > 0; --i) {
+    std::string k = in.ConsumeRandomLengthString(16);
+    auto op = static_cast<SelectorOp>(in.ConsumeIntegralInRange(0, 3));
+    std::vector<std::string> values;
+    if (op == SelectorOp::In || op == SelectorOp::NotIn)
+      for (int j = in.ConsumeIntegralInRange(1, 3); j > 0; --j)
+        values.push_back(in.ConsumeRandomLengthString(16));
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    seen.insert(seen.end(), values.begin(), values.end());
+    raw.requirements.push_back({k, op, values});
+  }
+  std::string why;
+  if (auto sel = calico_selector(raw, &why)) {
+    auto again = CalicoSelector::parse(sel->text(), &why);
+    if (!again) __builtin_trap();
+    seen.push_back("");
+    for (size_t v = 0; v < seen.size(); ++v) {
+      Labels l;
+      for (size_t r = 0; r < raw.requirements.size(); ++r)
+        if ((v + r) % 3 != 0) l[raw.requirements[r].key] = seen[(v + r) % seen.size()];
+      if (again->matches(l) != raw.matches(l)) __builtin_trap();
+    }
   }
   return 0;
 }
