@@ -539,6 +539,12 @@ int run(const RecommendOptionsCli& o) {
           "node), where the NetworkPolicy named some nodes' addresses: Cilium's CIDR rules do not "
           "match nodes\n",
           cil.node_rules_widened);
+    if (calico && rec.edges_own_node)
+      msg += fmt::format(
+          "stockade: note: {} observed edge(s) between a pod and its own node became rules "
+          "(Calico's policies decide that traffic): each names the node's address for the whole "
+          "workload, so its pods on other nodes may use it too\n",
+          rec.edges_own_node);
     std::fflush(stdout);
     std::fwrite(msg.data(), 1, msg.size(), stderr);
   }

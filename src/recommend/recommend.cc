@@ -1360,6 +1360,8 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
       ++out.edges_already_allowed;
       continue;
     }
+    out.edges_own_node +=
+        (need_egress && on_node(e.src, e.dst)) || (need_ingress && on_node(e.dst, e.src));
     const uint32_t dst_unit = dst_pod ? unit_of[e.dst.endpoint] : UINT32_MAX;
     uint32_t specs[2] = {spec_id(dst_unit, e.protocol, e.port), 0};
     uint32_t numeric[2] = {spec_id(UINT32_MAX, e.protocol, e.port), 0};

@@ -72,12 +72,15 @@ struct Recommendation {
   std::vector<RecommendedPolicy> policies;  // sorted by (namespace, name)
   // Observed established edges that must stay allowed (indices into Observed::edges).
   std::vector<size_t> must_allow;
-  uint64_t edges_established = 0;         // edges with at least one established connection
-  uint64_t edges_already_allowed = 0;     // allowed by existing policies already, both sides
-  uint64_t edges_denied_existing = 0;     // established but denied by existing policies: kept out
-  uint64_t edges_failed_only = 0;         // only failed/dropped attempts: never allowed
-  uint64_t edges_below_min_count = 0;     // fewer established connections than min_count
-  uint64_t edges_unresolved = 0;          // an endpoint outside the objects (not expressible)
+  uint64_t edges_established = 0;      // edges with at least one established connection
+  uint64_t edges_already_allowed = 0;  // allowed by existing policies already, both sides
+  uint64_t edges_denied_existing = 0;  // established but denied by existing policies: kept out
+  uint64_t edges_failed_only = 0;      // only failed/dropped attempts: never allowed
+  uint64_t edges_below_min_count = 0;  // fewer established connections than min_count
+  uint64_t edges_unresolved = 0;       // an endpoint outside the objects (not expressible)
+  // Edges between a pod and its own node that became allowances (own_node_egress / _ingress):
+  // a rule naming the node's address for the pod's whole unit.
+  uint64_t edges_own_node = 0;
   std::vector<ClusterPolicy> guardrails;  // with options.guardrails, sorted by name
   std::vector<std::string> notes;         // things a user should know (sorted, unique)
 

@@ -364,6 +364,10 @@ TEST(RecommendCalico, OwnNodeNeedsRulesInCalico) {
   std::string both = check.observed_denied[0] + " " + check.observed_denied[1];
   EXPECT_NE(both.find("10250"), std::string::npos) << both;
   EXPECT_NE(both.find("node/n1 -> shop/api TCP/8080"), std::string::npos) << both;
+  // With them, both are rules, and counted (the summary says they name the node for the
+  // whole workload).
+  EXPECT_EQ(rec.edges_own_node, 0u);
+  EXPECT_EQ(recommend(fx.state, *fx.engine, fx.obs, calico_options()).edges_own_node, 2u);
 }
 
 TEST(RecommendCalico, HostileLabelValuesStayOneString) {
