@@ -238,7 +238,7 @@ int run(const RecommendOptionsCli& o) {
   }
   CalicoRecommendation cal;
   if (calico) {
-    cal = to_calico(rec);
+    cal = to_calico(rec, state.calico_network_sets);
     if (!cal.error.empty()) throw UsageError{cal.error};
   }
   ClusterState after_state = cilium   ? with_cilium_recommendation(state, cil, o.replace)

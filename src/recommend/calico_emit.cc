@@ -84,11 +84,14 @@ void dump_selector(const std::optional<CalicoSelector>& sel, std::string& s) {
   dump_selector(sel->root(), s);
 }
 
+constexpr const char* kOrchestrator = "projectcalico.org/orchestrator";
+
 struct Builder {
   const NetworkPolicy& np;
   std::string& error;
+  const std::vector<CalicoNetworkSet>& network_sets;
 
-  std::optional<CalicoSelector> selector(const LabelSelector& s) {
+  std::optional<CalicoSelector> selector(const LabelSelector& s, bool peer = false) {
     for (const SelectorRequirement& r : s.requirements)
       if (calico_reserved_key(r.key)) {
         fail("selects by the label key \"" + r.key +
@@ -96,9 +99,22 @@ struct Builder {
         return std::nullopt;
       }
     std::string why;
-    auto out = calico_selector(s, &why);
+    std::optional<CalicoSelector> out;
+    if (peer && looks_like_a_set(s)) {
+      LabelSelector pods_only = s;
+      pods_only.requirements.push_back({kOrchestrator, SelectorOp::Exists, {}});
+      out = calico_selector(pods_only, &why);
+    } else {
+      out = calico_selector(s, &why);
+    }
     if (!out) fail(why);
     return out;
+  }
+  // Whether a NetworkSet of the input has labels `s` matches (in any namespace: a peer that
+  // might select one is kept to pods, whatever its namespace scope).
+  bool looks_like_a_set(const LabelSelector& s) const {
+    return std::any_of(network_sets.begin(), network_sets.end(),
+                       [&](const CalicoNetworkSet& set) { return s.matches(set.labels); });
   }
   std::optional<CalicoSelector> namespace_selector(const LabelSelector& s) {
     // One namespace by name: Calico's own label for it.
@@ -178,10 +194,11 @@ void translate_rule(const NetworkPolicyRule& r, const std::vector<PeerEvidence>*
         e.namespace_selector = b.namespace_selector(*peer.namespace_selector);
       // In a namespaced policy an entity without namespaceSelector selects in the policy's
       // namespace, as a NetworkPolicy's podSelector alone does; a namespaceSelector alone
-      // selects every endpoint of those namespaces, as in a NetworkPolicy.
-      if (peer.pod_selector && !(peer.namespace_selector && peer.pod_selector->empty()))
-        e.selector = b.selector(*peer.pod_selector);
-      if (!peer.namespace_selector && !e.selector) e.selector = CalicoSelector{};
+      // selects every endpoint (and network set) of those namespaces.
+      const LabelSelector pods = peer.pod_selector.value_or(LabelSelector{});
+      if (!peer.namespace_selector || !pods.empty() || b.looks_like_a_set(pods))
+        e.selector = b.selector(pods, true);
+      if (!e.selector) e.selector = CalicoSelector{};
     } else if (peer.ip_block) {
       e.nets.push_back(peer.ip_block->cidr);
       e.not_nets = peer.ip_block->except;
@@ -348,11 +365,12 @@ std::optional<CalicoSelector> calico_selector(const LabelSelector& s, std::strin
   return parsed;
 }
 
-CalicoRecommendation to_calico(const Recommendation& rec) {
+CalicoRecommendation to_calico(const Recommendation& rec,
+                               const std::vector<CalicoNetworkSet>& network_sets) {
   CalicoRecommendation out;
   for (const RecommendedPolicy& rp : rec.policies) {
     const NetworkPolicy& np = rp.policy;
-    Builder b{np, out.error};
+    Builder b{np, out.error, network_sets};
     RecommendedCalicoPolicy cp;
     cp.annotations = rp.annotations;
     CalicoPolicy& p = cp.policy;

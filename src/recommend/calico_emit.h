@@ -50,9 +50,13 @@ std::optional<CalicoSelector> calico_selector(const LabelSelector& s, std::strin
 //   `nets` with its except as `notNets` (Calico's nets match nodes and host-network pods by
 //   address, as the NetworkPolicy's ipBlock did);
 // - a direction isolated without rules is `types` holding it with no rules.
+// - Calico's rule selectors also select NetworkSets (by their nets) with those labels: where
+//   one of `network_sets` (the input's) has labels a peer's selector matches, the peer also
+//   requires has(projectcalico.org/orchestrator), a label of workload endpoints only.
 // A selector key Calico reserves for its own labels (projectcalico.org/*, pcns.*, pcsa.*)
 // cannot be written: `error` says which.
-CalicoRecommendation to_calico(const Recommendation& rec);
+CalicoRecommendation to_calico(const Recommendation& rec,
+                               const std::vector<CalicoNetworkSet>& network_sets = {});
 
 // The cluster with the Calico policies added (existing NetworkPolicies removed when `replace`;
 // the input's own Calico policies stay, as they stay in force).

@@ -10,6 +10,7 @@
 
 #include "input/loader.h"
 #include "recommend/selfcheck.h"
+#include "support/random_calico.h"
 #include "support/random_cluster.h"
 
 namespace stockade {
@@ -350,6 +351,60 @@ TEST(RecommendCalico, RulesBecomeCalicoRulesAndTheEngineProvesThem) {
   EXPECT_NE(yaml.find("  # data/db (Pod): 1 connection"), std::string::npos) << yaml;
 }
 
+TEST(RecommendCalico, NetworkSetsLabelledLikePodsAreNotPeers) {
+  // Calico's rule selectors also select NetworkSets by their labels (their nets): a set
+  // labelled app=web in shop would be allowed wherever web is. Where the input holds such a
+  // set, peers are restricted to workload endpoints (has(projectcalico.org/orchestrator)), and
+  // the outside stays where the NetworkPolicies put it.
+  ClusterLoader l;
+  auto r = l.add_text(std::string(kCluster) + R"(
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkSet
+metadata: {name: lookalike, namespace: shop, labels: {app: web}}
+spec: {nets: [198.51.100.0/24]}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkSet
+metadata: {name: dns-lookalike, namespace: data, labels: {k8s-app: kube-dns}}
+spec: {nets: [192.0.2.0/24]}
+)",
+                      "cluster.yaml");
+  ASSERT_TRUE(r) << r.error().str();
+  ClusterState state = std::move(l).finish();
+  ASSERT_EQ(state.calico_network_sets.size(), 2u);
+  auto engine = PolicyEngine::compile(state, build_endpoints(state));
+  auto o = observe_flows_text(state, *engine, flows(), {});
+  ASSERT_TRUE(o) << o.error().str();
+  Recommendation rec = recommend(state, *engine, *o, calico_options());
+  CalicoRecommendation cal = to_calico(rec, state.calico_network_sets);
+  ASSERT_EQ(cal.error, "");
+  const std::string yaml = render_calico_yaml(cal);
+  EXPECT_NE(yaml.find("selector: \"app == 'web' && has(projectcalico.org/orchestrator)\""),
+            std::string::npos)
+      << yaml;
+  // Peers no set looks like are written as before.
+  EXPECT_NE(yaml.find("selector: \"app == 'db'\""), std::string::npos) << yaml;
+  ClusterState np_state = with_recommendation(state, rec, false);
+  auto np_after = PolicyEngine::compile(np_state, build_endpoints(np_state));
+  ClusterState cal_state = with_calico_recommendation(state, cal, false);
+  auto cal_after = PolicyEngine::compile(cal_state, build_endpoints(cal_state));
+  EXPECT_FALSE(self_check(*engine, *cal_after, *o, rec, calico_options()).failed());
+  size_t checked = 0;
+  expect_same_verdicts(*np_after, *cal_after, &checked);
+  auto api = cal_after->find_endpoint("shop", "api");
+  ASSERT_TRUE(api.has_value());
+  const Peer set_address = Peer::of_ip(*IpAddr::parse("198.51.100.9"));
+  EXPECT_FALSE(
+      cal_after->evaluate(set_address, Peer::of_endpoint(*api), Protocol::TCP, 8080).allowed);
+  // Without the sets, the translation would have let the set's addresses in.
+  CalicoRecommendation naive = to_calico(rec);
+  ClusterState naive_state = with_calico_recommendation(state, naive, false);
+  auto naive_after = PolicyEngine::compile(naive_state, build_endpoints(naive_state));
+  EXPECT_TRUE(
+      naive_after->evaluate(set_address, Peer::of_endpoint(*api), Protocol::TCP, 8080).allowed);
+}
+
 TEST(RecommendCalico, OwnNodeNeedsRulesInCalico) {
   // Without the own-node options (the NetworkPolicy recommendation as it is), api's traffic to
   // and from its own node gets no rule: Kubernetes lets it through, Calico's tiers do not.
@@ -482,7 +537,7 @@ TEST(RecommendCalico, EmitterCannotBeBrokenOutOf) {
   EXPECT_NE(check_written(render_policy_yaml(rec.policies[0]), "out.yaml", {}, {}, {}, proved), "");
 }
 
-TEST(RecommendCalico, RandomClustersDecideAsTheNetworkPolicies) {
+void random_clusters(bool with_calico) {
   // Random clusters (tests/support/random_cluster.h: their own NetworkPolicies and admin
   // tiers stay in force), random observed traffic between pods and to and from outside; the
   // recommendation as NetworkPolicies and as Calico policies must give the same verdicts on
@@ -490,6 +545,7 @@ TEST(RecommendCalico, RandomClustersDecideAsTheNetworkPolicies) {
   size_t checked = 0, clusters = 0, policies = 0;
   for (uint64_t seed = 1; seed <= 150; ++seed) {
     ClusterState state = testing::random_cluster(seed);
+    if (with_calico) testing::add_random_calico_policies(state, seed);
     auto engine = PolicyEngine::compile(state, build_endpoints(state));
     const auto& eps = engine->endpoints();
     std::mt19937_64 rng(seed);
@@ -518,7 +574,7 @@ TEST(RecommendCalico, RandomClustersDecideAsTheNetworkPolicies) {
     ASSERT_TRUE(o) << o.error().str();
     if (o->edges.empty()) continue;
     Recommendation rec = recommend(state, *engine, *o, calico_options());
-    CalicoRecommendation cal = to_calico(rec);
+    CalicoRecommendation cal = to_calico(rec, state.calico_network_sets);
     ASSERT_EQ(cal.error, "") << "seed " << seed;
     ClusterState np_state = with_recommendation(state, rec, false);
     auto np_after = PolicyEngine::compile(np_state, build_endpoints(np_state));
@@ -532,6 +588,7 @@ TEST(RecommendCalico, RandomClustersDecideAsTheNetworkPolicies) {
     if (::testing::Test::HasFailure()) {
       ADD_FAILURE() << "seed " << seed << "\n"
                     << testing::dump_cluster(state) << "\n"
+                    << testing::dump_calico(state) << "\n"
                     << render_calico_yaml(cal);
       return;
     }
@@ -541,6 +598,14 @@ TEST(RecommendCalico, RandomClustersDecideAsTheNetworkPolicies) {
   EXPECT_GT(clusters, 50u);
   EXPECT_GT(policies, 100u);
   EXPECT_GT(checked, 5000u);
+}
+
+TEST(RecommendCalico, RandomClustersDecideAsTheNetworkPolicies) {
+  random_clusters(false);
+}
+
+TEST(RecommendCalico, RandomClustersWithCalicoPoliciesDecideAsTheNetworkPolicies) {
+  random_clusters(true);
 }
 
 }  // namespace
