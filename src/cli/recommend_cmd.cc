@@ -172,10 +172,6 @@ int run(const RecommendOptionsCli& o) {
     throw UsageError{
         "--guardrails with --output-kind cilium: not yet: the guardrails are "
         "AdminNetworkPolicies / ClusterNetworkPolicies, which Cilium does not enforce"};
-  if (calico && o.guardrails)
-    throw UsageError{
-        "--guardrails with --output-kind calico: not yet: the guardrails would have to be "
-        "written as GlobalNetworkPolicies in a tier of their own"};
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
   auto current = PolicyEngine::compile(state, resolve_endpoints(state, o.common));
@@ -241,9 +237,10 @@ int run(const RecommendOptionsCli& o) {
     cal = to_calico(rec, state.calico_network_sets);
     if (!cal.error.empty()) throw UsageError{cal.error};
   }
-  ClusterState after_state = cilium   ? with_cilium_recommendation(state, cil, o.replace)
-                             : calico ? with_calico_recommendation(state, cal, o.replace)
-                                      : with_recommendation(state, rec, o.replace);
+  ClusterState after_state = cilium ? with_cilium_recommendation(state, cil, o.replace)
+                             : calico
+                                 ? with_calico_recommendation(state, cal, o.replace, rec.guardrails)
+                                 : with_recommendation(state, rec, o.replace);
   auto after = PolicyEngine::compile(after_state, build_endpoints(after_state));
   SelfCheck check = self_check(*current, *after, obs, rec, ro);
   verbose_log(o.common, "self-check: " + clock.lap());
@@ -309,26 +306,31 @@ int run(const RecommendOptionsCli& o) {
           json ? render_policy_json(p, 2) + "\n" : render_policy_yaml(p));
       contents.push_back({{&p.policy}, {}, {}, {}});
     }
-    for (const ClusterPolicy& p : rec.guardrails) {
-      files.emplace_back(std::filesystem::path(o.out_dir) / ("cluster." + p.name + ext),
-                         json ? render_cluster_policy_json(p, 2, rec.low_confidence) + "\n"
-                              : render_cluster_policy_yaml(p, rec.low_confidence));
-      contents.push_back({{}, {&p}, {}, {}});
-    }
   } else if (cilium) {
     files.emplace_back("", json ? render_cilium_json(cil) : render_cilium_yaml(cil));
     auto& c = contents.emplace_back();
     for (const RecommendedCiliumPolicy& p : cil.policies) c.cilium.push_back(&p.policy);
   } else if (calico) {
-    files.emplace_back("", json ? render_calico_json(cal) : render_calico_yaml(cal));
+    // The guardrails stay ClusterNetworkPolicies (AdminNetworkPolicies with --guardrail-api
+    // v1alpha1): Calico enforces them itself, in its kube-admin tier.
+    files.emplace_back("", json ? render_calico_json(cal, rec.guardrails, rec.low_confidence)
+                                : render_calico_yaml(cal, rec.guardrails, rec.low_confidence));
     auto& c = contents.emplace_back();
     for (const RecommendedCalicoPolicy& p : cal.policies) c.calico.push_back(&p.policy);
+    for (const ClusterPolicy& p : rec.guardrails) c.guardrails.push_back(&p);
   } else {
     files.emplace_back("", json ? render_json(rec) : render_yaml(rec));
     auto& c = contents.emplace_back();
     for (const RecommendedPolicy& p : rec.policies) c.policies.push_back(&p.policy);
     for (const ClusterPolicy& p : rec.guardrails) c.guardrails.push_back(&p);
   }
+  if (!o.out_dir.empty())
+    for (const ClusterPolicy& p : rec.guardrails) {
+      files.emplace_back(std::filesystem::path(o.out_dir) / ("cluster." + p.name + ext),
+                         json ? render_cluster_policy_json(p, 2, rec.low_confidence) + "\n"
+                              : render_cluster_policy_yaml(p, rec.low_confidence));
+      contents.push_back({{}, {&p}, {}, {}});
+    }
   for (size_t i = 0; i < files.size(); ++i) {
     std::string name = files[i].first.empty() ? "<stdout>" : files[i].first.string();
     std::string why = check_written(files[i].second, name, contents[i].policies,

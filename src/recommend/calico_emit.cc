@@ -400,10 +400,12 @@ CalicoRecommendation to_calico(const Recommendation& rec,
 }
 
 ClusterState with_calico_recommendation(const ClusterState& state, const CalicoRecommendation& c,
-                                        bool replace) {
+                                        bool replace,
+                                        const std::vector<ClusterPolicy>& guardrails) {
   ClusterState s = state;
   if (replace) s.network_policies.clear();
   for (const RecommendedCalicoPolicy& p : c.policies) s.calico_policies.push_back(p.policy);
+  for (const ClusterPolicy& p : guardrails) s.cluster_policies.push_back(p);
   return s;
 }
 
@@ -415,18 +417,26 @@ std::string render_calico_policy_json(const RecommendedCalicoPolicy& p, int inde
   return calico_policy_json(p, false).dump(indent, ' ', false, ojson::error_handler_t::replace);
 }
 
-std::string render_calico_yaml(const CalicoRecommendation& r) {
+std::string render_calico_yaml(const CalicoRecommendation& r,
+                               const std::vector<ClusterPolicy>& guardrails, bool low_confidence) {
   std::string out;
   for (const RecommendedCalicoPolicy& p : r.policies) {
     out += "---\n";
     out += render_calico_policy_yaml(p);
   }
+  for (const ClusterPolicy& p : guardrails) {
+    out += "---\n";
+    out += render_cluster_policy_yaml(p, low_confidence);
+  }
   return out;
 }
 
-std::string render_calico_json(const CalicoRecommendation& r) {
+std::string render_calico_json(const CalicoRecommendation& r,
+                               const std::vector<ClusterPolicy>& guardrails, bool low_confidence) {
   ojson items = ojson::array();
   for (const RecommendedCalicoPolicy& p : r.policies) items.push_back(calico_policy_json(p, false));
+  for (const ClusterPolicy& p : guardrails)
+    items.push_back(ojson::parse(render_cluster_policy_json(p, -1, low_confidence)));
   ojson list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", std::move(items)}};
   return list.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
 }

@@ -59,14 +59,22 @@ CalicoRecommendation to_calico(const Recommendation& rec,
                                const std::vector<CalicoNetworkSet>& network_sets = {});
 
 // The cluster with the Calico policies added (existing NetworkPolicies removed when `replace`;
-// the input's own Calico policies stay, as they stay in force).
+// the input's own Calico policies stay, as they stay in force), and the guardrails
+// (Recommendation::guardrails: ClusterNetworkPolicies / AdminNetworkPolicies, which Calico
+// enforces itself in its kube-admin tier).
 ClusterState with_calico_recommendation(const ClusterState& state, const CalicoRecommendation& c,
-                                        bool replace);
+                                        bool replace,
+                                        const std::vector<ClusterPolicy>& guardrails = {});
 
 std::string render_calico_policy_yaml(const RecommendedCalicoPolicy& p);
 std::string render_calico_policy_json(const RecommendedCalicoPolicy& p, int indent);
-std::string render_calico_yaml(const CalicoRecommendation& r);  // "---" documents
-std::string render_calico_json(const CalicoRecommendation& r);  // one List
+// "---" documents / one List; the guardrails after the Calico policies, in their own kind.
+std::string render_calico_yaml(const CalicoRecommendation& r,
+                               const std::vector<ClusterPolicy>& guardrails = {},
+                               bool low_confidence = false);
+std::string render_calico_json(const CalicoRecommendation& r,
+                               const std::vector<ClusterPolicy>& guardrails = {},
+                               bool low_confidence = false);
 
 // What a Calico policy says, as text (selectors as parsed trees, rules and entities in order,
 // every field the loader reads): two policies with the same text enforce the same traffic.
