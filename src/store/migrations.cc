@@ -104,6 +104,9 @@ CREATE TABLE agent_sequences (
   PRIMARY KEY (node, boot_id)
 );
 )sql"},
+    {2, "when each edge was first stored", R"sql(
+ALTER TABLE edges ADD COLUMN stored_at BIGINT NOT NULL DEFAULT 0;  -- ns, the store's clock
+)sql"},
 };
 
 std::string substitute(std::string sql, std::string_view id) {

@@ -264,12 +264,14 @@ class SqlStore final : public Store {
       // Lifetime rows, returning each edge's id.
       std::vector<Column> cols = stats_columns(
           {int_column("src"), int_column("dst"), text_column("protocol"), int_column("port")});
+      cols.push_back(int_column("stored_at"));
       for (const auto& [key, s] : lifetime) {
         cols[0].ints.push_back(id_of(std::get<0>(key)));
         cols[1].ints.push_back(id_of(std::get<1>(key)));
         cols[2].texts.push_back(std::get<2>(key));
         cols[3].ints.push_back(std::get<3>(key));
         push_stats(cols, 4, s);
+        cols.back().ints.push_back(now);  // stored_at: kept from the first insert
       }
       std::map<std::tuple<int64_t, int64_t, std::string, int64_t>, int64_t> edge_ids;
       if (!lifetime.empty()) {
@@ -347,8 +349,8 @@ class SqlStore final : public Store {
       return read_edges(
           c,
           "SELECT e.id, s.name, d.name, e.protocol, e.port, e.count, e.established, e.failed, "
-          "e.dropped, e.first_seen, e.last_seen FROM edges e JOIN endpoints s ON s.id = e.src "
-          "JOIN endpoints d ON d.id = e.dst",
+          "e.dropped, e.first_seen, e.last_seen, e.stored_at FROM edges e JOIN endpoints s ON "
+          "s.id = e.src JOIN endpoints d ON d.id = e.dst",
           {});
     });
   }
@@ -423,7 +425,7 @@ class SqlStore final : public Store {
     return transact(true, [&](Connection& c) -> Result<Baseline> {
       auto cur = read_baseline(c, ns, workload, true);
       if (!cur) return tl::unexpected(cur.error());
-      if (!*cur) return make_error("no baseline " + name);
+      if (!*cur) return make_error(ErrorCode::NotFound, "no baseline " + name);
       Baseline b = **cur;
       BaselineState from = b.state;
       bool allowed = (from == BaselineState::Learning && to == BaselineState::Stable) ||
@@ -688,6 +690,7 @@ class SqlStore final : public Store {
       e.stats.dropped = static_cast<uint64_t>(as_int(r[8]));
       e.stats.first_seen = as_int(r[9]);
       e.stats.last_seen = as_int(r[10]);
+      if (r.size() > 11) e.stored_at = as_int(r[11]);
       index.emplace(as_int(r[0]), out.size());
       out.push_back(std::move(e));
     }

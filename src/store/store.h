@@ -46,6 +46,10 @@ struct StoredEdge {
   uint16_t port = 0;
   EdgeStats stats;
   std::vector<std::string> processes;  // sorted, distinct
+  // When the store first held the edge (its clock, ns; read by lifetime_edges, set by
+  // write_batch): what a baseline locked at time T had seen is what was stored before T.
+  // Not part of the edge's value (==).
+  int64_t stored_at = 0;
   friend bool operator==(const StoredEdge& a, const StoredEdge& b) {
     const EdgeStats &x = a.stats, &y = b.stats;
     return a.src == b.src && a.dst == b.dst && a.protocol == b.protocol && a.port == b.port &&

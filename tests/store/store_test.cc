@@ -208,6 +208,25 @@ TEST_P(StoreTest, BatchesAddUpInLifetimeEdges) {
   EXPECT_EQ(*edges2, *edges);
 }
 
+// Each edge keeps when the store first held it (what a locked baseline had seen), whatever
+// later batches add to it.
+TEST_P(StoreTest, EdgesKeepWhenTheyWereFirstStored) {
+  auto s = open();
+  ASSERT_TRUE(s);
+  clock_ = kT0;
+  ASSERT_TRUE(s->write_batch(EdgeBatch{std::nullopt, {edge("a/x", "b/y", 80, 1)}}));
+  clock_ = kT0 + kMinuteNs;
+  ASSERT_TRUE(s->write_batch(
+      EdgeBatch{std::nullopt, {edge("a/x", "b/y", 80, 2), edge("a/x", "b/y", 81, 1)}}));
+  auto edges = s->lifetime_edges();
+  ASSERT_TRUE(edges) << edges.error().str();
+  ASSERT_EQ(edges->size(), 2u);
+  EXPECT_EQ((*edges)[0].port, 80);
+  EXPECT_EQ((*edges)[0].stats.count, 3u);
+  EXPECT_EQ((*edges)[0].stored_at, kT0);
+  EXPECT_EQ((*edges)[1].stored_at, kT0 + kMinuteNs);
+}
+
 // What PostgreSQL's array literals quote, and words that mean something there, are plain text.
 TEST_P(StoreTest, TextWithQuotesBracesAndUnicodeRoundTrips) {
   auto s = open();
