@@ -18,9 +18,11 @@
 #include "cli/observe_flags.h"
 #include "core/read_text.h"
 #include "kube/live_state.h"
+#include "model/duration.h"
 #include "server/flow_journal.h"
 #include "server/http.h"
 #include "server/state.h"
+#include "store/store.h"
 
 namespace stockade::cli {
 
@@ -31,6 +33,8 @@ struct ServeOptions {
   bool in_cluster = false;
   std::string listen = "127.0.0.1:7080";
   std::string store = "sqlite:stockade.db";
+  std::string journal;
+  std::string baseline_quiet = "24h";
   std::string token_file;
   std::string tls_cert, tls_key;
   std::string admission = "warn";
@@ -153,10 +157,24 @@ int run(const ServeOptions& o) {
     throw UsageError{
         "--hubble-relay is not implemented in this version: POST the records to "
         "/api/v1/flows (hubble observe -o jsonpb --follow | curl --data-binary @- …)"};
-  if (o.store.rfind("postgres://", 0) == 0 || o.store.rfind("postgresql://", 0) == 0)
-    throw UsageError{"--store postgres://: not implemented in this version (sqlite:PATH is)"};
-  if (o.store.rfind("sqlite:", 0) != 0 || o.store.size() == 7)
+  const bool postgres =
+      o.store.rfind("postgres://", 0) == 0 || o.store.rfind("postgresql://", 0) == 0;
+  if (!postgres && (o.store.rfind("sqlite:", 0) != 0 || o.store.size() == 7))
     throw UsageError{"--store: expected sqlite:PATH or postgres://…, got \"" + o.store + "\""};
+  // The raw records are journaled on this host (docs/notes/serve.md): beside the SQLite file,
+  // or where --journal says.
+  std::string journal_path = o.journal;
+  if (journal_path.empty()) {
+    if (postgres)
+      throw UsageError{
+          "--store postgres://… needs --journal PATH: the flow records are journaled on this "
+          "host"};
+    journal_path = o.store.substr(7) + ".flows";
+  }
+  auto quiet_ns = parse_duration(o.baseline_quiet);
+  if (!quiet_ns || *quiet_ns <= 0)
+    throw UsageError{"--baseline-quiet: expected a positive duration (24h, 30m, 7d), got \"" +
+                     o.baseline_quiet + "\""};
   auto [host, port] = split_listen(o.listen);
 
   server::HttpOptions ho;
@@ -198,7 +216,6 @@ int run(const ServeOptions& o) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  const std::string journal_path = o.store.substr(7) + ".flows";
   server::FlowJournal journal;
   if (auto r = journal.open(journal_path); !r) throw UsageError{r.error().str()};
   if (journal.torn_bytes())
@@ -250,7 +267,14 @@ int run(const ServeOptions& o) {
   }
   so.max_external_nodes = o.max_external_nodes;
   so.max_gzip_ratio = o.max_gzip_ratio;
-  server::ServerState state(source, journal, so);
+  auto opened = store::open_store(o.store);
+  if (!opened) throw UsageError{opened.error().str()};
+  std::unique_ptr<store::Store> db = std::move(*opened);
+  audit::AuditOptions ao;
+  ao.quiet_period_ns = *quiet_ns;
+  audit::LiveAudit live_audit(*db, ao);
+  if (auto r = live_audit.load(); !r) throw UsageError{r.error().str()};
+  server::ServerState state(source, journal, so, &live_audit);
   if (auto r = state.rebuild(); !r) throw UsageError{r.error().str()};
   log_msg("loaded " + std::to_string(state.snapshot()->engine->endpoints().size()) +
           " endpoints; " + std::to_string(journal.batches()) + " journaled batches replayed");
@@ -281,6 +305,28 @@ int run(const ServeOptions& o) {
       return;
     }
   });
+  // Baselines quiet long enough become stable; expired buckets and events go (on PostgreSQL,
+  // one replica at a time: the store takes an advisory lock).
+  std::thread housekeeping([&] {
+    int64_t last_retention = 0;
+    while (!stopping) {
+      for (int i = 0; i < 100 && !stopping; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (stopping) break;
+      if (auto r = live_audit.settle(); !r) {
+        log_msg("baselines: " + r.error().str());
+      } else {
+        for (const store::Baseline& b : *r) log_msg("baseline " + b.ns + " is stable");
+      }
+      const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      if (now - last_retention >= store::kHourNs) {
+        last_retention = now;
+        if (auto r = db->apply_retention(); !r) log_msg("retention: " + r.error().str());
+      }
+    }
+  });
   std::thread watcher;
   if (!live)
     watcher = std::thread([&] {
@@ -306,6 +352,7 @@ int run(const ServeOptions& o) {
   }
   signal_thread.join();
   if (watcher.joinable()) watcher.join();
+  housekeeping.join();
   {
     std::lock_guard lock(change_mutex);
     on_change = nullptr;
@@ -335,8 +382,14 @@ Runner register_serve(CLI::App& app) {
                   "ADDR:PORT to listen on; without --token-file only a loopback address")
       ->default_str("127.0.0.1:7080");
   cmd->add_option("--store", opts->store,
-                  "sqlite:PATH (the flow journal is PATH.flows) or postgres://…")
+                  "sqlite:PATH (the flow journal is PATH.flows) or postgres://… (with --journal)")
       ->default_str("sqlite:stockade.db");
+  cmd->add_option("--journal", opts->journal,
+                  "Where the accepted flow records are journaled (default: the SQLite store's "
+                  "PATH.flows)");
+  cmd->add_option("--baseline-quiet", opts->baseline_quiet,
+                  "A learning baseline with no new edge for this long becomes stable")
+      ->default_str("24h");
   cmd->add_option("--token-file", opts->token_file,
                   "Every /api/ and console request needs Authorization: Bearer <this file's "
                   "token>");

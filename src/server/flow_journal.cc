@@ -107,6 +107,7 @@ Result<void> FlowJournal::open(const std::string& path) {
     torn_ = size - end;
   }
   size_ = end;
+  before_last_ = end;
   if (::lseek(fd_, static_cast<off_t>(size_), SEEK_SET) < 0)
     return make_error(path, 0, std::strerror(errno));
   // The file's directory entry must survive a crash too.
@@ -135,8 +136,22 @@ Result<void> FlowJournal::append(std::string_view body) {
     return make_error(path_, 0,
                       std::string("cannot write the flow journal: ") + std::strerror(err));
   }
+  before_last_ = size_;
   size_ += frame.size();
   ++batches_;
+  return {};
+}
+
+Result<void> FlowJournal::drop_last() {
+  if (fd_ < 0) return make_error(path_, 0, "journal not open");
+  if (before_last_ >= size_) return make_error(path_, 0, "no batch to remove");
+  if (::ftruncate(fd_, static_cast<off_t>(before_last_)) != 0 || ::fdatasync(fd_) != 0 ||
+      ::lseek(fd_, static_cast<off_t>(before_last_), SEEK_SET) < 0)
+    return make_error(
+        path_, 0,
+        std::string("cannot remove a batch from the flow journal: ") + std::strerror(errno));
+  size_ = before_last_;
+  --batches_;
   return {};
 }
 

@@ -31,6 +31,10 @@ class FlowJournal {
   // Appends one batch and syncs it to disk. On error nothing of it remains in the journal.
   Result<void> append(std::string_view body);
 
+  // Removes the batch the last append() added (durably), when what had to follow it failed:
+  // the request is then refused, and a batch refused must not be replayed.
+  Result<void> drop_last();
+
   // Calls f with every batch body, in the order they were appended.
   Result<void> replay(const std::function<void(std::string_view)>& f) const;
 
@@ -45,6 +49,7 @@ class FlowJournal {
   uint64_t size_ = 0;
   uint64_t batches_ = 0;
   uint64_t torn_ = 0;
+  uint64_t before_last_ = 0;  // size_ before the last append
 };
 
 }  // namespace stockade::server

@@ -13,6 +13,8 @@
 
 #include "map/map_view.h"
 #include "model/duration.h"
+#include "model/flow.h"
+#include "store/store.h"
 
 namespace stockade::server {
 
@@ -87,6 +89,33 @@ std::string render_metrics(const ServerState::Counters& c, bool ready,
          "Rebuilds that failed (the previous snapshot stayed in use).", c.rebuild_failures);
   metric("stockade_engine_rebuild_seconds", "gauge", "Duration of the last successful rebuild.",
          c.last_rebuild_seconds);
+  if (c.store_bytes)
+    metric("stockade_store_size_bytes", "gauge", "Size of the store's database.", *c.store_bytes);
+  if (c.audit) {
+    const auto& a = *c.audit;
+    metric("stockade_audit_edges_total", "counter",
+           "Pod-level edges of accepted batches, classified by the live audit.", a.edges);
+    metric("stockade_audit_known_edges", "gauge", "Distinct pod-level edges the store holds.",
+           a.known_edges);
+    out +=
+        "# HELP stockade_audit_verdicts_total Classified edges by the verdict of the policies "
+        "in force.\n# TYPE stockade_audit_verdicts_total counter\n";
+    out += "stockade_audit_verdicts_total{verdict=\"allowed\"} " + std::to_string(a.allowed) + "\n";
+    out += "stockade_audit_verdicts_total{verdict=\"denied\"} " + std::to_string(a.denied) + "\n";
+    out +=
+        "# HELP stockade_audit_events_total Audit events written, by kind.\n"
+        "# TYPE stockade_audit_events_total counter\n";
+    out += "stockade_audit_events_total{kind=\"denied\"} " + std::to_string(a.denied) + "\n";
+    out += "stockade_audit_events_total{kind=\"outside-baseline\"} " +
+           std::to_string(a.outside_baseline) + "\n";
+    out +=
+        "# HELP stockade_baselines Namespace baselines by state.\n"
+        "# TYPE stockade_baselines gauge\n";
+    const char* states[] = {"learning", "stable", "locked"};
+    for (int i = 0; i < 3; ++i)
+      out += std::string("stockade_baselines{state=\"") + states[i] + "\"} " +
+             std::to_string(a.baselines[i]) + "\n";
+  }
   out +=
       "# HELP stockade_http_responses_total HTTP responses by status code.\n"
       "# TYPE stockade_http_responses_total counter\n";
@@ -128,6 +157,11 @@ struct HttpServer::Impl {
   void post_flows(const httplib::Request& req, httplib::Response& res,
                   const httplib::ContentReader& reader);
   void get_map(const httplib::Request& req, httplib::Response& res);
+  void get_audit(const httplib::Request& req, httplib::Response& res);
+  void get_baselines(const httplib::Request& req, httplib::Response& res);
+  void post_baseline(const httplib::Request& req, httplib::Response& res);
+  // Who asks, for the record of a user's action: the token's holder or the local user.
+  std::string requester() const { return options.token.empty() ? "local" : "token"; }
 };
 
 void HttpServer::Impl::routes() {
@@ -212,6 +246,12 @@ void HttpServer::Impl::routes() {
                 const httplib::ContentReader& reader) { post_flows(req, res, reader); });
   s.Get("/api/v1/map",
         [this](const httplib::Request& req, httplib::Response& res) { get_map(req, res); });
+  s.Get("/api/v1/audit",
+        [this](const httplib::Request& req, httplib::Response& res) { get_audit(req, res); });
+  s.Get("/api/v1/baselines",
+        [this](const httplib::Request& req, httplib::Response& res) { get_baselines(req, res); });
+  s.Post(R"(/api/v1/baselines/([^/]+)/(lock|unlock))",
+         [this](const httplib::Request& req, httplib::Response& res) { post_baseline(req, res); });
   s.Get("/", [this](const httplib::Request&, httplib::Response& res) {
     if (!state.ready()) return send_error(res, 503, "not ready");
     res.set_content(render_map_html(state.map_json(Granularity::Workload)),
@@ -303,6 +343,122 @@ void HttpServer::Impl::get_map(const httplib::Request& req, httplib::Response& r
     range[i] = *t;
   }
   res.set_content(state.map_json(by, range[0], range[1]) + "\n", "application/json");
+}
+
+namespace {
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+nlohmann::json baseline_json(const store::Baseline& b) {
+  nlohmann::json j = {{"namespace", b.ns},
+                      {"state", std::string(store::to_string(b.state))},
+                      {"since", format_rfc3339(b.since)}};
+  if (!b.locked_by.empty()) j["locked_by"] = b.locked_by;
+  return j;
+}
+
+}  // namespace
+
+void HttpServer::Impl::get_audit(const httplib::Request& req, httplib::Response& res) {
+  audit::LiveAudit* audit = state.audit();
+  if (!audit) return send_error(res, 501, "the live audit needs a store (--store)");
+  store::AuditQuery q;
+  const int64_t now = now_ns();
+  const char* names[2] = {"since", "until"};
+  int64_t* bounds[2] = {&q.since, &q.until};
+  for (int i = 0; i < 2; ++i) {
+    if (!req.has_param(names[i])) continue;
+    std::string error;
+    auto t = parse_time_or_age(req.get_param_value(names[i]), now, &error);
+    if (!t) return send_error(res, 400, std::string(names[i]) + ": " + error);
+    *bounds[i] = *t;
+  }
+  if (req.has_param("limit")) {
+    const std::string v = req.get_param_value("limit");
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 1 || n > 10000)
+      return send_error(res, 400, "limit: expected an integer from 1 to 10000, got \"" + v + "\"");
+    q.limit = n;
+  }
+  if (req.has_param("after")) {
+    // The cursor of the previous page: "AT:ID" as its "next" gave it.
+    const std::string v = req.get_param_value("after");
+    long long at = 0, id = 0;
+    char tail = 0;
+    if (std::sscanf(v.c_str(), "%lld:%lld%c", &at, &id, &tail) != 2)
+      return send_error(res, 400,
+                        "after: expected the \"next\" of the previous page, got \"" + v + "\"");
+    q.after_at = at;
+    q.after_id = id;
+  }
+  auto page = audit->events(q);
+  if (!page) return send_error(res, 503, page.error().str());
+  nlohmann::json events = nlohmann::json::array();
+  for (const store::AuditEvent& e : page->events) {
+    nlohmann::json j = {{"id", e.id},     {"time", format_rfc3339(e.at)},
+                        {"kind", e.kind}, {"src", e.src},
+                        {"dst", e.dst},   {"protocol", std::string(to_string(e.protocol))},
+                        {"port", e.port}};
+    if (!e.process.empty()) j["process"] = e.process;
+    auto detail = nlohmann::json::parse(e.detail, nullptr, false);
+    if (!detail.is_discarded()) j["detail"] = std::move(detail);
+    events.push_back(std::move(j));
+  }
+  nlohmann::json out = {{"events", std::move(events)}};
+  if (page->more && !page->events.empty())
+    out["next"] =
+        std::to_string(page->events.back().at) + ":" + std::to_string(page->events.back().id);
+  res.set_content(dump(out), "application/json");
+}
+
+void HttpServer::Impl::get_baselines(const httplib::Request&, httplib::Response& res) {
+  audit::LiveAudit* audit = state.audit();
+  if (!audit) return send_error(res, 501, "baselines need a store (--store)");
+  auto snap = state.snapshot();
+  if (!snap) return send_error(res, 503, "not ready: the cluster objects are not loaded yet");
+  nlohmann::json list = nlohmann::json::array();
+  for (const audit::BaselineView& v : audit->baselines(*snap->engine)) {
+    nlohmann::json j = baseline_json(v.baseline);
+    j["edges"] = v.edges;
+    if (v.last_new_edge) j["last_new_edge"] = format_rfc3339(v.last_new_edge);
+    j["silent_workloads"] = v.silent_workloads;
+    nlohmann::json ws = nlohmann::json::array();
+    for (const audit::WorkloadCoverage& w : v.workloads) {
+      nlohmann::json wj = {{"workload", w.id},
+                           {"kind", w.kind},
+                           {"edges_in", w.edges_in},
+                           {"edges_out", w.edges_out},
+                           {"seen", w.edges_in + w.edges_out > 0},
+                           {"ports_declared", w.ports_declared},
+                           {"ports_unused", w.ports_unused}};
+      if (w.first_seen) wj["first_seen"] = format_rfc3339(w.first_seen);
+      if (w.last_seen) wj["last_seen"] = format_rfc3339(w.last_seen);
+      ws.push_back(std::move(wj));
+    }
+    j["workloads"] = std::move(ws);
+    list.push_back(std::move(j));
+  }
+  res.set_content(dump({{"baselines", std::move(list)}}), "application/json");
+}
+
+void HttpServer::Impl::post_baseline(const httplib::Request& req, httplib::Response& res) {
+  audit::LiveAudit* audit = state.audit();
+  if (!audit) return send_error(res, 501, "baselines need a store (--store)");
+  const std::string ns = req.matches[1];
+  const bool lock = req.matches[2] == "lock";
+  auto b = lock ? audit->lock(ns, requester()) : audit->unlock(ns, requester());
+  // The store refuses a transition that is not one (locking a locked baseline, a namespace
+  // never seen): the request's fault, said in one line.
+  if (!b)
+    return send_error(res, b.error().code == ErrorCode::NotFound ? 404 : 409, b.error().message);
+  log({{"level", "info"},
+       {"msg", lock ? "baseline locked" : "baseline unlocked"},
+       {"namespace", ns},
+       {"by", requester()}});
+  res.set_content(dump(baseline_json(*b)), "application/json");
 }
 
 HttpServer::HttpServer(ServerState& state, HttpOptions options)

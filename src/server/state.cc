@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "map/map_view.h"
+#include "recommend/observed.h"
 
 namespace stockade::server {
 
@@ -42,8 +43,9 @@ struct ServerState::Observed {
   }
 };
 
-ServerState::ServerState(ObjectSource source, FlowJournal& journal, StateOptions options)
-    : source_(std::move(source)), journal_(journal), options_(std::move(options)) {
+ServerState::ServerState(ObjectSource source, FlowJournal& journal, StateOptions options,
+                         audit::LiveAudit* audit)
+    : source_(std::move(source)), journal_(journal), options_(std::move(options)), audit_(audit) {
   // Longest prefix first, so the most specific group names an address (as `map` sorts them).
   std::sort(options_.external_groups.begin(), options_.external_groups.end(),
             [](const Cidr& a, const Cidr& b) { return a.prefix > b.prefix; });
@@ -116,6 +118,23 @@ Result<IngestResult> ServerState::ingest(std::string_view body) {
   if (!observed_) return make_error("not ready: the cluster objects are not loaded yet");
   if (auto r = journal_.append(body); !r) return tl::unexpected<Error>(r.error());
   IngestResult out;
+  if (audit_) {
+    // The pod-level edges of the body, resolved as verify resolves them, for the store and the
+    // audit. A batch the store refuses is taken back out of the journal: refused means not kept.
+    const Snapshot& snap = *observed_->snapshot;
+    ObserveOptions oo;
+    oo.read = read_options();
+    oo.max_external_nodes = 0;  // the body's size bounds them
+    auto obs = observe_flows_text(snap.state, *snap.engine, body, oo);
+    Result<audit::BatchReport> report =
+        obs ? audit_->record(*snap.engine, *obs, std::nullopt)
+            : Result<audit::BatchReport>(tl::unexpected<Error>(obs.error()));
+    if (!report) {
+      if (auto d = journal_.drop_last(); !d) return tl::unexpected<Error>(d.error());
+      return tl::unexpected<Error>(report.error());
+    }
+    out.audit = std::move(*report);
+  }
   FlowReadStats stats;
   // Lines of the body are read exactly as the journal's replay will read them again.
   auto r = read_flows_text(body, "request body", read_options(), stats, [&](const Flow& f) {
@@ -153,6 +172,10 @@ ServerState::Counters ServerState::counters() const {
   Counters c = counters_;
   c.journal_bytes = journal_.bytes();
   if (observed_) c.edges = observed_->graphs[slot(Granularity::Workload)]->edges().size();
+  if (audit_) {
+    c.audit = audit_->counters();
+    if (auto b = audit_->store_bytes()) c.store_bytes = *b;
+  }
   return c;
 }
 

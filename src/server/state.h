@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/live_audit.h"
 #include "core/error.h"
 #include "engine/engine.h"
 #include "flow/edge_graph.h"
@@ -48,11 +49,14 @@ struct IngestResult {
   uint64_t accepted = 0;  // records handed to aggregation
   uint64_t skipped = 0;   // malformed lines
   std::vector<Error> problems;
+  std::optional<audit::BatchReport> audit;  // with a live audit
 };
 
 class ServerState {
  public:
-  ServerState(ObjectSource source, FlowJournal& journal, StateOptions options);
+  // `audit`, when given, stores and classifies every accepted batch (src/audit).
+  ServerState(ObjectSource source, FlowJournal& journal, StateOptions options,
+              audit::LiveAudit* audit = nullptr);
   ~ServerState();
 
   // Loads the objects, compiles them, aggregates the journal's records and publishes the
@@ -63,8 +67,9 @@ class ServerState {
   std::shared_ptr<const Snapshot> snapshot() const { return snapshot_.load(); }
   bool ready() const { return snapshot() != nullptr; }
 
-  // Appends `body` (NDJSON flow records, already decompressed) to the journal, durably, then
-  // aggregates it. Errors: the journal could not be written (nothing is aggregated then).
+  // Appends `body` (NDJSON flow records, already decompressed) to the journal, durably, hands
+  // its pod-level edges to the live audit (stored, classified), then aggregates it. Errors:
+  // the journal or the store could not be written (nothing of the body is kept then).
   Result<IngestResult> ingest(std::string_view body);
 
   // The `stockade map -o json` object for the records with a time in [since_ns, until_ns)
@@ -78,8 +83,12 @@ class ServerState {
     uint64_t edges = 0;  // workload-level edges now
     uint64_t generation = 0;
     uint64_t journal_bytes = 0;
+    std::optional<audit::LiveAudit::Counters> audit;
+    std::optional<uint64_t> store_bytes;
   };
   Counters counters() const;
+
+  audit::LiveAudit* audit() const { return audit_; }
 
  private:
   struct Observed;  // the graphs of one snapshot
@@ -91,6 +100,7 @@ class ServerState {
   ObjectSource source_;
   FlowJournal& journal_;
   StateOptions options_;
+  audit::LiveAudit* audit_ = nullptr;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
   std::mutex rebuild_mutex_;         // one rebuild at a time
   mutable std::mutex ingest_mutex_;  // journal order = aggregation order; guards observed_
