@@ -43,3 +43,32 @@ run diff -f demo/cluster --before demo/policies --after demo/policies-change --f
 run scan -f demo/vulnerable --fail-on critical
 echo
 echo "demo outputs are in $out"
+
+# The loop that keeps running: the server on the demo's objects, the demo's records posted to
+# it as a shipper would, a baseline locked, the live audit read back; then it stays up with the
+# map page at http://127.0.0.1:${STOCKADE_DEMO_PORT:-7080}/ until Ctrl-C
+# (STOCKADE_DEMO_SERVE=0: stop it instead).
+port=${STOCKADE_DEMO_PORT:-7080}
+api=http://127.0.0.1:$port
+echo
+echo "\$ stockade serve -f demo/cluster -f demo/policies --store sqlite:$out/stockade.db --listen 127.0.0.1:$port &"
+"$stockade" serve -f demo/cluster -f demo/policies --store "sqlite:$out/stockade.db" \
+  --listen "127.0.0.1:$port" 2>"$out/serve.log" &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  curl -sf "$api/readyz" >/dev/null 2>&1 && break
+  kill -0 $server 2>/dev/null || { cat "$out/serve.log"; exit 2; }
+  sleep 0.1
+done
+show() { echo; echo "\$ curl $(printf '%q ' "$@")"; curl -sS "$@"; echo; }
+show -H 'Content-Encoding: gzip' --data-binary @"$flows" "$api/api/v1/flows"
+show -X POST -d '' "$api/api/v1/baselines/data/lock"
+echo
+echo "\$ curl $api/api/v1/audit?limit=3   (the first denied edges and why)"
+curl -sS "$api/api/v1/audit?limit=3" | head -c 1200
+echo
+if [ "${STOCKADE_DEMO_SERVE:-1}" = 0 ]; then exit 0; fi
+echo
+echo "stockade serve is running: the map at $api/ , the API under $api/api/v1/ (Ctrl-C stops it)"
+wait $server
