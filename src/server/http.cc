@@ -14,6 +14,7 @@
 #include "map/map_view.h"
 #include "model/duration.h"
 #include "model/flow.h"
+#include "server/openapi.h"
 #include "store/store.h"
 
 namespace stockade::server {
@@ -246,6 +247,9 @@ void HttpServer::Impl::routes() {
                 const httplib::ContentReader& reader) { post_flows(req, res, reader); });
   s.Get("/api/v1/map",
         [this](const httplib::Request& req, httplib::Response& res) { get_map(req, res); });
+  s.Get("/api/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(openapi_document(), "application/json");
+  });
   s.Get("/api/v1/audit",
         [this](const httplib::Request& req, httplib::Response& res) { get_audit(req, res); });
   s.Get("/api/v1/baselines",

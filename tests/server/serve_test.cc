@@ -386,6 +386,42 @@ TEST(Serve, AuditAndBaselinesOverHttpSurviveAKill9) {
   fs::remove_all(dir);
 }
 
+// The OpenAPI document parses, and each of its operations is one the server has (not a 404);
+// the 501 routes of the contract not built yet are not in it.
+TEST(Serve, OpenApiDocumentListsWhatTheServerAnswers) {
+  const fs::path dir = temp_dir("openapi");
+  ServeProcess serve({"-f", (kSource / "demo/cluster").string(), "--store",
+                      "sqlite:" + (dir / "db").string(), "--listen", "127.0.0.1:0"},
+                     dir / "log");
+  ASSERT_GT(serve.port, 0) << slurp(dir / "log");
+  auto c = serve.client();
+  // Traffic first, so that namespace data has a baseline to lock and unlock.
+  auto posted = c.Post("/api/v1/flows", gunzip(kSource / "demo/flows/hubble.json.gz"),
+                       "application/x-ndjson");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 200) << posted->body;
+  auto r = c.Get("/api/v1/openapi.json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  const auto doc = nlohmann::json::parse(r->body, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << r->body;
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  size_t operations = 0;
+  for (const auto& [path, ops] : doc["paths"].items()) {
+    const std::string concrete = std::regex_replace(path, std::regex(R"(\{[^}]+\})"), "data");
+    for (const auto& [method, op] : ops.items()) {
+      ++operations;
+      httplib::Result res = method == "get" ? c.Get(concrete.c_str())
+                                            : c.Post(concrete.c_str(), "{}\n", "application/json");
+      ASSERT_TRUE(res) << method << " " << path;
+      EXPECT_LT(res->status, 400) << method << " " << path << ": " << res->body;
+      EXPECT_TRUE(op.contains("responses")) << path;
+    }
+  }
+  EXPECT_GE(operations, 11u);
+  fs::remove_all(dir);
+}
+
 TEST(Serve, RefusesWhatItShouldWithAOneLineReason) {
   const fs::path dir = temp_dir("refuse");
   const fs::path token = dir / "token";

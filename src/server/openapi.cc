@@ -1,0 +1,99 @@
+// GET /api/v1/openapi.json: the HTTP interface of `stockade serve` as an OpenAPI 3.0 document
+// (docs/cli.md is the prose). tests/server/serve_test.cc checks that every documented operation
+// answers something other than 404 and that the document lists the routes the server has.
+#include "server/openapi.h"
+
+#include "core/version.h"
+
+namespace stockade::server {
+
+namespace {
+
+constexpr const char* kDocument = R"json({
+  "openapi": "3.0.3",
+  "info": {
+    "title": "Stockade server",
+    "description": "The loop that keeps running: flow records in, the map, the live audit and the baselines out. Errors are {\"error\": \"one line\"}.",
+    "version": "@VERSION@"
+  },
+  "components": {
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    "schemas": {
+      "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+      "Baseline": {
+        "type": "object",
+        "required": ["namespace", "state", "since"],
+        "properties": {
+          "namespace": {"type": "string"},
+          "state": {"type": "string", "enum": ["learning", "stable", "locked"]},
+          "since": {"type": "string", "format": "date-time"},
+          "locked_by": {"type": "string"}
+        }
+      }
+    },
+    "responses": {
+      "Error": {"description": "A one-line reason", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    }
+  },
+  "security": [{"bearer": []}],
+  "paths": {
+    "/healthz": {"get": {"summary": "Alive", "security": [], "responses": {"200": {"description": "ok"}}}},
+    "/readyz": {"get": {"summary": "Objects loaded and store open", "security": [], "responses": {"200": {"description": "ok"}, "503": {"$ref": "#/components/responses/Error"}}}},
+    "/metrics": {"get": {"summary": "Prometheus text exposition", "security": [], "responses": {"200": {"description": "metrics", "content": {"text/plain": {}}}}}},
+    "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.0"}}}},
+    "/api/v1/flows": {"post": {
+      "summary": "Flow records as --flows reads them (NDJSON; Content-Encoding: gzip allowed); answered once durable",
+      "requestBody": {"required": true, "content": {"application/x-ndjson": {}}},
+      "responses": {
+        "200": {"description": "accepted", "content": {"application/json": {"schema": {"type": "object", "required": ["accepted", "skipped"], "properties": {"accepted": {"type": "integer"}, "skipped": {"type": "integer"}, "problems": {"type": "array", "items": {"type": "string"}}}}}}},
+        "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+        "413": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/map": {"get": {
+      "summary": "The object stockade map -o json prints for the same objects and records",
+      "parameters": [
+        {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["pod", "workload", "namespace"], "default": "workload"}},
+        {"name": "since", "in": "query", "description": "RFC 3339 or a duration before now (24h)", "schema": {"type": "string"}},
+        {"name": "until", "in": "query", "schema": {"type": "string"}}],
+      "responses": {"200": {"description": "the map", "content": {"application/json": {}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/audit": {"get": {
+      "summary": "Audit events in time order: denied edges and edges outside a locked baseline",
+      "parameters": [
+        {"name": "since", "in": "query", "schema": {"type": "string"}},
+        {"name": "until", "in": "query", "schema": {"type": "string"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100}},
+        {"name": "after", "in": "query", "description": "the previous page's next", "schema": {"type": "string"}}],
+      "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {"type": "object", "required": ["events"], "properties": {
+        "events": {"type": "array", "items": {"type": "object", "properties": {
+          "id": {"type": "integer"}, "time": {"type": "string", "format": "date-time"},
+          "kind": {"type": "string", "enum": ["denied", "outside-baseline"]},
+          "src": {"type": "string"}, "dst": {"type": "string"}, "protocol": {"type": "string"},
+          "port": {"type": "integer"}, "process": {"type": "string"}, "detail": {"type": "object"}}}},
+        "next": {"type": "string"}}}}}},
+        "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/baselines": {"get": {
+      "summary": "Namespace baselines with each workload's coverage",
+      "responses": {"200": {"description": "the baselines", "content": {"application/json": {}}}, "401": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/baselines/{namespace}/lock": {"post": {
+      "summary": "Lock a namespace's baseline: every edge new after it is an audit event",
+      "parameters": [{"name": "namespace", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "responses": {"200": {"description": "locked", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Baseline"}}}},
+        "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/baselines/{namespace}/unlock": {"post": {
+      "summary": "Unlock it: learning again",
+      "parameters": [{"name": "namespace", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "responses": {"200": {"description": "unlocked", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Baseline"}}}},
+        "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
+    "/": {"get": {"summary": "The map page of the traffic so far", "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}}}}
+  }
+})json";
+
+}  // namespace
+
+std::string openapi_document() {
+  std::string doc = kDocument;
+  const std::string key = "@VERSION@";
+  doc.replace(doc.find(key), key.size(), kVersion);
+  return doc;
+}
+
+}  // namespace stockade::server
