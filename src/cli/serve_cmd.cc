@@ -17,6 +17,7 @@
 #include "cli/common.h"
 #include "cli/observe_flags.h"
 #include "core/read_text.h"
+#include "input/hubble_relay.h"
 #include "kube/live_state.h"
 #include "model/duration.h"
 #include "server/flow_journal.h"
@@ -38,7 +39,7 @@ struct ServeOptions {
   std::string token_file;
   std::string tls_cert, tls_key;
   std::string admission = "warn";
-  std::string hubble_relay;
+  std::string hubble_relay, hubble_ca, hubble_cert, hubble_key;
   std::vector<std::string> external_cidrs;
   uint32_t max_external_nodes = 10000;
   uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
@@ -153,10 +154,12 @@ int run(const ServeOptions& o) {
   for (const std::string& f : o.common.files)
     if (f == "-")
       throw UsageError{"-f -: the server reads its objects again when they change; give files"};
-  if (!o.hubble_relay.empty())
-    throw UsageError{
-        "--hubble-relay is not implemented in this version: POST the records to "
-        "/api/v1/flows (hubble observe -o jsonpb --follow | curl --data-binary @- …)"};
+  if (o.hubble_relay.empty() &&
+      !(o.hubble_ca.empty() && o.hubble_cert.empty() && o.hubble_key.empty()))
+    throw UsageError{"--hubble-ca, --hubble-cert and --hubble-key go with --hubble-relay"};
+  if (!o.hubble_relay.empty() && o.hubble_relay.find(':') == std::string::npos)
+    throw UsageError{"--hubble-relay: expected HOST:PORT (hubble-relay.kube-system:80), got \"" +
+                     o.hubble_relay + "\""};
   const bool postgres =
       o.store.rfind("postgres://", 0) == 0 || o.store.rfind("postgresql://", 0) == 0;
   if (!postgres && (o.store.rfind("sqlite:", 0) != 0 || o.store.size() == 7))
@@ -279,6 +282,19 @@ int run(const ServeOptions& o) {
   log_msg("loaded " + std::to_string(state.snapshot()->engine->endpoints().size()) +
           " endpoints; " + std::to_string(journal.batches()) + " journaled batches replayed");
 
+  std::unique_ptr<input::RelayFollower> relay;
+  if (!o.hubble_relay.empty()) {
+    input::RelayOptions ro;
+    ro.address = o.hubble_relay;
+    ro.ca_file = o.hubble_ca;
+    ro.cert_file = o.hubble_cert;
+    ro.key_file = o.hubble_key;
+    relay = std::make_unique<input::RelayFollower>(ro, [&state, &log_msg](std::string_view body) {
+      if (auto r = state.ingest(body); !r)
+        log_msg("flows from Hubble Relay not kept: " + r.error().str());
+    });
+    ho.relay = [&relay] { return relay->counters(); };
+  }
   server::HttpServer http(state, ho);
   auto bound = http.bind();
   if (!bound) throw UsageError{bound.error().str()};
@@ -327,6 +343,10 @@ int run(const ServeOptions& o) {
       }
     }
   });
+  if (relay) {
+    relay->start();
+    log_msg("following Hubble Relay at " + o.hubble_relay);
+  }
   std::thread watcher;
   if (!live)
     watcher = std::thread([&] {
@@ -353,6 +373,7 @@ int run(const ServeOptions& o) {
   signal_thread.join();
   if (watcher.joinable()) watcher.join();
   housekeeping.join();
+  if (relay) relay->stop();
   {
     std::lock_guard lock(change_mutex);
     on_change = nullptr;
@@ -398,7 +419,12 @@ Runner register_serve(CLI::App& app) {
   cmd->add_option("--admission", opts->admission, "Admission webhook mode: enforce, warn or off")
       ->check(CLI::IsMember({"enforce", "warn", "off"}))
       ->default_str("warn");
-  cmd->add_option("--hubble-relay", opts->hubble_relay, "Hubble Relay ADDR to follow");
+  cmd->add_option("--hubble-relay", opts->hubble_relay,
+                  "Follow the flows of this Hubble Relay (HOST:PORT, gRPC Observer.GetFlows)");
+  cmd->add_option("--hubble-ca", opts->hubble_ca,
+                  "TLS to Hubble Relay: the CA that signed its certificate (PEM)");
+  cmd->add_option("--hubble-cert", opts->hubble_cert, "TLS client certificate for Hubble Relay");
+  cmd->add_option("--hubble-key", opts->hubble_key, "Its private key");
   cmd->add_option("--external-cidr", opts->external_cidrs,
                   "Group external addresses inside this CIDR into one map node; repeatable");
   cmd->add_option("--max-external-nodes", opts->max_external_nodes,

@@ -66,7 +66,8 @@ bool token_matches(std::string_view presented, std::string_view expected) {
 }
 
 std::string render_metrics(const ServerState::Counters& c, bool ready,
-                           const std::vector<std::pair<int, uint64_t>>& responses) {
+                           const std::vector<std::pair<int, uint64_t>>& responses,
+                           const input::RelayCounters* relay) {
   std::string out;
   auto metric = [&](const char* name, const char* type, const char* help, auto value) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
@@ -116,6 +117,17 @@ std::string render_metrics(const ServerState::Counters& c, bool ready,
     for (int i = 0; i < 3; ++i)
       out += std::string("stockade_baselines{state=\"") + states[i] + "\"} " +
              std::to_string(a.baselines[i]) + "\n";
+  }
+  if (relay) {
+    metric("stockade_hubble_relay_connected", "gauge",
+           "1 while the Hubble Relay's flow stream is open.", relay->connected ? 1 : 0);
+    metric("stockade_hubble_relay_flows_total", "counter", "Flows received from Hubble Relay.",
+           relay->flows);
+    metric("stockade_hubble_relay_lost_events_total", "counter",
+           "Events Hubble Relay reported lost before they reached it.", relay->lost_events);
+    metric("stockade_hubble_relay_stream_failures_total", "counter",
+           "Hubble Relay streams that failed or could not be opened (then retried).",
+           relay->failures);
   }
   out +=
       "# HELP stockade_http_responses_total HTTP responses by status code.\n"
@@ -239,7 +251,9 @@ void HttpServer::Impl::routes() {
       by_code.assign(responses.begin(), responses.end());
     }
     const auto c = state.counters();
-    res.set_content(render_metrics(c, state.ready(), by_code),
+    std::optional<input::RelayCounters> relay;
+    if (options.relay) relay = options.relay();
+    res.set_content(render_metrics(c, state.ready(), by_code, relay ? &*relay : nullptr),
                     "text/plain; version=0.0.4; charset=utf-8");
   });
   s.Post("/api/v1/flows",

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "input/hubble_relay.h"
 #include "server/state.h"
 
 namespace stockade::server {
@@ -29,6 +30,8 @@ struct HttpOptions {
   size_t threads = 8;
   // Receives one JSON object per line (requests, errors); null: no logs.
   std::function<void(const std::string&)> log;
+  // The Hubble Relay follower's counters, for /metrics (null: none is followed).
+  std::function<input::RelayCounters()> relay;
 };
 
 class HttpServer {
@@ -51,7 +54,8 @@ class HttpServer {
 
 // The Prometheus text exposition of the server's counters (GET /metrics).
 std::string render_metrics(const ServerState::Counters& c, bool ready,
-                           const std::vector<std::pair<int, uint64_t>>& responses);
+                           const std::vector<std::pair<int, uint64_t>>& responses,
+                           const input::RelayCounters* relay = nullptr);
 
 // Now as the "time" of a log line: RFC 3339 UTC with milliseconds.
 std::string log_time_now();
