@@ -18,6 +18,7 @@
 #include "cli/observe_flags.h"
 #include "core/read_text.h"
 #include "input/hubble_relay.h"
+#include "kube/access_review.h"
 #include "kube/live_state.h"
 #include "model/duration.h"
 #include "server/flow_journal.h"
@@ -193,10 +194,11 @@ int run(const ServeOptions& o) {
     while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
     if (t.empty()) throw UsageError{o.token_file + ": empty token"};
     ho.token = t;
-  } else if (!is_loopback(host)) {
+  } else if (!live && !is_loopback(host)) {
     throw UsageError{"--listen " + o.listen +
-                     ": without --token-file the server listens on loopback only (127.0.0.1, "
-                     "::1): anyone who can reach it could read the map and post flows"};
+                     ": without --token-file (or a cluster to check tokens with) the server "
+                     "listens on loopback only (127.0.0.1, ::1): anyone who can reach it could "
+                     "read the map and post flows"};
   }
   std::mutex log_mutex;
   const bool quiet = o.common.quiet;
@@ -226,12 +228,51 @@ int run(const ServeOptions& o) {
             std::to_string(journal.torn_bytes()) + " bytes): removed");
 
   std::unique_ptr<kube::Client> client;
+  std::unique_ptr<kube::AccessReviewer> reviewer;
   std::unique_ptr<kube::LiveState> live_state;
   std::function<void()> on_change;  // set once the rebuilder exists
   std::mutex change_mutex;
   server::ObjectSource source;
   if (live) {
     client = connect_cluster(o.common, o.in_cluster);
+    if (ho.token.empty()) {
+      // In a cluster, tokens and actions are the cluster's to judge: TokenReview, then
+      // SubjectAccessReview on stockade.io resources; agents' projected tokens carry the
+      // audience "stockade".
+      reviewer = std::make_unique<kube::AccessReviewer>(*client);
+      ho.access = [&reviewer](const std::string& token, const std::string& verb,
+                              const std::string& resource) {
+        server::AccessDecision d;
+        std::vector<std::string> audiences;
+        if (resource == "agentbatches") audiences = {"stockade"};
+        auto user = reviewer->authenticate(token, audiences);
+        if (!user) {
+          d.status = 503;
+          d.message = "cannot check the token with the API server: " + user.error().str();
+          return d;
+        }
+        if (!*user) {
+          d.status = 401;
+          d.message = "the API server does not accept this token (TokenReview)";
+          return d;
+        }
+        std::string reason;
+        auto allowed = reviewer->authorize(**user, verb, resource, &reason);
+        if (!allowed) {
+          d.status = 503;
+          d.message = "cannot check the permission with the API server: " + allowed.error().str();
+          return d;
+        }
+        if (!*allowed) {
+          d.status = 403;
+          d.message = "user \"" + (*user)->username + "\" cannot " + verb + " " + resource + "." +
+                      std::string(kube::kAccessGroup) + (reason.empty() ? "" : ": " + reason);
+          return d;
+        }
+        d.user = (*user)->username;
+        return d;
+      };
+    }
     kube::LiveStateOptions lo;
     lo.load = load_options(o.common);
     lo.load.workload_security = false;

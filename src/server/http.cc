@@ -24,6 +24,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 thread_local Clock::time_point t_request_start;
 thread_local size_t t_body_bytes = 0;  // read through a ContentReader: not in req.body
+thread_local std::string t_user;       // who the cluster says is asking (empty: no cluster)
 
 std::string error_body(std::string_view message) {
   return nlohmann::json{{"error", message}}.dump() + "\n";
@@ -53,6 +54,19 @@ std::string log_time_now() {
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
+}
+
+std::pair<std::string, std::string> access_attributes(std::string_view method,
+                                                      std::string_view path) {
+  constexpr std::string_view kApi = "/api/v1/";
+  if (path.substr(0, kApi.size()) != kApi) return {"get", "console"};
+  std::string_view rest = path.substr(kApi.size());
+  std::string resource(rest.substr(0, rest.find('/')));
+  if (resource == "agent") resource = "agentbatches";
+  if (resource == "openapi.json") resource = "openapi";
+  std::string verb = method == "GET" || method == "HEAD" ? "get" : "create";
+  if (resource == "baselines" && method == "POST") verb = "update";
+  return {verb, resource};
 }
 
 bool token_matches(std::string_view presented, std::string_view expected) {
@@ -153,12 +167,16 @@ struct HttpServer::Impl {
     options.log(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
-  bool authorized(const httplib::Request& req) const {
-    if (options.token.empty()) return true;
+  static std::string bearer(const httplib::Request& req) {
     const std::string h = req.get_header_value("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
-    if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0) return false;
-    return token_matches(std::string_view(h).substr(kBearer.size()), options.token);
+    if (h.size() <= kBearer.size() || h.compare(0, kBearer.size(), kBearer) != 0) return {};
+    return h.substr(kBearer.size());
+  }
+  bool authorized(const httplib::Request& req) const {
+    if (options.token.empty()) return true;
+    const std::string presented = bearer(req);
+    return !presented.empty() && token_matches(presented, options.token);
   }
 
   // The routes that need a token when one is set: the API and the console.
@@ -174,7 +192,10 @@ struct HttpServer::Impl {
   void get_baselines(const httplib::Request& req, httplib::Response& res);
   void post_baseline(const httplib::Request& req, httplib::Response& res);
   // Who asks, for the record of a user's action: the token's holder or the local user.
-  std::string requester() const { return options.token.empty() ? "local" : "token"; }
+  std::string requester() const {
+    if (!t_user.empty()) return t_user;
+    return options.token.empty() ? "local" : "token";
+  }
 };
 
 void HttpServer::Impl::routes() {
@@ -188,7 +209,26 @@ void HttpServer::Impl::routes() {
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = Clock::now();
     t_body_bytes = 0;
-    if (protected_path(req.path) && !authorized(req)) {
+    t_user.clear();
+    if (!protected_path(req.path)) return httplib::Server::HandlerResponse::Unhandled;
+    if (options.access) {
+      const std::string presented = bearer(req);
+      if (presented.empty()) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        send_error(res, 401, "a bearer token is required (Authorization: Bearer <token>)");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      auto [verb, resource] = access_attributes(req.method, req.path);
+      AccessDecision d = options.access(presented, verb, resource);
+      if (d.status != 200) {
+        if (d.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+        send_error(res, d.status, d.message);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      t_user = d.user;
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    if (!authorized(req)) {
       res.set_header("WWW-Authenticate", "Bearer");
       send_error(res, 401, "a bearer token is required (Authorization: Bearer <token>)");
       return httplib::Server::HandlerResponse::Handled;
@@ -208,6 +248,7 @@ void HttpServer::Impl::routes() {
          {"path", req.path},
          {"status", res.status},
          {"remote", req.remote_addr},
+         {"user", t_user},
          {"bytes_in", req.body.empty() ? t_body_bytes : req.body.size()},
          {"ms", static_cast<int64_t>(ms * 1000) / 1000.0}});
   });

@@ -18,11 +18,28 @@
 
 namespace stockade::server {
 
+// What a request may do, as the cluster says (TokenReview and SubjectAccessReview): 200 with
+// the user's name, or the status to answer (401, 403, 503) and why.
+struct AccessDecision {
+  int status = 200;
+  std::string user;
+  std::string message;
+};
+// The verb and resource (group stockade.io) a request asks for: ("get", "map"),
+// ("create", "flows"), ("create", "agentbatches"), ("update", "baselines"), ("get", "console").
+std::pair<std::string, std::string> access_attributes(std::string_view method,
+                                                      std::string_view path);
+
 struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 7080;  // 0: any free port (tests)
   // Every /api/ and console request must carry `Authorization: Bearer <token>` when set.
   std::string token;
+  // In a cluster (instead of `token`): every /api/ and console request's bearer token and
+  // action are checked by this (src/kube/access_review.h).
+  std::function<AccessDecision(const std::string& token, const std::string& verb,
+                               const std::string& resource)>
+      access;
   std::string tls_cert, tls_key;  // both or neither: HTTPS
   size_t max_body = 32u << 20;    // after decompression; larger requests get 413
   int read_timeout_s = 30;        // a client that stops sending is cut off

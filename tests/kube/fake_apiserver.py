@@ -24,6 +24,7 @@ fault injection for tests:
                                      html      status S (default 502), a proxy's HTML page
   POST /_test/clear-failures       forget the failures not yet served
   GET  /_test/requests             the requests served so far (method, path, user), as JSON
+  GET  /_test/reviews              the TokenReviews and SubjectAccessReviews asked, as JSON
 
 Objects come from a JSON file (a `kind: List` of any objects); the server assigns uid,
 resourceVersion and creationTimestamp where missing. Usage:
@@ -95,6 +96,7 @@ class State:
         self.objects = {}  # resource -> {(ns, name): obj}
         self.tokens = tokens
         self.forbid = forbid  # set of (user, resource)
+        self.reviews = []  # TokenReviews and SubjectAccessReviews asked (GET /_test/reviews)
         self.served = served_groups  # None: all
         self.continue_epoch = 0  # tokens older than this have expired
         self.failures = []  # [path_prefix, status, count, retry_after]
@@ -542,6 +544,8 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/_test/clear-failures":
                 st.failures = []
                 return self.send_json(200, {"ok": True})
+            if path == "/_test/reviews":
+                return self.send_json(200, st.reviews)
             if path == "/_test/requests":
                 return self.send_json(200, st.requests)
             if path == "/_test/put":
@@ -668,6 +672,43 @@ class Handler(BaseHTTPRequestHandler):
         return out
 
     # --- the API ----------------------------------------------------------------------------
+    # TokenReview: a token of --tokens is its user's (group system:authenticated); a token
+    # `aud.AUDIENCE.USER` is valid only when the review asks for AUDIENCE (a projected
+    # service-account token). SubjectAccessReview: allowed unless --forbid names the user and
+    # the resource (or *), as the real server answers from RBAC.
+    def token_review(self):
+        st = self.server.state
+        spec = json.loads(self.body or b"{}").get("spec", {})
+        token, audiences = spec.get("token", ""), spec.get("audiences") or []
+        user = st.tokens.get(token)
+        if token.startswith("aud."):
+            parts = token.split(".")
+            user = parts[2] if len(parts) == 3 and parts[1] in audiences else None
+        with st.lock:
+            st.reviews.append({"kind": "TokenReview", "audiences": audiences, "user": user})
+        status_ = {"authenticated": False}
+        if user is not None:
+            status_ = {"authenticated": True, "audiences": audiences,
+                       "user": {"username": user, "uid": "uid-" + user,
+                                "groups": ["system:authenticated"]}}
+        return 201, {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                     "spec": spec, "status": status_}
+
+    def access_review(self):
+        st = self.server.state
+        spec = json.loads(self.body or b"{}").get("spec", {})
+        ra = spec.get("resourceAttributes", {})
+        user, resource = spec.get("user"), ra.get("resource")
+        allowed = (user, resource) not in st.forbid and (user, "*") not in st.forbid
+        with st.lock:
+            st.reviews.append({"kind": "SubjectAccessReview", "user": user, "group": ra.get("group"),
+                               "verb": ra.get("verb"), "resource": resource, "allowed": allowed})
+        status_ = {"allowed": allowed}
+        if not allowed:
+            status_["reason"] = f'no RBAC policy matched for {user} {ra.get("verb")} {resource}'
+        return 201, {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                     "spec": spec, "status": status_}
+
     def route(self, path, query, user, method="GET"):
         st = self.server.state
         parts = [p for p in path.split("/") if p]
@@ -676,6 +717,10 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/version":
             return 200, {"major": "1", "minor": "32", "gitVersion": "v1.32.0",
                          "platform": "linux/amd64"}
+        if method == "POST" and path == "/apis/authentication.k8s.io/v1/tokenreviews":
+            return self.token_review()
+        if method == "POST" and path == "/apis/authorization.k8s.io/v1/subjectaccessreviews":
+            return self.access_review()
         if parts == ["api"]:
             return 200, {"kind": "APIVersions", "versions": ["v1"],
                          "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",

@@ -155,8 +155,9 @@ class LiveCluster : public ::testing::Test {
     std::string cmd = "python3 " + std::string(STOCKADE_SOURCE_DIR) +
                       "/tests/kube/fake_apiserver.py --objects " + d + "/objects.json --cert " + d +
                       "/server.crt --key " + d + "/server.key --ca " + d + "/ca.crt --tokens " + d +
-                      "/tokens.json --port-file " + d + "/port --forbid bob:pods --schemas " +
-                      STOCKADE_SOURCE_DIR + "/tests/data/schemas";
+                      "/tokens.json --port-file " + d +
+                      "/port --forbid bob:pods,bob:baselines --schemas " + STOCKADE_SOURCE_DIR +
+                      "/tests/data/schemas";
     server = ::fork();
     if (server == 0) {
       ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
@@ -1349,6 +1350,87 @@ TEST(Base64, DecodesStandardAlphabet) {
   EXPECT_EQ(base64_decode(""), "");
   EXPECT_FALSE(base64_decode("a$=="));
   EXPECT_FALSE(base64_decode("a"));
+}
+
+// `stockade serve` in a cluster without --token-file: every API request's bearer token is
+// checked with a TokenReview and its action with a SubjectAccessReview on a stockade.io
+// resource (cached), agents' batches ask for the audience "stockade", and a user's action is
+// recorded under the name the cluster gives.
+TEST_F(LiveCluster, ServeChecksTokensAndActionsWithTheCluster) {
+  const fs::path sdir = dir / "serve-access";
+  fs::create_directories(sdir);
+  const fs::path log = sdir / "log";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    FILE* f = std::freopen(log.c_str(), "a", stderr);
+    (void)f;
+    if (::chdir(dir.c_str()) != 0) ::_exit(126);  // the kubeconfig names ca.crt beside it
+    ::execl(STOCKADE_BINARY, STOCKADE_BINARY, "serve", "--kubeconfig",
+            (dir / "admin.kubeconfig").c_str(), "--store",
+            ("sqlite:" + (sdir / "db").string()).c_str(), "--listen", "127.0.0.1:0",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int sport = 0;
+  for (int i = 0; i < 600 && sport == 0; ++i) {
+    const std::string text = slurp(log);
+    const std::string key = "\"address\":\"127.0.0.1:";
+    const size_t at = text.find(key);
+    if (at != std::string::npos) sport = std::atoi(text.c_str() + at + key.size());
+    if (sport == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GT(sport, 0) << slurp(log);
+  auto get = [&](const std::string& path, const std::string& token,
+                 const std::string& method = "GET") {
+    std::string cmd = "curl -s -o /dev/null -w '%{http_code}' -X " + method + " ";
+    if (!token.empty()) cmd += "-H 'Authorization: Bearer " + token + "' ";
+    if (method == "POST") cmd += "-d '{}' ";
+    return run(cmd + "http://127.0.0.1:" + std::to_string(sport) + path).out;
+  };
+  auto reviews = [&] {
+    return json::parse(
+        run("curl -sk https://localhost:" + std::to_string(port) + "/_test/reviews").out);
+  };
+  const size_t before = reviews().size();
+  EXPECT_EQ(get("/api/v1/map", ""), "401");
+  EXPECT_EQ(get("/api/v1/map", "tok-nobody"), "401");
+  EXPECT_EQ(get("/api/v1/map", "tok-admin"), "200");
+  EXPECT_EQ(get("/api/v1/map", "tok-admin"), "200");  // cached: no second review
+  EXPECT_EQ(get("/healthz", ""), "200");              // open, as the probes need
+  EXPECT_EQ(get("/api/v1/baselines", "tok-bob"), "403");
+  EXPECT_EQ(get("/api/v1/baselines/default/lock", "tok-bob", "POST"), "403");
+  EXPECT_EQ(get("/api/v1/map", "tok-bob"), "200");
+  // An agent's projected token is only good with the audience "stockade".
+  EXPECT_NE(get("/api/v1/agent/batches", "aud.stockade.agent-7", "POST"), "401");
+  EXPECT_EQ(get("/api/v1/agent/batches", "aud.other.agent-7", "POST"), "401");
+  const json r = reviews();
+  std::vector<json> mine(r.begin() + static_cast<long>(before), r.end());
+  int token_reviews_admin = 0, map_checks = 0;
+  bool agent_audience = false, bob_refused = false;
+  for (const json& x : mine) {
+    if (x["kind"] == "TokenReview" && x["user"] == "admin") ++token_reviews_admin;
+    if (x["kind"] == "TokenReview" && x["user"] == "agent-7")
+      agent_audience = x["audiences"] == json::array({"stockade"});
+    if (x["kind"] == "SubjectAccessReview") {
+      EXPECT_EQ(x["group"], "stockade.io");
+      if (x["user"] == "admin" && x["resource"] == "map") {
+        ++map_checks;
+        EXPECT_EQ(x["verb"], "get");
+      }
+      if (x["user"] == "bob" && x["resource"] == "baselines" && x["verb"] == "update")
+        bob_refused = !x["allowed"].get<bool>();
+    }
+  }
+  EXPECT_EQ(token_reviews_admin, 1);
+  EXPECT_EQ(map_checks, 1);
+  EXPECT_TRUE(agent_audience);
+  EXPECT_TRUE(bob_refused);
+  // The log names who asked.
+  EXPECT_NE(slurp(log).find("\"user\":\"admin\""), std::string::npos);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 }  // namespace
