@@ -534,7 +534,14 @@ TEST(Serve, MetricsPassPromtool) {
   ASSERT_GT(serve.port, 0);
   auto c = serve.client();
   c.Get("/healthz");
-  const std::string text = c.Get("/metrics")->body;
+  // A response is counted once it is written (the request log's hook runs after the answer),
+  // so the count of the one before may lag a moment behind.
+  std::string text;
+  for (int i = 0; i < 100; ++i) {
+    text = c.Get("/metrics")->body;
+    if (text.find("stockade_http_responses_total{code=\"200\"}") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   std::ofstream(dir / "metrics.txt") << text;
   auto r = stockade::test::run_command("promtool check metrics < " +
                                        (dir / "metrics.txt").string() + " 2>&1");
