@@ -519,6 +519,29 @@ void EdgeGraph::add(const Flow& f) {
   }
 }
 
+void EdgeGraph::add_aggregated(const FlowPeer& src_peer, const FlowPeer& dst_peer,
+                               L4Protocol protocol, uint16_t port, const EdgeStats& stats,
+                               bool evidence_only, std::string_view flow_node, uint64_t records) {
+  flows_ += records;
+  const int64_t t = stats.first_seen;
+  uint32_t src = resolve(src_peer, flow_node, t, false);
+  uint32_t dst = resolve(dst_peer, flow_node, t, false);
+  if (src == UINT32_MAX || dst == UINT32_MAX) {
+    unresolved_ += records;
+    return;
+  }
+  EdgeStats& e = edges_[EdgeKey{src, dst, protocol, port}];
+  if (stats.first_seen && (!e.first_seen || stats.first_seen < e.first_seen))
+    e.first_seen = stats.first_seen;
+  if (stats.last_seen && (!e.last_seen || stats.last_seen > e.last_seen))
+    e.last_seen = stats.last_seen;
+  if (evidence_only) return;
+  e.count += stats.count;
+  e.established += stats.established;
+  e.failed += stats.failed;
+  e.dropped += stats.dropped;
+}
+
 // Hubble on the source's node and on the destination's node both report a cross-node
 // connection's first packet. The same 5-tuple reported by another node within a few seconds
 // is that connection again; from the same node it is a retransmission or a new attempt and

@@ -42,6 +42,7 @@ struct EdgeStats {
   uint64_t count = 0;                     // connection attempts seen
   int64_t first_seen = 0, last_seen = 0;  // ns since the epoch, 0 when unknown
   uint64_t established = 0, failed = 0, dropped = 0;
+  friend bool operator==(const EdgeStats&, const EdgeStats&) = default;
 };
 
 struct EdgeKeyHash {
@@ -78,6 +79,13 @@ class EdgeGraph {
 
   // Resolves and aggregates one record.
   void add(const Flow& f);
+  // One edge aggregated elsewhere (a node agent's batch: flow/agent_batch.h): both sides
+  // resolved as add() resolves a record's, its statistics merged into the edge. With
+  // `evidence_only` (an inbound edge: the initiator's node counts the attempts) only its times
+  // are, as add() does with an inbound agent event. `records`: the events it stands for.
+  void add_aggregated(const FlowPeer& src, const FlowPeer& dst, L4Protocol protocol, uint16_t port,
+                      const EdgeStats& stats, bool evidence_only, std::string_view node,
+                      uint64_t records);
   // Fetches what add(f) will touch in the graph's tables, for a record a few ahead of the one
   // added next (FlowReadOptions::upcoming): changes nothing.
   void prefetch(const Flow& f) const;
