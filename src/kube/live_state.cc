@@ -1,10 +1,29 @@
 #include "kube/live_state.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "kube/kinds.h"
 
 namespace stockade::kube {
+
+namespace {
+// Percent-encodes all but RFC 3986's unreserved characters.
+std::string query_escape(const std::string& s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+}  // namespace
 
 struct LiveState::Kind {
   const KindPath* kind;
@@ -45,8 +64,10 @@ Result<std::unique_ptr<LiveState>> LiveState::start(Client& client, LiveStateOpt
                                                         const std::string& obj) {
         handler(c, resource, key, obj);
       };
-    kind->informer =
-        std::make_unique<Informer>(client, list_path(k), options.informer, std::move(h));
+    std::string path = list_path(k);
+    if (auto fs = options.field_selectors.find(k.resource); fs != options.field_selectors.end())
+      path += "?fieldSelector=" + query_escape(fs->second);
+    kind->informer = std::make_unique<Informer>(client, path, options.informer, std::move(h));
     s->kinds_.push_back(std::move(kind));
   }
   for (auto& kind : s->kinds_) {

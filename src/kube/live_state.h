@@ -28,6 +28,9 @@ namespace stockade::kube {
 struct LiveStateOptions {
   InformerOptions informer;
   std::vector<std::string> resources;  // "pods", "networkpolicies", ...; empty: every kind
+  // resource -> a fieldSelector for its list and watch ("pods" -> "spec.nodeName=n1": a node
+  // agent follows its own node's pods, never the whole cluster's).
+  std::map<std::string, std::string> field_selectors;
   LoadOptions load;
   // Called (on the informer's thread) when an informer ends for good — its kind is no longer
   // followed (a credential refused for ever, a permission taken away).
