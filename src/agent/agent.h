@@ -1,8 +1,10 @@
 // stockade agent: the node agent's loop. Events from the kernel probe are decoded,
 // attributed (pod UID from the cgroup path, pods by the caller's `enrich`), written as NDJSON
-// and optionally posted to a server in batches. Lost events are reported, never silent.
+// and optionally aggregated on the node into numbered batches of edges that are posted to a
+// server (agent/aggregator.h, agent/batch_sender.h). Lost events are reported, never silent.
 #pragma once
 
+#include <atomic>
 #include <csignal>
 #include <cstdint>
 #include <functional>
@@ -19,8 +21,17 @@ namespace stockade::agent {
 struct AgentOptions {
   std::string output = "-";  // file, or "-" for stdout; "" for none
   std::string server;        // base URL; empty: no posting
-  double duration_s = 0;     // 0: until `stop`
-  std::string node;          // added to every event
+  std::string spool;         // directory keeping unacknowledged batches across restarts
+  int64_t window_ns = int64_t{10} * 1000000000;  // aggregation window (until the server says)
+  size_t max_pending = 1000;                     // unacknowledged batches kept
+  // Instead of the kernel probe: events from another source (a file of agent events), run on
+  // a thread of its own; it returns when the source ends, and the agent then stops. It must
+  // return soon after `stop` becomes true.
+  std::function<Result<void>(const std::function<void(AgentEvent&)>& emit,
+                             const std::atomic<bool>& stop)>
+      events;
+  double duration_s = 0;  // 0: until `stop`
+  std::string node;       // added to every event
   ProbeOptions probe;
   const StopFlag* stop = nullptr;
   std::function<void(AgentEvent&)> enrich;          // e.g. pods from cluster objects
@@ -34,7 +45,9 @@ struct AgentSummary {
   std::vector<ProgramStats> programs;
   double loop_cpu_s = 0;  // the agent's CPU time after start-up (loading costs more than events) //
                           // run counts and times (kernel.bpf_stats_enabled=1)
-  uint64_t posted = 0, post_failures = 0, post_dropped = 0;
+  uint64_t batches = 0;   // batches formed
+  uint64_t posted = 0, replayed = 0, post_failures = 0, post_dropped = 0, post_rejected = 0,
+           post_pending = 0;
   std::string post_error;
 };
 

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "model/flow.h"
 #include "stockade_agent.h"
 
 namespace stockade::agent {
@@ -28,6 +29,13 @@ IpAddr to_ip(const uint8_t* a, uint16_t family) {
   }
   ip.lo = uint64_t{a[0]} << 24 | uint64_t{a[1]} << 16 | uint64_t{a[2]} << 8 | a[3];
   return ip;
+}
+
+std::string_view canonical_outcome(std::string_view o) {
+  for (std::string_view k :
+       {"established", "accepted", "refused", "timeout", "unreachable", "reset", "failed"})
+    if (o == k) return k;
+  return "failed";
 }
 
 std::string_view outcome_name(uint8_t o) {
@@ -272,6 +280,28 @@ const std::string& CgroupPaths::pod_uid(uint64_t id, int64_t now_ns) {
   if (!p) return kNone;  // not cached: the cgroup may appear at the next scan
   if (uids_.size() > 100000) uids_.clear();
   return uids_[id] = pod_uid_from_cgroup_path(*p).value_or("");
+}
+
+std::optional<AgentEvent> event_from_flow(const Flow& f) {
+  if (f.agent_outcome.empty() || !f.src.ip || !f.dst.ip) return std::nullopt;
+  AgentEvent e;
+  e.time_ns = f.time_ns;
+  e.udp = f.l4 == L4Protocol::UDP;
+  e.inbound = f.direction == TrafficDirection::Ingress;
+  e.outcome = canonical_outcome(f.agent_outcome);
+  e.src = *f.src.ip;
+  e.dst = *f.dst.ip;
+  e.src_port = f.src.port;
+  e.dst_port = f.dst.port;
+  if (f.pid >= 0) e.pid = static_cast<uint32_t>(f.pid);
+  e.comm = std::string(f.comm);
+  const FlowPeer& local = e.inbound ? f.dst : f.src;
+  e.pod_uid = std::string(local.pod_uid);
+  e.src_ns = std::string(f.src.ns);
+  e.src_pod = std::string(f.src.pod);
+  e.dst_ns = std::string(f.dst.ns);
+  e.dst_pod = std::string(f.dst.pod);
+  return e;
 }
 
 }  // namespace stockade::agent

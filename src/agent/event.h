@@ -11,6 +11,9 @@
 #include "core/ip.h"
 
 struct stk_event;  // bpf/stockade_agent.h
+namespace stockade {
+struct Flow;
+}
 
 namespace stockade::agent {
 
@@ -31,6 +34,10 @@ struct AgentEvent {
   // Set by callers that know the cluster (stockade agent -f): the pod of each side.
   std::string src_ns, src_pod, dst_ns, dst_pod;
 };
+
+// An agent event read back from its NDJSON line (flow reader's record): `stockade agent
+// --events FILE` replays files this way. nullopt for a record that is no agent event.
+std::optional<AgentEvent> event_from_flow(const Flow& f);
 
 // `boot_to_real_ns` = CLOCK_REALTIME - CLOCK_BOOTTIME, both in ns.
 AgentEvent decode_event(const stk_event& raw, int64_t boot_to_real_ns);

@@ -1,19 +1,24 @@
 // stockade agent: the node agent (eBPF). Every TCP connection attempt and UDP flow, with the
 // process and pod behind it, as NDJSON (and batches to a server with --server).
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <unordered_map>
 
 #include "agent/agent.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/ip.h"
+#include "input/flow_reader.h"
 #include "kube/live_state.h"
 
 namespace stockade::cli {
@@ -29,6 +34,9 @@ struct AgentCmdOptions {
   CommonOptions common;
   std::string output = "-";
   std::string server;
+  std::string spool;
+  std::string events;
+  double batch_window = 10;
   double duration = 0;
   std::string node;
   double udp_interval = 10;
@@ -46,6 +54,10 @@ int run(const AgentCmdOptions& o) {
     throw UsageError{"--ring-size: must be a power of two of at least 4096 bytes"};
   if (!o.server.empty() && !o.server.starts_with("http://") && !o.server.starts_with("https://"))
     throw UsageError{"--server: expected an http:// or https:// URL, got \"" + o.server + "\""};
+  if (!std::isfinite(o.batch_window) || o.batch_window < 1 || o.batch_window > 300)
+    throw UsageError{"--batch-window: must be 1 to 300 seconds"};
+  if (!o.spool.empty() && o.server.empty())
+    throw UsageError{"--spool: keeps batches for --server, which is not given"};
   // The agent runs on every node for as long as the node does: its footprint counts more than
   // its start-up. No transparent huge pages for it from here on (the allocator asks for them:
   // src/cli/allocator.cc), so that it grows 4 KiB at a time, not 2 MiB.
@@ -53,6 +65,11 @@ int run(const AgentCmdOptions& o) {
 
   // With cluster objects: pods by UID (from the cgroup path of the local process) and by IP,
   // from files once, or from a live pod informer that follows pods as they come and go.
+  std::string node = o.node;
+  if (node.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) node = host;
+  }
   bool live = !o.common.kubeconfig.empty() || !o.common.context.empty() || o.in_cluster;
   if (live && !o.common.files.empty())
     throw UsageError{
@@ -65,6 +82,9 @@ int run(const AgentCmdOptions& o) {
     client = connect_cluster(o.common, o.in_cluster);
     kube::LiveStateOptions lo;
     lo.resources = {"pods"};
+    // Only this node's pods: thousands of agents each following every pod of the cluster
+    // would load the API server with what the server side resolves anyway.
+    lo.field_selectors["pods"] = "spec.nodeName=" + node;
     lo.on_stopped = [](const std::string&, const Error& e) {
       std::fprintf(stderr,
                    "stockade: warning: pods are no longer followed (names may be stale): %s\n",
@@ -76,8 +96,9 @@ int run(const AgentCmdOptions& o) {
     if (auto r = live_state->wait_synced(std::chrono::minutes(2)); !r)
       throw UsageError{r.error().str()};
     if (!o.common.quiet)
-      std::fprintf(stderr, "stockade: naming pods from %s (%zu pods; following changes)\n",
-                   client->config().server.c_str(), pods.pods().size());
+      std::fprintf(stderr,
+                   "stockade: naming pods from %s (%zu pods on node %s; following changes)\n",
+                   client->config().server.c_str(), pods.pods().size(), node.c_str());
   } else if (!o.common.files.empty()) {
     ClusterState state = load_cluster(o.common);
     for (const Pod& p : state.pods) pods.put(p);
@@ -85,11 +106,62 @@ int run(const AgentCmdOptions& o) {
   agent::AgentOptions ao;
   ao.output = o.output;
   ao.server = o.server;
+  ao.spool = o.spool;
+  ao.window_ns = static_cast<int64_t>(o.batch_window * 1e9);
   ao.duration_s = o.duration;
-  ao.node = o.node;
-  if (ao.node.empty()) {
-    char host[256] = {};
-    if (gethostname(host, sizeof host - 1) == 0) ao.node = host;
+  ao.node = node;
+  if (!o.events.empty()) {
+    // Agent events from a file (or stdin) instead of the kernel: replays, and tests on
+    // machines where eBPF cannot load.
+    ao.events = [path = o.events](const std::function<void(agent::AgentEvent&)>& emit,
+                                  const std::atomic<bool>& stop) -> Result<void> {
+      // Line by line as it arrives (a pipe feeding a running agent), each through the flow
+      // reader that `map` uses for agent events.
+      int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return make_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
+      struct Closer {
+        int fd;
+        ~Closer() {
+          if (fd > 0) ::close(fd);
+        }
+      } closer{fd};
+      FlowReadOptions ro;
+      ro.threads = 1;
+      ro.strict = true;
+      std::string buf;
+      char chunk[65536];
+      size_t line_no = 0;
+      auto take = [&](std::string_view line) -> Result<void> {
+        ++line_no;
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) return {};
+        FlowReadStats st;
+        auto r = read_flows_text(line, path == "-" ? "<stdin>" : path, ro, st, [&](const Flow& f) {
+          if (auto e = agent::event_from_flow(f)) emit(*e);
+        });
+        if (!r)
+          return make_error(path == "-" ? "<stdin>" : path, static_cast<int>(line_no),
+                            r.error().message);
+        return {};
+      };
+      while (!stop) {
+        // Waits at most 100 ms at a time, so a stopped agent never hangs on a silent pipe.
+        pollfd pfd{fd, POLLIN, 0};
+        if (::poll(&pfd, 1, 100) == 0) continue;
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_error(path, 0, std::string("read error: ") + std::strerror(errno));
+        if (n == 0) break;
+        buf.append(chunk, static_cast<size_t>(n));
+        size_t start = 0;
+        for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1)
+          if (auto r = take(std::string_view(buf).substr(start, nl - start)); !r) return r;
+        buf.erase(0, start);
+        if (buf.size() > (size_t{64} << 20))
+          return make_error(path, static_cast<int>(line_no + 1), "a line longer than 64 MiB");
+      }
+      if (!buf.empty()) return take(buf);
+      return {};
+    };
   }
   ao.probe.udp_interval_ns = static_cast<uint64_t>(o.udp_interval * 1e9);
   ao.probe.ring_bytes = o.ring_size;
@@ -146,12 +218,19 @@ int run(const AgentCmdOptions& o) {
   if (s.kernel.lost)
     std::fprintf(stderr, "stockade: warning: %llu events lost in the kernel (ring buffer full)\n",
                  static_cast<unsigned long long>(s.kernel.lost));
-  if (!o.server.empty() && (s.post_failures || s.post_dropped))
+  if (!o.server.empty() && o.common.verbose)
+    verbose_log(o.common, std::to_string(s.batches) + " batches formed, " +
+                              std::to_string(s.posted) + " acknowledged (" +
+                              std::to_string(s.replayed) + " replayed from the spool)");
+  if (!o.server.empty() && (s.post_failures || s.post_dropped || s.post_rejected || s.post_pending))
     std::fprintf(stderr,
-                 "stockade: warning: --server: %llu posts failed, %llu events not delivered "
-                 "(last error: %s)\n",
+                 "stockade: warning: --server: %llu failed attempts, %llu batches dropped, %llu "
+                 "rejected, %llu not yet acknowledged%s (last error: %s)\n",
                  static_cast<unsigned long long>(s.post_failures),
-                 static_cast<unsigned long long>(s.post_dropped), s.post_error.c_str());
+                 static_cast<unsigned long long>(s.post_dropped),
+                 static_cast<unsigned long long>(s.post_rejected),
+                 static_cast<unsigned long long>(s.post_pending),
+                 o.spool.empty() ? "" : " (kept in --spool)", s.post_error.c_str());
   std::fflush(stdout);
   return kExitOk;
 }
@@ -165,7 +244,16 @@ Runner register_agent(CLI::App& app) {
   cmd->add_option("--output", opts->output, "Where events go: a file (appended) or - for stdout")
       ->default_str("-");
   cmd->add_option("--server", opts->server,
-                  "Also POST batches to a Stockade server: URL/api/v1/agent/events");
+                  "Aggregate on the node and POST batches of edges to a Stockade server: "
+                  "URL/api/v1/agent/batches");
+  cmd->add_option("--spool", opts->spool,
+                  "Keep unacknowledged batches in this directory (written before they are "
+                  "sent; replayed by the next run)");
+  cmd->add_option("--batch-window", opts->batch_window,
+                  "Aggregation window in seconds until the server asks for another (default 10)");
+  cmd->add_option("--events", opts->events,
+                  "Agent events (NDJSON, as --output writes them) from a file or - instead of "
+                  "the kernel: no eBPF; stops at the end of the input");
   cmd->add_option("--duration", opts->duration, "Stop after S seconds (default: until SIGINT)");
   cmd->add_option("--node", opts->node, "Node name added to every event (default: hostname)");
   cmd->add_option("-f,--filename", opts->common.files,

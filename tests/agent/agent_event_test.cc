@@ -14,7 +14,6 @@
 #include <thread>
 
 #include "agent/event.h"
-#include "agent/http_batch.h"
 #include "engine/engine.h"
 #include "flow/edge_graph.h"
 #include "input/flow_reader.h"
@@ -294,91 +293,6 @@ TEST(AgentFlows, MalformedAgentLinesAreCounted) {
   auto r = read_flows_text(text, "e.ndjson", strict, st2, [](const Flow&) {});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().str().rfind("e.ndjson:1: ", 0), 0u) << r.error().str();
-}
-
-// ---- --server batches ----
-
-TEST(AgentServer, BodyAndEndpoint) {
-  EXPECT_EQ(agent::BatchPoster::endpoint("http://s:8080/"), "http://s:8080/api/v1/agent/events");
-  EXPECT_EQ(agent::BatchPoster::body("n\"1", 0, 4, {"{\"a\":1}", "{\"b\":2}"}),
-            R"({"node":"n\"1","sent_at":"1970-01-01T00:00:00.000000000Z","lost_total":4,)"
-            R"("events":[{"a":1},{"b":2}]})");
-}
-
-// A one-shot HTTP server on loopback: answers every request with `status`, keeps the bodies.
-struct TinyHttp {
-  int fd = -1;
-  uint16_t port = 0;
-  std::vector<std::string> requests;
-  std::thread thread;
-  explicit TinyHttp(int status, int expected) {
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a = {};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(fd, 8);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    thread = std::thread([this, status, expected] {
-      for (int i = 0; i < expected; ++i) {
-        int c = accept(fd, nullptr, nullptr);
-        if (c < 0) return;
-        std::string req;
-        char buf[4096];
-        size_t need = std::string::npos;
-        while (need == std::string::npos || req.size() < need) {
-          ssize_t n = recv(c, buf, sizeof buf, 0);
-          if (n <= 0) break;
-          req.append(buf, static_cast<size_t>(n));
-          size_t hdr = req.find("\r\n\r\n");
-          size_t cl = req.find("Content-Length: ");
-          if (hdr != std::string::npos && cl != std::string::npos)
-            need = hdr + 4 + std::stoul(req.substr(cl + 16));
-        }
-        requests.push_back(req);
-        std::string resp = "HTTP/1.1 " + std::to_string(status) +
-                           " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        send(c, resp.data(), resp.size(), 0);
-        close(c);
-      }
-    });
-  }
-  ~TinyHttp() {
-    if (thread.joinable()) thread.join();
-    close(fd);
-  }
-};
-
-TEST(AgentServer, PostsBatchesAndReportsFailures) {
-  TinyHttp server(200, 2);
-  {
-    agent::BatchPoster p("http://127.0.0.1:" + std::to_string(server.port), "n1",
-                         /*max_batch=*/2);
-    p.add("{\"e\":1}");
-    p.add("{\"e\":2}");  // a full batch: sent now
-    p.add("{\"e\":3}");
-    p.finish();  // the rest
-    EXPECT_EQ(p.stats().posted_events, 3u);
-    EXPECT_EQ(p.stats().posted_batches, 2u);
-    EXPECT_EQ(p.stats().failed_posts, 0u);
-  }
-  server.thread.join();
-  ASSERT_EQ(server.requests.size(), 2u);
-  EXPECT_EQ(server.requests[0].rfind("POST /api/v1/agent/events HTTP/1.1\r\n", 0), 0u);
-  EXPECT_NE(server.requests[0].find("Content-Type: application/json"), std::string::npos);
-  EXPECT_NE(server.requests[0].find(R"("events":[{"e":1},{"e":2}]})"), std::string::npos);
-  EXPECT_NE(server.requests[1].find(R"("events":[{"e":3}]})"), std::string::npos);
-
-  TinyHttp refusing(503, 1);
-  agent::BatchPoster q("http://127.0.0.1:" + std::to_string(refusing.port), "n1");
-  q.add("{\"e\":1}");
-  q.finish();
-  EXPECT_EQ(q.stats().posted_events, 0u);
-  EXPECT_EQ(q.stats().failed_posts, 1u);
-  EXPECT_EQ(q.stats().dropped_events, 1u);
-  EXPECT_NE(q.stats().last_error.find("HTTP 503"), std::string::npos) << q.stats().last_error;
 }
 
 // ---- the command line ----

@@ -1156,6 +1156,29 @@ TEST_F(LiveCluster, AgentLiveFlags) {
   EXPECT_NE(outside.err.find("no cluster configuration"), std::string::npos) << outside.err;
 }
 
+// The agent follows only its own node's pods (a fieldSelector on the list and the watch):
+// thousands of agents each following every pod would load the API server. Kernel-free: events
+// come from --events.
+TEST_F(LiveCluster, AgentListsOnlyItsNodesPods) {
+  const size_t before = requests().size();
+  Shell r = run(stockade() + " agent --events /dev/null --output '' --node node-7 --kubeconfig " +
+                kc("admin.kubeconfig"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("on node node-7"), std::string::npos) << r.err;
+  int selected = 0, whole = 0;
+  json log = requests();
+  for (size_t i = before; i < log.size(); ++i) {
+    std::string p = log[i]["path"];
+    if (!p.starts_with("/api/v1/pods")) continue;
+    if (p.find("fieldSelector=spec.nodeName%3Dnode-7") != std::string::npos)
+      ++selected;
+    else
+      ++whole;
+  }
+  EXPECT_GT(selected, 0);
+  EXPECT_EQ(whole, 0);
+}
+
 // `stockade agent --kubeconfig` names pods from a live pod informer as they come and go: a
 // connection to an address is named by the pod that holds it only while that pod exists.
 // Needs root and BPF (the kernel tests' conditions); skipped elsewhere.
