@@ -223,6 +223,7 @@ struct Decoder {
     object o;
     if (v.get_object().get(o) != simdjson::SUCCESS) return fail(path, "expected an object");
     unsigned seen = 0;
+    bool has_processes = false;
     enum : unsigned {
       kSrc = 1,
       kDst = 2,
@@ -275,6 +276,9 @@ struct Decoder {
         if (!time_field(val, p, e.stats.last_seen)) return false;
         seen |= kLast;
       } else if (key == "processes") {
+        // Twice would add up past the bound (and not encode back to what was read).
+        if (has_processes) return fail(p, "given twice");
+        has_processes = true;
         simdjson::dom::array a;
         if (val.get_array().get(a) != simdjson::SUCCESS) return fail(p, "expected an array");
         if (a.size() > kMaxProcesses)
@@ -366,7 +370,9 @@ Result<AgentBatch> decode(std::string_view body) {
       ok = d.uint_field(val, p, UINT64_MAX >> 1, b.dropped_batches);
     } else if (key == "edges") {
       simdjson::dom::array a;
-      if (val.get_array().get(a) != simdjson::SUCCESS) {
+      if (has_edges) {
+        ok = d.fail(p, "given twice");  // the edges of both would pass the bound
+      } else if (val.get_array().get(a) != simdjson::SUCCESS) {
         ok = d.fail(p, "expected an array");
       } else if (a.size() > kMaxEdges) {
         ok = d.fail(p, "more than " + std::to_string(kMaxEdges) + " edges");

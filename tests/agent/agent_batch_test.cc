@@ -218,6 +218,9 @@ TEST(AgentBatchFormat, HostileBodiesAreOneLineErrorsNamingTheField) {
       {with("\"processes\":[\"psql\",",
             "\"processes\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\","),
        "edges[0].processes: more than 8 names"},
+      {with("\"processes\":[", "\"processes\":[\"a\",\"b\"],\"processes\":["),
+       "edges[0].processes: given twice"},
+      {with("\"edges\":[", "\"edges\":[],\"edges\":["), "edges: given twice"},
       {with("\"edges\":[", "\"edges\":{\"a\":["), "not valid JSON"},
       {with("\"edges\":[", "\"edges\":7,\"x\":["), "edges: expected an array"},
   };
