@@ -271,6 +271,12 @@ long Sender::post(const std::string& body, int64_t& retry_after_ms,
 
 bool Sender::wait_locked(std::unique_lock<std::mutex>& lock, int64_t ms) {
   // Wakes early only to stop; returns false when stopping and the deadline has passed.
+  if (options_.sleep) {
+    lock.unlock();
+    options_.sleep(ms);
+    lock.lock();
+    return !(stopping_ && steady_ns() >= deadline_ns_);
+  }
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (std::chrono::steady_clock::now() < until) {
     if (stopping_ && steady_ns() >= deadline_ns_) return false;

@@ -29,6 +29,9 @@ struct SenderOptions {
   int64_t timeout_ms = 10000;
   int64_t backoff_min_ms = 500, backoff_max_ms = 30000;
   std::function<void(const std::string&)> log;  // drops and failures (rate-limited by caller)
+  // When set, every wait between attempts (back-off, Retry-After) goes through it instead of
+  // the sending thread sleeping: tests record the waits the sender chose, without a clock.
+  std::function<void(int64_t ms)> sleep;
 };
 
 struct SenderStats {

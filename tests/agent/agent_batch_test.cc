@@ -323,6 +323,8 @@ struct Receiver {
   int port = 0;
   std::mutex mu;
   std::vector<int> script;  // statuses to answer first, in order
+  // Retry-After of the scripted 429/503 answers, in order ("" for none); "0" once it is empty.
+  std::vector<std::string> retry_after;
   std::vector<batch::AgentBatch> acked;
   std::vector<std::string> errors;
   int requests = 0;
@@ -334,7 +336,14 @@ struct Receiver {
       if (!script.empty()) {
         res.status = script.front();
         script.erase(script.begin());
-        if (res.status == 429 || res.status == 503) res.set_header("Retry-After", "0");
+        if (res.status == 429 || res.status == 503) {
+          std::string ra = "0";
+          if (!retry_after.empty()) {
+            ra = retry_after.front();
+            retry_after.erase(retry_after.begin());
+          }
+          if (!ra.empty()) res.set_header("Retry-After", ra);
+        }
         return;
       }
       auto b = batch::decode(req.body);
@@ -397,6 +406,37 @@ TEST(AgentSender, BacksOffOnRetryAfterAndDeliversInOrder) {
   EXPECT_EQ(st.sent, 3u);
   EXPECT_EQ(st.pending, 0u);
   EXPECT_EQ(st.next_interval_ms, 2000);
+}
+
+// The wait after 429/503 is the server's Retry-After when it gives one, else the back-off,
+// which doubles from attempt to attempt (the sender's waits recorded, not timed).
+TEST(AgentSender, RetryAfterIsHonouredElseTheBackOffDoubles) {
+  Receiver r;
+  r.script = {503, 429, 429, 503, 500};
+  r.retry_after = {"7", "", "", "120"};
+  agent::SenderOptions o;
+  o.server = r.url();
+  o.backoff_min_ms = 10;
+  o.backoff_max_ms = 30;
+  std::mutex mu;
+  std::vector<int64_t> waits;
+  o.sleep = [&](int64_t ms) {
+    std::lock_guard<std::mutex> lock(mu);
+    waits.push_back(ms);
+  };
+  auto s = agent::Sender::start(o);
+  ASSERT_TRUE(s) << s.error().str();
+  ASSERT_TRUE((*s)->submit(numbered(1)));
+  (*s)->finish(10000);
+  EXPECT_EQ((*s)->stats().sent, 1u);
+  EXPECT_EQ((*s)->stats().backoffs, 4u);
+  std::lock_guard<std::mutex> lock(mu);
+  // 7 s and 120 s from the server; 20 and 30 ms from the back-off (10 doubled at each answer,
+  // at most 30); the transient 500 waits the back-off too.
+  EXPECT_EQ(waits, (std::vector<int64_t>{7000, 20, 30, 120000, 30}));
+  std::lock_guard<std::mutex> rl(r.mu);
+  ASSERT_EQ(r.acked.size(), 1u);
+  EXPECT_EQ(r.requests, 6);  // the same batch, sent until it was taken
 }
 
 TEST(AgentSender, SpoolIsReplayedByTheNextRunAndTheBoundIsCounted) {
