@@ -7,10 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -531,19 +533,45 @@ TEST(AgentCliBatches, KillNineLosesNoFormedBatch) {
     EXPECT_GT(r.requests, 0);  // it was trying
     r.script.clear();          // the server is back
   }
-  std::string cmd = std::string(STOCKADE_BINARY) +
-                    " agent --events /dev/null --output '' --server " + r.url() + " --spool " +
-                    spool.string() + " --node n1 -q";
+  // The next run, with one event of its own: it replays the spool first, then numbers its
+  // own batches from 1 under a boot id of its own.
+  fs::path more = temp_dir("KillNine-events");
+  fs::create_directories(more);
+  {
+    std::ofstream f(more / "e.ndjson");
+    f << agent::format_event_json(event("10.0.0.1", "10.0.0.2", 2000, "established", kT0 + 99),
+                                  "n1")
+      << "\n";
+  }
+  std::string cmd = std::string(STOCKADE_BINARY) + " agent --events " +
+                    (more / "e.ndjson").string() + " --output '' --server " + r.url() +
+                    " --spool " + spool.string() + " --node n1 -q";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
+  fs::remove_all(more);
   std::lock_guard<std::mutex> lock(r.mu);
   EXPECT_TRUE(r.errors.empty());
   uint64_t total = 0;
   std::set<std::pair<std::string, uint64_t>> ids;
+  std::vector<std::string> boots;  // in the order the server saw them
+  std::map<std::string, std::vector<uint64_t>> seqs;
   for (const auto& b : r.acked) {
     EXPECT_TRUE(ids.emplace(b.boot_id, b.seq).second) << "batch twice: " << b.seq;
+    EXPECT_EQ(b.node, "n1");
+    if (std::find(boots.begin(), boots.end(), b.boot_id) == boots.end()) boots.push_back(b.boot_id);
+    seqs[b.boot_id].push_back(b.seq);
     for (const auto& e : b.edges) total += e.stats.count;
   }
-  EXPECT_EQ(total, static_cast<uint64_t>(kEvents));
+  EXPECT_EQ(total, static_cast<uint64_t>(kEvents) + 1);
+  // Two runs, two boot ids (32 hex digits); the killed run's batches first, each run's
+  // numbered 1, 2, 3, ... in order.
+  ASSERT_EQ(boots.size(), 2u);
+  for (const std::string& id : boots) {
+    EXPECT_EQ(id.size(), 32u) << id;
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+    const std::vector<uint64_t>& q = seqs[id];
+    for (size_t i = 0; i < q.size(); ++i) EXPECT_EQ(q[i], i + 1) << id;
+  }
+  EXPECT_EQ(seqs[boots[1]], std::vector<uint64_t>{1});
   EXPECT_TRUE(fs::is_empty(spool));
   fs::remove_all(spool);
 }
