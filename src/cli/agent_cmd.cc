@@ -135,12 +135,19 @@ int run(const AgentCmdOptions& o) {
         ++line_no;
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) return {};
         FlowReadStats st;
+        bool other = false;  // a flow record, but no agent event (a Hubble flow)
         auto r = read_flows_text(line, path == "-" ? "<stdin>" : path, ro, st, [&](const Flow& f) {
-          if (auto e = agent::event_from_flow(f)) emit(*e);
+          if (auto e = agent::event_from_flow(f))
+            emit(*e);
+          else
+            other = true;
         });
         if (!r)
           return make_error(path == "-" ? "<stdin>" : path, static_cast<int>(line_no),
                             r.error().message);
+        if (other)  // dropping it quietly would send batches short of what the file holds
+          return make_error(path == "-" ? "<stdin>" : path, static_cast<int>(line_no),
+                            "not an agent event (--events reads what the agent writes)");
         return {};
       };
       while (!stop) {

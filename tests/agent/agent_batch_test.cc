@@ -576,5 +576,64 @@ TEST(AgentCliBatches, KillNineLosesNoFormedBatch) {
   fs::remove_all(spool);
 }
 
+std::pair<int, std::string> run_cli(const std::string& args) {
+  std::string cmd = std::string(STOCKADE_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int st = pclose(p);
+  return {WEXITSTATUS(st), out};
+}
+
+// Bad batch flags and bad --events input: one line, exit 2, nothing sent. A Hubble record
+// (a real one, tests/data/samples) is no agent event: refused with its line, not skipped.
+TEST(AgentCliBatches, BadFlagsAndEventsAreOneLineErrors) {
+  auto [code, out] = run_cli("agent --events /dev/null --server http://x --batch-window 0");
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(out, "stockade: error: --batch-window: must be 1 to 300 seconds\n");
+  std::tie(code, out) = run_cli("agent --events /dev/null --spool /tmp/x");
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(out, "stockade: error: --spool: keeps batches for --server, which is not given\n");
+  std::tie(code, out) = run_cli("agent --events /nonexistent.ndjson --output ''");
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(out, "stockade: error: /nonexistent.ndjson: cannot open: No such file or directory\n");
+
+  fs::path dir = temp_dir("BadFlagsAndEvents");
+  fs::create_directories(dir);
+  std::ifstream hubble(std::string(STOCKADE_SOURCE_DIR) +
+                       "/tests/data/samples/hubble/gke-unwrapped-forwarded.json");
+  std::string hubble_line;
+  ASSERT_TRUE(std::getline(hubble, hubble_line));
+  const std::string good =
+      agent::format_event_json(event("10.0.0.1", "10.0.0.2", 80, "established", kT0), "n1");
+  std::ofstream(dir / "hubble.ndjson") << good << "\n" << hubble_line << "\n";
+  std::ofstream(dir / "broken.ndjson") << good << "\n\n"
+                                       << "{\"time\":\n";
+  Receiver r;
+  for (const char* name : {"hubble.ndjson", "broken.ndjson"}) {
+    std::string path = (dir / name).string();
+    std::tie(code, out) = run_cli("agent --events " + path + " --output '' --server " + r.url());
+    EXPECT_EQ(code, 2) << out;
+    const std::string want = "stockade: error: " + path + (name[0] == 'h' ? ":2: " : ":3: ");
+    EXPECT_EQ(out.rfind(want, 0), 0u) << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  }
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    EXPECT_EQ(r.requests, 0);  // the good line before the bad one was not sent either
+  }
+  std::tie(code, out) = run_cli("agent --events /dev/null --server " + r.url() + " --spool " +
+                                (dir / "hubble.ndjson").string());
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(out.rfind("stockade: error: " + (dir / "hubble.ndjson").string() +
+                          ": cannot create the spool directory",
+                      0),
+            0u)
+      << out;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace stockade
