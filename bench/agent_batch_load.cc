@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "agent/aggregator.h"
+#include "agent/event.h"
 #include "core/curl_lib.h"
 #include "flow/agent_batch.h"
 
@@ -132,6 +133,20 @@ int run_cost(const Args& a) {
     gen_cpu = cpu_seconds() - g0;
     if (sink == 1) std::printf(" ");
   }
+  // What the agent's --server sent before it aggregated: every event as its NDJSON object
+  // (measured over the first 100,000 events, scaled).
+  double raw_bytes_per_event = 0;
+  {
+    Node same(0, a);
+    const int64_t n = std::min<int64_t>(100000, static_cast<int64_t>(a.rate * a.seconds));
+    uint64_t bytes = 0;
+    for (int64_t i = 0, tg = t0; i < n; ++i)
+      bytes += agent::format_event_json(
+                   same.next(tg += static_cast<int64_t>(kSec / a.rate), a.new_edge_rate), o.node)
+                   .size() +
+               1;
+    raw_bytes_per_event = n ? double(bytes) / n : 0;
+  }
   double c0 = cpu_seconds();
   int64_t t = t0;
   for (int64_t i = 0; i < events; ++i) {
@@ -168,14 +183,16 @@ int run_cost(const Args& a) {
       "CPU: aggregation %.3f s, encode+gzip %.3f s -> %.2f ms of CPU per second of traffic "
       "(%.3f%% of one core per 1,000 connections/s)\n"
       "server side: decode %.3f s for %llu batches -> %.1f us per batch (%.0f batches/s on one "
-      "core); generator %.3f s (not counted)\n",
+      "core); generator %.3f s (not counted)\n"
+      "on the wire: %.2f KB/s of gzip batches; raw events as NDJSON would be %.1f KB/s\n",
       a.seconds, a.rate, static_cast<long long>(events), a.window, a.new_edge_rate,
       static_cast<unsigned long long>(batches), batches ? double(edges) / batches : 0.0,
       batches ? json_bytes / 1024.0 / batches : 0.0, batches ? gz_bytes / 1024.0 / batches : 0.0,
       agg_cpu, enc_cpu, (agg_cpu + enc_cpu) * 1000 / a.seconds,
       (agg_cpu + enc_cpu) / a.seconds * 100 * 1000 / a.rate, dec_cpu,
       static_cast<unsigned long long>(batches), batches ? dec_cpu * 1e6 / batches : 0.0,
-      dec_cpu > 0 ? batches / dec_cpu : 0.0, gen_cpu);
+      dec_cpu > 0 ? batches / dec_cpu : 0.0, gen_cpu, gz_bytes / 1024.0 / a.seconds,
+      raw_bytes_per_event * a.rate / 1024.0);
   return 0;
 }
 
