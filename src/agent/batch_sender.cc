@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <tuple>
+#include <vector>
 
 #include "core/curl_lib.h"
 
@@ -129,6 +131,17 @@ Result<std::unique_ptr<Sender>> Sender::start(SenderOptions options) {
     }
     if (ec) return make_error(dir, 0, "cannot read the spool directory: " + ec.message());
     std::sort(names.begin(), names.end());
+    // Names sort by the wall clock at spooling, which may have stepped back. The receiver takes
+    // a boot id's batches in sequence order only (a lower one after a higher is a replay to
+    // it): each boot id's batches go in seq order, the boot ids in the order their first batch
+    // was spooled.
+    struct Spooled {
+      size_t boot_rank;
+      uint64_t seq;
+      Pending pending;
+    };
+    std::vector<Spooled> spooled;
+    std::vector<std::string> boots;
     for (const std::string& name : names) {
       std::string path = dir + "/" + name;
       std::ifstream in(path, std::ios::binary);
@@ -139,8 +152,14 @@ Result<std::unique_ptr<Sender>> Sender::start(SenderOptions options) {
         fs::rename(path, path + ".bad", ec);
         continue;
       }
-      s->queue_.push_back(Pending{std::move(body), path, b->seq, true});
+      size_t rank = std::find(boots.begin(), boots.end(), b->boot_id) - boots.begin();
+      if (rank == boots.size()) boots.push_back(b->boot_id);
+      spooled.push_back({rank, b->seq, Pending{std::move(body), path, b->seq, true}});
     }
+    std::stable_sort(spooled.begin(), spooled.end(), [](const Spooled& a, const Spooled& b) {
+      return std::tie(a.boot_rank, a.seq) < std::tie(b.boot_rank, b.seq);
+    });
+    for (Spooled& e : spooled) s->queue_.push_back(std::move(e.pending));
     while (s->queue_.size() > s->options_.max_pending) s->drop_oldest_locked();
     if (!s->queue_.empty())
       s->log("agent: " + std::to_string(s->queue_.size()) + " unacknowledged batches in " + dir +

@@ -48,8 +48,8 @@ struct SenderStats {
 
 class Sender {
  public:
-  // Reads the spool (batches of earlier runs, oldest first) and starts the sending thread.
-  // Errors: the spool directory cannot be created or read.
+  // Reads the spool (batches of earlier runs; each boot id's in seq order) and starts the
+  // sending thread. Errors: the spool directory cannot be created or read.
   static Result<std::unique_ptr<Sender>> start(SenderOptions options);
   ~Sender();
   Sender(const Sender&) = delete;

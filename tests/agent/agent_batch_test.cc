@@ -481,6 +481,38 @@ TEST(AgentSender, SpoolIsReplayedByTheNextRunAndTheBoundIsCounted) {
   fs::remove_all(spool);
 }
 
+// The spool's file names follow the wall clock, which can step back: replay still sends each
+// boot id's batches in sequence order (a receiver takes a lower number after a higher one as a
+// replay of a batch it has), the boot ids in the order of their first file by name.
+TEST(AgentSender, SpoolReplaysEachBootIdInSequenceOrder) {
+  fs::path spool = temp_dir("SpoolSequenceOrder");
+  fs::create_directories(spool);
+  auto put = [&](const char* name, const char* boot, uint64_t seq) {
+    batch::AgentBatch b = numbered(seq);
+    b.boot_id = boot;
+    std::ofstream(spool / name, std::ios::binary) << batch::gzip(batch::encode_json(b));
+  };
+  // Run "old" spooled 1 and 2 with the clock stepping back in between; then run "new".
+  put("00000000000000000500-00000001.json.gz", "old", 1);
+  put("00000000000000000100-00000002.json.gz", "old", 2);
+  put("00000000000000000200-00000001.json.gz", "new", 1);
+  put("00000000000000000300-00000002.json.gz", "new", 2);
+  Receiver r;
+  agent::SenderOptions o;
+  o.server = r.url();
+  o.spool = spool.string();
+  auto s = agent::Sender::start(o);
+  ASSERT_TRUE(s) << s.error().str();
+  (*s)->finish(10000);
+  EXPECT_EQ((*s)->stats().replayed, 4u);
+  std::lock_guard<std::mutex> lock(r.mu);
+  std::vector<std::pair<std::string, uint64_t>> got;
+  for (const auto& b : r.acked) got.emplace_back(b.boot_id, b.seq);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, uint64_t>>{
+                     {"old", 1}, {"old", 2}, {"new", 1}, {"new", 2}}));
+  fs::remove_all(spool);
+}
+
 // The agent binary, fed events on stdin (no eBPF), killed with SIGKILL while the server
 // refuses everything; the next run replays the spool: every event that was in a formed batch
 // arrives, each batch once.
