@@ -513,6 +513,54 @@ TEST(AgentSender, SpoolReplaysEachBootIdInSequenceOrder) {
   fs::remove_all(spool);
 }
 
+// The window the server answers (next_interval_ms: 2 s) replaces --batch-window (300 s): an
+// edge seen again after the first batch arrives with the next window, long before 300 s.
+TEST(AgentCliBatches, TheServersIntervalIsTheWindow) {
+  Receiver r;
+  int in[2];
+  ASSERT_EQ(pipe(in), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    close(in[1]);
+    execl(STOCKADE_BINARY, STOCKADE_BINARY, "agent", "--events", "-", "--output", "", "--server",
+          r.url().c_str(), "--batch-window", "300", "--node", "n1", "-q",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(in[0]);
+  auto send = [&](int64_t t) {
+    std::string l =
+        agent::format_event_json(event("10.0.0.1", "10.0.0.2", 443, "established", t), "n1") + "\n";
+    return write(in[1], l.data(), l.size()) == static_cast<ssize_t>(l.size());
+  };
+  auto acked = [&] {
+    std::lock_guard<std::mutex> lock(r.mu);
+    return r.acked.size();
+  };
+  // A never-seen edge: an early batch, answered with the interval.
+  EXPECT_TRUE(send(kT0));
+  for (int i = 0; i < 600 && acked() < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(acked(), 1u);
+  // The same edge again: not new, it waits for the window, which is now the server's. (Generous
+  // wait: 2 s against 300 s; the pipe stays open, so no flush at exit can deliver it instead.)
+  EXPECT_TRUE(send(kT0 + kSec));
+  for (int i = 0; i < 600 && acked() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(acked(), 2u);
+  close(in[1]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::lock_guard<std::mutex> lock(r.mu);
+  ASSERT_GE(r.acked.size(), 2u);
+  EXPECT_EQ(r.acked[0].seq, 1u);
+  EXPECT_EQ(r.acked[1].seq, 2u);
+  ASSERT_EQ(r.acked[1].edges.size(), 1u);
+  EXPECT_EQ(r.acked[1].edges[0].stats.first_seen, kT0 + kSec);
+}
+
 // The agent binary, fed events on stdin (no eBPF), killed with SIGKILL while the server
 // refuses everything; the next run replays the spool: every event that was in a formed batch
 // arrives, each batch once.
