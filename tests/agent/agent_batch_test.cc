@@ -327,7 +327,9 @@ struct Receiver {
   std::vector<int> script;  // statuses to answer first, in order
   // Retry-After of the scripted 429/503 answers, in order ("" for none); "0" once it is empty.
   std::vector<std::string> retry_after;
-  std::vector<batch::AgentBatch> acked;
+  std::vector<batch::AgentBatch> acked;  // each (boot id, seq) once
+  std::set<std::pair<std::string, uint64_t>> stored;
+  int replays = 0;  // batches received again after they were stored
   std::vector<std::string> errors;
   int requests = 0;
   Receiver() {
@@ -354,7 +356,12 @@ struct Receiver {
         res.status = 400;
         return;
       }
-      acked.push_back(std::move(*b));
+      // A batch stored before (its answer never reached the agent: killed, timed out) is
+      // acknowledged again and not kept twice, as docs/agent-batches.md asks of a server.
+      if (stored.emplace(b->boot_id, b->seq).second)
+        acked.push_back(std::move(*b));
+      else
+        ++replays;
       res.status = 200;
       res.set_content("{\"next_interval_ms\":2000}", "application/json");
     });
@@ -563,7 +570,8 @@ TEST(AgentCliBatches, TheServersIntervalIsTheWindow) {
 
 // The agent binary, fed events on stdin (no eBPF), killed with SIGKILL while the server
 // refuses everything; the next run replays the spool: every event that was in a formed batch
-// arrives, each batch once.
+// arrives. (A request of the killed agent may still be taken after the refusals end: the
+// receiver, like a server, stores each (boot id, seq) once, so counts are not doubled.)
 TEST(AgentCliBatches, KillNineLosesNoFormedBatch) {
   fs::path spool = temp_dir("KillNine");
   Receiver r;
@@ -635,11 +643,9 @@ TEST(AgentCliBatches, KillNineLosesNoFormedBatch) {
   std::lock_guard<std::mutex> lock(r.mu);
   EXPECT_TRUE(r.errors.empty());
   uint64_t total = 0;
-  std::set<std::pair<std::string, uint64_t>> ids;
   std::vector<std::string> boots;  // in the order the server saw them
   std::map<std::string, std::vector<uint64_t>> seqs;
   for (const auto& b : r.acked) {
-    EXPECT_TRUE(ids.emplace(b.boot_id, b.seq).second) << "batch twice: " << b.seq;
     EXPECT_EQ(b.node, "n1");
     if (std::find(boots.begin(), boots.end(), b.boot_id) == boots.end()) boots.push_back(b.boot_id);
     seqs[b.boot_id].push_back(b.seq);
