@@ -96,6 +96,9 @@ class LiveAudit {
   };
   Counters counters() const;
   Result<uint64_t> store_bytes() const { return store_.size_bytes(); }
+  Result<std::optional<uint64_t>> last_sequence(std::string_view node, std::string_view boot_id) {
+    return store_.last_sequence(node, boot_id);
+  }
   Result<store::AuditPage> events(const store::AuditQuery& q) const {
     return store_.audit_events(q);
   }

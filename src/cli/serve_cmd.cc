@@ -37,6 +37,7 @@ struct ServeOptions {
   std::string store = "sqlite:stockade.db";
   std::string journal;
   std::string baseline_quiet = "24h";
+  std::string agent_interval = "10s";
   std::string token_file;
   std::string tls_cert, tls_key;
   std::string admission = "warn";
@@ -175,6 +176,10 @@ int run(const ServeOptions& o) {
           "host"};
     journal_path = o.store.substr(7) + ".flows";
   }
+  auto agent_ns = parse_duration(o.agent_interval);
+  if (!agent_ns || *agent_ns < 1'000'000'000 || *agent_ns > 300'000'000'000)
+    throw UsageError{"--agent-interval: expected a duration from 1s to 5m, got \"" +
+                     o.agent_interval + "\""};
   auto quiet_ns = parse_duration(o.baseline_quiet);
   if (!quiet_ns || *quiet_ns <= 0)
     throw UsageError{"--baseline-quiet: expected a positive duration (24h, 30m, 7d), got \"" +
@@ -187,6 +192,7 @@ int run(const ServeOptions& o) {
   ho.tls_cert = o.tls_cert;
   ho.tls_key = o.tls_key;
   ho.max_body = o.max_body_mb << 20;
+  ho.agent_interval_ms = *agent_ns / 1'000'000;
   if (!o.token_file.empty()) {
     auto token = read_text_file(o.token_file, 64 * 1024);
     if (!token) throw UsageError{token.error().str()};
@@ -221,8 +227,9 @@ int run(const ServeOptions& o) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  server::FlowJournal journal;
+  server::FlowJournal journal, batch_journal;
   if (auto r = journal.open(journal_path); !r) throw UsageError{r.error().str()};
+  if (auto r = batch_journal.open(journal_path + ".batches"); !r) throw UsageError{r.error().str()};
   if (journal.torn_bytes())
     log_msg("the flow journal ended in a batch that was never acknowledged (" +
             std::to_string(journal.torn_bytes()) + " bytes): removed");
@@ -318,7 +325,7 @@ int run(const ServeOptions& o) {
   ao.quiet_period_ns = *quiet_ns;
   audit::LiveAudit live_audit(*db, ao);
   if (auto r = live_audit.load(); !r) throw UsageError{r.error().str()};
-  server::ServerState state(source, journal, so, &live_audit);
+  server::ServerState state(source, journal, so, &live_audit, &batch_journal);
   if (auto r = state.rebuild(); !r) throw UsageError{r.error().str()};
   log_msg("loaded " + std::to_string(state.snapshot()->engine->endpoints().size()) +
           " endpoints; " + std::to_string(journal.batches()) + " journaled batches replayed");
@@ -449,6 +456,9 @@ Runner register_serve(CLI::App& app) {
   cmd->add_option("--journal", opts->journal,
                   "Where the accepted flow records are journaled (default: the SQLite store's "
                   "PATH.flows)");
+  cmd->add_option("--agent-interval", opts->agent_interval,
+                  "The window node agents are told to aggregate over (next_interval_ms)")
+      ->default_str("10s");
   cmd->add_option("--baseline-quiet", opts->baseline_quiet,
                   "A learning baseline with no new edge for this long becomes stable")
       ->default_str("24h");

@@ -1,5 +1,7 @@
 #include "recommend/observed.h"
 
+#include "flow/agent_batch.h"
+
 #include <algorithm>
 #include <csignal>
 #include <functional>
@@ -43,6 +45,46 @@ ObservedPeer to_peer(const GraphNode& n,
 }  // namespace
 
 namespace {
+
+// The graph's edges as ObservedEdges: peers resolved to what a policy can name.
+void collect(const ClusterState& state, const PolicyEngine& engine, const EdgeGraph& graph,
+             const EdgeGraph* outside, Observed& out) {
+  out.unresolved_pods = graph.unresolved_pods();
+  out.resolution_notes = graph.resolution_notes();
+
+  // Node addresses: Node objects, plus the addresses of host-network pods on each node.
+  std::map<std::string, std::vector<IpAddr>, std::less<>> node_addrs;
+  for (const Node& n : state.nodes) node_addrs[n.name] = n.addresses;
+  for (const Endpoint& ep : engine.endpoints())
+    if (ep.pod.host_network && !ep.node.empty())
+      for (const IpAddr& ip : ep.ips) {
+        auto& v = node_addrs[ep.node];
+        if (std::find(v.begin(), v.end(), ip) == v.end()) v.push_back(ip);
+      }
+  for (auto& [name, v] : node_addrs) std::sort(v.begin(), v.end());
+
+  auto edges_of = [&](const EdgeGraph& g, std::vector<ObservedEdge>& sink, uint64_t* other) {
+    std::vector<ObservedPeer> peers;
+    peers.reserve(g.nodes().size());
+    for (const GraphNode& n : g.nodes()) peers.push_back(to_peer(n, node_addrs));
+    for (const auto& [key, stats] : g.edges()) {
+      auto proto = to_protocol(key.protocol);
+      if (!proto) {
+        if (other) ++*other;
+        continue;
+      }
+      ObservedEdge e;
+      e.src = peers[key.src];
+      e.dst = peers[key.dst];
+      e.protocol = *proto;
+      e.port = key.port;
+      e.stats = stats;
+      sink.push_back(std::move(e));
+    }
+  };
+  edges_of(graph, out.edges, &out.other_protocols);
+  if (outside) edges_of(*outside, out.outside_edges, nullptr);
+}
 
 using Feed = std::function<Result<void>(const FlowReadOptions&, const FlowSink&, FlowReadStats&)>;
 
@@ -93,41 +135,7 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
         "its own here, and grouping them by prefix would widen the rules; narrow the flows "
         "(--since/--until, fewer files) or raise the cap (0: no limit)");
   out.records = out.read_stats.records;
-  out.unresolved_pods = graph.unresolved_pods();
-  out.resolution_notes = graph.resolution_notes();
-
-  // Node addresses: Node objects, plus the addresses of host-network pods on each node.
-  std::map<std::string, std::vector<IpAddr>, std::less<>> node_addrs;
-  for (const Node& n : state.nodes) node_addrs[n.name] = n.addresses;
-  for (const Endpoint& ep : engine.endpoints())
-    if (ep.pod.host_network && !ep.node.empty())
-      for (const IpAddr& ip : ep.ips) {
-        auto& v = node_addrs[ep.node];
-        if (std::find(v.begin(), v.end(), ip) == v.end()) v.push_back(ip);
-      }
-  for (auto& [name, v] : node_addrs) std::sort(v.begin(), v.end());
-
-  auto edges_of = [&](const EdgeGraph& g, std::vector<ObservedEdge>& sink, uint64_t* other) {
-    std::vector<ObservedPeer> peers;
-    peers.reserve(g.nodes().size());
-    for (const GraphNode& n : g.nodes()) peers.push_back(to_peer(n, node_addrs));
-    for (const auto& [key, stats] : g.edges()) {
-      auto proto = to_protocol(key.protocol);
-      if (!proto) {
-        if (other) ++*other;
-        continue;
-      }
-      ObservedEdge e;
-      e.src = peers[key.src];
-      e.dst = peers[key.dst];
-      e.protocol = *proto;
-      e.port = key.port;
-      e.stats = stats;
-      sink.push_back(std::move(e));
-    }
-  };
-  edges_of(graph, out.edges, &out.other_protocols);
-  if (outside) edges_of(*outside, out.outside_edges, nullptr);
+  collect(state, engine, graph, outside ? &*outside : nullptr, out);
   return out;
 }
 
@@ -154,6 +162,24 @@ Result<Observed> observe_flows_text(const ClusterState& state, const PolicyEngin
       [&](const FlowReadOptions& read, const FlowSink& sink, FlowReadStats& stats) -> Result<void> {
         return read_flows_text(text, "flows", read, stats, sink);
       });
+}
+
+Result<Observed> observe_batch(const ClusterState& state, const PolicyEngine& engine,
+                               const batch::AgentBatch& b, const ObserveOptions& options) {
+  Observed out;
+  GraphOptions go;
+  go.by = Granularity::Pod;
+  go.max_external_nodes = options.max_external_nodes;
+  go.refuse_past_cap = true;
+  EdgeGraph graph(state, engine.endpoints(), go);
+  batch::add_to_graph(b, graph);
+  if (graph.over_cap())
+    return make_error("more than " + std::to_string(options.max_external_nodes) +
+                      " distinct external addresses in the batch");
+  if (b.window_start) out.first_ns = b.window_start;
+  if (b.window_end) out.last_ns = b.window_end;
+  collect(state, engine, graph, nullptr, out);
+  return out;
 }
 
 bool to_engine_peer(const ObservedPeer& p, Peer& out) {

@@ -70,6 +70,14 @@ Result<Observed> observe_flows(const ClusterState& state, const PolicyEngine& en
 Result<Observed> observe_flows_text(const ClusterState& state, const PolicyEngine& engine,
                                     std::string_view text, const ObserveOptions& options);
 
+// The same from a node agent's aggregated batch (docs/agent-batches.md): each edge's sides
+// resolved as `map` resolves an agent's events (batch::add_to_graph).
+namespace batch {
+struct AgentBatch;
+}
+Result<Observed> observe_batch(const ClusterState& state, const PolicyEngine& engine,
+                               const batch::AgentBatch& b, const ObserveOptions& options);
+
 // The engine's view of an observed peer (endpoint or address); false when it has none.
 bool to_engine_peer(const ObservedPeer& p, Peer& out);
 

@@ -26,6 +26,10 @@ thread_local Clock::time_point t_request_start;
 thread_local size_t t_body_bytes = 0;  // read through a ContentReader: not in req.body
 thread_local std::string t_user;       // who the cluster says is asking (empty: no cluster)
 
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 std::string error_body(std::string_view message) {
   return nlohmann::json{{"error", message}}.dump() + "\n";
 }
@@ -96,6 +100,13 @@ std::string render_metrics(const ServerState::Counters& c, bool ready,
   metric("stockade_flow_batches", "gauge", "Batches of flow records held in the journal.",
          c.batches);
   metric("stockade_journal_bytes", "gauge", "Size of the flow journal on disk.", c.journal_bytes);
+  metric("stockade_agent_batches_total", "counter",
+         "Node agents' batches taken in (journaled, stored, audited).", c.agent_batches);
+  metric("stockade_agent_batch_replays_total", "counter",
+         "Agent batches received again after they were stored (acknowledged, not counted).",
+         c.agent_replays);
+  metric("stockade_agent_edges_total", "counter", "Edges of the agents' batches taken in.",
+         c.agent_edges);
   metric("stockade_map_edges", "gauge", "Workload-level edges of the observed traffic.", c.edges);
   metric("stockade_engine_generation", "gauge", "Snapshots of the cluster objects built so far.",
          c.generation);
@@ -189,6 +200,12 @@ struct HttpServer::Impl {
                   const httplib::ContentReader& reader);
   void get_map(const httplib::Request& req, httplib::Response& res);
   void get_audit(const httplib::Request& req, httplib::Response& res);
+  void post_agent_batch(const httplib::Request& req, httplib::Response& res,
+                        const httplib::ContentReader& reader);
+  std::atomic<size_t> agent_batches_in_flight{0};
+  // Reads a request body up to max_body (after decompression); false after answering 400/413.
+  bool read_body(const httplib::Request& req, httplib::Response& res,
+                 const httplib::ContentReader& reader, std::string& body);
   void get_baselines(const httplib::Request& req, httplib::Response& res);
   void post_baseline(const httplib::Request& req, httplib::Response& res);
   // Who asks, for the record of a user's action: the token's holder or the local user.
@@ -322,20 +339,19 @@ void HttpServer::Impl::routes() {
     s.Get(path, [](const httplib::Request& req, httplib::Response& res) {
       send_error(res, 501, req.path + " is not implemented in this version");
     });
-  for (const char* path :
-       {"/api/v1/agent/batches", "/api/v1/simulate", "/api/v1/apply", "/admission/validate"})
+  s.Post("/api/v1/agent/batches",
+         [this](const httplib::Request& req, httplib::Response& res,
+                const httplib::ContentReader& reader) { post_agent_batch(req, res, reader); });
+  for (const char* path : {"/api/v1/simulate", "/api/v1/apply", "/admission/validate"})
     s.Post(path, [](const httplib::Request& req, httplib::Response& res) {
       send_error(res, 501, req.path + " is not implemented in this version");
     });
 }
 
-void HttpServer::Impl::post_flows(const httplib::Request& req, httplib::Response& res,
-                                  const httplib::ContentReader& reader) {
-  if (!state.ready())
-    return send_error(res, 503, "not ready: the cluster objects are not loaded yet");
+bool HttpServer::Impl::read_body(const httplib::Request& req, httplib::Response& res,
+                                 const httplib::ContentReader& reader, std::string& body) {
   // The body arrives decompressed (Content-Encoding: gzip is inflated by the library); the
   // limit applies to what it inflates to, so a small bomb is refused like a large body.
-  std::string body;
   bool too_large = false;
   const bool ok = reader([&](const char* data, size_t len) {
     if (body.size() + len > options.max_body) {
@@ -345,21 +361,36 @@ void HttpServer::Impl::post_flows(const httplib::Request& req, httplib::Response
     body.append(data, len);
     return true;
   });
-  if (too_large)
-    return send_error(res, 413,
-                      "request body larger than " + std::to_string(options.max_body) +
-                          " bytes (after decompression): send smaller batches");
+  if (too_large) {
+    send_error(res, 413,
+               "request body larger than " + std::to_string(options.max_body) +
+                   " bytes (after decompression): send smaller batches");
+    return false;
+  }
   if (!ok) {
     // The library refuses a declared length over the limit before reading any of it.
     const std::string declared = req.get_header_value("Content-Length");
     char* end = nullptr;
     const unsigned long long n = std::strtoull(declared.c_str(), &end, 10);
-    if (!declared.empty() && *end == '\0' && n > options.max_body)
-      return send_error(res, 413,
-                        "request body larger than " + std::to_string(options.max_body) +
-                            " bytes: send smaller batches");
-    return send_error(res, 400, "the request body could not be read (cut short?)");
+    if (!declared.empty() && *end == '\0' && n > options.max_body) {
+      send_error(res, 413,
+                 "request body larger than " + std::to_string(options.max_body) +
+                     " bytes: send smaller batches");
+    } else {
+      send_error(res, 400, "the request body could not be read (cut short?)");
+    }
+    return false;
   }
+  t_body_bytes = body.size();
+  return true;
+}
+
+void HttpServer::Impl::post_flows(const httplib::Request& req, httplib::Response& res,
+                                  const httplib::ContentReader& reader) {
+  if (!state.ready())
+    return send_error(res, 503, "not ready: the cluster objects are not loaded yet");
+  std::string body;
+  if (!read_body(req, res, reader, body)) return;
   t_body_bytes = body.size();
   if (body.empty()) return send_error(res, 400, "empty body: expected flow records (NDJSON)");
   auto r = state.ingest(body);
@@ -375,6 +406,34 @@ void HttpServer::Impl::post_flows(const httplib::Request& req, httplib::Response
   }
   res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
                   "application/json");
+}
+
+void HttpServer::Impl::post_agent_batch(const httplib::Request& req, httplib::Response& res,
+                                        const httplib::ContentReader& reader) {
+  if (!state.ready())
+    return send_error(res, 503, "not ready: the cluster objects are not loaded yet");
+  // Back-pressure: past the batches being taken in at once, the agent waits and sends the
+  // same batch again (docs/agent-batches.md).
+  struct InFlight {
+    std::atomic<size_t>& n;
+    ~InFlight() { --n; }
+  } in_flight{agent_batches_in_flight};
+  if (++agent_batches_in_flight > options.max_agent_batches_in_flight) {
+    res.set_header("Retry-After", "1");
+    return send_error(res, 429, "busy: send this batch again after Retry-After");
+  }
+  std::string body;
+  if (!read_body(req, res, reader, body)) return;
+  if (body.empty()) return send_error(res, 400, "empty body: expected an agent batch");
+  auto r = state.ingest_batch(body);
+  if (!r) {
+    if (r.error().code == ErrorCode::Input) return send_error(res, 400, r.error().str());
+    log({{"level", "error"}, {"msg", "agent batch not kept"}, {"error", r.error().str()}});
+    return send_error(res, 503, r.error().str());
+  }
+  nlohmann::json out = {
+      {"stored", r->stored}, {"edges", r->edges}, {"next_interval_ms", options.agent_interval_ms}};
+  res.set_content(dump(out), "application/json");
 }
 
 void HttpServer::Impl::get_map(const httplib::Request& req, httplib::Response& res) {
@@ -405,10 +464,6 @@ void HttpServer::Impl::get_map(const httplib::Request& req, httplib::Response& r
 }
 
 namespace {
-
-std::string dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-}
 
 nlohmann::json baseline_json(const store::Baseline& b) {
   nlohmann::json j = {{"namespace", b.ns},

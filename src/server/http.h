@@ -45,6 +45,10 @@ struct HttpOptions {
   int read_timeout_s = 30;        // a client that stops sending is cut off
   int write_timeout_s = 30;
   size_t threads = 8;
+  // The window agents are told to use (next_interval_ms), and how many agent batches may be
+  // taken in at once before the next gets 429 with Retry-After (back-pressure).
+  int64_t agent_interval_ms = 10000;
+  size_t max_agent_batches_in_flight = 4;
   // Receives one JSON object per line (requests, errors); null: no logs.
   std::function<void(const std::string&)> log;
   // The Hubble Relay follower's counters, for /metrics (null: none is followed).

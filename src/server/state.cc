@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
+#include <tuple>
 #include <utility>
 
+#include "flow/agent_batch.h"
 #include "map/map_view.h"
 #include "recommend/observed.h"
 
@@ -44,8 +47,12 @@ struct ServerState::Observed {
 };
 
 ServerState::ServerState(ObjectSource source, FlowJournal& journal, StateOptions options,
-                         audit::LiveAudit* audit)
-    : source_(std::move(source)), journal_(journal), options_(std::move(options)), audit_(audit) {
+                         audit::LiveAudit* audit, FlowJournal* batches)
+    : source_(std::move(source)),
+      journal_(journal),
+      batches_(batches),
+      options_(std::move(options)),
+      audit_(audit) {
   // Longest prefix first, so the most specific group names an address (as `map` sorts them).
   std::sort(options_.external_groups.begin(), options_.external_groups.end(),
             [](const Cidr& a, const Cidr& b) { return a.prefix > b.prefix; });
@@ -76,6 +83,24 @@ std::unique_ptr<ServerState::Observed> ServerState::aggregate_journal(
     });
     obs->malformed += stats.malformed;
   });
+  if (batches_) {
+    // An agent's batch journaled twice (the store's answer lost in a crash between the two
+    // writes, then the agent's replay) counts once.
+    std::set<std::tuple<std::string, std::string, uint64_t>> seen;
+    (void)batches_->replay([&](std::string_view body) {
+      auto b = batch::decode(body);
+      if (!b || !seen.emplace(b->node, b->boot_id, b->seq).second) return;
+      if (since_ns || until_ns) {
+        // A window keeps the edges seen in it (an edge's first to last time overlaps it).
+        std::erase_if(b->edges, [&](const batch::Edge& e) {
+          return (since_ns && e.stats.last_seen && e.stats.last_seen < since_ns) ||
+                 (until_ns && e.stats.first_seen >= until_ns);
+        });
+      }
+      for (auto& g : obs->graphs)
+        if (g) batch::add_to_graph(*b, *g);
+    });
+  }
   return obs;
 }
 
@@ -149,6 +174,49 @@ Result<IngestResult> ServerState::ingest(std::string_view body) {
   counters_.malformed += out.skipped;
   counters_.batches = journal_.batches();
   if (!r) return tl::unexpected<Error>(r.error());
+  return out;
+}
+
+Result<AgentBatchResult> ServerState::ingest_batch(std::string_view body) {
+  auto b = batch::decode(body);
+  if (!b) return tl::unexpected<Error>(b.error());
+  std::lock_guard lock(ingest_mutex_);
+  if (!observed_)
+    return make_error(ErrorCode::Unavailable, "not ready: the cluster objects are not loaded yet");
+  if (!audit_ || !batches_)
+    return make_error(ErrorCode::Unavailable, "agent batches need the store and a batch journal");
+  AgentBatchResult out;
+  // A replay of a batch stored before is acknowledged again and not journaled: the store
+  // holds each agent run's last sequence number.
+  auto last = audit_->last_sequence(b->node, b->boot_id);
+  if (!last) return tl::unexpected<Error>(last.error());
+  if (*last && b->seq <= **last) {
+    out.stored = false;
+    ++counters_.agent_replays;
+    return out;
+  }
+  if (auto r = batches_->append(body); !r) return tl::unexpected<Error>(r.error());
+  const Snapshot& snap = *observed_->snapshot;
+  ObserveOptions oo;
+  oo.max_external_nodes = 0;  // the batch's bounds bound them
+  auto obs = observe_batch(snap.state, *snap.engine, *b, oo);
+  Result<audit::BatchReport> report =
+      obs ? audit_->record(*snap.engine, *obs, store::AgentSequence{b->node, b->boot_id, b->seq})
+          : Result<audit::BatchReport>(tl::unexpected<Error>(obs.error()));
+  if (!report || !report->stored) {
+    // Refused by the store, or stored by a concurrent request in the meantime: not ours to keep.
+    if (auto d = batches_->drop_last(); !d) return tl::unexpected<Error>(d.error());
+    if (!report) return tl::unexpected<Error>(report.error());
+    out.stored = false;
+    ++counters_.agent_replays;
+    return out;
+  }
+  for (auto& g : observed_->graphs)
+    if (g) batch::add_to_graph(*b, *g);
+  out.edges = b->edges.size();
+  out.audit = std::move(*report);
+  ++counters_.agent_batches;
+  counters_.agent_edges += out.edges;
   return out;
 }
 

@@ -52,11 +52,19 @@ struct IngestResult {
   std::optional<audit::BatchReport> audit;  // with a live audit
 };
 
+// What POST /api/v1/agent/batches gave.
+struct AgentBatchResult {
+  bool stored = true;  // false: a replay of a batch stored before (acknowledged again)
+  uint64_t edges = 0;
+  std::optional<audit::BatchReport> audit;
+};
+
 class ServerState {
  public:
   // `audit`, when given, stores and classifies every accepted batch (src/audit).
+  // `batches`, when given, journals the agents' batches as `journal` does the records.
   ServerState(ObjectSource source, FlowJournal& journal, StateOptions options,
-              audit::LiveAudit* audit = nullptr);
+              audit::LiveAudit* audit = nullptr, FlowJournal* batches = nullptr);
   ~ServerState();
 
   // Loads the objects, compiles them, aggregates the journal's records and publishes the
@@ -72,6 +80,12 @@ class ServerState {
   // the journal or the store could not be written (nothing of the body is kept then).
   Result<IngestResult> ingest(std::string_view body);
 
+  // A node agent's batch (docs/agent-batches.md; gzip or JSON): decoded (errors: one line,
+  // ErrorCode::Input), and unless it is a replay of one stored before, journaled, stored and
+  // audited with its sequence number, then aggregated. Needs the live audit and a batch
+  // journal.
+  Result<AgentBatchResult> ingest_batch(std::string_view body);
+
   // The `stockade map -o json` object for the records with a time in [since_ns, until_ns)
   // (0: unbounded; records without a time are always included, as `--since` treats them).
   std::string map_json(Granularity by, int64_t since_ns = 0, int64_t until_ns = 0) const;
@@ -83,6 +97,7 @@ class ServerState {
     uint64_t edges = 0;  // workload-level edges now
     uint64_t generation = 0;
     uint64_t journal_bytes = 0;
+    uint64_t agent_batches = 0, agent_replays = 0, agent_edges = 0;
     std::optional<audit::LiveAudit::Counters> audit;
     std::optional<uint64_t> store_bytes;
   };
@@ -99,6 +114,7 @@ class ServerState {
 
   ObjectSource source_;
   FlowJournal& journal_;
+  FlowJournal* batches_ = nullptr;
   StateOptions options_;
   audit::LiveAudit* audit_ = nullptr;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;

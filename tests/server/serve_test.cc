@@ -21,6 +21,9 @@
 #include <zlib.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/event.h"
+#include "flow/agent_batch.h"
+#include "input/loader.h"
 #include "server/flow_journal.h"
 #include "server/http.h"
 #include "support/run_command.h"
@@ -419,6 +422,118 @@ TEST(Serve, OpenApiDocumentListsWhatTheServerAnswers) {
     }
   }
   EXPECT_GE(operations, 11u);
+  fs::remove_all(dir);
+}
+
+// Node agents: the real `stockade agent --events` binary aggregates events between the demo's
+// pods and posts its batches; the server's map edges equal `stockade map` over the same raw
+// events, a batch sent again is acknowledged and not counted twice (also after a kill -9), a
+// malformed batch is a 400 naming the field, and denied edges of batches are audited.
+TEST(Serve, AgentBatchesAreTakenInOnceAndMapLikeTheCommandLine) {
+  const fs::path dir = temp_dir("agent-batches");
+  const std::vector<fs::path> objects = {kSource / "demo/cluster", kSource / "demo/policies"};
+  // Events between the demo's pods, by address, as the node agent reports them.
+  stockade::ClusterLoader loader;
+  for (const fs::path& p : objects) ASSERT_TRUE(loader.add_path(p.string()));
+  const stockade::ClusterState cluster = std::move(loader).finish();
+  std::vector<stockade::IpAddr> ips;
+  for (const auto& pod : cluster.pods)
+    if (!pod.spec.host_network && !pod.ips.empty()) ips.push_back(pod.ips.front());
+  ASSERT_GE(ips.size(), 6u);
+  const int64_t t0 = 1'790'000'000LL * 1'000'000'000LL;
+  const uint16_t ports[] = {5432, 8080, 6379, 53};
+  const char* outcomes[] = {"established", "established", "refused", "timeout"};
+  std::string events;
+  for (int i = 0; i < 400; ++i) {
+    stockade::agent::AgentEvent e;
+    e.time_ns = t0 + int64_t{i} * 1'000'000;
+    e.src = ips[static_cast<size_t>(i) % ips.size()];
+    e.dst = ips[static_cast<size_t>(i * 7 + 3) % ips.size()];
+    e.src_port = static_cast<uint16_t>(40000 + i);
+    e.dst_port = ports[i % 4];
+    e.outcome = outcomes[(i / 4) % 4];
+    e.comm = i % 2 ? "curl" : "psql";
+    e.pid = 7;
+    events += stockade::agent::format_event_json(e, "node-1") + "\n";
+  }
+  std::ofstream(dir / "events.ndjson") << events;
+  auto edges_of = [](const std::string& map) {
+    auto j = nlohmann::json::parse(map, nullptr, false);
+    return j.is_discarded() ? nlohmann::json() : j["edges"];
+  };
+  const nlohmann::json expected = edges_of(cli_map("workload", dir / "events.ndjson", objects));
+  ASSERT_FALSE(expected.empty());
+
+  const std::vector<std::string> args = {"-f",       objects[0].string(),
+                                         "-f",       objects[1].string(),
+                                         "--store",  "sqlite:" + (dir / "db").string(),
+                                         "--listen", "127.0.0.1:0"};
+  // A batch of our own, to send twice.
+  stockade::batch::AgentBatch b;
+  b.node = "node-9";
+  b.boot_id = "00112233445566778899aabbccddeeff";
+  b.seq = 1;
+  b.window_start = t0;
+  b.window_end = t0 + 10'000'000'000LL;
+  stockade::batch::Edge edge;
+  edge.src.ip = ips[0];
+  edge.dst.ip = ips[1];
+  edge.protocol = stockade::L4Protocol::TCP;
+  edge.port = 9999;
+  edge.stats.count = edge.stats.established = 3;
+  edge.stats.first_seen = t0;
+  edge.stats.last_seen = t0 + 1;
+  b.edges.push_back(edge);
+  const std::string mine = stockade::batch::gzip(stockade::batch::encode_json(b));
+  {
+    ServeProcess serve(args, dir / "log");
+    ASSERT_GT(serve.port, 0) << slurp(dir / "log");
+    const std::string url = "http://127.0.0.1:" + std::to_string(serve.port);
+    auto agent = stockade::test::run_command(std::string(STOCKADE_BINARY) + " agent --events " +
+                                             (dir / "events.ndjson").string() +
+                                             " --output '' --node node-1 -q --server " + url);
+    ASSERT_EQ(agent.status, 0) << agent.out;
+    auto c = serve.client();
+    EXPECT_EQ(edges_of(c.Get("/api/v1/map")->body), expected);
+    auto audit = nlohmann::json::parse(c.Get("/api/v1/audit?limit=10000")->body);
+    EXPECT_FALSE(audit["events"].empty());  // the demo's policies deny some of these pairs
+
+    httplib::Headers gz = {{"Content-Encoding", "gzip"}};
+    auto first = c.Post("/api/v1/agent/batches", mine, "application/json");
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->status, 200) << first->body;
+    EXPECT_EQ(nlohmann::json::parse(first->body)["stored"], true);
+    EXPECT_EQ(nlohmann::json::parse(first->body)["next_interval_ms"], 10000);
+    auto again = c.Post("/api/v1/agent/batches", mine, "application/json");
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, 200);
+    EXPECT_EQ(nlohmann::json::parse(again->body)["stored"], false);
+    auto bad = c.Post("/api/v1/agent/batches",
+                      R"({"version":1,"node":"n","boot_id":"b",)"
+                      R"("seq":0,"edges":[]})",
+                      "application/json");
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, 400);
+    EXPECT_NE(bad->body.find("seq"), std::string::npos) << bad->body;
+    serve.kill(SIGKILL);
+  }
+  ServeProcess again(args, dir / "log2");
+  ASSERT_GT(again.port, 0) << slurp(dir / "log2");
+  auto c = again.client();
+  auto replay = c.Post("/api/v1/agent/batches", mine, "application/json");
+  ASSERT_TRUE(replay);
+  EXPECT_EQ(nlohmann::json::parse(replay->body)["stored"], false);
+  // After the restart the journaled batches give the same edges, plus our own once.
+  auto after = edges_of(c.Get("/api/v1/map?by=pod")->body);
+  size_t ours = 0;
+  for (const auto& e : after)
+    if (e["port"] == 9999) {
+      ++ours;
+      EXPECT_EQ(e["count"], 3);
+    }
+  EXPECT_EQ(ours, 1u);
+  const std::string metrics = c.Get("/metrics")->body;
+  EXPECT_NE(metrics.find("stockade_agent_batch_replays_total 1"), std::string::npos) << metrics;
   fs::remove_all(dir);
 }
 
