@@ -46,7 +46,7 @@ echo "demo outputs are in $out"
 
 # The loop that keeps running: the server on the demo's objects, the demo's records posted to
 # it as a shipper would, a baseline locked, the live audit read back; then it stays up with the
-# map page at http://127.0.0.1:${STOCKADE_DEMO_PORT:-7080}/ until Ctrl-C
+# web console at http://127.0.0.1:${STOCKADE_DEMO_PORT:-7080}/ until Ctrl-C
 # (STOCKADE_DEMO_SERVE=0: stop it instead).
 port=${STOCKADE_DEMO_PORT:-7080}
 api=http://127.0.0.1:$port
@@ -70,5 +70,5 @@ curl -sS "$api/api/v1/audit?limit=3" | head -c 1200
 echo
 if [ "${STOCKADE_DEMO_SERVE:-1}" = 0 ]; then exit 0; fi
 echo
-echo "stockade serve is running: the map at $api/ , the API under $api/api/v1/ (Ctrl-C stops it)"
+echo "stockade serve is running: the console at $api/ , the API under $api/api/v1/ (Ctrl-C stops it)"
 wait $server

@@ -14,6 +14,7 @@
 #include "map/map_view.h"
 #include "model/duration.h"
 #include "model/flow.h"
+#include "server/console_html.h"
 #include "server/openapi.h"
 #include "store/store.h"
 
@@ -190,10 +191,9 @@ struct HttpServer::Impl {
     return !presented.empty() && token_matches(presented, options.token);
   }
 
-  // The routes that need a token when one is set: the API and the console.
-  static bool protected_path(const std::string& path) {
-    return path == "/" || path.rfind("/api/", 0) == 0;
-  }
+  // The routes that need a token when one is set: the API. The console page at / holds no data
+  // (it reads /api/) and must load without a token to ask the user for one.
+  static bool protected_path(const std::string& path) { return path.rfind("/api/", 0) == 0; }
 
   void routes();
   void post_flows(const httplib::Request& req, httplib::Response& res,
@@ -328,9 +328,11 @@ void HttpServer::Impl::routes() {
         [this](const httplib::Request& req, httplib::Response& res) { get_baselines(req, res); });
   s.Post(R"(/api/v1/baselines/([^/]+)/(lock|unlock))",
          [this](const httplib::Request& req, httplib::Response& res) { post_baseline(req, res); });
-  s.Get("/", [this](const httplib::Request&, httplib::Response& res) {
-    if (!state.ready()) return send_error(res, 503, "not ready");
-    res.set_content(render_map_html(state.map_json(Granularity::Workload)),
+  s.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Content-Security-Policy",
+                   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                   "connect-src 'self'; img-src data:");
+    res.set_content(std::string(web::kConsoleHtml, web::kConsoleHtml_size),
                     "text/html; charset=utf-8");
   });
   // In the contract, not built yet: an explicit answer rather than a 404 that looks like a
@@ -460,7 +462,18 @@ void HttpServer::Impl::get_map(const httplib::Request& req, httplib::Response& r
     if (!t) return send_error(res, 400, std::string(names[i]) + ": " + error);
     range[i] = *t;
   }
-  res.set_content(state.map_json(by, range[0], range[1]) + "\n", "application/json");
+  std::string body = state.map_json(by, range[0], range[1]) + "\n";
+  // An entity tag of the answer, so that the console polls cheaply: an unchanged map is a 304.
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : body) h = (h ^ c) * 1099511628211ull;
+  char etag[24];
+  std::snprintf(etag, sizeof etag, "\"%016llx\"", static_cast<unsigned long long>(h));
+  res.set_header("ETag", etag);
+  if (req.get_header_value("If-None-Match") == etag) {
+    res.status = 304;
+    return;
+  }
+  res.set_content(body, "application/json");
 }
 
 namespace {

@@ -1,0 +1,707 @@
+// The web console of `stockade serve`: the live map, edge explanations from the audit, the
+// audit timeline and table, the namespace baselines with lock/unlock. Everything comes from the
+// server's /api/v1 at run time; the bearer token (when the server asks for one) is kept in this
+// tab's sessionStorage.
+import Graph from "graphology";
+import Sigma from "sigma";
+import { layout } from "./layout.js";
+import { podInGroup, summarizeDetail, edgeKey } from "./model.js";
+
+const $ = (id) => document.getElementById(id);
+const TOKEN_KEY = "stockade.token";
+const params = new URLSearchParams(location.search);
+// Poll period in ms; the browser test shortens it with ?poll=.
+const POLL_MS = Math.max(200, Number(params.get("poll")) || 3000);
+const MAX_AUDIT = 20000;
+const MAX_LIST = 400;
+// Picking edges under the mouse draws every edge a second time into an offscreen buffer; past
+// this many edges the edge list (and the audit links) select edges instead of the canvas.
+const EDGE_EVENTS_MAX = Number(params.get("edgeEvents")) || 10000;
+
+const state = {
+  by: "workload",
+  window: "",
+  etag: null,
+  mapKey: "",
+  map: null,
+  graph: null,
+  sigma: null,
+  positions: new Map(),
+  selected: null, // {type: "edge"|"node", key}
+  outcomes: { established: true, failed: true, dropped: true },
+  search: "",
+  audit: [],
+  auditIds: new Set(),
+  auditSince: "",
+  baselines: [],
+  view: "map",
+  loads: 0,
+};
+// For the browser test and the benchmark: a read-only look at what the page holds.
+window.__stockade = state;
+
+function esc(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+function setStatus(text, error) {
+  const el = $("status");
+  el.textContent = text;
+  el.classList.toggle("error", !!error);
+}
+function fmtTime(t) {
+  return t ? String(t).replace("T", " ").replace(/\.\d+Z$|Z$/, "Z") : "—";
+}
+
+// ---------------------------------------------------------------- the API and the token
+
+let loginPending = null;
+function askToken(message) {
+  if (loginPending) return loginPending;
+  loginPending = new Promise((resolve) => {
+    $("login-msg").textContent = message || "";
+    $("login").hidden = false;
+    const input = $("token");
+    input.value = "";
+    input.focus();
+    $("login-form").onsubmit = (ev) => {
+      ev.preventDefault();
+      const t = input.value.trim();
+      if (!t) return;
+      sessionStorage.setItem(TOKEN_KEY, t);
+      $("login").hidden = true;
+      $("logout").hidden = false;
+      loginPending = null;
+      resolve();
+    };
+  });
+  return loginPending;
+}
+
+async function api(path, opts = {}) {
+  for (;;) {
+    const headers = Object.assign({}, opts.headers || {});
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (token) headers.Authorization = "Bearer " + token;
+    const res = await fetch(path, Object.assign({}, opts, { headers, cache: "no-store" }));
+    if (res.status !== 401) return res;
+    let msg = "";
+    try {
+      msg = (await res.json()).error || "";
+    } catch (_) {}
+    if (token) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      msg = "The server refused the token: " + msg;
+    }
+    await askToken(msg);
+  }
+}
+
+async function errorOf(res) {
+  try {
+    const j = await res.json();
+    return `${res.status}: ${j.error || JSON.stringify(j)}`;
+  } catch (_) {
+    return `${res.status} ${res.statusText}`;
+  }
+}
+
+// ---------------------------------------------------------------- the map
+
+function nodeColor(n) {
+  if (n.kind === "External" || n.kind === "Node" || n.kind === "World" || n.namespace === "world" || n.namespace === "")
+    return "#8a8f98";
+  const i = n.isolated || {};
+  if (i.ingress && i.egress) return "#3fb68b";
+  if (i.ingress) return "#2fa4b8";
+  if (i.egress) return "#b3a23a";
+  return "#e07b39";
+}
+function edgeColor(e) {
+  const o = e.outcomes || {};
+  if (o.dropped > 0) return "#e5484d";
+  if (o.failed > 0) return "#f0a030";
+  return "#5b8def";
+}
+
+async function loadMap() {
+  const q = new URLSearchParams({ by: state.by });
+  if (state.window) q.set("since", state.window);
+  const key = q.toString();
+  const headers = {};
+  if (state.etag && state.mapKey === key) headers["If-None-Match"] = state.etag;
+  const res = await api("/api/v1/map?" + key, { headers });
+  if (res.status === 304) return false;
+  if (!res.ok) throw new Error("map: " + (await errorOf(res)));
+  const data = await res.json();
+  state.etag = res.headers.get("ETag");
+  state.mapKey = key;
+  renderMap(data, key);
+  return true;
+}
+
+function renderMap(data, key) {
+  const nodes = Array.isArray(data.nodes) ? data.nodes : [];
+  const edges = Array.isArray(data.edges) ? data.edges : [];
+  state.map = { nodes: new Map(nodes.map((n) => [n.id, n])), edges: new Map(), summary: data.summary || {} };
+  const pos = layout(nodes, state.positions);
+  state.positions = pos;
+  const g = new Graph({ multi: true, type: "directed", allowSelfLoops: true });
+  const degree = new Map();
+  for (const e of edges) {
+    degree.set(e.src, (degree.get(e.src) || 0) + 1);
+    degree.set(e.dst, (degree.get(e.dst) || 0) + 1);
+  }
+  for (const n of nodes) {
+    const p = pos.get(n.id);
+    g.addNode(n.id, {
+      x: p.x,
+      y: p.y,
+      size: 3 + Math.log2(1 + (degree.get(n.id) || 0)),
+      color: nodeColor(n),
+      label: n.id,
+    });
+  }
+  const arrows = edges.length <= 20000;
+  // Thin lines on dense maps: they read better, and every pixel of a line costs fill time.
+  const dense = edges.length > 10000;
+  for (const e of edges) {
+    const k = edgeKey(e);
+    if (!g.hasNode(e.src) || !g.hasNode(e.dst) || state.map.edges.has(k)) continue;
+    state.map.edges.set(k, e);
+    g.addDirectedEdgeWithKey(k, e.src, e.dst, {
+      size: dense ? 0.5 : 0.6 + Math.log10(1 + (e.count || 0)) / 2,
+      color: edgeColor(e),
+      type: arrows ? "arrow" : "line",
+    });
+  }
+  state.graph = g;
+  const fresh = !state.sigma;
+  if (!state.sigma) {
+    state.sigma = new Sigma(g, $("graph"), {
+      enableEdgeEvents: g.size <= EDGE_EVENTS_MAX,
+      // The map updates while another view is shown (its container hidden, zero-sized).
+      allowInvalidContainer: true,
+      labelRenderedSizeThreshold: g.order <= 300 ? 0 : g.order <= 2000 ? 7 : 100,
+      renderEdgeLabels: false,
+      labelColor: { color: "#d8dee6" },
+      defaultEdgeType: "line",
+      zIndex: true,
+      nodeReducer,
+      edgeReducer,
+    });
+    state.sigma.on("clickEdge", ({ edge }) => select({ type: "edge", key: edge }));
+    state.sigma.on("clickNode", ({ node }) => select({ type: "node", key: node }));
+    state.sigma.on("clickStage", () => select(null));
+  } else {
+    state.sigma.setGraph(g);
+    if (key !== state.shownKey) state.sigma.getCamera().setState({ x: 0.5, y: 0.5, ratio: 1, angle: 0 });
+  }
+  state.shownKey = key;
+  // Every label on small maps; on large ones only the bigger nodes' (sigma also skips overlaps).
+  const labels = g.order <= 300 ? 0 : g.order <= 2000 ? 7 : 100;
+  if (state.sigma.getSetting("labelRenderedSizeThreshold") !== labels) state.sigma.setSetting("labelRenderedSizeThreshold", labels);
+  const edgeEvents = g.size <= EDGE_EVENTS_MAX;
+  if (state.sigma.getSetting("enableEdgeEvents") !== edgeEvents) state.sigma.setSetting("enableEdgeEvents", edgeEvents);
+  if (state.selected && !(state.selected.type === "edge" ? state.map.edges.has(state.selected.key) : g.hasNode(state.selected.key)))
+    state.selected = null;
+  state.loads++;
+  // A new sigma has just drawn the graph with the reducers: no second frame for the filters.
+  refreshFilters(!fresh);
+  showDetails();
+  document.body.dataset.nodes = String(g.order);
+  document.body.dataset.edges = String(g.size);
+  document.body.dataset.mapLoads = String(state.loads);
+}
+
+function searchMatchesNode(id) {
+  const t = state.search;
+  if (!t) return true;
+  if (id.toLowerCase().includes(t)) return true;
+  const n = state.map.nodes.get(id);
+  if (!n) return false;
+  if (n.kind && n.kind.toLowerCase() === t) return true;
+  for (const [k, v] of Object.entries(n.labels || {})) if (`${k}=${v}`.toLowerCase().includes(t)) return true;
+  return false;
+}
+function edgeVisible(k) {
+  const e = state.map.edges.get(k);
+  if (!e) return false;
+  const o = e.outcomes || {};
+  const any = (state.outcomes.established && o.established > 0) || (state.outcomes.failed && o.failed > 0) ||
+    (state.outcomes.dropped && o.dropped > 0) || (!o.established && !o.failed && !o.dropped);
+  if (!any) return false;
+  if (!state.search) return true;
+  return String(e.port) === state.search || searchMatchesNode(e.src) || searchMatchesNode(e.dst);
+}
+
+function nodeReducer(node, attrs) {
+  const sel = state.selected;
+  const res = Object.assign({}, attrs);
+  if (sel && sel.type === "node" && sel.key === node) {
+    res.highlighted = true;
+    res.zIndex = 2;
+  } else if (sel && sel.type === "edge") {
+    const e = state.map.edges.get(sel.key);
+    if (e && (e.src === node || e.dst === node)) {
+      res.highlighted = true;
+      res.zIndex = 2;
+    }
+  }
+  if (state.search && !searchMatchesNode(node)) {
+    res.color = "#3a434d";
+    res.label = "";
+  }
+  return res;
+}
+function edgeReducer(edge, attrs) {
+  if (!edgeVisible(edge)) return Object.assign({}, attrs, { hidden: true });
+  const sel = state.selected;
+  if (sel && ((sel.type === "edge" && sel.key === edge) || (sel.type === "node" && state.graph.extremities(edge).includes(sel.key))))
+    return Object.assign({}, attrs, { color: "#ffffff", size: attrs.size + 1.5, zIndex: 2 });
+  return attrs;
+}
+
+function refreshFilters(render = true) {
+  if (!state.sigma) return;
+  if (render) state.sigma.refresh({ skipIndexation: true });
+  // The edge list: the edges the filters leave, busiest first.
+  const list = [];
+  for (const [k, e] of state.map.edges) if (edgeVisible(k)) list.push(e);
+  list.sort((a, b) => (b.count || 0) - (a.count || 0));
+  const ul = $("edge-list");
+  const shown = list.slice(0, MAX_LIST);
+  ul.innerHTML = shown
+    .map((e) => {
+      const k = edgeKey(e);
+      return `<li role="option" tabindex="0" data-key="${esc(k)}" aria-selected="${state.selected && state.selected.key === k}">` +
+        `<span class="sw ${e.outcomes && e.outcomes.dropped ? "dropped" : e.outcomes && e.outcomes.failed ? "failed" : "established"}"></span>` +
+        `${esc(e.src)} → ${esc(e.dst)} ${esc(e.protocol)}/${esc(e.port)} ×${e.count}</li>`;
+    })
+    .join("");
+  const total = state.map.edges.size;
+  $("search-msg").textContent = `${list.length} of ${total} edges shown` + (list.length > MAX_LIST ? ` (list: the ${MAX_LIST} busiest)` : "");
+  document.body.dataset.visibleEdges = String(list.length);
+}
+
+// ---------------------------------------------------------------- selection and details
+
+function select(sel) {
+  state.selected = sel;
+  if (state.sigma) state.sigma.refresh({ skipIndexation: true });
+  for (const li of $("edge-list").children) li.setAttribute("aria-selected", String(!!sel && li.dataset.key === sel.key));
+  showDetails();
+}
+
+function auditFor(e) {
+  const by = state.by;
+  return state.audit.filter((ev) => {
+    if (ev.port !== e.port || String(ev.protocol).toUpperCase() !== String(e.protocol).toUpperCase()) return false;
+    if (by === "pod") return ev.src === e.src && ev.dst === e.dst;
+    return podInGroup(ev.src, e.src, by) && podInGroup(ev.dst, e.dst, by);
+  });
+}
+
+function nsOf(id) {
+  const i = id.indexOf("/");
+  return i > 0 ? id.slice(0, i) : "";
+}
+
+function baselineLine(ns, events) {
+  const b = state.baselines.find((x) => x.namespace === ns);
+  if (!b) return "";
+  const outside = events.some((ev) => ev.kind === "outside-baseline" && ev.detail && ev.detail.namespace === ns);
+  let text = `${esc(ns)}: <span class="pill ${esc(b.state)}">${esc(b.state)}</span>`;
+  if (b.state === "locked") text += outside ? ` <span class="pill outside-baseline">outside the baseline</span>` : " inside the baseline";
+  return `<div>${text}</div>`;
+}
+
+function sideText(side) {
+  if (!side) return "—";
+  let t = `${side.allowed ? "allowed" : "denied"} (${esc(side.tier || "")})`;
+  if (side.policy) t += ` by ${esc(side.policy.kind)} ${esc(side.policy.namespace ? side.policy.namespace + "/" : "")}${esc(side.policy.name)}`;
+  if (side.rule_name) t += ` rule ${esc(side.rule_name)}`;
+  else if (side.rule_index !== undefined) t += ` rule #${side.rule_index}`;
+  if (side.policy && side.policy.file) t += ` <span class="muted">(${esc(side.policy.file)}${side.policy.line ? ":" + side.policy.line : ""})</span>`;
+  if (side.isolated_by && side.isolated_by.length)
+    t += `<br><span class="muted">isolated by ${side.isolated_by.map((r) => esc(`${r.kind} ${r.namespace ? r.namespace + "/" : ""}${r.name}`)).join(", ")}</span>`;
+  return t;
+}
+
+function showDetails() {
+  const box = $("details");
+  const sel = state.selected;
+  if (!sel || !state.map) {
+    box.innerHTML = `<p class="muted">Click an edge or a node (or pick one from the edge list) to read its details.</p>`;
+    box.dataset.selected = "";
+    return;
+  }
+  box.dataset.selected = sel.key;
+  if (sel.type === "node") {
+    const n = state.map.nodes.get(sel.key) || { id: sel.key };
+    const iso = n.isolated || {};
+    const out = [...state.map.edges.values()].filter((e) => e.src === n.id).length;
+    const inn = [...state.map.edges.values()].filter((e) => e.dst === n.id).length;
+    box.innerHTML = `<div class="card"><div class="card-title" id="d-title">${esc(n.id)}</div><dl class="kv">
+      <dt>kind</dt><dd>${esc(n.kind || "")}</dd>
+      <dt>ingress</dt><dd>${iso.ingress ? '<span class="pill allowed">isolated</span>' : '<span class="pill failed">not isolated</span>'}</dd>
+      <dt>egress</dt><dd>${iso.egress ? '<span class="pill allowed">isolated</span>' : '<span class="pill failed">not isolated</span>'}</dd>
+      <dt>edges</dt><dd>${out} out, ${inn} in</dd>
+      <dt>labels</dt><dd>${Object.entries(n.labels || {}).map(([k, v]) => esc(`${k}=${v}`)).join("<br>") || "—"}</dd></dl></div>`;
+    return;
+  }
+  const e = state.map.edges.get(sel.key);
+  if (!e) return;
+  const o = e.outcomes || {};
+  const events = auditFor(e);
+  const denied = events.filter((ev) => ev.kind === "denied");
+  let verdict;
+  if (denied.length) {
+    const d = denied[denied.length - 1].detail || {};
+    verdict = `<span class="pill denied">denied</span> <span class="muted">(${denied.length} audit event${denied.length > 1 ? "s" : ""})</span>
+      <dl class="kv"><dt>egress</dt><dd>${sideText(d.egress)}</dd><dt>ingress</dt><dd>${sideText(d.ingress)}</dd></dl>`;
+  } else {
+    const ob = events.find((ev) => ev.detail && ev.detail.verdict);
+    verdict = ob
+      ? `<span class="pill ${esc(ob.detail.verdict)}">${esc(ob.detail.verdict)}</span>`
+      : `<span class="muted">no denied audit event for this edge: the policies in force did not deny it when it was recorded (the rule that allows it needs <code>/api/v1/verify</code>, not built yet)</span>`;
+  }
+  const namespaces = [...new Set([nsOf(e.src), nsOf(e.dst)])].filter((ns) => ns && ns !== "world" && ns !== "node");
+  box.innerHTML = `<div class="card"><div class="card-title" id="d-title">${esc(e.src)} → ${esc(e.dst)}</div><dl class="kv">
+    <dt>port</dt><dd id="d-port">${esc(e.protocol)}/${esc(e.port)}</dd>
+    <dt>flows</dt><dd id="d-count">${e.count}</dd>
+    <dt>outcomes</dt><dd id="d-outcomes"><span class="pill established">established ${o.established || 0}</span>
+      <span class="pill failed">failed ${o.failed || 0}</span> <span class="pill dropped">dropped ${o.dropped || 0}</span></dd>
+    <dt>first seen</dt><dd>${esc(fmtTime(e.first_seen))}</dd>
+    <dt>last seen</dt><dd>${esc(fmtTime(e.last_seen))}</dd>
+    <dt>verdict</dt><dd id="d-verdict">${verdict}</dd>
+    <dt>baseline</dt><dd id="d-baseline">${namespaces.map((ns) => baselineLine(ns, events)).join("") || "—"}</dd>
+    </dl></div>
+    <div class="card"><div class="card-title">Audit events of this edge (${events.length})</div>
+    ${events.slice(-20).reverse().map((ev) => `<div><span class="pill ${esc(ev.kind)}">${esc(ev.kind)}</span> ${esc(fmtTime(ev.time))}<br><span class="muted small">${esc(ev.src)} → ${esc(ev.dst)}</span></div>`).join("") || '<span class="muted">none</span>'}
+    ${state.by === "pod" ? "" : '<p class="muted small">At this granularity, events are matched to the edge by pod name (a workload\'s pods are named after it).</p>'}</div>`;
+}
+
+// ---------------------------------------------------------------- audit
+
+async function loadAudit() {
+  let added = 0;
+  let after = "";
+  for (let page = 0; page < 20 && state.audit.length < MAX_AUDIT; page++) {
+    const q = new URLSearchParams({ limit: "1000" });
+    if (after) q.set("after", after);
+    else if (state.auditSince) q.set("since", state.auditSince);
+    const res = await api("/api/v1/audit?" + q);
+    if (!res.ok) throw new Error("audit: " + (await errorOf(res)));
+    const j = await res.json();
+    for (const ev of j.events || []) {
+      if (state.auditIds.has(ev.id)) continue;
+      state.auditIds.add(ev.id);
+      if (typeof ev.detail === "string") {
+        try {
+          ev.detail = JSON.parse(ev.detail);
+        } catch (_) {}
+      }
+      state.audit.push(ev);
+      added++;
+      if (ev.time) state.auditSince = ev.time;
+    }
+    if (!j.next) break;
+    after = j.next;
+  }
+  if (added) {
+    renderAudit();
+    if (state.selected && state.selected.type === "edge") showDetails();
+  }
+  return added;
+}
+
+function auditRows() {
+  const kind = $("audit-kind").value;
+  const t = $("audit-filter").value.trim().toLowerCase();
+  return state.audit.filter((ev) => {
+    if (kind && ev.kind !== kind) return false;
+    if (!t) return true;
+    return `${ev.src} ${ev.dst} ${ev.protocol}/${ev.port} ${ev.kind} ${summarizeDetail(ev)}`.toLowerCase().includes(t);
+  });
+}
+
+function renderAudit() {
+  const rows = auditRows();
+  $("audit-count").textContent = `${rows.length} of ${state.audit.length} events`;
+  document.body.dataset.auditEvents = String(state.audit.length);
+  const shown = rows.slice(-1000).reverse();
+  $("audit-table").tBodies[0].innerHTML = shown
+    .map((ev) => `<tr data-id="${esc(ev.id)}"><td>${esc(fmtTime(ev.time))}</td><td><span class="pill ${esc(ev.kind)}">${esc(ev.kind)}</span></td>
+      <td>${esc(ev.src)}</td><td>${esc(ev.dst)}</td><td>${esc(ev.protocol)}/${esc(ev.port)}</td><td>${esc(summarizeDetail(ev))}</td>
+      <td><button class="show-edge" data-id="${esc(ev.id)}">show on map</button></td></tr>`)
+    .join("");
+  renderTimeline(rows);
+}
+
+function renderTimeline(rows) {
+  const svg = $("timeline");
+  const w = svg.clientWidth || 800;
+  const h = 90;
+  const times = rows.map((ev) => Date.parse(ev.time)).filter((x) => Number.isFinite(x));
+  if (!times.length) {
+    svg.innerHTML = `<text x="10" y="50">no audit events</text>`;
+    return;
+  }
+  let lo = Math.min(...times);
+  let hi = Math.max(...times);
+  if (hi === lo) {
+    lo -= 30000;
+    hi += 30000;
+  }
+  const buckets = 60;
+  const counts = Array.from({ length: buckets }, () => ({ denied: 0, "outside-baseline": 0 }));
+  for (const ev of rows) {
+    const t = Date.parse(ev.time);
+    if (!Number.isFinite(t)) continue;
+    const b = Math.min(buckets - 1, Math.floor(((t - lo) / (hi - lo)) * buckets));
+    counts[b][ev.kind] = (counts[b][ev.kind] || 0) + 1;
+  }
+  const max = Math.max(1, ...counts.map((c) => c.denied + c["outside-baseline"]));
+  const bw = (w - 20) / buckets;
+  let out = "";
+  counts.forEach((c, i) => {
+    let y = h - 16;
+    for (const k of ["denied", "outside-baseline"]) {
+      const bh = (c[k] / max) * (h - 26);
+      if (bh > 0) out += `<rect class="${k}" x="${10 + i * bw}" y="${y - bh}" width="${Math.max(1, bw - 1)}" height="${bh}"><title>${c[k]} ${k}</title></rect>`;
+      y -= bh;
+    }
+  });
+  out += `<text x="10" y="${h - 3}">${esc(new Date(lo).toISOString())}</text><text x="${w - 10}" y="${h - 3}" text-anchor="end">${esc(new Date(hi).toISOString())}</text>`;
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.innerHTML = out;
+}
+
+// The edge of an audit event on the map: audit events name pods, so the map goes to pod level.
+async function showAuditEdge(id) {
+  const ev = state.audit.find((x) => String(x.id) === String(id));
+  if (!ev) return;
+  setView("map");
+  if (state.by !== "pod" || state.window) {
+    state.by = "pod";
+    $("by").value = "pod";
+    state.window = "";
+    $("window").value = "";
+    await loadMap();
+  }
+  const k = edgeKey(ev);
+  if (state.map.edges.has(k)) {
+    select({ type: "edge", key: k });
+    const e = state.map.edges.get(k);
+    const a = state.sigma.getNodeDisplayData(e.src);
+    const b = state.sigma.getNodeDisplayData(e.dst);
+    if (a && b) state.sigma.getCamera().animate({ x: (a.x + b.x) / 2, y: (a.y + b.y) / 2, ratio: 0.6 }, { duration: 300 });
+  } else {
+    setStatus(`the edge ${ev.src} → ${ev.dst} ${ev.protocol}/${ev.port} is not on the map`, true);
+  }
+}
+
+// ---------------------------------------------------------------- baselines
+
+async function loadBaselines() {
+  const res = await api("/api/v1/baselines");
+  if (!res.ok) throw new Error("baselines: " + (await errorOf(res)));
+  state.baselines = (await res.json()).baselines || [];
+  renderBaselines();
+}
+
+function coverage(b) {
+  const ws = b.workloads || [];
+  const seen = ws.filter((w) => w.seen).length;
+  return { seen, total: ws.length };
+}
+
+function renderBaselines() {
+  const body = $("baseline-table").tBodies[0];
+  body.innerHTML = state.baselines
+    .map((b) => {
+      const c = coverage(b);
+      const pct = c.total ? Math.round((100 * c.seen) / c.total) : 0;
+      const action = b.state === "locked" ? "unlock" : "lock";
+      return `<tr data-ns="${esc(b.namespace)}"><td><button class="linklike ns-detail" data-ns="${esc(b.namespace)}">${esc(b.namespace)}</button></td>
+        <td><span class="pill ${esc(b.state)}">${esc(b.state)}</span></td><td>${esc(fmtTime(b.since))}</td><td>${b.edges ?? ""}</td>
+        <td>${esc(fmtTime(b.last_new_edge))}</td>
+        <td><span class="bar"><span style="width:${pct}%"></span></span>${c.seen}/${c.total} workloads seen${b.silent_workloads ? `, ${b.silent_workloads} silent` : ""}</td>
+        <td>${esc(b.locked_by || "")}</td>
+        <td><button class="baseline-action" data-ns="${esc(b.namespace)}" data-action="${action}">${action}</button></td></tr>`;
+    })
+    .join("");
+  if (state.baselineDetail) renderBaselineDetail(state.baselineDetail);
+}
+
+function renderBaselineDetail(ns) {
+  state.baselineDetail = ns;
+  const b = state.baselines.find((x) => x.namespace === ns);
+  const box = $("baseline-detail");
+  if (!b) {
+    box.innerHTML = "";
+    return;
+  }
+  box.innerHTML = `<div class="card-title">Workloads of ${esc(ns)}</div><table><thead><tr><th>workload</th><th>kind</th><th>seen</th><th>in</th><th>out</th>
+    <th>first seen</th><th>last seen</th><th>ports declared</th><th>ports never used</th></tr></thead><tbody>${(b.workloads || [])
+      .map((w) => `<tr><td>${esc(w.workload)}</td><td>${esc(w.kind || "")}</td><td>${w.seen ? "yes" : '<span class="pill failed">no</span>'}</td>
+        <td>${w.edges_in ?? ""}</td><td>${w.edges_out ?? ""}</td><td>${esc(fmtTime(w.first_seen))}</td><td>${esc(fmtTime(w.last_seen))}</td>
+        <td>${esc((w.ports_declared || []).join(", "))}</td><td>${esc((w.ports_unused || []).join(", "))}</td></tr>`)
+      .join("")}</tbody></table>`;
+}
+
+async function baselineAction(ns, action) {
+  const res = await api(`/api/v1/baselines/${encodeURIComponent(ns)}/${action}`, { method: "POST", body: "" });
+  if (!res.ok) {
+    setStatus(`${action} ${ns}: ${await errorOf(res)}`, true);
+    return;
+  }
+  setStatus(`${ns}: ${action === "lock" ? "locked" : "unlocked"}`);
+  await loadBaselines();
+}
+
+// ---------------------------------------------------------------- the endpoints not built yet
+
+async function probeEndpoints() {
+  const ul = $("endpoint-probe");
+  const items = [];
+  for (const path of ["/api/v1/verify", "/api/v1/recommendations"]) {
+    const res = await api(path);
+    const ok = res.ok;
+    const text = ok ? "available (the console does not use it yet)" : await errorOf(res);
+    items.push(`<li><code>GET ${path}</code>: ${esc(text)}</li>`);
+  }
+  items.push(`<li><code>POST /api/v1/simulate</code>, <code>POST /api/v1/apply</code>: not asked (they act); wired once they exist</li>`);
+  ul.innerHTML = items.join("");
+}
+
+// ---------------------------------------------------------------- views, keys, polling
+
+const VIEWS = ["map", "audit", "baselines", "policies"];
+function setView(v) {
+  state.view = v;
+  for (const name of VIEWS) {
+    const tab = $("tab-" + name);
+    tab.setAttribute("aria-selected", String(name === v));
+    tab.tabIndex = name === v ? 0 : -1;
+    $("view-" + name).hidden = name !== v;
+  }
+  if (v === "audit") renderAudit();
+  if (v === "policies") probeEndpoints().catch((e) => setStatus(String(e.message || e), true));
+  if (v === "map" && state.sigma) {
+    state.sigma.resize();
+    state.sigma.refresh();
+  }
+}
+
+function wire() {
+  for (const name of VIEWS) $("tab-" + name).addEventListener("click", () => setView(name));
+  $("by").addEventListener("change", () => {
+    state.by = $("by").value;
+    state.selected = null;
+    state.positions = new Map();
+    loadMap().catch(fail);
+  });
+  $("window").addEventListener("change", () => {
+    state.window = $("window").value;
+    loadMap().catch(fail);
+  });
+  for (const o of ["established", "failed", "dropped"])
+    $("o-" + o).addEventListener("change", (ev) => {
+      state.outcomes[o] = ev.target.checked;
+      refreshFilters();
+    });
+  $("search").addEventListener("input", () => {
+    state.search = $("search").value.trim().toLowerCase();
+    refreshFilters();
+  });
+  const list = $("edge-list");
+  list.addEventListener("click", (ev) => {
+    const li = ev.target.closest("li");
+    if (li) select({ type: "edge", key: li.dataset.key });
+  });
+  list.addEventListener("keydown", (ev) => {
+    const li = ev.target.closest("li");
+    if (!li) return;
+    if (ev.key === "Enter" || ev.key === " ") {
+      ev.preventDefault();
+      select({ type: "edge", key: li.dataset.key });
+    } else if (ev.key === "ArrowDown" && li.nextElementSibling) {
+      ev.preventDefault();
+      li.nextElementSibling.focus();
+    } else if (ev.key === "ArrowUp" && li.previousElementSibling) {
+      ev.preventDefault();
+      li.previousElementSibling.focus();
+    }
+  });
+  $("audit-kind").addEventListener("change", renderAudit);
+  $("audit-filter").addEventListener("input", renderAudit);
+  $("audit-table").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button.show-edge");
+    if (b) showAuditEdge(b.dataset.id).catch(fail);
+  });
+  $("baseline-table").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button.baseline-action");
+    if (b) baselineAction(b.dataset.ns, b.dataset.action).catch(fail);
+    const d = ev.target.closest("button.ns-detail");
+    if (d) renderBaselineDetail(d.dataset.ns);
+  });
+  $("logout").addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("logout").hidden = true;
+  });
+  $("logout").hidden = !sessionStorage.getItem(TOKEN_KEY);
+  document.addEventListener("keydown", (ev) => {
+    const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(ev.target.tagName);
+    if (ev.key === "Escape") {
+      if (typing) ev.target.blur();
+      select(null);
+      return;
+    }
+    if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const i = ["1", "2", "3", "4"].indexOf(ev.key);
+    if (i >= 0) {
+      setView(VIEWS[i]);
+      $("tab-" + VIEWS[i]).focus();
+    } else if (ev.key === "/") {
+      ev.preventDefault();
+      setView("map");
+      $("search").focus();
+    }
+  });
+  // Arrow keys move between tabs (the WAI-ARIA tabs pattern).
+  $("tab-map").parentElement.addEventListener("keydown", (ev) => {
+    if (ev.key !== "ArrowRight" && ev.key !== "ArrowLeft") return;
+    const i = VIEWS.indexOf(state.view);
+    const next = VIEWS[(i + (ev.key === "ArrowRight" ? 1 : VIEWS.length - 1)) % VIEWS.length];
+    setView(next);
+    $("tab-" + next).focus();
+  });
+}
+
+function fail(e) {
+  console.error(e);
+  state.errors = (state.errors || 0) + 1;
+  setStatus(String((e && e.message) || e), true);
+  document.body.dataset.error = String((e && e.message) || e);
+}
+
+async function poll() {
+  try {
+    await loadMap();
+    await loadAudit();
+    await loadBaselines();
+    const s = state.map ? state.map.summary : {};
+    setStatus(`updated ${new Date().toISOString().slice(11, 19)}Z · ${state.graph ? state.graph.order : 0} nodes, ${state.graph ? state.graph.size : 0} edges · ${s.flows ?? 0} flows · ${state.audit.length} audit events`);
+    if (document.body.dataset.ready !== "true")
+      requestAnimationFrame(() => (document.body.dataset.interactiveMs = performance.now().toFixed(0)));
+    document.body.dataset.ready = "true";
+    delete document.body.dataset.error;
+  } catch (e) {
+    fail(e);
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+wire();
+poll();

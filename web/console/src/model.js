@@ -1,0 +1,44 @@
+// Pure helpers shared by the views (no DOM): edge keys, matching the audit's pod-level events to
+// the map's edges at workload and namespace level, one-line summaries of an event's detail.
+
+export function edgeKey(e) {
+  return `${e.src}|${e.dst}|${String(e.protocol).toUpperCase()}|${e.port}`;
+}
+
+function split(id) {
+  const i = id.indexOf("/");
+  return i > 0 ? [id.slice(0, i), id.slice(i + 1)] : ["", id];
+}
+
+// Whether the pod-level id `pod` (ns/name) belongs to the map node `group` at granularity `by`.
+// The audit names pods; a workload's pods are named after it (Deployment: name-<hash>-<hash>,
+// StatefulSet: name-<ordinal>, DaemonSet/Job: name-<hash>), so "ns/cart" holds "ns/cart-7d9f-x".
+// Peers outside the cluster (world/…, node/…) have the same id at every level.
+export function podInGroup(pod, group, by) {
+  if (pod === group) return true;
+  const [pns, pname] = split(pod);
+  const [gns, gname] = split(group);
+  if (by === "namespace") return group === pns || (gns === "" && gname === pns);
+  if (pns !== gns || pns === "world" || pns === "node") return false;
+  return pname.startsWith(gname + "-");
+}
+
+function ref(p) {
+  return p ? `${p.kind} ${p.namespace ? p.namespace + "/" : ""}${p.name}` : "";
+}
+
+export function summarizeDetail(ev) {
+  const d = ev.detail;
+  if (!d || typeof d !== "object") return typeof d === "string" ? d : "";
+  if (ev.kind === "outside-baseline") return `new to the locked baseline of ${d.namespace}${d.verdict ? ` (${d.verdict})` : ""}`;
+  const parts = [];
+  for (const side of ["egress", "ingress"]) {
+    const s = d[side];
+    if (!s || s.allowed) continue;
+    let t = `${side} denied (${s.tier})`;
+    if (s.policy) t += ` by ${ref(s.policy)}`;
+    else if (s.isolated_by && s.isolated_by.length) t += `: isolated by ${s.isolated_by.map(ref).join(", ")}`;
+    parts.push(t);
+  }
+  return parts.join("; ") || d.verdict || "";
+}
