@@ -83,7 +83,15 @@ constexpr const char* kDocument = R"json({
       "parameters": [{"name": "namespace", "in": "path", "required": true, "schema": {"type": "string"}}],
       "responses": {"200": {"description": "unlocked", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Baseline"}}}},
         "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
-    "/": {"get": {"summary": "The map page of the traffic so far", "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}}}}
+    "/api/v1/agent/batches": {"post": {
+      "summary": "A node agent's batch of aggregated edges (docs/agent-batches.md); answered once durable",
+      "requestBody": {"required": true, "content": {"application/json": {}}},
+      "responses": {
+        "200": {"description": "stored, or a replay acknowledged", "content": {"application/json": {"schema": {"type": "object", "properties": {"stored": {"type": "boolean"}, "edges": {"type": "integer"}, "next_interval_ms": {"type": "integer"}}}}}},
+        "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+        "413": {"$ref": "#/components/responses/Error"}, "429": {"$ref": "#/components/responses/Error"},
+        "503": {"$ref": "#/components/responses/Error"}}}},
+    "/": {"get": {"summary": "The web console (the page holds no data; its API calls carry the token)", "security": [], "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}}}}
   }
 })json";
 
