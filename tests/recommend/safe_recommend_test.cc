@@ -286,3 +286,54 @@ TEST(SafeRecommend, ShortWindowMarksEveryPolicyLowConfidence) {
 
 }  // namespace
 }  // namespace stockade
+
+namespace stockade {
+namespace {
+
+// A Cilium deny rule in force wins over anything a NetworkPolicy allows: the observed edge it
+// denies is reported as denied by that policy (as an existing NetworkPolicy's denial is), not
+// as a failure of the self-check; the declared exposure it denies is not "lost" either.
+TEST(SafeRecommend, ACiliumDenyInForceIsReportedAsTheExistingPolicyThatWins) {
+  const std::string deny = R"(
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: no-web-to-api, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: api}}
+  enableDefaultDeny: {ingress: false, egress: false}
+  ingressDeny:
+  - fromEndpoints: [{matchLabels: {app: web}}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: no-world-to-web}
+spec:
+  endpointSelector: {matchLabels: {k8s:io.kubernetes.pod.namespace: shop, app: web}}
+  enableDefaultDeny: {ingress: false, egress: false}
+  ingressDeny:
+  - fromEntities: [world]
+)";
+  Case c(flows(), {}, deny);
+  EXPECT_FALSE(c.check.failed()) << (c.check.observed_denied.empty()
+                                         ? std::string()
+                                         : c.check.observed_denied.front());
+  EXPECT_TRUE(c.check.observed_denied.empty());
+  EXPECT_TRUE(c.check.declared_denied.empty());
+  EXPECT_EQ(c.rec.edges_denied_existing, 1u);  // web -> api; api -> web stays allowed
+  bool named = false;
+  for (const std::string& n : c.rec.notes)
+    named = named || n.find(
+                         "shop/web -> shop/api TCP/9090 (denied by CiliumNetworkPolicy "
+                         "shop/no-web-to-api)") != std::string::npos;
+  EXPECT_TRUE(named) << ::testing::PrintToString(c.rec.notes);
+  // Nothing is written for the denied edge, and it stays denied after.
+  EXPECT_FALSE(c.after->allowed(c.ep("shop/web"), c.ep("shop/api"), Protocol::TCP, 9090));
+  EXPECT_TRUE(c.after->allowed(c.ep("shop/api"), c.ep("shop/web"), Protocol::TCP, 8080));
+  // The LoadBalancer's declared exposure, denied from the world before, is not reported lost.
+  const Peer world = Peer::of_ip(*IpAddr::parse("203.0.113.50"));
+  EXPECT_FALSE(
+      c.after->evaluate(world, Peer::of_endpoint(c.ep("shop/web")), Protocol::TCP, 8080).allowed);
+}
+
+}  // namespace
+}  // namespace stockade
