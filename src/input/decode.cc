@@ -20,6 +20,34 @@ struct DecodeError {
   std::string message;
 };
 
+// Whether `api_version` names an API group other than `group` (the group a kind we decode
+// belongs to) that is no core or legacy group: another project's kind of the same name, such
+// as Antrea's crd.antrea.io NetworkPolicy and ClusterNetworkPolicy.
+bool foreign_group(std::string_view api_version, std::string_view group) {
+  std::string_view g = api_version.substr(0, api_version.find('/'));
+  return api_version.find('/') != std::string_view::npos && g.find('.') != std::string_view::npos &&
+         g != group;
+}
+
+// A kind the loader does not model that allows or denies traffic, as "Kind (group)", else "":
+// the verdicts ignore it, so every command warns about it on stderr (not only with -v) and the
+// verdict commands exit 3. Any kind named like a network policy in any group (Antrea's,
+// OpenShift's EgressNetworkPolicy, Multus' MultiNetworkPolicy, GKE's FQDNNetworkPolicy), every
+// other kind of the Network Policy API's group, Istio's AuthorizationPolicy and OVN-Kubernetes'
+// EgressFirewall. Other kinds (ConfigMaps, CRDs, Cilium's identities) are skipped silently.
+std::string unmodelled_policy_kind(const std::string& kind, const std::string& api_version) {
+  std::string group = api_version.substr(0, api_version.find('/'));
+  if (api_version.find('/') == std::string::npos) group = "core";
+  static constexpr std::pair<std::string_view, std::string_view> kOthers[] = {
+      {"security.istio.io", "AuthorizationPolicy"},
+      {"k8s.ovn.org", "EgressFirewall"},
+  };
+  bool policy =
+      kind.find("NetworkPolicy") != std::string::npos || group == "policy.networking.k8s.io";
+  for (const auto& [g, k] : kOthers) policy = policy || (group == g && kind == k);
+  return policy ? kind + " (" + group + ")" : std::string();
+}
+
 template <class N>
 class Decoder {
  public:
@@ -1467,12 +1495,14 @@ class Decoder {
     if (kind == "Namespace") return namespace_object(obj);
     if (kind == "Node") return node_object(obj);
     if (kind == "Service") return service(obj);
-    if (kind == "NetworkPolicy") return network_policy(obj, api_version);
-    if (kind == "AdminNetworkPolicy")
+    if (kind == "NetworkPolicy" && !foreign_group(api_version, "networking.k8s.io"))
+      return network_policy(obj, api_version);
+    const bool network_policy_api = !foreign_group(api_version, "policy.networking.k8s.io");
+    if (kind == "AdminNetworkPolicy" && network_policy_api)
       return cluster_policy(obj, ClusterPolicyKind::AdminNetworkPolicy, api_version);
-    if (kind == "BaselineAdminNetworkPolicy")
+    if (kind == "BaselineAdminNetworkPolicy" && network_policy_api)
       return cluster_policy(obj, ClusterPolicyKind::BaselineAdminNetworkPolicy, api_version);
-    if (kind == "ClusterNetworkPolicy")
+    if (kind == "ClusterNetworkPolicy" && network_policy_api)
       return cluster_policy(obj, ClusterPolicyKind::ClusterNetworkPolicy, api_version);
     if (api_version.starts_with("cilium.io/") &&
         (kind == "CiliumNetworkPolicy" || kind == "CiliumClusterwideNetworkPolicy"))
@@ -1500,6 +1530,10 @@ class Decoder {
     };
     for (const auto& [name, wk] : kWorkloads)
       if (kind == name) return workload(obj, wk);
+    if (std::string k = unmodelled_policy_kind(kind, api_version); !k.empty()) {
+      ctx_.state->unevaluated_policies[k]++;
+      return;
+    }
     ctx_.state->skipped_kinds[kind]++;
   }
 };
