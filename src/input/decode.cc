@@ -818,6 +818,7 @@ class Decoder {
     Service s;
     s.ns = m.ns;
     s.name = m.name;
+    s.labels = std::move(m.labels);  // what ServiceMonitors select
     s.annotations = std::move(m.annotations);
     s.source = source(obj);
     if (auto spec = obj.get("spec"); spec && !spec->is_null()) {
@@ -1386,6 +1387,48 @@ class Decoder {
     ctx_.state->routes.push_back(std::move(r));
   }
 
+  // ServiceMonitor / PodMonitor: which Services' (pods') ports Prometheus scrapes. Only what
+  // names a target is read; the rest of the spec (intervals, relabelings, TLS) is not ours.
+  void scrape_monitor(const N& obj, const std::string& kind) {
+    Meta m = metadata(obj, true);
+    where_ = kind + " " + m.ns + "/" + m.name + ": ";
+    ScrapeMonitor sm;
+    sm.kind = kind;
+    sm.ns = m.ns;
+    sm.name = m.name;
+    sm.source = source(obj);
+    auto spec = obj.get("spec");
+    if (!spec || spec->is_null()) fail(obj, "spec: required");
+    if (!spec->is_map()) fail(*spec, "spec: expected an object");
+    // An absent selector is invalid upstream; an empty one selects every object.
+    if (auto sel = opt_selector(*spec, "selector", "spec.selector", false)) sm.selector = *sel;
+    if (auto nss = spec->get("namespaceSelector"); nss && !nss->is_null()) {
+      if (!nss->is_map()) fail(*nss, "spec.namespaceSelector: expected an object");
+      sm.any_namespace = opt_bool(*nss, "any", "spec.namespaceSelector.any");
+      sm.namespaces = string_list(*nss, "matchNames", "spec.namespaceSelector.matchNames");
+    }
+    const bool pods = kind == "PodMonitor";
+    const char* list = pods ? "podMetricsEndpoints" : "endpoints";
+    each_item(*spec, list, std::string("spec.") + list, [&](const N& e, const std::string& ep) {
+      if (!e.is_map()) fail(e, ep + ": expected an object");
+      ScrapeMonitor::Port port;
+      port.name = opt_string(e, "port", ep + ".port");
+      if (pods)
+        if (auto n = opt_int(e, "portNumber", ep + ".portNumber"))
+          port.number = port_number(e, *n, ep + ".portNumber");
+      if (auto t = e.get("targetPort"); t && !t->is_null()) {
+        if (auto i = t->as_int())
+          port.number = port_number(*t, *i, ep + ".targetPort");
+        else if (auto str = t->as_string())
+          port.target_name = std::string(*str);
+        else
+          fail(*t, ep + ".targetPort: expected an integer or a string");
+      }
+      sm.ports.push_back(std::move(port));
+    });
+    ctx_.state->monitors.push_back(std::move(sm));
+  }
+
   void service_account(const N& obj) {
     Meta m = metadata(obj, true);
     where_ = "ServiceAccount " + m.ns + "/" + m.name + ": ";
@@ -1513,6 +1556,9 @@ class Decoder {
         (kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TLSRoute" || kind == "TCPRoute" ||
          kind == "UDPRoute"))
       return gateway_route(obj, kind);
+    if (api_version.starts_with("monitoring.coreos.com/") &&
+        (kind == "ServiceMonitor" || kind == "PodMonitor"))
+      return scrape_monitor(obj, kind);
     if (kind == "ServiceAccount") return service_account(obj);
     if (kind == "Secret") return secret(obj);
     if (kind == "Role") return rbac_role(obj, false);

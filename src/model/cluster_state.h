@@ -26,7 +26,8 @@ struct ClusterState {
   std::vector<CalicoTier> calico_tiers;
   std::vector<CalicoNetworkSet> calico_network_sets;  // NetworkSet, GlobalNetworkSet
   std::vector<Ingress> ingresses;
-  std::vector<GatewayRoute> routes;  // Gateway API routes
+  std::vector<GatewayRoute> routes;     // Gateway API routes
+  std::vector<ScrapeMonitor> monitors;  // ServiceMonitors and PodMonitors
   std::vector<ServiceAccount> service_accounts;
   std::vector<Secret> secrets;
   std::vector<RbacRole> roles;        // Roles and ClusterRoles

@@ -259,6 +259,79 @@ status: {podIP: 10.0.0.9}
   }
 }
 
+// ServiceMonitors and PodMonitors are declared scrape targets, like the annotations. Their
+// shapes follow the Prometheus Operator's getting-started guide (prometheus-operator/
+// prometheus-operator Documentation, Apache-2.0): `endpoints: [{port: web}]` naming a Service
+// port, `podMetricsEndpoints: [{port: web}]` naming a container port, namespaceSelector
+// matchNames; Prometheus' pods labelled as the operator labels them.
+TEST(SafeRecommend, ServiceMonitorsAndPodMonitorsAreDeclaredScrapeTargets) {
+  const std::string prometheus = R"(
+apiVersion: v1
+kind: Namespace
+metadata: {name: monitoring}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: prometheus-k8s-0
+  namespace: monitoring
+  labels: {app.kubernetes.io/name: prometheus, app.kubernetes.io/managed-by: prometheus-operator, prometheus: k8s}
+spec: {nodeName: n1}
+status: {podIP: 10.0.5.1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-metrics, namespace: shop, labels: {app: web}}
+spec:
+  selector: {app: web}
+  ports: [{name: metrics, port: 9102, targetPort: metrics}]
+)";
+  const std::string monitors = R"(
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: web, namespace: monitoring, labels: {team: frontend}}
+spec:
+  namespaceSelector: {matchNames: [shop]}
+  selector: {matchLabels: {app: web}}
+  endpoints:
+  - {port: metrics, interval: 30s, path: /metrics}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata: {name: api, namespace: shop, labels: {team: backend}}
+spec:
+  selector: {matchLabels: {app: api}}
+  podMetricsEndpoints:
+  - port: grpc
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: elsewhere, namespace: monitoring}
+spec:
+  selector: {matchLabels: {app: web}}
+  endpoints:
+  - port: http
+)";
+  Case c(flows(), {}, prometheus + "---\n" + monitors);
+  ASSERT_EQ(c.state.monitors.size(), 3u);
+  const uint32_t prom = c.ep("monitoring/prometheus-k8s-0");
+  EXPECT_TRUE(c.after->allowed(prom, c.ep("shop/web"), Protocol::TCP, 9102));
+  EXPECT_TRUE(c.after->allowed(prom, c.ep("shop/api"), Protocol::TCP, 9090));
+  // The ServiceMonitor without a namespaceSelector looks in its own namespace only.
+  EXPECT_FALSE(c.after->allowed(prom, c.ep("shop/web"), Protocol::TCP, 8080));
+  EXPECT_FALSE(c.check.failed());
+  EXPECT_TRUE(c.check.declared_denied.empty());
+  const std::string yaml = render_yaml(c.rec);
+  EXPECT_NE(yaml.find("declared by ServiceMonitor monitoring/web (Prometheus Operator scrapes it)"),
+            std::string::npos)
+      << yaml;
+  EXPECT_NE(yaml.find("declared by PodMonitor shop/api"), std::string::npos);
+  // Without the monitors, the scrapes were never observed: denied.
+  Case none(flows(), {}, prometheus);
+  EXPECT_FALSE(none.after->allowed(none.ep("monitoring/prometheus-k8s-0"), none.ep("shop/web"),
+                                   Protocol::TCP, 9102));
+}
+
 TEST(SafeRecommend, ObservedEdgesLeftDeniedAreCounted) {
   RecommendOptions o;
   o.min_count = 3;  // web -> api has 3, api -> web 2: left denied
