@@ -79,4 +79,29 @@ Verdict evaluate_edge(const PolicyEngine& engine, const ObservedEdge& e);
 // The same verdict without the explanation (the engine's fast path between two endpoints).
 bool edge_allowed(const PolicyEngine& engine, const ObservedEdge& e);
 
+// How the rows of a listing of observed edges name their peers: endpoints by their group
+// (`--by pod|workload|namespace`). Outside addresses, nodes and unresolved peers keep their own
+// names.
+struct PeerNaming {
+  Granularity by = Granularity::Pod;
+};
+std::string peer_name(const ObservedPeer& p, const std::vector<Endpoint>& eps,
+                      const PeerNaming& naming);
+
+// Observed edges under their peers' names: one row per (source, destination, protocol, port,
+// class), where the class is the caller's (verify: the verdict; diff: the change), so a row
+// never mixes verdicts. Statistics add up; `members` are the edges it stands for, in order.
+struct GroupedEdge {
+  std::string src, dst;
+  Protocol protocol = Protocol::TCP;
+  uint16_t port = 0;
+  uint8_t cls = 0;
+  EdgeStats stats;
+  std::vector<size_t> members;  // indices into the edges grouped
+};
+// `items`: (index into `edges`, class). Rows sorted by (src, dst, protocol, port, class).
+std::vector<GroupedEdge> group_edges(const std::vector<ObservedEdge>& edges,
+                                     const std::vector<std::pair<size_t, uint8_t>>& items,
+                                     const std::vector<Endpoint>& eps, const PeerNaming& naming);
+
 }  // namespace stockade

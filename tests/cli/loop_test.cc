@@ -213,6 +213,80 @@ TEST(CliLoop, DiffFlowsDemoGolden) {
   expect_golden("diff_flows_demo.txt", t.out);
 }
 
+// --by for verify, reach and diff: the same pod-level facts, grouped under workloads (the
+// default of verify and diff) or namespaces; reach stays per pod unless asked.
+TEST(CliLoop, ByGroupsVerifyReachAndDiff) {
+  const std::vector<std::string> verify = {
+      "verify", "-f", "demo/cluster", "-f", "demo/policies", "--flows", kDemoFlows, "-o", "json"};
+  auto with = [](std::vector<std::string> args, std::initializer_list<std::string> more) {
+    args.insert(args.end(), more);
+    return args;
+  };
+  Proc p = stockade(with(verify, {"--by", "pod"})), w = stockade(verify),
+       n = stockade(with(verify, {"--by", "namespace"}));
+  ASSERT_EQ(p.code, 1) << p.err;
+  ASSERT_EQ(w.code, 1) << w.err;
+  ASSERT_EQ(n.code, 1) << n.err;
+  auto pj = nlohmann::json::parse(p.out), wj = nlohmann::json::parse(w.out),
+       nj = nlohmann::json::parse(n.out);
+  auto sum = [](const nlohmann::json& rows, const char* key) {
+    uint64_t t = 0;
+    for (const auto& r : rows) t += r.value(key, uint64_t{1});
+    return t;
+  };
+  EXPECT_EQ(sum(wj["edges"], "pod_edges"), pj["edges"].size());
+  EXPECT_EQ(sum(nj["edges"], "pod_edges"), pj["edges"].size());
+  EXPECT_EQ(sum(wj["edges"], "established"), sum(pj["edges"], "established"));
+  EXPECT_LT(wj["edges"].size(), pj["edges"].size());
+  EXPECT_LT(nj["edges"].size(), wj["edges"].size());
+  EXPECT_EQ(wj["summary"]["edges"], wj["edges"].size());
+  EXPECT_FALSE(pj["edges"][0].contains("pod_edges"));
+  std::set<std::string> names;
+  for (const auto& e : wj["edges"]) names.insert(e["src"].get<std::string>());
+  EXPECT_TRUE(names.count("shop/checkout")) << w.out;
+  EXPECT_FALSE(names.count("shop/checkout-6f8d7c9b54-h4d8s")) << w.out;
+  for (const auto& e : nj["edges"])
+    for (const char* side : {"src", "dst"}) {
+      const std::string id = e[side].get<std::string>();
+      if (!id.starts_with("world/") && !id.starts_with("node/")) {
+        EXPECT_EQ(id.find('/'), std::string::npos) << id;
+      }
+    }
+  // The denied rows hold the denied pod-level edges, no more, no less.
+  uint64_t pod_denied = 0, grouped_denied = 0;
+  for (const auto& e : pj["edges"]) pod_denied += e["verdict"] == "denied";
+  for (const auto& e : wj["edges"])
+    if (e["verdict"] == "denied") grouped_denied += e["pod_edges"].get<uint64_t>();
+  EXPECT_EQ(grouped_denied, pod_denied);
+
+  // reach: pod rows by default; --by workload rows carry the pod pairs they stand for.
+  Proc rp = stockade({"reach", "-f", "demo/cluster", "-f", "demo/policies", "-o", "json"});
+  Proc rw = stockade(
+      {"reach", "-f", "demo/cluster", "-f", "demo/policies", "-o", "json", "--by", "workload"});
+  ASSERT_EQ(rw.code, 0) << rw.err;
+  auto rpj = nlohmann::json::parse(rp.out), rwj = nlohmann::json::parse(rw.out);
+  EXPECT_FALSE(rpj["connections"][0].contains("pairs"));
+  EXPECT_EQ(sum(rwj["connections"], "pairs"), rpj["summary"]["pairs"].get<uint64_t>());
+  EXPECT_EQ(rwj["summary"], rpj["summary"]);
+  EXPECT_LT(rwj["connections"].size(), rpj["connections"].size());
+  Proc rc = stockade({"reach", "-f", "demo/cluster", "-f", "demo/policies", "-o", "csv", "--by",
+                      "namespace", "--verdict", "denied"});
+  EXPECT_EQ(rc.out.substr(0, rc.out.find('\n')), "src,dst,protocol,port,allowed,pairs");
+  EXPECT_EQ(rc.out.find(",true,"), std::string::npos) << rc.out;
+
+  // diff: workload rows by default, with their pod pairs; --by pod as before.
+  const std::vector<std::string> diff = {
+      "diff", "-f",  "demo/cluster", "--before", "demo/policies", "--after", "demo/policies-change",
+      "-o",   "json"};
+  Proc dp = stockade(with(diff, {"--by", "pod"})), dw = stockade(diff);
+  auto dpj = nlohmann::json::parse(dp.out), dwj = nlohmann::json::parse(dw.out);
+  EXPECT_EQ(sum(dwj["changes"], "pairs"), dpj["changes"].size());
+  EXPECT_LE(dwj["changes"].size(), dpj["changes"].size());
+  EXPECT_EQ(dwj["summary"], dpj["summary"]);
+  for (const auto& c : dwj["changes"])
+    EXPECT_EQ(c["src"].get<std::string>().find("shop/checkout-"), std::string::npos) << c;
+}
+
 TEST(CliLoop, DemoLoopRecommendVerifyDiff) {
   TempDir tmp;
   fs::path out = tmp.path() / "recommended";
@@ -563,7 +637,7 @@ TEST(CliLoop, SafeRecommendOnTheDemoWithALoadBalancer) {
   EXPECT_TRUE(std::regex_search(
       dp.out,
       std::regex(
-          R"(world/0\.0\.0\.0/0 except [^\n]*shop/frontend-7d9f8c6b5d-x2k9p +TCP/8080 +allowed -> denied)")))
+          R"(world/0\.0\.0\.0/0 except [^\n]*shop/frontend +TCP/8080 +allowed -> denied \(2 pod pairs\))")))
       << dp.out;
 }
 
