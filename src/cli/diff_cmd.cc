@@ -75,7 +75,8 @@ int run(const DiffOptions& o) {
   std::string flow_table;
   if (!o.observe.flows.empty()) {
     Observed obs = read_observed(o.common, o.observe, before_state, *before);
-    // The edges whose verdict flips (class 1: newly allowed, 0: broken), under their groups.
+    // The edges whose verdict flips (class 1: newly allowed, 0: broken), under their groups;
+    // outside peers by the parts of the outside that the connections above use.
     std::vector<std::pair<size_t, uint8_t>> flipped;
     for (size_t i = 0; i < obs.edges.size(); ++i) {
       const ObservedEdge& e = obs.edges[i];
@@ -88,7 +89,8 @@ int run(const DiffOptions& o) {
       flipped.emplace_back(i, a ? 1 : 0);
       (a ? flows_newly_allowed : flows_broken)++;  // observed edges, whatever the rows
     }
-    for (const GroupedEdge& g : group_edges(obs.edges, flipped, eps, {by})) {
+    const std::vector<WorldPart> parts = world_parts(before_state, after_state, eps);
+    for (const GroupedEdge& g : group_edges(obs.edges, flipped, eps, {by, &parts})) {
       const bool now_allowed = g.cls == 1;
       std::string proto(to_string(g.protocol));
       if (o.common.output == "json") {

@@ -124,6 +124,7 @@ std::vector<WorldPart> world_parts(const ClusterState& a, const ClusterState& b,
       part.id += (k ? ", " : " except ") + children[k].str();
     }
     part.probe = probe;
+    part.cidr = c;
     out.push_back(std::move(part));
   }
   return out;
@@ -186,6 +187,13 @@ PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& b
       }
   }
   return out;
+}
+
+const WorldPart* world_part_of(const std::vector<WorldPart>& parts, const IpAddr& ip) {
+  const WorldPart* best = nullptr;
+  for (const WorldPart& w : parts)
+    if (w.cidr.contains(ip) && (!best || w.cidr.prefix > best->cidr.prefix)) best = &w;
+  return best;
 }
 
 std::vector<DiffChange> group_changes(const std::vector<DiffChange>& changes,

@@ -21,11 +21,16 @@ namespace stockade {
 struct WorldPart {
   std::string id;  // "world/CIDR" or "world/CIDR except A, B, ..."
   IpAddr probe;    // an address of the part, not a pod's or node's address
+  Cidr cidr;       // the part is this CIDR minus the CIDRs of the set strictly inside it
 };
 
 // The parts of the outside split by the CIDRs of the policies of `a` and `b`.
 std::vector<WorldPart> world_parts(const ClusterState& a, const ClusterState& b,
                                    const std::vector<Endpoint>& eps);
+
+// The part holding `ip` (the most specific CIDR containing it), or null when none does (an
+// address of the cluster's that no part was left for).
+const WorldPart* world_part_of(const std::vector<WorldPart>& parts, const IpAddr& ip);
 
 struct DiffChange {
   std::string src, dst;

@@ -198,6 +198,8 @@ std::string peer_name(const ObservedPeer& p, const std::vector<Endpoint>& eps,
                       const PeerNaming& naming) {
   if (p.kind == ObservedPeer::Kind::Endpoint && p.endpoint < eps.size())
     return group_id(eps[p.endpoint], naming.by);
+  if (p.kind == ObservedPeer::Kind::External && naming.parts && p.addresses.size() == 1)
+    if (const WorldPart* w = world_part_of(*naming.parts, p.addresses.front())) return w->id;
   return p.id;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/ip.h"
+#include "engine/diff.h"
 #include "engine/engine.h"
 #include "flow/edge_graph.h"
 #include "input/flow_reader.h"
@@ -80,10 +81,12 @@ Verdict evaluate_edge(const PolicyEngine& engine, const ObservedEdge& e);
 bool edge_allowed(const PolicyEngine& engine, const ObservedEdge& e);
 
 // How the rows of a listing of observed edges name their peers: endpoints by their group
-// (`--by pod|workload|namespace`). Outside addresses, nodes and unresolved peers keep their own
-// names.
+// (`--by pod|workload|namespace`), outside addresses by the part of the outside holding them
+// when `parts` is given (diff --flows: the same parts as diff's connections), else by address.
+// Nodes and unresolved peers keep their own names.
 struct PeerNaming {
   Granularity by = Granularity::Pod;
+  const std::vector<WorldPart>* parts = nullptr;
 };
 std::string peer_name(const ObservedPeer& p, const std::vector<Endpoint>& eps,
                       const PeerNaming& naming);

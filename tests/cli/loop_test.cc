@@ -287,6 +287,58 @@ TEST(CliLoop, ByGroupsVerifyReachAndDiff) {
     EXPECT_EQ(c["src"].get<std::string>().find("shop/checkout-"), std::string::npos) << c;
 }
 
+// diff --flows names an outside address by the part of the outside holding it, as diff's
+// connections do: two addresses of one part are one row, their counts added.
+TEST(CliLoop, DiffFlowsNamesTheOutsideByPart) {
+  TempDir tmp;
+  const fs::path cluster = tmp.path() / "cluster.yaml", before = tmp.path() / "before.yaml",
+                 after = tmp.path() / "after.yaml", flows = tmp.path() / "flows.json";
+  std::ofstream(cluster) << R"(apiVersion: v1
+kind: Pod
+metadata: {name: web-0, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, ports: [{containerPort: 8080}]}]}
+status: {podIP: 10.0.0.1}
+)";
+  auto policy = [](const char* cidr) {
+    return std::string(R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{ipBlock: {cidr: )") +
+           cidr + "}}]\n    ports: [{port: 8080}]\n";
+  };
+  std::ofstream(before) << policy("0.0.0.0/0");
+  std::ofstream(after) << policy("198.51.100.0/24");
+  std::string records;
+  int sport = 40000;
+  for (const char* src : {"203.0.113.5", "203.0.113.6", "203.0.113.6", "198.51.100.7"})
+    records +=
+        std::string(
+            R"({"flow":{"time":"2026-01-01T00:00:00Z","verdict":"FORWARDED","IP":{"source":")") +
+        src + R"(","destination":"10.0.0.1"},"l4":{"TCP":{"source_port":)" +
+        std::to_string(++sport) +
+        R"(,"destination_port":8080,"flags":{"SYN":true}}},"is_reply":false}})" + "\n";
+  std::ofstream(flows) << records;
+  Proc d = stockade({"diff", "-f", cluster.string(), "--before", before.string(), "--after",
+                     after.string(), "--flows", flows.string(), "-o", "json"});
+  EXPECT_EQ(d.code, 1) << d.err;
+  auto j = nlohmann::json::parse(d.out);
+  const auto& rows = j["flows"]["changes"];
+  ASSERT_EQ(rows.size(), 1u) << d.out;
+  EXPECT_EQ(rows[0]["src"], "world/0.0.0.0/0 except 198.51.100.0/24");
+  EXPECT_EQ(rows[0]["dst"], "shop/web-0");
+  EXPECT_EQ(rows[0]["established"], 3);
+  EXPECT_EQ(rows[0]["after"], "denied");
+  EXPECT_EQ(j["flows"]["summary"]["broken"], 2);  // two observed edges (two addresses)
+  // The same part names the connection in the diff itself.
+  bool listed = false;
+  for (const auto& c : j["changes"]) listed = listed || c["src"] == rows[0]["src"];
+  EXPECT_TRUE(listed) << d.out;
+}
+
 TEST(CliLoop, DemoLoopRecommendVerifyDiff) {
   TempDir tmp;
   fs::path out = tmp.path() / "recommended";

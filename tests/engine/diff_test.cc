@@ -99,6 +99,21 @@ TEST(PolicyDiff, LosingTheInternetIsALine) {
   EXPECT_EQ(d.newly_allowed + d.newly_denied, d.changes.size());
 }
 
+// diff --flows names an outside address by the part holding it: the most specific CIDR.
+TEST(PolicyDiff, AnAddressBelongsToTheMostSpecificPart) {
+  ClusterState a = load(kPublic), b = load(kPartner);
+  auto parts = world_parts(a, b, build_endpoints(a));
+  auto part = [&](const char* ip) {
+    const WorldPart* w = world_part_of(parts, *IpAddr::parse(ip));
+    return w ? w->id : std::string("none");
+  };
+  EXPECT_EQ(part("203.0.113.7"), "world/203.0.113.0/24");
+  EXPECT_EQ(part("198.51.100.200"), "world/198.51.100.0/24");
+  EXPECT_EQ(part("8.8.8.8"), "world/0.0.0.0/0 except 10.0.0.0/8, 198.51.100.0/24, 203.0.113.0/24");
+  EXPECT_EQ(part("10.1.2.3"), "world/10.0.0.0/8");
+  EXPECT_EQ(part("2001:db8::1"), "none");  // no IPv6 CIDR: no IPv6 part
+}
+
 // diff --by workload: pod-level changes under their workloads, with the pairs counted; parts
 // of the outside stay as they are; changes in opposite directions are separate rows.
 TEST(PolicyDiff, ChangesGroupedByWorkloadCountTheirPodPairs) {
