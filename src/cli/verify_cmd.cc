@@ -139,8 +139,8 @@ int run(const VerifyOptions& o) {
     evaluated.emplace_back(i, verdicts[i].allowed ? 1 : 0);
   }
   const bool by_pod = o.by == "pod";
-  for (const GroupedEdge& g : group_edges(obs.edges, evaluated, engine->endpoints(),
-                                          {*parse_granularity(o.by)})) {
+  for (const GroupedEdge& g :
+       group_edges(obs.edges, evaluated, engine->endpoints(), {*parse_granularity(o.by)})) {
     // The rule shown: a member's between two pods rather than a pod's own traffic.
     size_t rep = g.members.front();
     for (size_t m : g.members)
@@ -150,7 +150,9 @@ int run(const VerifyOptions& o) {
       }
     const ObservedEdge& e = obs.edges[rep];
     const Verdict& v = verdicts[rep];
-    (v.allowed ? allowed : denied)++;
+    // The summary counts pod-level edges whatever the rows (as diff's does), so that it
+    // means the same with every --by.
+    (v.allowed ? allowed : denied) += g.members.size();
     std::string proto(to_string(e.protocol));
     const Decision& d = deciding_side(v);
     if (o.common.output == "json") {
