@@ -384,4 +384,33 @@ void check_stdin_once(
   throw UsageError{names + ": standard input can be read only once; give all but one a file"};
 }
 
+std::string unknown_flag_message(const CLI::App& cmd, const std::vector<std::string>& args) {
+  std::set<std::string> known;  // with their dashes
+  for (const CLI::App* a = &cmd; a; a = a->get_parent())
+    for (const CLI::Option* opt : a->get_options()) {
+      for (const std::string& n : opt->get_lnames()) known.insert("--" + n);
+      for (const std::string& n : opt->get_snames()) known.insert("-" + n);
+    }
+  for (const std::string& arg : args) {
+    if (arg == "--") break;  // what follows is positional
+    if (arg.size() < 2 || arg[0] != '-' || std::isdigit(static_cast<unsigned char>(arg[1])))
+      continue;  // a value, "-" (stdin) or a negative number
+    // --name=value, -fVALUE and -qv (short flags together): the flag is the part before.
+    const std::string flag = arg[1] == '-' ? arg.substr(0, arg.find('='))
+                                           : arg.substr(0, std::min<size_t>(2, arg.size()));
+    if (flag.size() < 2 || flag == "--" || known.count(flag)) continue;
+    std::string best;
+    size_t best_d = std::max<size_t>(2, flag.size() / 3) + 1;
+    for (const std::string& k : known) {
+      if (k.size() < 3) continue;  // a one-letter flag is no suggestion for a long one
+      size_t d = edit_distance(flag, k, best_d);
+      if (d < best_d) best_d = d, best = k;
+    }
+    std::string msg = "unknown flag \"" + flag + "\" for stockade " + cmd.get_name();
+    return msg + (best.empty() ? " (see stockade " + cmd.get_name() + " --help)"
+                               : "; did you mean \"" + best + "\"?");
+  }
+  return {};
+}
+
 }  // namespace stockade::cli

@@ -170,4 +170,10 @@ class Out {
   std::string buf_;
 };
 
+// When the command line holds a flag that `cmd` (a subcommand) does not take: "unknown flag
+// \"--fromm\" for stockade reach; did you mean \"--from\"?" (the closest of its flags, when
+// one is close), else "". Checked before CLI11's own message, which can name a missing
+// required flag instead of the misspelt one that was meant to be it.
+std::string unknown_flag_message(const CLI::App& cmd, const std::vector<std::string>& args);
+
 }  // namespace stockade::cli

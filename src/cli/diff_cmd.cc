@@ -17,6 +17,7 @@ struct DiffOptions {
   CommonOptions common;
   std::vector<std::string> before, after, ports;
   ObserveFlags observe;
+  std::string by = "workload";
 };
 
 int run(const DiffOptions& o) {
@@ -47,19 +48,26 @@ int run(const DiffOptions& o) {
   nlohmann::json changes = nlohmann::json::array();
   const uint64_t newly_allowed = diff.newly_allowed, newly_denied = diff.newly_denied;
   std::string table;
-  for (const DiffChange& c : diff.changes) {
+  const Granularity by = *parse_granularity(o.by);
+  for (const DiffChange& c : group_changes(diff.changes, eps, by)) {
     std::string proto(to_string(c.protocol));
-    if (o.common.output == "json")
-      changes.push_back({{"src", c.src},
-                         {"dst", c.dst},
-                         {"protocol", proto},
-                         {"port", c.port},
-                         {"before", c.before ? "allowed" : "denied"},
-                         {"after", c.after ? "allowed" : "denied"}});
-    else
-      table += fmt::format("{:<40} {:<40} {:<11} {}\n", display_text(c.src), display_text(c.dst),
+    if (o.common.output == "json") {
+      nlohmann::json j = {{"src", c.src},
+                          {"dst", c.dst},
+                          {"protocol", proto},
+                          {"port", c.port},
+                          {"before", c.before ? "allowed" : "denied"},
+                          {"after", c.after ? "allowed" : "denied"}};
+      if (by != Granularity::Pod) j["pairs"] = c.pairs;
+      changes.push_back(std::move(j));
+    } else {
+      table += fmt::format("{:<40} {:<40} {:<11} {}{}\n", display_text(c.src), display_text(c.dst),
                            fmt::format("{}/{}", proto, c.port),
-                           c.after ? "denied -> allowed" : "allowed -> denied");
+                           c.after ? "denied -> allowed" : "allowed -> denied",
+                           by == Granularity::Pod
+                               ? ""
+                               : fmt::format(" ({} pod pair{})", c.pairs, c.pairs == 1 ? "" : "s"));
+    }
   }
   // Observed flows: the established edges whose verdict the change flips.
   uint64_t flows_broken = 0, flows_newly_allowed = 0, flows_checked = 0;
@@ -67,33 +75,41 @@ int run(const DiffOptions& o) {
   std::string flow_table;
   if (!o.observe.flows.empty()) {
     Observed obs = read_observed(o.common, o.observe, before_state, *before);
-    for (const ObservedEdge& e : obs.edges) {
+    // The edges whose verdict flips (class 1: newly allowed, 0: broken), under their groups;
+    // outside peers by the parts of the outside that the connections above use.
+    std::vector<std::pair<size_t, uint8_t>> flipped;
+    for (size_t i = 0; i < obs.edges.size(); ++i) {
+      const ObservedEdge& e = obs.edges[i];
       if (e.stats.established == 0 || e.src.kind == ObservedPeer::Kind::Unresolved ||
           e.dst.kind == ObservedPeer::Kind::Unresolved)
         continue;
       ++flows_checked;
-      bool b = edge_allowed(*before, e);
-      Verdict va = evaluate_edge(*after, e);
-      if (b == va.allowed) continue;
-      (va.allowed ? flows_newly_allowed : flows_broken)++;
-      std::string proto(to_string(e.protocol));
+      bool b = edge_allowed(*before, e), a = edge_allowed(*after, e);
+      if (b == a) continue;
+      flipped.emplace_back(i, a ? 1 : 0);
+      (a ? flows_newly_allowed : flows_broken)++;  // observed edges, whatever the rows
+    }
+    const std::vector<WorldPart> parts = world_parts(before_state, after_state, eps);
+    for (const GroupedEdge& g : group_edges(obs.edges, flipped, eps, {by, &parts})) {
+      const bool now_allowed = g.cls == 1;
+      std::string proto(to_string(g.protocol));
       if (o.common.output == "json") {
-        nlohmann::json j = {{"src", e.src.id},
-                            {"dst", e.dst.id},
+        nlohmann::json j = {{"src", g.src},
+                            {"dst", g.dst},
                             {"protocol", proto},
-                            {"port", e.port},
-                            {"count", e.stats.count},
-                            {"established", e.stats.established},
-                            {"before", b ? "allowed" : "denied"},
-                            {"after", va.allowed ? "allowed" : "denied"}};
-        if (e.stats.first_seen) j["first_seen"] = format_rfc3339(e.stats.first_seen);
-        if (e.stats.last_seen) j["last_seen"] = format_rfc3339(e.stats.last_seen);
+                            {"port", g.port},
+                            {"count", g.stats.count},
+                            {"established", g.stats.established},
+                            {"before", now_allowed ? "denied" : "allowed"},
+                            {"after", now_allowed ? "allowed" : "denied"}};
+        if (g.stats.first_seen) j["first_seen"] = format_rfc3339(g.stats.first_seen);
+        if (g.stats.last_seen) j["last_seen"] = format_rfc3339(g.stats.last_seen);
         flow_changes.push_back(std::move(j));
       } else {
-        flow_table += fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", display_text(e.src.id),
-                                  display_text(e.dst.id), fmt::format("{}/{}", proto, e.port),
-                                  e.stats.established,
-                                  va.allowed ? "newly allowed" : "BROKEN (allowed -> denied)");
+        flow_table +=
+            fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", display_text(g.src), display_text(g.dst),
+                        fmt::format("{}/{}", proto, g.port), g.stats.established,
+                        now_allowed ? "newly allowed" : "BROKEN (allowed -> denied)");
       }
     }
   }
@@ -146,6 +162,11 @@ Runner register_diff(CLI::App& app) {
   cmd->add_option("--port", opts->ports,
                   "PROTO/PORT to compare; repeatable. Default: every declared port");
   add_observe_flags(*cmd, opts->observe, false);
+  cmd->add_option("--by", opts->by,
+                  "One row per workload pair (default), pod pair or namespace pair, with the pod "
+                  "pairs it stands for")
+      ->check(CLI::IsMember({"pod", "workload", "namespace"}))
+      ->default_str("workload");
   return [opts] { return run(*opts); };
 }
 

@@ -63,7 +63,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return close_stdout(app.exit(e));
   } catch (const CLI::ParseError& e) {
-    print_error(e.what());
+    // argv[1] is a command (checked above) or a flag of stockade itself.
+    std::string unknown =
+        argc > 1 && known(argv[1])
+            ? unknown_flag_message(*app.get_subcommand(argv[1]),
+                                   std::vector<std::string>(argv + 2, argv + argc))
+            : std::string();
+    print_error(unknown.empty() ? std::string(e.what()) : unknown);
     return kExitUsage;
   }
   try {

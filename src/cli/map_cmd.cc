@@ -35,9 +35,7 @@ struct MapOptions {
 int run(const MapOptions& o) {
   check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.flows}});
   GraphOptions go;
-  go.by = o.by == "pod"         ? Granularity::Pod
-          : o.by == "namespace" ? Granularity::Namespace
-                                : Granularity::Workload;
+  go.by = *parse_granularity(o.by);  // checked by the flag's IsMember
   for (const std::string& c : o.external_cidrs) {
     auto cidr = Cidr::parse(c);
     if (!cidr) throw UsageError{"--external-cidr: invalid CIDR \"" + c + "\""};

@@ -18,6 +18,7 @@ struct ReachOptions {
   std::string to = "*";
   std::vector<std::string> ports;
   std::string verdict = "all";  // rows listed: all, allowed or denied
+  std::string by = "pod";
   bool force = false;
 };
 
@@ -79,12 +80,38 @@ int run(const ReachOptions& o) {
     return verdict_exit(o.common, {&state}, kExitOk);
   }
   if (fmt == "json") out << "{\"connections\":[";
-  if (fmt == "csv") out << "src,dst,protocol,port,allowed\n";
-  if (fmt == "table") {
+  if (fmt == "csv") out << "src,dst,protocol,port,allowed" << (o.by == "pod" ? "\n" : ",pairs\n");
+  if (fmt == "table" && o.by == "pod")
     out << fmt::format("{:<40} {:<40} {:<11} {}\n", "SOURCE", "DESTINATION", "PORT", "VERDICT");
-  }
+  if (fmt == "table" && o.by != "pod")
+    out << fmt::format("{:<40} {:<40} {:<11} {:<8} {:>8}\n", "SOURCE", "DESTINATION", "PORT",
+                       "VERDICT", "PAIRS");
   bool first = true;
-  for (uint32_t s = 0; s < eps.size(); ++s) {
+  // --by workload|namespace: one row per (group, group, port, verdict), with its pod pairs.
+  if (const Granularity by = *parse_granularity(o.by); by != Granularity::Pod) {
+    const GroupedReach grouped = group_connections(eps, *matrix, from, to, by);
+    for (const GroupedReach::Row& c : grouped.rows) {
+      const std::string& src = grouped.names[c.src];
+      const std::string& dst = grouped.names[c.dst];
+      if ((o.verdict == "allowed" && !c.allowed) || (o.verdict == "denied" && c.allowed)) continue;
+      std::string_view proto = to_string(c.protocol);
+      if (fmt == "json") {
+        if (!first) out << ",";
+        first = false;
+        out << "{\"src\":" << json_escape(src) << ",\"dst\":" << json_escape(dst)
+            << ",\"protocol\":\"" << proto << "\",\"port\":" << uint64_t{c.port}
+            << ",\"allowed\":" << (c.allowed ? "true" : "false") << ",\"pairs\":" << c.pairs << "}";
+      } else if (fmt == "csv") {
+        out << csv_field(src) << "," << csv_field(dst) << "," << proto << "," << uint64_t{c.port}
+            << "," << (c.allowed ? "true" : "false") << "," << c.pairs << "\n";
+      } else {
+        out << fmt::format("{:<40} {:<40} {:<11} {:<8} {:>8}\n", display_text(src),
+                           display_text(dst), fmt::format("{}/{}", proto, c.port),
+                           c.allowed ? "allowed" : "denied", c.pairs);
+      }
+    }
+  }
+  for (uint32_t s = 0; s < eps.size() && o.by == "pod"; ++s) {
     if (!from[s]) continue;
     std::string src = eps[s].id();
     for (uint32_t d = 0; d < eps.size(); ++d) {
@@ -140,6 +167,11 @@ Runner register_reach(CLI::App& app) {
                   "List only the allowed or the denied connections (the summary counts all)")
       ->check(CLI::IsMember({"all", "allowed", "denied"}))
       ->default_str("all");
+  cmd->add_option("--by", opts->by,
+                  "One row per pod (default), or per workload or namespace pair with the pod "
+                  "pairs it stands for (a pair whose pods differ gets a row per verdict)")
+      ->check(CLI::IsMember({"pod", "workload", "namespace"}))
+      ->default_str("pod");
   cmd->add_flag("--force", opts->force,
                 "List the connections (-o table|json|csv) even when there are more than "
                 "10,000,000 of them");

@@ -18,6 +18,7 @@ struct VerifyOptions {
   CommonOptions common;
   ObserveFlags observe;
   std::string fail_on = "denied";
+  std::string by = "workload";
 };
 
 // The side that denied (egress first), or the side that decided.
@@ -119,7 +120,12 @@ int run(const VerifyOptions& o) {
   nlohmann::json edges = nlohmann::json::array();
   nlohmann::json results = nlohmann::json::array();
   std::string table;
-  for (const ObservedEdge& e : obs.edges) {
+  // Each evaluable edge's verdict, then the rows --by groups them into (observed.h): a row
+  // holds edges of one verdict, and shows the first one's deciding rule.
+  std::vector<std::pair<size_t, uint8_t>> evaluated;
+  std::vector<Verdict> verdicts(obs.edges.size());
+  for (size_t i = 0; i < obs.edges.size(); ++i) {
+    const ObservedEdge& e = obs.edges[i];
     if (e.stats.established == 0) {
       ++not_established;
       continue;
@@ -129,22 +135,39 @@ int run(const VerifyOptions& o) {
       ++unresolved;
       continue;
     }
-    Verdict v = evaluate_edge(*engine, e);
-    (v.allowed ? allowed : denied)++;
+    verdicts[i] = evaluate_edge(*engine, e);
+    evaluated.emplace_back(i, verdicts[i].allowed ? 1 : 0);
+  }
+  const bool by_pod = o.by == "pod";
+  for (const GroupedEdge& g :
+       group_edges(obs.edges, evaluated, engine->endpoints(), {*parse_granularity(o.by)})) {
+    // The rule shown: a member's between two pods rather than a pod's own traffic.
+    size_t rep = g.members.front();
+    for (size_t m : g.members)
+      if (obs.edges[m].src.id != obs.edges[m].dst.id) {
+        rep = m;
+        break;
+      }
+    const ObservedEdge& e = obs.edges[rep];
+    const Verdict& v = verdicts[rep];
+    // The summary counts pod-level edges whatever the rows (as diff's does), so that it
+    // means the same with every --by.
+    (v.allowed ? allowed : denied) += g.members.size();
     std::string proto(to_string(e.protocol));
     const Decision& d = deciding_side(v);
     if (o.common.output == "json") {
-      nlohmann::json j = {{"src", e.src.id},
-                          {"dst", e.dst.id},
+      nlohmann::json j = {{"src", g.src},
+                          {"dst", g.dst},
                           {"protocol", proto},
                           {"port", e.port},
-                          {"count", e.stats.count},
-                          {"established", e.stats.established},
+                          {"count", g.stats.count},
+                          {"established", g.stats.established},
                           {"verdict", v.allowed ? "allowed" : "denied"},
                           {"egress", side_json(v.egress, e.src.id, "egress")},
                           {"ingress", side_json(v.ingress, e.dst.id, "ingress")}};
-      if (e.stats.first_seen) j["first_seen"] = format_rfc3339(e.stats.first_seen);
-      if (e.stats.last_seen) j["last_seen"] = format_rfc3339(e.stats.last_seen);
+      if (!by_pod) j["pod_edges"] = g.members.size();
+      if (g.stats.first_seen) j["first_seen"] = format_rfc3339(g.stats.first_seen);
+      if (g.stats.last_seen) j["last_seen"] = format_rfc3339(g.stats.last_seen);
       edges.push_back(std::move(j));
     } else if (o.common.output == "sarif") {
       if (v.allowed) continue;
@@ -155,10 +178,9 @@ int run(const VerifyOptions& o) {
           {"level", "error"},
           {"message",
            {{"text",
-             fmt::format("Observed flow {} -> {} {}/{} ({} established) is denied: {}", e.src.id,
-                         e.dst.id, proto, e.port, e.stats.established, reason(d, who, dir))}}},
-          {"properties",
-           {{"src", e.src.id}, {"dst", e.dst.id}, {"protocol", proto}, {"port", e.port}}}};
+             fmt::format("Observed flow {} -> {} {}/{} ({} established) is denied: {}", g.src,
+                         g.dst, proto, e.port, g.stats.established, reason(d, who, dir))}}},
+          {"properties", {{"src", g.src}, {"dst", g.dst}, {"protocol", proto}, {"port", e.port}}}};
       if (auto loc = decision_location(d)) {
         nlohmann::json region = nlohmann::json::object();
         if (loc->line > 0) region["startLine"] = loc->line;
@@ -168,10 +190,10 @@ int run(const VerifyOptions& o) {
       }
       results.push_back(std::move(r));
     } else {
-      table += fmt::format("{:<40} {:<40} {:<11} {:>8} {:<8} {}\n", display_text(e.src.id),
-                           display_text(e.dst.id), fmt::format("{}/{}", proto, e.port),
-                           e.stats.established, v.allowed ? "allowed" : "denied",
-                           display_text(short_reason(d)));
+      table +=
+          fmt::format("{:<40} {:<40} {:<11} {:>8} {:<8} {}\n", display_text(g.src),
+                      display_text(g.dst), fmt::format("{}/{}", proto, e.port), g.stats.established,
+                      v.allowed ? "allowed" : "denied", display_text(short_reason(d)));
     }
   }
   if (o.common.output == "json") {
@@ -232,6 +254,11 @@ Runner register_verify(CLI::App& app) {
                   "Exit 1 when an observed edge is denied (denied, default) or never (none)")
       ->check(CLI::IsMember({"denied", "none"}))
       ->default_str("denied");
+  cmd->add_option("--by", opts->by,
+                  "One row per workload pair (default), pod pair or namespace pair; a pair whose "
+                  "pods' edges differ gets a row per verdict")
+      ->check(CLI::IsMember({"pod", "workload", "namespace"}))
+      ->default_str("workload");
   return [opts] { return run(*opts); };
 }
 

@@ -1,7 +1,9 @@
 #include "engine/diff.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <tuple>
 
 namespace stockade {
 
@@ -122,6 +124,7 @@ std::vector<WorldPart> world_parts(const ClusterState& a, const ClusterState& b,
       part.id += (k ? ", " : " except ") + children[k].str();
     }
     part.probe = probe;
+    part.cidr = c;
     out.push_back(std::move(part));
   }
   return out;
@@ -139,17 +142,17 @@ PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& b
       out.ports_differ = eps[d].id();
       return out;
     }
-  auto record = [&](std::string src, std::string dst, Protocol proto, uint16_t port, bool b,
-                    bool a) {
+  auto record = [&](std::string src, std::string dst, Protocol proto, uint16_t port, bool b, bool a,
+                    uint32_t se = UINT32_MAX, uint32_t de = UINT32_MAX) {
     (a ? out.newly_allowed : out.newly_denied)++;
-    out.changes.push_back({std::move(src), std::move(dst), proto, port, b, a});
+    out.changes.push_back({std::move(src), std::move(dst), proto, port, b, a, se, de});
   };
   for (uint32_t s = 0; s < eps.size(); ++s)
     for (uint32_t d = 0; d < eps.size(); ++d) {
       const auto& ports = mb->ports(d);
       for (size_t k = 0; k < ports.size(); ++k) {
         bool b = mb->allowed(s, d, k), a = ma->allowed(s, d, k);
-        if (a != b) record(eps[s].id(), eps[d].id(), ports[k].protocol, ports[k].port, b, a);
+        if (a != b) record(eps[s].id(), eps[d].id(), ports[k].protocol, ports[k].port, b, a, s, d);
       }
     }
 
@@ -168,7 +171,7 @@ PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& b
       for (const ReachMatrix::Port& p : mb->ports(d)) {
         bool b = before.evaluate(from, to, p.protocol, p.port).allowed;
         bool a = after.evaluate(from, to, p.protocol, p.port).allowed;
-        if (a != b) record(w.id, eps[d].id(), p.protocol, p.port, b, a);
+        if (a != b) record(w.id, eps[d].id(), p.protocol, p.port, b, a, UINT32_MAX, d);
       }
     }
   }
@@ -180,8 +183,39 @@ PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& b
         const Peer to = Peer::of_ip(w.probe);
         bool b = before.evaluate(from, to, proto, port).allowed;
         bool a = after.evaluate(from, to, proto, port).allowed;
-        if (a != b) record(eps[s].id(), w.id, proto, port, b, a);
+        if (a != b) record(eps[s].id(), w.id, proto, port, b, a, s);
       }
+  }
+  return out;
+}
+
+const WorldPart* world_part_of(const std::vector<WorldPart>& parts, const IpAddr& ip) {
+  const WorldPart* best = nullptr;
+  for (const WorldPart& w : parts)
+    if (w.cidr.contains(ip) && (!best || w.cidr.prefix > best->cidr.prefix)) best = &w;
+  return best;
+}
+
+std::vector<DiffChange> group_changes(const std::vector<DiffChange>& changes,
+                                      const std::vector<Endpoint>& eps, Granularity by) {
+  if (by == Granularity::Pod) return changes;
+  auto name = [&](uint32_t e, const std::string& own) {
+    return e < eps.size() ? group_id(eps[e], by) : own;
+  };
+  std::vector<DiffChange> out;
+  std::map<std::tuple<std::string, std::string, Protocol, uint16_t, bool, bool>, size_t> at;
+  for (const DiffChange& c : changes) {
+    DiffChange g = c;
+    g.src = name(c.src_endpoint, c.src);
+    g.dst = name(c.dst_endpoint, c.dst);
+    auto [it, fresh] =
+        at.try_emplace({g.src, g.dst, g.protocol, g.port, g.before, g.after}, out.size());
+    if (fresh) {
+      g.pairs = 1;
+      out.push_back(std::move(g));
+    } else {
+      ++out[it->second].pairs;
+    }
   }
   return out;
 }

@@ -21,17 +21,25 @@ namespace stockade {
 struct WorldPart {
   std::string id;  // "world/CIDR" or "world/CIDR except A, B, ..."
   IpAddr probe;    // an address of the part, not a pod's or node's address
+  Cidr cidr;       // the part is this CIDR minus the CIDRs of the set strictly inside it
 };
 
 // The parts of the outside split by the CIDRs of the policies of `a` and `b`.
 std::vector<WorldPart> world_parts(const ClusterState& a, const ClusterState& b,
                                    const std::vector<Endpoint>& eps);
 
+// The part holding `ip` (the most specific CIDR containing it), or null when none does (an
+// address of the cluster's that no part was left for).
+const WorldPart* world_part_of(const std::vector<WorldPart>& parts, const IpAddr& ip);
+
 struct DiffChange {
   std::string src, dst;
   Protocol protocol = Protocol::TCP;
   uint16_t port = 0;
   bool before = false, after = false;
+  // The endpoints (indices) of a pod side, UINT32_MAX for a part of the outside.
+  uint32_t src_endpoint = UINT32_MAX, dst_endpoint = UINT32_MAX;
+  uint64_t pairs = 1;  // pod-level connections it stands for (group_changes)
 };
 
 struct PolicyDiff {
@@ -40,6 +48,12 @@ struct PolicyDiff {
   uint64_t world_parts = 0;  // parts of the outside compared
   std::string ports_differ;  // an endpoint whose ports differ between the two (nothing compared)
 };
+
+// diff --by workload|namespace: the changes under their endpoints' groups, one per (source,
+// destination, protocol, port, before, after), with the pod-level connections counted in
+// `pairs`; in the order of their first change. By pod: the changes as they are.
+std::vector<DiffChange> group_changes(const std::vector<DiffChange>& changes,
+                                      const std::vector<Endpoint>& eps, Granularity by);
 
 // `queries`: the ports compared (empty: each destination's declared ports), as reach takes them.
 // `before` and `after` must hold the same endpoints (the caller checks).

@@ -111,6 +111,25 @@ class ReachMatrix {
   virtual std::string describe() const = 0;
 };
 
+// reach --by workload|namespace: the connections between the endpoints in `from` and `to`
+// (masks as for counts) under their endpoints' groups, one row per (source group, destination
+// group, protocol, port, verdict) with the pod-level connections it stands for. Rows sorted
+// by names; groups are indices into `names` (sorted) so that a large listing stays small.
+struct GroupedReach {
+  std::vector<std::string> names;
+  struct Row {
+    uint32_t src = 0, dst = 0;
+    Protocol protocol = Protocol::TCP;
+    uint16_t port = 0;
+    bool allowed = false;
+    uint64_t pairs = 0;
+  };
+  std::vector<Row> rows;
+};
+GroupedReach group_connections(const std::vector<Endpoint>& eps, const ReachMatrix& matrix,
+                               const std::vector<uint8_t>& from, const std::vector<uint8_t>& to,
+                               Granularity by);
+
 // A set of pods as a policy names it, for questions about the selectors themselves (scan's
 // policy lint): which endpoints would they select.
 struct SelectorQuery {

@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <string>
+#include <tuple>
 #include <unordered_map>
 
 #include "engine/engine_impl.h"
@@ -662,3 +664,43 @@ std::unique_ptr<ReachMatrix> EngineImpl::reach(const std::vector<PortQuery>& por
 }
 
 }  // namespace stockade::engine_internal
+
+namespace stockade {
+
+GroupedReach group_connections(const std::vector<Endpoint>& eps, const ReachMatrix& matrix,
+                               const std::vector<uint8_t>& from, const std::vector<uint8_t>& to,
+                               Granularity by) {
+  GroupedReach out;
+  // Groups numbered in name order; the endpoints of each, for one source group at a time.
+  std::vector<uint32_t> group(eps.size());
+  {
+    std::map<std::string, std::vector<uint32_t>> members;
+    for (uint32_t e = 0; e < eps.size(); ++e) members[group_id(eps[e], by)].push_back(e);
+    for (auto& [name, list] : members) {
+      for (uint32_t e : list) group[e] = static_cast<uint32_t>(out.names.size());
+      out.names.push_back(name);
+    }
+  }
+  std::vector<std::vector<uint32_t>> sources(out.names.size());
+  for (uint32_t e = 0; e < eps.size(); ++e)
+    if (from.empty() || from[e]) sources[group[e]].push_back(e);
+  // One source group's rows at a time: memory grows with its rows, not with the listing's.
+  std::map<std::tuple<uint32_t, Protocol, uint16_t, bool>, uint64_t> rows;
+  for (uint32_t g = 0; g < sources.size(); ++g) {
+    rows.clear();
+    for (uint32_t s : sources[g])
+      for (uint32_t d = 0; d < eps.size(); ++d) {
+        if (!to.empty() && !to[d]) continue;
+        const auto& ports = matrix.ports(d);
+        for (size_t k = 0; k < ports.size(); ++k)
+          ++rows[{group[d], ports[k].protocol, ports[k].port, matrix.allowed(s, d, k)}];
+      }
+    for (const auto& [k, n] : rows) {
+      const auto& [d, proto, port, ok] = k;
+      out.rows.push_back({g, d, proto, port, ok, n});
+    }
+  }
+  return out;
+}
+
+}  // namespace stockade

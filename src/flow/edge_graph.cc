@@ -219,11 +219,7 @@ uint32_t EdgeGraph::endpoint_node(uint32_t e, bool create) {
 }
 
 std::string EdgeGraph::endpoint_node_id(uint32_t e) const {
-  const Endpoint& ep = resolver_->eps[e];
-  if (resolver_->options.by == Granularity::Namespace) return ep.ns;
-  if (resolver_->options.by == Granularity::Workload && !ep.workload_name.empty())
-    return ep.ns + "/" + ep.workload_name;
-  return ep.id();
+  return group_id(resolver_->eps[e], resolver_->options.by);
 }
 
 // A Service's address: the workload (pod, namespace) behind it when all its pods fall into

@@ -18,8 +18,6 @@
 
 namespace stockade {
 
-enum class Granularity : uint8_t { Pod, Workload, Namespace };
-
 struct GraphNode {
   std::string id;                   // "ns/name", "ns" (by namespace), "world/IP|CIDR", "node/NAME"
   std::string ns;                   // "world" for external peers, "" for nodes

@@ -20,6 +20,34 @@ struct DecodeError {
   std::string message;
 };
 
+// Whether `api_version` names an API group other than `group` (the group a kind we decode
+// belongs to) that is no core or legacy group: another project's kind of the same name, such
+// as Antrea's crd.antrea.io NetworkPolicy and ClusterNetworkPolicy.
+bool foreign_group(std::string_view api_version, std::string_view group) {
+  std::string_view g = api_version.substr(0, api_version.find('/'));
+  return api_version.find('/') != std::string_view::npos && g.find('.') != std::string_view::npos &&
+         g != group;
+}
+
+// A kind the loader does not model that allows or denies traffic, as "Kind (group)", else "":
+// the verdicts ignore it, so every command warns about it on stderr (not only with -v) and the
+// verdict commands exit 3. Any kind named like a network policy in any group (Antrea's,
+// OpenShift's EgressNetworkPolicy, Multus' MultiNetworkPolicy, GKE's FQDNNetworkPolicy), every
+// other kind of the Network Policy API's group, Istio's AuthorizationPolicy and OVN-Kubernetes'
+// EgressFirewall. Other kinds (ConfigMaps, CRDs, Cilium's identities) are skipped silently.
+std::string unmodelled_policy_kind(const std::string& kind, const std::string& api_version) {
+  std::string group = api_version.substr(0, api_version.find('/'));
+  if (api_version.find('/') == std::string::npos) group = "core";
+  static constexpr std::pair<std::string_view, std::string_view> kOthers[] = {
+      {"security.istio.io", "AuthorizationPolicy"},
+      {"k8s.ovn.org", "EgressFirewall"},
+  };
+  bool policy =
+      kind.find("NetworkPolicy") != std::string::npos || group == "policy.networking.k8s.io";
+  for (const auto& [g, k] : kOthers) policy = policy || (group == g && kind == k);
+  return policy ? kind + " (" + group + ")" : std::string();
+}
+
 template <class N>
 class Decoder {
  public:
@@ -790,6 +818,7 @@ class Decoder {
     Service s;
     s.ns = m.ns;
     s.name = m.name;
+    s.labels = std::move(m.labels);  // what ServiceMonitors select
     s.annotations = std::move(m.annotations);
     s.source = source(obj);
     if (auto spec = obj.get("spec"); spec && !spec->is_null()) {
@@ -1358,6 +1387,48 @@ class Decoder {
     ctx_.state->routes.push_back(std::move(r));
   }
 
+  // ServiceMonitor / PodMonitor: which Services' (pods') ports Prometheus scrapes. Only what
+  // names a target is read; the rest of the spec (intervals, relabelings, TLS) is not ours.
+  void scrape_monitor(const N& obj, const std::string& kind) {
+    Meta m = metadata(obj, true);
+    where_ = kind + " " + m.ns + "/" + m.name + ": ";
+    ScrapeMonitor sm;
+    sm.kind = kind;
+    sm.ns = m.ns;
+    sm.name = m.name;
+    sm.source = source(obj);
+    auto spec = obj.get("spec");
+    if (!spec || spec->is_null()) fail(obj, "spec: required");
+    if (!spec->is_map()) fail(*spec, "spec: expected an object");
+    // An absent selector is invalid upstream; an empty one selects every object.
+    if (auto sel = opt_selector(*spec, "selector", "spec.selector", false)) sm.selector = *sel;
+    if (auto nss = spec->get("namespaceSelector"); nss && !nss->is_null()) {
+      if (!nss->is_map()) fail(*nss, "spec.namespaceSelector: expected an object");
+      sm.any_namespace = opt_bool(*nss, "any", "spec.namespaceSelector.any");
+      sm.namespaces = string_list(*nss, "matchNames", "spec.namespaceSelector.matchNames");
+    }
+    const bool pods = kind == "PodMonitor";
+    const char* list = pods ? "podMetricsEndpoints" : "endpoints";
+    each_item(*spec, list, std::string("spec.") + list, [&](const N& e, const std::string& ep) {
+      if (!e.is_map()) fail(e, ep + ": expected an object");
+      ScrapeMonitor::Port port;
+      port.name = opt_string(e, "port", ep + ".port");
+      if (pods)
+        if (auto n = opt_int(e, "portNumber", ep + ".portNumber"))
+          port.number = port_number(e, *n, ep + ".portNumber");
+      if (auto t = e.get("targetPort"); t && !t->is_null()) {
+        if (auto i = t->as_int())
+          port.number = port_number(*t, *i, ep + ".targetPort");
+        else if (auto str = t->as_string())
+          port.target_name = std::string(*str);
+        else
+          fail(*t, ep + ".targetPort: expected an integer or a string");
+      }
+      sm.ports.push_back(std::move(port));
+    });
+    ctx_.state->monitors.push_back(std::move(sm));
+  }
+
   void service_account(const N& obj) {
     Meta m = metadata(obj, true);
     where_ = "ServiceAccount " + m.ns + "/" + m.name + ": ";
@@ -1467,12 +1538,14 @@ class Decoder {
     if (kind == "Namespace") return namespace_object(obj);
     if (kind == "Node") return node_object(obj);
     if (kind == "Service") return service(obj);
-    if (kind == "NetworkPolicy") return network_policy(obj, api_version);
-    if (kind == "AdminNetworkPolicy")
+    if (kind == "NetworkPolicy" && !foreign_group(api_version, "networking.k8s.io"))
+      return network_policy(obj, api_version);
+    const bool network_policy_api = !foreign_group(api_version, "policy.networking.k8s.io");
+    if (kind == "AdminNetworkPolicy" && network_policy_api)
       return cluster_policy(obj, ClusterPolicyKind::AdminNetworkPolicy, api_version);
-    if (kind == "BaselineAdminNetworkPolicy")
+    if (kind == "BaselineAdminNetworkPolicy" && network_policy_api)
       return cluster_policy(obj, ClusterPolicyKind::BaselineAdminNetworkPolicy, api_version);
-    if (kind == "ClusterNetworkPolicy")
+    if (kind == "ClusterNetworkPolicy" && network_policy_api)
       return cluster_policy(obj, ClusterPolicyKind::ClusterNetworkPolicy, api_version);
     if (api_version.starts_with("cilium.io/") &&
         (kind == "CiliumNetworkPolicy" || kind == "CiliumClusterwideNetworkPolicy"))
@@ -1483,6 +1556,9 @@ class Decoder {
         (kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TLSRoute" || kind == "TCPRoute" ||
          kind == "UDPRoute"))
       return gateway_route(obj, kind);
+    if (api_version.starts_with("monitoring.coreos.com/") &&
+        (kind == "ServiceMonitor" || kind == "PodMonitor"))
+      return scrape_monitor(obj, kind);
     if (kind == "ServiceAccount") return service_account(obj);
     if (kind == "Secret") return secret(obj);
     if (kind == "Role") return rbac_role(obj, false);
@@ -1500,6 +1576,10 @@ class Decoder {
     };
     for (const auto& [name, wk] : kWorkloads)
       if (kind == name) return workload(obj, wk);
+    if (std::string k = unmodelled_policy_kind(kind, api_version); !k.empty()) {
+      ctx_.state->unevaluated_policies[k]++;
+      return;
+    }
     ctx_.state->skipped_kinds[kind]++;
   }
 };

@@ -290,6 +290,7 @@ void append_state(ClusterState& from, ClusterState& to) {
   move_all(from.calico_network_sets, to.calico_network_sets);
   move_all(from.ingresses, to.ingresses);
   move_all(from.routes, to.routes);
+  move_all(from.monitors, to.monitors);
   move_all(from.service_accounts, to.service_accounts);
   move_all(from.secrets, to.secrets);
   move_all(from.roles, to.roles);
@@ -702,6 +703,7 @@ ClusterState ClusterLoader::finish() && {
   dedup_sort(s.cluster_policies, [](const ClusterPolicy& p) { return std::tie(p.kind, p.name); });
   dedup_sort(s.ingresses, [](const Ingress& v) { return std::tie(v.ns, v.name); });
   dedup_sort(s.routes, [](const GatewayRoute& v) { return std::tie(v.kind, v.ns, v.name); });
+  dedup_sort(s.monitors, [](const ScrapeMonitor& v) { return std::tie(v.kind, v.ns, v.name); });
   dedup_sort(s.service_accounts, [](const ServiceAccount& v) { return std::tie(v.ns, v.name); });
   dedup_sort(s.secrets, [](const Secret& v) { return std::tie(v.ns, v.name); });
   dedup_sort(s.roles, [](const RbacRole& v) { return std::tie(v.cluster_scoped, v.ns, v.name); });

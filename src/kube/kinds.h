@@ -55,6 +55,9 @@ inline constexpr KindPath kKinds[] = {
     {"cilium.io/v2", "ciliumnetworkpolicies", "CiliumNetworkPolicy", true},
     {"cilium.io/v2", "ciliumclusterwidenetworkpolicies", "CiliumClusterwideNetworkPolicy", true,
      kClusterScoped},
+    // Declared scrape targets `recommend` keeps (Prometheus Operator).
+    {"monitoring.coreos.com/v1", "servicemonitors", "ServiceMonitor", false},
+    {"monitoring.coreos.com/v1", "podmonitors", "PodMonitor", false},
 };
 
 // The first entry of kKinds for `kind` that `stockade apply` writes; null for any other kind.

@@ -82,4 +82,18 @@ std::vector<Endpoint> build_endpoints(const ClusterState& state, std::vector<std
   return out;
 }
 
+std::string group_id(const Endpoint& ep, Granularity by) {
+  if (by == Granularity::Namespace) return ep.ns;
+  if (by == Granularity::Workload && !ep.workload_name.empty())
+    return ep.ns + "/" + ep.workload_name;
+  return ep.id();
+}
+
+std::optional<Granularity> parse_granularity(std::string_view text) {
+  if (text == "pod") return Granularity::Pod;
+  if (text == "workload") return Granularity::Workload;
+  if (text == "namespace") return Granularity::Namespace;
+  return std::nullopt;
+}
+
 }  // namespace stockade

@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/calico.h"
@@ -26,7 +28,8 @@ struct ClusterState {
   std::vector<CalicoTier> calico_tiers;
   std::vector<CalicoNetworkSet> calico_network_sets;  // NetworkSet, GlobalNetworkSet
   std::vector<Ingress> ingresses;
-  std::vector<GatewayRoute> routes;  // Gateway API routes
+  std::vector<GatewayRoute> routes;     // Gateway API routes
+  std::vector<ScrapeMonitor> monitors;  // ServiceMonitors and PodMonitors
   std::vector<ServiceAccount> service_accounts;
   std::vector<Secret> secrets;
   std::vector<RbacRole> roles;        // Roles and ClusterRoles
@@ -64,6 +67,15 @@ struct Endpoint {
 
   std::string id() const { return ns + "/" + name; }
 };
+
+// How endpoints are grouped in a listing (`--by pod|workload|namespace`): one home for the
+// name of an endpoint's group, for map's nodes and for the rows of reach, verify and diff.
+enum class Granularity : uint8_t { Pod, Workload, Namespace };
+
+// "ns/pod", "ns/workload" (a pod without a known owner stays itself), or "ns".
+std::string group_id(const Endpoint& ep, Granularity by);
+// "pod", "workload", "namespace" -> Granularity; nullopt for anything else.
+std::optional<Granularity> parse_granularity(std::string_view text);
 
 // The endpoints of a cluster, sorted by (namespace, name). Pods that have finished
 // (phase Succeeded or Failed) are left out: they hold no IP and run no process. Each pod's

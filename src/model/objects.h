@@ -196,6 +196,7 @@ struct Service {
   std::vector<IpAddr> cluster_ips;
   std::vector<ServicePort> ports;
   std::vector<std::string> external_ips;  // spec.externalIPs
+  Labels labels;                          // metadata.labels
   Labels annotations;
   SourceRef source;
 };
@@ -234,6 +235,24 @@ struct GatewayRoute {
   std::string ns;
   std::string name;
   std::vector<std::pair<std::string, std::string>> services;  // (namespace, name) backendRefs
+  SourceRef source;
+};
+
+// A Prometheus Operator ServiceMonitor or PodMonitor (monitoring.coreos.com/v1): the Services'
+// (or pods') ports that Prometheus is declared to scrape, read for `recommend` to keep.
+struct ScrapeMonitor {
+  std::string kind;  // ServiceMonitor or PodMonitor
+  std::string ns;
+  std::string name;
+  LabelSelector selector;               // of Services (ServiceMonitor) or pods (PodMonitor)
+  bool any_namespace = false;           // namespaceSelector.any
+  std::vector<std::string> namespaces;  // namespaceSelector.matchNames; empty: its own
+  struct Port {
+    std::string name;     // endpoints[].port (a Service port's name) / podMetricsEndpoints[].port
+    uint16_t number = 0;  // targetPort / portNumber as a number
+    std::string target_name;  // targetPort as a name
+  };
+  std::vector<Port> ports;  // endpoints / podMetricsEndpoints
   SourceRef source;
 };
 

@@ -181,6 +181,52 @@ std::vector<DeclaredIngress> declared_ingress(const ClusterState& state,
                    "prometheus.io/scrape on Service " + svc.ns + "/" + svc.name +
                        " (Prometheus scrapes it)");
       }
+  // ServiceMonitors and PodMonitors (Prometheus Operator): the Services (pods) their selector
+  // picks in their namespaceSelector's namespaces (their own by default), on the ports named.
+  // A port that does not resolve on a pod keeps nothing there (Prometheus finds no target).
+  auto monitor_namespace = [](const ScrapeMonitor& m, const std::string& ns) {
+    return m.any_namespace ||
+           (m.namespaces.empty()
+                ? ns == m.ns
+                : std::find(m.namespaces.begin(), m.namespaces.end(), ns) != m.namespaces.end());
+  };
+  auto named_port = [](const Endpoint& ep, const std::string& name) -> std::optional<uint16_t> {
+    for (const ContainerPort& cp : ep.pod.ports)
+      if (cp.name == name && cp.protocol == Protocol::TCP) return cp.port;
+    return std::nullopt;
+  };
+  for (const ScrapeMonitor& m : state.monitors) {
+    const std::string reason =
+        m.kind + " " + m.ns + "/" + m.name + " (Prometheus Operator scrapes it)";
+    auto keep = [&](uint32_t e, std::optional<uint16_t> port) {
+      if (port) add_scrape(e, std::to_string(*port), reason);
+    };
+    if (m.kind == "PodMonitor") {
+      for (uint32_t e = 0; e < eps.size(); ++e) {
+        if (!monitor_namespace(m, eps[e].ns) || !m.selector.matches(eps[e].pod.labels)) continue;
+        for (const ScrapeMonitor::Port& p : m.ports)
+          keep(e, p.number                 ? std::optional<uint16_t>(p.number)
+                  : !p.target_name.empty() ? named_port(eps[e], p.target_name)
+                                           : named_port(eps[e], p.name));
+      }
+      continue;
+    }
+    for (const Service& svc : state.services) {
+      if (!monitor_namespace(m, svc.ns) || !m.selector.matches(svc.labels)) continue;
+      for (uint32_t e : service_pods(svc))
+        for (const ScrapeMonitor::Port& p : m.ports) {
+          if (p.number) {
+            keep(e, p.number);
+          } else if (!p.target_name.empty()) {
+            keep(e, named_port(eps[e], p.target_name));
+          } else {
+            for (const ServicePort& sp : svc.ports)
+              if (sp.name == p.name && sp.protocol == Protocol::TCP) keep(e, target_on(eps[e], sp));
+          }
+        }
+    }
+  }
+
   // The cluster DNS: the kubelet points every pod at it, observed or not.
   for (uint32_t e = 0; e < eps.size(); ++e) {
     if (!is_cluster_dns_pod(eps[e]) || eps[e].pod.host_network) continue;
@@ -209,7 +255,8 @@ std::vector<DeclaredIngress> declared_ingress(const ClusterState& state,
   }
   if (targets && prometheus.empty())
     notes.push_back(std::to_string(targets) +
-                    " pod(s) ask to be scraped (prometheus.io/scrape) but no Prometheus pod "
+                    " pod(s) ask to be scraped (prometheus.io/scrape, ServiceMonitors, "
+                    "PodMonitors) but no Prometheus pod "
                     "(app or app.kubernetes.io/name: prometheus) is in the input: nothing kept "
                     "for them beyond what was observed");
 

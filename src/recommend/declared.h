@@ -1,8 +1,8 @@
 // What the cluster's objects declare as intended ingress, whether or not the learning window saw
 // it: Services exposed outside the cluster (LoadBalancer, NodePort, externalIPs), Ingress and
 // Gateway API route backends, Prometheus scrape targets (prometheus.io/scrape on pods, pod
-// templates and Services), the cluster DNS (every pod's resolv.conf names it). `recommend` keeps
-// these allowed, and its self-check proves it.
+// templates and Services; ServiceMonitors and PodMonitors), the cluster DNS (every pod's
+// resolv.conf names it). `recommend` keeps these allowed, and its self-check proves it.
 //
 // Kubelet probes and other traffic from a pod's own node need nothing: NetworkPolicies always
 // allow it (the engine's own-node rule), and the self-check covers them with the rest.

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 namespace stockade {
 
@@ -217,6 +218,47 @@ bool edge_allowed(const PolicyEngine& engine, const ObservedEdge& e) {
   if (e.src.kind == ObservedPeer::Kind::Endpoint && e.dst.kind == ObservedPeer::Kind::Endpoint)
     return engine.allowed(e.src.endpoint, e.dst.endpoint, e.protocol, e.port);
   return evaluate_edge(engine, e).allowed;
+}
+
+std::string peer_name(const ObservedPeer& p, const std::vector<Endpoint>& eps,
+                      const PeerNaming& naming) {
+  if (p.kind == ObservedPeer::Kind::Endpoint && p.endpoint < eps.size())
+    return group_id(eps[p.endpoint], naming.by);
+  if (p.kind == ObservedPeer::Kind::External && naming.parts && p.addresses.size() == 1)
+    if (const WorldPart* w = world_part_of(*naming.parts, p.addresses.front())) return w->id;
+  return p.id;
+}
+
+std::vector<GroupedEdge> group_edges(const std::vector<ObservedEdge>& edges,
+                                     const std::vector<std::pair<size_t, uint8_t>>& items,
+                                     const std::vector<Endpoint>& eps, const PeerNaming& naming) {
+  using Key = std::tuple<std::string, std::string, Protocol, uint16_t, uint8_t>;
+  std::map<Key, GroupedEdge> rows;
+  for (const auto& [i, cls] : items) {
+    const ObservedEdge& e = edges[i];
+    Key k{peer_name(e.src, eps, naming), peer_name(e.dst, eps, naming), e.protocol, e.port, cls};
+    auto [it, fresh] = rows.try_emplace(k);
+    GroupedEdge& g = it->second;
+    if (fresh) {
+      g.src = std::get<0>(k);
+      g.dst = std::get<1>(k);
+      g.protocol = e.protocol;
+      g.port = e.port;
+      g.cls = cls;
+    }
+    g.stats.count += e.stats.count;
+    g.stats.established += e.stats.established;
+    g.stats.failed += e.stats.failed;
+    g.stats.dropped += e.stats.dropped;
+    if (e.stats.first_seen && (!g.stats.first_seen || e.stats.first_seen < g.stats.first_seen))
+      g.stats.first_seen = e.stats.first_seen;
+    g.stats.last_seen = std::max(g.stats.last_seen, e.stats.last_seen);
+    g.members.push_back(i);
+  }
+  std::vector<GroupedEdge> out;
+  out.reserve(rows.size());
+  for (auto& [k, g] : rows) out.push_back(std::move(g));
+  return out;
 }
 
 }  // namespace stockade

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/ip.h"
+#include "engine/diff.h"
 #include "engine/engine.h"
 #include "flow/edge_graph.h"
 #include "input/flow_reader.h"
@@ -86,5 +87,32 @@ bool to_engine_peer(const ObservedPeer& p, Peer& out);
 Verdict evaluate_edge(const PolicyEngine& engine, const ObservedEdge& e);
 // The same verdict without the explanation (the engine's fast path between two endpoints).
 bool edge_allowed(const PolicyEngine& engine, const ObservedEdge& e);
+
+// How the rows of a listing of observed edges name their peers: endpoints by their group
+// (`--by pod|workload|namespace`), outside addresses by the part of the outside holding them
+// when `parts` is given (diff --flows: the same parts as diff's connections), else by address.
+// Nodes and unresolved peers keep their own names.
+struct PeerNaming {
+  Granularity by = Granularity::Pod;
+  const std::vector<WorldPart>* parts = nullptr;
+};
+std::string peer_name(const ObservedPeer& p, const std::vector<Endpoint>& eps,
+                      const PeerNaming& naming);
+
+// Observed edges under their peers' names: one row per (source, destination, protocol, port,
+// class), where the class is the caller's (verify: the verdict; diff: the change), so a row
+// never mixes verdicts. Statistics add up; `members` are the edges it stands for, in order.
+struct GroupedEdge {
+  std::string src, dst;
+  Protocol protocol = Protocol::TCP;
+  uint16_t port = 0;
+  uint8_t cls = 0;
+  EdgeStats stats;
+  std::vector<size_t> members;  // indices into the edges grouped
+};
+// `items`: (index into `edges`, class). Rows sorted by (src, dst, protocol, port, class).
+std::vector<GroupedEdge> group_edges(const std::vector<ObservedEdge>& edges,
+                                     const std::vector<std::pair<size_t, uint8_t>>& items,
+                                     const std::vector<Endpoint>& eps, const PeerNaming& naming);
 
 }  // namespace stockade

@@ -1326,10 +1326,15 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
         denied_by = d;
     if (denied_by) {
       ++out.edges_denied_existing;
-      std::string who = denied_by->policy ? denied_by->policy->kind + " " + denied_by->policy->name
-                        : !denied_by->isolated_by.empty() ? "the isolation of NetworkPolicy " +
-                                                                denied_by->isolated_by.front().name
-                                                          : std::string("an existing policy");
+      // Named by kind: a Cilium policy's deny rule or isolation decides here as a
+      // NetworkPolicy's would, and the user must know which object to look at.
+      auto named = [](const PolicyRef& r) {
+        return r.kind + " " + (r.ns.empty() ? r.name : r.ns + "/" + r.name);
+      };
+      std::string who = denied_by->policy ? named(*denied_by->policy)
+                        : !denied_by->isolated_by.empty()
+                            ? "the isolation of " + named(denied_by->isolated_by.front())
+                            : std::string("an existing policy");
       if (denied_examples.size() < 3)
         denied_examples.push_back(e.src.id + " -> " + e.dst.id + " " +
                                   std::string(to_string(e.protocol)) + "/" +

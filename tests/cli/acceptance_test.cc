@@ -199,11 +199,18 @@ void check_shape(const Shape& s) {
   auto w = run_command(kBin + " recommend " + s.objects + flows() + " --out-dir " + dir.string() +
                        " 2>/dev/null");
   ASSERT_EQ(w.status, 0);
-  nlohmann::json v = run_json("verify " + s.objects + " -f " + dir.string() + flows() + " -o json");
+  nlohmann::json v =
+      run_json("verify " + s.objects + " -f " + dir.string() + flows() + " -o json --by pod");
   EXPECT_EQ(v["summary"]["denied"], 0) << v["summary"].dump();
   EXPECT_EQ(v["summary"]["unresolved"], 0) << v["summary"].dump();
   EXPECT_EQ(v["summary"]["edges"].get<size_t>(), s.pods ? 26u : kCallGraph.size())
       << v["summary"].dump();
+  // By workload (the default), the pods' edges are the application's call graph again.
+  nlohmann::json vw =
+      run_json("verify " + s.objects + " -f " + dir.string() + flows() + " -o json");
+  EXPECT_EQ(vw["edges"].size(), kCallGraph.size()) << vw["summary"].dump();
+  EXPECT_EQ(vw["summary"], v["summary"]);  // pod-level edges, whatever the rows
+  EXPECT_EQ(vw["summary"]["denied"], 0) << vw["summary"].dump();
   fs::remove_all(dir);
 }
 

@@ -551,7 +551,9 @@ TEST(CliDiff, Json) {
   uint64_t newly_allowed = 0, newly_denied = 0;
   for (const auto& c : j["changes"]) {
     EXPECT_NE(c["before"], c["after"]);
-    (c["after"] == "allowed" ? newly_allowed : newly_denied)++;
+    // By workload (the default): each row counts the pod pairs it stands for, as the
+    // summary does.
+    (c["after"] == "allowed" ? newly_allowed : newly_denied) += c["pairs"].get<uint64_t>();
   }
   // The change tightens cart (checkout loses grpc) and opens postgres to the nightly report.
   EXPECT_GT(newly_allowed, 0u);
@@ -592,6 +594,29 @@ TEST(CliErrors, UnknownFlag) {
     std::vector<std::string> args{cmd, "-f", kCluster, "--no-such-flag"};
     expect_usage_error(args, run(args));
   }
+}
+
+// A misspelt flag is named with the closest flag of its command, also when CLI11 would first
+// complain about the required flag it was meant to be (verify --flow).
+TEST(CliErrors, UnknownFlagSuggestsTheClosest) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"reach", "-f", kCluster, "--fromm", kFrontend},
+       "unknown flag \"--fromm\" for stockade reach; did you mean \"--from\"?"},
+      {{"verify", "-f", kCluster, "--flow", "demo/flows/hubble.json.gz"},
+       "unknown flag \"--flow\" for stockade verify; did you mean \"--flows\"?"},
+      {{"diff", "-f", kCluster, "--befor=demo/policies", "--after", kPolicies},
+       "unknown flag \"--befor\" for stockade diff; did you mean \"--before\"?"},
+      {{"explain", "-f", kCluster, "--no-such-flag"},
+       "unknown flag \"--no-such-flag\" for stockade explain (see stockade explain --help)"},
+  };
+  for (const auto& [args, want] : cases) {
+    RunResult r = run(args);
+    expect_usage_error(args, r);
+    EXPECT_NE(r.err.find(want), std::string::npos) << describe(args, r);
+  }
+  // Values are not flags: "-f -" reads stdin, a negative number is a value.
+  std::vector<std::string> args{"reach", "-f", "-", "--from", "x"};
+  EXPECT_EQ(run(args).err.find("unknown flag"), std::string::npos);
 }
 
 TEST(CliErrors, UnsupportedOutputFormat) {

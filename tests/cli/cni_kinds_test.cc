@@ -144,6 +144,41 @@ TEST(CniKinds, EveryVerdictCommandExits3) {
   }
 }
 
+// Any policy kind the loader does not model is warned about by every command without -v,
+// named with its group (Antrea's kinds share names with Kubernetes' and used to be refused as
+// an unsupported apiVersion); other unknown kinds stay a -v count.
+TEST(CniKinds, UnknownPolicyKindsOfAnyProjectAreWarnedAbout) {
+  const std::string other = " -f tests/data/cni/other-policies.yaml";
+  for (const std::string& cmd :
+       {"reach " + kDemo + other + " -o summary", "scan " + kDemo + other + " --fail-on none",
+        "map " + kDemo + other + " --flows demo/flows/hubble.json.gz -o json"}) {
+    RunResult r = stockade(cmd);
+    EXPECT_NE(r.code, 2) << cmd << "\n" << r.err;
+    for (const char* kind :
+         {"stockade: warning: 1 ClusterNetworkPolicy (crd.antrea.io) object is not evaluated",
+          "stockade: warning: 1 NetworkPolicy (crd.antrea.io) object is not evaluated",
+          "stockade: warning: 1 AuthorizationPolicy (security.istio.io) object is not evaluated"})
+      EXPECT_NE(r.err.find(kind), std::string::npos) << cmd << "\n" << r.err;
+    EXPECT_EQ(r.err.find("ConfigMap"), std::string::npos) << cmd << "\n" << r.err;
+  }
+  RunResult r = stockade("reach " + kDemo + other + " -o summary");
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("these verdicts ignore 1 AuthorizationPolicy (security.istio.io) object"),
+            std::string::npos)
+      << r.err;
+  r = stockade("reach " + kDemo + other + " -o summary -v");
+  EXPECT_NE(r.err.find("skipped 1 ConfigMap"), std::string::npos) << r.err;
+  // Kubernetes' own NetworkPolicy at an old version is still an error, not another project's.
+  fs::path f =
+      fs::temp_directory_path() / ("stockade-np-v1beta1-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(f) << "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata:\n  name: "
+                      "p\n  namespace: shop\nspec:\n  podSelector: {}\n";
+  r = stockade("reach " + kDemo + " -f '" + f.string() + "' -o summary");
+  fs::remove(f);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("unsupported apiVersion"), std::string::npos) << r.err;
+}
+
 TEST(CniKinds, OtherCommandsWarnOnly) {
   RunResult r = stockade("scan " + kDemo + kHostOnly + " -o json --fail-on none");
   EXPECT_EQ(r.code, 0) << r.err;

@@ -169,15 +169,17 @@ TEST(CliLoop, VerifyDemoPoliciesGoldens) {
   Proc j = stockade(args);
   EXPECT_EQ(j.code, 1);
   auto doc = nlohmann::json::parse(j.out);
-  uint64_t denied = 0;
+  // Rows by workload (the default); the summary counts the pod-level edges they stand for.
+  uint64_t denied = 0, denied_rows = 0, pod_edges = 0;
   for (const auto& e : doc["edges"]) {
-    for (const char* k : {"src", "dst", "protocol", "port", "count", "verdict"})
+    for (const char* k : {"src", "dst", "protocol", "port", "count", "verdict", "pod_edges"})
       EXPECT_TRUE(e.contains(k)) << k;
-    denied += e["verdict"] == "denied";
+    pod_edges += e["pod_edges"].get<uint64_t>();
+    if (e["verdict"] == "denied") denied += e["pod_edges"].get<uint64_t>(), ++denied_rows;
   }
   EXPECT_EQ(doc["summary"]["denied"], denied);
   EXPECT_GT(denied, 0u);
-  EXPECT_EQ(doc["summary"]["edges"], doc["edges"].size());
+  EXPECT_EQ(doc["summary"]["edges"], pod_edges);
   args = base;
   args.insert(args.end(), {"-o", "sarif"});
   Proc s = stockade(args);
@@ -186,7 +188,7 @@ TEST(CliLoop, VerifyDemoPoliciesGoldens) {
   auto sarif = nlohmann::json::parse(s.out);
   EXPECT_EQ(sarif["version"], "2.1.0");
   const auto& results = sarif["runs"][0]["results"];
-  EXPECT_EQ(results.size(), denied);
+  EXPECT_EQ(results.size(), denied_rows);  // one result per denied row
   for (const auto& res : results) {
     const auto& loc = res["locations"][0]["physicalLocation"];
     EXPECT_TRUE(loc["artifactLocation"]["uri"].get<std::string>().starts_with("demo/policies/"));
@@ -211,6 +213,134 @@ TEST(CliLoop, DiffFlowsDemoGolden) {
                      "demo/policies-change", "--flows", kDemoFlows});
   EXPECT_EQ(t.code, r.code);
   expect_golden("diff_flows_demo.txt", t.out);
+}
+
+// --by for verify, reach and diff: the same pod-level facts, grouped under workloads (the
+// default of verify and diff) or namespaces; reach stays per pod unless asked.
+TEST(CliLoop, ByGroupsVerifyReachAndDiff) {
+  const std::vector<std::string> verify = {
+      "verify", "-f", "demo/cluster", "-f", "demo/policies", "--flows", kDemoFlows, "-o", "json"};
+  auto with = [](std::vector<std::string> args, std::initializer_list<std::string> more) {
+    args.insert(args.end(), more);
+    return args;
+  };
+  Proc p = stockade(with(verify, {"--by", "pod"})), w = stockade(verify),
+       n = stockade(with(verify, {"--by", "namespace"}));
+  ASSERT_EQ(p.code, 1) << p.err;
+  ASSERT_EQ(w.code, 1) << w.err;
+  ASSERT_EQ(n.code, 1) << n.err;
+  auto pj = nlohmann::json::parse(p.out), wj = nlohmann::json::parse(w.out),
+       nj = nlohmann::json::parse(n.out);
+  auto sum = [](const nlohmann::json& rows, const char* key) {
+    uint64_t t = 0;
+    for (const auto& r : rows) t += r.value(key, uint64_t{1});
+    return t;
+  };
+  EXPECT_EQ(sum(wj["edges"], "pod_edges"), pj["edges"].size());
+  EXPECT_EQ(sum(nj["edges"], "pod_edges"), pj["edges"].size());
+  EXPECT_EQ(sum(wj["edges"], "established"), sum(pj["edges"], "established"));
+  EXPECT_LT(wj["edges"].size(), pj["edges"].size());
+  EXPECT_LT(nj["edges"].size(), wj["edges"].size());
+  // The summary counts pod-level edges whatever the rows.
+  EXPECT_EQ(wj["summary"], pj["summary"]);
+  EXPECT_EQ(nj["summary"], pj["summary"]);
+  EXPECT_FALSE(pj["edges"][0].contains("pod_edges"));
+  std::set<std::string> names;
+  for (const auto& e : wj["edges"]) names.insert(e["src"].get<std::string>());
+  EXPECT_TRUE(names.count("shop/checkout")) << w.out;
+  EXPECT_FALSE(names.count("shop/checkout-6f8d7c9b54-h4d8s")) << w.out;
+  for (const auto& e : nj["edges"])
+    for (const char* side : {"src", "dst"}) {
+      const std::string id = e[side].get<std::string>();
+      if (!id.starts_with("world/") && !id.starts_with("node/")) {
+        EXPECT_EQ(id.find('/'), std::string::npos) << id;
+      }
+    }
+  // The denied rows hold the denied pod-level edges, no more, no less.
+  uint64_t pod_denied = 0, grouped_denied = 0;
+  for (const auto& e : pj["edges"]) pod_denied += e["verdict"] == "denied";
+  for (const auto& e : wj["edges"])
+    if (e["verdict"] == "denied") grouped_denied += e["pod_edges"].get<uint64_t>();
+  EXPECT_EQ(grouped_denied, pod_denied);
+
+  // reach: pod rows by default; --by workload rows carry the pod pairs they stand for.
+  Proc rp = stockade({"reach", "-f", "demo/cluster", "-f", "demo/policies", "-o", "json"});
+  Proc rw = stockade(
+      {"reach", "-f", "demo/cluster", "-f", "demo/policies", "-o", "json", "--by", "workload"});
+  ASSERT_EQ(rw.code, 0) << rw.err;
+  auto rpj = nlohmann::json::parse(rp.out), rwj = nlohmann::json::parse(rw.out);
+  EXPECT_FALSE(rpj["connections"][0].contains("pairs"));
+  EXPECT_EQ(sum(rwj["connections"], "pairs"), rpj["summary"]["pairs"].get<uint64_t>());
+  EXPECT_EQ(rwj["summary"], rpj["summary"]);
+  EXPECT_LT(rwj["connections"].size(), rpj["connections"].size());
+  Proc rc = stockade({"reach", "-f", "demo/cluster", "-f", "demo/policies", "-o", "csv", "--by",
+                      "namespace", "--verdict", "denied"});
+  EXPECT_EQ(rc.out.substr(0, rc.out.find('\n')), "src,dst,protocol,port,allowed,pairs");
+  EXPECT_EQ(rc.out.find(",true,"), std::string::npos) << rc.out;
+
+  // diff: workload rows by default, with their pod pairs; --by pod as before.
+  const std::vector<std::string> diff = {
+      "diff", "-f",  "demo/cluster", "--before", "demo/policies", "--after", "demo/policies-change",
+      "-o",   "json"};
+  Proc dp = stockade(with(diff, {"--by", "pod"})), dw = stockade(diff);
+  auto dpj = nlohmann::json::parse(dp.out), dwj = nlohmann::json::parse(dw.out);
+  EXPECT_EQ(sum(dwj["changes"], "pairs"), dpj["changes"].size());
+  EXPECT_LE(dwj["changes"].size(), dpj["changes"].size());
+  EXPECT_EQ(dwj["summary"], dpj["summary"]);
+  for (const auto& c : dwj["changes"])
+    EXPECT_EQ(c["src"].get<std::string>().find("shop/checkout-"), std::string::npos) << c;
+}
+
+// diff --flows names an outside address by the part of the outside holding it, as diff's
+// connections do: two addresses of one part are one row, their counts added.
+TEST(CliLoop, DiffFlowsNamesTheOutsideByPart) {
+  TempDir tmp;
+  const fs::path cluster = tmp.path() / "cluster.yaml", before = tmp.path() / "before.yaml",
+                 after = tmp.path() / "after.yaml", flows = tmp.path() / "flows.json";
+  std::ofstream(cluster) << R"(apiVersion: v1
+kind: Pod
+metadata: {name: web-0, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, ports: [{containerPort: 8080}]}]}
+status: {podIP: 10.0.0.1}
+)";
+  auto policy = [](const char* cidr) {
+    return std::string(R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{ipBlock: {cidr: )") +
+           cidr + "}}]\n    ports: [{port: 8080}]\n";
+  };
+  std::ofstream(before) << policy("0.0.0.0/0");
+  std::ofstream(after) << policy("198.51.100.0/24");
+  std::string records;
+  int sport = 40000;
+  for (const char* src : {"203.0.113.5", "203.0.113.6", "203.0.113.6", "198.51.100.7"})
+    records +=
+        std::string(
+            R"({"flow":{"time":"2026-01-01T00:00:00Z","verdict":"FORWARDED","IP":{"source":")") +
+        src + R"(","destination":"10.0.0.1"},"l4":{"TCP":{"source_port":)" +
+        std::to_string(++sport) +
+        R"(,"destination_port":8080,"flags":{"SYN":true}}},"is_reply":false}})" + "\n";
+  std::ofstream(flows) << records;
+  Proc d = stockade({"diff", "-f", cluster.string(), "--before", before.string(), "--after",
+                     after.string(), "--flows", flows.string(), "-o", "json"});
+  EXPECT_EQ(d.code, 1) << d.err;
+  auto j = nlohmann::json::parse(d.out);
+  const auto& rows = j["flows"]["changes"];
+  ASSERT_EQ(rows.size(), 1u) << d.out;
+  EXPECT_EQ(rows[0]["src"], "world/0.0.0.0/0 except 198.51.100.0/24");
+  EXPECT_EQ(rows[0]["dst"], "shop/web-0");
+  EXPECT_EQ(rows[0]["established"], 3);
+  EXPECT_EQ(rows[0]["after"], "denied");
+  EXPECT_EQ(j["flows"]["summary"]["broken"], 2);  // two observed edges (two addresses)
+  // The same part names the connection in the diff itself.
+  bool listed = false;
+  for (const auto& c : j["changes"]) listed = listed || c["src"] == rows[0]["src"];
+  EXPECT_TRUE(listed) << d.out;
 }
 
 TEST(CliLoop, DemoLoopRecommendVerifyDiff) {
@@ -563,7 +693,7 @@ TEST(CliLoop, SafeRecommendOnTheDemoWithALoadBalancer) {
   EXPECT_TRUE(std::regex_search(
       dp.out,
       std::regex(
-          R"(world/0\.0\.0\.0/0 except [^\n]*shop/frontend-7d9f8c6b5d-x2k9p +TCP/8080 +allowed -> denied)")))
+          R"(world/0\.0\.0\.0/0 except [^\n]*shop/frontend +TCP/8080 +allowed -> denied \(2 pod pairs\))")))
       << dp.out;
 }
 

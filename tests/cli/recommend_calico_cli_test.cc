@@ -181,7 +181,7 @@ TEST(CliRecommendCalico, DemoGoldenVerifyAndExplain) {
   // Between pods, the same verdicts as the NetworkPolicy output: every change `diff` lists
   // has a host-network pod (node-exporter) on one side.
   Proc d = stockade({"diff", "-f", "demo/cluster", "--before", np.string(), "--after", cal.string(),
-                     "-o", "json"});
+                     "-o", "json", "--by", "pod"});
   auto changes = nlohmann::json::parse(d.out)["changes"];
   EXPECT_GT(changes.size(), 0u);
   for (const auto& c : changes)
@@ -238,7 +238,7 @@ TEST(CliRecommendCalico, GeneratedClusterLoop) {
                 .code,
             0);
   Proc d = stockade({"diff", "-f", cluster.string(), "--before", np.string(), "--after", a.string(),
-                     "-o", "json"});
+                     "-o", "json", "--by", "pod"});
   const std::set<std::string> host = host_network_pods(cluster);
   ASSERT_FALSE(host.empty());
   size_t between_pods = 0, total = 0;

@@ -99,5 +99,53 @@ TEST(PolicyDiff, LosingTheInternetIsALine) {
   EXPECT_EQ(d.newly_allowed + d.newly_denied, d.changes.size());
 }
 
+// diff --flows names an outside address by the part holding it: the most specific CIDR.
+TEST(PolicyDiff, AnAddressBelongsToTheMostSpecificPart) {
+  ClusterState a = load(kPublic), b = load(kPartner);
+  auto parts = world_parts(a, b, build_endpoints(a));
+  auto part = [&](const char* ip) {
+    const WorldPart* w = world_part_of(parts, *IpAddr::parse(ip));
+    return w ? w->id : std::string("none");
+  };
+  EXPECT_EQ(part("203.0.113.7"), "world/203.0.113.0/24");
+  EXPECT_EQ(part("198.51.100.200"), "world/198.51.100.0/24");
+  EXPECT_EQ(part("8.8.8.8"), "world/0.0.0.0/0 except 10.0.0.0/8, 198.51.100.0/24, 203.0.113.0/24");
+  EXPECT_EQ(part("10.1.2.3"), "world/10.0.0.0/8");
+  EXPECT_EQ(part("2001:db8::1"), "none");  // no IPv6 CIDR: no IPv6 part
+}
+
+// diff --by workload: pod-level changes under their workloads, with the pairs counted; parts
+// of the outside stay as they are; changes in opposite directions are separate rows.
+TEST(PolicyDiff, ChangesGroupedByWorkloadCountTheirPodPairs) {
+  std::vector<Endpoint> eps(3);
+  for (int i = 0; i < 3; ++i) {
+    eps[i].ns = "shop";
+    eps[i].name = "web-" + std::to_string(i);
+    eps[i].kind = "Pod";
+    eps[i].workload_kind = "Deployment";
+    eps[i].workload_name = i < 2 ? "web" : "";  // web-2 has no known owner: stays itself
+  }
+  std::vector<DiffChange> changes = {
+      {"shop/web-0", "shop/web-1", Protocol::TCP, 80, true, false, 0, 1},
+      {"shop/web-1", "shop/web-0", Protocol::TCP, 80, true, false, 1, 0},
+      {"shop/web-2", "shop/web-0", Protocol::TCP, 80, true, false, 2, 0},
+      {"world/0.0.0.0/0", "shop/web-0", Protocol::TCP, 80, true, false, UINT32_MAX, 0},
+      {"world/0.0.0.0/0", "shop/web-1", Protocol::TCP, 80, true, false, UINT32_MAX, 1},
+      {"world/0.0.0.0/0", "shop/web-1", Protocol::TCP, 81, false, true, UINT32_MAX, 1},
+  };
+  auto g = group_changes(changes, eps, Granularity::Workload);
+  ASSERT_EQ(g.size(), 4u);
+  EXPECT_EQ(g[0].src + " " + g[0].dst, "shop/web shop/web");
+  EXPECT_EQ(g[0].pairs, 2u);
+  EXPECT_EQ(g[1].src + " " + g[1].dst, "shop/web-2 shop/web");
+  EXPECT_EQ(g[2].src + " " + g[2].dst + " " + std::to_string(g[2].pairs),
+            "world/0.0.0.0/0 shop/web 2");
+  EXPECT_TRUE(g[3].after);
+  auto ns = group_changes(changes, eps, Granularity::Namespace);
+  ASSERT_EQ(ns.size(), 3u);
+  EXPECT_EQ(ns[0].src + " " + ns[0].dst + " " + std::to_string(ns[0].pairs), "shop shop 3");
+  EXPECT_EQ(group_changes(changes, eps, Granularity::Pod).size(), changes.size());
+}
+
 }  // namespace
 }  // namespace stockade

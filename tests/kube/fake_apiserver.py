@@ -77,6 +77,9 @@ RESOURCES = {
                                      "BaselineAdminNetworkPolicy", False),
     "clusternetworkpolicies": ("policy.networking.k8s.io", "v1beta1", "ClusterNetworkPolicy",
                                False),
+    # Prometheus Operator CRDs (what `recommend` keeps as declared scrape targets).
+    "servicemonitors": ("monitoring.coreos.com", "v1", "ServiceMonitor", True),
+    "podmonitors": ("monitoring.coreos.com", "v1", "PodMonitor", True),
 }
 KIND_TO_RESOURCE = {v[2]: k for k, v in RESOURCES.items()}
 # Resources also served at older versions of the same schema, as CRDs serve several versions

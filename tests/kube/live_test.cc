@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -368,6 +369,79 @@ TEST_F(LiveCluster, ClusterNetworkPolicyAtTheServedVersion) {
     EXPECT_FALSE(uses(gets, other));
     EXPECT_TRUE(uses(patches, want + "/served-version"));
     EXPECT_FALSE(uses(patches, other));
+  }
+}
+
+// A ServiceMonitor read from a live cluster is a declared scrape target for `recommend` as it is
+// in a file; a server without the Prometheus Operator's CRDs is no error.
+TEST_F(LiveCluster, RecommendKeepsAServiceMonitorsScrapeTargetsFromALiveCluster) {
+  const json objects = json::parse(R"([
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "monitoring"}},
+    {"apiVersion": "v1", "kind": "Pod",
+     "metadata": {"name": "web-0", "namespace": "shop", "labels": {"app": "web"}},
+     "spec": {"nodeName": "n1", "containers": [{"name": "c", "ports": [
+       {"name": "http", "containerPort": 8080}, {"name": "metrics", "containerPort": 9102}]}]},
+     "status": {"phase": "Running", "podIP": "10.0.0.1"}},
+    {"apiVersion": "v1", "kind": "Pod",
+     "metadata": {"name": "api-0", "namespace": "shop", "labels": {"app": "api"}},
+     "spec": {"nodeName": "n1", "containers": [{"name": "c", "ports": [{"containerPort": 9090}]}]},
+     "status": {"phase": "Running", "podIP": "10.0.0.2"}},
+    {"apiVersion": "v1", "kind": "Pod",
+     "metadata": {"name": "prometheus-0", "namespace": "monitoring",
+                  "labels": {"app.kubernetes.io/name": "prometheus"}},
+     "spec": {"nodeName": "n1", "containers": [{"name": "c"}]},
+     "status": {"phase": "Running", "podIP": "10.0.0.3"}},
+    {"apiVersion": "v1", "kind": "Service",
+     "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
+     "spec": {"selector": {"app": "web"},
+              "ports": [{"name": "metrics", "port": 9102, "targetPort": "metrics"}]}},
+    {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+     "metadata": {"name": "web", "namespace": "monitoring"},
+     "spec": {"namespaceSelector": {"matchNames": ["shop"]},
+              "selector": {"matchLabels": {"app": "web"}},
+              "endpoints": [{"port": "metrics", "interval": "30s"}]}}
+  ])");
+  write(dir / "monitors.json",
+        json({{"apiVersion", "v1"}, {"kind", "List"}, {"items", objects}}).dump());
+  std::string flows;
+  int sport = 41000;
+  for (const auto& [src, dst, port] :
+       {std::tuple{"10.0.0.1", "10.0.0.2", 9090}, std::tuple{"10.0.0.2", "10.0.0.1", 8080}})
+    flows += std::string(R"({"flow":{"time":"2026-01-01T00:00:00Z","verdict":"FORWARDED",)") +
+             R"("IP":{"source":")" + src + R"(","destination":")" + dst +
+             R"("},"l4":{"TCP":{"source_port":)" + std::to_string(++sport) +
+             R"(,"destination_port":)" + std::to_string(port) +
+             R"(,"flags":{"SYN":true}}},"is_reply":false}})" + "\n";
+  write(dir / "monitors-flows.json", flows);
+  const std::string rec = stockade() + " recommend -q --flows " + kc("monitors-flows.json");
+  Shell file = run(rec + " -f " + kc("monitors.json"));
+  ASSERT_EQ(file.code, 0) << file.err;
+  const std::string kept =
+      "declared by ServiceMonitor monitoring/web (Prometheus Operator scrapes it)";
+  EXPECT_NE(file.out.find(kept), std::string::npos) << file.out;
+
+  for (bool served : {true, false}) {
+    SCOPED_TRACE(served ? "monitoring.coreos.com/v1 served" : "no Prometheus Operator");
+    OwnServer srv(served ? "monitors" : "no-monitors");
+    ASSERT_TRUE(srv.start(0, served ? "" : "--served apps/v1,batch/v1,networking.k8s.io/v1"));
+    srv.stop();
+    srv.edit_state([&](json& items) {
+      items = json::array();
+      for (const json& o : objects)
+        if (served || o["kind"] != "ServiceMonitor") items.push_back(o);
+    });
+    ASSERT_TRUE(
+        srv.start(srv.port, served ? "" : "--served apps/v1,batch/v1,networking.k8s.io/v1"));
+    write(dir / "own.kubeconfig",
+          kubeconfig("user:\n    token: tok-admin", "", srv.config().server));
+    Shell live = run(rec + " --kubeconfig " + kc("own.kubeconfig"));
+    ASSERT_EQ(live.code, 0) << live.err;
+    if (served) {
+      EXPECT_EQ(live.out, file.out);
+    } else {
+      EXPECT_EQ(live.out.find("ServiceMonitor"), std::string::npos) << live.out;
+    }
   }
 }
 

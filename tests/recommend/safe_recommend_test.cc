@@ -259,6 +259,79 @@ status: {podIP: 10.0.0.9}
   }
 }
 
+// ServiceMonitors and PodMonitors are declared scrape targets, like the annotations. Their
+// shapes follow the Prometheus Operator's getting-started guide (prometheus-operator/
+// prometheus-operator Documentation, Apache-2.0): `endpoints: [{port: web}]` naming a Service
+// port, `podMetricsEndpoints: [{port: web}]` naming a container port, namespaceSelector
+// matchNames; Prometheus' pods labelled as the operator labels them.
+TEST(SafeRecommend, ServiceMonitorsAndPodMonitorsAreDeclaredScrapeTargets) {
+  const std::string prometheus = R"(
+apiVersion: v1
+kind: Namespace
+metadata: {name: monitoring}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: prometheus-k8s-0
+  namespace: monitoring
+  labels: {app.kubernetes.io/name: prometheus, app.kubernetes.io/managed-by: prometheus-operator, prometheus: k8s}
+spec: {nodeName: n1}
+status: {podIP: 10.0.5.1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-metrics, namespace: shop, labels: {app: web}}
+spec:
+  selector: {app: web}
+  ports: [{name: metrics, port: 9102, targetPort: metrics}]
+)";
+  const std::string monitors = R"(
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: web, namespace: monitoring, labels: {team: frontend}}
+spec:
+  namespaceSelector: {matchNames: [shop]}
+  selector: {matchLabels: {app: web}}
+  endpoints:
+  - {port: metrics, interval: 30s, path: /metrics}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata: {name: api, namespace: shop, labels: {team: backend}}
+spec:
+  selector: {matchLabels: {app: api}}
+  podMetricsEndpoints:
+  - port: grpc
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: elsewhere, namespace: monitoring}
+spec:
+  selector: {matchLabels: {app: web}}
+  endpoints:
+  - port: http
+)";
+  Case c(flows(), {}, prometheus + "---\n" + monitors);
+  ASSERT_EQ(c.state.monitors.size(), 3u);
+  const uint32_t prom = c.ep("monitoring/prometheus-k8s-0");
+  EXPECT_TRUE(c.after->allowed(prom, c.ep("shop/web"), Protocol::TCP, 9102));
+  EXPECT_TRUE(c.after->allowed(prom, c.ep("shop/api"), Protocol::TCP, 9090));
+  // The ServiceMonitor without a namespaceSelector looks in its own namespace only.
+  EXPECT_FALSE(c.after->allowed(prom, c.ep("shop/web"), Protocol::TCP, 8080));
+  EXPECT_FALSE(c.check.failed());
+  EXPECT_TRUE(c.check.declared_denied.empty());
+  const std::string yaml = render_yaml(c.rec);
+  EXPECT_NE(yaml.find("declared by ServiceMonitor monitoring/web (Prometheus Operator scrapes it)"),
+            std::string::npos)
+      << yaml;
+  EXPECT_NE(yaml.find("declared by PodMonitor shop/api"), std::string::npos);
+  // Without the monitors, the scrapes were never observed: denied.
+  Case none(flows(), {}, prometheus);
+  EXPECT_FALSE(none.after->allowed(none.ep("monitoring/prometheus-k8s-0"), none.ep("shop/web"),
+                                   Protocol::TCP, 9102));
+}
+
 TEST(SafeRecommend, ObservedEdgesLeftDeniedAreCounted) {
   RecommendOptions o;
   o.min_count = 3;  // web -> api has 3, api -> web 2: left denied
@@ -282,6 +355,57 @@ TEST(SafeRecommend, ShortWindowMarksEveryPolicyLowConfidence) {
         << p.policy.name;
   Case n(flows(), {});
   EXPECT_EQ(render_yaml(n.rec).find("stockade.io/confidence"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stockade
+
+namespace stockade {
+namespace {
+
+// A Cilium deny rule in force wins over anything a NetworkPolicy allows: the observed edge it
+// denies is reported as denied by that policy (as an existing NetworkPolicy's denial is), not
+// as a failure of the self-check; the declared exposure it denies is not "lost" either.
+TEST(SafeRecommend, ACiliumDenyInForceIsReportedAsTheExistingPolicyThatWins) {
+  const std::string deny = R"(
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: no-web-to-api, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: api}}
+  enableDefaultDeny: {ingress: false, egress: false}
+  ingressDeny:
+  - fromEndpoints: [{matchLabels: {app: web}}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: no-world-to-web}
+spec:
+  endpointSelector: {matchLabels: {k8s:io.kubernetes.pod.namespace: shop, app: web}}
+  enableDefaultDeny: {ingress: false, egress: false}
+  ingressDeny:
+  - fromEntities: [world]
+)";
+  Case c(flows(), {}, deny);
+  EXPECT_FALSE(c.check.failed()) << (c.check.observed_denied.empty()
+                                         ? std::string()
+                                         : c.check.observed_denied.front());
+  EXPECT_TRUE(c.check.observed_denied.empty());
+  EXPECT_TRUE(c.check.declared_denied.empty());
+  EXPECT_EQ(c.rec.edges_denied_existing, 1u);  // web -> api; api -> web stays allowed
+  bool named = false;
+  for (const std::string& n : c.rec.notes)
+    named = named || n.find(
+                         "shop/web -> shop/api TCP/9090 (denied by CiliumNetworkPolicy "
+                         "shop/no-web-to-api)") != std::string::npos;
+  EXPECT_TRUE(named) << ::testing::PrintToString(c.rec.notes);
+  // Nothing is written for the denied edge, and it stays denied after.
+  EXPECT_FALSE(c.after->allowed(c.ep("shop/web"), c.ep("shop/api"), Protocol::TCP, 9090));
+  EXPECT_TRUE(c.after->allowed(c.ep("shop/api"), c.ep("shop/web"), Protocol::TCP, 8080));
+  // The LoadBalancer's declared exposure, denied from the world before, is not reported lost.
+  const Peer world = Peer::of_ip(*IpAddr::parse("203.0.113.50"));
+  EXPECT_FALSE(
+      c.after->evaluate(world, Peer::of_endpoint(c.ep("shop/web")), Protocol::TCP, 8080).allowed);
 }
 
 }  // namespace
