@@ -1,0 +1,56 @@
+#include "support/real_apiserver.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace stockade::testing {
+namespace fs = std::filesystem;
+
+std::optional<std::string> RealApiServer::bin_dir(const std::string& source_dir) {
+  const char* env = std::getenv("STOCKADE_APISERVER_BIN");
+  std::string dir = env && *env ? env : source_dir + "/build/apiserver/bin";
+  if (::access((dir + "/kube-apiserver").c_str(), X_OK) != 0) return std::nullopt;
+  if (::access((dir + "/etcd").c_str(), X_OK) != 0) return std::nullopt;
+  return dir;
+}
+
+Result<std::unique_ptr<RealApiServer>> RealApiServer::start(const std::string& source_dir,
+                                                            const std::string& name) {
+  auto bin = bin_dir(source_dir);
+  if (!bin)
+    return make_error("no kube-apiserver and etcd built: run scripts/test-apiserver.sh build");
+  std::unique_ptr<RealApiServer> s(new RealApiServer());
+  s->script_ = source_dir + "/scripts/test-apiserver.sh";
+  s->dir_ = (fs::temp_directory_path() /
+             ("stockade-apiserver-" + name + "-" + std::to_string(::getpid())))
+                .string();
+  // The script finds the binaries where bin_dir() did.
+  std::string cmd = "STOCKADE_APISERVER_BIN='" + *bin + "' '" + s->script_ + "' start '" + s->dir_ +
+                    "' >'" + s->dir_ + ".start.log' 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::ifstream log(s->dir_ + ".start.log");
+  std::stringstream ss;
+  ss << log.rdbuf();
+  fs::remove(s->dir_ + ".start.log");
+  if (rc != 0) {
+    s->dir_.clear();  // the script removed it
+    return make_error("the test API server did not start: " + ss.str());
+  }
+  std::ifstream port(s->dir_ + "/port");
+  std::ifstream etcd(s->dir_ + "/etcd-url");
+  if (!(port >> s->port_) || !(etcd >> s->etcd_url_))
+    return make_error("the test API server started without a port file in " + s->dir_);
+  return s;
+}
+
+RealApiServer::~RealApiServer() {
+  if (dir_.empty()) return;
+  std::string cmd = "'" + script_ + "' stop '" + dir_ + "' >/dev/null 2>&1";
+  [[maybe_unused]] int rc = std::system(cmd.c_str());
+}
+
+}  // namespace stockade::testing
