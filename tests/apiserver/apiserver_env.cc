@@ -108,6 +108,14 @@ void create_namespace(const std::string& name) {
       "application/json");
   ASSERT_TRUE(r) << r.error().str();
   ASSERT_TRUE(r->status == 201 || r->status == 409) << r->body;
+  // Its "default" service account, which the ServiceAccount admission plugin requires of
+  // every pod (a controller-manager would make it; this cluster has none).
+  r = g_admin->request(
+      "POST", "/api/v1/namespaces/" + name + "/serviceaccounts",
+      R"({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default"}})",
+      "application/json");
+  ASSERT_TRUE(r) << r.error().str();
+  ASSERT_TRUE(r->status == 201 || r->status == 409) << r->body;
 }
 
 Shell run(const std::string& cmd) {
