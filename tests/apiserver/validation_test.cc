@@ -226,14 +226,40 @@ Verdict server_verdict(const json& object) {
   return {false, std::to_string(r->status) + ": " + msg};
 }
 
-// Differences the loader keeps on purpose or that are not fixed yet; each one is a case label
-// and why (docs/notes/apiserver.md). A difference not listed fails the test.
-const std::map<std::string, std::string> kKnownDifferences = {};
+// Differences the loader keeps on purpose, each with its reason (docs/notes/apiserver.md): a
+// difference is known when the server's and the loader's verdicts hold these texts ("" for
+// "accepts"). Any other difference fails the test.
+struct KnownDifference {
+  std::string server, loader, why;
+};
+const std::vector<KnownDifference> kKnownDifferences = {
+    {"must not have bits set beyond the prefix length", "",
+     "Kubernetes 1.37 refuses a non-canonical CIDR (10.0.0.1/8) in a new NetworkPolicy, but "
+     "earlier releases stored them and keep serving them (ratcheting): a reader of clusters of "
+     "every release accepts them, as 10.0.0.0/8"},
+    {"", "Start port must be less than End port",
+     "AdminNetworkPolicy v1alpha1's CRD (v0.1.7) has no rule on portRange start < end; the engine "
+     "assumes start <= end (an empty range would need every port consumer changed)"},
+    {"", ".protocol: unsupported value",
+     "AdminNetworkPolicy v1alpha1's CRD (v0.1.7) leaves protocol a free string; the model knows "
+     "TCP, UDP and SCTP only, the protocols the API documents"},
+};
+
+bool known(const Verdict& server, const Verdict& loader) {
+  for (const auto& k : kKnownDifferences) {
+    bool s = k.server.empty()
+                 ? server.accepted
+                 : !server.accepted && server.message.find(k.server) != std::string::npos;
+    bool l = k.loader.empty()
+                 ? loader.accepted
+                 : !loader.accepted && loader.message.find(k.loader) != std::string::npos;
+    if (s && l) return true;
+  }
+  return false;
+}
 
 void differential(const std::string& what, const std::vector<Case>& cases) {
-  auto& c = testing_env::admin_client();
-  (void)c;
-  int agree = 0, accepted = 0;
+  int agree = 0, accepted = 0, known_count = 0;
   std::vector<std::string> unexpected;
   std::ofstream report(testing_env::work_dir("validation") / (what + ".txt"));
   for (const Case& k : cases) {
@@ -247,10 +273,18 @@ void differential(const std::string& what, const std::vector<Case>& cases) {
     std::string line = k.label + "\n    server: " + (s.accepted ? "accepts" : s.message) +
                        "\n    loader: " + (l.accepted ? "accepts" : l.message);
     report << line << "\n";
-    if (!kKnownDifferences.count(k.label)) unexpected.push_back(line);
+    if (known(s, l))
+      ++known_count;
+    else
+      unexpected.push_back(line);
   }
-  std::printf("%s: %zu cases (%d accepted by the server), %d agree, %zu differ\n", what.c_str(),
-              cases.size(), accepted, agree, cases.size() - agree);
+  std::printf(
+      "%s: %zu cases (%d accepted by the server), %d agree, %d known differences, %zu "
+      "unexpected\n",
+      what.c_str(), cases.size(), accepted, agree, known_count, unexpected.size());
+  // Enough of both verdicts that agreement means something.
+  EXPECT_GT(accepted, 50);
+  EXPECT_GT(static_cast<int>(cases.size()) - accepted, 50);
   std::string all;
   for (const auto& u : unexpected) all += u + "\n";
   EXPECT_TRUE(unexpected.empty()) << unexpected.size() << " unexpected differences:\n" << all;
