@@ -34,6 +34,8 @@ free_port() {
 }
 
 build() {
+  # Go's own tarball layout, for a non-interactive shell whose PATH lacks it.
+  if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH=/usr/local/go/bin:$PATH; fi
   command -v go >/dev/null 2>&1 || die "go is not installed (Go 1.26 or newer builds the test API server)"
   mkdir -p "$bin"
   # Rebuilt only when the pinned versions change (or the Go toolchain does).

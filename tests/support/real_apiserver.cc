@@ -1,7 +1,9 @@
 #include "support/real_apiserver.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +20,24 @@ std::optional<std::string> RealApiServer::bin_dir(const std::string& source_dir)
   return dir;
 }
 
+namespace {
+
+// Servers of test programs killed before their end (the directory names a process that is
+// gone): stopped and removed, so they do not pile up.
+void reap_orphans(const std::string& script) {
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    std::string name = d.path().filename().string();
+    if (name.rfind("stockade-apiserver-", 0) != 0 || !d.is_directory()) continue;
+    long pid = std::atol(name.substr(name.rfind('-') + 1).c_str());
+    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::string cmd = "'" + script + "' stop '" + d.path().string() + "' >/dev/null 2>&1";
+    [[maybe_unused]] int rc = std::system(cmd.c_str());
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<RealApiServer>> RealApiServer::start(const std::string& source_dir,
                                                             const std::string& name) {
   auto bin = bin_dir(source_dir);
@@ -25,6 +45,7 @@ Result<std::unique_ptr<RealApiServer>> RealApiServer::start(const std::string& s
     return make_error("no kube-apiserver and etcd built: run scripts/test-apiserver.sh build");
   std::unique_ptr<RealApiServer> s(new RealApiServer());
   s->script_ = source_dir + "/scripts/test-apiserver.sh";
+  reap_orphans(s->script_);
   s->dir_ = (fs::temp_directory_path() /
              ("stockade-apiserver-" + name + "-" + std::to_string(::getpid())))
                 .string();
