@@ -14,7 +14,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-yaml python3-jsonschema
   zlib1g-dev libyaml-dev
-  openssl
+  openssl curl
   prometheus
   nodejs chromium fonts-dejavu-core
 )

@@ -15,6 +15,12 @@ if [ "$(id -u)" -eq 0 ] && [ -r /sys/kernel/btf/vmlinux ]; then export STOCKADE_
 # The store's suite runs against a PostgreSQL server it starts (tests/store/temp_postgres.h):
 # here a missing PostgreSQL is a failure, not a skip.
 export STOCKADE_REQUIRE_POSTGRES=1
+# The live tests' real kube-apiserver and etcd (tests/apiserver/), built from the upstream Go
+# modules into build/apiserver (reused while go.mod/go.sum are unchanged); a missing server is a
+# failure here, not a skip.
+echo "== kube-apiserver and etcd for the live tests"
+scripts/test-apiserver.sh build
+export STOCKADE_REQUIRE_APISERVER=1
 fuzz_seconds=${FUZZ_SECONDS:-30}
 
 echo "== release build and tests"

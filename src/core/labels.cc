@@ -91,14 +91,16 @@ bool is_qualified_name_part(std::string_view s) {
   return true;
 }
 
-// RFC 1123 subdomain: lowercase alnum, '-', '.', at most 253, alnum at both ends, each label ok.
+// RFC 1123 subdomain as Kubernetes checks it (IsDNS1123Subdomain): lowercase alnum, '-', '.',
+// at most 253 in all, alnum at both ends of each dot-separated part; no length limit per part
+// (the API server accepts a 253-character name without a dot).
 bool is_dns1123_subdomain(std::string_view s) {
   if (s.empty() || s.size() > 253) return false;
   size_t start = 0;
   while (start <= s.size()) {
     size_t dot = s.find('.', start);
     std::string_view label = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
-    if (label.empty() || label.size() > 63) return false;
+    if (label.empty()) return false;
     auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
     if (!lower_alnum(label.front()) || !lower_alnum(label.back())) return false;
     for (char c : label)

@@ -871,8 +871,15 @@ class Decoder {
   NetworkPolicyPort np_port(const N& p, const std::string& path) const {
     check_fields(p, {"protocol", "port", "endPort"}, path);
     NetworkPolicyPort out;
-    if (auto pr = p.get("protocol"); pr && !pr->is_null())
+    if (auto pr = p.get("protocol"); pr && !pr->is_null()) {
+      // Set but empty is not "unset" to the API server: it refuses it (only an absent
+      // protocol defaults to TCP).
+      if (auto s = pr->as_string(); s && s->empty())
+        fail(*pr, path +
+                      ".protocol: unsupported value \"\": supported values: \"SCTP\", "
+                      "\"TCP\", \"UDP\"");
       out.protocol = protocol(p, "protocol", path + ".protocol");
+    }
     auto port = p.get("port");
     auto end = opt_int(p, "endPort", path + ".endPort");
     if (port && !port->is_null()) {
@@ -1050,7 +1057,7 @@ class Decoder {
         out.kind = ClusterPeer::Kind::Pods;
         out.pods = pod_set(v, false, kp);
       } else if (key == "nodes") {
-        if (cnp_) experimental_only(v, kp);  // experimental in every CNP release
+        experimental_only(v, kp);  // experimental in every release of every kind
         out.kind = ClusterPeer::Kind::Nodes;
         out.node_selector = label_selector(v, kp, true);
       } else {
@@ -1095,6 +1102,7 @@ class Decoder {
     }
     if (auto v = p.get("namedPort"); v && !v->is_null()) {
       ++n;
+      experimental_only(*v, path + ".namedPort");  // not in the standard CRD (v0.1.7)
       out.kind = ClusterPolicyPort::Kind::Named;
       auto s = v->as_string();
       if (!s) fail(*v, path + ".namedPort: expected a string, got " + std::string(v->type_name()));

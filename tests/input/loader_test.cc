@@ -520,6 +520,60 @@ std::string cnp_error(std::string_view version, std::string_view spec_tail,
   return r ? "" : r.error().str();
 }
 
+// Found by the validation differential against the real API server
+// (tests/apiserver/validation_test.cc): where the loader and the server disagreed.
+std::string load_error(const std::string& text,
+                       PolicyApiChannel channel = PolicyApiChannel::Experimental) {
+  LoadOptions o;
+  o.policy_api_channel = channel;
+  ClusterLoader l(o);
+  auto r = l.add_text(text, "case.yaml");
+  return r ? "" : r.error().str();
+}
+
+TEST(ApiServerDifferential, EmptyNetworkPolicyProtocolIsRefused) {
+  std::string np =
+      "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: "
+      "d}\nspec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - {protocol: %s, port: 80}\n";
+  auto with = [&](const std::string& p) {
+    std::string t = np;
+    return t.replace(t.find("%s"), 2, p);
+  };
+  EXPECT_EQ(load_error(with("TCP")), "");
+  EXPECT_NE(load_error(with("\"\""))
+                .find("spec.ingress[0].ports[0].protocol: unsupported value "
+                      "\"\""),
+            std::string::npos)
+      << load_error(with("\"\""));
+}
+
+TEST(ApiServerDifferential, SubdomainNamesHaveNoPerPartLimit) {
+  // IsDNS1123Subdomain: 253 characters in all, however long the parts between dots.
+  auto np = [](const std::string& name) {
+    return "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: " + name +
+           ", namespace: d}\nspec:\n  podSelector: {}\n";
+  };
+  EXPECT_EQ(load_error(np(std::string(253, 'a'))), "");
+  EXPECT_EQ(load_error(np(std::string(100, 'a') + "." + std::string(100, 'b'))), "");
+  EXPECT_NE(load_error(np(std::string(254, 'a'))), "");
+}
+
+TEST(ApiServerDifferential, AdminNetworkPolicyExperimentalFieldsOnTheStandardChannel) {
+  std::string anp =
+      "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: "
+      "{name: a}\nspec:\n  priority: 10\n  subject: {namespaces: {}}\n";
+  std::string named = anp +
+                      "  ingress:\n  - name: r\n    action: Allow\n    from: [{namespaces: {}}]\n"
+                      "    ports: [{namedPort: http}]\n";
+  std::string nodes = anp + "  egress:\n  - name: r\n    action: Allow\n    to: [{nodes: {}}]\n";
+  for (const auto& t : {named, nodes}) {
+    EXPECT_EQ(load_error(t), "");
+    EXPECT_NE(load_error(t, PolicyApiChannel::Standard).find("experimental channel"),
+              std::string::npos)
+        << load_error(t, PolicyApiChannel::Standard);
+  }
+}
+
 TEST(ClusterPolicyDecode, V1beta1AndV1alpha2EachByTheirOwnCrds) {
   const char* egress_networks = "  egress:\n  - action: Accept\n    to:\n    - networks: [%s]\n";
   auto networks = [&](const std::string& list) {
