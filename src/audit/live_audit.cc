@@ -1,5 +1,7 @@
 #include "audit/live_audit.h"
 
+#include "audit/decision_text.h"
+
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -31,36 +33,13 @@ L4Protocol to_l4(Protocol p) {
   return L4Protocol::Unknown;
 }
 
-nlohmann::json ref_json(const PolicyRef& r) {
-  nlohmann::json j = {{"kind", r.kind}, {"name", r.name}};
-  if (!r.ns.empty()) j["namespace"] = r.ns;
-  if (!r.source.file.empty()) j["file"] = r.source.file;
-  if (r.source.line) j["line"] = r.source.line;
-  return j;
-}
-
-nlohmann::json side_json(const Decision& d) {
-  nlohmann::json j = {{"allowed", d.allowed}, {"tier", std::string(to_string(d.tier))}};
-  if (d.policy) j["policy"] = ref_json(*d.policy);
-  if (d.rule_index >= 0) j["rule_index"] = d.rule_index;
-  if (!d.rule_name.empty()) j["rule_name"] = d.rule_name;
-  if (d.rule_line) j["rule_line"] = d.rule_line;
-  if (!d.action.empty()) j["action"] = d.action;
-  if (!d.calico_tier.empty()) j["calico_tier"] = d.calico_tier;
-  if (!d.isolated_by.empty()) {
-    nlohmann::json iso = nlohmann::json::array();
-    for (const PolicyRef& r : d.isolated_by) iso.push_back(ref_json(r));
-    j["isolated_by"] = std::move(iso);
-  }
-  return j;
-}
-
 }  // namespace
 
-std::string verdict_detail(const Verdict& v) {
+std::string verdict_detail(const Verdict& v, const std::string& src, const std::string& dst) {
+  // Each side as verify's JSON shows it (decision_text.h).
   nlohmann::json j = {{"verdict", v.allowed ? "allowed" : "denied"},
-                      {"egress", side_json(v.egress)},
-                      {"ingress", side_json(v.ingress)}};
+                      {"egress", side_json(v.egress, src, "egress")},
+                      {"ingress", side_json(v.ingress, dst, "ingress")}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -198,7 +177,7 @@ Result<BatchReport> LiveAudit::record(const PolicyEngine& engine, const Observed
       ev.detail = std::move(detail);
       events.push_back(std::move(ev));
     };
-    if (verdict && !verdict->allowed) event("denied", verdict_detail(*verdict));
+    if (verdict && !verdict->allowed) event("denied", verdict_detail(*verdict, e.src.id, e.dst.id));
     if (outside) {
       ++report.outside_baseline;
       nlohmann::json d = {{"namespace", outside_ns},

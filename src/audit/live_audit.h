@@ -121,8 +121,8 @@ class LiveAudit {
   Counters counters_;
 };
 
-// The JSON object of an audit event's detail for a classified edge: verdict, direction and the
-// deciding policy and rule (as verify's per-side objects name them).
-std::string verdict_detail(const Verdict& v);
+// The JSON object of an audit event's detail for a classified edge: the verdict and each side
+// as verify's JSON shows it.
+std::string verdict_detail(const Verdict& v, const std::string& src, const std::string& dst);
 
 }  // namespace stockade::audit

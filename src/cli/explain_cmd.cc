@@ -5,9 +5,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "audit/decision_text.h"
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/decision_text.h"
 
 namespace stockade::cli {
 
@@ -73,21 +73,21 @@ int run(const ExplainOptions& o) {
                         {"dst", d},
                         {"protocol", std::string(to_string(q.protocol))},
                         {"port", port},
-                        {"egress", side_json(v.egress, s, "egress")},
-                        {"ingress", side_json(v.ingress, d, "ingress")}};
+                        {"egress", audit::side_json(v.egress, s, "egress")},
+                        {"ingress", audit::side_json(v.ingress, d, "ingress")}};
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     return verdict_exit(o.common, {&state}, o.exit_code && !v.allowed ? kExitFound : kExitOk);
   }
   std::cout << fmt::format("{} -> {} {}/{}: {}\n", display_text(s), display_text(d),
                            to_string(q.protocol), port, v.allowed ? "ALLOWED" : "DENIED");
   std::cout << fmt::format("  egress of {}: {} ({}): {}\n", display_text(s),
-                           v.egress.allowed ? "allowed" : "denied", tier_id(v.egress.tier),
-                           display_text(reason(v.egress, s, "egress")));
+                           v.egress.allowed ? "allowed" : "denied", audit::tier_id(v.egress.tier),
+                           display_text(audit::reason(v.egress, s, "egress")));
   for (const std::string& note : v.egress.notes)
     std::cout << "    note: " << display_text(note) << "\n";
   std::cout << fmt::format("  ingress of {}: {} ({}): {}\n", display_text(d),
-                           v.ingress.allowed ? "allowed" : "denied", tier_id(v.ingress.tier),
-                           display_text(reason(v.ingress, d, "ingress")));
+                           v.ingress.allowed ? "allowed" : "denied", audit::tier_id(v.ingress.tier),
+                           display_text(audit::reason(v.ingress, d, "ingress")));
   for (const std::string& note : v.ingress.notes)
     std::cout << "    note: " << display_text(note) << "\n";
   std::cout.flush();

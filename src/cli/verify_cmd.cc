@@ -4,9 +4,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "audit/decision_text.h"
+#include "audit/verify.h"
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/decision_text.h"
 #include "cli/observe_flags.h"
 #include "core/version.h"
 
@@ -21,15 +22,6 @@ struct VerifyOptions {
   std::string by = "workload";
 };
 
-// The side that denied (egress first), or the side that decided.
-const Decision& deciding_side(const Verdict& v) {
-  if (!v.egress.allowed) return v.egress;
-  if (!v.ingress.allowed) return v.ingress;
-  if (v.ingress.policy) return v.ingress;
-  if (v.egress.policy) return v.egress;
-  return v.ingress.tier == DecisionTier::NotEvaluated ? v.egress : v.ingress;
-}
-
 // Where a decision points in the input: the deciding rule, else the first isolating policy.
 std::optional<SourceRef> decision_location(const Decision& d) {
   if (d.policy && !d.policy->source.file.empty())
@@ -40,10 +32,10 @@ std::optional<SourceRef> decision_location(const Decision& d) {
 }
 
 std::string short_reason(const Decision& d) {
-  if (d.policy) return tier_id(d.tier) + " " + ref_text(*d.policy, d.rule_line);
+  if (d.policy) return audit::tier_id(d.tier) + " " + audit::ref_text(*d.policy, d.rule_line);
   if (!d.isolated_by.empty())
-    return d.own_node ? "own node" : "isolated by " + ref_text(d.isolated_by.front());
-  return tier_id(d.tier);
+    return d.own_node ? "own node" : "isolated by " + audit::ref_text(d.isolated_by.front());
+  return audit::tier_id(d.tier);
 }
 
 // Without cluster objects there are no policies to decide with: each observed edge is listed
@@ -55,41 +47,23 @@ int run_without_objects(const VerifyOptions& o, const Observed& obs) {
     std::fprintf(stderr,
                  "stockade: no pods or workloads in the input: endpoints are named from the flow "
                  "records; isolation and verdicts are unknown\n");
-  uint64_t edges = 0, not_established = 0;
-  nlohmann::json list = nlohmann::json::array();
-  std::string table;
-  for (const ObservedEdge& e : obs.edges) {
-    if (e.stats.established == 0) {
-      ++not_established;
-      continue;
-    }
-    ++edges;
-    std::string proto(to_string(e.protocol));
-    if (o.common.output == "json") {
-      list.push_back({{"src", e.src.id},
-                      {"dst", e.dst.id},
-                      {"protocol", proto},
-                      {"port", e.port},
-                      {"count", e.stats.count},
-                      {"established", e.stats.established},
-                      {"verdict", "unknown"}});
-    } else {
-      table += fmt::format("{:<40} {:<40} {:<11} {:>8} {:<8}\n", e.src.id, e.dst.id,
-                           fmt::format("{}/{}", proto, e.port), e.stats.established, "unknown");
-    }
-  }
   if (o.common.output == "json") {
-    nlohmann::json j = {{"edges", std::move(list)},
-                        {"summary",
-                         {{"edges", edges},
-                          {"allowed", 0},
-                          {"denied", 0},
-                          {"unknown", edges},
-                          {"not_established", not_established},
-                          {"flows", obs.records},
-                          {"isolation", "unknown"}}}};
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << audit::verify_json_without_objects(obs).dump(
+                     -1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else {
+    uint64_t edges = 0, not_established = 0;
+    std::string table;
+    for (const ObservedEdge& e : obs.edges) {
+      if (e.stats.established == 0) {
+        ++not_established;
+        continue;
+      }
+      ++edges;
+      table += fmt::format("{:<40} {:<40} {:<11} {:>8} {:<8}\n", e.src.id, e.dst.id,
+                           fmt::format("{}/{}", to_string(e.protocol), e.port), e.stats.established,
+                           "unknown");
+    }
     if (!table.empty())
       std::cout << fmt::format("{:<40} {:<40} {:<11} {:>8} {:<8}\n", "SOURCE", "DESTINATION",
                                "PORT", "COUNT", "VERDICT")
@@ -116,60 +90,19 @@ int run(const VerifyOptions& o) {
   // No pods or workloads (no -f, or policies alone): nothing to evaluate the records' pods as.
   if (state.pods.empty() && state.workloads.empty()) return run_without_objects(o, obs);
 
-  uint64_t allowed = 0, denied = 0, unresolved = 0, not_established = 0;
-  nlohmann::json edges = nlohmann::json::array();
+  const Granularity by = *parse_granularity(o.by);
+  const audit::Verification ver = audit::verify_observed(*engine, obs, by);
+  const uint64_t allowed = ver.allowed, denied = ver.denied;
   nlohmann::json results = nlohmann::json::array();
   std::string table;
-  // Each evaluable edge's verdict, then the rows --by groups them into (observed.h): a row
-  // holds edges of one verdict, and shows the first one's deciding rule.
-  std::vector<std::pair<size_t, uint8_t>> evaluated;
-  std::vector<Verdict> verdicts(obs.edges.size());
-  for (size_t i = 0; i < obs.edges.size(); ++i) {
-    const ObservedEdge& e = obs.edges[i];
-    if (e.stats.established == 0) {
-      ++not_established;
-      continue;
-    }
-    if (e.src.kind == ObservedPeer::Kind::Unresolved ||
-        e.dst.kind == ObservedPeer::Kind::Unresolved) {
-      ++unresolved;
-      continue;
-    }
-    verdicts[i] = evaluate_edge(*engine, e);
-    evaluated.emplace_back(i, verdicts[i].allowed ? 1 : 0);
-  }
-  const bool by_pod = o.by == "pod";
-  for (const GroupedEdge& g :
-       group_edges(obs.edges, evaluated, engine->endpoints(), {*parse_granularity(o.by)})) {
-    // The rule shown: a member's between two pods rather than a pod's own traffic.
-    size_t rep = g.members.front();
-    for (size_t m : g.members)
-      if (obs.edges[m].src.id != obs.edges[m].dst.id) {
-        rep = m;
-        break;
-      }
-    const ObservedEdge& e = obs.edges[rep];
-    const Verdict& v = verdicts[rep];
-    // The summary counts pod-level edges whatever the rows (as diff's does), so that it
-    // means the same with every --by.
-    (v.allowed ? allowed : denied) += g.members.size();
+  for (const audit::VerifyRow& row : ver.rows) {
+    if (o.common.output == "json") break;
+    const GroupedEdge& g = row.group;
+    const ObservedEdge& e = obs.edges[row.rep];
+    const Verdict& v = row.verdict;
     std::string proto(to_string(e.protocol));
-    const Decision& d = deciding_side(v);
-    if (o.common.output == "json") {
-      nlohmann::json j = {{"src", g.src},
-                          {"dst", g.dst},
-                          {"protocol", proto},
-                          {"port", e.port},
-                          {"count", g.stats.count},
-                          {"established", g.stats.established},
-                          {"verdict", v.allowed ? "allowed" : "denied"},
-                          {"egress", side_json(v.egress, e.src.id, "egress")},
-                          {"ingress", side_json(v.ingress, e.dst.id, "ingress")}};
-      if (!by_pod) j["pod_edges"] = g.members.size();
-      if (g.stats.first_seen) j["first_seen"] = format_rfc3339(g.stats.first_seen);
-      if (g.stats.last_seen) j["last_seen"] = format_rfc3339(g.stats.last_seen);
-      edges.push_back(std::move(j));
-    } else if (o.common.output == "sarif") {
+    const Decision& d = audit::deciding_side(v);
+    if (o.common.output == "sarif") {
       if (v.allowed) continue;
       const char* dir = &d == &v.egress ? "egress" : "ingress";
       const std::string& who = &d == &v.egress ? e.src.id : e.dst.id;
@@ -179,7 +112,7 @@ int run(const VerifyOptions& o) {
           {"message",
            {{"text",
              fmt::format("Observed flow {} -> {} {}/{} ({} established) is denied: {}", g.src,
-                         g.dst, proto, e.port, g.stats.established, reason(d, who, dir))}}},
+                         g.dst, proto, e.port, g.stats.established, audit::reason(d, who, dir))}}},
           {"properties", {{"src", g.src}, {"dst", g.dst}, {"protocol", proto}, {"port", e.port}}}};
       if (auto loc = decision_location(d)) {
         nlohmann::json region = nlohmann::json::object();
@@ -197,15 +130,9 @@ int run(const VerifyOptions& o) {
     }
   }
   if (o.common.output == "json") {
-    nlohmann::json j = {{"edges", std::move(edges)},
-                        {"summary",
-                         {{"edges", allowed + denied},
-                          {"allowed", allowed},
-                          {"denied", denied},
-                          {"unresolved", unresolved},
-                          {"not_established", not_established},
-                          {"flows", obs.records}}}};
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << audit::verify_json(ver, obs, by)
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else if (o.common.output == "sarif") {
     nlohmann::json rule = {
         {"id", "observed-flow-denied"},
@@ -234,7 +161,7 @@ int run(const VerifyOptions& o) {
     std::cout << fmt::format(
         "{} observed edges: {} allowed, {} denied ({} not established, {} with an endpoint "
         "outside the objects: not evaluated)\n",
-        allowed + denied, allowed, denied, not_established, unresolved);
+        allowed + denied, allowed, denied, ver.not_established, ver.unresolved);
   }
   std::cout.flush();
   return verdict_exit(o.common, {&state},

@@ -320,7 +320,7 @@ function sideText(side) {
   let t = `${side.allowed ? "allowed" : "denied"} (${esc(side.tier || "")})`;
   if (side.policy) t += ` by ${esc(side.policy.kind)} ${esc(side.policy.namespace ? side.policy.namespace + "/" : "")}${esc(side.policy.name)}`;
   if (side.rule_name) t += ` rule ${esc(side.rule_name)}`;
-  else if (side.rule_index !== undefined) t += ` rule #${side.rule_index}`;
+  else if (side.rule !== undefined) t += ` rule #${side.rule}`;
   if (side.policy && side.policy.file) t += ` <span class="muted">(${esc(side.policy.file)}${side.policy.line ? ":" + side.policy.line : ""})</span>`;
   if (side.isolated_by && side.isolated_by.length)
     t += `<br><span class="muted">isolated by ${side.isolated_by.map((r) => esc(`${r.kind} ${r.namespace ? r.namespace + "/" : ""}${r.name}`)).join(", ")}</span>`;

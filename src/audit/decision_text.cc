@@ -1,8 +1,8 @@
-#include "cli/decision_text.h"
+#include "audit/decision_text.h"
 
 #include <fmt/format.h>
 
-namespace stockade::cli {
+namespace stockade::audit {
 
 std::string tier_id(DecisionTier t) {
   switch (t) {
@@ -115,4 +115,4 @@ nlohmann::json side_json(const Decision& d, const std::string& who, const char* 
   return j;
 }
 
-}  // namespace stockade::cli
+}  // namespace stockade::audit

@@ -6,7 +6,7 @@
 
 #include "engine/engine.h"
 
-namespace stockade::cli {
+namespace stockade::audit {
 
 std::string tier_id(DecisionTier t);
 std::string ref_text(const PolicyRef& r, int line = 0);
@@ -16,4 +16,4 @@ nlohmann::json ref_json(const PolicyRef& r);
 std::string reason(const Decision& d, const std::string& who, const char* direction);
 nlohmann::json side_json(const Decision& d, const std::string& who, const char* direction);
 
-}  // namespace stockade::cli
+}  // namespace stockade::audit
