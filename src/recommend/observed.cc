@@ -183,6 +183,23 @@ Result<Observed> observe_batch(const ClusterState& state, const PolicyEngine& en
   return out;
 }
 
+Result<Observed> observe_graph(const ClusterState& state, const PolicyEngine& engine,
+                               const ObserveOptions& options,
+                               const std::function<uint64_t(EdgeGraph&)>& fill) {
+  Observed out;
+  GraphOptions go;
+  go.by = Granularity::Pod;
+  go.max_external_nodes = options.max_external_nodes;
+  go.refuse_past_cap = true;
+  EdgeGraph graph(state, engine.endpoints(), go);
+  out.records = fill(graph);
+  if (graph.over_cap())
+    return make_error("more than " + std::to_string(options.max_external_nodes) +
+                      " distinct external addresses in the flows");
+  collect(state, engine, graph, nullptr, out);
+  return out;
+}
+
 bool to_engine_peer(const ObservedPeer& p, Peer& out) {
   switch (p.kind) {
     case ObservedPeer::Kind::Endpoint:

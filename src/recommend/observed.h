@@ -5,6 +5,8 @@
 // address, an unknown node).
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -78,6 +80,12 @@ struct AgentBatch;
 }
 Result<Observed> observe_batch(const ClusterState& state, const PolicyEngine& engine,
                                const batch::AgentBatch& b, const ObserveOptions& options);
+
+// The same from a pod-level graph the caller fills (`fill` adds records and batches and returns
+// how many records it added): a server's journals.
+Result<Observed> observe_graph(const ClusterState& state, const PolicyEngine& engine,
+                               const ObserveOptions& options,
+                               const std::function<uint64_t(EdgeGraph&)>& fill);
 
 // The engine's view of an observed peer (endpoint or address); false when it has none.
 bool to_engine_peer(const ObservedPeer& p, Peer& out);

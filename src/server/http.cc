@@ -200,6 +200,11 @@ struct HttpServer::Impl {
                   const httplib::ContentReader& reader);
   void get_map(const httplib::Request& req, httplib::Response& res);
   void get_audit(const httplib::Request& req, httplib::Response& res);
+  void get_verify(const httplib::Request& req, httplib::Response& res);
+  // ?by= (pod, workload, namespace; `fallback` when absent) and ?since=/&until=; false after
+  // answering 400.
+  bool query_window(const httplib::Request& req, httplib::Response& res, Granularity fallback,
+                    Granularity& by, int64_t range[2]);
   void post_agent_batch(const httplib::Request& req, httplib::Response& res,
                         const httplib::ContentReader& reader);
   std::atomic<size_t> agent_batches_in_flight{0};
@@ -337,7 +342,9 @@ void HttpServer::Impl::routes() {
   });
   // In the contract, not built yet: an explicit answer rather than a 404 that looks like a
   // wrong URL.
-  for (const char* path : {"/api/v1/verify", "/api/v1/recommendations"})
+  s.Get("/api/v1/verify",
+        [this](const httplib::Request& req, httplib::Response& res) { get_verify(req, res); });
+  for (const char* path : {"/api/v1/recommendations"})
     s.Get(path, [](const httplib::Request& req, httplib::Response& res) {
       send_error(res, 501, req.path + " is not implemented in this version");
     });
@@ -438,30 +445,51 @@ void HttpServer::Impl::post_agent_batch(const httplib::Request& req, httplib::Re
   res.set_content(dump(out), "application/json");
 }
 
-void HttpServer::Impl::get_map(const httplib::Request& req, httplib::Response& res) {
-  if (!state.ready())
-    return send_error(res, 503, "not ready: the cluster objects are not loaded yet");
-  Granularity by = Granularity::Workload;
+bool HttpServer::Impl::query_window(const httplib::Request& req, httplib::Response& res,
+                                    Granularity fallback, Granularity& by, int64_t range[2]) {
+  by = fallback;
   if (req.has_param("by")) {
     const std::string v = req.get_param_value("by");
-    if (v == "pod") {
-      by = Granularity::Pod;
-    } else if (v == "namespace") {
-      by = Granularity::Namespace;
-    } else if (v != "workload") {
-      return send_error(res, 400, "by: expected pod, workload or namespace, got \"" + v + "\"");
+    auto g = parse_granularity(v);
+    if (!g) {
+      send_error(res, 400, "by: expected pod, workload or namespace, got \"" + v + "\"");
+      return false;
     }
+    by = *g;
   }
-  int64_t range[2] = {0, 0};
+  range[0] = range[1] = 0;
   const char* names[2] = {"since", "until"};
   const int64_t now = now_ns();
   for (int i = 0; i < 2; ++i) {
     if (!req.has_param(names[i])) continue;
     std::string error;
     auto t = parse_time_or_age(req.get_param_value(names[i]), now, &error);
-    if (!t) return send_error(res, 400, std::string(names[i]) + ": " + error);
+    if (!t) {
+      send_error(res, 400, std::string(names[i]) + ": " + error);
+      return false;
+    }
     range[i] = *t;
   }
+  return true;
+}
+
+void HttpServer::Impl::get_verify(const httplib::Request& req, httplib::Response& res) {
+  if (!state.ready())
+    return send_error(res, 503, "not ready: the cluster objects are not loaded yet");
+  Granularity by;
+  int64_t range[2];
+  if (!query_window(req, res, Granularity::Workload, by, range)) return;
+  auto j = state.verify_json(by, range[0], range[1]);
+  if (!j) return send_error(res, 503, j.error().str());
+  res.set_content(*j + "\n", "application/json");
+}
+
+void HttpServer::Impl::get_map(const httplib::Request& req, httplib::Response& res) {
+  if (!state.ready())
+    return send_error(res, 503, "not ready: the cluster objects are not loaded yet");
+  Granularity by;
+  int64_t range[2];
+  if (!query_window(req, res, Granularity::Workload, by, range)) return;
   std::string body = state.map_json(by, range[0], range[1]) + "\n";
   // An entity tag of the answer, so that the console polls cheaply: an unchanged map is a 304.
   uint64_t h = 1469598103934665603ull;  // FNV-1a

@@ -55,6 +55,13 @@ constexpr const char* kDocument = R"json({
         {"name": "since", "in": "query", "description": "RFC 3339 or a duration before now (24h)", "schema": {"type": "string"}},
         {"name": "until", "in": "query", "schema": {"type": "string"}}],
       "responses": {"200": {"description": "the map", "content": {"application/json": {}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/verify": {"get": {
+      "summary": "The object stockade verify -o json prints for the same objects and records: each observed edge's verdict and deciding rule",
+      "parameters": [
+        {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["pod", "workload", "namespace"], "default": "workload"}},
+        {"name": "since", "in": "query", "schema": {"type": "string"}},
+        {"name": "until", "in": "query", "schema": {"type": "string"}}],
+      "responses": {"200": {"description": "the verdicts", "content": {"application/json": {}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
     "/api/v1/audit": {"get": {
       "summary": "Audit events in time order: denied edges and edges outside a locked baseline",
       "parameters": [

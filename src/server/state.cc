@@ -6,6 +6,7 @@
 #include <tuple>
 #include <utility>
 
+#include "audit/verify.h"
 #include "flow/agent_batch.h"
 #include "map/map_view.h"
 #include "recommend/observed.h"
@@ -67,10 +68,8 @@ FlowReadOptions ServerState::read_options() const {
   return ro;
 }
 
-std::unique_ptr<ServerState::Observed> ServerState::aggregate_journal(
-    const std::shared_ptr<const Snapshot>& snap, int64_t since_ns, int64_t until_ns,
-    const std::vector<Granularity>& by) const {
-  auto obs = std::make_unique<Observed>(snap, options_, by);
+void ServerState::replay(const std::vector<EdgeGraph*>& graphs, int64_t since_ns, int64_t until_ns,
+                         uint64_t& records, uint64_t& malformed) const {
   const FlowReadOptions ro = read_options();
   (void)journal_.replay([&](std::string_view body) {
     FlowReadStats stats;
@@ -78,30 +77,65 @@ std::unique_ptr<ServerState::Observed> ServerState::aggregate_journal(
       if (f.time_ns != 0 &&
           ((since_ns && f.time_ns < since_ns) || (until_ns && f.time_ns >= until_ns)))
         return;
-      ++obs->records;
-      obs->add(f);
+      ++records;
+      for (EdgeGraph* g : graphs) g->add(f);
     });
-    obs->malformed += stats.malformed;
+    malformed += stats.malformed;
   });
-  if (batches_) {
-    // An agent's batch journaled twice (the store's answer lost in a crash between the two
-    // writes, then the agent's replay) counts once.
-    std::set<std::tuple<std::string, std::string, uint64_t>> seen;
-    (void)batches_->replay([&](std::string_view body) {
-      auto b = batch::decode(body);
-      if (!b || !seen.emplace(b->node, b->boot_id, b->seq).second) return;
-      if (since_ns || until_ns) {
-        // A window keeps the edges seen in it (an edge's first to last time overlaps it).
-        std::erase_if(b->edges, [&](const batch::Edge& e) {
-          return (since_ns && e.stats.last_seen && e.stats.last_seen < since_ns) ||
-                 (until_ns && e.stats.first_seen >= until_ns);
-        });
-      }
-      for (auto& g : obs->graphs)
-        if (g) batch::add_to_graph(*b, *g);
-    });
-  }
+  if (!batches_) return;
+  // An agent's batch journaled twice (the store's answer lost in a crash between the two
+  // writes, then the agent's replay) counts once.
+  std::set<std::tuple<std::string, std::string, uint64_t>> seen;
+  (void)batches_->replay([&](std::string_view body) {
+    auto b = batch::decode(body);
+    if (!b || !seen.emplace(b->node, b->boot_id, b->seq).second) return;
+    if (since_ns || until_ns) {
+      // A window keeps the edges seen in it (an edge's first to last time overlaps it).
+      std::erase_if(b->edges, [&](const batch::Edge& e) {
+        return (since_ns && e.stats.last_seen && e.stats.last_seen < since_ns) ||
+               (until_ns && e.stats.first_seen >= until_ns);
+      });
+    }
+    for (EdgeGraph* g : graphs) batch::add_to_graph(*b, *g);
+  });
+}
+
+std::unique_ptr<ServerState::Observed> ServerState::aggregate_journal(
+    const std::shared_ptr<const Snapshot>& snap, int64_t since_ns, int64_t until_ns,
+    const std::vector<Granularity>& by) const {
+  auto obs = std::make_unique<Observed>(snap, options_, by);
+  std::vector<EdgeGraph*> graphs;
+  for (auto& g : obs->graphs)
+    if (g) graphs.push_back(g.get());
+  replay(graphs, since_ns, until_ns, obs->records, obs->malformed);
   return obs;
+}
+
+Result<std::string> ServerState::verify_json(Granularity by, int64_t since_ns,
+                                             int64_t until_ns) const {
+  std::shared_ptr<const Snapshot> snap;
+  {
+    std::lock_guard lock(ingest_mutex_);
+    if (!observed_) return make_error(ErrorCode::Unavailable, "not ready");
+    snap = observed_->snapshot;
+  }
+  // Every record and batch kept, at pod level over this snapshot's endpoints, classified as
+  // `stockade verify` classifies them. (Read from the journals on each request: its cost grows
+  // with the traffic kept, docs/notes/serve.md.)
+  ObserveOptions oo;
+  oo.max_external_nodes = 0;
+  auto obs = observe_graph(snap->state, *snap->engine, oo, [&](EdgeGraph& g) {
+    std::lock_guard lock(ingest_mutex_);
+    uint64_t records = 0, malformed = 0;
+    replay({&g}, since_ns, until_ns, records, malformed);
+    return records;
+  });
+  if (!obs) return tl::unexpected<Error>(obs.error());
+  if (snap->state.pods.empty() && snap->state.workloads.empty())
+    return audit::verify_json_without_objects(*obs).dump(-1, ' ', false,
+                                                         nlohmann::json::error_handler_t::replace);
+  return audit::verify_json(audit::verify_observed(*snap->engine, *obs, by), *obs, by)
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<void> ServerState::rebuild() {

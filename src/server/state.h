@@ -86,6 +86,10 @@ class ServerState {
   // journal.
   Result<AgentBatchResult> ingest_batch(std::string_view body);
 
+  // The `stockade verify -o json --by BY` object for every record and batch kept in
+  // [since, until) (0: unbounded).
+  Result<std::string> verify_json(Granularity by, int64_t since_ns = 0, int64_t until_ns = 0) const;
+
   // The `stockade map -o json` object for the records with a time in [since_ns, until_ns)
   // (0: unbounded; records without a time are always included, as `--since` treats them).
   std::string map_json(Granularity by, int64_t since_ns = 0, int64_t until_ns = 0) const;
@@ -111,6 +115,10 @@ class ServerState {
                                               int64_t since_ns, int64_t until_ns,
                                               const std::vector<Granularity>& by) const;
   FlowReadOptions read_options() const;
+  // Every journaled record and agent batch in [since, until) into the graphs (the caller holds
+  // the ingest lock).
+  void replay(const std::vector<EdgeGraph*>& graphs, int64_t since_ns, int64_t until_ns,
+              uint64_t& records, uint64_t& malformed) const;
 
   ObjectSource source_;
   FlowJournal& journal_;

@@ -133,6 +133,14 @@ std::string cli_map(const std::string& by, const fs::path& flows,
   return stockade::test::run_command(cmd).out;
 }
 
+std::string cli_verify(const std::string& by, const fs::path& flows,
+                       const std::vector<fs::path>& objects) {
+  std::string cmd = std::string(STOCKADE_BINARY) + " verify --by " + by;
+  for (const fs::path& p : objects) cmd += " -f " + p.string();
+  cmd += " --flows " + flows.string() + " -o json 2>/dev/null";
+  return stockade::test::run_command(cmd).out;
+}
+
 }  // namespace
 
 TEST(FlowJournal, ReplaysWhatWasAppendedAndDropsATornLastBatch) {
@@ -273,6 +281,11 @@ TEST(Serve, MapEqualsTheCommandLineAndSurvivesAKill9) {
       ASSERT_TRUE(m);
       ASSERT_EQ(m->status, 200);
       EXPECT_EQ(m->body, cli_map(by, flows, objects)) << by;
+      // verify: the same object `stockade verify -o json` prints, row for row.
+      auto v = c.Get(("/api/v1/verify?by=" + by).c_str());
+      ASSERT_TRUE(v);
+      ASSERT_EQ(v->status, 200) << v->body;
+      EXPECT_EQ(v->body, cli_verify(by, flows, objects)) << by;
     }
     // Answered means durable: killed without a chance to flush anything.
     serve.kill(SIGKILL);
@@ -283,6 +296,10 @@ TEST(Serve, MapEqualsTheCommandLineAndSurvivesAKill9) {
   auto m = c.Get("/api/v1/map?by=workload");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->body, cli_map("workload", flows, objects));
+  auto v = c.Get("/api/v1/verify");  // by workload, as the command's default
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->body, cli_verify("workload", flows, objects));
+  EXPECT_EQ(c.Get("/api/v1/verify?by=node")->status, 400);
   // A time window: the demo's records span a few seconds; none are after their end.
   auto later = c.Get("/api/v1/map?since=2100-01-01T00:00:00Z");
   ASSERT_TRUE(later);
