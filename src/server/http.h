@@ -48,7 +48,7 @@ struct HttpOptions {
   // The window agents are told to use (next_interval_ms), and how many agent batches may be
   // taken in at once before the next gets 429 with Retry-After (back-pressure).
   int64_t agent_interval_ms = 10000;
-  size_t max_agent_batches_in_flight = 4;
+  size_t max_agent_batches_in_flight = 8;
   // Receives one JSON object per line (requests, errors); null: no logs.
   std::function<void(const std::string&)> log;
   // The Hubble Relay follower's counters, for /metrics (null: none is followed).
