@@ -612,7 +612,7 @@ TEST(Serve, RefusesWhatItShouldWithAOneLineReason) {
   EXPECT_EQ(mixed->status, 200);
   EXPECT_NE(mixed->body.find("\"accepted\":0"), std::string::npos) << mixed->body;
   // The contract's endpoints not built yet say so.
-  EXPECT_EQ(c.Get("/api/v1/verify", auth)->status, 501);
+  EXPECT_EQ(c.Get("/api/v1/recommendations", auth)->status, 501);
   fs::remove_all(dir);
 }
 
