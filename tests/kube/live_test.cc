@@ -29,6 +29,7 @@
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "kube/live_state.h"
+#include "support/serve_process.h"
 
 namespace stockade::kube {
 namespace {
@@ -1457,25 +1458,11 @@ TEST_F(LiveCluster, ServeChecksTokensAndActionsWithTheCluster) {
   const fs::path sdir = dir / "serve-access";
   fs::create_directories(sdir);
   const fs::path log = sdir / "log";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    FILE* f = std::freopen(log.c_str(), "a", stderr);
-    (void)f;
-    if (::chdir(dir.c_str()) != 0) ::_exit(126);  // the kubeconfig names ca.crt beside it
-    ::execl(STOCKADE_BINARY, STOCKADE_BINARY, "serve", "--kubeconfig",
-            (dir / "admin.kubeconfig").c_str(), "--store",
-            ("sqlite:" + (sdir / "db").string()).c_str(), "--listen", "127.0.0.1:0",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int sport = 0;
-  for (int i = 0; i < 600 && sport == 0; ++i) {
-    const std::string text = slurp(log);
-    const std::string key = "\"address\":\"127.0.0.1:";
-    const size_t at = text.find(key);
-    if (at != std::string::npos) sport = std::atoi(text.c_str() + at + key.size());
-    if (sport == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  // The kubeconfig names ca.crt beside it: run from its directory.
+  test::ServeProcess serve({"--kubeconfig", (dir / "admin.kubeconfig").string(), "--store",
+                            "sqlite:" + (sdir / "db").string(), "--listen", "127.0.0.1:0"},
+                           log, dir);
+  const int sport = serve.port;
   ASSERT_GT(sport, 0) << slurp(log);
   auto get = [&](const std::string& path, const std::string& token,
                  const std::string& method = "GET") {
@@ -1524,9 +1511,7 @@ TEST_F(LiveCluster, ServeChecksTokensAndActionsWithTheCluster) {
   EXPECT_TRUE(bob_refused);
   // The log names who asked.
   EXPECT_NE(slurp(log).find("\"user\":\"admin\""), std::string::npos);
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  const int status = serve.kill(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 

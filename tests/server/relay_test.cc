@@ -25,6 +25,7 @@
 
 #include "observer/observer.grpc.pb.h"
 #include "support/run_command.h"
+#include "support/serve_process.h"
 
 namespace {
 
@@ -103,40 +104,6 @@ std::string slurp(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-struct Serve {
-  pid_t pid = -1;
-  int port = 0;
-  Serve(const std::vector<std::string>& args, const fs::path& log) {
-    pid = ::fork();
-    if (pid == 0) {
-      FILE* f = std::freopen(log.c_str(), "a", stderr);
-      (void)f;
-      std::vector<char*> argv;
-      static std::string bin = STOCKADE_BINARY, serve = "serve";
-      argv.push_back(bin.data());
-      argv.push_back(serve.data());
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-    const std::regex listening(R"re("address":"127\.0\.0\.1:(\d+)".*"msg":"listening")re");
-    for (int i = 0; i < 600 && port == 0; ++i) {
-      std::smatch m;
-      const std::string text = slurp(log);
-      if (std::regex_search(text, m, listening)) port = std::stoi(m[1]);
-      if (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  ~Serve() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      int status = 0;
-      ::waitpid(pid, &status, 0);
-    }
-  }
-};
-
 uint64_t metric(const std::string& text, const std::string& name) {
   std::smatch m;
   if (!std::regex_search(text, m, std::regex("\n" + name + " (\\d+)"))) return 0;
@@ -160,7 +127,7 @@ void follow_and_compare(size_t break_after, const std::string& name) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   {
-    Serve serve(
+    stockade::test::ServeProcess serve(
         {"-f", (kSource / "demo/cluster").string(), "-f", (kSource / "demo/policies").string(),
          "--store", "sqlite:" + (dir / "db").string(), "--listen", "127.0.0.1:0", "--hubble-relay",
          "127.0.0.1:" + std::to_string(relay_port)},

@@ -27,9 +27,11 @@
 #include "server/flow_journal.h"
 #include "server/http.h"
 #include "support/run_command.h"
+#include "support/serve_process.h"
 
 namespace fs = std::filesystem;
 using stockade::server::FlowJournal;
+using stockade::test::ServeProcess;
 
 namespace {
 
@@ -72,58 +74,6 @@ int free_port() {
   ::close(fd);
   return port;
 }
-
-// `stockade serve` as a child process, its log in a file, its port read from the log.
-struct ServeProcess {
-  pid_t pid = -1;
-  int port = 0;
-  fs::path log;
-
-  ServeProcess(const std::vector<std::string>& args, const fs::path& log_file) : log(log_file) {
-    pid = ::fork();
-    if (pid == 0) {
-      FILE* f = std::freopen(log_file.c_str(), "a", stderr);
-      (void)f;
-      std::vector<char*> argv;
-      static std::string bin = STOCKADE_BINARY, serve = "serve";
-      argv.push_back(bin.data());
-      argv.push_back(serve.data());
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-    const std::regex listening(R"re("address":"127\.0\.0\.1:(\d+)".*"msg":"listening")re");
-    for (int i = 0; i < 600 && port == 0; ++i) {
-      std::smatch m;
-      const std::string text = slurp(log);
-      if (std::regex_search(text, m, listening)) port = std::stoi(m[1]);
-      int status = 0;
-      if (port == 0 && ::waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        break;
-      }
-      if (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  ~ServeProcess() { kill(SIGKILL); }
-
-  // Sends a signal and waits; returns the wait status.
-  int kill(int sig) {
-    if (pid <= 0) return -1;
-    ::kill(pid, sig);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    pid = -1;
-    return status;
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_connection_timeout(5, 0);
-    c.set_read_timeout(60, 0);
-    return c;
-  }
-};
 
 std::string cli_map(const std::string& by, const fs::path& flows,
                     const std::vector<fs::path>& objects) {
