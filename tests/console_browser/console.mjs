@@ -114,6 +114,26 @@ try {
     await shot(page, "03-edge.png");
   }
 
+  // 3b. An allowed edge picked from the edge list: its verdict and each side's deciding rule
+  // now, as GET /api/v1/verify gives them (the audit only records denied edges).
+  {
+    const ver = await apiGet("/api/v1/verify?by=workload");
+    const allowed = ver.edges.filter((r) => r.verdict === "allowed" && r.src !== r.dst);
+    const row = allowed.find((r) => r.ingress.policy) || allowed[0];
+    check("the demo has allowed edges in /api/v1/verify", !!row, "no allowed row");
+    if (row) {
+      const key = `${row.src}|${row.dst}|${String(row.protocol).toUpperCase()}|${row.port}`;
+      await page.click(`#edge-list li[data-key="${key}"]`);
+      await page.waitForFunction(() => /allowed|denied/.test(document.getElementById("d-verdict").textContent),
+        null, { timeout: 10000 }).catch(() => {});
+      const vtext = await page.textContent("#d-verdict");
+      const rule = row.ingress.policy ? row.ingress.policy.name : row.ingress.tier;
+      check(`an allowed edge shows its verdict and deciding rule from /api/v1/verify (${row.src} → ${row.dst}, ${rule})`,
+        vtext.includes("allowed") && vtext.includes(rule), `verdict text '${vtext}'`);
+      await shot(page, "03b-allowed-edge.png");
+    }
+  }
+
   // 4. An edge the policies deny, reached from the audit table: the verdict and deciding rules.
   const audit = await apiGet("/api/v1/audit?limit=10000");
   const denied = audit.events.find((e) => e.kind === "denied");

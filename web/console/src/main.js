@@ -123,6 +123,40 @@ function edgeColor(e) {
   return "#5b8def";
 }
 
+function verifyKey() {
+  return `${state.by}|${state.window || ""}|${state.etag || ""}`;
+}
+
+async function loadVerify() {
+  const key = verifyKey();
+  if (state.verifyLoading === key) return;
+  state.verifyLoading = key;
+  try {
+    const q = new URLSearchParams({ by: state.by });
+    if (state.window) q.set("since", state.window);
+    const res = await api("/api/v1/verify?" + q.toString());
+    const rows = new Map();
+    state.verifyError = "";
+    if (res.ok) {
+      for (const r of (await res.json()).edges || []) {
+        const k = `${r.src}|${r.dst}|${String(r.protocol).toUpperCase()}|${r.port}`;
+        if (!rows.has(k)) rows.set(k, []);
+        rows.get(k).push(r);  // a pair whose pods' edges differ has a row per verdict
+      }
+    } else {
+      state.verifyError = await errorOf(res);
+    }
+    state.verify = rows;
+    state.verifyKey = key;
+  } catch (err) {
+    state.verifyError = String(err);
+    state.verifyKey = key;
+  } finally {
+    state.verifyLoading = "";
+  }
+  showDetails();
+}
+
 async function loadMap() {
   const q = new URLSearchParams({ by: state.by });
   if (state.window) q.set("since", state.window);
@@ -360,10 +394,20 @@ function showDetails() {
     verdict = `<span class="pill denied">denied</span> <span class="muted">(${denied.length} audit event${denied.length > 1 ? "s" : ""})</span>
       <dl class="kv"><dt>egress</dt><dd>${sideText(d.egress)}</dd><dt>ingress</dt><dd>${sideText(d.ingress)}</dd></dl>`;
   } else {
-    const ob = events.find((ev) => ev.detail && ev.detail.verdict);
-    verdict = ob
-      ? `<span class="pill ${esc(ob.detail.verdict)}">${esc(ob.detail.verdict)}</span>`
-      : `<span class="muted">no denied audit event for this edge: the policies in force did not deny it when it was recorded (the rule that allows it needs <code>/api/v1/verify</code>, not built yet)</span>`;
+    // The verdict of the policies in force now and the deciding rule of each side, as
+    // `stockade verify` gives them (GET /api/v1/verify, loaded once per map version).
+    const rows = state.verify && state.verify.get(`${e.src}|${e.dst}|${String(e.protocol).toUpperCase()}|${e.port}`);
+    if (rows) {
+      verdict = rows
+        .map((r) => `<span class="pill ${esc(r.verdict)}">${esc(r.verdict)}</span>${r.pod_edges ? ` <span class="muted">(${r.pod_edges} pod edge${r.pod_edges > 1 ? "s" : ""})</span>` : ""}
+      <dl class="kv"><dt>egress</dt><dd>${sideText(r.egress)}</dd><dt>ingress</dt><dd>${sideText(r.ingress)}</dd></dl>`)
+        .join("");
+    } else if (state.verifyKey === verifyKey()) {
+      verdict = `<span class="muted">no established connection: attempts that never connected have no verdict${state.verifyError ? ` (${esc(state.verifyError)})` : ""}</span>`;
+    } else {
+      verdict = `<span class="muted">reading the verdicts…</span>`;
+      loadVerify();
+    }
   }
   const namespaces = [...new Set([nsOf(e.src), nsOf(e.dst)])].filter((ns) => ns && ns !== "world" && ns !== "node");
   box.innerHTML = `<div class="card"><div class="card-title" id="d-title">${esc(e.src)} → ${esc(e.dst)}</div><dl class="kv">
