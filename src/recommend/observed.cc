@@ -197,6 +197,12 @@ Result<Observed> observe_graph(const ClusterState& state, const PolicyEngine& en
     return make_error("more than " + std::to_string(options.max_external_nodes) +
                       " distinct external addresses in the flows");
   collect(state, engine, graph, nullptr, out);
+  // The time span of what was observed (recommend's learning window).
+  for (const ObservedEdge& e : out.edges) {
+    if (e.stats.first_seen && (!out.first_ns || e.stats.first_seen < out.first_ns))
+      out.first_ns = e.stats.first_seen;
+    out.last_ns = std::max(out.last_ns, e.stats.last_seen);
+  }
   return out;
 }
 

@@ -344,10 +344,23 @@ void HttpServer::Impl::routes() {
   // wrong URL.
   s.Get("/api/v1/verify",
         [this](const httplib::Request& req, httplib::Response& res) { get_verify(req, res); });
-  for (const char* path : {"/api/v1/recommendations"})
-    s.Get(path, [](const httplib::Request& req, httplib::Response& res) {
-      send_error(res, 501, req.path + " is not implemented in this version");
-    });
+  s.Get("/api/v1/recommendations", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!state.ready())
+      return send_error(res, 503, "not ready: the cluster objects are not loaded yet");
+    const std::string ns = req.has_param("namespace") ? req.get_param_value("namespace") : "";
+    const bool accept =
+        req.has_param("acceptBlocked") && req.get_param_value("acceptBlocked") == "true";
+    auto j = state.recommendations_json(ns, accept, options.min_window_ns);
+    if (!j) {
+      const ErrorCode c = j.error().code;
+      return send_error(res,
+                        c == ErrorCode::Conflict   ? 409
+                        : c == ErrorCode::Internal ? 500
+                                                   : 503,
+                        j.error().str());
+    }
+    res.set_content(*j, "application/json");
+  });
   s.Post("/api/v1/agent/batches",
          [this](const httplib::Request& req, httplib::Response& res,
                 const httplib::ContentReader& reader) { post_agent_batch(req, res, reader); });

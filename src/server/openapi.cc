@@ -62,6 +62,13 @@ constexpr const char* kDocument = R"json({
         {"name": "since", "in": "query", "schema": {"type": "string"}},
         {"name": "until", "in": "query", "schema": {"type": "string"}}],
       "responses": {"200": {"description": "the verdicts", "content": {"application/json": {}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/recommendations": {"get": {
+      "summary": "What stockade recommend -o json prints for the same objects and every record and batch kept",
+      "parameters": [
+        {"name": "namespace", "in": "query", "description": "only this namespace's policies", "schema": {"type": "string"}},
+        {"name": "acceptBlocked", "in": "query", "description": "answer even when observed edges in force would be blocked", "schema": {"type": "boolean"}}],
+      "responses": {"200": {"description": "a List of NetworkPolicies", "content": {"application/json": {}}},
+        "409": {"$ref": "#/components/responses/Error"}, "500": {"$ref": "#/components/responses/Error"}}}},
     "/api/v1/audit": {"get": {
       "summary": "Audit events in time order: denied edges and edges outside a locked baseline",
       "parameters": [

@@ -10,6 +10,8 @@
 #include "flow/agent_batch.h"
 #include "map/map_view.h"
 #include "recommend/observed.h"
+#include "recommend/recommend.h"
+#include "recommend/selfcheck.h"
 
 namespace stockade::server {
 
@@ -66,6 +68,53 @@ FlowReadOptions ServerState::read_options() const {
   ro.threads = 1;  // request bodies are small; the HTTP server's threads give the parallelism
   ro.max_gzip_ratio = options_.max_gzip_ratio;
   return ro;
+}
+
+Result<std::string> ServerState::recommendations_json(const std::string& ns, bool accept_blocked,
+                                                      int64_t min_window_ns) const {
+  std::shared_ptr<const Snapshot> snap;
+  {
+    std::lock_guard lock(ingest_mutex_);
+    if (!observed_) return make_error(ErrorCode::Unavailable, "not ready");
+    snap = observed_->snapshot;
+  }
+  ObserveOptions oo;
+  oo.max_external_nodes = kDefaultMaxObservedExternal;
+  auto obs = observe_graph(snap->state, *snap->engine, oo, [&](EdgeGraph& g) {
+    std::lock_guard lock(ingest_mutex_);
+    uint64_t records = 0, malformed = 0;
+    replay({&g}, 0, 0, records, malformed);
+    return records;
+  });
+  if (!obs) return tl::unexpected<Error>(obs.error());
+  if (obs->edges.empty())
+    return make_error(ErrorCode::Conflict, "no observed traffic yet: nothing to learn from");
+  // As `stockade recommend` with its defaults: synthesis, then the self-check against the
+  // policies in force (recommend/selfcheck.h).
+  RecommendOptions ro;
+  const int64_t window = obs->last_ns > obs->first_ns ? obs->last_ns - obs->first_ns : 0;
+  ro.low_confidence = window < min_window_ns;
+  Recommendation rec = recommend(snap->state, *snap->engine, *obs, ro);
+  ClusterState after_state = with_recommendation(snap->state, rec, false);
+  auto after = PolicyEngine::compile(after_state, build_endpoints(after_state));
+  SelfCheck check = self_check(*snap->engine, *after, *obs, rec, ro);
+  if (check.failed())
+    return make_error(ErrorCode::Internal,
+                      "self-check failed (a bug in stockade; please report it): the "
+                      "recommendation denies " +
+                          std::to_string(check.observed_denied.size()) + " observed edge(s)");
+  if (check.blocked && !accept_blocked) {
+    std::string msg = std::to_string(check.blocked) +
+                      " observed edge(s) that the policies in force allow would be denied by the "
+                      "recommendation (acceptBlocked=true answers it anyway)";
+    if (!check.blocked_examples.empty()) msg += ": " + check.blocked_examples.front();
+    return make_error(ErrorCode::Conflict, msg);
+  }
+  if (!ns.empty()) {
+    std::erase_if(rec.policies, [&](const RecommendedPolicy& p) { return p.policy.ns != ns; });
+    rec.guardrails.clear();  // cluster-scoped
+  }
+  return render_json(rec);
 }
 
 void ServerState::replay(const std::vector<EdgeGraph*>& graphs, int64_t since_ns, int64_t until_ns,

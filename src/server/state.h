@@ -90,6 +90,14 @@ class ServerState {
   // [since, until) (0: unbounded).
   Result<std::string> verify_json(Granularity by, int64_t since_ns = 0, int64_t until_ns = 0) const;
 
+  // What `stockade recommend -o json` prints for the same objects and every record and batch
+  // kept (its default options; a learning window under `min_window_ns` annotates every policy
+  // confidence: low), only the policies of `ns` when not empty. Errors: no traffic yet
+  // (Conflict), observed edges in force the recommendation would block (Conflict, unless
+  // `accept_blocked`), a failed self-check (Internal).
+  Result<std::string> recommendations_json(const std::string& ns, bool accept_blocked,
+                                           int64_t min_window_ns) const;
+
   // The `stockade map -o json` object for the records with a time in [since_ns, until_ns)
   // (0: unbounded; records without a time are always included, as `--since` treats them).
   std::string map_json(Granularity by, int64_t since_ns = 0, int64_t until_ns = 0) const;

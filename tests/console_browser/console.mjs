@@ -209,10 +209,25 @@ try {
     /outside the baseline/.test(base2), `baseline text '${base2}'`);
   await shot(page, "08-new-edge-on-map.png");
 
-  // 7. The panels that wait for endpoints say so.
+  // 7. The recommended policies, as GET /api/v1/recommendations gives them, per namespace;
+  // simulate is reported as not built yet.
   await page.keyboard.press("4");
+  const recAll = await apiGet("/api/v1/recommendations?acceptBlocked=true");
+  await page.check("#rec-accept");
+  await page.click("#rec-load");
+  await page.waitForFunction((n) => document.body.dataset.recommended === String(n), recAll.items.length, { timeout: 15000 });
+  const recText = await page.textContent("#rec-list");
+  check(`the policies panel lists the ${recAll.items.length} recommended policies`,
+    recAll.items.length > 0 && recAll.items.every((p) => recText.includes(`${p.metadata.namespace}/${p.metadata.name}`)),
+    `list '${recText.slice(0, 200)}'`);
+  const recShop = await apiGet("/api/v1/recommendations?acceptBlocked=true&namespace=shop");
+  await page.fill("#rec-ns", "shop");
+  await page.click("#rec-load");
+  await page.waitForFunction((n) => document.body.dataset.recommended === String(n), recShop.items.length, { timeout: 15000 });
+  check("a namespace's recommended policies only", (await page.textContent("#rec-list")).split("NetworkPolicy").length - 1 === recShop.items.length);
   await page.waitForFunction(() => /501/.test(document.getElementById("endpoint-probe").textContent), null, { timeout: 10000 });
-  check("the policies panel reports the endpoints not built yet", true);
+  check("the policies panel says simulate is not built yet", true);
+  await shot(page, "09-recommended.png");
 
   check("no script errors in the page", pageErrors.length === 0, pageErrors.join("; "));
   check("nothing requested outside the server", external.length === 0, external.join(", "));

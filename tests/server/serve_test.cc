@@ -514,6 +514,38 @@ TEST(Serve, AgentBatchesAreTakenInOnceAndMapLikeTheCommandLine) {
   fs::remove_all(dir);
 }
 
+// GET /api/v1/recommendations: 409 before any traffic, then byte for byte what
+// `stockade recommend -o json` prints for the same objects and records; ?namespace= keeps
+// that namespace's policies.
+TEST(Serve, RecommendationsEqualTheCommandLine) {
+  const fs::path dir = temp_dir("recommendations");
+  const fs::path flows = kSource / "demo/flows/hubble.json.gz";
+  const std::vector<fs::path> objects = {kSource / "demo/cluster", kSource / "demo/policies"};
+  ServeProcess serve({"-f", objects[0].string(), "-f", objects[1].string(), "--store",
+                      "sqlite:" + (dir / "db").string(), "--listen", "127.0.0.1:0"},
+                     dir / "log");
+  ASSERT_GT(serve.port, 0) << slurp(dir / "log");
+  auto c = serve.client();
+  EXPECT_EQ(c.Get("/api/v1/recommendations")->status, 409);
+  auto posted = c.Post("/api/v1/flows", gunzip(flows), "application/x-ndjson");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 200);
+  auto r = c.Get("/api/v1/recommendations");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const std::string cli =
+      stockade::test::run_command(std::string(STOCKADE_BINARY) + " recommend -f " +
+                                  objects[0].string() + " -f " + objects[1].string() + " --flows " +
+                                  flows.string() + " -o json 2>/dev/null")
+          .out;
+  ASSERT_FALSE(cli.empty());
+  EXPECT_EQ(r->body, cli);
+  auto one = nlohmann::json::parse(c.Get("/api/v1/recommendations?namespace=shop")->body);
+  ASSERT_FALSE(one["items"].empty());
+  for (const auto& item : one["items"]) EXPECT_EQ(item["metadata"]["namespace"], "shop");
+  fs::remove_all(dir);
+}
+
 TEST(Serve, RefusesWhatItShouldWithAOneLineReason) {
   const fs::path dir = temp_dir("refuse");
   const fs::path token = dir / "token";
@@ -562,7 +594,7 @@ TEST(Serve, RefusesWhatItShouldWithAOneLineReason) {
   EXPECT_EQ(mixed->status, 200);
   EXPECT_NE(mixed->body.find("\"accepted\":0"), std::string::npos) << mixed->body;
   // The contract's endpoints not built yet say so.
-  EXPECT_EQ(c.Get("/api/v1/recommendations", auth)->status, 501);
+  EXPECT_EQ(c.Post("/api/v1/simulate", auth, "{}", "application/json")->status, 501);
   fs::remove_all(dir);
 }
 

@@ -604,19 +604,51 @@ async function baselineAction(ns, action) {
   await loadBaselines();
 }
 
-// ---------------------------------------------------------------- the endpoints not built yet
+// ---------------------------------------------------------------- recommended policies
+
+// One line a person reads for a recommended policy: who it selects and what it lets in/out.
+function policySummary(p) {
+  const ps = (p.spec && p.spec.podSelector) || {};
+  const terms = Object.entries(ps.matchLabels || {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of ps.matchExpressions || [])
+    terms.push(`${e.key} ${e.operator}${e.values ? " (" + e.values.join(", ") + ")" : ""}`);
+  const who = terms.length ? terms.join(", ") : "every pod";
+  const rules = (dir) => (p.spec && p.spec[dir] ? p.spec[dir].length : 0);
+  return `${p.kind} ${p.metadata.namespace ? p.metadata.namespace + "/" : ""}${p.metadata.name}: selects ${who}; ` +
+    `${rules("ingress")} ingress rule(s), ${rules("egress")} egress rule(s)`;
+}
+
+async function loadRecommendations() {
+  const q = new URLSearchParams();
+  const ns = $("rec-ns").value.trim();
+  if (ns) q.set("namespace", ns);
+  if ($("rec-accept").checked) q.set("acceptBlocked", "true");
+  $("rec-status").textContent = "recommending…";
+  const res = await api("/api/v1/recommendations?" + q.toString());
+  if (!res.ok) {
+    $("rec-status").textContent = await errorOf(res);
+    $("rec-list").innerHTML = "";
+    $("rec-json").textContent = "";
+    $("rec-download").hidden = true;
+    return;
+  }
+  const text = await res.text();
+  const list = JSON.parse(text);
+  const items = list.items || [];
+  $("rec-status").textContent = `${items.length} polic${items.length === 1 ? "y" : "ies"}`;
+  $("rec-list").innerHTML = items.map((p) => `<li>${esc(policySummary(p))}</li>`).join("");
+  $("rec-json").textContent = text;
+  const link = $("rec-download");
+  if (link.href) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  link.hidden = false;
+  document.body.dataset.recommended = String(items.length);
+}
 
 async function probeEndpoints() {
   const ul = $("endpoint-probe");
-  const items = [];
-  for (const path of ["/api/v1/verify", "/api/v1/recommendations"]) {
-    const res = await api(path);
-    const ok = res.ok;
-    const text = ok ? "available (the console does not use it yet)" : await errorOf(res);
-    items.push(`<li><code>GET ${path}</code>: ${esc(text)}</li>`);
-  }
-  items.push(`<li><code>POST /api/v1/simulate</code>, <code>POST /api/v1/apply</code>: not asked (they act); wired once they exist</li>`);
-  ul.innerHTML = items.join("");
+  const res = await api("/api/v1/simulate", { method: "POST", body: "{}" });
+  ul.innerHTML = `<li><code>POST /api/v1/simulate</code>: ${esc(res.ok ? "available" : await errorOf(res))}</li>`;
 }
 
 // ---------------------------------------------------------------- views, keys, polling
@@ -631,7 +663,11 @@ function setView(v) {
     $("view-" + name).hidden = name !== v;
   }
   if (v === "audit") renderAudit();
-  if (v === "policies") probeEndpoints().catch((e) => setStatus(String(e.message || e), true));
+  if (v === "policies") {
+    probeEndpoints().catch((e) => setStatus(String(e.message || e), true));
+    if (!document.body.dataset.recommended)
+      loadRecommendations().catch((e) => setStatus(String(e.message || e), true));
+  }
   if (v === "map" && state.sigma) {
     state.sigma.resize();
     state.sigma.refresh();
@@ -655,6 +691,8 @@ function wire() {
       state.outcomes[o] = ev.target.checked;
       refreshFilters();
     });
+  $("rec-load").addEventListener("click", () =>
+    loadRecommendations().catch((e) => setStatus(String(e.message || e), true)));
   $("search").addEventListener("input", () => {
     state.search = $("search").value.trim().toLowerCase();
     refreshFilters();
