@@ -614,6 +614,14 @@ TEST(AgentCliBatches, KillNineLosesNoFormedBatch) {
   for (int i = 0; i < 200 && spooled() < kEvents; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_EQ(spooled(), static_cast<uint64_t>(kEvents));
+  // Spooled before its first attempt: on a loaded machine the first POST may not have reached
+  // the server yet (failed once under ctest -j2).
+  auto requests = [&] {
+    std::lock_guard<std::mutex> lock(r.mu);
+    return r.requests;
+  };
+  for (int i = 0; i < 200 && requests() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
