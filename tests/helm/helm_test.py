@@ -12,19 +12,18 @@ import json
 import os
 import re
 import shutil
-import ssl
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from apiserver import ApiServer, bin_dir  # noqa: E402
 
 SRC, STOCKADE, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 CHART = os.path.join(SRC, "deploy/helm/stockade")
 HELM = os.path.join(os.environ.get("STOCKADE_HELM_DIR", os.path.join(SRC, "build/helm")), "bin/helm")
-APISERVER_BIN = os.environ.get("STOCKADE_APISERVER_BIN",
-                               os.path.join(SRC, "build/apiserver/bin"))
+APISERVER_BIN = bin_dir(SRC)
 NS = "stockade"
 failures = []
 
@@ -146,45 +145,12 @@ for path, extra in ((default_path, set()),
 
 # --- the real API server -------------------------------------------------------------------
 api_dir = os.path.join(WORK, "apiserver")
-env = dict(os.environ, STOCKADE_APISERVER_BIN=APISERVER_BIN)
-start = subprocess.run([os.path.join(SRC, "scripts/test-apiserver.sh"), "start", api_dir], env=env,
-                       capture_output=True, text=True)
-if start.returncode != 0:
-    raise SystemExit("the API server did not start:\n" + start.stdout + start.stderr)
+api = ApiServer(SRC, api_dir)
 try:
-    port = open(os.path.join(api_dir, "port")).read().strip()
-    tls = ssl.create_default_context(cafile=os.path.join(api_dir, "ca.crt"))
-    base = "https://127.0.0.1:" + port
-
-    def call(method, path, body=None, ctype="application/json", token="admin-token"):
-        data = None
-        if body is not None:
-            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        req = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Authorization": "Bearer " + token,
-                                              "Content-Type": ctype})
-        try:
-            with urllib.request.urlopen(req, context=tls) as r:
-                return r.status, json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"{}")
-
-    PLURAL = {"ServiceAccount": "serviceaccounts", "ClusterRole": "clusterroles",
-              "ClusterRoleBinding": "clusterrolebindings", "PersistentVolumeClaim":
-              "persistentvolumeclaims", "Deployment": "deployments", "Service": "services",
-              "DaemonSet": "daemonsets", "NetworkPolicy": "networkpolicies", "Namespace": "namespaces",
-              "Pod": "pods", "ValidatingWebhookConfiguration": "validatingwebhookconfigurations"}
-    CLUSTER = {"ClusterRole", "ClusterRoleBinding", "Namespace", "ValidatingWebhookConfiguration"}
-
-    def url(doc, ns):
-        gv = doc["apiVersion"]
-        prefix = "/api/v1" if gv == "v1" else "/apis/" + gv
-        if doc["kind"] in CLUSTER:
-            return prefix + "/" + PLURAL[doc["kind"]]
-        return "%s/namespaces/%s/%s" % (prefix, ns, PLURAL[doc["kind"]])
+    call, url = api.call, api.url
 
     def create(doc, ns=NS):
-        return call("POST", url(doc, ns), yaml.safe_dump(doc), "application/yaml")
+        return api.create(doc, ns)
 
     def install(docs, what):
         for d in docs:
@@ -334,8 +300,7 @@ try:
                                   ("create", "ciliumnetworkpolicies", "cilium.io")]:
         expect("server", verb, resource, group, False)
 finally:
-    subprocess.run([os.path.join(SRC, "scripts/test-apiserver.sh"), "stop", api_dir], env=env,
-                   capture_output=True)
+    api.stop()
 
 if failures:
     print("helm test: %d failed" % len(failures))
