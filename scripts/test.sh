@@ -20,6 +20,9 @@ export STOCKADE_REQUIRE_POSTGRES=1
 # failure here, not a skip.
 echo "== kube-apiserver and etcd for the live tests"
 scripts/test-apiserver.sh build
+# helm, for the chart's test (tests/helm/), from the Go module into build/helm.
+echo "== helm for the chart test"
+scripts/test-helm.sh build
 export STOCKADE_REQUIRE_APISERVER=1
 fuzz_seconds=${FUZZ_SECONDS:-30}
 

@@ -19,5 +19,6 @@ Runner register_verify(CLI::App& app);
 Runner register_recommend(CLI::App& app);
 Runner register_scan(CLI::App& app);
 Runner register_serve(CLI::App& app);
+Runner register_guardrails(CLI::App& app);
 
 }  // namespace stockade::cli

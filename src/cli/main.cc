@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
       {"verify", register_verify(app)}, {"recommend", register_recommend(app)},
       {"scan", register_scan(app)},     {"apply", register_apply(app)},
       {"agent", register_agent(app)},     {"serve", register_serve(app)},
+      {"guardrails", register_guardrails(app)},
   };
   auto known = [&](const std::string& name) {
     for (const auto& [n, r] : commands)

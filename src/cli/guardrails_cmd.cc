@@ -1,0 +1,83 @@
+// stockade guardrails: the guardrails that need no observed state, for the API server to enforce.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/labels.h"
+#include "recommend/vap_emit.h"
+
+namespace stockade::cli {
+
+namespace {
+
+struct GuardrailsOptions {
+  std::string emit;
+  std::string action = "deny";
+  std::string locked_label = "stockade.io/locked=true";
+  std::string exempt_label = "stockade.io/public-ingress=true";
+  std::string output = "-";
+};
+
+// KEY=VALUE, validated as the API server validates labels.
+std::pair<std::string, std::string> parse_label(const std::string& flag, const std::string& s) {
+  auto eq = s.find('=');
+  if (eq == std::string::npos) throw UsageError{flag + ": expected KEY=VALUE, got \"" + s + "\""};
+  std::string key = s.substr(0, eq), value = s.substr(eq + 1);
+  if (std::string why = validate_label_key(key); !why.empty())
+    throw UsageError{flag + ": " + why};
+  if (std::string why = validate_label_value(value); !why.empty())
+    throw UsageError{flag + ": " + why};
+  return {key, value};
+}
+
+int run(const GuardrailsOptions& o) {
+  recommend::VapOptions v;
+  v.action = o.action == "deny" ? "Deny" : o.action == "warn" ? "Warn" : "Audit";
+  std::tie(v.locked_key, v.locked_value) = parse_label("--locked-label", o.locked_label);
+  std::tie(v.exempt_key, v.exempt_value) = parse_label("--exempt-label", o.exempt_label);
+  std::string text = recommend::emit_guardrail_vaps(v);
+  if (o.output == "-") {
+    std::cout << text;
+    return 0;
+  }
+  // Written beside the target and renamed: never a half-written file.
+  std::string tmp = o.output + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f) {
+      std::remove(tmp.c_str());
+      throw UsageError{o.output + ": cannot write"};
+    }
+  }
+  if (std::rename(tmp.c_str(), o.output.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw UsageError{o.output + ": cannot write"};
+  }
+  return 0;
+}
+
+}  // namespace
+
+Runner register_guardrails(CLI::App& app) {
+  auto opts = std::make_shared<GuardrailsOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "guardrails", "Guardrails the API server enforces itself (ValidatingAdmissionPolicies)");
+  cmd->add_option("--emit", opts->emit,
+                  "What to write: vap (ValidatingAdmissionPolicies + bindings)")
+      ->required()
+      ->check(CLI::IsMember({"vap"}));
+  cmd->add_option("--action", opts->action, "The bindings' validationActions: deny, warn or audit")
+      ->check(CLI::IsMember({"deny", "warn", "audit"}));
+  cmd->add_option("--locked-label", opts->locked_label,
+                  "KEY=VALUE of the namespaces whose default-deny is locked");
+  cmd->add_option("--exempt-label", opts->exempt_label,
+                  "KEY=VALUE of the namespaces exempt from the ingress-from-anywhere guardrail");
+  cmd->add_option("-o,--output", opts->output, "File to write (default -, stdout)");
+  return [opts] { return run(*opts); };
+}
+
+}  // namespace stockade::cli
