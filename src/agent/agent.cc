@@ -65,6 +65,7 @@ Result<AgentSummary> run_agent(const AgentOptions& o) {
     SenderOptions so;
     so.server = o.server;
     so.spool = o.spool;
+    so.token_file = o.server_token_file;
     so.max_pending = o.max_pending;
     so.log = o.log;
     auto s = Sender::start(so);

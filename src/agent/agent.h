@@ -19,9 +19,10 @@
 namespace stockade::agent {
 
 struct AgentOptions {
-  std::string output = "-";  // file, or "-" for stdout; "" for none
-  std::string server;        // base URL; empty: no posting
-  std::string spool;         // directory keeping unacknowledged batches across restarts
+  std::string output = "-";       // file, or "-" for stdout; "" for none
+  std::string server;             // base URL; empty: no posting
+  std::string spool;              // directory keeping unacknowledged batches across restarts
+  std::string server_token_file;  // bearer token for the server, read for every request
   int64_t window_ns = int64_t{10} * 1000000000;  // aggregation window (until the server says)
   size_t max_pending = 1000;                     // unacknowledged batches kept
   // Instead of the kernel probe: events from another source (a file of agent events), run on

@@ -251,6 +251,20 @@ long Sender::post(const std::string& body, int64_t& retry_after_ms,
   Answer answer;
   curl_slist* headers = cu.slist_append(nullptr, "Content-Type: application/json");
   headers = cu.slist_append(headers, "Content-Encoding: gzip");
+  if (!options_.token_file.empty()) {
+    // Read for every request: a projected token is replaced on disk before it expires.
+    std::ifstream in(options_.token_file, std::ios::binary);
+    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+      token.pop_back();
+    if (token.empty() || token.find_first_of("\r\n") != std::string::npos) {
+      cu.slist_free_all(headers);
+      cu.easy_cleanup(curl);
+      error = options_.token_file + ": no token (empty or unreadable)";
+      return 0;
+    }
+    headers = cu.slist_append(headers, ("Authorization: Bearer " + token).c_str());
+  }
   cu.easy_setopt(curl, CURLOPT_URL, url_.c_str());
   cu.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   cu.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());

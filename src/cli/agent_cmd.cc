@@ -35,6 +35,7 @@ struct AgentCmdOptions {
   std::string output = "-";
   std::string server;
   std::string spool;
+  std::string server_token_file;
   std::string events;
   double batch_window = 10;
   double duration = 0;
@@ -58,6 +59,8 @@ int run(const AgentCmdOptions& o) {
     throw UsageError{"--batch-window: must be 1 to 300 seconds"};
   if (!o.spool.empty() && o.server.empty())
     throw UsageError{"--spool: keeps batches for --server, which is not given"};
+  if (!o.server_token_file.empty() && o.server.empty())
+    throw UsageError{"--server-token-file: a token for --server, which is not given"};
   // The agent runs on every node for as long as the node does: its footprint counts more than
   // its start-up. No transparent huge pages for it from here on (the allocator asks for them:
   // src/cli/allocator.cc), so that it grows 4 KiB at a time, not 2 MiB.
@@ -107,6 +110,7 @@ int run(const AgentCmdOptions& o) {
   ao.output = o.output;
   ao.server = o.server;
   ao.spool = o.spool;
+  ao.server_token_file = o.server_token_file;
   ao.window_ns = static_cast<int64_t>(o.batch_window * 1e9);
   ao.duration_s = o.duration;
   ao.node = node;
@@ -253,6 +257,9 @@ Runner register_agent(CLI::App& app) {
   cmd->add_option("--server", opts->server,
                   "Aggregate on the node and POST batches of edges to a Stockade server: "
                   "URL/api/v1/agent/batches");
+  cmd->add_option("--server-token-file", opts->server_token_file,
+                  "Send the bearer token in this file to --server, read again for every request "
+                  "(a projected service-account token with the audience stockade)");
   cmd->add_option("--spool", opts->spool,
                   "Keep unacknowledged batches in this directory (written before they are "
                   "sent; replayed by the next run)");

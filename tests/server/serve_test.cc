@@ -494,6 +494,30 @@ TEST(Serve, AgentBatchesAreTakenInOnceAndMapLikeTheCommandLine) {
     EXPECT_NE(bad->body.find("seq"), std::string::npos) << bad->body;
     serve.kill(SIGKILL);
   }
+  // With a token on the server, the agent sends its own (--server-token-file, read for every
+  // request); without one its batches are refused.
+  {
+    std::ofstream(dir / "token") << "tok-agents\n";
+    ServeProcess guarded(
+        {"-f", objects[0].string(), "--store", "sqlite:" + (dir / "db-guarded").string(),
+         "--listen", "127.0.0.1:0", "--token-file", (dir / "token").string()},
+        dir / "log-guarded");
+    ASSERT_GT(guarded.port, 0) << slurp(dir / "log-guarded");
+    const std::string url = "http://127.0.0.1:" + std::to_string(guarded.port);
+    const std::string agent = std::string(STOCKADE_BINARY) + " agent --events " +
+                              (dir / "events.ndjson").string() + " --output '' --node node-1 -q " +
+                              "--server " + url;
+    auto with =
+        stockade::test::run_command(agent + " --server-token-file " + (dir / "token").string());
+    EXPECT_EQ(with.status, 0) << with.out;
+    auto gc = guarded.client();
+    const std::string m = gc.Get("/metrics")->body;
+    EXPECT_EQ(m.find("stockade_agent_batches_total 0"), std::string::npos) << m;
+    const std::string before = m.substr(m.find("stockade_agent_batches_total"), 40);
+    (void)stockade::test::run_command(agent);  // no token: refused (401), nothing taken in
+    const std::string m2 = gc.Get("/metrics")->body;
+    EXPECT_EQ(m2.substr(m2.find("stockade_agent_batches_total"), 40), before);
+  }
   ServeProcess again(args, dir / "log2");
   ASSERT_GT(again.port, 0) << slurp(dir / "log2");
   auto c = again.client();
