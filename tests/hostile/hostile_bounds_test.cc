@@ -39,6 +39,7 @@
 #include "input/yaml_tree.h"
 #include "recommend/observed.h"
 #include "support/run_command.h"
+#include "support/sanitizers.h"
 
 namespace stockade {
 namespace {

@@ -25,6 +25,7 @@
 #include "input/yaml_tree.h"
 #include "recommend/recommend.h"
 #include "support/run_command.h"
+#include "support/sanitizers.h"
 
 namespace stockade {
 namespace {
@@ -231,14 +232,6 @@ TEST(HostileInjection, FlowPodNameWithNewlineDropped) {
 }
 
 // ---- item 2: out of memory ----------------------------------------------------------------
-
-#if defined(__SANITIZE_ADDRESS__)
-#define STOCKADE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define STOCKADE_ASAN 1
-#endif
-#endif
 
 TEST(HostileMemory, OutOfMemoryOnStdinIsOneLine) {
 #ifdef STOCKADE_ASAN
