@@ -192,6 +192,7 @@ int run(const ServeOptions& o) {
   ho.tls_cert = o.tls_cert;
   ho.tls_key = o.tls_key;
   ho.max_body = o.max_body_mb << 20;
+  ho.admission = o.admission;
   ho.agent_interval_ms = *agent_ns / 1'000'000;
   if (!o.token_file.empty()) {
     auto token = read_text_file(o.token_file, 64 * 1024);

@@ -105,6 +105,11 @@ constexpr const char* kDocument = R"json({
         "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
         "413": {"$ref": "#/components/responses/Error"}, "429": {"$ref": "#/components/responses/Error"},
         "503": {"$ref": "#/components/responses/Error"}}}},
+    "/admission/validate": {"post": {
+      "summary": "Validating webhook (AdmissionReview v1): a policy change that would deny observed traffic is refused (--admission enforce) or warned about (warn)",
+      "security": [],
+      "requestBody": {"required": true, "content": {"application/json": {}}},
+      "responses": {"200": {"description": "the AdmissionReview with its response", "content": {"application/json": {}}}, "400": {"$ref": "#/components/responses/Error"}}}},
     "/": {"get": {"summary": "The web console (the page holds no data; its API calls carry the token)", "security": [], "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}}}}
   }
 })json";

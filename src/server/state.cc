@@ -8,6 +8,7 @@
 
 #include "audit/verify.h"
 #include "flow/agent_batch.h"
+#include "input/loader.h"
 #include "map/map_view.h"
 #include "recommend/observed.h"
 #include "recommend/recommend.h"
@@ -68,6 +69,58 @@ FlowReadOptions ServerState::read_options() const {
   ro.threads = 1;  // request bodies are small; the HTTP server's threads give the parallelism
   ro.max_gzip_ratio = options_.max_gzip_ratio;
   return ro;
+}
+
+Result<ChangeImpact> ServerState::impact_of(const PolicyChange& change, size_t max_examples) const {
+  std::shared_ptr<const Snapshot> snap;
+  {
+    std::lock_guard lock(ingest_mutex_);
+    if (!observed_) return make_error(ErrorCode::Unavailable, "not ready");
+    snap = observed_->snapshot;
+  }
+  // The cluster after the change: the policy of that kind, namespace and name replaced by the
+  // new object, or removed.
+  ClusterState after = snap->state;
+  auto same_cluster_kind = [&](const ClusterPolicy& p) {
+    return to_string(p.kind) == change.kind && p.name == change.name;
+  };
+  std::erase_if(after.network_policies, [&](const NetworkPolicy& p) {
+    return change.kind == "NetworkPolicy" && p.ns == change.ns && p.name == change.name;
+  });
+  std::erase_if(after.cluster_policies, same_cluster_kind);
+  if (change.operation != "DELETE") {
+    ClusterLoader loader;
+    if (auto r = loader.add_text(change.object_json, "the admission request's object"); !r)
+      return tl::unexpected<Error>(r.error());
+    ClusterState added = std::move(loader).finish();
+    for (auto& p : added.network_policies) after.network_policies.push_back(std::move(p));
+    for (auto& p : added.cluster_policies) after.cluster_policies.push_back(std::move(p));
+  }
+  auto engine_after = PolicyEngine::compile(after, build_endpoints(after));
+  ObserveOptions oo;
+  oo.max_external_nodes = 0;
+  auto obs = observe_graph(snap->state, *snap->engine, oo, [&](EdgeGraph& g) {
+    std::lock_guard lock(ingest_mutex_);
+    uint64_t records = 0, malformed = 0;
+    replay({&g}, 0, 0, records, malformed);
+    return records;
+  });
+  if (!obs) return tl::unexpected<Error>(obs.error());
+  // The pods are the same before and after (only policies changed), so the observed edges'
+  // endpoint indices hold for both engines.
+  ChangeImpact out;
+  for (const ObservedEdge& e : obs->edges) {
+    if (e.stats.established == 0 || e.src.kind == ObservedPeer::Kind::Unresolved ||
+        e.dst.kind == ObservedPeer::Kind::Unresolved)
+      continue;
+    ++out.checked;
+    if (!edge_allowed(*snap->engine, e) || edge_allowed(*engine_after, e)) continue;
+    ++out.broken;
+    if (out.examples.size() < max_examples)
+      out.examples.push_back(e.src.id + " -> " + e.dst.id + " " +
+                             std::string(to_string(e.protocol)) + "/" + std::to_string(e.port));
+  }
+  return out;
 }
 
 Result<std::string> ServerState::recommendations_json(const std::string& ns, bool accept_blocked,

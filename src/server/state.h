@@ -52,6 +52,21 @@ struct IngestResult {
   std::optional<audit::BatchReport> audit;  // with a live audit
 };
 
+// A change of one policy, as an admission request carries it: the new object (JSON, absent for
+// a delete) replaces the policy of that kind, namespace and name.
+struct PolicyChange {
+  std::string operation;  // CREATE, UPDATE, DELETE
+  std::string kind, ns, name;
+  std::string object_json;  // the object after the change; empty for DELETE
+};
+
+// Observed edges a change would break: allowed by the policies in force, denied after it.
+struct ChangeImpact {
+  uint64_t checked = 0;  // established pod-level edges evaluated
+  uint64_t broken = 0;
+  std::vector<std::string> examples;  // "src -> dst PROTO/PORT", the first few
+};
+
 // What POST /api/v1/agent/batches gave.
 struct AgentBatchResult {
   bool stored = true;  // false: a replay of a batch stored before (acknowledged again)
@@ -89,6 +104,10 @@ class ServerState {
   // The `stockade verify -o json --by BY` object for every record and batch kept in
   // [since, until) (0: unbounded).
   Result<std::string> verify_json(Granularity by, int64_t since_ns = 0, int64_t until_ns = 0) const;
+
+  // The observed edges (every record and batch kept) that `change` would break. Errors: the
+  // object does not decode (ErrorCode::Input).
+  Result<ChangeImpact> impact_of(const PolicyChange& change, size_t max_examples = 10) const;
 
   // What `stockade recommend -o json` prints for the same objects and every record and batch
   // kept (its default options; a learning window under `min_window_ns` annotates every policy

@@ -378,6 +378,9 @@ TEST(Serve, OpenApiDocumentListsWhatTheServerAnswers) {
   EXPECT_EQ(doc["openapi"], "3.0.3");
   // A body each POST takes: a batch for the agents' endpoint, a (skipped) line elsewhere.
   auto post_body = [](const std::string& path) -> std::string {
+    if (path == "/admission/validate")
+      return std::string(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",)") +
+             R"("request":{"uid":"u","kind":{"kind":"Pod"},"operation":"CREATE"}})";
     if (path != "/api/v1/agent/batches") return "{}\n";
     stockade::batch::AgentBatch b;
     b.node = "n";
@@ -567,6 +570,67 @@ TEST(Serve, RecommendationsEqualTheCommandLine) {
   auto one = nlohmann::json::parse(c.Get("/api/v1/recommendations?namespace=shop")->body);
   ASSERT_FALSE(one["items"].empty());
   for (const auto& item : one["items"]) EXPECT_EQ(item["metadata"]["namespace"], "shop");
+  fs::remove_all(dir);
+}
+
+// The validating webhook (AdmissionReview v1): deleting the policy that lets Prometheus scrape
+// the shop is refused in enforce mode, naming the observed edges it would deny, and allowed with
+// warnings in warn mode; a policy that selects nothing, and other kinds, are allowed quietly.
+TEST(Serve, AdmissionWebhookJudgesPolicyChangesByObservedTraffic) {
+  const fs::path dir = temp_dir("admission");
+  const std::string records = gunzip(kSource / "demo/flows/hubble.json.gz");
+  auto review = [](const std::string& op, const std::string& kind, const std::string& ns,
+                   const std::string& name, const std::string& object) {
+    std::string r = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{)"
+                    R"("uid":"u-)" +
+                    name + R"(","kind":{"group":"networking.k8s.io","version":"v1","kind":")" +
+                    kind + R"("},"operation":")" + op + R"(","namespace":")" + ns +
+                    R"(","name":")" + name + "\"";
+    if (!object.empty()) r += ",\"object\":" + object;
+    return r + "}}";
+  };
+  const std::string remove_scrape =
+      review("DELETE", "NetworkPolicy", "shop", "allow-prometheus-scrape", "");
+  const std::string harmless = review(
+      "CREATE", "NetworkPolicy", "data", "nothing",
+      R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"nothing",)"
+      R"("namespace":"data"},"spec":{"podSelector":{"matchLabels":{"app":"none"}},)"
+      R"("policyTypes":["Ingress"]}})");
+  const std::string pod = review("DELETE", "Pod", "shop", "x", "");
+  for (const std::string mode : {"enforce", "warn"}) {
+    ServeProcess serve(
+        {"-f", (kSource / "demo/cluster").string(), "-f", (kSource / "demo/policies").string(),
+         "--store", "sqlite:" + (dir / (mode + ".db")).string(), "--listen", "127.0.0.1:0",
+         "--admission", mode},
+        dir / ("log-" + mode));
+    ASSERT_GT(serve.port, 0) << slurp(dir / ("log-" + mode));
+    auto c = serve.client();
+    ASSERT_EQ(c.Post("/api/v1/flows", records, "application/x-ndjson")->status, 200);
+    auto r = c.Post("/admission/validate", remove_scrape, "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    auto j = nlohmann::json::parse(r->body);
+    EXPECT_EQ(j["kind"], "AdmissionReview");
+    EXPECT_EQ(j["response"]["uid"], "u-allow-prometheus-scrape");
+    const std::string edge =
+        "monitoring/prometheus-6d4b9c8f7f-c4j9m -> shop/cart-5c6b9f7d48-m5r7t TCP/9102";
+    if (mode == "enforce") {
+      EXPECT_EQ(j["response"]["allowed"], false) << r->body;
+      const std::string msg = j["response"]["status"]["message"];
+      EXPECT_NE(msg.find(edge), std::string::npos) << msg;
+      EXPECT_NE(msg.find("would deny 7 observed connection(s)"), std::string::npos) << msg;
+    } else {
+      EXPECT_EQ(j["response"]["allowed"], true) << r->body;
+      ASSERT_EQ(j["response"]["warnings"].size(), 1u) << r->body;
+      EXPECT_NE(j["response"]["warnings"][0].get<std::string>().find(edge), std::string::npos);
+    }
+    for (const std::string* ok : {&harmless, &pod}) {
+      auto a = nlohmann::json::parse(c.Post("/admission/validate", *ok, "application/json")->body);
+      EXPECT_EQ(a["response"]["allowed"], true) << a.dump();
+      EXPECT_FALSE(a["response"].contains("warnings")) << a.dump();
+    }
+    EXPECT_EQ(c.Post("/admission/validate", "not json", "application/json")->status, 400);
+  }
   fs::remove_all(dir);
 }
 
