@@ -511,13 +511,21 @@ void HttpServer::Impl::post_admission(const httplib::Request& req, httplib::Resp
                           {"response", response}}),
                     "application/json");
   };
-  const std::string kind =
-      r.contains("kind") && r["kind"].is_object() ? text(r["kind"], "kind") : "";
-  const bool policy = kind == "NetworkPolicy" || kind == "AdminNetworkPolicy" ||
-                      kind == "BaselineAdminNetworkPolicy" || kind == "ClusterNetworkPolicy";
+  const nlohmann::json gvk =
+      r.contains("kind") && r["kind"].is_object() ? r["kind"] : nlohmann::json::object();
+  const std::string kind = text(gvk, "kind"), group = text(gvk, "group");
+  const bool calico = group == "projectcalico.org" || group == "crd.projectcalico.org";
+  const bool policy = (group == "networking.k8s.io" && kind == "NetworkPolicy") ||
+                      (group == "policy.networking.k8s.io" &&
+                       (kind == "AdminNetworkPolicy" || kind == "BaselineAdminNetworkPolicy" ||
+                        kind == "ClusterNetworkPolicy")) ||
+                      (group == "cilium.io" && (kind == "CiliumNetworkPolicy" ||
+                                                kind == "CiliumClusterwideNetworkPolicy")) ||
+                      (calico && (kind == "NetworkPolicy" || kind == "GlobalNetworkPolicy"));
   if (options.admission == "off" || !policy || !state.ready()) return answer();
   PolicyChange change;
   change.operation = text(r, "operation");
+  change.group = group;
   change.kind = kind;
   change.ns = text(r, "namespace");
   change.name = text(r, "name");

@@ -85,9 +85,24 @@ Result<ChangeImpact> ServerState::impact_of(const PolicyChange& change, size_t m
     return to_string(p.kind) == change.kind && p.name == change.name;
   };
   std::erase_if(after.network_policies, [&](const NetworkPolicy& p) {
-    return change.kind == "NetworkPolicy" && p.ns == change.ns && p.name == change.name;
+    return change.kind == "NetworkPolicy" && change.group == "networking.k8s.io" &&
+           p.ns == change.ns && p.name == change.name;
   });
   std::erase_if(after.cluster_policies, same_cluster_kind);
+  // The CNIs' own kinds (docs/notes/cni-policies.md): Calico's NetworkPolicy shares its kind
+  // with Kubernetes', told apart by the group.
+  const bool calico =
+      change.group == "projectcalico.org" || change.group == "crd.projectcalico.org";
+  if (change.group == "cilium.io")
+    std::erase_if(after.cilium_policies, [&](const CiliumPolicy& p) {
+      return p.clusterwide == (change.kind == "CiliumClusterwideNetworkPolicy") &&
+             p.ns == change.ns && p.name == change.name;
+    });
+  if (calico) {
+    std::erase_if(after.calico_policies, [&](const CalicoPolicy& p) {
+      return to_string(p.kind) == change.kind && p.ns == change.ns && p.name == change.name;
+    });
+  }
   if (change.operation != "DELETE") {
     ClusterLoader loader;
     if (auto r = loader.add_text(change.object_json, "the admission request's object"); !r)
@@ -95,6 +110,8 @@ Result<ChangeImpact> ServerState::impact_of(const PolicyChange& change, size_t m
     ClusterState added = std::move(loader).finish();
     for (auto& p : added.network_policies) after.network_policies.push_back(std::move(p));
     for (auto& p : added.cluster_policies) after.cluster_policies.push_back(std::move(p));
+    for (auto& p : added.cilium_policies) after.cilium_policies.push_back(std::move(p));
+    for (auto& p : added.calico_policies) after.calico_policies.push_back(std::move(p));
   }
   auto engine_after = PolicyEngine::compile(after, build_endpoints(after));
   ObserveOptions oo;

@@ -56,6 +56,7 @@ struct IngestResult {
 // a delete) replaces the policy of that kind, namespace and name.
 struct PolicyChange {
   std::string operation;  // CREATE, UPDATE, DELETE
+  std::string group;  // networking.k8s.io, policy.networking.k8s.io, cilium.io, projectcalico.org
   std::string kind, ns, name;
   std::string object_json;  // the object after the change; empty for DELETE
 };

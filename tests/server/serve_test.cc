@@ -580,10 +580,11 @@ TEST(Serve, AdmissionWebhookJudgesPolicyChangesByObservedTraffic) {
   const fs::path dir = temp_dir("admission");
   const std::string records = gunzip(kSource / "demo/flows/hubble.json.gz");
   auto review = [](const std::string& op, const std::string& kind, const std::string& ns,
-                   const std::string& name, const std::string& object) {
+                   const std::string& name, const std::string& object,
+                   const std::string& group = "networking.k8s.io") {
     std::string r = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{)"
                     R"("uid":"u-)" +
-                    name + R"(","kind":{"group":"networking.k8s.io","version":"v1","kind":")" +
+                    name + R"(","kind":{"group":")" + group + R"(","version":"v1","kind":")" +
                     kind + R"("},"operation":")" + op + R"(","namespace":")" + ns +
                     R"(","name":")" + name + "\"";
     if (!object.empty()) r += ",\"object\":" + object;
@@ -596,7 +597,14 @@ TEST(Serve, AdmissionWebhookJudgesPolicyChangesByObservedTraffic) {
       R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"nothing",)"
       R"("namespace":"data"},"spec":{"podSelector":{"matchLabels":{"app":"none"}},)"
       R"("policyTypes":["Ingress"]}})");
-  const std::string pod = review("DELETE", "Pod", "shop", "x", "");
+  const std::string pod = review("DELETE", "Pod", "shop", "x", "", "");
+  // Cilium's kinds too: a deny of the monitoring namespace's ingress into the shop.
+  const std::string cilium_deny = review(
+      "CREATE", "CiliumNetworkPolicy", "shop", "deny-monitoring",
+      R"({"apiVersion":"cilium.io/v2","kind":"CiliumNetworkPolicy","metadata":{"name":)"
+      R"("deny-monitoring","namespace":"shop"},"spec":{"endpointSelector":{},"ingressDeny":)"
+      R"([{"fromEndpoints":[{"matchLabels":{"k8s:io.kubernetes.pod.namespace":"monitoring"}}]}]}})",
+      "cilium.io");
   for (const std::string mode : {"enforce", "warn"}) {
     ServeProcess serve(
         {"-f", (kSource / "demo/cluster").string(), "-f", (kSource / "demo/policies").string(),
@@ -623,6 +631,12 @@ TEST(Serve, AdmissionWebhookJudgesPolicyChangesByObservedTraffic) {
       EXPECT_EQ(j["response"]["allowed"], true) << r->body;
       ASSERT_EQ(j["response"]["warnings"].size(), 1u) << r->body;
       EXPECT_NE(j["response"]["warnings"][0].get<std::string>().find(edge), std::string::npos);
+    }
+    if (mode == "enforce") {
+      auto cj = nlohmann::json::parse(
+          c.Post("/admission/validate", cilium_deny, "application/json")->body);
+      EXPECT_EQ(cj["response"]["allowed"], false) << cj.dump();
+      EXPECT_NE(cj.dump().find(edge), std::string::npos) << cj.dump();
     }
     for (const std::string* ok : {&harmless, &pod}) {
       auto a = nlohmann::json::parse(c.Post("/admission/validate", *ok, "application/json")->body);
