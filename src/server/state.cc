@@ -71,13 +71,33 @@ FlowReadOptions ServerState::read_options() const {
   return ro;
 }
 
-Result<ChangeImpact> ServerState::impact_of(const PolicyChange& change, size_t max_examples) const {
+Result<std::pair<std::shared_ptr<const Snapshot>, Observed>> ServerState::observe_kept(
+    int64_t since_ns, int64_t until_ns, uint32_t max_external) const {
   std::shared_ptr<const Snapshot> snap;
   {
     std::lock_guard lock(ingest_mutex_);
     if (!observed_) return make_error(ErrorCode::Unavailable, "not ready");
     snap = observed_->snapshot;
   }
+  // At pod level over this snapshot's endpoints. Read from the journals on each request: its
+  // cost grows with the traffic kept (docs/notes/serve.md).
+  ObserveOptions oo;
+  oo.max_external_nodes = max_external;
+  auto obs = observe_graph(snap->state, *snap->engine, oo, [&](EdgeGraph& g) {
+    std::lock_guard lock(ingest_mutex_);
+    uint64_t records = 0, malformed = 0;
+    replay({&g}, since_ns, until_ns, records, malformed);
+    return records;
+  });
+  if (!obs) return tl::unexpected<Error>(obs.error());
+  return std::make_pair(std::move(snap), std::move(*obs));
+}
+
+Result<ChangeImpact> ServerState::impact_of(const PolicyChange& change, size_t max_examples) const {
+  auto kept = observe_kept(0, 0, 0);
+  if (!kept) return tl::unexpected<Error>(kept.error());
+  const std::shared_ptr<const Snapshot>& snap = kept->first;
+  const stockade::Observed* obs = &kept->second;
   // The cluster after the change: the policy of that kind, namespace and name replaced by the
   // new object, or removed.
   ClusterState after = snap->state;
@@ -114,15 +134,6 @@ Result<ChangeImpact> ServerState::impact_of(const PolicyChange& change, size_t m
     for (auto& p : added.calico_policies) after.calico_policies.push_back(std::move(p));
   }
   auto engine_after = PolicyEngine::compile(after, build_endpoints(after));
-  ObserveOptions oo;
-  oo.max_external_nodes = 0;
-  auto obs = observe_graph(snap->state, *snap->engine, oo, [&](EdgeGraph& g) {
-    std::lock_guard lock(ingest_mutex_);
-    uint64_t records = 0, malformed = 0;
-    replay({&g}, 0, 0, records, malformed);
-    return records;
-  });
-  if (!obs) return tl::unexpected<Error>(obs.error());
   // The pods are the same before and after (only policies changed), so the observed edges'
   // endpoint indices hold for both engines.
   ChangeImpact out;
@@ -142,21 +153,10 @@ Result<ChangeImpact> ServerState::impact_of(const PolicyChange& change, size_t m
 
 Result<std::string> ServerState::recommendations_json(const std::string& ns, bool accept_blocked,
                                                       int64_t min_window_ns) const {
-  std::shared_ptr<const Snapshot> snap;
-  {
-    std::lock_guard lock(ingest_mutex_);
-    if (!observed_) return make_error(ErrorCode::Unavailable, "not ready");
-    snap = observed_->snapshot;
-  }
-  ObserveOptions oo;
-  oo.max_external_nodes = kDefaultMaxObservedExternal;
-  auto obs = observe_graph(snap->state, *snap->engine, oo, [&](EdgeGraph& g) {
-    std::lock_guard lock(ingest_mutex_);
-    uint64_t records = 0, malformed = 0;
-    replay({&g}, 0, 0, records, malformed);
-    return records;
-  });
-  if (!obs) return tl::unexpected<Error>(obs.error());
+  auto kept = observe_kept(0, 0, kDefaultMaxObservedExternal);
+  if (!kept) return tl::unexpected<Error>(kept.error());
+  const std::shared_ptr<const Snapshot>& snap = kept->first;
+  const stockade::Observed* obs = &kept->second;
   if (obs->edges.empty())
     return make_error(ErrorCode::Conflict, "no observed traffic yet: nothing to learn from");
   // As `stockade recommend` with its defaults: synthesis, then the self-check against the
@@ -232,24 +232,11 @@ std::unique_ptr<ServerState::Observed> ServerState::aggregate_journal(
 
 Result<std::string> ServerState::verify_json(Granularity by, int64_t since_ns,
                                              int64_t until_ns) const {
-  std::shared_ptr<const Snapshot> snap;
-  {
-    std::lock_guard lock(ingest_mutex_);
-    if (!observed_) return make_error(ErrorCode::Unavailable, "not ready");
-    snap = observed_->snapshot;
-  }
-  // Every record and batch kept, at pod level over this snapshot's endpoints, classified as
-  // `stockade verify` classifies them. (Read from the journals on each request: its cost grows
-  // with the traffic kept, docs/notes/serve.md.)
-  ObserveOptions oo;
-  oo.max_external_nodes = 0;
-  auto obs = observe_graph(snap->state, *snap->engine, oo, [&](EdgeGraph& g) {
-    std::lock_guard lock(ingest_mutex_);
-    uint64_t records = 0, malformed = 0;
-    replay({&g}, since_ns, until_ns, records, malformed);
-    return records;
-  });
-  if (!obs) return tl::unexpected<Error>(obs.error());
+  auto kept = observe_kept(since_ns, until_ns, 0);
+  if (!kept) return tl::unexpected<Error>(kept.error());
+  const std::shared_ptr<const Snapshot>& snap = kept->first;
+  const stockade::Observed* obs = &kept->second;
+  // Every record and batch kept, classified as `stockade verify` classifies them.
   if (snap->state.pods.empty() && snap->state.workloads.empty())
     return audit::verify_json_without_objects(*obs).dump(-1, ' ', false,
                                                          nlohmann::json::error_handler_t::replace);

@@ -143,6 +143,10 @@ class ServerState {
                                               int64_t since_ns, int64_t until_ns,
                                               const std::vector<Granularity>& by) const;
   FlowReadOptions read_options() const;
+  // The snapshot now and every record and batch kept in [since, until), at pod level over its
+  // endpoints (0 external cap: none).
+  Result<std::pair<std::shared_ptr<const Snapshot>, stockade::Observed>> observe_kept(
+      int64_t since_ns, int64_t until_ns, uint32_t max_external) const;
   // Every journaled record and agent batch in [since, until) into the graphs (the caller holds
   // the ingest lock).
   void replay(const std::vector<EdgeGraph*>& graphs, int64_t since_ns, int64_t until_ns,
