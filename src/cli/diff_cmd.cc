@@ -3,11 +3,12 @@
 
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "audit/policy_diff.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/observe_flags.h"
-#include "engine/diff.h"
 
 namespace stockade::cli {
 
@@ -19,6 +20,36 @@ struct DiffOptions {
   ObserveFlags observe;
   std::string by = "workload";
 };
+
+void print_table(const audit::PolicyChanges& d) {
+  const bool pods = d.by == Granularity::Pod;
+  std::string table;
+  for (const DiffChange& c : d.changes)
+    table +=
+        fmt::format("{:<40} {:<40} {:<11} {}{}\n", display_text(c.src), display_text(c.dst),
+                    fmt::format("{}/{}", to_string(c.protocol), c.port),
+                    c.after ? "denied -> allowed" : "allowed -> denied",
+                    pods ? "" : fmt::format(" ({} pod pair{})", c.pairs, c.pairs == 1 ? "" : "s"));
+  if (!table.empty())
+    std::cout << fmt::format("{:<40} {:<40} {:<11} {}\n", "SOURCE", "DESTINATION", "PORT", "CHANGE")
+              << table << "\n";
+  std::cout << fmt::format("{} connections change: {} newly allowed, {} newly denied\n",
+                           d.newly_allowed + d.newly_denied, d.newly_allowed, d.newly_denied);
+  if (!d.flows) return;
+  std::string flow_table;
+  for (const GroupedEdge& g : d.flows->rows)
+    flow_table +=
+        fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", display_text(g.src), display_text(g.dst),
+                    fmt::format("{}/{}", to_string(g.protocol), g.port), g.stats.established,
+                    g.cls == 1 ? "newly allowed" : "BROKEN (allowed -> denied)");
+  if (!flow_table.empty())
+    std::cout << "\nObserved flows whose verdict changes:\n"
+              << fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", "SOURCE", "DESTINATION", "PORT",
+                             "COUNT", "CHANGE")
+              << flow_table;
+  std::cout << fmt::format("{} observed edges checked: {} would break, {} newly allowed\n",
+                           d.flows->checked, d.flows->broken, d.flows->newly_allowed);
+}
 
 int run(const DiffOptions& o) {
   check_stdin_once({{"-f", &o.common.files},
@@ -34,118 +65,19 @@ int run(const DiffOptions& o) {
   ClusterState after_state = load_cluster(o.common, o.after);
   auto before = PolicyEngine::compile(before_state, resolve_endpoints(before_state, o.common));
   auto after = PolicyEngine::compile(after_state, build_endpoints(after_state));
-  const auto& eps = before->endpoints();
-  if (eps.size() != after->endpoints().size())
-    throw UsageError{"--before and --after must hold policies only: the endpoints differ"};
-  for (size_t i = 0; i < eps.size(); ++i)
-    if (eps[i].id() != after->endpoints()[i].id())
-      throw UsageError{"--before and --after must hold policies only: the endpoints differ (" +
-                       eps[i].id() + ")"};
-  PolicyDiff diff = diff_policies(before_state, *before, after_state, *after, queries);
-  if (!diff.ports_differ.empty())
-    throw UsageError{"--before and --after must hold policies only: the ports of " +
-                     diff.ports_differ + " differ"};
-  nlohmann::json changes = nlohmann::json::array();
-  const uint64_t newly_allowed = diff.newly_allowed, newly_denied = diff.newly_denied;
-  std::string table;
-  const Granularity by = *parse_granularity(o.by);
-  for (const DiffChange& c : group_changes(diff.changes, eps, by)) {
-    std::string proto(to_string(c.protocol));
-    if (o.common.output == "json") {
-      nlohmann::json j = {{"src", c.src},
-                          {"dst", c.dst},
-                          {"protocol", proto},
-                          {"port", c.port},
-                          {"before", c.before ? "allowed" : "denied"},
-                          {"after", c.after ? "allowed" : "denied"}};
-      if (by != Granularity::Pod) j["pairs"] = c.pairs;
-      changes.push_back(std::move(j));
-    } else {
-      table += fmt::format("{:<40} {:<40} {:<11} {}{}\n", display_text(c.src), display_text(c.dst),
-                           fmt::format("{}/{}", proto, c.port),
-                           c.after ? "denied -> allowed" : "allowed -> denied",
-                           by == Granularity::Pod
-                               ? ""
-                               : fmt::format(" ({} pod pair{})", c.pairs, c.pairs == 1 ? "" : "s"));
-    }
-  }
-  // Observed flows: the established edges whose verdict the change flips.
-  uint64_t flows_broken = 0, flows_newly_allowed = 0, flows_checked = 0;
-  nlohmann::json flow_changes = nlohmann::json::array();
-  std::string flow_table;
-  if (!o.observe.flows.empty()) {
-    Observed obs = read_observed(o.common, o.observe, before_state, *before);
-    // The edges whose verdict flips (class 1: newly allowed, 0: broken), under their groups;
-    // outside peers by the parts of the outside that the connections above use.
-    std::vector<std::pair<size_t, uint8_t>> flipped;
-    for (size_t i = 0; i < obs.edges.size(); ++i) {
-      const ObservedEdge& e = obs.edges[i];
-      if (e.stats.established == 0 || e.src.kind == ObservedPeer::Kind::Unresolved ||
-          e.dst.kind == ObservedPeer::Kind::Unresolved)
-        continue;
-      ++flows_checked;
-      bool b = edge_allowed(*before, e), a = edge_allowed(*after, e);
-      if (b == a) continue;
-      flipped.emplace_back(i, a ? 1 : 0);
-      (a ? flows_newly_allowed : flows_broken)++;  // observed edges, whatever the rows
-    }
-    const std::vector<WorldPart> parts = world_parts(before_state, after_state, eps);
-    for (const GroupedEdge& g : group_edges(obs.edges, flipped, eps, {by, &parts})) {
-      const bool now_allowed = g.cls == 1;
-      std::string proto(to_string(g.protocol));
-      if (o.common.output == "json") {
-        nlohmann::json j = {{"src", g.src},
-                            {"dst", g.dst},
-                            {"protocol", proto},
-                            {"port", g.port},
-                            {"count", g.stats.count},
-                            {"established", g.stats.established},
-                            {"before", now_allowed ? "denied" : "allowed"},
-                            {"after", now_allowed ? "allowed" : "denied"}};
-        if (g.stats.first_seen) j["first_seen"] = format_rfc3339(g.stats.first_seen);
-        if (g.stats.last_seen) j["last_seen"] = format_rfc3339(g.stats.last_seen);
-        flow_changes.push_back(std::move(j));
-      } else {
-        flow_table +=
-            fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", display_text(g.src), display_text(g.dst),
-                        fmt::format("{}/{}", proto, g.port), g.stats.established,
-                        now_allowed ? "newly allowed" : "BROKEN (allowed -> denied)");
-      }
-    }
-  }
-  const bool with_flows = !o.observe.flows.empty();
-  if (o.common.output == "json") {
-    nlohmann::json j = {{"changes", std::move(changes)},
-                        {"summary",
-                         {{"changed", newly_allowed + newly_denied},
-                          {"newly_allowed", newly_allowed},
-                          {"newly_denied", newly_denied}}}};
-    if (with_flows)
-      j["flows"] = {{"changes", std::move(flow_changes)},
-                    {"summary",
-                     {{"edges", flows_checked},
-                      {"broken", flows_broken},
-                      {"newly_allowed", flows_newly_allowed}}}};
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  } else {
-    if (!table.empty())
-      std::cout << fmt::format("{:<40} {:<40} {:<11} {}\n", "SOURCE", "DESTINATION", "PORT",
-                               "CHANGE")
-                << table << "\n";
-    std::cout << fmt::format("{} connections change: {} newly allowed, {} newly denied\n",
-                             newly_allowed + newly_denied, newly_allowed, newly_denied);
-    if (with_flows) {
-      if (!flow_table.empty())
-        std::cout << "\nObserved flows whose verdict changes:\n"
-                  << fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", "SOURCE", "DESTINATION", "PORT",
-                                 "COUNT", "CHANGE")
-                  << flow_table;
-      std::cout << fmt::format("{} observed edges checked: {} would break, {} newly allowed\n",
-                               flows_checked, flows_broken, flows_newly_allowed);
-    }
-  }
+  std::optional<Observed> obs;
+  if (!o.observe.flows.empty()) obs = read_observed(o.common, o.observe, before_state, *before);
+  auto d = audit::diff(before_state, *before, after_state, *after, queries,
+                       *parse_granularity(o.by), obs ? &*obs : nullptr);
+  if (!d) throw UsageError{"--before and --after " + d.error().message};
+  if (o.common.output == "json")
+    std::cout << audit::diff_json(*d).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
+  else
+    print_table(*d);
   std::cout.flush();
-  return verdict_exit(o.common, {&before_state, &after_state}, flows_broken ? kExitFound : kExitOk);
+  const bool broken = d->flows && d->flows->broken;
+  return verdict_exit(o.common, {&before_state, &after_state}, broken ? kExitFound : kExitOk);
 }
 
 }  // namespace

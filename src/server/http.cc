@@ -208,6 +208,8 @@ struct HttpServer::Impl {
                     Granularity& by, int64_t range[2]);
   void post_agent_batch(const httplib::Request& req, httplib::Response& res,
                         const httplib::ContentReader& reader);
+  void post_simulate(const httplib::Request& req, httplib::Response& res,
+                     const httplib::ContentReader& reader);
   std::atomic<size_t> agent_batches_in_flight{0};
   // Reads a request body up to max_body (after decompression); false after answering 400/413.
   bool read_body(const httplib::Request& req, httplib::Response& res,
@@ -367,10 +369,12 @@ void HttpServer::Impl::routes() {
                 const httplib::ContentReader& reader) { post_agent_batch(req, res, reader); });
   s.Post("/admission/validate",
          [this](const httplib::Request& req, httplib::Response& res) { post_admission(req, res); });
-  for (const char* path : {"/api/v1/simulate", "/api/v1/apply"})
-    s.Post(path, [](const httplib::Request& req, httplib::Response& res) {
-      send_error(res, 501, req.path + " is not implemented in this version");
-    });
+  s.Post("/api/v1/simulate",
+         [this](const httplib::Request& req, httplib::Response& res,
+                const httplib::ContentReader& reader) { post_simulate(req, res, reader); });
+  s.Post("/api/v1/apply", [](const httplib::Request& req, httplib::Response& res) {
+    send_error(res, 501, req.path + " is not implemented in this version");
+  });
 }
 
 bool HttpServer::Impl::read_body(const httplib::Request& req, httplib::Response& res,
@@ -459,6 +463,25 @@ void HttpServer::Impl::post_agent_batch(const httplib::Request& req, httplib::Re
   nlohmann::json out = {
       {"stored", r->stored}, {"edges", r->edges}, {"next_interval_ms", options.agent_interval_ms}};
   res.set_content(dump(out), "application/json");
+}
+
+// What the body's policies would change, over the traffic kept (`stockade diff --flows`).
+void HttpServer::Impl::post_simulate(const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+  if (!state.ready())
+    return send_error(res, 503, "not ready: the cluster objects are not loaded yet");
+  Granularity by;
+  int64_t range[2];
+  if (!query_window(req, res, Granularity::Workload, by, range)) return;
+  if (range[0] || range[1])
+    return send_error(res, 400, "since/until: simulate reads every record and batch kept");
+  std::string body;
+  if (!read_body(req, res, reader, body)) return;
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return send_error(res, 400, "empty body: expected policies (YAML or JSON)");
+  auto j = state.simulate_json(body, by);
+  if (!j) return send_error(res, j.error().code == ErrorCode::Input ? 400 : 503, j.error().str());
+  res.set_content(*j + "\n", "application/json");
 }
 
 bool HttpServer::Impl::query_window(const httplib::Request& req, httplib::Response& res,

@@ -69,6 +69,13 @@ constexpr const char* kDocument = R"json({
         {"name": "acceptBlocked", "in": "query", "description": "answer even when observed edges in force would be blocked", "schema": {"type": "boolean"}}],
       "responses": {"200": {"description": "a List of NetworkPolicies", "content": {"application/json": {}}},
         "409": {"$ref": "#/components/responses/Error"}, "500": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/simulate": {"post": {
+      "summary": "What stockade diff --flows -o json prints from the policies in force to those plus the body's (a body policy with the kind, namespace and name of one in force replaces it), over every record and batch kept",
+      "parameters": [{"name": "by", "in": "query", "schema": {"type": "string", "enum": ["pod", "workload", "namespace"], "default": "workload"}}],
+      "requestBody": {"required": true, "content": {"application/yaml": {}, "application/json": {}}},
+      "responses": {"200": {"description": "the changes", "content": {"application/json": {}}},
+        "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+        "413": {"$ref": "#/components/responses/Error"}}}},
     "/api/v1/audit": {"get": {
       "summary": "Audit events in time order: denied edges and edges outside a locked baseline",
       "parameters": [

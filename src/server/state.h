@@ -118,6 +118,12 @@ class ServerState {
   Result<std::string> recommendations_json(const std::string& ns, bool accept_blocked,
                                            int64_t min_window_ns) const;
 
+  // The `stockade diff --flows -o json --by BY` object from the policies in force to those plus
+  // `body`'s (YAML or JSON, multi-document; one with the kind, namespace and name of a policy in
+  // force replaces it), over every record and batch kept (POST /api/v1/simulate). Errors: the
+  // body is no policies (ErrorCode::Input, one line naming its line or object).
+  Result<std::string> simulate_json(std::string_view body, Granularity by) const;
+
   // The `stockade map -o json` object for the records with a time in [since_ns, until_ns)
   // (0: unbounded; records without a time are always included, as `--since` treats them).
   std::string map_json(Granularity by, int64_t since_ns = 0, int64_t until_ns = 0) const;

@@ -381,6 +381,9 @@ TEST(Serve, OpenApiDocumentListsWhatTheServerAnswers) {
     if (path == "/admission/validate")
       return std::string(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",)") +
              R"("request":{"uid":"u","kind":{"kind":"Pod"},"operation":"CREATE"}})";
+    if (path == "/api/v1/simulate")
+      return std::string(R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",)") +
+             R"("metadata":{"name":"x","namespace":"shop"},"spec":{"podSelector":{}}})";
     if (path != "/api/v1/agent/batches") return "{}\n";
     stockade::batch::AgentBatch b;
     b.node = "n";
@@ -570,6 +573,83 @@ TEST(Serve, RecommendationsEqualTheCommandLine) {
   auto one = nlohmann::json::parse(c.Get("/api/v1/recommendations?namespace=shop")->body);
   ASSERT_FALSE(one["items"].empty());
   for (const auto& item : one["items"]) EXPECT_EQ(item["metadata"]["namespace"], "shop");
+  fs::remove_all(dir);
+}
+
+// POST /api/v1/simulate: byte for byte what `stockade diff --flows -o json` prints from the
+// policies in force to those plus the body's (the scrape policy replaced by one on another port,
+// a new policy added); bad bodies are a one-line 400 naming the line or the object, an
+// oversized one a 413, and nothing of a simulation stays in force.
+TEST(Serve, SimulateEqualsTheCommandLineDiff) {
+  const fs::path dir = temp_dir("simulate");
+  const fs::path flows = kSource / "demo/flows/hubble.json.gz";
+  const fs::path cluster = kSource / "demo/cluster", policies = kSource / "demo/policies";
+  const std::string body = R"(# the scrape moves to a port nobody serves
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-prometheus-scrape
+  namespace: shop
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: monitoring
+    ports:
+    - {protocol: TCP, port: 9999}
+---
+{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"isolate",
+ "namespace":"monitoring"},"spec":{"podSelector":{},"policyTypes":["Egress"]}}
+)";
+  std::ofstream(dir / "body.yaml") << body;
+  ServeProcess serve(
+      {"-f", cluster.string(), "-f", policies.string(), "--store",
+       "sqlite:" + (dir / "db").string(), "--listen", "127.0.0.1:0", "--max-body", "2"},
+      dir / "log");
+  ASSERT_GT(serve.port, 0) << slurp(dir / "log");
+  auto c = serve.client();
+  ASSERT_EQ(c.Post("/api/v1/flows", gunzip(flows), "application/x-ndjson")->status, 200);
+  const std::string map_before = c.Get("/api/v1/map")->body;
+  for (const std::string by : {"workload", "pod", "namespace"}) {
+    auto r = c.Post(("/api/v1/simulate?by=" + by).c_str(), body, "application/yaml");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    // The command line reads --after's files in order and keeps the last version of an object.
+    auto cli = stockade::test::run_command(std::string(STOCKADE_BINARY) + " diff -f " +
+                                           cluster.string() + " --before " + policies.string() +
+                                           " --after " + policies.string() + " --after " +
+                                           (dir / "body.yaml").string() + " --flows " +
+                                           flows.string() + " --by " + by + " -o json 2>/dev/null");
+    EXPECT_EQ(WEXITSTATUS(cli.status), 1) << "an observed flow breaks";
+    EXPECT_EQ(r->body, cli.out) << by;
+    auto j = nlohmann::json::parse(r->body);
+    EXPECT_GT(j["flows"]["summary"]["broken"].get<int>(), 0) << r->body;
+  }
+  // The policies in force are unchanged: the map is the same, a second simulation too.
+  EXPECT_EQ(c.Get("/api/v1/map")->body, map_before);
+  auto again = c.Post("/api/v1/simulate", body, "application/yaml");
+  EXPECT_EQ(again->body, c.Post("/api/v1/simulate", body, "application/yaml")->body);
+  // Bad bodies: one line, naming where.
+  auto bad = [&](const std::string& b, int status, const std::string& needle) {
+    auto r = c.Post("/api/v1/simulate", b, "application/yaml");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, status) << b << " -> " << r->body;
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r->body;
+    const std::string msg = j.value("error", "");
+    EXPECT_NE(msg.find(needle), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  };
+  bad("", 400, "empty body");
+  bad("apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: shop}\nspec: {}\n", 400,
+      "Pod shop/x");
+  bad("kind: NetworkPolicy\nmetadata:\n  name: [unclosed\n", 400, "request body:");
+  bad("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", 400, "ConfigMap");
+  bad(std::string(3u << 20, '#'), 413, "larger than");
+  EXPECT_EQ(c.Get("/api/v1/map")->body, map_before);
   fs::remove_all(dir);
 }
 

@@ -1,0 +1,177 @@
+#include "audit/policy_diff.h"
+
+#include <algorithm>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "model/flow.h"
+
+namespace stockade::audit {
+
+namespace {
+
+// The observed established edges whose verdict flips, under their groups.
+FlowChanges flow_changes(const ClusterState& before_state, const PolicyEngine& before,
+                         const ClusterState& after_state, const PolicyEngine& after,
+                         const Observed& obs, Granularity by) {
+  FlowChanges out;
+  // (edge, class): 1 newly allowed, 0 broken.
+  std::vector<std::pair<size_t, uint8_t>> flipped;
+  for (size_t i = 0; i < obs.edges.size(); ++i) {
+    const ObservedEdge& e = obs.edges[i];
+    if (e.stats.established == 0 || e.src.kind == ObservedPeer::Kind::Unresolved ||
+        e.dst.kind == ObservedPeer::Kind::Unresolved)
+      continue;
+    ++out.checked;
+    const bool b = edge_allowed(before, e), a = edge_allowed(after, e);
+    if (b == a) continue;
+    flipped.emplace_back(i, a ? 1 : 0);
+    (a ? out.newly_allowed : out.broken)++;  // observed edges, whatever the rows
+  }
+  // Outside peers by the parts of the outside that the connections use.
+  const std::vector<WorldPart> parts = world_parts(before_state, after_state, before.endpoints());
+  out.rows = group_edges(obs.edges, flipped, before.endpoints(), {by, &parts});
+  return out;
+}
+
+// Adds `proposed` to `in_force`, an entry with the same key replacing the one in force; sorted
+// by that key when `sort` (as the loader keeps these kinds), else in force first.
+template <class T, class KeyFn>
+void replace_by_key(std::vector<T>& in_force, std::vector<T>& proposed, KeyFn key, bool sort) {
+  std::erase_if(in_force, [&](const T& old) {
+    for (const T& p : proposed)
+      if (key(p) == key(old)) return true;
+    return false;
+  });
+  for (T& p : proposed) {
+    // The last of a key in the body wins, as the loader keeps the last version of an object.
+    std::erase_if(in_force, [&](const T& old) { return key(p) == key(old); });
+    in_force.push_back(std::move(p));
+  }
+  if (sort)
+    std::stable_sort(in_force.begin(), in_force.end(),
+                     [&](const T& a, const T& b) { return key(a) < key(b); });
+}
+
+// The first object of `s` that is not a policy, as "Kind ns/name"; empty when none.
+std::string first_non_policy(const ClusterState& s) {
+  auto named = [](const char* kind, const std::string& ns, const std::string& name) {
+    return std::string(kind) + " " + (ns.empty() ? "" : ns + "/") + name;
+  };
+  if (!s.namespaces.empty()) return named("Namespace", "", s.namespaces[0].name);
+  if (!s.nodes.empty()) return named("Node", "", s.nodes[0].name);
+  if (!s.pods.empty()) return named("Pod", s.pods[0].ns, s.pods[0].name);
+  if (!s.workloads.empty())
+    return named(std::string(to_string(s.workloads[0].kind)).c_str(), s.workloads[0].ns,
+                 s.workloads[0].name);
+  if (!s.services.empty()) return named("Service", s.services[0].ns, s.services[0].name);
+  if (!s.endpoint_slices.empty())
+    return named("EndpointSlice", s.endpoint_slices[0].ns, s.endpoint_slices[0].name);
+  if (!s.calico_tiers.empty()) return "a Calico Tier";
+  if (!s.calico_network_sets.empty()) return "a Calico NetworkSet";
+  if (!s.ingresses.empty()) return named("Ingress", s.ingresses[0].ns, s.ingresses[0].name);
+  if (!s.routes.empty()) return "a Gateway API route";
+  if (!s.monitors.empty()) return "a ServiceMonitor or PodMonitor";
+  if (!s.service_accounts.empty()) return "a ServiceAccount";
+  if (!s.secrets.empty()) return "a Secret";
+  if (!s.roles.empty() || !s.bindings.empty()) return "an RBAC object";
+  if (!s.skipped_kinds.empty()) return "a " + s.skipped_kinds.begin()->first;
+  return {};
+}
+
+}  // namespace
+
+Result<ClusterState> with_policies(const ClusterState& in_force, ClusterState proposed) {
+  if (std::string other = first_non_policy(proposed); !other.empty())
+    return make_error(ErrorCode::Input,
+                      "the body holds " + other +
+                          ": only policies (NetworkPolicy, AdminNetworkPolicy, "
+                          "BaselineAdminNetworkPolicy, ClusterNetworkPolicy, Cilium's and "
+                          "Calico's) can be simulated");
+  if (proposed.network_policies.empty() && proposed.cluster_policies.empty() &&
+      proposed.cilium_policies.empty() && proposed.calico_policies.empty())
+    return make_error(ErrorCode::Input, "the body holds no policy");
+  ClusterState out = in_force;
+  replace_by_key(
+      out.network_policies, proposed.network_policies,
+      [](const NetworkPolicy& p) { return std::tie(p.ns, p.name); }, true);
+  replace_by_key(
+      out.cluster_policies, proposed.cluster_policies,
+      [](const ClusterPolicy& p) { return std::tie(p.kind, p.name); }, true);
+  replace_by_key(
+      out.cilium_policies, proposed.cilium_policies,
+      [](const CiliumPolicy& p) { return std::tie(p.clusterwide, p.ns, p.name); }, false);
+  replace_by_key(
+      out.calico_policies, proposed.calico_policies,
+      [](const CalicoPolicy& p) { return std::tie(p.kind, p.ns, p.name); }, false);
+  for (const auto& [kind, n] : proposed.unevaluated_policies) out.unevaluated_policies[kind] += n;
+  return out;
+}
+
+Result<PolicyChanges> diff(const ClusterState& before_state, const PolicyEngine& before,
+                           const ClusterState& after_state, const PolicyEngine& after,
+                           const std::vector<PortQuery>& ports, Granularity by,
+                           const Observed* observed) {
+  const auto& eps = before.endpoints();
+  if (eps.size() != after.endpoints().size())
+    return make_error(ErrorCode::Input, "must hold policies only: the endpoints differ");
+  for (size_t i = 0; i < eps.size(); ++i)
+    if (eps[i].id() != after.endpoints()[i].id())
+      return make_error(ErrorCode::Input,
+                        "must hold policies only: the endpoints differ (" + eps[i].id() + ")");
+  PolicyDiff d = diff_policies(before_state, before, after_state, after, ports);
+  if (!d.ports_differ.empty())
+    return make_error(ErrorCode::Input,
+                      "must hold policies only: the ports of " + d.ports_differ + " differ");
+  PolicyChanges out;
+  out.by = by;
+  out.newly_allowed = d.newly_allowed;
+  out.newly_denied = d.newly_denied;
+  out.changes = group_changes(d.changes, eps, by);
+  if (observed) out.flows = flow_changes(before_state, before, after_state, after, *observed, by);
+  return out;
+}
+
+nlohmann::json diff_json(const PolicyChanges& d) {
+  nlohmann::json changes = nlohmann::json::array();
+  for (const DiffChange& c : d.changes) {
+    nlohmann::json j = {{"src", c.src},
+                        {"dst", c.dst},
+                        {"protocol", std::string(to_string(c.protocol))},
+                        {"port", c.port},
+                        {"before", c.before ? "allowed" : "denied"},
+                        {"after", c.after ? "allowed" : "denied"}};
+    if (d.by != Granularity::Pod) j["pairs"] = c.pairs;
+    changes.push_back(std::move(j));
+  }
+  nlohmann::json out = {{"changes", std::move(changes)},
+                        {"summary",
+                         {{"changed", d.newly_allowed + d.newly_denied},
+                          {"newly_allowed", d.newly_allowed},
+                          {"newly_denied", d.newly_denied}}}};
+  if (!d.flows) return out;
+  nlohmann::json flow_changes = nlohmann::json::array();
+  for (const GroupedEdge& g : d.flows->rows) {
+    const bool now_allowed = g.cls == 1;
+    nlohmann::json j = {{"src", g.src},
+                        {"dst", g.dst},
+                        {"protocol", std::string(to_string(g.protocol))},
+                        {"port", g.port},
+                        {"count", g.stats.count},
+                        {"established", g.stats.established},
+                        {"before", now_allowed ? "denied" : "allowed"},
+                        {"after", now_allowed ? "allowed" : "denied"}};
+    if (g.stats.first_seen) j["first_seen"] = format_rfc3339(g.stats.first_seen);
+    if (g.stats.last_seen) j["last_seen"] = format_rfc3339(g.stats.last_seen);
+    flow_changes.push_back(std::move(j));
+  }
+  out["flows"] = {{"changes", std::move(flow_changes)},
+                  {"summary",
+                   {{"edges", d.flows->checked},
+                    {"broken", d.flows->broken},
+                    {"newly_allowed", d.flows->newly_allowed}}}};
+  return out;
+}
+
+}  // namespace stockade::audit
