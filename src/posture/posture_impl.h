@@ -1,6 +1,8 @@
 // Pieces shared by the posture source files; not part of the module's interface.
 #pragma once
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,6 +16,11 @@
 namespace stockade::posture::detail {
 
 // ---- RBAC ------------------------------------------------------------------------------------
+
+// Whether a rule's list (verbs, API groups, resources, names) holds `s` literally.
+inline bool contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 // One risky pattern (POSTURE.md section 2, R1..R25) found in a set of rules.
 struct PatternHit {
@@ -96,8 +103,35 @@ class RbacIndex {
   mutable std::map<std::tuple<const RuleList*, bool, bool>, std::vector<PatternHit>> hits_;
 };
 
+// Tarjan's strongly connected components of the graph `succ` (node -> successors),
+// iteratively (a chain of 100k roles must not overflow the stack): each node's component, and
+// the components' nodes, leaves first (a component completes after every one it reaches).
+struct Components {
+  std::vector<uint32_t> of;                    // per node
+  std::vector<std::vector<uint32_t>> members;  // per component, in completion order
+};
+Components strongly_connected(const std::vector<std::vector<uint32_t>>& succ);
+
 // Role-level pattern findings and binding/subject findings.
 void rbac_findings(const RbacIndex& index, const ScanOptions& o, std::vector<Finding>& out);
+
+// ---- pod specs (container_checks.cc) -----------------------------------------------------
+
+std::string normalize_path(std::string p);          // a host path without trailing slashes
+bool unsafe_selinux_type(const std::string& type);  // a type other than the container ones
+
+// What a container's checks read of the pod around it.
+struct ContainerCheckContext {
+  const PodSecuritySpec& pod;
+  const std::string& pod_seccomp;  // the pod's profile type, from its field or annotation
+  const std::map<std::string, const Volume*>& host_volumes;  // hostPath volumes by name
+  const std::vector<std::string>& allowed_registries;        // ScanOptions'
+  const std::optional<std::string>& subpath_cve;  // the version affected by CVE-2021-25741
+};
+// A finding on the container: (check id, line or 0 for the container's, message).
+using ContainerReport = std::function<void(std::string_view id, int line, std::string msg)>;
+void container_checks(const ContainerCheckContext& x, const ContainerSpec& c,
+                      const ContainerReport& report);
 
 // ---- CVEs ------------------------------------------------------------------------------------
 std::vector<CveMatch> version_cves(const ClusterState& state, const ScanOptions& o,
