@@ -351,6 +351,88 @@ HOT inline error_code each_record_field(Direct v, KeyMemo& memo, H&& handle) {
   }
 }
 
+// The pieces of read_object below, each one key's value: forced inline, so that the record
+// loop compiles to what one function with them in place would.
+#define STOCKADE_FIELD \
+  template <class V>   \
+  __attribute__((always_inline)) inline error_code
+
+// "time": the wrapper repeats the flow's time: parsed once.
+STOCKADE_FIELD read_time(V val, Flow& f, Seen& seen, int depth) {
+  std::string_view s;
+  TRY(get_str(val, s));
+  if (s != seen.time_text) {
+    auto ns = seen.times->parse(s);
+    if (!ns) return simdjson::INCORRECT_TYPE;
+    seen.time_text = s;
+    seen.time_ns = *ns;
+  }
+  if (f.time_ns == 0 || depth > 0) f.time_ns = seen.time_ns;
+  return SUCCESS;
+}
+
+STOCKADE_FIELD read_ips(V val, Flow& f) {
+  return each_field(val, [&](std::string_view ik, V iv) -> error_code {
+    if (is(ik, "source")) return read_ip(iv, f.src.ip);
+    if (is(ik, "destination")) return read_ip(iv, f.dst.ip);
+    return SUCCESS;
+  });
+}
+
+// "source" / "destination": a Hubble endpoint object, through the endpoint cache.
+STOCKADE_FIELD read_hubble_peer(V val, std::string_view key, Flow& f, Seen& seen) {
+  const int side = key.size() == 6 ? 0 : 1;
+  FlowPeer& p = side == 0 ? f.src : f.dst;
+  const bool first = !seen.endpoint_read[side];
+  seen.endpoint_read[side] = true;
+  if constexpr (V::kDirect) {
+    // Only a remembered endpoint, read into a pristine peer.
+    if (seen.endpoints == nullptr || !first || !pristine(p)) return kGiveUp;
+    return seen.endpoints->find(val.cursor(), p, seen.pending[side]);
+  } else {
+    if (seen.endpoints == nullptr || !first || !pristine(p)) {
+      // A repeated key, or the peer named already (an agent's "src"): the peer is
+      // what they say, in order; its hint is found later.
+      TRY(seen.finish(val.tokens(), side));
+      p.hint = 0;
+      return read_endpoint(val, p);
+    }
+    return seen.endpoints->begin(val, p, seen.pending[side]);
+  }
+}
+
+STOCKADE_FIELD read_event_type(V val, Flow& f) {
+  return each_field(val, [&](std::string_view ek, V ev) -> error_code {
+    uint64_t type;
+    if (is(ek, "type") && ev.get_uint64(type) == SUCCESS && type == 5) f.policy_verdict = true;
+    return SUCCESS;
+  });
+}
+
+// An agent event's "src" / "dst", after a pending "source": in order.
+STOCKADE_FIELD read_agent_side(V val, int side, Flow& f, Seen& seen) {
+  if constexpr (V::kDirect) {
+    return kGiveUp;
+  } else {
+    TRY(seen.finish(val.tokens(), side));
+    return read_agent_peer(val, side == 0 ? f.src : f.dst);
+  }
+}
+
+STOCKADE_FIELD read_process(V val, Flow& f) {
+  if constexpr (V::kDirect) {
+    return kGiveUp;
+  } else {
+    return each_field(val, [&](std::string_view pk, Value pv) -> error_code {
+      if (is(pk, "pid")) return pv.get_int64(f.pid);
+      if (is(pk, "comm")) return get_str(pv, f.comm);
+      return SUCCESS;
+    });
+  }
+}
+
+#undef STOCKADE_FIELD
+
 // One object: a Hubble flow, the {"flow": …} wrapper around one, or an agent event. The
 // field sets do not overlap in meaning, so one pass handles all three.
 template <class V>
@@ -365,17 +447,8 @@ error_code read_object(V o, Flow& f, Seen& seen, int depth) {
         if (depth > 0) return simdjson::TAPE_ERROR;
         return read_object(val, f, seen, depth + 1);
       }
-      case Key::Time: {
-        TRY(get_str(val, s));
-        if (s != seen.time_text) {  // the wrapper repeats the flow's time: parsed once
-          auto ns = seen.times->parse(s);
-          if (!ns) return simdjson::INCORRECT_TYPE;
-          seen.time_text = s;
-          seen.time_ns = *ns;
-        }
-        if (f.time_ns == 0 || depth > 0) f.time_ns = seen.time_ns;
-        return SUCCESS;
-      }
+      case Key::Time:
+        return read_time(val, f, seen, depth);
       case Key::Verdict:
         TRY(get_str(val, s));
         f.verdict = parse_verdict(s);
@@ -385,36 +458,14 @@ error_code read_object(V o, Flow& f, Seen& seen, int depth) {
         return get_str(val, f.drop_reason);
       case Key::IP:
         seen.flow = true;
-        return each_field(val, [&](std::string_view ik, V iv) -> error_code {
-          if (is(ik, "source")) return read_ip(iv, f.src.ip);
-          if (is(ik, "destination")) return read_ip(iv, f.dst.ip);
-          return SUCCESS;
-        });
+        return read_ips(val, f);
       case Key::L4:
         seen.flow = true;
         return read_l4(val, f);
       case Key::Source:
-      case Key::Destination: {
+      case Key::Destination:
         seen.flow = true;
-        const int side = key.size() == 6 ? 0 : 1;
-        FlowPeer& p = side == 0 ? f.src : f.dst;
-        const bool first = !seen.endpoint_read[side];
-        seen.endpoint_read[side] = true;
-        if constexpr (V::kDirect) {
-          // Only a remembered endpoint, read into a pristine peer.
-          if (seen.endpoints == nullptr || !first || !pristine(p)) return kGiveUp;
-          return seen.endpoints->find(val.cursor(), p, seen.pending[side]);
-        } else {
-          if (seen.endpoints == nullptr || !first || !pristine(p)) {
-            // A repeated key, or the peer named already (an agent's "src"): the peer is
-            // what they say, in order; its hint is found later.
-            TRY(seen.finish(val.tokens(), side));
-            p.hint = 0;
-            return read_endpoint(val, p);
-          }
-          return seen.endpoints->begin(val, p, seen.pending[side]);
-        }
-      }
+        return read_hubble_peer(val, key, f, seen);
       case Key::SourceService:
         return read_service(val, f.src);
       case Key::DestinationService:
@@ -432,12 +483,7 @@ error_code read_object(V o, Flow& f, Seen& seen, int depth) {
         }
         return read_l7(val, *seen.l7);
       case Key::EventType:
-        return each_field(val, [&](std::string_view ek, V ev) -> error_code {
-          uint64_t type;
-          if (is(ek, "type") && ev.get_uint64(type) == SUCCESS && type == 5)
-            f.policy_verdict = true;
-          return SUCCESS;
-        });
+        return read_event_type(val, f);
       case Key::IsReply: {
         bool b;
         if (val.get_bool(b) == SUCCESS) f.is_reply = b;
@@ -472,32 +518,14 @@ error_code read_object(V o, Flow& f, Seen& seen, int depth) {
         return SUCCESS;
       case Key::Outcome:
         return get_str(val, f.agent_outcome);
-      case Key::Src:  // after a pending "source": in order
-        if constexpr (V::kDirect) {
-          return kGiveUp;
-        } else {
-          TRY(seen.finish(val.tokens(), 0));
-          return read_agent_peer(val, f.src);
-        }
+      case Key::Src:
+        return read_agent_side(val, 0, f, seen);
       case Key::Dst:
-        if constexpr (V::kDirect) {
-          return kGiveUp;
-        } else {
-          TRY(seen.finish(val.tokens(), 1));
-          return read_agent_peer(val, f.dst);
-        }
+        return read_agent_side(val, 1, f, seen);
       case Key::PodUid:
         return get_str(val, seen.pod_uid);
       case Key::Process:
-        if constexpr (V::kDirect) {
-          return kGiveUp;
-        } else {
-          return each_field(val, [&](std::string_view pk, Value pv) -> error_code {
-            if (is(pk, "pid")) return pv.get_int64(f.pid);
-            if (is(pk, "comm")) return get_str(pv, f.comm);
-            return SUCCESS;
-          });
-        }
+        return read_process(val, f);
     }
     return SUCCESS;
   };

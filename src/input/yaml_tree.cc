@@ -408,31 +408,101 @@ Result<void> YamlStream::parse_each(YamlSource& source, const std::string& file,
   return run(source, file, max_depth, line_offset, out, &on_document);
 }
 
-Result<void> YamlStream::run(YamlSource& source, const std::string& file, size_t max_depth,
-                             int line_offset, YamlStream& out, const DocumentFn* on_document) {
-  yaml_parser_t parser;
-  if (!yaml_parser_initialize(&parser)) return make_error(file, 0, "cannot initialize YAML parser");
-  std::unique_ptr<yaml_parser_t, void (*)(yaml_parser_t*)> guard(&parser, yaml_parser_delete);
-  ReadState read_state{&source, &file, line_offset, 0, 0, std::nullopt};
-  yaml_parser_set_input(&parser, read_handler, &read_state);
-  size_t doc_start = 0;  // byte offset of the current document's start
+namespace {
 
-  // Containers being filled; for maps, a pending key.
+// libyaml's message for a stream it cannot parse, at the line the problem is on.
+Error parse_error(const yaml_parser_t& parser, const YamlSource& source, const std::string& file,
+                  int line_offset) {
+  // Reader errors (bad UTF-8, control characters) give an offset, not a mark.
+  int line = parser.error == YAML_READER_ERROR ? source.line_of(parser.problem_offset)
+                                               : static_cast<int>(parser.problem_mark.line) + 1;
+  if (parser.error != YAML_READER_ERROR || line > 0) line += line_offset;
+  std::string msg = "invalid YAML: ";
+  msg += parser.problem ? parser.problem : "syntax error";
+  if (parser.context) {
+    msg += " ";
+    msg += parser.context;
+  }
+  return Error{file, line, msg};
+}
+
+// The trees of a stream's documents, built from libyaml's events one at a time: containers
+// being filled (for maps, a pending key), the anchors of the current document.
+class TreeBuilder {
+ public:
+  TreeBuilder(std::deque<YamlTreeNode>& nodes, std::vector<const YamlTreeNode*>& documents,
+              const std::string& file, size_t max_depth, const YamlStream::DocumentFn* on_document)
+      : nodes_(nodes),
+        documents_(documents),
+        file_(file),
+        max_depth_(max_depth),
+        on_document_(on_document) {}
+
+  // One event at `line`; `done` is set at the end of the stream.
+  Result<void> event(const yaml_event_t& e, int line, bool& done) {
+    switch (e.type) {
+      case YAML_STREAM_END_EVENT:
+        done = true;
+        return {};
+      case YAML_DOCUMENT_START_EVENT:
+        root_ = nullptr;
+        anchors_.clear();  // anchors do not reach across documents
+        doc_start_ = e.start_mark.index;
+        return {};
+      case YAML_DOCUMENT_END_EVENT:
+        return document_end(e, line);
+      case YAML_SCALAR_EVENT:
+        scalar(e, line);
+        return {};
+      case YAML_ALIAS_EVENT: {
+        auto it = anchors_.find(reinterpret_cast<const char*>(e.data.alias.anchor));
+        if (it == anchors_.end())
+          return make_error(file_, line,
+                            std::string("invalid YAML: unknown alias *") +
+                                reinterpret_cast<const char*>(e.data.alias.anchor));
+        attach(it->second);
+        return {};
+      }
+      case YAML_SEQUENCE_START_EVENT:
+      case YAML_MAPPING_START_EVENT:
+        return open(e, line);
+      case YAML_MAPPING_END_EVENT:
+        if (!stack_.empty()) {
+          if (auto r = finish_map(*stack_.back().node, file_, merged_pairs_); !r)
+            return tl::unexpected(r.error());
+          stack_.pop_back();
+        }
+        return {};
+      case YAML_SEQUENCE_END_EVENT:
+        if (!stack_.empty()) stack_.pop_back();
+        return {};
+      default:
+        return {};
+    }
+  }
+
+ private:
   struct Open {
     YamlTreeNode* node;
     const YamlTreeNode* key = nullptr;
   };
-  std::vector<Open> stack;
-  std::unordered_map<std::string, const YamlTreeNode*> anchors;
-  const YamlTreeNode* root = nullptr;
-  size_t merged_pairs = 0;  // pairs copied by merge keys in the whole stream (bounded)
+  std::deque<YamlTreeNode>& nodes_;
+  std::vector<const YamlTreeNode*>& documents_;
+  const std::string& file_;
+  const size_t max_depth_;
+  const YamlStream::DocumentFn* on_document_;
+  size_t doc_start_ = 0;  // byte offset of the current document's start
+  std::vector<Open> stack_;
+  std::unordered_map<std::string, const YamlTreeNode*> anchors_;
+  const YamlTreeNode* root_ = nullptr;
+  size_t merged_pairs_ = 0;  // pairs copied by merge keys in the whole stream (bounded)
 
-  auto attach = [&](const YamlTreeNode* n) -> bool {
-    if (stack.empty()) {
-      root = n;
-      return true;
+  void attach(const YamlTreeNode* n) {
+    if (stack_.empty()) {
+      root_ = n;
+      return;
     }
-    Open& top = stack.back();
+    Open& top = stack_.back();
     if (top.node->kind == YamlTreeNode::Kind::Seq) {
       top.node->seq.push_back(n);
     } else if (!top.key) {
@@ -441,105 +511,79 @@ Result<void> YamlStream::run(YamlSource& source, const std::string& file, size_t
       top.node->map.emplace_back(top.key, n);
       top.key = nullptr;
     }
-    return true;
-  };
-  auto remember = [&](const yaml_char_t* anchor, const YamlTreeNode* n) {
-    if (anchor) anchors[reinterpret_cast<const char*>(anchor)] = n;
-  };
+  }
+  void remember(const yaml_char_t* anchor, const YamlTreeNode* n) {
+    if (anchor) anchors_[reinterpret_cast<const char*>(anchor)] = n;
+  }
 
-  for (;;) {
+  Result<void> document_end(const yaml_event_t& e, int line) {
+    if (!root_) {
+      YamlTreeNode& n = nodes_.emplace_back();
+      n.line = line;
+      root_ = &n;
+    }
+    if (on_document_) {
+      if (auto r = (*on_document_)(root_, e.end_mark.index - doc_start_); !r) return r;
+      root_ = nullptr;
+      nodes_.clear();
+    } else {
+      documents_.push_back(root_);
+    }
+    return {};
+  }
+
+  void scalar(const yaml_event_t& e, int line) {
+    YamlTreeNode& n = nodes_.emplace_back();
+    n.line = line;
+    if (is_null_scalar(e)) {
+      n.kind = YamlTreeNode::Kind::Null;
+    } else {
+      n.kind = YamlTreeNode::Kind::Scalar;
+      n.scalar.assign(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
+      n.plain = e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !e.data.scalar.tag;
+      n.merge = is_merge_scalar(e);
+    }
+    remember(e.data.scalar.anchor, &n);
+    attach(&n);
+  }
+
+  Result<void> open(const yaml_event_t& e, int line) {
+    if (stack_.size() >= max_depth_)
+      return make_error(file_, line,
+                        "input nests deeper than " + std::to_string(max_depth_) + " levels");
+    YamlTreeNode& n = nodes_.emplace_back();
+    n.line = line;
+    bool seq = e.type == YAML_SEQUENCE_START_EVENT;
+    n.kind = seq ? YamlTreeNode::Kind::Seq : YamlTreeNode::Kind::Map;
+    remember(seq ? e.data.sequence_start.anchor : e.data.mapping_start.anchor, &n);
+    attach(&n);
+    stack_.push_back({&n});
+    return {};
+  }
+};
+
+}  // namespace
+
+Result<void> YamlStream::run(YamlSource& source, const std::string& file, size_t max_depth,
+                             int line_offset, YamlStream& out, const DocumentFn* on_document) {
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser)) return make_error(file, 0, "cannot initialize YAML parser");
+  std::unique_ptr<yaml_parser_t, void (*)(yaml_parser_t*)> guard(&parser, yaml_parser_delete);
+  ReadState read_state{&source, &file, line_offset, 0, 0, std::nullopt};
+  yaml_parser_set_input(&parser, read_handler, &read_state);
+  TreeBuilder builder(out.nodes_, out.documents_, file, max_depth, on_document);
+  for (bool done = false; !done;) {
     yaml_event_t e;
     if (!yaml_parser_parse(&parser, &e)) {
       if (read_state.error) return tl::unexpected(*read_state.error);
-      // Reader errors (bad UTF-8, control characters) give an offset, not a mark.
-      int line = parser.error == YAML_READER_ERROR ? source.line_of(parser.problem_offset)
-                                                   : static_cast<int>(parser.problem_mark.line) + 1;
-      if (parser.error != YAML_READER_ERROR || line > 0) line += line_offset;
-      std::string msg = "invalid YAML: ";
-      msg += parser.problem ? parser.problem : "syntax error";
-      if (parser.context) {
-        msg += " ";
-        msg += parser.context;
-      }
-      return make_error(file, line, msg);
+      return tl::unexpected(parse_error(parser, source, file, line_offset));
     }
     std::unique_ptr<yaml_event_t, void (*)(yaml_event_t*)> event_guard(&e, yaml_event_delete);
     read_state.event_end = e.end_mark.index;
     int line = static_cast<int>(e.start_mark.line) + 1 + line_offset;
-    switch (e.type) {
-      case YAML_STREAM_END_EVENT:
-        return {};
-      case YAML_DOCUMENT_START_EVENT:
-        root = nullptr;
-        anchors.clear();  // anchors do not reach across documents
-        doc_start = e.start_mark.index;
-        break;
-      case YAML_DOCUMENT_END_EVENT:
-        if (!root) {
-          YamlTreeNode& n = out.nodes_.emplace_back();
-          n.line = line;
-          root = &n;
-        }
-        if (on_document) {
-          if (auto r = (*on_document)(root, e.end_mark.index - doc_start); !r) return r;
-          root = nullptr;
-          out.nodes_.clear();
-        } else {
-          out.documents_.push_back(root);
-        }
-        break;
-      case YAML_SCALAR_EVENT: {
-        YamlTreeNode& n = out.nodes_.emplace_back();
-        n.line = line;
-        if (is_null_scalar(e)) {
-          n.kind = YamlTreeNode::Kind::Null;
-        } else {
-          n.kind = YamlTreeNode::Kind::Scalar;
-          n.scalar.assign(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
-          n.plain = e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !e.data.scalar.tag;
-          n.merge = is_merge_scalar(e);
-        }
-        remember(e.data.scalar.anchor, &n);
-        attach(&n);
-        break;
-      }
-      case YAML_ALIAS_EVENT: {
-        auto it = anchors.find(reinterpret_cast<const char*>(e.data.alias.anchor));
-        if (it == anchors.end())
-          return make_error(file, line,
-                            std::string("invalid YAML: unknown alias *") +
-                                reinterpret_cast<const char*>(e.data.alias.anchor));
-        attach(it->second);
-        break;
-      }
-      case YAML_SEQUENCE_START_EVENT:
-      case YAML_MAPPING_START_EVENT: {
-        if (stack.size() >= max_depth)
-          return make_error(file, line,
-                            "input nests deeper than " + std::to_string(max_depth) + " levels");
-        YamlTreeNode& n = out.nodes_.emplace_back();
-        n.line = line;
-        bool seq = e.type == YAML_SEQUENCE_START_EVENT;
-        n.kind = seq ? YamlTreeNode::Kind::Seq : YamlTreeNode::Kind::Map;
-        remember(seq ? e.data.sequence_start.anchor : e.data.mapping_start.anchor, &n);
-        attach(&n);
-        stack.push_back({&n});
-        break;
-      }
-      case YAML_MAPPING_END_EVENT:
-        if (!stack.empty()) {
-          if (auto r = finish_map(*stack.back().node, file, merged_pairs); !r)
-            return tl::unexpected(r.error());
-          stack.pop_back();
-        }
-        break;
-      case YAML_SEQUENCE_END_EVENT:
-        if (!stack.empty()) stack.pop_back();
-        break;
-      default:
-        break;
-    }
+    if (auto r = builder.event(e, line, done); !r) return r;
   }
+  return {};
 }
 
 }  // namespace stockade::input

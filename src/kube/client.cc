@@ -266,7 +266,157 @@ struct Client::Impl {
     std::lock_guard lock(mu);
     idle.push_back(c);
   }
+
+  // What one attempt sends as who it is, and what the easy handle points to while it runs.
+  struct Credentials {
+    std::string token, cert_pem, key_pem;
+  };
+  struct Transfer {
+    curl_slist* headers = nullptr;
+    curl_slist* connect_to = nullptr;
+    curl_blob ca_blob{}, cert_blob{}, key_blob{};
+  };
+
+  void wait_for_token(const ClientOptions& o);
+  Result<Credentials> credentials(const RestConfig& config);
+  void set_request(CURL* c, const RestConfig& config, const std::string& method,
+                   const std::string& path, const std::string& body,
+                   const std::string& content_type, const std::string& accept,
+                   const Credentials& cred, Transfer& t) const;
+  void set_tls(CURL* c, const RestConfig& config, Credentials& cred, Transfer& t) const;
+  void set_limits(CURL* c, const RestConfig& config, const ClientOptions& o,
+                  const Stream* stream) const;
 };
+
+// Rate limit: take a token (the bucket may go below zero: wait for it outside the lock).
+void Client::Impl::wait_for_token(const ClientOptions& o) {
+  double wait_s = 0;
+  {
+    std::lock_guard lock(mu);
+    auto now = std::chrono::steady_clock::now();
+    tokens = std::min<double>(
+        o.burst, tokens + o.qps * std::chrono::duration<double>(now - last_refill).count());
+    last_refill = now;
+    tokens -= 1;
+    if (tokens < 0) wait_s = -tokens / o.qps;
+  }
+  if (wait_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
+}
+
+// The kubeconfig's credentials, a token file read afresh, or the exec plugin's (run again when
+// its credential expired).
+Result<Client::Impl::Credentials> Client::Impl::credentials(const RestConfig& config) {
+  Credentials cred{config.token, config.client_cert_pem, config.client_key_pem};
+  if (!config.token_file.empty()) {
+    cred.token = trim(read_text_file(config.token_file).value_or(""));
+    if (cred.token.empty())
+      return make_error(config.token_file, 0, "token file is missing or empty");
+  }
+  if (config.exec) {
+    std::lock_guard lock(mu);  // one plugin run for every thread waiting on it
+    bool expired =
+        exec_cred && exec_cred->expiry && *exec_cred->expiry <= std::chrono::system_clock::now();
+    if (!exec_cred || expired) {
+      auto c = run_exec_plugin(*config.exec, config);
+      if (!c) return tl::unexpected(c.error());
+      exec_cred = std::move(*c);
+      ++exec_runs;
+    }
+    if (!exec_cred->token.empty()) cred.token = exec_cred->token;
+    if (!exec_cred->client_cert_pem.empty()) {
+      cred.cert_pem = exec_cred->client_cert_pem;
+      cred.key_pem = exec_cred->client_key_pem;
+    }
+  }
+  return cred;
+}
+
+// The URL (the server's address under tls-server-name), the method, the body and the headers.
+void Client::Impl::set_request(CURL* c, const RestConfig& config, const std::string& method,
+                               const std::string& path, const std::string& body,
+                               const std::string& content_type, const std::string& accept,
+                               const Credentials& cred, Transfer& t) const {
+  const CurlLib& cu = *curl;
+  std::string host = config.tls_server_name.empty() ? url.host : config.tls_server_name;
+  std::string full = url.scheme + "://" + host + ":" + url.port + url.prefix + path;
+  cu.easy_setopt(c, CURLOPT_URL, full.c_str());
+  if (!config.tls_server_name.empty()) {
+    // Verify and send SNI for tls-server-name, but connect to the server's address.
+    std::string rule = config.tls_server_name + ":" + url.port + ":" + url.host + ":" + url.port;
+    t.connect_to = cu.slist_append(nullptr, rule.c_str());
+    cu.easy_setopt(c, CURLOPT_CONNECT_TO, t.connect_to);
+  }
+  cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "HEAD") cu.easy_setopt(c, CURLOPT_NOBODY, 1L);
+  if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
+    cu.easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_slist*& headers = t.headers;
+  headers = cu.slist_append(headers, ("Accept: " + accept).c_str());
+  if (!content_type.empty())
+    headers = cu.slist_append(headers, ("Content-Type: " + content_type).c_str());
+  headers = cu.slist_append(headers, "User-Agent: stockade");
+  if (!cred.token.empty())
+    headers = cu.slist_append(headers, ("Authorization: Bearer " + cred.token).c_str());
+  cu.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  if (!config.username.empty() && cred.token.empty()) {
+    cu.easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    cu.easy_setopt(c, CURLOPT_USERNAME, config.username.c_str());
+    cu.easy_setopt(c, CURLOPT_PASSWORD, config.password.c_str());
+  }
+}
+
+void Client::Impl::set_tls(CURL* c, const RestConfig& config, Credentials& cred,
+                           Transfer& t) const {
+  const CurlLib& cu = *curl;
+  if (config.insecure_skip_tls_verify) {
+    cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!config.ca_pem.empty()) {
+    t.ca_blob = {const_cast<char*>(config.ca_pem.data()), config.ca_pem.size(), CURL_BLOB_NOCOPY};
+    cu.easy_setopt(c, CURLOPT_CAINFO_BLOB, &t.ca_blob);
+  } else if (!config.ca_file.empty()) {
+    cu.easy_setopt(c, CURLOPT_CAINFO, config.ca_file.c_str());
+  }
+  if (!cred.cert_pem.empty()) {
+    t.cert_blob = {cred.cert_pem.data(), cred.cert_pem.size(), CURL_BLOB_NOCOPY};
+    t.key_blob = {cred.key_pem.data(), cred.key_pem.size(), CURL_BLOB_NOCOPY};
+    cu.easy_setopt(c, CURLOPT_SSLCERT_BLOB, &t.cert_blob);
+    cu.easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+    cu.easy_setopt(c, CURLOPT_SSLKEY_BLOB, &t.key_blob);
+    cu.easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+  } else if (!config.client_cert_file.empty()) {
+    cu.easy_setopt(c, CURLOPT_SSLCERT, config.client_cert_file.c_str());
+    cu.easy_setopt(c, CURLOPT_SSLKEY, config.client_key_file.c_str());
+  }
+}
+
+// The proxy and the time limits.
+void Client::Impl::set_limits(CURL* c, const RestConfig& config, const ClientOptions& o,
+                              const Stream* stream) const {
+  const CurlLib& cu = *curl;
+  if (!config.proxy_url.empty())
+    cu.easy_setopt(c, CURLOPT_PROXY, config.proxy_url.c_str());
+  else
+    cu.easy_setopt(c, CURLOPT_NOPROXY, "*");  // kubeconfig's proxy-url only, as kubectl
+  cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(o.connect_timeout.count()));
+  if (stream) {
+    // No overall limit; a stream silent for `idle` (no event, no bookmark) is dead.
+    cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    cu.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(stream->idle.count()));
+    cu.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    cu.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    cu.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_progress);
+    cu.easy_setopt(c, CURLOPT_XFERINFODATA, stream->stop);
+  } else {
+    cu.easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(o.request_timeout.count()));
+    // A connection that stalls (under 1 byte/s for stall_timeout) is dead.
+    cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    cu.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(o.stall_timeout.count()));
+  }
+}
 
 Client::Client(RestConfig config, ClientOptions options)
     : config_(std::move(config)), options_(options), impl_(std::make_unique<Impl>()) {}
@@ -319,117 +469,15 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
   bool reran_exec = false;
   int timeouts = 0;
   for (int attempt = 0;; ++attempt) {
-    // Rate limit: take a token (the bucket may go below zero: wait for it outside the lock).
-    double wait_s = 0;
-    {
-      std::lock_guard lock(im.mu);
-      auto now = std::chrono::steady_clock::now();
-      im.tokens = std::min<double>(
-          options_.burst,
-          im.tokens + options_.qps * std::chrono::duration<double>(now - im.last_refill).count());
-      im.last_refill = now;
-      im.tokens -= 1;
-      if (im.tokens < 0) wait_s = -im.tokens / options_.qps;
-    }
-    if (wait_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
-
-    // Credentials.
-    std::string token = config_.token;
-    std::string cert_pem = config_.client_cert_pem, key_pem = config_.client_key_pem;
-    if (!config_.token_file.empty()) {
-      token = trim(read_text_file(config_.token_file).value_or(""));
-      if (token.empty()) return make_error(config_.token_file, 0, "token file is missing or empty");
-    }
-    if (config_.exec) {
-      std::lock_guard lock(im.mu);  // one plugin run for every thread waiting on it
-      bool expired = im.exec_cred && im.exec_cred->expiry &&
-                     *im.exec_cred->expiry <= std::chrono::system_clock::now();
-      if (!im.exec_cred || expired) {
-        auto cred = run_exec_plugin(*config_.exec, config_);
-        if (!cred) return tl::unexpected(cred.error());
-        im.exec_cred = std::move(*cred);
-        ++im.exec_runs;
-      }
-      if (!im.exec_cred->token.empty()) token = im.exec_cred->token;
-      if (!im.exec_cred->client_cert_pem.empty()) {
-        cert_pem = im.exec_cred->client_cert_pem;
-        key_pem = im.exec_cred->client_key_pem;
-      }
-    }
-
+    im.wait_for_token(options_);
+    auto cred = im.credentials(config_);
+    if (!cred) return tl::unexpected(cred.error());
+    const std::string& token = cred->token;
     cu.easy_reset(c);
-    std::string host = config_.tls_server_name.empty() ? im.url.host : config_.tls_server_name;
-    std::string full = im.url.scheme + "://" + host + ":" + im.url.port + im.url.prefix + path;
-    cu.easy_setopt(c, CURLOPT_URL, full.c_str());
-    curl_slist* connect_to = nullptr;
-    if (!config_.tls_server_name.empty()) {
-      // Verify and send SNI for tls-server-name, but connect to the server's address.
-      std::string rule =
-          config_.tls_server_name + ":" + im.url.port + ":" + im.url.host + ":" + im.url.port;
-      connect_to = cu.slist_append(nullptr, rule.c_str());
-      cu.easy_setopt(c, CURLOPT_CONNECT_TO, connect_to);
-    }
-    cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-    if (method == "HEAD") cu.easy_setopt(c, CURLOPT_NOBODY, 1L);
-    if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
-      cu.easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-      cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    }
-    curl_slist* headers = nullptr;
-    headers = cu.slist_append(headers, ("Accept: " + accept).c_str());
-    if (!content_type.empty())
-      headers = cu.slist_append(headers, ("Content-Type: " + content_type).c_str());
-    headers = cu.slist_append(headers, "User-Agent: stockade");
-    if (!token.empty())
-      headers = cu.slist_append(headers, ("Authorization: Bearer " + token).c_str());
-    cu.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    if (!config_.username.empty() && token.empty()) {
-      cu.easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-      cu.easy_setopt(c, CURLOPT_USERNAME, config_.username.c_str());
-      cu.easy_setopt(c, CURLOPT_PASSWORD, config_.password.c_str());
-    }
-    // TLS
-    if (config_.insecure_skip_tls_verify) {
-      cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-      cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    curl_blob ca_blob{}, cert_blob{}, key_blob{};
-    if (!config_.ca_pem.empty()) {
-      ca_blob = {const_cast<char*>(config_.ca_pem.data()), config_.ca_pem.size(), CURL_BLOB_NOCOPY};
-      cu.easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca_blob);
-    } else if (!config_.ca_file.empty()) {
-      cu.easy_setopt(c, CURLOPT_CAINFO, config_.ca_file.c_str());
-    }
-    if (!cert_pem.empty()) {
-      cert_blob = {cert_pem.data(), cert_pem.size(), CURL_BLOB_NOCOPY};
-      key_blob = {key_pem.data(), key_pem.size(), CURL_BLOB_NOCOPY};
-      cu.easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert_blob);
-      cu.easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-      cu.easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key_blob);
-      cu.easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
-    } else if (!config_.client_cert_file.empty()) {
-      cu.easy_setopt(c, CURLOPT_SSLCERT, config_.client_cert_file.c_str());
-      cu.easy_setopt(c, CURLOPT_SSLKEY, config_.client_key_file.c_str());
-    }
-    if (!config_.proxy_url.empty())
-      cu.easy_setopt(c, CURLOPT_PROXY, config_.proxy_url.c_str());
-    else
-      cu.easy_setopt(c, CURLOPT_NOPROXY, "*");  // kubeconfig's proxy-url only, as kubectl
-    cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options_.connect_timeout.count()));
-    if (stream) {
-      // No overall limit; a stream silent for `idle` (no event, no bookmark) is dead.
-      cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-      cu.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(stream->idle.count()));
-      cu.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-      cu.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-      cu.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_progress);
-      cu.easy_setopt(c, CURLOPT_XFERINFODATA, stream->stop);
-    } else {
-      cu.easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options_.request_timeout.count()));
-      // A connection that stalls (under 1 byte/s for stall_timeout) is dead.
-      cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-      cu.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
-    }
+    Impl::Transfer t;
+    im.set_request(c, config_, method, path, body, content_type, accept, *cred, t);
+    im.set_tls(c, config_, *cred, t);
+    im.set_limits(c, config_, options_, stream);
     cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     cu.easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     Response resp;
@@ -442,8 +490,8 @@ Result<Response> Client::perform(const std::string& method, const std::string& p
     cu.easy_setopt(c, CURLOPT_ERRORBUFFER, error);
     CURLcode rc = cu.easy_perform(c);
     cu.easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
-    cu.slist_free_all(headers);
-    cu.slist_free_all(connect_to);
+    cu.slist_free_all(t.headers);
+    cu.slist_free_all(t.connect_to);
     if (rc != CURLE_OK) {
       std::string detail = error[0] ? error : cu.easy_strerror(rc);
       bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||

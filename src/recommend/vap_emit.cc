@@ -25,12 +25,9 @@ std::string block(const std::string& text, int indent) {
   return "|-\n" + std::string(static_cast<size_t>(indent), ' ') + text;
 }
 
-}  // namespace
-
-std::string emit_guardrail_vaps(const VapOptions& o) {
-  std::string out;
-  // 1. No NetworkPolicy ingress rule from anywhere.
-  out += fmt::format(
+// 1. No NetworkPolicy ingress rule from anywhere.
+std::string no_ingress_from_anywhere(const VapOptions& o) {
+  return fmt::format(
       R"(apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
 metadata:
@@ -87,13 +84,15 @@ spec:
       fmt::arg("world_msg", block("'NetworkPolicy ' + object.metadata.name + ': an ingress rule "
                                   "allows every address (ipBlock /0) (stockade guardrail)'",
                                   10)));
-  out += "---\n";
-  // 2. A locked namespace keeps its default-deny.
+}
+
+// 2. A locked namespace keeps its default-deny.
+std::string locked_default_deny(const VapOptions& o) {
   std::string old_in = denies_all("oldObject", "Ingress");
   std::string old_eg = denies_all("oldObject", "Egress");
   std::string new_in = denies_all("object", "Ingress");
   std::string new_eg = denies_all("object", "Egress");
-  out += fmt::format(R"(apiVersion: admissionregistration.k8s.io/v1
+  return fmt::format(R"(apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
 metadata:
   name: stockade-locked-default-deny
@@ -159,7 +158,12 @@ spec:
                                                "': the default-deny of a locked namespace cannot "
                                                "be weakened (stockade guardrail)'",
                                                10)));
-  return out;
+}
+
+}  // namespace
+
+std::string emit_guardrail_vaps(const VapOptions& o) {
+  return no_ingress_from_anywhere(o) + "---\n" + locked_default_deny(o);
 }
 
 }  // namespace stockade::recommend
