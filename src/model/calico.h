@@ -2,7 +2,7 @@
 // `kubectl get` prints without Calico's API server) as written: NetworkPolicy,
 // GlobalNetworkPolicy, their Staged variants, Tier, NetworkSet and GlobalNetworkSet. What they
 // mean (tiers, order, scoping of selectors, the end-of-tier deny) is the engine's
-// (src/engine/calico.cc); the loader only checks their shape (src/input/decode_calico.inc).
+// (src/engine/calico.cc); the loader only checks their shape (src/input/decode_calico.cc).
 //
 // These types are also what an emitter writes from (`recommend --output calico`): every field
 // keeps the user's spelling where Calico's own output would (selectors as text, ports as

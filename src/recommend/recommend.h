@@ -4,7 +4,7 @@
 // Per workload (a Deployment's, StatefulSet's, DaemonSet's, Job's pods, or a pod without an
 // owner): an ingress policy allowing exactly the observed sources on the observed ports, and an
 // egress policy allowing exactly the observed destinations; a default-deny policy per namespace
-// that received recommendations. Existing policies are respected (see recommend.cc).
+// that received recommendations. Existing policies are respected (see contributions.cc).
 #pragma once
 
 #include <cstdint>

@@ -980,7 +980,7 @@ TEST(LoaderLargeList, ShapesAndErrorsMatchTheWholeDocument) {
 namespace stockade {
 namespace {
 
-// Calico's kinds (decode_calico.inc): what the loader keeps, its defaults and its errors.
+// Calico's kinds (decode_calico.cc): what the loader keeps, its defaults and its errors.
 TEST(LoaderCalico, ReadsPoliciesTiersAndSetsInBothApiForms) {
   auto s = load(R"(apiVersion: projectcalico.org/v3
 kind: Tier
