@@ -1,14 +1,16 @@
 // The optimized binary's allocator: jemalloc (linked in CMakeLists.txt; not in the sanitizer and
 // fuzzing builds, whose runtimes bring their own), configured here.
 //
-// Fresh pages are the dearest part of memory: in a virtual machine a page fault leaves the
-// guest. Transparent huge pages for the heap (`thp:always`: MADV_HUGEPAGE on jemalloc's
-// extents, which takes effect where the system's THP mode is `always` or `madvise`) fault
-// 2 MiB at a time, so a large input takes a fraction of the faults. docs/notes/flows.md has
-// the figures.
+// Fresh pages are the dearest part of memory in a virtual machine, and which page size is
+// cheaper depends on the hypervisor: on the PVM guest that the flow work was measured on, 2 MiB
+// transparent huge pages (`thp:always`) took a fraction of the faults' time; on the KVM guest
+// of the engine-scale work, zeroing a fresh huge page costs six times what the same memory in
+// 4 KiB pages does, and `reach` and `map` both spend less CPU without them. So the heap follows
+// the system's setting (`thp:default`: no MADV_HUGEPAGE from jemalloc); MALLOC_CONF=thp:always
+// brings huge pages back. docs/notes/engine-scale.md and docs/notes/flows.md have the figures.
 
 // Read by jemalloc at its first allocation (the documented compile-time configuration); the
 // MALLOC_CONF environment variable still overrides it.
 extern "C" {
-__attribute__((used)) const char* malloc_conf = "thp:always,metadata_thp:auto";
+__attribute__((used)) const char* malloc_conf = "thp:default,metadata_thp:disabled";
 }

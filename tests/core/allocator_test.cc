@@ -46,16 +46,19 @@ TEST(Allocator, FreeMemoryGoesBackToTheSystem) {
 }
 
 // The program's allocator is configured by the binary itself (src/cli/allocator.cc): asked to,
-// jemalloc names each setting it applies, and where it came from.
-TEST(Allocator, TheProgramAsksForHugePages) {
+// jemalloc names each setting it applies, and where it came from. The heap follows the
+// system's huge page setting (on the machine measured, fresh huge pages cost more than they
+// save: docs/notes/engine-scale.md).
+TEST(Allocator, TheProgramLeavesHugePagesToTheSystem) {
 #if !defined(STOCKADE_JEMALLOC)
   GTEST_SKIP() << "this build's program uses the sanitizer's allocator";
 #endif
   auto [out, status] = test::run_command(std::string("MALLOC_CONF=confirm_conf:true ") +
                                          STOCKADE_BINARY + " --version 2>&1");
   EXPECT_EQ(status, 0);
-  EXPECT_NE(out.find("global variable malloc_conf): \"thp:always"), std::string::npos) << out;
-  EXPECT_NE(out.find("Set conf value: thp:always"), std::string::npos) << out;
+  EXPECT_NE(out.find("global variable malloc_conf): \"thp:default"), std::string::npos) << out;
+  EXPECT_NE(out.find("Set conf value: thp:default"), std::string::npos) << out;
+  EXPECT_NE(out.find("Set conf value: metadata_thp:disabled"), std::string::npos) << out;
 }
 
 }  // namespace
