@@ -217,13 +217,15 @@ Result<void> decode_yaml(std::string_view text, input::DecodeContext& ctx) {
 Result<void> decode_json_element(simdjson::dom::element root, std::string_view text,
                                  input::DecodeContext& ctx);
 
-bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& ctx);
+bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& ctx, bool mapped);
 
 // JSON goes through simdjson. The DOM keeps no positions, so when a JSON file fails to
 // decode, it is decoded once more through the YAML path (JSON is YAML) to name the line.
-Result<void> decode_json(simdjson::padded_string_view padded, input::DecodeContext& ctx) {
+// `mapped`: the text is a file's mapping (decode_large_list).
+Result<void> decode_json(simdjson::padded_string_view padded, input::DecodeContext& ctx,
+                         bool mapped) {
   std::string_view text = padded;
-  if (decode_large_list(padded, ctx)) return {};
+  if (decode_large_list(padded, ctx, mapped)) return {};
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.allocate(padded.size()) == simdjson::SUCCESS) {
@@ -312,102 +314,212 @@ Result<void> decode_items(const std::vector<simdjson::dom::element>& items, size
   return {};
 }
 
-// A large List (a cluster dump) without a DOM of the whole file: stage 1 indexes the file, a
-// walk of its structural characters finds the items, and two threads parse and decode them
-// one at a time, each into its own state (the halves are appended in order, as one pass
-// would). The file's tape and strings are never built at once, and the parse runs on both
-// threads. The text outside the items is parsed on its own and must be a List.
-//
-// Anything else (an error anywhere, fewer items, a second "items" key, text after the root)
-// returns false with nothing added: the whole-document path then decides, and names errors.
-bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& ctx) {
-  const LoadOptions& options = *ctx.options;
-  if (text.size() < options.split_list_bytes || text.size() >= UINT32_MAX) return false;
-  std::unique_ptr<simdjson::internal::dom_parser_implementation> index;
-  if (simdjson::get_active_implementation()->create_dom_parser_implementation(
-          text.size(), simdjson::DEFAULT_MAX_DEPTH, index) != simdjson::SUCCESS)
-    return false;
-  const auto* buf = reinterpret_cast<const uint8_t*>(text.data());
-  if (index->stage1(buf, text.size(), simdjson::stage1_mode::regular) != simdjson::SUCCESS)
-    return false;
-  const uint32_t* pos = index->structural_indexes.get();
-  const uint32_t n = index->n_structural_indexes;
-
-  // The items' spans: from an item's first structural character to the comma or bracket
-  // after it.
+// The items of a large List: each item's span, from its first structural character to the
+// comma or bracket after it, and the offsets of the items array's brackets.
+struct ListItems {
   std::vector<std::pair<uint32_t, uint32_t>> spans;
-  uint32_t items_open = 0, items_close = 0;  // offsets of the array's brackets
-  enum { kBefore, kOpening, kInside, kAfter } items = kBefore;
-  bool want_item = false;
-  uint32_t start = 0;
-  int64_t depth = 0;
-  static constexpr auto kNesting = [] {
-    std::array<int8_t, 256> t{};
-    t['{'] = t['['] = 1;
-    t['}'] = t[']'] = -1;
-    return t;
-  }();
-  for (uint32_t k = 0; k < n; ++k) {
-    if (depth > 2) {  // inside an item, or another value of the root: only the nesting counts
-      do depth += kNesting[buf[pos[k++]]];
-      while (depth > 2 && k < n);
-      if (k == n) break;
+  uint32_t open = 0, close = 0;
+};
+
+// Follows the structural characters of a List's text, a window at a time, to find the root's
+// "items" array and its items. Inside an item only the nesting is followed. feed() returns
+// false once the text is not of the shape this path reads (an error, `[]`, a second "items",
+// text after the root): the whole-document path then decides.
+class ListWalker {
+ public:
+  explicit ListWalker(const uint8_t* buf) : buf_(buf) {}
+
+  // `pos`: the window's `n` structural characters, at offsets relative to `base`.
+  bool feed(const uint32_t* pos, uint32_t n, uint32_t base) {
+    static constexpr auto kNesting = [] {
+      std::array<int8_t, 256> t{};
+      t['{'] = t['['] = 1;
+      t['}'] = t[']'] = -1;
+      return t;
+    }();
+    const uint8_t* buf = buf_ + base;
+    uint32_t k = 0;
+    if (key_ != kNoKey && n > 0) {  // a root key ended the last window: is it "items"?
+      if (!items_key(key_, base + pos[0])) return false;
+      key_ = kNoKey;
     }
-    const uint8_t c = buf[pos[k]];
-    if (depth == 0 && k > 0) return false;  // text after the root
-    if (items == kInside && depth == 2) {
-      if (want_item) {
-        if (c == ',' || c == ']') return false;  // `[]`, `[,` or `,]`: not for this path
-        start = pos[k];
-        want_item = false;
-      } else if (c == ',' || c == ']') {
-        spans.emplace_back(start, pos[k]);
-        want_item = c == ',';
-        if (c == ']') {
-          items_close = pos[k];
-          items = kAfter;
-          depth = 1;
-        }
-        continue;
+    for (; k < n; ++k) {
+      if (depth_ > 2) {  // inside an item, or another value of the root: only the nesting
+        do depth_ += kNesting[buf[pos[k++]]];
+        while (depth_ > 2 && k < n);
+        if (k == n) break;
       }
+      const uint8_t c = buf[pos[k]];
+      if (depth_ == 0 && started_) return false;  // text after the root
+      if (!started_ && c != '{') return false;
+      started_ = true;
+      if (items_ == kInside && depth_ == 2) {
+        if (want_item_) {
+          if (c == ',' || c == ']') return false;  // `[]`, `[,` or `,]`: not for this path
+          start_ = base + pos[k];
+          want_item_ = false;
+        } else if (c == ',' || c == ']') {
+          out_.spans.emplace_back(start_, base + pos[k]);
+          want_item_ = c == ',';
+          if (c == ']') {
+            out_.close = base + pos[k];
+            items_ = kAfter;
+            depth_ = 1;
+          }
+          continue;
+        }
+      }
+      if (!step(c, base + pos[k], k + 1 < n ? int64_t{base} + pos[k + 1] : -1)) return false;
     }
+    return true;
+  }
+
+  // The items, when the text was a List of at least `min_items` items.
+  bool finish(size_t min_items, ListItems& out) {
+    if (depth_ != 0 || items_ != kAfter || key_ != kNoKey ||
+        out_.spans.size() < std::max<size_t>(min_items, 1))
+      return false;
+    out = std::move(out_);
+    return true;
+  }
+
+ private:
+  static constexpr uint32_t kNoKey = UINT32_MAX;
+
+  // One structural character outside the items (`next`: the offset of the one after it in
+  // this window, -1 when it is the window's last).
+  bool step(uint8_t c, uint32_t at, int64_t next) {
     switch (c) {
       case '{':
       case '[':
-        if (items == kOpening) {
+        if (items_ == kOpening) {
           if (c != '[') return false;
-          items = kInside;
-          want_item = true;
-          items_open = pos[k];
+          items_ = kInside;
+          want_item_ = true;
+          out_.open = at;
         }
-        ++depth;
+        ++depth_;
         break;
       case '}':
       case ']':
-        if (--depth < 0) return false;
+        if (--depth_ < 0) return false;
         break;
       case '"':
-        // A key of the root named "items" (seven bytes: no escape can hide in them).
-        if (depth == 1 && k + 1 < n && buf[pos[k + 1]] == ':' &&
-            std::memcmp(buf + pos[k], "\"items\"", 7) == 0 && pos[k] + 7 <= pos[k + 1]) {
-          if (items != kBefore) return false;
-          items = kOpening;
+        if (depth_ != 1) break;
+        if (next < 0) {  // the key's colon is in the next window
+          key_ = at;
+          break;
         }
-        break;
+        return items_key(at, static_cast<uint32_t>(next));
       default:
-        if (items == kOpening && c != ':') return false;
+        if (items_ == kOpening && c != ':') return false;
         break;
     }
+    return true;
   }
-  if (depth != 0 || items != kAfter ||
-      spans.size() < std::max<size_t>(options.split_list_items, 1) || buf[pos[0]] != '{')
+
+  // A string of the root at `at`, followed by the structural character at `next`: when it is
+  // the key "items" (seven bytes: no escape can hide in them), the items array comes next.
+  bool items_key(uint32_t at, uint32_t next) {
+    if (buf_[next] == ':' && std::memcmp(buf_ + at, "\"items\"", 7) == 0 && at + 7 <= next) {
+      if (items_ != kBefore) return false;
+      items_ = kOpening;
+    }
+    return true;
+  }
+
+  const uint8_t* buf_;
+  ListItems out_;
+  enum { kBefore, kOpening, kInside, kAfter } items_ = kBefore;
+  bool want_item_ = false, started_ = false;
+  uint32_t start_ = 0, key_ = kNoKey;
+  int64_t depth_ = 0;
+};
+
+// Finds a large List's items with simdjson's stage 1 run over one window of the text at a time:
+// the structural index (4 bytes per structural character, a fifth of the text's size) is a
+// window's, reused, rather than the whole file's. A window ends after a newline, which valid
+// JSON holds only between tokens; a newline inside a string (invalid JSON) leaves that window
+// with an unclosed string, an error like any other.
+bool find_list_items(simdjson::padded_string_view text, const LoadOptions& options,
+                     ListItems& out) {
+  const size_t kWindow = std::max<size_t>(options.list_window_bytes, 1);
+  const auto* buf = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t size = text.size();
+  std::unique_ptr<simdjson::internal::dom_parser_implementation> index;
+  if (simdjson::get_active_implementation()->create_dom_parser_implementation(
+          std::min(size, kWindow), simdjson::DEFAULT_MAX_DEPTH, index) != simdjson::SUCCESS)
     return false;
-  index.reset();
+  ListWalker walker(buf);
+  for (size_t begin = 0; begin < size;) {
+    size_t end = size;
+    if (size - begin > kWindow) {
+      const void* nl = ::memrchr(buf + begin, '\n', kWindow);
+      if (!nl) nl = std::memchr(buf + begin + kWindow, '\n', size - begin - kWindow);
+      if (nl) end = static_cast<size_t>(static_cast<const uint8_t*>(nl) - buf) + 1;
+    }
+    if (end - begin > index->capacity() && index->set_capacity(end - begin) != simdjson::SUCCESS)
+      return false;
+    const auto err = index->stage1(buf + begin, end - begin, simdjson::stage1_mode::regular);
+    if (err == simdjson::EMPTY) {  // only blanks
+      begin = end;
+      continue;
+    }
+    if (err != simdjson::SUCCESS ||
+        !walker.feed(index->structural_indexes.get(), index->n_structural_indexes,
+                     static_cast<uint32_t>(begin)))
+      return false;
+    begin = end;
+  }
+  return walker.finish(options.split_list_items, out);
+}
+
+// Gives the pages of a mapped file back as a decoding thread leaves them behind (they are
+// the page cache's: reading them again maps them again), so that the text and the objects
+// decoded from it are not all resident at once. Only for text mapped from a file: anonymous
+// memory would read back as zeros.
+class PageRelease {
+ public:
+  PageRelease(const char* text, size_t from, bool enabled)
+      : text_(text), done_(from), enabled_(enabled) {}
+  // Everything before `offset` has been read for the last time.
+  void upto(size_t offset, bool last = false) {
+    static const size_t kPage = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    constexpr size_t kBatch = size_t{16} << 20;
+    if (!enabled_ || (offset < done_ + kBatch && !last)) return;
+    const auto base = reinterpret_cast<uintptr_t>(text_);
+    const uintptr_t lo = (base + done_ + kPage - 1) / kPage * kPage;
+    const uintptr_t hi = (base + offset) / kPage * kPage;
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+    done_ = offset;
+  }
+
+ private:
+  const char* text_;
+  size_t done_;
+  bool enabled_;
+};
+
+// A large List (a cluster dump) without a DOM of the whole file: its items are found window
+// by window (find_list_items), and two threads parse and decode them one at a time, each into
+// its own state (the halves are appended in order, as one pass would). The file's tape and
+// strings are never built at once, and the parse runs on both threads. The text outside the
+// items is parsed on its own and must be a List.
+//
+// Anything else (an error anywhere, fewer items, a second "items" key, text after the root)
+// returns false with nothing added: the whole-document path then decides, and names errors.
+// `mapped`: the text is a file's mapping, whose pages can be given back as they are read.
+bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& ctx, bool mapped) {
+  const LoadOptions& options = *ctx.options;
+  if (text.size() < options.split_list_bytes || text.size() >= UINT32_MAX) return false;
+  ListItems list;
+  if (!find_list_items(text, options, list)) return false;
+  const auto& spans = list.spans;
 
   // The rest of the document, with the items taken out.
   std::string_view view = text;
-  simdjson::padded_string rest(std::string(view.substr(0, items_open + 1)) +
-                               std::string(view.substr(items_close)));
+  simdjson::padded_string rest(std::string(view.substr(0, list.open + 1)) +
+                               std::string(view.substr(list.close)));
   simdjson::dom::parser rest_parser;
   simdjson::dom::element root;
   simdjson::dom::array emptied;
@@ -424,12 +536,14 @@ bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& 
     if (parser.allocate(size_t{1} << 16, kItemDepth) != simdjson::SUCCESS) return false;
     input::DecodeContext c = ctx;
     c.state = &out;
+    PageRelease release(text.data(), spans[begin].first, mapped);
     for (size_t i = begin; i < end; ++i) {
       simdjson::dom::element item;
       if (parser.parse(text.data() + spans[i].first, spans[i].second - spans[i].first, false)
               .get(item) != simdjson::SUCCESS)
         return false;
       if (!input::decode_document(input::JsonNode(item), c, 1)) return false;
+      release.upto(spans[i].second, i + 1 == end);
     }
     return true;
   };
@@ -519,13 +633,14 @@ Result<void> ClusterLoader::add_text(std::string_view text, const std::string& n
   return add_padded(padded, name);
 }
 
-Result<void> ClusterLoader::add_padded(simdjson::padded_string_view text, const std::string& name) {
+Result<void> ClusterLoader::add_padded(simdjson::padded_string_view text, const std::string& name,
+                                       bool mapped) {
   input::DecodeContext ctx{name, &options_, &state_};
   std::string_view view = text;
   if (size_t nul = view.find('\0'); nul != std::string_view::npos)
     return make_error(name, input::line_of_offset(view, nul), "binary data (NUL byte) in manifest");
   if (!input::looks_like_json(view)) return decode_yaml(view, ctx);
-  auto r = decode_json(text, ctx);
+  auto r = decode_json(text, ctx, mapped);
   split_items_ += ctx.split_items;
   return r;
 }
@@ -545,7 +660,7 @@ Result<void> ClusterLoader::add_path(const std::string& path) {
       auto mapped = map_file(fd, static_cast<size_t>(st.st_size), "<stdin>");
       if (mapped) {
         ::close(fd);
-        return add_padded(mapped->view(), "<stdin>");
+        return add_padded(mapped->view(), "<stdin>", true);
       }
     }
     return add_stream(fd, "<stdin>");
@@ -608,7 +723,7 @@ Result<void> ClusterLoader::add_path(const std::string& path) {
       auto mapped = map_file(fd, static_cast<size_t>(fst.st_size), path);
       if (mapped) {
         ::close(fd);
-        return add_padded(mapped->view(), path);
+        return add_padded(mapped->view(), path, true);
       }
     }
   }

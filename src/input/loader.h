@@ -36,6 +36,9 @@ struct LoadOptions {
   // them, a lenient one drops them (a misspelt `privileged` is not privileged). Off: no cost.
   bool report_unknown_fields = false;
   size_t split_list_items = 2048;
+  // Such a List's items are found a window of this many bytes at a time (cut after a
+  // newline), so that the structural index is a window's, not the whole file's. Tests lower it.
+  size_t list_window_bytes = size_t{8} << 20;
 };
 
 class ClusterLoader {
@@ -55,7 +58,9 @@ class ClusterLoader {
   size_t split_items() const { return split_items_; }
 
  private:
-  Result<void> add_padded(simdjson::padded_string_view text, const std::string& name);
+  // `mapped`: the text is a file's private mapping (pages that can be dropped and read again).
+  Result<void> add_padded(simdjson::padded_string_view text, const std::string& name,
+                          bool mapped = false);
   // A file that is not regular (stdin, a pipe): read as it comes (takes `fd`).
   Result<void> add_stream(int fd, const std::string& name);
 

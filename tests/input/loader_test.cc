@@ -875,11 +875,14 @@ struct Loaded {
   size_t split_items = 0;
 };
 
-Loaded load_with(std::string_view text, bool split, const std::string& name = "in.json") {
+// `window`: the bytes of the split path's windows (LoadOptions::list_window_bytes).
+Loaded load_with(std::string_view text, bool split, const std::string& name = "in.json",
+                 size_t window = LoadOptions{}.list_window_bytes) {
   LoadOptions o;
   if (split) {
     o.split_list_bytes = 0;
     o.split_list_items = 1;
+    o.list_window_bytes = window;
   } else {
     o.split_list_bytes = SIZE_MAX;
   }
@@ -896,6 +899,13 @@ size_t expect_same_both_ways(std::string_view text) {
   Loaded split = load_with(text, true);
   EXPECT_EQ(whole.split_items, 0u);
   EXPECT_EQ(split.result, whole.result) << text;
+  // Windows of a few bytes: a line each (a window ends after a newline), so that keys, items
+  // and the "items" key's colon fall in other windows than what they belong with.
+  for (size_t window : {1, 7, 64}) {
+    Loaded small = load_with(text, true, "in.json", window);
+    EXPECT_EQ(small.result, whole.result) << window << "\n" << text;
+    EXPECT_EQ(small.split_items, split.split_items) << window << "\n" << text;
+  }
   return split.split_items;
 }
 
@@ -919,10 +929,15 @@ TEST(LoaderLargeList, AGeneratedClusterDumpIsReadTheSameItemByItem) {
   whole.split_list_bytes = SIZE_MAX;
   auto [want, none] = read(whole);
   auto [got, split] = read(LoadOptions{});
+  LoadOptions windows;  // hundreds of windows of 16 KiB
+  windows.list_window_bytes = size_t{16} << 10;
+  auto [windowed, split_windowed] = read(windows);
   fs::remove(file);
   EXPECT_EQ(none, 0u);
   EXPECT_GT(split, 2048u);
   EXPECT_EQ(got, want);
+  EXPECT_EQ(split_windowed, split);
+  EXPECT_EQ(windowed, want);
   EXPECT_NE(want.find("pods:\n  "), std::string::npos);
 }
 
@@ -940,6 +955,10 @@ TEST(LoaderLargeList, ShapesAndErrorsMatchTheWholeDocument) {
             2u);
   EXPECT_EQ(expect_same_both_ways("{\n  \"metadata\": {\"items\": [1]},\n  \"items\" : [\n    " +
                                   pod + " ,\n    " + np + "\n  ],\n  \"kind\": \"List\"\n}\n"),
+            2u);
+  // `kubectl get -o json`'s layout, and the "items" key's colon on the next line.
+  EXPECT_EQ(expect_same_both_ways("{\n    \"apiVersion\": \"v1\",\n    \"items\"\n  : [\n" + pod +
+                                  ",\n\n\n" + np + "\n    ],\n    \"kind\": \"List\"\n}\n"),
             2u);
   EXPECT_EQ(expect_same_both_ways(R"({"kind":"List","items":[)" + pod + R"(,{"kind":"List",
     "items":[{"kind":"List","items":[{"kind":"List","items":[)" +
@@ -961,6 +980,9 @@ TEST(LoaderLargeList, ShapesAndErrorsMatchTheWholeDocument) {
       R"({"kind":"List","items":[)" + pod + "," + np + "]",
       R"({"kind":"List","items":[)" + pod + "," + np + "]}}",
       R"({"kind":"List","items":[)" + pod + ",\"\xff\"]}",
+      // A raw newline inside a string (invalid JSON): a window may end inside the string.
+      R"({"kind":"List","items":[)" + pod + R"(,{"kind":"Pod","metadata":{"name":"a
+b","namespace":"x"}}]})",
       "[" + pod + "]",
   };
   for (const std::string& text : whole_only) EXPECT_EQ(expect_same_both_ways(text), 0u) << text;
