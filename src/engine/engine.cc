@@ -107,6 +107,72 @@ uint32_t EngineImpl::ip_matcher(IpMatcher m) {
   return idx;
 }
 
+// Endpoint addresses sorted, for the address matchers' range searches.
+struct EngineImpl::AddressIndex {
+  std::vector<std::pair<IpAddr, uint32_t>> by_ip;  // (address, endpoint)
+  std::vector<uint32_t> no_address;                // endpoints without one: in no matcher
+  // Calls f(endpoint) for each endpoint with an address in `m` (once per address).
+  template <class F>
+  void for_each_member(const IpMatcher& m, F&& f) const {
+    for (const Cidr& c : m.include) {
+      IpAddr first = c.network, last = last_address(c);
+      auto lo =
+          std::lower_bound(by_ip.begin(), by_ip.end(), first,
+                           [](const auto& e, const IpAddr& v) { return ip_less(e.first, v); });
+      for (auto it = lo; it != by_ip.end() && !ip_less(last, it->first); ++it)
+        if (m.contains(it->first)) f(it->second);
+    }
+  }
+  // The [begin, end) of by_ip within a CIDR.
+  std::pair<size_t, size_t> range(const Cidr& c) const {
+    auto less = [](const auto& e, const IpAddr& v) { return ip_less(e.first, v); };
+    auto lo = std::lower_bound(by_ip.begin(), by_ip.end(), c.network, less);
+    const IpAddr last = last_address(c);
+    auto hi = std::upper_bound(lo, by_ip.end(), last,
+                               [](const IpAddr& v, const auto& e) { return ip_less(v, e.first); });
+    return {static_cast<size_t>(lo - by_ip.begin()), static_cast<size_t>(hi - by_ip.begin())};
+  }
+  // Calls f(endpoint) for each endpoint with no address in `m`, when that is cheaper than
+  // visiting its members (a matcher that holds most addresses: the pod CIDR less one node's
+  // range); returns false, having called nothing, when it is not. An endpoint is a candidate
+  // when one of its addresses is outside the include ranges or inside an except range; it is
+  // outside `m` when none of its addresses is in it (a dual-stack pod's other address may be).
+  // Endpoints without an address are outside every matcher.
+  template <class F>
+  bool for_each_outside(const IpMatcher& m, const std::vector<Endpoint>& endpoints,
+                        std::vector<uint32_t>& seen, uint32_t mark, F&& f) const {
+    std::vector<std::pair<size_t, size_t>> inside;
+    for (const Cidr& c : m.include) inside.push_back(range(c));
+    std::sort(inside.begin(), inside.end());
+    size_t covered = 0, end = 0;  // the union of the include ranges
+    for (const auto& [b, e] : inside) {
+      covered += e > std::max(b, end) ? e - std::max(b, end) : 0;
+      end = std::max(end, e);
+    }
+    if (covered * 2 <= by_ip.size()) return false;
+    auto visit = [&](size_t i) {
+      const uint32_t e = by_ip[i].second;
+      if (seen[e] == mark) return;
+      seen[e] = mark;
+      for (const IpAddr& ip : endpoints[e].ips)
+        if (m.contains(ip)) return;
+      f(e);
+    };
+    size_t at = 0;
+    for (const auto& [b, e] : inside) {
+      for (; at < b; ++at) visit(at);
+      at = std::max(at, e);
+    }
+    for (; at < by_ip.size(); ++at) visit(at);
+    for (const Cidr& c : m.except) {
+      auto [b, e] = range(c);
+      for (size_t i = b; i < e; ++i) visit(i);
+    }
+    for (uint32_t e : no_address) f(e);
+    return true;
+  }
+};
+
 void EngineImpl::build_identities(const ClusterState& state) {
   // 1. Every address matcher the policies use, so endpoints can be classed by them.
   for (const NetworkPolicy& p : state.network_policies)
@@ -120,63 +186,15 @@ void EngineImpl::build_identities(const ClusterState& state) {
         for (const ClusterPeer& peer : r.peers)
           if (peer.kind == ClusterPeer::Kind::Networks) ip_matcher(IpMatcher{peer.networks, {}});
   calico_ip_matchers(state);
-
-  // 2. Endpoints classed by the matchers their addresses fall in (range search over sorted
-  //    addresses). Partition refinement: each matcher splits the classes it cuts, so that two
-  //    endpoints share a class exactly when they are in the same matchers. A class number per
-  //    endpoint, not a list of matchers: a wide ipBlock (the pod CIDR minus a node's range)
-  //    holds nearly every pod, and hundreds of them made those lists quadratic.
-  std::vector<std::pair<IpAddr, uint32_t>> by_ip;
-  for (uint32_t i = 0; i < endpoints_.size(); ++i)
-    for (const IpAddr& ip : endpoints_[i].ips) by_ip.emplace_back(ip, i);
-  std::sort(by_ip.begin(), by_ip.end(),
-            [](const auto& a, const auto& b) { return ip_less(a.first, b.first); });
-  // Calls f(endpoint) for each endpoint with an address in matcher m (once per address).
-  auto for_each_member = [&](uint32_t m, auto&& f) {
-    for (const Cidr& c : ip_matchers_[m].include) {
-      IpAddr first = c.network, last = last_address(c);
-      auto lo =
-          std::lower_bound(by_ip.begin(), by_ip.end(), first,
-                           [](const auto& e, const IpAddr& v) { return ip_less(e.first, v); });
-      for (auto it = lo; it != by_ip.end() && !ip_less(last, it->first); ++it)
-        if (ip_matchers_[m].contains(it->first)) f(it->second);
-    }
-  };
-  std::vector<uint32_t> ip_class(endpoints_.size(), 0);
-  {
-    // Per class: its size, and for the matcher at hand how many of its endpoints it holds and
-    // the class they move to. Each real split adds one class, so there are at most as many
-    // classes as endpoints (plus the first).
-    std::vector<uint32_t> size(endpoints_.size() + 1, 0), held(size.size(), 0),
-        moved_to(size.size(), 0), seen_in(size.size(), UINT32_MAX);
-    std::vector<uint32_t> endpoint_seen(endpoints_.size(), UINT32_MAX), members;
-    size[0] = static_cast<uint32_t>(endpoints_.size());
-    uint32_t classes = 1;
-    for (uint32_t m = 0; m < ip_matchers_.size(); ++m) {
-      members.clear();
-      for_each_member(m, [&](uint32_t e) {
-        if (endpoint_seen[e] == m) return;
-        endpoint_seen[e] = m;
-        members.push_back(e);
-        uint32_t c = ip_class[e];
-        if (seen_in[c] != m) seen_in[c] = m, held[c] = 0;
-        ++held[c];
-      });
-      constexpr uint32_t kKeep = UINT32_MAX - 2, kSplit = UINT32_MAX - 1;
-      for (uint32_t e : members) {
-        uint32_t c = ip_class[e];
-        if (seen_in[c] == m) {  // first member of c: split it, unless it is all in m
-          seen_in[c] = held[c] == size[c] ? kKeep : kSplit;
-          if (seen_in[c] == kSplit) moved_to[c] = classes++;
-        }
-        if (seen_in[c] == kKeep) continue;
-        --size[c];
-        ++size[moved_to[c]];
-        ip_class[e] = moved_to[c];
-      }
-    }
+  AddressIndex addresses;
+  for (uint32_t i = 0; i < endpoints_.size(); ++i) {
+    for (const IpAddr& ip : endpoints_[i].ips) addresses.by_ip.emplace_back(ip, i);
+    if (endpoints_[i].ips.empty()) addresses.no_address.push_back(i);
   }
-
+  std::sort(addresses.by_ip.begin(), addresses.by_ip.end(),
+            [](const auto& a, const auto& b) { return ip_less(a.first, b.first); });
+  // 2. Endpoints classed by the matchers their addresses fall in.
+  const std::vector<uint32_t> ip_class = address_classes(addresses);
   // 3. Namespaces: those of the input, then any that only endpoints or policies name.
   std::map<std::string, uint32_t> ns_index;
   auto add_ns = [&](const std::string& name) {
@@ -190,8 +208,58 @@ void EngineImpl::build_identities(const ClusterState& state) {
   for (const Namespace& n : state.namespaces) add_ns(n.name);
   for (const Endpoint& e : endpoints_) add_ns(e.ns);
   for (const NetworkPolicy& p : state.network_policies) add_ns(p.ns);
-
   // 4. Identities: endpoints no policy can tell apart share one.
+  assign_identities(ns_index, ip_class);
+  index_identities(addresses);
+}
+
+// Partition refinement: each matcher splits the classes it cuts, so that two endpoints share a
+// class exactly when they are in the same matchers. A class number per endpoint, not a list of
+// matchers: a wide ipBlock (the pod CIDR minus a node's range) holds nearly every pod, and
+// hundreds of them made those lists quadratic.
+std::vector<uint32_t> EngineImpl::address_classes(const AddressIndex& addresses) const {
+  std::vector<uint32_t> ip_class(endpoints_.size(), 0);
+  // Per class: its size, and for the matcher at hand how many of its endpoints it holds and
+  // the class they move to. Each real split adds one class, so there are at most as many
+  // classes as endpoints (plus the first).
+  std::vector<uint32_t> size(endpoints_.size() + 1, 0), held(size.size(), 0),
+      moved_to(size.size(), 0), seen_in(size.size(), UINT32_MAX);
+  std::vector<uint32_t> endpoint_seen(endpoints_.size(), UINT32_MAX), members;
+  size[0] = static_cast<uint32_t>(endpoints_.size());
+  uint32_t classes = 1;
+  for (uint32_t m = 0; m < ip_matchers_.size(); ++m) {
+    members.clear();
+    auto add = [&](uint32_t e) {
+      members.push_back(e);
+      uint32_t c = ip_class[e];
+      if (seen_in[c] != m) seen_in[c] = m, held[c] = 0;
+      ++held[c];
+    };
+    // A matcher splits the classes as its complement does: whichever is smaller is visited.
+    if (!addresses.for_each_outside(ip_matchers_[m], endpoints_, endpoint_seen, m, add))
+      addresses.for_each_member(ip_matchers_[m], [&](uint32_t e) {
+        if (endpoint_seen[e] == m) return;
+        endpoint_seen[e] = m;
+        add(e);
+      });
+    constexpr uint32_t kKeep = UINT32_MAX - 2, kSplit = UINT32_MAX - 1;
+    for (uint32_t e : members) {
+      uint32_t c = ip_class[e];
+      if (seen_in[c] == m) {  // first member of c: split it, unless it is all in m
+        seen_in[c] = held[c] == size[c] ? kKeep : kSplit;
+        if (seen_in[c] == kSplit) moved_to[c] = classes++;
+      }
+      if (seen_in[c] == kKeep) continue;
+      --size[c];
+      ++size[moved_to[c]];
+      ip_class[e] = moved_to[c];
+    }
+  }
+  return ip_class;
+}
+
+void EngineImpl::assign_identities(const std::map<std::string, uint32_t>& ns_index,
+                                   const std::vector<uint32_t>& ip_class) {
   std::unordered_map<std::string, uint32_t> by_key;
   endpoint_identity_.resize(endpoints_.size());
   std::string key;
@@ -229,7 +297,11 @@ void EngineImpl::build_identities(const ClusterState& state) {
     endpoint_identity_[i] = it->second;
     identities_[it->second].size++;
   }
+}
 
+// The indexes over identities: per namespace, host network and their nodes, labels, address
+// matchers; and the label index over namespaces.
+void EngineImpl::index_identities(const AddressIndex& addresses) {
   const size_t n = identities_.size();
   // The last Node of a name wins, as the linear search it replaces did.
   std::unordered_map<std::string_view, const Node*> node_by_name;
@@ -254,8 +326,18 @@ void EngineImpl::build_identities(const ClusterState& state) {
       pod_index_.value[k][v].push_back(id);
     }
   }
-  for (uint32_t m = 0; m < ip_matchers_.size(); ++m)
-    for_each_member(m, [&](uint32_t e) { ip_matcher_identities_[m].set(endpoint_identity_[e]); });
+  // Endpoints of an identity share their address class: a matcher holds all of them or none.
+  std::vector<uint32_t> seen(endpoints_.size(), UINT32_MAX);
+  for (uint32_t m = 0; m < ip_matchers_.size(); ++m) {
+    Bits& ids = ip_matcher_identities_[m];
+    auto outside = [&](uint32_t e) { ids.reset(endpoint_identity_[e]); };
+    ids = Bits(n, true);
+    if (!addresses.for_each_outside(ip_matchers_[m], endpoints_, seen, m, outside)) {
+      ids = Bits(n);
+      addresses.for_each_member(ip_matchers_[m],
+                                [&](uint32_t e) { ids.set(endpoint_identity_[e]); });
+    }
+  }
   const size_t nn = namespaces_.size();
   for (uint32_t i = 0; i < nn; ++i) {
     for (const auto& [k, v] : namespace_labels_[i]) {
@@ -347,60 +429,56 @@ Selection EngineImpl::select(const SelectorQuery& q) const {
   return out;
 }
 
+namespace {
+
+void compile_ports(const std::vector<NetworkPolicyPort>& ports, CompiledRule& r) {
+  r.all_ports = ports.empty();
+  for (const NetworkPolicyPort& p : ports) {
+    CompiledPort c;
+    c.protocol = p.effective_protocol();
+    switch (p.kind) {
+      case NetworkPolicyPort::Kind::Any:
+        c.kind = CompiledPort::Kind::Any;
+        break;
+      case NetworkPolicyPort::Kind::Number:
+        c.kind = CompiledPort::Kind::Range;
+        c.lo = p.port;
+        c.hi = p.end_port ? p.end_port : p.port;
+        break;
+      case NetworkPolicyPort::Kind::Name:
+        c.kind = CompiledPort::Kind::Named;
+        c.name = p.name;
+        break;
+    }
+    r.ports.push_back(std::move(c));
+  }
+}
+
+void compile_ports(const std::optional<std::vector<ClusterPolicyPort>>& ports, CompiledRule& r) {
+  r.all_ports = !ports.has_value();
+  if (!ports) return;
+  for (const ClusterPolicyPort& p : *ports) {
+    CompiledPort c;
+    c.protocol = p.protocol;
+    if (p.kind == ClusterPolicyPort::Kind::Named) {
+      c.kind = CompiledPort::Kind::Named;
+      c.named_any_protocol = true;
+      c.name = p.name;
+    } else {
+      c.kind = CompiledPort::Kind::Range;
+      c.lo = p.start;
+      c.hi = p.kind == ClusterPolicyPort::Kind::Range ? p.end : p.start;
+    }
+    r.ports.push_back(std::move(c));
+  }
+}
+
+}  // namespace
+
 void EngineImpl::compile_policies(const ClusterState& state) {
   const size_t n = identities_.size();
   std::map<std::string, uint32_t> ns_of;
   for (uint32_t i = 0; i < namespaces_.size(); ++i) ns_of[namespaces_[i]] = i;
-
-  auto np_ports = [](const std::vector<NetworkPolicyPort>& ports, CompiledRule& r) {
-    r.all_ports = ports.empty();
-    for (const NetworkPolicyPort& p : ports) {
-      CompiledPort c;
-      c.protocol = p.effective_protocol();
-      switch (p.kind) {
-        case NetworkPolicyPort::Kind::Any:
-          c.kind = CompiledPort::Kind::Any;
-          break;
-        case NetworkPolicyPort::Kind::Number:
-          c.kind = CompiledPort::Kind::Range;
-          c.lo = p.port;
-          c.hi = p.end_port ? p.end_port : p.port;
-          break;
-        case NetworkPolicyPort::Kind::Name:
-          c.kind = CompiledPort::Kind::Named;
-          c.name = p.name;
-          break;
-      }
-      r.ports.push_back(std::move(c));
-    }
-  };
-  auto cluster_ports = [](const std::optional<std::vector<ClusterPolicyPort>>& ports,
-                          CompiledRule& r) {
-    r.all_ports = !ports.has_value();
-    if (!ports) return;
-    for (const ClusterPolicyPort& p : *ports) {
-      CompiledPort c;
-      c.protocol = p.protocol;
-      if (p.kind == ClusterPolicyPort::Kind::Named) {
-        c.kind = CompiledPort::Kind::Named;
-        c.named_any_protocol = true;
-        c.name = p.name;
-      } else {
-        c.kind = CompiledPort::Kind::Range;
-        c.lo = p.start;
-        c.hi = p.kind == ClusterPolicyPort::Kind::Range ? p.end : p.start;
-      }
-      r.ports.push_back(std::move(c));
-    }
-  };
-  auto ns_cached = [&](const LabelSelector& s) -> const Bits& {
-    return namespace_selector_bits(s);
-  };
-  auto pod_cached = [&](const LabelSelector& s) -> const Bits& { return pod_selector_bits(s); };
-  auto pod_set_bits = [&](const ClusterPodSet& s) {
-    return pod_set(&s.namespace_selector, nullptr, s.pod_selector ? &*s.pod_selector : nullptr,
-                   ns_cached, pod_cached);
-  };
 
   // Evaluation order: admin tier by (priority, ANP before CNP, name); NetworkPolicies;
   // baseline tier: CNP Baseline by (priority, name), then the BANP.
@@ -417,121 +495,131 @@ void EngineImpl::compile_policies(const ClusterState& state) {
   std::sort(baseline.begin(), baseline.end(), order);
 
   for (Direction d : {kIngress, kEgress}) sides_[d].assign(n, SideLists{});
-
-  auto compile_cluster = [&](const ClusterPolicy& p) {
-    CompiledPolicy cp;
-    cp.ref = ref_of(p);
-    cp.tier = p.tier == PolicyTier::Admin ? DecisionTier::Admin : DecisionTier::Baseline;
-    cp.priority = p.priority;
-    cp.cnp = p.kind == ClusterPolicyKind::ClusterNetworkPolicy;
-    for (Direction d : {kIngress, kEgress}) {
-      const auto& rules = d == kIngress ? p.ingress : p.egress;
-      auto& out = d == kIngress ? cp.ingress : cp.egress;
-      for (size_t i = 0; i < rules.size(); ++i) {
-        const ClusterPolicyRule& r = rules[i];
-        CompiledRule cr;
-        cr.action = r.action;
-        cr.index = static_cast<int>(i);
-        cr.line = r.line;
-        cr.name = r.name;
-        cr.peers = Bits(n);
-        for (const ClusterPeer& peer : r.peers) {
-          switch (peer.kind) {
-            case ClusterPeer::Kind::Namespaces:
-            case ClusterPeer::Kind::Pods:
-              cr.peers |= pod_set_bits(peer.pods);
-              break;
-            case ClusterPeer::Kind::Nodes:
-              cr.node_selectors.push_back(&peer.node_selector);
-              for (uint32_t id = 0; id < n; ++id)
-                if (identity_node_[id] && peer.node_selector.matches(identity_node_[id]->labels))
-                  cr.peers.set(id);
-              break;
-            case ClusterPeer::Kind::Networks: {
-              uint32_t m = ip_matcher(IpMatcher{peer.networks, {}});
-              cr.ip_matchers.push_back(m);
-              cr.peers |= ip_matcher_identities_[m];
-              break;
-            }
-          }
-        }
-        cluster_ports(r.ports, cr);
-        out.push_back(std::move(cr));
-      }
-    }
-    uint32_t idx = static_cast<uint32_t>(policies_.size());
-    Bits subject = pod_set_bits(p.subject);
-    subject.for_each([&](size_t id) {
-      auto& lists_in = sides_[kIngress][id];
-      auto& lists_eg = sides_[kEgress][id];
-      auto& in = cp.tier == DecisionTier::Admin ? lists_in.admin : lists_in.baseline;
-      auto& eg = cp.tier == DecisionTier::Admin ? lists_eg.admin : lists_eg.baseline;
-      if (!cp.ingress.empty()) in.push_back(idx);
-      if (!cp.egress.empty()) eg.push_back(idx);
-    });
-    compact(cp);
-    policies_.push_back(std::move(cp));
-  };
-
-  for (const ClusterPolicy* p : admin) compile_cluster(*p);
-
-  for (const NetworkPolicy& p : state.network_policies) {
-    uint32_t ns = ns_of.at(p.ns);
-    CompiledPolicy cp;
-    cp.ref = ref_of(p);
-    cp.tier = DecisionTier::NetworkPolicy;
-    for (Direction d : {kIngress, kEgress}) {
-      const auto& rules = d == kIngress ? p.ingress : p.egress;
-      auto& out = d == kIngress ? cp.ingress : cp.egress;
-      for (size_t i = 0; i < rules.size(); ++i) {
-        const NetworkPolicyRule& r = rules[i];
-        CompiledRule cr;
-        cr.action = RuleAction::Allow;
-        cr.index = static_cast<int>(i);
-        cr.line = r.line;
-        if (r.peers.empty()) {
-          cr.all_peers = true;
-          cr.peers = Bits(n, true);
-        } else {
-          cr.peers = Bits(n);
-          for (const NetworkPolicyPeer& peer : r.peers) {
-            if (peer.ip_block) {
-              uint32_t m = ip_matcher(IpMatcher{{peer.ip_block->cidr}, peer.ip_block->except});
-              cr.ip_matchers.push_back(m);
-              cr.peers |= ip_matcher_identities_[m];
-              continue;
-            }
-            cr.peers |=
-                pod_set(peer.namespace_selector ? &*peer.namespace_selector : nullptr,
-                        &identities_in_namespace_[ns],
-                        peer.pod_selector ? &*peer.pod_selector : nullptr, ns_cached, pod_cached);
-          }
-        }
-        np_ports(r.ports, cr);
-        out.push_back(std::move(cr));
-      }
-    }
-    uint32_t idx = static_cast<uint32_t>(policies_.size());
-    Bits subject =
-        pod_set(nullptr, &identities_in_namespace_[ns], &p.pod_selector, ns_cached, pod_cached);
-    subject.for_each([&](size_t id) {
-      for (auto [d, affects] :
-           {std::pair{kIngress, p.affects_ingress}, std::pair{kEgress, p.affects_egress}})
-        if (affects) {
-          sides_[d][id].np.push_back(idx);
-          sides_[d][id].isolated = true;
-        }
-    });
-    compact(cp);
-    policies_.push_back(std::move(cp));
-  }
-
+  for (const ClusterPolicy* p : admin) compile_cluster_policy(*p);
+  for (const NetworkPolicy& p : state.network_policies) compile_network_policy(p, ns_of.at(p.ns));
   compile_cilium(state);
-
-  for (const ClusterPolicy* p : baseline) compile_cluster(*p);
+  for (const ClusterPolicy* p : baseline) compile_cluster_policy(*p);
   // Policies added without compact() (a compiler that does not call it) are compacted here.
   for (CompiledPolicy& p : policies_) compact(p);
   compile_calico(state);
+}
+
+Bits EngineImpl::cluster_pod_set(const ClusterPodSet& s) {
+  return pod_set(
+      &s.namespace_selector, nullptr, s.pod_selector ? &*s.pod_selector : nullptr,
+      [&](const LabelSelector& x) -> const Bits& { return namespace_selector_bits(x); },
+      [&](const LabelSelector& x) -> const Bits& { return pod_selector_bits(x); });
+}
+
+void EngineImpl::compile_cluster_policy(const ClusterPolicy& p) {
+  const size_t n = identities_.size();
+  CompiledPolicy cp;
+  cp.ref = ref_of(p);
+  cp.tier = p.tier == PolicyTier::Admin ? DecisionTier::Admin : DecisionTier::Baseline;
+  cp.priority = p.priority;
+  cp.cnp = p.kind == ClusterPolicyKind::ClusterNetworkPolicy;
+  for (Direction d : {kIngress, kEgress}) {
+    const auto& rules = d == kIngress ? p.ingress : p.egress;
+    auto& out = d == kIngress ? cp.ingress : cp.egress;
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const ClusterPolicyRule& r = rules[i];
+      CompiledRule cr;
+      cr.action = r.action;
+      cr.index = static_cast<int>(i);
+      cr.line = r.line;
+      cr.name = r.name;
+      cr.peers = Bits(n);
+      for (const ClusterPeer& peer : r.peers) {
+        switch (peer.kind) {
+          case ClusterPeer::Kind::Namespaces:
+          case ClusterPeer::Kind::Pods:
+            cr.peers |= cluster_pod_set(peer.pods);
+            break;
+          case ClusterPeer::Kind::Nodes:
+            cr.node_selectors.push_back(&peer.node_selector);
+            for (uint32_t id = 0; id < n; ++id)
+              if (identity_node_[id] && peer.node_selector.matches(identity_node_[id]->labels))
+                cr.peers.set(id);
+            break;
+          case ClusterPeer::Kind::Networks: {
+            uint32_t m = ip_matcher(IpMatcher{peer.networks, {}});
+            cr.ip_matchers.push_back(m);
+            cr.peers |= ip_matcher_identities_[m];
+            break;
+          }
+        }
+      }
+      compile_ports(r.ports, cr);
+      out.push_back(std::move(cr));
+    }
+  }
+  uint32_t idx = static_cast<uint32_t>(policies_.size());
+  Bits subject = cluster_pod_set(p.subject);
+  subject.for_each([&](size_t id) {
+    auto& lists_in = sides_[kIngress][id];
+    auto& lists_eg = sides_[kEgress][id];
+    auto& in = cp.tier == DecisionTier::Admin ? lists_in.admin : lists_in.baseline;
+    auto& eg = cp.tier == DecisionTier::Admin ? lists_eg.admin : lists_eg.baseline;
+    if (!cp.ingress.empty()) in.push_back(idx);
+    if (!cp.egress.empty()) eg.push_back(idx);
+  });
+  compact(cp);
+  policies_.push_back(std::move(cp));
+}
+
+void EngineImpl::compile_network_policy(const NetworkPolicy& p, uint32_t ns) {
+  const size_t n = identities_.size();
+  auto ns_cached = [&](const LabelSelector& s) -> const Bits& {
+    return namespace_selector_bits(s);
+  };
+  auto pod_cached = [&](const LabelSelector& s) -> const Bits& { return pod_selector_bits(s); };
+  CompiledPolicy cp;
+  cp.ref = ref_of(p);
+  cp.tier = DecisionTier::NetworkPolicy;
+  for (Direction d : {kIngress, kEgress}) {
+    const auto& rules = d == kIngress ? p.ingress : p.egress;
+    auto& out = d == kIngress ? cp.ingress : cp.egress;
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const NetworkPolicyRule& r = rules[i];
+      CompiledRule cr;
+      cr.action = RuleAction::Allow;
+      cr.index = static_cast<int>(i);
+      cr.line = r.line;
+      if (r.peers.empty()) {
+        cr.all_peers = true;
+        cr.peers = Bits(n, true);
+      } else {
+        cr.peers = Bits(n);
+        for (const NetworkPolicyPeer& peer : r.peers) {
+          if (peer.ip_block) {
+            uint32_t m = ip_matcher(IpMatcher{{peer.ip_block->cidr}, peer.ip_block->except});
+            cr.ip_matchers.push_back(m);
+            cr.peers |= ip_matcher_identities_[m];
+            continue;
+          }
+          cr.peers |=
+              pod_set(peer.namespace_selector ? &*peer.namespace_selector : nullptr,
+                      &identities_in_namespace_[ns],
+                      peer.pod_selector ? &*peer.pod_selector : nullptr, ns_cached, pod_cached);
+        }
+      }
+      compile_ports(r.ports, cr);
+      out.push_back(std::move(cr));
+    }
+  }
+  uint32_t idx = static_cast<uint32_t>(policies_.size());
+  Bits subject =
+      pod_set(nullptr, &identities_in_namespace_[ns], &p.pod_selector, ns_cached, pod_cached);
+  subject.for_each([&](size_t id) {
+    for (auto [d, affects] :
+         {std::pair{kIngress, p.affects_ingress}, std::pair{kEgress, p.affects_egress}})
+      if (affects) {
+        sides_[d][id].np.push_back(idx);
+        sides_[d][id].isolated = true;
+      }
+  });
+  compact(cp);
+  policies_.push_back(std::move(cp));
 }
 
 void EngineImpl::compact(CompiledPolicy& p) {

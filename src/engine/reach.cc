@@ -117,164 +117,21 @@ class ReachMatrixImpl final : public ReachMatrix {
 
   ReachCounts counts(const std::vector<uint8_t>& from,
                      const std::vector<uint8_t>& to) const override {
-    const size_t ni = e_.identity_count();
-    const auto& eps = e_.endpoints();
-    std::vector<uint64_t> f(ni), t(ni), s(ni);
     ReachCounts c;
-    for (uint32_t i = 0; i < eps.size(); ++i) {
-      bool in_from = from.empty() || from[i];
-      bool in_to = to.empty() || to[i];
-      uint32_t id = e_.identity_of(i);
-      f[id] += in_from;
-      t[id] += in_to;
-      s[id] += in_from && in_to;
-      c.endpoints += in_from || in_to;
-    }
-    uint64_t target_weight = 0, source_weight = 0;
-    for (size_t k = 0; k < targets_; ++k) target_weight += t[target_identity_[k]];
-    for (uint32_t a = 0; a < ni; ++a) source_weight += f[a];
-    c.pairs = source_weight * target_weight;
-
-    // Bit planes of the source weights, so that a word of sources is weighed by popcounts.
-    uint64_t max_f = 0;
-    for (uint32_t a = 0; a < ni; ++a) max_f = std::max(max_f, f[a]);
-    int planes = 0;
-    while ((max_f >> planes) != 0) ++planes;
-    const size_t src_words = (ni + 63) / 64;
-    std::vector<uint64_t> plane(static_cast<size_t>(planes) * src_words);
-    for (uint32_t a = 0; a < ni; ++a)
-      for (int j = 0; j < planes; ++j)
-        if ((f[a] >> j) & 1) plane[j * src_words + a / 64] |= uint64_t{1} << (a % 64);
-    auto weight = [&](size_t wi, uint64_t bits) {
-      uint64_t sum = 0;
-      for (int j = 0; j < planes; ++j)
-        sum += static_cast<uint64_t>(std::popcount(bits & plane[j * src_words + wi])) << j;
-      return sum;
-    };
-
-    // Sources of each word grouped by egress profile (only those with a weight). Profiles whose
-    // egress admits every target (no egress policy) need no test: their sources form one
-    // mask per word; profiles that admit no target are left out.
-    std::vector<uint32_t> group_begin(src_words + 1);
-    std::vector<std::pair<uint32_t, uint64_t>> groups;  // (profile, sources in the word)
-    std::vector<uint64_t> open(src_words);              // sources admitted everywhere
-    for (size_t wi = 0; wi < src_words; ++wi) {
-      group_begin[wi] = static_cast<uint32_t>(groups.size());
-      for (size_t a = wi * 64; a < std::min(ni, wi * 64 + 64); ++a) {
-        if (f[a] == 0) continue;
-        const uint32_t p = profile_[a];
-        const SparseBits& eg = egress_rows_[p];
-        const uint64_t bit = uint64_t{1} << (a % 64);
-        if (eg.stored() == 0) {
-          if (eg.inverted()) open[wi] |= bit;
-          continue;
-        }
-        auto it = std::find_if(groups.begin() + group_begin[wi], groups.end(),
-                               [p](const auto& g) { return g.first == p; });
-        if (it == groups.end())
-          groups.emplace_back(p, bit);
-        else
-          it->second |= bit;
-      }
-    }
-    group_begin[src_words] = static_cast<uint32_t>(groups.size());
-
-    // Column sums: for each target, the weighted sources whose egress admits it.
-    std::vector<uint64_t> weight_of_profile(egress_rows_.size());
-    for (uint32_t a = 0; a < ni; ++a) weight_of_profile[profile_[a]] += f[a];
-    std::vector<int64_t> column(targets_);
-    int64_t base = 0;
-    for (uint32_t p = 0; p < egress_rows_.size(); ++p) {
-      const int64_t w = static_cast<int64_t>(weight_of_profile[p]);
-      if (w == 0) continue;
-      const SparseBits& row = egress_rows_[p];
-      const int64_t sign = row.inverted() ? -1 : 1;
-      if (row.inverted()) base += w;
-      for (size_t i = 0; i < row.stored(); ++i)
-        for (uint64_t bits = row.stored_word(i); bits; bits &= bits - 1)
-          column[size_t{row.stored_index(i)} * 64 + static_cast<size_t>(std::countr_zero(bits))] +=
-              sign * w;
-    }
-
-    // Row by row: the weights of a row's sources are summed once (per profile to test, and
-    // once for the sources admitted everywhere), then each target of the row tests its
-    // profiles.
-    std::vector<uint32_t> row_begin(ingress_rows_.size() + 1), row_targets(targets_);
-    for (size_t k = 0; k < targets_; ++k) ++row_begin[row_of_[k] + 1];
-    for (size_t r = 0; r < ingress_rows_.size(); ++r) row_begin[r + 1] += row_begin[r];
-    {
-      std::vector<uint32_t> next(row_begin.begin(), row_begin.end() - 1);
-      for (size_t k = 0; k < targets_; ++k)
-        row_targets[next[row_of_[k]]++] = static_cast<uint32_t>(k);
-    }
-    std::vector<std::pair<uint32_t, uint64_t>> tested;  // (profile, weighed sources)
-    std::vector<uint64_t> here, sums;  // a row's targets over their span, and their sums
-    constexpr uint32_t kNoSlot = UINT32_MAX;
-    std::vector<uint32_t> slot_of(egress_rows_.size(), kNoSlot);
-    for (size_t r = 0; r < ingress_rows_.size(); ++r) {
-      bool any = false;
-      for (uint32_t i = row_begin[r]; i < row_begin[r + 1] && !any; ++i)
-        any = t[target_identity_[row_targets[i]]] != 0;
-      if (!any) continue;
-      const SparseBits& row = ingress_rows_[r];
-      uint64_t everywhere = 0;
-      tested.clear();
-      for (size_t i = 0; i < row.stored(); ++i) {
-        const size_t wi = row.stored_index(i);
-        const uint64_t bits = row.stored_word(i);
-        everywhere += weight(wi, bits & open[wi]);
-        for (uint32_t g = group_begin[wi]; g < group_begin[wi + 1]; ++g)
-          if (uint64_t m = bits & groups[g].second) {
-            // One entry per profile: slot_of[p] is its place in `tested` while this row is
-            // summed.
-            const uint32_t p = groups[g].first;
-            if (slot_of[p] == kNoSlot) {
-              slot_of[p] = static_cast<uint32_t>(tested.size());
-              tested.emplace_back(p, 0);
-            }
-            tested[slot_of[p]].second += weight(wi, m);
-          }
-      }
-      for (const auto& entry : tested) slot_of[entry.first] = kNoSlot;
-      const uint32_t first = row_begin[r], last = row_begin[r + 1];
-      const size_t lo_word = row_targets[first] / 64, hi_word = row_targets[last - 1] / 64;
-      const size_t span_words = hi_word - lo_word + 1;
-      if (!tested.empty() && span_words < last - first) {
-        // The row's targets are close together (a namespace's): each profile's egress words
-        // over their span are read once for all of them.
-        here.assign(span_words, 0);
-        for (uint32_t i = first; i < last; ++i)
-          here[row_targets[i] / 64 - lo_word] |= uint64_t{1} << (row_targets[i] % 64);
-        sums.assign(span_words * 64, 0);
-        for (const auto& [p, w] : tested) {
-          const SparseBits& eg = egress_rows_[p];
-          for (size_t wi = lo_word; wi <= hi_word; ++wi)
-            for (uint64_t bits = eg.word(wi) & here[wi - lo_word]; bits; bits &= bits - 1)
-              sums[(wi - lo_word) * 64 + static_cast<size_t>(std::countr_zero(bits))] += w;
-        }
-      }
-      const bool spanned = !tested.empty() && span_words < last - first;
-      for (uint32_t i = first; i < last; ++i) {
-        const uint32_t k = row_targets[i];
-        const uint64_t tk = t[target_identity_[k]];
-        if (tk == 0) continue;
-        uint64_t v = everywhere;
-        if (spanned) {
-          v += sums[k - lo_word * 64];
-        } else {
-          for (const auto& [p, w] : tested)
-            if (egress_rows_[p].test(k)) v += w;
-        }
-        if (row.inverted()) v = static_cast<uint64_t>(base + column[k]) - v;
-        c.allowed += tk * v;
-      }
-    }
+    const Weights w = weigh(from, to, c);
+    const SourceGroups g = group_sources(w);
+    const std::vector<int64_t> column = column_sums(g);
+    int64_t base = 0;  // sources of the profiles whose egress admits everything but a few
+    for (uint32_t p = 0; p < egress_rows_.size(); ++p)
+      if (egress_rows_[p].inverted()) base += static_cast<int64_t>(g.profile_weight[p]);
+    c.allowed = count_rows(w, g, column, base);
 
     // A pod's traffic to itself is always allowed.
+    const size_t ni = e_.identity_count();
     for (uint32_t a = 0; a < ni; ++a)
-      if (s[a])
+      if (w.self[a])
         for (size_t k = offset_[a]; k < offset_[a + 1]; ++k)
-          if (!target_allowed(a, k)) c.allowed += s[a];
+          if (!target_allowed(a, k)) c.allowed += w.self[a];
     // Cells where a pod and its own node's host-network pods meet.
     for (const auto& [key, value] : overrides_) {
       uint32_t src = static_cast<uint32_t>(key >> 40);
@@ -288,6 +145,208 @@ class ReachMatrixImpl final : public ReachMatrix {
   }
 
  private:
+  // Per identity, how many --from (f) and --to (t) endpoints it stands for, and how many are in
+  // both (self); the bit planes of f, so that a word of sources is weighed by popcounts.
+  struct Weights {
+    std::vector<uint64_t> f, t, self;
+    int planes = 0;
+    size_t src_words = 0;
+    std::vector<uint64_t> plane;
+    uint64_t of(size_t wi, uint64_t bits) const {
+      uint64_t sum = 0;
+      for (int j = 0; j < planes; ++j)
+        sum += static_cast<uint64_t>(std::popcount(bits & plane[j * src_words + wi])) << j;
+      return sum;
+    }
+  };
+  Weights weigh(const std::vector<uint8_t>& from, const std::vector<uint8_t>& to,
+                ReachCounts& c) const {
+    const size_t ni = e_.identity_count();
+    const auto& eps = e_.endpoints();
+    Weights w;
+    w.f.assign(ni, 0);
+    w.t.assign(ni, 0);
+    w.self.assign(ni, 0);
+    for (uint32_t i = 0; i < eps.size(); ++i) {
+      bool in_from = from.empty() || from[i];
+      bool in_to = to.empty() || to[i];
+      uint32_t id = e_.identity_of(i);
+      w.f[id] += in_from;
+      w.t[id] += in_to;
+      w.self[id] += in_from && in_to;
+      c.endpoints += in_from || in_to;
+    }
+    uint64_t target_weight = 0, source_weight = 0, max_f = 0;
+    for (size_t k = 0; k < targets_; ++k) target_weight += w.t[target_identity_[k]];
+    for (uint32_t a = 0; a < ni; ++a) source_weight += w.f[a], max_f = std::max(max_f, w.f[a]);
+    c.pairs = source_weight * target_weight;
+    while ((max_f >> w.planes) != 0) ++w.planes;
+    w.src_words = (ni + 63) / 64;
+    w.plane.assign(static_cast<size_t>(w.planes) * w.src_words, 0);
+    for (uint32_t a = 0; a < ni; ++a)
+      for (int j = 0; j < w.planes; ++j)
+        if ((w.f[a] >> j) & 1) w.plane[j * w.src_words + a / 64] |= uint64_t{1} << (a % 64);
+    return w;
+  }
+
+  // Sources of each word grouped by egress profile (only those with a weight). Profiles whose
+  // egress admits every target (no egress policy) need no test: their sources form one mask
+  // per word; profiles that admit no target are left out.
+  struct SourceGroups {
+    std::vector<uint32_t> begin;                        // per word, into `groups`
+    std::vector<std::pair<uint32_t, uint64_t>> groups;  // (profile, sources in the word)
+    std::vector<uint64_t> open;                         // per word: sources admitted everywhere
+    std::vector<uint64_t> profile_weight;               // per profile: its sources' weight
+  };
+  SourceGroups group_sources(const Weights& w) const {
+    const size_t ni = e_.identity_count();
+    SourceGroups g;
+    g.begin.resize(w.src_words + 1);
+    g.open.assign(w.src_words, 0);
+    g.profile_weight.assign(egress_rows_.size(), 0);
+    for (uint32_t a = 0; a < ni; ++a) g.profile_weight[profile_[a]] += w.f[a];
+    for (size_t wi = 0; wi < w.src_words; ++wi) {
+      g.begin[wi] = static_cast<uint32_t>(g.groups.size());
+      for (size_t a = wi * 64; a < std::min(ni, wi * 64 + 64); ++a) {
+        if (w.f[a] == 0) continue;
+        const uint32_t p = profile_[a];
+        const SparseBits& eg = egress_rows_[p];
+        const uint64_t bit = uint64_t{1} << (a % 64);
+        if (eg.stored() == 0) {
+          if (eg.inverted()) g.open[wi] |= bit;
+          continue;
+        }
+        auto it = std::find_if(g.groups.begin() + g.begin[wi], g.groups.end(),
+                               [p](const auto& e) { return e.first == p; });
+        if (it == g.groups.end())
+          g.groups.emplace_back(p, bit);
+        else
+          it->second |= bit;
+      }
+    }
+    g.begin[w.src_words] = static_cast<uint32_t>(g.groups.size());
+    return g;
+  }
+
+  // Column sums: for each target, the weighted sources whose egress admits it (less the
+  // profiles' `base` for those stored as their complement).
+  std::vector<int64_t> column_sums(const SourceGroups& g) const {
+    std::vector<int64_t> column(targets_);
+    for (uint32_t p = 0; p < egress_rows_.size(); ++p) {
+      const int64_t wp = static_cast<int64_t>(g.profile_weight[p]);
+      if (wp == 0) continue;
+      const SparseBits& row = egress_rows_[p];
+      const int64_t sign = row.inverted() ? -1 : 1;
+      for (size_t i = 0; i < row.stored(); ++i)
+        for (uint64_t bits = row.stored_word(i); bits; bits &= bits - 1)
+          column[size_t{row.stored_index(i)} * 64 + static_cast<size_t>(std::countr_zero(bits))] +=
+              sign * wp;
+    }
+    return column;
+  }
+
+  // Row by row: the weights of a row's sources are summed once (per profile to test, and once
+  // for the sources admitted everywhere), then each target of the row tests its profiles.
+  uint64_t count_rows(const Weights& w, const SourceGroups& g, const std::vector<int64_t>& column,
+                      int64_t base) const {
+    std::vector<uint32_t> row_begin(ingress_rows_.size() + 1), row_targets(targets_);
+    for (size_t k = 0; k < targets_; ++k) ++row_begin[row_of_[k] + 1];
+    for (size_t r = 0; r < ingress_rows_.size(); ++r) row_begin[r + 1] += row_begin[r];
+    {
+      std::vector<uint32_t> next(row_begin.begin(), row_begin.end() - 1);
+      for (size_t k = 0; k < targets_; ++k)
+        row_targets[next[row_of_[k]]++] = static_cast<uint32_t>(k);
+    }
+    RowScratch scratch(egress_rows_.size());
+    uint64_t allowed = 0;
+    for (size_t r = 0; r < ingress_rows_.size(); ++r) {
+      const uint32_t first = row_begin[r], last = row_begin[r + 1];
+      bool any = false;
+      for (uint32_t i = first; i < last && !any; ++i)
+        any = w.t[target_identity_[row_targets[i]]] != 0;
+      if (!any) continue;
+      const SparseBits& row = ingress_rows_[r];
+      const uint64_t everywhere = weigh_row(row, w, g, scratch);
+      allowed += count_row_targets(row, &row_targets[first], &row_targets[last], everywhere, w,
+                                   column, base, scratch);
+    }
+    return allowed;
+  }
+
+  struct RowScratch {
+    explicit RowScratch(size_t profiles) : slot_of(profiles, kNoSlot) {}
+    static constexpr uint32_t kNoSlot = UINT32_MAX;
+    std::vector<std::pair<uint32_t, uint64_t>> tested;  // (profile, weighed sources)
+    std::vector<uint64_t> here, sums;  // a row's targets over their span, and their sums
+    std::vector<uint32_t> slot_of;     // per profile: its place in `tested`, while a row is summed
+  };
+
+  // A row's sources, weighed: those admitted everywhere (returned) and, per profile to test,
+  // those of that profile (scratch.tested).
+  uint64_t weigh_row(const SparseBits& row, const Weights& w, const SourceGroups& g,
+                     RowScratch& scratch) const {
+    uint64_t everywhere = 0;
+    auto& tested = scratch.tested;
+    tested.clear();
+    for (size_t i = 0; i < row.stored(); ++i) {
+      const size_t wi = row.stored_index(i);
+      const uint64_t bits = row.stored_word(i);
+      everywhere += w.of(wi, bits & g.open[wi]);
+      for (uint32_t j = g.begin[wi]; j < g.begin[wi + 1]; ++j)
+        if (uint64_t m = bits & g.groups[j].second) {
+          const uint32_t p = g.groups[j].first;
+          if (scratch.slot_of[p] == RowScratch::kNoSlot) {
+            scratch.slot_of[p] = static_cast<uint32_t>(tested.size());
+            tested.emplace_back(p, 0);
+          }
+          tested[scratch.slot_of[p]].second += w.of(wi, m);
+        }
+    }
+    for (const auto& entry : tested) scratch.slot_of[entry.first] = RowScratch::kNoSlot;
+    return everywhere;
+  }
+
+  // The allowed pairs of one row's targets [first, last) (ascending target numbers).
+  uint64_t count_row_targets(const SparseBits& row, const uint32_t* first, const uint32_t* last,
+                             uint64_t everywhere, const Weights& w,
+                             const std::vector<int64_t>& column, int64_t base,
+                             RowScratch& scratch) const {
+    const auto& tested = scratch.tested;
+    const size_t lo_word = first[0] / 64, hi_word = last[-1] / 64;
+    const size_t span_words = hi_word - lo_word + 1;
+    const bool spanned = !tested.empty() && span_words < static_cast<size_t>(last - first);
+    if (spanned) {
+      // The row's targets are close together (a namespace's): each profile's egress words
+      // over their span are read once for all of them.
+      scratch.here.assign(span_words, 0);
+      for (const uint32_t* k = first; k != last; ++k)
+        scratch.here[*k / 64 - lo_word] |= uint64_t{1} << (*k % 64);
+      scratch.sums.assign(span_words * 64, 0);
+      for (const auto& [p, wp] : tested) {
+        const SparseBits& eg = egress_rows_[p];
+        for (size_t wi = lo_word; wi <= hi_word; ++wi)
+          for (uint64_t bits = eg.word(wi) & scratch.here[wi - lo_word]; bits; bits &= bits - 1)
+            scratch.sums[(wi - lo_word) * 64 + static_cast<size_t>(std::countr_zero(bits))] += wp;
+      }
+    }
+    uint64_t allowed = 0;
+    for (const uint32_t* it = first; it != last; ++it) {
+      const uint32_t k = *it;
+      const uint64_t tk = w.t[target_identity_[k]];
+      if (tk == 0) continue;
+      uint64_t v = everywhere;
+      if (spanned) {
+        v += scratch.sums[k - lo_word * 64];
+      } else {
+        for (const auto& [p, wp] : tested)
+          if (egress_rows_[p].test(k)) v += wp;
+      }
+      if (row.inverted()) v = static_cast<uint64_t>(base + column[k]) - v;
+      allowed += tk * v;
+    }
+    return allowed;
+  }
+
   bool target_allowed(uint32_t a, size_t k) const {
     return egress_rows_[profile_[a]].test(k) && ingress_rows_[row_of_[k]].test(a);
   }
