@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <sys/resource.h>
+
 #include "cli/commands.h"
 #include "cli/common.h"
 
@@ -31,10 +33,17 @@ void print_summary_object(Out& out, const ReachCounts& c) {
       << ",\"allowed\":" << c.allowed << ",\"denied\":" << c.denied << "}";
 }
 
-// "; 380 MB resident, peak 412 MB": the process's memory now and at its peak (Linux), for -v.
+// "; 380 MB resident, peak 412 MB; cpu 2.10 s user, 0.40 s sys": the process's memory now and
+// at its peak (Linux) and its CPU time so far, for -v (on a shared machine CPU time is what a
+// phase costs; wall time is also what the other processes take).
 std::string memory_use() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  const std::string cpu =
+      fmt::format("; cpu {:.2f} s user, {:.2f} s sys", secs(ru.ru_utime), secs(ru.ru_stime));
   std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return "";
+  if (!f) return cpu;
   char line[256];
   unsigned long long rss = 0, hwm = 0;
   while (std::fgets(line, sizeof line, f)) {
@@ -42,7 +51,7 @@ std::string memory_use() {
     if (std::strncmp(line, "VmHWM:", 6) == 0) hwm = std::strtoull(line + 6, nullptr, 10);
   }
   std::fclose(f);
-  return fmt::format("; {} MB resident, peak {} MB", rss / 1024, hwm / 1024);
+  return fmt::format("; {} MB resident, peak {} MB", rss / 1024, hwm / 1024) + cpu;
 }
 
 int run(const ReachOptions& o) {

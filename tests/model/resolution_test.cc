@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <map>
 #include <memory>
+
+#include <unistd.h>
 
 #include "flow/edge_graph.h"
 #include "input/flow_reader.h"
@@ -247,6 +252,43 @@ TEST(Resolution, NoGhostEndpoints) {
                                            "shop/web-7d9f8c6b5d-bbbbb:Pod:web"}));
   ASSERT_EQ(notes.size(), 2u);
   EXPECT_NE(notes[0].find("inferred Deployment shop/web"), std::string::npos) << notes[0];
+}
+
+TEST(Resolution, NoGhostEndpointsInADumpWithoutReplicaSets) {
+  // The engine-scale issue's shape: a `kubectl get pods,deployments,...` dump read through the
+  // large-List path (gen_cluster --slim: every Deployment's pods name a ReplicaSet the dump
+  // lacks). Every pod that runs is one endpoint, and no workload with pods stands beside them.
+  namespace fs = std::filesystem;
+  const fs::path file = fs::temp_directory_path() /
+                        ("stockade_no_ghost_endpoints_" + std::to_string(::getpid()) + ".json");
+  ASSERT_EQ(std::system((std::string(STOCKADE_GEN_CLUSTER) + " --pods 4000 --slim --out " +
+                         file.string() + " 2>/dev/null")
+                            .c_str()),
+            0);
+  ClusterLoader loader;
+  auto r = loader.add_path(file.string());
+  fs::remove(file);
+  ASSERT_TRUE(r) << r.error().str();
+  EXPECT_GT(loader.split_items(), 2048u);  // read item by item, on two threads
+  const ClusterState s = std::move(loader).finish();
+  size_t running = 0, owned_by_absent_replica_set = 0;
+  std::map<std::string, size_t> pods_of_deployment;  // "ns/name" -> its pods, by the names
+  for (const Pod& p : s.pods) {
+    running += p.phase != "Succeeded" && p.phase != "Failed";
+    for (const OwnerRef& o : p.owners) owned_by_absent_replica_set += o.kind == "ReplicaSet";
+  }
+  for (const Workload& w : s.workloads) EXPECT_NE(w.kind, WorkloadKind::ReplicaSet);
+  ASSERT_GT(owned_by_absent_replica_set, 1000u);
+  std::vector<std::string> notes;
+  const std::vector<Endpoint> eps = build_endpoints(s, &notes);
+  EXPECT_EQ(eps.size(), running);
+  size_t pod_endpoints = 0, deployment_pods = 0;
+  for (const Endpoint& e : eps) {
+    pod_endpoints += e.kind == "Pod";
+    deployment_pods += e.kind == "Pod" && e.workload_kind == "Deployment";
+  }
+  EXPECT_EQ(pod_endpoints, running);  // no workload stands for pods that are present
+  EXPECT_EQ(deployment_pods, owned_by_absent_replica_set);  // each inferred as its Deployment
 }
 
 TEST(Resolution, PodsOnlyARecordNames) {
