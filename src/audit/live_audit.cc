@@ -313,6 +313,12 @@ std::vector<BaselineView> LiveAudit::baselines(const PolicyEngine& engine) const
   return out;
 }
 
+bool LiveAudit::locked(std::string_view ns) const {
+  std::lock_guard lock(mu_);
+  auto it = baselines_.find(ns);
+  return it != baselines_.end() && it->second.state == store::BaselineState::Locked;
+}
+
 LiveAudit::Counters LiveAudit::counters() const {
   std::lock_guard lock(mu_);
   Counters c = counters_;

@@ -88,6 +88,8 @@ class LiveAudit {
 
   // The baselines with their coverage, over the objects of `state` and `engine`.
   std::vector<BaselineView> baselines(const PolicyEngine& engine) const;
+  // Whether the namespace's baseline is locked (the admission webhook's guardrails).
+  bool locked(std::string_view ns) const;
 
   struct Counters {
     uint64_t edges = 0, allowed = 0, denied = 0, outside_baseline = 0, events = 0;

@@ -16,6 +16,7 @@
 
 #include "core/edit_distance.h"
 #include "core/json_text.h"
+#include "core/labels.h"
 #include "core/log.h"
 #include "input/loader.h"
 #include "kube/snapshot.h"
@@ -411,6 +412,18 @@ std::string unknown_flag_message(const CLI::App& cmd, const std::vector<std::str
                                : "; did you mean \"" + best + "\"?");
   }
   return {};
+}
+
+// KEY=VALUE, validated as the API server validates labels.
+std::pair<std::string, std::string> parse_label_flag(const std::string& flag,
+                                                     const std::string& s) {
+  auto eq = s.find('=');
+  if (eq == std::string::npos) throw UsageError{flag + ": expected KEY=VALUE, got \"" + s + "\""};
+  std::string key = s.substr(0, eq), value = s.substr(eq + 1);
+  if (std::string why = validate_label_key(key); !why.empty()) throw UsageError{flag + ": " + why};
+  if (std::string why = validate_label_value(value); !why.empty())
+    throw UsageError{flag + ": " + why};
+  return {key, value};
 }
 
 }  // namespace stockade::cli

@@ -176,4 +176,7 @@ class Out {
 // required flag instead of the misspelt one that was meant to be it.
 std::string unknown_flag_message(const CLI::App& cmd, const std::vector<std::string>& args);
 
+// A flag's KEY=VALUE label, validated as the API server validates labels (UsageError if not).
+std::pair<std::string, std::string> parse_label_flag(const std::string& flag, const std::string& s);
+
 }  // namespace stockade::cli

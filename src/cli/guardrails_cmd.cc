@@ -20,23 +20,11 @@ struct GuardrailsOptions {
   std::string output = "-";
 };
 
-// KEY=VALUE, validated as the API server validates labels.
-std::pair<std::string, std::string> parse_label(const std::string& flag, const std::string& s) {
-  auto eq = s.find('=');
-  if (eq == std::string::npos) throw UsageError{flag + ": expected KEY=VALUE, got \"" + s + "\""};
-  std::string key = s.substr(0, eq), value = s.substr(eq + 1);
-  if (std::string why = validate_label_key(key); !why.empty())
-    throw UsageError{flag + ": " + why};
-  if (std::string why = validate_label_value(value); !why.empty())
-    throw UsageError{flag + ": " + why};
-  return {key, value};
-}
-
 int run(const GuardrailsOptions& o) {
   recommend::VapOptions v;
   v.action = o.action == "deny" ? "Deny" : o.action == "warn" ? "Warn" : "Audit";
-  std::tie(v.locked_key, v.locked_value) = parse_label("--locked-label", o.locked_label);
-  std::tie(v.exempt_key, v.exempt_value) = parse_label("--exempt-label", o.exempt_label);
+  std::tie(v.locked_key, v.locked_value) = parse_label_flag("--locked-label", o.locked_label);
+  std::tie(v.exempt_key, v.exempt_value) = parse_label_flag("--exempt-label", o.exempt_label);
   std::string text = recommend::emit_guardrail_vaps(v);
   if (o.output == "-") {
     std::cout << text;

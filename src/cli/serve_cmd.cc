@@ -21,6 +21,7 @@
 #include "kube/access_review.h"
 #include "kube/live_state.h"
 #include "model/duration.h"
+#include "posture/posture.h"
 #include "server/flow_journal.h"
 #include "server/http.h"
 #include "server/state.h"
@@ -41,6 +42,10 @@ struct ServeOptions {
   std::string token_file;
   std::string tls_cert, tls_key;
   std::string admission = "warn";
+  bool guard_default_deny = false, guard_public_ingress = false, admission_lint = true;
+  std::string guard_block_severity;
+  std::string locked_label = "stockade.io/locked=true";
+  std::string exempt_label = "stockade.io/public-ingress=true";
   std::string hubble_relay, hubble_ca, hubble_cert, hubble_key;
   std::vector<std::string> external_cidrs;
   uint32_t max_external_nodes = 10000;
@@ -192,7 +197,16 @@ int run(const ServeOptions& o) {
   ho.tls_cert = o.tls_cert;
   ho.tls_key = o.tls_key;
   ho.max_body = o.max_body_mb << 20;
-  ho.admission = o.admission;
+  ho.admission.mode = o.admission;
+  ho.admission.guard_default_deny = o.guard_default_deny;
+  ho.admission.guard_public_ingress = o.guard_public_ingress;
+  ho.admission.lint = o.admission_lint;
+  if (!o.guard_block_severity.empty())
+    ho.admission.block_severity = posture::parse_severity(o.guard_block_severity);
+  std::tie(ho.admission.locked_key, ho.admission.locked_value) =
+      parse_label_flag("--locked-label", o.locked_label);
+  std::tie(ho.admission.exempt_key, ho.admission.exempt_value) =
+      parse_label_flag("--exempt-label", o.exempt_label);
   ho.agent_interval_ms = *agent_ns / 1'000'000;
   if (!o.token_file.empty()) {
     auto token = read_text_file(o.token_file, 64 * 1024);
@@ -471,6 +485,23 @@ Runner register_serve(CLI::App& app) {
   cmd->add_option("--admission", opts->admission, "Admission webhook mode: enforce, warn or off")
       ->check(CLI::IsMember({"enforce", "warn", "off"}))
       ->default_str("warn");
+  cmd->add_flag("--guard-default-deny", opts->guard_default_deny,
+                "Webhook guardrail: a locked namespace keeps its default-deny NetworkPolicy");
+  cmd->add_flag("--guard-public-ingress", opts->guard_public_ingress,
+                "Webhook guardrail: no NetworkPolicy rule allows ingress from every outside "
+                "address");
+  cmd->add_option("--guard-block-severity", opts->guard_block_severity,
+                  "Webhook guardrail: Pods and workloads with posture findings at or above this "
+                  "severity are refused")
+      ->check(CLI::IsMember({"low", "medium", "high", "critical"}));
+  cmd->add_option("--locked-label", opts->locked_label,
+                  "KEY=VALUE of namespaces locked like a locked baseline (--guard-default-deny)")
+      ->default_str("stockade.io/locked=true");
+  cmd->add_option("--exempt-label", opts->exempt_label,
+                  "KEY=VALUE of namespaces exempt from --guard-public-ingress")
+      ->default_str("stockade.io/public-ingress=true");
+  cmd->add_flag("!--no-admission-lint", opts->admission_lint,
+                "No policy lint warnings from the webhook");
   cmd->add_option("--hubble-relay", opts->hubble_relay,
                   "Follow the flows of this Hubble Relay (HOST:PORT, gRPC Observer.GetFlows)");
   cmd->add_option("--hubble-ca", opts->hubble_ca,

@@ -170,6 +170,7 @@ struct HttpServer::Impl {
   std::unique_ptr<httplib::Server> server;
   std::mutex responses_mutex;
   std::map<int, uint64_t> responses;
+  Admission admission{state, options.admission, options.log};
 
   Impl(ServerState& s, HttpOptions o) : state(s), options(std::move(o)) {}
 
@@ -201,7 +202,6 @@ struct HttpServer::Impl {
   void get_map(const httplib::Request& req, httplib::Response& res);
   void get_audit(const httplib::Request& req, httplib::Response& res);
   void get_verify(const httplib::Request& req, httplib::Response& res);
-  void post_admission(const httplib::Request& req, httplib::Response& res);
   // ?by= (pod, workload, namespace; `fallback` when absent) and ?since=/&until=; false after
   // answering 400.
   bool query_window(const httplib::Request& req, httplib::Response& res, Granularity fallback,
@@ -367,8 +367,10 @@ void HttpServer::Impl::routes() {
   s.Post("/api/v1/agent/batches",
          [this](const httplib::Request& req, httplib::Response& res,
                 const httplib::ContentReader& reader) { post_agent_batch(req, res, reader); });
-  s.Post("/admission/validate",
-         [this](const httplib::Request& req, httplib::Response& res) { post_admission(req, res); });
+  s.Post("/admission/validate", [this](const httplib::Request& req, httplib::Response& res) {
+    auto [status, body] = admission.review(req.body);
+    res.status = status, res.set_content(body, "application/json");
+  });
   s.Post("/api/v1/simulate",
          [this](const httplib::Request& req, httplib::Response& res,
                 const httplib::ContentReader& reader) { post_simulate(req, res, reader); });
@@ -510,81 +512,6 @@ bool HttpServer::Impl::query_window(const httplib::Request& req, httplib::Respon
     range[i] = *t;
   }
   return true;
-}
-
-// A validating webhook (AdmissionReview v1): a change of one of the four policy kinds that
-// would deny observed traffic is refused (enforce) or allowed with warnings (warn). Anything
-// the webhook cannot judge is allowed: the API server's own validation refuses what is invalid,
-// and an outage of Stockade must not block policy changes unless the registration says so
-// (failurePolicy).
-void HttpServer::Impl::post_admission(const httplib::Request& req, httplib::Response& res) {
-  auto review = nlohmann::json::parse(req.body, nullptr, false);
-  if (review.is_discarded() || !review.is_object() || !review.contains("request") ||
-      !review["request"].is_object())
-    return send_error(res, 400, "expected an AdmissionReview (admission.k8s.io/v1) with a request");
-  const nlohmann::json& r = review["request"];
-  auto text = [&](const nlohmann::json& j, const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  nlohmann::json response = {{"uid", text(r, "uid")}, {"allowed", true}};
-  auto answer = [&] {
-    res.set_content(dump({{"apiVersion", "admission.k8s.io/v1"},
-                          {"kind", "AdmissionReview"},
-                          {"response", response}}),
-                    "application/json");
-  };
-  const nlohmann::json gvk =
-      r.contains("kind") && r["kind"].is_object() ? r["kind"] : nlohmann::json::object();
-  const std::string kind = text(gvk, "kind"), group = text(gvk, "group");
-  const bool calico = group == "projectcalico.org" || group == "crd.projectcalico.org";
-  const bool policy = (group == "networking.k8s.io" && kind == "NetworkPolicy") ||
-                      (group == "policy.networking.k8s.io" &&
-                       (kind == "AdminNetworkPolicy" || kind == "BaselineAdminNetworkPolicy" ||
-                        kind == "ClusterNetworkPolicy")) ||
-                      (group == "cilium.io" && (kind == "CiliumNetworkPolicy" ||
-                                                kind == "CiliumClusterwideNetworkPolicy")) ||
-                      (calico && (kind == "NetworkPolicy" || kind == "GlobalNetworkPolicy"));
-  if (options.admission == "off" || !policy || !state.ready()) return answer();
-  PolicyChange change;
-  change.operation = text(r, "operation");
-  change.group = group;
-  change.kind = kind;
-  change.ns = text(r, "namespace");
-  change.name = text(r, "name");
-  if (change.operation != "DELETE" && r.contains("object") && r["object"].is_object()) {
-    change.object_json = r["object"].dump();
-    if (change.name.empty() && r["object"].contains("metadata"))
-      change.name = text(r["object"]["metadata"], "name");
-  }
-  if (change.operation != "CREATE" && change.operation != "UPDATE" && change.operation != "DELETE")
-    return answer();
-  auto impact = state.impact_of(change);
-  if (!impact) {
-    response["warnings"] = {"stockade could not judge this change: " + impact.error().str()};
-    return answer();
-  }
-  if (impact->broken == 0) return answer();
-  std::string edges;
-  for (const std::string& e : impact->examples) edges += (edges.empty() ? "" : ", ") + e;
-  if (impact->broken > impact->examples.size())
-    edges += " and " + std::to_string(impact->broken - impact->examples.size()) + " more";
-  const std::string message = change.operation + " " + kind + " " +
-                              (change.ns.empty() ? "" : change.ns + "/") + change.name +
-                              " would deny " + std::to_string(impact->broken) +
-                              " observed connection(s): " + edges;
-  log({{"level", "info"},
-       {"msg", "admission"},
-       {"mode", options.admission},
-       {"change", change.operation + " " + kind + " " + change.ns + "/" + change.name},
-       {"broken", impact->broken}});
-  if (options.admission == "enforce") {
-    response["allowed"] = false;
-    response["status"] = {{"code", 403}, {"reason", "Forbidden"}, {"message", message}};
-  } else {
-    response["warnings"] = {message};
-  }
-  answer();
 }
 
 void HttpServer::Impl::get_verify(const httplib::Request& req, httplib::Response& res) {

@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "input/hubble_relay.h"
+#include "server/admission.h"
 #include "server/state.h"
 
 namespace stockade::server {
@@ -48,9 +49,8 @@ struct HttpOptions {
   // The window agents are told to use (next_interval_ms), and how many agent batches may be
   // taken in at once before the next gets 429 with Retry-After (back-pressure).
   int64_t agent_interval_ms = 10000;
-  // POST /admission/validate: "enforce" refuses a policy change that would deny observed
-  // traffic, "warn" allows it with warnings, "off" allows everything.
-  std::string admission = "warn";
+  // POST /admission/validate (server/admission.h).
+  AdmissionOptions admission;
   // GET /api/v1/recommendations: a learning window shorter than this is low confidence (as
   // `stockade recommend --min-window`).
   int64_t min_window_ns = int64_t{24} * 3600 * 1000000000;

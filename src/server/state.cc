@@ -8,7 +8,6 @@
 
 #include "audit/verify.h"
 #include "flow/agent_batch.h"
-#include "input/loader.h"
 #include "map/map_view.h"
 #include "recommend/observed.h"
 #include "recommend/recommend.h"
@@ -93,62 +92,9 @@ Result<std::pair<std::shared_ptr<const Snapshot>, Observed>> ServerState::observ
   return std::make_pair(std::move(snap), std::move(*obs));
 }
 
-Result<ChangeImpact> ServerState::impact_of(const PolicyChange& change, size_t max_examples) const {
-  auto kept = observe_kept(0, 0, 0);
-  if (!kept) return tl::unexpected<Error>(kept.error());
-  const std::shared_ptr<const Snapshot>& snap = kept->first;
-  const stockade::Observed* obs = &kept->second;
-  // The cluster after the change: the policy of that kind, namespace and name replaced by the
-  // new object, or removed.
-  ClusterState after = snap->state;
-  auto same_cluster_kind = [&](const ClusterPolicy& p) {
-    return to_string(p.kind) == change.kind && p.name == change.name;
-  };
-  std::erase_if(after.network_policies, [&](const NetworkPolicy& p) {
-    return change.kind == "NetworkPolicy" && change.group == "networking.k8s.io" &&
-           p.ns == change.ns && p.name == change.name;
-  });
-  std::erase_if(after.cluster_policies, same_cluster_kind);
-  // The CNIs' own kinds (docs/notes/cni-policies.md): Calico's NetworkPolicy shares its kind
-  // with Kubernetes', told apart by the group.
-  const bool calico =
-      change.group == "projectcalico.org" || change.group == "crd.projectcalico.org";
-  if (change.group == "cilium.io")
-    std::erase_if(after.cilium_policies, [&](const CiliumPolicy& p) {
-      return p.clusterwide == (change.kind == "CiliumClusterwideNetworkPolicy") &&
-             p.ns == change.ns && p.name == change.name;
-    });
-  if (calico) {
-    std::erase_if(after.calico_policies, [&](const CalicoPolicy& p) {
-      return to_string(p.kind) == change.kind && p.ns == change.ns && p.name == change.name;
-    });
-  }
-  if (change.operation != "DELETE") {
-    ClusterLoader loader;
-    if (auto r = loader.add_text(change.object_json, "the admission request's object"); !r)
-      return tl::unexpected<Error>(r.error());
-    ClusterState added = std::move(loader).finish();
-    for (auto& p : added.network_policies) after.network_policies.push_back(std::move(p));
-    for (auto& p : added.cluster_policies) after.cluster_policies.push_back(std::move(p));
-    for (auto& p : added.cilium_policies) after.cilium_policies.push_back(std::move(p));
-    for (auto& p : added.calico_policies) after.calico_policies.push_back(std::move(p));
-  }
-  auto engine_after = PolicyEngine::compile(after, build_endpoints(after));
-  // The pods are the same before and after (only policies changed), so the observed edges'
-  // endpoint indices hold for both engines.
-  ChangeImpact out;
-  for (const ObservedEdge& e : obs->edges) {
-    if (e.stats.established == 0 || e.src.kind == ObservedPeer::Kind::Unresolved ||
-        e.dst.kind == ObservedPeer::Kind::Unresolved)
-      continue;
-    ++out.checked;
-    if (!edge_allowed(*snap->engine, e) || edge_allowed(*engine_after, e)) continue;
-    ++out.broken;
-    if (out.examples.size() < max_examples)
-      out.examples.push_back(e.src.id + " -> " + e.dst.id + " " +
-                             std::string(to_string(e.protocol)) + "/" + std::to_string(e.port));
-  }
-  return out;
+std::array<uint64_t, 3> ServerState::kept_version() const {
+  std::lock_guard lock(ingest_mutex_);
+  return {counters_.generation, counters_.records, counters_.agent_batches};
 }
 
 Result<std::string> ServerState::recommendations_json(const std::string& ns, bool accept_blocked,

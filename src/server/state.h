@@ -8,6 +8,7 @@
 // then swaps both in under the ingest lock, so no accepted record is missed or counted twice.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -52,22 +53,6 @@ struct IngestResult {
   std::optional<audit::BatchReport> audit;  // with a live audit
 };
 
-// A change of one policy, as an admission request carries it: the new object (JSON, absent for
-// a delete) replaces the policy of that kind, namespace and name.
-struct PolicyChange {
-  std::string operation;  // CREATE, UPDATE, DELETE
-  std::string group;  // networking.k8s.io, policy.networking.k8s.io, cilium.io, projectcalico.org
-  std::string kind, ns, name;
-  std::string object_json;  // the object after the change; empty for DELETE
-};
-
-// Observed edges a change would break: allowed by the policies in force, denied after it.
-struct ChangeImpact {
-  uint64_t checked = 0;  // established pod-level edges evaluated
-  uint64_t broken = 0;
-  std::vector<std::string> examples;  // "src -> dst PROTO/PORT", the first few
-};
-
 // What POST /api/v1/agent/batches gave.
 struct AgentBatchResult {
   bool stored = true;  // false: a replay of a batch stored before (acknowledged again)
@@ -106,9 +91,12 @@ class ServerState {
   // [since, until) (0: unbounded).
   Result<std::string> verify_json(Granularity by, int64_t since_ns = 0, int64_t until_ns = 0) const;
 
-  // The observed edges (every record and batch kept) that `change` would break. Errors: the
-  // object does not decode (ErrorCode::Input).
-  Result<ChangeImpact> impact_of(const PolicyChange& change, size_t max_examples = 10) const;
+  // The snapshot now and every record and batch kept in [since, until), at pod level over its
+  // endpoints (0 external cap: none).
+  Result<std::pair<std::shared_ptr<const Snapshot>, stockade::Observed>> observe_kept(
+      int64_t since_ns, int64_t until_ns, uint32_t max_external) const;
+  // Changes when observe_kept(0, 0, …) would change: (generation, records, agent batches).
+  std::array<uint64_t, 3> kept_version() const;
 
   // What `stockade recommend -o json` prints for the same objects and every record and batch
   // kept (its default options; a learning window under `min_window_ns` annotates every policy
@@ -149,10 +137,6 @@ class ServerState {
                                               int64_t since_ns, int64_t until_ns,
                                               const std::vector<Granularity>& by) const;
   FlowReadOptions read_options() const;
-  // The snapshot now and every record and batch kept in [since, until), at pod level over its
-  // endpoints (0 external cap: none).
-  Result<std::pair<std::shared_ptr<const Snapshot>, stockade::Observed>> observe_kept(
-      int64_t since_ns, int64_t until_ns, uint32_t max_external) const;
   // Every journaled record and agent batch in [since, until) into the graphs (the caller holds
   // the ingest lock).
   void replay(const std::vector<EdgeGraph*>& graphs, int64_t since_ns, int64_t until_ns,

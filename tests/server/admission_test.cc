@@ -1,0 +1,247 @@
+// The admission webhook's judgement of a policy change (src/server/admission.h): the observed
+// edges it would break, computed on the policies that can decide them, must equal the answer
+// of the whole changed cluster compiled again.
+#include "server/admission.h"
+
+#include <httplib.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "input/loader.h"
+#include "recommend/observed.h"
+#include "support/serve_process.h"
+
+namespace fs = std::filesystem;
+using stockade::server::change_impact;
+using stockade::server::ChangeImpact;
+using stockade::server::PolicyChange;
+using stockade::server::Snapshot;
+using stockade::test::ServeProcess;
+
+namespace {
+
+const fs::path kSource = STOCKADE_SOURCE_DIR;
+
+struct Demo {
+  Snapshot snap;
+  stockade::Observed observed;
+};
+
+Demo load_demo() {
+  Demo d;
+  stockade::ClusterLoader loader;
+  EXPECT_TRUE(loader.add_path((kSource / "demo/cluster").string()));
+  EXPECT_TRUE(loader.add_path((kSource / "demo/policies").string()));
+  d.snap.state = std::move(loader).finish();
+  d.snap.engine = stockade::PolicyEngine::compile(d.snap.state, build_endpoints(d.snap.state));
+  stockade::ObserveOptions oo;
+  oo.max_external_nodes = 0;
+  auto obs = stockade::observe_flows(d.snap.state, *d.snap.engine,
+                                     {(kSource / "demo/flows/hubble.json.gz").string()}, oo);
+  EXPECT_TRUE(obs) << obs.error().str();
+  if (obs) d.observed = std::move(*obs);
+  return d;
+}
+
+void expect_same(const Demo& d, const PolicyChange& c, uint64_t* broken = nullptr) {
+  auto fast = change_impact(d.snap, d.observed, c, 1000);
+  auto whole = change_impact(d.snap, d.observed, c, 1000, true);
+  ASSERT_TRUE(fast && whole);
+  SCOPED_TRACE(c.operation + " " + c.kind + " " + c.ns + "/" + c.name);
+  EXPECT_EQ(fast->broken, whole->broken);
+  EXPECT_EQ(fast->examples, whole->examples);
+  if (broken) *broken = fast->broken;
+}
+
+}  // namespace
+
+// Deleting each policy of the demo, and creating a deny-all in each namespace and as an
+// AdminNetworkPolicy: the fast judgement names exactly the edges the whole cluster does, and
+// some of these changes do break observed edges (the comparison is not between two zeros).
+TEST(Admission, ImpactOnThePoliciesThatDecideEqualsTheWholeCluster) {
+  const Demo d = load_demo();
+  ASSERT_FALSE(d.observed.edges.empty());
+  uint64_t total = 0;
+  for (const stockade::NetworkPolicy& p : d.snap.state.network_policies) {
+    uint64_t broken = 0;
+    expect_same(d, {"DELETE", "networking.k8s.io", "NetworkPolicy", p.ns, p.name, ""}, &broken);
+    total += broken;
+  }
+  for (const stockade::ClusterPolicy& p : d.snap.state.cluster_policies)
+    expect_same(
+        d, {"DELETE", "policy.networking.k8s.io", std::string(to_string(p.kind)), "", p.name, ""});
+  for (const std::string ns : {"shop", "data", "monitoring", "kube-system"}) {
+    uint64_t broken = 0;
+    expect_same(d,
+                {"CREATE", "networking.k8s.io", "NetworkPolicy", ns, "deny-all",
+                 R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":)"
+                 R"({"name":"deny-all","namespace":")" +
+                     ns + R"("},"spec":{"podSelector":{},"policyTypes":["Ingress","Egress"]}})"},
+                &broken);
+    total += broken;
+  }
+  uint64_t anp = 0;
+  expect_same(
+      d,
+      {"CREATE", "policy.networking.k8s.io", "AdminNetworkPolicy", "", "deny-monitoring",
+       R"({"apiVersion":"policy.networking.k8s.io/v1alpha1","kind":"AdminNetworkPolicy",)"
+       R"("metadata":{"name":"deny-monitoring"},"spec":{"priority":5,"subject":)"
+       R"({"namespaces":{}},"ingress":[{"name":"no-monitoring","action":"Deny","from":)"
+       R"([{"namespaces":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]}]}})"},
+      &anp);
+  EXPECT_GT(total, 0u);
+  EXPECT_GT(anp, 0u);
+  // An object that does not decode is an error, not a judgement.
+  EXPECT_FALSE(change_impact(d.snap, d.observed,
+                             {"CREATE", "networking.k8s.io", "NetworkPolicy", "shop", "x",
+                              R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",)"
+                              R"("metadata":{"name":"x"},"spec":{"podSelector":7}})"}));
+}
+
+// ---- the webhook through `stockade serve` ------------------------------------------------------
+
+namespace {
+
+fs::path temp_dir(const std::string& name) {
+  fs::path d =
+      fs::temp_directory_path() / ("stockade-admission-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string gunzip(const fs::path& p) {
+  gzFile f = gzopen(p.c_str(), "rb");
+  std::string out;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  gzclose(f);
+  return out;
+}
+
+// An AdmissionReview v1 for `object` (JSON; empty for a delete).
+std::string review(const std::string& op, const std::string& group, const std::string& kind,
+                   const std::string& ns, const std::string& name, const std::string& object) {
+  nlohmann::json r = {{"uid", "u-" + name},
+                      {"kind", {{"group", group}, {"version", "v1"}, {"kind", kind}}},
+                      {"operation", op},
+                      {"namespace", ns},
+                      {"name", name}};
+  if (!object.empty()) r["object"] = nlohmann::json::parse(object);
+  return nlohmann::json{
+      {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", r}}
+      .dump();
+}
+
+std::string np(const std::string& ns, const std::string& name, const std::string& spec) {
+  return R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":")" +
+         name + R"(","namespace":")" + ns + R"("},"spec":)" + spec + "}";
+}
+
+nlohmann::json post(httplib::Client& c, const std::string& body) {
+  auto r = c.Post("/admission/validate", body, "application/json");
+  if (!r || r->status != 200) return nlohmann::json{{"http", r ? r->status : 0}};
+  return nlohmann::json::parse(r->body)["response"];
+}
+
+std::string all_text(const nlohmann::json& response) {
+  std::string t = response.contains("status") ? response["status"].dump() : "";
+  if (response.contains("warnings")) t += response["warnings"].dump();
+  return t;
+}
+
+}  // namespace
+
+// Each guardrail refuses what it should and admits what it should, in enforce mode; in warn mode
+// the same findings come back as warnings on an admitted object.
+TEST(Admission, GuardrailsRefuseAndAdmit) {
+  const fs::path dir = temp_dir("guardrails");
+  const std::string records = gunzip(kSource / "demo/flows/hubble.json.gz");
+  const std::string deny_all = R"({"podSelector":{},"policyTypes":["Ingress","Egress"]})";
+  const std::string opened =
+      R"({"podSelector":{},"policyTypes":["Ingress","Egress"],"ingress":[{"from":[{"namespaceSelector":)"
+      R"({"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]}]})";
+  const std::string privileged =
+      R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"debug","namespace":"shop"},"spec":)"
+      R"({"containers":[{"name":"sh","image":"registry.example.com/debug:1.0","securityContext":)"
+      R"({"privileged":true}}]}})";
+  const std::string hardened =
+      R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"calm","namespace":"shop"},"spec":)"
+      R"({"automountServiceAccountToken":false,"securityContext":{"runAsNonRoot":true,)"
+      R"("runAsUser":10001,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":)"
+      R"("app","image":"registry.example.com/app:1.0","resources":{"limits":{"cpu":"1",)"
+      R"("memory":"64Mi"}},"securityContext":{"allowPrivilegeEscalation":false,)"
+      R"("readOnlyRootFilesystem":true,"capabilities":{"drop":["ALL"]}}}]}})";
+  for (const std::string mode : {"enforce", "warn"}) {
+    ServeProcess serve(
+        {"-f", (kSource / "demo/cluster").string(), "-f", (kSource / "demo/policies").string(),
+         "--store", "sqlite:" + (dir / (mode + ".db")).string(), "--listen", "127.0.0.1:0",
+         "--admission", mode, "--guard-default-deny", "--guard-public-ingress",
+         "--guard-block-severity", "high", "--exempt-label",
+         "kubernetes.io/metadata.name=monitoring"},
+        dir / ("log-" + mode));
+    ASSERT_GT(serve.port, 0) << slurp(dir / ("log-" + mode));
+    auto c = serve.client();
+    ASSERT_EQ(c.Post("/api/v1/flows", records, "application/x-ndjson")->status, 200);
+    ASSERT_EQ(c.Post("/api/v1/baselines/shop/lock", "", "application/json")->status, 200);
+    const bool enforce = mode == "enforce";
+    auto refused = [&](const std::string& body, const std::string& why) {
+      auto r = post(c, body);
+      EXPECT_EQ(r["allowed"], !enforce) << r.dump();
+      EXPECT_NE(all_text(r).find(why), std::string::npos) << r.dump();
+    };
+    auto admitted = [&](const std::string& body) {
+      auto r = post(c, body);
+      EXPECT_EQ(r["allowed"], true) << r.dump();
+      EXPECT_EQ(all_text(r).find("guardrail"), std::string::npos) << r.dump();
+    };
+    // default-deny: shop's baseline is locked through the API; data's is not.
+    refused(review("DELETE", "networking.k8s.io", "NetworkPolicy", "shop", "default-deny", ""),
+            "without a default-deny NetworkPolicy");
+    refused(review("UPDATE", "networking.k8s.io", "NetworkPolicy", "shop", "default-deny",
+                   np("shop", "default-deny", opened)),
+            "guardrail default-deny");
+    admitted(review("CREATE", "networking.k8s.io", "NetworkPolicy", "shop", "deny-more",
+                    np("shop", "deny-more", deny_all)));
+    admitted(review("DELETE", "networking.k8s.io", "NetworkPolicy", "data", "default-deny", ""));
+    // public-ingress: /0 and a rule without `from`, not a /24 nor the exempt namespace.
+    refused(review("CREATE", "networking.k8s.io", "NetworkPolicy", "data", "open",
+                   np("data", "open",
+                      R"({"podSelector":{},"ingress":[{"from":[{"ipBlock":{"cidr":"0.0.0.0/0",)"
+                      R"("except":["10.0.0.0/8"]}}]}]})")),
+            "allows ipBlock 0.0.0.0/0");
+    refused(review("CREATE", "networking.k8s.io", "NetworkPolicy", "data", "open",
+                   np("data", "open", R"({"podSelector":{},"ingress":[{"ports":[{"port":80}]}]})")),
+            "has no `from`");
+    admitted(review("CREATE", "networking.k8s.io", "NetworkPolicy", "data", "partner",
+                    np("data", "partner",
+                       R"({"podSelector":{},"ingress":[{"from":[{"ipBlock":{"cidr":)"
+                       R"("203.0.113.0/24"}}]}]})")));
+    admitted(review("CREATE", "networking.k8s.io", "NetworkPolicy", "monitoring", "open",
+                    np("monitoring", "open", R"({"podSelector":{},"ingress":[{}]})")));
+    // block-severity high: a privileged Pod (and a Deployment of it), not a hardened one.
+    refused(review("CREATE", "", "Pod", "shop", "debug", privileged), "PRIVILEGED (critical)");
+    refused(review("CREATE", "apps", "Deployment", "shop", "debug",
+                   R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"debug"},)"
+                   R"("spec":{"selector":{"matchLabels":{"app":"debug"}},"template":{"metadata":)"
+                   R"({"labels":{"app":"debug"}},"spec":)" +
+                       nlohmann::json::parse(privileged)["spec"].dump() + "}}}"),
+            "guardrail block-severity");
+    admitted(review("CREATE", "", "Pod", "shop", "calm", hardened));
+  }
+  fs::remove_all(dir);
+}
