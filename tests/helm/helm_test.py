@@ -99,6 +99,12 @@ check("--store=$(STOCKADE_STORE)" in srv["args"] and "--journal=/var/lib/stockad
       "postgres: --store from the Secret, --journal on the PVC")
 check("--admission=enforce" in srv["args"] and "--tls-cert=/etc/stockade/tls/tls.crt" in srv["args"],
       "admission and TLS flags")
+check(all(f in srv["args"] for f in ["--guard-default-deny", "--locked-label=stockade.io/locked=true",
+                                     "--guard-public-ingress", "--guard-block-severity=high"]) and
+      "--no-admission-lint" not in srv["args"], "the guardrails' flags from admission.guardrails")
+check([w["name"] for w in hook[0]["webhooks"]] == ["policies.stockade.io", "workloads.stockade.io"] and
+      any("namespaces" in r["resources"] for r in hook[0]["webhooks"][0]["rules"]),
+      "blockSeverity: the workloads' webhook; lintNamespaces: Namespaces sent too")
 agent = by_kind(default, "DaemonSet")[0]["spec"]["template"]
 actx = agent["spec"]["containers"][0]["securityContext"]
 check(actx["privileged"] is False and sorted(actx["capabilities"]["add"]) ==
@@ -112,6 +118,8 @@ for bad, message in [(["--set", "server.store=postgres"], "existingSecret"),
                      (["--set", "admission.enabled=true"], "server.tls.secretName"),
                      (["--set", "admission.enabled=true", "--set", "server.tls.secretName=x",
                        "--set", "admission.failurePolicy=Sometimes"], "failurePolicy"),
+                     (["--set", "admission.enabled=true", "--set", "server.tls.secretName=x",
+                       "--set", "admission.guardrails.blockSeverity=severe"], "blockSeverity"),
                      (["--set", "server.store=mysql"], "sqlite or postgres")]:
     p = run([HELM, "template", "stockade", CHART, "-n", NS, *bad], ok=False)
     check(p.returncode != 0 and message in p.stderr, "refused: %s (%s)" % (bad, p.stderr.strip().splitlines()[0][-150:]))
