@@ -150,6 +150,20 @@ class Rebuilder {
   std::thread thread_;
 };
 
+// The webhook's flags (server/admission.h).
+server::AdmissionOptions admission_options(const ServeOptions& o) {
+  server::AdmissionOptions a;
+  a.mode = o.admission;
+  a.guard_default_deny = o.guard_default_deny;
+  a.guard_public_ingress = o.guard_public_ingress;
+  a.lint = o.admission_lint;
+  if (!o.guard_block_severity.empty())
+    a.block_severity = posture::parse_severity(o.guard_block_severity);
+  std::tie(a.locked_key, a.locked_value) = parse_label_flag("--locked-label", o.locked_label);
+  std::tie(a.exempt_key, a.exempt_value) = parse_label_flag("--exempt-label", o.exempt_label);
+  return a;
+}
+
 int run(const ServeOptions& o) {
   const bool live = !o.common.kubeconfig.empty() || !o.common.context.empty() || o.in_cluster;
   if (live && !o.common.files.empty())
@@ -197,16 +211,7 @@ int run(const ServeOptions& o) {
   ho.tls_cert = o.tls_cert;
   ho.tls_key = o.tls_key;
   ho.max_body = o.max_body_mb << 20;
-  ho.admission.mode = o.admission;
-  ho.admission.guard_default_deny = o.guard_default_deny;
-  ho.admission.guard_public_ingress = o.guard_public_ingress;
-  ho.admission.lint = o.admission_lint;
-  if (!o.guard_block_severity.empty())
-    ho.admission.block_severity = posture::parse_severity(o.guard_block_severity);
-  std::tie(ho.admission.locked_key, ho.admission.locked_value) =
-      parse_label_flag("--locked-label", o.locked_label);
-  std::tie(ho.admission.exempt_key, ho.admission.exempt_value) =
-      parse_label_flag("--exempt-label", o.exempt_label);
+  ho.admission = admission_options(o);
   ho.agent_interval_ms = *agent_ns / 1'000'000;
   if (!o.token_file.empty()) {
     auto token = read_text_file(o.token_file, 64 * 1024);

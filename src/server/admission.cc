@@ -94,8 +94,8 @@ ClusterState decision_state(const ClusterState& full,
   return s;
 }
 
-bool concerns(const ObservedPeer& p, const std::vector<Endpoint>& eps, const std::string& ns) {
-  return p.kind == ObservedPeer::Kind::Endpoint && eps[p.endpoint].ns == ns;
+bool concerns(const ObservedPeer& p, const std::vector<uint8_t>& in_ns) {
+  return p.kind == ObservedPeer::Kind::Endpoint && in_ns[p.endpoint];
 }
 
 // A default-deny of one direction: every pod of the namespace selected, that direction in
@@ -103,6 +103,19 @@ bool concerns(const ObservedPeer& p, const std::vector<Endpoint>& eps, const std
 bool is_default_deny(const NetworkPolicy& p, bool ingress) {
   return p.pod_selector.empty() &&
          (ingress ? p.affects_ingress && p.ingress.empty() : p.affects_egress && p.egress.empty());
+}
+
+// Whether every peer of the object's NetworkPolicies names pods of the policy's own namespace
+// (a podSelector without namespaceSelector or ipBlock; a rule without peers names every peer).
+bool own_namespace_only(const ClusterState& added) {
+  for (const NetworkPolicy& p : added.network_policies)
+    for (const auto* rules : {&p.ingress, &p.egress})
+      for (const NetworkPolicyRule& r : *rules) {
+        if (r.peers.empty()) return false;
+        for (const NetworkPolicyPeer& peer : r.peers)
+          if (peer.namespace_selector || peer.ip_block) return false;
+      }
+  return true;
 }
 
 bool has_label(const ClusterState& s, const std::string& ns, const std::string& key,
@@ -138,12 +151,14 @@ Result<ChangeImpact> change_impact(const Snapshot& snap, const Observed& observe
   const bool local = !whole && is_network_policy(change);
   const std::vector<Endpoint>& eps = snap.engine->endpoints();
   // The edges the change can concern, among those allowed now.
+  std::vector<uint8_t> in_ns(local ? eps.size() : 0);
+  for (size_t i = 0; i < in_ns.size(); ++i) in_ns[i] = eps[i].ns == change.ns;
   std::vector<const ObservedEdge*> concerned;
   for (const ObservedEdge& e : observed.edges) {
     if (e.stats.established == 0 || e.src.kind == ObservedPeer::Kind::Unresolved ||
         e.dst.kind == ObservedPeer::Kind::Unresolved)
       continue;
-    if (local && !concerns(e.src, eps, change.ns) && !concerns(e.dst, eps, change.ns)) continue;
+    if (local && !concerns(e.src, in_ns) && !concerns(e.dst, in_ns)) continue;
     if (edge_allowed(*snap.engine, e)) concerned.push_back(&e);
   }
   ChangeImpact out;
@@ -322,7 +337,9 @@ void Admission::lint(const Request& r, const PolicyChange& change, const Snapsho
   auto added = decode(change);
   if (!added) return;
   ClusterState s;
-  s.nodes = snap.state.nodes;
+  // Nodes only matter to the cluster-scoped kinds' node peers (and would bring the version
+  // checks along).
+  if (cluster) s.nodes = snap.state.nodes;
   s.namespaces = snap.state.namespaces;
   if (ns_object) {
     std::erase_if(s.namespaces, [&](const Namespace& n) { return n.name == r.name; });
@@ -332,8 +349,15 @@ void Admission::lint(const Request& r, const PolicyChange& change, const Snapsho
     for (const NetworkPolicy& p : snap.state.network_policies)
       if (p.ns == r.ns) s.network_policies.push_back(p);
   if (cluster) s.cluster_policies = snap.state.cluster_policies;
+  const bool own_namespace = ns_object || (np && own_namespace_only(*added));
   if (!ns_object) replace_policy(s, change, std::move(*added));
-  auto engine = PolicyEngine::compile(s, snap.engine->endpoints());
+  // A NetworkPolicy whose peers are all pods of its own namespace is linted among that
+  // namespace's endpoints: what it selects, declares and covers is there (a "did you mean" is
+  // then looked for among that namespace's labels only).
+  std::vector<Endpoint> eps;
+  for (const Endpoint& ep : snap.engine->endpoints())
+    if (!own_namespace || ep.ns == (ns_object ? r.name : r.ns)) eps.push_back(ep);
+  auto engine = PolicyEngine::compile(s, std::move(eps));
   auto report = posture::scan(s, *engine, posture::ScanOptions{});
   if (!report) return;
   const posture::ResourceRef self{r.kind, cluster || ns_object ? "" : r.ns, r.name};
@@ -380,7 +404,6 @@ void Admission::judge_workload(const Request& r, const Snapshot& snap, Outcome& 
   ClusterState s = std::move(loader).finish();
   if (s.pods.empty() && s.workloads.empty()) return;
   s.namespaces = snap.state.namespaces;
-  s.nodes = snap.state.nodes;
   for (const NetworkPolicy& p : snap.state.network_policies)
     if (p.ns == r.ns) s.network_policies.push_back(p);
   s.cluster_policies = snap.state.cluster_policies;
