@@ -245,3 +245,66 @@ TEST(Admission, GuardrailsRefuseAndAdmit) {
   }
   fs::remove_all(dir);
 }
+
+// The policy lint's findings (scan's `policy` checks) come back as warnings on the object
+// admitted: the sock-shop-shaped fixture's cart policy selecting `name: cart` (the pods are
+// `name: carts`) with its "did you mean", rules of a direction not in policyTypes, the
+// namespace's deprecated default-deny annotation; the fixed policy and a clean namespace get
+// none; --no-admission-lint turns them off.
+TEST(Admission, PolicyLintFindingsAreWarnings) {
+  const fs::path dir = temp_dir("lint");
+  const std::string fixture = (kSource / "tests/data/policy_lint/sock-shop.yaml").string();
+  const std::string cart = R"({"podSelector":{"matchLabels":{"name":"cart"}},"ingress":[{"from":)"
+                           R"([{"podSelector":{"matchLabels":{"name":"front-end"}}}]}]})";
+  const std::string carts = R"({"podSelector":{"matchLabels":{"name":"carts"}},"ingress":[{"from":)"
+                            R"([{"podSelector":{"matchLabels":{"name":"front-end"}}}]}]})";
+  const std::string ignored = R"({"podSelector":{"matchLabels":{"name":"carts"}},"policyTypes":)"
+                              R"(["Ingress"],"egress":[{"to":[{"podSelector":{}}]}]})";
+  auto ns = [](const std::string& annotations) {
+    return R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"sock-shop","annotations":)" +
+           annotations + "}}";
+  };
+  for (const bool lint : {true, false}) {
+    std::vector<std::string> args = {
+        "-f",          fixture,
+        "--store",     "sqlite:" + (dir / (lint ? "a.db" : "b.db")).string(),
+        "--listen",    "127.0.0.1:0",
+        "--admission", "enforce"};
+    if (!lint) args.push_back("--no-admission-lint");
+    ServeProcess serve(args, dir / (lint ? "log-a" : "log-b"));
+    ASSERT_GT(serve.port, 0) << slurp(dir / (lint ? "log-a" : "log-b"));
+    auto c = serve.client();
+    auto warned = [&](const std::string& body) {
+      auto r = post(c, body);
+      EXPECT_EQ(r["allowed"], true) << r.dump();
+      return r.contains("warnings") ? r["warnings"].dump() : std::string();
+    };
+    const std::string dead =
+        warned(review("CREATE", "networking.k8s.io", "NetworkPolicy", "sock-shop", "cart-access",
+                      np("sock-shop", "cart-access", cart)));
+    const std::string fixed =
+        warned(review("UPDATE", "networking.k8s.io", "NetworkPolicy", "sock-shop", "cart-access",
+                      np("sock-shop", "cart-access", carts)));
+    const std::string egress =
+        warned(review("CREATE", "networking.k8s.io", "NetworkPolicy", "sock-shop", "carts-out",
+                      np("sock-shop", "carts-out", ignored)));
+    const std::string deprecated = warned(review(
+        "UPDATE", "", "Namespace", "", "sock-shop",
+        ns(R"({"net.beta.kubernetes.io/network-policy":"{\"ingress\":{\"isolation\":\"DefaultDeny\"}}"})")));
+    const std::string clean = warned(review("UPDATE", "", "Namespace", "", "sock-shop", ns("{}")));
+    if (!lint) {
+      for (const std::string* w : {&dead, &fixed, &egress, &deprecated, &clean})
+        EXPECT_EQ(w->find("POLICY_"), std::string::npos) << *w;
+      continue;
+    }
+    EXPECT_NE(dead.find("POLICY_SELECTS_NOTHING (medium)"), std::string::npos) << dead;
+    EXPECT_NE(dead.find("did you mean name=carts?"), std::string::npos) << dead;
+    // The namespace of the fixture carries the deprecated annotation: said on its policies too.
+    EXPECT_NE(dead.find("POLICY_DEPRECATED_ANNOTATION"), std::string::npos) << dead;
+    EXPECT_EQ(fixed.find("POLICY_SELECTS_NOTHING"), std::string::npos) << fixed;
+    EXPECT_NE(egress.find("POLICY_RULES_IGNORED"), std::string::npos) << egress;
+    EXPECT_NE(deprecated.find("POLICY_DEPRECATED_ANNOTATION"), std::string::npos) << deprecated;
+    EXPECT_EQ(clean.find("POLICY_"), std::string::npos) << clean;
+  }
+  fs::remove_all(dir);
+}
