@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "audit/policy_diff.h"
 #include "input/loader.h"
 #include "server/http.h"
 
@@ -53,8 +54,16 @@ Result<ClusterState> decode(const PolicyChange& change) {
   return std::move(loader).finish();
 }
 
-// Removes the policy the change names and adds the decoded new object's policies.
-void replace_policy(ClusterState& s, const PolicyChange& change, ClusterState added) {
+// The change made: a delete removes the policy of that kind, namespace and name; otherwise the
+// new object's policies go in as audit::with_policies puts a proposal in (one of the same
+// kind, namespace and name replaced). Errors: the object holds no policy (ErrorCode::Input).
+Result<void> replace_policy(ClusterState& s, const PolicyChange& change, ClusterState added) {
+  if (change.operation != "DELETE") {
+    auto out = audit::with_policies(s, std::move(added));
+    if (!out) return tl::unexpected<Error>(out.error());
+    s = std::move(*out);
+    return {};
+  }
   std::erase_if(s.network_policies, [&](const NetworkPolicy& p) {
     return is_network_policy(change) && p.ns == change.ns && p.name == change.name;
   });
@@ -73,10 +82,7 @@ void replace_policy(ClusterState& s, const PolicyChange& change, ClusterState ad
     std::erase_if(s.calico_policies, [&](const CalicoPolicy& p) {
       return to_string(p.kind) == change.kind && p.ns == change.ns && p.name == change.name;
     });
-  for (auto& p : added.network_policies) s.network_policies.push_back(std::move(p));
-  for (auto& p : added.cluster_policies) s.cluster_policies.push_back(std::move(p));
-  for (auto& p : added.cilium_policies) s.cilium_policies.push_back(std::move(p));
-  for (auto& p : added.calico_policies) s.calico_policies.push_back(std::move(p));
+  return {};
 }
 
 // What the engine needs to decide edges between endpoints of the namespaces `nss`: every
@@ -136,8 +142,7 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
 Result<void> apply_change(ClusterState& state, const PolicyChange& change) {
   auto added = decode(change);
   if (!added) return tl::unexpected<Error>(added.error());
-  replace_policy(state, change, std::move(*added));
-  return {};
+  return replace_policy(state, change, std::move(*added));
 }
 
 Result<ChangeImpact> change_impact(const Snapshot& snap, const Observed& observed,
@@ -182,7 +187,8 @@ Result<ChangeImpact> change_impact(const Snapshot& snap, const Observed& observe
       sub.push_back(eps[i]);
     }
   ClusterState after = whole ? snap.state : decision_state(snap.state, nss);
-  replace_policy(after, change, std::move(*added));
+  if (auto r = replace_policy(after, change, std::move(*added)); !r)
+    return tl::unexpected<Error>(r.error());
   auto engine_after = PolicyEngine::compile(after, std::move(sub));
   for (const ObservedEdge* e : concerned) {
     ObservedEdge moved = *e;
@@ -312,7 +318,7 @@ void Admission::guardrails(const Request& r, const PolicyChange& change, const S
     for (const NetworkPolicy& p : snap.state.network_policies)
       if (p.ns == r.ns) after.network_policies.push_back(p);
     const std::vector<NetworkPolicy> before = after.network_policies;
-    replace_policy(after, change, std::move(added));
+    if (!replace_policy(after, change, std::move(added))) return;
     for (const bool ingress : {true, false}) {
       auto deny = [&](const NetworkPolicy& p) { return is_default_deny(p, ingress); };
       if (std::any_of(before.begin(), before.end(), deny) &&
@@ -350,7 +356,7 @@ void Admission::lint(const Request& r, const PolicyChange& change, const Snapsho
       if (p.ns == r.ns) s.network_policies.push_back(p);
   if (cluster) s.cluster_policies = snap.state.cluster_policies;
   const bool own_namespace = ns_object || (np && own_namespace_only(*added));
-  if (!ns_object) replace_policy(s, change, std::move(*added));
+  if (!ns_object && !replace_policy(s, change, std::move(*added))) return;
   // A NetworkPolicy whose peers are all pods of its own namespace is linted among that
   // namespace's endpoints: what it selects, declares and covers is there (a "did you mean" is
   // then looked for among that namespace's labels only).
