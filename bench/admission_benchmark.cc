@@ -185,6 +185,42 @@ void BM_AdmissionImpactWholeCluster(benchmark::State& st) {
     benchmark::DoNotOptimize(whole);
   }
 }
+// An AdminNetworkPolicy change concerns every edge: the figure of a create that denies one
+// namespace's ingress from another (judged with every policy, over the endpoints of every edge
+// allowed now).
+void BM_AdmissionReviewAdminPolicy(benchmark::State& st) {
+  Served& s = served(static_cast<int>(st.range(0)));
+  const auto& nss = s.state->snapshot()->state.namespaces;
+  const json anp = {
+      {"apiVersion", "policy.networking.k8s.io/v1alpha1"},
+      {"kind", "AdminNetworkPolicy"},
+      {"metadata", {{"name", "bench"}}},
+      {"spec",
+       {{"priority", 3},
+        {"subject",
+         {{"namespaces", {{"matchLabels", {{"kubernetes.io/metadata.name", nss[1].name}}}}}}},
+        {"ingress",
+         {{{"name", "deny"},
+           {"action", "Deny"},
+           {"from",
+            {{{"namespaces",
+               {{"matchLabels", {{"kubernetes.io/metadata.name", nss[2].name}}}}}}}}}}}}}};
+  json r = {{"uid", "bench"},
+            {"kind",
+             {{"group", "policy.networking.k8s.io"},
+              {"version", "v1alpha1"},
+              {"kind", "AdminNetworkPolicy"}}},
+            {"operation", "CREATE"},
+            {"name", "bench"},
+            {"object", anp}};
+  const std::string body = json{
+      {"apiVersion", "admission.k8s.io/v1"},
+      {"kind", "AdmissionReview"},
+      {"request", r}}.dump();
+  for (auto _ : st) benchmark::DoNotOptimize(s.admission->review(body));
+}
+BENCHMARK(BM_AdmissionReviewAdminPolicy)->Arg(50000)->Unit(benchmark::kMillisecond)->Iterations(5);
+
 BENCHMARK(BM_AdmissionImpactWholeCluster)->Arg(50000)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace
