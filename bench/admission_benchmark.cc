@@ -98,6 +98,13 @@ struct Served {
   std::unique_ptr<stockade::server::ServerState> state;
   std::unique_ptr<stockade::server::Admission> admission, without_lint;
   std::vector<std::string> bodies;
+  // The journal (hundreds of MB) is the run's own: removed at exit.
+  ~Served() {
+    admission.reset();
+    without_lint.reset();
+    state.reset();
+    if (!dir.empty()) fs::remove_all(dir);
+  }
 };
 
 Served& served(int pods) {
