@@ -15,6 +15,7 @@
 #include "model/duration.h"
 #include "model/flow.h"
 #include "server/console_html.h"
+#include "server/console_routes.h"
 #include "server/openapi.h"
 #include "store/store.h"
 
@@ -170,6 +171,7 @@ struct HttpServer::Impl {
   std::unique_ptr<httplib::Server> server;
   std::mutex responses_mutex;
   std::map<int, uint64_t> responses;
+  ConsoleRoutes console{state, options.threads};  // GET /api/v1/events, /api/v1/posture
 
   Impl(ServerState& s, HttpOptions o) : state(s), options(std::move(o)) {}
 
@@ -265,6 +267,7 @@ void HttpServer::Impl::routes() {
       std::lock_guard lock(responses_mutex);
       ++responses[res.status];
     }
+    if (req.method == "POST" && res.status / 100 == 2) console.changed();
     const double ms =
         std::chrono::duration<double, std::milli>(Clock::now() - t_request_start).count();
     log({{"level", res.status >= 500 ? "error" : "info"},
@@ -327,6 +330,7 @@ void HttpServer::Impl::routes() {
                 const httplib::ContentReader& reader) { post_flows(req, res, reader); });
   s.Get("/api/v1/map",
         [this](const httplib::Request& req, httplib::Response& res) { get_map(req, res); });
+  console.add(s);
   s.Get("/api/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(openapi_document(), "application/json");
   });
@@ -773,6 +777,7 @@ void HttpServer::run() {
 }
 
 void HttpServer::stop() {
+  impl_->console.stop();
   if (impl_->server) impl_->server->stop();
 }
 
