@@ -30,6 +30,7 @@ let nodesN = 0;
 let edgesN = 0;
 let runs;
 let mapBody = null;
+let recsBody = null;
 if (mode === "demo") {
   url = process.argv[3];
   runs = Number(process.argv[4] || 5);
@@ -37,7 +38,13 @@ if (mode === "demo") {
   nodesN = Number(process.argv[3]);
   edgesN = Number(process.argv[4]);
   runs = Number(process.argv[5] || 5);
-  mapBody = JSON.stringify(generate(nodesN, edgesN));
+  const generated = generate(nodesN, edgesN);
+  mapBody = JSON.stringify(generated);
+  recsBody = JSON.stringify({ apiVersion: "v1", kind: "List", items: generated.nodes.map((n) => ({
+    apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy",
+    metadata: { name: `stockade-ingress-${n.id.split("/")[1]}`, namespace: n.namespace,
+      annotations: { "stockade.io/workload": `Deployment/${n.id.split("/")[1]}` } },
+    spec: { podSelector: { matchLabels: n.labels }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] } })) });
 } else {
   console.error("usage: console_tti.mjs demo URL [RUNS] | synthetic NODES EDGES [RUNS]");
   process.exit(2);
@@ -94,6 +101,12 @@ if (mode === "synthetic") {
     if (u.pathname === "/api/v1/map") return send("application/json", mapBody);
     if (u.pathname === "/api/v1/audit") return send("application/json", '{"events":[]}');
     if (u.pathname === "/api/v1/baselines") return send("application/json", '{"baselines":[]}');
+    // For the click → draft figure, the page's side of it: one recommended policy per workload
+    // (the shape `stockade recommend -o json` prints) and a simulation that changes nothing.
+    // What the server takes to compute them at this size is not part of this figure.
+    if (u.pathname === "/api/v1/recommendations") return send("application/json", recsBody);
+    if (u.pathname === "/api/v1/simulate")
+      return send("application/json", '{"changes":[],"summary":{"changed":0,"newly_allowed":0,"newly_denied":0},"flows":{"changes":[],"summary":{"edges":0,"broken":0,"newly_allowed":0}}}');
     // No event stream here: the page polls (every 10 minutes with ?poll=600000).
     res.writeHead(404, { "Content-Type": "application/json" });
     res.end('{"error":"no such resource"}');
@@ -115,7 +128,7 @@ for (let i = 0; i < runs; i++) {
   const marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType("mark").map((m) => [m.name, Math.round(m.startTime)])));
   breakdown.push(marks);
   let draft = "";
-  if (mode === "demo") draft = await draftTime(page);
+  draft = await draftTime(page, mode === "demo" ? "shop/checkout" : "ns-0/wl-0");
   console.error(`run ${i + 1}: ${t.toFixed(0)} ms (${got[0]} nodes, ${got[1]} edges) marks ${JSON.stringify(marks)}${draft}`);
   await ctx.close();
 }
@@ -124,8 +137,7 @@ if (httpServer) httpServer.close();
 
 // Click a workload with recommended policies (shop/checkout in the demo) and wait for its draft
 // and simulation in the details.
-async function draftTime(page) {
-  const id = "shop/checkout";
+async function draftTime(page, id) {
   const xy = await page.evaluate((id) => {
     const s = window.__stockade;
     if (!s.map.nodes.has(id)) return null;
@@ -134,8 +146,16 @@ async function draftTime(page) {
     return { x: box.left + p.x, y: box.top + p.y };
   }, id);
   if (!xy) return "";
-  // The recommendations are read once per data version (the first click would include them).
-  await page.mouse.click(xy.x, xy.y);
+  // The recommendations are read once per data version (the first click would include them),
+  // and a draft simulated once is not simulated again: the figure is a second workload's click.
+  const other = mode === "demo" ? "shop/payments" : "ns-1/wl-100";
+  const xy2 = await page.evaluate((id) => {
+    const s = window.__stockade;
+    const box = document.getElementById("graph").getBoundingClientRect();
+    const p = s.sigma.framedGraphToViewport(s.sigma.getNodeDisplayData(id));
+    return { x: box.left + p.x, y: box.top + p.y };
+  }, other);
+  await page.mouse.click(xy2.x, xy2.y);
   await page.waitForFunction(() => document.body.dataset.draftMs, null, { timeout: 30000 });
   await page.keyboard.press("Escape");
   await page.evaluate(() => delete document.body.dataset.draftMs);

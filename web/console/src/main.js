@@ -225,29 +225,34 @@ function renderMap(data, key) {
   const arrows = edges.length <= 20000;
   // Thin lines on dense maps: they read better, and every pixel of a line costs fill time.
   const dense = edges.length > 10000;
-  const pairs = new Map(); // "src|dst" → [edge keys], busiest first
+  const pairs = new Map(); // "src|dst" → [edge keys], the busiest first
+  const lines = new Map(); // "src|dst" → {src, dst, count, dropped, failed}
+  const nodeIds = state.map.nodes;
   for (const e of edges) {
     const k = edgeKey(e);
-    if (!g.hasNode(e.src) || !g.hasNode(e.dst) || state.map.edges.has(k)) continue;
+    if (!nodeIds.has(e.src) || !nodeIds.has(e.dst) || state.map.edges.has(k)) continue;
     state.map.edges.set(k, e);
     const pk = `${e.src}|${e.dst}`;
+    const o = e.outcomes || {};
     const list = pairs.get(pk);
-    if (list) {
-      list.push(k);
+    if (!list) {
+      pairs.set(pk, [k]);
+      lines.set(pk, { src: e.src, dst: e.dst, count: e.count || 0, dropped: o.dropped > 0, failed: o.failed > 0 });
       continue;
     }
-    pairs.set(pk, [k]);
+    const line = lines.get(pk);
+    if ((e.count || 0) > (state.map.edges.get(list[0]).count || 0)) list.unshift(k);
+    else list.push(k);
+    line.count += e.count || 0;
+    line.dropped ||= o.dropped > 0;
+    line.failed ||= o.failed > 0;
   }
-  for (const [pk, list] of pairs) {
-    const es = list.map((k) => state.map.edges.get(k));
-    es.sort((a, b) => (b.count || 0) - (a.count || 0));
-    list.splice(0, list.length, ...es.map(edgeKey));
-    const count = es.reduce((n, e) => n + (e.count || 0), 0);
-    const worst = es.find((e) => e.outcomes && e.outcomes.dropped > 0) || es.find((e) => e.outcomes && e.outcomes.failed > 0) || es[0];
-    g.addDirectedEdgeWithKey(pk, es[0].src, es[0].dst, {
-      size: dense ? 0.5 : 0.6 + Math.log10(1 + count) / 2,
-      color: edgeColor(worst),
-      type: arrows ? "arrow" : dense ? "thin" : "line",
+  const type = arrows ? "arrow" : dense ? "thin" : "line";
+  for (const [pk, l] of lines) {
+    g.addDirectedEdgeWithKey(pk, l.src, l.dst, {
+      size: dense ? 0.5 : 0.6 + Math.log10(1 + l.count) / 2,
+      color: edgeColor({ outcomes: { dropped: l.dropped ? 1 : 0, failed: l.failed ? 1 : 0 } }),
+      type,
     });
   }
   state.pairs = pairs;
@@ -262,6 +267,8 @@ function renderMap(data, key) {
       labelRenderedSizeThreshold: g.order <= 300 ? 0 : g.order <= 2000 ? 7 : 100,
       renderEdgeLabels: false,
       labelColor: { color: "#d8dee6" },
+      // Panning a dense map redraws every line per frame; without them while the camera moves.
+      hideEdgesOnMove: g.size > 10000,
       defaultEdgeType: "line",
       // A dense map's edges are 1-pixel GL lines (2 vertices each, not a 6-vertex rectangle).
       edgeProgramClasses: { thin: EdgeLineProgram },
@@ -377,13 +384,66 @@ function refreshFilters(render = true) {
 
 // ---------------------------------------------------------------- selection and details
 
+let canvasTimer = 0;
+let canvasJob = null;
+function deferCanvas(job) {
+  canvasJob = job;
+  clearTimeout(canvasTimer);
+  // At the latest after a second; earlier when the details say they are complete.
+  canvasTimer = setTimeout(flushCanvas, 1000);
+  if (!state.clickAt) requestAnimationFrame(() => setTimeout(flushCanvas, 0));
+}
+function flushCanvas() {
+  clearTimeout(canvasTimer);
+  const job = canvasJob;
+  canvasJob = null;
+  if (job) job();
+}
+
+// The nodes and lines a selection highlights (for a partial redraw).
+function touched(sel) {
+  const out = { nodes: [], edges: [] };
+  const g = state.graph;
+  if (!sel || !g) return out;
+  if (sel.type === "node" && g.hasNode(sel.key)) {
+    out.nodes.push(sel.key);
+    out.edges.push(...g.edges(sel.key));
+  } else if (sel.type === "edge") {
+    const e = state.map.edges.get(sel.key);
+    if (e && g.hasEdge(`${e.src}|${e.dst}`)) {
+      out.nodes.push(e.src, e.dst);
+      out.edges.push(`${e.src}|${e.dst}`);
+    }
+  }
+  return out;
+}
+
 function select(sel) {
+  const before = touched(state.selected);
   state.selected = sel;
   // From the click to the draft and its simulation on screen (body[data-draft-ms]).
   state.clickAt = sel && sel.type === "node" ? performance.now() : 0;
-  if (state.sigma) state.sigma.refresh({ skipIndexation: true });
+  if (state.sigma) {
+    // On a large map only what the selection changes is reduced and redrawn again (a full
+    // refresh reprocesses every line); with z-ordering (small maps) everything is re-sorted.
+    const after = touched(sel);
+    const partial = state.sigma.getSetting("zIndex")
+      ? null
+      : { nodes: [...new Set([...before.nodes, ...after.nodes])], edges: [...new Set([...before.edges, ...after.edges])] };
+    const redraw = () => {
+      if (partial) state.sigma.refresh({ partialGraph: partial, skipIndexation: true });
+      else state.sigma.refresh({ skipIndexation: true });
+    };
+    // Drawing a dense map in software WebGL takes a good part of a second: the details (the
+    // draft and its simulation) go on screen first, the highlight on the canvas after them.
+    if (state.graph.size > 10000) deferCanvas(redraw);
+    else redraw();
+  }
   for (const li of $("edge-list").children) li.setAttribute("aria-selected", String(!!sel && li.dataset.key === sel.key));
   showDetails();
+  // No simulation to wait for: the canvas after this frame.
+  if (canvasJob && !/simulating/.test(($("node-sim") || {}).textContent || ""))
+    requestAnimationFrame(() => setTimeout(flushCanvas, 0));
 }
 
 function auditFor(e) {
@@ -433,8 +493,9 @@ function showDetails() {
   if (sel.type === "node") {
     const n = state.map.nodes.get(sel.key) || { id: sel.key };
     const iso = n.isolated || {};
-    const out = [...state.map.edges.values()].filter((e) => e.src === n.id).length;
-    const inn = [...state.map.edges.values()].filter((e) => e.dst === n.id).length;
+    const mine = incidentEdges([n.id]);
+    const out = mine.filter((e) => e.src === n.id).length;
+    const inn = mine.filter((e) => e.dst === n.id).length;
     box.innerHTML = `<div class="card"><div class="card-title" id="d-title">${esc(n.id)}</div><dl class="kv">
       <dt>kind</dt><dd>${esc(n.kind || "")}</dd>
       <dt>ingress</dt><dd>${iso.ingress ? '<span class="pill allowed">isolated</span>' : '<span class="pill failed">not isolated</span>'}</dd>
@@ -555,12 +616,17 @@ function nodeDraftCard(n) {
   const yaml = draftYaml(draft.policies);
   const entry = simulation(yaml);
   if (!entry.pending && state.clickAt) {
-    document.body.dataset.draftMs = (performance.now() - state.clickAt).toFixed(0);
+    // Measured at the next frame: the details are on screen then.
+    const t0 = state.clickAt;
+    requestAnimationFrame(() => {
+      document.body.dataset.draftMs = (performance.now() - t0).toFixed(0);
+      setTimeout(flushCanvas, 0);
+    });
     state.clickAt = 0;
   }
   const inDecision = state.decision.workloads.has(n.id);
   return `<div class="card" id="node-draft">${title}
-    <ul class="summary" id="node-draft-summary">${summaryHtml(readableSummary(draft, [...state.map.edges.values()]))}</ul>
+    <ul class="summary" id="node-draft-summary">${summaryHtml(readableSummary(draft, incidentEdges([n.id])))}</ul>
     <div class="muted small">${draft.policies.map((p) => esc(p.metadata.name)).join(", ")}</div>
     ${simulationHtml(entry, "node-sim")}
     <div class="actions"><button id="decide-node" data-node="${esc(n.id)}">${inDecision ? "remove from the decision" : "add to the decision"}</button>
@@ -576,6 +642,32 @@ function pairPorts(e) {
     const o = state.map.edges.get(x);
     return `<button class="linklike pair-port" data-key="${esc(x)}">${esc(o.protocol)}/${esc(o.port)} ×${o.count}</button>`;
   }).join(" ")}</div>`;
+}
+
+// The map's edges into or out of these nodes (through the graph's lines, not every edge).
+function incidentEdges(ids) {
+  const g = state.graph;
+  const out = [];
+  const seen = new Set();
+  for (const id of ids) {
+    if (!g || !g.hasNode(id)) continue;
+    for (const pk of g.edges(id)) {
+      if (seen.has(pk)) continue;
+      seen.add(pk);
+      for (const k of state.pairs.get(pk) || []) out.push(state.map.edges.get(k));
+    }
+  }
+  return out;
+}
+
+// The workloads a draft's NetworkPolicies are for (their stockade.io/workload annotation).
+function draftWorkloads(draft) {
+  const ids = [];
+  for (const p of draft.policies) {
+    const w = ((p.metadata || {}).annotations || {})["stockade.io/workload"];
+    if (w) ids.push(`${p.metadata.namespace}/${w.slice(w.indexOf("/") + 1)}`);
+  }
+  return ids;
 }
 
 function edgeDecisionButtons(e) {
@@ -632,7 +724,7 @@ function renderDecision() {
   const draft = currentDraft();
   const yaml = draftYaml(draft.policies);
   state.draftYaml = yaml;
-  $("draft-summary").innerHTML = summaryHtml(readableSummary(draft, state.map ? [...state.map.edges.values()] : []));
+  $("draft-summary").innerHTML = summaryHtml(readableSummary(draft, incidentEdges(draftWorkloads(draft))));
   const notes = [];
   if (state.recs && state.recs.error) notes.push(state.recs.error);
   if (draft.missing.length) notes.push(`no recommended policy for ${draft.missing.join(", ")}`);
