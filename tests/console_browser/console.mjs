@@ -143,6 +143,21 @@ try {
   await page.keyboard.press("2");
   await page.waitForFunction((n) => +document.body.dataset.auditEvents >= n, audit.events.length, { timeout: 10000 });
   await shot(page, "04-audit.png");
+  // The timeline filters the table: a click on a bar keeps that bar's time range.
+  {
+    const bars = await page.locator("#timeline rect[data-bucket]").count();
+    check("the timeline has bars", bars > 0, "no bar");
+    if (bars > 0) {
+      await page.locator("#timeline rect[data-bucket]").first().click();
+      const shown = await page.evaluate(() => {
+        const r = window.__stockade.auditRange;
+        const times = [...document.querySelectorAll("#audit-table tbody tr td:first-child")].map((td) => Date.parse(td.textContent.replace(" ", "T")));
+        return { n: times.length, inside: r && times.every((t) => t >= r[0] - 1000 && t < r[1] + 1000) };
+      });
+      check("a click on a timeline bar filters the table to its time", shown.n > 0 && shown.inside, JSON.stringify(shown));
+      await page.click("#audit-range-clear");
+    }
+  }
   if (denied) {
     await page.click(`#audit-table tr[data-id="${denied.id}"] button.show-edge`);
     await page.waitForFunction((k) => document.getElementById("details").dataset.selected === k,

@@ -863,8 +863,13 @@ async function loadAudit() {
 function auditRows() {
   const kind = $("audit-kind").value;
   const t = $("audit-filter").value.trim().toLowerCase();
+  const range = state.auditRange;
   return state.audit.filter((ev) => {
     if (kind && ev.kind !== kind) return false;
+    if (range) {
+      const t = Date.parse(ev.time);
+      if (!(t >= range[0] && t < range[1])) return false;
+    }
     if (!t) return true;
     return `${ev.src} ${ev.dst} ${ev.protocol}/${ev.port} ${ev.kind} ${summarizeDetail(ev)}`.toLowerCase().includes(t);
   });
@@ -913,13 +918,24 @@ function renderTimeline(rows) {
     let y = h - 16;
     for (const k of ["denied", "outside-baseline"]) {
       const bh = (c[k] / max) * (h - 26);
-      if (bh > 0) out += `<rect class="${k}" x="${10 + i * bw}" y="${y - bh}" width="${Math.max(1, bw - 1)}" height="${bh}"><title>${c[k]} ${k}</title></rect>`;
+      if (bh > 0) out += `<rect class="${k}" data-bucket="${i}" x="${10 + i * bw}" y="${y - bh}" width="${Math.max(1, bw - 1)}" height="${bh}"><title>${c[k]} ${k} (click: only this time)</title></rect>`;
       y -= bh;
     }
   });
   out += `<text x="10" y="${h - 3}">${esc(new Date(lo).toISOString())}</text><text x="${w - 10}" y="${h - 3}" text-anchor="end">${esc(new Date(hi).toISOString())}</text>`;
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
   svg.innerHTML = out;
+  // A click on a bar keeps that bucket's time range in the table.
+  svg.onclick = (ev) => {
+    const b = ev.target.closest("rect[data-bucket]");
+    if (!b) return;
+    const i = Number(b.dataset.bucket);
+    const step = (hi - lo) / buckets;
+    state.auditRange = [lo + i * step, i === buckets - 1 ? hi + 1 : lo + (i + 1) * step];
+    $("audit-range").hidden = false;
+    $("audit-range-text").textContent = `${new Date(state.auditRange[0]).toISOString()} – ${new Date(state.auditRange[1]).toISOString()}`;
+    renderAudit();
+  };
 }
 
 // The edge of an audit event on the map: audit events name pods, so the map goes to pod level.
@@ -1117,6 +1133,11 @@ function wire() {
     }
   });
   $("audit-kind").addEventListener("change", renderAudit);
+  $("audit-range-clear").addEventListener("click", () => {
+    state.auditRange = null;
+    $("audit-range").hidden = true;
+    renderAudit();
+  });
   $("audit-filter").addEventListener("input", renderAudit);
   $("audit-table").addEventListener("click", (ev) => {
     const b = ev.target.closest("button.show-edge");
