@@ -88,7 +88,8 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--disable-gpu"],
 });
-const page_html = mode === "synthetic" ? readFileSync(join(root, "web/console/dist/console.html"), "utf8") : null;
+// CONSOLE_HTML: another build of the page (e.g. main's, for a side-by-side figure).
+const page_html = mode === "synthetic" ? readFileSync(process.env.CONSOLE_HTML || join(root, "web/console/dist/console.html"), "utf8") : null;
 let httpServer = null;
 if (mode === "synthetic") {
   httpServer = createServer((req, res) => {
@@ -120,16 +121,17 @@ const figures = [];
 for (let i = 0; i < runs; i++) {
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await ctx.newPage();
-  await page.goto(url + "?poll=600000");
+  // DRAW_MAX=N: draw at most N lines at first (the page's default 10,000; a large N draws all).
+  await page.goto(url + "?poll=600000" + (process.env.DRAW_MAX ? `&drawMax=${process.env.DRAW_MAX}` : ""));
   await page.waitForFunction(() => document.body.dataset.interactiveMs, null, { timeout: 120000 });
   const t = await page.evaluate(() => +document.body.dataset.interactiveMs);
-  const got = await page.evaluate(() => [+document.body.dataset.nodes, +document.body.dataset.edges]);
+  const got = await page.evaluate(() => [+document.body.dataset.nodes, +document.body.dataset.edges, +document.body.dataset.linesDrawn]);
   figures.push(t);
   const marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType("mark").map((m) => [m.name, Math.round(m.startTime)])));
   breakdown.push(marks);
   let draft = "";
   draft = await draftTime(page, mode === "demo" ? "shop/checkout" : "ns-0/wl-0");
-  console.error(`run ${i + 1}: ${t.toFixed(0)} ms (${got[0]} nodes, ${got[1]} edges) marks ${JSON.stringify(marks)}${draft}`);
+  console.error(`run ${i + 1}: ${t.toFixed(0)} ms (${got[0]} nodes, ${got[1]} edges, ${got[2]} lines drawn) marks ${JSON.stringify(marks)}${draft}`);
   await ctx.close();
 }
 await browser.close();
@@ -140,7 +142,7 @@ if (httpServer) httpServer.close();
 async function draftTime(page, id) {
   const xy = await page.evaluate((id) => {
     const s = window.__stockade;
-    if (!s.map.nodes.has(id)) return null;
+    if (!s.map.nodes.has(id) || !s.decision) return null;  // (a page without drafts: main's)
     const box = document.getElementById("graph").getBoundingClientRect();
     const p = s.sigma.framedGraphToViewport(s.sigma.getNodeDisplayData(id));
     return { x: box.left + p.x, y: box.top + p.y };

@@ -21,6 +21,8 @@ const MAX_LIST = 400;
 // Picking edges under the mouse draws every edge a second time into an offscreen buffer; past
 // this many edges the edge list (and the audit links) select edges instead of the canvas.
 const EDGE_EVENTS_MAX = Number(params.get("edgeEvents")) || 10000;
+// Lines drawn at most on a dense map until "draw every line" (see renderMap).
+const DRAW_MAX = Number(params.get("drawMax")) || 10000;
 
 const state = {
   by: "workload",
@@ -196,6 +198,10 @@ async function loadMap() {
   return true;
 }
 
+function edgePrograms(dense) {
+  return dense ? { line: EdgeLineProgram, arrow: EdgeLineProgram } : {};
+}
+
 function renderMap(data, key) {
   const nodes = Array.isArray(data.nodes) ? data.nodes : [];
   const edges = Array.isArray(data.edges) ? data.edges : [];
@@ -247,9 +253,19 @@ function renderMap(data, key) {
     line.dropped ||= o.dropped > 0;
     line.failed ||= o.failed > 0;
   }
-  const type = arrows ? "arrow" : dense ? "thin" : "line";
+  const type = arrows && !dense ? "arrow" : "line";
+  // On a map of more lines than DRAW_MAX, the quieter lines are not drawn until asked for
+  // ("draw every line"), selected or searched: each line drawn costs raster time in software
+  // WebGL on every frame. Every edge stays in the list, the search and the selection.
+  state.drawMin = 0;
+  if (lines.size > DRAW_MAX) {
+    const counts = [...lines.values()].map((l) => l.count).sort((a, b) => b - a);
+    state.drawMin = counts[DRAW_MAX - 1];
+  }
+  document.body.dataset.linesDrawn = String(state.drawMin ? DRAW_MAX : lines.size);
   for (const [pk, l] of lines) {
     g.addDirectedEdgeWithKey(pk, l.src, l.dst, {
+      weight: l.count,
       size: dense ? 0.5 : 0.6 + Math.log10(1 + l.count) / 2,
       color: edgeColor({ outcomes: { dropped: l.dropped ? 1 : 0, failed: l.failed ? 1 : 0 } }),
       type,
@@ -270,8 +286,9 @@ function renderMap(data, key) {
       // Panning a dense map redraws every line per frame; without them while the camera moves.
       hideEdgesOnMove: g.size > 10000,
       defaultEdgeType: "line",
-      // A dense map's edges are 1-pixel GL lines (2 vertices each, not a 6-vertex rectangle).
-      edgeProgramClasses: { thin: EdgeLineProgram },
+      // A dense map's edges are 1-pixel GL lines (2 vertices each, not a 6-vertex rectangle),
+      // and only that program is compiled (shader compilation is slow in software WebGL).
+      edgeProgramClasses: edgePrograms(dense),
       // Sorting 50,000 edges by z-index on every frame costs more than the highlight is worth.
       zIndex: g.size <= EDGE_EVENTS_MAX,
       nodeReducer,
@@ -284,10 +301,12 @@ function renderMap(data, key) {
     state.sigma.on("clickNode", ({ node }) => select({ type: "node", key: node }));
     state.sigma.on("clickStage", () => select(null));
   } else {
+    if (state.dense !== dense) state.sigma.setSetting("edgeProgramClasses", edgePrograms(dense));
     state.sigma.setGraph(g);
     if (key !== state.shownKey) state.sigma.getCamera().setState({ x: 0.5, y: 0.5, ratio: 1, angle: 0 });
   }
   state.shownKey = key;
+  state.dense = dense;
   mark("sigma-drawn");
   // Every label on small maps; on large ones only the bigger nodes' (sigma also skips overlaps).
   const labels = g.order <= 300 ? 0 : g.order <= 2000 ? 7 : 100;
@@ -350,14 +369,15 @@ function edgeReducer(edge, attrs) {
   const list = state.pairs.get(edge);
   if (!list || !list.some(edgeVisible)) return Object.assign({}, attrs, { hidden: true });
   const sel = state.selected;
-  if (!sel) return attrs;
   let hit = false;
-  if (sel.type === "edge") hit = list.includes(sel.key);
-  else {
+  if (sel && sel.type === "edge") hit = list.includes(sel.key);
+  else if (sel) {
     const e = state.map.edges.get(list[0]);
     hit = e.src === sel.key || e.dst === sel.key;
   }
-  return hit ? Object.assign({}, attrs, { color: "#ffffff", size: attrs.size + 1.5, zIndex: 2 }) : attrs;
+  if (hit) return Object.assign({}, attrs, { color: "#ffffff", size: attrs.size + 1.5, zIndex: 2 });
+  if (attrs.weight < state.drawMin && !state.drawAll && !state.search) return Object.assign({}, attrs, { hidden: true });
+  return attrs;
 }
 
 function refreshFilters(render = true) {
@@ -379,6 +399,9 @@ function refreshFilters(render = true) {
     .join("");
   const total = state.map.edges.size;
   $("search-msg").textContent = `${list.length} of ${total} edges shown` + (list.length > MAX_LIST ? ` (list: the ${MAX_LIST} busiest)` : "");
+  const quiet = state.drawMin > 0 && !state.drawAll && !state.search;
+  $("draw-all-card").hidden = !(state.drawMin > 0);
+  $("draw-all-msg").textContent = quiet ? `the ${DRAW_MAX} busiest of ${state.graph.size} lines are drawn` : "";
   document.body.dataset.visibleEdges = String(list.length);
 }
 
@@ -1101,6 +1124,10 @@ function wire() {
   $("window").addEventListener("change", () => {
     state.window = $("window").value;
     loadMap().catch(fail);
+  });
+  $("draw-all").addEventListener("change", (ev) => {
+    state.drawAll = ev.target.checked;
+    refreshFilters();
   });
   for (const o of ["established", "failed", "dropped"])
     $("o-" + o).addEventListener("change", (ev) => {
