@@ -41,6 +41,23 @@ void send_error(httplib::Response& res, int status, std::string_view message) {
   res.set_content(error_body(message), "application/json");
 }
 
+// cpp-httplib compresses with brotli at its highest quality when the client accepts it, as
+// every browser does: about a second of CPU for the console page and seconds per MB of map
+// JSON (docs/notes/console.md). Without "br" in the request's Accept-Encoding it uses gzip.
+void drop_brotli(httplib::Request& req) {
+  auto it = req.headers.find("Accept-Encoding");
+  if (it == req.headers.end() || it->second.find("br") == std::string::npos) return;
+  std::string kept;
+  for (size_t start = 0; start <= it->second.size();) {
+    size_t end = std::min(it->second.find(',', start), it->second.size());
+    std::string token = it->second.substr(start, end - start);
+    token.erase(0, token.find_first_not_of(' '));
+    if (token.rfind("br", 0) != 0 && !token.empty()) kept += (kept.empty() ? "" : ", ") + token;
+    start = end + 1;
+  }
+  it->second = kept;
+}
+
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -237,6 +254,8 @@ void HttpServer::Impl::routes() {
     t_request_start = Clock::now();
     t_body_bytes = 0;
     t_user.clear();
+    // The request object is the library's own, not const: only its handlers see it as const.
+    drop_brotli(const_cast<httplib::Request&>(req));
     if (!protected_path(req.path)) return httplib::Server::HandlerResponse::Unhandled;
     if (options.access) {
       const std::string presented = bearer(req);

@@ -245,6 +245,17 @@ TEST(ConsoleApi, PostureEqualsTheCommandLine) {
   EXPECT_EQ(r->body, cli);
   EXPECT_EQ(r->body.find("POLICY_"), std::string::npos);  // the demo's policies work
 
+  // A browser accepts brotli; the server answers gzip (the library's brotli is its slowest
+  // setting: a second for the console page).
+  const httplib::Headers browser = {{"Accept-Encoding", "gzip, deflate, br, zstd"}};
+  for (const char* path : {"/", "/api/v1/posture"}) {
+    auto page = c.Get(path, browser);
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200);
+    EXPECT_EQ(page->get_header_value("Content-Encoding"), "gzip") << path;
+  }
+  EXPECT_EQ(c.Get("/", {{"Accept-Encoding", "br"}})->get_header_value("Content-Encoding"), "");
+
   // The sock-shop fixture's dead selectors: the server's answer follows the new objects.
   fs::copy_file(kSource / "tests/data/policy_lint/sock-shop.yaml", objects / "sock-shop.yaml");
   const std::string want = scan();
