@@ -358,6 +358,45 @@ try {
     await shot(page, "16-posture-on-map.png");
   }
 
+  // 13. A dense map (here: at most 10 lines drawn at first, ?drawMax=10): the quieter lines
+  // join the canvas when a node is selected, a search is typed or every line is asked for.
+  {
+    const p2 = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    p2.on("pageerror", (e) => pageErrors.push(String(e)));
+    await p2.goto(base + "/?poll=600000&drawMax=10");
+    await p2.locator("#login").waitFor({ state: "visible", timeout: 15000 });
+    await p2.fill("#token", token);
+    await p2.press("#token", "Enter");
+    await p2.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 30000 });
+    const lines0 = await p2.evaluate(() => [+document.body.dataset.linesDrawn, window.__stockade.lines.size]);
+    check(`a dense map draws its busiest lines first (${lines0[0]} of ${lines0[1]})`, lines0[0] >= 10 && lines0[0] < lines0[1],
+      JSON.stringify(lines0));
+    const quiet = await p2.evaluate(() => {
+      const s = window.__stockade;
+      for (const [pk, l] of s.lines) if (!s.graph.hasEdge(pk)) return l.src === l.dst ? null : l.dst;
+      return null;
+    });
+    // Select the node through the map's own click path: its details and its lines.
+    const xy = await p2.evaluate((id) => {
+      const s = window.__stockade;
+      const box = document.getElementById("graph").getBoundingClientRect();
+      s.sigma.getCamera().setState({ x: 0.5, y: 0.5, ratio: 1, angle: 0 });
+      const p = s.sigma.framedGraphToViewport(s.sigma.getNodeDisplayData(id));
+      return { x: box.left + p.x, y: box.top + p.y };
+    }, quiet);
+    await p2.waitForTimeout(400);
+    await p2.mouse.click(xy.x, xy.y);
+    await p2.waitForFunction((id) => document.getElementById("details").dataset.selected === id, quiet, { timeout: 10000 });
+    await p2.waitForFunction((n) => +document.body.dataset.linesDrawn > n, lines0[0], { timeout: 10000 }).catch(() => {});
+    const lines1 = await p2.evaluate((id) => [+document.body.dataset.linesDrawn, (window.__stockade.adj.get(id) || []).every((pk) => window.__stockade.graph.hasEdge(pk))], quiet);
+    check(`selecting ${quiet} draws its quieter lines too`, lines1[0] > lines0[0] && lines1[1], JSON.stringify(lines1));
+    await p2.check("#draw-all");
+    const lines2 = await p2.evaluate(() => +document.body.dataset.linesDrawn);
+    check("'draw every line' draws them all", lines2 === lines0[1], `${lines2} of ${lines0[1]}`);
+    await p2.screenshot({ path: join(out, "17-dense-all-lines.png") });
+    await p2.close();
+  }
+
   check("no script errors in the page", pageErrors.length === 0, pageErrors.join("; "));
   check("nothing requested outside the server", external.length === 0, external.join(", "));
 } catch (e) {

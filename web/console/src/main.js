@@ -233,6 +233,7 @@ function renderMap(data, key) {
   const dense = edges.length > 10000;
   const pairs = new Map(); // "src|dst" → [edge keys], the busiest first
   const lines = new Map(); // "src|dst" → {src, dst, count, dropped, failed}
+  const adj = new Map(); // node → ["src|dst" of its lines]
   const nodeIds = state.map.nodes;
   for (const e of edges) {
     const k = edgeKey(e);
@@ -244,6 +245,11 @@ function renderMap(data, key) {
     if (!list) {
       pairs.set(pk, [k]);
       lines.set(pk, { src: e.src, dst: e.dst, count: e.count || 0, dropped: o.dropped > 0, failed: o.failed > 0 });
+      for (const id of e.src === e.dst ? [e.src] : [e.src, e.dst]) {
+        const a = adj.get(id);
+        if (a) a.push(pk);
+        else adj.set(id, [pk]);
+      }
       continue;
     }
     const line = lines.get(pk);
@@ -256,41 +262,45 @@ function renderMap(data, key) {
   const type = arrows && !dense ? "arrow" : "line";
   // On a map of more lines than DRAW_MAX, the quieter lines are not drawn until asked for
   // ("draw every line"), selected or searched: each line drawn costs raster time in software
-  // WebGL on every frame. Every edge stays in the list, the search and the selection.
+  // WebGL on every frame, and each line in the graph costs building and processing time. They
+  // join the graph when they are to be drawn (ensureLine). Every edge stays in the list, the
+  // search and the selection.
   state.drawMin = 0;
   if (lines.size > DRAW_MAX) {
     const counts = [...lines.values()].map((l) => l.count).sort((a, b) => b - a);
     state.drawMin = counts[DRAW_MAX - 1];
   }
-  document.body.dataset.linesDrawn = String(state.drawMin ? DRAW_MAX : lines.size);
-  for (const [pk, l] of lines) {
-    g.addDirectedEdgeWithKey(pk, l.src, l.dst, {
-      weight: l.count,
-      size: dense ? 0.5 : 0.6 + Math.log10(1 + l.count) / 2,
-      color: edgeColor({ outcomes: { dropped: l.dropped ? 1 : 0, failed: l.failed ? 1 : 0 } }),
-      type,
-    });
-  }
+  state.lineAttrs = (l) => ({
+    weight: l.count,
+    size: dense ? 0.5 : 0.6 + Math.log10(1 + l.count) / 2,
+    color: edgeColor({ outcomes: { dropped: l.dropped ? 1 : 0, failed: l.failed ? 1 : 0 } }),
+    type,
+  });
+  for (const [pk, l] of lines)
+    if (l.count >= state.drawMin || state.drawAll) g.addDirectedEdgeWithKey(pk, l.src, l.dst, state.lineAttrs(l));
+  document.body.dataset.linesDrawn = String(g.size);
   state.pairs = pairs;
+  state.lines = lines;
+  state.adj = adj;
   state.graph = g;
   mark("graph-built");
   const fresh = !state.sigma;
   if (!state.sigma) {
     state.sigma = new Sigma(g, $("graph"), {
-      enableEdgeEvents: g.size <= EDGE_EVENTS_MAX,
+      enableEdgeEvents: lines.size <= EDGE_EVENTS_MAX,
       // The map updates while another view is shown (its container hidden, zero-sized).
       allowInvalidContainer: true,
       labelRenderedSizeThreshold: g.order <= 300 ? 0 : g.order <= 2000 ? 7 : 100,
       renderEdgeLabels: false,
       labelColor: { color: "#d8dee6" },
       // Panning a dense map redraws every line per frame; without them while the camera moves.
-      hideEdgesOnMove: g.size > 10000,
+      hideEdgesOnMove: lines.size > 10000,
       defaultEdgeType: "line",
       // A dense map's edges are 1-pixel GL lines (2 vertices each, not a 6-vertex rectangle),
       // and only that program is compiled (shader compilation is slow in software WebGL).
       edgeProgramClasses: edgePrograms(dense),
       // Sorting 50,000 edges by z-index on every frame costs more than the highlight is worth.
-      zIndex: g.size <= EDGE_EVENTS_MAX,
+      zIndex: lines.size <= EDGE_EVENTS_MAX,
       nodeReducer,
       edgeReducer,
     });
@@ -311,7 +321,7 @@ function renderMap(data, key) {
   // Every label on small maps; on large ones only the bigger nodes' (sigma also skips overlaps).
   const labels = g.order <= 300 ? 0 : g.order <= 2000 ? 7 : 100;
   if (state.sigma.getSetting("labelRenderedSizeThreshold") !== labels) state.sigma.setSetting("labelRenderedSizeThreshold", labels);
-  const edgeEvents = g.size <= EDGE_EVENTS_MAX;
+  const edgeEvents = lines.size <= EDGE_EVENTS_MAX;
   if (state.sigma.getSetting("enableEdgeEvents") !== edgeEvents) state.sigma.setSetting("enableEdgeEvents", edgeEvents);
   if (state.selected && !(state.selected.type === "edge" ? state.map.edges.has(state.selected.key) : g.hasNode(state.selected.key)))
     state.selected = null;
@@ -382,6 +392,9 @@ function edgeReducer(edge, attrs) {
 
 function refreshFilters(render = true) {
   if (!state.sigma) return;
+  if (state.drawMin > 0 && state.drawAll) ensureLines(state.lines.keys());
+  else if (state.drawMin > 0 && state.search)
+    ensureLines([...state.lines.keys()].filter((pk) => (state.pairs.get(pk) || []).some(edgeVisible)));
   if (render) state.sigma.refresh({ skipIndexation: true });
   // The edge list: the edges the filters leave, busiest first.
   const list = [];
@@ -401,7 +414,7 @@ function refreshFilters(render = true) {
   $("search-msg").textContent = `${list.length} of ${total} edges shown` + (list.length > MAX_LIST ? ` (list: the ${MAX_LIST} busiest)` : "");
   const quiet = state.drawMin > 0 && !state.drawAll && !state.search;
   $("draw-all-card").hidden = !(state.drawMin > 0);
-  $("draw-all-msg").textContent = quiet ? `the ${DRAW_MAX} busiest of ${state.graph.size} lines are drawn` : "";
+  $("draw-all-msg").textContent = quiet ? `the ${DRAW_MAX} busiest of ${state.lines.size} lines are drawn` : "";
   document.body.dataset.visibleEdges = String(list.length);
 }
 
@@ -423,6 +436,22 @@ function flushCanvas() {
   if (job) job();
 }
 
+// A line joins the graph (to be drawn) if it is not in it yet; false when there is no such line.
+// Added while sigma runs, it is processed with the next frame.
+function ensureLine(pk) {
+  const g = state.graph;
+  if (g.hasEdge(pk)) return true;
+  const l = state.lines && state.lines.get(pk);
+  if (!l) return false;
+  g.addDirectedEdgeWithKey(pk, l.src, l.dst, state.lineAttrs(l));
+  state.linesAdded = (state.linesAdded || 0) + 1;
+  return true;
+}
+function ensureLines(keys) {
+  for (const pk of keys) ensureLine(pk);
+  document.body.dataset.linesDrawn = String(state.graph.size);
+}
+
 // The nodes and lines a selection highlights (for a partial redraw).
 function touched(sel) {
   const out = { nodes: [], edges: [] };
@@ -430,10 +459,10 @@ function touched(sel) {
   if (!sel || !g) return out;
   if (sel.type === "node" && g.hasNode(sel.key)) {
     out.nodes.push(sel.key);
-    out.edges.push(...g.edges(sel.key));
+    out.edges.push(...(state.adj.get(sel.key) || []));
   } else if (sel.type === "edge") {
     const e = state.map.edges.get(sel.key);
-    if (e && g.hasEdge(`${e.src}|${e.dst}`)) {
+    if (e && state.lines.has(`${e.src}|${e.dst}`)) {
       out.nodes.push(e.src, e.dst);
       out.edges.push(`${e.src}|${e.dst}`);
     }
@@ -450,16 +479,25 @@ function select(sel) {
     // On a large map only what the selection changes is reduced and redrawn again (a full
     // refresh reprocesses every line); with z-ordering (small maps) everything is re-sorted.
     const after = touched(sel);
+    // The selection's quieter lines join the graph when the canvas is redrawn (after the
+    // details); lines new to the graph are not indexed yet, so that is a full refresh.
+    const missing = after.edges.filter((pk) => !state.graph.hasEdge(pk));
     const partial = state.sigma.getSetting("zIndex")
       ? null
       : { nodes: [...new Set([...before.nodes, ...after.nodes])], edges: [...new Set([...before.edges, ...after.edges])] };
     const redraw = () => {
-      if (partial) state.sigma.refresh({ partialGraph: partial, skipIndexation: true });
+      if (missing.length) {
+        ensureLines(missing);
+        state.sigma.refresh();
+      } else if (partial) {
+        partial.edges = partial.edges.filter((pk) => state.graph.hasEdge(pk));
+        state.sigma.refresh({ partialGraph: partial, skipIndexation: true });
+      }
       else state.sigma.refresh({ skipIndexation: true });
     };
     // Drawing a dense map in software WebGL takes a good part of a second: the details (the
     // draft and its simulation) go on screen first, the highlight on the canvas after them.
-    if (state.graph.size > 10000) deferCanvas(redraw);
+    if (state.lines.size > 10000) deferCanvas(redraw);
     else redraw();
   }
   for (const li of $("edge-list").children) li.setAttribute("aria-selected", String(!!sel && li.dataset.key === sel.key));
@@ -674,7 +712,7 @@ function incidentEdges(ids) {
   const seen = new Set();
   for (const id of ids) {
     if (!g || !g.hasNode(id)) continue;
-    for (const pk of g.edges(id)) {
+    for (const pk of state.adj.get(id) || []) {
       if (seen.has(pk)) continue;
       seen.add(pk);
       for (const k of state.pairs.get(pk) || []) out.push(state.map.edges.get(k));
