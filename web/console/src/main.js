@@ -231,33 +231,38 @@ function renderMap(data, key) {
   const arrows = edges.length <= 20000;
   // Thin lines on dense maps: they read better, and every pixel of a line costs fill time.
   const dense = edges.length > 10000;
-  const pairs = new Map(); // "src|dst" → [edge keys], the busiest first
-  const lines = new Map(); // "src|dst" → {src, dst, count, dropped, failed}
+  // One object per line (an ordered node pair): its edges' keys (the busiest first), total
+  // count, outcomes; and each node's lines. Written for speed: this loop runs over every edge
+  // of the map before anything is drawn.
+  const lines = new Map(); // "src|dst" → {src, dst, count, dropped, failed, keys, top}
   const adj = new Map(); // node → ["src|dst" of its lines]
+  const push = (id, pk) => {
+    const a = adj.get(id);
+    if (a) a.push(pk);
+    else adj.set(id, [pk]);
+  };
   const nodeIds = state.map.nodes;
   for (const e of edges) {
     const k = edgeKey(e);
     if (!nodeIds.has(e.src) || !nodeIds.has(e.dst) || state.map.edges.has(k)) continue;
     state.map.edges.set(k, e);
-    const pk = `${e.src}|${e.dst}`;
-    const o = e.outcomes || {};
-    const list = pairs.get(pk);
-    if (!list) {
-      pairs.set(pk, [k]);
-      lines.set(pk, { src: e.src, dst: e.dst, count: e.count || 0, dropped: o.dropped > 0, failed: o.failed > 0 });
-      for (const id of e.src === e.dst ? [e.src] : [e.src, e.dst]) {
-        const a = adj.get(id);
-        if (a) a.push(pk);
-        else adj.set(id, [pk]);
-      }
+    const pk = e.src + "|" + e.dst;
+    const o = e.outcomes;
+    const n = e.count || 0;
+    const line = lines.get(pk);
+    if (line === undefined) {
+      lines.set(pk, { src: e.src, dst: e.dst, count: n, dropped: !!o && o.dropped > 0, failed: !!o && o.failed > 0, keys: [k], top: n });
+      push(e.src, pk);
+      if (e.src !== e.dst) push(e.dst, pk);
       continue;
     }
-    const line = lines.get(pk);
-    if ((e.count || 0) > (state.map.edges.get(list[0]).count || 0)) list.unshift(k);
-    else list.push(k);
-    line.count += e.count || 0;
-    line.dropped ||= o.dropped > 0;
-    line.failed ||= o.failed > 0;
+    if (n > line.top) {
+      line.keys.unshift(k);
+      line.top = n;
+    } else line.keys.push(k);
+    line.count += n;
+    line.dropped ||= !!o && o.dropped > 0;
+    line.failed ||= !!o && o.failed > 0;
   }
   const type = arrows && !dense ? "arrow" : "line";
   // On a map of more lines than DRAW_MAX, the quieter lines are not drawn until asked for
@@ -279,7 +284,8 @@ function renderMap(data, key) {
   for (const [pk, l] of lines)
     if (l.count >= state.drawMin || state.drawAll) g.addDirectedEdgeWithKey(pk, l.src, l.dst, state.lineAttrs(l));
   document.body.dataset.linesDrawn = String(g.size);
-  state.pairs = pairs;
+  // "src|dst" → the line's edge keys, the busiest first.
+  state.pairs = { get: (pk) => { const l = lines.get(pk); return l && l.keys; } };
   state.lines = lines;
   state.adj = adj;
   state.graph = g;
