@@ -1320,6 +1320,7 @@ function refresh() {
 }
 
 async function loadAll() {
+  const t0 = performance.now();
   try {
     await loadMap();
     await loadAudit();
@@ -1334,6 +1335,21 @@ async function loadAll() {
   } catch (e) {
     fail(e);
   }
+  state.lastLoadMs = performance.now() - t0;
+  state.lastLoadEnd = performance.now();
+}
+
+// A busy cluster changes the data every fraction of a second: reloads follow the events at
+// most every max(1 s, 3 × the last reload's time), so a large map is not rebuilt back to back.
+let refreshTimer = 0;
+function scheduleRefresh() {
+  if (refreshTimer) return;
+  const gap = Math.min(15000, Math.max(1000, 3 * (state.lastLoadMs || 0)));
+  const wait = Math.max(0, (state.lastLoadEnd || 0) + gap - performance.now());
+  refreshTimer = setTimeout(() => {
+    refreshTimer = 0;
+    refresh();
+  }, wait);
 }
 
 // While the event stream is open the map is reloaded when the server says the data changed;
@@ -1354,7 +1370,7 @@ function onServerEvent(name, data) {
     if (lastGeneration !== null && data.generation !== lastGeneration) state.postureStale = true;
     lastGeneration = data.generation;
   }
-  if (name === "change" || name === "hello") refresh();
+  if (name === "change" || name === "hello") scheduleRefresh();
 }
 
 async function live() {
