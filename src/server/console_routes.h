@@ -5,6 +5,8 @@
 
 #include <httplib.h>
 
+#include <string>
+
 #include "server/events.h"
 #include "server/posture_view.h"
 #include "server/state.h"
@@ -16,8 +18,11 @@ class ConsoleRoutes {
   // `threads`: the server's worker threads; event streams may hold at most half of them.
   ConsoleRoutes(ServerState& state, size_t threads);
   void add(httplib::Server& s);
-  // A request changed something (a write answered 2xx): open event streams say so now.
-  void changed() { events_.poke(); }
+  // A POST to `path` was answered 2xx: when it is a write (not a simulation or an admission
+  // review, which change nothing), open event streams say so now.
+  void changed(const std::string& path) {
+    if (path != "/api/v1/simulate" && path != "/admission/validate") events_.poke();
+  }
   // The server is stopping: event streams end.
   void stop() { events_.stop(); }
 

@@ -286,7 +286,7 @@ void HttpServer::Impl::routes() {
       std::lock_guard lock(responses_mutex);
       ++responses[res.status];
     }
-    if (req.method == "POST" && res.status / 100 == 2) console.changed();
+    if (req.method == "POST" && res.status / 100 == 2) console.changed(req.path);
     const double ms =
         std::chrono::duration<double, std::milli>(Clock::now() - t_request_start).count();
     log({{"level", res.status >= 500 ? "error" : "info"},

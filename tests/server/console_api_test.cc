@@ -197,6 +197,18 @@ TEST(ConsoleApi, EventsSayWhenTheDataChanges) {
   EXPECT_EQ(locked->data["baselines"]["locked"], 1);
   EXPECT_EQ(locked->data["records"], accepted);
 
+  // A simulation changes nothing: no event follows it (a write is told within the 200 ms the
+  // server folds changes into one event; two seconds is ample).
+  const size_t before_sim = reader.count();
+  auto sim = c.Post("/api/v1/simulate", auth,
+                    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, "
+                    "namespace: shop}\nspec: {podSelector: {}}\n",
+                    "application/yaml");
+  ASSERT_TRUE(sim);
+  ASSERT_EQ(sim->status, 200) << sim->body;
+  EXPECT_FALSE(reader.next("change", before_sim, std::chrono::seconds(2)))
+      << "a simulation was told as a change";
+
   // At most half of the 8 worker threads stream: this one and three more, then a 503.
   std::vector<std::unique_ptr<EventReader>> more;
   for (int i = 0; i < 3; ++i) {

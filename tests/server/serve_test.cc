@@ -789,7 +789,7 @@ TEST(Serve, RefusesWhatItShouldWithAOneLineReason) {
   EXPECT_EQ(mixed->status, 200);
   EXPECT_NE(mixed->body.find("\"accepted\":0"), std::string::npos) << mixed->body;
   // The contract's endpoints not built yet say so.
-  EXPECT_EQ(c.Post("/api/v1/simulate", auth, "{}", "application/json")->status, 501);
+  EXPECT_EQ(c.Post("/api/v1/apply", auth, "{}", "application/json")->status, 501);
   fs::remove_all(dir);
 }
 
