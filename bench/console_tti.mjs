@@ -2,15 +2,19 @@
 // from web/console/node_modules), median of N runs each in a fresh browser context:
 //   node bench/console_tti.mjs demo URL [RUNS]     a running `stockade serve` (no token)
 //   node bench/console_tti.mjs synthetic NODES EDGES [RUNS]
-//        the console page (web/console/dist/console.html) with /api/v1/* answered by the
-//        browser test harness from a generated map shaped like `stockade map -o json`
-//        (namespaces of 100 workloads; edges mostly within a namespace), so that the figure is
-//        the page's own: fetch, parse, layout, first WebGL frame with the handlers attached.
+//        the console page (web/console/dist/console.html) and a generated map shaped like
+//        `stockade map -o json` (namespaces of 100 workloads; edges mostly within a namespace),
+//        served over loopback HTTP by this script (the map JSON prepared once, so the figure is
+//        the page's own: fetch, parse, layout, first WebGL frame with the handlers attached).
+// Each run also prints where the time went (performance marks the page sets on its first
+// load: map-response, map-parsed, layout, graph-built, sigma-drawn), and in demo mode the time
+// from a click on a workload to its draft and simulation on screen (body[data-draft-ms]).
 // "Interactive" = the page has loaded the map, the audit and the baselines, built the graph,
 // attached its event handlers and the next animation frame ran: the page records
 // performance.now() at that frame (milliseconds since navigation start) as
 // body[data-interactive-ms].
 import { createRequire } from "node:module";
+import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +30,7 @@ let nodesN = 0;
 let edgesN = 0;
 let runs;
 let mapBody = null;
+let recsBody = null;
 if (mode === "demo") {
   url = process.argv[3];
   runs = Number(process.argv[4] || 5);
@@ -33,8 +38,13 @@ if (mode === "demo") {
   nodesN = Number(process.argv[3]);
   edgesN = Number(process.argv[4]);
   runs = Number(process.argv[5] || 5);
-  url = "http://console.bench/";
-  mapBody = JSON.stringify(generate(nodesN, edgesN));
+  const generated = generate(nodesN, edgesN);
+  mapBody = JSON.stringify(generated);
+  recsBody = JSON.stringify({ apiVersion: "v1", kind: "List", items: generated.nodes.map((n) => ({
+    apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy",
+    metadata: { name: `stockade-ingress-${n.id.split("/")[1]}`, namespace: n.namespace,
+      annotations: { "stockade.io/workload": `Deployment/${n.id.split("/")[1]}` } },
+    spec: { podSelector: { matchLabels: n.labels }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: {} }] }] } })) });
 } else {
   console.error("usage: console_tti.mjs demo URL [RUNS] | synthetic NODES EDGES [RUNS]");
   process.exit(2);
@@ -78,32 +88,91 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--disable-gpu"],
 });
-const page_html = mode === "synthetic" ? readFileSync(join(root, "web/console/dist/console.html"), "utf8") : null;
+// CONSOLE_HTML: another build of the page (e.g. main's, for a side-by-side figure).
+const page_html = mode === "synthetic" ? readFileSync(process.env.CONSOLE_HTML || join(root, "web/console/dist/console.html"), "utf8") : null;
+let httpServer = null;
+if (mode === "synthetic") {
+  httpServer = createServer((req, res) => {
+    const u = new URL(req.url, "http://x");
+    const send = (type, body) => {
+      res.writeHead(200, { "Content-Type": type });
+      res.end(body);
+    };
+    if (u.pathname === "/") return send("text/html", page_html);
+    if (u.pathname === "/api/v1/map") return send("application/json", mapBody);
+    if (u.pathname === "/api/v1/audit") return send("application/json", '{"events":[]}');
+    if (u.pathname === "/api/v1/baselines") return send("application/json", '{"baselines":[]}');
+    // For the click → draft figure, the page's side of it: one recommended policy per workload
+    // (the shape `stockade recommend -o json` prints) and a simulation that changes nothing.
+    // What the server takes to compute them at this size is not part of this figure.
+    if (u.pathname === "/api/v1/recommendations") return send("application/json", recsBody);
+    if (u.pathname === "/api/v1/simulate")
+      return send("application/json", '{"changes":[],"summary":{"changed":0,"newly_allowed":0,"newly_denied":0},"flows":{"changes":[],"summary":{"edges":0,"broken":0,"newly_allowed":0}}}');
+    // No event stream here: the page polls (every 10 minutes with ?poll=600000).
+    res.writeHead(404, { "Content-Type": "application/json" });
+    res.end('{"error":"no such resource"}');
+  });
+  await new Promise((r) => httpServer.listen(0, "127.0.0.1", r));
+  url = `http://127.0.0.1:${httpServer.address().port}/`;
+}
+const breakdown = [];
+const drafts = [];
 const figures = [];
 for (let i = 0; i < runs; i++) {
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await ctx.newPage();
-  if (mode === "synthetic") {
-    await page.route("**/*", (route) => {
-      const u = new URL(route.request().url());
-      const json = (body) => route.fulfill({ status: 200, contentType: "application/json", body });
-      if (u.pathname === "/") return route.fulfill({ status: 200, contentType: "text/html", body: page_html });
-      if (u.pathname === "/api/v1/map") return json(mapBody);
-      if (u.pathname === "/api/v1/audit") return json('{"events":[]}');
-      if (u.pathname === "/api/v1/baselines") return json('{"baselines":[]}');
-      return route.fulfill({ status: 404, body: "" });
-    });
-  }
-  await page.goto(url + "?poll=600000");
+  // DRAW_MAX=N: draw at most N lines at first (the page's default 10,000; a large N draws all).
+  await page.goto(url + "?poll=600000" + (process.env.DRAW_MAX ? `&drawMax=${process.env.DRAW_MAX}` : ""));
   await page.waitForFunction(() => document.body.dataset.interactiveMs, null, { timeout: 120000 });
   const t = await page.evaluate(() => +document.body.dataset.interactiveMs);
-  const got = await page.evaluate(() => [+document.body.dataset.nodes, +document.body.dataset.edges]);
+  const got = await page.evaluate(() => [+document.body.dataset.nodes, +document.body.dataset.edges, +document.body.dataset.linesDrawn]);
   figures.push(t);
-  console.error(`run ${i + 1}: ${t.toFixed(0)} ms (${got[0]} nodes, ${got[1]} edges)`);
+  const marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType("mark").map((m) => [m.name, Math.round(m.startTime)])));
+  breakdown.push(marks);
+  let draft = "";
+  draft = await draftTime(page, mode === "demo" ? "shop/checkout" : "ns-0/wl-0");
+  console.error(`run ${i + 1}: ${t.toFixed(0)} ms (${got[0]} nodes, ${got[1]} edges, ${got[2]} lines drawn) marks ${JSON.stringify(marks)}${draft}`);
   await ctx.close();
 }
 await browser.close();
+if (httpServer) httpServer.close();
+
+// Click a workload with recommended policies (shop/checkout in the demo) and wait for its draft
+// and simulation in the details.
+async function draftTime(page, id) {
+  const xy = await page.evaluate((id) => {
+    const s = window.__stockade;
+    if (!s.map.nodes.has(id) || !s.decision) return null;  // (a page without drafts: main's)
+    const box = document.getElementById("graph").getBoundingClientRect();
+    const p = s.sigma.framedGraphToViewport(s.sigma.getNodeDisplayData(id));
+    return { x: box.left + p.x, y: box.top + p.y };
+  }, id);
+  if (!xy) return "";
+  // The recommendations are read once per data version (the first click would include them),
+  // and a draft simulated once is not simulated again: the figure is a second workload's click.
+  const other = mode === "demo" ? "shop/payments" : "ns-1/wl-100";
+  const xy2 = await page.evaluate((id) => {
+    const s = window.__stockade;
+    const box = document.getElementById("graph").getBoundingClientRect();
+    const p = s.sigma.framedGraphToViewport(s.sigma.getNodeDisplayData(id));
+    return { x: box.left + p.x, y: box.top + p.y };
+  }, other);
+  await page.mouse.click(xy2.x, xy2.y);
+  await page.waitForFunction(() => document.body.dataset.draftMs, null, { timeout: 30000 });
+  await page.keyboard.press("Escape");
+  await page.evaluate(() => delete document.body.dataset.draftMs);
+  await page.waitForTimeout(500);
+  await page.mouse.click(xy.x, xy.y);
+  await page.waitForFunction(() => document.body.dataset.draftMs, null, { timeout: 30000 });
+  const ms = await page.evaluate(() => +document.body.dataset.draftMs);
+  drafts.push(ms);
+  return `; click → draft + simulation ${ms} ms`;
+}
+const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const markNames = [...new Set(breakdown.flatMap((m) => Object.keys(m)))];
+const markMedians = Object.fromEntries(markNames.map((n) => [n, med(breakdown.map((m) => m[n]).filter((x) => x !== undefined))]));
 figures.sort((a, b) => a - b);
 const median = figures[Math.floor(figures.length / 2)];
 console.log(JSON.stringify({ mode, nodes: nodesN || undefined, edges: edgesN || undefined, runs,
-  median_ms: Math.round(median), min_ms: Math.round(figures[0]), max_ms: Math.round(figures[figures.length - 1]) }));
+  median_ms: Math.round(median), min_ms: Math.round(figures[0]), max_ms: Math.round(figures[figures.length - 1]),
+  marks_median_ms: markMedians, draft_median_ms: drafts.length ? med(drafts) : undefined }));

@@ -302,7 +302,7 @@ int run(const ServeOptions& o) {
     }
     kube::LiveStateOptions lo;
     lo.load = load_options(o.common);
-    lo.load.workload_security = false;
+    lo.load.workload_security = true;  // GET /api/v1/posture scans them
     lo.on_stopped = [&log_msg](const std::string& resource, const Error& e) {
       log_msg("no longer following " + resource + ": " + e.str());
     };
@@ -321,7 +321,7 @@ int run(const ServeOptions& o) {
   } else {
     const std::vector<std::string> files = o.common.files;
     LoadOptions lo = load_options(o.common);
-    lo.workload_security = false;  // the map and the verdicts read no posture fields
+    lo.workload_security = true;  // GET /api/v1/posture (the scan) reads the posture fields
     source = [files, lo]() -> Result<ClusterState> {
       ClusterLoader loader(lo);
       for (const std::string& p : files)

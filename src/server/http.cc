@@ -15,6 +15,7 @@
 #include "model/duration.h"
 #include "model/flow.h"
 #include "server/console_html.h"
+#include "server/console_routes.h"
 #include "server/openapi.h"
 #include "store/store.h"
 
@@ -38,6 +39,23 @@ std::string error_body(std::string_view message) {
 void send_error(httplib::Response& res, int status, std::string_view message) {
   res.status = status;
   res.set_content(error_body(message), "application/json");
+}
+
+// cpp-httplib compresses with brotli at its highest quality when the client accepts it, as
+// every browser does: about a second of CPU for the console page and seconds per MB of map
+// JSON (docs/notes/console.md). Without "br" in the request's Accept-Encoding it uses gzip.
+void drop_brotli(httplib::Request& req) {
+  auto it = req.headers.find("Accept-Encoding");
+  if (it == req.headers.end() || it->second.find("br") == std::string::npos) return;
+  std::string kept;
+  for (size_t start = 0; start <= it->second.size();) {
+    size_t end = std::min(it->second.find(',', start), it->second.size());
+    std::string token = it->second.substr(start, end - start);
+    token.erase(0, token.find_first_not_of(' '));
+    if (token.rfind("br", 0) != 0 && !token.empty()) kept += (kept.empty() ? "" : ", ") + token;
+    start = end + 1;
+  }
+  it->second = kept;
 }
 
 int64_t now_ns() {
@@ -171,6 +189,7 @@ struct HttpServer::Impl {
   std::mutex responses_mutex;
   std::map<int, uint64_t> responses;
   Admission admission{state, options.admission, options.log};
+  ConsoleRoutes console{state, options.threads};  // GET /api/v1/events, /api/v1/posture
 
   Impl(ServerState& s, HttpOptions o) : state(s), options(std::move(o)) {}
 
@@ -197,6 +216,8 @@ struct HttpServer::Impl {
   static bool protected_path(const std::string& path) { return path.rfind("/api/", 0) == 0; }
 
   void routes();
+  httplib::Server::HandlerResponse pre_route(const httplib::Request& req, httplib::Response& res);
+  void log_request(const httplib::Request& req, const httplib::Response& res);
   void post_flows(const httplib::Request& req, httplib::Response& res,
                   const httplib::ContentReader& reader);
   void get_map(const httplib::Request& req, httplib::Response& res);
@@ -223,6 +244,61 @@ struct HttpServer::Impl {
   }
 };
 
+// Before every route: the request's clock and user, and the token (or the cluster's review)
+// for /api/.
+httplib::Server::HandlerResponse HttpServer::Impl::pre_route(const httplib::Request& req,
+                                                             httplib::Response& res) {
+  t_request_start = Clock::now();
+  t_body_bytes = 0;
+  t_user.clear();
+  // The request object is the library's own, not const: only its handlers see it as const.
+  drop_brotli(const_cast<httplib::Request&>(req));
+  if (!protected_path(req.path)) return httplib::Server::HandlerResponse::Unhandled;
+  if (options.access) {
+    const std::string presented = bearer(req);
+    if (presented.empty()) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      send_error(res, 401, "a bearer token is required (Authorization: Bearer <token>)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    auto [verb, resource] = access_attributes(req.method, req.path);
+    AccessDecision d = options.access(presented, verb, resource);
+    if (d.status != 200) {
+      if (d.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+      send_error(res, d.status, d.message);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    t_user = d.user;
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
+  if (!authorized(req)) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    send_error(res, 401, "a bearer token is required (Authorization: Bearer <token>)");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  return httplib::Server::HandlerResponse::Unhandled;
+}
+
+// After every answer: the response counters, the event streams, one log line.
+void HttpServer::Impl::log_request(const httplib::Request& req, const httplib::Response& res) {
+  {
+    std::lock_guard lock(responses_mutex);
+    ++responses[res.status];
+  }
+  if (req.method == "POST" && res.status / 100 == 2) console.changed(req.path);
+  const double ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - t_request_start).count();
+  log({{"level", res.status >= 500 ? "error" : "info"},
+       {"msg", "request"},
+       {"method", req.method},
+       {"path", req.path},
+       {"status", res.status},
+       {"remote", req.remote_addr},
+       {"user", t_user},
+       {"bytes_in", req.body.empty() ? t_body_bytes : req.body.size()},
+       {"ms", static_cast<int64_t>(ms * 1000) / 1000.0}});
+}
+
 void HttpServer::Impl::routes() {
   httplib::Server& s = *server;
   s.set_payload_max_length(options.max_body);
@@ -231,52 +307,10 @@ void HttpServer::Impl::routes() {
   const size_t threads = std::max<size_t>(options.threads, 2);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
 
-  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    t_request_start = Clock::now();
-    t_body_bytes = 0;
-    t_user.clear();
-    if (!protected_path(req.path)) return httplib::Server::HandlerResponse::Unhandled;
-    if (options.access) {
-      const std::string presented = bearer(req);
-      if (presented.empty()) {
-        res.set_header("WWW-Authenticate", "Bearer");
-        send_error(res, 401, "a bearer token is required (Authorization: Bearer <token>)");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      auto [verb, resource] = access_attributes(req.method, req.path);
-      AccessDecision d = options.access(presented, verb, resource);
-      if (d.status != 200) {
-        if (d.status == 401) res.set_header("WWW-Authenticate", "Bearer");
-        send_error(res, d.status, d.message);
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      t_user = d.user;
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    if (!authorized(req)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      send_error(res, 401, "a bearer token is required (Authorization: Bearer <token>)");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    {
-      std::lock_guard lock(responses_mutex);
-      ++responses[res.status];
-    }
-    const double ms =
-        std::chrono::duration<double, std::milli>(Clock::now() - t_request_start).count();
-    log({{"level", res.status >= 500 ? "error" : "info"},
-         {"msg", "request"},
-         {"method", req.method},
-         {"path", req.path},
-         {"status", res.status},
-         {"remote", req.remote_addr},
-         {"user", t_user},
-         {"bytes_in", req.body.empty() ? t_body_bytes : req.body.size()},
-         {"ms", static_cast<int64_t>(ms * 1000) / 1000.0}});
-  });
+  s.set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { return pre_route(req, res); });
+  s.set_logger(
+      [this](const httplib::Request& req, const httplib::Response& res) { log_request(req, res); });
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     // Statuses httplib sets itself (413 for a declared length over the limit, 400 for a bad
     // request line, 404 when no route matched) get a JSON body like every other error.
@@ -327,6 +361,7 @@ void HttpServer::Impl::routes() {
                 const httplib::ContentReader& reader) { post_flows(req, res, reader); });
   s.Get("/api/v1/map",
         [this](const httplib::Request& req, httplib::Response& res) { get_map(req, res); });
+  console.add(s);
   s.Get("/api/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(openapi_document(), "application/json");
   });
@@ -700,6 +735,7 @@ void HttpServer::run() {
 }
 
 void HttpServer::stop() {
+  impl_->console.stop();
   if (impl_->server) impl_->server->stop();
 }
 

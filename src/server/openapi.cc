@@ -76,6 +76,13 @@ constexpr const char* kDocument = R"json({
       "responses": {"200": {"description": "the changes", "content": {"application/json": {}}},
         "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
         "413": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/events": {"get": {
+      "summary": "Server-sent events: a hello event with what the data is now, then a change event whenever records, agent batches, the objects, the audit or the baselines change (changes close together are one event); a comment line every 15 s. At most half the server's threads stream at once (503 with Retry-After past that: poll /api/v1/map with If-None-Match instead)",
+      "responses": {"200": {"description": "text/event-stream; each event's data: {\"generation\":N,\"records\":N,\"agent_batches\":N,\"audit_events\":N,\"baselines\":{\"learning\":N,\"stable\":N,\"locked\":N},\"writes\":N}", "content": {"text/event-stream": {}}},
+        "401": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/posture": {"get": {
+      "summary": "The object stockade scan -o json prints for the objects in force (default options): findings (the policy category included), suppressed findings, the ranked workloads, the summary",
+      "responses": {"200": {"description": "the scan", "content": {"application/json": {}}}, "401": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
     "/api/v1/audit": {"get": {
       "summary": "Audit events in time order: denied edges and edges outside a locked baseline",
       "parameters": [

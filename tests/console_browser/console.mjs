@@ -54,7 +54,8 @@ try {
   });
 
   // 1. The server wants a token: the console asks for it, keeps it in sessionStorage.
-  await page.goto(base + "/?poll=300");
+  // Polling only every 10 minutes: every later update has to come through the event stream.
+  await page.goto(base + "/?poll=600000");
   await page.locator("#login").waitFor({ state: "visible", timeout: 15000 });
   check("the console asks for a token when the API answers 401", true);
   await shot(page, "01-login.png");
@@ -142,6 +143,21 @@ try {
   await page.keyboard.press("2");
   await page.waitForFunction((n) => +document.body.dataset.auditEvents >= n, audit.events.length, { timeout: 10000 });
   await shot(page, "04-audit.png");
+  // The timeline filters the table: a click on a bar keeps that bar's time range.
+  {
+    const bars = await page.locator("#timeline rect[data-bucket]").count();
+    check("the timeline has bars", bars > 0, "no bar");
+    if (bars > 0) {
+      await page.locator("#timeline rect[data-bucket]").first().click();
+      const shown = await page.evaluate(() => {
+        const r = window.__stockade.auditRange;
+        const times = [...document.querySelectorAll("#audit-table tbody tr td:first-child")].map((td) => Date.parse(td.textContent.replace(" ", "T")));
+        return { n: times.length, inside: r && times.every((t) => t >= r[0] - 1000 && t < r[1] + 1000) };
+      });
+      check("a click on a timeline bar filters the table to its time", shown.n > 0 && shown.inside, JSON.stringify(shown));
+      await page.click("#audit-range-clear");
+    }
+  }
   if (denied) {
     await page.click(`#audit-table tr[data-id="${denied.id}"] button.show-edge`);
     await page.waitForFunction((k) => document.getElementById("details").dataset.selected === k,
@@ -156,7 +172,12 @@ try {
     await shot(page, "05-denied-edge.png");
   }
 
-  // 5. The map is polled with If-None-Match: unchanged data is not loaded again.
+  // 4b. The console follows GET /api/v1/events (server-sent events, read with fetch and the token).
+  await page.waitForFunction(() => document.body.dataset.live === "sse", null, { timeout: 15000 }).catch(() => {});
+  const live = await page.evaluate(() => [document.body.dataset.live, document.body.dataset.liveWhy]);
+  check("the console follows the server's event stream", live[0] === "sse", `live: ${live.join(" ")}`);
+
+  // 5. Nothing changed: the map is not loaded again.
   const loads0 = await page.evaluate(() => +document.body.dataset.mapLoads);
   await page.waitForTimeout(1500);
   const loads1 = await page.evaluate(() => +document.body.dataset.mapLoads);
@@ -201,7 +222,7 @@ try {
   const reloaded = await page.waitForFunction((n) => +document.body.dataset.mapLoads > n, loads1, { timeout: 10000 })
     .then(() => true, () => false);
   const why = await page.evaluate(() => `${document.getElementById("status").textContent} ${document.body.dataset.error || ""}`);
-  check("the map reloads when the data changed", reloaded, `map loads stayed at ${loads1}; status: ${why}`);
+  check("the map reloads when the data changed, told by the event stream (no polling)", reloaded, `map loads stayed at ${loads1}; status: ${why}`);
   await row.first().locator("button.show-edge").click();
   await page.waitForFunction(() => /7777/.test(document.getElementById("d-port")?.textContent || ""), null, { timeout: 10000 });
   const base2 = await page.textContent("#d-baseline");
@@ -209,10 +230,96 @@ try {
     /outside the baseline/.test(base2), `baseline text '${base2}'`);
   await shot(page, "08-new-edge-on-map.png");
 
-  // 7. The recommended policies, as GET /api/v1/recommendations gives them, per namespace;
-  // simulate is reported as not built yet.
-  await page.keyboard.press("4");
+  // 7. Select a workload on the map: its draft (the recommended policies that select it, read as
+  // "who may call whom") and the simulation of that draft, in the details at once.
+  await page.keyboard.press("1");
+  await page.selectOption("#by", "workload");
+  await page.waitForFunction(() => window.__stockade.by === "workload" && window.__stockade.map.nodes.has("shop/checkout"), null, { timeout: 10000 });
   const recAll = await apiGet("/api/v1/recommendations?acceptBlocked=true");
+  const target = "shop/checkout";
+  const mapW = await apiGet("/api/v1/map?by=workload");
+  await page.evaluate(() => window.__stockade.sigma.getCamera().setState({ x: 0.5, y: 0.5, ratio: 1, angle: 0 }));
+  await page.waitForTimeout(400);
+  const xy = await page.evaluate((id) => {
+    const s = window.__stockade;
+    const box = document.getElementById("graph").getBoundingClientRect();
+    const p = s.sigma.framedGraphToViewport(s.sigma.getNodeDisplayData(id));
+    return { x: box.left + p.x, y: box.top + p.y };
+  }, target);
+  await page.mouse.click(xy.x, xy.y);
+  await page.waitForFunction((id) => document.getElementById("details").dataset.selected === id, target, { timeout: 10000 });
+  await page.waitForFunction(() => document.getElementById("node-sim") && !/simulating/.test(document.getElementById("node-sim").textContent),
+    null, { timeout: 15000 });
+  const drafted = recAll.items.filter((p) => p.metadata.namespace === "shop" &&
+    (p.metadata.annotations || {})["stockade.io/workload"] === "Deployment/checkout").map((p) => p.metadata.name);
+  const draftText = await page.textContent("#node-draft");
+  // Each established edge into or out of checkout, as a sentence.
+  const sentences = mapW.edges.filter((e) => (e.src === target || e.dst === target) && e.outcomes.established > 0)
+    .map((e) => `${e.src.startsWith("shop/") ? e.src.slice(5) : e.src} may call ${e.dst.startsWith("shop/") ? e.dst.slice(5) : e.dst} on ${e.protocol}/${e.port}`);
+  check(`selecting ${target} shows its draft (${drafted.join(", ")}) as sentences`,
+    drafted.length > 0 && drafted.every((n) => draftText.includes(n)) && sentences.length > 0 && sentences.every((t) => draftText.includes(t)),
+    `draft card '${draftText.slice(0, 400)}', want ${drafted.join(", ")} and ${sentences.join("; ")}`);
+  const draftMs = await page.evaluate(() => document.body.dataset.draftMs);
+  console.log(`console_browser: click → draft and simulation on screen: ${draftMs} ms`);
+  await shot(page, "10-workload-draft.png");
+
+  // 8. Decide: the workload, and an edge of the demo marked denied (a guardrail).
+  await page.click("#decide-node");
+  const guard = mapW.edges.find((e) => e.src === "shop/frontend" && e.dst === "shop/cart" && e.outcomes.established > 0);
+  check("the demo has frontend → cart", !!guard, "no such edge");
+  const guardKey = `${guard.src}|${guard.dst}|${guard.protocol.toUpperCase()}|${guard.port}`;
+  await page.click(`#edge-list li[data-key="${guardKey}"]`);
+  await page.click('button.decide-edge[data-mark="deny"]');
+  await page.keyboard.press("4");
+  await page.waitForFunction((n) => +document.body.dataset.draftPolicies === n, drafted.length + 1, { timeout: 10000 })
+    .catch(() => {});
+  const yaml = await page.textContent("#draft-yaml");
+  const summary = await page.textContent("#draft-summary");
+  check("the decision's draft holds the workload's recommended policies and the guardrail, as YAML",
+    drafted.every((n) => yaml.includes(`name: "${n}"`)) && /kind: "AdminNetworkPolicy"/.test(yaml) && /action: "Deny"/.test(yaml) &&
+      summary.includes(`frontend may not call cart on ${guard.protocol}/${guard.port}`),
+    `summary '${summary}', yaml ${yaml.length} bytes`);
+  check("the draft can be downloaded for Git", await page.evaluate(() => !document.getElementById("draft-download").hidden &&
+    document.getElementById("draft-download").href.startsWith("blob:")), "no download link");
+  await shot(page, "11-decide-draft.png");
+
+  // 9. Simulate the decision: POST /api/v1/simulate, the `diff --flows -o json` object.
+  await page.click("#simulate");
+  await page.waitForFunction(() => document.getElementById("decide-sim") && !/simulating/.test(document.getElementById("decide-sim").textContent),
+    null, { timeout: 20000 });
+  const simDirect = await fetch(base + "/api/v1/simulate", {
+    method: "POST", headers: { Authorization: "Bearer " + token, "Content-Type": "application/yaml" }, body: yaml,
+  });
+  if (simDirect.status === 501) {
+    const t = await page.textContent("#decide-sim");
+    check("the simulation's absence (501 from this server) is said, not faked", /unavailable/.test(t) && /501/.test(t), `'${t}'`);
+  } else {
+    const sim = await simDirect.json();
+    const broken = (sim.flows.changes || []).filter((c) => c.after === "denied").length;
+    const shown = await page.evaluate(() => +document.getElementById("decide-sim").dataset.broken);
+    check(`the simulation shows the ${broken} observed edge(s) the decision would break`, simDirect.ok && shown === broken,
+      `${simDirect.status}; page says ${shown}`);
+  }
+  await shot(page, "12-simulate.png");
+
+  // 10. Dry run, then apply, with the user's token.
+  await page.click("#apply-dry");
+  await page.waitForFunction(() => /^dry-/.test(document.body.dataset.applyStatus || ""), null, { timeout: 20000 });
+  const dry = await page.evaluate(() => document.body.dataset.applyStatus);
+  // What the server answers to the same dry run (a dry run changes nothing).
+  const dryDirect = await fetch(base + "/api/v1/apply?dryRun=All", {
+    method: "POST", headers: { Authorization: "Bearer " + token, "Content-Type": "application/yaml" }, body: yaml,
+  });
+  if (dryDirect.ok) {
+    check("the dry run is accepted and enables Apply", dry === "dry-ok" && !(await page.isDisabled("#apply")), dry);
+  } else {
+    const said = await page.textContent("#apply-status");
+    check(`a refused dry run (${dryDirect.status} from this server${dryDirect.status === 501 ? ": not built yet" : ""}) is said, and Apply stays disabled`,
+      dry === `dry-${dryDirect.status}` && said.includes(String(dryDirect.status)) && (await page.isDisabled("#apply")), `${dry}; '${said}'`);
+  }
+  await shot(page, "13-apply.png");
+
+  // 11. The recommended policies of every namespace, and of one.
   await page.check("#rec-accept");
   await page.click("#rec-load");
   await page.waitForFunction((n) => document.body.dataset.recommended === String(n), recAll.items.length, { timeout: 15000 });
@@ -225,9 +332,70 @@ try {
   await page.click("#rec-load");
   await page.waitForFunction((n) => document.body.dataset.recommended === String(n), recShop.items.length, { timeout: 15000 });
   check("a namespace's recommended policies only", (await page.textContent("#rec-list")).split("NetworkPolicy").length - 1 === recShop.items.length);
-  await page.waitForFunction(() => /501/.test(document.getElementById("endpoint-probe").textContent), null, { timeout: 10000 });
-  check("the policies panel says simulate is not built yet", true);
-  await shot(page, "09-recommended.png");
+  await shot(page, "14-recommended.png");
+
+  // 12. Posture: the scan's findings, the policy category (the sock-shop fixture's dead
+  // selectors, with their "did you mean"), the ranked workloads linking to the map.
+  const posture = await apiGet("/api/v1/posture");
+  await page.keyboard.press("5");
+  await page.waitForFunction((n) => +document.body.dataset.postureFindings === n, posture.findings.length, { timeout: 15000 });
+  const policyText = await page.textContent("#policy-findings");
+  const lint = posture.findings.filter((f) => f.id.startsWith("POLICY_"));
+  check(`the policy section lists the scan's ${lint.length} policy findings`,
+    lint.length > 0 && lint.every((f) => policyText.includes(f.message)) && /did you mean name=carts/.test(policyText),
+    `policy section '${policyText.slice(0, 300)}'`);
+  await page.selectOption("#posture-category", "policy");
+  check("the findings filter by category", (await page.textContent("#posture-count")).startsWith(`${lint.length} of ${posture.findings.length}`),
+    await page.textContent("#posture-count"));
+  await shot(page, "15-posture.png");
+  const ranked = posture.risk.find((r) => mapW.nodes.some((n) => n.id === `${r.resource.namespace}/${r.resource.name}`));
+  check("a ranked workload is on the map", !!ranked, "none");
+  if (ranked) {
+    const id = `${ranked.resource.namespace}/${ranked.resource.name}`;
+    await page.click(`#risk-table button.posture-map[data-node="${id}"]`);
+    await page.waitForFunction((k) => document.getElementById("details").dataset.selected === k, id, { timeout: 10000 });
+    check(`a ranked workload links to its node on the map (${id})`, true);
+    await shot(page, "16-posture-on-map.png");
+  }
+
+  // 13. A dense map (here: at most 10 lines drawn at first, ?drawMax=10): the quieter lines
+  // join the canvas when a node is selected, a search is typed or every line is asked for.
+  {
+    const p2 = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    p2.on("pageerror", (e) => pageErrors.push(String(e)));
+    await p2.goto(base + "/?poll=600000&drawMax=10");
+    await p2.locator("#login").waitFor({ state: "visible", timeout: 15000 });
+    await p2.fill("#token", token);
+    await p2.press("#token", "Enter");
+    await p2.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 30000 });
+    const lines0 = await p2.evaluate(() => [+document.body.dataset.linesDrawn, window.__stockade.lines.size]);
+    check(`a dense map draws its busiest lines first (${lines0[0]} of ${lines0[1]})`, lines0[0] >= 10 && lines0[0] < lines0[1],
+      JSON.stringify(lines0));
+    const quiet = await p2.evaluate(() => {
+      const s = window.__stockade;
+      for (const [pk, l] of s.lines) if (!s.graph.hasEdge(pk)) return l.src === l.dst ? null : l.dst;
+      return null;
+    });
+    // Select the node through the map's own click path: its details and its lines.
+    const xy = await p2.evaluate((id) => {
+      const s = window.__stockade;
+      const box = document.getElementById("graph").getBoundingClientRect();
+      s.sigma.getCamera().setState({ x: 0.5, y: 0.5, ratio: 1, angle: 0 });
+      const p = s.sigma.framedGraphToViewport(s.sigma.getNodeDisplayData(id));
+      return { x: box.left + p.x, y: box.top + p.y };
+    }, quiet);
+    await p2.waitForTimeout(400);
+    await p2.mouse.click(xy.x, xy.y);
+    await p2.waitForFunction((id) => document.getElementById("details").dataset.selected === id, quiet, { timeout: 10000 });
+    await p2.waitForFunction((n) => +document.body.dataset.linesDrawn > n, lines0[0], { timeout: 10000 }).catch(() => {});
+    const lines1 = await p2.evaluate((id) => [+document.body.dataset.linesDrawn, (window.__stockade.adj.get(id) || []).every((pk) => window.__stockade.graph.hasEdge(pk))], quiet);
+    check(`selecting ${quiet} draws its quieter lines too`, lines1[0] > lines0[0] && lines1[1], JSON.stringify(lines1));
+    await p2.check("#draw-all");
+    const lines2 = await p2.evaluate(() => +document.body.dataset.linesDrawn);
+    check("'draw every line' draws them all", lines2 === lines0[1], `${lines2} of ${lines0[1]}`);
+    await p2.screenshot({ path: join(out, "17-dense-all-lines.png") });
+    await p2.close();
+  }
 
   check("no script errors in the page", pageErrors.length === 0, pageErrors.join("; "));
   check("nothing requested outside the server", external.length === 0, external.join(", "));

@@ -44,7 +44,7 @@ trap cleanup EXIT
 head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$work/token"
 zcat "$root/demo/flows/hubble.json.gz" >"$work/flows.json"
 cd "$root"
-"$stockade" serve -f demo/cluster -f demo/policies --store "sqlite:$work/stockade.db" \
+"$stockade" serve -f demo/cluster -f demo/policies -f tests/data/policy_lint/sock-shop.yaml --store "sqlite:$work/stockade.db" \
   --listen 127.0.0.1:0 --token-file "$work/token" 2>"$out/serve.log" &
 server=$!
 addr=""

@@ -250,7 +250,8 @@ try:
                       "subjects": [{"kind": "User", "name": "alice",
                                     "apiGroup": "rbac.authorization.k8s.io"}]})
     check(code == 201, "console role bound to alice")
-    for resource in ("map", "audit", "baselines", "openapi"):
+    for resource in ("map", "audit", "baselines", "openapi", "events", "posture", "verify",
+                     "recommendations"):
         expect("alice", "get", resource, "stockade.io", True)
     expect("alice", "update", "baselines", "stockade.io", True)
     for verb, resource in [("delete", "baselines"), ("create", "agentbatches"), ("create", "flows"),

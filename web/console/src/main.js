@@ -4,8 +4,12 @@
 // tab's sessionStorage.
 import Graph from "graphology";
 import Sigma from "sigma";
+import { EdgeLineProgram } from "sigma/rendering";
 import { layout } from "./layout.js";
 import { podInGroup, summarizeDetail, edgeKey } from "./model.js";
+import { followEvents } from "./live.js";
+import { renderPolicyFindings, renderRisk, renderFindings, summaryText } from "./posture.js";
+import { buildDraft, draftYaml, readableSummary, readSimulation, policiesOfWorkload } from "./decide.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "stockade.token";
@@ -17,6 +21,8 @@ const MAX_LIST = 400;
 // Picking edges under the mouse draws every edge a second time into an offscreen buffer; past
 // this many edges the edge list (and the audit links) select edges instead of the canvas.
 const EDGE_EVENTS_MAX = Number(params.get("edgeEvents")) || 10000;
+// Lines drawn at most on a dense map until "draw every line" (see renderMap).
+const DRAW_MAX = Number(params.get("drawMax")) || 10000;
 
 const state = {
   by: "workload",
@@ -36,9 +42,23 @@ const state = {
   baselines: [],
   view: "map",
   loads: 0,
+  // The decision being drafted: workloads (ids), edges marked allowed / denied (key → edge).
+  decision: { workloads: new Set(), allow: new Map(), deny: new Map() },
+  recs: null, // GET /api/v1/recommendations?acceptBlocked=true: {items} or {error}
+  recsStale: true,
+  sims: new Map(), // draft YAML → simulation answer (or {error})
+  posture: null,
+  postureStale: true,
+  live: "starting", // "sse" while the event stream is open, "polling" otherwise
+  sseEvents: 0,
 };
 // For the browser test and the benchmark: a read-only look at what the page holds.
 window.__stockade = state;
+
+// Where the time of the first load goes (the TTI benchmark reads these marks).
+function mark(name) {
+  if (state.loads === 0 && performance.mark) performance.mark(name);
+}
 
 function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -166,11 +186,20 @@ async function loadMap() {
   const res = await api("/api/v1/map?" + key, { headers });
   if (res.status === 304) return false;
   if (!res.ok) throw new Error("map: " + (await errorOf(res)));
+  mark("map-response");
   const data = await res.json();
+  mark("map-parsed");
   state.etag = res.headers.get("ETag");
   state.mapKey = key;
+  // New data: the recommendations and the simulations of drafts are answers about the old.
+  state.recsStale = true;
+  state.sims = new Map();
   renderMap(data, key);
   return true;
+}
+
+function edgePrograms(dense) {
+  return dense ? { line: EdgeLineProgram, arrow: EdgeLineProgram } : {};
 }
 
 function renderMap(data, key) {
@@ -179,7 +208,11 @@ function renderMap(data, key) {
   state.map = { nodes: new Map(nodes.map((n) => [n.id, n])), edges: new Map(), summary: data.summary || {} };
   const pos = layout(nodes, state.positions);
   state.positions = pos;
-  const g = new Graph({ multi: true, type: "directed", allowSelfLoops: true });
+  mark("layout");
+  // One line per ordered pair of nodes: the edges of a pair (its ports) would be drawn on top of
+  // each other, and a simple graph is cheaper to build and draw than a multigraph. A click on
+  // the line selects the pair's busiest edge; the details list the pair's other ports.
+  const g = new Graph({ multi: false, type: "directed", allowSelfLoops: true });
   const degree = new Map();
   for (const e of edges) {
     degree.set(e.src, (degree.get(e.src) || 0) + 1);
@@ -198,43 +231,103 @@ function renderMap(data, key) {
   const arrows = edges.length <= 20000;
   // Thin lines on dense maps: they read better, and every pixel of a line costs fill time.
   const dense = edges.length > 10000;
+  // One object per line (an ordered node pair): its edges' keys (the busiest first), total
+  // count, outcomes; and each node's lines. Written for speed: this loop runs over every edge
+  // of the map before anything is drawn.
+  const lines = new Map(); // "src|dst" → {src, dst, count, dropped, failed, keys, top}
+  const adj = new Map(); // node → ["src|dst" of its lines]
+  const push = (id, pk) => {
+    const a = adj.get(id);
+    if (a) a.push(pk);
+    else adj.set(id, [pk]);
+  };
+  const nodeIds = state.map.nodes;
   for (const e of edges) {
     const k = edgeKey(e);
-    if (!g.hasNode(e.src) || !g.hasNode(e.dst) || state.map.edges.has(k)) continue;
+    if (!nodeIds.has(e.src) || !nodeIds.has(e.dst) || state.map.edges.has(k)) continue;
     state.map.edges.set(k, e);
-    g.addDirectedEdgeWithKey(k, e.src, e.dst, {
-      size: dense ? 0.5 : 0.6 + Math.log10(1 + (e.count || 0)) / 2,
-      color: edgeColor(e),
-      type: arrows ? "arrow" : "line",
-    });
+    const pk = e.src + "|" + e.dst;
+    const o = e.outcomes;
+    const n = e.count || 0;
+    const line = lines.get(pk);
+    if (line === undefined) {
+      lines.set(pk, { src: e.src, dst: e.dst, count: n, dropped: !!o && o.dropped > 0, failed: !!o && o.failed > 0, keys: [k], top: n });
+      push(e.src, pk);
+      if (e.src !== e.dst) push(e.dst, pk);
+      continue;
+    }
+    if (n > line.top) {
+      line.keys.unshift(k);
+      line.top = n;
+    } else line.keys.push(k);
+    line.count += n;
+    line.dropped ||= !!o && o.dropped > 0;
+    line.failed ||= !!o && o.failed > 0;
   }
+  const type = arrows && !dense ? "arrow" : "line";
+  // On a map of more lines than DRAW_MAX, the quieter lines are not drawn until asked for
+  // ("draw every line"), selected or searched: each line drawn costs raster time in software
+  // WebGL on every frame, and each line in the graph costs building and processing time. They
+  // join the graph when they are to be drawn (ensureLine). Every edge stays in the list, the
+  // search and the selection.
+  state.drawMin = 0;
+  if (lines.size > DRAW_MAX) {
+    const counts = [...lines.values()].map((l) => l.count).sort((a, b) => b - a);
+    state.drawMin = counts[DRAW_MAX - 1];
+  }
+  state.lineAttrs = (l) => ({
+    weight: l.count,
+    size: dense ? 0.5 : 0.6 + Math.log10(1 + l.count) / 2,
+    color: edgeColor({ outcomes: { dropped: l.dropped ? 1 : 0, failed: l.failed ? 1 : 0 } }),
+    type,
+  });
+  for (const [pk, l] of lines)
+    if (l.count >= state.drawMin || state.drawAll) g.addDirectedEdgeWithKey(pk, l.src, l.dst, state.lineAttrs(l));
+  document.body.dataset.linesDrawn = String(g.size);
+  // "src|dst" → the line's edge keys, the busiest first.
+  state.pairs = { get: (pk) => { const l = lines.get(pk); return l && l.keys; } };
+  state.lines = lines;
+  state.adj = adj;
   state.graph = g;
+  mark("graph-built");
   const fresh = !state.sigma;
   if (!state.sigma) {
     state.sigma = new Sigma(g, $("graph"), {
-      enableEdgeEvents: g.size <= EDGE_EVENTS_MAX,
+      enableEdgeEvents: lines.size <= EDGE_EVENTS_MAX,
       // The map updates while another view is shown (its container hidden, zero-sized).
       allowInvalidContainer: true,
       labelRenderedSizeThreshold: g.order <= 300 ? 0 : g.order <= 2000 ? 7 : 100,
       renderEdgeLabels: false,
       labelColor: { color: "#d8dee6" },
+      // Panning a dense map redraws every line per frame; without them while the camera moves.
+      hideEdgesOnMove: lines.size > 10000,
       defaultEdgeType: "line",
-      zIndex: true,
+      // A dense map's edges are 1-pixel GL lines (2 vertices each, not a 6-vertex rectangle),
+      // and only that program is compiled (shader compilation is slow in software WebGL).
+      edgeProgramClasses: edgePrograms(dense),
+      // Sorting 50,000 edges by z-index on every frame costs more than the highlight is worth.
+      zIndex: lines.size <= EDGE_EVENTS_MAX,
       nodeReducer,
       edgeReducer,
     });
-    state.sigma.on("clickEdge", ({ edge }) => select({ type: "edge", key: edge }));
+    state.sigma.on("clickEdge", ({ edge }) => {
+      const list = state.pairs.get(edge);
+      if (list) select({ type: "edge", key: list[0] });
+    });
     state.sigma.on("clickNode", ({ node }) => select({ type: "node", key: node }));
     state.sigma.on("clickStage", () => select(null));
   } else {
+    if (state.dense !== dense) state.sigma.setSetting("edgeProgramClasses", edgePrograms(dense));
     state.sigma.setGraph(g);
     if (key !== state.shownKey) state.sigma.getCamera().setState({ x: 0.5, y: 0.5, ratio: 1, angle: 0 });
   }
   state.shownKey = key;
+  state.dense = dense;
+  mark("sigma-drawn");
   // Every label on small maps; on large ones only the bigger nodes' (sigma also skips overlaps).
   const labels = g.order <= 300 ? 0 : g.order <= 2000 ? 7 : 100;
   if (state.sigma.getSetting("labelRenderedSizeThreshold") !== labels) state.sigma.setSetting("labelRenderedSizeThreshold", labels);
-  const edgeEvents = g.size <= EDGE_EVENTS_MAX;
+  const edgeEvents = lines.size <= EDGE_EVENTS_MAX;
   if (state.sigma.getSetting("enableEdgeEvents") !== edgeEvents) state.sigma.setSetting("enableEdgeEvents", edgeEvents);
   if (state.selected && !(state.selected.type === "edge" ? state.map.edges.has(state.selected.key) : g.hasNode(state.selected.key)))
     state.selected = null;
@@ -243,7 +336,7 @@ function renderMap(data, key) {
   refreshFilters(!fresh);
   showDetails();
   document.body.dataset.nodes = String(g.order);
-  document.body.dataset.edges = String(g.size);
+  document.body.dataset.edges = String(state.map.edges.size);
   document.body.dataset.mapLoads = String(state.loads);
 }
 
@@ -287,16 +380,27 @@ function nodeReducer(node, attrs) {
   }
   return res;
 }
+// `edge` is a pair "src|dst": shown when one of its edges passes the filters.
 function edgeReducer(edge, attrs) {
-  if (!edgeVisible(edge)) return Object.assign({}, attrs, { hidden: true });
+  const list = state.pairs.get(edge);
+  if (!list || !list.some(edgeVisible)) return Object.assign({}, attrs, { hidden: true });
   const sel = state.selected;
-  if (sel && ((sel.type === "edge" && sel.key === edge) || (sel.type === "node" && state.graph.extremities(edge).includes(sel.key))))
-    return Object.assign({}, attrs, { color: "#ffffff", size: attrs.size + 1.5, zIndex: 2 });
+  let hit = false;
+  if (sel && sel.type === "edge") hit = list.includes(sel.key);
+  else if (sel) {
+    const e = state.map.edges.get(list[0]);
+    hit = e.src === sel.key || e.dst === sel.key;
+  }
+  if (hit) return Object.assign({}, attrs, { color: "#ffffff", size: attrs.size + 1.5, zIndex: 2 });
+  if (attrs.weight < state.drawMin && !state.drawAll && !state.search) return Object.assign({}, attrs, { hidden: true });
   return attrs;
 }
 
 function refreshFilters(render = true) {
   if (!state.sigma) return;
+  if (state.drawMin > 0 && state.drawAll) ensureLines(state.lines.keys());
+  else if (state.drawMin > 0 && state.search)
+    ensureLines([...state.lines.keys()].filter((pk) => (state.pairs.get(pk) || []).some(edgeVisible)));
   if (render) state.sigma.refresh({ skipIndexation: true });
   // The edge list: the edges the filters leave, busiest first.
   const list = [];
@@ -314,16 +418,99 @@ function refreshFilters(render = true) {
     .join("");
   const total = state.map.edges.size;
   $("search-msg").textContent = `${list.length} of ${total} edges shown` + (list.length > MAX_LIST ? ` (list: the ${MAX_LIST} busiest)` : "");
+  const quiet = state.drawMin > 0 && !state.drawAll && !state.search;
+  $("draw-all-card").hidden = !(state.drawMin > 0);
+  $("draw-all-msg").textContent = quiet ? `the ${DRAW_MAX} busiest of ${state.lines.size} lines are drawn` : "";
   document.body.dataset.visibleEdges = String(list.length);
 }
 
 // ---------------------------------------------------------------- selection and details
 
+let canvasTimer = 0;
+let canvasJob = null;
+function deferCanvas(job) {
+  canvasJob = job;
+  clearTimeout(canvasTimer);
+  // At the latest after a second; earlier when the details say they are complete.
+  canvasTimer = setTimeout(flushCanvas, 1000);
+  if (!state.clickAt) requestAnimationFrame(() => setTimeout(flushCanvas, 0));
+}
+function flushCanvas() {
+  clearTimeout(canvasTimer);
+  const job = canvasJob;
+  canvasJob = null;
+  if (job) job();
+}
+
+// A line joins the graph (to be drawn) if it is not in it yet; false when there is no such line.
+// Added while sigma runs, it is processed with the next frame.
+function ensureLine(pk) {
+  const g = state.graph;
+  if (g.hasEdge(pk)) return true;
+  const l = state.lines && state.lines.get(pk);
+  if (!l) return false;
+  g.addDirectedEdgeWithKey(pk, l.src, l.dst, state.lineAttrs(l));
+  state.linesAdded = (state.linesAdded || 0) + 1;
+  return true;
+}
+function ensureLines(keys) {
+  for (const pk of keys) ensureLine(pk);
+  document.body.dataset.linesDrawn = String(state.graph.size);
+}
+
+// The nodes and lines a selection highlights (for a partial redraw).
+function touched(sel) {
+  const out = { nodes: [], edges: [] };
+  const g = state.graph;
+  if (!sel || !g) return out;
+  if (sel.type === "node" && g.hasNode(sel.key)) {
+    out.nodes.push(sel.key);
+    out.edges.push(...(state.adj.get(sel.key) || []));
+  } else if (sel.type === "edge") {
+    const e = state.map.edges.get(sel.key);
+    if (e && state.lines.has(`${e.src}|${e.dst}`)) {
+      out.nodes.push(e.src, e.dst);
+      out.edges.push(`${e.src}|${e.dst}`);
+    }
+  }
+  return out;
+}
+
 function select(sel) {
+  const before = touched(state.selected);
   state.selected = sel;
-  if (state.sigma) state.sigma.refresh({ skipIndexation: true });
+  // From the click to the draft and its simulation on screen (body[data-draft-ms]).
+  state.clickAt = sel && sel.type === "node" ? performance.now() : 0;
+  if (state.sigma) {
+    // On a large map only what the selection changes is reduced and redrawn again (a full
+    // refresh reprocesses every line); with z-ordering (small maps) everything is re-sorted.
+    const after = touched(sel);
+    // The selection's quieter lines join the graph when the canvas is redrawn (after the
+    // details); lines new to the graph are not indexed yet, so that is a full refresh.
+    const missing = after.edges.filter((pk) => !state.graph.hasEdge(pk));
+    const partial = state.sigma.getSetting("zIndex")
+      ? null
+      : { nodes: [...new Set([...before.nodes, ...after.nodes])], edges: [...new Set([...before.edges, ...after.edges])] };
+    const redraw = () => {
+      if (missing.length) {
+        ensureLines(missing);
+        state.sigma.refresh();
+      } else if (partial) {
+        partial.edges = partial.edges.filter((pk) => state.graph.hasEdge(pk));
+        state.sigma.refresh({ partialGraph: partial, skipIndexation: true });
+      }
+      else state.sigma.refresh({ skipIndexation: true });
+    };
+    // Drawing a dense map in software WebGL takes a good part of a second: the details (the
+    // draft and its simulation) go on screen first, the highlight on the canvas after them.
+    if (state.lines.size > 10000) deferCanvas(redraw);
+    else redraw();
+  }
   for (const li of $("edge-list").children) li.setAttribute("aria-selected", String(!!sel && li.dataset.key === sel.key));
   showDetails();
+  // No simulation to wait for: the canvas after this frame.
+  if (canvasJob && !/simulating/.test(($("node-sim") || {}).textContent || ""))
+    requestAnimationFrame(() => setTimeout(flushCanvas, 0));
 }
 
 function auditFor(e) {
@@ -373,14 +560,16 @@ function showDetails() {
   if (sel.type === "node") {
     const n = state.map.nodes.get(sel.key) || { id: sel.key };
     const iso = n.isolated || {};
-    const out = [...state.map.edges.values()].filter((e) => e.src === n.id).length;
-    const inn = [...state.map.edges.values()].filter((e) => e.dst === n.id).length;
+    const mine = incidentEdges([n.id]);
+    const out = mine.filter((e) => e.src === n.id).length;
+    const inn = mine.filter((e) => e.dst === n.id).length;
     box.innerHTML = `<div class="card"><div class="card-title" id="d-title">${esc(n.id)}</div><dl class="kv">
       <dt>kind</dt><dd>${esc(n.kind || "")}</dd>
       <dt>ingress</dt><dd>${iso.ingress ? '<span class="pill allowed">isolated</span>' : '<span class="pill failed">not isolated</span>'}</dd>
       <dt>egress</dt><dd>${iso.egress ? '<span class="pill allowed">isolated</span>' : '<span class="pill failed">not isolated</span>'}</dd>
       <dt>edges</dt><dd>${out} out, ${inn} in</dd>
-      <dt>labels</dt><dd>${Object.entries(n.labels || {}).map(([k, v]) => esc(`${k}=${v}`)).join("<br>") || "—"}</dd></dl></div>`;
+      <dt>labels</dt><dd>${Object.entries(n.labels || {}).map(([k, v]) => esc(`${k}=${v}`)).join("<br>") || "—"}</dd></dl></div>
+      ${nodeDraftCard(n)}`;
     return;
   }
   const e = state.map.edges.get(sel.key);
@@ -419,10 +608,289 @@ function showDetails() {
     <dt>last seen</dt><dd>${esc(fmtTime(e.last_seen))}</dd>
     <dt>verdict</dt><dd id="d-verdict">${verdict}</dd>
     <dt>baseline</dt><dd id="d-baseline">${namespaces.map((ns) => baselineLine(ns, events)).join("") || "—"}</dd>
-    </dl></div>
+    </dl>${pairPorts(e)}${edgeDecisionButtons(e)}</div>
     <div class="card"><div class="card-title">Audit events of this edge (${events.length})</div>
     ${events.slice(-20).reverse().map((ev) => `<div><span class="pill ${esc(ev.kind)}">${esc(ev.kind)}</span> ${esc(fmtTime(ev.time))}<br><span class="muted small">${esc(ev.src)} → ${esc(ev.dst)}</span></div>`).join("") || '<span class="muted">none</span>'}
     ${state.by === "pod" ? "" : '<p class="muted small">At this granularity, events are matched to the edge by pod name (a workload\'s pods are named after it).</p>'}</div>`;
+}
+
+// ---------------------------------------------------------------- decide → draft → simulate → apply
+
+async function loadRecs() {
+  if (state.recsLoading) return state.recsLoading;
+  state.recsLoading = (async () => {
+    const res = await api("/api/v1/recommendations?acceptBlocked=true");
+    state.recs = res.ok ? { items: (await res.json()).items || [] } : { items: [], error: await errorOf(res) };
+    state.recsStale = false;
+  })().finally(() => (state.recsLoading = null));
+  return state.recsLoading;
+}
+
+// The simulation of a draft (POST /api/v1/simulate), once per draft and data version.
+function simulation(yaml) {
+  if (state.sims.has(yaml)) return state.sims.get(yaml);
+  const entry = { pending: true };
+  state.sims.set(yaml, entry);
+  (async () => {
+    const res = await api("/api/v1/simulate", { method: "POST", headers: { "Content-Type": "application/yaml" }, body: yaml });
+    if (res.ok) entry.answer = await res.json();
+    else entry.error = await errorOf(res);
+  })()
+    .catch((e) => (entry.error = String(e.message || e)))
+    .finally(() => {
+      entry.pending = false;
+      showDetails();
+      if (state.view === "policies") renderDecision();
+    });
+  return entry;
+}
+
+function simulationHtml(entry, id) {
+  if (!entry || entry.pending) return `<div id="${id}" class="muted">simulating…</div>`;
+  if (entry.error) return `<div id="${id}" data-error="true"><span class="pill failed">simulation unavailable</span> <span class="muted small">${esc(entry.error)}</span></div>`;
+  const r = readSimulation(entry.answer);
+  const broken = r.broken.length
+    ? `<table class="small"><tbody>${r.broken.slice(0, 20).map((c) => `<tr class="broken"><td>${esc(c.src)} → ${esc(c.dst)}</td><td>${esc(c.protocol)}/${esc(c.port)}</td><td>${esc(c.established ?? "")}</td></tr>`).join("")}</tbody></table>`
+    : "";
+  const exposure = r.exposure.length
+    ? `<table class="small"><thead><tr><th>namespace</th><th>newly denied</th><th>newly allowed</th></tr></thead><tbody>${r.exposure
+      .map((x) => `<tr><td>${esc(x.ns)}</td><td>−${x.denied}</td><td>+${x.allowed}</td></tr>`).join("")}</tbody></table>`
+    : `<p class="muted small">no connection changes verdict</p>`;
+  return `<div id="${id}" data-broken="${r.broken.length}">
+    <div>${r.broken.length ? `<span class="pill denied">${r.broken.length} observed edge(s) would break</span>` : `<span class="pill allowed">no observed edge breaks</span>`}
+      <span class="muted small">(${r.checked} observed edges checked)</span></div>${broken}
+    <div class="card-title small">Exposure: connections (pod pairs) into each namespace whose verdict changes</div>${exposure}</div>`;
+}
+
+function summaryHtml(lines) {
+  return lines.map((l) => `<li class="${l.kind}">${esc(l.text)}</li>`).join("");
+}
+
+// The draft of the one workload shown in the details, and its simulation: what selecting a
+// workload shows at once.
+function nodeDraftCard(n) {
+  const title = `<div class="card-title">Draft for this workload</div>`;
+  if (state.by !== "workload" || !n.namespace || n.namespace === "world" || n.kind === "Node")
+    return `<div class="card" id="node-draft">${title}<p class="muted small">Policies are drafted per workload: switch to workload granularity.</p></div>`;
+  if (!state.recs || state.recsStale) {
+    loadRecs().then(showDetails, fail);
+    return `<div class="card" id="node-draft">${title}<p class="muted">reading the recommendations…</p></div>`;
+  }
+  if (state.recs.error) return `<div class="card" id="node-draft">${title}<p class="muted small">${esc(state.recs.error)}</p></div>`;
+  const draft = buildDraft({ workloads: new Set([n.id]), allow: new Map(), deny: new Map() }, state.recs.items, state.map.nodes);
+  if (!draft.policies.length)
+    return `<div class="card" id="node-draft">${title}<p class="muted small">No recommended policy selects ${esc(n.id)}.</p></div>`;
+  const yaml = draftYaml(draft.policies);
+  const entry = simulation(yaml);
+  if (!entry.pending && state.clickAt) {
+    // Measured at the next frame: the details are on screen then.
+    const t0 = state.clickAt;
+    requestAnimationFrame(() => {
+      document.body.dataset.draftMs = (performance.now() - t0).toFixed(0);
+      setTimeout(flushCanvas, 0);
+    });
+    state.clickAt = 0;
+  }
+  const inDecision = state.decision.workloads.has(n.id);
+  return `<div class="card" id="node-draft">${title}
+    <ul class="summary" id="node-draft-summary">${summaryHtml(readableSummary(draft, incidentEdges([n.id])))}</ul>
+    <div class="muted small">${draft.policies.map((p) => esc(p.metadata.name)).join(", ")}</div>
+    ${simulationHtml(entry, "node-sim")}
+    <div class="actions"><button id="decide-node" data-node="${esc(n.id)}">${inDecision ? "remove from the decision" : "add to the decision"}</button>
+    <button id="open-decide">open Decide</button></div></div>`;
+}
+
+// The other ports between the same two nodes (drawn as one line).
+function pairPorts(e) {
+  const list = (state.pairs && state.pairs.get(`${e.src}|${e.dst}`)) || [];
+  if (list.length < 2) return "";
+  const k = edgeKey(e);
+  return `<div class="small">also between them: ${list.filter((x) => x !== k).map((x) => {
+    const o = state.map.edges.get(x);
+    return `<button class="linklike pair-port" data-key="${esc(x)}">${esc(o.protocol)}/${esc(o.port)} ×${o.count}</button>`;
+  }).join(" ")}</div>`;
+}
+
+// The map's edges into or out of these nodes (through the graph's lines, not every edge).
+function incidentEdges(ids) {
+  const g = state.graph;
+  const out = [];
+  const seen = new Set();
+  for (const id of ids) {
+    if (!g || !g.hasNode(id)) continue;
+    for (const pk of state.adj.get(id) || []) {
+      if (seen.has(pk)) continue;
+      seen.add(pk);
+      for (const k of state.pairs.get(pk) || []) out.push(state.map.edges.get(k));
+    }
+  }
+  return out;
+}
+
+// The workloads a draft's NetworkPolicies are for (their stockade.io/workload annotation).
+function draftWorkloads(draft) {
+  const ids = [];
+  for (const p of draft.policies) {
+    const w = ((p.metadata || {}).annotations || {})["stockade.io/workload"];
+    if (w) ids.push(`${p.metadata.namespace}/${w.slice(w.indexOf("/") + 1)}`);
+  }
+  return ids;
+}
+
+function edgeDecisionButtons(e) {
+  const k = edgeKey(e);
+  const allowed = state.decision.allow.has(k);
+  const denied = state.decision.deny.has(k);
+  return `<div class="actions"><button class="decide-edge" data-mark="allow" aria-pressed="${allowed}">${allowed ? "✓ marked allowed" : "mark allowed"}</button>
+    <button class="decide-edge" data-mark="deny" aria-pressed="${denied}">${denied ? "✓ marked denied" : "mark denied (guardrail)"}</button></div>`;
+}
+
+function markEdge(mark) {
+  const sel = state.selected;
+  if (!sel || sel.type !== "edge") return;
+  const e = state.map.edges.get(sel.key);
+  if (!e) return;
+  const d = state.decision;
+  const [mine, other] = mark === "allow" ? [d.allow, d.deny] : [d.deny, d.allow];
+  if (mine.has(sel.key)) mine.delete(sel.key);
+  else {
+    mine.set(sel.key, e);
+    other.delete(sel.key);
+  }
+  decisionChanged();
+}
+
+function decisionChanged() {
+  state.dryRunOf = "";
+  const d = state.decision;
+  document.body.dataset.decision = String(d.workloads.size + d.allow.size + d.deny.size);
+  showDetails();
+  renderDecision();
+}
+
+function currentDraft() {
+  if (!state.recs || !state.map) return { policies: [], missing: [], refused: [], guarded: [] };
+  return buildDraft(state.decision, state.recs.items, state.map.nodes);
+}
+
+function renderDecision() {
+  const d = state.decision;
+  const chips = [
+    ...[...d.workloads].map((id) => ({ kind: "workload", key: id, text: id })),
+    ...[...d.allow].map(([k, e]) => ({ kind: "allow", key: k, text: `allow ${e.src} → ${e.dst} ${e.protocol}/${e.port}` })),
+    ...[...d.deny].map(([k, e]) => ({ kind: "deny", key: k, text: `deny ${e.src} → ${e.dst} ${e.protocol}/${e.port}` })),
+  ];
+  $("decide-selection").innerHTML = chips.length
+    ? chips.map((c) => `<li class="${c.kind}">${esc(c.text)}<button class="undecide" data-kind="${c.kind}" data-key="${esc(c.key)}" aria-label="remove ${esc(c.text)}">×</button></li>`).join("")
+    : `<li class="muted">nothing decided yet</li>`;
+  if (chips.length && (!state.recs || state.recsStale)) {
+    loadRecs().then(renderDecision, fail);
+    $("draft-status").textContent = "reading the recommendations…";
+    return;
+  }
+  const draft = currentDraft();
+  const yaml = draftYaml(draft.policies);
+  state.draftYaml = yaml;
+  $("draft-summary").innerHTML = summaryHtml(readableSummary(draft, incidentEdges(draftWorkloads(draft))));
+  const notes = [];
+  if (state.recs && state.recs.error) notes.push(state.recs.error);
+  if (draft.missing.length) notes.push(`no recommended policy for ${draft.missing.join(", ")}`);
+  if (draft.refused.length) notes.push(`no guardrail for edges with an end outside the cluster: ${draft.refused.map((e) => `${e.src} → ${e.dst}`).join(", ")}`);
+  $("draft-status").textContent = notes.join("; ");
+  $("draft-count").textContent = String(draft.policies.length);
+  $("draft-yaml").textContent = yaml;
+  const link = $("draft-download");
+  if (link.href) URL.revokeObjectURL(link.href);
+  link.hidden = !yaml;
+  if (yaml) link.href = URL.createObjectURL(new Blob([yaml], { type: "application/yaml" }));
+  document.body.dataset.draftPolicies = String(draft.policies.length);
+  $("simulate").disabled = !yaml;
+  $("apply-dry").disabled = !yaml;
+  $("apply").disabled = !yaml || state.dryRunOf !== yaml;
+  const entry = yaml && state.sims.get(yaml);
+  $("sim-result").innerHTML = entry ? simulationHtml(entry, "decide-sim") : "";
+  $("sim-status").textContent = entry ? "" : yaml ? "not simulated yet" : "";
+}
+
+async function applyDraft(dry) {
+  const yaml = state.draftYaml;
+  if (!yaml) return;
+  $("apply-status").textContent = dry ? "dry run…" : "applying…";
+  const res = await api("/api/v1/apply" + (dry ? "?dryRun=All" : ""), {
+    method: "POST",
+    headers: { "Content-Type": "application/yaml" },
+    body: yaml,
+  });
+  const text = await res.text();
+  let shown = text;
+  try {
+    shown = JSON.stringify(JSON.parse(text), null, 2);
+  } catch (_) {}
+  $("apply-result").textContent = shown;
+  if (!res.ok) {
+    $("apply-status").innerHTML = `<span class="pill failed">${dry ? "dry run" : "apply"} refused</span> ${esc(res.status)}`;
+    document.body.dataset.applyStatus = `${dry ? "dry" : "apply"}-${res.status}`;
+    return;
+  }
+  document.body.dataset.applyStatus = `${dry ? "dry" : "apply"}-ok`;
+  if (dry) {
+    state.dryRunOf = yaml;
+    $("apply-status").innerHTML = `<span class="pill allowed">dry run accepted</span> the API server would take these policies; Apply them now.`;
+  } else {
+    state.dryRunOf = "";
+    $("apply-status").innerHTML = `<span class="pill allowed">applied</span>`;
+    state.recsStale = true;
+    refresh();
+  }
+  $("apply").disabled = state.dryRunOf !== yaml;
+}
+
+// ---------------------------------------------------------------- posture
+
+async function loadPosture() {
+  const res = await api("/api/v1/posture");
+  if (!res.ok) {
+    $("posture-summary").textContent = "posture: " + (await errorOf(res));
+    return;
+  }
+  state.posture = await res.json();
+  state.postureStale = false;
+  renderPosture();
+}
+
+function renderPosture() {
+  const data = state.posture;
+  if (!data) return;
+  $("posture-summary").textContent = summaryText(data);
+  $("policy-findings").innerHTML = renderPolicyFindings(data, esc);
+  $("risk").innerHTML = renderRisk(data, esc);
+  const f = renderFindings(data, { category: $("posture-category").value, severity: $("posture-severity").value, text: $("posture-filter").value }, esc);
+  $("findings").innerHTML = f.html;
+  $("posture-count").textContent = `${f.count} of ${(data.findings || []).length}`;
+  document.body.dataset.postureFindings = String((data.findings || []).length);
+}
+
+// A posture row's link: a workload's node (at workload level), or the namespace as a search.
+async function showPostureTarget(node, search) {
+  setView("map");
+  if (node) {
+    if (state.by !== "workload") {
+      state.by = "workload";
+      $("by").value = "workload";
+      await loadMap();
+    }
+    if (!state.map.nodes.has(node)) {
+      setStatus(`${node} is not on the map (no traffic seen)`, true);
+      return;
+    }
+    select({ type: "node", key: node });
+    const a = state.sigma.getNodeDisplayData(node);
+    if (a) state.sigma.getCamera().animate({ x: a.x, y: a.y, ratio: 0.5 }, { duration: 300 });
+  } else if (search) {
+    $("search").value = search;
+    state.search = search.toLowerCase();
+    refreshFilters();
+  }
 }
 
 // ---------------------------------------------------------------- audit
@@ -462,8 +930,13 @@ async function loadAudit() {
 function auditRows() {
   const kind = $("audit-kind").value;
   const t = $("audit-filter").value.trim().toLowerCase();
+  const range = state.auditRange;
   return state.audit.filter((ev) => {
     if (kind && ev.kind !== kind) return false;
+    if (range) {
+      const t = Date.parse(ev.time);
+      if (!(t >= range[0] && t < range[1])) return false;
+    }
     if (!t) return true;
     return `${ev.src} ${ev.dst} ${ev.protocol}/${ev.port} ${ev.kind} ${summarizeDetail(ev)}`.toLowerCase().includes(t);
   });
@@ -512,13 +985,24 @@ function renderTimeline(rows) {
     let y = h - 16;
     for (const k of ["denied", "outside-baseline"]) {
       const bh = (c[k] / max) * (h - 26);
-      if (bh > 0) out += `<rect class="${k}" x="${10 + i * bw}" y="${y - bh}" width="${Math.max(1, bw - 1)}" height="${bh}"><title>${c[k]} ${k}</title></rect>`;
+      if (bh > 0) out += `<rect class="${k}" data-bucket="${i}" x="${10 + i * bw}" y="${y - bh}" width="${Math.max(1, bw - 1)}" height="${bh}"><title>${c[k]} ${k} (click: only this time)</title></rect>`;
       y -= bh;
     }
   });
   out += `<text x="10" y="${h - 3}">${esc(new Date(lo).toISOString())}</text><text x="${w - 10}" y="${h - 3}" text-anchor="end">${esc(new Date(hi).toISOString())}</text>`;
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
   svg.innerHTML = out;
+  // A click on a bar keeps that bucket's time range in the table.
+  svg.onclick = (ev) => {
+    const b = ev.target.closest("rect[data-bucket]");
+    if (!b) return;
+    const i = Number(b.dataset.bucket);
+    const step = (hi - lo) / buckets;
+    state.auditRange = [lo + i * step, i === buckets - 1 ? hi + 1 : lo + (i + 1) * step];
+    $("audit-range").hidden = false;
+    $("audit-range-text").textContent = `${new Date(state.auditRange[0]).toISOString()} – ${new Date(state.auditRange[1]).toISOString()}`;
+    renderAudit();
+  };
 }
 
 // The edge of an audit event on the map: audit events name pods, so the map goes to pod level.
@@ -645,15 +1129,10 @@ async function loadRecommendations() {
   document.body.dataset.recommended = String(items.length);
 }
 
-async function probeEndpoints() {
-  const ul = $("endpoint-probe");
-  const res = await api("/api/v1/simulate", { method: "POST", body: "{}" });
-  ul.innerHTML = `<li><code>POST /api/v1/simulate</code>: ${esc(res.ok ? "available" : await errorOf(res))}</li>`;
-}
 
 // ---------------------------------------------------------------- views, keys, polling
 
-const VIEWS = ["map", "audit", "baselines", "policies"];
+const VIEWS = ["map", "audit", "baselines", "policies", "posture"];
 function setView(v) {
   state.view = v;
   for (const name of VIEWS) {
@@ -664,9 +1143,13 @@ function setView(v) {
   }
   if (v === "audit") renderAudit();
   if (v === "policies") {
-    probeEndpoints().catch((e) => setStatus(String(e.message || e), true));
+    renderDecision();
     if (!document.body.dataset.recommended)
       loadRecommendations().catch((e) => setStatus(String(e.message || e), true));
+  }
+  if (v === "posture") {
+    if (state.postureStale) loadPosture().catch(fail);
+    else renderPosture();
   }
   if (v === "map" && state.sigma) {
     state.sigma.resize();
@@ -685,6 +1168,10 @@ function wire() {
   $("window").addEventListener("change", () => {
     state.window = $("window").value;
     loadMap().catch(fail);
+  });
+  $("draw-all").addEventListener("change", (ev) => {
+    state.drawAll = ev.target.checked;
+    refreshFilters();
   });
   for (const o of ["established", "failed", "dropped"])
     $("o-" + o).addEventListener("change", (ev) => {
@@ -717,6 +1204,11 @@ function wire() {
     }
   });
   $("audit-kind").addEventListener("change", renderAudit);
+  $("audit-range-clear").addEventListener("click", () => {
+    state.auditRange = null;
+    $("audit-range").hidden = true;
+    renderAudit();
+  });
   $("audit-filter").addEventListener("input", renderAudit);
   $("audit-table").addEventListener("click", (ev) => {
     const b = ev.target.closest("button.show-edge");
@@ -727,6 +1219,47 @@ function wire() {
     if (b) baselineAction(b.dataset.ns, b.dataset.action).catch(fail);
     const d = ev.target.closest("button.ns-detail");
     if (d) renderBaselineDetail(d.dataset.ns);
+  });
+  $("details").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button");
+    if (!b) return;
+    if (b.id === "decide-node") {
+      const id = b.dataset.node;
+      if (state.decision.workloads.has(id)) state.decision.workloads.delete(id);
+      else state.decision.workloads.add(id);
+      decisionChanged();
+    } else if (b.id === "open-decide") {
+      setView("policies");
+    } else if (b.classList.contains("pair-port")) {
+      select({ type: "edge", key: b.dataset.key });
+    } else if (b.classList.contains("decide-edge")) {
+      markEdge(b.dataset.mark);
+    }
+  });
+  $("decide-selection").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button.undecide");
+    if (!b) return;
+    const d = state.decision;
+    ({ workload: d.workloads, allow: d.allow, deny: d.deny })[b.dataset.kind].delete(b.dataset.key);
+    decisionChanged();
+  });
+  $("decide-clear").addEventListener("click", () => {
+    state.decision = { workloads: new Set(), allow: new Map(), deny: new Map() };
+    decisionChanged();
+  });
+  $("simulate").addEventListener("click", () => {
+    if (!state.draftYaml) return;
+    state.sims.delete(state.draftYaml);
+    simulation(state.draftYaml);
+    renderDecision();
+  });
+  $("apply-dry").addEventListener("click", () => applyDraft(true).catch(fail));
+  $("apply").addEventListener("click", () => applyDraft(false).catch(fail));
+  for (const id of ["posture-category", "posture-severity"]) $(id).addEventListener("change", renderPosture);
+  $("posture-filter").addEventListener("input", renderPosture);
+  $("view-posture").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button.posture-map");
+    if (b) showPostureTarget(b.dataset.node, b.dataset.search).catch(fail);
   });
   $("logout").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -741,7 +1274,7 @@ function wire() {
       return;
     }
     if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    const i = ["1", "2", "3", "4"].indexOf(ev.key);
+    const i = ["1", "2", "3", "4", "5"].indexOf(ev.key);
     if (i >= 0) {
       setView(VIEWS[i]);
       $("tab-" + VIEWS[i]).focus();
@@ -768,13 +1301,33 @@ function fail(e) {
   document.body.dataset.error = String((e && e.message) || e);
 }
 
-async function poll() {
+// Loads what changed: the map (a 304 when it did not), new audit events, the baselines. Calls
+// that arrive while one runs are folded into one more run after it.
+let refreshing = null;
+let refreshAgain = false;
+function refresh() {
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    do {
+      refreshAgain = false;
+      await loadAll();
+    } while (refreshAgain);
+  })().finally(() => (refreshing = null));
+  return refreshing;
+}
+
+async function loadAll() {
+  const t0 = performance.now();
   try {
     await loadMap();
     await loadAudit();
     await loadBaselines();
+    if (state.view === "posture" && state.postureStale) await loadPosture();
     const s = state.map ? state.map.summary : {};
-    setStatus(`updated ${new Date().toISOString().slice(11, 19)}Z · ${state.graph ? state.graph.order : 0} nodes, ${state.graph ? state.graph.size : 0} edges · ${s.flows ?? 0} flows · ${state.audit.length} audit events`);
+    setStatus(`${state.live === "sse" ? "live" : "polling"} · updated ${new Date().toISOString().slice(11, 19)}Z · ${state.graph ? state.graph.order : 0} nodes, ${state.map ? state.map.edges.size : 0} edges · ${s.flows ?? 0} flows · ${state.audit.length} audit events`);
     if (document.body.dataset.ready !== "true")
       requestAnimationFrame(() => (document.body.dataset.interactiveMs = performance.now().toFixed(0)));
     document.body.dataset.ready = "true";
@@ -782,8 +1335,59 @@ async function poll() {
   } catch (e) {
     fail(e);
   }
-  setTimeout(poll, POLL_MS);
+  state.lastLoadMs = performance.now() - t0;
+  state.lastLoadEnd = performance.now();
+}
+
+// A busy cluster changes the data every fraction of a second: reloads follow the events at
+// most every max(1 s, 3 × the last reload's time), so a large map is not rebuilt back to back.
+let refreshTimer = 0;
+function scheduleRefresh() {
+  if (refreshTimer) return;
+  const gap = Math.min(15000, Math.max(1000, 3 * (state.lastLoadMs || 0)));
+  const wait = Math.max(0, (state.lastLoadEnd || 0) + gap - performance.now());
+  refreshTimer = setTimeout(() => {
+    refreshTimer = 0;
+    refresh();
+  }, wait);
+}
+
+// While the event stream is open the map is reloaded when the server says the data changed;
+// polling (with If-None-Match) stays as the fallback, and, slowly, for a time window that moves.
+const SAFETY_POLL_MS = Math.max(POLL_MS, 30000);
+async function poll() {
+  await refresh();
+  setTimeout(poll, state.live === "sse" ? SAFETY_POLL_MS : POLL_MS);
+}
+
+let lastGeneration = null;
+function onServerEvent(name, data) {
+  state.live = "sse";
+  state.sseEvents++;
+  document.body.dataset.live = "sse";
+  document.body.dataset.sseEvents = String(state.sseEvents);
+  if (data && typeof data === "object") {
+    if (lastGeneration !== null && data.generation !== lastGeneration) state.postureStale = true;
+    lastGeneration = data.generation;
+  }
+  if (name === "change" || name === "hello") scheduleRefresh();
+}
+
+async function live() {
+  for (;;) {
+    let why;
+    try {
+      why = await followEvents(api, onServerEvent);
+    } catch (e) {
+      why = String(e.message || e);
+    }
+    state.live = "polling";
+    document.body.dataset.live = "polling";
+    document.body.dataset.liveWhy = why;
+    // Back to the stream later; polling meanwhile.
+    await new Promise((r) => setTimeout(r, 10000));
+  }
 }
 
 wire();
-poll();
+poll().then(() => live());
