@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/display.h"
+
 namespace stockade::audit {
 
 std::string tier_id(DecisionTier t) {
@@ -113,6 +115,47 @@ nlohmann::json side_json(const Decision& d, const std::string& who, const char* 
     for (const auto& r : d.passed_by) j["passed_by"].push_back(ref_json(r));
   }
   return j;
+}
+
+std::optional<SourceRef> decision_location(const Decision& d) {
+  if (d.policy && !d.policy->source.file.empty())
+    return SourceRef{d.policy->source.file, d.rule_line ? d.rule_line : d.policy->source.line};
+  if (!d.isolated_by.empty() && !d.isolated_by.front().source.file.empty())
+    return d.isolated_by.front().source;
+  return std::nullopt;
+}
+
+std::string short_reason(const Decision& d) {
+  if (d.policy) return tier_id(d.tier) + " " + ref_text(*d.policy, d.rule_line);
+  if (!d.isolated_by.empty())
+    return d.own_node ? "own node" : "isolated by " + ref_text(d.isolated_by.front());
+  return tier_id(d.tier);
+}
+
+std::string explanation_text(const ExplainedConnection& x) {
+  const Verdict& v = x.verdict;
+  const std::string &s = x.src_name, &d = x.dst_name;
+  std::string out = fmt::format("{} -> {} {}/{}: {}\n", display_text(s), display_text(d),
+                                to_string(x.protocol), x.port, v.allowed ? "ALLOWED" : "DENIED");
+  out += fmt::format("  egress of {}: {} ({}): {}\n", display_text(s),
+                     v.egress.allowed ? "allowed" : "denied", tier_id(v.egress.tier),
+                     display_text(reason(v.egress, s, "egress")));
+  for (const std::string& note : v.egress.notes) out += "    note: " + display_text(note) + "\n";
+  out += fmt::format("  ingress of {}: {} ({}): {}\n", display_text(d),
+                     v.ingress.allowed ? "allowed" : "denied", tier_id(v.ingress.tier),
+                     display_text(reason(v.ingress, d, "ingress")));
+  for (const std::string& note : v.ingress.notes) out += "    note: " + display_text(note) + "\n";
+  return out;
+}
+
+nlohmann::json explanation_json(const ExplainedConnection& x) {
+  return {{"allowed", x.verdict.allowed},
+          {"src", x.src_name},
+          {"dst", x.dst_name},
+          {"protocol", std::string(to_string(x.protocol))},
+          {"port", x.port},
+          {"egress", side_json(x.verdict.egress, x.src_name, "egress")},
+          {"ingress", side_json(x.verdict.ingress, x.dst_name, "ingress")}};
 }
 
 }  // namespace stockade::audit

@@ -15,20 +15,14 @@
 #include <unistd.h>
 
 #include "core/edit_distance.h"
-#include "core/json_text.h"
 #include "core/labels.h"
 #include "core/log.h"
 #include "input/loader.h"
+#include "kube/connect.h"
 #include "kube/snapshot.h"
+#include "model/state_report.h"
 
 namespace stockade::cli {
-
-namespace {
-// Calico's staged policies are shadows: never enforced, so no verdict ignores them.
-bool is_staged(const std::string& kind) {
-  return kind.starts_with("Staged");
-}
-}  // namespace
 
 void add_request_timeout_flag(CLI::App& cmd, CommonOptions& o) {
   cmd.add_option("--request-timeout", o.request_timeout,
@@ -37,34 +31,8 @@ void add_request_timeout_flag(CLI::App& cmd, CommonOptions& o) {
 }
 
 std::unique_ptr<kube::Client> connect_cluster(const CommonOptions& o, bool in_cluster_only) {
-  kube::KubeconfigOptions ko;
-  ko.kubeconfig = o.kubeconfig;
-  ko.context = o.context;
-  ko = kube::with_environment(ko);
-  if (in_cluster_only) {  // the service account only, whatever kubeconfig files exist
-    ko.kubeconfig_env = "";
-    ko.home.reset();
-  }
-  auto config = kube::load_config(ko);
-  if (!config) throw UsageError{config.error().str()};
-  kube::ClientOptions co;
-  co.verbose = o.verbose > 0;
-  // kubectl's duration syntax for the common cases: 0, N (seconds), Ns, Nm, Nh.
-  const std::string& t = o.request_timeout;
-  size_t digits = 0;
-  while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) ++digits;
-  std::string unit = t.substr(digits);
-  if (digits == 0 || digits > 6 || !(unit.empty() || unit == "s" || unit == "m" || unit == "h"))
-    throw UsageError{"--request-timeout: expected a duration such as 30s, 2m or 0, got \"" + t +
-                     "\""};
-  long seconds = std::stol(t.substr(0, digits)) * (unit == "m" ? 60 : unit == "h" ? 3600 : 1);
-  if (seconds > 0) {
-    co.request_timeout = std::chrono::seconds(seconds);
-    co.stall_timeout = std::min(co.stall_timeout, co.request_timeout);
-  }
-  auto client = kube::Client::create(std::move(*config), co);
-  if (!client) throw UsageError{client.error().str()};
-  return std::move(*client);
+  return value_or_usage_error(
+      kube::connect({o.kubeconfig, o.context, o.request_timeout, o.verbose > 0, in_cluster_only}));
 }
 
 void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::string>& formats,
@@ -143,51 +111,21 @@ ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>
     if (!r) throw UsageError{r.error().str()};
   }
   ClusterState s = std::move(loader).finish();
-  if (o.verbose) {
-    verbose_log(o, "loaded " + std::to_string(s.namespaces.size()) + " namespaces, " +
-                       std::to_string(s.pods.size()) + " pods, " +
-                       std::to_string(s.workloads.size()) + " workloads, " +
-                       std::to_string(s.network_policies.size()) + " network policies, " +
-                       std::to_string(s.cluster_policies.size()) + " cluster policies, " +
-                       std::to_string(s.cilium_policies.size()) + " Cilium policies, " +
-                       std::to_string(s.calico_policies.size()) + " Calico policies, " +
-                       std::to_string(s.calico_tiers.size()) + " Calico tiers, " +
-                       std::to_string(s.calico_network_sets.size()) + " Calico network sets");
-    for (const auto& [kind, n] : s.skipped_kinds)
-      verbose_log(o, "skipped " + std::to_string(n) + " " + kind);
-    for (const auto& [field, n] : s.unknown_fields)
-      verbose_log(o,
-                  "unknown field (ignored, as a lenient API server would; strict field "
-                  "validation refuses it): " +
-                      field + " in " + std::to_string(n) + " object(s)");
-  }
+  if (o.verbose)
+    for (const std::string& line : describe_contents(s)) verbose_log(o, line);
   if (!o.quiet)
-    for (const auto& [kind, n] : s.unevaluated_policies)
-      std::fprintf(stderr,
-                   "stockade: warning: %llu %s object%s not evaluated: Stockade does not "
-                   "support this kind yet%s\n",
-                   static_cast<unsigned long long>(n), kind.c_str(), n == 1 ? " is" : "s are",
-                   is_staged(kind) ? " (staged policies are not enforced)"
-                                   : "; verdicts ignore what it allows or denies");
+    for (const std::string& w : unevaluated_warnings(s))
+      std::fprintf(stderr, "stockade: warning: %s\n", w.c_str());
   return s;
 }
 
 int verdict_exit(const CommonOptions& o, std::initializer_list<const ClusterState*> states,
                  int code) {
-  // The most of each kind any one state holds (diff loads the same cluster twice).
-  std::map<std::string, uint64_t> ignored;
-  for (const ClusterState* s : states)
-    for (const auto& [kind, n] : s->unevaluated_policies)
-      if (!is_staged(kind)) ignored[kind] = std::max(ignored[kind], n);
+  const std::map<std::string, uint64_t> ignored = ignored_policies(states);
   if (ignored.empty() || code == kExitUsage) return code;
-  if (!o.quiet) {
-    std::string list;
-    for (const auto& [kind, n] : ignored)
-      list += (list.empty() ? "" : ", ") + std::to_string(n) + " " + kind +
-              (n == 1 ? " object" : " objects");
-    std::fprintf(stderr, "stockade: these verdicts ignore %s (exit %d)\n", list.c_str(),
-                 kExitIgnoredPolicies);
-  }
+  if (!o.quiet)
+    std::fprintf(stderr, "stockade: these verdicts ignore %s (exit %d)\n",
+                 ignored_list(ignored).c_str(), kExitIgnoredPolicies);
   return kExitIgnoredPolicies;
 }
 
@@ -240,121 +178,6 @@ void verbose_log(const CommonOptions& o, const std::string& message) {
   if (o.verbose && !o.quiet) STOCKADE_LOG(LogLevel::Info, message);
 }
 
-namespace {
-
-// "; did you mean "shop/frontend"?" for the closest namespace, pod or workload, if one is close.
-std::string did_you_mean(const std::vector<Endpoint>& eps, const std::string& sel) {
-  size_t slash = sel.find('/');
-  std::string ns = sel.substr(0, slash),
-              name = slash == std::string::npos ? "" : sel.substr(slash + 1);
-  std::set<std::string> namespaces;
-  for (const Endpoint& e : eps) namespaces.insert(e.ns);
-  auto closest = [](const std::string& want, const auto& candidates) {
-    std::string best;
-    size_t best_d = std::max<size_t>(2, want.size() / 3) + 1;
-    for (const std::string& c : candidates) {
-      size_t d = edit_distance(want, c, best_d);
-      if (d < best_d) best_d = d, best = c;
-    }
-    return best;
-  };
-  if (!namespaces.count(ns)) {
-    std::string n = closest(ns, namespaces);
-    return n.empty() ? "" : "; did you mean \"" + n + (name.empty() ? "" : "/" + name) + "\"?";
-  }
-  if (name.empty() || name == "*") return "";
-  std::set<std::string> names;
-  for (const Endpoint& e : eps)
-    if (e.ns == ns) {
-      names.insert(e.name);
-      if (!e.workload_name.empty()) names.insert(e.workload_name);
-    }
-  std::string n = closest(name, names);
-  return n.empty() ? "" : "; did you mean \"" + ns + "/" + n + "\"?";
-}
-
-}  // namespace
-
-std::vector<uint8_t> select_endpoints(const std::vector<Endpoint>& eps, const std::string& sel,
-                                      const std::string& flag) {
-  std::vector<uint8_t> mask(eps.size(), 0);
-  if (sel == "*") {
-    std::fill(mask.begin(), mask.end(), 1);
-    return mask;
-  }
-  size_t slash = sel.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == sel.size())
-    throw UsageError{flag + ": expected NS/NAME, NS/* or *, got \"" + sel + "\""};
-  std::string ns = sel.substr(0, slash), name = sel.substr(slash + 1);
-  bool any = false;
-  for (size_t i = 0; i < eps.size(); ++i) {
-    if (eps[i].ns == ns && (name == "*" || eps[i].name == name)) {
-      mask[i] = 1;
-      any = true;
-    }
-  }
-  if (!any) {
-    // NS/NAME of a workload: every pod it owns.
-    for (size_t i = 0; i < eps.size(); ++i)
-      if (eps[i].ns == ns && eps[i].workload_name == name) mask[i] = any = true;
-  }
-  if (!any)
-    throw UsageError{flag + ": no pod or workload matches \"" + sel + "\"" +
-                     did_you_mean(eps, sel)};
-  return mask;
-}
-
-std::vector<Peer> parse_peers(const PolicyEngine& engine, const ClusterState& state,
-                              const std::string& text, const std::string& flag) {
-  if (auto ip = IpAddr::parse(text)) {
-    // Two pods of the input may hold one address (a terminating pod and its successor, or a
-    // dump taken across a restart): which one was meant is not for us to guess.
-    std::vector<uint32_t> holders;
-    const auto& all = engine.endpoints();
-    for (uint32_t i = 0; i < all.size() && holders.size() < 6; ++i)
-      if (!all[i].pod.host_network &&
-          std::find(all[i].ips.begin(), all[i].ips.end(), *ip) != all[i].ips.end())
-        holders.push_back(i);
-    if (holders.size() > 1) {
-      std::string list;
-      for (size_t k = 0; k < holders.size() && k < 5; ++k)
-        list += (k ? ", " : "") + all[holders[k]].id();
-      throw UsageError{flag + ": " + text + " is the address of more than one pod in the input (" +
-                       list + (holders.size() > 5 ? ", ..." : "") + "): name the pod instead"};
-    }
-    if (auto ep = engine.find_endpoint_by_ip(*ip)) return {Peer::of_endpoint(*ep)};
-    // Policies act after a Service's address is translated to one of its pods.
-    for (const Service& svc : state.services) {
-      if (std::find(svc.cluster_ips.begin(), svc.cluster_ips.end(), *ip) == svc.cluster_ips.end())
-        continue;
-      std::string list;
-      int n = 0;
-      for (const Endpoint& e : engine.endpoints())
-        if (service_selects(svc, e.ns, e.pod.labels) && n++ < 5)
-          list += (list.empty() ? "" : ", ") + e.id();
-      throw UsageError{flag + ": " + text + " is the cluster IP of Service " + svc.ns + "/" +
-                       svc.name + "; policies see the pod behind it" +
-                       (list.empty() ? std::string(" (it selects no pod in the input)")
-                                     : ": use one of " + list + (n > 5 ? ", ..." : ""))};
-    }
-    return {Peer::of_ip(*ip)};
-  }
-  size_t slash = text.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == text.size())
-    throw UsageError{flag + ": expected NS/NAME or an IP address, got \"" + text + "\""};
-  std::string ns = text.substr(0, slash), name = text.substr(slash + 1);
-  if (auto ep = engine.find_endpoint(ns, name)) return {Peer::of_endpoint(*ep)};
-  // A workload that has pods: every one of them.
-  std::vector<Peer> pods;
-  const auto& eps = engine.endpoints();
-  for (uint32_t i = 0; i < eps.size(); ++i)
-    if (eps[i].ns == ns && eps[i].workload_name == name) pods.push_back(Peer::of_endpoint(i));
-  if (pods.empty())
-    throw UsageError{flag + ": no pod or workload \"" + text + "\" in the input" +
-                     did_you_mean(eps, text)};
-  return pods;
-}
-
 PortQuery parse_port(const std::string& text, const std::string& flag) {
   // A bare port (5432, http) is TCP, as kubectl and Hubble read one.
   auto q = parse_port_query(text.find('/') == std::string::npos ? "tcp/" + text : text);
@@ -363,13 +186,6 @@ PortQuery parse_port(const std::string& text, const std::string& flag) {
         flag + ": expected PORT or PROTO/PORT such as 5432, tcp/80, udp/53 or tcp/http, got \"" +
         text + "\""};
   return *q;
-}
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  append_json_string(out, s);
-  return out;
 }
 
 void check_stdin_once(

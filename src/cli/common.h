@@ -1,7 +1,6 @@
 // Shared command-line plumbing: common flags, loading the cluster, errors and exit codes.
 #pragma once
 
-#include <chrono>
 #include <cstdio>
 #include <initializer_list>
 #include <memory>
@@ -17,6 +16,7 @@
 #include "core/error.h"
 #include "core/ports.h"
 #include "core/progress.h"
+#include "core/stopwatch.h"
 #include "engine/engine.h"
 #include "input/loader.h"
 #include "kube/client.h"
@@ -108,67 +108,14 @@ void print_error(const std::string& message);
 void print_error(const Error& e);
 void verbose_log(const CommonOptions& o, const std::string& message);
 
-// "NS/NAME", "NS/*" or "*": which endpoints a --from/--to selector picks.
-std::vector<uint8_t> select_endpoints(const std::vector<Endpoint>& eps, const std::string& sel,
-                                      const std::string& flag);
-
-// A side of `explain`: NS/NAME (a pod, or every pod of a workload) or an IP (the pod with that
-// IP, else an address outside the pods). A Service's cluster IP is refused with a message
-// naming the pods behind it.
-std::vector<Peer> parse_peers(const PolicyEngine& engine, const ClusterState& state,
-                              const std::string& text, const std::string& flag);
+// The value of a library call, or its error as a UsageError (one line, exit 2).
+template <class T>
+T value_or_usage_error(Result<T> r) {
+  if (!r) throw UsageError{r.error().str()};
+  return std::move(*r);
+}
 
 PortQuery parse_port(const std::string& text, const std::string& flag);
-
-std::string json_escape(std::string_view s);
-
-// Phase timings for -v.
-class Stopwatch {
- public:
-  Stopwatch() : last_(std::chrono::steady_clock::now()) {}
-  std::string lap() {
-    auto now = std::chrono::steady_clock::now();
-    double ms = std::chrono::duration<double, std::milli>(now - last_).count();
-    last_ = now;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f ms", ms);
-    return buf;
-  }
-
- private:
-  std::chrono::steady_clock::time_point last_;
-};
-
-// Buffered stdout writer for large outputs.
-class Out {
- public:
-  Out() { buf_.reserve(1 << 16); }
-  ~Out() { flush(); }
-  Out& operator<<(std::string_view s) {
-    buf_.append(s);
-    if (buf_.size() >= (1 << 16)) drain();
-    return *this;
-  }
-  Out& operator<<(char c) {
-    buf_.push_back(c);
-    return *this;
-  }
-  Out& operator<<(uint64_t v) { return *this << std::string_view(std::to_string(v)); }
-  // Errors are left to close_stdout (stdout's error flag is sticky).
-  void flush() {
-    if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), stdout);
-    buf_.clear();
-  }
-
- private:
-  // A write that fails while a large output is produced ends the command at once.
-  void drain() {
-    flush();
-    if (std::ferror(stdout)) throw EndCommand{kExitOk};  // close_stdout reports it, exit 2
-  }
-
-  std::string buf_;
-};
 
 // When the command line holds a flag that `cmd` (a subcommand) does not take: "unknown flag
 // \"--fromm\" for stockade reach; did you mean \"--from\"?" (the closest of its flags, when

@@ -2,13 +2,14 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 #include <sys/resource.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/process_memory.h"
+#include "engine/peers.h"
+#include "engine/reach_listing.h"
 
 namespace stockade::cli {
 
@@ -28,11 +29,6 @@ struct ReachOptions {
 // (10^7 rows is about a gigabyte of JSON); a whole large cluster is 10^10 and more.
 constexpr uint64_t kMaxListedConnections = 10'000'000;
 
-void print_summary_object(Out& out, const ReachCounts& c) {
-  out << "{\"endpoints\":" << c.endpoints << ",\"pairs\":" << c.pairs
-      << ",\"allowed\":" << c.allowed << ",\"denied\":" << c.denied << "}";
-}
-
 // "; 380 MB resident, peak 412 MB; cpu 2.10 s user, 0.40 s sys": the process's memory now and
 // at its peak (Linux) and its CPU time so far, for -v (on a shared machine CPU time is what a
 // phase costs; wall time is also what the other processes take).
@@ -42,16 +38,10 @@ std::string memory_use() {
   auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
   const std::string cpu =
       fmt::format("; cpu {:.2f} s user, {:.2f} s sys", secs(ru.ru_utime), secs(ru.ru_stime));
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return cpu;
-  char line[256];
-  unsigned long long rss = 0, hwm = 0;
-  while (std::fgets(line, sizeof line, f)) {
-    if (std::strncmp(line, "VmRSS:", 6) == 0) rss = std::strtoull(line + 6, nullptr, 10);
-    if (std::strncmp(line, "VmHWM:", 6) == 0) hwm = std::strtoull(line + 6, nullptr, 10);
-  }
-  std::fclose(f);
-  return fmt::format("; {} MB resident, peak {} MB", rss / 1024, hwm / 1024) + cpu;
+  const ProcessMemory m = process_memory();
+  if (m.resident_kib == 0 && m.peak_kib == 0) return cpu;
+  return fmt::format("; {} MB resident, peak {} MB", m.resident_kib / 1024, m.peak_kib / 1024) +
+         cpu;
 }
 
 int run(const ReachOptions& o) {
@@ -67,15 +57,14 @@ int run(const ReachOptions& o) {
                             std::to_string(engine->identity_count()) + " identities" +
                             memory_use() + ")");
   const auto& eps = engine->endpoints();
-  std::vector<uint8_t> from = select_endpoints(eps, o.from, "--from");
-  std::vector<uint8_t> to = select_endpoints(eps, o.to, "--to");
+  std::vector<uint8_t> from = value_or_usage_error(select_endpoints(eps, o.from, "--from"));
+  std::vector<uint8_t> to = value_or_usage_error(select_endpoints(eps, o.to, "--to"));
   auto matrix = engine->reach(queries);
   verbose_log(o.common,
               "reach matrix: " + clock.lap() + " (" + matrix->describe() + memory_use() + ")");
   ReachCounts counts = matrix->counts(from, to);
   verbose_log(o.common, "count: " + clock.lap() + memory_use());
 
-  Out out;
   const std::string& fmt = o.common.output;
   if (fmt != "summary" && counts.pairs > kMaxListedConnections && !o.force)
     throw UsageError{fmt::format(
@@ -83,79 +72,23 @@ int run(const ReachOptions& o) {
         "--port, use -o summary, or pass --force",
         fmt, counts.pairs, kMaxListedConnections)};
   if (fmt == "summary") {
-    print_summary_object(out, counts);
-    out << "\n";
-    out.flush();
+    std::string line = reach_summary_json(counts) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stdout);
     return verdict_exit(o.common, {&state}, kExitOk);
   }
-  if (fmt == "json") out << "{\"connections\":[";
-  if (fmt == "csv") out << "src,dst,protocol,port,allowed" << (o.by == "pod" ? "\n" : ",pairs\n");
-  if (fmt == "table" && o.by == "pod")
-    out << fmt::format("{:<40} {:<40} {:<11} {}\n", "SOURCE", "DESTINATION", "PORT", "VERDICT");
-  if (fmt == "table" && o.by != "pod")
-    out << fmt::format("{:<40} {:<40} {:<11} {:<8} {:>8}\n", "SOURCE", "DESTINATION", "PORT",
-                       "VERDICT", "PAIRS");
-  bool first = true;
-  // --by workload|namespace: one row per (group, group, port, verdict), with its pod pairs.
-  if (const Granularity by = *parse_granularity(o.by); by != Granularity::Pod) {
-    const GroupedReach grouped = group_connections(eps, *matrix, from, to, by);
-    for (const GroupedReach::Row& c : grouped.rows) {
-      const std::string& src = grouped.names[c.src];
-      const std::string& dst = grouped.names[c.dst];
-      if ((o.verdict == "allowed" && !c.allowed) || (o.verdict == "denied" && c.allowed)) continue;
-      std::string_view proto = to_string(c.protocol);
-      if (fmt == "json") {
-        if (!first) out << ",";
-        first = false;
-        out << "{\"src\":" << json_escape(src) << ",\"dst\":" << json_escape(dst)
-            << ",\"protocol\":\"" << proto << "\",\"port\":" << uint64_t{c.port}
-            << ",\"allowed\":" << (c.allowed ? "true" : "false") << ",\"pairs\":" << c.pairs << "}";
-      } else if (fmt == "csv") {
-        out << csv_field(src) << "," << csv_field(dst) << "," << proto << "," << uint64_t{c.port}
-            << "," << (c.allowed ? "true" : "false") << "," << c.pairs << "\n";
-      } else {
-        out << fmt::format("{:<40} {:<40} {:<11} {:<8} {:>8}\n", display_text(src),
-                           display_text(dst), fmt::format("{}/{}", proto, c.port),
-                           c.allowed ? "allowed" : "denied", c.pairs);
-      }
-    }
-  }
-  for (uint32_t s = 0; s < eps.size() && o.by == "pod"; ++s) {
-    if (!from[s]) continue;
-    std::string src = eps[s].id();
-    for (uint32_t d = 0; d < eps.size(); ++d) {
-      if (!to[d]) continue;
-      const auto& ports = matrix->ports(d);
-      for (size_t k = 0; k < ports.size(); ++k) {
-        bool ok = matrix->allowed(s, d, k);
-        if ((o.verdict == "allowed" && !ok) || (o.verdict == "denied" && ok)) continue;
-        std::string_view proto = to_string(ports[k].protocol);
-        if (fmt == "json") {
-          if (!first) out << ",";
-          first = false;
-          out << "{\"src\":" << json_escape(src) << ",\"dst\":" << json_escape(eps[d].id())
-              << ",\"protocol\":\"" << proto << "\",\"port\":" << uint64_t{ports[k].port}
-              << ",\"allowed\":" << (ok ? "true" : "false") << "}";
-        } else if (fmt == "csv") {
-          out << csv_field(src) << "," << csv_field(eps[d].id()) << "," << proto << ","
-              << uint64_t{ports[k].port} << "," << (ok ? "true" : "false") << "\n";
-        } else {
-          out << fmt::format("{:<40} {:<40} {:<11} {}\n", display_text(src),
-                             display_text(eps[d].id()), fmt::format("{}/{}", proto, ports[k].port),
-                             ok ? "allowed" : "denied");
-        }
-      }
-    }
-  }
-  if (fmt == "json") {
-    out << "],\"summary\":";
-    print_summary_object(out, counts);
-    out << "}\n";
-  } else if (fmt == "table") {
-    out << fmt::format("\n{} endpoints, {} connections: {} allowed, {} denied\n", counts.endpoints,
-                       counts.pairs, counts.allowed, counts.denied);
-  }
-  out.flush();
+  ReachListing listing;
+  listing.format = fmt == "json"  ? ListingFormat::Json
+                   : fmt == "csv" ? ListingFormat::Csv
+                                  : ListingFormat::Table;
+  listing.by = *parse_granularity(o.by);  // checked by the flag's IsMember
+  listing.verdicts = o.verdict == "allowed"  ? VerdictFilter::Allowed
+                     : o.verdict == "denied" ? VerdictFilter::Denied
+                                             : VerdictFilter::All;
+  list_connections(eps, *matrix, from, to, counts, listing, [](std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    // A write that fails while a large output is produced ends the command at once.
+    if (std::ferror(stdout)) throw EndCommand{kExitOk};  // close_stdout reports it, exit 2
+  });
   return verdict_exit(o.common, {&state}, kExitOk);
 }
 

@@ -51,15 +51,10 @@ int run(const ScanCliOptions& o) {
   if (!o.common.quiet)
     for (const std::string& w : report->warnings)
       std::fprintf(stderr, "stockade: warning: %s\n", display_text(w).c_str());
-  {
-    Out out;
-    if (o.common.output == "json")
-      out << posture::render_json(*report);
-    else if (o.common.output == "sarif")
-      out << posture::render_sarif(*report);
-    else
-      out << posture::render_table(*report);
-  }
+  const std::string out = o.common.output == "json"    ? posture::render_json(*report)
+                          : o.common.output == "sarif" ? posture::render_sarif(*report)
+                                                       : posture::render_table(*report);
+  std::fwrite(out.data(), 1, out.size(), stdout);
   int code = kExitOk;
   if (o.fail_on != "none") {
     posture::Severity threshold = *posture::parse_severity(o.fail_on);

@@ -1,0 +1,35 @@
+// The connections of a reach matrix as rows: JSON (one object with the connections and the
+// summary), CSV or a table, per pod or per workload/namespace pair (`stockade reach`, and the
+// server's reach queries). Written in pieces, so that a listing of millions of rows never has to
+// be held whole.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace stockade {
+
+enum class ListingFormat { Json, Csv, Table };
+enum class VerdictFilter { All, Allowed, Denied };  // the rows listed (the summary counts all)
+
+struct ReachListing {
+  ListingFormat format = ListingFormat::Table;
+  Granularity by = Granularity::Pod;
+  VerdictFilter verdicts = VerdictFilter::All;
+};
+
+// {"endpoints":N,"pairs":N,"allowed":N,"denied":N}
+std::string reach_summary_json(const ReachCounts& c);
+
+// The listing of `from` x `to` (masks over `eps`) with `counts` their summary. `write` is given
+// the text in order, in pieces of about 64 KiB.
+void list_connections(const std::vector<Endpoint>& eps, const ReachMatrix& matrix,
+                      const std::vector<uint8_t>& from, const std::vector<uint8_t>& to,
+                      const ReachCounts& counts, const ReachListing& listing,
+                      const std::function<void(std::string_view)>& write);
+
+}  // namespace stockade
