@@ -14,9 +14,15 @@
 #include "agent/event.h"
 #include "agent/probe.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/stop.h"
 
 namespace stockade::agent {
+
+// A source of events other than the kernel probe (event_file.h): it calls `emit` for each and
+// returns when the source ends; it must return soon after `stop` becomes true.
+using EventSource = std::function<Result<void>(const std::function<void(AgentEvent&)>& emit,
+                                               const std::atomic<bool>& stop)>;
 
 struct AgentOptions {
   std::string output = "-";       // file, or "-" for stdout; "" for none
@@ -26,11 +32,8 @@ struct AgentOptions {
   int64_t window_ns = int64_t{10} * 1000000000;  // aggregation window (until the server says)
   size_t max_pending = 1000;                     // unacknowledged batches kept
   // Instead of the kernel probe: events from another source (a file of agent events), run on
-  // a thread of its own; it returns when the source ends, and the agent then stops. It must
-  // return soon after `stop` becomes true.
-  std::function<Result<void>(const std::function<void(AgentEvent&)>& emit,
-                             const std::atomic<bool>& stop)>
-      events;
+  // a thread of its own; when it ends, the agent stops.
+  EventSource events;
   double duration_s = 0;  // 0: until `stop`
   std::string node;       // added to every event
   ProbeOptions probe;
@@ -53,5 +56,10 @@ struct AgentSummary {
 };
 
 Result<AgentSummary> run_agent(const AgentOptions& options);
+
+// What a run says at its end, in order: figures at LogLevel::Info (-v), losses and delivery
+// problems at LogLevel::Warning (always). `to_server`: batches were posted; `spool`: kept.
+std::vector<std::pair<LogLevel, std::string>> describe_summary(const AgentSummary& s,
+                                                               bool to_server, bool spool);
 
 }  // namespace stockade::agent

@@ -1,25 +1,18 @@
 // stockade agent: the node agent (eBPF). Every TCP connection attempt and UDP flow, with the
 // process and pod behind it, as NDJSON (and batches to a server with --server).
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
-#include <unordered_map>
 
 #include "agent/agent.h"
+#include "agent/event_file.h"
+#include "agent/pod_names.h"
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "core/ip.h"
-#include "input/flow_reader.h"
-#include "kube/live_state.h"
 
 namespace stockade::cli {
 
@@ -78,33 +71,23 @@ int run(const AgentCmdOptions& o) {
     throw UsageError{
         "-f and a live cluster (--kubeconfig, --context, --in-cluster) exclude each "
         "other: pods are named from one source"};
-  kube::PodDirectory pods;
   std::unique_ptr<kube::Client> client;
-  std::unique_ptr<kube::LiveState> live_state;
+  agent::PodNames pods;
   if (live) {
     client = connect_cluster(o.common, o.in_cluster);
-    kube::LiveStateOptions lo;
-    lo.resources = {"pods"};
-    // Only this node's pods: thousands of agents each following every pod of the cluster
-    // would load the API server with what the server side resolves anyway.
-    lo.field_selectors["pods"] = "spec.nodeName=" + node;
-    lo.on_stopped = [](const std::string&, const Error& e) {
+    auto followed = pods.follow(*client, node, [](const Error& e) {
       std::fprintf(stderr,
                    "stockade: warning: pods are no longer followed (names may be stale): %s\n",
                    e.str().c_str());
-    };
-    auto started = kube::LiveState::start(*client, lo, pods.handler(client->config().server));
-    if (!started) throw UsageError{started.error().str()};
-    live_state = std::move(*started);
-    if (auto r = live_state->wait_synced(std::chrono::minutes(2)); !r)
-      throw UsageError{r.error().str()};
+    });
+    if (!followed) throw UsageError{followed.error().str()};
     if (!o.common.quiet)
       std::fprintf(stderr,
                    "stockade: naming pods from %s (%zu pods on node %s; following changes)\n",
-                   client->config().server.c_str(), pods.pods().size(), node.c_str());
+                   client->config().server.c_str(), pods.size(), node.c_str());
   } else if (!o.common.files.empty()) {
-    ClusterState state = load_cluster(o.common);
-    for (const Pod& p : state.pods) pods.put(p);
+    const ClusterState state = load_cluster(o.common);
+    for (const Pod& p : state.pods) pods.add(p);
   }
   agent::AgentOptions ao;
   ao.output = o.output;
@@ -114,88 +97,13 @@ int run(const AgentCmdOptions& o) {
   ao.window_ns = static_cast<int64_t>(o.batch_window * 1e9);
   ao.duration_s = o.duration;
   ao.node = node;
-  if (!o.events.empty()) {
-    // Agent events from a file (or stdin) instead of the kernel: replays, and tests on
-    // machines where eBPF cannot load.
-    ao.events = [path = o.events](const std::function<void(agent::AgentEvent&)>& emit,
-                                  const std::atomic<bool>& stop) -> Result<void> {
-      // Line by line as it arrives (a pipe feeding a running agent), each through the flow
-      // reader that `map` uses for agent events.
-      int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return make_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
-      struct Closer {
-        int fd;
-        ~Closer() {
-          if (fd > 0) ::close(fd);
-        }
-      } closer{fd};
-      FlowReadOptions ro;
-      ro.threads = 1;
-      ro.strict = true;
-      std::string buf;
-      char chunk[65536];
-      size_t line_no = 0;
-      auto take = [&](std::string_view line) -> Result<void> {
-        ++line_no;
-        if (line.find_first_not_of(" \t\r") == std::string_view::npos) return {};
-        FlowReadStats st;
-        bool other = false;  // a flow record, but no agent event (a Hubble flow)
-        auto r = read_flows_text(line, path == "-" ? "<stdin>" : path, ro, st, [&](const Flow& f) {
-          if (auto e = agent::event_from_flow(f))
-            emit(*e);
-          else
-            other = true;
-        });
-        if (!r)
-          return make_error(path == "-" ? "<stdin>" : path, static_cast<int>(line_no),
-                            r.error().message);
-        if (other)  // dropping it quietly would send batches short of what the file holds
-          return make_error(path == "-" ? "<stdin>" : path, static_cast<int>(line_no),
-                            "not an agent event (--events reads what the agent writes)");
-        return {};
-      };
-      while (!stop) {
-        // Waits at most 100 ms at a time, so a stopped agent never hangs on a silent pipe.
-        pollfd pfd{fd, POLLIN, 0};
-        if (::poll(&pfd, 1, 100) == 0) continue;
-        ssize_t n = ::read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error(path, 0, std::string("read error: ") + std::strerror(errno));
-        if (n == 0) break;
-        buf.append(chunk, static_cast<size_t>(n));
-        size_t start = 0;
-        for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1)
-          if (auto r = take(std::string_view(buf).substr(start, nl - start)); !r) return r;
-        buf.erase(0, start);
-        if (buf.size() > (size_t{64} << 20))
-          return make_error(path, static_cast<int>(line_no + 1), "a line longer than 64 MiB");
-      }
-      if (!buf.empty()) return take(buf);
-      return {};
-    };
-  }
+  if (!o.events.empty()) ao.events = agent::events_from_file(o.events);
   ao.probe.udp_interval_ns = static_cast<uint64_t>(o.udp_interval * 1e9);
   ao.probe.ring_bytes = o.ring_size;
   ao.stop = &g_stop;
   if (!o.common.quiet)
     ao.log = [](const std::string& m) { std::fprintf(stderr, "stockade: %s\n", m.c_str()); };
-  if (live || !pods.empty()) {
-    ao.enrich = [&pods](agent::AgentEvent& e) {
-      auto set = [](std::string& ns, std::string& pod, const kube::PodDirectory::Name& p) {
-        ns = p.ns;
-        pod = p.name;
-      };
-      // The local side is the process's pod (by UID), else whichever pod holds the address.
-      std::string& local_ns = e.inbound ? e.dst_ns : e.src_ns;
-      std::string& local_pod = e.inbound ? e.dst_pod : e.src_pod;
-      if (!e.pod_uid.empty())
-        if (auto p = pods.by_uid(e.pod_uid)) set(local_ns, local_pod, *p);
-      if (e.src_pod.empty())
-        if (auto p = pods.by_ip(e.src)) set(e.src_ns, e.src_pod, *p);
-      if (e.dst_pod.empty())
-        if (auto p = pods.by_ip(e.dst)) set(e.dst_ns, e.dst_pod, *p);
-    };
-  }
+  if (live || !pods.empty()) ao.enrich = [&pods](agent::AgentEvent& e) { pods.name(e); };
 
   struct sigaction sa = {};
   sa.sa_handler = on_signal;
@@ -206,42 +114,11 @@ int run(const AgentCmdOptions& o) {
 
   auto r = agent::run_agent(ao);
   if (!r) throw UsageError{r.error().str()};
-  const agent::AgentSummary& s = *r;
-  if (o.common.verbose)
-    verbose_log(o.common,
-                std::to_string(s.events) + " events; kernel: " + std::to_string(s.kernel.produced) +
-                    " produced, " + std::to_string(s.kernel.udp_dedup) + " UDP datagrams folded, " +
-                    std::to_string(s.kernel.no_process) + " TCP results without their connect()");
-  if (o.common.verbose) {
-    for (const agent::ProgramStats& p : s.programs)
-      if (p.run_count)
-        verbose_log(o.common, "program " + p.name + ": " + std::to_string(p.run_count) + " runs, " +
-                                  std::to_string(p.run_time_ns) + " ns");
-    rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu =
-        ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.3f s (%.3f s after start-up)", cpu, s.loop_cpu_s);
-    verbose_log(o.common, std::string("agent CPU time: ") + buf);
-  }
-  // Losses are always reported.
-  if (s.kernel.lost)
-    std::fprintf(stderr, "stockade: warning: %llu events lost in the kernel (ring buffer full)\n",
-                 static_cast<unsigned long long>(s.kernel.lost));
-  if (!o.server.empty() && o.common.verbose)
-    verbose_log(o.common, std::to_string(s.batches) + " batches formed, " +
-                              std::to_string(s.posted) + " acknowledged (" +
-                              std::to_string(s.replayed) + " replayed from the spool)");
-  if (!o.server.empty() && (s.post_failures || s.post_dropped || s.post_rejected || s.post_pending))
-    std::fprintf(stderr,
-                 "stockade: warning: --server: %llu failed attempts, %llu batches dropped, %llu "
-                 "rejected, %llu not yet acknowledged%s (last error: %s)\n",
-                 static_cast<unsigned long long>(s.post_failures),
-                 static_cast<unsigned long long>(s.post_dropped),
-                 static_cast<unsigned long long>(s.post_rejected),
-                 static_cast<unsigned long long>(s.post_pending),
-                 o.spool.empty() ? "" : " (kept in --spool)", s.post_error.c_str());
+  for (const auto& [level, line] : agent::describe_summary(*r, !o.server.empty(), !o.spool.empty()))
+    if (level == LogLevel::Warning)  // always said, -q or not
+      std::fprintf(stderr, "stockade: warning: %s\n", line.c_str());
+    else if (o.common.verbose)
+      verbose_log(o.common, line);
   std::fflush(stdout);
   return kExitOk;
 }
