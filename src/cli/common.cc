@@ -230,16 +230,9 @@ std::string unknown_flag_message(const CLI::App& cmd, const std::vector<std::str
   return {};
 }
 
-// KEY=VALUE, validated as the API server validates labels.
 std::pair<std::string, std::string> parse_label_flag(const std::string& flag,
                                                      const std::string& s) {
-  auto eq = s.find('=');
-  if (eq == std::string::npos) throw UsageError{flag + ": expected KEY=VALUE, got \"" + s + "\""};
-  std::string key = s.substr(0, eq), value = s.substr(eq + 1);
-  if (std::string why = validate_label_key(key); !why.empty()) throw UsageError{flag + ": " + why};
-  if (std::string why = validate_label_value(value); !why.empty())
-    throw UsageError{flag + ": " + why};
-  return {key, value};
+  return value_or_usage_error(parse_label_pair(s, flag));
 }
 
 }  // namespace stockade::cli

@@ -1,11 +1,10 @@
 // stockade guardrails: the guardrails that need no observed state, for the API server to enforce.
-#include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/labels.h"
+#include "core/write_files.h"
 #include "recommend/vap_emit.h"
 
 namespace stockade::cli {
@@ -23,28 +22,17 @@ struct GuardrailsOptions {
 int run(const GuardrailsOptions& o) {
   recommend::VapOptions v;
   v.action = o.action == "deny" ? "Deny" : o.action == "warn" ? "Warn" : "Audit";
-  std::tie(v.locked_key, v.locked_value) = parse_label_flag("--locked-label", o.locked_label);
-  std::tie(v.exempt_key, v.exempt_value) = parse_label_flag("--exempt-label", o.exempt_label);
-  std::string text = recommend::emit_guardrail_vaps(v);
+  std::tie(v.locked_key, v.locked_value) =
+      value_or_usage_error(parse_label_pair(o.locked_label, "--locked-label"));
+  std::tie(v.exempt_key, v.exempt_value) =
+      value_or_usage_error(parse_label_pair(o.exempt_label, "--exempt-label"));
+  const std::string text = recommend::emit_guardrail_vaps(v);
   if (o.output == "-") {
     std::cout << text;
     return 0;
   }
   // Written beside the target and renamed: never a half-written file.
-  std::string tmp = o.output + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.close();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw UsageError{o.output + ": cannot write"};
-    }
-  }
-  if (std::rename(tmp.c_str(), o.output.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw UsageError{o.output + ": cannot write"};
-  }
+  if (!write_files({{o.output, &text}})) throw UsageError{o.output + ": cannot write"};
   return 0;
 }
 

@@ -11,6 +11,8 @@
 #include "cli/observe_flags.h"
 #include "flow/edge_graph.h"
 #include "input/flow_reader.h"
+#include "input/read_report.h"
+#include "map/map_notes.h"
 #include "map/map_view.h"
 
 namespace stockade::cli {
@@ -87,31 +89,12 @@ int run(const MapOptions& o) {
                             std::to_string(stats.direct) + " read directly)");
   const std::unique_ptr<PolicyEngine> engine = compiled.get();
   verbose_log(o.common, "policies (compiled meanwhile): " + clock.lap());
-  if (stats.malformed && !o.common.quiet) {
-    std::fprintf(stderr, "stockade: warning: skipped %llu malformed line(s)%s\n",
-                 static_cast<unsigned long long>(stats.malformed),
-                 stats.problems.empty() ? "" : "; the first:");
-    for (const Error& e : stats.problems)
-      std::fprintf(stderr, "  %s\n", display_text(e.str()).c_str());
-  }
-  if (stats.ignored)
-    verbose_log(o.common, "ignored " + std::to_string(stats.ignored) + " lines without a flow");
-  if (graph.duplicates())
-    verbose_log(o.common, std::to_string(graph.duplicates()) +
-                              " connection starts reported by both nodes counted once");
-  for (const std::string& note : graph.resolution_notes()) verbose_log(o.common, note);
-  if (graph.unresolved_pods() > graph.resolution_notes().size())
-    verbose_log(o.common, "... " + std::to_string(graph.unresolved_pods()) +
-                              " pods named by records are not in the input in all");
-  if (graph.external_grouped() && !o.common.quiet)
-    std::fprintf(stderr,
-                 "stockade: warning: more than %u external addresses: %llu records' addresses "
-                 "grouped by prefix (--max-external-nodes)\n",
-                 o.max_external_nodes, static_cast<unsigned long long>(graph.external_grouped()));
-  if (graph.unresolved())
-    verbose_log(o.common, std::to_string(graph.unresolved()) +
-                              " records without an address or name for an endpoint");
-
+  if (!o.common.quiet) std::fputs(malformed_warning(stats).c_str(), stderr);
+  for (const auto& [level, note] : map_notes(graph, stats, o.max_external_nodes))
+    if (level == LogLevel::Warning && !o.common.quiet)
+      std::fprintf(stderr, "stockade: warning: %s\n", note.c_str());
+    else if (level != LogLevel::Warning)
+      verbose_log(o.common, note);
   MapSummary summary{stats.records, stats.malformed + graph.unresolved()};
   summary.isolation_known = graph.has_objects();
   if (!summary.isolation_known && !o.common.quiet)

@@ -1,5 +1,6 @@
 #include "cli/observe_flags.h"
 
+#include "input/read_report.h"
 #include "model/duration.h"
 
 #include <cctype>
@@ -68,13 +69,7 @@ Observed read_observed(const CommonOptions& common, const ObserveFlags& f,
   auto r = observe_flows(state, engine, f.flows, oo);
   if (!r) throw UsageError{r.error().str()};
   const FlowReadStats& stats = r->read_stats;
-  if (stats.malformed && !common.quiet) {
-    std::fprintf(stderr, "stockade: warning: skipped %llu malformed line(s)%s\n",
-                 static_cast<unsigned long long>(stats.malformed),
-                 stats.problems.empty() ? "" : "; the first:");
-    for (const Error& e : stats.problems)
-      std::fprintf(stderr, "  %s\n", display_text(e.str()).c_str());
-  }
+  if (!common.quiet) std::fputs(malformed_warning(stats).c_str(), stderr);
   verbose_log(common, std::to_string(stats.records) + " flow records, " +
                           std::to_string(r->outside_window) + " outside --since/--until, " +
                           std::to_string(r->edges.size()) + " observed edges");

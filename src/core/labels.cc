@@ -168,4 +168,17 @@ std::string validate_label_value(std::string_view value) {
   return {};
 }
 
+Result<std::pair<std::string, std::string>> parse_label_pair(const std::string& s,
+                                                             const std::string& what) {
+  auto eq = s.find('=');
+  if (eq == std::string::npos)
+    return make_error(ErrorCode::Usage, what, 0, "expected KEY=VALUE, got \"" + s + "\"");
+  std::string key = s.substr(0, eq), value = s.substr(eq + 1);
+  if (std::string why = validate_label_key(key); !why.empty())
+    return make_error(ErrorCode::Usage, what, 0, why);
+  if (std::string why = validate_label_value(value); !why.empty())
+    return make_error(ErrorCode::Usage, what, 0, why);
+  return std::pair{key, value};
+}
+
 }  // namespace stockade

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.h"
+
 namespace stockade {
 
 using Labels = std::map<std::string, std::string, std::less<>>;
@@ -36,6 +38,9 @@ std::string_view to_string(SelectorOp op);
 // message naming the problem.
 std::string validate_label_key(std::string_view key);
 std::string validate_label_value(std::string_view value);
+// "KEY=VALUE", validated as the API server validates labels; an error names `what`.
+Result<std::pair<std::string, std::string>> parse_label_pair(const std::string& text,
+                                                             const std::string& what);
 
 // Object names as apimachinery validates them; "" when valid, else why not (without the name,
 // which may hold anything: callers quote it escaped).
