@@ -126,7 +126,7 @@ TEST(Peers, ExplainOnlyWhenAllPairsAreDecidedAlike) {
   auto none = explain_connection(*f.engine, f.state, web, db, {Protocol::TCP, 0, "http"},
                                  "shop/web", "shop/db");
   ASSERT_FALSE(none);
-  EXPECT_EQ(none.error().str(), "--port: shop/db declares no tcp port named \"http\"");
+  EXPECT_EQ(none.error().str(), "--port: shop/db declares no TCP port named \"http\"");
 }
 
 std::string listing(const Fixture& f, ReachListing l, size_t* pieces = nullptr) {
@@ -165,8 +165,8 @@ TEST(ReachListing, CsvAndTableByWorkload) {
   std::string csv = listing(f, {ListingFormat::Csv, Granularity::Workload, VerdictFilter::All});
   EXPECT_EQ(csv.rfind("src,dst,protocol,port,allowed,pairs\n", 0), 0u);
   // web's two pods differ towards db: one row per verdict.
-  EXPECT_NE(csv.find("shop/web,shop/db,tcp,5432,true,1\n"), std::string::npos) << csv;
-  EXPECT_NE(csv.find("shop/web,shop/db,tcp,5432,false,1\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("shop/web,shop/db,TCP,5432,true,1\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("shop/web,shop/db,TCP,5432,false,1\n"), std::string::npos) << csv;
   std::string table = listing(f, {ListingFormat::Table, Granularity::Pod, VerdictFilter::All});
   EXPECT_EQ(table.rfind("SOURCE", 0), 0u);
   EXPECT_NE(table.find(" endpoints, "), std::string::npos);
