@@ -513,6 +513,14 @@ bool EngineImpl::calico_rule_matches(const CompiledRule& r, uint32_t subject, Di
   return ends_match_external(peer, o.ip);
 }
 
+namespace {
+// Tiers are ordered by (order, name): whether `t` comes after the default tier.
+bool after_default(const CalicoTierInfo& t) {
+  return t.order > kCalicoDefaultTierOrder ||
+         (t.order == kCalicoDefaultTierOrder && t.name > "default");
+}
+}  // namespace
+
 bool EngineImpl::decide_calico(uint32_t subject, const Endpoint* subject_endpoint, Direction d,
                                const Other& other, Protocol proto, uint16_t port, bool explain,
                                Decision& out) const {
@@ -539,6 +547,7 @@ bool EngineImpl::decide_calico(uint32_t subject, const Endpoint* subject_endpoin
         out.tier = p.tier;
         out.allowed = r.action == RuleAction::Allow;
         out.rule_index = r.index;
+        out.calico_after_default = after_default(t);
         if (explain) {
           out.policy = p.ref;
           out.rule_name = r.name;
@@ -556,6 +565,7 @@ bool EngineImpl::decide_calico(uint32_t subject, const Endpoint* subject_endpoin
     // The end-of-tier deny: policies of this tier apply, none decided.
     out.tier = DecisionTier::NetworkPolicy;
     out.allowed = false;
+    out.calico_after_default = after_default(t);
     if (explain) {
       out.calico_tier = t.name;
       for (size_t j = tier_begin; j < i; ++j) {
