@@ -54,7 +54,6 @@ uint8_t ip_protocol(Protocol p) {
 
 bool ends_match_external(const CalicoEnd& e, const IpAddr& ip) {
   if (e.any) return true;
-  if (e.never_external) return false;
   auto in = [&](const std::vector<IpMatcher>& v) {
     return std::any_of(v.begin(), v.end(), [&](const IpMatcher& m) { return m.contains(ip); });
   };
@@ -64,6 +63,16 @@ bool ends_match_external(const CalicoEnd& e, const IpAddr& ip) {
 }
 
 }  // namespace
+
+// Felix orders policies of equal order by "name/namespace/kind" (felix/calc policy_sorter.go,
+// PolKVLess; Kubernetes' NetworkPolicies are of kind KubernetesNetworkPolicy there): the name
+// first, as the API documents ("alphanumerical order based on the Policy Name").
+std::string calico_sort_name(std::string_view name, std::string_view ns, std::string_view kind) {
+  std::string out;
+  out.reserve(name.size() + ns.size() + kind.size() + 2);
+  out.append(name).append("/").append(ns).append("/").append(kind);
+  return out;
+}
 
 // Endpoints' labels include their service account's (projectcalico.org/serviceaccount,
 // pcsa.*), which any selector may read: with Calico policies, identities keep it.
@@ -83,67 +92,22 @@ void EngineImpl::calico_ip_matchers(const ClusterState& state) {
     for (const Cidr& c : s.nets) ip_matcher(IpMatcher{{c}, {}});
 }
 
-void EngineImpl::compile_calico(const ClusterState& state) {
-  calico_mode_ = !state.calico_policies.empty() || !state.calico_tiers.empty();
-  if (!calico_mode_) return;
-  const size_t n = identities_.size();
+// Compiles every policy into Calico's tiers (EngineImpl::compile_calico): Calico's labels of
+// endpoints and network sets, what each rule's ends select, and each side's ordered list.
+class CalicoCompiler {
+ public:
+  CalicoCompiler(EngineImpl& e, const ClusterState& state)
+      : e_(e), state_(state), n_(e.identities_.size()) {}
 
-  // ---- tiers -------------------------------------------------------------------------------
-  std::map<std::string, uint32_t> tier_index;
-  auto add_tier = [&](const std::string& name, double order, bool pass) {
-    auto [it, inserted] = tier_index.emplace(name, static_cast<uint32_t>(calico_tiers_.size()));
-    if (inserted) calico_tiers_.push_back(CalicoTierInfo{name, order, pass});
-    return it->second;
-  };
-  for (const CalicoTier& t : state.calico_tiers)
-    add_tier(t.name, t.order.value_or(kNoOrder), t.default_action == CalicoAction::Pass);
-  const uint32_t default_tier = add_tier("default", kCalicoDefaultTierOrder, false);
-  const uint32_t admin_tier = add_tier("kube-admin", kCalicoAdminTierOrder, true);
-  const uint32_t baseline_tier = add_tier("kube-baseline", kCalicoBaselineTierOrder, true);
+  void run() {
+    build_tiers();
+    build_labels();
+    place_kubernetes_kinds();
+    place_calico_policies();
+    sort_sides();
+  }
 
-  // ---- Calico's labels ------------------------------------------------------------------------
-  std::map<std::pair<std::string, std::string>, const ServiceAccount*> sa_by_name;
-  for (const ServiceAccount& sa : state.service_accounts) sa_by_name[{sa.ns, sa.name}] = &sa;
-  std::vector<Labels> ep_labels(n), ns_labels(namespaces_.size());
-  std::vector<std::string> ep_sa(n);
-  std::vector<Labels> sa_labels(n);
-  for (size_t i = 0; i < namespaces_.size(); ++i) {
-    ns_labels[i] = namespace_labels_[i];
-    ns_labels[i]["projectcalico.org/name"] = namespaces_[i];
-  }
-  for (uint32_t id = 0; id < n; ++id) {
-    const Identity& ident = identities_[id];
-    const Endpoint& rep = endpoints_[ident.representative];
-    Labels& l = ep_labels[id];
-    for (const auto& [k, v] : namespace_labels_[ident.ns]) l["pcns." + k] = v;
-    if (!cilium_keys_.empty()) {
-      ep_sa[id] = cilium_keys_[ident.representative];
-      l["projectcalico.org/serviceaccount"] = ep_sa[id];
-      sa_labels[id]["projectcalico.org/name"] = ep_sa[id];
-      auto it = sa_by_name.find({rep.ns, ep_sa[id]});
-      if (it != sa_by_name.end())
-        for (const auto& [k, v] : it->second->labels) {
-          l["pcsa." + k] = v;
-          sa_labels[id][k] = v;
-        }
-    }
-    for (const auto& [k, v] : rep.pod.labels) l[k] = v;
-    l["projectcalico.org/namespace"] = rep.ns;
-    l["projectcalico.org/orchestrator"] = "k8s";
-  }
-  std::vector<Labels> set_labels(state.calico_network_sets.size());
-  for (size_t i = 0; i < set_labels.size(); ++i) {
-    const CalicoNetworkSet& s = state.calico_network_sets[i];
-    set_labels[i] = s.labels;
-    if (!s.global) set_labels[i]["projectcalico.org/namespace"] = s.ns;
-  }
-  // A network set's namespace as namespace selectors see it (it may hold no pod).
-  auto ns_of_set = [&](const CalicoNetworkSet& s) {
-    Labels l = state.namespace_labels(s.ns);
-    l["projectcalico.org/name"] = s.ns;
-    return l;
-  };
-
+ private:
   // Endpoints (and network sets) that a selector / namespaceSelector / serviceAccounts triple
   // names, scoped as the policy's kind says. `own_ns`: the namespaced policy's namespace.
   struct Scope {
@@ -152,260 +116,368 @@ void EngineImpl::compile_calico(const ClusterState& state) {
     const CalicoSelector* ns_selector = nullptr;
     const CalicoEntity::ServiceAccounts* sa = nullptr;
   };
+
+  uint32_t add_tier(const std::string& name, double order, bool pass) {
+    auto [it, inserted] = tier_index_.emplace(name, static_cast<uint32_t>(e_.calico_tiers_.size()));
+    if (inserted) e_.calico_tiers_.push_back(CalicoTierInfo{name, order, pass});
+    return it->second;
+  }
+  void build_tiers();
+  void build_labels();
+  // The namespaces a scope covers: its own, those its namespaceSelector matches, or all.
+  template <class F>
+  void for_each_ns(const Scope& s, F&& f) const {
+    if (s.ns_selector) {
+      for (uint32_t ns = 0; ns < e_.namespaces_.size(); ++ns)
+        if (s.ns_selector->matches_namespace(ns_labels_[ns], true)) f(ns);
+    } else if (s.own_ns) {
+      if (auto it = ns_index_.find(*s.own_ns); it != ns_index_.end()) f(it->second);
+    } else {
+      for (uint32_t ns = 0; ns < e_.namespaces_.size(); ++ns) f(ns);
+    }
+  }
+  bool sa_ok(const Scope& s, uint32_t id) const;
+  Bits endpoints_of(const Scope& s) const;
+  std::vector<IpMatcher> sets_of(const Scope& s) const;
+  Bits ids_in(const std::vector<IpMatcher>& ms);
+  void compile_end(const CalicoEntity& e, const std::string* own_ns, CalicoMatch& m,
+                   CalicoEnd& out);
+  static void compile_ports(const std::vector<CalicoPort>& ports, Protocol proto_hint,
+                            std::vector<CompiledPort>& out);
+  CompiledRule compile_rule(const CalicoRule& r, Direction d, size_t i, const std::string* own_ns);
+  std::pair<CompiledPolicy, Bits> compile_policy(const CalicoPolicy& p);
+  void place_kubernetes_kinds();
+  void place_calico_policies();
+  void sort_sides();
+
+  EngineImpl& e_;
+  const ClusterState& state_;
+  const size_t n_;
+  std::map<std::string, uint32_t> tier_index_;
+  uint32_t default_tier_ = 0, admin_tier_ = 0, baseline_tier_ = 0;
+  // Calico's labels: per identity (endpoint, service account), per namespace, per network set.
+  std::vector<Labels> ep_labels_, ns_labels_, sa_labels_, set_labels_;
+  std::vector<std::string> ep_sa_;
   // Identities by namespace: a scope's namespaces are found once (its own, or those its
   // namespaceSelector matches), and only their identities are tested (a recommendation writes
   // tens of thousands of entities, each scoped to one namespace).
-  std::vector<std::vector<uint32_t>> ids_by_ns(namespaces_.size());
-  for (uint32_t id = 0; id < n; ++id) ids_by_ns[identities_[id].ns].push_back(id);
-  std::map<std::string_view, uint32_t> ns_index;
-  for (uint32_t i = 0; i < namespaces_.size(); ++i) ns_index.emplace(namespaces_[i], i);
-  auto for_each_ns = [&](const Scope& s, auto&& f) {
-    if (s.ns_selector) {
-      if (s.ns_selector->is_global()) return;
-      for (uint32_t ns = 0; ns < namespaces_.size(); ++ns)
-        if (s.ns_selector->matches(ns_labels[ns])) f(ns);
-    } else if (s.own_ns) {
-      if (auto it = ns_index.find(*s.own_ns); it != ns_index.end()) f(it->second);
-    } else {
-      for (uint32_t ns = 0; ns < namespaces_.size(); ++ns) f(ns);
+  std::vector<std::vector<uint32_t>> ids_by_ns_;
+  std::map<std::string_view, uint32_t> ns_index_;
+};
+
+void CalicoCompiler::build_tiers() {
+  for (const CalicoTier& t : state_.calico_tiers)
+    add_tier(t.name, t.order.value_or(kNoOrder), t.default_action == CalicoAction::Pass);
+  default_tier_ = add_tier("default", kCalicoDefaultTierOrder, false);
+  admin_tier_ = add_tier("kube-admin", kCalicoAdminTierOrder, true);
+  baseline_tier_ = add_tier("kube-baseline", kCalicoBaselineTierOrder, true);
+}
+
+void CalicoCompiler::build_labels() {
+  std::map<std::pair<std::string, std::string>, const ServiceAccount*> sa_by_name;
+  for (const ServiceAccount& sa : state_.service_accounts) sa_by_name[{sa.ns, sa.name}] = &sa;
+  ep_labels_.resize(n_);
+  sa_labels_.resize(n_);
+  ep_sa_.resize(n_);
+  ns_labels_.resize(e_.namespaces_.size());
+  for (size_t i = 0; i < e_.namespaces_.size(); ++i) {
+    ns_labels_[i] = e_.namespace_labels_[i];
+    ns_labels_[i]["projectcalico.org/name"] = e_.namespaces_[i];
+  }
+  for (uint32_t id = 0; id < n_; ++id) {
+    const Identity& ident = e_.identities_[id];
+    const Endpoint& rep = e_.endpoints_[ident.representative];
+    Labels& l = ep_labels_[id];
+    for (const auto& [k, v] : e_.namespace_labels_[ident.ns]) l["pcns." + k] = v;
+    if (!e_.cilium_keys_.empty()) {
+      ep_sa_[id] = e_.cilium_keys_[ident.representative];
+      l["projectcalico.org/serviceaccount"] = ep_sa_[id];
+      sa_labels_[id]["projectcalico.org/name"] = ep_sa_[id];
+      auto it = sa_by_name.find({rep.ns, ep_sa_[id]});
+      if (it != sa_by_name.end())
+        for (const auto& [k, v] : it->second->labels) {
+          l["pcsa." + k] = v;
+          sa_labels_[id][k] = v;
+        }
     }
-  };
-  auto sa_ok = [&](const Scope& s, uint32_t id) {
-    if (!s.sa) return true;
-    if (!s.sa->names.empty() &&
-        std::find(s.sa->names.begin(), s.sa->names.end(), ep_sa[id]) == s.sa->names.end())
-      return false;
-    return !s.sa->selector || s.sa->selector->matches(sa_labels[id]);
-  };
-  auto endpoints_of = [&](const Scope& s) {
-    Bits b(n);
-    for_each_ns(s, [&](uint32_t ns) {
-      for (uint32_t id : ids_by_ns[ns])
-        if (!host_network_.test(id) && sa_ok(s, id) &&
-            (!s.selector || s.selector->matches(ep_labels[id])))
-          b.set(id);
-    });
-    return b;
-  };
-  auto sets_of = [&](const Scope& s) {
-    std::vector<IpMatcher> out;
-    if (s.sa) return out;  // a network set has no service account
-    for (size_t i = 0; i < state.calico_network_sets.size(); ++i) {
-      const CalicoNetworkSet& set = state.calico_network_sets[i];
-      bool ns_ok;
-      if (s.ns_selector) {
-        ns_ok = set.global ? s.ns_selector->matches(Labels{}, true)
-                           : s.ns_selector->matches(ns_of_set(set));
-      } else {
-        ns_ok = s.own_ns ? !set.global && set.ns == *s.own_ns : true;
-      }
-      if (ns_ok && (!s.selector || s.selector->matches(set_labels[i], set.global)))
-        out.push_back(IpMatcher{set.nets, {}});
-    }
+    for (const auto& [k, v] : rep.pod.labels) l[k] = v;
+    l["projectcalico.org/namespace"] = rep.ns;
+    l["projectcalico.org/orchestrator"] = "k8s";
+  }
+  set_labels_.resize(state_.calico_network_sets.size());
+  for (size_t i = 0; i < set_labels_.size(); ++i) {
+    const CalicoNetworkSet& s = state_.calico_network_sets[i];
+    set_labels_[i] = s.labels;
+    if (!s.global) set_labels_[i]["projectcalico.org/namespace"] = s.ns;
+  }
+  ids_by_ns_.resize(e_.namespaces_.size());
+  for (uint32_t id = 0; id < n_; ++id) ids_by_ns_[e_.identities_[id].ns].push_back(id);
+  for (uint32_t i = 0; i < e_.namespaces_.size(); ++i) ns_index_.emplace(e_.namespaces_[i], i);
+}
+
+bool CalicoCompiler::sa_ok(const Scope& s, uint32_t id) const {
+  if (!s.sa) return true;
+  if (!s.sa->names.empty() &&
+      std::find(s.sa->names.begin(), s.sa->names.end(), ep_sa_[id]) == s.sa->names.end())
+    return false;
+  return !s.sa->selector || s.sa->selector->matches(sa_labels_[id]);
+}
+
+Bits CalicoCompiler::endpoints_of(const Scope& s) const {
+  Bits b(n_);
+  for_each_ns(s, [&](uint32_t ns) {
+    for (uint32_t id : ids_by_ns_[ns])
+      if (!e_.host_network_.test(id) && sa_ok(s, id) &&
+          (!s.selector || s.selector->matches(ep_labels_[id])))
+        b.set(id);
+  });
+  return b;
+}
+
+std::vector<IpMatcher> CalicoCompiler::sets_of(const Scope& s) const {
+  std::vector<IpMatcher> out;
+  // A network set has no service account: names never match it, and a selector sees none
+  // of the pcsa. labels it reads.
+  if (s.sa && (!s.sa->names.empty() || (s.sa->selector && !s.sa->selector->matches({}))))
     return out;
-  };
-  auto ids_in = [&](const std::vector<IpMatcher>& ms) {
-    Bits b(n);
-    for (const IpMatcher& m : ms)
-      for (const Cidr& c : m.include) {
-        // Registered by calico_ip_matchers before identities were built.
-        uint32_t idx = ip_matcher(IpMatcher{{c}, {}});
-        if (idx < ip_matcher_identities_.size()) b |= ip_matcher_identities_[idx];
-      }
-    return b;
-  };
-
-  auto compile_end = [&](const CalicoEntity& e, const std::string* own_ns, CalicoMatch& m,
-                         CalicoEnd& out) {
-    out = CalicoEnd{};
-    bool selects = e.selector || e.namespace_selector || e.service_accounts;
-    if (!selects && !e.not_selector && e.nets.empty() && e.not_nets.empty()) return;
-    out.any = false;
-    out.ids = Bits(n, true);
-    if (selects) {
-      Scope s{own_ns, e.selector ? &*e.selector : nullptr,
-              e.namespace_selector ? &*e.namespace_selector : nullptr,
-              e.service_accounts ? &*e.service_accounts : nullptr};
-      out.by_sets = true;
-      out.never_external = e.service_accounts.has_value();
-      out.sets = sets_of(s);
-      out.ids = endpoints_of(s);
-      out.ids |= ids_in(out.sets);
-    }
-    if (!e.nets.empty()) {
-      for (const Cidr& c : e.nets) out.nets.push_back(IpMatcher{{c}, {}});
-      out.ids &= ids_in(out.nets);
-    }
-    for (const Cidr& c : e.not_nets) out.not_nets.push_back(IpMatcher{{c}, {}});
-    out.ids.and_not(ids_in(out.not_nets));
-    if (e.not_selector) {
-      Scope s{own_ns, &*e.not_selector, e.namespace_selector ? &*e.namespace_selector : nullptr,
-              nullptr};
-      out.not_sets = sets_of(s);
-      out.ids.and_not(endpoints_of(s));
-      out.ids.and_not(ids_in(out.not_sets));
-    }
-    if (e.service) {
-      m.never = true;
-      m.notes.push_back("services " + (e.service->ns.empty() ? "" : e.service->ns + "/") +
-                        e.service->name + " is not evaluated: the rule matches nothing here");
-    }
-  };
-
-  auto compile_ports = [](const std::vector<CalicoPort>& ports, Protocol proto_hint,
-                          std::vector<CompiledPort>& out) {
-    for (const CalicoPort& p : ports) {
-      CompiledPort c;
-      c.protocol = proto_hint;
-      if (!p.name.empty()) {
-        c.kind = CompiledPort::Kind::Named;
-        c.name = p.name;
+  for (size_t i = 0; i < state_.calico_network_sets.size(); ++i) {
+    const CalicoNetworkSet& set = state_.calico_network_sets[i];
+    bool ns_ok;
+    if (s.ns_selector) {
+      if (set.global) {
+        ns_ok = s.ns_selector->matches_namespace(Labels{}, false);
       } else {
-        c.kind = CompiledPort::Kind::Range;
-        c.lo = p.lo;
-        c.hi = p.hi;
+        // A network set's namespace as namespace selectors see it (it may hold no pod).
+        Labels l = state_.namespace_labels(set.ns);
+        l["projectcalico.org/name"] = set.ns;
+        ns_ok = s.ns_selector->matches_namespace(l, true);
       }
-      out.push_back(std::move(c));
+    } else {
+      ns_ok = s.own_ns ? !set.global && set.ns == *s.own_ns : true;
     }
-  };
+    if (ns_ok && (!s.selector || s.selector->matches(set_labels_[i], set.global)))
+      out.push_back(IpMatcher{set.nets, {}});
+  }
+  return out;
+}
 
-  auto compile_policy = [&](const CalicoPolicy& p) {
-    CompiledPolicy cp;
-    // Calico's NetworkPolicy shares its kind with Kubernetes': the group tells them apart.
-    std::string kind(to_string(p.kind));
-    if (p.kind == CalicoPolicyKind::NetworkPolicy) kind += " (projectcalico.org)";
-    cp.ref = PolicyRef{kind, p.ns, p.name, SourceRef{p.file, p.line}};
-    cp.tier = DecisionTier::NetworkPolicy;
-    auto it = tier_index.find(p.tier);
-    cp.calico_tier =
-        static_cast<int>(it != tier_index.end() ? it->second : add_tier(p.tier, kNoOrder, false));
-    cp.calico_order = p.order.value_or(kNoOrder);
-    cp.calico_name = p.global() ? p.name : p.ns + "/" + p.name;
-    const std::string* own_ns = p.global() ? nullptr : &p.ns;
-    for (Direction d : {kIngress, kEgress}) {
-      const auto& rules = d == kIngress ? p.ingress : p.egress;
-      auto& out = d == kIngress ? cp.ingress : cp.egress;
-      for (size_t i = 0; i < rules.size(); ++i) {
-        const CalicoRule& r = rules[i];
-        auto m = std::make_unique<CalicoMatch>();
-        if (r.protocol) m->protocol = r.protocol->number;
-        if (r.not_protocol) m->not_protocol = r.not_protocol->number;
-        compile_end(r.source, own_ns, *m, m->source);
-        compile_end(r.destination, own_ns, *m, m->destination);
-        Protocol hint = Protocol::TCP;
-        if (r.protocol && r.protocol->number == 17) hint = Protocol::UDP;
-        if (r.protocol && r.protocol->number == 132) hint = Protocol::SCTP;
-        compile_ports(r.destination.ports, hint, m->ports);
-        compile_ports(r.destination.not_ports, hint, m->not_ports);
-        if (!r.source.ports.empty()) {
-          m->never = true;
-          m->notes.push_back(
-              "source ports are not evaluated (connections carry no source "
-              "port here): the rule matches nothing");
-        }
-        if (r.http)
-          m->notes.push_back(
-              "http match is not evaluated (L7): the rule is treated "
-              "as matching the whole port");
-        m->ip_version = r.ip_version;
-        m->log = r.action == CalicoAction::Log;
-        CompiledRule cr;
-        switch (r.action) {
-          case CalicoAction::Allow:
-            cr.action = RuleAction::Allow;
-            break;
-          case CalicoAction::Deny:
-            cr.action = RuleAction::Deny;
-            break;
-          case CalicoAction::Pass:
-          case CalicoAction::Log:  // Log: calico_rule_matches never decides with it
-            cr.action = RuleAction::Pass;
-            break;
-        }
-        cr.index = static_cast<int>(i);
-        cr.line = r.line;
-        cr.name = std::string(d == kIngress ? "ingress" : "egress") + "[" + std::to_string(i) +
-                  "]" + (r.action == CalicoAction::Log ? " (Log)" : "");
-        cr.all_ports = true;
-        cr.peer_set = SparseBits(Bits(n));
-        cr.calico = m.get();
-        calico_matches_.push_back(std::move(m));
-        out.push_back(std::move(cr));
-      }
+Bits CalicoCompiler::ids_in(const std::vector<IpMatcher>& ms) {
+  Bits b(n_);
+  for (const IpMatcher& m : ms)
+    for (const Cidr& c : m.include) {
+      // Registered by calico_ip_matchers before identities were built.
+      uint32_t idx = e_.ip_matcher(IpMatcher{{c}, {}});
+      if (idx < e_.ip_matcher_identities_.size()) b |= e_.ip_matcher_identities_[idx];
     }
-    Scope subj{own_ns, &p.selector, p.namespace_selector ? &*p.namespace_selector : nullptr,
-               nullptr};
-    Bits subjects = endpoints_of(subj);
-    if (p.service_account_selector) {
-      for (uint32_t id = 0; id < n; ++id)
-        if (subjects.test(id) && !p.service_account_selector->matches(sa_labels[id]))
-          subjects.reset(id);
-    }
-    return std::pair{std::move(cp), std::move(subjects)};
-  };
+  return b;
+}
 
-  // ---- every policy into its tier ----------------------------------------------------------
-  // Kinds already compiled: ANP / CNP Admin -> kube-admin, NetworkPolicy -> default at 1000,
-  // BANP / CNP Baseline -> kube-baseline; their rules keep their own matching.
-  for (uint32_t pi = 0; pi < policies_.size(); ++pi) {
-    CompiledPolicy& p = policies_[pi];
+void CalicoCompiler::compile_end(const CalicoEntity& e, const std::string* own_ns, CalicoMatch& m,
+                                 CalicoEnd& out) {
+  out = CalicoEnd{};
+  // A namespaced policy's entity is limited to its namespace as soon as any selector field
+  // is used, notSelector included (libcalico-go rules.go, getEndpointSelector).
+  bool selects =
+      e.selector || e.namespace_selector || e.service_accounts || (own_ns && e.not_selector);
+  if (!selects && !e.not_selector && e.nets.empty() && e.not_nets.empty()) return;
+  out.any = false;
+  out.ids = Bits(n_, true);
+  if (selects) {
+    Scope s{own_ns, e.selector ? &*e.selector : nullptr,
+            e.namespace_selector ? &*e.namespace_selector : nullptr,
+            e.service_accounts ? &*e.service_accounts : nullptr};
+    out.by_sets = true;
+    out.sets = sets_of(s);
+    out.ids = endpoints_of(s);
+    out.ids |= ids_in(out.sets);
+  }
+  if (!e.nets.empty()) {
+    for (const Cidr& c : e.nets) out.nets.push_back(IpMatcher{{c}, {}});
+    out.ids &= ids_in(out.nets);
+  }
+  for (const Cidr& c : e.not_nets) out.not_nets.push_back(IpMatcher{{c}, {}});
+  out.ids.and_not(ids_in(out.not_nets));
+  if (e.not_selector) {
+    Scope s{own_ns, &*e.not_selector, e.namespace_selector ? &*e.namespace_selector : nullptr,
+            nullptr};
+    out.not_sets = sets_of(s);
+    out.ids.and_not(endpoints_of(s));
+    out.ids.and_not(ids_in(out.not_sets));
+  }
+  if (e.service) {
+    m.never = true;
+    m.notes.push_back("services " + (e.service->ns.empty() ? "" : e.service->ns + "/") +
+                      e.service->name + " is not evaluated: the rule matches nothing here");
+  }
+}
+
+void CalicoCompiler::compile_ports(const std::vector<CalicoPort>& ports, Protocol proto_hint,
+                                   std::vector<CompiledPort>& out) {
+  for (const CalicoPort& p : ports) {
+    CompiledPort c;
+    c.protocol = proto_hint;
+    if (!p.name.empty()) {
+      c.kind = CompiledPort::Kind::Named;
+      c.name = p.name;
+    } else {
+      c.kind = CompiledPort::Kind::Range;
+      c.lo = p.lo;
+      c.hi = p.hi;
+    }
+    out.push_back(std::move(c));
+  }
+}
+
+CompiledRule CalicoCompiler::compile_rule(const CalicoRule& r, Direction d, size_t i,
+                                          const std::string* own_ns) {
+  auto m = std::make_unique<CalicoMatch>();
+  if (r.protocol) m->protocol = r.protocol->number;
+  if (r.not_protocol) m->not_protocol = r.not_protocol->number;
+  compile_end(r.source, own_ns, *m, m->source);
+  compile_end(r.destination, own_ns, *m, m->destination);
+  Protocol hint = Protocol::TCP;
+  if (r.protocol && r.protocol->number == 17) hint = Protocol::UDP;
+  if (r.protocol && r.protocol->number == 132) hint = Protocol::SCTP;
+  compile_ports(r.destination.ports, hint, m->ports);
+  compile_ports(r.destination.not_ports, hint, m->not_ports);
+  if (!r.source.ports.empty()) {
+    m->never = true;
+    m->notes.push_back(
+        "source ports are not evaluated (connections carry no source "
+        "port here): the rule matches nothing");
+  }
+  if (r.http)
+    m->notes.push_back(
+        "http match is not evaluated (L7): the rule is treated "
+        "as matching the whole port");
+  m->ip_version = r.ip_version;
+  m->log = r.action == CalicoAction::Log;
+  CompiledRule cr;
+  switch (r.action) {
+    case CalicoAction::Allow:
+      cr.action = RuleAction::Allow;
+      break;
+    case CalicoAction::Deny:
+      cr.action = RuleAction::Deny;
+      break;
+    case CalicoAction::Pass:
+    case CalicoAction::Log:  // Log: calico_rule_matches never decides with it
+      cr.action = RuleAction::Pass;
+      break;
+  }
+  cr.index = static_cast<int>(i);
+  cr.line = r.line;
+  cr.name = std::string(d == kIngress ? "ingress" : "egress") + "[" + std::to_string(i) + "]" +
+            (r.action == CalicoAction::Log ? " (Log)" : "");
+  cr.all_ports = true;
+  cr.peer_set = SparseBits(Bits(n_));
+  cr.calico = m.get();
+  e_.calico_matches_.push_back(std::move(m));
+  return cr;
+}
+
+std::pair<CompiledPolicy, Bits> CalicoCompiler::compile_policy(const CalicoPolicy& p) {
+  CompiledPolicy cp;
+  // Calico's NetworkPolicy shares its kind with Kubernetes': the group tells them apart.
+  std::string kind(to_string(p.kind));
+  if (p.kind == CalicoPolicyKind::NetworkPolicy) kind += " (projectcalico.org)";
+  cp.ref = PolicyRef{kind, p.ns, p.name, SourceRef{p.file, p.line}};
+  cp.tier = DecisionTier::NetworkPolicy;
+  auto it = tier_index_.find(p.tier);
+  cp.calico_tier =
+      static_cast<int>(it != tier_index_.end() ? it->second : add_tier(p.tier, kNoOrder, false));
+  cp.calico_order = p.order.value_or(kNoOrder);
+  cp.calico_name = calico_sort_name(p.name, p.ns, to_string(p.kind));
+  const std::string* own_ns = p.global() ? nullptr : &p.ns;
+  for (size_t i = 0; i < p.ingress.size(); ++i)
+    cp.ingress.push_back(compile_rule(p.ingress[i], kIngress, i, own_ns));
+  for (size_t i = 0; i < p.egress.size(); ++i)
+    cp.egress.push_back(compile_rule(p.egress[i], kEgress, i, own_ns));
+  Scope subj{own_ns, &p.selector, p.namespace_selector ? &*p.namespace_selector : nullptr, nullptr};
+  Bits subjects = endpoints_of(subj);
+  if (p.service_account_selector) {
+    for (uint32_t id = 0; id < n_; ++id)
+      if (subjects.test(id) && !p.service_account_selector->matches(sa_labels_[id]))
+        subjects.reset(id);
+  }
+  return {std::move(cp), std::move(subjects)};
+}
+
+// Kinds already compiled: ANP / CNP Admin -> kube-admin, NetworkPolicy -> default at 1000,
+// BANP / CNP Baseline -> kube-baseline; their rules keep their own matching.
+void CalicoCompiler::place_kubernetes_kinds() {
+  auto& policies = e_.policies_;
+  for (uint32_t pi = 0; pi < policies.size(); ++pi) {
+    CompiledPolicy& p = policies[pi];
     if (p.tier == DecisionTier::Admin) {
-      p.calico_tier = static_cast<int>(admin_tier);
+      p.calico_tier = static_cast<int>(admin_tier_);
       p.calico_order = pi;  // policies_ holds them sorted by priority already
     } else if (p.tier == DecisionTier::Baseline) {
-      p.calico_tier = static_cast<int>(baseline_tier);
+      p.calico_tier = static_cast<int>(baseline_tier_);
       p.calico_order = pi;
     } else if (p.ref.kind == "NetworkPolicy") {
-      p.calico_tier = static_cast<int>(default_tier);
+      p.calico_tier = static_cast<int>(default_tier_);
       p.calico_order = kCalicoKubernetesPolicyOrder;
-      p.calico_name = p.ref.ns + "/knp.default." + p.ref.name;
+      p.calico_name = calico_sort_name(p.ref.name, p.ref.ns, "KubernetesNetworkPolicy");
     }
   }
-  for (uint32_t id = 0; id < n; ++id)
+  for (uint32_t id = 0; id < n_; ++id)
     for (Direction d : {kIngress, kEgress}) {
-      SideLists& s = sides_[d][id];
+      SideLists& s = e_.sides_[d][id];
       for (const auto* v : {&s.admin, &s.np, &s.baseline})
         for (uint32_t pi : *v)
-          if (policies_[pi].calico_tier >= 0) s.calico.push_back(pi);
+          if (policies[pi].calico_tier >= 0) s.calico.push_back(pi);
       s.admin.clear();
       s.baseline.clear();
-      std::erase_if(s.np, [&](uint32_t pi) { return policies_[pi].calico_tier >= 0; });
+      std::erase_if(s.np, [&](uint32_t pi) { return policies[pi].calico_tier >= 0; });
       s.isolated = std::any_of(s.np.begin(), s.np.end(),
-                               [&](uint32_t pi) { return policies_[pi].isolates[d]; });
+                               [&](uint32_t pi) { return policies[pi].isolates[d]; });
     }
+}
 
-  for (const CalicoPolicy& p : state.calico_policies) {
+void CalicoCompiler::place_calico_policies() {
+  for (const CalicoPolicy& p : state_.calico_policies) {
     if (p.kind == CalicoPolicyKind::StagedKubernetesNetworkPolicy || p.host_only) continue;
     auto [cp, subjects] = compile_policy(p);
-    uint32_t idx = static_cast<uint32_t>(policies_.size());
-    policies_.push_back(std::move(cp));
+    uint32_t idx = static_cast<uint32_t>(e_.policies_.size());
+    e_.policies_.push_back(std::move(cp));
     if (p.staged()) {
-      Staged st{idx, {Bits(n), Bits(n)}};
+      EngineImpl::Staged st{idx, {Bits(n_), Bits(n_)}};
       if (p.types_ingress) st.subjects[kIngress] = subjects;
       if (p.types_egress) st.subjects[kEgress] = subjects;
-      calico_staged_.push_back(std::move(st));
+      e_.calico_staged_.push_back(std::move(st));
       continue;
     }
     subjects.for_each([&](size_t id) {
-      if (p.types_ingress) sides_[kIngress][id].calico.push_back(idx);
-      if (p.types_egress) sides_[kEgress][id].calico.push_back(idx);
+      if (p.types_ingress) e_.sides_[kIngress][id].calico.push_back(idx);
+      if (p.types_egress) e_.sides_[kEgress][id].calico.push_back(idx);
     });
   }
+}
 
+// Each side's list in evaluation order: tiers by order then name, policies by order then
+// Felix's name key.
+void CalicoCompiler::sort_sides() {
   auto key = [&](uint32_t pi) {
-    const CompiledPolicy& p = policies_[pi];
-    const CalicoTierInfo& t = calico_tiers_[p.calico_tier];
+    const CompiledPolicy& p = e_.policies_[pi];
+    const CalicoTierInfo& t = e_.calico_tiers_[p.calico_tier];
     return std::tie(t.order, t.name, p.calico_order, p.calico_name);
   };
-  for (uint32_t id = 0; id < n; ++id)
+  for (uint32_t id = 0; id < n_; ++id)
     for (Direction d : {kIngress, kEgress}) {
-      SideLists& s = sides_[d][id];
+      SideLists& s = e_.sides_[d][id];
       std::stable_sort(s.calico.begin(), s.calico.end(),
                        [&](uint32_t a, uint32_t b) { return key(a) < key(b); });
       s.calico_isolated = std::any_of(s.calico.begin(), s.calico.end(), [&](uint32_t pi) {
-        return !calico_tiers_[policies_[pi].calico_tier].pass_by_default;
+        return !e_.calico_tiers_[e_.policies_[pi].calico_tier].pass_by_default;
       });
     }
+}
+
+void EngineImpl::compile_calico(const ClusterState& state) {
+  calico_mode_ = !state.calico_policies.empty() || !state.calico_tiers.empty();
+  if (!calico_mode_) return;
+  CalicoCompiler(*this, state).run();
 }
 
 bool EngineImpl::calico_rule_matches(const CompiledRule& r, uint32_t subject, Direction d,
@@ -441,6 +513,14 @@ bool EngineImpl::calico_rule_matches(const CompiledRule& r, uint32_t subject, Di
   return ends_match_external(peer, o.ip);
 }
 
+namespace {
+// Tiers are ordered by (order, name): whether `t` comes after the default tier.
+bool after_default(const CalicoTierInfo& t) {
+  return t.order > kCalicoDefaultTierOrder ||
+         (t.order == kCalicoDefaultTierOrder && t.name > "default");
+}
+}  // namespace
+
 bool EngineImpl::decide_calico(uint32_t subject, const Endpoint* subject_endpoint, Direction d,
                                const Other& other, Protocol proto, uint16_t port, bool explain,
                                Decision& out) const {
@@ -467,6 +547,7 @@ bool EngineImpl::decide_calico(uint32_t subject, const Endpoint* subject_endpoin
         out.tier = p.tier;
         out.allowed = r.action == RuleAction::Allow;
         out.rule_index = r.index;
+        out.calico_after_default = after_default(t);
         if (explain) {
           out.policy = p.ref;
           out.rule_name = r.name;
@@ -484,6 +565,7 @@ bool EngineImpl::decide_calico(uint32_t subject, const Endpoint* subject_endpoin
     // The end-of-tier deny: policies of this tier apply, none decided.
     out.tier = DecisionTier::NetworkPolicy;
     out.allowed = false;
+    out.calico_after_default = after_default(t);
     if (explain) {
       out.calico_tier = t.name;
       for (size_t j = tier_begin; j < i; ++j) {

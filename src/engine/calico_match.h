@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/bitset.h"
@@ -17,7 +18,6 @@ struct CalicoEnd {
   // For addresses outside the pods: when `by_sets`, the address must be in a selected network
   // set; then in `nets` (if any) and in none of `not_nets` / `not_sets`.
   bool by_sets = false;
-  bool never_external = false;  // serviceAccounts: an address has none
   std::vector<IpMatcher> sets, nets, not_nets, not_sets;
 };
 
@@ -30,5 +30,8 @@ struct CalicoMatch {
   std::string ip_version;
   std::vector<std::string> notes;
 };
+
+// The key that orders a tier's policies of equal order, as Felix does.
+std::string calico_sort_name(std::string_view name, std::string_view ns, std::string_view kind);
 
 }  // namespace stockade::engine_internal

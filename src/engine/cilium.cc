@@ -21,6 +21,7 @@
 //  - traffic from the pod's own node is allowed (allow-localhost), to it only when allowed.
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "engine/cilium_match.h"
 
@@ -125,269 +126,318 @@ std::vector<std::string> EngineImpl::cilium_identity_keys(const ClusterState& st
   return out;
 }
 
-void EngineImpl::compile_cilium(const ClusterState& state) {
-  if (state.cilium_policies.empty()) return;
-  const size_t n = identities_.size();
+// Compiles the Cilium policies into the NetworkPolicy tier (EngineImpl::compile_cilium).
+class CiliumCompiler {
+ public:
+  CiliumCompiler(EngineImpl& e, const ClusterState& state)
+      : e_(e), state_(state), n_(e.identities_.size()), apiserver_ids_(n_) {}
 
-  // A selector over Cilium's labels, through the engine's label indexes: pod labels by the
-  // pod index; io.kubernetes.pod.namespace and io.cilium.k8s.namespace.labels.* by the
-  // namespace index (every namespace carries kubernetes.io/metadata.name=NAME); the service
-  // account and cluster labels, which no index holds, pod by pod.
-  std::vector<Labels> extra;  // per identity, built on first use
-  std::unordered_map<std::string, Bits> cache;
-  auto pods_matching = [&](const LabelSelector& sel) -> const Bits& {
-    std::string key = sel.canonical();
-    auto it = cache.find(key);
-    if (it != cache.end()) return it->second;
-    LabelSelector pod_part, ns_part, rest;
-    for (SelectorRequirement r : sel.requirements) {
-      if (r.key == kNsKey) {
-        r.key = "kubernetes.io/metadata.name";
-        ns_part.requirements.push_back(std::move(r));
-      } else if (r.key.starts_with(kNsLabelPrefix)) {
-        r.key = r.key.substr(kNsLabelPrefix.size());
-        ns_part.requirements.push_back(std::move(r));
-      } else if (r.key == kServiceAccountKey || r.key == "io.cilium.k8s.policy.cluster") {
-        rest.requirements.push_back(std::move(r));
-      } else {
-        pod_part.requirements.push_back(std::move(r));
-      }
-    }
-    Bits b = pod_selector_bits(pod_part);
-    if (!ns_part.empty()) b &= namespace_selector_bits(ns_part);
-    b.and_not(host_network_);
-    if (!rest.empty()) {
-      if (extra.empty()) {
-        extra.resize(n);
-        for (uint32_t id = 0; id < n; ++id) {
-          extra[id]["io.cilium.k8s.policy.cluster"] = "default";
-          if (!cilium_keys_.empty())
-            extra[id][std::string(kServiceAccountKey)] =
-                cilium_keys_[identities_[id].representative];
-        }
-      }
-      Bits copy = b;
-      copy.for_each([&](size_t id) {
-        if (!rest.matches(extra[id])) b.reset(id);
-      });
-    }
-    return cache.emplace(std::move(key), std::move(b)).first->second;
-  };
-
-  // Node addresses (Node objects and host-network pods), and the API server's.
-  for (const Node& node : nodes_)
-    for (const IpAddr& ip : node.addresses) node_by_ip_.emplace_back(ip, node.name);
-  for (const Endpoint& e : endpoints_)
-    if (e.pod.host_network && !e.node.empty())
-      for (const IpAddr& ip : e.ips) node_by_ip_.emplace_back(ip, e.node);
-  std::sort(node_by_ip_.begin(), node_by_ip_.end());
-  node_by_ip_.erase(std::unique(node_by_ip_.begin(), node_by_ip_.end()), node_by_ip_.end());
-  for (const EndpointSlice& s : state.endpoint_slices)
-    if (s.ns == "default" && s.service == "kubernetes")
-      apiserver_ips_.insert(apiserver_ips_.end(), s.addresses.begin(), s.addresses.end());
-  Bits apiserver_ids(n);
-  for (uint32_t id = 0; id < n; ++id)
-    if (host_network_.test(id))
-      for (const IpAddr& ip : endpoints_[identities_[id].representative].ips)
-        if (std::find(apiserver_ips_.begin(), apiserver_ips_.end(), ip) != apiserver_ips_.end())
-          apiserver_ids.set(id);
-
-  auto compile_rule = [&](const CiliumPolicy& p, const CiliumRule& rule, RuleAction action,
-                          std::string name) {
-    CompiledRule cr;
-    cr.action = action;
-    cr.line = rule.line;
-    cr.name = std::move(name);
-    cr.peers = Bits(n);
-    auto m = std::make_unique<CiliumMatch>();
-    m->fixed = Bits(n);
-    bool all = false;
-    auto entity = [&](std::string_view e) {
-      if (e == "all") all = true;
-      if (e == "world" || e == "world-ipv4") m->world4 = true;
-      if (e == "world" || e == "world-ipv6") m->world6 = true;
-      if (e == "cluster") {
-        m->cluster = true;
-        m->fixed = Bits(n, true);
-      }
-      if (e == "host") m->host = true;
-      if (e == "remote-node") m->remote_node = true;
-      if (e == "kube-apiserver") {
-        m->apiserver = true;
-        m->fixed |= apiserver_ids;
-      }
-      // health, init, unmanaged, ingress: Cilium's own endpoints, none in the input.
-    };
-    if (rule.endpoints)
-      for (const LabelSelector& written : *rule.endpoints) {
-        Resolved r = resolve(written);
-        for (const std::string& e : r.reserved) entity(e);
-        if (r.nothing || !r.reserved.empty()) continue;
-        if (!p.clusterwide && !names_namespace(r.pods))
-          r.pods.requirements.push_back({std::string(kNsKey), SelectorOp::In, {p.ns}});
-        m->fixed |= pods_matching(r.pods);
-      }
-    if (rule.nodes)
-      for (const LabelSelector& sel : *rule.nodes) {
-        m->nodes.push_back(&sel);
-        for (uint32_t id = 0; id < n; ++id)
-          if (identity_node_[id] && sel.matches(identity_node_[id]->labels)) m->fixed.set(id);
-      }
-    if (rule.entities)
-      for (const std::string& e : *rule.entities) entity(e);
-    if (rule.cidrs)
-      for (const CiliumCidr& c : *rule.cidrs)
-        if (c.cidr.prefix <= c.cidr.network.bits())
-          m->cidrs.push_back(IpMatcher{{c.cidr}, c.except});
-    if (rule.services)
-      for (const CiliumRule::ServiceRef& ref : *rule.services) {
-        if (ref.selector) {
-          m->notes.push_back(
-              "toServices k8sServiceSelector is not evaluated (Service labels are "
-              "not read)");
-          continue;
-        }
-        std::string ns = ref.ns.empty() ? (p.ns.empty() ? "default" : p.ns) : ref.ns;
-        for (const Service& svc : state.services) {
-          if (svc.ns != ns || svc.name != ref.name) continue;
-          if (svc.selector && !svc.selector->empty()) {
-            m->notes.push_back("toServices " + ns + "/" + ref.name +
-                               ": Cilium applies toServices to Services without a selector only");
-            continue;
-          }
-          for (const EndpointSlice& s : state.endpoint_slices)
-            if (s.ns == ns && s.service == ref.name)
-              for (const IpAddr& ip : s.addresses)
-                m->cidrs.push_back(IpMatcher{{Cidr{ip, static_cast<uint8_t>(ip.bits())}}, {}});
-        }
-      }
-    for (const std::string& f : rule.fqdns)
-      m->notes.push_back("toFQDNs " + f + " is not evaluated: addresses carry no DNS names");
-    for (const std::string& u : rule.unevaluated) m->notes.push_back(u + " is not evaluated");
-    bool l3 = rule.endpoints || rule.nodes || rule.entities || rule.cidrs || rule.services ||
-              !rule.fqdns.empty() || !rule.unevaluated.empty();
-    bool l4 = rule.to_ports && !rule.to_ports->empty();
-    // Ports. toPorts entries are alternatives; an entry without ports is every port.
-    cr.all_ports = !l4;
-    if (l4)
-      for (const CiliumPortRule& pr : *rule.to_ports) {
-        if (!pr.l7.empty()) m->l7 = true;
-        if (pr.ports.empty()) cr.all_ports = true;
-        for (const CiliumPort& port : pr.ports) {
-          if (port.kind == CiliumPort::Kind::NotL4) continue;
-          std::vector<Protocol> protos;
-          if (port.protocol)
-            protos = {*port.protocol};
-          else
-            protos = {Protocol::TCP, Protocol::UDP, Protocol::SCTP};
-          if (port.kind == CiliumPort::Kind::Named) {
-            CompiledPort c;
-            c.kind = CompiledPort::Kind::Named;
-            c.name = port.name;
-            c.protocol = protos.front();
-            c.named_any_protocol = !port.protocol;
-            cr.ports.push_back(std::move(c));
-            continue;
-          }
-          for (Protocol proto : protos) {
-            CompiledPort c;
-            c.protocol = proto;
-            c.kind = port.kind == CiliumPort::Kind::All ? CompiledPort::Kind::Any
-                                                        : CompiledPort::Kind::Range;
-            c.lo = port.port;
-            c.hi = port.end_port;
-            cr.ports.push_back(std::move(c));
-          }
-        }
-      }
-    if (m->l7) m->notes.push_back("L7 rules apply on this port: the proxy filters requests");
-    // Ports without peers: every peer. Neither peers nor ports (`- {}`): no peer, yet the
-    // section isolates. ICMP only: no TCP/UDP/SCTP connection.
-    if (!l3 && l4) all = true;
-    if (rule.icmp_only) {
-      *m = CiliumMatch{};
-      m->fixed = Bits(n);
-      cr.peers = Bits(n);
-      cr.cilium = m.get();
-      cilium_matches_.push_back(std::move(m));
-    } else if (all) {
-      cr.all_peers = true;
-      cr.peers = Bits(n, true);
-    } else {
-      cr.peers = m->fixed;
-      if (m->remote_node) cr.peers |= host_network_;  // same-node cells: see peer_matches
-      cr.cilium = m.get();
-      cr.cilium_relative = m->host != m->remote_node;
-      cilium_matches_.push_back(std::move(m));
-    }
-    return cr;
-  };
-
-  for (const CiliumPolicy& p : state.cilium_policies) {
-    PolicyRef ref{p.clusterwide ? "CiliumClusterwideNetworkPolicy" : "CiliumNetworkPolicy", p.ns,
-                  p.name, SourceRef{p.file, p.line}};
-    for (size_t si = 0; si < p.specs.size(); ++si) {
-      const CiliumSpec& spec = p.specs[si];
-      if (!spec.endpoint_selector) continue;  // host policies: see decode (not evaluated)
-      // Subjects: pods (not host-network: those are the host) matching the endpointSelector,
-      // in the policy's namespace for a namespaced policy.
-      // Cilium sets the match k8s:io.kubernetes.pod.namespace=NS, replacing a user's match of
-      // that exact key; a namespace requirement spelt otherwise stays beside it.
-      LabelSelector written = *spec.endpoint_selector;
-      if (!p.clusterwide)
-        std::erase_if(written.requirements, [](const SelectorRequirement& r) {
-          return r.key == "k8s:io.kubernetes.pod.namespace" && r.op == SelectorOp::In &&
-                 r.values.size() == 1;
-        });
-      Resolved sel = resolve(written);
-      Bits subject(n);
-      if (!sel.nothing && sel.reserved.empty()) {
-        LabelSelector s = sel.pods;
-        if (!p.clusterwide) s.requirements.push_back({std::string(kNsKey), SelectorOp::In, {p.ns}});
-        subject = pods_matching(s);
-      }
-      bool isolates[2] = {
-          spec.default_deny_ingress.value_or((spec.ingress && !spec.ingress->empty()) ||
-                                             (spec.ingress_deny && !spec.ingress_deny->empty())),
-          spec.default_deny_egress.value_or((spec.egress && !spec.egress->empty()) ||
-                                            (spec.egress_deny && !spec.egress_deny->empty()))};
-      CompiledPolicy allow, deny;
-      allow.ref = deny.ref = ref;
-      allow.tier = deny.tier = DecisionTier::NetworkPolicy;
-      allow.isolates[kIngress] = isolates[kIngress];
-      allow.isolates[kEgress] = isolates[kEgress];
-      deny.isolates[kIngress] = deny.isolates[kEgress] = false;
-      auto add = [&](const std::optional<std::vector<CiliumRule>>& rules, std::string_view list,
-                     RuleAction action, std::vector<CompiledRule>& out) {
-        if (!rules) return;
-        for (size_t i = 0; i < rules->size(); ++i) {
-          CompiledRule cr =
-              compile_rule(p, (*rules)[i], action, rule_label(si, p.specs.size(), list, i));
-          cr.index = static_cast<int>(i);
-          out.push_back(std::move(cr));
-        }
-      };
-      add(spec.ingress, "ingress", RuleAction::Allow, allow.ingress);
-      add(spec.egress, "egress", RuleAction::Allow, allow.egress);
-      add(spec.ingress_deny, "ingressDeny", RuleAction::Deny, deny.ingress);
-      add(spec.egress_deny, "egressDeny", RuleAction::Deny, deny.egress);
-      uint32_t allow_idx = static_cast<uint32_t>(policies_.size());
-      bool has_allow[2] = {!allow.ingress.empty() || isolates[kIngress],
-                           !allow.egress.empty() || isolates[kEgress]};
-      bool has_deny[2] = {!deny.ingress.empty(), !deny.egress.empty()};
-      policies_.push_back(std::move(allow));
-      uint32_t deny_idx = static_cast<uint32_t>(policies_.size());
-      if (has_deny[kIngress] || has_deny[kEgress]) policies_.push_back(std::move(deny));
-      subject.for_each([&](size_t id) {
-        for (Direction d : {kIngress, kEgress}) {
-          SideLists& lists = sides_[d][id];
-          if (has_allow[d]) lists.np.push_back(allow_idx);
-          if (isolates[d]) lists.isolated = lists.cilium_isolated = true;
-          if (has_deny[d]) lists.deny.push_back(deny_idx);
-        }
-      });
+  void run() {
+    collect_addresses();
+    for (const CiliumPolicy& p : state_.cilium_policies) {
+      PolicyRef ref{p.clusterwide ? "CiliumClusterwideNetworkPolicy" : "CiliumNetworkPolicy", p.ns,
+                    p.name, SourceRef{p.file, p.line}};
+      for (size_t si = 0; si < p.specs.size(); ++si)
+        if (p.specs[si].endpoint_selector)  // host policies: see decode (not evaluated)
+          add_spec(p, si, ref);
     }
   }
+
+ private:
+  const Bits& pods_matching(const LabelSelector& sel);
+  void collect_addresses();
+  void entity(std::string_view name, CiliumMatch& m, bool& all) const;
+  void add_peers(const CiliumPolicy& p, const CiliumRule& rule, CiliumMatch& m, bool& all);
+  void add_services(const CiliumPolicy& p, const CiliumRule& rule, CiliumMatch& m) const;
+  static void add_ports(const CiliumRule& rule, CompiledRule& cr, CiliumMatch& m);
+  CompiledRule compile_rule(const CiliumPolicy& p, const CiliumRule& rule, RuleAction action,
+                            std::string name);
+  Bits subjects(const CiliumPolicy& p, const CiliumSpec& spec);
+  void add_spec(const CiliumPolicy& p, size_t si, const PolicyRef& ref);
+
+  EngineImpl& e_;
+  const ClusterState& state_;
+  const size_t n_;
+  std::vector<Labels> extra_;  // per identity, built on first use
+  std::unordered_map<std::string, Bits> cache_;
+  Bits apiserver_ids_;  // host-network identities at the API server's addresses
+};
+
+// A selector over Cilium's labels, through the engine's label indexes: pod labels by the
+// pod index; io.kubernetes.pod.namespace and io.cilium.k8s.namespace.labels.* by the
+// namespace index (every namespace carries kubernetes.io/metadata.name=NAME); the service
+// account and cluster labels, which no index holds, pod by pod.
+const Bits& CiliumCompiler::pods_matching(const LabelSelector& sel) {
+  std::string key = sel.canonical();
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  LabelSelector pod_part, ns_part, rest;
+  for (SelectorRequirement r : sel.requirements) {
+    if (r.key == kNsKey) {
+      r.key = "kubernetes.io/metadata.name";
+      ns_part.requirements.push_back(std::move(r));
+    } else if (r.key.starts_with(kNsLabelPrefix)) {
+      r.key = r.key.substr(kNsLabelPrefix.size());
+      ns_part.requirements.push_back(std::move(r));
+    } else if (r.key == kServiceAccountKey || r.key == "io.cilium.k8s.policy.cluster") {
+      rest.requirements.push_back(std::move(r));
+    } else {
+      pod_part.requirements.push_back(std::move(r));
+    }
+  }
+  Bits b = e_.pod_selector_bits(pod_part);
+  if (!ns_part.empty()) b &= e_.namespace_selector_bits(ns_part);
+  b.and_not(e_.host_network_);
+  if (!rest.empty()) {
+    if (extra_.empty()) {
+      extra_.resize(n_);
+      for (uint32_t id = 0; id < n_; ++id) {
+        extra_[id]["io.cilium.k8s.policy.cluster"] = "default";
+        if (!e_.cilium_keys_.empty())
+          extra_[id][std::string(kServiceAccountKey)] =
+              e_.cilium_keys_[e_.identities_[id].representative];
+      }
+    }
+    Bits copy = b;
+    copy.for_each([&](size_t id) {
+      if (!rest.matches(extra_[id])) b.reset(id);
+    });
+  }
+  return cache_.emplace(std::move(key), std::move(b)).first->second;
+}
+
+// Node addresses (Node objects and host-network pods), and the API server's.
+void CiliumCompiler::collect_addresses() {
+  auto& by_ip = e_.node_by_ip_;
+  for (const Node& node : e_.nodes_)
+    for (const IpAddr& ip : node.addresses) by_ip.emplace_back(ip, node.name);
+  for (const Endpoint& ep : e_.endpoints_)
+    if (ep.pod.host_network && !ep.node.empty())
+      for (const IpAddr& ip : ep.ips) by_ip.emplace_back(ip, ep.node);
+  std::sort(by_ip.begin(), by_ip.end());
+  by_ip.erase(std::unique(by_ip.begin(), by_ip.end()), by_ip.end());
+  auto& api = e_.apiserver_ips_;
+  for (const EndpointSlice& s : state_.endpoint_slices)
+    if (s.ns == "default" && s.service == "kubernetes")
+      api.insert(api.end(), s.addresses.begin(), s.addresses.end());
+  for (uint32_t id = 0; id < n_; ++id)
+    if (e_.host_network_.test(id))
+      for (const IpAddr& ip : e_.endpoints_[e_.identities_[id].representative].ips)
+        if (std::find(api.begin(), api.end(), ip) != api.end()) apiserver_ids_.set(id);
+}
+
+void CiliumCompiler::entity(std::string_view e, CiliumMatch& m, bool& all) const {
+  if (e == "all") all = true;
+  if (e == "world" || e == "world-ipv4") m.world4 = true;
+  if (e == "world" || e == "world-ipv6") m.world6 = true;
+  if (e == "cluster") {
+    m.cluster = true;
+    m.fixed = Bits(n_, true);
+  }
+  if (e == "host") m.host = true;
+  if (e == "remote-node") m.remote_node = true;
+  if (e == "kube-apiserver") {
+    m.apiserver = true;
+    m.fixed |= apiserver_ids_;
+  }
+  // health, init, unmanaged, ingress: Cilium's own endpoints, none in the input.
+}
+
+// Endpoints, nodes, entities and CIDRs of one rule.
+void CiliumCompiler::add_peers(const CiliumPolicy& p, const CiliumRule& rule, CiliumMatch& m,
+                               bool& all) {
+  if (rule.endpoints)
+    for (const LabelSelector& written : *rule.endpoints) {
+      Resolved r = resolve(written);
+      for (const std::string& e : r.reserved) entity(e, m, all);
+      if (r.nothing || !r.reserved.empty()) continue;
+      if (!p.clusterwide && !names_namespace(r.pods))
+        r.pods.requirements.push_back({std::string(kNsKey), SelectorOp::In, {p.ns}});
+      m.fixed |= pods_matching(r.pods);
+    }
+  if (rule.nodes)
+    for (const LabelSelector& sel : *rule.nodes) {
+      m.nodes.push_back(&sel);
+      for (uint32_t id = 0; id < n_; ++id)
+        if (e_.identity_node_[id] && sel.matches(e_.identity_node_[id]->labels)) m.fixed.set(id);
+    }
+  if (rule.entities)
+    for (const std::string& e : *rule.entities) entity(e, m, all);
+  if (rule.cidrs)
+    for (const CiliumCidr& c : *rule.cidrs)
+      if (c.cidr.prefix <= c.cidr.network.bits()) m.cidrs.push_back(IpMatcher{{c.cidr}, c.except});
+}
+
+void CiliumCompiler::add_services(const CiliumPolicy& p, const CiliumRule& rule,
+                                  CiliumMatch& m) const {
+  if (!rule.services) return;
+  for (const CiliumRule::ServiceRef& ref : *rule.services) {
+    if (ref.selector) {
+      m.notes.push_back(
+          "toServices k8sServiceSelector is not evaluated (Service labels are "
+          "not read)");
+      continue;
+    }
+    std::string ns = ref.ns.empty() ? (p.ns.empty() ? "default" : p.ns) : ref.ns;
+    for (const Service& svc : state_.services) {
+      if (svc.ns != ns || svc.name != ref.name) continue;
+      if (svc.selector && !svc.selector->empty()) {
+        m.notes.push_back("toServices " + ns + "/" + ref.name +
+                          ": Cilium applies toServices to Services without a selector only");
+        continue;
+      }
+      for (const EndpointSlice& s : state_.endpoint_slices)
+        if (s.ns == ns && s.service == ref.name)
+          for (const IpAddr& ip : s.addresses)
+            m.cidrs.push_back(IpMatcher{{Cidr{ip, static_cast<uint8_t>(ip.bits())}}, {}});
+    }
+  }
+}
+
+// Ports. toPorts entries are alternatives; an entry without ports is every port.
+void CiliumCompiler::add_ports(const CiliumRule& rule, CompiledRule& cr, CiliumMatch& m) {
+  for (const CiliumPortRule& pr : *rule.to_ports) {
+    if (!pr.l7.empty()) m.l7 = true;
+    if (pr.ports.empty()) cr.all_ports = true;
+    for (const CiliumPort& port : pr.ports) {
+      if (port.kind == CiliumPort::Kind::NotL4) continue;
+      std::vector<Protocol> protos;
+      if (port.protocol)
+        protos = {*port.protocol};
+      else
+        protos = {Protocol::TCP, Protocol::UDP, Protocol::SCTP};
+      if (port.kind == CiliumPort::Kind::Named) {
+        CompiledPort c;
+        c.kind = CompiledPort::Kind::Named;
+        c.name = port.name;
+        c.protocol = protos.front();
+        c.named_any_protocol = !port.protocol;
+        cr.ports.push_back(std::move(c));
+        continue;
+      }
+      for (Protocol proto : protos) {
+        CompiledPort c;
+        c.protocol = proto;
+        c.kind = port.kind == CiliumPort::Kind::All ? CompiledPort::Kind::Any
+                                                    : CompiledPort::Kind::Range;
+        c.lo = port.port;
+        c.hi = port.end_port;
+        cr.ports.push_back(std::move(c));
+      }
+    }
+  }
+}
+
+CompiledRule CiliumCompiler::compile_rule(const CiliumPolicy& p, const CiliumRule& rule,
+                                          RuleAction action, std::string name) {
+  CompiledRule cr;
+  cr.action = action;
+  cr.line = rule.line;
+  cr.name = std::move(name);
+  cr.peers = Bits(n_);
+  auto m = std::make_unique<CiliumMatch>();
+  m->fixed = Bits(n_);
+  bool all = false;
+  add_peers(p, rule, *m, all);
+  add_services(p, rule, *m);
+  for (const std::string& f : rule.fqdns)
+    m->notes.push_back("toFQDNs " + f + " is not evaluated: addresses carry no DNS names");
+  for (const std::string& u : rule.unevaluated) m->notes.push_back(u + " is not evaluated");
+  bool l3 = rule.endpoints || rule.nodes || rule.entities || rule.cidrs || rule.services ||
+            !rule.fqdns.empty() || !rule.unevaluated.empty();
+  bool l4 = rule.to_ports && !rule.to_ports->empty();
+  cr.all_ports = !l4;
+  if (l4) add_ports(rule, cr, *m);
+  if (m->l7) m->notes.push_back("L7 rules apply on this port: the proxy filters requests");
+  // Ports without peers: every peer. Neither peers nor ports (`- {}`): no peer, yet the
+  // section isolates. ICMP only: no TCP/UDP/SCTP connection.
+  if (!l3 && l4) all = true;
+  if (rule.icmp_only) {
+    *m = CiliumMatch{};
+    m->fixed = Bits(n_);
+    cr.peers = Bits(n_);
+    cr.cilium = m.get();
+    e_.cilium_matches_.push_back(std::move(m));
+  } else if (all) {
+    cr.all_peers = true;
+    cr.peers = Bits(n_, true);
+  } else {
+    cr.peers = m->fixed;
+    if (m->remote_node) cr.peers |= e_.host_network_;  // same-node cells: see peer_matches
+    cr.cilium = m.get();
+    cr.cilium_relative = m->host != m->remote_node;
+    e_.cilium_matches_.push_back(std::move(m));
+  }
+  return cr;
+}
+
+// Subjects: pods (not host-network: those are the host) matching the endpointSelector, in
+// the policy's namespace for a namespaced policy. Cilium sets the match
+// k8s:io.kubernetes.pod.namespace=NS, replacing a user's match of that exact key; a namespace
+// requirement spelt otherwise stays beside it.
+Bits CiliumCompiler::subjects(const CiliumPolicy& p, const CiliumSpec& spec) {
+  LabelSelector written = *spec.endpoint_selector;
+  if (!p.clusterwide)
+    std::erase_if(written.requirements, [](const SelectorRequirement& r) {
+      return r.key == "k8s:io.kubernetes.pod.namespace" && r.op == SelectorOp::In &&
+             r.values.size() == 1;
+    });
+  Resolved sel = resolve(written);
+  if (sel.nothing || !sel.reserved.empty()) return Bits(n_);
+  LabelSelector s = sel.pods;
+  if (!p.clusterwide) s.requirements.push_back({std::string(kNsKey), SelectorOp::In, {p.ns}});
+  return pods_matching(s);
+}
+
+void CiliumCompiler::add_spec(const CiliumPolicy& p, size_t si, const PolicyRef& ref) {
+  const CiliumSpec& spec = p.specs[si];
+  Bits subject = subjects(p, spec);
+  bool isolates[2] = {
+      spec.default_deny_ingress.value_or((spec.ingress && !spec.ingress->empty()) ||
+                                         (spec.ingress_deny && !spec.ingress_deny->empty())),
+      spec.default_deny_egress.value_or((spec.egress && !spec.egress->empty()) ||
+                                        (spec.egress_deny && !spec.egress_deny->empty()))};
+  CompiledPolicy allow, deny;
+  allow.ref = deny.ref = ref;
+  allow.tier = deny.tier = DecisionTier::NetworkPolicy;
+  allow.isolates[kIngress] = isolates[kIngress];
+  allow.isolates[kEgress] = isolates[kEgress];
+  deny.isolates[kIngress] = deny.isolates[kEgress] = false;
+  auto add = [&](const std::optional<std::vector<CiliumRule>>& rules, std::string_view list,
+                 RuleAction action, std::vector<CompiledRule>& out) {
+    if (!rules) return;
+    for (size_t i = 0; i < rules->size(); ++i) {
+      CompiledRule cr =
+          compile_rule(p, (*rules)[i], action, rule_label(si, p.specs.size(), list, i));
+      cr.index = static_cast<int>(i);
+      out.push_back(std::move(cr));
+    }
+  };
+  add(spec.ingress, "ingress", RuleAction::Allow, allow.ingress);
+  add(spec.egress, "egress", RuleAction::Allow, allow.egress);
+  add(spec.ingress_deny, "ingressDeny", RuleAction::Deny, deny.ingress);
+  add(spec.egress_deny, "egressDeny", RuleAction::Deny, deny.egress);
+  auto& policies = e_.policies_;
+  uint32_t allow_idx = static_cast<uint32_t>(policies.size());
+  bool has_allow[2] = {!allow.ingress.empty() || isolates[kIngress],
+                       !allow.egress.empty() || isolates[kEgress]};
+  bool has_deny[2] = {!deny.ingress.empty(), !deny.egress.empty()};
+  policies.push_back(std::move(allow));
+  uint32_t deny_idx = static_cast<uint32_t>(policies.size());
+  if (has_deny[kIngress] || has_deny[kEgress]) policies.push_back(std::move(deny));
+  subject.for_each([&](size_t id) {
+    for (Direction d : {kIngress, kEgress}) {
+      SideLists& lists = e_.sides_[d][id];
+      if (has_allow[d]) lists.np.push_back(allow_idx);
+      if (isolates[d]) lists.isolated = lists.cilium_isolated = true;
+      if (has_deny[d]) lists.deny.push_back(deny_idx);
+    }
+  });
+}
+
+void EngineImpl::compile_cilium(const ClusterState& state) {
+  if (state.cilium_policies.empty()) return;
+  CiliumCompiler(*this, state).run();
 }
 
 bool EngineImpl::cilium_peer_matches(const CompiledRule& r, const Other& o,

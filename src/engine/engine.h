@@ -57,6 +57,9 @@ struct Decision {
   // Calico's tiers (when the input holds Calico policies): the tier that decided, or whose
   // end-of-tier deny did (`policy` empty, `isolated_by` the tier's policies that apply).
   std::string calico_tier;
+  // That tier comes after Calico's `default` tier (where Kubernetes' NetworkPolicies and
+  // `recommend`'s policies sit): a policy added to `default` would decide before it.
+  bool calico_after_default = false;
   // Admin rules that passed the decision down (Pass), in order.
   std::vector<PolicyRef> passed_by;
   // NetworkPolicy tier: the policies that select the endpoint in this direction

@@ -248,6 +248,11 @@ class EngineImpl final : public PolicyEngine {
                            const std::vector<ContainerPort>* dst_ports);
 
  private:
+  // The compilers of Cilium's and Calico's policies and the unused-rule search (cilium.cc,
+  // calico.cc, unused_rules.cc): steps over the engine's tables, split out of one function.
+  friend class CiliumCompiler;
+  friend class CalicoCompiler;
+  friend class UnusedRuleSearch;
   struct Other {
     int64_t identity = -1;  // -1: outside address
     IpAddr ip;

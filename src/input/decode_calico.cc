@@ -110,6 +110,14 @@ std::optional<CalicoProtocol> Decoder<N>::calico_protocol(const N& obj, std::str
   auto s = v->as_string();
   if (!s || !v->is_scalar()) fail(*v, path + ": expected a protocol name or number");
   p.written = std::string(*s);
+  // A quoted number is a number (numorstring's Uint8OrString reads "6" as 6).
+  if (!s->empty() && s->size() <= 3 &&
+      std::all_of(s->begin(), s->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    int n = std::stoi(std::string(*s));
+    if (n < 1 || n > 255) fail(*v, path + ": protocol number must be between 1 and 255");
+    p.number = static_cast<uint8_t>(n);
+    return p;
+  }
   static constexpr std::pair<std::string_view, uint8_t> kNames[] = {
       {"TCP", 6}, {"UDP", 17}, {"ICMP", 1}, {"ICMPv6", 58}, {"SCTP", 132}, {"UDPLite", 136}};
   for (auto [name, num] : kNames)
@@ -255,11 +263,14 @@ void Decoder<N>::calico_policy(const N& obj, const std::string& kind,
     p.service_account_selector =
         calico_opt_selector(s, "serviceAccountSelector", "spec.serviceAccountSelector");
     p.staged_action = opt_string(s, "stagedAction", "spec.stagedAction");
+    // Felix gives workload endpoints every policy but the untracked (doNotTrack) and
+    // pre-DNAT ones (felix/calc event_sequencer.go, tierInfoToProtoTierInfo):
+    // applyOnForward alone adds forwarded host traffic and changes nothing for pods.
     for (std::string_view f : {"doNotTrack", "preDNAT", "applyOnForward"})
       if (auto v = s.get(f); v && !v->is_null()) {
         auto b = v->as_bool();
         if (!b) fail(*v, "spec." + std::string(f) + ": expected true or false");
-        p.host_only = p.host_only || *b;
+        if (f != "applyOnForward") p.host_only = p.host_only || *b;
       }
     each_item(s, "types", "spec.types", [&](const N& t, const std::string& tp) {
       auto v = t.as_string();
@@ -286,9 +297,7 @@ void Decoder<N>::calico_policy(const N& obj, const std::string& kind,
   // Host-endpoint policies act on nodes' interfaces (untracked, pre-DNAT, forwarded
   // traffic), which the engine does not model: counted, warned about, not evaluated.
   if (p.host_only)
-    ctx_.state
-        ->unevaluated_policies[kind +
-                               " with doNotTrack/preDNAT/applyOnForward (projectcalico.org)"]++;
+    ctx_.state->unevaluated_policies[kind + " with doNotTrack/preDNAT (projectcalico.org)"]++;
   ctx_.state->calico_policies.push_back(std::move(p));
 }
 

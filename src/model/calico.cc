@@ -43,6 +43,8 @@ using Op = CalicoSelector::Op;
 
 // Nesting bound: a selector is user input, and recursion must not overflow the stack.
 constexpr int kMaxDepth = 100;
+// Calico refuses longer label names (libcalico-go tokenizer's MaxLabelLength).
+constexpr size_t kMaxLabelLength = 512;
 
 class Parser {
  public:
@@ -64,6 +66,7 @@ class Parser {
   std::string_view s_;
   size_t pos_ = 0;
   std::string error_;
+  bool long_label_ = false;
 
   std::unique_ptr<Node> fail(const std::string& msg) {
     if (error_.empty()) error_ = msg + " at column " + std::to_string(pos_ + 1);
@@ -71,11 +74,23 @@ class Parser {
   }
   std::string near() const {
     if (pos_ >= s_.size()) return "end of selector";
-    std::string t(s_.substr(pos_, 12));
+    // The error is one line: control characters are shown escaped.
+    std::string t;
+    for (char c : s_.substr(pos_, 12)) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        static const char* hex = "0123456789abcdef";
+        t += c == '\n'   ? std::string("\\n")
+             : c == '\t' ? std::string("\\t")
+                         : std::string("\\x") + hex[(c >> 4) & 0xf] + hex[c & 0xf];
+      } else {
+        t += c;
+      }
+    }
     return "\"" + t + "\"";
   }
+  // Calico's tokenizer skips spaces and tabs only: any other white space is an error.
   void skip() {
-    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
   }
   bool eat(std::string_view tok) {
     skip();
@@ -94,6 +109,27 @@ class Parser {
     pos_ = end;
     return true;
   }
+  // A two-word operator ("not in", "starts with", "ends with"): as Calico's tokenizer reads
+  // it, the words may be separated by any number of spaces or tabs, or by none ("notin").
+  bool eat_words(std::string_view first, std::string_view second) {
+    skip();
+    size_t save = pos_;
+    if (s_.substr(pos_).starts_with(first)) {
+      pos_ += first.size();
+      if (eat_word(second)) return true;
+    }
+    pos_ = save;
+    return false;
+  }
+  // "all(", "has(", "global(": the parenthesis follows the word directly.
+  bool eat_call(std::string_view w) {
+    skip();
+    if (!s_.substr(pos_).starts_with(w) || pos_ + w.size() >= s_.size() ||
+        s_[pos_ + w.size()] != '(')
+      return false;
+    pos_ += w.size() + 1;
+    return true;
+  }
   static bool is_key_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/' ||
            c == '-';
@@ -103,6 +139,11 @@ class Parser {
     size_t start = pos_;
     while (pos_ < s_.size() && is_key_char(s_[pos_])) ++pos_;
     out = std::string(s_.substr(start, pos_ - start));
+    if (out.size() > kMaxLabelLength) {
+      pos_ = start;
+      long_label_ = true;
+      return false;
+    }
     return !out.empty();
   }
   bool string_literal(std::string& out) {
@@ -147,16 +188,22 @@ class Parser {
   }
   std::unique_ptr<Node> unary(int depth) {
     if (depth > kMaxDepth) return fail("selector nested too deeply");
-    skip();
-    if (pos_ < s_.size() && s_[pos_] == '!' && (pos_ + 1 >= s_.size() || s_[pos_ + 1] != '=')) {
+    // Any number of '!' negate the operation that follows (Calico's parser counts them).
+    bool negated = false;
+    for (skip();
+         pos_ < s_.size() && s_[pos_] == '!' && (pos_ + 1 >= s_.size() || s_[pos_ + 1] != '=');
+         skip()) {
       ++pos_;
-      auto inner = unary(depth + 1);
-      if (!inner) return nullptr;
-      auto n = std::make_unique<Node>();
-      n->op = Op::Not;
-      n->a = std::move(inner);
-      return n;
+      negated = !negated;
     }
+    auto inner = primary(depth);
+    if (!inner || !negated) return inner;
+    auto n = std::make_unique<Node>();
+    n->op = Op::Not;
+    n->a = std::move(inner);
+    return n;
+  }
+  std::unique_ptr<Node> primary(int depth) {
     if (eat("(")) {
       auto inner = expr(depth + 1);
       if (!inner) return nullptr;
@@ -168,27 +215,31 @@ class Parser {
   std::unique_ptr<Node> term() {
     auto n = std::make_unique<Node>();
     size_t save = pos_;
-    if (eat_word("all") && eat("(")) {
+    if (eat_call("all")) {
       if (!eat(")")) return fail("expected ')' after all(");
       n->op = Op::All;
       return n;
     }
     pos_ = save;
-    if (eat_word("global") && eat("(")) {
+    if (eat_call("global")) {
       if (!eat(")")) return fail("expected ')' after global(");
       n->op = Op::Global;
       return n;
     }
     pos_ = save;
-    if (eat_word("has") && eat("(")) {
-      if (!key(n->key)) return fail("expected a label key in has()");
+    if (eat_call("has")) {
+      if (!key(n->key))
+        return fail(long_label_ ? "label longer than 512 characters"
+                                : "expected a label key in has()");
       if (!eat(")")) return fail("expected ')' after has(" + n->key);
       n->op = Op::Has;
       return n;
     }
     pos_ = save;
     if (!key(n->key))
-      return fail("expected a label key, all(), has(), '!' or '(' but found " + near());
+      return fail(long_label_
+                      ? "label longer than 512 characters"
+                      : "expected a label key, all(), has(), '!' or '(' but found " + near());
     std::string v;
     if (eat("==")) {
       n->op = Op::Eq;
@@ -197,15 +248,12 @@ class Parser {
     } else if (eat_word("in")) {
       n->op = Op::In;
       return set(std::move(n));
-    } else if (eat_word("not")) {
-      if (!eat_word("in")) return fail("expected \"in\" after \"not\"");
+    } else if (eat_words("not", "in")) {
       n->op = Op::NotIn;
       return set(std::move(n));
-    } else if (eat_word("starts")) {
-      if (!eat_word("with")) return fail("expected \"with\" after \"starts\"");
+    } else if (eat_words("starts", "with")) {
       n->op = Op::StartsWith;
-    } else if (eat_word("ends")) {
-      if (!eat_word("with")) return fail("expected \"with\" after \"ends\"");
+    } else if (eat_words("ends", "with")) {
       n->op = Op::EndsWith;
     } else if (eat_word("contains")) {
       n->op = Op::Contains;
@@ -228,18 +276,20 @@ class Parser {
       n->values.push_back(std::move(v));
       if (eat("}")) return n;
       if (!eat(",")) return fail("expected ',' or '}' but found " + near());
+      if (eat("}")) return n;  // a trailing comma, as Calico's parser accepts
     }
   }
 };
 
-bool eval(const Node& n, const Labels& l, bool global) {
+// `all` / `global`: what all() and global() are worth here (see matches_namespace).
+bool eval(const Node& n, const Labels& l, bool all, bool global) {
   auto value = [&]() -> const std::string* {
     auto it = l.find(n.key);
     return it == l.end() ? nullptr : &it->second;
   };
   switch (n.op) {
     case Op::All:
-      return true;
+      return all;
     case Op::Global:
       return global;
     case Op::Has:
@@ -273,11 +323,11 @@ bool eval(const Node& n, const Labels& l, bool global) {
       return v && v->find(n.values[0]) != std::string::npos;
     }
     case Op::Not:
-      return !eval(*n.a, l, global);
+      return !eval(*n.a, l, all, global);
     case Op::And:
-      return eval(*n.a, l, global) && eval(*n.b, l, global);
+      return eval(*n.a, l, all, global) && eval(*n.b, l, all, global);
     case Op::Or:
-      return eval(*n.a, l, global) || eval(*n.b, l, global);
+      return eval(*n.a, l, all, global) || eval(*n.b, l, all, global);
   }
   return false;
 }
@@ -314,7 +364,15 @@ std::unique_ptr<CalicoSelector::Node> CalicoSelector::clone(const Node* n) {
 }
 
 bool CalicoSelector::matches(const Labels& labels, bool global) const {
-  return !root_ || eval(*root_, labels, global);
+  return !root_ || eval(*root_, labels, true, global);
+}
+
+// Calico rewrites a rule's namespaceSelector before Felix sees it (libcalico-go
+// updateprocessors/rules.go, getEndpointSelector): keys get the pcns. prefix, every all()
+// becomes has(projectcalico.org/namespace) and every global() its negation. So all() holds for
+// namespaced things only and global() for the others, wherever they appear in the expression.
+bool CalicoSelector::matches_namespace(const Labels& ns_labels, bool namespaced) const {
+  return !root_ || eval(*root_, ns_labels, namespaced, !namespaced);
 }
 
 bool CalicoSelector::mentions(std::string_view key) const {

@@ -68,6 +68,10 @@ class CalicoSelector {
   // Whether labels satisfy it. `global` says whether the labelled thing is non-namespaced
   // (global() is true only then).
   bool matches(const Labels& labels, bool global = false) const;
+  // As a rule's namespaceSelector: `ns_labels` are the namespace's labels (empty for a
+  // non-namespaced thing such as a GlobalNetworkSet); all() holds only for namespaced things,
+  // global() only for the others.
+  bool matches_namespace(const Labels& ns_labels, bool namespaced) const;
   // all() (or empty), nothing else: selects every endpoint.
   bool is_all() const { return !root_ || root_->op == Op::All; }
   // Whether the expression reads `key` anywhere.
@@ -151,8 +155,9 @@ struct CalicoPolicy {
   bool types_ingress = false, types_egress = false;        // `types`, defaulted
   bool types_written = false;
   std::vector<CalicoRule> ingress, egress;
-  // Host-endpoint-only settings (doNotTrack, preDNAT, applyOnForward): these policies act on
-  // host interfaces, never on pods' traffic as the engine evaluates it.
+  // Host-endpoint-only settings (doNotTrack, preDNAT): these policies act on host interfaces,
+  // never on pods' traffic as the engine evaluates it (applyOnForward alone does not make a
+  // policy host-only: Felix still applies it to workload endpoints).
   bool host_only = false;
   std::string staged_action;  // StagedNetworkPolicy stagedAction: Set (default) or Delete
   std::string file;

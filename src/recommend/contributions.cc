@@ -8,8 +8,12 @@ namespace stockade::rec {
 
 namespace {
 
+// A Calico tier ordered after `default`, where the recommendation's policies go, decides only
+// what `default` passes on: once the recommended default-deny isolates the pod there, that
+// tier's verdict no longer reaches it, so the side still needs its own rule.
 bool decided_by_policy(const Decision& d) {
-  return d.tier == DecisionTier::Admin || d.tier == DecisionTier::NetworkPolicy ||
+  return d.tier == DecisionTier::Admin ||
+         (d.tier == DecisionTier::NetworkPolicy && !d.calico_after_default) ||
          d.tier == DecisionTier::Loopback || d.tier == DecisionTier::NotEvaluated;
 }
 

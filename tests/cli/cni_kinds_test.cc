@@ -136,7 +136,7 @@ TEST(CniKinds, EveryVerdictCommandExits3) {
     RunResult r = stockade(args);
     EXPECT_EQ(r.code, 3) << args << "\n" << r.err;
     EXPECT_NE(r.err.find("these verdicts ignore 1 GlobalNetworkPolicy with "
-                         "doNotTrack/preDNAT/applyOnForward (projectcalico.org) object"),
+                         "doNotTrack/preDNAT (projectcalico.org) object"),
               std::string::npos)
         << args << "\n"
         << r.err;

@@ -1115,9 +1115,21 @@ TEST(LoaderCalico, HostEndpointPoliciesAreCountedAsNotEvaluated) {
       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
       "metadata: {name: g}\nspec:\n  preDNAT: true\n  applyOnForward: true\n");
   ASSERT_TRUE(s) << s.error().str();
-  EXPECT_EQ(s->unevaluated_policies.at(
-                "GlobalNetworkPolicy with doNotTrack/preDNAT/applyOnForward (projectcalico.org)"),
-            1u);
+  EXPECT_EQ(
+      s->unevaluated_policies.at("GlobalNetworkPolicy with doNotTrack/preDNAT (projectcalico.org)"),
+      1u);
+}
+
+// applyOnForward alone: Felix applies the policy to workload endpoints like any other
+// (projectcalico/calico felix/calc/event_sequencer.go, tierInfoToProtoTierInfo).
+TEST(LoaderCalico, ApplyOnForwardAloneIsEvaluated) {
+  auto s = load(
+      "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+      "metadata: {name: g}\nspec:\n  applyOnForward: true\n");
+  ASSERT_TRUE(s) << s.error().str();
+  EXPECT_TRUE(s->unevaluated_policies.empty());
+  ASSERT_EQ(s->calico_policies.size(), 1u);
+  EXPECT_FALSE(s->calico_policies[0].host_only);
 }
 
 }  // namespace

@@ -46,7 +46,10 @@ const std::vector<std::string> kNamespaceSelectors = {
     "team != 'y'",
     "projectcalico.org/name == 'ns-b'",
     "kubernetes.io/metadata.name in {'ns-a', 'ns-c'}",
-    "global()"};
+    "global()",
+    "!has(app)",
+    "global() || app == 'x'",
+    "!global() && team != 'y'"};
 const std::vector<std::string> kNets = {"10.0.0.0/24",  "10.0.0.0/25",  "10.0.0.128/25",
                                         "10.0.0.64/27", "0.0.0.0/0",    "fd00::/120",
                                         "192.0.2.0/24", "10.0.0.200/29"};
@@ -171,7 +174,9 @@ void add_random_calico_policies(ClusterState& s, uint64_t seed) {
       p.kind = p.global() ? CalicoPolicyKind::StagedGlobalNetworkPolicy
                           : CalicoPolicyKind::StagedNetworkPolicy;
     if (!p.global()) p.ns = pick_from(rng, ns);
-    p.name = "c" + std::to_string(i);
+    // Names whose order differs between "name" and "namespace/name", and a name that is a
+    // prefix of another ('-' sorts before '/'), for Felix's tie-break on equal order.
+    p.name = pick_from(rng, std::vector<std::string>{"a", "z", "m-x", "m"}) + std::to_string(i);
     p.tier = "default";
     if (tiers > 0 && chance(rng, 2)) p.tier = kTierNames[pick(rng, tiers)];
     if (!chance(rng, 3)) p.order = pick_from(rng, std::vector<double>{10, 1000, 1000, 2000});

@@ -72,7 +72,7 @@ bool selects(const ClusterState& s, const CalicoPolicy& p, const CalicoSelector*
              const CalicoSelector* ns_sel, const CalicoEntity::ServiceAccounts* sa,
              const Thing& t) {
   if (t.ep && !t.ep->pod.host_network) {
-    bool ns_ok = ns_sel ? !ns_sel->is_global() && ns_sel->matches(ns_labels(s, t.ep->ns))
+    bool ns_ok = ns_sel ? ns_sel->matches_namespace(ns_labels(s, t.ep->ns), true)
                         : p.global() || t.ep->ns == p.ns;
     bool sa_ok = true;
     if (sa) {
@@ -84,10 +84,11 @@ bool selects(const ClusterState& s, const CalicoPolicy& p, const CalicoSelector*
     }
     if (ns_ok && sa_ok && (!sel || sel->matches(endpoint_labels(s, *t.ep)))) return true;
   }
-  if (sa) return false;
+  // A network set has no service account: no name matches it; a selector sees no label.
+  if (sa && (!sa->names.empty() || (sa->selector && !sa->selector->matches({})))) return false;
   for (const CalicoNetworkSet& set : s.calico_network_sets) {
-    bool ns_ok = ns_sel ? (set.global ? ns_sel->matches(Labels{}, true)
-                                      : ns_sel->matches(ns_labels(s, set.ns)))
+    bool ns_ok = ns_sel ? (set.global ? ns_sel->matches_namespace(Labels{}, false)
+                                      : ns_sel->matches_namespace(ns_labels(s, set.ns), true))
                         : p.global() || (!set.global && set.ns == p.ns);
     Labels l = set.labels;
     if (!set.global) l["projectcalico.org/namespace"] = set.ns;
@@ -99,7 +100,10 @@ bool selects(const ClusterState& s, const CalicoPolicy& p, const CalicoSelector*
 bool entity_matches(const ClusterState& s, const CalicoPolicy& p, const CalicoEntity& e,
                     const Thing& t) {
   const CalicoSelector* ns_sel = e.namespace_selector ? &*e.namespace_selector : nullptr;
-  if ((e.selector || e.namespace_selector || e.service_accounts) &&
+  // In a namespaced policy any selector field, notSelector too, limits the entity to the
+  // policy's namespace (or the namespaceSelector's).
+  if ((e.selector || e.namespace_selector || e.service_accounts ||
+       (!p.global() && e.not_selector)) &&
       !selects(s, p, e.selector ? &*e.selector : nullptr, ns_sel,
                e.service_accounts ? &*e.service_accounts : nullptr, t))
     return false;
@@ -142,8 +146,8 @@ bool applies(const ClusterState& s, const CalicoPolicy& p, const Endpoint& self,
   if (p.staged() || p.host_only || self.pod.host_network) return false;
   if (!(ingress ? p.types_ingress : p.types_egress)) return false;
   if (p.global()) {
-    if (p.namespace_selector && (p.namespace_selector->is_global() ||
-                                 !p.namespace_selector->matches(ns_labels(s, self.ns))))
+    if (p.namespace_selector &&
+        !p.namespace_selector->matches_namespace(ns_labels(s, self.ns), true))
       return false;
   } else if (self.ns != p.ns) {
     return false;
@@ -217,12 +221,12 @@ bool reference_calico_side(const ClusterState& s, const std::vector<Endpoint>& e
     std::vector<Item> items;
     for (const CalicoPolicy& p : s.calico_policies)
       if (p.tier == t.name && applies(s, p, self, ingress))
-        items.push_back(
-            {p.order.value_or(kInf), p.global() ? p.name : p.ns + "/" + p.name, &p, nullptr});
+        items.push_back({p.order.value_or(kInf),
+                         p.name + "/" + p.ns + "/" + std::string(to_string(p.kind)), &p, nullptr});
     if (t.name == "default")
       for (const NetworkPolicy& np : s.network_policies)
         if (reference_np_selects(np, self, ingress))
-          items.push_back({1000, np.ns + "/knp.default." + np.name, nullptr, &np});
+          items.push_back({1000, np.name + "/" + np.ns + "/KubernetesNetworkPolicy", nullptr, &np});
     if (items.empty()) continue;
     std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
       return std::tie(a.order, a.name) < std::tie(b.order, b.name);
