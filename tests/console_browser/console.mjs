@@ -225,8 +225,9 @@ try {
   await page.click("#rec-load");
   await page.waitForFunction((n) => document.body.dataset.recommended === String(n), recShop.items.length, { timeout: 15000 });
   check("a namespace's recommended policies only", (await page.textContent("#rec-list")).split("NetworkPolicy").length - 1 === recShop.items.length);
-  // The probe posts "{}": simulate is built and refuses a body without policies (400).
-  await page.waitForFunction(() => /no policy/.test(document.getElementById("endpoint-probe").textContent), null, { timeout: 10000 });
+  // The probe posts "{}": simulate is built and refuses it naming the line (an object without
+  // kind), 400.
+  await page.waitForFunction(() => /400: request body:1/.test(document.getElementById("endpoint-probe").textContent), null, { timeout: 10000 });
   check("the policies panel reaches simulate", true);
   await shot(page, "09-recommended.png");
 
