@@ -87,10 +87,11 @@ Result<void> LiveAudit::load() {
   return {};
 }
 
-Result<BatchReport> LiveAudit::record(const PolicyEngine& engine, const Observed& observed,
-                                      const std::optional<store::AgentSequence>& agent) {
-  std::lock_guard lock(mu_);  // one batch at a time: "new edge" and the baselines stay exact
-  BatchReport report;
+namespace {
+
+// The observed edges as the store keeps them.
+store::EdgeBatch edge_batch(const Observed& observed,
+                            const std::optional<store::AgentSequence>& agent) {
   store::EdgeBatch batch;
   batch.agent = agent;
   for (const ObservedEdge& e : observed.edges) {
@@ -102,7 +103,29 @@ Result<BatchReport> LiveAudit::record(const PolicyEngine& engine, const Observed
     s.stats = e.stats;
     batch.edges.push_back(std::move(s));
   }
-  auto written = store_.write_batch(batch);
+  return batch;
+}
+
+store::AuditEvent audit_event(const ObservedEdge& e, int64_t at, std::string kind,
+                              std::string detail) {
+  store::AuditEvent ev;
+  ev.at = at;
+  ev.kind = std::move(kind);
+  ev.src = e.src.id;
+  ev.dst = e.dst.id;
+  ev.protocol = to_l4(e.protocol);
+  ev.port = e.port;
+  ev.detail = std::move(detail);
+  return ev;
+}
+
+}  // namespace
+
+Result<BatchReport> LiveAudit::record(const PolicyEngine& engine, const Observed& observed,
+                                      const std::optional<store::AgentSequence>& agent) {
+  std::lock_guard lock(mu_);  // one batch at a time: "new edge" and the baselines stay exact
+  BatchReport report;
+  auto written = store_.write_batch(edge_batch(observed, agent));
   if (!written) return tl::unexpected(written.error());
   if (!written->stored) {
     report.stored = false;
@@ -167,15 +190,7 @@ Result<BatchReport> LiveAudit::record(const PolicyEngine& engine, const Observed
       ++report.denied;
     }
     auto event = [&](std::string kind, std::string detail) {
-      store::AuditEvent ev;
-      ev.at = t;
-      ev.kind = std::move(kind);
-      ev.src = e.src.id;
-      ev.dst = e.dst.id;
-      ev.protocol = to_l4(e.protocol);
-      ev.port = e.port;
-      ev.detail = std::move(detail);
-      events.push_back(std::move(ev));
+      events.push_back(audit_event(e, t, std::move(kind), std::move(detail)));
     };
     if (verdict && !verdict->allowed) event("denied", verdict_detail(*verdict, e.src.id, e.dst.id));
     if (outside) {

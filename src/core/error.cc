@@ -20,6 +20,8 @@ std::string_view to_string(ErrorCode c) {
       return "conflict";
     case ErrorCode::Unavailable:
       return "unavailable";
+    case ErrorCode::Forbidden:
+      return "forbidden";
     case ErrorCode::Internal:
       return "internal";
   }
@@ -30,7 +32,9 @@ ErrorCode error_code_for_status(long status) {
   if (status == 404 || status == 410) return ErrorCode::NotFound;
   if (status == 409) return ErrorCode::Conflict;
   if (status == 400 || status == 422) return ErrorCode::Input;
-  // 401/403: the credentials do not reach the data; 429 and 5xx: the server cannot answer now.
+  // 401/403: the credentials do not reach the data (a server acting for a user answers 403);
+  // 429 and 5xx: the server cannot answer now.
+  if (status == 401 || status == 403) return ErrorCode::Forbidden;
   return ErrorCode::Unavailable;
 }
 

@@ -18,6 +18,7 @@ enum class ErrorCode {
   NotFound,     // a file, object or endpoint that was named does not exist (404)
   Conflict,     // the request collides with the current state: field ownership (409)
   Unavailable,  // a cluster, a server or a device did not answer or refused (503)
+  Forbidden,    // the credentials in use may not do this: a cluster's 401/403 (403)
   Internal,     // a bug in stockade (500)
 };
 

@@ -241,16 +241,23 @@ Result<std::vector<ApplyObject>> read_apply_objects(const std::vector<std::strin
   for (const std::string& file : files) {
     auto read = read_text_file(file);
     if (!read) return make_error(file, 0, "cannot read file");
-    std::string text = std::move(*read);
-    std::string name = file == "-" ? "<stdin>" : file;
-    auto stream = YamlStream::parse(text, name);
-    if (!stream) return tl::unexpected(stream.error());
-    try {
-      for (const YamlTreeNode* doc : stream->documents())
-        add_document(doc, name, default_namespace, out, 0);
-    } catch (const ReadError& e) {
-      return make_error(name, e.line, e.message);
-    }
+    auto objects = read_apply_text(*read, file == "-" ? "<stdin>" : file, default_namespace);
+    if (!objects) return tl::unexpected(objects.error());
+    for (ApplyObject& o : *objects) out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Result<std::vector<ApplyObject>> read_apply_text(const std::string& text, const std::string& name,
+                                                 const std::string& default_namespace) {
+  std::vector<ApplyObject> out;
+  auto stream = YamlStream::parse(text, name);
+  if (!stream) return tl::unexpected(stream.error());
+  try {
+    for (const YamlTreeNode* doc : stream->documents())
+      add_document(doc, name, default_namespace, out, 0);
+  } catch (const ReadError& e) {
+    return make_error(name, e.line, e.message);
   }
   return out;
 }
@@ -325,6 +332,99 @@ Result<ApplyOutcome> server_side_apply(Client& client, const ApplyObject& object
   out.action = !exists               ? ApplyOutcome::Action::Created
                : out.changes.empty() ? ApplyOutcome::Action::Unchanged
                                      : ApplyOutcome::Action::Configured;
+  return out;
+}
+
+const char* action_name(ApplyOutcome::Action a) {
+  switch (a) {
+    case ApplyOutcome::Action::Created:
+      return "created";
+    case ApplyOutcome::Action::Configured:
+      return "configured";
+    case ApplyOutcome::Action::Unchanged:
+      return "unchanged";
+    case ApplyOutcome::Action::Conflict:
+      return "conflict";
+  }
+  return "";
+}
+
+namespace {
+
+// Deletes the policies to prune (only as a dry run with `dry_run`).
+Result<void> prune(Client& c, const std::vector<PruneCandidate>& policies, bool dry_run,
+                   const ApplyProgress& progress) {
+  for (const PruneCandidate& p : policies) {
+    if (auto r = delete_object(c, p.path, dry_run); !r) return r;
+    if (progress.pruned) progress.pruned(p, dry_run);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<ApplyReport> apply_policies(Client& client, std::vector<ApplyObject>& objects,
+                                   const ApplyPlan& plan, const ApplyProgress& progress) {
+  auto served = client.group_versions();
+  if (!served) return tl::unexpected(served.error());
+  use_served_versions(objects, *served);
+  auto tell = [&](const ApplyObject& o, const ApplyOutcome& out, const char* phase) {
+    if (progress.outcome) progress.outcome(o, out, phase);
+  };
+  ApplyReport report;
+  // Dry run of everything first: nothing is applied unless every object would apply.
+  for (const ApplyObject& obj : objects) {
+    auto out = server_side_apply(client, obj, true, plan.force_conflicts);
+    if (!out)
+      return make_error(out.error().code, obj.file, obj.line,
+                        obj.label() + ": " + out.error().str());
+    if (out->action == ApplyOutcome::Action::Conflict) ++report.conflicts;
+    tell(obj, *out, "dry run");
+    report.outcomes.push_back(std::move(*out));
+  }
+  if (plan.prune_owned) {
+    auto found = prune_candidates(client, objects);
+    if (!found) return tl::unexpected(found.error());
+    report.pruned = std::move(*found);
+    if (auto r = prune(client, report.pruned, true, progress); !r) return tl::unexpected(r.error());
+  }
+  if (report.conflicts > 0 || plan.dry_run) return report;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    const ApplyObject& obj = objects[i];
+    auto out = server_side_apply(client, obj, false, plan.force_conflicts);
+    if (!out) return make_error(out.error().code, obj.label() + ": " + out.error().str());
+    tell(obj, *out, "applied");
+    const bool conflict = out->action == ApplyOutcome::Action::Conflict;
+    report.outcomes[i] = std::move(*out);
+    if (conflict) {
+      report.stopped = obj.label();
+      return report;
+    }
+  }
+  if (auto r = prune(client, report.pruned, false, progress); !r) return tl::unexpected(r.error());
+  return report;
+}
+
+nlohmann::ordered_json apply_report_json(const std::vector<ApplyObject>& objects,
+                                         const ApplyReport& report, bool dry_run) {
+  nlohmann::ordered_json out = {{"dryRun", dry_run}, {"objects", json::array()}};
+  for (size_t i = 0; i < objects.size() && i < report.outcomes.size(); ++i) {
+    const ApplyObject& obj = objects[i];
+    const ApplyOutcome& o = report.outcomes[i];
+    nlohmann::ordered_json conf = json::array();
+    for (const auto& cf : o.conflicts)
+      conf.push_back({{"field", cf.field}, {"manager", cf.manager}});
+    out["objects"].push_back({{"kind", obj.kind},
+                              {"namespace", obj.ns},
+                              {"name", obj.name},
+                              {"action", action_name(o.action)},
+                              {"changes", o.changes},
+                              {"conflicts", conf}});
+  }
+  out["pruned"] = json::array();
+  // Pruning happens only when nothing conflicted.
+  if (report.conflicts == 0)
+    for (const PruneCandidate& p : report.pruned) out["pruned"].push_back(p.label);
   return out;
 }
 

@@ -3,6 +3,7 @@
 // account of what changes and of conflicts with other field managers.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -36,6 +37,10 @@ struct ApplyObject {
 Result<std::vector<ApplyObject>> read_apply_objects(const std::vector<std::string>& paths,
                                                     const std::string& default_namespace);
 
+// The same from in-memory text (a request body); `name` stands for the file name in errors.
+Result<std::vector<ApplyObject>> read_apply_text(const std::string& text, const std::string& name,
+                                                 const std::string& default_namespace);
+
 // ClusterNetworkPolicies go to v1beta1 when the server serves it, else to v1alpha2 (one schema,
 // so the object is the same; `served`: Client::group_versions()).
 void use_served_versions(std::vector<ApplyObject>& objects, const std::set<std::string>& served);
@@ -56,6 +61,40 @@ struct ApplyOutcome {
 // error; 403 and other failures are errors that say what to do.
 Result<ApplyOutcome> server_side_apply(Client& client, const ApplyObject& object, bool dry_run,
                                        bool force_conflicts);
+
+struct ApplyPlan {
+  bool dry_run = false;
+  bool force_conflicts = false;
+  bool prune_owned = false;  // delete what kFieldManager alone applied and `objects` lack
+};
+
+struct ApplyReport {
+  std::vector<ApplyOutcome> outcomes;  // one per object: applied, or the dry run's when not
+  std::vector<struct PruneCandidate> pruned;
+  size_t conflicts = 0;  // objects in conflict at the dry run: nothing was applied
+  std::string stopped;   // the object that conflicted after the dry run: applying stopped there
+};
+
+// What an apply reports as it goes: each outcome with its phase ("dry run", "applied"), and
+// each object pruned (dry_run: only as a dry run).
+struct ApplyProgress {
+  std::function<void(const ApplyObject&, const ApplyOutcome&, const char* phase)> outcome;
+  std::function<void(const struct PruneCandidate&, bool dry_run)> pruned;
+};
+
+// `stockade apply` (and POST /api/v1/apply): the served versions chosen, every object applied as
+// a dry run first (and the prune candidates found); any conflict stops everything; else, unless
+// `plan.dry_run`, each applied in order, then the candidates pruned. Errors name the object
+// (its file and line at the dry run) and keep the API server's status (error_code_for_status).
+Result<ApplyReport> apply_policies(Client& client, std::vector<ApplyObject>& objects,
+                                   const ApplyPlan& plan, const ApplyProgress& progress = {});
+
+// The `stockade apply -o json` object.
+nlohmann::ordered_json apply_report_json(const std::vector<ApplyObject>& objects,
+                                         const ApplyReport& report, bool dry_run);
+
+// The outcome's name: created, configured, unchanged, conflict.
+const char* action_name(ApplyOutcome::Action a);
 
 // An object this field manager alone applied earlier that the input no longer holds.
 struct PruneCandidate {

@@ -359,6 +359,13 @@ void Client::Impl::set_request(CURL* c, const RestConfig& config, const std::str
   headers = cu.slist_append(headers, "User-Agent: stockade");
   if (!cred.token.empty())
     headers = cu.slist_append(headers, ("Authorization: Bearer " + cred.token).c_str());
+  if (!config.impersonate_user.empty()) {
+    headers = cu.slist_append(headers, ("Impersonate-User: " + config.impersonate_user).c_str());
+    if (!config.impersonate_uid.empty())
+      headers = cu.slist_append(headers, ("Impersonate-Uid: " + config.impersonate_uid).c_str());
+    for (const std::string& g : config.impersonate_groups)
+      headers = cu.slist_append(headers, ("Impersonate-Group: " + g).c_str());
+  }
   cu.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   if (!config.username.empty() && cred.token.empty()) {
     cu.easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);

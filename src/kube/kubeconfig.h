@@ -39,6 +39,10 @@ struct RestConfig {
   std::string client_cert_pem, client_key_pem;  // -data, decoded
   std::string username, password;
   std::optional<ExecConfig> exec;
+  // Impersonation (Impersonate-User/-Group/-Uid headers): `stockade serve` applying policies
+  // as the user who asked it to, so the API server's RBAC and admission judge that user.
+  std::string impersonate_user, impersonate_uid;
+  std::vector<std::string> impersonate_groups;
   // Context
   std::string context;     // the context's name ("" for in-cluster)
   std::string cluster;     // the cluster's name

@@ -27,6 +27,7 @@ using Clock = std::chrono::steady_clock;
 thread_local Clock::time_point t_request_start;
 thread_local size_t t_body_bytes = 0;  // read through a ContentReader: not in req.body
 thread_local std::string t_user;       // who the cluster says is asking (empty: no cluster)
+thread_local Requester t_requester;    // the same with the uid and groups (apply acts as them)
 
 std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -218,6 +219,7 @@ struct HttpServer::Impl {
   void routes();
   httplib::Server::HandlerResponse pre_route(const httplib::Request& req, httplib::Response& res);
   void log_request(const httplib::Request& req, const httplib::Response& res);
+  void hooks();
   void post_flows(const httplib::Request& req, httplib::Response& res,
                   const httplib::ContentReader& reader);
   void get_map(const httplib::Request& req, httplib::Response& res);
@@ -231,6 +233,8 @@ struct HttpServer::Impl {
                         const httplib::ContentReader& reader);
   void post_simulate(const httplib::Request& req, httplib::Response& res,
                      const httplib::ContentReader& reader);
+  void post_apply(const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader);
   std::atomic<size_t> agent_batches_in_flight{0};
   // Reads a request body up to max_body (after decompression); false after answering 400/413.
   bool read_body(const httplib::Request& req, httplib::Response& res,
@@ -251,6 +255,7 @@ httplib::Server::HandlerResponse HttpServer::Impl::pre_route(const httplib::Requ
   t_request_start = Clock::now();
   t_body_bytes = 0;
   t_user.clear();
+  t_requester = {};
   // The request object is the library's own, not const: only its handlers see it as const.
   drop_brotli(const_cast<httplib::Request&>(req));
   if (!protected_path(req.path)) return httplib::Server::HandlerResponse::Unhandled;
@@ -269,6 +274,7 @@ httplib::Server::HandlerResponse HttpServer::Impl::pre_route(const httplib::Requ
       return httplib::Server::HandlerResponse::Handled;
     }
     t_user = d.user;
+    t_requester = {d.user, d.uid, d.groups};
     return httplib::Server::HandlerResponse::Unhandled;
   }
   if (!authorized(req)) {
@@ -299,7 +305,9 @@ void HttpServer::Impl::log_request(const httplib::Request& req, const httplib::R
        {"ms", static_cast<int64_t>(ms * 1000) / 1000.0}});
 }
 
-void HttpServer::Impl::routes() {
+// Limits, threads, and what every request passes through: authentication before routing, the
+// log line after, JSON bodies for the library's own errors and for exceptions.
+void HttpServer::Impl::hooks() {
   httplib::Server& s = *server;
   s.set_payload_max_length(options.max_body);
   s.set_read_timeout(options.read_timeout_s, 0);
@@ -333,7 +341,11 @@ void HttpServer::Impl::routes() {
         log({{"level", "error"}, {"msg", "internal error"}, {"path", req.path}, {"error", what}});
         send_error(res, 500, "internal error");
       });
+}
 
+void HttpServer::Impl::routes() {
+  hooks();
+  httplib::Server& s = *server;
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
@@ -409,9 +421,9 @@ void HttpServer::Impl::routes() {
   s.Post("/api/v1/simulate",
          [this](const httplib::Request& req, httplib::Response& res,
                 const httplib::ContentReader& reader) { post_simulate(req, res, reader); });
-  s.Post("/api/v1/apply", [](const httplib::Request& req, httplib::Response& res) {
-    send_error(res, 501, req.path + " is not implemented in this version");
-  });
+  s.Post("/api/v1/apply",
+         [this](const httplib::Request& req, httplib::Response& res,
+                const httplib::ContentReader& reader) { post_apply(req, res, reader); });
 }
 
 bool HttpServer::Impl::read_body(const httplib::Request& req, httplib::Response& res,
@@ -519,6 +531,41 @@ void HttpServer::Impl::post_simulate(const httplib::Request& req, httplib::Respo
   auto j = state.simulate_json(body, by);
   if (!j) return send_error(res, j.error().code == ErrorCode::Input ? 400 : 503, j.error().str());
   res.set_content(*j + "\n", "application/json");
+}
+
+// Server-side apply of the body's policies, as `stockade apply` does it, as the requesting user
+// (the command's ApplyHandler: docs/notes/serve.md says why impersonation).
+void HttpServer::Impl::post_apply(const httplib::Request& req, httplib::Response& res,
+                                  const httplib::ContentReader& reader) {
+  if (!options.apply)
+    return send_error(res, 409,
+                      "this server reads its objects from files (-f), not from a cluster: there "
+                      "is nothing to apply to (write the policies into those files, or serve "
+                      "with --kubeconfig, --context or --in-cluster)");
+  bool dry_run = false, force = false;
+  if (req.has_param("dryRun")) {
+    if (req.get_param_value("dryRun") != "All")
+      return send_error(res, 400,
+                        "dryRun: expected All, got \"" + req.get_param_value("dryRun") + "\"");
+    dry_run = true;
+  }
+  if (req.has_param("force")) {
+    const std::string v = req.get_param_value("force");
+    if (v != "true" && v != "false")
+      return send_error(res, 400, "force: expected true or false, got \"" + v + "\"");
+    force = v == "true";
+  }
+  std::string body;
+  if (!read_body(req, res, reader, body)) return;
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return send_error(res, 400, "empty body: expected policies (YAML or JSON)");
+  JsonAnswer a = options.apply(body, dry_run, force, t_requester);
+  log({{"level", "info"},
+       {"msg", dry_run ? "apply (dry run)" : "apply"},
+       {"status", a.status},
+       {"by", requester()}});
+  res.status = a.status;
+  res.set_content(a.body, "application/json");
 }
 
 bool HttpServer::Impl::query_window(const httplib::Request& req, httplib::Response& res,

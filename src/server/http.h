@@ -25,7 +25,24 @@ struct AccessDecision {
   int status = 200;
   std::string user;
   std::string message;
+  std::string uid;  // as TokenReview gave them: who an apply acts as
+  std::vector<std::string> groups;
 };
+
+// Who asked for an apply: the user the cluster authenticated (empty without a cluster's
+// reviews: a --token-file holder or the local user).
+struct Requester {
+  std::string user, uid;
+  std::vector<std::string> groups;
+};
+// An answer the caller composed: a status and its JSON body.
+struct JsonAnswer {
+  int status = 200;
+  std::string body;
+};
+// POST /api/v1/apply: the body's policies applied (dry_run: dryRun=All only), as `requester`.
+using ApplyHandler = std::function<JsonAnswer(const std::string& body, bool dry_run,
+                                              bool force_conflicts, const Requester& requester)>;
 // The verb and resource (group stockade.io) a request asks for: ("get", "map"),
 // ("create", "flows"), ("create", "agentbatches"), ("update", "baselines"), ("get", "console").
 std::pair<std::string, std::string> access_attributes(std::string_view method,
@@ -57,6 +74,8 @@ struct HttpOptions {
   size_t max_agent_batches_in_flight = 8;
   // Receives one JSON object per line (requests, errors); null: no logs.
   std::function<void(const std::string&)> log;
+  // POST /api/v1/apply in a cluster (null: the objects come from files, nothing to apply to).
+  ApplyHandler apply;
   // The Hubble Relay follower's counters, for /metrics (null: none is followed).
   std::function<input::RelayCounters()> relay;
 };

@@ -83,6 +83,16 @@ constexpr const char* kDocument = R"json({
     "/api/v1/posture": {"get": {
       "summary": "The object stockade scan -o json prints for the objects in force (default options): findings (the policy category included), suppressed findings, the ranked workloads, the summary",
       "responses": {"200": {"description": "the scan", "content": {"application/json": {}}}, "401": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/apply": {"post": {
+      "summary": "Server-side apply of the body's policies as stockade apply does it, as the requesting user (impersonation); 409 when the server reads files rather than a cluster",
+      "parameters": [
+        {"name": "dryRun", "in": "query", "schema": {"type": "string", "enum": ["All"]}},
+        {"name": "force", "in": "query", "description": "take over fields another field manager owns", "schema": {"type": "boolean"}}],
+      "requestBody": {"required": true, "content": {"application/yaml": {}, "application/json": {}}},
+      "responses": {"200": {"description": "what stockade apply -o json prints", "content": {"application/json": {}}},
+        "400": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"},
+        "409": {"description": "conflicts with other field managers (nothing applied), or no cluster to apply to", "content": {"application/json": {}}},
+        "422": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
     "/api/v1/audit": {"get": {
       "summary": "Audit events in time order: denied edges and edges outside a locked baseline",
       "parameters": [

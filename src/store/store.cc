@@ -143,13 +143,115 @@ std::vector<Column> stats_columns(std::vector<Column> head) {
   return head;
 }
 
-using EdgeName = std::tuple<std::string, std::string, std::string, int64_t>;  // src dst proto port
-
 bool edge_less(const StoredEdge& a, const StoredEdge& b) {
   return std::tie(a.src, a.dst, a.protocol, a.port) < std::tie(b.src, b.dst, b.protocol, b.port);
 }
 
 constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
+
+// A batch's names, sequence and counts as the tables can hold them.
+Result<void> check_batch(const EdgeBatch& batch) {
+  if (batch.agent) {
+    const auto& a = *batch.agent;
+    if (a.node.empty() || a.boot_id.empty() || !storable(a.node) || !storable(a.boot_id)) {
+      return make_error("a batch's node and boot id must be non-empty UTF-8 text");
+    }
+    if (a.sequence > static_cast<uint64_t>(kMaxCount)) {
+      return make_error("a batch's sequence number is out of range");
+    }
+  }
+  for (const auto& e : batch.edges) {
+    if (e.src.empty() || e.dst.empty() || !storable(e.src) || !storable(e.dst)) {
+      return make_error("an edge's endpoints must be non-empty UTF-8 text");
+    }
+    for (const auto& p : e.processes) {
+      if (!storable(p)) return make_error("a process name must be UTF-8 text");
+    }
+    for (uint64_t n : {e.stats.count, e.stats.established, e.stats.failed, e.stats.dropped}) {
+      if (n > static_cast<uint64_t>(kMaxCount)) return make_error("an edge count is out of range");
+    }
+    if (e.stats.first_seen < 0 || e.stats.last_seen < 0) {
+      return make_error("an edge's first and last seen must not be before 1970");
+    }
+  }
+  return {};
+}
+
+using EdgeName = std::tuple<std::string, std::string, std::string, int64_t>;  // src dst proto port
+using Buckets = std::map<std::pair<EdgeName, int64_t>, EdgeStats>;
+
+// A batch merged per row of each table, in key order (replicas lock rows in one order).
+struct MergedBatch {
+  std::map<EdgeName, EdgeStats> lifetime;
+  Buckets minutes, hours;
+  std::set<std::pair<EdgeName, std::string>> processes;
+  std::set<std::string> names;
+};
+
+Result<MergedBatch> merge_batch(const EdgeBatch& batch, int64_t now) {
+  MergedBatch m;
+  for (const auto& e : batch.edges) {
+    EdgeName key{e.src, e.dst, std::string(to_string(e.protocol)), e.port};
+    int64_t t = e.stats.last_seen ? e.stats.last_seen : now;
+    merge(m.lifetime[key], e.stats);
+    merge(m.minutes[{key, floor_to(t, kMinuteNs)}], e.stats);
+    merge(m.hours[{key, floor_to(t, kHourNs)}], e.stats);
+    for (const auto& p : e.processes) m.processes.emplace(key, p);
+    m.names.insert(e.src);
+    m.names.insert(e.dst);
+  }
+  for (const auto& [key, s] : m.lifetime) {
+    if (s.count > static_cast<uint64_t>(kMaxCount))
+      return make_error("an edge count is out of range");
+  }
+  return m;
+}
+
+// The agent run's last stored sequence (-1: none yet), its row locked until the transaction
+// ends (PostgreSQL), created when missing.
+Result<int64_t> stored_sequence(Connection& c, const AgentSequence& a, int64_t now) {
+  auto ins = c.query(
+      "INSERT INTO agent_sequences (node, boot_id, last_sequence, updated) "
+      "VALUES ($1, $2, -1, $3) ON CONFLICT (node, boot_id) DO NOTHING",
+      {Value{a.node}, Value{a.boot_id}, Value{now}});
+  if (!ins) return tl::unexpected(ins.error());
+  auto last = c.query("SELECT last_sequence FROM agent_sequences WHERE node = $1 AND boot_id = $2" +
+                          std::string(c.for_update()),
+                      {Value{a.node}, Value{a.boot_id}});
+  if (!last) return tl::unexpected(last.error());
+  return last->empty() ? int64_t{-1} : as_int(last->front().front());
+}
+
+// The minute and hour buckets and the process names of edges whose ids `edge_of` gives.
+template <class EdgeOf>
+Result<void> write_buckets(Connection& c, const Buckets& minutes, const Buckets& hours,
+                           const std::set<std::pair<EdgeName, std::string>>& processes,
+                           const EdgeOf& edge_of) {
+  for (auto [table, buckets] : {std::pair{"edge_minutes", &minutes}, {"edge_hours", &hours}}) {
+    std::vector<Column> b = stats_columns({int_column("edge"), int_column("bucket")});
+    for (const auto& [kb, s] : *buckets) {
+      b[0].ints.push_back(edge_of(kb.first));
+      b[1].ints.push_back(kb.second);
+      push_stats(b, 2, s);
+    }
+    if (b[0].ints.empty()) continue;
+    auto rows = c.insert_many(table, b, upsert_stats_tail(table, "edge, bucket"));
+    if (!rows) return tl::unexpected(rows.error());
+  }
+
+  if (!processes.empty()) {
+    Column edge_col = int_column("edge"), pname = text_column("name");
+    for (const auto& [k, p] : processes) {
+      edge_col.ints.push_back(edge_of(k));
+      pname.texts.push_back(p);
+    }
+    auto rows =
+        c.insert_many("edge_processes", {edge_col, pname}, "ON CONFLICT (edge, name) DO NOTHING");
+    if (!rows) return tl::unexpected(rows.error());
+  }
+
+  return {};
+}
 
 class SqlStore final : public Store {
  public:
@@ -164,73 +266,24 @@ class SqlStore final : public Store {
   int schema_version() const override { return version_; }
 
   Result<WriteOutcome> write_batch(const EdgeBatch& batch) override {
-    if (batch.agent) {
-      const auto& a = *batch.agent;
-      if (a.node.empty() || a.boot_id.empty() || !storable(a.node) || !storable(a.boot_id)) {
-        return make_error("a batch's node and boot id must be non-empty UTF-8 text");
-      }
-      if (a.sequence > static_cast<uint64_t>(kMaxCount)) {
-        return make_error("a batch's sequence number is out of range");
-      }
-    }
-    for (const auto& e : batch.edges) {
-      if (e.src.empty() || e.dst.empty() || !storable(e.src) || !storable(e.dst)) {
-        return make_error("an edge's endpoints must be non-empty UTF-8 text");
-      }
-      for (const auto& p : e.processes) {
-        if (!storable(p)) return make_error("a process name must be UTF-8 text");
-      }
-      for (uint64_t n : {e.stats.count, e.stats.established, e.stats.failed, e.stats.dropped}) {
-        if (n > static_cast<uint64_t>(kMaxCount))
-          return make_error("an edge count is out of range");
-      }
-      if (e.stats.first_seen < 0 || e.stats.last_seen < 0) {
-        return make_error("an edge's first and last seen must not be before 1970");
-      }
-    }
+    if (auto r = check_batch(batch); !r) return tl::unexpected(r.error());
     const int64_t now = now_ns();
-
-    // The batch merged per row of each table, in key order (replicas lock rows in one order).
-    std::map<EdgeName, EdgeStats> lifetime;
-    std::map<std::pair<EdgeName, int64_t>, EdgeStats> minutes, hours;
-    std::set<std::pair<EdgeName, std::string>> processes;
-    std::set<std::string> names;
-    for (const auto& e : batch.edges) {
-      EdgeName key{e.src, e.dst, std::string(to_string(e.protocol)), e.port};
-      int64_t t = e.stats.last_seen ? e.stats.last_seen : now;
-      merge(lifetime[key], e.stats);
-      merge(minutes[{key, floor_to(t, kMinuteNs)}], e.stats);
-      merge(hours[{key, floor_to(t, kHourNs)}], e.stats);
-      for (const auto& p : e.processes) processes.emplace(key, p);
-      names.insert(e.src);
-      names.insert(e.dst);
-    }
-    for (const auto& [key, s] : lifetime) {
-      if (s.count > static_cast<uint64_t>(kMaxCount))
-        return make_error("an edge count is out of range");
-    }
+    auto merged = merge_batch(batch, now);
+    if (!merged) return tl::unexpected(merged.error());
+    // Named references, not a structured binding: the lambda below captures them.
+    const auto& lifetime = merged->lifetime;
+    const auto& names = merged->names;
 
     std::unordered_map<std::string, int64_t> new_ids;
     auto result = transact(true, [&](Connection& c) -> Result<WriteOutcome> {
       new_ids.clear();
       WriteOutcome out;
       if (batch.agent) {
-        const auto& a = *batch.agent;
-        auto ins = c.query(
-            "INSERT INTO agent_sequences (node, boot_id, last_sequence, updated) "
-            "VALUES ($1, $2, -1, $3) ON CONFLICT (node, boot_id) DO NOTHING",
-            {Value{a.node}, Value{a.boot_id}, Value{now}});
-        if (!ins) return tl::unexpected(ins.error());
-        auto last = c.query(
-            "SELECT last_sequence FROM agent_sequences WHERE node = $1 AND "
-            "boot_id = $2" +
-                std::string(c.for_update()),
-            {Value{a.node}, Value{a.boot_id}});
-        if (!last) return tl::unexpected(last.error());
-        int64_t stored = last->empty() ? -1 : as_int(last->front().front());
-        if (stored >= 0 && static_cast<int64_t>(a.sequence) <= stored) {
+        auto stored = stored_sequence(c, *batch.agent, now);
+        if (!stored) return tl::unexpected(stored.error());
+        if (*stored >= 0 && static_cast<int64_t>(batch.agent->sequence) <= *stored) {
           out.stored = false;
-          out.last_sequence = static_cast<uint64_t>(stored);
+          out.last_sequence = static_cast<uint64_t>(*stored);
           return out;
         }
       }
@@ -288,28 +341,8 @@ class SqlStore final : public Store {
             {id_of(std::get<0>(k)), id_of(std::get<1>(k)), std::get<2>(k), std::get<3>(k)});
       };
 
-      for (auto [table, buckets] : {std::pair{"edge_minutes", &minutes}, {"edge_hours", &hours}}) {
-        std::vector<Column> b = stats_columns({int_column("edge"), int_column("bucket")});
-        for (const auto& [kb, s] : *buckets) {
-          b[0].ints.push_back(edge_of(kb.first));
-          b[1].ints.push_back(kb.second);
-          push_stats(b, 2, s);
-        }
-        if (b[0].ints.empty()) continue;
-        auto rows = c.insert_many(table, b, upsert_stats_tail(table, "edge, bucket"));
-        if (!rows) return tl::unexpected(rows.error());
-      }
-
-      if (!processes.empty()) {
-        Column edge_col = int_column("edge"), pname = text_column("name");
-        for (const auto& [k, p] : processes) {
-          edge_col.ints.push_back(edge_of(k));
-          pname.texts.push_back(p);
-        }
-        auto rows = c.insert_many("edge_processes", {edge_col, pname},
-                                  "ON CONFLICT (edge, name) DO NOTHING");
-        if (!rows) return tl::unexpected(rows.error());
-      }
+      if (auto r = write_buckets(c, merged->minutes, merged->hours, merged->processes, edge_of); !r)
+        return tl::unexpected(r.error());
 
       if (batch.agent) {
         const auto& a = *batch.agent;

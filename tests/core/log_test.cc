@@ -53,7 +53,9 @@ TEST(ErrorCode, DefaultsAndStatus) {
   EXPECT_EQ(stockade::error_code_for_status(409), ErrorCode::Conflict);
   EXPECT_EQ(stockade::error_code_for_status(422), ErrorCode::Input);
   EXPECT_EQ(stockade::error_code_for_status(503), ErrorCode::Unavailable);
-  EXPECT_EQ(stockade::error_code_for_status(403), ErrorCode::Unavailable);
+  EXPECT_EQ(stockade::error_code_for_status(403), ErrorCode::Forbidden);
+  EXPECT_EQ(stockade::error_code_for_status(401), ErrorCode::Forbidden);
+  EXPECT_EQ(stockade::to_string(ErrorCode::Forbidden), "forbidden");
 }
 
 }  // namespace

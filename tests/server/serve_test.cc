@@ -413,6 +413,11 @@ TEST(Serve, OpenApiDocumentListsWhatTheServerAnswers) {
                                 ? c.Get(concrete.c_str())
                                 : c.Post(concrete.c_str(), post_body(path), "application/json");
       ASSERT_TRUE(res) << method << " " << path;
+      if (path == "/api/v1/apply") {  // objects from files: no cluster to apply to
+        EXPECT_EQ(res->status, 409) << res->body;
+        EXPECT_NE(res->body.find("nothing to apply to"), std::string::npos) << res->body;
+        continue;
+      }
       EXPECT_LT(res->status, 400) << method << " " << path << ": " << res->body;
       EXPECT_TRUE(op.contains("responses")) << path;
     }
@@ -793,8 +798,9 @@ TEST(Serve, RefusesWhatItShouldWithAOneLineReason) {
   ASSERT_TRUE(mixed);
   EXPECT_EQ(mixed->status, 200);
   EXPECT_NE(mixed->body.find("\"accepted\":0"), std::string::npos) << mixed->body;
-  // The contract's endpoints not built yet say so.
-  EXPECT_EQ(c.Post("/api/v1/apply", auth, "{}", "application/json")->status, 501);
+  // A body without policies is the request's fault; so is apply where no cluster is followed.
+  EXPECT_EQ(c.Post("/api/v1/simulate", auth, "{}", "application/json")->status, 400);
+  EXPECT_EQ(c.Post("/api/v1/apply", auth, "{}", "application/json")->status, 409);
   fs::remove_all(dir);
 }
 
