@@ -390,8 +390,6 @@ void HttpServer::Impl::routes() {
     res.set_content(std::string(web::kConsoleHtml, web::kConsoleHtml_size),
                     "text/html; charset=utf-8");
   });
-  // In the contract, not built yet: an explicit answer rather than a 404 that looks like a
-  // wrong URL.
   s.Get("/api/v1/verify",
         [this](const httplib::Request& req, httplib::Response& res) { get_verify(req, res); });
   s.Get("/api/v1/recommendations", [this](const httplib::Request& req, httplib::Response& res) {
