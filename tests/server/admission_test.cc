@@ -18,6 +18,7 @@
 #include "input/loader.h"
 #include "recommend/observed.h"
 #include "support/serve_process.h"
+#include "support/test_files.h"
 
 namespace fs = std::filesystem;
 using stockade::server::change_impact;
@@ -110,27 +111,11 @@ TEST(Admission, ImpactOnThePoliciesThatDecideEqualsTheWholeCluster) {
 
 namespace {
 
+using stockade::test::gunzip;
+using stockade::test::slurp;
+
 fs::path temp_dir(const std::string& name) {
-  fs::path d =
-      fs::temp_directory_path() / ("stockade-admission-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string gunzip(const fs::path& p) {
-  gzFile f = gzopen(p.c_str(), "rb");
-  std::string out;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  gzclose(f);
-  return out;
+  return stockade::test::fresh_dir("stockade-admission", name);
 }
 
 // An AdmissionReview v1 for `object` (JSON; empty for a delete).

@@ -23,6 +23,7 @@
 
 #include "support/run_command.h"
 #include "support/serve_process.h"
+#include "support/test_files.h"
 
 namespace fs = std::filesystem;
 using stockade::test::ServeProcess;
@@ -31,17 +32,10 @@ namespace {
 
 const fs::path kSource = STOCKADE_SOURCE_DIR;
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d =
-      fs::temp_directory_path() / ("stockade-console-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using stockade::test::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+fs::path temp_dir(const std::string& name) {
+  return stockade::test::fresh_dir("stockade-console", name);
 }
 
 struct SseEvent {

@@ -28,6 +28,7 @@
 #include "server/http.h"
 #include "support/run_command.h"
 #include "support/serve_process.h"
+#include "support/test_files.h"
 
 namespace fs = std::filesystem;
 using stockade::server::FlowJournal;
@@ -35,27 +36,11 @@ using stockade::test::ServeProcess;
 
 namespace {
 
+using stockade::test::gunzip;
+using stockade::test::slurp;
+
 fs::path temp_dir(const std::string& name) {
-  fs::path d =
-      fs::temp_directory_path() / ("stockade-serve-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string gunzip(const fs::path& p) {
-  gzFile f = gzopen(p.c_str(), "rb");
-  std::string out;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  gzclose(f);
-  return out;
+  return stockade::test::fresh_dir("stockade-serve", name);
 }
 
 const fs::path kSource = STOCKADE_SOURCE_DIR;
