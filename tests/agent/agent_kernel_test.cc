@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -433,13 +434,14 @@ status: {podIP: 192.0.2.2}
   fs::path events = dir / "events.ndjson", err = dir / "agent.err";
   std::string cmd = std::string(STOCKADE_BINARY) + " agent --duration 4 --node n1 -f " +
                     (dir / "cluster.yaml").string() + " --output " + events.string() + " 2>" +
-                    err.string() + " &";
+                    err.string() + " & echo $! >" + (dir / "agent.pid").string();
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   auto read_all = [](const fs::path& p) {
     std::ifstream in(p);
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
-  for (int i = 0; i < 100 && read_all(err).find("tracing") == std::string::npos; ++i)
+  // Loading the programs can take seconds on a busy machine: wait for them, generously.
+  for (int i = 0; i < 600 && read_all(err).find("tracing") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::string started = read_all(err);
   if (started.find("error") != std::string::npos) {
@@ -462,7 +464,18 @@ status: {podIP: 192.0.2.2}
      EXPECT_EQ(poll(&p, 1, 300), 0);
      close(fd);
    }).join();
-  std::this_thread::sleep_for(std::chrono::milliseconds(4500));  // the agent's --duration
+  // The agent stops by itself after --duration: wait for it to exit (it has written every
+  // event by then), not for a fixed time. A zombie left unreaped counts as exited.
+  pid_t agent = std::stoi(read_all(dir / "agent.pid"));
+  auto running = [&] {
+    if (kill(agent, 0) != 0) return false;
+    std::string stat = read_all("/proc/" + std::to_string(agent) + "/stat");
+    size_t paren = stat.rfind(')');
+    return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
+  };
+  for (int i = 0; i < 600 && running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_FALSE(running()) << "the agent did not stop after --duration";
 
   std::string lines = read_all(events);
   std::string ns = "\"netns\":" + std::to_string(a.inode());
