@@ -46,15 +46,17 @@ std::string dot_quote(std::string_view s) {
 
 }  // namespace
 
-std::string render_map_json(const EdgeGraph& g, const PolicyEngine& engine,
-                            const MapSummary& summary) {
-  // Written directly: a map of a large cluster has hundreds of thousands of edges.
-  auto list = g.edges();
-  std::string out;
-  out.reserve(256 * (g.nodes().size() + list.size()) + 256);
+namespace {
+
+// The "nodes" array shared by both forms; `index` receives each graph node's position in it.
+void append_map_nodes(std::string& out, const EdgeGraph& g, const PolicyEngine& engine,
+                      const MapSummary& summary, std::vector<uint32_t>* index) {
   out += "{\"nodes\":[";
   bool first = true;
+  uint32_t pos = 0;
+  if (index) index->assign(g.nodes().size(), 0);
   for (uint32_t i : sorted_nodes(g)) {
+    if (index) (*index)[i] = pos++;
     const GraphNode& n = g.nodes()[i];
     Isolation iso = node_isolation(n, engine);
     out += first ? "{\"id\":" : ",{\"id\":";
@@ -87,8 +89,34 @@ std::string render_map_json(const EdgeGraph& g, const PolicyEngine& engine,
     out += iso.egress ? "true" : "false";
     out += "}}";
   }
-  out += "],\"edges\":[";
-  first = true;
+  out += ']';
+}
+
+void append_map_summary(std::string& out, const EdgeGraph& g, const MapSummary& summary,
+                        size_t edges) {
+  out += ",\"summary\":{\"flows\":";
+  append_json_number(out, uint64_t{summary.flows});
+  out += ",\"skipped\":";
+  append_json_number(out, uint64_t{summary.skipped});
+  if (!summary.isolation_known) out += ",\"isolation\":\"unknown\"";
+  out += ",\"nodes\":";
+  append_json_number(out, uint64_t{g.nodes().size()});
+  out += ",\"edges\":";
+  append_json_number(out, uint64_t{edges});
+  out += "}}";
+}
+
+}  // namespace
+
+std::string render_map_json(const EdgeGraph& g, const PolicyEngine& engine,
+                            const MapSummary& summary) {
+  // Written directly: a map of a large cluster has hundreds of thousands of edges.
+  auto list = g.edges();
+  std::string out;
+  out.reserve(256 * (g.nodes().size() + list.size()) + 256);
+  append_map_nodes(out, g, engine, summary, nullptr);
+  out += ",\"edges\":[";
+  bool first = true;
   auto time = [&](int64_t t) {
     if (t) {
       out += '"';
@@ -122,16 +150,61 @@ std::string render_map_json(const EdgeGraph& g, const PolicyEngine& engine,
     append_json_number(out, s.dropped);
     out += "}}";
   }
-  out += "],\"summary\":{\"flows\":";
-  append_json_number(out, uint64_t{summary.flows});
-  out += ",\"skipped\":";
-  append_json_number(out, uint64_t{summary.skipped});
-  if (!summary.isolation_known) out += ",\"isolation\":\"unknown\"";
-  out += ",\"nodes\":";
-  append_json_number(out, uint64_t{g.nodes().size()});
-  out += ",\"edges\":";
-  append_json_number(out, uint64_t{list.size()});
-  out += "}}";
+  out += ']';
+  append_map_summary(out, g, summary, list.size());
+  return out;
+}
+
+std::string render_map_columns_json(const EdgeGraph& g, const PolicyEngine& engine,
+                                    const MapSummary& summary) {
+  auto list = g.edges();
+  std::string out;
+  out.reserve(256 * g.nodes().size() + 64 * list.size() + 512);
+  std::vector<uint32_t> index;
+  append_map_nodes(out, g, engine, summary, &index);
+  // The protocols' names once; each edge has its protocol's position in "protocols".
+  std::vector<std::string> protocols;
+  std::vector<uint32_t> proto(list.size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string p(to_string(list[i].first.protocol));
+    auto it = std::find(protocols.begin(), protocols.end(), p);
+    proto[i] = static_cast<uint32_t>(it - protocols.begin());
+    if (it == protocols.end()) protocols.push_back(std::move(p));
+  }
+  out += ",\"edge_columns\":{\"protocols\":[";
+  for (size_t i = 0; i < protocols.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, protocols[i]);
+  }
+  out += ']';
+  // One array per field, in the order of the "edges" of the plain form.
+  auto column = [&](const char* name, auto value) {
+    out += ",\"";
+    out += name;
+    out += "\":[";
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (i) out += ',';
+      value(i, list[i].first, list[i].second);
+    }
+    out += ']';
+  };
+  auto num = [&](uint64_t v) { append_json_number(out, v); };
+  // Whole seconds since the epoch (the plain form's RFC 3339 times have no fraction); 0: none.
+  auto secs = [&](int64_t ns) {
+    append_json_number(out, ns ? ns / 1000000000 - (ns % 1000000000 < 0) : int64_t{0});
+  };
+  column("src", [&](size_t, const EdgeKey& k, const EdgeStats&) { num(index[k.src]); });
+  column("dst", [&](size_t, const EdgeKey& k, const EdgeStats&) { num(index[k.dst]); });
+  column("protocol", [&](size_t i, const EdgeKey&, const EdgeStats&) { num(proto[i]); });
+  column("port", [&](size_t, const EdgeKey& k, const EdgeStats&) { num(k.port); });
+  column("count", [&](size_t, const EdgeKey&, const EdgeStats& s) { num(s.count); });
+  column("first_seen", [&](size_t, const EdgeKey&, const EdgeStats& s) { secs(s.first_seen); });
+  column("last_seen", [&](size_t, const EdgeKey&, const EdgeStats& s) { secs(s.last_seen); });
+  column("established", [&](size_t, const EdgeKey&, const EdgeStats& s) { num(s.established); });
+  column("failed", [&](size_t, const EdgeKey&, const EdgeStats& s) { num(s.failed); });
+  column("dropped", [&](size_t, const EdgeKey&, const EdgeStats& s) { num(s.dropped); });
+  out += '}';
+  append_map_summary(out, g, summary, list.size());
   return out;
 }
 

@@ -20,6 +20,12 @@ struct MapSummary {
 // The CLI.md `map -o json` object.
 std::string render_map_json(const EdgeGraph& graph, const PolicyEngine& engine,
                             const MapSummary& summary);
+// The same object with the edges as columns ("edge_columns": one array per field, "src"/"dst"
+// positions in "nodes", "protocol" a position in "protocols", times in whole seconds since the
+// epoch, 0 for none) instead of "edges": a browser reads 50,000 edges of it without building
+// 50,000 objects from JSON (GET /api/v1/map?format=columns, the web console's form).
+std::string render_map_columns_json(const EdgeGraph& graph, const PolicyEngine& engine,
+                                    const MapSummary& summary);
 // Graphviz: namespaces as clusters, nodes no NetworkPolicy isolates in red tones.
 std::string render_map_dot(const EdgeGraph& graph, const PolicyEngine& engine);
 // One self-contained page: the JSON object inside the embedded web UI.

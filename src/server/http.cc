@@ -611,7 +611,10 @@ void HttpServer::Impl::get_map(const httplib::Request& req, httplib::Response& r
   Granularity by;
   int64_t range[2];
   if (!query_window(req, res, Granularity::Workload, by, range)) return;
-  std::string body = state.map_json(by, range[0], range[1]) + "\n";
+  const std::string format = req.has_param("format") ? req.get_param_value("format") : "objects";
+  if (format != "objects" && format != "columns")
+    return send_error(res, 400, "format: want objects or columns, not '" + format + "'");
+  std::string body = state.map_json(by, range[0], range[1], format == "columns") + "\n";
   // An entity tag of the answer, so that the console polls cheaply: an unchanged map is a 304.
   uint64_t h = 1469598103934665603ull;  // FNV-1a
   for (unsigned char c : body) h = (h ^ c) * 1099511628211ull;

@@ -53,7 +53,8 @@ constexpr const char* kDocument = R"json({
       "parameters": [
         {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["pod", "workload", "namespace"], "default": "workload"}},
         {"name": "since", "in": "query", "description": "RFC 3339 or a duration before now (24h)", "schema": {"type": "string"}},
-        {"name": "until", "in": "query", "schema": {"type": "string"}}],
+        {"name": "until", "in": "query", "schema": {"type": "string"}},
+        {"name": "format", "in": "query", "description": "columns: the edges as one array per field (edge_columns; src/dst index nodes, times in seconds since the epoch, 0 for none), the web console's form", "schema": {"type": "string", "enum": ["objects", "columns"], "default": "objects"}}],
       "responses": {"200": {"description": "the map", "content": {"application/json": {}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
     "/api/v1/verify": {"get": {
       "summary": "The object stockade verify -o json prints for the same objects and records: each observed edge's verdict and deciding rule",

@@ -306,7 +306,8 @@ Result<AgentBatchResult> ServerState::ingest_batch(std::string_view body) {
   return out;
 }
 
-std::string ServerState::map_json(Granularity by, int64_t since_ns, int64_t until_ns) const {
+std::string ServerState::map_json(Granularity by, int64_t since_ns, int64_t until_ns,
+                                  bool columns) const {
   std::lock_guard lock(ingest_mutex_);
   if (!observed_) return {};
   const Observed* obs = observed_.get();
@@ -318,7 +319,8 @@ std::string ServerState::map_json(Granularity by, int64_t since_ns, int64_t unti
   const EdgeGraph& graph = *obs->graphs[slot(by)];
   MapSummary summary{obs->records, obs->malformed + graph.unresolved()};
   summary.isolation_known = graph.has_objects();
-  return render_map_json(graph, *obs->snapshot->engine, summary);
+  return columns ? render_map_columns_json(graph, *obs->snapshot->engine, summary)
+                 : render_map_json(graph, *obs->snapshot->engine, summary);
 }
 
 ServerState::Counters ServerState::counters() const {

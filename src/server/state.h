@@ -114,7 +114,9 @@ class ServerState {
 
   // The `stockade map -o json` object for the records with a time in [since_ns, until_ns)
   // (0: unbounded; records without a time are always included, as `--since` treats them).
-  std::string map_json(Granularity by, int64_t since_ns = 0, int64_t until_ns = 0) const;
+  // `columns`: the console's form (render_map_columns_json).
+  std::string map_json(Granularity by, int64_t since_ns = 0, int64_t until_ns = 0,
+                       bool columns = false) const;
 
   // Counters for /metrics.
   struct Counters {
