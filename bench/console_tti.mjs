@@ -30,6 +30,7 @@ let nodesN = 0;
 let edgesN = 0;
 let runs;
 let mapBody = null;
+let columnsBody = null;
 let recsBody = null;
 if (mode === "demo") {
   url = process.argv[3];
@@ -40,6 +41,7 @@ if (mode === "demo") {
   runs = Number(process.argv[5] || 5);
   const generated = generate(nodesN, edgesN);
   mapBody = JSON.stringify(generated);
+  columnsBody = JSON.stringify(columns(generated));
   recsBody = JSON.stringify({ apiVersion: "v1", kind: "List", items: generated.nodes.map((n) => ({
     apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy",
     metadata: { name: `stockade-ingress-${n.id.split("/")[1]}`, namespace: n.namespace,
@@ -48,6 +50,21 @@ if (mode === "demo") {
 } else {
   console.error("usage: console_tti.mjs demo URL [RUNS] | synthetic NODES EDGES [RUNS]");
   process.exit(2);
+}
+
+// The same map as GET /api/v1/map?format=columns gives it (docs/cli.md; the server's
+// render_map_columns_json): edges as one array per field, src/dst positions in "nodes", times in
+// seconds since the epoch. The console asks for this form.
+function columns(map) {
+  const at = new Map(map.nodes.map((n, i) => [n.id, i]));
+  const protocols = [...new Set(map.edges.map((e) => e.protocol))];
+  const col = (f) => map.edges.map(f);
+  const secs = (t) => (t ? Date.parse(t) / 1000 : 0);
+  return { nodes: map.nodes, edge_columns: { protocols, src: col((e) => at.get(e.src)), dst: col((e) => at.get(e.dst)),
+    protocol: col((e) => protocols.indexOf(e.protocol)), port: col((e) => e.port), count: col((e) => e.count),
+    first_seen: col((e) => secs(e.first_seen)), last_seen: col((e) => secs(e.last_seen)),
+    established: col((e) => e.outcomes.established), failed: col((e) => e.outcomes.failed),
+    dropped: col((e) => e.outcomes.dropped) }, summary: map.summary };
 }
 
 function generate(n, m) {
@@ -99,7 +116,8 @@ if (mode === "synthetic") {
       res.end(body);
     };
     if (u.pathname === "/") return send("text/html", page_html);
-    if (u.pathname === "/api/v1/map") return send("application/json", mapBody);
+    if (u.pathname === "/api/v1/map")
+      return send("application/json", u.searchParams.get("format") === "columns" ? columnsBody : mapBody);
     if (u.pathname === "/api/v1/audit") return send("application/json", '{"events":[]}');
     if (u.pathname === "/api/v1/baselines") return send("application/json", '{"baselines":[]}');
     // For the click → draft figure, the page's side of it: one recommended policy per workload
@@ -121,10 +139,18 @@ const figures = [];
 for (let i = 0; i < runs; i++) {
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await ctx.newPage();
+  // PROFILE=1: a CPU profile of the first run's load (DevTools protocol), self time by function.
+  const cdp = process.env.PROFILE && i === 0 ? await ctx.newCDPSession(page) : null;
+  if (cdp) {
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 250 });
+    await cdp.send("Profiler.start");
+  }
   // DRAW_MAX=N: draw at most N lines at first (the page's default 10,000; a large N draws all).
   await page.goto(url + "?poll=600000" + (process.env.DRAW_MAX ? `&drawMax=${process.env.DRAW_MAX}` : ""));
   await page.waitForFunction(() => document.body.dataset.interactiveMs, null, { timeout: 120000 });
   const t = await page.evaluate(() => +document.body.dataset.interactiveMs);
+  if (cdp) printProfile((await cdp.send("Profiler.stop")).profile);
   const got = await page.evaluate(() => [+document.body.dataset.nodes, +document.body.dataset.edges, +document.body.dataset.linesDrawn]);
   figures.push(t);
   const marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType("mark").map((m) => [m.name, Math.round(m.startTime)])));
@@ -167,6 +193,17 @@ async function draftTime(page, id) {
   const ms = await page.evaluate(() => +document.body.dataset.draftMs);
   drafts.push(ms);
   return `; click → draft + simulation ${ms} ms`;
+}
+function printProfile(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  for (let k = 0; k < profile.samples.length; k++) {
+    const f = byId.get(profile.samples[k]).callFrame;
+    const name = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber + 1}`;
+    self.set(name, (self.get(name) || 0) + (profile.timeDeltas[k] || 0) / 1000);
+  }
+  console.error("CPU profile of run 1 (self ms, top 30):");
+  for (const [name, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.error(`${ms.toFixed(1).padStart(9)}  ${name}`);
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const markNames = [...new Set(breakdown.flatMap((m) => Object.keys(m)))];

@@ -76,6 +76,13 @@ try {
   check(`the map shows the server's ${want.nodes.length} nodes / ${want.edges.length} edges`,
     got.nodes === want.nodes.length && got.edges === want.edges.length && want.edges.length > 0,
     `page ${JSON.stringify(got)}`);
+  // The page reads the map in its compact form (?format=columns): the edges it holds are the
+  // plain form's, field for field, in the same order.
+  const held = await page.evaluate(() => [...window.__stockade.map.edges.values()].map((e) => ({ src: e.src, dst: e.dst,
+    protocol: e.protocol, port: e.port, count: e.count, first_seen: e.first_seen, last_seen: e.last_seen,
+    outcomes: { established: e.outcomes.established, failed: e.outcomes.failed, dropped: e.outcomes.dropped } })));
+  check("the page's edges (read as columns) are the plain map's", JSON.stringify(held) === JSON.stringify(want.edges),
+    `first page edge ${JSON.stringify(held[0])}, server ${JSON.stringify(want.edges[0])}`);
   await shot(page, "02-map.png");
 
   // 3. Click an edge on the canvas (at the middle of its line) and read its details.
@@ -373,7 +380,7 @@ try {
       JSON.stringify(lines0));
     const quiet = await p2.evaluate(() => {
       const s = window.__stockade;
-      for (const [pk, l] of s.lines) if (!s.graph.hasEdge(pk)) return l.src === l.dst ? null : l.dst;
+      for (const [pk, l] of s.lines) if (!s.graph.hasEdge(String(pk))) return l.src === l.dst ? null : l.dst;
       return null;
     });
     // Select the node through the map's own click path: its details and its lines.
@@ -388,7 +395,7 @@ try {
     await p2.mouse.click(xy.x, xy.y);
     await p2.waitForFunction((id) => document.getElementById("details").dataset.selected === id, quiet, { timeout: 10000 });
     await p2.waitForFunction((n) => +document.body.dataset.linesDrawn > n, lines0[0], { timeout: 10000 }).catch(() => {});
-    const lines1 = await p2.evaluate((id) => [+document.body.dataset.linesDrawn, (window.__stockade.adj.get(id) || []).every((pk) => window.__stockade.graph.hasEdge(pk))], quiet);
+    const lines1 = await p2.evaluate((id) => [+document.body.dataset.linesDrawn, (window.__stockade.adj.get(id) || []).every((pk) => window.__stockade.graph.hasEdge(String(pk)))], quiet);
     check(`selecting ${quiet} draws its quieter lines too`, lines1[0] > lines0[0] && lines1[1], JSON.stringify(lines1));
     await p2.check("#draw-all");
     const lines2 = await p2.evaluate(() => +document.body.dataset.linesDrawn);

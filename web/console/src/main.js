@@ -6,7 +6,8 @@ import Graph from "graphology";
 import Sigma from "sigma";
 import { EdgeLineProgram } from "sigma/rendering";
 import { layout } from "./layout.js";
-import { podInGroup, summarizeDetail, edgeKey } from "./model.js";
+import { podInGroup, summarizeDetail, edgeKey, mapEdges } from "./model.js";
+import { indexEdges, drawThreshold } from "./edges.js";
 import { followEvents } from "./live.js";
 import { renderPolicyFindings, renderRisk, renderFindings, summaryText } from "./posture.js";
 import { buildDraft, draftYaml, readableSummary, readSimulation, policiesOfWorkload } from "./decide.js";
@@ -25,7 +26,8 @@ const EDGE_EVENTS_MAX = Number(params.get("edgeEvents")) || 10000;
 const DRAW_MAX = Number(params.get("drawMax")) || 10000;
 
 const state = {
-  by: "workload",
+  // ?by=pod|workload|namespace: the map's granularity at first.
+  by: ["pod", "workload", "namespace"].includes(params.get("by")) ? params.get("by") : "workload",
   window: "",
   etag: null,
   mapKey: "",
@@ -178,7 +180,8 @@ async function loadVerify() {
 }
 
 async function loadMap() {
-  const q = new URLSearchParams({ by: state.by });
+  // The compact form (edge_columns); a server that does not know it answers the plain one.
+  const q = new URLSearchParams({ by: state.by, format: "columns" });
   if (state.window) q.set("since", state.window);
   const key = q.toString();
   const headers = {};
@@ -204,90 +207,50 @@ function edgePrograms(dense) {
 
 function renderMap(data, key) {
   const nodes = Array.isArray(data.nodes) ? data.nodes : [];
-  const edges = Array.isArray(data.edges) ? data.edges : [];
-  state.map = { nodes: new Map(nodes.map((n) => [n.id, n])), edges: new Map(), summary: data.summary || {} };
-  const pos = layout(nodes, state.positions);
-  state.positions = pos;
-  mark("layout");
   // One line per ordered pair of nodes: the edges of a pair (its ports) would be drawn on top of
   // each other, and a simple graph is cheaper to build and draw than a multigraph. A click on
   // the line selects the pair's busiest edge; the details list the pair's other ports.
+  const index = indexEdges(nodes, mapEdges(data), data.edge_columns);
+  const lines = index.lines;
+  state.map = { nodes: new Map(nodes.map((n) => [n.id, n])), edges: index.edges, summary: data.summary || {} };
+  const pos = layout(nodes, state.positions);
+  state.positions = pos;
+  mark("layout");
   const g = new Graph({ multi: false, type: "directed", allowSelfLoops: true });
-  const degree = new Map();
-  for (const e of edges) {
-    degree.set(e.src, (degree.get(e.src) || 0) + 1);
-    degree.set(e.dst, (degree.get(e.dst) || 0) + 1);
-  }
   for (const n of nodes) {
     const p = pos.get(n.id);
     g.addNode(n.id, {
       x: p.x,
       y: p.y,
-      size: 3 + Math.log2(1 + (degree.get(n.id) || 0)),
+      size: 3 + Math.log2(1 + index.degree(n.id)),
       color: nodeColor(n),
       label: n.id,
     });
   }
-  const arrows = edges.length <= 20000;
+  const edgeCount = index.edges.size;
+  const arrows = edgeCount <= 20000;
   // Thin lines on dense maps: they read better, and every pixel of a line costs fill time.
-  const dense = edges.length > 10000;
-  // One object per line (an ordered node pair): its edges' keys (the busiest first), total
-  // count, outcomes; and each node's lines. Written for speed: this loop runs over every edge
-  // of the map before anything is drawn.
-  const lines = new Map(); // "src|dst" → {src, dst, count, dropped, failed, keys, top}
-  const adj = new Map(); // node → ["src|dst" of its lines]
-  const push = (id, pk) => {
-    const a = adj.get(id);
-    if (a) a.push(pk);
-    else adj.set(id, [pk]);
-  };
-  const nodeIds = state.map.nodes;
-  for (const e of edges) {
-    const k = edgeKey(e);
-    if (!nodeIds.has(e.src) || !nodeIds.has(e.dst) || state.map.edges.has(k)) continue;
-    state.map.edges.set(k, e);
-    const pk = e.src + "|" + e.dst;
-    const o = e.outcomes;
-    const n = e.count || 0;
-    const line = lines.get(pk);
-    if (line === undefined) {
-      lines.set(pk, { src: e.src, dst: e.dst, count: n, dropped: !!o && o.dropped > 0, failed: !!o && o.failed > 0, keys: [k], top: n });
-      push(e.src, pk);
-      if (e.src !== e.dst) push(e.dst, pk);
-      continue;
-    }
-    if (n > line.top) {
-      line.keys.unshift(k);
-      line.top = n;
-    } else line.keys.push(k);
-    line.count += n;
-    line.dropped ||= !!o && o.dropped > 0;
-    line.failed ||= !!o && o.failed > 0;
-  }
+  const dense = edgeCount > 10000;
   const type = arrows && !dense ? "arrow" : "line";
   // On a map of more lines than DRAW_MAX, the quieter lines are not drawn until asked for
   // ("draw every line"), selected or searched: each line drawn costs raster time in software
   // WebGL on every frame, and each line in the graph costs building and processing time. They
   // join the graph when they are to be drawn (ensureLine). Every edge stays in the list, the
   // search and the selection.
-  state.drawMin = 0;
-  if (lines.size > DRAW_MAX) {
-    const counts = [...lines.values()].map((l) => l.count).sort((a, b) => b - a);
-    state.drawMin = counts[DRAW_MAX - 1];
-  }
+  state.drawMin = drawThreshold(lines, DRAW_MAX);
   state.lineAttrs = (l) => ({
     weight: l.count,
     size: dense ? 0.5 : 0.6 + Math.log10(1 + l.count) / 2,
     color: edgeColor({ outcomes: { dropped: l.dropped ? 1 : 0, failed: l.failed ? 1 : 0 } }),
     type,
   });
-  for (const [pk, l] of lines)
-    if (l.count >= state.drawMin || state.drawAll) g.addDirectedEdgeWithKey(pk, l.src, l.dst, state.lineAttrs(l));
+  // A line's key in the graph is its pair id as text.
+  for (const l of lines.values())
+    if (l.count >= state.drawMin || state.drawAll) g.addDirectedEdgeWithKey(String(l.id), l.src, l.dst, state.lineAttrs(l));
   document.body.dataset.linesDrawn = String(g.size);
-  // "src|dst" → the line's edge keys, the busiest first.
-  state.pairs = { get: (pk) => { const l = lines.get(pk); return l && l.keys; } };
   state.lines = lines;
-  state.adj = adj;
+  state.adj = index.adj;
+  state.pairId = index.pairId;
   state.graph = g;
   mark("graph-built");
   const fresh = !state.sigma;
@@ -311,8 +274,8 @@ function renderMap(data, key) {
       edgeReducer,
     });
     state.sigma.on("clickEdge", ({ edge }) => {
-      const list = state.pairs.get(edge);
-      if (list) select({ type: "edge", key: list[0] });
+      const l = state.lines.get(+edge);
+      if (l) select({ type: "edge", key: edgeKey(l.edges[0]) });
     });
     state.sigma.on("clickNode", ({ node }) => select({ type: "node", key: node }));
     state.sigma.on("clickStage", () => select(null));
@@ -350,8 +313,16 @@ function searchMatchesNode(id) {
   for (const [k, v] of Object.entries(n.labels || {})) if (`${k}=${v}`.toLowerCase().includes(t)) return true;
   return false;
 }
-function edgeVisible(k) {
-  const e = state.map.edges.get(k);
+// The selected edge (its object), looked up once per selection and map.
+let selEdgeOf = null;
+function selectedEdge() {
+  const sel = state.selected;
+  if (!sel || sel.type !== "edge" || !state.map) return null;
+  if (!selEdgeOf || selEdgeOf.key !== sel.key || selEdgeOf.map !== state.map)
+    selEdgeOf = { key: sel.key, map: state.map, edge: state.map.edges.get(sel.key) || null };
+  return selEdgeOf.edge;
+}
+function edgePasses(e) {
   if (!e) return false;
   const o = e.outcomes || {};
   const any = (state.outcomes.established && o.established > 0) || (state.outcomes.failed && o.failed > 0) ||
@@ -368,7 +339,7 @@ function nodeReducer(node, attrs) {
     res.highlighted = true;
     res.zIndex = 2;
   } else if (sel && sel.type === "edge") {
-    const e = state.map.edges.get(sel.key);
+    const e = selectedEdge();
     if (e && (e.src === node || e.dst === node)) {
       res.highlighted = true;
       res.zIndex = 2;
@@ -382,15 +353,12 @@ function nodeReducer(node, attrs) {
 }
 // `edge` is a pair "src|dst": shown when one of its edges passes the filters.
 function edgeReducer(edge, attrs) {
-  const list = state.pairs.get(edge);
-  if (!list || !list.some(edgeVisible)) return Object.assign({}, attrs, { hidden: true });
+  const l = state.lines.get(+edge);
+  if (!l || !l.edges.some(edgePasses)) return Object.assign({}, attrs, { hidden: true });
   const sel = state.selected;
   let hit = false;
-  if (sel && sel.type === "edge") hit = list.includes(sel.key);
-  else if (sel) {
-    const e = state.map.edges.get(list[0]);
-    hit = e.src === sel.key || e.dst === sel.key;
-  }
+  if (sel && sel.type === "edge") hit = l.edges.includes(selectedEdge());
+  else if (sel) hit = l.src === sel.key || l.dst === sel.key;
   if (hit) return Object.assign({}, attrs, { color: "#ffffff", size: attrs.size + 1.5, zIndex: 2 });
   if (attrs.weight < state.drawMin && !state.drawAll && !state.search) return Object.assign({}, attrs, { hidden: true });
   return attrs;
@@ -400,11 +368,11 @@ function refreshFilters(render = true) {
   if (!state.sigma) return;
   if (state.drawMin > 0 && state.drawAll) ensureLines(state.lines.keys());
   else if (state.drawMin > 0 && state.search)
-    ensureLines([...state.lines.keys()].filter((pk) => (state.pairs.get(pk) || []).some(edgeVisible)));
+    ensureLines([...state.lines.values()].filter((l) => l.edges.some(edgePasses)).map((l) => l.id));
   if (render) state.sigma.refresh({ skipIndexation: true });
   // The edge list: the edges the filters leave, busiest first.
   const list = [];
-  for (const [k, e] of state.map.edges) if (edgeVisible(k)) list.push(e);
+  for (const e of state.map.edges.values()) if (edgePasses(e)) list.push(e);
   list.sort((a, b) => (b.count || 0) - (a.count || 0));
   const ul = $("edge-list");
   const shown = list.slice(0, MAX_LIST);
@@ -446,10 +414,10 @@ function flushCanvas() {
 // Added while sigma runs, it is processed with the next frame.
 function ensureLine(pk) {
   const g = state.graph;
-  if (g.hasEdge(pk)) return true;
-  const l = state.lines && state.lines.get(pk);
+  if (g.hasEdge(String(pk))) return true;
+  const l = state.lines && state.lines.get(+pk);
   if (!l) return false;
-  g.addDirectedEdgeWithKey(pk, l.src, l.dst, state.lineAttrs(l));
+  g.addDirectedEdgeWithKey(String(pk), l.src, l.dst, state.lineAttrs(l));
   state.linesAdded = (state.linesAdded || 0) + 1;
   return true;
 }
@@ -465,12 +433,13 @@ function touched(sel) {
   if (!sel || !g) return out;
   if (sel.type === "node" && g.hasNode(sel.key)) {
     out.nodes.push(sel.key);
-    out.edges.push(...(state.adj.get(sel.key) || []));
+    out.edges.push(...(state.adj.get(sel.key) || []).map(String));
   } else if (sel.type === "edge") {
     const e = state.map.edges.get(sel.key);
-    if (e && state.lines.has(`${e.src}|${e.dst}`)) {
+    const id = e ? state.pairId(e.src, e.dst) : -1;
+    if (state.lines.has(id)) {
       out.nodes.push(e.src, e.dst);
-      out.edges.push(`${e.src}|${e.dst}`);
+      out.edges.push(String(id));
     }
   }
   return out;
@@ -702,13 +671,12 @@ function nodeDraftCard(n) {
 
 // The other ports between the same two nodes (drawn as one line).
 function pairPorts(e) {
-  const list = (state.pairs && state.pairs.get(`${e.src}|${e.dst}`)) || [];
+  const l = state.lines && state.lines.get(state.pairId(e.src, e.dst));
+  const list = l ? l.edges : [];
   if (list.length < 2) return "";
   const k = edgeKey(e);
-  return `<div class="small">also between them: ${list.filter((x) => x !== k).map((x) => {
-    const o = state.map.edges.get(x);
-    return `<button class="linklike pair-port" data-key="${esc(x)}">${esc(o.protocol)}/${esc(o.port)} ×${o.count}</button>`;
-  }).join(" ")}</div>`;
+  return `<div class="small">also between them: ${list.filter((o) => edgeKey(o) !== k).map((o) =>
+    `<button class="linklike pair-port" data-key="${esc(edgeKey(o))}">${esc(o.protocol)}/${esc(o.port)} ×${o.count}</button>`).join(" ")}</div>`;
 }
 
 // The map's edges into or out of these nodes (through the graph's lines, not every edge).
@@ -721,7 +689,8 @@ function incidentEdges(ids) {
     for (const pk of state.adj.get(id) || []) {
       if (seen.has(pk)) continue;
       seen.add(pk);
-      for (const k of state.pairs.get(pk) || []) out.push(state.map.edges.get(k));
+      const l = state.lines.get(pk);
+      if (l) out.push(...l.edges);
     }
   }
   return out;
@@ -1159,6 +1128,7 @@ function setView(v) {
 
 function wire() {
   for (const name of VIEWS) $("tab-" + name).addEventListener("click", () => setView(name));
+  $("by").value = state.by;
   $("by").addEventListener("change", () => {
     state.by = $("by").value;
     state.selected = null;
@@ -1322,9 +1292,11 @@ function refresh() {
 async function loadAll() {
   const t0 = performance.now();
   try {
+    // The audit and the baselines are read while the map is (they do not depend on it).
+    const side = Promise.all([loadAudit(), loadBaselines()]);
+    side.catch(() => {});
     await loadMap();
-    await loadAudit();
-    await loadBaselines();
+    await side;
     if (state.view === "posture" && state.postureStale) await loadPosture();
     const s = state.map ? state.map.summary : {};
     setStatus(`${state.live === "sse" ? "live" : "polling"} · updated ${new Date().toISOString().slice(11, 19)}Z · ${state.graph ? state.graph.order : 0} nodes, ${state.map ? state.map.edges.size : 0} edges · ${s.flows ?? 0} flows · ${state.audit.length} audit events`);

@@ -42,3 +42,39 @@ export function summarizeDetail(ev) {
   }
   return parts.join("; ") || d.verdict || "";
 }
+
+// The map's edges from GET /api/v1/map?format=columns ("edge_columns": one array per field, src
+// and dst positions in "nodes", times in seconds since the epoch, 0 for none): objects shaped as
+// the plain form's edges. A browser parses columns of numbers several times faster than 50,000
+// objects of JSON; the times are formatted when read (few are).
+const rfc3339 = (s) => (s ? new Date(s * 1000).toISOString().replace(".000Z", "Z") : null);
+class ColumnEdge {
+  constructor(src, dst, protocol, port, count, first, last, outcomes) {
+    this.src = src;
+    this.dst = dst;
+    this.protocol = protocol;
+    this.port = port;
+    this.count = count;
+    this.first = first;
+    this.last = last;
+    this.outcomes = outcomes;
+  }
+  get first_seen() {
+    return rfc3339(this.first);
+  }
+  get last_seen() {
+    return rfc3339(this.last);
+  }
+}
+export function mapEdges(data) {
+  if (Array.isArray(data.edges)) return data.edges;
+  const c = data.edge_columns;
+  if (!c || !Array.isArray(c.src)) return [];
+  const ids = (data.nodes || []).map((n) => n.id);
+  const out = new Array(c.src.length);
+  for (let i = 0; i < c.src.length; i++) {
+    out[i] = new ColumnEdge(ids[c.src[i]], ids[c.dst[i]], c.protocols[c.protocol[i]], c.port[i], c.count[i],
+      c.first_seen[i], c.last_seen[i], { established: c.established[i], failed: c.failed[i], dropped: c.dropped[i] });
+  }
+  return out;
+}
