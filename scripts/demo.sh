@@ -56,7 +56,7 @@ echo "\$ stockade serve -f demo/cluster -f demo/policies --store sqlite:$out/sto
   --listen "127.0.0.1:$port" 2>"$out/serve.log" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
+for _ in $(seq 600); do  # up to a minute: a busy machine
   curl -sf "$api/readyz" >/dev/null 2>&1 && break
   kill -0 $server 2>/dev/null || { cat "$out/serve.log"; exit 2; }
   sleep 0.1
