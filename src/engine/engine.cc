@@ -326,6 +326,10 @@ void EngineImpl::index_identities(const AddressIndex& addresses) {
       pod_index_.value[k][v].push_back(id);
     }
   }
+  namespace_words_.assign(namespaces_.size(), {0, 0});
+  for (size_t i = 0; i < namespaces_.size(); ++i)
+    if (const auto& ids = namespace_identities_[i]; !ids.empty())
+      namespace_words_[i] = {ids.front() / 64, ids.back() / 64 - ids.front() / 64 + 1};
   // Endpoints of an identity share their address class: a matcher holds all of them or none.
   std::vector<uint32_t> seen(endpoints_.size(), UINT32_MAX);
   for (uint32_t m = 0; m < ip_matchers_.size(); ++m) {
@@ -585,9 +589,17 @@ void EngineImpl::compile_network_policy(const NetworkPolicy& p, uint32_t ns) {
       cr.action = RuleAction::Allow;
       cr.index = static_cast<int>(i);
       cr.line = r.line;
+      const bool local = std::all_of(r.peers.begin(), r.peers.end(), [](const auto& peer) {
+        return !peer.ip_block && !peer.namespace_selector;
+      });
       if (r.peers.empty()) {
         cr.all_peers = true;
         cr.peers = Bits(n, true);
+      } else if (local) {  // pods of its own namespace only
+        Bits acc(size_t{namespace_words_[ns].second} * 64);
+        for (const NetworkPolicyPeer& peer : r.peers)
+          acc |= local_pod_set(peer.pod_selector ? &*peer.pod_selector : nullptr, ns);
+        cr.peer_set = SparseBits(n, namespace_words_[ns].first, acc.data(), acc.word_count());
       } else {
         cr.peers = Bits(n);
         for (const NetworkPolicyPeer& peer : r.peers) {
@@ -608,9 +620,9 @@ void EngineImpl::compile_network_policy(const NetworkPolicy& p, uint32_t ns) {
     }
   }
   uint32_t idx = static_cast<uint32_t>(policies_.size());
-  Bits subject =
-      pod_set(nullptr, &identities_in_namespace_[ns], &p.pod_selector, ns_cached, pod_cached);
-  subject.for_each([&](size_t id) {
+  const size_t offset = size_t{namespace_words_[ns].first} * 64;
+  local_pod_set(&p.pod_selector, ns).for_each([&](size_t local_id) {
+    const size_t id = offset + local_id;
     for (auto [d, affects] :
          {std::pair{kIngress, p.affects_ingress}, std::pair{kEgress, p.affects_egress}})
       if (affects) {

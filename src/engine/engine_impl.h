@@ -48,6 +48,36 @@ class SparseBits {
     }
   }
 
+  // The set whose words [first_word, first_word + count) are `w` and whose other words are
+  // zero: a set known to lie in one namespace's span of identities is built without a dense
+  // bitset over all of them. Stores what SparseBits(Bits) of the same set would.
+  SparseBits(size_t size, size_t first_word, const uint64_t* w, size_t count) : size_(size) {
+    const size_t n = (size_ + 63) / 64;
+    size_t nonzero = 0, not_full = n - count;  // a zero word outside is never full
+    for (size_t i = 0; i < count; ++i) {
+      nonzero += w[i] != 0;
+      not_full += w[i] != valid(first_word + i);
+    }
+    inverted_ = not_full < nonzero;
+    if (!inverted_) {
+      idx_.reserve(nonzero);
+      words_.reserve(nonzero);
+      for (size_t i = 0; i < count; ++i)
+        if (w[i]) {
+          idx_.push_back(static_cast<uint32_t>(first_word + i));
+          words_.push_back(w[i]);
+        }
+      return;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t in = i >= first_word && i - first_word < count ? w[i - first_word] : 0;
+      if (uint64_t v = ~in & valid(i)) {
+        idx_.push_back(static_cast<uint32_t>(i));
+        words_.push_back(v);
+      }
+    }
+  }
+
   size_t size() const { return size_; }
   bool inverted() const { return inverted_; }
   // The stored words: of the set, or of its complement when inverted().
@@ -319,6 +349,11 @@ class EngineImpl final : public PolicyEngine {
     b.and_not(host_network_);
     return b;
   }
+  // ns_window.cc: the identities of namespace `ns` that `pod_sel` matches (null: all), never
+  // host-network ones, as bits over the namespace's span of words (namespace_words_): the
+  // same set as pod_set(nullptr, &identities_in_namespace_[ns], pod_sel, ...), without a
+  // dense bitset over every identity.
+  Bits local_pod_set(const LabelSelector* pod_sel, uint32_t ns) const;
   uint32_t ip_matcher(IpMatcher m);
   void compile_policies(const ClusterState& state);
   Bits cluster_pod_set(const ClusterPodSet& s);
@@ -342,7 +377,10 @@ class EngineImpl final : public PolicyEngine {
   std::vector<Labels> namespace_labels_;
   std::vector<Bits> identities_in_namespace_;
   std::vector<std::vector<uint32_t>> namespace_identities_;  // the same, as lists
-  Bits host_network_;                                        // identities of host-network endpoints
+  // Per namespace: the first word and the number of words of identities_in_namespace_ that
+  // hold its identities (endpoints come sorted by namespace, so the span is its own).
+  std::vector<std::pair<uint32_t, uint32_t>> namespace_words_;
+  Bits host_network_;                       // identities of host-network endpoints
   std::vector<const Node*> identity_node_;  // host-network identities: their node, if known
   std::vector<Node> nodes_;
   // Node name -> its addresses (Node objects and host-network pods on it).

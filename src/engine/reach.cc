@@ -44,6 +44,14 @@ void or_and_sparse(Bits& dst, const SparseBits& s, const Bits& mask) {
   s.for_each_word([&](size_t wi, uint64_t w) { d[wi] |= w & m[wi]; });
 }
 
+struct WordsHash {
+  size_t operator()(const std::vector<uint64_t>& v) const {
+    uint64_t h = v.size() * 0x9e3779b97f4a7c15ULL;
+    for (uint64_t w : v) h = (h ^ (w * 0xff51afd7ed558ccdULL)) * 0xc4ceb9fe1a85ec53ULL;
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+};
+
 class ReachMatrixImpl final : public ReachMatrix {
  public:
   ReachMatrixImpl(const EngineImpl& e, const std::vector<PortQuery>& queries) : e_(e) {
@@ -428,7 +436,9 @@ class ReachMatrixImpl final : public ReachMatrix {
     const size_t ni = e_.identity_count();
     // Targets whose ingress side matches the same rules in the same tiers share one row.
     row_of_.resize(targets_);
-    std::map<std::vector<uint64_t>, uint32_t> row_index;
+    // Hashed, not ordered: ~200,000 look-ups of keys that share long prefixes (the same
+    // policies) made the ordered map's comparisons a notable share of the run.
+    std::unordered_map<std::vector<uint64_t>, uint32_t, WordsHash> row_index;
     const Bits all(ni, true);
     std::vector<uint64_t> sig;
     for (uint32_t b = 0; b < ni; ++b) {
@@ -616,10 +626,10 @@ class ReachMatrixImpl final : public ReachMatrix {
     profile_.resize(ni);
     scratch_ = Bits(targets_);
     scratch2_ = Bits(targets_);
-    std::map<std::tuple<std::vector<uint32_t>, std::vector<uint32_t>, std::vector<uint32_t>,
-                        std::vector<uint32_t>, bool>,
-             uint32_t>
-        profiles;
+    // Identities with the same policy lists share a profile. The key: the lists, each ended by
+    // ~0 (never a policy index), then the isolation flag.
+    std::unordered_map<std::vector<uint64_t>, uint32_t, WordsHash> profiles;
+    std::vector<uint64_t> profile_key;
     const Bits all(targets_, true);
     Bits allowed(targets_), remaining(targets_), np_set(targets_), acc(targets_);
     for (uint32_t a = 0; a < ni; ++a) {
@@ -646,8 +656,13 @@ class ReachMatrixImpl final : public ReachMatrix {
         egress_rows_.emplace_back(row);
         continue;
       }
-      auto key = std::make_tuple(lists.admin, lists.np, lists.baseline, lists.deny, lists.isolated);
-      auto it = profiles.find(key);
+      profile_key.clear();
+      for (const auto* l : {&lists.admin, &lists.np, &lists.baseline, &lists.deny}) {
+        profile_key.insert(profile_key.end(), l->begin(), l->end());
+        profile_key.push_back(~uint64_t{0});
+      }
+      profile_key.push_back(lists.isolated);
+      auto it = profiles.find(profile_key);
       if (it != profiles.end()) {
         profile_[a] = it->second;
         continue;
@@ -685,7 +700,7 @@ class ReachMatrixImpl final : public ReachMatrix {
       }
       uint32_t idx = static_cast<uint32_t>(egress_rows_.size());
       egress_rows_.emplace_back(allowed);
-      profiles.emplace(std::move(key), idx);
+      profiles.emplace(profile_key, idx);
       profile_[a] = idx;
     }
     target_cache_.clear();
