@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <memory>
+#include <vector>
 
 #include <sys/resource.h>
 
@@ -44,6 +46,14 @@ std::string memory_use() {
          cpu;
 }
 
+// The command ends the process: the model, the engine and the rows (millions of strings and
+// vectors at Kubernetes' limits) are left to the process's end instead of being taken apart
+// object by object. Held from a global, so leak checkers see them as reachable.
+void keep_until_exit(std::shared_ptr<void> p) {
+  static auto* kept = new std::vector<std::shared_ptr<void>>();
+  kept->push_back(std::move(p));
+}
+
 int run(const ReachOptions& o) {
   std::vector<PortQuery> queries;
   for (const std::string& p : o.ports) queries.push_back(parse_port(p, "--port"));
@@ -64,6 +74,10 @@ int run(const ReachOptions& o) {
               "reach matrix: " + clock.lap() + " (" + matrix->describe() + memory_use() + ")");
   ReachCounts counts = matrix->counts(from, to);
   verbose_log(o.common, "count: " + clock.lap() + memory_use());
+  // Released last: the matrix reads the engine, the engine was built from the state.
+  const ReachMatrix& rows = *matrix;
+  keep_until_exit(std::move(matrix));
+  keep_until_exit(std::move(engine));
 
   const std::string& fmt = o.common.output;
   if (fmt != "summary" && counts.pairs > kMaxListedConnections && !o.force)
@@ -74,7 +88,9 @@ int run(const ReachOptions& o) {
   if (fmt == "summary") {
     std::string line = reach_summary_json(counts) + "\n";
     std::fwrite(line.data(), 1, line.size(), stdout);
-    return verdict_exit(o.common, {&state}, kExitOk);
+    const int code = verdict_exit(o.common, {&state}, kExitOk);
+    keep_until_exit(std::make_shared<ClusterState>(std::move(state)));
+    return code;
   }
   ReachListing listing;
   listing.format = fmt == "json"  ? ListingFormat::Json
@@ -84,12 +100,14 @@ int run(const ReachOptions& o) {
   listing.verdicts = o.verdict == "allowed"  ? VerdictFilter::Allowed
                      : o.verdict == "denied" ? VerdictFilter::Denied
                                              : VerdictFilter::All;
-  list_connections(eps, *matrix, from, to, counts, listing, [](std::string_view text) {
+  list_connections(eps, rows, from, to, counts, listing, [](std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     // A write that fails while a large output is produced ends the command at once.
     if (std::ferror(stdout)) throw EndCommand{kExitOk};  // close_stdout reports it, exit 2
   });
-  return verdict_exit(o.common, {&state}, kExitOk);
+  const int code = verdict_exit(o.common, {&state}, kExitOk);
+  keep_until_exit(std::make_shared<ClusterState>(std::move(state)));
+  return code;
 }
 
 }  // namespace

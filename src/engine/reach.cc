@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -37,6 +38,24 @@ void and_not_sparse(Bits& dst, const SparseBits& s) {
   uint64_t* d = dst.data();
   s.for_each_word([&](size_t wi, uint64_t w) { d[wi] &= ~w; });
 }
+// The union of sets of `size` bits, built over the span of their stored words: a row that is
+// the union of its rules' peers (a namespace's pods, mostly) without a dense bitset over all
+// of them. Nothing when one of them is stored as its complement (then the dense way serves).
+std::optional<SparseBits> sparse_union(const std::vector<const SparseBits*>& sets, size_t size) {
+  size_t lo = SIZE_MAX, hi = 0;
+  for (const SparseBits* s : sets) {
+    if (s->inverted()) return std::nullopt;
+    if (s->stored() == 0) continue;
+    lo = std::min(lo, size_t{s->stored_index(0)});
+    hi = std::max(hi, size_t{s->stored_index(s->stored() - 1)});
+  }
+  if (lo > hi) return SparseBits(size, 0, nullptr, 0);
+  std::vector<uint64_t> words(hi - lo + 1);
+  for (const SparseBits* s : sets)
+    for (size_t i = 0; i < s->stored(); ++i) words[s->stored_index(i) - lo] |= s->stored_word(i);
+  return SparseBits(size, lo, words.data(), words.size());
+}
+
 // dst |= s & mask
 void or_and_sparse(Bits& dst, const SparseBits& s, const Bits& mask) {
   uint64_t* d = dst.data();
@@ -495,9 +514,26 @@ class ReachMatrixImpl final : public ReachMatrix {
         add_matching(lists.baseline);
         auto [it, inserted] = row_index.emplace(sig, static_cast<uint32_t>(ingress_rows_.size()));
         row_of_[k] = it->second;
-        if (inserted) ingress_rows_.emplace_back(ingress_row(sig, lists, all));
+        if (!inserted) continue;
+        if (auto row = isolated_row(sig, lists))
+          ingress_rows_.push_back(std::move(*row));
+        else
+          ingress_rows_.emplace_back(ingress_row(sig, lists, all));
       }
     }
+  }
+
+  // The common row: no admin or deny tier, isolated by NetworkPolicies; its rules' peers,
+  // united sparsely (see sparse_union). Nothing when the row is not of this kind.
+  std::optional<SparseBits> isolated_row(const std::vector<uint64_t>& sig,
+                                         const SideLists& lists) const {
+    constexpr uint64_t kEnd = ~uint64_t{0};
+    if (sig[0] != kEnd || sig[1] != kEnd || !lists.isolated) return std::nullopt;
+    std::vector<const SparseBits*> sets;
+    for (size_t j = 2; sig[j] != kEnd; ++j)
+      sets.push_back(
+          &e_.policy(static_cast<uint32_t>(sig[j] >> 32)).ingress[sig[j] & 0xffffffff].peer_set);
+    return sparse_union(sets, e_.identity_count());
   }
 
   // The ingress row of a target from its signature: the rules (policy << 32 | rule) whose
@@ -666,6 +702,20 @@ class ReachMatrixImpl final : public ReachMatrix {
       if (it != profiles.end()) {
         profile_[a] = it->second;
         continue;
+      }
+      if (lists.admin.empty() && lists.deny.empty() && lists.isolated) {
+        // The common profile: its NetworkPolicies' rules' targets, united sparsely.
+        std::vector<const SparseBits*> sets;
+        for (uint32_t pi : lists.np)
+          for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
+            sets.push_back(&targets_of(pi, kEgress, ri));
+        if (auto row = sparse_union(sets, targets_)) {
+          const uint32_t idx = static_cast<uint32_t>(egress_rows_.size());
+          egress_rows_.push_back(std::move(*row));
+          profiles.emplace(profile_key, idx);
+          profile_[a] = idx;
+          continue;
+        }
       }
       clear(allowed);
       clear(np_set);
