@@ -2,13 +2,12 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <memory>
-#include <vector>
 
 #include <sys/resource.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/keep_until_exit.h"
 #include "core/process_memory.h"
 #include "engine/peers.h"
 #include "engine/reach_listing.h"
@@ -46,14 +45,6 @@ std::string memory_use() {
          cpu;
 }
 
-// The command ends the process: the model, the engine and the rows (millions of strings and
-// vectors at Kubernetes' limits) are left to the process's end instead of being taken apart
-// object by object. Held from a global, so leak checkers see them as reachable.
-void keep_until_exit(std::shared_ptr<void> p) {
-  static auto* kept = new std::vector<std::shared_ptr<void>>();
-  kept->push_back(std::move(p));
-}
-
 int run(const ReachOptions& o) {
   std::vector<PortQuery> queries;
   for (const std::string& p : o.ports) queries.push_back(parse_port(p, "--port"));
@@ -74,7 +65,7 @@ int run(const ReachOptions& o) {
               "reach matrix: " + clock.lap() + " (" + matrix->describe() + memory_use() + ")");
   ReachCounts counts = matrix->counts(from, to);
   verbose_log(o.common, "count: " + clock.lap() + memory_use());
-  // Released last: the matrix reads the engine, the engine was built from the state.
+  // Left to the process's end (core/keep_until_exit.h); the listing below still reads them.
   const ReachMatrix& rows = *matrix;
   keep_until_exit(std::move(matrix));
   keep_until_exit(std::move(engine));

@@ -107,6 +107,37 @@ class SparseBits {
       if (v) f(i, v);
     }
   }
+  // Calls f(word_index, word) for every word index in [lo, hi], zero words included: one
+  // search for `lo`, then a walk (word() searches for each index).
+  template <class F>
+  void for_each_word_in(size_t lo, size_t hi, F&& f) const {
+    size_t j = static_cast<size_t>(
+        std::lower_bound(idx_.begin(), idx_.end(), static_cast<uint32_t>(lo)) - idx_.begin());
+    for (size_t wi = lo; wi <= hi; ++wi) {
+      uint64_t v = 0;
+      if (j < idx_.size() && idx_[j] == wi) v = words_[j++];
+      f(wi, inverted_ ? ~v & valid(wi) : v);
+    }
+  }
+  // Tests bits in ascending order: each search starts where the last one ended.
+  class Cursor {
+   public:
+    explicit Cursor(const SparseBits& s) : s_(s) {}
+    bool test(size_t i) {
+      const size_t wi = i >> 6;
+      const auto& idx = s_.idx_;
+      if (j_ < idx.size() && idx[j_] < wi)
+        j_ = static_cast<size_t>(std::lower_bound(idx.begin() + static_cast<std::ptrdiff_t>(j_),
+                                                  idx.end(), static_cast<uint32_t>(wi)) -
+                                 idx.begin());
+      const uint64_t v = j_ < idx.size() && idx[j_] == wi ? s_.words_[j_] : 0;
+      return (((s_.inverted_ ? ~v : v) >> (i & 63)) & 1) != 0;
+    }
+
+   private:
+    const SparseBits& s_;
+    size_t j_ = 0;
+  };
   template <class F>
   void for_each(F&& f) const {
     for_each_word([&](size_t wi, uint64_t w) {

@@ -350,10 +350,19 @@ class ReachMatrixImpl final : public ReachMatrix {
         scratch.here[*k / 64 - lo_word] |= uint64_t{1} << (*k % 64);
       scratch.sums.assign(span_words * 64, 0);
       for (const auto& [p, wp] : tested) {
-        const SparseBits& eg = egress_rows_[p];
-        for (size_t wi = lo_word; wi <= hi_word; ++wi)
-          for (uint64_t bits = eg.word(wi) & scratch.here[wi - lo_word]; bits; bits &= bits - 1)
+        egress_rows_[p].for_each_word_in(lo_word, hi_word, [&](size_t wi, uint64_t word) {
+          for (uint64_t bits = word & scratch.here[wi - lo_word]; bits; bits &= bits - 1)
             scratch.sums[(wi - lo_word) * 64 + static_cast<size_t>(std::countr_zero(bits))] += wp;
+        });
+      }
+    }
+    if (!spanned && !tested.empty()) {
+      // Targets far apart: each profile's egress is searched along them (ascending).
+      scratch.sums.assign(static_cast<size_t>(last - first), 0);
+      for (const auto& [p, wp] : tested) {
+        SparseBits::Cursor eg(egress_rows_[p]);
+        for (const uint32_t* it = first; it != last; ++it)
+          if (eg.test(*it)) scratch.sums[static_cast<size_t>(it - first)] += wp;
       }
     }
     uint64_t allowed = 0;
@@ -362,12 +371,10 @@ class ReachMatrixImpl final : public ReachMatrix {
       const uint64_t tk = w.t[target_identity_[k]];
       if (tk == 0) continue;
       uint64_t v = everywhere;
-      if (spanned) {
+      if (spanned)
         v += scratch.sums[k - lo_word * 64];
-      } else {
-        for (const auto& [p, wp] : tested)
-          if (egress_rows_[p].test(k)) v += wp;
-      }
+      else if (!tested.empty())
+        v += scratch.sums[static_cast<size_t>(it - first)];
       if (row.inverted()) v = static_cast<uint64_t>(base + column[k]) - v;
       allowed += tk * v;
     }
