@@ -1,10 +1,13 @@
 #include "audit/policy_diff.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <string>
 #include <tuple>
 #include <utility>
 
+#include "core/display.h"
 #include "model/flow.h"
 
 namespace stockade::audit {
@@ -172,6 +175,37 @@ nlohmann::json diff_json(const PolicyChanges& d) {
                     {"broken", d.flows->broken},
                     {"newly_allowed", d.flows->newly_allowed}}}};
   return out;
+}
+
+std::string diff_table(const PolicyChanges& d) {
+  const bool pods = d.by == Granularity::Pod;
+  std::string table;
+  for (const DiffChange& c : d.changes)
+    table +=
+        fmt::format("{:<40} {:<40} {:<11} {}{}\n", display_text(c.src), display_text(c.dst),
+                    fmt::format("{}/{}", to_string(c.protocol), c.port),
+                    c.after ? "denied -> allowed" : "allowed -> denied",
+                    pods ? "" : fmt::format(" ({} pod pair{})", c.pairs, c.pairs == 1 ? "" : "s"));
+  std::string out;
+  if (!table.empty())
+    out = fmt::format("{:<40} {:<40} {:<11} {}\n", "SOURCE", "DESTINATION", "PORT", "CHANGE") +
+          table + "\n";
+  out += fmt::format("{} connections change: {} newly allowed, {} newly denied\n",
+                     d.newly_allowed + d.newly_denied, d.newly_allowed, d.newly_denied);
+  if (!d.flows) return out;
+  std::string flow_table;
+  for (const GroupedEdge& g : d.flows->rows)
+    flow_table +=
+        fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", display_text(g.src), display_text(g.dst),
+                    fmt::format("{}/{}", to_string(g.protocol), g.port), g.stats.established,
+                    g.cls == 1 ? "newly allowed" : "BROKEN (allowed -> denied)");
+  if (!flow_table.empty())
+    out += "\nObserved flows whose verdict changes:\n" +
+           fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", "SOURCE", "DESTINATION", "PORT", "COUNT",
+                       "CHANGE") +
+           flow_table;
+  return out + fmt::format("{} observed edges checked: {} would break, {} newly allowed\n",
+                           d.flows->checked, d.flows->broken, d.flows->newly_allowed);
 }
 
 }  // namespace stockade::audit

@@ -1,12 +1,13 @@
 // What a change of policies changes (`stockade diff`, POST /api/v1/simulate): the connections
 // whose verdict differs between two policy sets over the same endpoints (engine/diff.h), grouped
 // by pod, workload or namespace, and, given observed traffic, the observed established edges
-// whose verdict the change flips. The one home of the `diff -o json` object; the command line
-// prints the same result as a table.
+// whose verdict the change flips. The one home of the `diff -o json` object and of the table
+// the command line prints.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -51,5 +52,10 @@ Result<ClusterState> with_policies(const ClusterState& in_force, ClusterState pr
 
 // The `stockade diff -o json` object.
 nlohmann::json diff_json(const PolicyChanges& d);
+
+// The `stockade diff` table: the changed connections and their count, then (with observed
+// traffic) the observed flows whose verdict changes and their counts. Names are escaped for a
+// terminal.
+std::string diff_table(const PolicyChanges& d);
 
 }  // namespace stockade::audit

@@ -1,5 +1,5 @@
 // What the programs ask of the allocator beyond malloc and free. The optimized programs link
-// jemalloc (src/cli/allocator.cc configures it); the sanitizer builds and the tests use glibc's.
+// jemalloc (src/core/malloc_conf.cc configures it); the sanitizer builds and the tests use glibc's.
 #pragma once
 
 namespace stockade {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,21 @@ inline size_t edit_distance(std::string_view a, std::string_view b, size_t bound
     if (low > bound) return bound + 1;
   }
   return row[b.size()];
+}
+
+// "Did you mean": the candidate closest to `want` within max(2, |want| / 3) edits (the first of
+// equally close ones), or "" when none is that close. Candidates shorter than `min_size` are
+// never suggested.
+template <class Candidates>
+std::string closest_name(std::string_view want, const Candidates& candidates, size_t min_size = 0) {
+  std::string best;
+  size_t best_d = std::max<size_t>(2, want.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    if (std::string_view(c).size() < min_size) continue;
+    size_t d = edit_distance(want, c, best_d);
+    if (d < best_d) best_d = d, best = c;
+  }
+  return best;
 }
 
 }  // namespace stockade

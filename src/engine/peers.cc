@@ -16,17 +16,8 @@ std::string did_you_mean(const std::vector<Endpoint>& eps, const std::string& se
               name = slash == std::string::npos ? "" : sel.substr(slash + 1);
   std::set<std::string> namespaces;
   for (const Endpoint& e : eps) namespaces.insert(e.ns);
-  auto closest = [](const std::string& want, const auto& candidates) {
-    std::string best;
-    size_t best_d = std::max<size_t>(2, want.size() / 3) + 1;
-    for (const std::string& c : candidates) {
-      size_t d = edit_distance(want, c, best_d);
-      if (d < best_d) best_d = d, best = c;
-    }
-    return best;
-  };
   if (!namespaces.count(ns)) {
-    std::string n = closest(ns, namespaces);
+    std::string n = closest_name(ns, namespaces);
     return n.empty() ? "" : "; did you mean \"" + n + (name.empty() ? "" : "/" + name) + "\"?";
   }
   if (name.empty() || name == "*") return "";
@@ -36,7 +27,7 @@ std::string did_you_mean(const std::vector<Endpoint>& eps, const std::string& se
       names.insert(e.name);
       if (!e.workload_name.empty()) names.insert(e.workload_name);
     }
-  std::string n = closest(name, names);
+  std::string n = closest_name(name, names);
   return n.empty() ? "" : "; did you mean \"" + ns + "/" + n + "\"?";
 }
 

@@ -105,6 +105,19 @@ void list_pods(Pieces& out, bool& first, const std::vector<Endpoint>& eps,
 
 }  // namespace
 
+ReachListing reach_listing(std::string_view format, std::string_view by,
+                           std::string_view verdicts) {
+  ReachListing l;
+  l.format = format == "json"  ? ListingFormat::Json
+             : format == "csv" ? ListingFormat::Csv
+                               : ListingFormat::Table;
+  l.by = parse_granularity(by).value_or(Granularity::Pod);
+  l.verdicts = verdicts == "allowed"  ? VerdictFilter::Allowed
+               : verdicts == "denied" ? VerdictFilter::Denied
+                                      : VerdictFilter::All;
+  return l;
+}
+
 std::string reach_summary_json(const ReachCounts& c) {
   return fmt::format("{{\"endpoints\":{},\"pairs\":{},\"allowed\":{},\"denied\":{}}}", c.endpoints,
                      c.pairs, c.allowed, c.denied);

@@ -22,6 +22,10 @@ struct ReachListing {
   VerdictFilter verdicts = VerdictFilter::All;
 };
 
+// A listing by the names `reach` takes: format json, csv or table, `by` pod, workload or
+// namespace, verdicts all, allowed or denied (an unknown name: the first of each).
+ReachListing reach_listing(std::string_view format, std::string_view by, std::string_view verdicts);
+
 // {"endpoints":N,"pairs":N,"allowed":N,"denied":N}
 std::string reach_summary_json(const ReachCounts& c);
 

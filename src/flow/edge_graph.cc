@@ -620,4 +620,17 @@ std::vector<std::pair<EdgeKey, EdgeStats>> EdgeGraph::edges() const {
   return out;
 }
 
+Result<std::vector<Cidr>> parse_external_groups(const std::vector<std::string>& cidrs) {
+  std::vector<Cidr> groups;
+  for (const std::string& text : cidrs) {
+    auto cidr = Cidr::parse(text);
+    if (!cidr)
+      return make_error(ErrorCode::Usage, "--external-cidr: invalid CIDR \"" + text + "\"");
+    groups.push_back(*cidr);
+  }
+  std::sort(groups.begin(), groups.end(),
+            [](const Cidr& a, const Cidr& b) { return a.prefix > b.prefix; });
+  return groups;
+}
+
 }  // namespace stockade

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/error.h"
 #include "core/flat_map.h"
 #include "core/ip.h"
 #include "model/cluster_state.h"
@@ -65,6 +66,10 @@ struct GraphOptions {
   // address (verify, recommend, diff --flows), where a group would be a wider peer.
   bool refuse_past_cap = false;
 };
+
+// GraphOptions::external_groups from their text (--external-cidr of map and serve), the longest
+// prefix first so that the most specific group names an address. Errors name the flag.
+Result<std::vector<Cidr>> parse_external_groups(const std::vector<std::string>& cidrs);
 
 class EdgeGraph {
  public:

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/display.h"
 #include "input/yaml_tree.h"
 #include "kube/kinds.h"
 #include "model/objects.h"
@@ -347,6 +348,20 @@ const char* action_name(ApplyOutcome::Action a) {
       return "conflict";
   }
   return "";
+}
+
+std::string outcome_text(const ApplyObject& obj, const ApplyOutcome& out, const char* phase) {
+  std::string text =
+      display_text(obj.label()) + ": " + action_name(out.action) + " (" + phase + ")\n";
+  for (const auto& ch : out.changes) text += "    " + display_text(ch) + "\n";
+  for (const auto& cf : out.conflicts)
+    text += "    conflict: " + display_text(cf.field) + " is managed by \"" +
+            display_text(cf.manager) + "\"\n";
+  return text;
+}
+
+std::string pruned_text(const PruneCandidate& p, bool dry_run) {
+  return display_text(p.label) + ": pruned" + (dry_run ? " (dry run)" : "") + "\n";
 }
 
 namespace {

@@ -96,6 +96,12 @@ nlohmann::ordered_json apply_report_json(const std::vector<ApplyObject>& objects
 // The outcome's name: created, configured, unchanged, conflict.
 const char* action_name(ApplyOutcome::Action a);
 
+// The `stockade apply` table's lines for an outcome ("NetworkPolicy shop/api: configured (dry
+// run)", then its changes and conflicts, indented) and for a prune. Names and values as the API
+// server sent them, escaped for a terminal.
+std::string outcome_text(const ApplyObject& obj, const ApplyOutcome& out, const char* phase);
+std::string pruned_text(const struct PruneCandidate& p, bool dry_run);
+
 // An object this field manager alone applied earlier that the input no longer holds.
 struct PruneCandidate {
   std::string path;   // the REST path of the object

@@ -273,4 +273,12 @@ std::string render_map_html(const std::string& json) {
   return out;
 }
 
+std::string render_map(const EdgeGraph& graph, const PolicyEngine& engine,
+                       const MapSummary& summary, const std::string& format) {
+  if (format == "dot") return render_map_dot(graph, engine);
+  std::string out = render_map_json(graph, engine, summary);
+  if (format == "html") out = render_map_html(out);
+  return out + "\n";
+}
+
 }  // namespace stockade

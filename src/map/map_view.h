@@ -30,5 +30,8 @@ std::string render_map_columns_json(const EdgeGraph& graph, const PolicyEngine& 
 std::string render_map_dot(const EdgeGraph& graph, const PolicyEngine& engine);
 // One self-contained page: the JSON object inside the embedded web UI.
 std::string render_map_html(const std::string& json);
+// `stockade map -o FORMAT`'s output: json or html (each ending in a newline), or dot.
+std::string render_map(const EdgeGraph& graph, const PolicyEngine& engine,
+                       const MapSummary& summary, const std::string& format);
 
 }  // namespace stockade

@@ -86,6 +86,8 @@ struct AcceptedFinding {
   int line = 0;
 };
 Result<std::vector<AcceptedFinding>> load_accepted(const std::string& path);
+// Today as YYYY-MM-DD (UTC): ScanOptions::today, the day expiries are compared with.
+std::string today_utc();
 
 struct ScanOptions {
   std::string k8s_version;      // --k8s-version; else the cluster's (nodes, server)
@@ -168,5 +170,8 @@ bool affected(const CveEntry& e, const K8sVersion& v);
 std::string render_json(const ScanReport& r);
 std::string render_sarif(const ScanReport& r);
 std::string render_table(const ScanReport& r);
+
+// Whether an unsuppressed finding at or above `threshold` exists (`scan --fail-on`).
+bool has_findings_at(const ScanReport& r, Severity threshold);
 
 }  // namespace stockade::posture

@@ -251,4 +251,10 @@ std::string render_table(const ScanReport& r) {
   return out;
 }
 
+bool has_findings_at(const ScanReport& r, Severity threshold) {
+  for (const Finding& f : r.findings)
+    if (!f.suppressed && f.severity >= threshold) return true;
+  return false;
+}
+
 }  // namespace stockade::posture

@@ -9,6 +9,7 @@
 //
 // Matching findings are reported as suppressed (with the reason), never dropped; an expired
 // entry no longer applies and is named in a warning.
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -110,6 +111,15 @@ Result<std::vector<AcceptedFinding>> load_accepted(const std::string& path) {
     }
   }
   return out;
+}
+
+std::string today_utc() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
 }
 
 }  // namespace stockade::posture

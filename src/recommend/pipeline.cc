@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/display.h"
+#include "core/write_files.h"
 
 namespace stockade {
 
@@ -18,6 +19,20 @@ RecommendEngines compile_recommend_engines(const ClusterState& state,
     e.without_np = PolicyEngine::compile(base, build_endpoints(base));
   }
   return e;
+}
+
+Result<RecommendKind> recommend_kind(const std::string& name, RecommendOptions& options) {
+  const RecommendKind kind = name == "cilium"   ? RecommendKind::Cilium
+                             : name == "calico" ? RecommendKind::Calico
+                                                : RecommendKind::NetworkPolicy;
+  if (kind == RecommendKind::Cilium && options.guardrails)
+    return make_error(ErrorCode::Usage,
+                      "--guardrails with --output-kind cilium: not yet: the guardrails are "
+                      "AdminNetworkPolicies / ClusterNetworkPolicies, which Cilium does not "
+                      "enforce");
+  options.own_node_egress = kind != RecommendKind::NetworkPolicy;
+  options.own_node_ingress = kind == RecommendKind::Calico;
+  return kind;
 }
 
 Result<void> check_learnable(const Observed& obs) {
@@ -168,6 +183,19 @@ RenderedOutput render_output(const Recommendation& rec, const ProvedRecommendati
   else
     render_per_policy(out, rec, proved, out_dir, json);
   return out;
+}
+
+Result<void> write_rendered(const RenderedOutput& output, const std::string& out_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec)
+    return make_error(ErrorCode::Usage,
+                      "--out-dir: cannot create " + out_dir + ": " + ec.message());
+  std::vector<FileText> files;
+  for (const RenderedOutput::File& f : output.files) files.push_back({f.path, &f.text});
+  if (auto r = write_files(files); !r)
+    return make_error(r.error().code, "--out-dir: " + r.error().str());
+  return {};
 }
 
 std::string read_back(const RenderedOutput& output) {

@@ -23,6 +23,12 @@ namespace stockade {
 
 enum class RecommendKind { NetworkPolicy, Cilium, Calico };
 
+// The kind named by --output-kind (networkpolicy, cilium, calico; anything else is
+// NetworkPolicy), with what its CNI needs of the rules set in `options`: rules for a pod's
+// traffic to its own node (Cilium and Calico) and from it (Calico). An error (ErrorCode::Usage)
+// for guardrails with Cilium, which does not enforce them.
+Result<RecommendKind> recommend_kind(const std::string& name, RecommendOptions& options);
+
 // The policies in force, and the ones the synthesis builds on: the same, or with `replace` the
 // input without its NetworkPolicies (they are regenerated; the admin tiers still apply).
 struct RecommendEngines {
@@ -88,6 +94,10 @@ struct RenderedOutput {
 // per policy (NS.NAME.yaml) and per guardrail (cluster.NAME.yaml).
 RenderedOutput render_output(const Recommendation& rec, const ProvedRecommendation& proved,
                              const std::string& out_dir, bool json);
+
+// Writes the files of a rendering with `out_dir` into that directory (created if need be), all
+// or nothing (core/write_files.h). Errors name --out-dir.
+Result<void> write_rendered(const RenderedOutput& output, const std::string& out_dir);
 
 // Reads every file's text back with the loader and compares it with the policies proved:
 // "" when all are the same, else "FILE: what differs" for the first that is not.

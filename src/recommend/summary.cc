@@ -151,6 +151,25 @@ std::optional<Removed> removed_connections(const ClusterState& state, const Poli
   return r;
 }
 
+std::vector<std::string> observed_notes(const Observed& observed) {
+  std::vector<std::string> notes = {std::to_string(observed.read_stats.records) +
+                                    " flow records, " + std::to_string(observed.outside_window) +
+                                    " outside --since/--until, " +
+                                    std::to_string(observed.edges.size()) + " observed edges"};
+  notes.insert(notes.end(), observed.resolution_notes.begin(), observed.resolution_notes.end());
+  if (observed.unresolved_pods > observed.resolution_notes.size())
+    notes.push_back("... " + std::to_string(observed.unresolved_pods) +
+                    " pods named by records are not in the input in all");
+  return notes;
+}
+
+std::string low_confidence_warning(const LearningWindow& window, const std::string& min_window) {
+  return "the learning window (" + human_duration(window.length_ns()) +
+         ") is shorter than --min-window " + min_window +
+         ": traffic that happens less often was not seen; every policy is annotated "
+         "stockade.io/confidence: low";
+}
+
 std::string human_duration(int64_t ns) {
   if (ns < 60'000'000'000LL) return fmt::format("{:.1f}s", static_cast<double>(ns) / 1e9);
   int64_t m = ns / 60'000'000'000LL;

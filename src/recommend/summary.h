@@ -52,6 +52,12 @@ std::optional<Removed> removed_connections(const ClusterState& state, const Poli
 // "12.5s", "14m", "3h05m", "2d4h".
 std::string human_duration(int64_t ns);
 
+// What reading the flows gave, for -v: the counts, then why records' pods could not be placed.
+std::vector<std::string> observed_notes(const Observed& observed);
+
+// The warning for a learning window shorter than `min_window` (as the user wrote it).
+std::string low_confidence_warning(const LearningWindow& window, const std::string& min_window);
+
 // The learning window and what it saw of each workload (every one with `all`, else up to 50,
 // past that only the first 20 not observed).
 std::string coverage_text(const Recommendation& rec, const LearningWindow& window, bool all);

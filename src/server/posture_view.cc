@@ -1,22 +1,11 @@
 #include "server/posture_view.h"
 
-#include <ctime>
-
 #include "posture/posture.h"
 
 namespace stockade::server {
 
-std::string today_utc() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
 Result<std::shared_ptr<const std::string>> PostureView::json(const Snapshot& snap) {
-  const std::string day = today_utc();
+  const std::string day = posture::today_utc();
   std::lock_guard lock(mu_);
   if (body_ && generation_ == snap.generation && day_ == day) return body_;
   posture::ScanOptions options;

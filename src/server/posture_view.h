@@ -27,7 +27,4 @@ class PostureView {
   std::shared_ptr<const std::string> body_;
 };
 
-// Today as YYYY-MM-DD (UTC), as `stockade scan` dates expiries.
-std::string today_utc();
-
 }  // namespace stockade::server

@@ -45,7 +45,7 @@ TEST(Allocator, FreeMemoryGoesBackToTheSystem) {
   std::free(pin);
 }
 
-// The program's allocator is configured by the binary itself (src/cli/allocator.cc): asked to,
+// The program's allocator is configured by the binary itself (src/core/malloc_conf.cc): asked to,
 // jemalloc names each setting it applies, and where it came from. The heap follows the
 // system's huge page setting (on the machine measured, fresh huge pages cost more than they
 // save: docs/notes/engine-scale.md).

@@ -174,3 +174,24 @@ TEST(ReachListing, CsvAndTableByWorkload) {
 
 }  // namespace
 }  // namespace stockade
+
+namespace stockade {
+namespace {
+
+TEST(ReachListing, ByTheNamesReachTakes) {
+  ReachListing l = reach_listing("csv", "namespace", "denied");
+  EXPECT_EQ(l.format, ListingFormat::Csv);
+  EXPECT_EQ(l.by, Granularity::Namespace);
+  EXPECT_EQ(l.verdicts, VerdictFilter::Denied);
+  l = reach_listing("json", "workload", "allowed");
+  EXPECT_EQ(l.format, ListingFormat::Json);
+  EXPECT_EQ(l.by, Granularity::Workload);
+  EXPECT_EQ(l.verdicts, VerdictFilter::Allowed);
+  l = reach_listing("table", "pod", "all");
+  EXPECT_EQ(l.format, ListingFormat::Table);
+  EXPECT_EQ(l.by, Granularity::Pod);
+  EXPECT_EQ(l.verdicts, VerdictFilter::All);
+}
+
+}  // namespace
+}  // namespace stockade

@@ -1,6 +1,10 @@
 // recommend's pipeline as library calls (src/recommend/pipeline.h, summary.h): what
 // `stockade recommend` prints, the server and the console can compute without the command.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "input/loader.h"
 #include "recommend/pipeline.h"
@@ -146,6 +150,73 @@ TEST(RecommendPipeline, SelfCheckFailureAndBlockedTexts) {
             "stockade: 3 observed edge(s) that the policies in force allow would be denied by the "
             "recommended policies (nothing written; --accept-blocked writes them anyway):\n"
             "  x -> y TCP/1 (below --min-count)\n  ... and 2 more\n");
+}
+
+}  // namespace
+}  // namespace stockade
+
+namespace stockade {
+namespace {
+
+TEST(RecommendPipeline, KindSetsOwnNodeRulesAndRefusesGuardrailsForCilium) {
+  RecommendOptions o;
+  EXPECT_EQ(*recommend_kind("networkpolicy", o), RecommendKind::NetworkPolicy);
+  EXPECT_FALSE(o.own_node_egress);
+  EXPECT_FALSE(o.own_node_ingress);
+  EXPECT_EQ(*recommend_kind("cilium", o), RecommendKind::Cilium);
+  EXPECT_TRUE(o.own_node_egress);
+  EXPECT_FALSE(o.own_node_ingress);
+  EXPECT_EQ(*recommend_kind("calico", o), RecommendKind::Calico);
+  EXPECT_TRUE(o.own_node_egress);
+  EXPECT_TRUE(o.own_node_ingress);
+  o.guardrails = true;
+  EXPECT_TRUE(recommend_kind("calico", o));
+  auto refused = recommend_kind("cilium", o);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::Usage);
+  EXPECT_NE(refused.error().str().find("Cilium does not enforce"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stockade
+
+namespace stockade {
+namespace {
+
+TEST(RecommendPipeline, LowConfidenceWarningAndObservedNotes) {
+  LearningWindow w{0, int64_t{90} * 60 * 1'000'000'000};
+  EXPECT_EQ(low_confidence_warning(w, "24h"),
+            "the learning window (1h30m) is shorter than --min-window 24h: traffic that happens "
+            "less often was not seen; every policy is annotated stockade.io/confidence: low");
+  Observed obs;
+  obs.read_stats.records = 12;
+  obs.outside_window = 2;
+  obs.edges.resize(3);
+  obs.unresolved_pods = 4;
+  obs.resolution_notes = {"pod shop/gone: not in the input"};
+  EXPECT_EQ(observed_notes(obs), (std::vector<std::string>{
+                                     "12 flow records, 2 outside --since/--until, 3 observed edges",
+                                     "pod shop/gone: not in the input",
+                                     "... 4 pods named by records are not in the input in all"}));
+  obs.unresolved_pods = 1;
+  EXPECT_EQ(observed_notes(obs).size(), 2u);
+}
+
+TEST(RecommendPipeline, WrittenIntoTheOutDirAllOrNothing) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("pipeline-outdir-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  RenderedOutput out;
+  out.files.push_back({dir / "sub" / "shop.web.yaml", "kind: NetworkPolicy\n", {}, {}, {}, {}});
+  ASSERT_TRUE(write_rendered(out, (dir / "sub").string()));
+  std::ifstream in(dir / "sub" / "shop.web.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "kind: NetworkPolicy\n");
+  std::ofstream(dir / "file") << "x";
+  auto refused = write_rendered(out, (dir / "file" / "below").string());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().str().rfind("--out-dir: cannot create ", 0), 0u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,0 +1,52 @@
+#include "agent/agent_settings.h"
+
+#include <unistd.h>
+
+#include <cmath>
+
+namespace stockade::agent {
+
+namespace {
+
+// The checks, in the order a command line reports them; "" when all pass.
+std::string invalid(const AgentSettings& s) {
+  // NaN passes every comparison, and infinity overflows the deadline: both refused.
+  if (!std::isfinite(s.duration) || s.duration < 0)
+    return "--duration: must be 0 (until stopped) or more seconds";
+  if (!std::isfinite(s.udp_interval) || s.udp_interval <= 0)
+    return "--udp-interval: must be more than 0 seconds";
+  if (s.ring_size < 4096 || (s.ring_size & (s.ring_size - 1)) != 0)
+    return "--ring-size: must be a power of two of at least 4096 bytes";
+  if (!s.server.empty() && !s.server.starts_with("http://") && !s.server.starts_with("https://"))
+    return "--server: expected an http:// or https:// URL, got \"" + s.server + "\"";
+  if (!std::isfinite(s.batch_window) || s.batch_window < 1 || s.batch_window > 300)
+    return "--batch-window: must be 1 to 300 seconds";
+  if (!s.spool.empty() && s.server.empty())
+    return "--spool: keeps batches for --server, which is not given";
+  if (!s.server_token_file.empty() && s.server.empty())
+    return "--server-token-file: a token for --server, which is not given";
+  return {};
+}
+
+}  // namespace
+
+Result<AgentOptions> agent_options(const AgentSettings& s) {
+  if (std::string why = invalid(s); !why.empty()) return make_error(ErrorCode::Usage, why);
+  AgentOptions ao;
+  ao.output = s.output;
+  ao.server = s.server;
+  ao.spool = s.spool;
+  ao.server_token_file = s.server_token_file;
+  ao.window_ns = static_cast<int64_t>(s.batch_window * 1e9);
+  ao.duration_s = s.duration;
+  ao.node = s.node;
+  if (ao.node.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) ao.node = host;
+  }
+  ao.probe.udp_interval_ns = static_cast<uint64_t>(s.udp_interval * 1e9);
+  ao.probe.ring_bytes = s.ring_size;
+  return ao;
+}
+
+}  // namespace stockade::agent

@@ -1,0 +1,29 @@
+// What `stockade agent` is told, as numbers and text (its flags; a DaemonSet's arguments), checked
+// and turned into AgentOptions. Errors are ErrorCode::Usage and name the setting as a flag
+// ("--ring-size: ..."). Where the events come from, how pods are named, the stop flag and the
+// log are the caller's.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "agent/agent.h"
+#include "core/error.h"
+
+namespace stockade::agent {
+
+struct AgentSettings {
+  std::string output = "-";
+  std::string server;  // an http:// or https:// URL
+  std::string spool;
+  std::string server_token_file;
+  double batch_window = 10;  // seconds, 1 to 300
+  double duration = 0;       // seconds; 0: until stopped
+  std::string node;          // empty: this host's name
+  double udp_interval = 10;  // seconds, more than 0
+  uint32_t ring_size = 8u << 20;
+};
+
+Result<AgentOptions> agent_options(const AgentSettings& s);
+
+}  // namespace stockade::agent
