@@ -4,68 +4,39 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <csignal>
 #include <cstdio>
 
 #include "agent/agent.h"
+#include "agent/agent_settings.h"
 #include "agent/event_file.h"
 #include "agent/pod_names.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/stop.h"
 
 namespace stockade::cli {
 
 namespace {
 
-StopFlag g_stop{false};
-void on_signal(int) {
-  g_stop.store(true);
-}
-
-struct AgentCmdOptions {
+// The agent's settings (agent/agent_settings.h), where the events come from and how pods are
+// named.
+struct AgentCmdOptions : agent::AgentSettings {
   CommonOptions common;
-  std::string output = "-";
-  std::string server;
-  std::string spool;
-  std::string server_token_file;
   std::string events;
-  double batch_window = 10;
-  double duration = 0;
-  std::string node;
-  double udp_interval = 10;
-  uint32_t ring_size = 8u << 20;
   bool in_cluster = false;
 };
 
 int run(const AgentCmdOptions& o) {
-  // NaN passes every comparison, and infinity overflows the deadline: both refused.
-  if (!std::isfinite(o.duration) || o.duration < 0)
-    throw UsageError{"--duration: must be 0 (until stopped) or more seconds"};
-  if (!std::isfinite(o.udp_interval) || o.udp_interval <= 0)
-    throw UsageError{"--udp-interval: must be more than 0 seconds"};
-  if (o.ring_size < 4096 || (o.ring_size & (o.ring_size - 1)) != 0)
-    throw UsageError{"--ring-size: must be a power of two of at least 4096 bytes"};
-  if (!o.server.empty() && !o.server.starts_with("http://") && !o.server.starts_with("https://"))
-    throw UsageError{"--server: expected an http:// or https:// URL, got \"" + o.server + "\""};
-  if (!std::isfinite(o.batch_window) || o.batch_window < 1 || o.batch_window > 300)
-    throw UsageError{"--batch-window: must be 1 to 300 seconds"};
-  if (!o.spool.empty() && o.server.empty())
-    throw UsageError{"--spool: keeps batches for --server, which is not given"};
-  if (!o.server_token_file.empty() && o.server.empty())
-    throw UsageError{"--server-token-file: a token for --server, which is not given"};
+  agent::AgentOptions ao = value_or_usage_error(agent::agent_options(o));
   // The agent runs on every node for as long as the node does: its footprint counts more than
   // its start-up. No transparent huge pages for it from here on (the allocator asks for them:
-  // src/cli/allocator.cc), so that it grows 4 KiB at a time, not 2 MiB.
+  // src/core/malloc_conf.cc), so that it grows 4 KiB at a time, not 2 MiB.
   ::prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 
   // With cluster objects: pods by UID (from the cgroup path of the local process) and by IP,
   // from files once, or from a live pod informer that follows pods as they come and go.
-  std::string node = o.node;
-  if (node.empty()) {
-    char host[256] = {};
-    if (gethostname(host, sizeof host - 1) == 0) node = host;
-  }
+  const std::string& node = ao.node;
   bool live = !o.common.kubeconfig.empty() || !o.common.context.empty() || o.in_cluster;
   if (live && !o.common.files.empty())
     throw UsageError{
@@ -75,12 +46,11 @@ int run(const AgentCmdOptions& o) {
   agent::PodNames pods;
   if (live) {
     client = connect_cluster(o.common, o.in_cluster);
-    auto followed = pods.follow(*client, node, [](const Error& e) {
+    value_or_usage_error(pods.follow(*client, node, [](const Error& e) {
       std::fprintf(stderr,
                    "stockade: warning: pods are no longer followed (names may be stale): %s\n",
                    e.str().c_str());
-    });
-    if (!followed) throw UsageError{followed.error().str()};
+    }));
     if (!o.common.quiet)
       std::fprintf(stderr,
                    "stockade: naming pods from %s (%zu pods on node %s; following changes)\n",
@@ -89,32 +59,19 @@ int run(const AgentCmdOptions& o) {
     const ClusterState state = load_cluster(o.common);
     for (const Pod& p : state.pods) pods.add(p);
   }
-  agent::AgentOptions ao;
-  ao.output = o.output;
-  ao.server = o.server;
-  ao.spool = o.spool;
-  ao.server_token_file = o.server_token_file;
-  ao.window_ns = static_cast<int64_t>(o.batch_window * 1e9);
-  ao.duration_s = o.duration;
-  ao.node = node;
   if (!o.events.empty()) ao.events = agent::events_from_file(o.events);
-  ao.probe.udp_interval_ns = static_cast<uint64_t>(o.udp_interval * 1e9);
-  ao.probe.ring_bytes = o.ring_size;
-  ao.stop = &g_stop;
+  static StopFlag stop{false};
+  ao.stop = &stop;
   if (!o.common.quiet)
     ao.log = [](const std::string& m) { std::fprintf(stderr, "stockade: %s\n", m.c_str()); };
   if (live || !pods.empty()) ao.enrich = [&pods](agent::AgentEvent& e) { pods.name(e); };
 
-  struct sigaction sa = {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  stop_on_signals(stop);
   signal(SIGPIPE, SIG_IGN);  // a closed stdout is a write error, reported
 
-  auto r = agent::run_agent(ao);
-  if (!r) throw UsageError{r.error().str()};
-  for (const auto& [level, line] : agent::describe_summary(*r, !o.server.empty(), !o.spool.empty()))
+  const agent::AgentSummary summary = value_or_usage_error(agent::run_agent(ao));
+  for (const auto& [level, line] :
+       agent::describe_summary(summary, !o.server.empty(), !o.spool.empty()))
     if (level == LogLevel::Warning)  // always said, -q or not
       std::fprintf(stderr, "stockade: warning: %s\n", line.c_str());
     else if (o.common.verbose)

@@ -23,14 +23,12 @@ struct ApplyOptions {
 };
 
 int run(const ApplyOptions& o) {
-  auto objects = kube::read_apply_objects(o.common.files, o.common.ns);
-  if (!objects) throw UsageError{objects.error().str()};
-  if (objects->empty()) throw UsageError{"no policies to apply in the files given"};
+  auto objects = value_or_usage_error(kube::read_apply_objects(o.common.files, o.common.ns));
+  if (objects.empty()) throw UsageError{"no policies to apply in the files given"};
   // The same validation as every other command (the API server's rules).
   {
     ClusterLoader loader(load_options(o.common));
-    for (const auto& f : o.common.files)
-      if (auto r = loader.add_path(f); !r) throw UsageError{r.error().str()};
+    for (const auto& f : o.common.files) value_or_usage_error(loader.add_path(f));
   }
   auto client = connect_cluster(o.common);
   const bool json_out = o.common.output == "json";
@@ -38,29 +36,22 @@ int run(const ApplyOptions& o) {
   if (!json_out) {
     progress.outcome = [](const kube::ApplyObject& obj, const kube::ApplyOutcome& out,
                           const char* phase) {
-      // Names and values as the API server sent them: escaped for the terminal.
-      std::printf("%s: %s (%s)\n", display_text(obj.label()).c_str(), kube::action_name(out.action),
-                  phase);
-      for (const auto& ch : out.changes) std::printf("    %s\n", display_text(ch).c_str());
-      for (const auto& cf : out.conflicts)
-        std::printf("    conflict: %s is managed by \"%s\"\n", display_text(cf.field).c_str(),
-                    display_text(cf.manager).c_str());
+      std::fputs(kube::outcome_text(obj, out, phase).c_str(), stdout);
     };
     progress.pruned = [](const kube::PruneCandidate& p, bool dry_run) {
-      std::printf("%s: pruned%s\n", display_text(p.label).c_str(), dry_run ? " (dry run)" : "");
+      std::fputs(kube::pruned_text(p, dry_run).c_str(), stdout);
     };
   }
   kube::ApplyPlan plan{o.dry_run, o.force_conflicts, o.prune_owned};
-  auto report = kube::apply_policies(*client, *objects, plan, progress);
-  if (!report) throw UsageError{report.error().str()};
-  if (!report->stopped.empty()) {
-    print_error(report->stopped + ": a conflict appeared after the dry run: stopped");
+  auto report = value_or_usage_error(kube::apply_policies(*client, objects, plan, progress));
+  if (!report.stopped.empty()) {
+    print_error(report.stopped + ": a conflict appeared after the dry run: stopped");
     return kExitFound;
   }
   if (json_out)
-    std::printf("%s\n", kube::apply_report_json(*objects, *report, o.dry_run).dump(2).c_str());
-  if (report->conflicts > 0) {
-    print_error(std::to_string(report->conflicts) +
+    std::printf("%s\n", kube::apply_report_json(objects, report, o.dry_run).dump(2).c_str());
+  if (report.conflicts > 0) {
+    print_error(std::to_string(report.conflicts) +
                 " object(s) conflict with other field managers: nothing applied (take the "
                 "fields over with --force-conflicts)");
     return kExitFound;

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "core/edit_distance.h"
-#include "core/labels.h"
 #include "core/log.h"
 #include "input/loader.h"
 #include "kube/connect.h"
@@ -93,8 +92,7 @@ ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>
   if (!o.kubeconfig.empty() || !o.context.empty()) {
     auto client = connect_cluster(o);
     kube::SnapshotReport report;
-    if (auto r = kube::load_snapshot(*client, loader, report); !r)
-      throw UsageError{r.error().str()};
+    value_or_usage_error(kube::load_snapshot(*client, loader, report));
     for (const auto& note : report.notes) verbose_log(o, note);
   } else if (o.files.empty() && extra.empty() && o.objects_optional) {
     verbose_log(o, "no cluster objects (-f): working from what the flow records carry");
@@ -106,10 +104,7 @@ ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>
   }
   std::vector<std::string> paths = o.files;
   paths.insert(paths.end(), extra.begin(), extra.end());
-  for (const std::string& p : paths) {
-    auto r = loader.add_path(p);
-    if (!r) throw UsageError{r.error().str()};
-  }
+  for (const std::string& p : paths) value_or_usage_error(loader.add_path(p));
   ClusterState s = std::move(loader).finish();
   if (o.verbose)
     for (const std::string& line : describe_contents(s)) verbose_log(o, line);
@@ -216,23 +211,13 @@ std::string unknown_flag_message(const CLI::App& cmd, const std::vector<std::str
     const std::string flag = arg[1] == '-' ? arg.substr(0, arg.find('='))
                                            : arg.substr(0, std::min<size_t>(2, arg.size()));
     if (flag.size() < 2 || flag == "--" || known.count(flag)) continue;
-    std::string best;
-    size_t best_d = std::max<size_t>(2, flag.size() / 3) + 1;
-    for (const std::string& k : known) {
-      if (k.size() < 3) continue;  // a one-letter flag is no suggestion for a long one
-      size_t d = edit_distance(flag, k, best_d);
-      if (d < best_d) best_d = d, best = k;
-    }
+    // A one-letter flag ("-n") is no suggestion for a long one.
+    const std::string best = closest_name(flag, known, 3);
     std::string msg = "unknown flag \"" + flag + "\" for stockade " + cmd.get_name();
     return msg + (best.empty() ? " (see stockade " + cmd.get_name() + " --help)"
                                : "; did you mean \"" + best + "\"?");
   }
   return {};
-}
-
-std::pair<std::string, std::string> parse_label_flag(const std::string& flag,
-                                                     const std::string& s) {
-  return value_or_usage_error(parse_label_pair(s, flag));
 }
 
 }  // namespace stockade::cli

@@ -114,6 +114,9 @@ T value_or_usage_error(Result<T> r) {
   if (!r) throw UsageError{r.error().str()};
   return std::move(*r);
 }
+inline void value_or_usage_error(Result<void> r) {
+  if (!r) throw UsageError{r.error().str()};
+}
 
 PortQuery parse_port(const std::string& text, const std::string& flag);
 
@@ -122,8 +125,5 @@ PortQuery parse_port(const std::string& text, const std::string& flag);
 // one is close), else "". Checked before CLI11's own message, which can name a missing
 // required flag instead of the misspelt one that was meant to be it.
 std::string unknown_flag_message(const CLI::App& cmd, const std::vector<std::string>& args);
-
-// A flag's KEY=VALUE label, validated as the API server validates labels (UsageError if not).
-std::pair<std::string, std::string> parse_label_flag(const std::string& flag, const std::string& s);
 
 }  // namespace stockade::cli

@@ -1,6 +1,4 @@
 // stockade diff: what a policy change would change.
-#include <fmt/format.h>
-
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -20,36 +18,6 @@ struct DiffOptions {
   ObserveFlags observe;
   std::string by = "workload";
 };
-
-void print_table(const audit::PolicyChanges& d) {
-  const bool pods = d.by == Granularity::Pod;
-  std::string table;
-  for (const DiffChange& c : d.changes)
-    table +=
-        fmt::format("{:<40} {:<40} {:<11} {}{}\n", display_text(c.src), display_text(c.dst),
-                    fmt::format("{}/{}", to_string(c.protocol), c.port),
-                    c.after ? "denied -> allowed" : "allowed -> denied",
-                    pods ? "" : fmt::format(" ({} pod pair{})", c.pairs, c.pairs == 1 ? "" : "s"));
-  if (!table.empty())
-    std::cout << fmt::format("{:<40} {:<40} {:<11} {}\n", "SOURCE", "DESTINATION", "PORT", "CHANGE")
-              << table << "\n";
-  std::cout << fmt::format("{} connections change: {} newly allowed, {} newly denied\n",
-                           d.newly_allowed + d.newly_denied, d.newly_allowed, d.newly_denied);
-  if (!d.flows) return;
-  std::string flow_table;
-  for (const GroupedEdge& g : d.flows->rows)
-    flow_table +=
-        fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", display_text(g.src), display_text(g.dst),
-                    fmt::format("{}/{}", to_string(g.protocol), g.port), g.stats.established,
-                    g.cls == 1 ? "newly allowed" : "BROKEN (allowed -> denied)");
-  if (!flow_table.empty())
-    std::cout << "\nObserved flows whose verdict changes:\n"
-              << fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", "SOURCE", "DESTINATION", "PORT",
-                             "COUNT", "CHANGE")
-              << flow_table;
-  std::cout << fmt::format("{} observed edges checked: {} would break, {} newly allowed\n",
-                           d.flows->checked, d.flows->broken, d.flows->newly_allowed);
-}
 
 int run(const DiffOptions& o) {
   check_stdin_once({{"-f", &o.common.files},
@@ -74,7 +42,7 @@ int run(const DiffOptions& o) {
     std::cout << audit::diff_json(*d).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   else
-    print_table(*d);
+    std::cout << audit::diff_table(*d);
   std::cout.flush();
   const bool broken = d->flows && d->flows->broken;
   return verdict_exit(o.common, {&before_state, &after_state}, broken ? kExitFound : kExitOk);

@@ -1,7 +1,4 @@
 // stockade map: the topology of observed traffic.
-#include <signal.h>
-
-#include <csignal>
 #include <cstdio>
 #include <future>
 #include <iostream>
@@ -9,20 +6,16 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/observe_flags.h"
+#include "core/stop.h"
 #include "flow/edge_graph.h"
-#include "input/flow_reader.h"
 #include "input/read_report.h"
+#include "map/map_flows.h"
 #include "map/map_notes.h"
 #include "map/map_view.h"
 
 namespace stockade::cli {
 
 namespace {
-
-StopFlag g_stop{false};
-void on_signal(int) {
-  g_stop.store(true);
-}
 
 struct MapOptions {
   CommonOptions common;
@@ -38,15 +31,8 @@ int run(const MapOptions& o) {
   check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.flows}});
   GraphOptions go;
   go.by = *parse_granularity(o.by);  // checked by the flag's IsMember
-  for (const std::string& c : o.external_cidrs) {
-    auto cidr = Cidr::parse(c);
-    if (!cidr) throw UsageError{"--external-cidr: invalid CIDR \"" + c + "\""};
-    go.external_groups.push_back(*cidr);
-  }
+  go.external_groups = value_or_usage_error(parse_external_groups(o.external_cidrs));
   go.max_external_nodes = o.max_external_nodes;
-  // Longest prefix first, so the most specific group names an address.
-  std::sort(go.external_groups.begin(), go.external_groups.end(),
-            [](const Cidr& a, const Cidr& b) { return a.prefix > b.prefix; });
 
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
@@ -59,31 +45,16 @@ int run(const MapOptions& o) {
 
   EdgeGraph graph(state, endpoints, go);
   verbose_log(o.common, "graph: " + clock.lap());
+  // Ctrl-C (or SIGTERM) ends the input: the map of what was read is printed.
+  static StopFlag stop{false};
+  stop_on_signals(stop);
   FlowReadOptions ro;
   ro.strict = o.strict;
   ro.max_gzip_ratio = o.max_gzip_ratio;
-  // Ctrl-C (or SIGTERM) ends the input: the map of what was read is printed.
-  struct sigaction sa = {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: a blocked read returns
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  ro.stop = &g_stop;
-  ro.peer_hint = [&graph](const FlowPeer& p) { return graph.hint(p); };
-  ro.upcoming = [&graph](const Flow& f) { graph.prefetch(f); };
-  FlowReadStats stats;
-  const bool progress = progress_wanted(o.common.quiet);
-  for (const std::string& path : o.flows) {
-    if (g_stop) break;
-    ProgressMeter meter(path == "-" ? "<stdin>" : path, progress);
-    ro.on_read = [&meter](uint64_t read, uint64_t total, uint64_t records, bool done) {
-      meter.on_read(read, total, records, done);
-    };
-    auto r = read_flows(path, ro, stats, [&](const Flow& f) { graph.add(f); });
-    if (!r) throw UsageError{r.error().str()};
-  }
-  if (g_stop) verbose_log(o.common, "interrupted: printing the map of the flows read so far");
+  ro.stop = &stop;
+  const FlowReadStats stats =
+      value_or_usage_error(read_into_graph(graph, o.flows, ro, progress_wanted(o.common.quiet)));
+  if (stop) verbose_log(o.common, "interrupted: printing the map of the flows read so far");
   verbose_log(o.common, "flows: " + clock.lap() + " (" + std::to_string(stats.records) +
                             " records, " + std::to_string(stats.lines) + " lines, " +
                             std::to_string(stats.direct) + " read directly)");
@@ -101,14 +72,7 @@ int run(const MapOptions& o) {
     std::fprintf(stderr,
                  "stockade: no pods or workloads in the input: endpoints are named from the flow "
                  "records; isolation is unknown\n");
-  std::string out;
-  if (o.common.output == "dot") {
-    out = render_map_dot(graph, *engine);
-  } else {
-    out = render_map_json(graph, *engine, summary);
-    if (o.common.output == "html") out = render_map_html(out);
-    out += "\n";
-  }
+  const std::string out = render_map(graph, *engine, summary, o.common.output);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
 }

@@ -2,6 +2,7 @@
 
 #include "input/read_report.h"
 #include "model/duration.h"
+#include "recommend/summary.h"
 
 #include <cctype>
 #include <chrono>
@@ -66,18 +67,10 @@ Observed read_observed(const CommonOptions& common, const ObserveFlags& f,
   oo.read.on_read = [&meter](uint64_t read, uint64_t total, uint64_t records, bool done) {
     meter.on_read(read, total, records, done);
   };
-  auto r = observe_flows(state, engine, f.flows, oo);
-  if (!r) throw UsageError{r.error().str()};
-  const FlowReadStats& stats = r->read_stats;
-  if (!common.quiet) std::fputs(malformed_warning(stats).c_str(), stderr);
-  verbose_log(common, std::to_string(stats.records) + " flow records, " +
-                          std::to_string(r->outside_window) + " outside --since/--until, " +
-                          std::to_string(r->edges.size()) + " observed edges");
-  for (const std::string& note : r->resolution_notes) verbose_log(common, note);
-  if (r->unresolved_pods > r->resolution_notes.size())
-    verbose_log(common, "... " + std::to_string(r->unresolved_pods) +
-                            " pods named by records are not in the input in all");
-  return std::move(*r);
+  Observed obs = value_or_usage_error(observe_flows(state, engine, f.flows, oo));
+  if (!common.quiet) std::fputs(malformed_warning(obs.read_stats).c_str(), stderr);
+  for (const std::string& note : observed_notes(obs)) verbose_log(common, note);
+  return obs;
 }
 
 }  // namespace stockade::cli

@@ -3,8 +3,6 @@
 
 #include <cstdio>
 
-#include <sys/resource.h>
-
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/keep_until_exit.h"
@@ -30,41 +28,26 @@ struct ReachOptions {
 // (10^7 rows is about a gigabyte of JSON); a whole large cluster is 10^10 and more.
 constexpr uint64_t kMaxListedConnections = 10'000'000;
 
-// "; 380 MB resident, peak 412 MB; cpu 2.10 s user, 0.40 s sys": the process's memory now and
-// at its peak (Linux) and its CPU time so far, for -v (on a shared machine CPU time is what a
-// phase costs; wall time is also what the other processes take).
-std::string memory_use() {
-  struct rusage ru {};
-  ::getrusage(RUSAGE_SELF, &ru);
-  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  const std::string cpu =
-      fmt::format("; cpu {:.2f} s user, {:.2f} s sys", secs(ru.ru_utime), secs(ru.ru_stime));
-  const ProcessMemory m = process_memory();
-  if (m.resident_kib == 0 && m.peak_kib == 0) return cpu;
-  return fmt::format("; {} MB resident, peak {} MB", m.resident_kib / 1024, m.peak_kib / 1024) +
-         cpu;
-}
-
 int run(const ReachOptions& o) {
   std::vector<PortQuery> queries;
   for (const std::string& p : o.ports) queries.push_back(parse_port(p, "--port"));
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
-  verbose_log(o.common, "load: " + clock.lap() + memory_use());
+  verbose_log(o.common, "load: " + clock.lap() + resource_use_text());
   auto endpoints = resolve_endpoints(state, o.common);
-  verbose_log(o.common, "endpoints: " + clock.lap() + memory_use());
+  verbose_log(o.common, "endpoints: " + clock.lap() + resource_use_text());
   auto engine = PolicyEngine::compile(state, std::move(endpoints));
   verbose_log(o.common, "compile: " + clock.lap() + " (" +
                             std::to_string(engine->identity_count()) + " identities" +
-                            memory_use() + ")");
+                            resource_use_text() + ")");
   const auto& eps = engine->endpoints();
   std::vector<uint8_t> from = value_or_usage_error(select_endpoints(eps, o.from, "--from"));
   std::vector<uint8_t> to = value_or_usage_error(select_endpoints(eps, o.to, "--to"));
   auto matrix = engine->reach(queries);
-  verbose_log(o.common,
-              "reach matrix: " + clock.lap() + " (" + matrix->describe() + memory_use() + ")");
+  verbose_log(o.common, "reach matrix: " + clock.lap() + " (" + matrix->describe() +
+                            resource_use_text() + ")");
   ReachCounts counts = matrix->counts(from, to);
-  verbose_log(o.common, "count: " + clock.lap() + memory_use());
+  verbose_log(o.common, "count: " + clock.lap() + resource_use_text());
   // Left to the process's end (core/keep_until_exit.h); the listing below still reads them.
   const ReachMatrix& rows = *matrix;
   keep_until_exit(std::move(matrix));
@@ -83,14 +66,7 @@ int run(const ReachOptions& o) {
     keep_until_exit(std::make_shared<ClusterState>(std::move(state)));
     return code;
   }
-  ReachListing listing;
-  listing.format = fmt == "json"  ? ListingFormat::Json
-                   : fmt == "csv" ? ListingFormat::Csv
-                                  : ListingFormat::Table;
-  listing.by = *parse_granularity(o.by);  // checked by the flag's IsMember
-  listing.verdicts = o.verdict == "allowed"  ? VerdictFilter::Allowed
-                     : o.verdict == "denied" ? VerdictFilter::Denied
-                                             : VerdictFilter::All;
+  const ReachListing listing = reach_listing(fmt, o.by, o.verdict);
   list_connections(eps, rows, from, to, counts, listing, [](std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     // A write that fails while a large output is produced ends the command at once.

@@ -1,11 +1,9 @@
 // stockade recommend: least-privilege NetworkPolicies from observed traffic, self-checked.
 #include <cstdio>
-#include <filesystem>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/observe_flags.h"
-#include "core/write_files.h"
 #include "recommend/pipeline.h"
 #include "recommend/summary.h"
 
@@ -16,87 +14,56 @@ namespace {
 struct RecommendOptionsCli {
   CommonOptions common;
   ObserveFlags observe;
+  // --min-count, --aggregate-after, --replace, --guardrails, --isolate-unobserved,
+  // --include-system
+  RecommendOptions ro;
   std::string out_dir;
-  uint64_t min_count = 1;
-  size_t aggregate_after = 16;
   int widest_prefix = 16;
   bool no_default_deny = false;
-  bool replace = false;
-  bool guardrails = false;
   std::string guardrail_api = "v1beta1";
-  bool isolate_unobserved = false;
-  bool include_system = false;
   bool accept_blocked = false;
   std::string min_window = "24h";
   std::string output_kind = "networkpolicy";  // networkpolicy | cilium | calico
 };
 
+// The options from the flags, but the learning window (--since and --until are checked when the
+// flows are read).
 RecommendOptions recommend_options(const RecommendOptionsCli& o) {
-  RecommendOptions ro;
-  ro.min_count = o.min_count;
-  ro.aggregate_after = o.aggregate_after;
+  RecommendOptions ro = o.ro;
   ro.min_prefix_v4 = static_cast<uint8_t>(o.widest_prefix);
   ro.min_prefix_v6 = static_cast<uint8_t>(o.widest_prefix == 0 ? 0 : o.widest_prefix + 32);
   ro.default_deny = !o.no_default_deny;
-  ro.replace = o.replace;
-  ro.guardrails = o.guardrails;
   ro.guardrail_api = "policy.networking.k8s.io/" + o.guardrail_api;
-  ro.window_since = observe_time(o.observe.since, "--since");
-  ro.window_until = observe_time(o.observe.until, "--until");
-  ro.isolate_unobserved = o.isolate_unobserved;
-  ro.include_system = o.include_system;
-  ro.own_node_egress = o.output_kind != "networkpolicy";
-  ro.own_node_ingress = o.output_kind == "calico";
   return ro;
-}
-
-void write_output(const RecommendOptionsCli& o, const RenderedOutput& out) {
-  if (o.out_dir.empty()) {
-    std::fwrite(out.files[0].text.data(), 1, out.files[0].text.size(), stdout);
-    return;
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(o.out_dir, ec);
-  if (ec) throw UsageError{"--out-dir: cannot create " + o.out_dir + ": " + ec.message()};
-  std::vector<FileText> files;
-  for (const RenderedOutput::File& f : out.files) files.push_back({f.path, &f.text});
-  if (auto r = write_files(files); !r) throw UsageError{"--out-dir: " + r.error().str()};
 }
 
 int run(const RecommendOptionsCli& o) {
   check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.observe.flows}});
-  const RecommendKind kind = o.output_kind == "cilium"   ? RecommendKind::Cilium
-                             : o.output_kind == "calico" ? RecommendKind::Calico
-                                                         : RecommendKind::NetworkPolicy;
-  if (kind == RecommendKind::Cilium && o.guardrails)
-    throw UsageError{
-        "--guardrails with --output-kind cilium: not yet: the guardrails are "
-        "AdminNetworkPolicies / ClusterNetworkPolicies, which Cilium does not enforce"};
+  RecommendOptions ro = recommend_options(o);
+  const RecommendKind kind = value_or_usage_error(recommend_kind(o.output_kind, ro));
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
   RecommendEngines engines =
-      compile_recommend_engines(state, resolve_endpoints(state, o.common), o.replace);
+      compile_recommend_engines(state, resolve_endpoints(state, o.common), ro.replace);
   verbose_log(o.common, "cluster: " + clock.lap());
   Observed obs = read_observed(o.common, o.observe, state, engines.existing());
   verbose_log(o.common, "flows: " + clock.lap());
-  if (auto r = check_learnable(obs); !r) throw UsageError{r.error().str()};
+  value_or_usage_error(check_learnable(obs));
 
-  RecommendOptions ro = recommend_options(o);
+  ro.window_since = observe_time(o.observe.since, "--since");
+  ro.window_until = observe_time(o.observe.until, "--until");
   const LearningWindow window = learning_window(obs, ro);
   ro.low_confidence = window.length_ns() < parse_duration_ns(o.min_window, "--min-window");
   Recommendation rec = recommend(state, engines.existing(), obs, ro);
   verbose_log(o.common, "synthesis: " + clock.lap());
   if (ro.low_confidence && !o.common.quiet)  // -q: the annotation alone
-    std::fprintf(stderr,
-                 "stockade: warning: the learning window (%s) is shorter than --min-window %s: "
-                 "traffic that happens less often was not seen; every policy is annotated "
-                 "stockade.io/confidence: low\n",
-                 human_duration(window.length_ns()).c_str(), o.min_window.c_str());
+    std::fprintf(stderr, "stockade: warning: %s\n",
+                 low_confidence_warning(window, o.min_window).c_str());
 
-  auto proved = prove_recommendation(state, *engines.current, obs, rec, ro, kind);
-  if (!proved) throw UsageError{proved.error().str()};
+  auto proved =
+      value_or_usage_error(prove_recommendation(state, *engines.current, obs, rec, ro, kind));
   verbose_log(o.common, "self-check: " + clock.lap());
-  const SelfCheck& check = proved->check;
+  const SelfCheck& check = proved.check;
   if (check.failed()) {
     SelfCheckFailure f = self_check_failure(check);
     print_error(f.message);
@@ -110,15 +77,18 @@ int run(const RecommendOptionsCli& o) {
   }
   // Rendered in full, read back with the loader and compared with the policies just proved
   // (the exact bytes that are written), and only then written.
-  const RenderedOutput out = render_output(rec, *proved, o.out_dir, o.common.output == "json");
+  const RenderedOutput out = render_output(rec, proved, o.out_dir, o.common.output == "json");
   if (std::string why = read_back(out); !why.empty()) {
     print_error("self-check failed: " + why + " (a bug in stockade; please report it)");
     return kExitInternal;
   }
   verbose_log(o.common, "read back: " + clock.lap());
-  write_output(o, out);
+  if (o.out_dir.empty())
+    std::fwrite(out.files[0].text.data(), 1, out.files[0].text.size(), stdout);
+  else
+    value_or_usage_error(write_rendered(out, o.out_dir));
   if (!o.common.quiet) {
-    std::string msg = summary_text(state, *engines.current, obs, rec, *proved,
+    std::string msg = summary_text(state, *engines.current, obs, rec, proved,
                                    {o.out_dir, o.guardrail_api, window, o.common.verbose > 0});
     std::fflush(stdout);
     std::fwrite(msg.data(), 1, msg.size(), stderr);
@@ -136,10 +106,10 @@ Runner register_recommend(CLI::App& app) {
   opts->common.workload_security = false;  // no posture checks here
   add_observe_flags(*cmd, opts->observe, true);
   cmd->add_option("--out-dir", opts->out_dir, "Write one file per policy into this directory");
-  cmd->add_option("--min-count", opts->min_count,
+  cmd->add_option("--min-count", opts->ro.min_count,
                   "Established connections an edge needs to become an allowance (default 1)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--aggregate-after", opts->aggregate_after,
+  cmd->add_option("--aggregate-after", opts->ro.aggregate_after,
                   "External addresses per rule before they merge into covering prefixes "
                   "(default 16)")
       ->check(CLI::PositiveNumber);
@@ -149,15 +119,15 @@ Runner register_recommend(CLI::App& app) {
       ->check(CLI::Range(0, 32));
   cmd->add_flag("--no-default-deny", opts->no_default_deny,
                 "Do not add a default-deny policy per namespace");
-  cmd->add_flag("--replace", opts->replace,
+  cmd->add_flag("--replace", opts->ro.replace,
                 "Regenerate: ignore the NetworkPolicies in the input (admin tiers still apply)");
-  cmd->add_flag("--guardrails", opts->guardrails,
+  cmd->add_flag("--guardrails", opts->ro.guardrails,
                 "Also suggest cluster guardrails: DNS always allowed, cloud metadata denied, "
                 "cross-namespace ingress denied except what was observed");
-  cmd->add_flag("--isolate-unobserved", opts->isolate_unobserved,
+  cmd->add_flag("--isolate-unobserved", opts->ro.isolate_unobserved,
                 "Isolate workloads with no observed traffic too (by default they are left out of "
                 "the default-deny and listed as not covered)");
-  cmd->add_flag("--include-system", opts->include_system,
+  cmd->add_flag("--include-system", opts->ro.include_system,
                 "Write policies in the system namespaces too (kube-system, kube-public, "
                 "kube-node-lease, calico-system, calico-apiserver, tigera-operator, "
                 "local-path-storage)");

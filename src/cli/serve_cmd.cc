@@ -7,160 +7,28 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/observe_flags.h"
-#include "core/read_text.h"
-#include "model/duration.h"
-#include "posture/posture.h"
 #include "server/serve.h"
+#include "server/serve_settings.h"
 
 namespace stockade::cli {
 
 namespace {
 
-struct ServeOptions {
+// The server's settings (server/serve_settings.h) and the objects' source.
+struct ServeOptions : server::ServeSettings {
   CommonOptions common;
   bool in_cluster = false;
-  std::string listen = "127.0.0.1:7080";
-  std::string store = "sqlite:stockade.db";
-  std::string journal;
-  std::string baseline_quiet = "24h";
-  std::string agent_interval = "10s";
-  std::string token_file;
-  std::string tls_cert, tls_key;
-  std::string admission = "warn";
-  bool guard_default_deny = false, guard_public_ingress = false, admission_lint = true;
-  std::string guard_block_severity;
-  std::string locked_label = "stockade.io/locked=true";
-  std::string exempt_label = "stockade.io/public-ingress=true";
-  std::string hubble_relay, hubble_ca, hubble_cert, hubble_key;
-  std::vector<std::string> external_cidrs;
-  uint32_t max_external_nodes = 10000;
-  uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
-  size_t max_body_mb = 32;
 };
-
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
-// Splits ADDR:PORT ("[::1]:7080" for IPv6).
-std::pair<std::string, int> split_listen(const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon + 1 == listen.size())
-    throw UsageError{"--listen: expected ADDR:PORT, got \"" + listen + "\""};
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  int port = 0;
-  for (char c : listen.substr(colon + 1)) {
-    if (c < '0' || c > '9' || port > 65535)
-      throw UsageError{"--listen: invalid port in \"" + listen + "\""};
-    port = port * 10 + (c - '0');
-  }
-  if (port > 65535) throw UsageError{"--listen: invalid port in \"" + listen + "\""};
-  return {host.empty() ? "0.0.0.0" : host, port};
-}
-
-// The HTTP server's options from the flags; without a token (or a cluster to review tokens with)
-// only a loopback address.
-// The webhook's flags (server/admission.h).
-server::AdmissionOptions admission_options(const ServeOptions& o) {
-  server::AdmissionOptions a;
-  a.mode = o.admission;
-  a.guard_default_deny = o.guard_default_deny;
-  a.guard_public_ingress = o.guard_public_ingress;
-  a.lint = o.admission_lint;
-  if (!o.guard_block_severity.empty())
-    a.block_severity = posture::parse_severity(o.guard_block_severity);
-  std::tie(a.locked_key, a.locked_value) = parse_label_flag("--locked-label", o.locked_label);
-  std::tie(a.exempt_key, a.exempt_value) = parse_label_flag("--exempt-label", o.exempt_label);
-  return a;
-}
-
-server::HttpOptions http_options(const ServeOptions& o, bool live) {
-  auto agent_ns = parse_duration(o.agent_interval);
-  if (!agent_ns || *agent_ns < 1'000'000'000 || *agent_ns > 300'000'000'000)
-    throw UsageError{"--agent-interval: expected a duration from 1s to 5m, got \"" +
-                     o.agent_interval + "\""};
-  auto [host, port] = split_listen(o.listen);
-  server::HttpOptions ho;
-  ho.host = host;
-  ho.port = port;
-  ho.tls_cert = o.tls_cert;
-  ho.tls_key = o.tls_key;
-  ho.max_body = o.max_body_mb << 20;
-  ho.admission = admission_options(o);
-  ho.agent_interval_ms = *agent_ns / 1'000'000;
-  if (!o.token_file.empty()) {
-    auto token = read_text_file(o.token_file, 64 * 1024);
-    if (!token) throw UsageError{token.error().str()};
-    std::string t = *token;
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-    if (t.empty()) throw UsageError{o.token_file + ": empty token"};
-    ho.token = t;
-  } else if (!live && !is_loopback(host)) {
-    throw UsageError{"--listen " + o.listen +
-                     ": without --token-file (or a cluster to check tokens with) the server "
-                     "listens on loopback only (127.0.0.1, ::1): anyone who can reach it could "
-                     "read the map and post flows"};
-  }
-  return ho;
-}
 
 int run(const ServeOptions& o) {
   const bool live = !o.common.kubeconfig.empty() || !o.common.context.empty() || o.in_cluster;
-  if (live && !o.common.files.empty())
-    throw UsageError{
-        "-f and a live cluster (--kubeconfig, --context, --in-cluster) exclude each "
-        "other"};
-  if (!live && o.common.files.empty())
-    throw UsageError{"no cluster objects: pass -f FILE (or --kubeconfig/--context/--in-cluster)"};
-  for (const std::string& f : o.common.files)
-    if (f == "-")
-      throw UsageError{"-f -: the server reads its objects again when they change; give files"};
-  if (o.hubble_relay.empty() &&
-      !(o.hubble_ca.empty() && o.hubble_cert.empty() && o.hubble_key.empty()))
-    throw UsageError{"--hubble-ca, --hubble-cert and --hubble-key go with --hubble-relay"};
-  if (!o.hubble_relay.empty() && o.hubble_relay.find(':') == std::string::npos)
-    throw UsageError{"--hubble-relay: expected HOST:PORT (hubble-relay.kube-system:80), got \"" +
-                     o.hubble_relay + "\""};
-  const bool postgres =
-      o.store.rfind("postgres://", 0) == 0 || o.store.rfind("postgresql://", 0) == 0;
-  if (!postgres && (o.store.rfind("sqlite:", 0) != 0 || o.store.size() == 7))
-    throw UsageError{"--store: expected sqlite:PATH or postgres://…, got \"" + o.store + "\""};
-  // The raw records are journaled on this host (docs/notes/serve.md): beside the SQLite file,
-  // or where --journal says.
-  std::string journal_path = o.journal;
-  if (journal_path.empty()) {
-    if (postgres)
-      throw UsageError{
-          "--store postgres://… needs --journal PATH: the flow records are journaled on this "
-          "host"};
-    journal_path = o.store.substr(7) + ".flows";
-  }
-  auto quiet_ns = parse_duration(o.baseline_quiet);
-  if (!quiet_ns || *quiet_ns <= 0)
-    throw UsageError{"--baseline-quiet: expected a positive duration (24h, 30m, 7d), got \"" +
-                     o.baseline_quiet + "\""};
+  value_or_usage_error(server::check_object_source(o.common.files, live));
   server::ServeConfig c;
-  c.http = http_options(o, live);
+  value_or_usage_error(server::apply_settings(o, live, c));
   c.files = o.common.files;
   c.load = load_options(o.common);
   c.load.workload_security = true;  // GET /api/v1/posture (the scan) reads the posture fields
   if (live) c.cluster = connect_cluster(o.common, o.in_cluster);
-  c.store = o.store;
-  c.journal_path = journal_path;
-  c.baseline_quiet_ns = *quiet_ns;
-  for (const std::string& cidr_text : o.external_cidrs) {
-    auto cidr = Cidr::parse(cidr_text);
-    if (!cidr) throw UsageError{"--external-cidr: invalid CIDR \"" + cidr_text + "\""};
-    c.state.external_groups.push_back(*cidr);
-  }
-  c.state.max_external_nodes = o.max_external_nodes;
-  c.state.max_gzip_ratio = o.max_gzip_ratio;
-  c.relay.address = o.hubble_relay;
-  c.relay.ca_file = o.hubble_ca;
-  c.relay.cert_file = o.hubble_cert;
-  c.relay.key_file = o.hubble_key;
   if (!o.common.quiet) {
     auto log_mutex = std::make_shared<std::mutex>();
     c.log = [log_mutex](const std::string& line) {
@@ -168,7 +36,7 @@ int run(const ServeOptions& o) {
       std::fprintf(stderr, "%s\n", line.c_str());
     };
   }
-  if (auto r = server::serve(std::move(c)); !r) throw UsageError{r.error().str()};
+  value_or_usage_error(server::serve(std::move(c)));
   return kExitOk;
 }
 
