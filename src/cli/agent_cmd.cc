@@ -1,8 +1,6 @@
 // stockade agent: the node agent (eBPF). Every TCP connection attempt and UDP flow, with the
 // process and pod behind it, as NDJSON (and batches to a server with --server).
 #include <signal.h>
-#include <sys/prctl.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -13,6 +11,7 @@
 #include "agent/pod_names.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/allocator.h"
 #include "core/stop.h"
 
 namespace stockade::cli {
@@ -29,14 +28,10 @@ struct AgentCmdOptions : agent::AgentSettings {
 
 int run(const AgentCmdOptions& o) {
   agent::AgentOptions ao = value_or_usage_error(agent::agent_options(o));
-  // The agent runs on every node for as long as the node does: its footprint counts more than
-  // its start-up. No transparent huge pages for it from here on (the allocator asks for them:
-  // src/core/malloc_conf.cc), so that it grows 4 KiB at a time, not 2 MiB.
-  ::prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+  no_transparent_huge_pages();  // the agent runs for as long as its node does
 
   // With cluster objects: pods by UID (from the cgroup path of the local process) and by IP,
   // from files once, or from a live pod informer that follows pods as they come and go.
-  const std::string& node = ao.node;
   bool live = !o.common.kubeconfig.empty() || !o.common.context.empty() || o.in_cluster;
   if (live && !o.common.files.empty())
     throw UsageError{
@@ -46,7 +41,7 @@ int run(const AgentCmdOptions& o) {
   agent::PodNames pods;
   if (live) {
     client = connect_cluster(o.common, o.in_cluster);
-    value_or_usage_error(pods.follow(*client, node, [](const Error& e) {
+    value_or_usage_error(pods.follow(*client, ao.node, [](const Error& e) {
       std::fprintf(stderr,
                    "stockade: warning: pods are no longer followed (names may be stale): %s\n",
                    e.str().c_str());
@@ -54,7 +49,7 @@ int run(const AgentCmdOptions& o) {
     if (!o.common.quiet)
       std::fprintf(stderr,
                    "stockade: naming pods from %s (%zu pods on node %s; following changes)\n",
-                   client->config().server.c_str(), pods.size(), node.c_str());
+                   client->config().server.c_str(), pods.size(), ao.node.c_str());
   } else if (!o.common.files.empty()) {
     const ClusterState state = load_cluster(o.common);
     for (const Pod& p : state.pods) pods.add(p);

@@ -1,7 +1,5 @@
 // stockade apply: policies into a live cluster by server-side apply, dry run first.
 #include <cstdio>
-#include <iostream>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -9,7 +7,6 @@
 #include "cli/common.h"
 #include "input/loader.h"
 #include "kube/apply.h"
-#include "kube/kinds.h"
 
 namespace stockade::cli {
 
@@ -17,9 +14,7 @@ namespace {
 
 struct ApplyOptions {
   CommonOptions common;
-  bool dry_run = false;
-  bool force_conflicts = false;
-  bool prune_owned = false;
+  kube::ApplyPlan plan;  // --dry-run, --force-conflicts, --prune-owned
 };
 
 int run(const ApplyOptions& o) {
@@ -42,14 +37,13 @@ int run(const ApplyOptions& o) {
       std::fputs(kube::pruned_text(p, dry_run).c_str(), stdout);
     };
   }
-  kube::ApplyPlan plan{o.dry_run, o.force_conflicts, o.prune_owned};
-  auto report = value_or_usage_error(kube::apply_policies(*client, objects, plan, progress));
+  auto report = value_or_usage_error(kube::apply_policies(*client, objects, o.plan, progress));
   if (!report.stopped.empty()) {
     print_error(report.stopped + ": a conflict appeared after the dry run: stopped");
     return kExitFound;
   }
   if (json_out)
-    std::printf("%s\n", kube::apply_report_json(objects, report, o.dry_run).dump(2).c_str());
+    std::printf("%s\n", kube::apply_report_json(objects, report, o.plan.dry_run).dump(2).c_str());
   if (report.conflicts > 0) {
     print_error(std::to_string(report.conflicts) +
                 " object(s) conflict with other field managers: nothing applied (take the "
@@ -66,10 +60,10 @@ Runner register_apply(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "apply", "Apply policies to a live cluster (server-side apply, dry run first)");
   add_common_flags(*cmd, opts->common, {"table", "json"}, "table");
-  cmd->add_flag("--dry-run", opts->dry_run, "Show what would change; change nothing");
-  cmd->add_flag("--force-conflicts", opts->force_conflicts,
+  cmd->add_flag("--dry-run", opts->plan.dry_run, "Show what would change; change nothing");
+  cmd->add_flag("--force-conflicts", opts->plan.force_conflicts,
                 "Take over fields another field manager owns");
-  cmd->add_flag("--prune-owned", opts->prune_owned,
+  cmd->add_flag("--prune-owned", opts->plan.prune_owned,
                 "Delete policies that stockade alone manages and the files no longer hold");
   return [opts] { return run(*opts); };
 }

@@ -62,11 +62,7 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return close_stdout(app.exit(e));
-  } catch (const CLI::CallForAllHelp& e) {
-    return close_stdout(app.exit(e));
-  } catch (const CLI::CallForVersion& e) {
+  } catch (const CLI::Success& e) {  // --help, --help-all, --version: printed by exit()
     return close_stdout(app.exit(e));
   } catch (const CLI::ParseError& e) {
     // argv[1] is a command (checked above) or a flag of stockade itself.

@@ -1,7 +1,6 @@
 // stockade map: the topology of observed traffic.
 #include <cstdio>
 #include <future>
-#include <iostream>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -22,9 +21,8 @@ struct MapOptions {
   std::vector<std::string> flows;
   std::string by = "workload";
   std::vector<std::string> external_cidrs;
-  bool strict = false;
   uint32_t max_external_nodes = 10000;
-  uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
+  FlowReadOptions read;  // --strict, --max-gzip-ratio
 };
 
 int run(const MapOptions& o) {
@@ -48,9 +46,7 @@ int run(const MapOptions& o) {
   // Ctrl-C (or SIGTERM) ends the input: the map of what was read is printed.
   static StopFlag stop{false};
   stop_on_signals(stop);
-  FlowReadOptions ro;
-  ro.strict = o.strict;
-  ro.max_gzip_ratio = o.max_gzip_ratio;
+  FlowReadOptions ro = o.read;
   ro.stop = &stop;
   const FlowReadStats stats =
       value_or_usage_error(read_into_graph(graph, o.flows, ro, progress_wanted(o.common.quiet)));
@@ -66,8 +62,7 @@ int run(const MapOptions& o) {
       std::fprintf(stderr, "stockade: warning: %s\n", note.c_str());
     else if (level != LogLevel::Warning)
       verbose_log(o.common, note);
-  MapSummary summary{stats.records, stats.malformed + graph.unresolved()};
-  summary.isolation_known = graph.has_objects();
+  const MapSummary summary = map_summary(graph, stats);
   if (!summary.isolation_known && !o.common.quiet)
     std::fprintf(stderr,
                  "stockade: no pods or workloads in the input: endpoints are named from the flow "
@@ -94,12 +89,12 @@ Runner register_map(CLI::App& app) {
       ->default_str("workload");
   cmd->add_option("--external-cidr", opts->external_cidrs,
                   "Group external addresses inside this CIDR into one node; repeatable");
-  cmd->add_flag("--strict", opts->strict, "A malformed flow line is an error (exit 2)");
+  cmd->add_flag("--strict", opts->read.strict, "A malformed flow line is an error (exit 2)");
   cmd->add_option("--max-external-nodes", opts->max_external_nodes,
                   "At most this many external nodes; past it new addresses are grouped by "
                   "prefix (/24, /16, /8; IPv6 /48, /32, /16) and counted (0: no limit)")
       ->default_str("10000");
-  add_gzip_ratio_flag(*cmd, opts->max_gzip_ratio);
+  add_gzip_ratio_flag(*cmd, opts->read.max_gzip_ratio);
   return [opts] { return run(*opts); };
 }
 

@@ -37,9 +37,9 @@ void add_observe_flags(CLI::App& cmd, ObserveFlags& f, bool flows_required) {
                  "1h30m, 90s, 7d) as hubble observe takes it");
   cmd.add_option("--until", f.until,
                  "Only flows before this time: RFC 3339, or a duration before now");
-  cmd.add_flag("--strict", f.strict, "A malformed flow line is an error (exit 2)");
-  add_gzip_ratio_flag(cmd, f.max_gzip_ratio);
-  cmd.add_option("--max-external-nodes", f.max_external_nodes,
+  cmd.add_flag("--strict", f.options.read.strict, "A malformed flow line is an error (exit 2)");
+  add_gzip_ratio_flag(cmd, f.options.read.max_gzip_ratio);
+  cmd.add_option("--max-external-nodes", f.options.max_external_nodes,
                  "Refuse flows naming more than this many distinct external addresses (each is "
                  "a peer of its own; 0: no limit)")
       ->default_str(std::to_string(kDefaultMaxObservedExternal));
@@ -54,10 +54,7 @@ void add_gzip_ratio_flag(CLI::App& cmd, uint32_t& ratio) {
 
 Observed read_observed(const CommonOptions& common, const ObserveFlags& f,
                        const ClusterState& state, const PolicyEngine& engine) {
-  ObserveOptions oo;
-  oo.read.strict = f.strict;
-  oo.read.max_gzip_ratio = f.max_gzip_ratio;
-  oo.max_external_nodes = f.max_external_nodes;
+  ObserveOptions oo = f.options;
   oo.since_ns = observe_time(f.since, "--since");
   oo.until_ns = observe_time(f.until, "--until");
   if (oo.since_ns && oo.until_ns && oo.until_ns <= oo.since_ns)

@@ -13,9 +13,7 @@ namespace stockade::cli {
 struct ObserveFlags {
   std::vector<std::string> flows;
   std::string since, until;
-  bool strict = false;
-  uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
-  uint32_t max_external_nodes = kDefaultMaxObservedExternal;
+  ObserveOptions options;  // --strict, --max-gzip-ratio, --max-external-nodes
 };
 
 // --max-gzip-ratio (FlowReadOptions::max_gzip_ratio), for map and the commands above.

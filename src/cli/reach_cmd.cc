@@ -24,10 +24,6 @@ struct ReachOptions {
   bool force = false;
 };
 
-// Past this many connections a listing is no longer something a person or a pipeline reads
-// (10^7 rows is about a gigabyte of JSON); a whole large cluster is 10^10 and more.
-constexpr uint64_t kMaxListedConnections = 10'000'000;
-
 int run(const ReachOptions& o) {
   std::vector<PortQuery> queries;
   for (const std::string& p : o.ports) queries.push_back(parse_port(p, "--port"));

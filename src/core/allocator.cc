@@ -1,6 +1,7 @@
 #include "core/allocator.h"
 
 #include <malloc.h>
+#include <sys/prctl.h>
 
 #include <cstddef>
 
@@ -18,6 +19,10 @@ void release_free_memory() {
     return;
   }
   malloc_trim(0);
+}
+
+void no_transparent_huge_pages() {
+  ::prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 }
 
 }  // namespace stockade

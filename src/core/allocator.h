@@ -9,4 +9,9 @@ namespace stockade {
 // the kernel's BTF and frees it).
 void release_free_memory();
 
+// No transparent huge pages for this process from here on (the allocator may ask for them:
+// src/core/malloc_conf.cc), so that it grows 4 KiB at a time, not 2 MiB: for a process that
+// runs as long as its node does (the agent), whose footprint counts more than its start-up.
+void no_transparent_huge_pages();
+
 }  // namespace stockade

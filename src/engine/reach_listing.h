@@ -16,6 +16,10 @@ namespace stockade {
 enum class ListingFormat { Json, Csv, Table };
 enum class VerdictFilter { All, Allowed, Denied };  // the rows listed (the summary counts all)
 
+// Past this many connections a listing is no longer something a person or a pipeline reads
+// (10^7 rows is about a gigabyte of JSON); a whole large cluster is 10^10 and more.
+inline constexpr uint64_t kMaxListedConnections = 10'000'000;
+
 struct ReachListing {
   ListingFormat format = ListingFormat::Table;
   Granularity by = Granularity::Pod;

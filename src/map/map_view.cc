@@ -273,6 +273,10 @@ std::string render_map_html(const std::string& json) {
   return out;
 }
 
+MapSummary map_summary(const EdgeGraph& graph, const FlowReadStats& stats) {
+  return {stats.records, stats.malformed + graph.unresolved(), graph.has_objects()};
+}
+
 std::string render_map(const EdgeGraph& graph, const PolicyEngine& engine,
                        const MapSummary& summary, const std::string& format) {
   if (format == "dot") return render_map_dot(graph, engine);

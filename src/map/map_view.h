@@ -7,6 +7,7 @@
 
 #include "engine/engine.h"
 #include "flow/edge_graph.h"
+#include "input/flow_reader.h"
 
 namespace stockade {
 
@@ -16,6 +17,9 @@ struct MapSummary {
   // False without cluster objects: no node's isolation is known ("isolated": null).
   bool isolation_known = true;
 };
+
+// The summary of a graph and the reading that filled it.
+MapSummary map_summary(const EdgeGraph& graph, const FlowReadStats& stats);
 
 // The CLI.md `map -o json` object.
 std::string render_map_json(const EdgeGraph& graph, const PolicyEngine& engine,

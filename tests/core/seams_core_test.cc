@@ -57,3 +57,30 @@ TEST(ResourceUse, CpuAlwaysMemoryWhenKnown) {
 
 }  // namespace
 }  // namespace stockade
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/allocator.h"
+
+namespace stockade {
+namespace {
+
+TEST(Allocator, NoTransparentHugePagesFromHereOn) {
+  // In a child: the setting stays with the process (and this one runs the other tests).
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const bool before = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1;
+    no_transparent_huge_pages();
+    _exit(!before && prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace stockade

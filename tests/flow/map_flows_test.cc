@@ -62,7 +62,9 @@ TEST(MapFlows, RenderedInEachFormat) {
   auto stats = read_into_graph(g, {kDemo + "/flows/hubble.json.gz"}, FlowReadOptions{}, false);
   ASSERT_TRUE(stats);
   auto engine = PolicyEngine::compile(d.state, d.eps);
-  const MapSummary summary{stats->records, stats->malformed};
+  const MapSummary summary = map_summary(g, *stats);
+  EXPECT_EQ(summary.flows, stats->records);
+  EXPECT_TRUE(summary.isolation_known);  // the demo has pods
   const std::string json = render_map(g, *engine, summary, "json");
   EXPECT_EQ(json, render_map_json(g, *engine, summary) + "\n");
   EXPECT_EQ(nlohmann::json::parse(json)["summary"]["flows"], stats->records);
