@@ -129,10 +129,7 @@ bool has_object_source(const CommonOptions& o) {
 std::vector<Endpoint> resolve_endpoints(const ClusterState& state, const CommonOptions& o) {
   std::vector<std::string> notes;
   std::vector<Endpoint> eps = build_endpoints(state, o.verbose ? &notes : nullptr);
-  constexpr size_t kShown = 20;
-  for (size_t i = 0; i < notes.size() && i < kShown; ++i) verbose_log(o, "pod " + notes[i]);
-  if (notes.size() > kShown)
-    verbose_log(o, "... and " + std::to_string(notes.size() - kShown) + " more such pods");
+  for (const std::string& line : resolution_lines(notes)) verbose_log(o, line);
   return eps;
 }
 

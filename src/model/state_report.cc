@@ -58,4 +58,13 @@ std::string ignored_list(const std::map<std::string, uint64_t>& ignored) {
   return list;
 }
 
+std::vector<std::string> resolution_lines(const std::vector<std::string>& notes) {
+  constexpr size_t kShown = 20;
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < notes.size() && i < kShown; ++i) lines.push_back("pod " + notes[i]);
+  if (notes.size() > kShown)
+    lines.push_back("... and " + std::to_string(notes.size() - kShown) + " more such pods");
+  return lines;
+}
+
 }  // namespace stockade

@@ -27,4 +27,8 @@ std::map<std::string, uint64_t> ignored_policies(std::initializer_list<const Clu
 // "1 Foo object, 3 Bar objects"
 std::string ignored_list(const std::map<std::string, uint64_t>& ignored);
 
+// build_endpoints' notes (pods whose workload was inferred or could not be established) as
+// lines to show: the first 20 as "pod NOTE", then how many more.
+std::vector<std::string> resolution_lines(const std::vector<std::string>& notes);
+
 }  // namespace stockade

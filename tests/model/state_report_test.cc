@@ -44,3 +44,20 @@ TEST(StateReport, ContentsSkippedKindsAndUnknownFields) {
 
 }  // namespace
 }  // namespace stockade
+
+namespace stockade {
+namespace {
+
+TEST(StateReport, ResolutionLinesShowTwentyAndCountTheRest) {
+  EXPECT_TRUE(resolution_lines({}).empty());
+  EXPECT_EQ(resolution_lines({"shop/a: workload inferred"}),
+            std::vector<std::string>{"pod shop/a: workload inferred"});
+  std::vector<std::string> notes(23, "x");
+  const std::vector<std::string> lines = resolution_lines(notes);
+  ASSERT_EQ(lines.size(), 21u);
+  EXPECT_EQ(lines[19], "pod x");
+  EXPECT_EQ(lines[20], "... and 3 more such pods");
+}
+
+}  // namespace
+}  // namespace stockade
