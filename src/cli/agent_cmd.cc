@@ -7,6 +7,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 
 #include "agent/agent.h"
 #include "agent/event_file.h"
@@ -29,6 +30,7 @@ struct AgentCmdOptions {
   std::string server;
   std::string spool;
   std::string server_token_file;
+  std::string server_ca;
   std::string events;
   double batch_window = 10;
   double duration = 0;
@@ -54,6 +56,10 @@ int run(const AgentCmdOptions& o) {
     throw UsageError{"--spool: keeps batches for --server, which is not given"};
   if (!o.server_token_file.empty() && o.server.empty())
     throw UsageError{"--server-token-file: a token for --server, which is not given"};
+  if (!o.server_ca.empty() && !o.server.starts_with("https://"))
+    throw UsageError{"--server-ca: a CA for an https:// --server, which is not given"};
+  if (!o.server_ca.empty() && !std::ifstream(o.server_ca))
+    throw UsageError{"--server-ca: cannot read " + o.server_ca};
   // The agent runs on every node for as long as the node does: its footprint counts more than
   // its start-up. No transparent huge pages for it from here on (the allocator asks for them:
   // src/cli/allocator.cc), so that it grows 4 KiB at a time, not 2 MiB.
@@ -94,6 +100,7 @@ int run(const AgentCmdOptions& o) {
   ao.server = o.server;
   ao.spool = o.spool;
   ao.server_token_file = o.server_token_file;
+  ao.server_ca = o.server_ca;
   ao.window_ns = static_cast<int64_t>(o.batch_window * 1e9);
   ao.duration_s = o.duration;
   ao.node = node;
@@ -137,6 +144,9 @@ Runner register_agent(CLI::App& app) {
   cmd->add_option("--server-token-file", opts->server_token_file,
                   "Send the bearer token in this file to --server, read again for every request "
                   "(a projected service-account token with the audience stockade)");
+  cmd->add_option("--server-ca", opts->server_ca,
+                  "PEM CA certificates that --server's certificate must chain to (default: the "
+                  "system's)");
   cmd->add_option("--spool", opts->spool,
                   "Keep unacknowledged batches in this directory (written before they are "
                   "sent; replayed by the next run)");
