@@ -209,7 +209,9 @@ uint64_t compare_cluster_changes(const Demo& d) {
   auto fast = change_impact(d.snap, d.observed, narrow, 10);
   auto whole = change_impact(d.snap, d.observed, narrow, 10, true);
   EXPECT_TRUE(fast && whole);
-  if (fast && whole) EXPECT_LT(fast->checked, whole->checked);
+  if (fast && whole) {
+    EXPECT_LT(fast->checked, whole->checked);
+  }
   return total;
 }
 
