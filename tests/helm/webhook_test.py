@@ -93,6 +93,13 @@ class Serve:
         # The chart's certificate names the Service, not this address: the chain is verified here,
         # the name by the API server.
         self.tls.check_hostname = host == "127.0.0.1"
+        # Off loopback serve needs a token for its /api/ (not for /admission/validate).
+        self.token, extra = None, []
+        if host != "127.0.0.1":
+            self.token = "webhook-test-token"
+            token_file = os.path.join(WORK, "serve-%s.token" % name)
+            open(token_file, "w").write(self.token + "\n")
+            extra = ["--token-file", token_file]
         self.log = open(os.path.join(WORK, "serve-%s.log" % name), "w")
         self.proc = subprocess.Popen(
             [STOCKADE, "serve", "-f", os.path.join(SRC, "demo/cluster"), "-f", os.path.join(SRC, "demo/policies"),
@@ -100,7 +107,7 @@ class Serve:
              "--tls-cert", crt, "--tls-key", key, "--admission", mode, "--guard-default-deny",
              "--guard-public-ingress", "--guard-block-severity", "high",
              # The shop's front end is public on purpose (its policy has no `from`).
-             "--exempt-label", "kubernetes.io/metadata.name=shop"],
+             "--exempt-label", "kubernetes.io/metadata.name=shop"] + extra,
             stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -117,8 +124,11 @@ class Serve:
         check(code == 200, "shop's baseline locked through the API: %d %s" % (code, body))
 
     def call(self, method, path, data=None, ctype="application/json"):
+        headers = {"Content-Type": ctype}
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
         req = urllib.request.Request("https://%s:%d%s" % (self.host, self.port, path), data=data, method=method,
-                                     headers={"Content-Type": ctype})
+                                     headers=headers)
         try:
             with urllib.request.urlopen(req, context=self.tls, timeout=30) as r:
                 return r.status, r.read().decode()
