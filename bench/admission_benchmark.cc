@@ -192,20 +192,24 @@ void BM_AdmissionImpactWholeCluster(benchmark::State& st) {
     benchmark::DoNotOptimize(whole);
   }
 }
-// An AdminNetworkPolicy change concerns every edge: the figure of a create that denies one
-// namespace's ingress from another (judged with every policy, over the endpoints of every edge
-// allowed now).
+// An AdminNetworkPolicy change concerns the edges of the pods its subject selects: a create that
+// denies one namespace's ingress from another (arg 0: the subject is that namespace) or every
+// namespace's ingress from it (arg 1: every pod, the worst case: every allowed edge is judged
+// again with every policy).
 void BM_AdmissionReviewAdminPolicy(benchmark::State& st) {
   Served& s = served(static_cast<int>(st.range(0)));
   const auto& nss = s.state->snapshot()->state.namespaces;
+  const json subject =
+      st.range(1)
+          ? json{{"namespaces", json::object()}}
+          : json{{"namespaces", {{"matchLabels", {{"kubernetes.io/metadata.name", nss[1].name}}}}}};
   const json anp = {
       {"apiVersion", "policy.networking.k8s.io/v1alpha1"},
       {"kind", "AdminNetworkPolicy"},
       {"metadata", {{"name", "bench"}}},
       {"spec",
        {{"priority", 3},
-        {"subject",
-         {{"namespaces", {{"matchLabels", {{"kubernetes.io/metadata.name", nss[1].name}}}}}}},
+        {"subject", subject},
         {"ingress",
          {{{"name", "deny"},
            {"action", "Deny"},
@@ -224,9 +228,17 @@ void BM_AdmissionReviewAdminPolicy(benchmark::State& st) {
       {"apiVersion", "admission.k8s.io/v1"},
       {"kind", "AdmissionReview"},
       {"request", r}}.dump();
-  for (auto _ : st) benchmark::DoNotOptimize(s.admission->review(body));
+  auto& admission = st.range(2) ? s.admission : s.without_lint;
+  for (auto _ : st) benchmark::DoNotOptimize(admission->review(body));
 }
-BENCHMARK(BM_AdmissionReviewAdminPolicy)->Arg(50000)->Unit(benchmark::kMillisecond)->Iterations(5);
+// Args: pods, subject (0: one namespace, 1: every namespace), lint (1: on, as by default).
+BENCHMARK(BM_AdmissionReviewAdminPolicy)
+    ->Args({50000, 0, 1})
+    ->Args({50000, 0, 0})
+    ->Args({50000, 1, 1})
+    ->Args({50000, 1, 0})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
 
 BENCHMARK(BM_AdmissionImpactWholeCluster)->Arg(50000)->Unit(benchmark::kMillisecond)->Iterations(3);
 

@@ -13,6 +13,8 @@
 # Go module and build caches live under the build directory (never committed):
 #   STOCKADE_APISERVER_DIR   default <repo>/build/apiserver (bin/, gomod/, gocache/)
 #   STOCKADE_APISERVER_BIN   the directory holding kube-apiserver and etcd (default $DIR/bin)
+#   STOCKADE_APISERVER_ARGS  more kube-apiserver flags for `start` (words, e.g.
+#                            --enable-aggregator-routing=true)
 #
 # `start DIR` leaves in DIR: ca.crt, admin.kubeconfig (token "admin-token", group
 # system:masters), nobody.kubeconfig (token "nobody-token", a user no RBAC rule names),
@@ -158,7 +160,7 @@ start() {
     --service-cluster-ip-range 10.0.0.0/24 \
     --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
     --watch-cache-sizes configmaps#0 --endpoint-reconciler-type none --allow-privileged=true --profiling=false \
-    --v 1 >"$d/kube-apiserver.log" 2>&1 &
+    ${STOCKADE_APISERVER_ARGS:-} --v 1 >"$d/kube-apiserver.log" 2>&1 &
   echo $! >>"$d/pids"
   echo "$port" >"$d/port.tmp"
   kubeconfig "$d" "$port" admin-token >"$d/admin.kubeconfig"

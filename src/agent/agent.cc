@@ -84,6 +84,7 @@ class AgentRun {
     so.server = o_.server;
     so.spool = o_.spool;
     so.token_file = o_.server_token_file;
+    so.ca_file = o_.server_ca;
     so.max_pending = o_.max_pending;
     so.log = o_.log;
     auto s = Sender::start(so);

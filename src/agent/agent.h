@@ -29,6 +29,7 @@ struct AgentOptions {
   std::string server;             // base URL; empty: no posting
   std::string spool;              // directory keeping unacknowledged batches across restarts
   std::string server_token_file;  // bearer token for the server, read for every request
+  std::string server_ca;          // PEM CA file for an https server (empty: the system's CAs)
   int64_t window_ns = int64_t{10} * 1000000000;  // aggregation window (until the server says)
   size_t max_pending = 1000;                     // unacknowledged batches kept
   // Instead of the kernel probe: events from another source (a file of agent events), run on

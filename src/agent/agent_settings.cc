@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <fstream>
 
 namespace stockade::agent {
 
@@ -25,6 +26,10 @@ std::string invalid(const AgentSettings& s) {
     return "--spool: keeps batches for --server, which is not given";
   if (!s.server_token_file.empty() && s.server.empty())
     return "--server-token-file: a token for --server, which is not given";
+  if (!s.server_ca.empty() && !s.server.starts_with("https://"))
+    return "--server-ca: a CA for an https:// --server, which is not given";
+  if (!s.server_ca.empty() && !std::ifstream(s.server_ca))
+    return "--server-ca: cannot read " + s.server_ca;
   return {};
 }
 
@@ -37,6 +42,7 @@ Result<AgentOptions> agent_options(const AgentSettings& s) {
   ao.server = s.server;
   ao.spool = s.spool;
   ao.server_token_file = s.server_token_file;
+  ao.server_ca = s.server_ca;
   ao.window_ns = static_cast<int64_t>(s.batch_window * 1e9);
   ao.duration_s = s.duration;
   ao.node = s.node;

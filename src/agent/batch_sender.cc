@@ -266,6 +266,7 @@ long Sender::post(const std::string& body, int64_t& retry_after_ms,
     headers = cu.slist_append(headers, ("Authorization: Bearer " + token).c_str());
   }
   cu.easy_setopt(curl, CURLOPT_URL, url_.c_str());
+  if (!options_.ca_file.empty()) cu.easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
   cu.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   cu.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
   cu.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));

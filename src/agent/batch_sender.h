@@ -28,6 +28,8 @@ struct SenderOptions {
   // A file holding the bearer token to send (a projected service-account token, audience
   // `stockade`: the kubelet rotates it, so it is read again for every request); "" for none.
   std::string token_file;
+  // PEM CA certificates the server's certificate must chain to (empty: the system's).
+  std::string ca_file;
   size_t max_pending = 1000;  // batches kept unacknowledged (memory and spool)
   int64_t timeout_ms = 10000;
   int64_t backoff_min_ms = 500, backoff_max_ms = 30000;

@@ -89,6 +89,9 @@ Runner register_agent(CLI::App& app) {
   cmd->add_option("--server-token-file", opts->server_token_file,
                   "Send the bearer token in this file to --server, read again for every request "
                   "(a projected service-account token with the audience stockade)");
+  cmd->add_option("--server-ca", opts->server_ca,
+                  "PEM CA certificates that --server's certificate must chain to (default: the "
+                  "system's)");
   cmd->add_option("--spool", opts->spool,
                   "Keep unacknowledged batches in this directory (written before they are "
                   "sent; replayed by the next run)");

@@ -403,7 +403,7 @@ Bits EngineImpl::namespace_identities(const LabelSelector& sel) const {
   return ids;
 }
 
-Selection EngineImpl::select(const SelectorQuery& q) const {
+Bits EngineImpl::selected_identities(const SelectorQuery& q) const {
   Bits b(identities_.size());
   if (q.ip_block) {
     // Pod addresses only: a host-network endpoint's address is its node's.
@@ -424,12 +424,24 @@ Selection EngineImpl::select(const SelectorQuery& q) const {
         [&](const LabelSelector& s) { return namespace_identities(s); },
         [&](const LabelSelector& s) { return label_bits(s, false); });
   }
+  return b;
+}
+
+Selection EngineImpl::select(const SelectorQuery& q) const {
+  const Bits b = selected_identities(q);
   Selection out;
   b.for_each([&](size_t id) {
     out.endpoints += identities_[id].size;
     out.representatives.push_back(identities_[id].representative);
   });
   std::sort(out.representatives.begin(), out.representatives.end());
+  return out;
+}
+
+std::vector<uint8_t> EngineImpl::selected_endpoints(const SelectorQuery& q) const {
+  const Bits b = selected_identities(q);
+  std::vector<uint8_t> out(endpoints_.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = b.test(endpoint_identity_[i]);
   return out;
 }
 

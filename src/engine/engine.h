@@ -227,6 +227,9 @@ class PolicyEngine {
   // The endpoints a policy's subject or peer selects, by the same rules the verdicts use
   // (host-network pods are never selected by pod selectors).
   virtual Selection select(const SelectorQuery& q) const = 0;
+  // The same selection, one flag per endpoint (endpoints() order): for a question about the
+  // pods themselves (the webhook's: which observed edges can a cluster policy's change touch).
+  virtual std::vector<uint8_t> selected_endpoints(const SelectorQuery& q) const = 0;
 
   // Shadowed admin/baseline rules and redundant NetworkPolicy rules (see UnusedRule).
   // `outside`: one address per part of the address space outside the pods that no policy CIDR

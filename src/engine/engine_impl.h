@@ -284,6 +284,7 @@ class EngineImpl final : public PolicyEngine {
   std::optional<uint16_t> resolve_port(uint32_t dst, const PortQuery& q) const override;
   std::unique_ptr<ReachMatrix> reach(const std::vector<PortQuery>& ports) const override;
   Selection select(const SelectorQuery& q) const override;
+  std::vector<uint8_t> selected_endpoints(const SelectorQuery& q) const override;
   UnusedRules unused_rules(const std::vector<IpAddr>& outside,
                            const UnusedRuleLimits& limits) const override;
 
@@ -368,6 +369,8 @@ class EngineImpl final : public PolicyEngine {
   const Bits& namespace_selector_bits(const LabelSelector& sel);
   Bits label_bits(const LabelSelector& sel, bool namespaces) const;
   Bits namespace_identities(const LabelSelector& sel) const;
+  // What a SelectorQuery selects (select, selected_endpoints).
+  Bits selected_identities(const SelectorQuery& q) const;
   // The one definition of the pods a pod/namespace selector pair names: the namespaces
   // `ns_sel` matches (null: only the identities in `own_ns`), the pods `pod_sel` matches
   // (null: every pod), never host-network pods. `ns_bits`/`pod_bits` map a selector to

@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "audit/policy_diff.h"
@@ -89,19 +90,45 @@ Result<void> replace_policy(ClusterState& s, const PolicyChange& change, Cluster
 // cluster-scoped policy, the NetworkPolicies of those namespaces (a NetworkPolicy selects pods
 // of its own namespace only), namespaces and nodes; not the pods (the endpoints are given to the
 // compile) nor the objects only posture reads.
-ClusterState decision_state(const ClusterState& full,
+ClusterState decision_state(const ClusterState& full, const ImpactIndex& index,
                             const std::set<std::string, std::less<>>& nss) {
   ClusterState s;
   s.namespaces = full.namespaces;
   s.nodes = full.nodes;
-  for (const NetworkPolicy& p : full.network_policies)
-    if (nss.contains(p.ns)) s.network_policies.push_back(p);
+  for (const std::string& ns : nss)
+    if (auto it = index.policies_by_ns.find(ns); it != index.policies_by_ns.end())
+      for (uint32_t i : it->second) s.network_policies.push_back(full.network_policies[i]);
   s.cluster_policies = full.cluster_policies;
   return s;
 }
 
-bool concerns(const ObservedPeer& p, const std::vector<uint8_t>& in_ns) {
-  return p.kind == ObservedPeer::Kind::Endpoint && in_ns[p.endpoint];
+bool in(const ObservedPeer& p, const std::vector<uint8_t>& selected) {
+  return p.kind == ObservedPeer::Kind::Endpoint && selected[p.endpoint];
+}
+
+const std::vector<uint32_t>& lookup(const std::unordered_map<std::string, std::vector<uint32_t>>& m,
+                                    const std::string& key) {
+  static const std::vector<uint32_t> none;
+  auto it = m.find(key);
+  return it == m.end() ? none : it->second;
+}
+
+// The endpoints the subject of the changed cluster policy selects, before the change (the
+// policy in force of that kind and name) or after it (the new object's): the only pods whose
+// verdicts it takes part in.
+std::vector<uint8_t> cluster_subjects(const Snapshot& snap, const PolicyChange& change,
+                                      const ClusterState& added) {
+  std::vector<uint8_t> out(snap.engine->endpoints().size());
+  auto add = [&](const ClusterPolicy& p) {
+    SelectorQuery q{"", &p.subject.namespace_selector,
+                    p.subject.pod_selector ? &*p.subject.pod_selector : nullptr, nullptr};
+    const std::vector<uint8_t> s = snap.engine->selected_endpoints(q);
+    for (size_t i = 0; i < out.size(); ++i) out[i] |= s[i];
+  };
+  for (const ClusterPolicy& p : snap.state.cluster_policies)
+    if (to_string(p.kind) == change.kind && p.name == change.name) add(p);
+  for (const ClusterPolicy& p : added.cluster_policies) add(p);
+  return out;
 }
 
 // A default-deny of one direction: every pod of the namespace selected, that direction in
@@ -145,60 +172,91 @@ Result<void> apply_change(ClusterState& state, const PolicyChange& change) {
   return replace_policy(state, change, std::move(*added));
 }
 
+ImpactIndex ImpactIndex::build(const Snapshot& snap, const Observed& observed) {
+  ImpactIndex x;
+  const std::vector<Endpoint>& eps = snap.engine->endpoints();
+  for (uint32_t i = 0; i < eps.size(); ++i) x.endpoints_by_ns[eps[i].ns].push_back(i);
+  const ClusterState& s = snap.state;
+  for (uint32_t i = 0; i < s.network_policies.size(); ++i)
+    x.policies_by_ns[s.network_policies[i].ns].push_back(i);
+  for (uint32_t i = 0; i < s.services.size(); ++i) x.services_by_ns[s.services[i].ns].push_back(i);
+  for (uint32_t i = 0; i < observed.edges.size(); ++i) {
+    const ObservedEdge& e = observed.edges[i];
+    if (e.stats.established == 0 || e.src.kind == ObservedPeer::Kind::Unresolved ||
+        e.dst.kind == ObservedPeer::Kind::Unresolved || !edge_allowed(*snap.engine, e))
+      continue;
+    x.allowed.push_back(i);
+    const ObservedPeer* src_side = e.src.kind == ObservedPeer::Kind::Endpoint ? &e.src : nullptr;
+    const ObservedPeer* dst_side = e.dst.kind == ObservedPeer::Kind::Endpoint ? &e.dst : nullptr;
+    if (src_side) x.allowed_by_ns[eps[src_side->endpoint].ns].push_back(i);
+    if (dst_side && (!src_side || eps[dst_side->endpoint].ns != eps[src_side->endpoint].ns))
+      x.allowed_by_ns[eps[dst_side->endpoint].ns].push_back(i);
+  }
+  return x;
+}
+
 Result<ChangeImpact> change_impact(const Snapshot& snap, const Observed& observed,
                                    const PolicyChange& change, size_t max_examples, bool whole) {
   auto added = decode(change);
   if (!added) return tl::unexpected<Error>(added.error());
+  return change_impact(snap, observed, ImpactIndex::build(snap, observed), change, *added,
+                       max_examples, whole);
+}
+
+Result<ChangeImpact> change_impact(const Snapshot& snap, const Observed& observed,
+                                   const ImpactIndex& index, const PolicyChange& change,
+                                   const ClusterState& added, size_t max_examples, bool whole) {
   // Cilium's and Calico's policies are compiled with the pods, Services and service accounts
   // they name: judged on the whole cluster.
   whole = whole || !snap.state.cilium_policies.empty() || !snap.state.calico_policies.empty() ||
-          !added->cilium_policies.empty() || !added->calico_policies.empty();
-  const bool local = !whole && is_network_policy(change);
+          !added.cilium_policies.empty() || !added.calico_policies.empty();
   const std::vector<Endpoint>& eps = snap.engine->endpoints();
   // The edges the change can concern, among those allowed now.
-  std::vector<uint8_t> in_ns(local ? eps.size() : 0);
-  for (size_t i = 0; i < in_ns.size(); ++i) in_ns[i] = eps[i].ns == change.ns;
-  std::vector<const ObservedEdge*> concerned;
-  for (const ObservedEdge& e : observed.edges) {
-    if (e.stats.established == 0 || e.src.kind == ObservedPeer::Kind::Unresolved ||
-        e.dst.kind == ObservedPeer::Kind::Unresolved)
-      continue;
-    if (local && !concerns(e.src, in_ns) && !concerns(e.dst, in_ns)) continue;
-    if (edge_allowed(*snap.engine, e)) concerned.push_back(&e);
+  std::vector<uint32_t> concerned;
+  if (whole || !is_network_policy(change)) {
+    std::vector<uint8_t> subjects;
+    if (!whole && is_cluster_policy(change.group, change.kind))
+      subjects = cluster_subjects(snap, change, added);
+    for (uint32_t i : index.allowed)
+      if (subjects.empty() || in(observed.edges[i].src, subjects) ||
+          in(observed.edges[i].dst, subjects))
+        concerned.push_back(i);
+  } else {
+    concerned = lookup(index.allowed_by_ns, change.ns);
   }
   ChangeImpact out;
   out.checked = concerned.size();
   if (concerned.empty()) return out;
   // Their endpoints, renumbered for an engine over them alone (a verdict between two endpoints
   // depends on them, their namespaces, nodes and the policies, not on the other pods).
-  constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
-  std::vector<uint32_t> index(eps.size(), kNone);
+  std::unordered_map<uint32_t, uint32_t> renumbered;
   std::vector<Endpoint> sub;
   std::set<std::string, std::less<>> nss;
-  for (const ObservedEdge* e : concerned)
-    for (const ObservedPeer* p : {&e->src, &e->dst})
-      if (p->kind == ObservedPeer::Kind::Endpoint && index[p->endpoint] == kNone) {
-        index[p->endpoint] = 0;
-        nss.insert(eps[p->endpoint].ns);
-      }
-  for (uint32_t i = 0; i < eps.size(); ++i)
-    if (whole || index[i] != kNone) {
-      index[i] = static_cast<uint32_t>(sub.size());
-      sub.push_back(eps[i]);
-    }
-  ClusterState after = whole ? snap.state : decision_state(snap.state, nss);
-  if (auto r = replace_policy(after, change, std::move(*added)); !r)
-    return tl::unexpected<Error>(r.error());
+  if (whole) {
+    sub = eps;
+    for (uint32_t i = 0; i < eps.size(); ++i) renumbered.emplace(i, i);
+  } else {
+    for (uint32_t i : concerned)
+      for (const ObservedPeer* p : {&observed.edges[i].src, &observed.edges[i].dst})
+        if (p->kind == ObservedPeer::Kind::Endpoint &&
+            renumbered.emplace(p->endpoint, static_cast<uint32_t>(sub.size())).second) {
+          sub.push_back(eps[p->endpoint]);
+          nss.insert(eps[p->endpoint].ns);
+        }
+  }
+  ClusterState after = whole ? snap.state : decision_state(snap.state, index, nss);
+  if (auto r = replace_policy(after, change, added); !r) return tl::unexpected<Error>(r.error());
   auto engine_after = PolicyEngine::compile(after, std::move(sub));
-  for (const ObservedEdge* e : concerned) {
-    ObservedEdge moved = *e;
+  for (uint32_t i : concerned) {
+    const ObservedEdge& e = observed.edges[i];
+    ObservedEdge moved = e;
     for (ObservedPeer* p : {&moved.src, &moved.dst})
-      if (p->kind == ObservedPeer::Kind::Endpoint) p->endpoint = index[p->endpoint];
+      if (p->kind == ObservedPeer::Kind::Endpoint) p->endpoint = renumbered.at(p->endpoint);
     if (edge_allowed(*engine_after, moved)) continue;
     ++out.broken;
     if (out.examples.size() < max_examples)
-      out.examples.push_back(e->src.id + " -> " + e->dst.id + " " +
-                             std::string(to_string(e->protocol)) + "/" + std::to_string(e->port));
+      out.examples.push_back(e.src.id + " -> " + e.dst.id + " " +
+                             std::string(to_string(e.protocol)) + "/" + std::to_string(e.port));
   }
   return out;
 }
@@ -260,7 +318,9 @@ std::shared_ptr<const Admission::Kept> Admission::kept() {
   auto compute = [this]() -> std::shared_ptr<const Kept> {
     auto k = state_.observe_kept(0, 0, 0);
     if (!k) return nullptr;
-    return std::make_shared<const Kept>(Kept{std::move(k->first), std::move(k->second)});
+    ImpactIndex index = ImpactIndex::build(*k->first, k->second);
+    return std::make_shared<const Kept>(
+        Kept{std::move(k->first), std::move(k->second), std::move(index)});
   };
   std::unique_lock lock(mu_);
   if (kept_ && kept_version_ == version) return kept_;
@@ -288,11 +348,10 @@ bool Admission::locked(const Snapshot& snap, const std::string& ns) const {
   return has_label(snap.state, ns, options_.locked_key, options_.locked_value);
 }
 
-void Admission::guardrails(const Request& r, const PolicyChange& change, const Snapshot& snap,
-                           Outcome& out) const {
+void Admission::guardrails(const Request& r, const PolicyChange& change, const ClusterState& added,
+                           const Kept& k, Outcome& out) const {
   if (!is_network_policy(change)) return;
-  ClusterState added;
-  if (auto a = decode(change); a) added = std::move(*a);
+  const Snapshot& snap = *k.snap;
   const std::string who = r.operation + " " + ref_text(r.kind, r.ns, r.name);
   if (options_.guard_public_ingress &&
       !has_label(snap.state, r.ns, options_.exempt_key, options_.exempt_value)) {
@@ -315,10 +374,10 @@ void Admission::guardrails(const Request& r, const PolicyChange& change, const S
   }
   if (options_.guard_default_deny && locked(snap, r.ns)) {
     ClusterState after;
-    for (const NetworkPolicy& p : snap.state.network_policies)
-      if (p.ns == r.ns) after.network_policies.push_back(p);
+    for (uint32_t i : lookup(k.index.policies_by_ns, r.ns))
+      after.network_policies.push_back(snap.state.network_policies[i]);
     const std::vector<NetworkPolicy> before = after.network_policies;
-    if (!replace_policy(after, change, std::move(added))) return;
+    if (!replace_policy(after, change, added)) return;
     for (const bool ingress : {true, false}) {
       auto deny = [&](const NetworkPolicy& p) { return is_default_deny(p, ingress); };
       if (std::any_of(before.begin(), before.end(), deny) &&
@@ -335,13 +394,12 @@ void Admission::guardrails(const Request& r, const PolicyChange& change, const S
 // The policy lint's findings (the `policy` checks of `stockade scan`) about the admitted object
 // and its namespace, for the cluster with the change made: its policies of that tier and every
 // endpoint (a selector selects nothing only among all of them).
-void Admission::lint(const Request& r, const PolicyChange& change, const Snapshot& snap,
-                     Outcome& out) const {
+void Admission::lint(const Request& r, const PolicyChange& change, const ClusterState& added,
+                     const Kept& k, Outcome& out) const {
   const bool np = is_network_policy(change), cluster = is_cluster_policy(r.group, r.kind);
   const bool ns_object = r.group.empty() && r.kind == "Namespace";
   if (!options_.lint || (!np && !cluster && !ns_object) || r.operation == "DELETE") return;
-  auto added = decode(change);
-  if (!added) return;
+  const Snapshot& snap = *k.snap;
   ClusterState s;
   // Nodes only matter to the cluster-scoped kinds' node peers (and would bring the version
   // checks along).
@@ -349,20 +407,23 @@ void Admission::lint(const Request& r, const PolicyChange& change, const Snapsho
   s.namespaces = snap.state.namespaces;
   if (ns_object) {
     std::erase_if(s.namespaces, [&](const Namespace& n) { return n.name == r.name; });
-    for (auto& n : added->namespaces) s.namespaces.push_back(std::move(n));
+    for (const Namespace& n : added.namespaces) s.namespaces.push_back(n);
   }
   if (np)
-    for (const NetworkPolicy& p : snap.state.network_policies)
-      if (p.ns == r.ns) s.network_policies.push_back(p);
+    for (uint32_t i : lookup(k.index.policies_by_ns, r.ns))
+      s.network_policies.push_back(snap.state.network_policies[i]);
   if (cluster) s.cluster_policies = snap.state.cluster_policies;
-  const bool own_namespace = ns_object || (np && own_namespace_only(*added));
-  if (!ns_object && !replace_policy(s, change, std::move(*added))) return;
+  const bool own_namespace = ns_object || (np && own_namespace_only(added));
+  if (!ns_object && !replace_policy(s, change, added)) return;
   // A NetworkPolicy whose peers are all pods of its own namespace is linted among that
   // namespace's endpoints: what it selects, declares and covers is there (a "did you mean" is
   // then looked for among that namespace's labels only).
   std::vector<Endpoint> eps;
-  for (const Endpoint& ep : snap.engine->endpoints())
-    if (!own_namespace || ep.ns == (ns_object ? r.name : r.ns)) eps.push_back(ep);
+  if (own_namespace)
+    for (uint32_t i : lookup(k.index.endpoints_by_ns, ns_object ? r.name : r.ns))
+      eps.push_back(snap.engine->endpoints()[i]);
+  else
+    eps = snap.engine->endpoints();
   auto engine = PolicyEngine::compile(s, std::move(eps));
   auto report = posture::scan(s, *engine, posture::ScanOptions{});
   if (!report) return;
@@ -383,11 +444,16 @@ void Admission::judge_policy(const Request& r, Outcome& out) {
                       r.name,      r.operation == "DELETE" ? std::string() : r.object_json};
   auto k = kept();
   if (!k) return;
-  const Snapshot& snap = *k->snap;
-  guardrails(r, change, snap, out);
-  lint(r, change, snap, out);
+  // The object decoded once, for the guardrails, the lint and the impact.
+  auto added = decode(change);
+  if (!added) {
+    out.warnings.push_back("stockade could not judge this change: " + added.error().str());
+    return;
+  }
+  guardrails(r, change, *added, *k, out);
+  lint(r, change, *added, *k, out);
   if (!is_policy(r.group, r.kind)) return;
-  auto impact = change_impact(snap, k->observed, change);
+  auto impact = change_impact(*k->snap, k->observed, k->index, change, *added);
   if (!impact) {
     out.warnings.push_back("stockade could not judge this change: " + impact.error().str());
     return;
@@ -403,18 +469,19 @@ void Admission::judge_policy(const Request& r, Outcome& out) {
 
 // A workload is scanned as `stockade scan` would scan it in its namespace (its policies, the
 // cluster-scoped ones, Services): findings on it at or above the severity refuse it.
-void Admission::judge_workload(const Request& r, const Snapshot& snap, Outcome& out) const {
+void Admission::judge_workload(const Request& r, const Kept& k, Outcome& out) const {
+  const Snapshot& snap = *k.snap;
   if (!options_.block_severity || r.operation == "DELETE") return;
   ClusterLoader loader;
   if (!loader.add_text(r.object_json, "the admission request's object")) return;
   ClusterState s = std::move(loader).finish();
   if (s.pods.empty() && s.workloads.empty()) return;
   s.namespaces = snap.state.namespaces;
-  for (const NetworkPolicy& p : snap.state.network_policies)
-    if (p.ns == r.ns) s.network_policies.push_back(p);
+  for (uint32_t i : lookup(k.index.policies_by_ns, r.ns))
+    s.network_policies.push_back(snap.state.network_policies[i]);
   s.cluster_policies = snap.state.cluster_policies;
-  for (const Service& svc : snap.state.services)
-    if (svc.ns == r.ns) s.services.push_back(svc);
+  for (uint32_t i : lookup(k.index.services_by_ns, r.ns))
+    s.services.push_back(snap.state.services[i]);
   auto engine = PolicyEngine::compile(s, build_endpoints(s));
   auto report = posture::scan(s, *engine, posture::ScanOptions{});
   if (!report) return;
@@ -460,7 +527,7 @@ AdmissionAnswer Admission::review(std::string_view body) {
     if (is_policy(r.group, r.kind) || (r.group.empty() && r.kind == "Namespace"))
       judge_policy(r, out);
     else if (is_workload(r.group, r.kind) && options_.block_severity)
-      if (auto k = kept()) judge_workload(r, *k->snap, out);
+      if (auto k = kept()) judge_workload(r, *k, out);
   }
   nlohmann::json response = {{"uid", r.uid}, {"allowed", true}};
   const bool refuse = options_.mode == "enforce" && !out.refusals.empty();

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/error.h"
@@ -57,6 +58,20 @@ struct ChangeImpact {
   std::vector<std::string> examples;  // "src -> dst PROTO/PORT", the first few
 };
 
+// Indexes over a snapshot and the traffic observed on it, built once per change of either, so
+// that a review costs what its object concerns and not the cluster's size.
+struct ImpactIndex {
+  // Observed edges (indices into Observed::edges) established, with both sides resolved, that
+  // the policies in force allow: the edges a change can break.
+  std::vector<uint32_t> allowed;
+  // Of those, the ones with an endpoint side in the namespace.
+  std::unordered_map<std::string, std::vector<uint32_t>> allowed_by_ns;
+  // Endpoints (engine order), NetworkPolicies and Services (ClusterState order) by namespace.
+  std::unordered_map<std::string, std::vector<uint32_t>> endpoints_by_ns, policies_by_ns,
+      services_by_ns;
+  static ImpactIndex build(const Snapshot& snap, const Observed& observed);
+};
+
 // The cluster objects with the change made: the policy of that kind, namespace and name
 // replaced by the new object, or removed. Errors: the object does not decode (ErrorCode::Input).
 Result<void> apply_change(ClusterState& state, const PolicyChange& change);
@@ -66,8 +81,18 @@ Result<void> apply_change(ClusterState& state, const PolicyChange& change);
 // NetworkPolicy only decides for pods of its own namespace, so its change concerns the edges
 // with a side there, and their verdicts need only the NetworkPolicies of their sides'
 // namespaces. `whole` compiles the whole changed cluster instead (tests compare the two).
+// An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy only decides for
+// the pods its subject selects (before or after the change), so its change concerns the edges
+// with such a pod on a side. `whole` compiles the whole changed cluster instead (tests compare
+// the two).
 Result<ChangeImpact> change_impact(const Snapshot& snap, const Observed& observed,
                                    const PolicyChange& change, size_t max_examples = 10,
+                                   bool whole = false);
+// The same with the indexes kept and the change's object decoded (`added`: what `decode` of
+// the object gives, empty for a delete).
+Result<ChangeImpact> change_impact(const Snapshot& snap, const Observed& observed,
+                                   const ImpactIndex& index, const PolicyChange& change,
+                                   const ClusterState& added, size_t max_examples = 10,
                                    bool whole = false);
 
 // What the webhook answers: the HTTP status and body.
@@ -92,17 +117,19 @@ class Admission {
  private:
   struct Request;
   struct Outcome;
-  void judge_policy(const Request& r, Outcome& out);
-  void judge_workload(const Request& r, const Snapshot& snap, Outcome& out) const;
-  void guardrails(const Request& r, const PolicyChange& change, const Snapshot& snap,
-                  Outcome& out) const;
-  void lint(const Request& r, const PolicyChange& change, const Snapshot& snap, Outcome& out) const;
-  bool locked(const Snapshot& snap, const std::string& ns) const;
-  // A snapshot and the observed edges at pod level over its endpoints.
+  // A snapshot, the observed edges at pod level over its endpoints, and indexes over both.
   struct Kept {
     std::shared_ptr<const Snapshot> snap;
     Observed observed;
+    ImpactIndex index;
   };
+  void judge_policy(const Request& r, Outcome& out);
+  void judge_workload(const Request& r, const Kept& k, Outcome& out) const;
+  void guardrails(const Request& r, const PolicyChange& change, const ClusterState& added,
+                  const Kept& k, Outcome& out) const;
+  void lint(const Request& r, const PolicyChange& change, const ClusterState& added, const Kept& k,
+            Outcome& out) const;
+  bool locked(const Snapshot& snap, const std::string& ns) const;
   // What was kept, read again in the background when the traffic or the snapshot changed (the
   // webhook judges on what was kept up to then); null before the first read succeeds.
   std::shared_ptr<const Kept> kept();

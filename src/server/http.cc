@@ -312,6 +312,9 @@ void HttpServer::Impl::hooks() {
   s.set_payload_max_length(options.max_body);
   s.set_read_timeout(options.read_timeout_s, 0);
   s.set_write_timeout(options.write_timeout_s, 0);
+  // A connection is kept for many requests (httplib's default closes it after 5): the API
+  // server calling the webhook would otherwise pay a TLS handshake every fifth review.
+  s.set_keep_alive_max_count(1000);
   const size_t threads = std::max<size_t>(options.threads, 2);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
 

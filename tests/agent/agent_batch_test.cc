@@ -694,6 +694,14 @@ TEST(AgentCliBatches, BadFlagsAndEventsAreOneLineErrors) {
   std::tie(code, out) = run_cli("agent --events /dev/null --spool /tmp/x");
   EXPECT_EQ(code, 2);
   EXPECT_EQ(out, "stockade: error: --spool: keeps batches for --server, which is not given\n");
+  std::tie(code, out) = run_cli("agent --events /dev/null --server http://x --server-ca /dev/null");
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(out,
+            "stockade: error: --server-ca: a CA for an https:// --server, which is not given\n");
+  std::tie(code, out) =
+      run_cli("agent --events /dev/null --server https://x --server-ca /nonexistent.pem");
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(out, "stockade: error: --server-ca: cannot read /nonexistent.pem\n");
   std::tie(code, out) = run_cli("agent --events /nonexistent.ndjson --output ''");
   EXPECT_EQ(code, 2);
   EXPECT_EQ(out, "stockade: error: /nonexistent.ndjson: cannot open: No such file or directory\n");

@@ -23,9 +23,10 @@ def bin_dir(src):
 
 
 class ApiServer:
-    def __init__(self, src, directory):
+    def __init__(self, src, directory, args=""):
+        """`args`: more kube-apiserver flags (STOCKADE_APISERVER_ARGS of the script)."""
         self.src, self.dir = src, directory
-        self.env = dict(os.environ, STOCKADE_APISERVER_BIN=bin_dir(src))
+        self.env = dict(os.environ, STOCKADE_APISERVER_BIN=bin_dir(src), STOCKADE_APISERVER_ARGS=args)
         p = subprocess.run([os.path.join(src, "scripts/test-apiserver.sh"), "start", directory],
                            env=self.env, capture_output=True, text=True)
         if p.returncode != 0:

@@ -78,6 +78,7 @@ check(lint.returncode == 0, "helm lint --strict (non-default values)\n" + lint.s
 default, default_path = render("default")
 other, other_path = render("nondefault", "-f", nondefault)
 noagent, _ = render("noagent", "--set", "agent.enabled=false")
+generated, generated_path = render("generated", "--set", "admission.enabled=true")
 
 kinds = lambda docs: sorted({d["kind"] for d in docs})
 check(kinds(default) == sorted(["ServiceAccount", "ClusterRole", "ClusterRoleBinding",
@@ -105,6 +106,29 @@ check(all(f in srv["args"] for f in ["--guard-default-deny", "--locked-label=sto
 check([w["name"] for w in hook[0]["webhooks"]] == ["policies.stockade.io", "workloads.stockade.io"] and
       any("namespaces" in r["resources"] for r in hook[0]["webhooks"][0]["rules"]),
       "blockSeverity: the workloads' webhook; lintNamespaces: Namespaces sent too")
+# The webhook without any TLS value: the chart's own CA and serving certificate (one Secret),
+# the CA as the webhook's caBundle, served by the server, trusted by the agents.
+gen_secret = [d for d in by_kind(generated, "Secret") if d["metadata"]["name"] == "stockade-tls"]
+gen_hook = by_kind(generated, "ValidatingWebhookConfiguration")
+check(len(gen_secret) == 1 and gen_secret[0]["type"] == "kubernetes.io/tls" and
+      sorted(gen_secret[0]["data"]) == ["ca.crt", "tls.crt", "tls.key"],
+      "admission.enabled without server.tls: a generated kubernetes.io/tls Secret with ca.crt")
+check(len(gen_hook) == 1 and len(gen_secret) == 1 and
+      gen_hook[0]["webhooks"][0]["clientConfig"]["caBundle"] == gen_secret[0]["data"]["ca.crt"],
+      "generated: the webhook's caBundle is the generated CA")
+gen_pod = by_kind(generated, "Deployment")[0]["spec"]["template"]["spec"]
+check("--tls-cert=/etc/stockade/tls/tls.crt" in gen_pod["containers"][0]["args"] and
+      any(v.get("secret", {}).get("secretName") == "stockade-tls" for v in gen_pod["volumes"]),
+      "generated: the server serves HTTPS with the generated Secret")
+gen_agent = by_kind(generated, "DaemonSet")[0]["spec"]["template"]["spec"]
+gen_proj = [v for v in gen_agent["volumes"] if v["name"] == "stockade-token"][0]["projected"]["sources"]
+check("--server-ca=/var/run/secrets/stockade/ca.crt" in gen_agent["containers"][0]["args"] and
+      any(s.get("secret", {}).get("items") == [{"key": "ca.crt", "path": "ca.crt"}] for s in gen_proj) and
+      any(a.startswith("--server=https://") for a in gen_agent["containers"][0]["args"]),
+      "generated: the agents reach the server over https, verified with the CA only (ca.crt)")
+check("--server-ca=/var/run/secrets/stockade/ca.crt" not in
+      by_kind(default, "DaemonSet")[0]["spec"]["template"]["spec"]["containers"][0]["args"],
+      "no --server-ca without TLS")
 agent = by_kind(default, "DaemonSet")[0]["spec"]["template"]
 actx = agent["spec"]["containers"][0]["securityContext"]
 check(actx["privileged"] is False and sorted(actx["capabilities"]["add"]) ==
@@ -115,10 +139,11 @@ proj = [v for v in agent["spec"]["volumes"] if v["name"] == "stockade-token"][0]
 check(proj["projected"]["sources"][0]["serviceAccountToken"]["audience"] == "stockade",
       "agent: projected token with audience stockade")
 for bad, message in [(["--set", "server.store=postgres"], "existingSecret"),
-                     (["--set", "admission.enabled=true"], "server.tls.secretName"),
-                     (["--set", "admission.enabled=true", "--set", "server.tls.secretName=x",
+                     (["--set", "admission.enabled=true", "--set", "server.tls.secretName=x"],
+                      "admission.caBundle or admission.certManagerInjectFrom"),
+                     (["--set", "admission.enabled=true",
                        "--set", "admission.failurePolicy=Sometimes"], "failurePolicy"),
-                     (["--set", "admission.enabled=true", "--set", "server.tls.secretName=x",
+                     (["--set", "admission.enabled=true",
                        "--set", "admission.guardrails.blockSeverity=severe"], "blockSeverity"),
                      (["--set", "server.store=mysql"], "sqlite or postgres")]:
     p = run([HELM, "template", "stockade", CHART, "-n", NS, *bad], ok=False)
@@ -135,7 +160,8 @@ expected_suppressed = {(c, AGENT) for c in ("DANGEROUS_CAPS", "HOSTPATH", "HOSTP
                                             "RUN_AS_ROOT", "SA_TOKEN_AUTOMOUNT", "SECCOMP")}
 expected_suppressed.add(("SA_TOKEN_AUTOMOUNT", "Deployment/stockade/stockade-server"))
 for path, extra in ((default_path, set()),
-                    (other_path, {("RBAC_NETWORK_WRITE", "ClusterRole/stockade-apply")})):
+                    (other_path, {("RBAC_NETWORK_WRITE", "ClusterRole/stockade-apply")}),
+                    (generated_path, set())):
     p = run([STOCKADE, "scan", "-f", path, "-f", os.path.join(SRC, "tests/helm/cluster.yaml"),
              "--fail-on", "none", "-o", "json"], ok=False)
     check(p.returncode == 0, "stockade scan %s: exit %d %s" % (os.path.basename(path), p.returncode,

@@ -6,7 +6,11 @@ and pointed at it. Through the API server: policy changes (NetworkPolicy, AdminN
 ClusterNetworkPolicy; create, update, delete, dry run) that would deny observed traffic are
 refused, harmless ones admitted; the guardrails refuse and admit; the policy lint's findings
 arrive as the API server's warnings; `warn` admits with warnings; failurePolicy Fail refuses
-and Ignore admits while the webhook is down.
+and Ignore admits while the webhook is down. Last, the chart's own certificates: rendered without
+any TLS value, its generated CA and serving certificate are served by serve, and its webhook
+configuration is registered unchanged (a Service reference, resolved by the API server through
+the Service's endpoints to this host's address, the certificate verified for the Service's
+name against the generated caBundle).
 
 Usage: webhook_test.py SOURCE_DIR STOCKADE_BINARY WORK_DIR
 Skipped (the message ctest reads) without helm or the API server binaries, unless
@@ -84,16 +88,26 @@ def free_port():
 class Serve:
     """stockade serve over HTTPS on `port`, with the demo and its recorded traffic."""
 
-    def __init__(self, port, mode, ca, crt, key, name):
-        self.port, self.tls = port, ssl.create_default_context(cafile=ca)
+    def __init__(self, port, mode, ca, crt, key, name, host="127.0.0.1"):
+        self.host, self.port, self.tls = host, port, ssl.create_default_context(cafile=ca)
+        # The chart's certificate names the Service, not this address: the chain is verified here,
+        # the name by the API server.
+        self.tls.check_hostname = host == "127.0.0.1"
+        # Off loopback serve needs a token for its /api/ (not for /admission/validate).
+        self.token, extra = None, []
+        if host != "127.0.0.1":
+            self.token = "webhook-test-token"
+            token_file = os.path.join(WORK, "serve-%s.token" % name)
+            open(token_file, "w").write(self.token + "\n")
+            extra = ["--token-file", token_file]
         self.log = open(os.path.join(WORK, "serve-%s.log" % name), "w")
         self.proc = subprocess.Popen(
             [STOCKADE, "serve", "-f", os.path.join(SRC, "demo/cluster"), "-f", os.path.join(SRC, "demo/policies"),
-             "--store", "sqlite:" + os.path.join(WORK, name + ".db"), "--listen", "127.0.0.1:%d" % port,
+             "--store", "sqlite:" + os.path.join(WORK, name + ".db"), "--listen", "%s:%d" % (host, port),
              "--tls-cert", crt, "--tls-key", key, "--admission", mode, "--guard-default-deny",
              "--guard-public-ingress", "--guard-block-severity", "high",
              # The shop's front end is public on purpose (its policy has no `from`).
-             "--exempt-label", "kubernetes.io/metadata.name=shop"],
+             "--exempt-label", "kubernetes.io/metadata.name=shop"] + extra,
             stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -110,8 +124,11 @@ class Serve:
         check(code == 200, "shop's baseline locked through the API: %d %s" % (code, body))
 
     def call(self, method, path, data=None, ctype="application/json"):
-        req = urllib.request.Request("https://127.0.0.1:%d%s" % (self.port, path), data=data, method=method,
-                                     headers={"Content-Type": ctype})
+        headers = {"Content-Type": ctype}
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
+        req = urllib.request.Request("https://%s:%d%s" % (self.host, self.port, path), data=data, method=method,
+                                     headers=headers)
         try:
             with urllib.request.urlopen(req, context=self.tls, timeout=30) as r:
                 return r.status, r.read().decode()
@@ -329,9 +346,91 @@ def enforce_checks(api):
              path_of(netpol("data", "x", {}), "default-deny"), None, dry_run=True)
 
 
+def host_address():
+    """An IPv4 address of this host other than loopback (the API server refuses loopback
+    addresses in a Service's endpoints), or None. No packet is sent."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("192.0.2.1", 9))
+        addr = s.getsockname()[0]
+        return None if addr.startswith("127.") else addr
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def generated_certificates(api):
+    """The chart rendered with the webhook on and no TLS value: its Secret's certificate, served
+    by serve on this host's address, and its webhook configuration registered as rendered."""
+    out = run([HELM, "template", "stockade", CHART, "-n", "stockade", "--set", "admission.enabled=true",
+               "--set", "admission.mode=enforce", "--set", "admission.failurePolicy=Fail"]).stdout
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    secret = [d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == "stockade-tls"]
+    vwc = [d for d in docs if d["kind"] == "ValidatingWebhookConfiguration"]
+    service = [d for d in docs if d["kind"] == "Service"]
+    check(len(secret) == 1 and secret[0]["type"] == "kubernetes.io/tls",
+          "without server.tls.secretName the chart renders a kubernetes.io/tls Secret stockade-tls")
+    if len(secret) != 1 or len(vwc) != 1 or len(service) != 1:
+        return
+    d = os.path.join(WORK, "generated")
+    os.makedirs(d, exist_ok=True)
+    files = {}
+    for k in ("tls.crt", "tls.key", "ca.crt"):
+        files[k] = os.path.join(d, k)
+        open(files[k], "wb").write(base64.b64decode(secret[0]["data"][k]))
+    hooks = vwc[0]["webhooks"]
+    check(all(w["clientConfig"].get("caBundle") == secret[0]["data"]["ca.crt"] and
+              w["clientConfig"]["service"]["name"] == "stockade" for w in hooks),
+          "the webhook's caBundle is the generated CA, its clientConfig the Service")
+    verify = subprocess.run(["openssl", "verify", "-CAfile", files["ca.crt"], files["tls.crt"]],
+                            capture_output=True, text=True)
+    check(verify.returncode == 0, "the serving certificate chains to the generated CA: " + verify.stdout.strip())
+    sans = run(["openssl", "x509", "-in", files["tls.crt"], "-noout", "-ext", "subjectAltName"]).stdout
+    check("DNS:stockade.stockade.svc" in sans, "it names the Service stockade.stockade.svc: " + " ".join(sans.split()))
+    host = host_address()
+    if not host:
+        print("note: the generated certificate was not put to the API server: this host has no address "
+              "other than loopback for the Service's endpoints")
+        return
+    port = free_port()
+    serve = Serve(port, "enforce", files["ca.crt"], files["tls.crt"], files["tls.key"], "generated", host=host)
+    try:
+        code, body, _ = api.request("POST", "/api/v1/namespaces", {
+            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "stockade"}})
+        check(code == 201, "namespace stockade (%d %s)" % (code, message(body)))
+        code, body, _ = api.request("POST", "/api/v1/namespaces/stockade/services", service[0])
+        check(code == 201, "the chart's Service (%d %s)" % (code, message(body)))
+        # No controller-manager runs here: the Service's endpoints are written by hand, to serve.
+        svc_port = service[0]["spec"]["ports"][0]["name"]
+        code, body, _ = api.request("POST", "/api/v1/namespaces/stockade/endpoints", {
+            "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "stockade"},
+            "subsets": [{"addresses": [{"ip": host}], "ports": [{"name": svc_port, "port": port, "protocol": "TCP"}]}]})
+        check(code == 201, "its Endpoints: %s:%d (%d %s)" % (host, port, code, message(body)))
+        code, body, _ = api.request("POST", "/apis/discovery.k8s.io/v1/namespaces/stockade/endpointslices", {
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+            "metadata": {"name": "stockade-1", "labels": {"kubernetes.io/service-name": "stockade"}},
+            "endpoints": [{"addresses": [host], "conditions": {"ready": True}}],
+            "ports": [{"name": svc_port, "port": port, "protocol": "TCP"}]})
+        check(code == 201, "its EndpointSlice (%d %s)" % (code, message(body)))
+        register(api, vwc[0])
+        code, out, _ = wait_for_refusal(api, "POST", path_of(DENY_MONITORING_ANP), DENY_MONITORING_ANP)
+        check(code == 403 and "policies.stockade.io" in message(out) and "TCP/9102" in message(out),
+              "the API server called the webhook through the Service with the generated certificate (%d %s)"
+              % (code, message(out)[:300]))
+        harmless = netpol("data", "harmless", {"podSelector": {"matchLabels": {"app": "postgres"}},
+                                               "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]})
+        admitted(api, "a harmless policy through the generated certificate (dry run; failurePolicy Fail)", "POST",
+                 path_of(harmless), harmless, dry_run=True)
+    finally:
+        serve.stop()
+
+
 ca, crt, key = certificates()
 port = free_port()
-api = Api(SRC, os.path.join(WORK, "apiserver"))
+# Aggregator routing: a webhook's Service is resolved to its endpoints (not its cluster IP, which
+# nothing routes here), as clusters without kube-proxy on the control plane do.
+api = Api(SRC, os.path.join(WORK, "apiserver"), "--enable-aggregator-routing=true")
 serve = None
 try:
     install(api)
@@ -369,6 +468,8 @@ try:
             break
         time.sleep(0.5)
     check(code == 201, "failurePolicy Ignore: admitted while the webhook is down (%d %s)" % (code, message(out)[:200]))
+
+    generated_certificates(api)
 finally:
     if serve:
         serve.stop()
