@@ -49,6 +49,14 @@ void print_table(const audit::PolicyChanges& d) {
               << flow_table;
   std::cout << fmt::format("{} observed edges checked: {} would break, {} newly allowed\n",
                            d.flows->checked, d.flows->broken, d.flows->newly_allowed);
+  for (const audit::FlowChanges::Request& r : d.flows->requests)
+    std::cout << fmt::format("  HTTP {} {} {} -> {}:{} ({}): {}\n", display_text(r.method),
+                             display_text(r.path), display_text(r.src), display_text(r.dst), r.port,
+                             r.count, r.after ? "newly allowed" : "BROKEN");
+  if (d.flows->requests_checked)
+    std::cout << fmt::format(
+        "{} observed HTTP requests checked: {} would break, {} newly allowed\n",
+        d.flows->requests_checked, d.flows->requests_broken, d.flows->requests_newly_allowed);
 }
 
 int run(const DiffOptions& o) {
@@ -76,7 +84,7 @@ int run(const DiffOptions& o) {
   else
     print_table(*d);
   std::cout.flush();
-  const bool broken = d->flows && d->flows->broken;
+  const bool broken = d->flows && (d->flows->broken || d->flows->requests_broken);
   return verdict_exit(o.common, {&before_state, &after_state}, broken ? kExitFound : kExitOk);
 }
 
