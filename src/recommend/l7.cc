@@ -201,6 +201,7 @@ bool match_labels_only(const LabelSelector& s) {
 L7Recommendation recommend_l7(const ClusterState& state, const PolicyEngine& engine,
                               const ObservedL7& observed, const L7Options& o) {
   L7Recommendation out;
+  out.kind = o.kind;
   const std::vector<Endpoint>& eps = engine.endpoints();
   rec::Units units = rec::build_units(state, eps);
   Plan plan;
@@ -244,7 +245,6 @@ L7Recommendation recommend_l7(const ClusterState& state, const PolicyEngine& eng
   if (o.kind == L7Kind::Cilium)
     for (const auto& [cu, to] : egress)
       out.policies.push_back(cilium_egress(units.units[cu], to, units));
-  if (o.kind == L7Kind::Istio) out.carried.clear();  // another layer: the L4 policies stay whole
   std::sort(out.policies.begin(), out.policies.end(), [](const L7Policy& a, const L7Policy& b) {
     return std::tie(a.ns, a.name) < std::tie(b.ns, b.name);
   });

@@ -35,10 +35,11 @@ struct L7Policy {
 };
 
 struct L7Recommendation {
+  L7Kind kind = L7Kind::Cilium;
   std::vector<L7Policy> policies;  // sorted by (namespace, name)
-  // Connections (client endpoint, server endpoint, port) whose L7 rules carry the allowance:
-  // with Cilium, the L4 policies must leave them out (an L4 allow of the same peer and port
-  // would let every request through).
+  // Connections (client endpoint, server endpoint, port) the L7 rules speak for. With Cilium
+  // the L4 policies leave them out (an L4 allow of the same peer and port would let every
+  // request through); Istio is a layer above the L4 policies, which stay whole.
   std::set<std::tuple<uint32_t, uint32_t, uint16_t>> carried;
   uint64_t http_rules = 0;         // rules.http entries (Cilium) / operations (Istio)
   uint64_t distinct_paths = 0;     // distinct observed paths (without query) they stand for

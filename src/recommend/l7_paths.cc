@@ -1,5 +1,7 @@
 #include "recommend/l7_paths.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <map>
 #include <tuple>
@@ -7,6 +9,8 @@
 namespace stockade::l7 {
 
 namespace {
+
+constexpr int kEnvoyProgramSize = 100;
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
@@ -76,8 +80,10 @@ struct Pattern {
 std::string position_text(const std::set<Seg>& alts) {
   if (alts.size() == 1) return alts.begin()->regex;
   std::string s = "(";
+  bool first = true;
   for (const Seg& a : alts) {
-    if (s.size() > 1) s += '|';
+    if (!first) s += '|';  // an empty value (a trailing slash, "/") is an alternative too
+    first = false;
     s += a.regex;
   }
   return s + ")";
@@ -130,16 +136,59 @@ void merge_alternatives(std::vector<Pattern>& ps, size_t max_alternatives) {
   }
 }
 
-std::vector<std::string> istio_paths(const Pattern& p) {
+// Istio paths: every combination of the values observed at each position, at most 64; past
+// that, the positions with the most values become `{*}` (any one segment) until it fits.
+std::vector<std::string> istio_paths(Pattern p) {
+  auto count = [&] {
+    size_t n = 1;
+    for (const auto& alts : p.pos) n = std::min<size_t>(n * alts.size(), 1 << 20);
+    return n;
+  };
+  while (count() > 64) {
+    auto widest = std::max_element(p.pos.begin(), p.pos.end(), [](const auto& a, const auto& b) {
+      return a.size() < b.size();
+    });
+    *widest = {Seg{"", "{*}"}};
+  }
   std::vector<std::string> paths{""};
   for (size_t i = 0; i < p.pos.size(); ++i) {
     std::vector<std::string> next;
     for (const std::string& prefix : paths)
       for (const Seg& s : p.pos[i]) next.push_back(i == 0 ? s.istio : prefix + "/" + s.istio);
-    if (next.size() > 64) return {};
     paths = std::move(next);
   }
   return paths;
+}
+
+// Patterns used with the same methods (and no query) as one rule: `^(A|B)$` allows exactly
+// what `^A$` and `^B$` do. Up to `max_length` characters per expression.
+void join_same_methods(std::vector<HttpPattern>& ps, size_t max_length) {
+  std::vector<HttpPattern> out;
+  std::map<std::set<std::string>, size_t> open;  // methods -> the pattern being joined into
+  auto body = [](const std::string& re) { return re.substr(1, re.size() - 2); };
+  for (HttpPattern& p : ps) {
+    bool query = p.path_regex.ends_with("(\\?.*)?$");
+    auto it = query ? open.end() : open.find(p.methods);
+    if (it != open.end()) {
+      HttpPattern& q = out[it->second];
+      std::string joined =
+          q.path_regex.starts_with("^(?:") ? body(q.path_regex).substr(3) : body(q.path_regex);
+      if (q.path_regex.starts_with("^(?:")) joined.pop_back();
+      joined = "^(?:" + joined + "|" + body(p.path_regex) + ")$";
+      // Envoy refuses expressions past its RE2 program size limit (runtime key
+      // re2.max_program_size.error_level, 100 by default): a join never passes it.
+      if (joined.size() <= max_length && RE2(joined).ProgramSize() <= kEnvoyProgramSize) {
+        q.path_regex = std::move(joined);
+        q.istio_paths.insert(q.istio_paths.end(), p.istio_paths.begin(), p.istio_paths.end());
+        q.requests += p.requests;
+        q.distinct_paths += p.distinct_paths;
+        continue;
+      }
+    }
+    if (!query) open[p.methods] = out.size();
+    out.push_back(std::move(p));
+  }
+  ps = std::move(out);
 }
 
 }  // namespace
@@ -233,6 +282,7 @@ std::vector<HttpPattern> generalise(const std::vector<ObservedRequest>& requests
     h.distinct_paths = p.distinct;
     out.push_back(std::move(h));
   }
+  join_same_methods(out, options.max_joined_length);
   std::sort(out.begin(), out.end(), [](const HttpPattern& a, const HttpPattern& b) {
     return std::tie(a.path_regex, a.methods) < std::tie(b.path_regex, b.methods);
   });

@@ -19,7 +19,7 @@ namespace stockade::l7 {
 struct HttpPattern {
   std::set<std::string> methods;
   std::string path_regex;
-  std::vector<std::string> istio_paths;  // empty: not expressible as Istio paths
+  std::vector<std::string> istio_paths;  // never empty (an empty list would be any path)
   uint64_t requests = 0;                 // observed requests it stands for
   uint64_t distinct_paths = 0;           // observed distinct paths it stands for
 };
@@ -35,6 +35,8 @@ SplitUrl split_url(std::string_view url);
 struct GeneraliseOptions {
   // At most this many observed values in one alternation (more: the patterns stay apart).
   size_t max_alternatives = 24;
+  // Patterns used with the same methods join into one expression up to this length.
+  size_t max_joined_length = 160;
 };
 
 // Patterns covering every (method, path) observed, and no method or path shape that was not:

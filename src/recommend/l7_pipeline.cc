@@ -2,6 +2,8 @@
 // by the engine, and their place in the output.
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 #include "input/loader.h"
 #include "recommend/l7.h"
 #include "recommend/observed.h"
@@ -11,6 +13,7 @@ namespace stockade {
 
 Observed without_carried(const Observed& observed, const L7Recommendation& l7) {
   Observed out = observed;
+  if (l7.kind == L7Kind::Istio) return out;  // another layer: the L4 policies stay whole
   std::erase_if(out.edges, [&](const ObservedEdge& e) {
     return e.protocol == Protocol::TCP && e.src.kind == ObservedPeer::Kind::Endpoint &&
            e.dst.kind == ObservedPeer::Kind::Endpoint &&
@@ -28,10 +31,13 @@ std::string prove_l7(const ClusterState& after, const PolicyEngine& after_engine
   ClusterState written = std::move(loader).finish();
   ClusterState both = after;
   for (CiliumPolicy& c : written.cilium_policies) both.cilium_policies.push_back(std::move(c));
+  for (IstioAuthorizationPolicy& a : written.istio_policies)
+    both.istio_policies.push_back(std::move(a));
   auto engine = PolicyEngine::compile(both, after_engine.endpoints());
   engine->learn_dns(observed.l7.names());
   for (const ObservedEdge& e : observed.edges) {
-    bool carried = e.protocol == Protocol::TCP && e.src.kind == ObservedPeer::Kind::Endpoint &&
+    bool carried = l7.kind == L7Kind::Cilium && e.protocol == Protocol::TCP &&
+                   e.src.kind == ObservedPeer::Kind::Endpoint &&
                    e.dst.kind == ObservedPeer::Kind::Endpoint &&
                    l7.carried.count({e.src.endpoint, e.dst.endpoint, e.port}) > 0;
     bool must = carried ? e.stats.established > 0 : edge_allowed(after_engine, e);
@@ -40,11 +46,14 @@ std::string prove_l7(const ClusterState& after, const PolicyEngine& after_engine
              std::string(to_string(e.protocol)) + "/" + std::to_string(e.port) +
              " is denied with the L7 policies";
   }
-  if (written.cilium_policies.empty() && l7.policies.empty()) return {};
-  bool cilium = !l7.policies.empty() && l7.policies.front().kind == "CiliumNetworkPolicy";
-  if (cilium)
-    if (auto refused = refused_requests(*engine, observed.l7, 1); !refused.empty())
-      return "observed request " + refused.front() + " is refused by the L7 policies";
+  // Every observed request the L7 policies speak for (their clients, servers and ports) passes.
+  ObservedL7 covered;
+  for (const ObservedHttp& h : observed.l7.http)
+    if (h.src.endpoint && h.dst.endpoint &&
+        l7.carried.count({*h.src.endpoint, *h.dst.endpoint, h.port}))
+      covered.http.push_back(h);
+  if (auto refused = refused_requests(*engine, covered, 1); !refused.empty())
+    return "observed request " + refused.front() + " is refused by the L7 policies";
   return {};
 }
 
