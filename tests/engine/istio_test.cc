@@ -45,7 +45,7 @@ spec:
   - from: [{source: {namespaces: [shop]}}]
     to: [{operation: {paths: ["/healthz"]}}]
   - to: [{operation: {paths: ["/admin"]}}]
-    when: [{key: request.auth.claims[iss], values: [x]}]
+    when: [{key: "request.auth.claims[iss]", values: [x]}]
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
