@@ -8,7 +8,7 @@ packages=(
   clang libclang-rt-14-dev clang-format
   libyaml-dev libyaml-cpp-dev libsimdjson-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
   libexpected-dev libjemalloc-dev libcpp-httplib-dev
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libre2-dev
   libbpf-dev bpftool libcurl4-openssl-dev curl iproute2
   libsqlite3-dev libpq-dev postgresql-15 util-linux
   libgtest-dev libgmock-dev googletest libbenchmark-dev

@@ -112,6 +112,32 @@ Result<ClusterState> with_policies(const ClusterState& in_force, ClusterState pr
   return out;
 }
 
+namespace {
+
+// Each observed HTTP request judged before and after (the after engine learns the names the
+// same DNS answers gave, as `before` did when the flows were read).
+void request_changes(const PolicyEngine& before, const PolicyEngine& after, const Observed& obs,
+                     FlowChanges& out) {
+  if (obs.l7.http.empty()) return;
+  if (!obs.l7.dns.empty()) after.learn_dns(obs.l7.names());
+  const auto& eps = before.endpoints();
+  auto name = [&](const L7Peer& p) { return p.endpoint ? eps[*p.endpoint].id() : p.ip.str(); };
+  auto peer = [](const L7Peer& p) {
+    return p.endpoint ? Peer::of_endpoint(*p.endpoint) : Peer::of_ip(p.ip);
+  };
+  for (const ObservedHttp& h : obs.l7.http) {
+    HttpRequest req{h.method, h.path, h.host};
+    bool b = before.evaluate_http(peer(h.src), peer(h.dst), h.port, req).allowed;
+    bool a = after.evaluate_http(peer(h.src), peer(h.dst), h.port, req).allowed;
+    ++out.requests_checked;
+    if (a == b) continue;
+    ++(a ? out.requests_newly_allowed : out.requests_broken);
+    out.requests.push_back({name(h.src), name(h.dst), h.port, h.method, h.path, h.count, a});
+  }
+}
+
+}  // namespace
+
 Result<PolicyChanges> diff(const ClusterState& before_state, const PolicyEngine& before,
                            const ClusterState& after_state, const PolicyEngine& after,
                            const std::vector<PortQuery>& ports, Granularity by,
@@ -132,7 +158,10 @@ Result<PolicyChanges> diff(const ClusterState& before_state, const PolicyEngine&
   out.newly_allowed = d.newly_allowed;
   out.newly_denied = d.newly_denied;
   out.changes = group_changes(d.changes, eps, by);
-  if (observed) out.flows = flow_changes(before_state, before, after_state, after, *observed, by);
+  if (observed) {
+    out.flows = flow_changes(before_state, before, after_state, after, *observed, by);
+    request_changes(before, after, *observed, *out.flows);
+  }
   return out;
 }
 
@@ -174,6 +203,21 @@ nlohmann::json diff_json(const PolicyChanges& d) {
                    {{"edges", d.flows->checked},
                     {"broken", d.flows->broken},
                     {"newly_allowed", d.flows->newly_allowed}}}};
+  if (d.flows->requests_checked == 0) return out;
+  nlohmann::json requests = nlohmann::json::array();
+  for (const FlowChanges::Request& r : d.flows->requests)
+    requests.push_back({{"src", r.src},
+                        {"dst", r.dst},
+                        {"port", r.port},
+                        {"method", r.method},
+                        {"path", r.path},
+                        {"count", r.count},
+                        {"before", r.after ? "denied" : "allowed"},
+                        {"after", r.after ? "allowed" : "denied"}});
+  out["flows"]["requests"] = std::move(requests);
+  out["flows"]["summary"]["requests"] = d.flows->requests_checked;
+  out["flows"]["summary"]["requests_broken"] = d.flows->requests_broken;
+  out["flows"]["summary"]["requests_newly_allowed"] = d.flows->requests_newly_allowed;
   return out;
 }
 
@@ -204,8 +248,17 @@ std::string diff_table(const PolicyChanges& d) {
            fmt::format("{:<40} {:<40} {:<11} {:>8} {}\n", "SOURCE", "DESTINATION", "PORT", "COUNT",
                        "CHANGE") +
            flow_table;
-  return out + fmt::format("{} observed edges checked: {} would break, {} newly allowed\n",
-                           d.flows->checked, d.flows->broken, d.flows->newly_allowed);
+  out += fmt::format("{} observed edges checked: {} would break, {} newly allowed\n",
+                     d.flows->checked, d.flows->broken, d.flows->newly_allowed);
+  for (const FlowChanges::Request& r : d.flows->requests)
+    out += fmt::format("  HTTP {} {} {} -> {}:{} ({}): {}\n", display_text(r.method),
+                       display_text(r.path), display_text(r.src), display_text(r.dst), r.port,
+                       r.count, r.after ? "newly allowed" : "BROKEN");
+  if (d.flows->requests_checked)
+    out += fmt::format("{} observed HTTP requests checked: {} would break, {} newly allowed\n",
+                       d.flows->requests_checked, d.flows->requests_broken,
+                       d.flows->requests_newly_allowed);
+  return out;
 }
 
 }  // namespace stockade::audit

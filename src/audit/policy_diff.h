@@ -27,6 +27,17 @@ struct FlowChanges {
   // Established pod-level edges evaluated, and those the change breaks / newly allows, whatever
   // the rows.
   uint64_t checked = 0, broken = 0, newly_allowed = 0;
+  // Observed HTTP requests (L7 records) whose verdict flips, by (client, server, port,
+  // method, path) at pod level; and how many were checked.
+  struct Request {
+    std::string src, dst;
+    uint16_t port = 0;
+    std::string method, path;
+    uint64_t count = 0;
+    bool after = false;  // allowed after the change (else: broken)
+  };
+  std::vector<Request> requests;
+  uint64_t requests_checked = 0, requests_broken = 0, requests_newly_allowed = 0;
 };
 
 struct PolicyChanges {

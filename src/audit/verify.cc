@@ -1,5 +1,8 @@
 #include "audit/verify.h"
 
+#include <map>
+#include <tuple>
+
 #include "audit/decision_text.h"
 
 namespace stockade::audit {
@@ -11,6 +14,34 @@ const Decision& deciding_side(const Verdict& v) {
   if (v.egress.policy) return v.egress;
   return v.ingress.tier == DecisionTier::NotEvaluated ? v.egress : v.ingress;
 }
+
+namespace {
+
+// Each observed HTTP request's verdict, rows keyed by the peers' names (a row never mixes
+// verdicts).
+void verify_requests(const PolicyEngine& engine, const Observed& obs, Granularity by,
+                     Verification& out) {
+  const std::vector<Endpoint>& eps = engine.endpoints();
+  auto name = [&](const L7Peer& p) {
+    return p.endpoint ? group_id(eps[*p.endpoint], by) : "world/" + p.ip.str();
+  };
+  auto peer = [](const L7Peer& p) {
+    return p.endpoint ? Peer::of_endpoint(*p.endpoint) : Peer::of_ip(p.ip);
+  };
+  using Key = std::tuple<std::string, std::string, uint16_t, std::string, std::string, bool>;
+  std::map<Key, size_t> rows;
+  for (const ObservedHttp& h : obs.l7.http) {
+    Verdict v = engine.evaluate_http(peer(h.src), peer(h.dst), h.port, {h.method, h.path, h.host});
+    (v.allowed ? out.requests_allowed : out.requests_denied) += 1;
+    Key k{name(h.src), name(h.dst), h.port, h.method, h.path, v.allowed};
+    auto [it, fresh] = rows.emplace(k, out.requests.size());
+    if (fresh)
+      out.requests.push_back({std::get<0>(k), std::get<1>(k), h.port, h.method, h.path, 0, v});
+    out.requests[it->second].count += h.count;
+  }
+}
+
+}  // namespace
 
 Verification verify_observed(const PolicyEngine& engine, const Observed& obs, Granularity by) {
   Verification out;
@@ -44,6 +75,7 @@ Verification verify_observed(const PolicyEngine& engine, const Observed& obs, Gr
     (v.allowed ? out.allowed : out.denied) += g.members.size();
     out.rows.push_back(VerifyRow{std::move(g), rep, v});
   }
+  verify_requests(engine, obs, by, out);
   return out;
 }
 
@@ -66,14 +98,32 @@ nlohmann::json verify_json(const Verification& v, const Observed& obs, Granulari
     if (g.stats.last_seen) j["last_seen"] = format_rfc3339(g.stats.last_seen);
     edges.push_back(std::move(j));
   }
-  return {{"edges", std::move(edges)},
-          {"summary",
-           {{"edges", v.allowed + v.denied},
-            {"allowed", v.allowed},
-            {"denied", v.denied},
-            {"unresolved", v.unresolved},
-            {"not_established", v.not_established},
-            {"flows", obs.records}}}};
+  nlohmann::json out = {{"edges", std::move(edges)},
+                        {"summary",
+                         {{"edges", v.allowed + v.denied},
+                          {"allowed", v.allowed},
+                          {"denied", v.denied},
+                          {"unresolved", v.unresolved},
+                          {"not_established", v.not_established},
+                          {"flows", obs.records}}}};
+  if (obs.l7.http_records == 0) return out;
+  nlohmann::json requests = nlohmann::json::array();
+  for (const Verification::Request& r : v.requests) {
+    const Decision& side = deciding_side(r.verdict);
+    requests.push_back({{"src", r.src},
+                        {"dst", r.dst},
+                        {"port", r.port},
+                        {"method", r.method},
+                        {"path", r.path},
+                        {"count", r.count},
+                        {"verdict", r.verdict.allowed ? "allowed" : "denied"},
+                        {"decided_by", short_reason(side)}});
+  }
+  out["requests"] = std::move(requests);
+  out["summary"]["requests"] = v.requests_allowed + v.requests_denied;
+  out["summary"]["requests_allowed"] = v.requests_allowed;
+  out["summary"]["requests_denied"] = v.requests_denied;
+  return out;
 }
 
 nlohmann::json verify_json_without_objects(const Observed& obs) {

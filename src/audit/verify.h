@@ -26,6 +26,17 @@ struct Verification {
   uint64_t allowed = 0, denied = 0;
   uint64_t unresolved = 0;       // an endpoint outside the objects: not evaluated
   uint64_t not_established = 0;  // attempts that never connected: not traffic a policy let in
+  // HTTP requests (L7 records), each (client, server, port, method, path) under the rows'
+  // names with the verdict of its L7 rules (PolicyEngine::evaluate_http).
+  struct Request {
+    std::string src, dst;
+    uint16_t port = 0;
+    std::string method, path;
+    uint64_t count = 0;
+    Verdict verdict;
+  };
+  std::vector<Request> requests;
+  uint64_t requests_allowed = 0, requests_denied = 0;  // distinct requests at pod level
 };
 
 Verification verify_observed(const PolicyEngine& engine, const Observed& obs, Granularity by);

@@ -27,6 +27,23 @@ std::string verify_table(const Verification& ver, const Observed& obs) {
       "{} observed edges: {} allowed, {} denied ({} not established, {} with an endpoint "
       "outside the objects: not evaluated)\n",
       ver.allowed + ver.denied, ver.allowed, ver.denied, ver.not_established, ver.unresolved);
+  if (ver.requests.empty()) return out;
+  // HTTP requests: the denied ones (the allowed are in -o json), then the count.
+  std::string denied;
+  for (const Verification::Request& r : ver.requests)
+    if (!r.verdict.allowed)
+      denied +=
+          fmt::format("{:<30} {:<30} {:>5} {:<7} {:<40} {:>6} {}\n", display_text(r.src),
+                      display_text(r.dst), r.port, display_text(r.method), display_text(r.path),
+                      r.count, display_text(short_reason(deciding_side(r.verdict))));
+  if (!denied.empty())
+    out += "\n" +
+           fmt::format("{:<30} {:<30} {:>5} {:<7} {:<40} {:>6} {}\n", "CLIENT", "SERVER", "PORT",
+                       "METHOD", "PATH (DENIED REQUESTS)", "COUNT", "DECIDED BY") +
+           denied;
+  out += fmt::format("{} observed HTTP requests: {} allowed, {} denied\n",
+                     ver.requests_allowed + ver.requests_denied, ver.requests_allowed,
+                     ver.requests_denied);
   return out;
 }
 

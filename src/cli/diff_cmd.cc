@@ -44,7 +44,7 @@ int run(const DiffOptions& o) {
   else
     std::cout << audit::diff_table(*d);
   std::cout.flush();
-  const bool broken = d->flows && d->flows->broken;
+  const bool broken = d->flows && (d->flows->broken || d->flows->requests_broken);
   return verdict_exit(o.common, {&before_state, &after_state}, broken ? kExitFound : kExitOk);
 }
 

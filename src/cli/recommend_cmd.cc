@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/observe_flags.h"
+#include "recommend/l7.h"
 #include "recommend/pipeline.h"
 #include "recommend/summary.h"
 
@@ -24,6 +25,7 @@ struct RecommendOptionsCli {
   bool accept_blocked = false;
   std::string min_window = "24h";
   std::string output_kind = "networkpolicy";  // networkpolicy | cilium | calico
+  std::string l7;                             // "", cilium or istio
 };
 
 // The options from the flags, but the learning window (--since and --until are checked when the
@@ -42,13 +44,25 @@ int run(const RecommendOptionsCli& o) {
   RecommendOptions ro = recommend_options(o);
   const RecommendKind kind = value_or_usage_error(recommend_kind(o.output_kind, ro));
   Stopwatch clock;
-  ClusterState state = load_cluster(o.common);
+  CommonOptions common = o.common;
+  common.workload_security = o.l7 == "istio";  // Istio principals: the service accounts
+  ClusterState state = load_cluster(common);
   RecommendEngines engines =
       compile_recommend_engines(state, resolve_endpoints(state, o.common), ro.replace);
   verbose_log(o.common, "cluster: " + clock.lap());
   Observed obs = read_observed(o.common, o.observe, state, engines.existing());
   verbose_log(o.common, "flows: " + clock.lap());
   value_or_usage_error(check_learnable(obs));
+  L7Options l7o;
+  l7o.kind = o.l7 == "istio" ? L7Kind::Istio : L7Kind::Cilium;
+  l7o.include_system = o.ro.include_system;
+  L7Recommendation l7;
+  Observed full;  // with --l7: every edge, for the proof of the L7 policies
+  if (!o.l7.empty()) {
+    l7 = recommend_l7(state, engines.existing(), obs.l7, l7o);
+    full = obs;
+    obs = without_carried(full, l7);
+  }
 
   ro.window_since = observe_time(o.observe.since, "--since");
   ro.window_until = observe_time(o.observe.until, "--until");
@@ -77,12 +91,19 @@ int run(const RecommendOptionsCli& o) {
   }
   // Rendered in full, read back with the loader and compared with the policies just proved
   // (the exact bytes that are written), and only then written.
-  const RenderedOutput out = render_output(rec, proved, o.out_dir, o.common.output == "json");
+  RenderedOutput out = render_output(rec, proved, o.out_dir, o.common.output == "json");
   if (std::string why = read_back(out); !why.empty()) {
     print_error("self-check failed: " + why + " (a bug in stockade; please report it)");
     return kExitInternal;
   }
   verbose_log(o.common, "read back: " + clock.lap());
+  if (!o.l7.empty()) {
+    if (std::string why = prove_l7(proved.after_state, *proved.after, full, l7); !why.empty()) {
+      print_error("self-check failed: " + why + " (a bug in stockade; please report it)");
+      return kExitInternal;
+    }
+    add_l7_output(out, l7, o.out_dir, o.common.output == "json");
+  }
   if (o.out_dir.empty())
     std::fwrite(out.files[0].text.data(), 1, out.files[0].text.size(), stdout);
   else
@@ -90,6 +111,7 @@ int run(const RecommendOptionsCli& o) {
   if (!o.common.quiet) {
     std::string msg = summary_text(state, *engines.current, obs, rec, proved,
                                    {o.out_dir, o.guardrail_api, window, o.common.verbose > 0});
+    if (!o.l7.empty()) msg += l7_summary(l7, l7o.kind);
     std::fflush(stdout);
     std::fwrite(msg.data(), 1, msg.size(), stderr);
   }
@@ -144,6 +166,10 @@ Runner register_recommend(CLI::App& app) {
                   "calico (NetworkPolicy projectcalico.org/v3, for clusters whose CNI is Calico)")
       ->check(CLI::IsMember({"networkpolicy", "cilium", "calico"}))
       ->default_str("networkpolicy");
+  cmd->add_option("--l7", opts->l7,
+                  "Also L7 policies from the HTTP records: cilium (CiliumNetworkPolicy "
+                  "toPorts[].rules.http) or istio (AuthorizationPolicy security.istio.io/v1)")
+      ->check(CLI::IsMember({"cilium", "istio"}));
   cmd->add_option("--guardrail-api", opts->guardrail_api,
                   "v1beta1 (ClusterNetworkPolicy, default), v1alpha2 (ClusterNetworkPolicy, for "
                   "network-policy-api v0.2) or v1alpha1 (AdminNetworkPolicy)")

@@ -62,8 +62,9 @@ int run(const VerifyOptions& o) {
   else
     std::cout << audit::verify_table(ver, obs);
   std::cout.flush();
-  return verdict_exit(o.common, {&state},
-                      ver.denied > 0 && o.fail_on == "denied" ? kExitFound : kExitOk);
+  return verdict_exit(
+      o.common, {&state},
+      ver.denied + ver.requests_denied > 0 && o.fail_on == "denied" ? kExitFound : kExitOk);
 }
 
 }  // namespace

@@ -18,7 +18,15 @@
 //    selector; entities: world, cluster, host / remote-node (relative to the pod's node: the
 //    node's addresses and host-network pods), kube-apiserver (the kubernetes Service's
 //    endpoints), all;
-//  - traffic from the pod's own node is allowed (allow-localhost), to it only when allowed.
+//  - traffic from the pod's own node is allowed (allow-localhost), to it only when allowed;
+//  - toFQDNs matches the external addresses that DNS answers gave a matching name
+//    (matchPattern: `*` is any run of DNS characters within a label, `*` alone every name);
+//  - L7 rules (toPorts[].rules): a port with rules is redirected to the proxy, which passes
+//    a request when one allow rule that matches the connection either has no L7 rules on that
+//    port or has an http rule whose method, path and host expressions all match in full (a
+//    rule with header conditions is not judged: records carry no headers).
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <map>
 #include <unordered_map>
@@ -294,11 +302,56 @@ void CiliumCompiler::add_services(const CiliumPolicy& p, const CiliumRule& rule,
   }
 }
 
+namespace {
+
+std::shared_ptr<const re2::RE2> http_expression(const std::string& text, bool& invalid) {
+  if (text.empty()) return nullptr;
+  re2::RE2::Options o;
+  o.set_log_errors(false);
+  auto re = std::make_shared<const re2::RE2>(text, o);
+  if (!re->ok()) invalid = true;
+  return re;
+}
+
+CiliumHttpMatch compile_http(const CiliumHttpRule& h) {
+  CiliumHttpMatch m;
+  m.method = http_expression(h.method, m.invalid);
+  m.path = http_expression(h.path, m.invalid);
+  m.host = http_expression(h.host, m.invalid);
+  m.header_conditions = h.header_conditions;
+  m.line = h.line;
+  return m;
+}
+
+bool full_match(const std::shared_ptr<const re2::RE2>& re, std::string_view text) {
+  return !re || re2::RE2::FullMatch(re2::StringPiece(text.data(), text.size()), *re);
+}
+
+// Cilium's matchPattern: `*` alone is every name; elsewhere any run of DNS characters.
+bool fqdn_matches(std::string_view pattern, std::string_view name) {
+  if (pattern == "*") return true;
+  size_t star = pattern.find('*');
+  if (star == std::string_view::npos) return pattern == name;
+  if (!name.starts_with(pattern.substr(0, star))) return false;
+  name.remove_prefix(star);
+  pattern.remove_prefix(star + 1);
+  for (size_t i = 0;; ++i) {
+    if (fqdn_matches(pattern, name.substr(i))) return true;
+    if (i >= name.size() || name[i] == '.') return false;
+  }
+}
+
+}  // namespace
+
 // Ports. toPorts entries are alternatives; an entry without ports is every port.
 void CiliumCompiler::add_ports(const CiliumRule& rule, CompiledRule& cr, CiliumMatch& m) {
-  for (const CiliumPortRule& pr : *rule.to_ports) {
+  for (const CiliumPortRule& pr : *rule.to_ports)
     if (!pr.l7.empty()) m.l7 = true;
+  for (const CiliumPortRule& pr : *rule.to_ports) {
+    CompiledRule entry;  // this entry's ports alone, for the L7 filter
+    entry.all_ports = pr.ports.empty();
     if (pr.ports.empty()) cr.all_ports = true;
+    size_t first = cr.ports.size();
     for (const CiliumPort& port : pr.ports) {
       if (port.kind == CiliumPort::Kind::NotL4) continue;
       std::vector<Protocol> protos;
@@ -325,6 +378,14 @@ void CiliumCompiler::add_ports(const CiliumRule& rule, CompiledRule& cr, CiliumM
         cr.ports.push_back(std::move(c));
       }
     }
+    if (!m.l7) continue;
+    CiliumL7Entry e;
+    e.all_ports = entry.all_ports;
+    e.ports.assign(cr.ports.begin() + static_cast<std::ptrdiff_t>(first), cr.ports.end());
+    e.l7 = !pr.l7.empty();
+    for (const CiliumL7& l7 : pr.l7)
+      for (const CiliumHttpRule& h : l7.http) e.http.push_back(compile_http(h));
+    m.l7_entries.push_back(std::move(e));
   }
 }
 
@@ -340,8 +401,12 @@ CompiledRule CiliumCompiler::compile_rule(const CiliumPolicy& p, const CiliumRul
   bool all = false;
   add_peers(p, rule, *m, all);
   add_services(p, rule, *m);
-  for (const std::string& f : rule.fqdns)
-    m->notes.push_back("toFQDNs " + f + " is not evaluated: addresses carry no DNS names");
+  for (const std::string& f : rule.fqdns) {
+    std::string lower = f;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    while (!lower.empty() && lower.back() == '.' && lower != ".") lower.pop_back();
+    m->fqdns.push_back(std::move(lower));
+  }
   for (const std::string& u : rule.unevaluated) m->notes.push_back(u + " is not evaluated");
   bool l3 = rule.endpoints || rule.nodes || rule.entities || rule.cidrs || rule.services ||
             !rule.fqdns.empty() || !rule.unevaluated.empty();
@@ -470,7 +535,100 @@ bool EngineImpl::cilium_peer_matches(const CompiledRule& r, const Other& o,
   if (o.ip.v6 ? m.world6 : m.world4) return true;
   for (const IpMatcher& c : m.cidrs)
     if (c.contains(o.ip)) return true;
+  if (!m.fqdns.empty()) {
+    auto n = std::lower_bound(dns_names_.begin(), dns_names_.end(), o.ip,
+                              [](const DnsName& e, const IpAddr& v) { return e.ip < v; });
+    for (; n != dns_names_.end() && n->ip == o.ip; ++n)
+      for (const std::string& f : m.fqdns)
+        if (fqdn_matches(f, n->name)) return true;
+  }
   return false;
+}
+
+void EngineImpl::learn_dns(std::vector<DnsName> names) const {
+  for (DnsName& n : names) dns_names_.push_back(std::move(n));
+  std::sort(dns_names_.begin(), dns_names_.end());
+  dns_names_.erase(std::unique(dns_names_.begin(), dns_names_.end()), dns_names_.end());
+}
+
+// One side's L7 filter: the allow rules of the NetworkPolicy tier that match the connection.
+// Without L7 rules among them the proxy is not in the way; otherwise one of them must let the
+// request through (no L7 rules on the port, or a matching http rule).
+bool EngineImpl::cilium_http_allowed(uint32_t subject, const Endpoint* subject_endpoint,
+                                     Direction d, const Other& other, uint16_t port,
+                                     const HttpRequest& req, Decision& out) const {
+  const std::vector<ContainerPort>* dst_ports =
+      d == kIngress && subject_endpoint ? &subject_endpoint->pod.ports : other.dst_ports;
+  bool filtered = false;
+  for (uint32_t pi : sides_[d][subject].np) {
+    const CompiledPolicy& p = policies_[pi];
+    for (const CompiledRule& r : d == kIngress ? p.ingress : p.egress) {
+      if (r.action != RuleAction::Allow || !port_matches(r, Protocol::TCP, port, dst_ports) ||
+          !peer_matches(r, other, subject_endpoint))
+        continue;
+      if (!r.cilium || !r.cilium->l7) return true;  // an L4 allow: every request
+      for (const CiliumL7Entry& e : r.cilium->l7_entries) {
+        CompiledRule ports;
+        ports.all_ports = e.all_ports;
+        ports.ports = e.ports;
+        if (!port_matches(ports, Protocol::TCP, port, dst_ports)) continue;
+        if (!e.l7) return true;
+        filtered = true;
+        for (const CiliumHttpMatch& h : e.http) {
+          if (h.invalid || h.header_conditions) continue;
+          if (full_match(h.method, req.method) && full_match(h.path, req.path) &&
+              full_match(h.host, req.host)) {
+            out.policy = p.ref;
+            out.rule_index = r.index;
+            out.rule_name = r.name;
+            out.rule_line = h.line ? h.line : r.line;
+            return true;
+          }
+        }
+      }
+    }
+  }
+  if (!filtered) return true;
+  out.allowed = false;
+  out.notes.push_back("no L7 http rule allows " + std::string(req.method) + " " +
+                      std::string(req.path) + " on port " + std::to_string(port));
+  return false;
+}
+
+Verdict EngineImpl::evaluate_http(const Peer& src, const Peer& dst, uint16_t port,
+                                  const HttpRequest& req) const {
+  Verdict v = evaluate(src, dst, Protocol::TCP, port);
+  if (!v.allowed || v.egress.tier == DecisionTier::Loopback) return v;
+  Other to, from;
+  const Endpoint* src_ep = src.endpoint ? &endpoints_[*src.endpoint] : nullptr;
+  const Endpoint* dst_ep = dst.endpoint ? &endpoints_[*dst.endpoint] : nullptr;
+  if (dst_ep) {
+    to.identity = endpoint_identity_[*dst.endpoint];
+    to.dst_ports = &dst_ep->pod.ports;
+    to.endpoint = dst_ep;
+  } else {
+    to.ip = dst.ip;
+  }
+  if (src_ep) {
+    from.identity = endpoint_identity_[*src.endpoint];
+    from.endpoint = src_ep;
+  } else {
+    from.ip = src.ip;
+  }
+  if (src_ep && v.egress.tier == DecisionTier::NetworkPolicy &&
+      !cilium_http_allowed(endpoint_identity_[*src.endpoint], src_ep, kEgress, to, port, req,
+                           v.egress))
+    v.allowed = false;
+  if (dst_ep && v.ingress.tier == DecisionTier::NetworkPolicy &&
+      !cilium_http_allowed(endpoint_identity_[*dst.endpoint], dst_ep, kIngress, from, port, req,
+                           v.ingress))
+    v.allowed = false;
+  // Istio's sidecar (or ztunnel) of the destination decides after the network has let the
+  // connection through.
+  if (v.allowed && dst_ep && !istio_policies_.empty() &&
+      !istio_http_allowed(src, *dst.endpoint, port, req, v.ingress))
+    v.allowed = false;
+  return v;
 }
 
 }  // namespace stockade::engine_internal

@@ -514,6 +514,7 @@ void EngineImpl::compile_policies(const ClusterState& state) {
   for (const ClusterPolicy* p : admin) compile_cluster_policy(*p);
   for (const NetworkPolicy& p : state.network_policies) compile_network_policy(p, ns_of.at(p.ns));
   compile_cilium(state);
+  compile_istio(state);
   for (const ClusterPolicy* p : baseline) compile_cluster_policy(*p);
   // Policies added without compact() (a compiler that does not call it) are compacted here.
   for (CompiledPolicy& p : policies_) compact(p);

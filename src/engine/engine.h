@@ -191,6 +191,20 @@ struct UnusedRules {
   std::vector<RuleRef> skipped;   // not judged: over a limit
 };
 
+// An HTTP request on a connection (a Hubble L7 record), for the L7 rules that filter requests.
+struct HttpRequest {
+  std::string_view method;
+  std::string_view path;  // as the proxy sees it: path and query ("/api/v1/users/7?x=1")
+  std::string_view host;  // the authority, empty when unknown
+};
+
+// An address and a name a DNS answer gave it (Hubble DNS records), for toFQDNs rules.
+struct DnsName {
+  IpAddr ip;
+  std::string name;  // lower case, without the trailing dot
+  friend auto operator<=>(const DnsName&, const DnsName&) = default;
+};
+
 class PolicyEngine {
  public:
   // Compiles the policies of `state` over `endpoints` (normally build_endpoints(state)).
@@ -212,6 +226,16 @@ class PolicyEngine {
                            uint16_t port) const = 0;
   // Fast path: allowed or not, endpoints only.
   virtual bool allowed(uint32_t src, uint32_t dst, Protocol protocol, uint16_t port) const = 0;
+
+  // The verdict of an HTTP request to `port` (TCP): the connection's, then on each side that
+  // the NetworkPolicy tier allowed, the L7 rules of the Cilium policies that allow the
+  // connection (cilium.cc: a matching allow without L7 rules lets every request through), then
+  // the Istio AuthorizationPolicies of the destination (istio.cc).
+  virtual Verdict evaluate_http(const Peer& src, const Peer& dst, uint16_t port,
+                                const HttpRequest& req) const = 0;
+  // The names DNS answers gave external addresses, which toFQDNs rules match (Cilium learns
+  // them from the same answers). Call before verdicts are asked from several threads.
+  virtual void learn_dns(std::vector<DnsName> names) const = 0;
 
   // Whether any policy tier can deny traffic of this endpoint in each direction
   // (a NetworkPolicy selects it, or an admin/baseline policy applies to it).

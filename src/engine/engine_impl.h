@@ -279,6 +279,9 @@ class EngineImpl final : public PolicyEngine {
   Verdict evaluate(const Peer& src, const Peer& dst, Protocol protocol,
                    uint16_t port) const override;
   bool allowed(uint32_t src, uint32_t dst, Protocol protocol, uint16_t port) const override;
+  Verdict evaluate_http(const Peer& src, const Peer& dst, uint16_t port,
+                        const HttpRequest& req) const override;
+  void learn_dns(std::vector<DnsName> names) const override;
   Isolation isolation(uint32_t endpoint) const override;
   Isolation np_isolation(uint32_t endpoint) const override;
   std::optional<uint16_t> resolve_port(uint32_t dst, const PortQuery& q) const override;
@@ -347,6 +350,14 @@ class EngineImpl final : public PolicyEngine {
   bool is_own_node(const Endpoint& subject, const Other& other) const;
   bool peer_matches(const CompiledRule& r, const Other& o, const Endpoint* subject) const;
   bool cilium_peer_matches(const CompiledRule& r, const Other& o, const Endpoint* subject) const;
+  // cilium.cc / istio.cc: one side's L7 filter of an HTTP request (the side's L3/L4 verdict
+  // allowed it); false, with `out` saying why, when the request is refused.
+  bool cilium_http_allowed(uint32_t subject, const Endpoint* subject_endpoint, Direction d,
+                           const Other& other, uint16_t port, const HttpRequest& req,
+                           Decision& out) const;
+  bool istio_http_allowed(const Peer& src, uint32_t dst, uint16_t port, const HttpRequest& req,
+                          Decision& out) const;
+  void compile_istio(const ClusterState& state);
   // calico.cc: Calico's tiers for one side. True when a tier decided (`out` is set); false
   // when every tier that applies passed it on (the profile, or Cilium's rules, decide).
   bool decide_calico(uint32_t subject, const Endpoint* subject_endpoint, Direction d,
@@ -439,6 +450,11 @@ class EngineImpl final : public PolicyEngine {
   std::vector<std::string> cilium_keys_;  // per endpoint, from cilium_identity_keys
   // Node addresses, sorted, with the node's name: Cilium's entities tell nodes from the world.
   std::vector<std::pair<IpAddr, std::string>> node_by_ip_;
+  // toFQDNs: the names DNS answers gave addresses (learn_dns), sorted by address.
+  mutable std::vector<DnsName> dns_names_;
+  // istio.cc: the AuthorizationPolicies, and each endpoint's mesh identity (principal).
+  std::vector<IstioAuthorizationPolicy> istio_policies_;
+  std::vector<std::string> istio_principals_;
   std::vector<IpAddr> apiserver_ips_;  // kube-apiserver entity: the kubernetes Service's endpoints
   bool calico_mode_ = false;  // the input holds Calico policies: every policy in Calico's tiers
   std::vector<CalicoTierInfo> calico_tiers_;

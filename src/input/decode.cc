@@ -79,6 +79,9 @@ void Decoder<N>::object(const N& obj, const std::string& kind, const std::string
     if (kind == name) return workload(obj, wk);
   if (std::string k = unmodelled_policy_kind(kind, api_version); !k.empty()) {
     ctx_.state->unevaluated_policies[k]++;
+    // Istio's: HTTP request verdicts read it (engine/istio.cc); connections still ignore it.
+    if (kind == "AuthorizationPolicy" && api_version.starts_with("security.istio.io/"))
+      istio_policy(obj, api_version);
     return;
   }
   ctx_.state->skipped_kinds[kind]++;

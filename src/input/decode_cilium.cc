@@ -30,6 +30,28 @@ void Decoder<N>::cilium_list(const N& obj, std::string_view key, const std::stri
             [&](const N& item, const std::string& ip) { out->push_back(read(item, ip)); });
 }
 
+// rules.http entries (PortRuleHTTP): method, path, host are regular expressions the proxy
+// matches; headers and headerMatches are kept as a count (records carry no headers).
+template <class N>
+std::vector<CiliumHttpRule> Decoder<N>::cilium_http_rules(const N& rules,
+                                                          const std::string& path) const {
+  std::vector<CiliumHttpRule> out;
+  each_item(rules, "http", path, [&](const N& h, const std::string& hp) {
+    if (!h.is_map()) fail(h, hp + ": expected an object");
+    check_fields(h, {"method", "path", "host", "headers", "headerMatches"}, hp);
+    CiliumHttpRule r;
+    r.method = opt_string(h, "method", hp + ".method");
+    r.path = opt_string(h, "path", hp + ".path");
+    r.host = opt_string(h, "host", hp + ".host");
+    r.line = h.line();
+    for (std::string_view key : {"headers", "headerMatches"})
+      if (auto v = h.get(key); v && v->is_seq())
+        v->items([&](const N&) { return ++r.header_conditions, true; });
+    out.push_back(std::move(r));
+  });
+  return out;
+}
+
 template <class N>
 std::vector<CiliumPortRule> Decoder<N>::cilium_ports(const N& r, const std::string& path,
                                                      bool deny) const {
@@ -99,6 +121,16 @@ std::vector<CiliumPortRule> Decoder<N>::cilium_ports(const N& r, const std::stri
         CiliumL7 l7;
         l7.kind = k == "l7" ? "l7proto" : std::string(k);
         if (v.is_seq()) v.items([&](const N&) { return ++l7.rules, true; });
+        if (k == "http") l7.http = cilium_http_rules(*rules, pp + ".rules.http");
+        if (k == "dns")
+          each_item(*rules, "dns", pp + ".rules.dns", [&](const N& d, const std::string& dp) {
+            check_fields(d, {"matchName", "matchPattern"}, dp);
+            std::string name = opt_string(d, "matchName", dp + ".matchName");
+            std::string pattern = opt_string(d, "matchPattern", dp + ".matchPattern");
+            if (name.empty() == pattern.empty())
+              fail(d, dp + ": exactly one of matchName or matchPattern is required");
+            l7.dns.push_back(name.empty() ? pattern : name);
+          });
         rule.l7.push_back(std::move(l7));
         return true;
       });

@@ -549,10 +549,13 @@ class Decoder {
   void cilium_list(const N& obj, std::string_view key, const std::string& path,
                    std::optional<std::vector<T>>& out, F&& read) const;
   std::vector<CiliumPortRule> cilium_ports(const N& r, const std::string& path, bool deny) const;
+  std::vector<CiliumHttpRule> cilium_http_rules(const N& rules, const std::string& path) const;
   CiliumRule cilium_rule(const N& r, const std::string& path, bool ingress, bool deny) const;
   Cidr cidr_or_address(const N& at, std::string_view text, const std::string& path) const;
   CiliumSpec cilium_spec(const N& s, const std::string& path, bool clusterwide) const;
   void cilium_policy(const N& obj, const std::string& kind, const std::string& api_version);
+  // ---- Istio (decode_istio.cc) -------------------------------------------------------------
+  void istio_policy(const N& obj, const std::string& api_version);
 
   void object(const N& obj, const std::string& kind, const std::string& api_version);
 };

@@ -32,9 +32,20 @@ struct CiliumPort {
 
 // Layer-7 rules of a toPorts entry, kept for L7-aware checks: the L3/L4 verdict only knows the
 // port is open to the proxy, which then filters requests.
+// One entry of rules.http (PortRuleHTTP): each field an extended regular expression that the
+// proxy matches against the whole value (Envoy's safe_regex: a full match); empty matches all.
+struct CiliumHttpRule {
+  std::string method, path, host;
+  // headers / headerMatches: conditions on request headers, which flow records do not carry.
+  size_t header_conditions = 0;
+  int line = 0;
+};
+
 struct CiliumL7 {
-  std::string kind;  // http, kafka, dns, l7proto
-  size_t rules = 0;  // entries under rules.<kind>
+  std::string kind;                  // http, kafka, dns, l7proto
+  size_t rules = 0;                  // entries under rules.<kind>
+  std::vector<CiliumHttpRule> http;  // kind http: the rules
+  std::vector<std::string> dns;      // kind dns: matchName / matchPattern as written
 };
 
 struct CiliumPortRule {

@@ -10,6 +10,7 @@
 
 #include "model/calico.h"
 #include "model/cilium.h"
+#include "model/istio.h"
 #include "model/objects.h"
 
 namespace stockade {
@@ -26,6 +27,9 @@ struct ClusterState {
   std::vector<CiliumPolicy> cilium_policies;  // CiliumNetworkPolicy, CiliumClusterwide…
   std::vector<CalicoPolicy> calico_policies;  // Calico's (Global)NetworkPolicy, staged too
   std::vector<CalicoTier> calico_tiers;
+  // Istio's AuthorizationPolicies: HTTP request verdicts only (also counted, for connections,
+  // in unevaluated_policies).
+  std::vector<IstioAuthorizationPolicy> istio_policies;
   std::vector<CalicoNetworkSet> calico_network_sets;  // NetworkSet, GlobalNetworkSet
   std::vector<Ingress> ingresses;
   std::vector<GatewayRoute> routes;     // Gateway API routes

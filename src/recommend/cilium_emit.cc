@@ -180,7 +180,15 @@ ojson cilium_ports_json(const std::vector<CiliumPortRule>& rules) {
       if (p.protocol) j["protocol"] = std::string(to_string(*p.protocol));
       ports.push_back(std::move(j));
     }
-    a.push_back({{"ports", std::move(ports)}});
+    ojson entry = {{"ports", std::move(ports)}};
+    for (const CiliumL7& l7 : pr.l7)
+      if (l7.kind == "dns") {  // the DNS visibility rule of toFQDNs (fqdn.h)
+        ojson dns = ojson::array();
+        for (const std::string& d : l7.dns)
+          dns.push_back({{d.find('*') == std::string::npos ? "matchName" : "matchPattern", d}});
+        entry["rules"] = {{"dns", std::move(dns)}};
+      }
+    a.push_back(std::move(entry));
   }
   return a;
 }
@@ -226,6 +234,13 @@ ojson cilium_rules_json(const std::vector<CiliumRule>& rules,
       j[dir + "CIDRSet"] = std::move(list);
     }
     if (r.entities) j[dir + "Entities"] = *r.entities;
+    if (!r.fqdns.empty()) {
+      ojson list = ojson::array();
+      for (const std::string& f : r.fqdns)
+        list.push_back({{f.find('*') == std::string::npos ? "matchName" : "matchPattern", f}});
+      if (!note(0).empty()) j["#"] = note(0);
+      j["toFQDNs"] = std::move(list);
+    }
     if (r.to_ports) j["toPorts"] = cilium_ports_json(*r.to_ports);
     a.push_back(std::move(j));
   }

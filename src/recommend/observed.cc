@@ -99,6 +99,7 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
   EdgeGraph graph(state, engine.endpoints(), go);
   std::optional<EdgeGraph> outside;
   if (options.since_ns || options.until_ns) outside.emplace(state, engine.endpoints(), go);
+  L7Collector l7(engine, graph);
   FlowReadOptions read = options.read;
   read.peer_hint = [&graph](const FlowPeer& p) { return graph.hint(p); };
   // Past the cap the read ends at once (an endless stream too), unless the caller watches
@@ -124,6 +125,8 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
             if (f.time_ns > out.last_ns) out.last_ns = f.time_ns;
           }
           graph.add(f);
+          if (f.l7_info) [[unlikely]]
+            l7.add(f);
           check_cap(graph);
         },
         out.read_stats);
@@ -137,6 +140,8 @@ Result<Observed> observe(const ClusterState& state, const PolicyEngine& engine,
         "(--since/--until, fewer files) or raise the cap (0: no limit)");
   out.records = out.read_stats.records;
   collect(state, engine, graph, outside ? &*outside : nullptr, out);
+  out.l7 = l7.finish();
+  if (!out.l7.dns.empty()) engine.learn_dns(out.l7.names());
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include "flow/edge_graph.h"
 #include "input/flow_reader.h"
 #include "model/cluster_state.h"
+#include "recommend/l7_observed.h"
 
 namespace stockade {
 
@@ -62,6 +63,9 @@ struct Observed {
   // (distinct names), and why for the first few (EdgeGraph::resolution_notes).
   uint64_t unresolved_pods = 0;
   std::vector<std::string> resolution_notes;
+  // What the L7 records of the window said (HTTP requests, DNS answers). observe_flows gives
+  // the DNS names to the engine (PolicyEngine::learn_dns) so that toFQDNs rules match.
+  ObservedL7 l7;
 };
 
 // Reads every path into one Observed. Errors: unreadable input, malformed lines with strict.

@@ -1,5 +1,7 @@
 #include "recommend/pipeline.h"
 
+#include "recommend/fqdn.h"
+
 #include <fmt/format.h>
 
 #include <utility>
@@ -64,6 +66,7 @@ Result<ProvedRecommendation> prove_recommendation(const ClusterState& state,
   if (kind == RecommendKind::Cilium) {
     p.cilium = to_cilium(rec, state, current.endpoints());
     if (!p.cilium.error.empty()) return make_error(p.cilium.error);
+    p.fqdn_addresses = use_fqdns(p.cilium, obs.l7);
     p.after_state = with_cilium_recommendation(state, p.cilium, ro.replace);
   } else if (kind == RecommendKind::Calico) {
     p.calico = to_calico(rec, state.calico_network_sets);
@@ -73,6 +76,7 @@ Result<ProvedRecommendation> prove_recommendation(const ClusterState& state,
     p.after_state = with_recommendation(state, rec, ro.replace);
   }
   p.after = PolicyEngine::compile(p.after_state, build_endpoints(p.after_state));
+  if (!obs.l7.dns.empty()) p.after->learn_dns(obs.l7.names());  // toFQDNs, as Cilium learns
   p.check = self_check(current, *p.after, obs, rec, ro);
   return p;
 }

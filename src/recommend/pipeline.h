@@ -53,6 +53,7 @@ LearningWindow learning_window(const Observed& observed, const RecommendOptions&
 struct ProvedRecommendation {
   RecommendKind kind = RecommendKind::NetworkPolicy;
   CiliumRecommendation cilium;  // with RecommendKind::Cilium
+  size_t fqdn_addresses = 0;    // Cilium: external addresses written as DNS names (fqdn.h)
   CalicoRecommendation calico;  // with RecommendKind::Calico
   ClusterState after_state;
   std::unique_ptr<PolicyEngine> after;
