@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "detect/detect.h"
 #include "input/hubble_relay.h"
 #include "server/admission.h"
 #include "server/state.h"
@@ -76,6 +77,8 @@ struct HttpOptions {
   std::function<void(const std::string&)> log;
   // POST /api/v1/apply in a cluster (null: the objects come from files, nothing to apply to).
   ApplyHandler apply;
+  // The threat detectors fed by the flows and agent batches taken in (server/detect_feed.h).
+  detect::Thresholds detect;
   // The Hubble Relay follower's counters, for /metrics (null: none is followed).
   std::function<input::RelayCounters()> relay;
 };
