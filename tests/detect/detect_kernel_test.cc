@@ -144,13 +144,18 @@ TEST(DetectKernel, AgentEventsOfAScanASweepAndTwoFloodsAreDetected) {
      }
    }).join();
 
-  // Wait until the agent has written what it saw (generously), then stop it.
+  // Wait until the agent has written what it saw: the counts past the thresholds and still for
+  // two seconds (generously: up to two minutes on a busy machine), then stop it.
   const std::string ns = "\"netns\":" + std::to_string(a.inode());
-  for (int i = 0; i < 1200; ++i) {
+  size_t last = 0;
+  int still = 0;
+  for (int i = 0; i < 1200 && still < 20; ++i) {
     const std::string text = test::slurp(events);
-    if (count_lines(text, ns, "\"ip\":\"192.0.2.99\"") >= 1200 &&
-        (!udp || count_lines(text, ns, "\"port\":5353") >= 2500))
-      break;
+    const size_t syn = count_lines(text, ns, "\"ip\":\"192.0.2.99\"");
+    const size_t dgrams = udp ? count_lines(text, ns, "\"port\":5353") : 0;
+    const bool enough = syn >= 1000 && (!udp || dgrams >= 2000);
+    still = enough && syn + dgrams == last ? still + 1 : 0;
+    last = syn + dgrams;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ::kill(agent, SIGINT);
