@@ -791,6 +791,10 @@ Result<int> HttpServer::bind() {
   return port;
 }
 
+void HttpServer::detect_records(std::string_view body) {
+  impl_->detect.records(body);
+}
+
 void HttpServer::run() {
   impl_->server->listen_after_bind();
 }

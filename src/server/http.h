@@ -92,6 +92,9 @@ class HttpServer {
 
   // Binds the listening socket; returns the port (the chosen one when options.port is 0).
   Result<int> bind();
+  // Flow records taken in elsewhere (the Hubble Relay follower), after they are kept: fed to
+  // the threat detectors as POST /api/v1/flows bodies are.
+  void detect_records(std::string_view body);
   // Serves until stop() (from another thread or a signal thread); requests in flight finish.
   void run();
   void stop();
