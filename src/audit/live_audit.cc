@@ -229,6 +229,14 @@ Result<BatchReport> LiveAudit::record(const PolicyEngine& engine, const Observed
   return report;
 }
 
+Result<void> LiveAudit::append_events(const std::vector<store::AuditEvent>& events) {
+  if (events.empty()) return {};
+  std::lock_guard lock(mu_);
+  if (auto r = store_.append_audit(events); !r) return r;
+  counters_.events += events.size();
+  return {};
+}
+
 Result<std::vector<store::Baseline>> LiveAudit::settle() {
   std::lock_guard lock(mu_);
   std::vector<store::Baseline> changed;

@@ -79,6 +79,10 @@ class LiveAudit {
   Result<BatchReport> record(const PolicyEngine& engine, const Observed& observed,
                              const std::optional<store::AgentSequence>& agent);
 
+  // Audit events raised elsewhere (the threat detectors, src/server/detect_feed.h): appended
+  // to the store and counted with the audit's own.
+  Result<void> append_events(const std::vector<store::AuditEvent>& events);
+
   // Learning baselines quiet for the quiet period become stable; the ones changed.
   Result<std::vector<store::Baseline>> settle();
 

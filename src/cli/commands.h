@@ -20,5 +20,6 @@ Runner register_recommend(CLI::App& app);
 Runner register_scan(CLI::App& app);
 Runner register_serve(CLI::App& app);
 Runner register_guardrails(CLI::App& app);
+Runner register_detect(CLI::App& app);
 
 }  // namespace stockade::cli

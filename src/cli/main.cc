@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
       {"map", register_map(app)},
       {"verify", register_verify(app)},
       {"recommend", register_recommend(app)},
+      {"detect", register_detect(app)},
       {"scan", register_scan(app)},
       {"apply", register_apply(app)},
       {"agent", register_agent(app)},

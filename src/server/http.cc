@@ -16,7 +16,9 @@
 #include "model/flow.h"
 #include "server/console_html.h"
 #include "server/console_routes.h"
+#include "server/detect_feed.h"
 #include "server/openapi.h"
+#include "server/shadow.h"
 #include "store/store.h"
 
 namespace stockade::server {
@@ -88,7 +90,9 @@ std::pair<std::string, std::string> access_attributes(std::string_view method,
   std::string resource(rest.substr(0, rest.find('/')));
   if (resource == "agent") resource = "agentbatches";
   if (resource == "openapi.json") resource = "openapi";
-  std::string verb = method == "GET" || method == "HEAD" ? "get" : "create";
+  std::string verb = method == "GET" || method == "HEAD" ? "get"
+                     : method == "DELETE"                ? "delete"
+                                                         : "create";
   if (resource == "baselines" && method == "POST") verb = "update";
   return {verb, resource};
 }
@@ -191,6 +195,8 @@ struct HttpServer::Impl {
   std::map<int, uint64_t> responses;
   Admission admission{state, options.admission, options.log};
   ConsoleRoutes console{state, options.threads};  // GET /api/v1/events, /api/v1/posture
+  DetectFeed detect{state, options.detect};       // threat signals: audit events, metrics
+  ShadowRoutes shadow{state, options.apply, [] { return t_requester; }};  // /api/v1/shadow
 
   Impl(ServerState& s, HttpOptions o) : state(s), options(std::move(o)) {}
 
@@ -368,7 +374,11 @@ void HttpServer::Impl::routes() {
     const auto c = state.counters();
     std::optional<input::RelayCounters> relay;
     if (options.relay) relay = options.relay();
-    res.set_content(render_metrics(c, state.ready(), by_code, relay ? &*relay : nullptr),
+    res.set_content(render_metrics(c, state.ready(), by_code, relay ? &*relay : nullptr) +
+                        detect.metrics() +
+                        "# HELP stockade_shadow_staged_sets Policy sets staged (shadow mode).\n"
+                        "# TYPE stockade_shadow_staged_sets gauge\nstockade_shadow_staged_sets " +
+                        std::to_string(shadow.staged()) + "\n",
                     "text/plain; version=0.0.4; charset=utf-8");
   });
   s.Post("/api/v1/flows",
@@ -377,6 +387,7 @@ void HttpServer::Impl::routes() {
   s.Get("/api/v1/map",
         [this](const httplib::Request& req, httplib::Response& res) { get_map(req, res); });
   console.add(s);
+  shadow.add(s);
   s.Get("/api/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(openapi_document(), "application/json");
   });
@@ -477,6 +488,7 @@ void HttpServer::Impl::post_flows(const httplib::Request& req, httplib::Response
     log({{"level", "error"}, {"msg", "ingest failed"}, {"error", r.error().str()}});
     return send_error(res, 503, r.error().str());
   }
+  detect.records(body);
   nlohmann::json out = {{"accepted", r->accepted}, {"skipped", r->skipped}};
   if (!r->problems.empty()) {
     nlohmann::json problems = nlohmann::json::array();
@@ -510,6 +522,7 @@ void HttpServer::Impl::post_agent_batch(const httplib::Request& req, httplib::Re
     log({{"level", "error"}, {"msg", "agent batch not kept"}, {"error", r.error().str()}});
     return send_error(res, 503, r.error().str());
   }
+  if (r->stored) detect.batch(body);
   nlohmann::json out = {
       {"stored", r->stored}, {"edges", r->edges}, {"next_interval_ms", options.agent_interval_ms}};
   res.set_content(dump(out), "application/json");
@@ -779,6 +792,10 @@ Result<int> HttpServer::bind() {
          {"tls", tls},
          {"auth", i.options.token.empty() ? "none" : "bearer token"}});
   return port;
+}
+
+void HttpServer::detect_records(std::string_view body) {
+  impl_->detect.records(body);
 }
 
 void HttpServer::run() {

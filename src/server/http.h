@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "detect/detect.h"
 #include "input/hubble_relay.h"
 #include "server/admission.h"
 #include "server/state.h"
@@ -76,6 +77,8 @@ struct HttpOptions {
   std::function<void(const std::string&)> log;
   // POST /api/v1/apply in a cluster (null: the objects come from files, nothing to apply to).
   ApplyHandler apply;
+  // The threat detectors fed by the flows and agent batches taken in (server/detect_feed.h).
+  detect::Thresholds detect;
   // The Hubble Relay follower's counters, for /metrics (null: none is followed).
   std::function<input::RelayCounters()> relay;
 };
@@ -89,6 +92,9 @@ class HttpServer {
 
   // Binds the listening socket; returns the port (the chosen one when options.port is 0).
   Result<int> bind();
+  // Flow records taken in elsewhere (the Hubble Relay follower), after they are kept: fed to
+  // the threat detectors as POST /api/v1/flows bodies are.
+  void detect_records(std::string_view body);
   // Serves until stop() (from another thread or a signal thread); requests in flight finish.
   void run();
   void stop();

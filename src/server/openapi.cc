@@ -95,7 +95,7 @@ constexpr const char* kDocument = R"json({
         "409": {"description": "conflicts with other field managers (nothing applied), or no cluster to apply to", "content": {"application/json": {}}},
         "422": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
     "/api/v1/audit": {"get": {
-      "summary": "Audit events in time order: denied edges and edges outside a locked baseline",
+      "summary": "Audit events in time order: denied edges, edges outside a locked baseline, and threat signals (port scans, host sweeps, SYN/UDP/ICMP floods; detail: the signal as stockade detect -o json prints it)",
       "parameters": [
         {"name": "since", "in": "query", "schema": {"type": "string"}},
         {"name": "until", "in": "query", "schema": {"type": "string"}},
@@ -104,7 +104,7 @@ constexpr const char* kDocument = R"json({
       "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {"type": "object", "required": ["events"], "properties": {
         "events": {"type": "array", "items": {"type": "object", "properties": {
           "id": {"type": "integer"}, "time": {"type": "string", "format": "date-time"},
-          "kind": {"type": "string", "enum": ["denied", "outside-baseline"]},
+          "kind": {"type": "string", "enum": ["denied", "outside-baseline", "port-scan", "host-sweep", "syn-flood", "udp-flood", "icmp-flood"]},
           "src": {"type": "string"}, "dst": {"type": "string"}, "protocol": {"type": "string"},
           "port": {"type": "integer"}, "process": {"type": "string"}, "detail": {"type": "object"}}}},
         "next": {"type": "string"}}}}}},
@@ -130,6 +130,32 @@ constexpr const char* kDocument = R"json({
         "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
         "413": {"$ref": "#/components/responses/Error"}, "429": {"$ref": "#/components/responses/Error"},
         "503": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/shadow": {"get": {
+      "summary": "Staged (shadow) policy sets, each with the summary of its counts since it was staged",
+      "responses": {"200": {"description": "{\"staged\":[{name, staged_at, staged_by, policies, summary}]}", "content": {"application/json": {}}}, "401": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/shadow/{name}": {
+      "post": {
+        "summary": "Stage a policy set under a name (or replace the set of that name): evaluated against incoming traffic, not applied",
+        "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"}}],
+        "requestBody": {"required": true, "content": {"application/yaml": {}, "application/json": {}}},
+        "responses": {"201": {"description": "staged", "content": {"application/json": {}}}, "200": {"description": "replaced", "content": {"application/json": {}}},
+          "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}},
+      "get": {
+        "summary": "What the staged set would do to the traffic kept since it was staged (or since): per policy and rule, the edges it would allow and block, with examples; the edges it would newly block or allow",
+        "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}},
+          {"name": "since", "in": "query", "description": "RFC 3339 or a duration before now (default: when staged)", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "{name, staged_at, since, policies:[{kind, namespace, name, allowed, blocked, rules:[{direction, rule, what, allowed, blocked, examples}]}], summary:{edges, allowed, blocked, newly_blocked, newly_allowed, records}}", "content": {"application/json": {}}},
+          "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
+      "delete": {
+        "summary": "Drop a staged set",
+        "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "{\"deleted\": name}", "content": {"application/json": {}}}, "404": {"$ref": "#/components/responses/Error"}}}},
+    "/api/v1/shadow/{name}/promote": {"post": {
+      "summary": "Apply the staged set as POST /api/v1/apply does (as the requesting user); once applied (not a dry run) it is no longer staged; 409 when the server reads files rather than a cluster",
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "dryRun", "in": "query", "schema": {"type": "string", "enum": ["All"]}}],
+      "responses": {"200": {"description": "what stockade apply -o json prints", "content": {"application/json": {}}},
+        "404": {"$ref": "#/components/responses/Error"}, "409": {"description": "conflicts, or no cluster to apply to", "content": {"application/json": {}}}}}},
     "/admission/validate": {"post": {
       "summary": "Validating webhook (AdmissionReview v1): a policy change that would deny observed traffic is refused (--admission enforce) or warned about (warn)",
       "security": [],

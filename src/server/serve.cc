@@ -299,15 +299,19 @@ Result<void> serve(ServeConfig c) {
           " endpoints; " + std::to_string(journal.batches()) + " journaled batches replayed");
 
   std::unique_ptr<input::RelayFollower> relay;
+  HttpServer* detectors = nullptr;  // set before the follower starts
   if (!c.relay.address.empty()) {
-    relay =
-        std::make_unique<input::RelayFollower>(c.relay, [&state, &log_msg](std::string_view body) {
+    relay = std::make_unique<input::RelayFollower>(
+        c.relay, [&state, &log_msg, &detectors](std::string_view body) {
           if (auto r = state.ingest(body); !r)
             log_msg("flows from Hubble Relay not kept: " + r.error().str());
+          else if (detectors)
+            detectors->detect_records(body);
         });
     c.http.relay = [&relay] { return relay->counters(); };
   }
   HttpServer http(state, c.http);
+  detectors = &http;
   if (auto bound = http.bind(); !bound) return tl::unexpected<Error>(bound.error());
 
   Rebuilder rebuilder(state, log_msg);

@@ -140,13 +140,17 @@ void follow_and_compare(size_t break_after, const std::string& name) {
       auto r = c.Get("/metrics");
       if (r) metrics = r->body;
       if (metric(metrics, "stockade_flow_records_total") >= 1518 &&
-          metric(metrics, "stockade_hubble_relay_connected") == 1)
+          metric(metrics, "stockade_hubble_relay_connected") == 1 &&
+          metric(metrics, "stockade_detect_counted_total\\{source=\"records\"\\}") > 900)
         break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     EXPECT_EQ(metric(metrics, "stockade_flow_records_total"), 1518u) << metrics;
     EXPECT_EQ(metric(metrics, "stockade_hubble_relay_flows_total"), 1518u);
     EXPECT_EQ(metric(metrics, "stockade_hubble_relay_connected"), 1u);
+    // The threat detectors counted them too (the demo's connection starts and replies).
+    EXPECT_GT(metric(metrics, "stockade_detect_counted_total\\{source=\"records\"\\}"), 900u)
+        << metrics;
     EXPECT_GE(metric(metrics, "stockade_hubble_relay_lost_events_total"), 3u);
     const std::string cli =
         stockade::test::run_command(std::string(STOCKADE_BINARY) + " map -f " +

@@ -384,6 +384,9 @@ TEST(Serve, OpenApiDocumentListsWhatTheServerAnswers) {
     if (path == "/api/v1/simulate")
       return std::string(R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",)") +
              R"("metadata":{"name":"x","namespace":"shop"},"spec":{"podSelector":{}}})";
+    if (path.rfind("/api/v1/shadow/", 0) == 0)
+      return std::string(R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",)") +
+             R"("metadata":{"name":"x","namespace":"shop"},"spec":{"podSelector":{}}})";
     if (path != "/api/v1/agent/batches") return "{}\n";
     stockade::batch::AgentBatch b;
     b.node = "n";
@@ -411,11 +414,17 @@ TEST(Serve, OpenApiDocumentListsWhatTheServerAnswers) {
         EXPECT_EQ(status, 200) << path;
         continue;
       }
-      httplib::Result res = method == "get"
-                                ? c.Get(concrete.c_str())
+      // A staged set to read, drop or promote (operations run in any order).
+      if (path.rfind("/api/v1/shadow/", 0) == 0) {
+        ASSERT_LT(c.Post("/api/v1/shadow/data", post_body(path), "application/yaml")->status, 400);
+      }
+      httplib::Result res = method == "get" ? c.Get(concrete.c_str())
+                            : method == "delete"
+                                ? c.Delete(concrete.c_str())
                                 : c.Post(concrete.c_str(), post_body(path), "application/json");
       ASSERT_TRUE(res) << method << " " << path;
-      if (path == "/api/v1/apply") {  // objects from files: no cluster to apply to
+      if (path == "/api/v1/apply" || path == "/api/v1/shadow/{name}/promote") {
+        // Objects from files: no cluster to apply to.
         EXPECT_EQ(res->status, 409) << res->body;
         EXPECT_NE(res->body.find("nothing to apply to"), std::string::npos) << res->body;
         continue;
