@@ -5,19 +5,25 @@
 //
 //   # the agent's CPU per 1,000 connections/s (aggregation + encode + gzip), simulated time
 //   agent_batch_load --cost --rate 1000 --seconds 600
-//   # N agents x R connections/s each, posting in real time to a server (the lead's bar:
-//   # 5,000 agents x 1,000/s); prints batches/s, edges/s, answers, latency percentiles
+//   # N agents x R connections/s each, posting in real time to a server (issue 20's bar:
+//   # 5,000 agents x 1,000/s); every batch is formed first (in simulated time), then each is
+//   # posted when due, each agent's one at a time and in order, 429/503 sent again after 1 s
+//   # (as the agent's sender does); prints answers, latency percentiles and, with
+//   # --server-pid, the server's CPU over the run. bench/serve_load.sh runs it end to end.
 //   agent_batch_load --server http://127.0.0.1:8080 --agents 5000 --rate 1000 --seconds 60
+//     --window 10 --server-pid PID
 //
 // Each simulated node runs `--pods` pods, each talking to 5 of `--peers` destinations (pods
 // elsewhere, Services) on a handful of ports, with `--new-edge-rate` of the connections going
 // somewhere never seen (churn: a new edge, an early batch of the new edges).
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -47,7 +53,9 @@ struct Args {
   int pods = 30, peers = 40;
   double new_edge_rate = 0.001;
   double window = 10;
-  int workers = 8;  // posting threads
+  int workers = 8;      // posting threads
+  int gen_threads = 2;  // planning the batches before the run
+  int server_pid = 0;   // its CPU is measured over the run
   bool cost = false;
 };
 
@@ -196,9 +204,179 @@ int run_cost(const Args& a) {
   return 0;
 }
 
-size_t discard(char*, size_t s, size_t n, void*) {
+size_t collect(char* p, size_t s, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(p, s * n);
   return s * n;
 }
+
+// One batch an agent formed: due (ns after the start) and its gzip body.
+struct Planned {
+  int64_t due;
+  int agent;
+  std::string body;
+  size_t edges;
+};
+
+// Every batch each agent forms over the run, in simulated time, before anything is sent: the
+// generator's CPU (5,000 aggregators at 1,000 events/s each is most of a core) is then not
+// taken from the server during the measurement.
+std::vector<Planned> plan(const Args& a, uint64_t& events) {
+  const int64_t step = static_cast<int64_t>(kSec / a.rate);
+  const int64_t t0 = int64_t{1767225600} * kSec, span = static_cast<int64_t>(a.seconds * kSec);
+  std::vector<Planned> out;
+  std::mutex mu;
+  std::atomic<int> next{0};
+  std::atomic<uint64_t> ev{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < std::max(1, a.gen_threads); ++th)
+    threads.emplace_back([&] {
+      std::vector<Planned> mine;
+      uint64_t n = 0;
+      for (int i; (i = next++) < a.agents;) {
+        agent::AggregatorOptions o;
+        o.node = "node-" + std::to_string(i);
+        o.boot_id = agent::new_boot_id();
+        o.window_ns = static_cast<int64_t>(a.window * kSec);
+        // Staggered windows, as agents started at different times.
+        const int64_t phase = static_cast<int64_t>(o.window_ns * (double(i) / a.agents));
+        Node node(i, a);
+        agent::Aggregator agg(o, t0 - phase);
+        for (int64_t t = t0 + step; t <= t0 + span; t += step) {
+          agg.add(node.next(t, a.new_edge_rate), t);
+          ++n;
+          if ((n & 63) != 0) continue;
+          if (auto b = agg.poll(t))
+            mine.push_back({t - t0, i, batch::gzip(batch::encode_json(*b)), b->edges.size()});
+        }
+      }
+      ev += n;
+      std::lock_guard lock(mu);
+      for (auto& p : mine) out.push_back(std::move(p));
+    });
+  for (auto& t : threads) t.join();
+  std::sort(out.begin(), out.end(), [](const Planned& x, const Planned& y) {
+    return x.due != y.due ? x.due < y.due : x.agent < y.agent;
+  });
+  events = ev;
+  return out;
+}
+
+// utime + stime of a process, in seconds (/proc/PID/stat fields 14 and 15).
+double process_cpu(int pid) {
+  if (pid <= 0) return 0;
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return 0;
+  char buf[2048];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');
+  if (!p) return 0;
+  unsigned long long ut = 0, st = 0;
+  // After ")": state (3) ... utime is field 14, stime 15.
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    return 0;
+  return double(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+int64_t now_ns_steady() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The percentile of a sorted vector.
+double pct(const std::vector<double>& v, double p) {
+  return v.empty() ? 0 : v[std::min(v.size() - 1, size_t(p * v.size()))];
+}
+
+// Real-time delivery of the planned batches as the agent's sender does it: each agent's
+// batches one at a time and in order, a 429/503 or a failure sent again after Retry-After (1 s).
+struct Delivery {
+  const Args& a;
+  const CurlLib& cu;
+  std::vector<Planned>& planned;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::deque<size_t>> queue;  // per agent: planned indexes due, not yet acked
+  std::vector<char> busy;
+  std::vector<int64_t> not_before;
+  std::deque<int> ready;
+  bool done = false;
+  uint64_t posts = 0, acked = 0, stored = 0, replays = 0, backoff = 0, failed = 0;
+  uint64_t wrong_interval = 0;
+  std::vector<double> post_ms, due_ms;  // one POST; from the batch's formation to its ack
+  std::vector<double> steady_ms;        // the same for batches formed after the first window
+
+  Delivery(const Args& args, const CurlLib& c, std::vector<Planned>& p)
+      : a(args), cu(c), planned(p), queue(a.agents), busy(a.agents), not_before(a.agents) {}
+
+  void enqueue_ready(int agent, int64_t now) {
+    if (!busy[agent] && !queue[agent].empty() && now >= not_before[agent]) {
+      busy[agent] = 1;
+      ready.push_back(agent);
+      cv.notify_one();
+    }
+  }
+  void worker(int64_t start) {
+    const std::string url = a.server + "/api/v1/agent/batches";
+    CURL* c = cu.easy_init();
+    curl_slist* h = cu.slist_append(nullptr, "Content-Type: application/json");
+    h = cu.slist_append(h, "Content-Encoding: gzip");
+    for (;;) {
+      int agent;
+      size_t idx;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return done || !ready.empty(); });
+        if (done) break;  // what is left is counted as never acknowledged
+        agent = ready.front();
+        ready.pop_front();
+        idx = queue[agent].front();
+      }
+      const Planned& b = planned[idx];
+      std::string answer;
+      cu.easy_setopt(c, CURLOPT_URL, url.c_str());
+      cu.easy_setopt(c, CURLOPT_HTTPHEADER, h);
+      cu.easy_setopt(c, CURLOPT_POSTFIELDS, b.body.data());
+      cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(b.body.size()));
+      cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+      cu.easy_setopt(c, CURLOPT_WRITEDATA, &answer);
+      cu.easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+      cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+      auto t0 = std::chrono::steady_clock::now();
+      CURLcode rc = cu.easy_perform(c);
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      long status = 0;
+      cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+      const int64_t now = now_ns_steady() - start;
+      std::lock_guard lock(mu);
+      ++posts;
+      busy[agent] = 0;
+      if (rc == CURLE_OK && status >= 200 && status < 300) {
+        ++acked;
+        if (answer.find("\"stored\":true") != std::string::npos)
+          ++stored;
+        else
+          ++replays;
+        const std::string want =
+            "\"next_interval_ms\":" + std::to_string(static_cast<int64_t>(a.window * 1000));
+        if (answer.find(want) == std::string::npos) ++wrong_interval;
+        post_ms.push_back(ms);
+        due_ms.push_back(double(now - b.due) / 1e6);
+        if (b.due >= static_cast<int64_t>(a.window * kSec)) steady_ms.push_back(due_ms.back());
+        queue[agent].pop_front();
+      } else {
+        (status == 429 || status == 503 ? backoff : failed) += 1;
+        not_before[agent] = now + kSec;  // Retry-After: 1
+      }
+      enqueue_ready(agent, now);
+    }
+    cu.slist_free_all(h);
+    cu.easy_cleanup(c);
+  }
+};
 
 int run_load(const Args& a) {
   auto lib = curl_lib();
@@ -206,125 +384,68 @@ int run_load(const Args& a) {
     std::fprintf(stderr, "agent_batch_load: %s\n", lib.error().str().c_str());
     return 2;
   }
-  const CurlLib& cu = **lib;
-  const std::string url = a.server + "/api/v1/agent/batches";
-  // Each agent: its own aggregator; events generated in simulated time as the clock passes.
-  struct Agent {
-    Node node;
-    agent::Aggregator agg;
-    int64_t t;  // events generated up to here
-  };
-  int64_t start = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-  std::vector<std::unique_ptr<Agent>> agents;
-  for (int i = 0; i < a.agents; ++i) {
-    agent::AggregatorOptions o;
-    o.node = "node-" + std::to_string(i);
-    o.boot_id = agent::new_boot_id();
-    o.window_ns = static_cast<int64_t>(a.window * kSec);
-    // Staggered windows, as agents started at different times.
-    int64_t phase = static_cast<int64_t>(o.window_ns * (double(i) / a.agents));
-    agents.push_back(
-        std::make_unique<Agent>(Agent{Node(i, a), agent::Aggregator(o, start - phase), start}));
-  }
-  std::mutex mu;
-  std::deque<std::string> queue;
-  std::atomic<bool> done{false};
-  std::atomic<uint64_t> posted{0}, ok{0}, backoff{0}, failed{0};
-  std::vector<double> latencies;
+  uint64_t events = 0, edges = 0;
+  auto g0 = std::chrono::steady_clock::now();
+  std::vector<Planned> planned = plan(a, events);
+  for (const auto& p : planned) edges += p.edges;
+  std::fprintf(stderr, "agent_batch_load: %zu batches planned in %.1f s; sending for %.0f s\n",
+               planned.size(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count(),
+               a.seconds);
+  Delivery d(a, **lib, planned);
+  const int64_t start = now_ns_steady();
   std::vector<std::thread> workers;
-  for (int w = 0; w < a.workers; ++w)
-    workers.emplace_back([&] {
-      CURL* c = cu.easy_init();
-      curl_slist* h = cu.slist_append(nullptr, "Content-Type: application/json");
-      h = cu.slist_append(h, "Content-Encoding: gzip");
-      for (;;) {
-        std::string body;
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          if (queue.empty()) {
-            if (done) break;
-          } else {
-            body = std::move(queue.front());
-            queue.pop_front();
-          }
-        }
-        if (body.empty()) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-          continue;
-        }
-        cu.easy_setopt(c, CURLOPT_URL, url.c_str());
-        cu.easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        cu.easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-        cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-        cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-        cu.easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-        cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        auto t0 = std::chrono::steady_clock::now();
-        CURLcode rc = cu.easy_perform(c);
-        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                        .count();
-        long status = 0;
-        cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        ++posted;
-        if (rc == CURLE_OK && status >= 200 && status < 300)
-          ++ok;
-        else if (status == 429 || status == 503)
-          ++backoff;
-        else
-          ++failed;
-        std::lock_guard<std::mutex> lock(mu);
-        latencies.push_back(ms);
-      }
-      cu.slist_free_all(h);
-      cu.easy_cleanup(c);
-    });
-  const int64_t step = static_cast<int64_t>(kSec / a.rate);
-  uint64_t batches = 0, edges = 0, events = 0;
-  double gen_cpu = 0;
-  const int64_t end = start + static_cast<int64_t>(a.seconds * kSec);
+  for (int w = 0; w < a.workers; ++w) workers.emplace_back([&] { d.worker(start); });
+  const double cpu0 = process_cpu(a.server_pid);
+  size_t next = 0;
+  int64_t drained_at = 0;
   for (;;) {
-    int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-    if (now >= end) break;
-    double c0 = cpu_seconds();
-    for (auto& ag : agents) {
-      for (; ag->t + step <= now; ag->t += step) {
-        ag->agg.add(ag->node.next(ag->t, a.new_edge_rate), ag->t);
-        ++events;
+    const int64_t now = now_ns_steady() - start;
+    {
+      std::lock_guard lock(d.mu);
+      for (; next < planned.size() && planned[next].due <= now; ++next)
+        d.queue[planned[next].agent].push_back(next);
+      bool idle = next == planned.size();
+      for (int i = 0; i < a.agents; ++i) {
+        d.enqueue_ready(i, now);
+        if (!d.queue[i].empty()) idle = false;
       }
-      if (auto b = ag->agg.poll(now)) {
-        ++batches;
-        edges += b->edges.size();
-        std::string body = batch::gzip(batch::encode_json(*b));
-        std::lock_guard<std::mutex> lock(mu);
-        queue.push_back(std::move(body));
+      if (idle || now > static_cast<int64_t>((a.seconds + 60) * kSec)) {
+        drained_at = now;
+        d.done = true;
+        d.cv.notify_all();
+        break;
       }
     }
-    gen_cpu += cpu_seconds() - c0;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  done = true;
+  const double cpu1 = process_cpu(a.server_pid);
   for (auto& w : workers) w.join();
-  std::sort(latencies.begin(), latencies.end());
-  auto pct = [&](double p) {
-    return latencies.empty()
-               ? 0.0
-               : latencies[std::min(latencies.size() - 1, size_t(p * latencies.size()))];
-  };
+  uint64_t unacked = 0;
+  for (const auto& q : d.queue) unacked += q.size();
+  for (auto* v : {&d.post_ms, &d.due_ms, &d.steady_ms}) std::sort(v->begin(), v->end());
+  const double span = double(drained_at) / kSec;
   std::printf(
-      "%d agents x %.0f connections/s for %.0f s: %llu events -> %llu batches (%.1f/s), %.1f "
-      "edges/batch\nposted %llu: %llu 2xx, %llu 429/503, %llu failed; POST latency ms p50 %.1f "
-      "p99 %.1f max %.1f\ngenerator CPU %.1f s (simulating the agents, not the server)\n",
-      a.agents, a.rate, a.seconds, static_cast<unsigned long long>(events),
-      static_cast<unsigned long long>(batches), batches / a.seconds,
-      batches ? double(edges) / batches : 0.0, static_cast<unsigned long long>(posted.load()),
-      static_cast<unsigned long long>(ok.load()), static_cast<unsigned long long>(backoff.load()),
-      static_cast<unsigned long long>(failed.load()), pct(0.5), pct(0.99),
-      latencies.empty() ? 0.0 : latencies.back(), gen_cpu);
-  return failed ? 1 : 0;
+      "%d agents x %.0f connections/s for %.0f s (window %.0f s, new-edge rate %g): %llu events "
+      "-> %zu batches (%.1f/s), %.1f edges/batch\n"
+      "posts %llu: %llu acknowledged (%llu stored, %llu replays), %llu 429/503, %llu failed; "
+      "%llu never acknowledged; %llu answers with another next_interval_ms\n"
+      "POST latency ms p50 %.1f p99 %.1f max %.1f; formed -> acknowledged ms p50 %.1f p99 %.1f "
+      "max %.1f (after the first window: p50 %.1f p99 %.1f)\n",
+      a.agents, a.rate, a.seconds, a.window, a.new_edge_rate,
+      static_cast<unsigned long long>(events), planned.size(), planned.size() / a.seconds,
+      planned.empty() ? 0.0 : double(edges) / planned.size(),
+      static_cast<unsigned long long>(d.posts), static_cast<unsigned long long>(d.acked),
+      static_cast<unsigned long long>(d.stored), static_cast<unsigned long long>(d.replays),
+      static_cast<unsigned long long>(d.backoff), static_cast<unsigned long long>(d.failed),
+      static_cast<unsigned long long>(unacked), static_cast<unsigned long long>(d.wrong_interval),
+      pct(d.post_ms, 0.5), pct(d.post_ms, 0.99), d.post_ms.empty() ? 0.0 : d.post_ms.back(),
+      pct(d.due_ms, 0.5), pct(d.due_ms, 0.99), d.due_ms.empty() ? 0.0 : d.due_ms.back(),
+      pct(d.steady_ms, 0.5), pct(d.steady_ms, 0.99));
+  if (a.server_pid > 0)
+    std::printf("server CPU %.1f s over %.1f s: %.1f%% of one core\n", cpu1 - cpu0, span,
+                span > 0 ? 100 * (cpu1 - cpu0) / span : 0.0);
+  return d.failed || unacked ? 1 : 0;
 }
 
 }  // namespace
@@ -358,6 +479,10 @@ int main(int argc, char** argv) {
       a.window = std::atof(val().c_str());
     else if (k == "--workers")
       a.workers = std::atoi(val().c_str());
+    else if (k == "--server-pid")
+      a.server_pid = std::atoi(val().c_str());
+    else if (k == "--gen-threads")
+      a.gen_threads = std::atoi(val().c_str());
     else if (k == "--cost")
       a.cost = true;
     else {

@@ -123,16 +123,51 @@ store::AuditEvent audit_event(const ObservedEdge& e, int64_t at, std::string kin
 
 Result<BatchReport> LiveAudit::record(const PolicyEngine& engine, const Observed& observed,
                                       const std::optional<store::AgentSequence>& agent) {
-  std::lock_guard lock(mu_);  // one batch at a time: "new edge" and the baselines stay exact
-  BatchReport report;
-  auto written = store_.write_batch(edge_batch(observed, agent));
+  auto reports = record_many(engine, {{&observed, agent}});
+  if (!reports) return tl::unexpected(reports.error());
+  return std::move(reports->front());
+}
+
+Result<std::vector<BatchReport>> LiveAudit::record_many(
+    const PolicyEngine& engine,
+    const std::vector<std::pair<const Observed*, std::optional<store::AgentSequence>>>& batches) {
+  std::lock_guard lock(mu_);  // one group at a time: "new edge" and the baselines stay exact
+  std::vector<store::EdgeBatch> edges;
+  for (const auto& [observed, agent] : batches) edges.push_back(edge_batch(*observed, agent));
+  auto written = store_.write_batches(edges);
   if (!written) return tl::unexpected(written.error());
-  if (!written->stored) {
-    report.stored = false;
-    return report;
-  }
-  const int64_t t = now();
+  std::vector<BatchReport> reports(batches.size());
   std::vector<store::AuditEvent> events;
+  std::vector<size_t> first_event(batches.size() + 1, 0);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    first_event[i] = events.size();
+    if (!(*written)[i].stored) {
+      reports[i].stored = false;
+      continue;
+    }
+    classify(engine, *batches[i].first, reports[i], events);
+  }
+  first_event[batches.size()] = events.size();
+  // The group's audit events in one transaction too.
+  Result<void> appended = events.empty() ? Result<void>{} : store_.append_audit(events);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    BatchReport& report = reports[i];
+    if (!appended && first_event[i + 1] > first_event[i])
+      report.problems.push_back(appended.error());
+    if (appended) report.events = first_event[i + 1] - first_event[i];
+    counters_.edges += report.edges;
+    counters_.allowed += report.allowed;
+    counters_.denied += report.denied;
+    counters_.outside_baseline += report.outside_baseline;
+    counters_.events += report.events;
+  }
+  counters_.known_edges = known_.size();
+  return reports;
+}
+
+void LiveAudit::classify(const PolicyEngine& engine, const Observed& observed, BatchReport& report,
+                         std::vector<store::AuditEvent>& events) {
+  const int64_t t = now();
   std::set<std::string, std::less<>> touched;  // namespaces with a new edge
   for (const ObservedEdge& e : observed.edges) {
     ++report.edges;
@@ -213,20 +248,6 @@ Result<BatchReport> LiveAudit::record(const PolicyEngine& engine, const Observed
     }
     b->second = *moved;
   }
-  if (!events.empty()) {
-    if (auto r = store_.append_audit(events); !r) {
-      report.problems.push_back(r.error());
-    } else {
-      report.events = events.size();
-    }
-  }
-  counters_.edges += report.edges;
-  counters_.allowed += report.allowed;
-  counters_.denied += report.denied;
-  counters_.outside_baseline += report.outside_baseline;
-  counters_.events += report.events;
-  counters_.known_edges = known_.size();
-  return report;
 }
 
 Result<void> LiveAudit::append_events(const std::vector<store::AuditEvent>& events) {

@@ -83,6 +83,12 @@ class LiveAudit {
   // to the store and counted with the audit's own.
   Result<void> append_events(const std::vector<store::AuditEvent>& events);
 
+  // Several batches stored in one transaction (group commit), then each classified as record()
+  // does, their audit events appended in one transaction: one report per batch, in order.
+  Result<std::vector<BatchReport>> record_many(
+      const PolicyEngine& engine,
+      const std::vector<std::pair<const Observed*, std::optional<store::AgentSequence>>>& batches);
+
   // Learning baselines quiet for the quiet period become stable; the ones changed.
   Result<std::vector<store::Baseline>> settle();
 
@@ -111,6 +117,9 @@ class LiveAudit {
 
  private:
   int64_t now() const;
+  // A stored batch's edges: known edges, baselines, verdicts; its audit events onto `events`.
+  void classify(const PolicyEngine& engine, const Observed& observed, BatchReport& report,
+                std::vector<store::AuditEvent>& events);
   std::string_view namespace_of(const PolicyEngine& engine, const ObservedPeer& p) const;
 
   store::Store& store_;

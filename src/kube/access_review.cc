@@ -70,8 +70,15 @@ Result<std::optional<UserInfo>> AccessReviewer::authenticate(
 
 Result<bool> AccessReviewer::authorize(const UserInfo& user, std::string_view verb,
                                        std::string_view resource, std::string* reason) {
-  std::string key =
-      user.username + '\n' + user.uid + '\n' + std::string(verb) + '\n' + std::string(resource);
+  return authorize(
+      user, ResourceAttributes{std::string(kAccessGroup), std::string(resource), std::string(verb)},
+      reason);
+}
+
+Result<bool> AccessReviewer::authorize(const UserInfo& user, const ResourceAttributes& what,
+                                       std::string* reason) {
+  std::string key = user.username + '\n' + user.uid + '\n' + what.verb + '\n' + what.group + '\n' +
+                    what.resource + '\n' + what.ns + '\n' + what.name;
   for (const std::string& g : user.groups) key += '\n' + g;
   const auto now = Clock::now();
   {
@@ -82,12 +89,12 @@ Result<bool> AccessReviewer::authorize(const UserInfo& user, std::string_view ve
       return it->second.yes;
     }
   }
-  nlohmann::json spec = {{"user", user.username},
-                         {"groups", user.groups},
-                         {"resourceAttributes",
-                          {{"group", std::string(kAccessGroup)},
-                           {"resource", std::string(resource)},
-                           {"verb", std::string(verb)}}}};
+  nlohmann::json attributes = {
+      {"group", what.group}, {"resource", what.resource}, {"verb", what.verb}};
+  if (!what.ns.empty()) attributes["namespace"] = what.ns;
+  if (!what.name.empty()) attributes["name"] = what.name;
+  nlohmann::json spec = {
+      {"user", user.username}, {"groups", user.groups}, {"resourceAttributes", attributes}};
   if (!user.uid.empty()) spec["uid"] = user.uid;
   auto j = review(
       client_, "/apis/authorization.k8s.io/v1/subjectaccessreviews",

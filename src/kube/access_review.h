@@ -29,6 +29,12 @@ struct UserInfo {
   std::vector<std::string> groups;
 };
 
+// What a SubjectAccessReview asks about: `verb` on `resource` of API group `group`, in namespace
+// `ns` ("" cluster-scoped or all), named `name` ("" any).
+struct ResourceAttributes {
+  std::string group, resource, verb, ns, name;
+};
+
 struct AccessReviewOptions {
   std::chrono::seconds allowed_ttl{60};  // authenticated tokens, allowed actions
   std::chrono::seconds denied_ttl{10};   // refused tokens and actions
@@ -47,6 +53,9 @@ class AccessReviewer {
   // SubjectAccessReview: may `user` `verb` the `resource` of group stockade.io? `reason` gets
   // the API server's reason when it gives one.
   Result<bool> authorize(const UserInfo& user, std::string_view verb, std::string_view resource,
+                         std::string* reason = nullptr);
+  // The same for any resource (the objects POST /api/v1/apply writes for the user).
+  Result<bool> authorize(const UserInfo& user, const ResourceAttributes& what,
                          std::string* reason = nullptr);
 
   struct Counters {

@@ -175,6 +175,11 @@ std::string ApplyObject::path() const {
   return base + (k ? k->resource : "") + "/" + name;
 }
 
+std::string ApplyObject::resource() const {
+  const KindPath* k = applied_kind(kind);
+  return k ? k->resource : "";
+}
+
 void use_served_versions(std::vector<ApplyObject>& objects, const std::set<std::string>& served) {
   for (ApplyObject& o : objects) {
     if (o.kind != "ClusterNetworkPolicy") continue;

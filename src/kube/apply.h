@@ -25,8 +25,9 @@ struct ApplyObject {
   std::string file;
   int line = 0;
   nlohmann::json body;
-  std::string path() const;   // the REST path of the object
-  std::string label() const;  // "NetworkPolicy shop/allow-web"
+  std::string path() const;      // the REST path of the object
+  std::string resource() const;  // its plural resource name: "networkpolicies"
+  std::string label() const;     // "NetworkPolicy shop/allow-web"
 };
 
 // Reads YAML/JSON files (multi-document, `kind: List`). Only NetworkPolicy

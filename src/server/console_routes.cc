@@ -9,7 +9,9 @@ namespace {
 
 EventStreams::Options stream_options(size_t threads) {
   EventStreams::Options o;
-  o.max_streams = std::max<size_t>(1, threads / 2);
+  // Half the worker threads, at most the default (4): the threads beyond are for agents'
+  // batches written together (group commit), not for more open streams.
+  o.max_streams = std::clamp<size_t>(threads / 2, 1, o.max_streams);
   return o;
 }
 

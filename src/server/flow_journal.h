@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 
@@ -30,9 +31,12 @@ class FlowJournal {
 
   // Appends one batch and syncs it to disk. On error nothing of it remains in the journal.
   Result<void> append(std::string_view body);
+  // Appends several batches with one write and one sync (group commit). On error nothing of
+  // them remains.
+  Result<void> append_many(const std::vector<std::string_view>& bodies);
 
-  // Removes the batch the last append() added (durably), when what had to follow it failed:
-  // the request is then refused, and a batch refused must not be replayed.
+  // Removes the batch(es) the last append() or append_many() added (durably), when what had to
+  // follow it failed: the request is then refused, and a batch refused must not be replayed.
   Result<void> drop_last();
 
   // Calls f with every batch body, in the order they were appended.
@@ -50,6 +54,7 @@ class FlowJournal {
   uint64_t batches_ = 0;
   uint64_t torn_ = 0;
   uint64_t before_last_ = 0;  // size_ before the last append
+  uint64_t last_count_ = 0;   // batches the last append added
 };
 
 }  // namespace stockade::server

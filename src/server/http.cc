@@ -548,7 +548,7 @@ void HttpServer::Impl::post_simulate(const httplib::Request& req, httplib::Respo
 }
 
 // Server-side apply of the body's policies, as `stockade apply` does it, as the requesting user
-// (the command's ApplyHandler: docs/notes/serve.md says why impersonation).
+// (the command's ApplyHandler: each object authorized for the user, docs/notes/serve.md).
 void HttpServer::Impl::post_apply(const httplib::Request& req, httplib::Response& res,
                                   const httplib::ContentReader& reader) {
   if (!options.apply)

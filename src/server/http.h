@@ -63,7 +63,9 @@ struct HttpOptions {
   size_t max_body = 32u << 20;    // after decompression; larger requests get 413
   int read_timeout_s = 30;        // a client that stops sending is cut off
   int write_timeout_s = 30;
-  size_t threads = 8;
+  // Requests served at once (one thread each, cpp-httplib): agent batches that arrive together
+  // are written together (group commit), so the group can be as large as this allows.
+  size_t threads = 64;
   // The window agents are told to use (next_interval_ms), and how many agent batches may be
   // taken in at once before the next gets 429 with Retry-After (back-pressure).
   int64_t agent_interval_ms = 10000;
@@ -72,7 +74,7 @@ struct HttpOptions {
   // GET /api/v1/recommendations: a learning window shorter than this is low confidence (as
   // `stockade recommend --min-window`).
   int64_t min_window_ns = int64_t{24} * 3600 * 1000000000;
-  size_t max_agent_batches_in_flight = 8;
+  size_t max_agent_batches_in_flight = 48;  // the other threads stay for reads
   // Receives one JSON object per line (requests, errors); null: no logs.
   std::function<void(const std::string&)> log;
   // POST /api/v1/apply in a cluster (null: the objects come from files, nothing to apply to).

@@ -85,7 +85,7 @@ constexpr const char* kDocument = R"json({
       "summary": "The object stockade scan -o json prints for the objects in force (default options): findings (the policy category included), suppressed findings, the ranked workloads, the summary",
       "responses": {"200": {"description": "the scan", "content": {"application/json": {}}}, "401": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
     "/api/v1/apply": {"post": {
-      "summary": "Server-side apply of the body's policies as stockade apply does it, as the requesting user (impersonation); 409 when the server reads files rather than a cluster",
+      "summary": "Server-side apply of the body's policies as stockade apply does it, for the requesting user (each object authorized for them by SubjectAccessReview, then written by the server); 409 when the server reads files rather than a cluster",
       "parameters": [
         {"name": "dryRun", "in": "query", "schema": {"type": "string", "enum": ["All"]}},
         {"name": "force", "in": "query", "description": "take over fields another field manager owns", "schema": {"type": "boolean"}}],

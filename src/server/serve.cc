@@ -273,11 +273,11 @@ Result<void> serve(ServeConfig c) {
         return review(*reviewer, token, verb, resource);
       };
     }
-    // Policies are applied as the user who asked (impersonation), or as the server itself for
-    // a --token-file holder.
-    c.http.apply = [client = c.cluster.get()](const std::string& body, bool dry_run, bool force,
-                                              const Requester& who) {
-      return apply_as(*client, body, dry_run, force, who);
+    // Policies are applied for the user who asked (each object authorized for them), or as the
+    // server itself for a --token-file holder.
+    c.http.apply = [client = c.cluster.get(), &reviewer](const std::string& body, bool dry_run,
+                                                         bool force, const Requester& who) {
+      return apply_as(*client, body, dry_run, force, who, reviewer.get());
     };
   }
   std::unique_ptr<kube::LiveState> live_state;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -213,6 +214,16 @@ Result<void> ServerState::rebuild() {
   // grows with the journal (docs/notes/serve.md).
   std::lock_guard lock(ingest_mutex_);
   observed_ = aggregate_journal(published, 0, 0, {std::begin(kAll), std::end(kAll)});
+  // What the graphs now count of each agent run (a batch journaled but never stored, the
+  // server killed in between, is counted by the replay: its resend must not count it again).
+  journaled_sequence_.clear();
+  if (batches_)
+    (void)batches_->replay([&](std::string_view body) {
+      if (auto b = batch::decode(body)) {
+        uint64_t& seq = journaled_sequence_[{b->node, b->boot_id}];
+        seq = std::max(seq, b->seq);
+      }
+    });
   counters_.records = observed_->records;
   counters_.malformed = observed_->malformed;
   counters_.batches = journal_.batches();
@@ -263,47 +274,144 @@ Result<IngestResult> ServerState::ingest(std::string_view body) {
   return out;
 }
 
+// One agent batch waiting for its group's commit.
+struct ServerState::PendingBatch {
+  batch::AgentBatch batch;
+  std::string_view body;
+  Result<AgentBatchResult> result = make_error(ErrorCode::Internal, "not committed");
+  bool done = false;
+};
+
 Result<AgentBatchResult> ServerState::ingest_batch(std::string_view body) {
   auto b = batch::decode(body);
   if (!b) return tl::unexpected<Error>(b.error());
+  // Group commit: the batches that arrive while a group is being written wait and go together
+  // in the next one (one journal sync, one store transaction). The first waiter without a
+  // leader writes the group, its own batch included.
+  PendingBatch p{std::move(*b), body};
+  std::unique_lock gl(group_mu_);
+  group_queue_.push_back(&p);
+  while (!p.done) {
+    if (group_leader_) {
+      group_cv_.wait(gl);
+      continue;
+    }
+    group_leader_ = true;
+    std::vector<PendingBatch*> group = std::move(group_queue_);
+    group_queue_.clear();
+    gl.unlock();
+    commit_group(group);
+    gl.lock();
+    for (PendingBatch* q : group) q->done = true;
+    group_leader_ = false;
+    group_cv_.notify_all();
+  }
+  return std::move(p.result);
+}
+
+void ServerState::commit_group(const std::vector<PendingBatch*>& group) {
   std::lock_guard lock(ingest_mutex_);
+  auto fail_all = [&](const Error& e) {
+    for (PendingBatch* p : group) p->result = tl::unexpected<Error>(e);
+  };
   if (!observed_)
-    return make_error(ErrorCode::Unavailable, "not ready: the cluster objects are not loaded yet");
+    return fail_all(
+        Error{"", 0, "not ready: the cluster objects are not loaded yet", ErrorCode::Unavailable});
   if (!audit_ || !batches_)
-    return make_error(ErrorCode::Unavailable, "agent batches need the store and a batch journal");
-  AgentBatchResult out;
-  // A replay of a batch stored before is acknowledged again and not journaled: the store
-  // holds each agent run's last sequence number.
-  auto last = audit_->last_sequence(b->node, b->boot_id);
-  if (!last) return tl::unexpected<Error>(last.error());
-  if (*last && b->seq <= **last) {
-    out.stored = false;
-    ++counters_.agent_replays;
-    return out;
-  }
-  if (auto r = batches_->append(body); !r) return tl::unexpected<Error>(r.error());
+    return fail_all(
+        Error{"", 0, "agent batches need the store and a batch journal", ErrorCode::Unavailable});
+  // A replay of a batch stored before is acknowledged again and not journaled: the store holds
+  // each agent run's last sequence number, read once per run and then followed here.
+  std::map<std::pair<std::string, std::string>, int64_t> taken;
+  std::vector<PendingBatch*> fresh;
   const Snapshot& snap = *observed_->snapshot;
-  ObserveOptions oo;
-  oo.max_external_nodes = 0;  // the batch's bounds bound them
-  auto obs = observe_batch(snap.state, *snap.engine, *b, oo);
-  Result<audit::BatchReport> report =
-      obs ? audit_->record(*snap.engine, *obs, store::AgentSequence{b->node, b->boot_id, b->seq})
-          : Result<audit::BatchReport>(tl::unexpected<Error>(obs.error()));
-  if (!report || !report->stored) {
-    // Refused by the store, or stored by a concurrent request in the meantime: not ours to keep.
-    if (auto d = batches_->drop_last(); !d) return tl::unexpected<Error>(d.error());
-    if (!report) return tl::unexpected<Error>(report.error());
-    out.stored = false;
-    ++counters_.agent_replays;
-    return out;
+  std::vector<stockade::Observed> observed;
+  observed.reserve(group.size());
+  for (PendingBatch* p : group) {
+    const batch::AgentBatch& b = p->batch;
+    const std::pair<std::string, std::string> run{b.node, b.boot_id};
+    auto it = taken.find(run);
+    if (it == taken.end()) {
+      if (auto c = last_sequence_.find(run); c != last_sequence_.end()) {
+        it = taken.emplace(run, c->second).first;
+      } else {
+        auto last = audit_->last_sequence(b.node, b.boot_id);
+        if (!last) {
+          p->result = tl::unexpected<Error>(last.error());
+          continue;
+        }
+        it = taken.emplace(run, *last ? static_cast<int64_t>(**last) : -1).first;
+      }
+    }
+    if (it->second >= 0 && static_cast<int64_t>(b.seq) <= it->second) {
+      p->result = AgentBatchResult{false, 0, std::nullopt};
+      ++counters_.agent_replays;
+      continue;
+    }
+    ObserveOptions oo;
+    oo.max_external_nodes = 0;  // the batch's bounds bound them
+    auto obs = observe_batch(snap.state, *snap.engine, b, oo);
+    if (!obs) {
+      p->result = tl::unexpected<Error>(obs.error());
+      continue;
+    }
+    it->second = static_cast<int64_t>(b.seq);
+    observed.push_back(std::move(*obs));
+    fresh.push_back(p);
   }
-  for (auto& g : observed_->graphs)
-    if (g) batch::add_to_graph(*b, *g);
-  out.edges = b->edges.size();
-  out.audit = std::move(*report);
-  ++counters_.agent_batches;
-  counters_.agent_edges += out.edges;
-  return out;
+  if (fresh.empty()) return;
+  if (!store_group(fresh, observed)) return;
+  for (const auto& [run, seq] : taken)
+    if (seq >= 0) last_sequence_[run] = seq;
+}
+
+bool ServerState::store_group(const std::vector<PendingBatch*>& fresh,
+                              const std::vector<stockade::Observed>& observed) {
+  auto fail = [&](const Error& e) {
+    for (PendingBatch* p : fresh) p->result = tl::unexpected<Error>(e);
+    return false;
+  };
+  std::vector<std::string_view> bodies;
+  std::vector<std::pair<const stockade::Observed*, std::optional<store::AgentSequence>>> rows;
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    const batch::AgentBatch& b = fresh[i]->batch;
+    bodies.push_back(fresh[i]->body);
+    rows.emplace_back(&observed[i], store::AgentSequence{b.node, b.boot_id, b.seq});
+  }
+  // Journal first, then the store: the journal holds every batch the store does (a batch
+  // journaled twice, after a crash between the two writes and the agent's resend, is replayed
+  // once). A group the store refuses is taken back out of the journal: refused means not kept.
+  if (auto r = batches_->append_many(bodies); !r) return fail(r.error());
+  const Snapshot& snap = *observed_->snapshot;
+  auto reports = audit_->record_many(*snap.engine, rows);
+  if (!reports) {
+    if (auto d = batches_->drop_last(); !d) return fail(d.error());
+    return fail(reports.error());
+  }
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    PendingBatch& p = *fresh[i];
+    audit::BatchReport& report = (*reports)[i];
+    AgentBatchResult out;
+    if (!report.stored) {
+      // Stored by another replica in the meantime: acknowledged, not counted here.
+      out.stored = false;
+      ++counters_.agent_replays;
+      p.result = out;
+      continue;
+    }
+    uint64_t& counted = journaled_sequence_[{p.batch.node, p.batch.boot_id}];
+    if (p.batch.seq > counted) {
+      for (auto& g : observed_->graphs)
+        if (g) batch::add_to_graph(p.batch, *g);
+      counted = p.batch.seq;
+    }
+    out.edges = p.batch.edges.size();
+    out.audit = std::move(report);
+    ++counters_.agent_batches;
+    counters_.agent_edges += out.edges;
+    p.result = std::move(out);
+  }
+  return true;
 }
 
 std::string ServerState::map_json(Granularity by, int64_t since_ns, int64_t until_ns,

@@ -10,8 +10,10 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -144,6 +146,13 @@ class ServerState {
   void replay(const std::vector<EdgeGraph*>& graphs, int64_t since_ns, int64_t until_ns,
               uint64_t& records, uint64_t& malformed) const;
 
+  struct PendingBatch;
+  // One group of agent batches under the ingest lock: replays answered, the rest stored.
+  void commit_group(const std::vector<PendingBatch*>& group);
+  // False: nothing of the group was kept (each batch's result says why).
+  bool store_group(const std::vector<PendingBatch*>& fresh,
+                   const std::vector<stockade::Observed>& observed);
+
   ObjectSource source_;
   FlowJournal& journal_;
   FlowJournal* batches_ = nullptr;
@@ -153,6 +162,17 @@ class ServerState {
   std::mutex rebuild_mutex_;         // one rebuild at a time
   mutable std::mutex ingest_mutex_;  // journal order = aggregation order; guards observed_
   std::unique_ptr<Observed> observed_;
+  // Group commit of agent batches (ingest_batch).
+  std::mutex group_mu_;
+  std::condition_variable group_cv_;
+  std::vector<PendingBatch*> group_queue_;
+  bool group_leader_ = false;
+  // Each agent run's last stored sequence as this server stored or read it (under the ingest
+  // lock); the store stays the authority (another replica may store a batch first).
+  std::map<std::pair<std::string, std::string>, int64_t> last_sequence_;
+  // Each agent run's highest sequence the graphs count (from the batch journal at the last
+  // rebuild, then each batch added).
+  std::map<std::pair<std::string, std::string>, uint64_t> journaled_sequence_;
   uint64_t generation_ = 0;
   Counters counters_;
 };

@@ -266,96 +266,63 @@ class SqlStore final : public Store {
   int schema_version() const override { return version_; }
 
   Result<WriteOutcome> write_batch(const EdgeBatch& batch) override {
-    if (auto r = check_batch(batch); !r) return tl::unexpected(r.error());
+    auto outs = write_batches({batch});
+    if (!outs) return tl::unexpected(outs.error());
+    return outs->front();
+  }
+
+  // Group commit: the batches' sequences checked in order (a later batch of the same agent run
+  // sees the earlier one taken), the edges of those taken merged and written once, one
+  // transaction, one sync.
+  Result<std::vector<WriteOutcome>> write_batches(const std::vector<EdgeBatch>& batches) override {
+    EdgeBatch all;
+    for (const EdgeBatch& b : batches) {
+      if (auto r = check_batch(b); !r) return tl::unexpected(r.error());
+    }
     const int64_t now = now_ns();
-    auto merged = merge_batch(batch, now);
-    if (!merged) return tl::unexpected(merged.error());
-    // Named references, not a structured binding: the lambda below captures them.
-    const auto& lifetime = merged->lifetime;
-    const auto& names = merged->names;
-
     std::unordered_map<std::string, int64_t> new_ids;
-    auto result = transact(true, [&](Connection& c) -> Result<WriteOutcome> {
+    auto result = transact(true, [&](Connection& c) -> Result<std::vector<WriteOutcome>> {
       new_ids.clear();
-      WriteOutcome out;
-      if (batch.agent) {
-        auto stored = stored_sequence(c, *batch.agent, now);
-        if (!stored) return tl::unexpected(stored.error());
-        if (*stored >= 0 && static_cast<int64_t>(batch.agent->sequence) <= *stored) {
-          out.stored = false;
-          out.last_sequence = static_cast<uint64_t>(*stored);
-          return out;
-        }
-      }
-
-      // Endpoint ids: from the cache, else inserted or looked up in one statement.
-      std::unordered_map<std::string, int64_t> ids;
-      Column name_col = text_column("name"), seen_col = int_column("first_seen");
-      {
-        std::lock_guard cache(cache_mu_);
-        for (const auto& n : names) {
-          if (auto it = endpoint_ids_.find(n); it != endpoint_ids_.end()) {
-            ids.emplace(n, it->second);
-          } else {
-            name_col.texts.push_back(n);
-            seen_col.ints.push_back(now);
+      std::vector<WriteOutcome> outs(batches.size());
+      std::map<std::pair<std::string, std::string>, int64_t> taken;  // run -> last sequence
+      EdgeBatch kept;
+      for (size_t i = 0; i < batches.size(); ++i) {
+        const EdgeBatch& b = batches[i];
+        if (b.agent) {
+          const auto& a = *b.agent;
+          auto [it, fresh] = taken.try_emplace({a.node, a.boot_id}, -1);
+          if (fresh) {
+            auto stored = stored_sequence(c, a, now);
+            if (!stored) return tl::unexpected(stored.error());
+            it->second = *stored;
           }
+          if (it->second >= 0 && static_cast<int64_t>(a.sequence) <= it->second) {
+            outs[i].last_sequence = static_cast<uint64_t>(it->second);
+            continue;  // a replay: stored = false
+          }
+          it->second = static_cast<int64_t>(a.sequence);
+          outs[i].last_sequence = a.sequence;
         }
-      }
-      if (!name_col.texts.empty()) {
-        auto rows = c.insert_many(
-            "endpoints", {name_col, seen_col},
-            "ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id, name");
-        if (!rows) return tl::unexpected(rows.error());
-        for (const auto& r : *rows) {
-          ids[as_text(r[1])] = as_int(r[0]);
-          new_ids[as_text(r[1])] = as_int(r[0]);
+        outs[i].stored = true;
+        std::set<EdgeName> distinct;
+        for (const auto& e : b.edges) {
+          distinct.emplace(e.src, e.dst, std::string(to_string(e.protocol)), e.port);
+          kept.edges.push_back(e);
         }
+        outs[i].edges = distinct.size();
       }
-      auto id_of = [&](const std::string& n) { return ids.at(n); };
-
-      // Lifetime rows, returning each edge's id.
-      std::vector<Column> cols = stats_columns(
-          {int_column("src"), int_column("dst"), text_column("protocol"), int_column("port")});
-      cols.push_back(int_column("stored_at"));
-      for (const auto& [key, s] : lifetime) {
-        cols[0].ints.push_back(id_of(std::get<0>(key)));
-        cols[1].ints.push_back(id_of(std::get<1>(key)));
-        cols[2].texts.push_back(std::get<2>(key));
-        cols[3].ints.push_back(std::get<3>(key));
-        push_stats(cols, 4, s);
-        cols.back().ints.push_back(now);  // stored_at: kept from the first insert
-      }
-      std::map<std::tuple<int64_t, int64_t, std::string, int64_t>, int64_t> edge_ids;
-      if (!lifetime.empty()) {
-        auto rows = c.insert_many("edges", cols,
-                                  upsert_stats_tail("edges", "src, dst, protocol, port") +
-                                      " RETURNING id, src, dst, protocol, port");
-        if (!rows) return tl::unexpected(rows.error());
-        for (const auto& r : *rows) {
-          edge_ids[{as_int(r[1]), as_int(r[2]), as_text(r[3]), as_int(r[4])}] = as_int(r[0]);
-        }
-      }
-      auto edge_of = [&](const EdgeName& k) {
-        return edge_ids.at(
-            {id_of(std::get<0>(k)), id_of(std::get<1>(k)), std::get<2>(k), std::get<3>(k)});
-      };
-
-      if (auto r = write_buckets(c, merged->minutes, merged->hours, merged->processes, edge_of); !r)
-        return tl::unexpected(r.error());
-
-      if (batch.agent) {
-        const auto& a = *batch.agent;
+      auto merged = merge_batch(kept, now);
+      if (!merged) return tl::unexpected(merged.error());
+      if (auto r = write_edges(c, *merged, now, new_ids); !r) return tl::unexpected(r.error());
+      for (const auto& [run, seq] : taken) {
+        if (seq < 0) continue;
         auto up = c.query(
             "UPDATE agent_sequences SET last_sequence = $3, updated = $4 WHERE node = $1 AND "
             "boot_id = $2",
-            {Value{a.node}, Value{a.boot_id}, Value{static_cast<int64_t>(a.sequence)}, Value{now}});
+            {Value{run.first}, Value{run.second}, Value{seq}, Value{now}});
         if (!up) return tl::unexpected(up.error());
-        out.last_sequence = a.sequence;
       }
-      out.stored = true;
-      out.edges = lifetime.size();
-      return out;
+      return outs;
     });
     // Ids are cached only once their rows are committed (a rolled-back insert's id is no id).
     if (result) {
@@ -363,6 +330,69 @@ class SqlStore final : public Store {
       endpoint_ids_.insert(new_ids.begin(), new_ids.end());
     }
     return result;
+  }
+
+  // A merged batch's endpoints, lifetime rows and buckets (inside the caller's transaction);
+  // endpoint ids it inserted go to `new_ids`, cached by the caller once committed.
+  Result<void> write_edges(Connection& c, const MergedBatch& merged, int64_t now,
+                           std::unordered_map<std::string, int64_t>& new_ids) {
+    // Endpoint ids: from the cache, else inserted or looked up in one statement.
+    std::unordered_map<std::string, int64_t> ids;
+    Column name_col = text_column("name"), seen_col = int_column("first_seen");
+    {
+      std::lock_guard cache(cache_mu_);
+      for (const auto& n : merged.names) {
+        if (auto it = endpoint_ids_.find(n); it != endpoint_ids_.end()) {
+          ids.emplace(n, it->second);
+        } else {
+          name_col.texts.push_back(n);
+          seen_col.ints.push_back(now);
+        }
+      }
+    }
+    if (!name_col.texts.empty()) {
+      auto rows =
+          c.insert_many("endpoints", {name_col, seen_col},
+                        "ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id, name");
+      if (!rows) return tl::unexpected(rows.error());
+      for (const auto& r : *rows) {
+        ids[as_text(r[1])] = as_int(r[0]);
+        new_ids[as_text(r[1])] = as_int(r[0]);
+      }
+    }
+    auto id_of = [&](const std::string& n) { return ids.at(n); };
+
+    // Lifetime rows, returning each edge's id.
+    std::vector<Column> cols = stats_columns(
+        {int_column("src"), int_column("dst"), text_column("protocol"), int_column("port")});
+    cols.push_back(int_column("stored_at"));
+    for (const auto& [key, s] : merged.lifetime) {
+      cols[0].ints.push_back(id_of(std::get<0>(key)));
+      cols[1].ints.push_back(id_of(std::get<1>(key)));
+      cols[2].texts.push_back(std::get<2>(key));
+      cols[3].ints.push_back(std::get<3>(key));
+      push_stats(cols, 4, s);
+      cols.back().ints.push_back(now);  // stored_at: kept from the first insert
+    }
+    std::map<std::tuple<int64_t, int64_t, std::string, int64_t>, int64_t> edge_ids;
+    if (!merged.lifetime.empty()) {
+      auto rows = c.insert_many("edges", cols,
+                                upsert_stats_tail("edges", "src, dst, protocol, port") +
+                                    " RETURNING id, src, dst, protocol, port");
+      if (!rows) return tl::unexpected(rows.error());
+      for (const auto& r : *rows) {
+        edge_ids[{as_int(r[1]), as_int(r[2]), as_text(r[3]), as_int(r[4])}] = as_int(r[0]);
+      }
+    }
+    auto edge_of = [&](const EdgeName& k) {
+      return edge_ids.at(
+          {id_of(std::get<0>(k)), id_of(std::get<1>(k)), std::get<2>(k), std::get<3>(k)});
+    };
+
+    if (auto r = write_buckets(c, merged.minutes, merged.hours, merged.processes, edge_of); !r)
+      return tl::unexpected(r.error());
+
+    return {};
   }
 
   Result<std::optional<uint64_t>> last_sequence(std::string_view node,

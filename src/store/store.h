@@ -158,6 +158,10 @@ class Store {
   // each edge's last_seen, or of now when unknown), with the agent's sequence number, in one
   // transaction: durable when it returns.
   virtual Result<WriteOutcome> write_batch(const EdgeBatch& batch) = 0;
+  // Several batches in one transaction (group commit): the outcome of each, in order, as
+  // write_batch would have answered them one after the other. An error: none was written.
+  virtual Result<std::vector<WriteOutcome>> write_batches(
+      const std::vector<EdgeBatch>& batches) = 0;
   virtual Result<std::optional<uint64_t>> last_sequence(std::string_view node,
                                                         std::string_view boot_id) = 0;
 

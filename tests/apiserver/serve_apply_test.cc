@@ -1,8 +1,8 @@
 // POST /api/v1/apply of `stockade serve` following a real kube-apiserver: the requesting user's
 // token is checked (TokenReview), the action too (SubjectAccessReview on apply.stockade.io),
-// and the policies are applied by server-side apply as that user (impersonation), so the API
-// server's RBAC judges the user, not the server's own identity (here system:masters, which
-// could write anywhere).
+// and each policy is authorized for that user (SubjectAccessReview: create and patch on it)
+// before the server applies it with its own identity, so the API server's RBAC judges the user,
+// not the server's own identity (here system:masters, which could write anywhere).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -103,9 +103,8 @@ TEST(ServeOnARealCluster, AppliesPoliciesAsTheRequestingUser) {
   auto again = post("/api/v1/apply", policy);
   EXPECT_EQ(json::parse(again.second)["objects"][0]["action"], "unchanged") << again.second;
 
-  // Where the user may not write, the API server refuses the user, though the server's own
-  // identity could: the apply is the user's (read rights granted by another case may make the
-  // refused verb patch rather than get).
+  // Where the user may not write, the API server's RBAC refuses the user (SubjectAccessReview),
+  // though the server's own identity could: nothing is written.
   auto other = post("/api/v1/apply", np("serve-other", "web", "web"));
   EXPECT_EQ(other.first, 403) << other.second;
   EXPECT_NE(json::parse(other.second)["error"].get<std::string>().find("User \"nobody\" cannot"),

@@ -513,6 +513,63 @@ TEST_P(StoreTest, AuditEventsPageByTime) {
 // A batch that fails half-way (here: a trigger refuses its hour buckets, written after its
 // endpoints, lifetime rows and minute buckets) leaves nothing of itself, and its sequence is
 // not taken; the endpoint ids its rolled-back transaction handed out are not reused.
+// Group commit: several batches in one transaction answer as write_batch would have one after
+// the other (a replay inside the group, a later batch of the same run after an earlier one, a
+// batch stored before), and a group failing half-way leaves nothing of any of its batches.
+TEST_P(StoreTest, AGroupOfBatchesAnswersEachAndFailsWhole) {
+  auto s = open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->write_batch(agent_batch("n1", "b", 1, {edge("a/x", "a/y", 80, 1)})));
+  auto group = s->write_batches({
+      agent_batch("n1", "b", 1, {edge("a/x", "a/y", 80, 100)}),  // stored before
+      agent_batch("n1", "b", 2, {edge("a/x", "a/y", 80, 2), edge("a/x", "a/z", 81, 3)}),
+      agent_batch("n1", "b", 3, {edge("a/x", "a/y", 80, 4)}),
+      agent_batch("n1", "b", 3, {edge("a/x", "a/y", 80, 1000)}),  // the one before it again
+      agent_batch("n2", "b", 7, {edge("a/q", "a/y", 80, 5)}),
+  });
+  ASSERT_TRUE(group) << group.error().str();
+  ASSERT_EQ(group->size(), 5u);
+  const bool stored[] = {false, true, true, false, true};
+  const uint64_t last[] = {1, 2, 3, 3, 7};
+  const uint64_t distinct[] = {0, 2, 1, 0, 1};
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ((*group)[i].stored, stored[i]) << i;
+    EXPECT_EQ((*group)[i].last_sequence, last[i]) << i;
+    EXPECT_EQ((*group)[i].edges, distinct[i]) << i;
+  }
+  auto edges = s->lifetime_edges();
+  ASSERT_TRUE(edges);
+  ASSERT_EQ(edges->size(), 3u);  // a/q->a/y, a/x->a/y, a/x->a/z
+  EXPECT_EQ((*edges)[0].stats.count, 5u);
+  EXPECT_EQ((*edges)[1].stats.count, 7u);
+  EXPECT_EQ((*edges)[2].stats.count, 3u);
+  EXPECT_EQ(*s->last_sequence("n1", "b"), std::optional<uint64_t>(3));
+  EXPECT_EQ(*s->last_sequence("n2", "b"), std::optional<uint64_t>(7));
+
+  auto c = raw();
+  if (GetParam() == "postgres") {
+    ASSERT_TRUE(c->exec_script(
+        "CREATE FUNCTION refuse_666() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.count "
+        "= 666 THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$; CREATE "
+        "TRIGGER refuse_666 BEFORE INSERT ON edge_hours FOR EACH ROW EXECUTE FUNCTION "
+        "refuse_666();"));
+  } else {
+    ASSERT_TRUE(
+        c->exec_script("CREATE TRIGGER refuse_666 BEFORE INSERT ON edge_hours WHEN "
+                       "NEW.count = 666 BEGIN SELECT RAISE(ABORT, 'injected failure'); "
+                       "END;"));
+  }
+  auto failed = s->write_batches({agent_batch("n1", "b", 4, {edge("a/x", "a/y", 80, 1)}),
+                                  agent_batch("n3", "b", 1, {edge("a/new", "a/w", 80, 666)})});
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(*s->last_sequence("n1", "b"), std::optional<uint64_t>(3));
+  EXPECT_FALSE(s->last_sequence("n3", "b")->has_value());
+  edges = s->lifetime_edges();
+  ASSERT_TRUE(edges);
+  ASSERT_EQ(edges->size(), 3u);
+  EXPECT_EQ((*edges)[1].stats.count, 7u);
+}
+
 TEST_P(StoreTest, ABatchFailingHalfWayLeavesNothing) {
   auto s = open();
   ASSERT_TRUE(s);
