@@ -17,7 +17,7 @@ struct AgentSettings {
   std::string server;  // an http:// or https:// URL
   std::string spool;
   std::string server_token_file;
-  std::string server_ca;  // PEM CA file for an https:// server; empty: the system's
+  std::string server_ca;     // PEM CA file for an https:// server; empty: the system's
   double batch_window = 10;  // seconds, 1 to 300
   double duration = 0;       // seconds; 0: until stopped
   std::string node;          // empty: this host's name

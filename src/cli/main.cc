@@ -36,18 +36,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "stockade " + std::string(stockade::kVersion));
   // Every command, in the order `--help` lists them.
   const std::vector<std::pair<std::string, Runner>> commands = {
-      {"reach", register_reach(app)},
-      {"explain", register_explain(app)},
-      {"diff", register_diff(app)},
-      {"map", register_map(app)},
-      {"verify", register_verify(app)},
-      {"recommend", register_recommend(app)},
-      {"detect", register_detect(app)},
-      {"scan", register_scan(app)},
-      {"apply", register_apply(app)},
-      {"agent", register_agent(app)},
-      {"serve", register_serve(app)},
-      {"guardrails", register_guardrails(app)},
+      {"reach", register_reach(app)},   {"explain", register_explain(app)},
+      {"diff", register_diff(app)},     {"map", register_map(app)},
+      {"verify", register_verify(app)}, {"recommend", register_recommend(app)},
+      {"detect", register_detect(app)}, {"scan", register_scan(app)},
+      {"apply", register_apply(app)},   {"agent", register_agent(app)},
+      {"serve", register_serve(app)},   {"guardrails", register_guardrails(app)},
   };
   auto known = [&](const std::string& name) {
     for (const auto& [n, r] : commands)
