@@ -12,11 +12,14 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "support/test_files.h"
+
 namespace {
+
+using stockade::test::slurp;
 
 namespace fs = std::filesystem;
 
@@ -25,13 +28,6 @@ const std::string kCluster = "tests/data/l7/cluster.yaml";
 const std::string kObserved = "tests/data/l7/observed.json.gz";
 const std::string kFresh = "tests/data/l7/fresh.json.gz";
 const std::string kUnobserved = "tests/data/l7/unobserved.json";
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string quote(const std::string& s) {
   std::string out = "'";
