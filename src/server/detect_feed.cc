@@ -3,6 +3,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "core/wall_clock.h"
 #include "detect/report.h"
 #include "flow/agent_batch.h"
 #include "input/flow_reader.h"
@@ -10,12 +11,6 @@
 namespace stockade::server {
 
 namespace {
-
-int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string peer_name(const batch::Peer& p) {
   return p.ns.empty() || p.pod.empty() ? std::string() : p.ns + "/" + p.pod;
@@ -51,7 +46,7 @@ void DetectFeed::batch(std::string_view body) {
 }
 
 void DetectFeed::flush() {
-  const int64_t now = wall_ns();
+  const int64_t now = wall_now_ns();
   std::vector<store::AuditEvent> events;
   for (detect::Signal& s : detector_.take_closed(now)) {
     auto it = reported_.find(detect::identity(s));

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "core/wall_clock.h"
 #include "map/map_view.h"
 #include "model/duration.h"
 #include "model/flow.h"
@@ -59,12 +60,6 @@ void drop_brotli(httplib::Request& req) {
     start = end + 1;
   }
   it->second = kept;
-}
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -596,7 +591,7 @@ bool HttpServer::Impl::query_window(const httplib::Request& req, httplib::Respon
   }
   range[0] = range[1] = 0;
   const char* names[2] = {"since", "until"};
-  const int64_t now = now_ns();
+  const int64_t now = wall_now_ns();
   for (int i = 0; i < 2; ++i) {
     if (!req.has_param(names[i])) continue;
     std::string error;
@@ -660,7 +655,7 @@ void HttpServer::Impl::get_audit(const httplib::Request& req, httplib::Response&
   audit::LiveAudit* audit = state.audit();
   if (!audit) return send_error(res, 501, "the live audit needs a store (--store)");
   store::AuditQuery q;
-  const int64_t now = now_ns();
+  const int64_t now = wall_now_ns();
   const char* names[2] = {"since", "until"};
   int64_t* bounds[2] = {&q.since, &q.until};
   for (int i = 0; i < 2; ++i) {

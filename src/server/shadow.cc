@@ -5,18 +5,13 @@
 #include <tuple>
 
 #include "audit/policy_diff.h"
+#include "core/wall_clock.h"
 #include "input/loader.h"
 #include "model/duration.h"
 
 namespace stockade::server {
 
 namespace {
-
-int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void send_error(httplib::Response& res, int status, std::string_view message) {
   res.status = status;
@@ -218,7 +213,7 @@ void ShadowRoutes::stage(const httplib::Request& req, httplib::Response& res) {
   // The same checks simulate makes: policies only, at least one.
   if (auto s = audit::with_policies(snap->state, std::move(proposed)); !s)
     return send_error(res, 400, s.error().str());
-  StagedSet set{req.matches[1], req.body, wall_ns(), who_().user, std::move(refs)};
+  StagedSet set{req.matches[1], req.body, wall_now_ns(), who_().user, std::move(refs)};
   if (set.staged_by.empty()) set.staged_by = "local";
   nlohmann::json j = set_json(set);
   bool replaced;
@@ -243,7 +238,7 @@ void ShadowRoutes::report(const httplib::Request& req, httplib::Response& res) {
   int64_t since = set.staged_at;
   if (req.has_param("since")) {
     std::string error;
-    auto t = parse_time_or_age(req.get_param_value("since"), wall_ns(), &error);
+    auto t = parse_time_or_age(req.get_param_value("since"), wall_now_ns(), &error);
     if (!t) return send_error(res, 400, "since: " + error);
     since = *t;
   }
