@@ -13,17 +13,12 @@
 #include "agent/aggregator.h"
 #include "agent/batch_sender.h"
 #include "core/allocator.h"
+#include "core/wall_clock.h"
 #include "stockade_agent.h"
 
 namespace stockade::agent {
 
 namespace {
-
-int64_t wall_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Events from a source other than the kernel (AgentOptions::events), handed over from its
 // thread to the loop.

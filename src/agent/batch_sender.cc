@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/curl_lib.h"
+#include "core/wall_clock.h"
 
 namespace stockade::agent {
 
@@ -26,12 +27,6 @@ namespace {
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -196,7 +191,8 @@ Result<void> Sender::submit(const batch::AgentBatch& b) {
   if (!options_.spool.empty()) {
     char name[80];
     std::lock_guard<std::mutex> lock(mu_);
-    std::snprintf(name, sizeof name, "/%020lld-%08llu.json.gz", static_cast<long long>(wall_ns()),
+    std::snprintf(name, sizeof name, "/%020lld-%08llu.json.gz",
+                  static_cast<long long>(wall_now_ns()),
                   static_cast<unsigned long long>(++spool_counter_ % 100000000));
     p.file = options_.spool + name;
   }

@@ -1,6 +1,7 @@
 #include "audit/live_audit.h"
 
 #include "audit/decision_text.h"
+#include "core/wall_clock.h"
 
 #include <algorithm>
 #include <chrono>
@@ -48,9 +49,7 @@ LiveAudit::LiveAudit(store::Store& store, AuditOptions options)
 
 int64_t LiveAudit::now() const {
   if (options_.now) return options_.now();
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return wall_now_ns();
 }
 
 std::string_view LiveAudit::namespace_of(const PolicyEngine& engine, const ObservedPeer& p) const {
