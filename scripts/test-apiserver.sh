@@ -133,10 +133,27 @@ start() {
   mkdir -p "$d"
   d=$(cd "$d" && pwd)
   certs "$d"
+  # A port free_port saw free can be taken before etcd or kube-apiserver binds it (tests run in
+  # parallel, and every outgoing connection takes a port from the same range): then the
+  # servers start again on new ports.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    launch "$d" && return
+    echo "test-apiserver: a port was taken before the servers bound it (attempt $attempt of 5), trying new ports" >&2
+  done
+  stop "$d"
+  die "etcd or kube-apiserver could not bind a port in 5 attempts"
+}
+
+# Returns 0 once /readyz answers ok, 1 when a server exited because its port was taken (its
+# processes stopped, etcd's data removed); exits the script on any other failure.
+launch() {
+  local d=$1
   local etcd_port peer_port port
   etcd_port=$(free_port)
   peer_port=$(free_port)
   port=$(free_port)
+  rm -rf "$d/etcd"
   # --unsafe-no-fsync: throw-away test state, and the shared disk is slow.
   "$bin/etcd" --name test --data-dir "$d/etcd" \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
@@ -176,6 +193,14 @@ start() {
     fi
     for pid in $(cat "$d/pids"); do
       kill -0 "$pid" 2>/dev/null || {
+        if grep -qs "address already in use" "$d/etcd.log" "$d/kube-apiserver.log"; then
+          for pid in $(cat "$d/pids"); do kill -9 "$pid" 2>/dev/null || true; done
+          for pid in $(cat "$d/pids"); do
+            for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+          done
+          rm -f "$d/pids" "$d/port.tmp"
+          return 1
+        fi
         tail -n 5 "$d/etcd.log" "$d/kube-apiserver.log" >&2
         stop "$d"
         die "etcd or kube-apiserver exited at start"
