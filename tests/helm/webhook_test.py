@@ -20,6 +20,7 @@ import base64
 import gzip
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -77,16 +78,10 @@ def certificates():
     return ca_crt, crt, key
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Serve:
-    """stockade serve over HTTPS on `port`, with the demo and its recorded traffic."""
+    """stockade serve over HTTPS on `port`, with the demo and its recorded traffic. Port 0: serve
+    binds a free port itself and `port` is read from its "listening" log line (a port picked free
+    beforehand can be taken by a parallel test before serve binds it)."""
 
     def __init__(self, port, mode, ca, crt, key, name, host="127.0.0.1"):
         self.host, self.port, self.tls = host, port, ssl.create_default_context(cafile=ca)
@@ -110,6 +105,14 @@ class Serve:
              "--exempt-label", "kubernetes.io/metadata.name=shop"] + extra,
             stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.time() + 60
+        while self.port == 0 and time.time() < deadline and self.proc.poll() is None:
+            for line in open(self.log.name):
+                m = re.search(r'"address":"[^"]*:(\d+)"', line)
+                if m and '"msg":"listening"' in line:
+                    self.port = int(m.group(1))
+            time.sleep(0.1)
+        if self.port == 0:
+            raise RuntimeError("serve (%s) did not listen: %s" % (mode, open(self.log.name).read()[-500:]))
         while time.time() < deadline:
             try:
                 if self.call("GET", "/readyz")[0] == 200:
@@ -393,8 +396,8 @@ def generated_certificates(api):
         print("note: the generated certificate was not put to the API server: this host has no address "
               "other than loopback for the Service's endpoints")
         return
-    port = free_port()
-    serve = Serve(port, "enforce", files["ca.crt"], files["tls.crt"], files["tls.key"], "generated", host=host)
+    serve = Serve(0, "enforce", files["ca.crt"], files["tls.crt"], files["tls.key"], "generated", host=host)
+    port = serve.port
     try:
         code, body, _ = api.request("POST", "/api/v1/namespaces", {
             "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "stockade"}})
@@ -427,14 +430,14 @@ def generated_certificates(api):
 
 
 ca, crt, key = certificates()
-port = free_port()
 # Aggregator routing: a webhook's Service is resolved to its endpoints (not its cluster IP, which
 # nothing routes here), as clusters without kube-proxy on the control plane do.
 api = Api(SRC, os.path.join(WORK, "apiserver"), "--enable-aggregator-routing=true")
 serve = None
 try:
     install(api)
-    serve = Serve(port, "enforce", ca, crt, key, "enforce")
+    serve = Serve(0, "enforce", ca, crt, key, "enforce")
+    port = serve.port
     fail_closed = webhook_configuration(ca, port, "Fail")
     register(api, fail_closed)
     code, out, _ = wait_for_refusal(api, "POST", path_of(DENY_MONITORING_ANP), DENY_MONITORING_ANP)
