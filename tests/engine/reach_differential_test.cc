@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
 
 #include "engine/engine.h"
 #include "support/random_cluster.h"
@@ -73,6 +74,7 @@ std::string fmt_name(const std::string& base, const std::string& suffix) {
 // Clusters with hundreds of identities, so the 64×64 block transposition and multi-word rows
 // are exercised: every pod of a random cluster copied with a distinguishing label.
 TEST(ReachDifferential, LargeClustersSpanManyBitBlocks) {
+  size_t most_rows = 0;
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     ClusterState state = testing::random_cluster(seed);
     std::vector<Pod> pods;
@@ -100,7 +102,12 @@ TEST(ReachDifferential, LargeClustersSpanManyBitBlocks) {
     ReachCounts c = m->counts({}, {});
     EXPECT_EQ(c.pairs, pairs);
     EXPECT_EQ(c.allowed, allowed);
+    // "N targets, M ingress rows, ...": counts() splits rows between two threads from 32 rows.
+    const std::string d = m->describe();
+    const size_t comma = d.find(", ");
+    most_rows = std::max<size_t>(most_rows, std::stoul(d.substr(comma + 2)));
   }
+  EXPECT_GE(most_rows, 64u) << "no cluster has enough ingress rows to be counted on two threads";
 }
 
 // The streamed count (sparse rows, sources grouped by egress profile, weighed with bit planes,
