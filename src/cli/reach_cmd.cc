@@ -7,6 +7,7 @@
 #include "cli/common.h"
 #include "core/keep_until_exit.h"
 #include "core/process_memory.h"
+#include "core/side_by_side.h"
 #include "engine/peers.h"
 #include "engine/reach_listing.h"
 
@@ -24,26 +25,37 @@ struct ReachOptions {
   bool force = false;
 };
 
+// "; 1.84 s on this thread, 0.12 s waiting": the main thread's CPU time and the time it would
+// have waited for the second thread of side_by_side on an idle machine; their sum estimates
+// the phases' wall time on an idle two-core machine (other processes' load leaves it alone).
+std::string critical_path_text() {
+  char text[96];
+  std::snprintf(text, sizeof text, "; %.2f s on this thread, %.2f s waiting",
+                static_cast<double>(thread_cpu_ns()) / 1e9,
+                static_cast<double>(side_by_side_wait_ns().load()) / 1e9);
+  return text;
+}
+
 int run(const ReachOptions& o) {
   std::vector<PortQuery> queries;
   for (const std::string& p : o.ports) queries.push_back(parse_port(p, "--port"));
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
-  verbose_log(o.common, "load: " + clock.lap() + resource_use_text());
+  verbose_log(o.common, "load: " + clock.lap() + resource_use_text() + critical_path_text());
   auto endpoints = resolve_endpoints(state, o.common);
-  verbose_log(o.common, "endpoints: " + clock.lap() + resource_use_text());
+  verbose_log(o.common, "endpoints: " + clock.lap() + resource_use_text() + critical_path_text());
   auto engine = PolicyEngine::compile(state, std::move(endpoints));
   verbose_log(o.common, "compile: " + clock.lap() + " (" +
                             std::to_string(engine->identity_count()) + " identities" +
-                            resource_use_text() + ")");
+                            resource_use_text() + critical_path_text() + ")");
   const auto& eps = engine->endpoints();
   std::vector<uint8_t> from = value_or_usage_error(select_endpoints(eps, o.from, "--from"));
   std::vector<uint8_t> to = value_or_usage_error(select_endpoints(eps, o.to, "--to"));
   auto matrix = engine->reach(queries);
   verbose_log(o.common, "reach matrix: " + clock.lap() + " (" + matrix->describe() +
-                            resource_use_text() + ")");
+                            resource_use_text() + critical_path_text() + ")");
   ReachCounts counts = matrix->counts(from, to);
-  verbose_log(o.common, "count: " + clock.lap() + resource_use_text());
+  verbose_log(o.common, "count: " + clock.lap() + resource_use_text() + critical_path_text());
   // Left to the process's end (core/keep_until_exit.h); the listing below still reads them.
   const ReachMatrix& rows = *matrix;
   keep_until_exit(std::move(matrix));

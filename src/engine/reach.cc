@@ -17,6 +17,7 @@
 // it. A row that admits almost everyone starts from the column sum of the egress profiles and
 // subtracts its few missing words.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -24,6 +25,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "core/side_by_side.h"
 #include "engine/engine_impl.h"
 
 namespace stockade::engine_internal {
@@ -61,6 +63,16 @@ void or_and_sparse(Bits& dst, const SparseBits& s, const Bits& mask) {
   uint64_t* d = dst.data();
   const uint64_t* m = mask.data();
   s.for_each_word([&](size_t wi, uint64_t w) { d[wi] |= w & m[wi]; });
+}
+
+// Runs `work` (which takes shares of a job from a common counter and returns its part of a
+// sum) on two threads when `worth_it`; the parts are added.
+template <class Work>
+uint64_t on_two_threads(bool worth_it, Work& work) {
+  if (!worth_it) return work();
+  uint64_t first = 0, second = 0;
+  side_by_side([&] { first = work(); }, [&] { second = work(); });
+  return first + second;
 }
 
 struct WordsHash {
@@ -114,8 +126,8 @@ class ReachMatrixImpl final : public ReachMatrix {
         if (inserted) distinct_ports_.push_back(p);
         target_port_[k] = it->second;
       }
-    build_ingress();
-    build_egress();
+    // The two families of rows read the engine and the targets and write nothing in common.
+    side_by_side([&] { build_egress(); }, [&] { build_ingress(); });
     build_node_overrides();
   }
 
@@ -146,27 +158,21 @@ class ReachMatrixImpl final : public ReachMatrix {
                      const std::vector<uint8_t>& to) const override {
     ReachCounts c;
     const Weights w = weigh(from, to, c);
-    const SourceGroups g = group_sources(w);
-    const std::vector<int64_t> column = column_sums(g);
+    SourceGroups g;
+    std::vector<int64_t> column;
+    uint64_t corrections = 0;
+    // The sources' groups and the column sums beside the corrections of single cells.
+    side_by_side(
+        [&] {
+          g = group_sources(w);
+          column = column_sums(g);
+        },
+        [&] { corrections = self_and_node_cells(w, from, to); });
     int64_t base = 0;  // sources of the profiles whose egress admits everything but a few
     for (uint32_t p = 0; p < egress_rows_.size(); ++p)
       if (egress_rows_[p].inverted()) base += static_cast<int64_t>(g.profile_weight[p]);
-    c.allowed = count_rows(w, g, column, base);
-
-    // A pod's traffic to itself is always allowed.
-    const size_t ni = e_.identity_count();
-    for (uint32_t a = 0; a < ni; ++a)
-      if (w.self[a])
-        for (size_t k = offset_[a]; k < offset_[a + 1]; ++k)
-          if (!target_allowed(a, k)) c.allowed += w.self[a];
-    // Cells where a pod and its own node's host-network pods meet.
-    for (const auto& [key, value] : overrides_) {
-      uint32_t src = static_cast<uint32_t>(key >> 40);
-      uint32_t dst = static_cast<uint32_t>((key >> 16) & 0xffffff);
-      size_t k = key & 0xffff;
-      if ((from.empty() || from[src]) && (to.empty() || to[dst]))
-        c.allowed += static_cast<uint64_t>(value) - identity_allowed(src, dst, k);
-    }
+    // Sums modulo 2^64: the corrections may be negative and are added in any order.
+    c.allowed = count_rows(w, g, column, base) + corrections;
     c.denied = c.pairs - c.allowed;
     return c;
   }
@@ -214,6 +220,27 @@ class ReachMatrixImpl final : public ReachMatrix {
       for (int j = 0; j < w.planes; ++j)
         if ((w.f[a] >> j) & 1) w.plane[j * w.src_words + a / 64] |= uint64_t{1} << (a % 64);
     return w;
+  }
+
+  // What single cells add to the identities' count: a pod's traffic to itself is always
+  // allowed, and cells where a pod and its own node's host-network pods meet have their own
+  // verdicts (overrides_).
+  uint64_t self_and_node_cells(const Weights& w, const std::vector<uint8_t>& from,
+                               const std::vector<uint8_t>& to) const {
+    uint64_t added = 0;
+    const size_t ni = e_.identity_count();
+    for (uint32_t a = 0; a < ni; ++a)
+      if (w.self[a])
+        for (size_t k = offset_[a]; k < offset_[a + 1]; ++k)
+          if (!target_allowed(a, k)) added += w.self[a];
+    for (const auto& [key, value] : overrides_) {
+      uint32_t src = static_cast<uint32_t>(key >> 40);
+      uint32_t dst = static_cast<uint32_t>((key >> 16) & 0xffffff);
+      size_t k = key & 0xffff;
+      if ((from.empty() || from[src]) && (to.empty() || to[dst]))
+        added += static_cast<uint64_t>(value) - identity_allowed(src, dst, k);
+    }
+    return added;
   }
 
   // Sources of each word grouped by egress profile (only those with a weight). Profiles whose
@@ -284,21 +311,34 @@ class ReachMatrixImpl final : public ReachMatrix {
       for (size_t k = 0; k < targets_; ++k)
         row_targets[next[row_of_[k]]++] = static_cast<uint32_t>(k);
     }
-    RowScratch scratch(egress_rows_.size());
-    uint64_t allowed = 0;
-    for (size_t r = 0; r < ingress_rows_.size(); ++r) {
-      const uint32_t first = row_begin[r], last = row_begin[r + 1];
-      bool any = false;
-      for (uint32_t i = first; i < last && !any; ++i)
-        any = w.t[target_identity_[row_targets[i]]] != 0;
-      if (!any) continue;
-      const SparseBits& row = ingress_rows_[r];
-      const uint64_t everywhere = weigh_row(row, w, g, scratch);
-      allowed += count_row_targets(row, &row_targets[first], &row_targets[last], everywhere, w,
-                                   column, base, scratch);
-    }
-    return allowed;
+    // Rows are independent: blocks of them are taken in turn by two threads, each with its
+    // own scratch. The total is a sum of integers, so it does not depend on which thread
+    // counted which block.
+    std::atomic<size_t> next_block{0};
+    auto count_blocks = [&] {
+      RowScratch scratch(egress_rows_.size());
+      uint64_t allowed = 0;
+      for (;;) {
+        const size_t begin = next_block.fetch_add(kRowBlock);
+        if (begin >= ingress_rows_.size()) break;
+        const size_t end = std::min(ingress_rows_.size(), begin + kRowBlock);
+        for (size_t r = begin; r < end; ++r) {
+          const uint32_t first = row_begin[r], last = row_begin[r + 1];
+          bool any = false;
+          for (uint32_t i = first; i < last && !any; ++i)
+            any = w.t[target_identity_[row_targets[i]]] != 0;
+          if (!any) continue;
+          const SparseBits& row = ingress_rows_[r];
+          const uint64_t everywhere = weigh_row(row, w, g, scratch);
+          allowed += count_row_targets(row, &row_targets[first], &row_targets[last], everywhere, w,
+                                       column, base, scratch);
+        }
+      }
+      return allowed;
+    };
+    return on_two_threads(ingress_rows_.size() >= 2 * kRowBlock, count_blocks);
   }
+  static constexpr size_t kRowBlock = 16;  // rows taken at a time by a counting thread
 
   struct RowScratch {
     explicit RowScratch(size_t profiles) : slot_of(profiles, kNoSlot) {}

@@ -10,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -22,6 +21,7 @@
 
 #include "core/mapped_file.h"
 #include "core/read_text.h"
+#include "core/side_by_side.h"
 #include "input/decode.h"
 #include "input/node_adapters.h"
 #include "input/text_scan.h"
@@ -548,11 +548,10 @@ bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& 
     return true;
   };
   ClusterState first, second;
-  bool ok2 = false;
+  bool ok1 = false, ok2 = false;
   const size_t half = spans.size() / 2;
-  std::thread worker([&] { ok2 = decode_range(half, spans.size(), second); });
-  const bool ok1 = decode_range(0, half, first);
-  worker.join();
+  side_by_side([&] { ok1 = decode_range(0, half, first); },
+               [&] { ok2 = decode_range(half, spans.size(), second); });
   if (!ok1 || !ok2) return false;
   append_state(second, first);
   append_state(first, *ctx.state);
@@ -576,9 +575,8 @@ Result<void> decode_json_element(simdjson::dom::element root, std::string_view t
     ClusterState second;
     Result<void> r2;
     size_t half = items.size() / 2;
-    std::thread worker([&] { r2 = decode_items(items, half, items.size(), ctx, second); });
-    r = decode_items(items, 0, half, ctx, staged);
-    worker.join();
+    side_by_side([&] { r = decode_items(items, 0, half, ctx, staged); },
+                 [&] { r2 = decode_items(items, half, items.size(), ctx, second); });
     if (r && !r2) r = r2;
     if (r) append_state(second, staged);
   } else {
@@ -622,6 +620,25 @@ void dedup_sort(std::vector<T>& v, KeyFn key) {
     if (i + 1 == n || key(v[order[i]]) < key(v[order[i + 1]]))
       out.push_back(std::move(v[order[i]]));
   v = std::move(out);
+}
+
+// Every kind but pods (ClusterLoader::finish sorts those beside).
+void sort_all_but_pods(ClusterState& s) {
+  dedup_sort(s.namespaces, [](const Namespace& n) { return std::tie(n.name); });
+  dedup_sort(s.nodes, [](const Node& n) { return std::tie(n.name); });
+  dedup_sort(s.workloads, [](const Workload& w) { return std::tie(w.ns, w.name, w.kind); });
+  dedup_sort(s.services, [](const Service& v) { return std::tie(v.ns, v.name); });
+  dedup_sort(s.endpoint_slices, [](const EndpointSlice& v) { return std::tie(v.ns, v.name); });
+  dedup_sort(s.network_policies, [](const NetworkPolicy& p) { return std::tie(p.ns, p.name); });
+  dedup_sort(s.cluster_policies, [](const ClusterPolicy& p) { return std::tie(p.kind, p.name); });
+  dedup_sort(s.ingresses, [](const Ingress& v) { return std::tie(v.ns, v.name); });
+  dedup_sort(s.routes, [](const GatewayRoute& v) { return std::tie(v.kind, v.ns, v.name); });
+  dedup_sort(s.monitors, [](const ScrapeMonitor& v) { return std::tie(v.kind, v.ns, v.name); });
+  dedup_sort(s.service_accounts, [](const ServiceAccount& v) { return std::tie(v.ns, v.name); });
+  dedup_sort(s.secrets, [](const Secret& v) { return std::tie(v.ns, v.name); });
+  dedup_sort(s.roles, [](const RbacRole& v) { return std::tie(v.cluster_scoped, v.ns, v.name); });
+  dedup_sort(s.bindings,
+             [](const RbacBinding& v) { return std::tie(v.cluster_scoped, v.ns, v.name); });
 }
 
 }  // namespace
@@ -808,22 +825,9 @@ Result<void> ClusterLoader::add_stream(int fd, const std::string& name) {
 
 ClusterState ClusterLoader::finish() && {
   ClusterState& s = state_;
-  dedup_sort(s.namespaces, [](const Namespace& n) { return std::tie(n.name); });
-  dedup_sort(s.nodes, [](const Node& n) { return std::tie(n.name); });
-  dedup_sort(s.pods, [](const Pod& p) { return std::tie(p.ns, p.name); });
-  dedup_sort(s.workloads, [](const Workload& w) { return std::tie(w.ns, w.name, w.kind); });
-  dedup_sort(s.services, [](const Service& v) { return std::tie(v.ns, v.name); });
-  dedup_sort(s.endpoint_slices, [](const EndpointSlice& v) { return std::tie(v.ns, v.name); });
-  dedup_sort(s.network_policies, [](const NetworkPolicy& p) { return std::tie(p.ns, p.name); });
-  dedup_sort(s.cluster_policies, [](const ClusterPolicy& p) { return std::tie(p.kind, p.name); });
-  dedup_sort(s.ingresses, [](const Ingress& v) { return std::tie(v.ns, v.name); });
-  dedup_sort(s.routes, [](const GatewayRoute& v) { return std::tie(v.kind, v.ns, v.name); });
-  dedup_sort(s.monitors, [](const ScrapeMonitor& v) { return std::tie(v.kind, v.ns, v.name); });
-  dedup_sort(s.service_accounts, [](const ServiceAccount& v) { return std::tie(v.ns, v.name); });
-  dedup_sort(s.secrets, [](const Secret& v) { return std::tie(v.ns, v.name); });
-  dedup_sort(s.roles, [](const RbacRole& v) { return std::tie(v.cluster_scoped, v.ns, v.name); });
-  dedup_sort(s.bindings,
-             [](const RbacBinding& v) { return std::tie(v.cluster_scoped, v.ns, v.name); });
+  // Pods are most of a large cluster's objects: sorted beside the rest.
+  side_by_side([&] { sort_all_but_pods(s); },
+               [&] { dedup_sort(s.pods, [](const Pod& p) { return std::tie(p.ns, p.name); }); });
   return std::move(state_);
 }
 

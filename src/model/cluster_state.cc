@@ -1,8 +1,10 @@
 #include "model/cluster_state.h"
 
+#include "core/side_by_side.h"
 #include "model/resolution.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string_view>
@@ -33,25 +35,51 @@ std::vector<Endpoint> build_endpoints(const ClusterState& state, std::vector<std
   std::vector<bool> below(state.workloads.size(), false);
   for (uint32_t i = 0; i < state.workloads.size(); ++i) below[i] = resolver.top(i) != i;
 
-  for (const Pod& p : state.pods) {
-    WorkloadResolution r = resolver.of_pod(p);
-    if (r.workload) has_pods[*r.workload] = true;
-    if (notes && !r.why.empty()) notes->push_back(p.ns + "/" + p.name + ": " + r.why);
-    if (p.phase == "Succeeded" || p.phase == "Failed") continue;
-    Endpoint e;
-    e.ns = p.ns;
-    e.name = p.name;
-    e.kind = "Pod";
-    e.pod = p.spec;
-    e.ips = p.ips;
-    e.node = p.node;
-    e.created_ns = p.created_ns;
-    e.deleted_ns = p.deleted_ns;
-    if (r.workload) {
-      e.workload_kind = std::string(to_string(state.workloads[*r.workload].kind));
-      e.workload_name = state.workloads[*r.workload].name;
+  // Pods are resolved and copied into endpoints in two halves, side by side on a large
+  // cluster; each half writes only its own part, and the parts are joined in pod order.
+  struct Part {
+    std::vector<Endpoint> eps;
+    std::vector<std::string> notes;
+    std::vector<uint32_t> workloads;  // the workloads the half's pods resolved to
+  };
+  auto resolve_pods = [&](size_t begin, size_t end, Part& part) {
+    part.eps.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      const Pod& p = state.pods[i];
+      WorkloadResolution r = resolver.of_pod(p);
+      if (r.workload) part.workloads.push_back(*r.workload);
+      if (notes && !r.why.empty()) part.notes.push_back(p.ns + "/" + p.name + ": " + r.why);
+      if (p.phase == "Succeeded" || p.phase == "Failed") continue;
+      Endpoint e;
+      e.ns = p.ns;
+      e.name = p.name;
+      e.kind = "Pod";
+      e.pod = p.spec;
+      e.ips = p.ips;
+      e.node = p.node;
+      e.created_ns = p.created_ns;
+      e.deleted_ns = p.deleted_ns;
+      if (r.workload) {
+        e.workload_kind = std::string(to_string(state.workloads[*r.workload].kind));
+        e.workload_name = state.workloads[*r.workload].name;
+      }
+      part.eps.push_back(std::move(e));
     }
-    out.push_back(std::move(e));
+  };
+  constexpr size_t kSplitPods = 2048;  // below this, a second thread costs more than it saves
+  const size_t pods = state.pods.size();
+  const size_t half = pods >= kSplitPods ? pods / 2 : pods;
+  Part parts[2];
+  if (half < pods)
+    side_by_side([&] { resolve_pods(0, half, parts[0]); },
+                 [&] { resolve_pods(half, pods, parts[1]); });
+  else
+    resolve_pods(0, pods, parts[0]);
+  for (Part& part : parts) {
+    for (uint32_t w : part.workloads) has_pods[w] = true;
+    if (notes) std::move(part.notes.begin(), part.notes.end(), std::back_inserter(*notes));
+    std::move(part.eps.begin(), part.eps.end(), std::back_inserter(out));
+    std::vector<Endpoint>().swap(part.eps);
   }
 
   const size_t pod_endpoints = out.size();
