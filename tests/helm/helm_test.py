@@ -280,10 +280,14 @@ try:
                      "recommendations"):
         expect("alice", "get", resource, "stockade.io", True)
     expect("alice", "update", "baselines", "stockade.io", True)
+    # Simulate (keeps nothing); apply only with apply.enabled (below), and never the policies
+    # themselves: the user's own RBAC decides those.
+    expect("alice", "create", "simulate", "stockade.io", True)
     for verb, resource in [("delete", "baselines"), ("create", "agentbatches"), ("create", "flows"),
-                           ("update", "map")]:
+                           ("update", "map"), ("create", "apply"), ("create", "shadow")]:
         expect("alice", verb, resource, "stockade.io", False)
     expect("alice", "list", "pods", "", False)
+    expect("alice", "create", "networkpolicies", "networking.k8s.io", False, ns="default")
 
     # The agent's token for the server: audience stockade, which the server's TokenReview asks
     # for; the API server itself does not take it.
@@ -330,6 +334,10 @@ try:
                             ("clusternetworkpolicies", "policy.networking.k8s.io")]:
         for verb in ("create", "patch", "delete"):
             expect("server", verb, resource, group, True)
+        expect("alice", "create", resource, group, False, ns="default")
+    # The console's users may ask for an apply (each object then checked against their own RBAC).
+    expect("alice", "create", "apply", "stockade.io", True)
+    expect("alice", "create", "simulate", "stockade.io", True)
     for verb, resource, group in [("get", "secrets", ""), ("create", "pods", ""),
                                   ("create", "ingresses", "networking.k8s.io"),
                                   ("create", "ciliumnetworkpolicies", "cilium.io")]:
