@@ -78,6 +78,15 @@ check(lint.returncode == 0, "helm lint --strict (non-default values)\n" + lint.s
 default, default_path = render("default")
 other, other_path = render("nondefault", "-f", nondefault)
 noagent, _ = render("noagent", "--set", "agent.enabled=false")
+# The console role: create on apply only with apply.enabled (each object is then checked
+# against the user's own RBAC by the server); create on simulate always.
+for values, want in [((), ["simulate"]), (("--set", "apply.enabled=true"), ["simulate", "apply"])]:
+    docs, _ = render("console-role", *values)
+    role = [d for d in by_kind(docs, "ClusterRole") if d["metadata"]["name"] == "stockade-console"]
+    creates = [r for d in role for r in d["rules"] if r["verbs"] == ["create"]]
+    check([r["resources"] for r in creates] == [want] and
+          all(r["apiGroups"] == ["stockade.io"] for r in creates),
+          "console role creates %s (%s)" % (want, " ".join(values) or "defaults"))
 generated, generated_path = render("generated", "--set", "admission.enabled=true")
 
 kinds = lambda docs: sorted({d["kind"] for d in docs})
@@ -335,9 +344,6 @@ try:
         for verb in ("create", "patch", "delete"):
             expect("server", verb, resource, group, True)
         expect("alice", "create", resource, group, False, ns="default")
-    # The console's users may ask for an apply (each object then checked against their own RBAC).
-    expect("alice", "create", "apply", "stockade.io", True)
-    expect("alice", "create", "simulate", "stockade.io", True)
     for verb, resource, group in [("get", "secrets", ""), ("create", "pods", ""),
                                   ("create", "ingresses", "networking.k8s.io"),
                                   ("create", "ciliumnetworkpolicies", "cilium.io")]:
