@@ -185,7 +185,7 @@ TEST(ProposalDiff, SameAsDiffOnAGeneratedCluster) {
   ASSERT_FALSE(in.state.cluster_policies.empty());
   ProposalDiff fast(in.state, *in.engine, in.observed);
   size_t changing = 0;
-  recommended_proposals(in, fast, 4, &changing);
+  recommended_proposals(in, fast, 12, &changing);
   EXPECT_GT(changing, 0u);
   changed_policies(in, fast, 3);
 }
