@@ -369,4 +369,38 @@ LiveAudit::Counters LiveAudit::counters() const {
   return c;
 }
 
+std::optional<store::AuditEvent> applied_event(std::string_view by, std::string_view answer,
+                                               int64_t at) {
+  auto j = nlohmann::json::parse(answer, nullptr, false);
+  if (j.is_discarded() || !j.contains("objects") || !j["objects"].is_array() ||
+      j["objects"].empty())
+    return std::nullopt;
+  nlohmann::json objects = nlohmann::json::array();
+  std::string names;
+  size_t n = 0;
+  for (const auto& o : j["objects"]) {
+    auto text = [&](const char* k) {
+      return o.contains(k) && o[k].is_string() ? o[k].get<std::string>() : std::string();
+    };
+    const std::string ns = text("namespace");
+    objects.push_back({{"kind", text("kind")},
+                       {"namespace", ns},
+                       {"name", text("name")},
+                       {"action", text("action")}});
+    // The first three by name; the detail holds every one.
+    if (n++ < 3)
+      names += (names.empty() ? "" : ", ") + text("kind") + " " + (ns.empty() ? "" : ns + "/") +
+               text("name");
+  }
+  if (n > 3) names += ", … (" + std::to_string(n) + " in all)";
+  store::AuditEvent e;
+  e.at = at;
+  e.kind = "applied";
+  e.src = std::string(by);
+  e.dst = names;
+  e.detail = nlohmann::json{{"by", std::string(by)}, {"objects", std::move(objects)}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return e;
+}
+
 }  // namespace stockade::audit

@@ -140,4 +140,11 @@ class LiveAudit {
 // as verify's JSON shows it.
 std::string verdict_detail(const Verdict& v, const std::string& src, const std::string& dst);
 
+// The audit event of policies applied through the server (POST /api/v1/apply, not a dry run):
+// kind "applied", `src` the user who asked, `dst` the objects ("NetworkPolicy shop/a, …"), the
+// detail {"by", "objects": [{"kind","namespace","name","action"}]} from the apply's answer (the
+// `stockade apply -o json` object). Null when the answer names no object.
+std::optional<store::AuditEvent> applied_event(std::string_view by, std::string_view answer,
+                                               int64_t at);
+
 }  // namespace stockade::audit

@@ -165,6 +165,108 @@ Result<PolicyChanges> diff(const ClusterState& before_state, const PolicyEngine&
   return out;
 }
 
+ProposalDiff::ProposalDiff(const ClusterState& in_force, const PolicyEngine& engine,
+                           const Observed& observed)
+    : state_(in_force), engine_(engine), observed_(observed), reach_(engine.reach({})) {
+  verdict_.assign(observed.edges.size(), -1);
+  edges_of_.resize(engine.endpoints().size());
+  for (size_t i = 0; i < observed.edges.size(); ++i) {
+    const ObservedEdge& e = observed.edges[i];
+    // As flow_changes judges them.
+    if (e.stats.established == 0 || e.src.kind == ObservedPeer::Kind::Unresolved ||
+        e.dst.kind == ObservedPeer::Kind::Unresolved)
+      continue;
+    ++checked_;
+    verdict_[i] = edge_allowed(engine, e) ? 1 : 0;
+    for (const ObservedPeer* p : {&e.src, &e.dst})
+      if (p->kind == ObservedPeer::Kind::Endpoint &&
+          (edges_of_[p->endpoint].empty() || edges_of_[p->endpoint].back() != i))
+        edges_of_[p->endpoint].push_back(static_cast<uint32_t>(i));
+  }
+}
+
+ProposalDiff::~ProposalDiff() = default;
+
+std::vector<uint8_t> ProposalDiff::scope(const ClusterState& proposed) const {
+  std::vector<uint8_t> out(engine_.endpoints().size(), 0);
+  // Cilium's and Calico's policies are judged on every endpoint (their selectors name
+  // identities, Services, service accounts and tiers that this does not follow).
+  if (!state_.cilium_policies.empty() || !state_.calico_policies.empty() ||
+      !proposed.cilium_policies.empty() || !proposed.calico_policies.empty()) {
+    std::fill(out.begin(), out.end(), 1);
+    return out;
+  }
+  auto add = [&](const SelectorQuery& q) {
+    const std::vector<uint8_t> s = engine_.selected_endpoints(q);
+    for (size_t i = 0; i < out.size(); ++i) out[i] |= s[i];
+  };
+  // A NetworkPolicy isolates and allows for the pods its podSelector selects in its namespace.
+  auto network = [&](const NetworkPolicy& p) { add({p.ns, nullptr, &p.pod_selector, nullptr}); };
+  // An admin or baseline policy decides for the pods its subject selects (as the admission
+  // webhook's impact reads it).
+  auto cluster = [&](const ClusterPolicy& p) {
+    add({"", &p.subject.namespace_selector,
+         p.subject.pod_selector ? &*p.subject.pod_selector : nullptr, nullptr});
+  };
+  for (const NetworkPolicy& p : proposed.network_policies) {
+    network(p);
+    for (const NetworkPolicy& old : state_.network_policies)
+      if (old.ns == p.ns && old.name == p.name) network(old);
+  }
+  for (const ClusterPolicy& p : proposed.cluster_policies) {
+    cluster(p);
+    for (const ClusterPolicy& old : state_.cluster_policies)
+      if (old.kind == p.kind && old.name == p.name) cluster(old);
+  }
+  return out;
+}
+
+Result<PolicyChanges> ProposalDiff::diff(ClusterState proposed, Granularity by) const {
+  const std::vector<uint8_t> in = scope(proposed);
+  auto after_state = with_policies(state_, std::move(proposed));
+  if (!after_state) return tl::unexpected<Error>(after_state.error());
+  // Policies select pods and never add any: the endpoints are the same before and after.
+  auto after = PolicyEngine::compile(*after_state, build_endpoints(*after_state));
+  const auto& eps = engine_.endpoints();
+  if (eps.size() != after->endpoints().size())
+    return make_error(ErrorCode::Input, "must hold policies only: the endpoints differ");
+  for (size_t i = 0; i < eps.size(); ++i)
+    if (eps[i].id() != after->endpoints()[i].id())
+      return make_error(ErrorCode::Input,
+                        "must hold policies only: the endpoints differ (" + eps[i].id() + ")");
+  const bool every = std::all_of(in.begin(), in.end(), [](uint8_t f) { return f != 0; });
+  PolicyDiff d = diff_policies_within(state_, engine_, *reach_, *after_state, *after, {},
+                                      every ? nullptr : &in);
+  if (!d.ports_differ.empty())
+    return make_error(ErrorCode::Input,
+                      "must hold policies only: the ports of " + d.ports_differ + " differ");
+  PolicyChanges out;
+  out.by = by;
+  out.newly_allowed = d.newly_allowed;
+  out.newly_denied = d.newly_denied;
+  out.changes = group_changes(d.changes, eps, by);
+  // The observed edges with an end in scope, in order: the others keep their verdicts.
+  std::vector<uint32_t> edges;
+  for (uint32_t e = 0; e < eps.size(); ++e)
+    if (in[e]) edges.insert(edges.end(), edges_of_[e].begin(), edges_of_[e].end());
+  std::sort(edges.begin(), edges.end());
+  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  FlowChanges flows;
+  flows.checked = checked_;
+  std::vector<std::pair<size_t, uint8_t>> flipped;
+  for (uint32_t i : edges) {
+    const bool b = verdict_[i] == 1, a = edge_allowed(*after, observed_.edges[i]);
+    if (b == a) continue;
+    flipped.emplace_back(i, a ? 1 : 0);
+    (a ? flows.newly_allowed : flows.broken)++;
+  }
+  const std::vector<WorldPart> parts = world_parts(state_, *after_state, eps);
+  flows.rows = group_edges(observed_.edges, flipped, eps, {by, &parts});
+  request_changes(engine_, *after, observed_, flows);
+  out.flows = std::move(flows);
+  return out;
+}
+
 nlohmann::json diff_json(const PolicyChanges& d) {
   nlohmann::json changes = nlohmann::json::array();
   for (const DiffChange& c : d.changes) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,42 @@ Result<PolicyChanges> diff(const ClusterState& before_state, const PolicyEngine&
                            const ClusterState& after_state, const PolicyEngine& after,
                            const std::vector<PortQuery>& ports, Granularity by,
                            const Observed* observed = nullptr);
+
+// Proposals compared with the same policies in force over the same traffic (POST
+// /api/v1/simulate answers many for one data version): what they share is computed once — the
+// reachability under the policies in force and each observed edge's verdict under them — and
+// each proposal is compared over the endpoints whose verdicts it can change only: those the
+// subjects of its policies select (and of the policies in force it replaces), since a
+// NetworkPolicy takes part in the verdicts of the pods its podSelector selects, and an admin or
+// baseline policy in those of its subject's; every endpoint with a Cilium or Calico policy in
+// force or proposed. The answer is diff()'s, ports empty (tests/audit/proposal_diff_test.cc
+// compares them).
+class ProposalDiff {
+ public:
+  // `in_force`, `engine` (compiled from it) and `observed` (pod level over its endpoints) must
+  // outlive this object.
+  ProposalDiff(const ClusterState& in_force, const PolicyEngine& engine, const Observed& observed);
+  ~ProposalDiff();
+
+  // diff(in_force, engine, after, its engine, {}, by, &observed) for after =
+  // with_policies(in_force, proposed); errors as with_policies' and diff's. Thread-safe.
+  Result<PolicyChanges> diff(ClusterState proposed, Granularity by) const;
+
+  // The endpoints whose verdicts `proposed` can change (one flag per endpoint).
+  std::vector<uint8_t> scope(const ClusterState& proposed) const;
+
+ private:
+  const ClusterState& state_;
+  const PolicyEngine& engine_;
+  const Observed& observed_;
+  std::unique_ptr<ReachMatrix> reach_;  // engine_.reach({})
+  // Per observed edge: -1 not judged (not established, or a side unresolved), else allowed (1)
+  // or denied (0) by the policies in force.
+  std::vector<int8_t> verdict_;
+  uint64_t checked_ = 0;
+  // The judged edges with an endpoint at either end, by endpoint (ascending).
+  std::vector<std::vector<uint32_t>> edges_of_;
+};
 
 // The policies in force with those of `proposed` added: an object of the same kind, namespace and
 // name as one in force replaces it (POST /api/v1/simulate, the admission webhook). Errors

@@ -130,31 +130,53 @@ std::vector<WorldPart> world_parts(const ClusterState& a, const ClusterState& b,
   return out;
 }
 
-PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& before,
-                         const ClusterState& after_state, const PolicyEngine& after,
-                         const std::vector<PortQuery>& queries) {
+namespace {
+
+// Both diffs: `scope` null compares every connection.
+PolicyDiff diff_in(const ClusterState& before_state, const PolicyEngine& before,
+                   const ReachMatrix& before_matrix, const ClusterState& after_state,
+                   const PolicyEngine& after, const std::vector<PortQuery>& queries,
+                   const std::vector<uint8_t>* scope) {
   PolicyDiff out;
   const std::vector<Endpoint>& eps = before.endpoints();
-  auto mb = before.reach(queries);
-  auto ma = after.reach(queries);
-  for (uint32_t d = 0; d < eps.size(); ++d)
-    if (mb->ports(d) != ma->ports(d)) {
-      out.ports_differ = eps[d].id();
-      return out;
-    }
+  const ReachMatrix* mb = &before_matrix;
+  auto in = [&](uint32_t e) { return !scope || (*scope)[e]; };
+  // The destinations in scope, in order: a source out of scope is compared with them only.
+  std::vector<uint32_t> scoped;
+  // Every connection: the whole matrix after the change. Within a scope, only the connections
+  // with an end in it are asked of the engine (the same verdicts: reach_differential_test).
+  std::unique_ptr<ReachMatrix> ma;
+  if (scope) {
+    for (uint32_t d = 0; d < eps.size(); ++d)
+      if ((*scope)[d]) scoped.push_back(d);
+  } else {
+    ma = after.reach(queries);
+    for (uint32_t d = 0; d < eps.size(); ++d)
+      if (mb->ports(d) != ma->ports(d)) {
+        out.ports_differ = eps[d].id();
+        return out;
+      }
+  }
   auto record = [&](std::string src, std::string dst, Protocol proto, uint16_t port, bool b, bool a,
                     uint32_t se = UINT32_MAX, uint32_t de = UINT32_MAX) {
     (a ? out.newly_allowed : out.newly_denied)++;
     out.changes.push_back({std::move(src), std::move(dst), proto, port, b, a, se, de});
   };
-  for (uint32_t s = 0; s < eps.size(); ++s)
-    for (uint32_t d = 0; d < eps.size(); ++d) {
-      const auto& ports = mb->ports(d);
-      for (size_t k = 0; k < ports.size(); ++k) {
-        bool b = mb->allowed(s, d, k), a = ma->allowed(s, d, k);
-        if (a != b) record(eps[s].id(), eps[d].id(), ports[k].protocol, ports[k].port, b, a, s, d);
-      }
+  auto pair = [&](uint32_t s, uint32_t d) {
+    const auto& ports = mb->ports(d);
+    for (size_t k = 0; k < ports.size(); ++k) {
+      const bool b = mb->allowed(s, d, k);
+      const bool a =
+          ma ? ma->allowed(s, d, k) : after.allowed(s, d, ports[k].protocol, ports[k].port);
+      if (a != b) record(eps[s].id(), eps[d].id(), ports[k].protocol, ports[k].port, b, a, s, d);
     }
+  };
+  // In (source, destination) order, as without a scope.
+  for (uint32_t s = 0; s < eps.size(); ++s)
+    if (in(s))
+      for (uint32_t d = 0; d < eps.size(); ++d) pair(s, d);
+    else
+      for (uint32_t d : scoped) pair(s, d);
 
   // The outside: from each part to every pod's compared ports, and from every pod to each part
   // on the ports egress rules towards addresses name.
@@ -166,7 +188,7 @@ PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& b
   for (const WorldPart& w : parts) {
     const Peer from = Peer::of_ip(w.probe);
     for (uint32_t d = 0; d < eps.size(); ++d) {
-      if (eps[d].pod.host_network) continue;  // the node's: not what policies decide
+      if (eps[d].pod.host_network || !in(d)) continue;  // the node's: not what policies decide
       const Peer to = Peer::of_endpoint(d);
       for (const ReachMatrix::Port& p : mb->ports(d)) {
         bool b = before.evaluate(from, to, p.protocol, p.port).allowed;
@@ -176,7 +198,7 @@ PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& b
     }
   }
   for (uint32_t s = 0; s < eps.size(); ++s) {
-    if (eps[s].pod.host_network) continue;
+    if (eps[s].pod.host_network || !in(s)) continue;
     const Peer from = Peer::of_endpoint(s);
     for (const WorldPart& w : parts)
       for (const auto& [proto, port] : egress_ports) {
@@ -187,6 +209,22 @@ PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& b
       }
   }
   return out;
+}
+
+}  // namespace
+
+PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& before,
+                         const ClusterState& after_state, const PolicyEngine& after,
+                         const std::vector<PortQuery>& queries) {
+  auto mb = before.reach(queries);
+  return diff_in(before_state, before, *mb, after_state, after, queries, nullptr);
+}
+
+PolicyDiff diff_policies_within(const ClusterState& before_state, const PolicyEngine& before,
+                                const ReachMatrix& mb, const ClusterState& after_state,
+                                const PolicyEngine& after, const std::vector<PortQuery>& queries,
+                                const std::vector<uint8_t>* scope) {
+  return diff_in(before_state, before, mb, after_state, after, queries, scope);
 }
 
 const WorldPart* world_part_of(const std::vector<WorldPart>& parts, const IpAddr& ip) {

@@ -61,4 +61,15 @@ PolicyDiff diff_policies(const ClusterState& before_state, const PolicyEngine& b
                          const ClusterState& after_state, const PolicyEngine& after,
                          const std::vector<PortQuery>& queries);
 
+// diff_policies compared over the connections with an end in `scope` (one flag per endpoint;
+// the parts of the outside included; null: every endpoint): for a change that takes part in the
+// verdicts of those endpoints only, the others' are the same before and after, and so is the
+// answer. `mb` is `before.reach(queries)`, which a caller comparing many changes against the
+// same policies computes once (POST /api/v1/simulate). With a scope, `after` must hold the same
+// endpoints with the same ports as `before` (the caller checks) and `queries` be empty.
+PolicyDiff diff_policies_within(const ClusterState& before_state, const PolicyEngine& before,
+                                const ReachMatrix& mb, const ClusterState& after_state,
+                                const PolicyEngine& after, const std::vector<PortQuery>& queries,
+                                const std::vector<uint8_t>* scope);
+
 }  // namespace stockade

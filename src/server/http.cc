@@ -573,6 +573,13 @@ void HttpServer::Impl::post_apply(const httplib::Request& req, httplib::Response
        {"msg", dry_run ? "apply (dry run)" : "apply"},
        {"status", a.status},
        {"by", requester()}});
+  // Policies written: an audit event (the console shows it); the apply stands if it fails.
+  if (audit::LiveAudit* audit = state.audit(); audit && !dry_run && a.status == 200)
+    if (auto e = audit::applied_event(requester(), a.body, wall_now_ns()))
+      if (auto r = audit->append_events({*e}); !r)
+        log({{"level", "error"},
+             {"msg", "apply: audit event not kept"},
+             {"error", r.error().str()}});
   res.status = a.status;
   res.set_content(a.body, "application/json");
 }

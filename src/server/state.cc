@@ -13,6 +13,7 @@
 #include "recommend/observed.h"
 #include "recommend/recommend.h"
 #include "recommend/selfcheck.h"
+#include "server/policy_cache.h"
 
 namespace stockade::server {
 
@@ -100,10 +101,11 @@ std::array<uint64_t, 3> ServerState::kept_version() const {
 
 Result<std::string> ServerState::recommendations_json(const std::string& ns, bool accept_blocked,
                                                       int64_t min_window_ns) const {
-  auto kept = observe_kept(0, 0, kDefaultMaxObservedExternal);
-  if (!kept) return tl::unexpected<Error>(kept.error());
-  const std::shared_ptr<const Snapshot>& snap = kept->first;
-  const stockade::Observed* obs = &kept->second;
+  // The observation and the answers are kept per data version (policy_cache.h).
+  auto cache = policy_cache();
+  if (!cache) return tl::unexpected<Error>(cache.error());
+  const std::shared_ptr<const Snapshot>& snap = (*cache)->snapshot;
+  const stockade::Observed* obs = &(*cache)->observed;
   if (obs->edges.empty())
     return make_error(ErrorCode::Conflict, "no observed traffic yet: nothing to learn from");
   // As `stockade recommend` with its defaults: synthesis, then the self-check against the
@@ -111,27 +113,35 @@ Result<std::string> ServerState::recommendations_json(const std::string& ns, boo
   RecommendOptions ro;
   const int64_t window = obs->last_ns > obs->first_ns ? obs->last_ns - obs->first_ns : 0;
   ro.low_confidence = window < min_window_ns;
-  Recommendation rec = recommend(snap->state, *snap->engine, *obs, ro);
-  ClusterState after_state = with_recommendation(snap->state, rec, false);
-  auto after = PolicyEngine::compile(after_state, build_endpoints(after_state));
-  SelfCheck check = self_check(*snap->engine, *after, *obs, rec, ro);
-  if (check.failed())
-    return make_error(ErrorCode::Internal,
-                      "self-check failed (a bug in stockade; please report it): the "
-                      "recommendation denies " +
-                          std::to_string(check.observed_denied.size()) + " observed edge(s)");
-  if (check.blocked && !accept_blocked) {
-    std::string msg = std::to_string(check.blocked) +
-                      " observed edge(s) that the policies in force allow would be denied by the "
-                      "recommendation (acceptBlocked=true answers it anyway)";
-    if (!check.blocked_examples.empty()) msg += ": " + check.blocked_examples.front();
-    return make_error(ErrorCode::Conflict, msg);
-  }
-  if (!ns.empty()) {
-    std::erase_if(rec.policies, [&](const RecommendedPolicy& p) { return p.policy.ns != ns; });
-    rec.guardrails.clear();  // cluster-scoped
-  }
-  return render_json(rec);
+  std::lock_guard lock((*cache)->recommendations_mutex);
+  const auto key = std::make_tuple(ns, accept_blocked, ro.low_confidence);
+  if (auto it = (*cache)->recommendations.find(key); it != (*cache)->recommendations.end())
+    return it->second;
+  auto answer = [&]() -> Result<std::string> {
+    Recommendation rec = recommend(snap->state, *snap->engine, *obs, ro);
+    ClusterState after_state = with_recommendation(snap->state, rec, false);
+    auto after = PolicyEngine::compile(after_state, build_endpoints(after_state));
+    SelfCheck check = self_check(*snap->engine, *after, *obs, rec, ro);
+    if (check.failed())
+      return make_error(ErrorCode::Internal,
+                        "self-check failed (a bug in stockade; please report it): the "
+                        "recommendation denies " +
+                            std::to_string(check.observed_denied.size()) + " observed edge(s)");
+    if (check.blocked && !accept_blocked) {
+      std::string msg = std::to_string(check.blocked) +
+                        " observed edge(s) that the policies in force allow would be denied by the "
+                        "recommendation (acceptBlocked=true answers it anyway)";
+      if (!check.blocked_examples.empty()) msg += ": " + check.blocked_examples.front();
+      return make_error(ErrorCode::Conflict, msg);
+    }
+    if (!ns.empty()) {
+      std::erase_if(rec.policies, [&](const RecommendedPolicy& p) { return p.policy.ns != ns; });
+      rec.guardrails.clear();  // cluster-scoped
+    }
+    return render_json(rec);
+  }();
+  (*cache)->recommendations.emplace(key, answer);
+  return answer;
 }
 
 void ServerState::replay(const std::vector<EdgeGraph*>& graphs, int64_t since_ns, int64_t until_ns,

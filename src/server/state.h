@@ -113,6 +113,10 @@ class ServerState {
   // force replaces it), over every record and batch kept (POST /api/v1/simulate). Errors: the
   // body is no policies (ErrorCode::Input, one line naming its line or object).
   Result<std::string> simulate_json(std::string_view body, Granularity by) const;
+  // What simulate_json and recommendations_json reuse while kept_version() stays the same
+  // (policy_cache.h, simulate.cc).
+  struct PolicyCache;
+  Result<std::shared_ptr<PolicyCache>> policy_cache() const;
 
   // The `stockade map -o json` object for the records with a time in [since_ns, until_ns)
   // (0: unbounded; records without a time are always included, as `--since` treats them).
@@ -175,6 +179,9 @@ class ServerState {
   std::map<std::pair<std::string, std::string>, uint64_t> journaled_sequence_;
   uint64_t generation_ = 0;
   Counters counters_;
+  mutable std::mutex policy_cache_mutex_;        // guards policy_cache_
+  mutable std::mutex policy_cache_build_mutex_;  // one policy_cache() made at a time
+  mutable std::shared_ptr<PolicyCache> policy_cache_;
 };
 
 }  // namespace stockade::server

@@ -109,6 +109,35 @@ std::set<EdgeId> ids_of(const std::vector<store::AuditEvent>& events) {
   return out;
 }
 
+// The event of an apply, from the `stockade apply -o json` answer: the user, the objects (the
+// first three in `dst`, every one in the detail); nothing for an answer that names none.
+TEST(AppliedEvent, NamesTheUserAndEveryObject) {
+  std::string answer = R"({"dryRun":false,"objects":[)";
+  for (int i = 0; i < 4; ++i)
+    answer += std::string(i ? "," : "") +
+              R"({"kind":"NetworkPolicy","namespace":"shop","name":"p)" + std::to_string(i) +
+              R"(","action":")" + (i ? "unchanged" : "created") +
+              R"(","changes":[],"conflicts":[]})";
+  answer += R"(],"pruned":[]})";
+  auto e = applied_event("alice", answer, 1700000000000000000);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, "applied");
+  EXPECT_EQ(e->at, 1700000000000000000);
+  EXPECT_EQ(e->src, "alice");
+  EXPECT_EQ(e->dst,
+            "NetworkPolicy shop/p0, NetworkPolicy shop/p1, NetworkPolicy shop/p2, … (4 in all)");
+  auto d = nlohmann::json::parse(e->detail);
+  EXPECT_EQ(d["by"], "alice");
+  ASSERT_EQ(d["objects"].size(), 4u);
+  EXPECT_EQ(d["objects"][0], nlohmann::json({{"kind", "NetworkPolicy"},
+                                             {"namespace", "shop"},
+                                             {"name", "p0"},
+                                             {"action", "created"}}));
+  EXPECT_EQ(d["objects"][3]["action"], "unchanged");
+  EXPECT_FALSE(applied_event("alice", R"({"dryRun":false,"objects":[]})", 1));
+  EXPECT_FALSE(applied_event("alice", "not json", 1));
+}
+
 TEST_F(LiveAuditTest, DeniedEventsAreTheEdgesVerifyDenies) {
   Demo demo;
   auto s = open_store();

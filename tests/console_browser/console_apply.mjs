@@ -122,9 +122,28 @@ try {
     objects.length === mine.length && objects.every((o) => o.action === "created"), `${applied}: ${result.slice(0, 400)}`);
   await shot(page, "a6-applied.png");
 
+  // The apply is an audit event (kind "applied", by the user, naming each policy written), and
+  // the console shows it: "see the audit event" opens the audit filtered to applies.
+  await page.click("#apply-audit");
+  const names = objects.map((o) => `${o.kind} ${o.namespace}/${o.name} (created)`);
+  await page.waitForFunction((names) => [...document.querySelectorAll("#audit-table tbody tr")].some((tr) =>
+    tr.textContent.includes("applied by nobody") && names.every((n) => tr.textContent.includes(n))), names, LONG).catch(() => {});
+  const rows = await page.$$eval("#audit-table tbody tr", (trs) => trs.map((tr) => tr.textContent.replace(/\s+/g, " ").trim()));
+  const auditRes = await api("/api/v1/audit?limit=10000");
+  const events = auditRes.ok ? (await auditRes.json()).events.filter((e) => e.kind === "applied") : [];
+  check(`the apply is one audit event by "nobody" naming the ${objects.length} policies, shown in the console's audit`,
+    events.length === 1 && events[0].src === "nobody" && events[0].detail.by === "nobody" &&
+    events[0].detail.objects.length === objects.length &&
+    objects.every((o) => events[0].detail.objects.some((e) => e.kind === o.kind && e.namespace === o.namespace && e.name === o.name && e.action === "created")) &&
+    rows.length === 1 && names.every((n) => rows[0].includes(n)) && rows[0].includes("applied by nobody") &&
+    (await page.inputValue("#audit-kind")) === "applied",
+    `${auditRes.status} ${JSON.stringify(events).slice(0, 400)}; rows ${JSON.stringify(rows).slice(0, 400)}`);
+  await shot(page, "a6b-audit-event.png");
+
   // The user may write policies in one namespace only: a draft for a workload of another is
   // refused by the API server *for the user* (the server's own identity could write it).
   const other = "data/redis";
+  await page.keyboard.press("4");  // back from the audit to the decision
   await page.click("#decide-clear");
   check(`a click on ${other} selects it`, await clickNode(other), "not selected after 10 clicks");
   await page.click("#decide-node");
@@ -137,6 +156,9 @@ try {
   check(`a draft for ${other} is refused for the user (403, "User \"nobody\" cannot"), Apply stays disabled`,
     refused === "dry-403" && why.includes('User \\"nobody\\" cannot') && (await page.isDisabled("#apply")), `${refused}: ${why.slice(0, 300)}`);
   await shot(page, "a7-refused-for-the-user.png");
+  const after = await api("/api/v1/audit?limit=10000");
+  const appliedAfter = after.ok ? (await after.json()).events.filter((e) => e.kind === "applied").length : -1;
+  check("dry runs and a refused draft write no audit event", appliedAfter === 1, `${appliedAfter} applied events`);
   check("no script errors in the page", pageErrors.length === 0, pageErrors.join("; "));
 } catch (e) {
   check("the run", false, e.stack || String(e));

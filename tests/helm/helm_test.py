@@ -78,6 +78,15 @@ check(lint.returncode == 0, "helm lint --strict (non-default values)\n" + lint.s
 default, default_path = render("default")
 other, other_path = render("nondefault", "-f", nondefault)
 noagent, _ = render("noagent", "--set", "agent.enabled=false")
+# The console role: create on apply only with apply.enabled (each object is then checked
+# against the user's own RBAC by the server); create on simulate always.
+for values, want in [((), ["simulate"]), (("--set", "apply.enabled=true"), ["simulate", "apply"])]:
+    docs, _ = render("console-role", *values)
+    role = [d for d in by_kind(docs, "ClusterRole") if d["metadata"]["name"] == "stockade-console"]
+    creates = [r for d in role for r in d["rules"] if r["verbs"] == ["create"]]
+    check([r["resources"] for r in creates] == [want] and
+          all(r["apiGroups"] == ["stockade.io"] for r in creates),
+          "console role creates %s (%s)" % (want, " ".join(values) or "defaults"))
 generated, generated_path = render("generated", "--set", "admission.enabled=true")
 
 kinds = lambda docs: sorted({d["kind"] for d in docs})
@@ -280,10 +289,14 @@ try:
                      "recommendations"):
         expect("alice", "get", resource, "stockade.io", True)
     expect("alice", "update", "baselines", "stockade.io", True)
+    # Simulate (keeps nothing); apply only with apply.enabled (below), and never the policies
+    # themselves: the user's own RBAC decides those.
+    expect("alice", "create", "simulate", "stockade.io", True)
     for verb, resource in [("delete", "baselines"), ("create", "agentbatches"), ("create", "flows"),
-                           ("update", "map")]:
+                           ("update", "map"), ("create", "apply"), ("create", "shadow")]:
         expect("alice", verb, resource, "stockade.io", False)
     expect("alice", "list", "pods", "", False)
+    expect("alice", "create", "networkpolicies", "networking.k8s.io", False, ns="default")
 
     # The agent's token for the server: audience stockade, which the server's TokenReview asks
     # for; the API server itself does not take it.
@@ -330,6 +343,7 @@ try:
                             ("clusternetworkpolicies", "policy.networking.k8s.io")]:
         for verb in ("create", "patch", "delete"):
             expect("server", verb, resource, group, True)
+        expect("alice", "create", resource, group, False, ns="default")
     for verb, resource, group in [("get", "secrets", ""), ("create", "pods", ""),
                                   ("create", "ingresses", "networking.k8s.io"),
                                   ("create", "ciliumnetworkpolicies", "cilium.io")]:

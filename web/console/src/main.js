@@ -807,7 +807,13 @@ async function applyDraft(dry) {
     $("apply-status").innerHTML = `<span class="pill allowed">dry run accepted</span> the API server would take these policies; Apply them now.`;
   } else {
     state.dryRunOf = "";
-    $("apply-status").innerHTML = `<span class="pill allowed">applied</span>`;
+    // The server records the apply as an audit event (kind "applied"): shown once it is read.
+    $("apply-status").innerHTML = `<span class="pill allowed">applied</span> <button id="apply-audit" type="button">see the audit event</button>`;
+    $("apply-audit").addEventListener("click", () => {
+      $("audit-kind").value = "applied";
+      $("audit-filter").value = "";
+      setView("audit");
+    });
     state.recsStale = true;
     refresh();
   }
@@ -919,7 +925,7 @@ function renderAudit() {
   $("audit-table").tBodies[0].innerHTML = shown
     .map((ev) => `<tr data-id="${esc(ev.id)}"><td>${esc(fmtTime(ev.time))}</td><td><span class="pill ${esc(ev.kind)}">${esc(ev.kind)}</span></td>
       <td>${esc(ev.src)}</td><td>${esc(ev.dst)}</td><td>${esc(ev.protocol)}/${esc(ev.port)}</td><td>${esc(summarizeDetail(ev))}</td>
-      <td><button class="show-edge" data-id="${esc(ev.id)}">show on map</button></td></tr>`)
+      <td>${ev.port || ev.kind !== "applied" ? `<button class="show-edge" data-id="${esc(ev.id)}">show on map</button>` : ""}</td></tr>`)
     .join("");
   renderTimeline(rows);
 }

@@ -31,6 +31,9 @@ export function summarizeDetail(ev) {
   const d = ev.detail;
   if (!d || typeof d !== "object") return typeof d === "string" ? d : "";
   if (ev.kind === "outside-baseline") return `new to the locked baseline of ${d.namespace}${d.verdict ? ` (${d.verdict})` : ""}`;
+  // Policies written through POST /api/v1/apply: who, and each object with what was done.
+  if (ev.kind === "applied")
+    return `applied by ${d.by}: ` + (d.objects || []).map((o) => `${o.kind} ${o.namespace ? o.namespace + "/" : ""}${o.name} (${o.action})`).join(", ");
   const parts = [];
   for (const side of ["egress", "ingress"]) {
     const s = d[side];
