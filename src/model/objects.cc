@@ -90,13 +90,13 @@ std::string domain_name_problem(std::string_view name, bool beta) {
         name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     ++labels;
     if (label.empty()) return "a label is empty";
+    if (label.find('*') != std::string_view::npos)
+      return "'*' may only be the whole first label (\"*.example.com\")";
     if (!first(label.front())) return "a label must start with a letter or a digit";
     if (label.size() > 1 && !alnum(label.back()))
       return "a label must end with a letter or a digit";
     for (char c : label.substr(1))
-      if (!middle(c))
-        return c == '*' ? "'*' may only be the whole first label"
-                        : "a label may hold only letters, digits, '-' and '_'";
+      if (!middle(c)) return "a label may hold only letters, digits, '-' and '_'";
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }

@@ -670,8 +670,8 @@ TEST(ClusterPolicyDecode, V1beta1AndV1alpha2EachByTheirOwnCrds) {
     for (auto [bad, why] : std::initializer_list<std::pair<const char*, const char*>>{
              {"[kubernetes]", "at least two labels"},
              {"[\"*.io\"]", "at least two labels"},
-             {"[\"*\"]", "must start with a letter or a digit"},
-             {"[\"*.*.example.com\"]", "must start with a letter or a digit"},
+             {"[\"*\"]", "'*' may only be the whole first label"},
+             {"[\"*.*.example.com\"]", "'*' may only be the whole first label"},
              {"[\"www.*.example.com\"]", "'*' may only be the whole first label"},
              {"[\"a*.example.com\"]", "'*' may only be the whole first label"},
              {"[-a.example.com]", "must start with a letter or a digit"},
