@@ -219,6 +219,77 @@ std::vector<Mutation> cluster_network_policy_mutations() {
   };
 }
 
+// Every single mutation, then random pairs and triples (seeded: the same cases every run).
+std::vector<Case> generate(const json& base, const std::vector<Mutation>& mutations, int random,
+                           unsigned seed) {
+  std::vector<Case> out;
+  auto apply = [&](json object, const std::vector<std::pair<size_t, size_t>>& picks) {
+    std::string label;
+    for (auto [m, v] : picks) {
+      const Mutation& mu = mutations[m];
+      object[json::json_pointer(mu.pointer)] = mu.values[v];
+      label += (label.empty() ? "" : " ") + mu.pointer + "=" + mu.values[v].dump();
+    }
+    out.push_back({label, std::move(object)});
+  };
+  out.push_back({"base", base});
+  for (size_t m = 0; m < mutations.size(); ++m)
+    for (size_t v = 0; v < mutations[m].values.size(); ++v) apply(base, {{m, v}});
+  std::mt19937 rng(seed);
+  for (int i = 0; i < random; ++i) {
+    std::vector<std::pair<size_t, size_t>> picks;
+    std::set<size_t> used;
+    int n = 2 + static_cast<int>(rng() % 2);
+    while (static_cast<int>(picks.size()) < n) {
+      size_t m = rng() % mutations.size();
+      if (!used.insert(m).second) continue;
+      picks.push_back({m, rng() % mutations[m].values.size()});
+    }
+    // A pointer under another that was replaced may no longer resolve: skip such a case.
+    try {
+      apply(base, picks);
+    } catch (const json::exception&) {
+    }
+  }
+  return out;
+}
+
+struct Verdict {
+  bool accepted;
+  std::string message;
+};
+
+Verdict loader_verdict(const json& object) {
+  LoadOptions o;
+  o.policy_api_channel = PolicyApiChannel::Standard;
+  ClusterLoader loader(o);
+  auto r = loader.add_text(object.dump(), "case.json");
+  if (!r) return {false, r.error().str()};
+  return {true, ""};
+}
+
+Verdict server_verdict(const json& object) {
+  auto& c = testing_env::admin_client();
+  std::string kind = object["kind"];
+  std::string path = kind == "NetworkPolicy"
+                         ? "/apis/networking.k8s.io/v1/namespaces/validation/networkpolicies"
+                     : kind == "AdminNetworkPolicy"
+                         ? "/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies"
+                     : kind == "BaselineAdminNetworkPolicy"
+                         ? "/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies"
+                         : "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies";
+  auto r = c.request("POST", path + "?dryRun=All&fieldValidation=Strict", object.dump(),
+                     "application/json");
+  if (!r) return {false, "transport: " + r.error().str()};
+  if (r->status == 201 || r->status == 200) return {true, ""};
+  std::string msg = r->body;
+  try {
+    msg = json::parse(r->body).value("message", r->body);
+  } catch (const json::exception&) {
+  }
+  return {false, std::to_string(r->status) + ": " + msg};
+}
+
 // ClusterNetworkPolicy `domainNames` (experimental channel only): judged by the published
 // experimental CRD of v0.2.0 (tests/data/schemas/..._experimental.yaml, v1alpha2). A cluster
 // holds one CRD per name, and the suite's is the standard one, so the experimental CRD is
@@ -350,77 +421,6 @@ void install_experimental_crd() {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   FAIL() << "the experimental ClusterNetworkPolicy CRD is not served";
-}
-
-// Every single mutation, then random pairs and triples (seeded: the same cases every run).
-std::vector<Case> generate(const json& base, const std::vector<Mutation>& mutations, int random,
-                           unsigned seed) {
-  std::vector<Case> out;
-  auto apply = [&](json object, const std::vector<std::pair<size_t, size_t>>& picks) {
-    std::string label;
-    for (auto [m, v] : picks) {
-      const Mutation& mu = mutations[m];
-      object[json::json_pointer(mu.pointer)] = mu.values[v];
-      label += (label.empty() ? "" : " ") + mu.pointer + "=" + mu.values[v].dump();
-    }
-    out.push_back({label, std::move(object)});
-  };
-  out.push_back({"base", base});
-  for (size_t m = 0; m < mutations.size(); ++m)
-    for (size_t v = 0; v < mutations[m].values.size(); ++v) apply(base, {{m, v}});
-  std::mt19937 rng(seed);
-  for (int i = 0; i < random; ++i) {
-    std::vector<std::pair<size_t, size_t>> picks;
-    std::set<size_t> used;
-    int n = 2 + static_cast<int>(rng() % 2);
-    while (static_cast<int>(picks.size()) < n) {
-      size_t m = rng() % mutations.size();
-      if (!used.insert(m).second) continue;
-      picks.push_back({m, rng() % mutations[m].values.size()});
-    }
-    // A pointer under another that was replaced may no longer resolve: skip such a case.
-    try {
-      apply(base, picks);
-    } catch (const json::exception&) {
-    }
-  }
-  return out;
-}
-
-struct Verdict {
-  bool accepted;
-  std::string message;
-};
-
-Verdict loader_verdict(const json& object) {
-  LoadOptions o;
-  o.policy_api_channel = PolicyApiChannel::Standard;
-  ClusterLoader loader(o);
-  auto r = loader.add_text(object.dump(), "case.json");
-  if (!r) return {false, r.error().str()};
-  return {true, ""};
-}
-
-Verdict server_verdict(const json& object) {
-  auto& c = testing_env::admin_client();
-  std::string kind = object["kind"];
-  std::string path = kind == "NetworkPolicy"
-                         ? "/apis/networking.k8s.io/v1/namespaces/validation/networkpolicies"
-                     : kind == "AdminNetworkPolicy"
-                         ? "/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies"
-                     : kind == "BaselineAdminNetworkPolicy"
-                         ? "/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies"
-                         : "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies";
-  auto r = c.request("POST", path + "?dryRun=All&fieldValidation=Strict", object.dump(),
-                     "application/json");
-  if (!r) return {false, "transport: " + r.error().str()};
-  if (r->status == 201 || r->status == 200) return {true, ""};
-  std::string msg = r->body;
-  try {
-    msg = json::parse(r->body).value("message", r->body);
-  } catch (const json::exception&) {
-  }
-  return {false, std::to_string(r->status) + ": " + msg};
 }
 
 // Differences the loader keeps on purpose, each with its reason (docs/notes/apiserver.md): a
