@@ -43,6 +43,8 @@ int run(const RecommendOptionsCli& o) {
   check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.observe.flows}});
   RecommendOptions ro = recommend_options(o);
   const RecommendKind kind = value_or_usage_error(recommend_kind(o.output_kind, ro));
+  // The standard channel's CRD has no domainNames: keep the addresses there.
+  if (o.common.policy_api_channel == "standard") ro.domain_names = false;
   Stopwatch clock;
   CommonOptions common = o.common;
   common.workload_security = o.l7 == "istio";  // Istio principals: the service accounts

@@ -564,6 +564,9 @@ void EngineImpl::compile_cluster_policy(const ClusterPolicy& p) {
             cr.peers |= ip_matcher_identities_[m];
             break;
           }
+          case ClusterPeer::Kind::DomainNames:
+            add_domain_names(cr, peer.domain_names);
+            break;
         }
       }
       compile_ports(r.ports, cr);
@@ -693,7 +696,7 @@ bool EngineImpl::peer_matches(const CompiledRule& r, const Other& o,
       if (std::find(node.addresses.begin(), node.addresses.end(), o.ip) != node.addresses.end() &&
           sel->matches(node.labels))
         return true;
-  return false;
+  return r.domain_names >= 0 && domain_name_match(r, o.ip);
 }
 
 bool EngineImpl::is_own_node(const Endpoint& subject, const Other& other) const {
@@ -731,6 +734,7 @@ Decision EngineImpl::decide(uint32_t subject, const Endpoint* subject_endpoint, 
       out.action = r.action == RuleAction::Allow && p.cnp ? "Accept" : to_string(r.action);
       if (r.cilium && r.cilium->l7 && r.action == RuleAction::Allow)
         out.notes.push_back("L7 rules apply on this port: the proxy filters requests");
+      if (r.domain_names >= 0 && other.identity < 0) domain_name_notes(r, other.ip, out);
     }
   };
 

@@ -198,7 +198,8 @@ struct HttpRequest {
   std::string_view host;  // the authority, empty when unknown
 };
 
-// An address and a name a DNS answer gave it (Hubble DNS records), for toFQDNs rules.
+// An address and a name a DNS answer gave it (Hubble DNS records), for toFQDNs rules and
+// domainNames peers.
 struct DnsName {
   IpAddr ip;
   std::string name;  // lower case, without the trailing dot
@@ -233,8 +234,9 @@ class PolicyEngine {
   // the Istio AuthorizationPolicies of the destination (istio.cc).
   virtual Verdict evaluate_http(const Peer& src, const Peer& dst, uint16_t port,
                                 const HttpRequest& req) const = 0;
-  // The names DNS answers gave external addresses, which toFQDNs rules match (Cilium learns
-  // them from the same answers). Call before verdicts are asked from several threads.
+  // The names DNS answers gave external addresses, which toFQDNs rules and ClusterNetworkPolicy
+  // domainNames peers match (Cilium and the CNP implementations learn them from the same
+  // answers). Call before verdicts are asked from several threads.
   virtual void learn_dns(std::vector<DnsName> names) const = 0;
 
   // Whether any policy tier can deny traffic of this endpoint in each direction

@@ -226,6 +226,8 @@ struct CompiledRule {
   bool cilium_relative = false;  // host xor remote-node: a host-network peer needs the subject
   // Calico rules: matched by calico_rule_matches, never by peer_set. Null for other kinds.
   const CalicoMatch* calico = nullptr;
+  // ClusterNetworkPolicy domainNames peers: index into EngineImpl::domain_names_, -1 if none.
+  int32_t domain_names = -1;
 };
 
 struct CompiledPolicy {
@@ -350,6 +352,13 @@ class EngineImpl final : public PolicyEngine {
   bool is_own_node(const Endpoint& subject, const Other& other) const;
   bool peer_matches(const CompiledRule& r, const Other& o, const Endpoint* subject) const;
   bool cilium_peer_matches(const CompiledRule& r, const Other& o, const Endpoint* subject) const;
+  // domain_names.cc: the name a DNS answer gave `ip` that one of the rule's domainNames
+  // matches, or null.
+  const std::string* domain_name_match(const CompiledRule& r, const IpAddr& ip) const;
+  void add_domain_names(CompiledRule& r, const std::vector<std::string>& names);
+  // Explains a decision by a rule with domainNames: the name that matched, and that upstream
+  // supports domainNames in Accept rules only.
+  void domain_name_notes(const CompiledRule& r, const IpAddr& ip, Decision& out) const;
   // cilium.cc / istio.cc: one side's L7 filter of an HTTP request (the side's L3/L4 verdict
   // allowed it); false, with `out` saying why, when the request is refused.
   bool cilium_http_allowed(uint32_t subject, const Endpoint* subject_endpoint, Direction d,
@@ -450,8 +459,12 @@ class EngineImpl final : public PolicyEngine {
   std::vector<std::string> cilium_keys_;  // per endpoint, from cilium_identity_keys
   // Node addresses, sorted, with the node's name: Cilium's entities tell nodes from the world.
   std::vector<std::pair<IpAddr, std::string>> node_by_ip_;
-  // toFQDNs: the names DNS answers gave addresses (learn_dns), sorted by address.
+  // toFQDNs and domainNames: the names DNS answers gave addresses (learn_dns), sorted by
+  // address.
   mutable std::vector<DnsName> dns_names_;
+  // ClusterNetworkPolicy domainNames, per rule that has them (CompiledRule::domain_names):
+  // lower case, without the trailing dot.
+  std::vector<std::vector<std::string>> domain_names_;
   // istio.cc: the AuthorizationPolicies, and each endpoint's mesh identity (principal).
   std::vector<IstioAuthorizationPolicy> istio_policies_;
   std::vector<std::string> istio_principals_;

@@ -178,13 +178,9 @@ ClusterPodSet Decoder<N>::subject(const N& spec) const {
 
 template <class N>
 ClusterPeer Decoder<N>::cluster_peer(const N& p, bool egress, const std::string& path) const {
-  // An experimental-channel peer this reader cannot evaluate: which addresses a name stands
-  // for is DNS at run time, not something the objects say.
-  if (cnp_ && egress && p.is_map() && p.get("domainNames"))
-    fail(*p.get("domainNames"), path +
-                                    ".domainNames: domain name peers are not supported "
-                                    "(the addresses they stand for are only known to DNS)");
-  if (egress)
+  if (egress && cnp_)
+    check_fields(p, {"namespaces", "pods", "nodes", "networks", "domainNames"}, path);
+  else if (egress)
     check_fields(p, {"namespaces", "pods", "nodes", "networks"}, path);
   else
     check_fields(p, {"namespaces", "pods"}, path);
@@ -203,6 +199,26 @@ ClusterPeer Decoder<N>::cluster_peer(const N& p, bool egress, const std::string&
       experimental_only(v, kp);  // experimental in every release of every kind
       out.kind = ClusterPeer::Kind::Nodes;
       out.node_selector = label_selector(v, kp, true);
+    } else if (key == "domainNames") {
+      experimental_only(v, kp);  // experimental in v0.2.0 and v0.3.0
+      out.kind = ClusterPeer::Kind::DomainNames;
+      if (!v.is_seq()) fail(v, kp + ": expected a list of domain names");
+      size_t i = 0;
+      v.items([&](const N& c) {
+        auto s = c.as_string();
+        std::string cp = kp + "[" + std::to_string(i++) + "]";
+        if (!s) fail(c, cp + ": expected a string, got " + std::string(c.type_name()));
+        if (std::string m = domain_name_problem(*s, cnp_beta_); !m.empty())
+          fail(c, cp + ": invalid domain name \"" + std::string(*s) + "\": " + m);
+        // x-kubernetes-list-type: set
+        if (std::find(out.domain_names.begin(), out.domain_names.end(), *s) !=
+            out.domain_names.end())
+          fail(c, cp + ": Duplicate value: \"" + std::string(*s) + "\"");
+        out.domain_names.emplace_back(*s);
+        return true;
+      });
+      if (out.domain_names.empty() || out.domain_names.size() > 25)
+        fail(v, kp + ": must have between 1 and 25 domain names");
     } else {
       out.kind = ClusterPeer::Kind::Networks;
       if (!v.is_seq()) fail(v, kp + ": expected a list of CIDRs");
@@ -225,7 +241,11 @@ ClusterPeer Decoder<N>::cluster_peer(const N& p, bool egress, const std::string&
     }
     return true;
   });
-  if (n != 1) fail(p, path + ": exactly one of namespaces, pods, nodes or networks must be set");
+  if (n != 1)
+    fail(p, path + (egress && cnp_
+                        ? ": exactly one of namespaces, pods, nodes, networks or domainNames must "
+                          "be set"
+                        : ": exactly one of namespaces, pods, nodes or networks must be set"));
   return out;
 }
 
@@ -371,7 +391,8 @@ std::vector<ClusterPolicyRule> Decoder<N>::cluster_rules(const N& spec, bool egr
                         return p.kind == ClusterPolicyPort::Kind::Named;
                       }) &&
           std::any_of(rule.peers.begin(), rule.peers.end(), [](const ClusterPeer& p) {
-            return p.kind == ClusterPeer::Kind::Networks || p.kind == ClusterPeer::Kind::Nodes;
+            return p.kind == ClusterPeer::Kind::Networks || p.kind == ClusterPeer::Kind::Nodes ||
+                   p.kind == ClusterPeer::Kind::DomainNames;
           }))
         fail(r, rp + ": networks/nodes/domainNames peer cannot be set with namedPorts since "
                      "there are no namedPorts for networks/nodes/domainNames");

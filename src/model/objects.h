@@ -388,11 +388,24 @@ struct ClusterPodSet {
 };
 
 struct ClusterPeer {
-  enum class Kind : uint8_t { Namespaces, Pods, Nodes, Networks } kind = Kind::Namespaces;
+  enum class Kind : uint8_t {
+    Namespaces,
+    Pods,
+    Nodes,
+    Networks,
+    DomainNames
+  } kind = Kind::Namespaces;
   ClusterPodSet pods;           // Namespaces, Pods
   LabelSelector node_selector;  // Nodes
   std::vector<Cidr> networks;   // Networks
+  // DomainNames (ClusterNetworkPolicy egress, experimental): as written, "name" or "*.name"
+  // (engine/domain_names.cc has their meaning).
+  std::vector<std::string> domain_names;
 };
+
+// Why `name` is not a ClusterNetworkPolicy DomainName as the CRD of `v1beta1` (else v1alpha2's,
+// v0.2.0) validates it; empty when it is one (objects.cc).
+std::string domain_name_problem(std::string_view name, bool v1beta1);
 
 struct ClusterPolicyPort {
   enum class Kind : uint8_t { Number, Range, Named } kind = Kind::Number;

@@ -55,6 +55,8 @@ std::string canonical(const ClusterPolicy& p) {
         s += "(" + std::to_string(static_cast<int>(peer.kind)) + ":" + canonical(peer.pods) +
              ";nodes:" + peer.node_selector.canonical() + ";nets:";
         for (const Cidr& c : peer.networks) s += c.str() + ",";
+        s += ";domains:";
+        for (const std::string& d : peer.domain_names) s += d + ",";
         s += ")";
       }
       s += "]";

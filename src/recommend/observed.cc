@@ -190,18 +190,22 @@ Result<Observed> observe_batch(const ClusterState& state, const PolicyEngine& en
 
 Result<Observed> observe_graph(const ClusterState& state, const PolicyEngine& engine,
                                const ObserveOptions& options,
-                               const std::function<uint64_t(EdgeGraph&)>& fill) {
+                               const std::function<uint64_t(EdgeGraph&, const FlowSink&)>& fill) {
   Observed out;
   GraphOptions go;
   go.by = Granularity::Pod;
   go.max_external_nodes = options.max_external_nodes;
   go.refuse_past_cap = true;
   EdgeGraph graph(state, engine.endpoints(), go);
-  out.records = fill(graph);
+  L7Collector l7(engine, graph);
+  out.records = fill(graph, [&l7](const Flow& f) {
+    if (f.l7_info) l7.add(f);
+  });
   if (graph.over_cap())
     return make_error("more than " + std::to_string(options.max_external_nodes) +
                       " distinct external addresses in the flows");
   collect(state, engine, graph, nullptr, out);
+  out.l7 = l7.finish();
   // The time span of what was observed (recommend's learning window).
   for (const ObservedEdge& e : out.edges) {
     if (e.stats.first_seen && (!out.first_ns || e.stats.first_seen < out.first_ns))

@@ -86,10 +86,12 @@ Result<Observed> observe_batch(const ClusterState& state, const PolicyEngine& en
                                const batch::AgentBatch& b, const ObserveOptions& options);
 
 // The same from a pod-level graph the caller fills (`fill` adds records and batches and returns
-// how many records it added): a server's journals.
+// how many records it added): a server's journals. The L7 records the caller hands to `l7`
+// (its second argument) become Observed::l7, as observe_flows keeps them; unlike there, the
+// engine is not taught DNS names (a server's engine is shared by its requests).
 Result<Observed> observe_graph(const ClusterState& state, const PolicyEngine& engine,
                                const ObserveOptions& options,
-                               const std::function<uint64_t(EdgeGraph&)>& fill);
+                               const std::function<uint64_t(EdgeGraph&, const FlowSink& l7)>& fill);
 
 // The engine's view of an observed peer (endpoint or address); false when it has none.
 bool to_engine_peer(const ObservedPeer& p, Peer& out);

@@ -32,6 +32,10 @@ Result<RecommendKind> recommend_kind(const std::string& name, RecommendOptions& 
                       "--guardrails with --output-kind cilium: not yet: the guardrails are "
                       "AdminNetworkPolicies / ClusterNetworkPolicies, which Cilium does not "
                       "enforce");
+  // ClusterNetworkPolicy guardrails name external peers by DNS (AdminNetworkPolicy v1alpha1's
+  // domainNames is not read; Calico's translation has no such peer).
+  options.domain_names = kind == RecommendKind::NetworkPolicy && options.guardrails &&
+                         options.guardrail_api != kAnpV1alpha1;
   options.own_node_egress = kind != RecommendKind::NetworkPolicy;
   options.own_node_ingress = kind == RecommendKind::Calico;
   return kind;

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "recommend/contributions.h"
+#include "recommend/fqdn.h"
 #include "recommend/keep_declared.h"
 #include "recommend/policy_build.h"
 #include "recommend/units.h"
@@ -225,6 +226,9 @@ Recommendation recommend(const ClusterState& state, const PolicyEngine& existing
     exclusions = leave_out_unobserved(out, eps, units, contributions, namespaces, notes);
   if (options.default_deny) add_default_denies(out, namespaces, exclusions, window);
   apply_exclusions(out, eps, exclusions);
+  // After the exclusions: the guardrail selects what the NetworkPolicy it takes names from does.
+  if (options.guardrails && options.domain_names)
+    out.domain_name_addresses = use_domain_names(out, observed.l7, options.guardrail_api);
   if (options.low_confidence)
     for (RecommendedPolicy& rp : out.policies) {
       rp.annotations.push_back({"stockade.io/confidence", "low"});

@@ -27,6 +27,9 @@ struct RecommendOptions {
   // The guardrails' apiVersion: kCnpV1beta1 or kCnpV1alpha2 (ClusterNetworkPolicy), or
   // kAnpV1alpha1 (AdminNetworkPolicy).
   std::string guardrail_api = std::string(kCnpV1beta1);
+  // NetworkPolicy output with ClusterNetworkPolicy guardrails: external peers that DNS answers
+  // in the flows named become domainNames of an Admin-tier guardrail (fqdn.h, use_domain_names).
+  bool domain_names = false;
   // Workloads with no observed traffic are selected by the default-deny too (else they are
   // excluded from it, exactly, and reported as not covered).
   bool isolate_unobserved = false;
@@ -74,6 +77,7 @@ struct Recommendation {
   // a rule naming the node's address for the pod's whole unit.
   uint64_t edges_own_node = 0;
   std::vector<ClusterPolicy> guardrails;  // with options.guardrails, sorted by name
+  size_t domain_name_addresses = 0;       // external addresses written as domainNames
   std::vector<std::string> notes;         // things a user should know (sorted, unique)
 
   // What the learning window saw of each workload (a unit: top-level owner or pod without one)

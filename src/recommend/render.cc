@@ -339,6 +339,10 @@ static ojson cluster_policy_json(const ClusterPolicy& p, bool low_confidence) {
           ojson nets = ojson::array();
           for (const Cidr& c : peer.networks) nets.push_back(c.str());
           peers.push_back({{"networks", nets}});
+        } else if (peer.kind == ClusterPeer::Kind::DomainNames) {
+          ojson names = ojson::array();
+          for (const std::string& n : peer.domain_names) names.push_back(n);
+          peers.push_back({{"domainNames", names}});
         } else {
           peers.push_back(pod_set_json(peer.pods, false));
         }
@@ -347,7 +351,11 @@ static ojson cluster_policy_json(const ClusterPolicy& p, bool low_confidence) {
       if (r.ports) {
         ojson ports = ojson::array();
         for (const ClusterPolicyPort& port : *r.ports) {
-          if (cnp)
+          if (cnp && port.kind == ClusterPolicyPort::Kind::Range)
+            ports.push_back(
+                {{lower(std::string(to_string(port.protocol))),
+                  {{"destinationPort", {{"range", {{"start", port.start}, {"end", port.end}}}}}}}});
+          else if (cnp)
             ports.push_back({{lower(std::string(to_string(port.protocol))),
                               {{"destinationPort", {{"number", port.start}}}}}});
           else

@@ -84,10 +84,16 @@ Result<std::pair<std::shared_ptr<const Snapshot>, Observed>> ServerState::observ
   // cost grows with the traffic kept (docs/notes/serve.md).
   ObserveOptions oo;
   oo.max_external_nodes = max_external;
-  auto obs = observe_graph(snap->state, *snap->engine, oo, [&](EdgeGraph& g) {
+  auto obs = observe_graph(snap->state, *snap->engine, oo, [&](EdgeGraph& g, const FlowSink& l7) {
     std::lock_guard lock(ingest_mutex_);
     uint64_t records = 0, malformed = 0;
-    replay({&g}, since_ns, until_ns, records, malformed);
+    // HTTP requests too, so that verify and simulate judge them as the CLI does (L7 rules).
+    // DNS answers are left out: the CLI teaches the engine their names (toFQDNs, domainNames),
+    // and this snapshot's engine is shared by concurrent requests, so neither side of a
+    // simulation would see them alike.
+    replay({&g}, since_ns, until_ns, records, malformed, [&l7](const Flow& f) {
+      if (f.l7_info && !f.l7_info->http_method.empty()) l7(f);
+    });
     return records;
   });
   if (!obs) return tl::unexpected<Error>(obs.error());
@@ -145,7 +151,7 @@ Result<std::string> ServerState::recommendations_json(const std::string& ns, boo
 }
 
 void ServerState::replay(const std::vector<EdgeGraph*>& graphs, int64_t since_ns, int64_t until_ns,
-                         uint64_t& records, uint64_t& malformed) const {
+                         uint64_t& records, uint64_t& malformed, const FlowSink& each) const {
   const FlowReadOptions ro = read_options();
   (void)journal_.replay([&](std::string_view body) {
     FlowReadStats stats;
@@ -155,6 +161,7 @@ void ServerState::replay(const std::vector<EdgeGraph*>& graphs, int64_t since_ns
         return;
       ++records;
       for (EdgeGraph* g : graphs) g->add(f);
+      if (each) each(f);
     });
     malformed += stats.malformed;
   });

@@ -146,9 +146,9 @@ class ServerState {
                                               const std::vector<Granularity>& by) const;
   FlowReadOptions read_options() const;
   // Every journaled record and agent batch in [since, until) into the graphs (the caller holds
-  // the ingest lock).
+  // the ingest lock); each record also to `each` when given (observe_kept's L7 records).
   void replay(const std::vector<EdgeGraph*>& graphs, int64_t since_ns, int64_t until_ns,
-              uint64_t& records, uint64_t& malformed) const;
+              uint64_t& records, uint64_t& malformed, const FlowSink& each = {}) const;
 
   struct PendingBatch;
   // One group of agent batches under the ingest lock: replays answered, the rest stored.

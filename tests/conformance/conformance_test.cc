@@ -106,6 +106,17 @@ TEST_P(Conformance, MatchesUpstreamExpectations) {
     }
   }
   auto engine = PolicyEngine::compile(state, build_endpoints(state));
+  // `dns`: the answers the implementation saw (ClusterNetworkPolicy domainNames peers match the
+  // addresses they named), as the engine learns them from Hubble DNS records.
+  if (doc["dns"]) {
+    std::vector<DnsName> names;
+    for (const auto& d : doc["dns"]) {
+      auto ip = IpAddr::parse(d["ip"].as<std::string>());
+      ASSERT_TRUE(ip) << "bad dns ip " << d["ip"].as<std::string>();
+      names.push_back({*ip, d["name"].as<std::string>()});
+    }
+    engine->learn_dns(std::move(names));
+  }
 
   auto peer_of = [&](const std::string& name) -> std::optional<Peer> {
     if (name.find('/') == std::string::npos) {

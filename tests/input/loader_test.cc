@@ -655,11 +655,81 @@ TEST(ClusterPolicyDecode, V1beta1AndV1alpha2EachByTheirOwnCrds) {
                 .find("protocols[0].destinationNamedPort: only the experimental channel"),
             std::string::npos);
   EXPECT_EQ(cnp_error("v1alpha2", named, PolicyApiChannel::Standard), "");
-  // domainNames (experimental): refused with the reason, not as an unknown field.
-  EXPECT_NE(cnp_error("v1beta1",
-                      "  egress:\n  - action: Accept\n    to: [{domainNames: [kubernetes.io]}]\n")
-                .find("to[0].domainNames: domain name peers are not supported"),
-            std::string::npos);
+  // domainNames (experimental): the CRDs' DomainName pattern, 1 to 25 names, a set.
+  auto domains = [](const std::string& list, const std::string& action = "Accept") {
+    return "  egress:\n  - action: " + action + "\n    to: [{domainNames: " + list + "}]\n";
+  };
+  for (const char* v : {"v1beta1", "v1alpha2"}) {
+    SCOPED_TRACE(v);
+    for (const char* ok : {"[kubernetes.io]", "[\"*.kubernetes.io\"]", "[blog.kubernetes.io.]",
+                           "[a.b]", "[EXAMPLE.com]", "[x_y.example.com, my-host.example.com]",
+                           "[\"1.2.3.4\"]", "[a--b.example.com]"})
+      EXPECT_EQ(cnp_error(v, domains(ok)), "") << ok;
+    // The CRD has no rule on the action (upstream documents Accept only).
+    EXPECT_EQ(cnp_error(v, domains("[kubernetes.io]", "Deny")), "");
+    for (auto [bad, why] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"[kubernetes]", "at least two labels"},
+             {"[\"*.io\"]", "at least two labels"},
+             {"[\"*\"]", "'*' may only be the whole first label"},
+             {"[\"*.*.example.com\"]", "'*' may only be the whole first label"},
+             {"[\"www.*.example.com\"]", "'*' may only be the whole first label"},
+             {"[\"a*.example.com\"]", "'*' may only be the whole first label"},
+             {"[-a.example.com]", "must start with a letter or a digit"},
+             {"[a-.example.com]", "must end with a letter or a digit"},
+             {"[a..example.com]", "a label is empty"},
+             {"[\".example.com\"]", "a label is empty"},
+             {"[\"example.com..\"]", "a label is empty"},
+             {"[\"exa mple.com\"]", "only letters, digits"},
+             {"[\"ex\u00e4mple.com\"]", "only letters, digits"},
+             {"[\"\"]", "a label is empty"},
+             {"[]", "between 1 and 25 domain names"},
+             {"[a.com, a.com]", "domainNames[1]: Duplicate value: \"a.com\""},
+             {"kubernetes.io", "expected a list of domain names"}}) {
+      std::string e = cnp_error(v, domains(bad));
+      EXPECT_NE(e.find(why), std::string::npos) << bad << ": " << e;
+      EXPECT_NE(e.find("egress[0].to[0].domainNames"), std::string::npos) << e;
+    }
+    std::string many = "[";
+    for (int i = 0; i < 26; ++i) many += (i ? ", d" : "d") + std::to_string(i) + ".example.com";
+    EXPECT_NE(cnp_error(v, domains(many + "]")).find("between 1 and 25 domain names"),
+              std::string::npos);
+    EXPECT_NE(cnp_error(v, domains("[kubernetes.io]"), PolicyApiChannel::Standard)
+                  .find("domainNames: only the experimental channel"),
+              std::string::npos);
+    EXPECT_NE(cnp_error(v,
+                        "  egress:\n  - action: Accept\n    to: [{domainNames: [a.io], "
+                        "networks: [10.0.0.0/8]}]\n")
+                  .find("exactly one of namespaces, pods, nodes, networks or domainNames"),
+              std::string::npos);
+    EXPECT_NE(cnp_error(v, domains("[a.io]") + "    protocols:\n    - destinationNamedPort: http\n")
+                  .find("networks/nodes/domainNames peer cannot be set with namedPorts"),
+              std::string::npos);
+    // Ingress peers have no domainNames.
+    EXPECT_NE(cnp_error(v, "  ingress:\n  - action: Accept\n    from: [{domainNames: [a.io]}]\n")
+                  .find("unknown field \"domainNames\""),
+              std::string::npos);
+  }
+  // v0.2.0's pattern (v1alpha2) let a label start with [ \ ] ^ _ or a backquote (`A-z`);
+  // v0.3.0's (v1beta1) does not.
+  for (const char* odd : {"[_dmarc.example.com]", "[\"^a.example.com\"]", "[\"x.[b\"]"}) {
+    EXPECT_EQ(cnp_error("v1alpha2", domains(odd)), "") << odd;
+    EXPECT_NE(cnp_error("v1beta1", domains(odd)).find("must start with a letter or a digit"),
+              std::string::npos)
+        << odd;
+  }
+  {
+    ClusterLoader l;
+    ASSERT_TRUE(
+        l.add_text("apiVersion: policy.networking.k8s.io/v1beta1\nkind: "
+                   "ClusterNetworkPolicy\nmetadata: {name: c}\nspec:\n  tier: Admin\n  "
+                   "priority: 1\n  subject: {namespaces: {}}\n" +
+                       domains("[\"*.Example.com.\", api.example.org]"),
+                   "a.yaml"));
+    ClusterState s = std::move(l).finish();
+    const ClusterPeer& p = s.cluster_policies[0].egress[0].peers[0];
+    EXPECT_EQ(p.kind, ClusterPeer::Kind::DomainNames);
+    EXPECT_EQ(p.domain_names, (std::vector<std::string>{"*.Example.com.", "api.example.org"}));
+  }
   // Versions that never existed.
   EXPECT_NE(cnp_error("v1", "").find("expected policy.networking.k8s.io/v1beta1 or "
                                      "policy.networking.k8s.io/v1alpha2"),

@@ -605,6 +605,11 @@ std::string cluster_peer_str(const ClusterPeer& p) {
       for (size_t i = 0; i < p.networks.size(); ++i) out += (i ? "," : "") + p.networks[i].str();
       return out + "]";
     }
+    case ClusterPeer::Kind::DomainNames: {
+      std::string out = "domainNames [";
+      for (size_t i = 0; i < p.domain_names.size(); ++i) out += (i ? "," : "") + p.domain_names[i];
+      return out + "]";
+    }
   }
   return "?";
 }
