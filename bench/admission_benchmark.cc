@@ -95,6 +95,8 @@ std::vector<std::string> reviews(const stockade::ClusterState& s) {
 struct Served {
   fs::path dir;
   stockade::server::FlowJournal journal;
+  std::unique_ptr<stockade::store::Store> db;  // where serve keeps the traffic
+  std::unique_ptr<stockade::audit::LiveAudit> audit;
   std::unique_ptr<stockade::server::ServerState> state;
   std::unique_ptr<stockade::server::Admission> admission, without_lint;
   std::vector<std::string> bodies;
@@ -103,6 +105,8 @@ struct Served {
     admission.reset();
     without_lint.reset();
     state.reset();
+    audit.reset();
+    db.reset();
     if (!dir.empty()) fs::remove_all(dir);
   }
 };
@@ -113,6 +117,11 @@ Served& served(int pods) {
   s.dir = fs::temp_directory_path() / ("stockade-bench-admission-" + std::to_string(::getpid()));
   fs::create_directories(s.dir);
   if (!s.journal.open((s.dir / "flows").string())) std::abort();
+  auto db = stockade::store::open_store("sqlite:" + (s.dir / "store.db").string());
+  if (!db) std::abort();
+  s.db = std::move(*db);
+  s.audit = std::make_unique<stockade::audit::LiveAudit>(*s.db, stockade::audit::AuditOptions{});
+  if (!s.audit->load()) std::abort();
   const std::string cluster = generated(pods, "cluster");
   s.state = std::make_unique<stockade::server::ServerState>(
       [cluster]() -> stockade::Result<stockade::ClusterState> {
@@ -120,7 +129,7 @@ Served& served(int pods) {
         if (auto r = loader.add_path(cluster); !r) return tl::unexpected(r.error());
         return std::move(loader).finish();
       },
-      s.journal, stockade::server::StateOptions{});
+      s.journal, stockade::server::StateOptions{}, s.audit.get());
   if (!s.state->rebuild()) std::abort();
   std::ifstream in(generated(pods, "flows"));
   std::string records((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -122,20 +122,28 @@ store::AuditEvent audit_event(const ObservedEdge& e, int64_t at, std::string kin
 
 Result<BatchReport> LiveAudit::record(const PolicyEngine& engine, const Observed& observed,
                                       const std::optional<store::AgentSequence>& agent) {
-  auto reports = record_many(engine, {{&observed, agent}});
+  auto reports = record_many(engine, {{&observed, agent}}, nullptr);
   if (!reports) return tl::unexpected(reports.error());
   return std::move(reports->front());
 }
 
 Result<std::vector<BatchReport>> LiveAudit::record_many(
     const PolicyEngine& engine,
-    const std::vector<std::pair<const Observed*, std::optional<store::AgentSequence>>>& batches) {
+    const std::vector<std::pair<const Observed*, std::optional<store::AgentSequence>>>& batches,
+    const std::vector<const store::EdgeBatch*>* as_observed) {
   std::lock_guard lock(mu_);  // one group at a time: "new edge" and the baselines stay exact
   std::vector<store::EdgeBatch> edges;
-  for (const auto& [observed, agent] : batches) edges.push_back(edge_batch(*observed, agent));
+  for (size_t i = 0; i < batches.size(); ++i) {
+    edges.push_back(edge_batch(*batches[i].first, batches[i].second));
+    if (as_observed && i < as_observed->size() && (*as_observed)[i]) {
+      edges.back().observed = (*as_observed)[i]->observed;
+      edges.back().records = (*as_observed)[i]->records;
+    }
+  }
   auto written = store_.write_batches(edges);
   if (!written) return tl::unexpected(written.error());
   std::vector<BatchReport> reports(batches.size());
+  for (size_t i = 0; i < batches.size(); ++i) reports[i].data_version = (*written)[i].data_version;
   std::vector<store::AuditEvent> events;
   std::vector<size_t> first_event(batches.size() + 1, 0);
   for (size_t i = 0; i < batches.size(); ++i) {

@@ -46,6 +46,7 @@ struct BatchReport {
   // Once the edges are stored the batch is accepted; what failed after that (a baseline, the
   // audit events) is reported here rather than refusing a batch already durable.
   std::vector<Error> problems;
+  uint64_t data_version = 0;  // the store's data version after the write (WriteOutcome)
 };
 
 // How much a workload of a namespace was seen: enough to lock its namespace's baseline?
@@ -85,9 +86,12 @@ class LiveAudit {
 
   // Several batches stored in one transaction (group commit), then each classified as record()
   // does, their audit events appended in one transaction: one report per batch, in order.
+  // `as_observed`, when given, holds for each batch its traffic as observed and its record
+  // counts (store::EdgeBatch::observed, ::records), written in the same transaction.
   Result<std::vector<BatchReport>> record_many(
       const PolicyEngine& engine,
-      const std::vector<std::pair<const Observed*, std::optional<store::AgentSequence>>>& batches);
+      const std::vector<std::pair<const Observed*, std::optional<store::AgentSequence>>>& batches,
+      const std::vector<const store::EdgeBatch*>* as_observed = nullptr);
 
   // Learning baselines quiet for the quiet period become stable; the ones changed.
   Result<std::vector<store::Baseline>> settle();
@@ -114,6 +118,11 @@ class LiveAudit {
   Result<store::AuditPage> events(const store::AuditQuery& q) const {
     return store_.audit_events(q);
   }
+  // The traffic as observed that the store holds (the server's map: every replica's batches).
+  Result<store::Observations> observations(int64_t since, int64_t until) const {
+    return store_.observations(since, until);
+  }
+  Result<uint64_t> data_version() const { return store_.data_version(); }
 
  private:
   int64_t now() const;

@@ -349,6 +349,10 @@ uint32_t EdgeGraph::resolve(const FlowPeer& p, std::string_view flow_node, int64
                             bool lookup_only) {
   Resolver& r = *resolver_;
   const bool create = !lookup_only;
+  if (r.options.as_observed) {
+    std::string key = peer_key(p, flow_node);
+    return key.empty() ? UINT32_MAX : node(std::move(key), "", "Observed", nullptr, create);
+  }
   auto node_node = [&](std::string_view name) {
     return node("node/" + std::string(name.empty() ? "unknown" : name), "", "Node", nullptr,
                 create);
@@ -479,16 +483,25 @@ void EdgeGraph::add(const Flow& f) {
   bool lookup_only = kind == FlowKind::Reply;
   uint32_t src = resolve(f.src, f.node, f.time_ns, lookup_only);
   uint32_t dst = resolve(f.dst, f.node, f.time_ns, lookup_only);
-  if (src == UINT32_MAX || dst == UINT32_MAX) {
-    if (!lookup_only) ++unresolved_;
-    return;
-  }
   if (kind == FlowKind::Reply) {
-    EdgeStats* e = edges_.find(EdgeKey{dst, src, f.l4, f.src.port});
+    EdgeStats* e = src == UINT32_MAX || dst == UINT32_MAX
+                       ? nullptr
+                       : edges_.find(EdgeKey{dst, src, f.l4, f.src.port});
     if (e != nullptr && e->established > 0) {
       --e->established;
       ++e->failed;
+    } else if (resolver_->options.as_observed) {
+      // The connection's start came in an earlier part of the stream: kept to be applied
+      // where the parts meet (add_observed's reset rows).
+      src = resolve(f.src, f.node, f.time_ns, false);
+      dst = resolve(f.dst, f.node, f.time_ns, false);
+      if (src != UINT32_MAX && dst != UINT32_MAX)
+        ++late_resets_[EdgeKey{dst, src, f.l4, f.src.port}];
     }
+    return;
+  }
+  if (src == UINT32_MAX || dst == UINT32_MAX) {
+    ++unresolved_;
     return;
   }
   EdgeStats& e = edges_[EdgeKey{src, dst, f.l4, f.dst.port}];
@@ -536,6 +549,96 @@ void EdgeGraph::add_aggregated(const FlowPeer& src_peer, const FlowPeer& dst_pee
   e.established += stats.established;
   e.failed += stats.failed;
   e.dropped += stats.dropped;
+}
+
+namespace {
+
+constexpr char kPeerKeyVersion[] = "p1";
+constexpr size_t kPeerKeyFields = 10;  // the version and nine fields
+
+void append_field(std::string& out, std::string_view v) {
+  out += '\t';
+  // Tabs and line ends never occur in names; in labels JSON only as insignificant whitespace.
+  for (char c : v) out += (c == '\t' || c == '\n' || c == '\r') ? ' ' : c;
+}
+
+}  // namespace
+
+std::string peer_key(const FlowPeer& p, std::string_view flow_node) {
+  // What resolve() can place: an address, a pod UID, a namespaced pod name, a reserved identity.
+  if (!p.ip && p.pod_uid.empty() && (p.ns.empty() || p.pod.empty()) && p.reserved.empty())
+    return {};
+  std::string out = kPeerKeyVersion;
+  append_field(out, p.ip ? p.ip->str() : std::string());
+  for (std::string_view f : {p.pod_uid, p.ns, p.pod, p.workload, p.workload_kind, p.reserved})
+    append_field(out, f);
+  // The record's node names the peer only when the peer is the node itself.
+  append_field(out, p.reserved == "host" ? flow_node : std::string_view());
+  append_field(out, p.labels_json);
+  return out;
+}
+
+bool parse_peer_key(std::string_view key, FlowPeer& out, std::string_view& flow_node) {
+  std::string_view f[kPeerKeyFields];
+  size_t n = 0;
+  for (size_t at = 0; n < kPeerKeyFields; ++n) {
+    size_t tab = n + 1 < kPeerKeyFields ? key.find('\t', at) : std::string_view::npos;
+    if (tab == std::string_view::npos && n + 1 < kPeerKeyFields) return false;
+    f[n] = key.substr(at, tab == std::string_view::npos ? std::string_view::npos : tab - at);
+    at = tab + 1;
+  }
+  if (f[0] != kPeerKeyVersion) return false;
+  out = FlowPeer{};
+  if (!f[1].empty()) {
+    auto ip = IpAddr::parse(f[1]);
+    if (!ip) return false;
+    out.ip = *ip;
+  }
+  out.pod_uid = f[2];
+  out.ns = f[3];
+  out.pod = f[4];
+  out.workload = f[5];
+  out.workload_kind = f[6];
+  out.reserved = f[7];
+  flow_node = f[8];
+  out.labels_json = f[9];
+  return true;
+}
+
+void EdgeGraph::continue_from(const EdgeGraph& previous) {
+  recent_starts_ = previous.recent_starts_;
+  newest_start_ = previous.newest_start_;
+  recent_limit_ = previous.recent_limit_;
+}
+
+std::vector<std::pair<EdgeKey, uint64_t>> EdgeGraph::late_resets() const {
+  return {late_resets_.begin(), late_resets_.end()};
+}
+
+bool EdgeGraph::add_observed(std::string_view src_key, std::string_view dst_key,
+                             L4Protocol protocol, uint16_t port, const EdgeStats& stats) {
+  const bool reset = src_key.starts_with(kResetKeyPrefix);
+  if (reset) src_key.remove_prefix(kResetKeyPrefix.size());
+  FlowPeer src, dst;
+  std::string_view src_node, dst_node;
+  if (!parse_peer_key(src_key, src, src_node) || !parse_peer_key(dst_key, dst, dst_node))
+    return false;
+  dst.port = port;
+  if (reset) {
+    // As add() takes a reset: on an edge that exists, established connections become failed.
+    const std::string_view node = src_node.empty() ? dst_node : src_node;
+    const uint32_t s = resolve(src, node, 0, true), d = resolve(dst, node, 0, true);
+    if (s == UINT32_MAX || d == UINT32_MAX) return true;
+    if (EdgeStats* e = edges_.find(EdgeKey{s, d, protocol, port})) {
+      const uint64_t n = std::min(stats.count, e->established);
+      e->established -= n;
+      e->failed += n;
+    }
+    return true;
+  }
+  add_aggregated(src, dst, protocol, port, stats, false, src_node.empty() ? dst_node : src_node,
+                 stats.count);
+  return true;
 }
 
 // Hubble on the source's node and on the destination's node both report a cross-node

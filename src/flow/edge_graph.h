@@ -65,7 +65,24 @@ struct GraphOptions {
   // dropped) and over_cap() says so. For the commands that evaluate or write rules from each
   // address (verify, recommend, diff --flows), where a group would be a wider peer.
   bool refuse_past_cap = false;
+  // No resolution: each side is a node of its own for every distinct way a record or an agent
+  // names it (peer_key), so the graph's edges are the traffic as observed, which any later
+  // snapshot of the objects resolves again (add_observed). The server's store keeps these.
+  // `by` and the external options are not used.
+  bool as_observed = false;
 };
+
+// A flow side as observed, as one line of text (the node ids of an `as_observed` graph and the
+// store's observation rows): everything resolution reads of it — address, pod UID,
+// namespace/name, Hubble's workload and labels, reserved identity — and the record's node when
+// the side is the node itself (reserved "host"). Empty when no resolution could use it.
+std::string peer_key(const FlowPeer& p, std::string_view flow_node);
+// The source of a reset row (EdgeGraph::late_resets in the store): the edge's source key after
+// this prefix.
+inline constexpr std::string_view kResetKeyPrefix = "reset\t";
+// The side back from its key: views into `key`, which must outlive `out` and `flow_node`.
+// False when `key` is no peer key.
+bool parse_peer_key(std::string_view key, FlowPeer& out, std::string_view& flow_node);
 
 // GraphOptions::external_groups from their text (--external-cidr of map and serve), the longest
 // prefix first so that the most specific group names an address. Errors name the flag.
@@ -92,6 +109,17 @@ class EdgeGraph {
   // Fetches what add(f) will touch in the graph's tables, for a record a few ahead of the one
   // added next (FlowReadOptions::upcoming): changes nothing.
   void prefetch(const Flow& f) const;
+  // Starts from `previous`'s recent connection starts (duplicate detection: a connection two
+  // nodes report is counted once), so that a stream read in parts, a graph per part, counts
+  // as one graph over the whole stream would.
+  void continue_from(const EdgeGraph& previous);
+  // One edge of an `as_observed` graph (the store's observation rows: peer_key sides) resolved
+  // and merged as add_aggregated does (its connection attempts counted unresolved when a side
+  // cannot be resolved). A reset row (reset_key source: late_resets) turns up to `stats.count`
+  // established connections of its edge to failed, as add() does with a reset; add those after
+  // the edges. False: a side is no peer key (nothing added).
+  bool add_observed(std::string_view src_key, std::string_view dst_key, L4Protocol protocol,
+                    uint16_t port, const EdgeStats& stats);
   // The part of resolving that reads only the cluster objects (pods by UID or by name), for
   // FlowReadOptions::peer_hint: safe to call from several threads at once. Records passed to
   // add() must have their hints from this graph or none (0).
@@ -100,6 +128,10 @@ class EdgeGraph {
   const std::vector<GraphNode>& nodes() const { return nodes_; }
   // Edges sorted by (src id, dst id, protocol, port).
   std::vector<std::pair<EdgeKey, EdgeStats>> edges() const;
+  // An `as_observed` graph's TCP resets from the responder that answer a connection this graph
+  // holds no established count of (its start came in an earlier part of the stream): the
+  // connection's edge (initiator, responder, protocol, port) and how many.
+  std::vector<std::pair<EdgeKey, uint64_t>> late_resets() const;
   uint64_t flows() const { return flows_; }
   uint64_t unresolved() const { return unresolved_; }  // records without usable endpoints
   // Connection starts seen a second time from another node (Hubble reports a cross-node
@@ -137,6 +169,7 @@ class EdgeGraph {
 
   std::vector<GraphNode> nodes_;
   FlatMap<EdgeKey, EdgeStats, EdgeKeyHash> edges_;
+  std::unordered_map<EdgeKey, uint64_t, EdgeKeyHash> late_resets_;  // as_observed
   std::unique_ptr<Resolver> resolver_;
   uint64_t flows_ = 0;
   uint64_t unresolved_ = 0;

@@ -48,6 +48,25 @@ void send_error(httplib::Response& res, int status, std::string_view message) {
 // cpp-httplib compresses with brotli at its highest quality when the client accepts it, as
 // every browser does: about a second of CPU for the console page and seconds per MB of map
 // JSON (docs/notes/console.md). Without "br" in the request's Accept-Encoding it uses gzip.
+// Whether the request's Accept-Encoding takes gzip (not "gzip;q=0").
+bool accepts_gzip(const httplib::Request& req) {
+  const std::string& v = req.get_header_value("Accept-Encoding");
+  for (size_t start = 0; start < v.size();) {
+    size_t end = std::min(v.find(',', start), v.size());
+    std::string token = v.substr(start, end - start);
+    token.erase(std::remove(token.begin(), token.end(), ' '), token.end());
+    start = end + 1;
+    const size_t semi = token.find(';');
+    const std::string coding = token.substr(0, semi);
+    if (coding != "gzip" && coding != "x-gzip" && coding != "*") continue;
+    if (semi == std::string::npos) return true;
+    const std::string params = token.substr(semi + 1);
+    if (params.rfind("q=", 0) != 0) return true;
+    return std::strtod(params.c_str() + 2, nullptr) > 0;
+  }
+  return false;
+}
+
 void drop_brotli(httplib::Request& req) {
   auto it = req.headers.find("Accept-Encoding");
   if (it == req.headers.end() || it->second.find("br") == std::string::npos) return;
@@ -113,20 +132,22 @@ std::string render_metrics(const ServerState::Counters& c, bool ready,
   metric("stockade_ready", "gauge", "1 when the cluster objects are loaded and the store is open.",
          ready ? 1 : 0);
   metric("stockade_flow_records_total", "counter",
-         "Flow records accepted (journaled and aggregated).", c.records);
+         "Flow records the store holds (taken in by any replica sharing it).", c.records);
   metric("stockade_flow_malformed_lines_total", "counter",
          "Lines of flow request bodies that are no flow record (skipped).", c.malformed);
   metric("stockade_flow_batches", "gauge", "Batches of flow records held in the journal.",
          c.batches);
   metric("stockade_journal_bytes", "gauge", "Size of the flow journal on disk.", c.journal_bytes);
   metric("stockade_agent_batches_total", "counter",
-         "Node agents' batches taken in (journaled, stored, audited).", c.agent_batches);
+         "Node agents' batches taken in (stored, audited).", c.agent_batches);
   metric("stockade_agent_batch_replays_total", "counter",
          "Agent batches received again after they were stored (acknowledged, not counted).",
          c.agent_replays);
   metric("stockade_agent_edges_total", "counter", "Edges of the agents' batches taken in.",
          c.agent_edges);
   metric("stockade_map_edges", "gauge", "Workload-level edges of the observed traffic.", c.edges);
+  metric("stockade_map_renders_total", "counter",
+         "Map answers rendered (once per data version, granularity and form).", c.map_renders);
   metric("stockade_engine_generation", "gauge", "Snapshots of the cluster objects built so far.",
          c.generation);
   metric("stockade_engine_rebuilds_total", "counter",
@@ -632,18 +653,36 @@ void HttpServer::Impl::get_map(const httplib::Request& req, httplib::Response& r
   const std::string format = req.has_param("format") ? req.get_param_value("format") : "objects";
   if (format != "objects" && format != "columns")
     return send_error(res, 400, "format: want objects or columns, not '" + format + "'");
-  std::string body = state.map_json(by, range[0], range[1], format == "columns") + "\n";
-  // An entity tag of the answer, so that the console polls cheaply: an unchanged map is a 304.
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : body) h = (h ^ c) * 1099511628211ull;
-  char etag[24];
-  std::snprintf(etag, sizeof etag, "\"%016llx\"", static_cast<unsigned long long>(h));
-  res.set_header("ETag", etag);
-  if (req.get_header_value("If-None-Match") == etag) {
+  if (range[0] || range[1]) {
+    auto map = state.map_json(by, range[0], range[1], format == "columns");
+    if (!map) return send_error(res, 503, map.error().str());
+    std::string body = std::move(*map) + "\n";
+    const std::string etag = entity_tag(body);
+    res.set_header("ETag", etag);
+    if (req.get_header_value("If-None-Match") == etag) {
+      res.status = 304;
+      return;
+    }
+    return res.set_content(body, "application/json");
+  }
+  // The whole map: rendered and gzipped once per data version (ServerState::map_answer); an
+  // unchanged map is a 304 to a client that sends its entity tag back.
+  auto answer = state.map_answer(by, format == "columns");
+  if (!answer) return send_error(res, 503, answer.error().str());
+  const ServerState::MapAnswer& a = **answer;
+  res.set_header("ETag", a.etag);
+  res.set_header("Vary", "Accept-Encoding");
+  if (req.get_header_value("If-None-Match") == a.etag) {
     res.status = 304;
     return;
   }
-  res.set_content(body, "application/json");
+  if (accepts_gzip(req)) {
+    // Already compressed: a content type httplib does not compress again (it compresses
+    // exactly "application/json"), the same media type.
+    res.set_header("Content-Encoding", "gzip");
+    return res.set_content(a.gzip, "application/json; charset=utf-8");
+  }
+  res.set_content(a.body, "application/json");
 }
 
 namespace {

@@ -257,9 +257,8 @@ Result<void> serve(ServeConfig c) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  FlowJournal journal, batch_journal;
+  FlowJournal journal;
   if (auto r = journal.open(c.journal_path); !r) return r;
-  if (auto r = batch_journal.open(c.journal_path + ".batches"); !r) return r;
   if (journal.torn_bytes())
     log_msg("the flow journal ended in a batch that was never acknowledged (" +
             std::to_string(journal.torn_bytes()) + " bytes): removed");
@@ -293,10 +292,10 @@ Result<void> serve(ServeConfig c) {
   ao.quiet_period_ns = c.baseline_quiet_ns;
   audit::LiveAudit live_audit(*db, ao);
   if (auto r = live_audit.load(); !r) return r;
-  ServerState state(*source, journal, c.state, &live_audit, &batch_journal);
+  ServerState state(*source, journal, c.state, &live_audit);
   if (auto r = state.rebuild(); !r) return r;
   log_msg("loaded " + std::to_string(state.snapshot()->engine->endpoints().size()) +
-          " endpoints; " + std::to_string(journal.batches()) + " journaled batches replayed");
+          " endpoints; " + std::to_string(state.counters().records) + " records in the store");
 
   std::unique_ptr<input::RelayFollower> relay;
   HttpServer* detectors = nullptr;  // set before the follower starts

@@ -107,6 +107,65 @@ CREATE TABLE agent_sequences (
     {2, "when each edge was first stored", R"sql(
 ALTER TABLE edges ADD COLUMN stored_at BIGINT NOT NULL DEFAULT 0;  -- ns, the store's clock
 )sql"},
+    {3, "traffic as observed, record counts, data version", R"sql(
+CREATE TABLE observed_peers (       -- a flow side as observed: flow/edge_graph.h peer_key
+  id {id},
+  name TEXT NOT NULL UNIQUE,
+  first_seen BIGINT NOT NULL
+);
+CREATE TABLE observed_edges (       -- lifetime totals between sides as observed
+  id {id},
+  src BIGINT NOT NULL REFERENCES observed_peers (id),
+  dst BIGINT NOT NULL REFERENCES observed_peers (id),
+  protocol TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  count BIGINT NOT NULL,
+  established BIGINT NOT NULL,
+  failed BIGINT NOT NULL,
+  dropped BIGINT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  stored_at BIGINT NOT NULL,
+  UNIQUE (src, dst, protocol, port)
+);
+CREATE TABLE observed_edge_minutes (
+  edge BIGINT NOT NULL REFERENCES observed_edges (id),
+  bucket BIGINT NOT NULL,
+  count BIGINT NOT NULL,
+  established BIGINT NOT NULL,
+  failed BIGINT NOT NULL,
+  dropped BIGINT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  PRIMARY KEY (edge, bucket)
+);
+CREATE INDEX observed_edge_minutes_bucket ON observed_edge_minutes (bucket);
+CREATE TABLE observed_edge_hours (
+  edge BIGINT NOT NULL REFERENCES observed_edges (id),
+  bucket BIGINT NOT NULL,
+  count BIGINT NOT NULL,
+  established BIGINT NOT NULL,
+  failed BIGINT NOT NULL,
+  dropped BIGINT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  PRIMARY KEY (edge, bucket)
+);
+CREATE INDEX observed_edge_hours_bucket ON observed_edge_hours (bucket);
+CREATE TABLE record_counts (        -- flow records taken in: 'lifetime' (bucket 0), 'minute', 'hour'
+  resolution TEXT NOT NULL,
+  bucket BIGINT NOT NULL,
+  records BIGINT NOT NULL,
+  malformed BIGINT NOT NULL,
+  unresolved BIGINT NOT NULL,
+  PRIMARY KEY (resolution, bucket)
+);
+CREATE TABLE data_version (         -- one row: one more per write of traffic, by any replica
+  id INTEGER PRIMARY KEY,
+  version BIGINT NOT NULL
+);
+INSERT INTO data_version (id, version) VALUES (1, 0);
+)sql"},
 };
 
 std::string substitute(std::string sql, std::string_view id) {

@@ -150,17 +150,8 @@ bool edge_less(const StoredEdge& a, const StoredEdge& b) {
 constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
 
 // A batch's names, sequence and counts as the tables can hold them.
-Result<void> check_batch(const EdgeBatch& batch) {
-  if (batch.agent) {
-    const auto& a = *batch.agent;
-    if (a.node.empty() || a.boot_id.empty() || !storable(a.node) || !storable(a.boot_id)) {
-      return make_error("a batch's node and boot id must be non-empty UTF-8 text");
-    }
-    if (a.sequence > static_cast<uint64_t>(kMaxCount)) {
-      return make_error("a batch's sequence number is out of range");
-    }
-  }
-  for (const auto& e : batch.edges) {
+Result<void> check_edges(const std::vector<StoredEdge>& edges) {
+  for (const auto& e : edges) {
     if (e.src.empty() || e.dst.empty() || !storable(e.src) || !storable(e.dst)) {
       return make_error("an edge's endpoints must be non-empty UTF-8 text");
     }
@@ -177,6 +168,26 @@ Result<void> check_batch(const EdgeBatch& batch) {
   return {};
 }
 
+Result<void> check_batch(const EdgeBatch& batch) {
+  if (batch.agent) {
+    const auto& a = *batch.agent;
+    if (a.node.empty() || a.boot_id.empty() || !storable(a.node) || !storable(a.boot_id)) {
+      return make_error("a batch's node and boot id must be non-empty UTF-8 text");
+    }
+    if (a.sequence > static_cast<uint64_t>(kMaxCount)) {
+      return make_error("a batch's sequence number is out of range");
+    }
+  }
+  if (auto r = check_edges(batch.edges); !r) return r;
+  if (auto r = check_edges(batch.observed); !r) return r;
+  for (const RecordTally& t : batch.records) {
+    if (t.time < 0) return make_error("a record's time must not be before 1970");
+    for (uint64_t n : {t.records, t.malformed, t.unresolved})
+      if (n > static_cast<uint64_t>(kMaxCount)) return make_error("a record count is out of range");
+  }
+  return {};
+}
+
 using EdgeName = std::tuple<std::string, std::string, std::string, int64_t>;  // src dst proto port
 using Buckets = std::map<std::pair<EdgeName, int64_t>, EdgeStats>;
 
@@ -188,9 +199,9 @@ struct MergedBatch {
   std::set<std::string> names;
 };
 
-Result<MergedBatch> merge_batch(const EdgeBatch& batch, int64_t now) {
+Result<MergedBatch> merge_batch(const std::vector<StoredEdge>& edges, int64_t now) {
   MergedBatch m;
-  for (const auto& e : batch.edges) {
+  for (const auto& e : edges) {
     EdgeName key{e.src, e.dst, std::string(to_string(e.protocol)), e.port};
     int64_t t = e.stats.last_seen ? e.stats.last_seen : now;
     merge(m.lifetime[key], e.stats);
@@ -222,12 +233,25 @@ Result<int64_t> stored_sequence(Connection& c, const AgentSequence& a, int64_t n
   return last->empty() ? int64_t{-1} : as_int(last->front().front());
 }
 
+// One family of edge tables: the pod-level edges (the audit's), or the traffic as observed.
+struct EdgeTables {
+  const char* names;    // (id, name, first_seen)
+  const char* edges;    // lifetime rows
+  const char* minutes;  // buckets
+  const char* hours;
+  int cache;  // SqlStore::name_ids_ index
+};
+constexpr EdgeTables kPodEdges{"endpoints", "edges", "edge_minutes", "edge_hours", 0};
+constexpr EdgeTables kObservedEdges{"observed_peers", "observed_edges", "observed_edge_minutes",
+                                    "observed_edge_hours", 1};
+
 // The minute and hour buckets and the process names of edges whose ids `edge_of` gives.
 template <class EdgeOf>
-Result<void> write_buckets(Connection& c, const Buckets& minutes, const Buckets& hours,
+Result<void> write_buckets(Connection& c, const EdgeTables& t, const Buckets& minutes,
+                           const Buckets& hours,
                            const std::set<std::pair<EdgeName, std::string>>& processes,
                            const EdgeOf& edge_of) {
-  for (auto [table, buckets] : {std::pair{"edge_minutes", &minutes}, {"edge_hours", &hours}}) {
+  for (auto [table, buckets] : {std::pair{t.minutes, &minutes}, {t.hours, &hours}}) {
     std::vector<Column> b = stats_columns({int_column("edge"), int_column("bucket")});
     for (const auto& [kb, s] : *buckets) {
       b[0].ints.push_back(edge_of(kb.first));
@@ -275,14 +299,14 @@ class SqlStore final : public Store {
   // sees the earlier one taken), the edges of those taken merged and written once, one
   // transaction, one sync.
   Result<std::vector<WriteOutcome>> write_batches(const std::vector<EdgeBatch>& batches) override {
-    EdgeBatch all;
     for (const EdgeBatch& b : batches) {
       if (auto r = check_batch(b); !r) return tl::unexpected(r.error());
     }
     const int64_t now = now_ns();
-    std::unordered_map<std::string, int64_t> new_ids;
+    std::unordered_map<std::string, int64_t> new_ids[2];
     auto result = transact(true, [&](Connection& c) -> Result<std::vector<WriteOutcome>> {
-      new_ids.clear();
+      new_ids[0].clear();
+      new_ids[1].clear();
       std::vector<WriteOutcome> outs(batches.size());
       std::map<std::pair<std::string, std::string>, int64_t> taken;  // run -> last sequence
       EdgeBatch kept;
@@ -309,11 +333,24 @@ class SqlStore final : public Store {
           distinct.emplace(e.src, e.dst, std::string(to_string(e.protocol)), e.port);
           kept.edges.push_back(e);
         }
+        kept.observed.insert(kept.observed.end(), b.observed.begin(), b.observed.end());
+        kept.records.insert(kept.records.end(), b.records.begin(), b.records.end());
         outs[i].edges = distinct.size();
       }
-      auto merged = merge_batch(kept, now);
-      if (!merged) return tl::unexpected(merged.error());
-      if (auto r = write_edges(c, *merged, now, new_ids); !r) return tl::unexpected(r.error());
+      for (const auto& [edges, tables] :
+           {std::pair{&kept.edges, &kPodEdges}, {&kept.observed, &kObservedEdges}}) {
+        auto merged = merge_batch(*edges, now);
+        if (!merged) return tl::unexpected(merged.error());
+        if (auto r = write_edges(c, *tables, *merged, now, new_ids[tables->cache]); !r)
+          return tl::unexpected(r.error());
+      }
+      if (auto r = write_record_counts(c, kept.records, now); !r) return tl::unexpected(r.error());
+      auto version = c.query(
+          "UPDATE data_version SET version = version + 1 WHERE id = 1 RETURNING version", {});
+      if (!version) return tl::unexpected(version.error());
+      if (version->empty()) return make_error("the store has no data version row");
+      for (WriteOutcome& o : outs)
+        o.data_version = static_cast<uint64_t>(as_int(version->front().front()));
       for (const auto& [run, seq] : taken) {
         if (seq < 0) continue;
         auto up = c.query(
@@ -327,22 +364,57 @@ class SqlStore final : public Store {
     // Ids are cached only once their rows are committed (a rolled-back insert's id is no id).
     if (result) {
       std::lock_guard cache(cache_mu_);
-      endpoint_ids_.insert(new_ids.begin(), new_ids.end());
+      for (int i = 0; i < 2; ++i) name_ids_[i].insert(new_ids[i].begin(), new_ids[i].end());
     }
     return result;
   }
 
+  // Record counts into their lifetime row and their minute and hour buckets.
+  Result<void> write_record_counts(Connection& c, const std::vector<RecordTally>& tallies,
+                                   int64_t now) {
+    std::map<std::pair<std::string, int64_t>, RecordTally> rows;
+    for (const RecordTally& t : tallies) {
+      const int64_t at = t.time ? t.time : now;
+      for (auto [res, bucket] : {std::pair{"lifetime", int64_t{0}},
+                                 {"minute", floor_to(at, kMinuteNs)},
+                                 {"hour", floor_to(at, kHourNs)}}) {
+        RecordTally& r = rows[{res, bucket}];
+        r.records += t.records;
+        r.malformed += t.malformed;
+        r.unresolved += t.unresolved;
+      }
+    }
+    if (rows.empty()) return {};
+    std::vector<Column> cols = {text_column("resolution"), int_column("bucket"),
+                                int_column("records"), int_column("malformed"),
+                                int_column("unresolved")};
+    for (const auto& [key, r] : rows) {
+      cols[0].texts.push_back(key.first);
+      cols[1].ints.push_back(key.second);
+      cols[2].ints.push_back(static_cast<int64_t>(r.records));
+      cols[3].ints.push_back(static_cast<int64_t>(r.malformed));
+      cols[4].ints.push_back(static_cast<int64_t>(r.unresolved));
+    }
+    auto r = c.insert_many("record_counts", cols,
+                           "ON CONFLICT (resolution, bucket) DO UPDATE SET records = "
+                           "record_counts.records + excluded.records, malformed = "
+                           "record_counts.malformed + excluded.malformed, unresolved = "
+                           "record_counts.unresolved + excluded.unresolved");
+    if (!r) return tl::unexpected(r.error());
+    return {};
+  }
+
   // A merged batch's endpoints, lifetime rows and buckets (inside the caller's transaction);
   // endpoint ids it inserted go to `new_ids`, cached by the caller once committed.
-  Result<void> write_edges(Connection& c, const MergedBatch& merged, int64_t now,
-                           std::unordered_map<std::string, int64_t>& new_ids) {
+  Result<void> write_edges(Connection& c, const EdgeTables& t, const MergedBatch& merged,
+                           int64_t now, std::unordered_map<std::string, int64_t>& new_ids) {
     // Endpoint ids: from the cache, else inserted or looked up in one statement.
     std::unordered_map<std::string, int64_t> ids;
     Column name_col = text_column("name"), seen_col = int_column("first_seen");
     {
       std::lock_guard cache(cache_mu_);
       for (const auto& n : merged.names) {
-        if (auto it = endpoint_ids_.find(n); it != endpoint_ids_.end()) {
+        if (auto it = name_ids_[t.cache].find(n); it != name_ids_[t.cache].end()) {
           ids.emplace(n, it->second);
         } else {
           name_col.texts.push_back(n);
@@ -352,7 +424,7 @@ class SqlStore final : public Store {
     }
     if (!name_col.texts.empty()) {
       auto rows =
-          c.insert_many("endpoints", {name_col, seen_col},
+          c.insert_many(t.names, {name_col, seen_col},
                         "ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id, name");
       if (!rows) return tl::unexpected(rows.error());
       for (const auto& r : *rows) {
@@ -376,8 +448,8 @@ class SqlStore final : public Store {
     }
     std::map<std::tuple<int64_t, int64_t, std::string, int64_t>, int64_t> edge_ids;
     if (!merged.lifetime.empty()) {
-      auto rows = c.insert_many("edges", cols,
-                                upsert_stats_tail("edges", "src, dst, protocol, port") +
+      auto rows = c.insert_many(t.edges, cols,
+                                upsert_stats_tail(t.edges, "src, dst, protocol, port") +
                                     " RETURNING id, src, dst, protocol, port");
       if (!rows) return tl::unexpected(rows.error());
       for (const auto& r : *rows) {
@@ -389,7 +461,7 @@ class SqlStore final : public Store {
           {id_of(std::get<0>(k)), id_of(std::get<1>(k)), std::get<2>(k), std::get<3>(k)});
     };
 
-    if (auto r = write_buckets(c, merged.minutes, merged.hours, merged.processes, edge_of); !r)
+    if (auto r = write_buckets(c, t, merged.minutes, merged.hours, merged.processes, edge_of); !r)
       return tl::unexpected(r.error());
 
     return {};
@@ -443,6 +515,87 @@ class SqlStore final : public Store {
     if (!edges) return tl::unexpected(edges.error());
     range.edges = std::move(*edges);
     return range;
+  }
+
+  Result<Observations> observations(int64_t since, int64_t until) override {
+    using Source = Observations::Source;
+    if (until == 0) until = kMaxCount;
+    if (since >= until) return make_error("an observation range needs since < until");
+    const int64_t now = now_ns();
+    const bool whole = since == 0 && until == kMaxCount;
+    Source source = whole                                      ? Source::Lifetime
+                    : since >= now - options_.minute_retention ? Source::Minutes
+                    : since >= now - options_.hour_retention   ? Source::Hours
+                                                               : Source::LifetimeOverlap;
+    const int64_t width = source == Source::Minutes ? kMinuteNs : kHourNs;
+    const int64_t from = floor_to(since, width);
+    return transact(false, [&](Connection& c) -> Result<Observations> {
+      Observations out;
+      out.source = source;
+      // The version first: the rows read after it hold at least what it counts (PostgreSQL
+      // reads each statement's own snapshot; a write committed in between is read again once
+      // the reader sees the version move on).
+      auto version = c.query("SELECT version FROM data_version WHERE id = 1", {});
+      if (!version) return tl::unexpected(version.error());
+      if (!version->empty()) out.data_version = static_cast<uint64_t>(as_int(version->front()[0]));
+      const std::string peers =
+          " JOIN observed_peers s ON s.id = e.src JOIN observed_peers d ON d.id = e.dst";
+      Result<std::vector<StoredEdge>> edges;
+      Result<Rows> counts;
+      if (source == Source::Lifetime || source == Source::LifetimeOverlap) {
+        std::string sql =
+            "SELECT e.id, s.name, d.name, e.protocol, e.port, e.count, e.established, e.failed, "
+            "e.dropped, e.first_seen, e.last_seen FROM observed_edges e" +
+            peers;
+        std::vector<Value> params;
+        if (source == Source::LifetimeOverlap) {
+          // The buckets of the range are gone: the edges seen in it, with their lifetime counts.
+          sql += " WHERE (e.last_seen = 0 OR e.last_seen >= $1) AND e.first_seen < $2";
+          params = {Value{since}, Value{until}};
+        }
+        edges = read_edges(c, sql, params, false);
+        counts = c.query(
+            "SELECT records, malformed, unresolved FROM record_counts WHERE resolution = "
+            "'lifetime'",
+            {});
+      } else {
+        const std::string table =
+            source == Source::Minutes ? "observed_edge_minutes" : "observed_edge_hours";
+        edges = read_edges(
+            c,
+            "SELECT e.id, s.name, d.name, e.protocol, e.port, CAST(SUM(b.count) AS BIGINT), "
+            "CAST(SUM(b.established) AS BIGINT), CAST(SUM(b.failed) AS BIGINT), "
+            "CAST(SUM(b.dropped) AS BIGINT), CAST(COALESCE(MIN(NULLIF(b.first_seen, 0)), 0) AS "
+            "BIGINT), CAST(MAX(b.last_seen) AS BIGINT) FROM " +
+                table + " b JOIN observed_edges e ON e.id = b.edge" + peers +
+                " WHERE b.bucket >= $1 AND b.bucket < $2 GROUP BY e.id, s.name, d.name, "
+                "e.protocol, e.port",
+            {Value{from}, Value{until}}, false);
+        counts = c.query(
+            "SELECT CAST(COALESCE(SUM(records), 0) AS BIGINT), CAST(COALESCE(SUM(malformed), 0) "
+            "AS BIGINT), CAST(COALESCE(SUM(unresolved), 0) AS BIGINT) FROM record_counts WHERE "
+            "resolution = $1 AND bucket >= $2 AND bucket < $3",
+            {Value{std::string(source == Source::Minutes ? "minute" : "hour")}, Value{from},
+             Value{until}});
+      }
+      if (!edges) return tl::unexpected(edges.error());
+      if (!counts) return tl::unexpected(counts.error());
+      out.edges = std::move(*edges);
+      if (!counts->empty()) {
+        out.records = static_cast<uint64_t>(as_int(counts->front()[0]));
+        out.malformed = static_cast<uint64_t>(as_int(counts->front()[1]));
+        out.unresolved = static_cast<uint64_t>(as_int(counts->front()[2]));
+      }
+      return out;
+    });
+  }
+
+  Result<uint64_t> data_version() override {
+    return transact(false, [&](Connection& c) -> Result<uint64_t> {
+      auto rows = c.query("SELECT version FROM data_version WHERE id = 1", {});
+      if (!rows) return tl::unexpected(rows.error());
+      return rows->empty() ? uint64_t{0} : static_cast<uint64_t>(as_int(rows->front()[0]));
+    });
   }
 
   Result<Baseline> start_baseline(std::string_view ns, std::string_view workload) override {
@@ -653,6 +806,19 @@ class SqlStore final : public Store {
           !r) {
         return tl::unexpected(r.error());
       }
+      // The traffic as observed and the record counts expire with the same buckets.
+      for (auto [sql, cutoff] : {
+               std::pair{"DELETE FROM observed_edge_minutes WHERE bucket <= $1",
+                         now - options_.minute_retention - kMinuteNs},
+               {"DELETE FROM observed_edge_hours WHERE bucket <= $1",
+                now - options_.hour_retention - kHourNs},
+               {"DELETE FROM record_counts WHERE resolution = 'minute' AND bucket <= $1",
+                now - options_.minute_retention - kMinuteNs},
+               {"DELETE FROM record_counts WHERE resolution = 'hour' AND bucket <= $1",
+                now - options_.hour_retention - kHourNs},
+           }) {
+        if (auto r = del(sql, cutoff, nullptr); !r) return tl::unexpected(r.error());
+      }
       if (auto r = del("DELETE FROM audit_events WHERE at < $1", now - options_.audit_retention,
                        &rep.audit_events);
           !r) {
@@ -735,7 +901,8 @@ class SqlStore final : public Store {
   // Rows of (edge id, src, dst, protocol, port, count, established, failed, dropped, first,
   // last) with each edge's processes, sorted.
   Result<std::vector<StoredEdge>> read_edges(Connection& c, const std::string& sql,
-                                             const std::vector<Value>& params) {
+                                             const std::vector<Value>& params,
+                                             bool with_processes = true) {
     auto rows = c.query(sql, params);
     if (!rows) return tl::unexpected(rows.error());
     std::unordered_map<int64_t, size_t> index;
@@ -757,7 +924,7 @@ class SqlStore final : public Store {
       index.emplace(as_int(r[0]), out.size());
       out.push_back(std::move(e));
     }
-    if (!out.empty()) {
+    if (!out.empty() && with_processes) {
       auto procs = c.query("SELECT edge, name FROM edge_processes", {});
       if (!procs) return tl::unexpected(procs.error());
       for (const auto& r : *procs) {
@@ -778,8 +945,9 @@ class SqlStore final : public Store {
   std::unique_ptr<Connection> reader_;
   StoreOptions options_;
   int version_;
-  std::mutex cache_mu_;  // of endpoint_ids_ (filled after the writer's lock is released)
-  std::unordered_map<std::string, int64_t> endpoint_ids_;  // committed endpoint rows
+  std::mutex cache_mu_;  // of name_ids_ (filled after the writer's lock is released)
+  // Committed rows of each EdgeTables::names table (endpoints, observed peers): name -> id.
+  std::unordered_map<std::string, int64_t> name_ids_[2];
 };
 
 }  // namespace

@@ -66,15 +66,45 @@ struct AgentSequence {
   uint64_t sequence = 0;  // at most INT64_MAX
 };
 
+// Flow records taken in at one time (counted in its minute and hour buckets; 0: the store's
+// now), for the map's summary.
+struct RecordTally {
+  int64_t time = 0;
+  uint64_t records = 0;     // records read
+  uint64_t malformed = 0;   // lines that were no record
+  uint64_t unresolved = 0;  // records without a side any resolution could place
+};
+
 struct EdgeBatch {
   std::optional<AgentSequence> agent;  // absent for records posted without numbering
+  // Pod-level edges, resolved over the objects of the moment (the audit and the baselines).
   std::vector<StoredEdge> edges;
+  // The same traffic as observed, before any resolution: each side as the record or the agent
+  // named it (flow/edge_graph.h peer_key; EdgeGraph's `as_observed` edges), no processes. Any
+  // later snapshot of the objects resolves these again (the server's map, verify, simulate):
+  // what replicas sharing the store all read.
+  std::vector<StoredEdge> observed;
+  std::vector<RecordTally> records;
 };
 
 struct WriteOutcome {
   bool stored = false;         // false: a replay of a batch stored before
   uint64_t last_sequence = 0;  // the agent's last stored sequence after the call
   uint64_t edges = 0;          // distinct edges the batch touched (0 for a replay)
+  // The store's data version after the call: one more per write_batch(es) call, by whichever
+  // replica. A reader that knew version V and sees V + 1 after its own write missed nothing.
+  uint64_t data_version = 0;
+};
+
+// The observed traffic (EdgeBatch::observed) of a time range, with the records' counts.
+struct Observations {
+  uint64_t data_version = 0;  // of the read
+  // Where the range came from: lifetime totals (no range), minute or hour buckets, or — for a
+  // range reaching back before the hour buckets kept — the lifetime rows seen in it (an edge's
+  // first to last time overlaps the range), with the lifetime counts.
+  enum class Source : uint8_t { Lifetime, Minutes, Hours, LifetimeOverlap } source{};
+  std::vector<StoredEdge> edges;  // sorted by (src, dst, protocol, port)
+  uint64_t records = 0, malformed = 0, unresolved = 0;
 };
 
 enum class Resolution : uint8_t { Minute, Hour };
@@ -167,6 +197,12 @@ class Store {
 
   virtual Result<std::vector<StoredEdge>> lifetime_edges() = 0;
   virtual Result<EdgeRange> edges_between(int64_t since, int64_t until) = 0;
+
+  // The observed traffic: lifetime totals when since = until = 0, else the buckets starting in
+  // [since, until) (until 0: no end), as edges_between chooses them (Observations::Source).
+  virtual Result<Observations> observations(int64_t since, int64_t until) = 0;
+  // The data version now (WriteOutcome::data_version): a cheap check that nothing changed.
+  virtual Result<uint64_t> data_version() = 0;
 
   // Creates a baseline learning since now, or returns the one there is.
   virtual Result<Baseline> start_baseline(std::string_view ns, std::string_view workload) = 0;

@@ -331,6 +331,103 @@ TEST_P(StoreTest, TimeRangesReadTheRightBuckets) {
   EXPECT_FALSE(bad);
 }
 
+// The traffic as observed (EdgeBatch::observed, ::records) beside the pod-level edges: its
+// own lifetime totals and buckets, the records' counts, a data version that every write of two
+// stores on one database moves on by one, and retention with the other buckets.
+TEST_P(StoreTest, ObservationsKeepTheirOwnTotalsBucketsAndVersion) {
+  auto s = open();
+  ASSERT_TRUE(s);
+  auto v0 = s->data_version();
+  ASSERT_TRUE(v0) << v0.error().str();
+  // Sides as observed: any text (the server's peer keys hold tabs and JSON).
+  const std::string a = "p1\t10.0.0.1\t\tshop\tweb-1\t\t\t\t\t[\"k8s:app=web\"]";
+  const std::string b = "p1\t10.0.0.2\t\t\t\t\t\t\t\t";
+  EdgeBatch first;
+  first.edges = {
+      edge("shop/web-1", "world/10.0.0.2", 443, 3, kT0 - 90 * kMinuteNs, kT0 - 90 * kMinuteNs)};
+  first.observed = {edge(a, b, 443, 3, kT0 - 90 * kMinuteNs, kT0 - 90 * kMinuteNs)};
+  first.records = {RecordTally{kT0 - 90 * kMinuteNs, 5, 0, 1}, RecordTally{0, 0, 2, 0}};
+  auto w1 = s->write_batch(first);
+  ASSERT_TRUE(w1) << w1.error().str();
+  EXPECT_EQ(w1->data_version, *v0 + 1);
+  EdgeBatch second;
+  second.observed = {edge(a, b, 443, 4, kT0 - 2 * kMinuteNs, kT0 - 2 * kMinuteNs),
+                     edge(b, a, 53, 1, kT0 - 2 * kMinuteNs, kT0 - 2 * kMinuteNs)};
+  second.records = {RecordTally{kT0 - 2 * kMinuteNs, 6, 0, 0}};
+  auto w2 = s->write_batch(second);
+  ASSERT_TRUE(w2);
+  EXPECT_EQ(w2->data_version, *v0 + 2);
+
+  auto all = s->observations(0, 0);
+  ASSERT_TRUE(all) << all.error().str();
+  EXPECT_EQ(all->source, Observations::Source::Lifetime);
+  EXPECT_EQ(all->data_version, *v0 + 2);
+  ASSERT_EQ(all->edges.size(), 2u);
+  EXPECT_EQ(all->edges[0].src, a);  // sorted by (src, dst, protocol, port)
+  EXPECT_EQ(all->edges[0].dst, b);
+  EXPECT_EQ(all->edges[0].stats.count, 7u);
+  EXPECT_EQ(all->edges[0].stats.first_seen, kT0 - 90 * kMinuteNs);
+  EXPECT_EQ(all->edges[0].stats.last_seen, kT0 - 2 * kMinuteNs);
+  EXPECT_EQ(all->edges[1].src, b);
+  EXPECT_EQ(all->records, 11u);
+  EXPECT_EQ(all->malformed, 2u);
+  EXPECT_EQ(all->unresolved, 1u);
+  // The pod-level edges are their own: one, unchanged by the observations.
+  auto pods = s->lifetime_edges();
+  ASSERT_TRUE(pods);
+  ASSERT_EQ(pods->size(), 1u);
+  EXPECT_EQ((*pods)[0].src, "shop/web-1");
+
+  // The last ten minutes: minute buckets, the second write only.
+  auto recent = s->observations(kT0 - 10 * kMinuteNs, 0);
+  ASSERT_TRUE(recent) << recent.error().str();
+  EXPECT_EQ(recent->source, Observations::Source::Minutes);
+  ASSERT_EQ(recent->edges.size(), 2u);
+  EXPECT_EQ(recent->edges[0].stats.count, 4u);
+  EXPECT_EQ(recent->records, 6u);
+  EXPECT_EQ(recent->malformed, 2u);  // the lines without a time: counted at the store's now
+  auto now = s->observations(kT0, kT0 + kMinuteNs);
+  ASSERT_TRUE(now);
+  EXPECT_TRUE(now->edges.empty());
+  EXPECT_EQ(now->malformed, 2u);
+
+  // Another store on the same database writes: the version moves on for both.
+  auto other = open();
+  ASSERT_TRUE(other);
+  EdgeBatch third;
+  third.observed = {edge(b, a, 53, 2, kT0, kT0)};
+  auto w3 = other->write_batch(third);
+  ASSERT_TRUE(w3);
+  EXPECT_EQ(w3->data_version, *v0 + 3);
+  auto v3 = s->data_version();
+  ASSERT_TRUE(v3);
+  EXPECT_EQ(*v3, *v0 + 3);
+
+  // Three days on: the minute buckets are gone, the hours answer; 91 days on, a range that
+  // old is answered from the lifetime rows seen in it.
+  clock_ = kT0 + 3 * kDayNs;
+  ASSERT_TRUE(s->apply_retention());
+  auto hours = s->observations(kT0 - 2 * kHourNs, kT0 + kHourNs);
+  ASSERT_TRUE(hours);
+  EXPECT_EQ(hours->source, Observations::Source::Hours);
+  ASSERT_EQ(hours->edges.size(), 2u);
+  EXPECT_EQ(hours->edges[0].stats.count, 7u);
+  EXPECT_EQ(hours->records, 11u);
+  clock_ = kT0 + 91 * kDayNs;
+  ASSERT_TRUE(s->apply_retention());
+  auto old = s->observations(kT0 - kHourNs, kT0 - 30 * kMinuteNs);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->source, Observations::Source::LifetimeOverlap);
+  ASSERT_EQ(old->edges.size(), 1u);  // a -> b was seen then; b -> a only later
+  EXPECT_EQ(old->edges[0].src, a);
+  EXPECT_EQ(old->edges[0].stats.count, 7u);
+  auto lifetime = s->observations(0, 0);
+  ASSERT_TRUE(lifetime);
+  EXPECT_EQ(lifetime->edges.size(), 2u);  // lifetime totals are never expired
+  EXPECT_EQ(lifetime->records, 11u);
+  EXPECT_FALSE(s->observations(kT0, kT0));
+}
+
 TEST_P(StoreTest, RetentionDeletesExpiredBucketsByTheClock) {
   StoreOptions o = options();
   auto s = open(o);
