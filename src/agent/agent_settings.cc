@@ -1,5 +1,7 @@
 #include "agent/agent_settings.h"
 
+#include "agent/event_file.h"
+
 #include <unistd.h>
 
 #include <cmath>
@@ -44,6 +46,7 @@ Result<AgentOptions> agent_options(const AgentSettings& s) {
   ao.server_token_file = s.server_token_file;
   ao.server_ca = s.server_ca;
   ao.window_ns = static_cast<int64_t>(s.batch_window * 1e9);
+  if (!s.events.empty()) ao.events = events_from_file(s.events);
   ao.duration_s = s.duration;
   ao.node = s.node;
   if (ao.node.empty()) {
@@ -53,6 +56,60 @@ Result<AgentOptions> agent_options(const AgentSettings& s) {
   ao.probe.udp_interval_ns = static_cast<uint64_t>(s.udp_interval * 1e9);
   ao.probe.ring_bytes = s.ring_size;
   return ao;
+}
+
+std::vector<Setting> delivery_settings(AgentSettings& s) {
+  return {
+      {.name = "--output",
+       .help = "Where events go: a file (appended) or - for stdout",
+       .field = &s.output,
+       .show_default = true},
+      {.name = "--server",
+       .help = "Aggregate on the node and POST batches of edges to a Stockade server: "
+               "URL/api/v1/agent/batches",
+       .field = &s.server},
+      {.name = "--server-token-file",
+       .help = "Send the bearer token in this file to --server, read again for every request "
+               "(a projected service-account token with the audience stockade)",
+       .field = &s.server_token_file},
+      {.name = "--server-ca",
+       .help = "PEM CA certificates that --server's certificate must chain to (default: the "
+               "system's)",
+       .field = &s.server_ca},
+      {.name = "--spool",
+       .help = "Keep unacknowledged batches in this directory (written before they are "
+               "sent; replayed by the next run)",
+       .field = &s.spool},
+      {.name = "--batch-window",
+       .help = "Aggregation window in seconds until the server asks for another (default 10)",
+       .field = &s.batch_window},
+  };
+}
+
+std::vector<Setting> watch_settings(AgentSettings& s) {
+  return {
+      {.name = "--events",
+       .help = "Agent events (NDJSON, as --output writes them) from a file or - instead of "
+               "the kernel: no eBPF; stops at the end of the input",
+       .field = &s.events},
+      {.name = "--duration",
+       .help = "Stop after S seconds (default: until SIGINT)",
+       .field = &s.duration},
+      {.name = "--node",
+       .help = "Node name added to every event (default: hostname)",
+       .field = &s.node},
+  };
+}
+
+std::vector<Setting> probe_settings(AgentSettings& s) {
+  return {
+      {.name = "--udp-interval",
+       .help = "Report each UDP 5-tuple at most once per S seconds (default 10)",
+       .field = &s.udp_interval},
+      {.name = "--ring-size",
+       .help = "Kernel ring buffer in bytes, a power of two (default 8 MiB)",
+       .field = &s.ring_size},
+  };
 }
 
 }  // namespace stockade::agent

@@ -7,7 +7,6 @@
 
 #include "agent/agent.h"
 #include "agent/agent_settings.h"
-#include "agent/event_file.h"
 #include "agent/pod_names.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -18,11 +17,9 @@ namespace stockade::cli {
 
 namespace {
 
-// The agent's settings (agent/agent_settings.h), where the events come from and how pods are
-// named.
+// The agent's settings (agent/agent_settings.h) and where pods are named from.
 struct AgentCmdOptions : agent::AgentSettings {
   CommonOptions common;
-  std::string events;
   bool in_cluster = false;
 };
 
@@ -54,7 +51,6 @@ int run(const AgentCmdOptions& o) {
     const ClusterState state = load_cluster(o.common);
     for (const Pod& p : state.pods) pods.add(p);
   }
-  if (!o.events.empty()) ao.events = agent::events_from_file(o.events);
   static StopFlag stop{false};
   ao.stop = &stop;
   if (!o.common.quiet)
@@ -81,27 +77,8 @@ Runner register_agent(CLI::App& app) {
   auto opts = std::make_shared<AgentCmdOptions>();
   CLI::App* cmd = app.add_subcommand(
       "agent", "Node agent (eBPF): every TCP connection attempt and UDP flow, by process");
-  cmd->add_option("--output", opts->output, "Where events go: a file (appended) or - for stdout")
-      ->default_str("-");
-  cmd->add_option("--server", opts->server,
-                  "Aggregate on the node and POST batches of edges to a Stockade server: "
-                  "URL/api/v1/agent/batches");
-  cmd->add_option("--server-token-file", opts->server_token_file,
-                  "Send the bearer token in this file to --server, read again for every request "
-                  "(a projected service-account token with the audience stockade)");
-  cmd->add_option("--server-ca", opts->server_ca,
-                  "PEM CA certificates that --server's certificate must chain to (default: the "
-                  "system's)");
-  cmd->add_option("--spool", opts->spool,
-                  "Keep unacknowledged batches in this directory (written before they are "
-                  "sent; replayed by the next run)");
-  cmd->add_option("--batch-window", opts->batch_window,
-                  "Aggregation window in seconds until the server asks for another (default 10)");
-  cmd->add_option("--events", opts->events,
-                  "Agent events (NDJSON, as --output writes them) from a file or - instead of "
-                  "the kernel: no eBPF; stops at the end of the input");
-  cmd->add_option("--duration", opts->duration, "Stop after S seconds (default: until SIGINT)");
-  cmd->add_option("--node", opts->node, "Node name added to every event (default: hostname)");
+  add_settings(*cmd, agent::delivery_settings(*opts));  // --output … --batch-window
+  add_settings(*cmd, agent::watch_settings(*opts));     // --events, --duration, --node
   cmd->add_option("-f,--filename", opts->common.files,
                   "Kubernetes objects: attribute events to pods by UID and IP; repeatable");
   cmd->add_option("--kubeconfig", opts->common.kubeconfig,
@@ -112,10 +89,7 @@ Runner register_agent(CLI::App& app) {
   add_request_timeout_flag(*cmd, opts->common);
   cmd->add_option("-n,--namespace", opts->common.ns,
                   "Namespace for namespaced objects that name none (default \"default\")");
-  cmd->add_option("--udp-interval", opts->udp_interval,
-                  "Report each UDP 5-tuple at most once per S seconds (default 10)");
-  cmd->add_option("--ring-size", opts->ring_size,
-                  "Kernel ring buffer in bytes, a power of two (default 8 MiB)");
+  add_settings(*cmd, agent::probe_settings(*opts));  // --udp-interval, --ring-size
   cmd->add_flag("-v,--verbose", opts->common.verbose, "More on stderr");
   cmd->add_flag("-q,--quiet", opts->common.quiet, "Less on stderr");
   cmd->parse_complete_callback([opts] { log_to_stderr(opts->common); });

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <type_traits>
+#include <variant>
 
 #include <fcntl.h>
 #include <stdio_ext.h>
@@ -25,6 +27,29 @@ void add_request_timeout_flag(CLI::App& cmd, CommonOptions& o) {
   cmd.add_option("--request-timeout", o.request_timeout,
                  "Give up on a single API request after this long (30s, 2m; 0: no limit)")
       ->default_str("0");
+}
+
+void add_settings(CLI::App& cmd, const std::vector<Setting>& settings) {
+  for (const Setting& s : settings)
+    std::visit(
+        [&](auto* field) {
+          using T = std::remove_pointer_t<decltype(field)>;
+          const std::string name(s.name), help(s.help);
+          if constexpr (std::is_same_v<T, bool>) {
+            cmd.add_flag(name, *field, help);
+          } else {
+            CLI::Option* opt = cmd.add_option(name, *field, help);
+            if (!s.choices.empty()) opt->check(CLI::IsMember(s.choices));
+            if (s.bound == Setting::Bound::Positive) opt->check(CLI::PositiveNumber);
+            if (s.bound == Setting::Bound::Range && std::is_floating_point_v<T>)
+              opt->check(CLI::Range(s.min, s.max));
+            else if (s.bound == Setting::Bound::Range)
+              opt->check(CLI::Range(static_cast<int>(s.min), static_cast<int>(s.max)));
+            if (s.show_default) opt->default_val(*field);
+            if (s.required) opt->required();
+          }
+        },
+        s.field);
 }
 
 std::unique_ptr<kube::Client> connect_cluster(const CommonOptions& o, bool in_cluster_only) {

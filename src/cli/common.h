@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/ports.h"
 #include "core/progress.h"
+#include "core/settings.h"
 #include "core/stopwatch.h"
 #include "engine/engine.h"
 #include "input/loader.h"
@@ -66,6 +67,9 @@ LoadOptions load_options(const CommonOptions& o);
 // Adds -f, -n, -o (with the allowed formats), --kubeconfig, --context, -v, -q.
 void add_common_flags(CLI::App& cmd, CommonOptions& o, const std::vector<std::string>& formats,
                       const std::string& default_format, bool files_required = true);
+
+// Registers each setting (core/settings.h) as a flag of `cmd`, in order.
+void add_settings(CLI::App& cmd, const std::vector<Setting>& settings);
 
 // --request-timeout alone (commands that take --kubeconfig without the other common flags).
 void add_request_timeout_flag(CLI::App& cmd, CommonOptions& o);

@@ -3,36 +3,31 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/observe_flags.h"
+#include "detect/detect_settings.h"
 #include "detect/report.h"
+#include "input/flow_read_settings.h"
 #include "input/read_report.h"
 
 namespace stockade::cli {
 
 namespace {
 
-struct DetectOptions {
+// The detectors' settings (detect/detect_settings.h) and the flows they read.
+struct DetectOptions : detect::DetectSettings {
   CommonOptions common;
   std::vector<std::string> flows;
-  std::string window = "10s";
-  detect::Thresholds t;
-  bool strict = false;
-  uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
+  FlowReadOptions read;  // --strict, --max-gzip-ratio
 };
 
-int run(DetectOptions& o) {
+int run(const DetectOptions& o) {
   check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.flows}});
-  o.t.window_ns = parse_duration_ns(o.window, "--window");
-  if (o.t.window_ns <= 0) throw UsageError{"--window: expected a positive duration"};
+  const detect::Thresholds t = value_or_usage_error(detect::thresholds(o));
   std::vector<std::pair<IpAddr, std::string>> names;
   if (has_object_source(o.common)) {
     ClusterState state = load_cluster(o.common);
     names = detect::endpoint_names(resolve_endpoints(state, o.common));
   }
-  FlowReadOptions ro;
-  ro.strict = o.strict;
-  ro.max_gzip_ratio = o.max_gzip_ratio;
-  auto run = value_or_usage_error(detect::detect_files(o.flows, ro, o.t, names));
+  auto run = value_or_usage_error(detect::detect_files(o.flows, o.read, t, names));
   if (!o.common.quiet) std::fputs(malformed_warning(run.stats).c_str(), stderr);
   verbose_log(o.common, std::to_string(run.stats.records) + " records, " +
                             std::to_string(run.counted) + " counted, in " +
@@ -55,34 +50,13 @@ Runner register_detect(CLI::App& app) {
   add_common_flags(*cmd, opts->common, {"table", "json"}, "table");
   opts->common.workload_security = false;
   opts->common.objects_optional = true;  // -f only names addresses
-  detect::Thresholds& t = opts->t;
   cmd->add_option(
          "--flows", opts->flows,
          "Flow records (Hubble JSON or Stockade agent events); file, gzip or -; repeatable")
       ->required();
-  cmd->add_option("--window", opts->window, "Counting window (each judged with the one before)")
-      ->default_str("10s");
-  cmd->add_option("--scan-ports", t.scan_ports, "Port scan: unanswered ports of one target")
-      ->default_val(t.scan_ports)
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--sweep-hosts", t.sweep_hosts, "Host sweep: unanswered targets on one port")
-      ->default_val(t.sweep_hosts)
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--syn-flood", t.syn_flood, "SYN flood: unanswered TCP attempts, one target port")
-      ->default_val(t.syn_flood)
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--udp-flood", t.udp_flood, "UDP flood: unanswered datagrams, one target port")
-      ->default_val(t.udp_flood)
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--icmp-flood", t.icmp_flood, "ICMP flood: unanswered requests, one target")
-      ->default_val(t.icmp_flood)
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--flood-unanswered", t.flood_unanswered,
-                  "Floods: least share of the target port's attempts unanswered")
-      ->default_val(t.flood_unanswered)
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_flag("--strict", opts->strict, "A malformed flow line is an error (exit 2)");
-  add_gzip_ratio_flag(*cmd, opts->max_gzip_ratio);
+  add_settings(*cmd, detect::settings(*opts));  // --window, the thresholds
+  add_settings(*cmd,
+               {strict_setting(opts->read.strict), gzip_ratio_setting(opts->read.max_gzip_ratio)});
   return [opts] { return run(*opts); };
 }
 

@@ -15,7 +15,7 @@ namespace {
 struct DiffOptions {
   CommonOptions common;
   std::vector<std::string> before, after, ports;
-  ObserveFlags observe;
+  ObserveSettings observe;
   std::string by = "workload";
 };
 
@@ -61,7 +61,7 @@ Runner register_diff(CLI::App& app) {
       ->required();
   cmd->add_option("--port", opts->ports,
                   "PROTO/PORT to compare; repeatable. Default: every declared port");
-  add_observe_flags(*cmd, opts->observe, false);
+  add_settings(*cmd, settings(opts->observe, false));  // --flows … --max-external-nodes
   cmd->add_option("--by", opts->by,
                   "One row per workload pair (default), pod pair or namespace pair, with the pod "
                   "pairs it stands for")

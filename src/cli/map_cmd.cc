@@ -4,7 +4,6 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/observe_flags.h"
 #include "core/stop.h"
 #include "flow/edge_graph.h"
 #include "input/read_report.h"
@@ -16,21 +15,15 @@ namespace stockade::cli {
 
 namespace {
 
-struct MapOptions {
+// The map's settings (map/map_flows.h) and what it reads.
+struct MapOptions : MapSettings {
   CommonOptions common;
   std::vector<std::string> flows;
-  std::string by = "workload";
-  std::vector<std::string> external_cidrs;
-  uint32_t max_external_nodes = 10000;
-  FlowReadOptions read;  // --strict, --max-gzip-ratio
 };
 
 int run(const MapOptions& o) {
   check_stdin_once({{"-f", &o.common.files}, {"--flows", &o.flows}});
-  GraphOptions go;
-  go.by = *parse_granularity(o.by);  // checked by the flag's IsMember
-  go.external_groups = value_or_usage_error(parse_external_groups(o.external_cidrs));
-  go.max_external_nodes = o.max_external_nodes;
+  const GraphOptions go = value_or_usage_error(graph_options(o));
 
   Stopwatch clock;
   ClusterState state = load_cluster(o.common);
@@ -84,17 +77,7 @@ Runner register_map(CLI::App& app) {
                   "Flow records: Hubble JSON (hubble observe -o json|jsonpb) or Stockade agent "
                   "events; file, gzip file or - for stdin; repeatable")
       ->required();
-  cmd->add_option("--by", opts->by, "Group endpoints by pod, workload or namespace")
-      ->check(CLI::IsMember({"pod", "workload", "namespace"}))
-      ->default_str("workload");
-  cmd->add_option("--external-cidr", opts->external_cidrs,
-                  "Group external addresses inside this CIDR into one node; repeatable");
-  cmd->add_flag("--strict", opts->read.strict, "A malformed flow line is an error (exit 2)");
-  cmd->add_option("--max-external-nodes", opts->max_external_nodes,
-                  "At most this many external nodes; past it new addresses are grouped by "
-                  "prefix (/24, /16, /8; IPv6 /48, /32, /16) and counted (0: no limit)")
-      ->default_str("10000");
-  add_gzip_ratio_flag(*cmd, opts->read.max_gzip_ratio);
+  add_settings(*cmd, settings(*opts));  // --by … --max-gzip-ratio
   return [opts] { return run(*opts); };
 }
 

@@ -14,7 +14,7 @@ namespace {
 
 struct VerifyOptions {
   CommonOptions common;
-  ObserveFlags observe;
+  ObserveSettings observe;
   std::string fail_on = "denied";
   std::string by = "workload";
 };
@@ -74,8 +74,8 @@ Runner register_verify(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("verify", "Observed traffic against policies: the verdict of each edge");
   add_common_flags(*cmd, opts->common, {"table", "json", "sarif"}, "table");
-  opts->common.objects_optional = true;  // without -f: from what the records carry
-  add_observe_flags(*cmd, opts->observe, true);
+  opts->common.objects_optional = true;               // without -f: from what the records carry
+  add_settings(*cmd, settings(opts->observe, true));  // --flows … --max-external-nodes
   cmd->add_option("--fail-on", opts->fail_on,
                   "Exit 1 when an observed edge is denied (denied, default) or never (none)")
       ->check(CLI::IsMember({"denied", "none"}))

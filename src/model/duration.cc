@@ -35,6 +35,14 @@ std::optional<int64_t> parse_duration(std::string_view text) {
   return total;
 }
 
+Result<int64_t> parse_duration_setting(std::string_view text, std::string_view name) {
+  if (auto d = parse_duration(text)) return *d;
+  return make_error(ErrorCode::Usage,
+                    std::string(name) +
+                        ": expected a duration such as 24h, 1h30m, 90s or 7d, got \"" +
+                        std::string(text) + "\"");
+}
+
 std::optional<int64_t> parse_time_or_age(std::string_view text, int64_t now_ns,
                                          std::string* error) {
   if (text.empty()) return 0;

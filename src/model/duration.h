@@ -8,11 +8,17 @@
 #include <string>
 #include <string_view>
 
+#include "core/error.h"
+
 namespace stockade {
 
 // "24h", "1h30m", "90s", "500ms", "7d" or "0" in nanoseconds; nullopt when malformed or too
 // large for int64.
 std::optional<int64_t> parse_duration(std::string_view text);
+
+// A duration setting (--window, --min-window): parse_duration, or an error (ErrorCode::Usage)
+// naming the setting and the units it takes.
+Result<int64_t> parse_duration_setting(std::string_view text, std::string_view name);
 
 // An RFC 3339 time, or a duration before `now_ns`; nanoseconds since the epoch, never 0 (0
 // means "not given" to callers). Empty text gives 0. On malformed text, nullopt and `error`

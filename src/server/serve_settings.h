@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "input/flow_reader.h"
+#include "core/settings.h"
+#include "input/flow_read_settings.h"
 #include "server/serve.h"
 
 namespace stockade::server {
@@ -35,6 +36,10 @@ struct ServeSettings {
   uint32_t max_gzip_ratio = kDefaultMaxGzipRatio;
   size_t max_body_mb = 32;
 };
+
+// Each setting (core/settings.h) as `stockade serve` takes it, in the order its --help lists
+// them: the flag, what it means, its default and the values allowed.
+std::vector<Setting> settings(ServeSettings& s);
 
 // Splits ADDR:PORT ("[::1]:7080" for IPv6; an empty ADDR is 0.0.0.0).
 Result<std::pair<std::string, int>> split_listen(const std::string& listen);
