@@ -271,6 +271,10 @@ struct SideLists {
   bool cilium_isolated = false;  // ... and one of them is a Cilium policy
 };
 
+// A policy's ports into a rule (rule_ports.cc).
+void compile_ports(const std::vector<NetworkPolicyPort>& ports, CompiledRule& r);
+void compile_ports(const std::optional<std::vector<ClusterPolicyPort>>& ports, CompiledRule& r);
+
 class EngineImpl final : public PolicyEngine {
  public:
   EngineImpl(const ClusterState& state, std::vector<Endpoint> endpoints);
