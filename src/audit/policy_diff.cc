@@ -136,6 +136,18 @@ void request_changes(const PolicyEngine& before, const PolicyEngine& after, cons
   }
 }
 
+// A diff compares policies only: the two sides hold the same endpoints in the same order.
+Result<void> same_endpoints(const std::vector<Endpoint>& before,
+                            const std::vector<Endpoint>& after) {
+  if (before.size() != after.size())
+    return make_error(ErrorCode::Input, "must hold policies only: the endpoints differ");
+  for (size_t i = 0; i < before.size(); ++i)
+    if (before[i].id() != after[i].id())
+      return make_error(ErrorCode::Input,
+                        "must hold policies only: the endpoints differ (" + before[i].id() + ")");
+  return {};
+}
+
 }  // namespace
 
 Result<PolicyChanges> diff(const ClusterState& before_state, const PolicyEngine& before,
@@ -143,12 +155,8 @@ Result<PolicyChanges> diff(const ClusterState& before_state, const PolicyEngine&
                            const std::vector<PortQuery>& ports, Granularity by,
                            const Observed* observed) {
   const auto& eps = before.endpoints();
-  if (eps.size() != after.endpoints().size())
-    return make_error(ErrorCode::Input, "must hold policies only: the endpoints differ");
-  for (size_t i = 0; i < eps.size(); ++i)
-    if (eps[i].id() != after.endpoints()[i].id())
-      return make_error(ErrorCode::Input,
-                        "must hold policies only: the endpoints differ (" + eps[i].id() + ")");
+  if (auto same = same_endpoints(eps, after.endpoints()); !same)
+    return tl::unexpected<Error>(same.error());
   PolicyDiff d = diff_policies(before_state, before, after_state, after, ports);
   if (!d.ports_differ.empty())
     return make_error(ErrorCode::Input,
@@ -228,12 +236,8 @@ Result<PolicyChanges> ProposalDiff::diff(ClusterState proposed, Granularity by) 
   // Policies select pods and never add any: the endpoints are the same before and after.
   auto after = PolicyEngine::compile(*after_state, build_endpoints(*after_state));
   const auto& eps = engine_.endpoints();
-  if (eps.size() != after->endpoints().size())
-    return make_error(ErrorCode::Input, "must hold policies only: the endpoints differ");
-  for (size_t i = 0; i < eps.size(); ++i)
-    if (eps[i].id() != after->endpoints()[i].id())
-      return make_error(ErrorCode::Input,
-                        "must hold policies only: the endpoints differ (" + eps[i].id() + ")");
+  if (auto same = same_endpoints(eps, after->endpoints()); !same)
+    return tl::unexpected<Error>(same.error());
   const bool every = std::all_of(in.begin(), in.end(), [](uint8_t f) { return f != 0; });
   PolicyDiff d = diff_policies_within(state_, engine_, *reach_, *after_state, *after, {},
                                       every ? nullptr : &in);

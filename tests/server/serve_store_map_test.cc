@@ -86,6 +86,18 @@ void run_agent(const fs::path& events, const std::string& node, const ServeProce
   ASSERT_EQ(agent.status, 0) << agent.out;
 }
 
+// A verify answer without its HTTP requests: each replica judges the requests of the records
+// posted to it (they are kept in its own journal, not in the shared store: docs/cli.md), so
+// only the edges are the same on every replica.
+std::string without_requests(const std::string& answer) {
+  if (answer.rfind("200 ", 0) != 0) return answer;
+  auto j = nlohmann::json::parse(answer.substr(4), nullptr, false);
+  if (j.is_discarded()) return answer;
+  j.erase("requests");
+  for (const char* k : {"requests", "requests_allowed", "requests_denied"}) j["summary"].erase(k);
+  return "200 " + j.dump();
+}
+
 }  // namespace
 
 TEST(ServeReplicas, TwoOnOnePostgresGiveTheMapOfOne) {
@@ -160,9 +172,11 @@ TEST(ServeReplicas, TwoOnOnePostgresGiveTheMapOfOne) {
       ASSERT_EQ(want.substr(0, 4), "200 ") << want;
       EXPECT_EQ(get(one, "/api/v1/map?by=" + by), want) << by << ", " << when;
       EXPECT_EQ(get(two, "/api/v1/map?by=" + by), want) << by << ", " << when;
-      const std::string verify = get(single, "/api/v1/verify?by=" + by);
-      EXPECT_EQ(get(one, "/api/v1/verify?by=" + by), verify) << by << ", " << when;
-      EXPECT_EQ(get(two, "/api/v1/verify?by=" + by), verify) << by << ", " << when;
+      const std::string verify = without_requests(get(single, "/api/v1/verify?by=" + by));
+      EXPECT_EQ(without_requests(get(one, "/api/v1/verify?by=" + by)), verify)
+          << by << ", " << when;
+      EXPECT_EQ(without_requests(get(two, "/api/v1/verify?by=" + by)), verify)
+          << by << ", " << when;
     }
   };
   same_everywhere("after the agents");
