@@ -118,6 +118,28 @@ TEST(Progress, VerifyShowsItToo) {
   EXPECT_NE(r.err.find("demo/flows/hubble.json.gz: "), std::string::npos) << r.err;
 }
 
+// detect reads flow files as map does: a line per file on a terminal, none in a file or with -q;
+// its report is the same either way.
+const std::vector<std::string> kDetect = {"detect", "--flows", "demo/flows/hubble.json.gz", "-o",
+                                          "json"};
+
+TEST(Progress, DetectShowsItToo) {
+  Outcome r = run_stockade(kDetect, true, "detect");
+  ASSERT_TRUE(r.code == 0 || r.code == 1) << r.err;
+  EXPECT_NE(r.err.find("demo/flows/hubble.json.gz: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" records"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.rfind("\r\033[K"), std::string::npos);
+  Outcome plain = run_stockade(kDetect, false, "detect-plain");
+  EXPECT_EQ(plain.code, r.code);
+  EXPECT_EQ(plain.err.find("records"), std::string::npos) << plain.err;
+  EXPECT_EQ(plain.err.find('\r'), std::string::npos);
+  EXPECT_EQ(r.out, plain.out);
+  std::vector<std::string> quiet = kDetect;
+  quiet.push_back("-q");
+  Outcome q = run_stockade(quiet, true, "detect-quiet");
+  EXPECT_EQ(q.err.find("records"), std::string::npos) << q.err;
+}
+
 TEST(Progress, Line) {
   using stockade::ProgressMeter;
   EXPECT_EQ(ProgressMeter::line("f", 512u << 20, 2048u << 20, 1200000, 4.0),
