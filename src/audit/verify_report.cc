@@ -4,6 +4,7 @@
 
 #include "audit/decision_text.h"
 #include "core/display.h"
+#include "core/sarif.h"
 #include "core/version.h"
 
 namespace stockade::audit {
@@ -73,53 +74,43 @@ std::string verify_table_without_objects(const Observed& obs) {
 
 namespace {
 
-nlohmann::json sarif_result(const VerifyRow& row, const ObservedEdge& e) {
+sarif::Result sarif_result(const VerifyRow& row, const ObservedEdge& e) {
   const GroupedEdge& g = row.group;
   const Verdict& v = row.verdict;
   const Decision& d = deciding_side(v);
   const std::string proto(to_string(e.protocol));
   const char* dir = &d == &v.egress ? "egress" : "ingress";
   const std::string& who = &d == &v.egress ? e.src.id : e.dst.id;
-  nlohmann::json r = {
-      {"ruleId", "observed-flow-denied"},
-      {"level", "error"},
-      {"message",
-       {{"text", fmt::format("Observed flow {} -> {} {}/{} ({} established) is denied: {}", g.src,
-                             g.dst, proto, e.port, g.stats.established, reason(d, who, dir))}}},
-      {"properties", {{"src", g.src}, {"dst", g.dst}, {"protocol", proto}, {"port", e.port}}}};
-  if (auto loc = decision_location(d)) {
-    nlohmann::json region = nlohmann::json::object();
-    if (loc->line > 0) region["startLine"] = loc->line;
-    nlohmann::json phys = {{"artifactLocation", {{"uri", loc->file}}}};
-    if (!region.empty()) phys["region"] = region;
-    r["locations"] = nlohmann::json::array({{{"physicalLocation", phys}}});
-  }
+  sarif::Result r{
+      .rule_id = "observed-flow-denied",
+      .level = "error",
+      .message = fmt::format("Observed flow {} -> {} {}/{} ({} established) is denied: {}", g.src,
+                             g.dst, proto, e.port, g.stats.established, reason(d, who, dir)),
+      .properties = {{"src", g.src},
+                     {"dst", g.dst},
+                     {"protocol", proto},
+                     {"port", static_cast<int64_t>(e.port)}}};
+  if (auto loc = decision_location(d))
+    r.locations.push_back({.file = loc->file, .line = loc->line});
   return r;
 }
 
 }  // namespace
 
-nlohmann::json verify_sarif(const Verification& ver, const Observed& obs) {
-  nlohmann::json results = nlohmann::json::array();
+std::string verify_sarif(const Verification& ver, const Observed& obs) {
+  std::vector<sarif::Result> results;
   for (const VerifyRow& row : ver.rows)
     if (!row.verdict.allowed) results.push_back(sarif_result(row, obs.edges[row.rep]));
-  nlohmann::json rule = {
-      {"id", "observed-flow-denied"},
-      {"name", "ObservedFlowDenied"},
-      {"shortDescription", {{"text", "An observed connection is denied by the policies"}}},
-      {"fullDescription",
-       {{"text",
-         "A connection that was observed established in the cluster would be denied by the "
-         "loaded network policies: applying them breaks that traffic."}}},
-      {"defaultConfiguration", {{"level", "error"}}}};
-  return {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-          {"version", "2.1.0"},
-          {"runs", nlohmann::json::array({{{"tool",
-                                            {{"driver",
-                                              {{"name", "stockade"},
-                                               {"version", std::string(kVersion)},
-                                               {"rules", nlohmann::json::array({rule})}}}}},
-                                           {"results", std::move(results)}}})}};
+  const sarif::Rule rule{
+      .id = "observed-flow-denied",
+      .name = "ObservedFlowDenied",
+      .short_description = "An observed connection is denied by the policies",
+      .full_description =
+          "A connection that was observed established in the cluster would be denied by the "
+          "loaded network policies: applying them breaks that traffic.",
+      .level = "error"};
+  return sarif::write_log({"stockade", std::string(kVersion), std::string(kInformationUri)}, {rule},
+                          results);
 }
 
 }  // namespace stockade::audit

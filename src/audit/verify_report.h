@@ -17,7 +17,7 @@ std::string verify_table(const Verification& v, const Observed& obs);
 std::string verify_table_without_objects(const Observed& obs);
 
 // The denied rows as SARIF results of the rule observed-flow-denied, located at the deciding
-// rule (or the isolating policy) in the input.
-nlohmann::json verify_sarif(const Verification& v, const Observed& obs);
+// rule (or the isolating policy) in the input: the log, written by core/sarif.h.
+std::string verify_sarif(const Verification& v, const Observed& obs);
 
 }  // namespace stockade::audit

@@ -107,6 +107,7 @@ LoadOptions load_options(const CommonOptions& o) {
   lo.policy_api_channel = o.policy_api_channel == "standard" ? PolicyApiChannel::Standard
                                                              : PolicyApiChannel::Experimental;
   lo.report_unknown_fields = o.verbose > 0;
+  lo.progress = progress_wanted(o.quiet);
   return lo;
 }
 

@@ -27,7 +27,8 @@ int run(const DetectOptions& o) {
     ClusterState state = load_cluster(o.common);
     names = detect::endpoint_names(resolve_endpoints(state, o.common));
   }
-  auto run = value_or_usage_error(detect::detect_files(o.flows, o.read, t, names));
+  auto run = value_or_usage_error(
+      detect::detect_files(o.flows, o.read, t, names, progress_wanted(o.common.quiet)));
   if (!o.common.quiet) std::fputs(malformed_warning(run.stats).c_str(), stderr);
   verbose_log(o.common, std::to_string(run.stats.records) + " records, " +
                             std::to_string(run.counted) + " counted, in " +

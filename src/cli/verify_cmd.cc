@@ -58,7 +58,7 @@ int run(const VerifyOptions& o) {
   if (o.common.output == "json")
     std::cout << audit::verify_json(ver, obs, by).dump(-1, ' ', false, kReplace) << "\n";
   else if (o.common.output == "sarif")
-    std::cout << audit::verify_sarif(ver, obs).dump(2, ' ', false, kReplace) << "\n";
+    std::cout << audit::verify_sarif(ver, obs);
   else
     std::cout << audit::verify_table(ver, obs);
   std::cout.flush();

@@ -3,17 +3,23 @@
 #include <chrono>
 
 #include "core/display.h"
+#include "core/progress.h"
 
 namespace stockade::detect {
 
-Result<DetectRun> detect_files(const std::vector<std::string>& paths, const FlowReadOptions& read,
+Result<DetectRun> detect_files(const std::vector<std::string>& paths, FlowReadOptions read,
                                const Thresholds& t,
-                               const std::vector<std::pair<IpAddr, std::string>>& names) {
+                               const std::vector<std::pair<IpAddr, std::string>>& names,
+                               bool progress) {
   const auto start = std::chrono::steady_clock::now();
   Detector d(t);
   for (const auto& [ip, name] : names) d.name_address(ip, name);
   DetectRun run;
   for (const std::string& path : paths) {
+    ProgressMeter meter(path == "-" ? "<stdin>" : path, progress);
+    read.on_read = [&meter](uint64_t bytes, uint64_t total, uint64_t records, bool done) {
+      meter.on_read(bytes, total, records, done);
+    };
     auto r = read_flows(path, read, run.stats, [&d](const Flow& f) { d.add(f); });
     if (!r) return tl::unexpected<Error>(r.error());
   }

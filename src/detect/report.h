@@ -23,10 +23,12 @@ struct DetectRun {
 };
 
 // Reads every path ("-": stdin) with `read` and judges the windows at the end. `names`:
-// addresses to name (pod IPs to ns/pod) besides what the records name.
-Result<DetectRun> detect_files(const std::vector<std::string>& paths, const FlowReadOptions& read,
+// addresses to name (pod IPs to ns/pod) besides what the records name. With `progress`, a
+// progress line per file on stderr (core/progress.h), as map's flow files have.
+Result<DetectRun> detect_files(const std::vector<std::string>& paths, FlowReadOptions read,
                                const Thresholds& t,
-                               const std::vector<std::pair<IpAddr, std::string>>& names = {});
+                               const std::vector<std::pair<IpAddr, std::string>>& names = {},
+                               bool progress = false);
 
 // Pods' addresses to their names (`-f`), from the one endpoint resolution's endpoints.
 std::vector<std::pair<IpAddr, std::string>> endpoint_names(const std::vector<Endpoint>& eps);

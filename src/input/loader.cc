@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/mapped_file.h"
+#include "core/progress.h"
 #include "core/read_text.h"
 #include "core/side_by_side.h"
 #include "input/decode.h"
@@ -531,6 +533,10 @@ bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& 
 
   // The root and the items array are two levels of the whole document's nesting.
   constexpr size_t kItemDepth = simdjson::DEFAULT_MAX_DEPTH - 2;
+  // Progress (LoadOptions::progress): both threads count, the calling thread (the first half)
+  // draws; the meter is not shared between threads.
+  ProgressMeter meter(ctx.file, options.progress);
+  std::atomic<uint64_t> done_bytes{0}, done_items{0};
   auto decode_range = [&](size_t begin, size_t end, ClusterState& out) {
     simdjson::dom::parser parser;
     if (parser.allocate(size_t{1} << 16, kItemDepth) != simdjson::SUCCESS) return false;
@@ -544,6 +550,11 @@ bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& 
         return false;
       if (!input::decode_document(input::JsonNode(item), c, 1)) return false;
       release.upto(spans[i].second, i + 1 == end);
+      if (meter.enabled()) {
+        const uint64_t bytes = done_bytes += spans[i].second - spans[i].first;
+        const uint64_t items = ++done_items;
+        if (begin == 0) meter.update(bytes, text.size(), items);
+      }
     }
     return true;
   };
@@ -552,6 +563,7 @@ bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& 
   const size_t half = spans.size() / 2;
   side_by_side([&] { ok1 = decode_range(0, half, first); },
                [&] { ok2 = decode_range(half, spans.size(), second); });
+  meter.finish();
   if (!ok1 || !ok2) return false;
   append_state(second, first);
   append_state(first, *ctx.state);

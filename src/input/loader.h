@@ -39,6 +39,9 @@ struct LoadOptions {
   // Such a List's items are found a window of this many bytes at a time (cut after a
   // newline), so that the structural index is a window's, not the whole file's. Tests lower it.
   size_t list_window_bytes = size_t{8} << 20;
+  // A progress line on stderr (core/progress.h) while such a List's items are decoded: bytes
+  // and items so far of the file. The command sets it (a terminal, no -q).
+  bool progress = false;
 };
 
 class ClusterLoader {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/display.h"
+#include "core/sarif.h"
 #include "core/version.h"
 #include "posture/posture.h"
 
@@ -61,21 +62,6 @@ std::string security_severity(Severity s) {
   return "0.0";
 }
 
-// A relative path as a URI reference (RFC 3986): unreserved characters and '/' stay.
-std::string path_uri(const std::string& path) {
-  std::string out = path.starts_with("/") ? "file://" : "";
-  for (unsigned char c : path) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string render_json(const ScanReport& r) {
@@ -124,68 +110,45 @@ std::string render_json(const ScanReport& r) {
 }
 
 std::string render_sarif(const ScanReport& r) {
-  ojson rules = ojson::array();
+  std::vector<sarif::Rule> rules;
   std::map<std::string_view, size_t> rule_index;
   for (const CheckInfo& c : catalog()) {
     rule_index[c.id] = rules.size();
-    ojson rule;
-    rule["id"] = std::string(c.id);
-    rule["name"] = std::string(c.id);
-    rule["shortDescription"] = {{"text", std::string(c.title)}};
     std::string aliases;
     for (std::string_view a : c.aliases) aliases += (aliases.empty() ? "" : ", ") + std::string(a);
-    std::string help = std::string(c.title) + ". Remediation: " + std::string(c.remediation) +
-                       (aliases.empty() ? "" : " Also known as: " + aliases + ".");
-    rule["fullDescription"] = {{"text", std::string(c.title)}};
-    rule["help"] = {
-        {"text", help},
-        {"markdown", "**" + std::string(c.title) + "**\n\n" + std::string(c.remediation) +
-                         (aliases.empty() ? "" : "\n\nAliases: " + aliases)}};
-    rule["defaultConfiguration"] = {{"level", sarif_level(c.severity)}};
-    rule["properties"] = {{"tags", {"security", std::string(c.category)}},
-                          {"security-severity", security_severity(c.severity)},
-                          {"severity", std::string(to_string(c.severity))}};
-    rules.push_back(std::move(rule));
+    const std::string title(c.title), remediation(c.remediation);
+    rules.push_back(
+        {.id = std::string(c.id),
+         .name = std::string(c.id),
+         .short_description = title,
+         .full_description = title,
+         .help_text = title + ". Remediation: " + remediation +
+                      (aliases.empty() ? "" : " Also known as: " + aliases + "."),
+         .help_markdown = "**" + title + "**\n\n" + remediation +
+                          (aliases.empty() ? "" : "\n\nAliases: " + aliases),
+         .level = sarif_level(c.severity),
+         .properties = {{"tags", std::vector<std::string>{"security", std::string(c.category)}},
+                        {"security-severity", security_severity(c.severity)},
+                        {"severity", std::string(to_string(c.severity))}}});
   }
-  ojson results = ojson::array();
+  std::vector<sarif::Result> results;
   for (const Finding& f : r.findings) {
-    ojson res;
-    res["ruleId"] = f.id;
-    if (auto it = rule_index.find(f.id); it != rule_index.end()) res["ruleIndex"] = it->second;
-    res["level"] = sarif_level(f.severity);
-    res["message"] = {{"text", f.message}};
-    ojson loc;
-    if (!f.file.empty()) {
-      ojson phys;
-      phys["artifactLocation"] = {{"uri", path_uri(f.file)}};
-      if (f.line > 0) phys["region"] = {{"startLine", f.line}};
-      loc["physicalLocation"] = phys;
-    }
-    loc["logicalLocations"] =
-        ojson::array({{{"name", f.resource.name},
-                       {"fullyQualifiedName",
-                        f.resource.text() + (f.container.empty() ? "" : "/" + f.container)},
-                       {"kind", "resource"}}});
-    res["locations"] = ojson::array({loc});
-    res["properties"] = {{"severity", std::string(to_string(f.severity))}};
+    sarif::Result res{.rule_id = f.id, .level = sarif_level(f.severity), .message = f.message};
+    if (auto it = rule_index.find(f.id); it != rule_index.end()) res.rule_index = it->second;
+    res.locations.push_back(
+        {.file = f.file,
+         .line = f.line,
+         .logical = {{f.resource.name,
+                      f.resource.text() + (f.container.empty() ? "" : "/" + f.container),
+                      "resource"}}});
+    res.properties = {{"severity", std::string(to_string(f.severity))}};
     if (f.suppressed)
-      res["suppressions"] =
-          ojson::array({{{"kind", f.suppressed->by == "annotation" ? "inSource" : "external"},
-                         {"justification", f.suppressed->by + ": " + f.suppressed->reason}}});
+      res.suppressions = {{f.suppressed->by == "annotation" ? "inSource" : "external",
+                           f.suppressed->by + ": " + f.suppressed->reason}};
     results.push_back(std::move(res));
   }
-  ojson run;
-  run["tool"] = {{"driver",
-                  {{"name", "stockade"},
-                   {"version", std::string(kVersion)},
-                   {"informationUri", "https://github.com/stockade/stockade"},
-                   {"rules", rules}}}};
-  run["results"] = results;
-  ojson j;
-  j["$schema"] = "https://json.schemastore.org/sarif-2.1.0.json";
-  j["version"] = "2.1.0";
-  j["runs"] = ojson::array({run});
-  return j.dump(2) + "\n";
+  return sarif::write_log({"stockade", std::string(kVersion), std::string(kInformationUri)}, rules,
+                          results);
 }
 
 std::string render_table(const ScanReport& r) {

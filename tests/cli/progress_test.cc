@@ -118,6 +118,73 @@ TEST(Progress, VerifyShowsItToo) {
   EXPECT_NE(r.err.find("demo/flows/hubble.json.gz: "), std::string::npos) << r.err;
 }
 
+// detect reads flow files as map does: a line per file on a terminal, none in a file or with -q;
+// its report is the same either way.
+const std::vector<std::string> kDetect = {"detect", "--flows", "demo/flows/hubble.json.gz", "-o",
+                                          "json"};
+
+TEST(Progress, DetectShowsItToo) {
+  Outcome r = run_stockade(kDetect, true, "detect");
+  ASSERT_TRUE(r.code == 0 || r.code == 1) << r.err;
+  EXPECT_NE(r.err.find("demo/flows/hubble.json.gz: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" records"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.rfind("\r\033[K"), std::string::npos);
+  Outcome plain = run_stockade(kDetect, false, "detect-plain");
+  EXPECT_EQ(plain.code, r.code);
+  EXPECT_EQ(plain.err.find("records"), std::string::npos) << plain.err;
+  EXPECT_EQ(plain.err.find('\r'), std::string::npos);
+  EXPECT_EQ(r.out, plain.out);
+  std::vector<std::string> quiet = kDetect;
+  quiet.push_back("-q");
+  Outcome q = run_stockade(quiet, true, "detect-quiet");
+  EXPECT_EQ(q.err.find("records"), std::string::npos) << q.err;
+}
+
+// A cluster dump as `kubectl get pods -A -o json` prints it, large enough (over 4 MiB, over
+// 2048 items) to be decoded item by item (LoadOptions::split_list_bytes): the loader shows a
+// progress line for it on a terminal, none otherwise, and the answer is the same.
+std::string write_large_dump(const std::string& tag) {
+  fs::path dir = fs::temp_directory_path() / ("stockade-dump-" + tag);
+  fs::create_directories(dir);
+  const fs::path path = dir / "dump.json";
+  std::ofstream out(path, std::ios::binary);
+  const std::string pad(1200, 'x');
+  out << "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n";
+  for (int i = 0; i < 3500; ++i)
+    out << (i ? ",\n" : "")
+        << "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": "
+        << "\"p" << i << "\", \"namespace\": \"ns" << i % 7 << "\", \"labels\": {\"app\": \"a"
+        << i % 50 << "\"}, \"annotations\": {\"note\": \"" << pad
+        << "\"}}, \"spec\": {\"containers\": "
+        << "[{\"name\": \"c\", \"image\": \"nginx\"}]}, \"status\": {\"phase\": \"Running\", "
+        << "\"podIP\": \"10.1." << i / 250 << "." << i % 250 + 1 << "\"}}";
+  out << "\n]}\n";
+  return path.string();
+}
+
+TEST(Progress, LargeManifestDump) {
+  const std::string dump = write_large_dump("tty");
+  ASSERT_GT(fs::file_size(dump), size_t{4} << 20);
+  const std::vector<std::string> args = {"reach", "-f", dump, "-o", "summary"};
+  Outcome r = run_stockade(args, true, "dump-tty");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find(dump + ": "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" records"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("%)"), std::string::npos) << r.err;  // a file: its size is known
+  EXPECT_NE(r.err.rfind("\r\033[K"), std::string::npos);
+  Outcome plain = run_stockade(args, false, "dump-plain");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_EQ(plain.err.find(dump + ": "), std::string::npos) << plain.err;
+  EXPECT_EQ(plain.err.find('\r'), std::string::npos);
+  EXPECT_EQ(r.out, plain.out);
+  EXPECT_NE(r.out.find("3500"), std::string::npos) << r.out;  // every pod was loaded
+  std::vector<std::string> quiet = args;
+  quiet.push_back("-q");
+  Outcome q = run_stockade(quiet, true, "dump-quiet");
+  EXPECT_EQ(q.err.find(dump + ": "), std::string::npos) << q.err;
+  fs::remove_all(fs::path(dump).parent_path());
+}
+
 TEST(Progress, Line) {
   using stockade::ProgressMeter;
   EXPECT_EQ(ProgressMeter::line("f", 512u << 20, 2048u << 20, 1200000, 4.0),
