@@ -148,6 +148,20 @@ Result<void> same_endpoints(const std::vector<Endpoint>& before,
   return {};
 }
 
+// The changed pairs of a policy diff grouped at `by`; the observed flows are the caller's.
+Result<PolicyChanges> policy_changes(const PolicyDiff& d, const std::vector<Endpoint>& eps,
+                                     Granularity by) {
+  if (!d.ports_differ.empty())
+    return make_error(ErrorCode::Input,
+                      "must hold policies only: the ports of " + d.ports_differ + " differ");
+  PolicyChanges out;
+  out.by = by;
+  out.newly_allowed = d.newly_allowed;
+  out.newly_denied = d.newly_denied;
+  out.changes = group_changes(d.changes, eps, by);
+  return out;
+}
+
 }  // namespace
 
 Result<PolicyChanges> diff(const ClusterState& before_state, const PolicyEngine& before,
@@ -158,19 +172,14 @@ Result<PolicyChanges> diff(const ClusterState& before_state, const PolicyEngine&
   if (auto same = same_endpoints(eps, after.endpoints()); !same)
     return tl::unexpected<Error>(same.error());
   PolicyDiff d = diff_policies(before_state, before, after_state, after, ports);
-  if (!d.ports_differ.empty())
-    return make_error(ErrorCode::Input,
-                      "must hold policies only: the ports of " + d.ports_differ + " differ");
-  PolicyChanges out;
-  out.by = by;
-  out.newly_allowed = d.newly_allowed;
-  out.newly_denied = d.newly_denied;
-  out.changes = group_changes(d.changes, eps, by);
+  auto changes = policy_changes(d, eps, by);
+  if (!changes) return changes;
+  PolicyChanges& out = *changes;
   if (observed) {
     out.flows = flow_changes(before_state, before, after_state, after, *observed, by);
     request_changes(before, after, *observed, *out.flows);
   }
-  return out;
+  return changes;
 }
 
 ProposalDiff::ProposalDiff(const ClusterState& in_force, const PolicyEngine& engine,
@@ -241,14 +250,9 @@ Result<PolicyChanges> ProposalDiff::diff(ClusterState proposed, Granularity by) 
   const bool every = std::all_of(in.begin(), in.end(), [](uint8_t f) { return f != 0; });
   PolicyDiff d = diff_policies_within(state_, engine_, *reach_, *after_state, *after, {},
                                       every ? nullptr : &in);
-  if (!d.ports_differ.empty())
-    return make_error(ErrorCode::Input,
-                      "must hold policies only: the ports of " + d.ports_differ + " differ");
-  PolicyChanges out;
-  out.by = by;
-  out.newly_allowed = d.newly_allowed;
-  out.newly_denied = d.newly_denied;
-  out.changes = group_changes(d.changes, eps, by);
+  auto changes = policy_changes(d, eps, by);
+  if (!changes) return changes;
+  PolicyChanges& out = *changes;
   // The observed edges with an end in scope, in order: the others keep their verdicts.
   std::vector<uint32_t> edges;
   for (uint32_t e = 0; e < eps.size(); ++e)
@@ -268,7 +272,7 @@ Result<PolicyChanges> ProposalDiff::diff(ClusterState proposed, Granularity by) 
   flows.rows = group_edges(observed_.edges, flipped, eps, {by, &parts});
   request_changes(engine_, *after, observed_, flows);
   out.flows = std::move(flows);
-  return out;
+  return changes;
 }
 
 nlohmann::json diff_json(const PolicyChanges& d) {
