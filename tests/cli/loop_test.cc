@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "support/run_command.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -32,12 +34,6 @@ std::string slurp(const fs::path& p) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 class TempDir {
@@ -56,24 +52,11 @@ class TempDir {
   fs::path path_;
 };
 
-struct Proc {
-  int code = -1;
-  std::string out, err;
-};
+using Proc = stockade::test::ProgramRun;
 
 // Runs PROGRAM ARGS... in the repository root.
 Proc run(const std::string& program, const std::vector<std::string>& args) {
-  TempDir tmp;
-  std::string cmd = "cd " + quote(kSourceDir.string()) + " && " + quote(program);
-  for (const std::string& a : args) cmd += " " + quote(a);
-  cmd += " </dev/null >" + quote((tmp.path() / "out").string()) + " 2>" +
-         quote((tmp.path() / "err").string());
-  int status = std::system(cmd.c_str());
-  Proc r;
-  if (status != -1 && WIFEXITED(status)) r.code = WEXITSTATUS(status);
-  r.out = slurp(tmp.path() / "out");
-  r.err = slurp(tmp.path() / "err");
-  return r;
+  return stockade::test::run_program(program, args, kSourceDir);
 }
 
 Proc stockade(const std::vector<std::string>& args) {

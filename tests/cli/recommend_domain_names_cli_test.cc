@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "support/run_command.h"
 #include "support/test_files.h"
 
 namespace {
@@ -29,12 +30,6 @@ namespace fs = std::filesystem;
 
 const fs::path kSourceDir = STOCKADE_SOURCE_DIR;
 const char* const kDemoFlows = "demo/flows/hubble.json.gz";
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 class TempDir {
  public:
@@ -53,23 +48,10 @@ class TempDir {
   fs::path path_;
 };
 
-struct Proc {
-  int code = -1;
-  std::string out, err;
-};
+using Proc = stockade::test::ProgramRun;
 
 Proc stockade(const std::vector<std::string>& args) {
-  TempDir tmp("run");
-  std::string cmd = "cd " + quote(kSourceDir.string()) + " && " + quote(STOCKADE_BINARY);
-  for (const std::string& a : args) cmd += " " + quote(a);
-  cmd += " </dev/null >" + quote((tmp.path() / "out").string()) + " 2>" +
-         quote((tmp.path() / "err").string());
-  int status = std::system(cmd.c_str());
-  Proc r;
-  if (status != -1 && WIFEXITED(status)) r.code = WEXITSTATUS(status);
-  r.out = slurp(tmp.path() / "out");
-  r.err = slurp(tmp.path() / "err");
-  return r;
+  return stockade::test::run_program(STOCKADE_BINARY, args, kSourceDir);
 }
 
 // The files of a directory: name -> text.

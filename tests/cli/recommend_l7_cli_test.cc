@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "support/run_command.h"
 #include "support/test_files.h"
 
 namespace {
@@ -28,12 +29,6 @@ const std::string kCluster = "tests/data/l7/cluster.yaml";
 const std::string kObserved = "tests/data/l7/observed.json.gz";
 const std::string kFresh = "tests/data/l7/fresh.json.gz";
 const std::string kUnobserved = "tests/data/l7/unobserved.json";
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 class TempDir {
  public:
@@ -51,27 +46,14 @@ class TempDir {
   fs::path path_;
 };
 
-struct Proc {
-  int code = -1;
-  std::string out, err;
-};
+using Proc = stockade::test::ProgramRun;
 
-Proc run(const std::string& program, const std::vector<std::string>& args, const std::string& tag) {
-  TempDir tmp("run-" + tag);
-  std::string cmd = "cd " + quote(kSourceDir.string()) + " && " + quote(program);
-  for (const std::string& a : args) cmd += " " + quote(a);
-  cmd += " </dev/null >" + quote((tmp.path() / "out").string()) + " 2>" +
-         quote((tmp.path() / "err").string());
-  int status = std::system(cmd.c_str());
-  Proc r;
-  if (status != -1 && WIFEXITED(status)) r.code = WEXITSTATUS(status);
-  r.out = slurp(tmp.path() / "out");
-  r.err = slurp(tmp.path() / "err");
-  return r;
+Proc run(const std::string& program, const std::vector<std::string>& args) {
+  return stockade::test::run_program(program, args, kSourceDir);
 }
 
-Proc stockade(const std::vector<std::string>& args, const std::string& tag) {
-  return run(STOCKADE_BINARY, args, tag);
+Proc stockade(const std::vector<std::string>& args) {
+  return run(STOCKADE_BINARY, args);
 }
 
 // Every document of the files in `dir` of kind `kind` against `schema` (a JSON Schema of the
@@ -95,20 +77,16 @@ for name in sorted(os.listdir(sys.argv[2])):
 print('docs', docs)
 sys.exit(1 if bad or not docs else 0)
 )";
-  Proc r = run(
-      "python3",
-      {script.string(), (kSourceDir / schema).string(), dir.string(), kind, spec_only ? "1" : "0"},
-      "schema");
+  Proc r = run("python3", {script.string(), (kSourceDir / schema).string(), dir.string(), kind,
+                           spec_only ? "1" : "0"});
   if (r.code != 0) problems = "exit " + std::to_string(r.code) + ": " + r.out + r.err;
   size_t at = r.out.rfind("docs ");
   docs = at == std::string::npos ? 0 : std::atoi(r.out.c_str() + at + 5);
   return true;
 }
 
-nlohmann::json verify_json(const fs::path& dir, const std::string& flows, int& code,
-                           const std::string& tag) {
-  Proc r =
-      stockade({"verify", "-f", kCluster, "-f", dir.string(), "--flows", flows, "-o", "json"}, tag);
+nlohmann::json verify_json(const fs::path& dir, const std::string& flows, int& code) {
+  Proc r = stockade({"verify", "-f", kCluster, "-f", dir.string(), "--flows", flows, "-o", "json"});
   code = r.code;
   EXPECT_TRUE(code == 0 || code == 1) << r.err;
   return nlohmann::json::parse(r.out, nullptr, false);
@@ -117,8 +95,7 @@ nlohmann::json verify_json(const fs::path& dir, const std::string& flows, int& c
 TEST(CliRecommendL7, CiliumRulesAllowWhatWasObservedAndNothingElse) {
   TempDir dir("cilium");
   Proc rec = stockade({"recommend", "-f", kCluster, "--flows", kObserved, "--l7", "cilium",
-                       "--out-dir", dir.path().string(), "--min-window", "1m"},
-                      "rec-cilium");
+                       "--out-dir", dir.path().string(), "--min-window", "1m"});
   ASSERT_EQ(rec.code, 0) << rec.err;
   EXPECT_NE(rec.err.find("stockade: L7 (cilium):"), std::string::npos) << rec.err;
 
@@ -155,17 +132,17 @@ TEST(CliRecommendL7, CiliumRulesAllowWhatWasObservedAndNothingElse) {
 
   // Everything observed is allowed; observed shapes with new identifiers too.
   int code = -1;
-  nlohmann::json v = verify_json(dir.path(), kObserved, code, "observed");
+  nlohmann::json v = verify_json(dir.path(), kObserved, code);
   EXPECT_EQ(code, 0) << v.dump();
   EXPECT_EQ(v["summary"]["denied"], 0);
   EXPECT_GT(v["summary"]["requests"].get<int>(), 500);
   EXPECT_EQ(v["summary"]["requests_denied"], 0);
-  v = verify_json(dir.path(), kFresh, code, "fresh");
+  v = verify_json(dir.path(), kFresh, code);
   EXPECT_EQ(code, 0);
   EXPECT_GT(v["summary"]["requests"].get<int>(), 50);
   EXPECT_EQ(v["summary"]["requests_denied"], 0) << v["requests"].dump(1);
   // What was never observed is refused: each held-out request.
-  v = verify_json(dir.path(), kUnobserved, code, "unobserved");
+  v = verify_json(dir.path(), kUnobserved, code);
   EXPECT_EQ(code, 1);
   EXPECT_GE(v["summary"]["requests"].get<int>(), 18);
   EXPECT_EQ(v["summary"]["requests_allowed"], 0);
@@ -174,14 +151,12 @@ TEST(CliRecommendL7, CiliumRulesAllowWhatWasObservedAndNothingElse) {
   // diff --flows: from no policies to these, the held-out requests break, observed ones not.
   TempDir none("none");
   Proc d = stockade({"diff", "-f", kCluster, "--before", none.path().string(), "--after",
-                     dir.path().string(), "--flows", kUnobserved, "-o", "json"},
-                    "diff-unobserved");
+                     dir.path().string(), "--flows", kUnobserved, "-o", "json"});
   EXPECT_EQ(d.code, 1) << d.err;
   nlohmann::json dj = nlohmann::json::parse(d.out, nullptr, false);
   EXPECT_GE(dj["flows"]["summary"]["requests_broken"].get<int>(), 18) << d.out.substr(0, 2000);
   d = stockade({"diff", "-f", kCluster, "--before", none.path().string(), "--after",
-                dir.path().string(), "--flows", kObserved, "-o", "json"},
-               "diff-observed");
+                dir.path().string(), "--flows", kObserved, "-o", "json"});
   dj = nlohmann::json::parse(d.out, nullptr, false);
   EXPECT_EQ(dj["flows"]["summary"]["requests_broken"], 0) << d.err;
   EXPECT_EQ(dj["flows"]["summary"]["broken"], 0) << d.err;
@@ -190,8 +165,7 @@ TEST(CliRecommendL7, CiliumRulesAllowWhatWasObservedAndNothingElse) {
 TEST(CliRecommendL7, IstioAuthorizationPoliciesFromServiceAccounts) {
   TempDir dir("istio");
   Proc rec = stockade({"recommend", "-f", kCluster, "--flows", kObserved, "--l7", "istio",
-                       "--out-dir", dir.path().string(), "--min-window", "1m"},
-                      "rec-istio");
+                       "--out-dir", dir.path().string(), "--min-window", "1m"});
   ASSERT_EQ(rec.code, 0) << rec.err;
   std::string all;
   for (const auto& e : fs::directory_iterator(dir.path())) all += slurp(e.path());
@@ -210,7 +184,7 @@ TEST(CliRecommendL7, IstioAuthorizationPoliciesFromServiceAccounts) {
 }
 
 TEST(CliRecommendL7, RefusesAnUnknownKind) {
-  Proc r = stockade({"recommend", "-f", kCluster, "--flows", kObserved, "--l7", "nginx"}, "bad");
+  Proc r = stockade({"recommend", "-f", kCluster, "--flows", kObserved, "--l7", "nginx"});
   EXPECT_EQ(r.code, 2);
 }
 

@@ -1,7 +1,9 @@
 // Runs a shell command and collects what it prints, for tests that run the program.
 #pragma once
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
 namespace stockade::test {
 
@@ -11,5 +13,14 @@ struct CommandOutput {
 };
 
 CommandOutput run_command(const std::string& cmd);
+
+// A program run with its arguments as they are (no shell words), in `dir`, stdin empty: its exit
+// code (-1 when it did not exit), standard output and standard error apart.
+struct ProgramRun {
+  int code = -1;
+  std::string out, err;
+};
+ProgramRun run_program(const std::string& program, const std::vector<std::string>& args,
+                       const std::filesystem::path& dir);
 
 }  // namespace stockade::test
