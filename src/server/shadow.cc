@@ -226,15 +226,21 @@ void ShadowRoutes::stage(const httplib::Request& req, httplib::Response& res) {
   res.set_content(dump(j), "application/json");
 }
 
+bool ShadowRoutes::named_set(const httplib::Request& req, httplib::Response& res,
+                             StagedSet& set) const {
+  std::lock_guard lock(mu_);
+  auto it = sets_.find(req.matches[1]);
+  if (it == sets_.end()) {
+    send_error(res, 404, "no staged set named " + std::string(req.matches[1]));
+    return false;
+  }
+  set = it->second;
+  return true;
+}
+
 void ShadowRoutes::report(const httplib::Request& req, httplib::Response& res) {
   StagedSet set;
-  {
-    std::lock_guard lock(mu_);
-    auto it = sets_.find(req.matches[1]);
-    if (it == sets_.end())
-      return send_error(res, 404, "no staged set named " + std::string(req.matches[1]));
-    set = it->second;
-  }
+  if (!named_set(req, res, set)) return;
   int64_t since = set.staged_at;
   if (req.has_param("since")) {
     std::string error;
@@ -265,13 +271,7 @@ void ShadowRoutes::promote(const httplib::Request& req, httplib::Response& res) 
     dry_run = true;
   }
   StagedSet set;
-  {
-    std::lock_guard lock(mu_);
-    auto it = sets_.find(req.matches[1]);
-    if (it == sets_.end())
-      return send_error(res, 404, "no staged set named " + std::string(req.matches[1]));
-    set = it->second;
-  }
+  if (!named_set(req, res, set)) return;
   JsonAnswer a = apply_(set.body, dry_run, false, who_());
   if (a.status / 100 == 2 && !dry_run) {
     std::lock_guard lock(mu_);

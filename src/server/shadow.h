@@ -53,6 +53,8 @@ class ShadowRoutes {
  private:
   void list(httplib::Response& res);
   void stage(const httplib::Request& req, httplib::Response& res);
+  // A copy of the set the path names (its first match); false after a 404 answer.
+  bool named_set(const httplib::Request& req, httplib::Response& res, StagedSet& set) const;
   void report(const httplib::Request& req, httplib::Response& res);
   void remove(const httplib::Request& req, httplib::Response& res);
   void promote(const httplib::Request& req, httplib::Response& res);
