@@ -410,9 +410,21 @@ Result<std::string> ServerState::recommendations_json(const std::string& ns, boo
 
 void ServerState::replay_requests(int64_t since_ns, int64_t until_ns, const FlowSink& each) const {
   const FlowReadOptions ro = read_options();
+  std::string http;
   (void)journal_.replay([&](std::string_view body) {
+    // Records are lines, and most carry no HTTP request: only the lines that name one are
+    // parsed (the journal holds every record kept).
+    http.clear();
+    for (size_t at = 0; at < body.size();) {
+      size_t end = body.find('\n', at);
+      if (end == std::string_view::npos) end = body.size();
+      const std::string_view line = body.substr(at, end - at);
+      if (line.find("\"http\"") != std::string_view::npos) http.append(line).push_back('\n');
+      at = end + 1;
+    }
+    if (http.empty()) return;
     FlowReadStats stats;
-    (void)read_flows_text(body, journal_.path(), ro, stats, [&](const Flow& f) {
+    (void)read_flows_text(http, journal_.path(), ro, stats, [&](const Flow& f) {
       if (!f.l7_info || f.l7_info->http_method.empty()) return;
       if (f.time_ns != 0 &&
           ((since_ns && f.time_ns < since_ns) || (until_ns && f.time_ns >= until_ns)))

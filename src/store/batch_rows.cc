@@ -12,8 +12,6 @@ L4Protocol parse_l4(std::string_view s) {
   return L4Protocol::Unknown;
 }
 
-// Text both engines store alike: PostgreSQL refuses NUL bytes and invalid UTF-8, so the store
-// refuses them for SQLite too.
 bool storable(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -46,7 +44,6 @@ void merge(EdgeStats& into, const EdgeStats& s) {
   into.last_seen = std::max(into.last_seen, s.last_seen);
 }
 
-// Counts add up; first_seen is the earliest known (0: unknown), last_seen the latest.
 std::string upsert_stats_tail(std::string_view table, std::string_view key) {
   std::string t(table);
   std::string out = "ON CONFLICT (" + std::string(key) + ") DO UPDATE SET ";
@@ -88,7 +85,6 @@ bool edge_less(const StoredEdge& a, const StoredEdge& b) {
   return std::tie(a.src, a.dst, a.protocol, a.port) < std::tie(b.src, b.dst, b.protocol, b.port);
 }
 
-// A batch's names, sequence and counts as the tables can hold them.
 Result<void> check_edges(const std::vector<StoredEdge>& edges) {
   for (const auto& e : edges) {
     if (e.src.empty() || e.dst.empty() || !storable(e.src) || !storable(e.dst)) {
@@ -146,8 +142,6 @@ Result<MergedBatch> merge_batch(const std::vector<StoredEdge>& edges, int64_t no
   return m;
 }
 
-// The agent run's last stored sequence (-1: none yet), its row locked until the transaction
-// ends (PostgreSQL), created when missing.
 Result<int64_t> stored_sequence(Connection& c, const AgentSequence& a, int64_t now) {
   auto ins = c.query(
       "INSERT INTO agent_sequences (node, boot_id, last_sequence, updated) "
