@@ -389,7 +389,9 @@ class ReachMatrixImpl final : public ReachMatrix {
       for (const uint32_t* k = first; k != last; ++k)
         scratch.here[*k / 64 - lo_word] |= uint64_t{1} << (*k % 64);
       scratch.sums.assign(span_words * 64, 0);
-      for (const auto& [p, wp] : tested) {
+      for (const auto& [p, weight] : tested) {
+        // A copy: clang 14 cannot capture a structured binding.
+        const auto wp = weight;
         egress_rows_[p].for_each_word_in(lo_word, hi_word, [&](size_t wi, uint64_t word) {
           for (uint64_t bits = word & scratch.here[wi - lo_word]; bits; bits &= bits - 1)
             scratch.sums[(wi - lo_word) * 64 + static_cast<size_t>(std::countr_zero(bits))] += wp;

@@ -348,6 +348,12 @@ void Decoder<N>::node_object(const N& obj) {
   ctx_.state->nodes.push_back(std::move(n));
 }
 
+// string_list serves the services' and RBAC decoders too: instantiated here, where it is
+// defined, for them to link against (an inlining compiler emits no copy of its own).
+template std::vector<std::string> Decoder<YamlNode>::string_list(const YamlNode&, std::string_view,
+                                                                 const std::string&) const;
+template std::vector<std::string> Decoder<JsonNode>::string_list(const JsonNode&, std::string_view,
+                                                                 const std::string&) const;
 template void Decoder<YamlNode>::pod(const YamlNode&);
 template void Decoder<JsonNode>::pod(const JsonNode&);
 template void Decoder<YamlNode>::workload(const YamlNode&, WorkloadKind);
