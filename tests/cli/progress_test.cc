@@ -25,6 +25,17 @@ Outcome run_stockade(const std::vector<std::string>& args, bool tty) {
              : stockade::test::run_program(STOCKADE_BINARY, args, STOCKADE_SOURCE_DIR);
 }
 
+// The same with `file` on stdin: through a pipe (`cat file |`, whose size is unknown) or
+// redirected (`< file`, a regular file).
+Outcome run_stockade_stdin(const std::vector<std::string>& args, bool tty, const std::string& file,
+                           bool pipe) {
+  std::vector<std::string> sh = {"-c", pipe ? "cat \"$0\" | exec \"$@\"" : "exec \"$@\" < \"$0\"",
+                                 file, STOCKADE_BINARY};
+  sh.insert(sh.end(), args.begin(), args.end());
+  return tty ? stockade::test::run_program_on_terminal("/bin/sh", sh, STOCKADE_SOURCE_DIR)
+             : stockade::test::run_program("/bin/sh", sh, STOCKADE_SOURCE_DIR);
+}
+
 const std::vector<std::string> kMap = {
     "map", "-f", "demo/cluster", "--flows", "demo/flows/hubble.json.gz", "-o", "json"};
 
@@ -130,6 +141,85 @@ TEST(Progress, LargeManifestDump) {
   Outcome q = run_stockade(quiet, true);
   EXPECT_EQ(q.err.find(dump + ": "), std::string::npos) << q.err;
   fs::remove_all(fs::path(dump).parent_path());
+}
+
+// A multi-document YAML stream of `pods` Pods (and their Namespaces), as `kubectl get -o yaml`
+// items joined with "---" or a chart's rendered manifests are: each pod about 1.5 KB.
+std::string write_yaml_stream(const std::string& tag, int pods) {
+  fs::path dir = fs::temp_directory_path() / ("stockade-yaml-" + tag);
+  fs::create_directories(dir);
+  const fs::path path = dir / "stream.yaml";
+  std::ofstream out(path, std::ios::binary);
+  const std::string pad(1200, 'y');
+  for (int n = 0; n < 7; ++n)
+    out << "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns" << n << "\n---\n";
+  for (int i = 0; i < pods; ++i)
+    out << "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p" << i << "\n  namespace: ns" << i % 7
+        << "\n  labels:\n    app: a" << i % 50 << "\n  annotations:\n    note: " << pad
+        << "\nspec:\n  containers:\n  - name: c\n    image: nginx\nstatus:\n  phase: Running\n"
+        << "  podIP: 10.1." << i / 250 << "." << i % 250 + 1 << "\n---\n";
+  return path.string();
+}
+
+// Large YAML streams (-f FILE, -f - from a pipe or a redirected file) show progress by bytes
+// read and documents decoded on a terminal, none in a file or with -q; the answer is the same.
+TEST(Progress, LargeYamlStream) {
+  const std::string yaml = write_yaml_stream("tty", 4000);
+  ASSERT_GT(fs::file_size(yaml), size_t{5} << 20);
+  const std::vector<std::string> args = {"reach", "-f", yaml, "-o", "summary"};
+  Outcome r = run_stockade(args, true);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find(yaml + ": "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" documents"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("%)"), std::string::npos) << r.err;  // a file: its size is known
+  EXPECT_NE(r.err.rfind("\r\033[K"), std::string::npos);
+  // The last thing drawn is the erasure: the terminal is left clean.
+  EXPECT_TRUE(r.err.ends_with("\r\033[K"))
+      << r.err.substr(r.err.size() > 200 ? r.err.size() - 200 : 0);
+  Outcome plain = run_stockade(args, false);
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_EQ(plain.err, "");
+  EXPECT_EQ(r.out, plain.out);
+  EXPECT_NE(r.out.find("4000"), std::string::npos) << r.out;  // every pod was loaded
+  std::vector<std::string> quiet = args;
+  quiet.push_back("-q");
+  Outcome q = run_stockade(quiet, true);
+  EXPECT_EQ(q.err, "");
+  EXPECT_EQ(q.out, plain.out);
+
+  // stdin: a pipe (no size: bytes, documents and rate, no share) and a redirected file.
+  const std::vector<std::string> from_stdin = {"reach", "-f", "-", "-o", "summary"};
+  Outcome piped = run_stockade_stdin(from_stdin, true, yaml, true);
+  ASSERT_EQ(piped.code, 0) << piped.err;
+  EXPECT_NE(piped.err.find("<stdin>: "), std::string::npos) << piped.err;
+  EXPECT_NE(piped.err.find(" documents"), std::string::npos) << piped.err;
+  EXPECT_EQ(piped.err.find("%)"), std::string::npos) << piped.err;
+  EXPECT_EQ(piped.out, plain.out);
+  Outcome piped_plain = run_stockade_stdin(from_stdin, false, yaml, true);
+  EXPECT_EQ(piped_plain.err, "");
+  EXPECT_EQ(piped_plain.out, plain.out);
+  Outcome redirected = run_stockade_stdin(from_stdin, true, yaml, false);
+  ASSERT_EQ(redirected.code, 0) << redirected.err;
+  EXPECT_NE(redirected.err.find("<stdin>: "), std::string::npos) << redirected.err;
+  EXPECT_NE(redirected.err.find("%)"), std::string::npos) << redirected.err;
+  EXPECT_EQ(redirected.out, plain.out);
+  Outcome redirected_quiet =
+      run_stockade_stdin({"reach", "-f", "-", "-o", "summary", "-q"}, true, yaml, false);
+  EXPECT_EQ(redirected_quiet.err, "");
+  fs::remove_all(fs::path(yaml).parent_path());
+}
+
+// A small YAML stream is decoded before a line is worth drawing: none, even on a terminal.
+TEST(Progress, SmallYamlStreamDrawsNothing) {
+  const std::string yaml = write_yaml_stream("small", 200);
+  ASSERT_LT(fs::file_size(yaml), size_t{4} << 20);
+  Outcome r = run_stockade({"reach", "-f", yaml, "-o", "summary"}, true);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  Outcome piped = run_stockade_stdin({"reach", "-f", "-", "-o", "summary"}, true, yaml, true);
+  ASSERT_EQ(piped.code, 0) << piped.err;
+  EXPECT_EQ(piped.err, "");
+  fs::remove_all(fs::path(yaml).parent_path());
 }
 
 TEST(Progress, Line) {
