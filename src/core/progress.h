@@ -1,9 +1,9 @@
 // Progress of long work on a terminal: one line on stderr, redrawn in place a few times a
-// second ("flows.json: 512 MiB of 2.2 GiB (23%), 1.2M records, 180 MiB/s, 9 s left", or for a
-// live cluster's lists "https://10.0.0.1:6443: kind 3 of 21 (pods, 1500 of 20k), 2k objects,
-// 5 pages, 8 MiB, 2 MiB/s") and erased when the work ends. Disabled, it does nothing: commands
-// enable it only when stderr is a terminal and -q was not given, so pipes, files and logs never see
-// it.
+// second and erased when the work ends: "flows.json: 512 MiB of 2.2 GiB (23%), 1.2M records,
+// 180 MiB/s, 9 s left", or for a live cluster's lists "https://10.0.0.1:6443: kind 3 of 21
+// (pods, 1500 of 20k), 2k objects, 5 pages, 8 MiB, 2 MiB/s". Disabled, it does nothing:
+// commands enable it only when stderr is a terminal and -q was not given, so pipes, files and
+// logs never see it.
 #pragma once
 
 #include <chrono>

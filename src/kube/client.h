@@ -85,7 +85,8 @@ class Client {
     uint64_t objects = 0;
     int64_t remaining = -1;
   };
-  Result<ListResult> list(const std::string& path, int limit = 500,
+  static constexpr int kListLimit = 500;  // objects per page unless told
+  Result<ListResult> list(const std::string& path, int limit = kListLimit,
                           const std::function<void(const ListPage&)>& on_page = {});
 
   // Describes a non-2xx response: "GET /api/v1/pods: 403 Forbidden: pods is forbidden: ...".

@@ -45,7 +45,7 @@ Result<void> load_snapshot(Client& client, ClusterLoader& loader, SnapshotReport
     std::string path = list_path(k);
     tally.kind = k.resource;
     tally.kind_objects = tally.kind_expected = 0;
-    auto list = client.list(path, 500, on_page);
+    auto list = client.list(path, Client::kListLimit, on_page);
     if (!list) {
       bool forbidden = list.error().message.find("HTTP 403") != std::string::npos;
       if (forbidden && !k.required) {
