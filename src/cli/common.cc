@@ -116,7 +116,7 @@ ClusterState load_cluster(const CommonOptions& o, const std::vector<std::string>
   if (!o.kubeconfig.empty() || !o.context.empty()) {
     auto client = connect_cluster(o);
     kube::SnapshotReport report;
-    value_or_usage_error(kube::load_snapshot(*client, loader, report));
+    value_or_usage_error(kube::load_snapshot(*client, loader, report, progress_wanted(o.quiet)));
     for (const auto& note : report.notes) verbose_log(o, note);
   } else if (o.files.empty() && extra.empty() && o.objects_optional) {
     verbose_log(o, "no cluster objects (-f): working from what the flow records carry");

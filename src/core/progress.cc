@@ -47,7 +47,7 @@ ProgressMeter::ProgressMeter(std::string what, bool enabled, std::FILE* out,
 }
 
 std::string ProgressMeter::line(const std::string& what, uint64_t bytes, uint64_t total,
-                                uint64_t records, double seconds) {
+                                uint64_t records, double seconds, const std::string& unit) {
   std::string s = what + ": " + bytes_text(bytes);
   if (total > 0) {
     s += " of " + bytes_text(total);
@@ -57,7 +57,7 @@ std::string ProgressMeter::line(const std::string& what, uint64_t bytes, uint64_
         static_cast<int>(100.0 * static_cast<double>(bytes) / static_cast<double>(total)));
     s += pct;
   }
-  s += ", " + count_text(records) + " records";
+  s += ", " + count_text(records) + " " + unit;
   if (seconds > 0.05 && bytes > 0) {
     double rate = static_cast<double>(bytes) / seconds;
     s += ", " + bytes_text(static_cast<uint64_t>(rate)) + "/s";
@@ -71,16 +71,38 @@ std::string ProgressMeter::line(const std::string& what, uint64_t bytes, uint64_
   return s;
 }
 
-void ProgressMeter::update(uint64_t bytes, uint64_t total, uint64_t records) {
-  if (!enabled_) return;
+std::string ProgressMeter::list_line(const std::string& what, const ListTally& t, double seconds) {
+  std::string s = what + ": kind " + std::to_string(t.kinds_done + 1) + " of " +
+                  std::to_string(t.kinds_total) + " (" + t.kind + ", " + count_text(t.kind_objects);
+  if (t.kind_expected > 0) s += " of " + count_text(t.kind_expected);
+  s += "), " + count_text(t.objects) + " objects, " + count_text(t.pages) +
+       (t.pages == 1 ? " page, " : " pages, ") + bytes_text(t.bytes);
+  if (seconds > 0.05 && t.bytes > 0)
+    s += ", " + bytes_text(static_cast<uint64_t>(static_cast<double>(t.bytes) / seconds)) + "/s";
+  return s;
+}
+
+bool ProgressMeter::due() {
+  if (!enabled_) return false;
   auto now = std::chrono::steady_clock::now();
-  if (now - last_ < interval_) return;
+  if (now - last_ < interval_) return false;
   last_ = now;
-  double seconds = std::chrono::duration<double>(now - start_).count();
+  return true;
+}
+
+double ProgressMeter::seconds() const {
+  return std::chrono::duration<double>(last_ - start_).count();
+}
+
+void ProgressMeter::draw(const std::string& text) {
   // \r and erase to the end of the line: the line is redrawn in place.
-  std::fprintf(out_, "\r\033[K%s", line(what_, bytes, total, records, seconds).c_str());
+  std::fprintf(out_, "\r\033[K%s", text.c_str());
   std::fflush(out_);
   drawn_ = true;
+}
+
+void ProgressMeter::update(uint64_t bytes, uint64_t total, uint64_t records) {
+  if (due()) draw(line(what_, bytes, total, records, seconds(), unit_));
 }
 
 void ProgressMeter::finish() {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -35,6 +36,9 @@ namespace {
 
 constexpr size_t kMaxNesting = 512;
 constexpr uint64_t kMaxFileBytes = uint64_t{4} << 30;  // 4 GiB
+// A YAML stream of at least this size (a file's, or a pipe's bytes so far) shows progress
+// (LoadOptions::progress): smaller ones are decoded before a line would be worth drawing.
+constexpr uint64_t kYamlProgressBytes = uint64_t{4} << 20;
 // As main()'s new handler says it.
 constexpr const char* kOutOfMemory =
     "out of memory (the input is too large for the memory available)";
@@ -171,6 +175,8 @@ class PipeSource final : public input::YamlSource {
       auto r = read_some(fd_, buf, n, name_);
       if (!r) return r;
       got = *r;
+      read_ += got;
+      if (on_read_) on_read_(read_);
     }
     std::string_view piece(buf, got);
     if (size_t nul = piece.find('\0'); nul != std::string_view::npos)
@@ -182,6 +188,8 @@ class PipeSource final : public input::YamlSource {
     given_ += got;
     return got;
   }
+  // Called after each read of the pipe with the bytes read from it so far (progress).
+  void on_read(std::function<void(uint64_t)> f) { on_read_ = std::move(f); }
   int line_of(size_t offset) const override {
     for (const Piece* p : {&cur_, &prev_})
       if (offset >= p->start && offset <= p->start + p->bytes.size())
@@ -198,6 +206,8 @@ class PipeSource final : public input::YamlSource {
   int fd_;
   std::string name_, head_;
   size_t head_pos_ = 0, given_ = 0;
+  uint64_t read_ = 0;
+  std::function<void(uint64_t)> on_read_;
   int skipped_ = 0, lines_ = 0;
   Piece prev_, cur_;
 };
@@ -681,12 +691,15 @@ Result<void> ClusterLoader::add_path(const std::string& path) {
       return make_error("<stdin>", 0, std::string("cannot open: ") + std::strerror(errno));
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-      // `< file`: mapped like a file given by name.
+      // `< file`: as a file given by name (JSON mapped, YAML read as it is parsed).
       if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes) {
         ::close(fd);
         return make_error("<stdin>", 0, "file is larger than 4 GiB");
       }
-      auto mapped = map_file(fd, static_cast<size_t>(st.st_size), "<stdin>");
+      char start[4096];
+      ssize_t n = ::pread(fd, start, sizeof start, 0);
+      bool json = n > 0 && input::looks_like_json(std::string_view(start, static_cast<size_t>(n)));
+      auto mapped = json ? map_file(fd, static_cast<size_t>(st.st_size), "<stdin>") : std::nullopt;
       if (mapped) {
         ::close(fd);
         return add_padded(mapped->view(), "<stdin>", true);
@@ -826,11 +839,26 @@ Result<void> ClusterLoader::add_stream(int fd, const std::string& name) {
   // YAML: one document at a time, as the pipe is read.
   PipeSource source(fd, name, std::move(head), skipped_lines);
   input::DecodeContext ctx{name, &options_, &state_};
+  // Progress by bytes read (of a file's size; a pipe's is not known) and documents decoded,
+  // from the start for a large file, once kYamlProgressBytes were read for a pipe.
+  ProgressMeter meter(name, options_.progress);
+  uint64_t documents = 0;
+  if (meter.enabled()) {
+    meter.count_as("documents");
+    struct stat st {};
+    const uint64_t size =
+        ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
+    const uint64_t from = size >= kYamlProgressBytes ? 0 : kYamlProgressBytes;
+    source.on_read([&meter, &documents, size, from, before = total](uint64_t read) {
+      if (before + read >= from) meter.update(before + read, size, documents);
+    });
+  }
   return input::YamlStream::parse_each(
       source, name, kMaxNesting, skipped_lines,
       [&](const input::YamlTreeNode* doc, size_t bytes) -> Result<void> {
         // Budget against alias expansion, per document (see decode_yaml).
         input::VisitBudget budget{bytes * 4 + 100000};
+        ++documents;
         return input::decode_document(input::YamlNode(doc, &budget), ctx);
       });
 }

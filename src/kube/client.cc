@@ -649,7 +649,8 @@ Result<std::set<std::string>> Client::group_versions() {
   return out;
 }
 
-Result<Client::ListResult> Client::list(const std::string& path, int limit) {
+Result<Client::ListResult> Client::list(const std::string& path, int limit,
+                                        const std::function<void(const ListPage&)>& on_page) {
   simdjson::ondemand::parser parser;
   const CurlLib& cu = *impl_->curl;
   for (int restart = 0;; ++restart) {
@@ -692,6 +693,20 @@ Result<Client::ListResult> Client::list(const std::string& path, int limit) {
         rv = {};
       out.resource_version = std::string(rv);
       std::string next_token(next);
+      if (on_page) {
+        ListPage page{out.pages.size() + 1, r->body.size(), 0, -1};
+        if (meta.find_field_unordered("remainingItemCount").get_int64().get(page.remaining) !=
+            simdjson::SUCCESS)
+          page.remaining = -1;
+        // The items are counted on the structural index the metadata was found with; a
+        // page without a list of items (null) holds none.
+        simdjson::ondemand::array items;
+        size_t n = 0;
+        if (doc.find_field_unordered("items").get_array().get(items) == simdjson::SUCCESS &&
+            items.count_elements().get(n) == simdjson::SUCCESS)
+          page.objects = n;
+        on_page(page);
+      }
       out.pages.push_back(std::move(r->body));
       if (next_token.empty()) return out;
       cont = std::move(next_token);

@@ -76,7 +76,18 @@ class Client {
     std::vector<std::string> pages;  // JSON text of each page, in order
     std::string resource_version;
   };
-  Result<ListResult> list(const std::string& path, int limit = 500);
+  // A page received, for progress (`on_page`, called after each page; without it the pages
+  // are not counted): its number in the list (1 again when the list starts over), its bytes,
+  // the objects it holds, and those the server says remain after it (-1: not said).
+  struct ListPage {
+    size_t number = 0;
+    size_t bytes = 0;
+    uint64_t objects = 0;
+    int64_t remaining = -1;
+  };
+  static constexpr int kListLimit = 500;  // objects per page unless told
+  Result<ListResult> list(const std::string& path, int limit = kListLimit,
+                          const std::function<void(const ListPage&)>& on_page = {});
 
   // Describes a non-2xx response: "GET /api/v1/pods: 403 Forbidden: pods is forbidden: ...".
   static std::string describe(const std::string& method, const std::string& path,

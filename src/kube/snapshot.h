@@ -18,7 +18,9 @@ struct SnapshotReport {
 // Lists every kind (paged) and adds the pages to `loader`. Kinds the policy model needs
 // (namespaces, pods, workloads, services, network policies, and the cluster policy kinds when
 // the server serves them) must be readable; the others (nodes, RBAC, ...) are noted when
-// forbidden.
-Result<void> load_snapshot(Client& client, ClusterLoader& loader, SnapshotReport& report);
+// forbidden. With `progress` (a terminal, no -q) one line on stderr counts the kinds listed,
+// the objects and pages received and the rate (core/progress.h), erased at the end.
+Result<void> load_snapshot(Client& client, ClusterLoader& loader, SnapshotReport& report,
+                           bool progress = false);
 
 }  // namespace stockade::kube

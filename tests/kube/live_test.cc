@@ -29,6 +29,7 @@
 #include "kube/informer.h"
 #include "kube/kubeconfig.h"
 #include "kube/live_state.h"
+#include "support/run_command.h"
 #include "support/serve_process.h"
 
 namespace stockade::kube {
@@ -501,6 +502,78 @@ TEST_F(LiveCluster, PagingSurvivesAnExpiredContinueToken) {
   for (const auto& p : paged->pages) items += json::parse(p)["items"].size();
   EXPECT_EQ(items, total);  // the list started over: nothing twice, nothing missing
   EXPECT_EQ(paged->pages.size(), (total + 39) / 40);
+}
+
+// Each page a list receives is reported (progress): its number, bytes, objects and what the
+// server says remains; a list that starts over (an expired continue token) numbers from 1 again.
+TEST_F(LiveCluster, ListReportsEachPage) {
+  RestConfig c;
+  c.server = server_url();
+  c.ca_file = kc("ca.crt");
+  c.token = "tok-admin";
+  auto client = Client::create(c);
+  ASSERT_TRUE(client);
+  std::vector<Client::ListPage> pages;
+  auto on_page = [&](const Client::ListPage& p) { pages.push_back(p); };
+  auto paged = (*client)->list("/api/v1/pods", 40, on_page);
+  ASSERT_TRUE(paged) << paged.error().str();
+  ASSERT_EQ(pages.size(), paged->pages.size());
+  ASSERT_GE(pages.size(), 3u);
+  uint64_t total = 0;
+  for (const auto& p : paged->pages) total += json::parse(p)["items"].size();
+  uint64_t seen = 0;
+  for (size_t i = 0; i < pages.size(); ++i) {
+    EXPECT_EQ(pages[i].number, i + 1);
+    EXPECT_EQ(pages[i].bytes, paged->pages[i].size());
+    EXPECT_EQ(pages[i].objects, json::parse(paged->pages[i])["items"].size());
+    seen += pages[i].objects;
+    // The server says how many remain after every page but the last.
+    EXPECT_EQ(pages[i].remaining, i + 1 < pages.size() ? static_cast<int64_t>(total - seen) : -1)
+        << i;
+  }
+  EXPECT_EQ(seen, total);
+
+  pages.clear();
+  control("/_test/fail?path=/api/v1/pods&status=410&count=1&when=continue");
+  auto again = (*client)->list("/api/v1/pods", 40, on_page);
+  ASSERT_TRUE(again) << again.error().str();
+  // Page 1, then the 410 for page 2: the list starts over at page 1.
+  ASSERT_EQ(pages.size(), again->pages.size() + 1);
+  EXPECT_EQ(pages[0].number, 1u);
+  EXPECT_EQ(pages[1].number, 1u);
+  EXPECT_EQ(pages.back().number, again->pages.size());
+  // Without a callback nothing is counted, and the list is the same.
+  auto plain = (*client)->list("/api/v1/pods", 40);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->pages.size(), again->pages.size());
+}
+
+// Live mode's lists draw one progress line on a terminal (kinds, objects, pages, bytes), erased
+// when the cluster is read; none in a file or with -q; the answer is the same either way.
+TEST_F(LiveCluster, ProgressOfTheListsOnATerminal) {
+  const std::vector<std::string> args = {"reach", "-o", "summary", "--kubeconfig",
+                                         kc("admin.kubeconfig")};
+  stockade::test::ProgramRun tty = stockade::test::run_program_on_terminal(stockade(), args, dir);
+  ASSERT_EQ(tty.code, 0) << tty.err;
+  EXPECT_NE(tty.err.find(server_url() + ": kind 1 of "), std::string::npos) << tty.err;
+  EXPECT_NE(tty.err.find(" objects, "), std::string::npos) << tty.err;
+  EXPECT_NE(tty.err.find(" page"), std::string::npos) << tty.err;
+  EXPECT_TRUE(tty.err.ends_with("\r\033[K")) << tty.err;  // erased: the terminal is left clean
+  stockade::test::ProgramRun file = stockade::test::run_program(stockade(), args, dir);
+  ASSERT_EQ(file.code, 0) << file.err;
+  EXPECT_EQ(file.err.find("kind 1 of"), std::string::npos) << file.err;
+  EXPECT_EQ(file.err.find('\r'), std::string::npos) << file.err;
+  EXPECT_EQ(tty.out, file.out);
+  std::vector<std::string> quiet = args;
+  quiet.push_back("-q");
+  stockade::test::ProgramRun q = stockade::test::run_program_on_terminal(stockade(), quiet, dir);
+  ASSERT_EQ(q.code, 0) << q.err;
+  EXPECT_EQ(q.err, "");
+  EXPECT_EQ(q.out, file.out);
+  // The same objects as the file they were served from.
+  stockade::test::ProgramRun from_file = stockade::test::run_program(
+      stockade(), {"reach", "-o", "summary", "-f", kc("objects.json")}, dir);
+  EXPECT_EQ(from_file.out, file.out);
 }
 
 TEST_F(LiveCluster, TooManyRequestsIsRetriedAfterRetryAfter) {

@@ -23,4 +23,10 @@ struct ProgramRun {
 ProgramRun run_program(const std::string& program, const std::vector<std::string>& args,
                        const std::filesystem::path& dir);
 
+// As run_program, with standard error a pseudo-terminal (openpty): `err` is what the program
+// drew on it, control characters and all. Programs that draw progress only on a terminal
+// (core/progress.h) draw it there.
+ProgramRun run_program_on_terminal(const std::string& program, const std::vector<std::string>& args,
+                                   const std::filesystem::path& dir);
+
 }  // namespace stockade::test
