@@ -271,18 +271,10 @@ Result<void> decode_json(simdjson::padded_string_view padded, input::DecodeConte
   return make_error(ctx.file, 0, std::string("invalid JSON: ") + simdjson::error_message(err));
 }
 
-void append_state(ClusterState& from, ClusterState& to) {
-  auto move_all = [](auto& src, auto& dst) {
-    if (dst.empty()) {
-      dst = std::move(src);
-    } else {
-      dst.insert(dst.end(), std::make_move_iterator(src.begin()),
-                 std::make_move_iterator(src.end()));
-    }
-  };
+template <class MoveAll>
+void append_all_but_pods(ClusterState& from, ClusterState& to, MoveAll& move_all) {
   move_all(from.namespaces, to.namespaces);
   move_all(from.nodes, to.nodes);
-  move_all(from.pods, to.pods);
   move_all(from.workloads, to.workloads);
   move_all(from.services, to.services);
   move_all(from.endpoint_slices, to.endpoint_slices);
@@ -302,6 +294,22 @@ void append_state(ClusterState& from, ClusterState& to) {
   for (auto& [k, n] : from.skipped_kinds) to.skipped_kinds[k] += n;
   for (auto& [k, n] : from.unevaluated_policies) to.unevaluated_policies[k] += n;
   for (auto& [k, n] : from.unknown_fields) to.unknown_fields[k] += n;
+}
+
+// `two_threads`: the pods (most of a large cluster's objects, whose vector grows and moves
+// them) are moved beside the rest.
+void append_state(ClusterState& from, ClusterState& to, bool two_threads = false) {
+  auto move_all = [](auto& src, auto& dst) {
+    if (dst.empty()) {
+      dst = std::move(src);
+    } else {
+      dst.insert(dst.end(), std::make_move_iterator(src.begin()),
+                 std::make_move_iterator(src.end()));
+    }
+  };
+  side_by_side_if(
+      two_threads, [&] { move_all(from.pods, to.pods); },
+      [&] { append_all_but_pods(from, to, move_all); });
 }
 
 // Decodes `items[begin, end)` of a List into `out`.
@@ -565,7 +573,7 @@ bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& 
                [&] { ok2 = decode_range(half, spans.size(), second); });
   meter.finish();
   if (!ok1 || !ok2) return false;
-  append_state(second, first);
+  append_state(second, first, true);
   append_state(first, *ctx.state);
   ctx.split_items += spans.size();
   return true;
