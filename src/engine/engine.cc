@@ -209,13 +209,16 @@ void EngineImpl::build_identities(const ClusterState& state) {
       [&] { index_endpoints(); });
   // 3. Namespaces: those of the input, then any that only endpoints or policies name.
   std::map<std::string, uint32_t> ns_index;
+  // Looked up before inserting (an emplace allocates its node first), and once per run of
+  // endpoints or policies of one namespace (they come sorted by namespace).
+  const std::string* last = nullptr;
   auto add_ns = [&](const std::string& name) {
-    auto [it, inserted] = ns_index.emplace(name, static_cast<uint32_t>(namespaces_.size()));
-    if (inserted) {
-      namespaces_.push_back(name);
-      namespace_labels_.push_back(state.namespace_labels(name));
-    }
-    return it->second;
+    if (last && *last == name) return;
+    last = &name;
+    if (ns_index.count(name)) return;
+    ns_index.emplace(name, static_cast<uint32_t>(namespaces_.size()));
+    namespaces_.push_back(name);
+    namespace_labels_.push_back(state.namespace_labels(name));
   };
   for (const Namespace& n : state.namespaces) add_ns(n.name);
   for (const Endpoint& e : endpoints_) add_ns(e.ns);
@@ -279,7 +282,9 @@ void EngineImpl::assign_identities(const std::map<std::string, uint32_t>& ns_ind
                                    const std::vector<uint32_t>& ip_class) {
   const size_t n = endpoints_.size();
   std::vector<uint32_t> ns(n);
-  for (size_t i = 0; i < n; ++i) ns[i] = ns_index.at(endpoints_[i].ns);
+  for (size_t i = 0; i < n; ++i)
+    ns[i] = i > 0 && endpoints_[i].ns == endpoints_[i - 1].ns ? ns[i - 1]
+                                                              : ns_index.at(endpoints_[i].ns);
   size_t cut = n;
   if (n >= kTwoThreadsFrom) {
     cut = n / 2;
