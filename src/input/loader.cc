@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -642,6 +643,40 @@ void dedup_sort(std::vector<T>& v, KeyFn key) {
   v = std::move(out);
 }
 
+// Pods as dedup_sort orders them by (namespace, name), with cheaper comparisons: the
+// namespaces (a few hundred among 10^5 pods) are ranked once, so that a comparison reads a
+// number, then the two names, rather than two pods' strings; ties keep the input order.
+void dedup_sort_pods(std::vector<Pod>& v) {
+  const size_t n = v.size();
+  bool sorted = true;
+  for (size_t i = 1; i < n && sorted; ++i)
+    sorted = std::tie(v[i - 1].ns, v[i - 1].name) < std::tie(v[i].ns, v[i].name);
+  if (sorted) return;
+  std::map<std::string_view, uint32_t> rank;
+  for (size_t i = 0; i < n; ++i)
+    if (i == 0 || v[i].ns != v[i - 1].ns) rank.emplace(v[i].ns, 0);
+  uint32_t next = 0;
+  for (auto& entry : rank) entry.second = next++;
+  struct Key {
+    uint32_t ns;
+    uint32_t index;
+    std::string_view name;
+  };
+  std::vector<Key> keys(n);
+  for (size_t i = 0; i < n; ++i)
+    keys[i] = {i > 0 && v[i].ns == v[i - 1].ns ? keys[i - 1].ns : rank.at(v[i].ns),
+               static_cast<uint32_t>(i), v[i].name};
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return std::tie(a.ns, a.name, a.index) < std::tie(b.ns, b.name, b.index);
+  });
+  std::vector<Pod> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i)  // the last of equal keys: the last seen
+    if (i + 1 == n || keys[i].ns != keys[i + 1].ns || keys[i].name != keys[i + 1].name)
+      out.push_back(std::move(v[keys[i].index]));
+  v = std::move(out);
+}
+
 // Every kind but pods (ClusterLoader::finish sorts those beside).
 void sort_all_but_pods(ClusterState& s) {
   dedup_sort(s.namespaces, [](const Namespace& n) { return std::tie(n.name); });
@@ -846,8 +881,7 @@ Result<void> ClusterLoader::add_stream(int fd, const std::string& name) {
 ClusterState ClusterLoader::finish() && {
   ClusterState& s = state_;
   // Pods are most of a large cluster's objects: sorted beside the rest.
-  side_by_side([&] { sort_all_but_pods(s); },
-               [&] { dedup_sort(s.pods, [](const Pod& p) { return std::tie(p.ns, p.name); }); });
+  side_by_side([&] { sort_all_but_pods(s); }, [&] { dedup_sort_pods(s.pods); });
   return std::move(state_);
 }
 
