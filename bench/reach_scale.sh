@@ -12,7 +12,9 @@
 # `kubectl get pods,deployments,networkpolicies -o json` for small pod specs (no ReplicaSets).
 # Runs alternate between the binaries (each first in turn) so that load from other processes
 # falls on both alike; on a shared machine compare CPU time: wall time also counts what the
-# other processes take.
+# other processes take. "crit s" is what `reach -v` reports of its main thread: its CPU time
+# plus its waits for the second thread (the wall time the phases would take on an idle
+# two-core machine, without the process's start and exit); "-" for a binary that prints none.
 set -euo pipefail
 
 runs=5
@@ -49,8 +51,8 @@ echo "# $(date -u +%FT%TZ) $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/l
 for i in "${!bins[@]}"; do echo "# binary $((i + 1)): ${bins[$i]}"; done
 # the dump's name: cluster-N.json, or cluster-N-slim.json for -g --slim
 suffix=$(printf %s "$gen_args" | tr -cs 'a-zA-Z0-9' '-' | sed 's/^-*//; s/-*$//')
-printf "%-8s %-7s %-22s %-22s %-24s %s\n" pods binary "wall s: median [range]" \
-  "cpu s: median [range]" "peak MB: median [range]" summary
+printf "%-8s %-7s %-22s %-22s %-22s %-24s %s\n" pods binary "wall s: median [range]" \
+  "cpu s: median [range]" "crit s: median [range]" "peak MB: median [range]" summary
 for pods in $sizes; do
   file=$dir/cluster-$pods${suffix:+-$suffix}.json
   if [ ! -s "$file" ]; then
@@ -59,13 +61,17 @@ for pods in $sizes; do
     mv "$file.tmp" "$file"
   fi
   echo "# $file ($(($(stat -L -c %s "$file") / 1000000)) MB), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  declare -A wall=() cpu=() peak=() answer=()
+  declare -A wall=() cpu=() crit=() peak=() answer=()
   for ((r = 0; r < runs; r++)); do
     order=("${!bins[@]}")
     if ((r % 2)); then mapfile -t order < <(printf '%s\n' "${order[@]}" | tac); fi
     for i in "${order[@]}"; do
       log=$(mktemp)
-      out=$(/usr/bin/time -v -o "$log" "${bins[$i]}" reach -f "$file" -o summary)
+      vlog=$(mktemp)
+      out=$(/usr/bin/time -v -o "$log" "${bins[$i]}" reach -f "$file" -o summary -v 2>"$vlog")
+      c=$(sed -n 's/.* \([0-9.]*\) s on this thread, \([0-9.]*\) s waiting.*/\1 \2/p' "$vlog" |
+        awk 'END { if (NR) printf "%.2f", $1 + $2 }')
+      rm -f "$vlog"
       w=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0
             for (j = 1; j <= n; j++) s = s * 60 + t[j]; print s }' "$log")
       u=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$log")
@@ -73,15 +79,17 @@ for pods in $sizes; do
       rm -f "$log"
       wall[$i]+="$w"$'\n'
       cpu[$i]+="$u"$'\n'
+      crit[$i]+="${c:--}"$'\n'
       peak[$i]+="$p"$'\n'
       answer[$i]=$out
     done
   done
   for i in "${!bins[@]}"; do
-    printf "%-8s %-7s %-22s %-22s %-24s %s\n" "$pods" "$((i + 1))" \
+    printf "%-8s %-7s %-22s %-22s %-22s %-24s %s\n" "$pods" "$((i + 1))" \
       "$(printf %s "${wall[$i]}" | sed '/^$/d' | stats)" \
       "$(printf %s "${cpu[$i]}" | sed '/^$/d' | stats)" \
+      "$(printf %s "${crit[$i]}" | sed '/^$/d; /^-$/d' | stats)" \
       "$(printf %s "${peak[$i]}" | sed '/^$/d' | stats)" "${answer[$i]}"
   done
-  unset wall cpu peak answer
+  unset wall cpu crit peak answer
 done

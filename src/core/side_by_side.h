@@ -61,4 +61,16 @@ void side_by_side(A&& a, B&& b) {
   if (failure_b) std::rethrow_exception(failure_b);
 }
 
+// side_by_side when the work is large enough to pay for a thread (`worth_it`), else `a` then
+// `b` on the calling thread.
+template <class A, class B>
+void side_by_side_if(bool worth_it, A&& a, B&& b) {
+  if (!worth_it) {
+    a();
+    b();
+    return;
+  }
+  side_by_side(a, b);
+}
+
 }  // namespace stockade

@@ -5,6 +5,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "core/side_by_side.h"
 #include "engine/calico_match.h"
 #include "engine/cilium_match.h"
 #include "engine/engine_impl.h"
@@ -79,6 +80,12 @@ EngineImpl::EngineImpl(const ClusterState& state, std::vector<Endpoint> endpoint
   cilium_keys_ = cilium_identity_keys(state);
   build_identities(state);
   compile_policies(state);
+}
+
+// The look-ups by node, name and address. They read only the endpoints and the nodes, and
+// nothing reads them while the policies compile: build_identities runs this beside the
+// address classes.
+void EngineImpl::index_endpoints() {
   for (const Node& n : nodes_) {
     auto& a = node_addresses_[n.name];
     a.insert(a.end(), n.addresses.begin(), n.addresses.end());
@@ -88,6 +95,7 @@ EngineImpl::EngineImpl(const ClusterState& state, std::vector<Endpoint> endpoint
       auto& a = node_addresses_[e.node];
       a.insert(a.end(), e.ips.begin(), e.ips.end());
     }
+  endpoint_by_name_.reserve(endpoints_.size());
   for (uint32_t i = 0; i < endpoints_.size(); ++i) {
     endpoint_by_name_.emplace(endpoints_[i].id(), i);
     if (!endpoints_[i].pod.host_network)
@@ -193,17 +201,24 @@ void EngineImpl::build_identities(const ClusterState& state) {
   }
   std::sort(addresses.by_ip.begin(), addresses.by_ip.end(),
             [](const auto& a, const auto& b) { return ip_less(a.first, b.first); });
-  // 2. Endpoints classed by the matchers their addresses fall in.
-  const std::vector<uint32_t> ip_class = address_classes(addresses);
+  // 2. Endpoints classed by the matchers their addresses fall in; beside it, the endpoints'
+  // look-ups (independent of identities and policies).
+  std::vector<uint32_t> ip_class;
+  side_by_side_if(
+      endpoints_.size() >= kTwoThreadsFrom, [&] { ip_class = address_classes(addresses); },
+      [&] { index_endpoints(); });
   // 3. Namespaces: those of the input, then any that only endpoints or policies name.
   std::map<std::string, uint32_t> ns_index;
+  // Looked up before inserting (an emplace allocates its node first), and once per run of
+  // endpoints or policies of one namespace (they come sorted by namespace).
+  const std::string* last = nullptr;
   auto add_ns = [&](const std::string& name) {
-    auto [it, inserted] = ns_index.emplace(name, static_cast<uint32_t>(namespaces_.size()));
-    if (inserted) {
-      namespaces_.push_back(name);
-      namespace_labels_.push_back(state.namespace_labels(name));
-    }
-    return it->second;
+    if (last && *last == name) return;
+    last = &name;
+    if (ns_index.count(name)) return;
+    ns_index.emplace(name, static_cast<uint32_t>(namespaces_.size()));
+    namespaces_.push_back(name);
+    namespace_labels_.push_back(state.namespace_labels(name));
   };
   for (const Namespace& n : state.namespaces) add_ns(n.name);
   for (const Endpoint& e : endpoints_) add_ns(e.ns);
@@ -258,14 +273,48 @@ std::vector<uint32_t> EngineImpl::address_classes(const AddressIndex& addresses)
   return ip_class;
 }
 
+// Identities: endpoints no policy can tell apart share one, numbered in the order of their
+// first endpoint. A key never spans two namespaces (it starts with the namespace), so when the
+// endpoints' namespaces are contiguous (they come sorted by namespace) two halves cut at a
+// namespace's boundary are numbered on two threads, the second's after the first's: the same
+// numbers as one pass.
 void EngineImpl::assign_identities(const std::map<std::string, uint32_t>& ns_index,
                                    const std::vector<uint32_t>& ip_class) {
+  const size_t n = endpoints_.size();
+  std::vector<uint32_t> ns(n);
+  for (size_t i = 0; i < n; ++i)
+    ns[i] = i > 0 && endpoints_[i].ns == endpoints_[i - 1].ns ? ns[i - 1]
+                                                              : ns_index.at(endpoints_[i].ns);
+  size_t cut = n;
+  if (n >= kTwoThreadsFrom) {
+    cut = n / 2;
+    while (cut < n && ns[cut] == ns[cut - 1]) ++cut;
+    std::vector<uint8_t> in_first(ns_index.size());
+    for (size_t i = 0; i < cut; ++i) in_first[ns[i]] = 1;
+    for (size_t i = cut; i < n && cut < n; ++i)
+      if (in_first[ns[i]]) cut = n;  // not contiguous: one pass
+  }
+  IdentityPart first, second;
+  side_by_side_if(
+      cut < n, [&] { first = identity_part(ns, ip_class, 0, cut); },
+      [&] { second = identity_part(ns, ip_class, cut, n); });
+  identities_ = std::move(first.identities);
+  endpoint_identity_ = std::move(first.of);
+  const uint32_t offset = static_cast<uint32_t>(identities_.size());
+  identities_.insert(identities_.end(), second.identities.begin(), second.identities.end());
+  for (uint32_t id : second.of) endpoint_identity_.push_back(offset + id);
+}
+
+EngineImpl::IdentityPart EngineImpl::identity_part(const std::vector<uint32_t>& ns_of,
+                                                   const std::vector<uint32_t>& ip_class,
+                                                   size_t begin, size_t end) const {
+  IdentityPart out;
   std::unordered_map<std::string, uint32_t> by_key;
-  endpoint_identity_.resize(endpoints_.size());
+  out.of.resize(end - begin);
   std::string key;
-  for (uint32_t i = 0; i < endpoints_.size(); ++i) {
+  for (size_t i = begin; i < end; ++i) {
     const Endpoint& e = endpoints_[i];
-    uint32_t ns = ns_index.at(e.ns);
+    const uint32_t ns = ns_of[i];
     // Length-prefixed fields: no two different endpoints can produce the same key.
     auto put = [&key](const void* p, size_t n) { key.append(static_cast<const char*>(p), n); };
     auto put_str = [&](const std::string& v) {
@@ -292,25 +341,36 @@ void EngineImpl::assign_identities(const std::map<std::string, uint32_t>& ns_ind
     if (e.pod.host_network) put_str(e.node);
     put(&ip_class[i], sizeof ip_class[i]);
     if (!cilium_keys_.empty()) put_str(cilium_keys_[i]);
-    auto [it, inserted] = by_key.emplace(key, static_cast<uint32_t>(identities_.size()));
-    if (inserted) identities_.push_back(Identity{ns, i, 0, e.pod.host_network});
-    endpoint_identity_[i] = it->second;
-    identities_[it->second].size++;
+    auto [it, inserted] = by_key.emplace(key, static_cast<uint32_t>(out.identities.size()));
+    if (inserted)
+      out.identities.push_back(Identity{ns, static_cast<uint32_t>(i), 0, e.pod.host_network});
+    out.of[i - begin] = it->second;
+    out.identities[it->second].size++;
   }
+  return out;
 }
 
 // The indexes over identities: per namespace, host network and their nodes, labels, address
 // matchers; and the label index over namespaces.
 void EngineImpl::index_identities(const AddressIndex& addresses) {
   const size_t n = identities_.size();
-  // The last Node of a name wins, as the linear search it replaces did.
-  std::unordered_map<std::string_view, const Node*> node_by_name;
-  for (const Node& node : nodes_) node_by_name[node.name] = &node;
   identities_in_namespace_.assign(namespaces_.size(), Bits(n));
   namespace_identities_.assign(namespaces_.size(), {});
   host_network_ = Bits(n);
   identity_node_.assign(n, nullptr);
   ip_matcher_identities_.assign(ip_matchers_.size(), Bits(n));
+  // The label indexes and the address matchers' identities write nothing in common.
+  side_by_side_if(
+      endpoints_.size() >= kTwoThreadsFrom, [&] { index_labels(); },
+      [&] { index_ip_matchers(addresses); });
+}
+
+// Per identity: its namespace, host network and node, labels; and the namespaces' labels.
+void EngineImpl::index_labels() {
+  const size_t n = identities_.size();
+  // The last Node of a name wins, as the linear search it replaces did.
+  std::unordered_map<std::string_view, const Node*> node_by_name;
+  for (const Node& node : nodes_) node_by_name[node.name] = &node;
   for (uint32_t id = 0; id < n; ++id) {
     const Identity& ident = identities_[id];
     const Endpoint& rep = endpoints_[ident.representative];
@@ -330,6 +390,18 @@ void EngineImpl::index_identities(const AddressIndex& addresses) {
   for (size_t i = 0; i < namespaces_.size(); ++i)
     if (const auto& ids = namespace_identities_[i]; !ids.empty())
       namespace_words_[i] = {ids.front() / 64, ids.back() / 64 - ids.front() / 64 + 1};
+  const size_t nn = namespaces_.size();
+  for (uint32_t i = 0; i < nn; ++i) {
+    for (const auto& [k, v] : namespace_labels_[i]) {
+      ns_index_.key[k].push_back(i);
+      ns_index_.value[k][v].push_back(i);
+    }
+  }
+}
+
+// Per address matcher, the identities it holds.
+void EngineImpl::index_ip_matchers(const AddressIndex& addresses) {
+  const size_t n = identities_.size();
   // Endpoints of an identity share their address class: a matcher holds all of them or none.
   std::vector<uint32_t> seen(endpoints_.size(), UINT32_MAX);
   for (uint32_t m = 0; m < ip_matchers_.size(); ++m) {
@@ -342,65 +414,6 @@ void EngineImpl::index_identities(const AddressIndex& addresses) {
                                 [&](uint32_t e) { ids.set(endpoint_identity_[e]); });
     }
   }
-  const size_t nn = namespaces_.size();
-  for (uint32_t i = 0; i < nn; ++i) {
-    for (const auto& [k, v] : namespace_labels_[i]) {
-      ns_index_.key[k].push_back(i);
-      ns_index_.value[k][v].push_back(i);
-    }
-  }
-}
-
-Bits EngineImpl::label_bits(const LabelSelector& sel, bool namespaces) const {
-  const LabelIndex& index = namespaces ? ns_index_ : pod_index_;
-  const size_t n = namespaces ? namespaces_.size() : identities_.size();
-  Bits out(n, true);
-  for (const SelectorRequirement& r : sel.requirements) {
-    Bits values(n);
-    if (r.op == SelectorOp::In || r.op == SelectorOp::NotIn) {
-      auto kit = index.value.find(r.key);
-      if (kit != index.value.end())
-        for (const std::string& v : r.values) {
-          auto vit = kit->second.find(v);
-          if (vit != kit->second.end())
-            for (uint32_t i : vit->second) values.set(i);
-        }
-    } else {
-      auto kit = index.key.find(r.key);
-      if (kit != index.key.end())
-        for (uint32_t i : kit->second) values.set(i);
-    }
-    if (r.op == SelectorOp::In || r.op == SelectorOp::Exists)
-      out &= values;
-    else
-      out.and_not(values);
-  }
-  return out;
-}
-
-const Bits& EngineImpl::pod_selector_bits(const LabelSelector& sel) {
-  std::string key = sel.canonical();
-  auto it = pod_selector_cache_.find(key);
-  if (it != pod_selector_cache_.end()) return it->second;
-  return pod_selector_cache_.emplace(std::move(key), label_bits(sel, false)).first->second;
-}
-
-const Bits& EngineImpl::namespace_selector_bits(const LabelSelector& sel) {
-  std::string key = sel.canonical();
-  auto it = ns_selector_cache_.find(key);
-  if (it != ns_selector_cache_.end()) return it->second;
-  return ns_selector_cache_.emplace(std::move(key), namespace_identities(sel)).first->second;
-}
-
-Bits EngineImpl::namespace_identities(const LabelSelector& sel) const {
-  Bits ns = label_bits(sel, true);
-  Bits ids(identities_.size());
-  // Identity by identity: OR-ing one bitset per selected namespace would cost namespaces ×
-  // identities for a selector that picks them all.
-  ns.for_each([&](size_t i) {
-    for (uint32_t id : namespace_identities_[i]) ids.set(id);
-  });
-  return ids;
 }
 
 Bits EngineImpl::selected_identities(const SelectorQuery& q) const {
@@ -466,7 +479,7 @@ void EngineImpl::compile_policies(const ClusterState& state) {
 
   for (Direction d : {kIngress, kEgress}) sides_[d].assign(n, SideLists{});
   for (const ClusterPolicy* p : admin) compile_cluster_policy(*p);
-  for (const NetworkPolicy& p : state.network_policies) compile_network_policy(p, ns_of.at(p.ns));
+  compile_network_policies(state.network_policies, ns_of);
   compile_cilium(state);
   compile_istio(state);
   for (const ClusterPolicy* p : baseline) compile_cluster_policy(*p);
@@ -541,12 +554,55 @@ void EngineImpl::compile_cluster_policy(const ClusterPolicy& p) {
   policies_.push_back(std::move(cp));
 }
 
-void EngineImpl::compile_network_policy(const NetworkPolicy& p, uint32_t ns) {
+// NetworkPolicies compile independently of each other: two halves on two threads, each with
+// its own selector caches, then added in their order (the policies' numbers and every side's
+// lists are what one pass gives).
+void EngineImpl::compile_network_policies(const std::vector<NetworkPolicy>& policies,
+                                          const std::map<std::string, uint32_t>& ns_of) {
+  const size_t n = policies.size();
+  const size_t half = n >= kPoliciesOnTwoThreadsFrom ? n / 2 : n;
+  NetworkPolicyPart first, second;
+  auto compile_range = [&](size_t begin, size_t end, NetworkPolicyPart& part) {
+    part.policies.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i)
+      part.policies.push_back(compile_network_policy(policies[i], ns_of.at(policies[i].ns), part));
+  };
+  side_by_side_if(
+      half < n, [&] { compile_range(0, half, first); }, [&] { compile_range(half, n, second); });
+  policies_.reserve(policies_.size() + n);
+  for (auto [part, begin] : {std::pair{&first, size_t{0}}, std::pair{&second, half}})
+    for (size_t j = 0; j < part->policies.size(); ++j) {
+      const NetworkPolicy& p = policies[begin + j];
+      const uint32_t idx = static_cast<uint32_t>(policies_.size());
+      for (uint32_t k = part->subjects_begin[j]; k < part->subjects_begin[j + 1]; ++k)
+        for (auto [d, affects] :
+             {std::pair{kIngress, p.affects_ingress}, std::pair{kEgress, p.affects_egress}})
+          if (affects) {
+            sides_[d][part->subjects[k]].np.push_back(idx);
+            sides_[d][part->subjects[k]].isolated = true;
+          }
+      policies_.push_back(std::move(part->policies[j]));
+    }
+}
+
+// One NetworkPolicy, compiled; the identities it selects are appended to `part.subjects`.
+// Reads the engine only (its selector caches are the part's), so that two threads can compile
+// two parts.
+CompiledPolicy EngineImpl::compile_network_policy(const NetworkPolicy& p, uint32_t ns,
+                                                  NetworkPolicyPart& part) const {
   const size_t n = identities_.size();
   auto ns_cached = [&](const LabelSelector& s) -> const Bits& {
-    return namespace_selector_bits(s);
+    std::string key = s.canonical();
+    auto it = part.ns_cache.find(key);
+    if (it != part.ns_cache.end()) return it->second;
+    return part.ns_cache.emplace(std::move(key), namespace_identities(s)).first->second;
   };
-  auto pod_cached = [&](const LabelSelector& s) -> const Bits& { return pod_selector_bits(s); };
+  auto pod_cached = [&](const LabelSelector& s) -> const Bits& {
+    std::string key = s.canonical();
+    auto it = part.pod_cache.find(key);
+    if (it != part.pod_cache.end()) return it->second;
+    return part.pod_cache.emplace(std::move(key), label_bits(s, false)).first->second;
+  };
   CompiledPolicy cp;
   cp.ref = ref_of(p);
   cp.tier = DecisionTier::NetworkPolicy;
@@ -574,7 +630,9 @@ void EngineImpl::compile_network_policy(const NetworkPolicy& p, uint32_t ns) {
         cr.peers = Bits(n);
         for (const NetworkPolicyPeer& peer : r.peers) {
           if (peer.ip_block) {
-            uint32_t m = ip_matcher(IpMatcher{{peer.ip_block->cidr}, peer.ip_block->except});
+            // Registered by build_identities (every NetworkPolicy's ipBlocks): a look-up.
+            const uint32_t m = ip_matcher_index_.at(
+                matcher_key(IpMatcher{{peer.ip_block->cidr}, peer.ip_block->except}));
             cr.ip_matchers.push_back(m);
             cr.peers |= ip_matcher_identities_[m];
             continue;
@@ -589,19 +647,13 @@ void EngineImpl::compile_network_policy(const NetworkPolicy& p, uint32_t ns) {
       out.push_back(std::move(cr));
     }
   }
-  uint32_t idx = static_cast<uint32_t>(policies_.size());
-  const size_t offset = size_t{namespace_words_[ns].first} * 64;
+  const uint32_t offset = namespace_words_[ns].first * 64;
   local_pod_set(&p.pod_selector, ns).for_each([&](size_t local_id) {
-    const size_t id = offset + local_id;
-    for (auto [d, affects] :
-         {std::pair{kIngress, p.affects_ingress}, std::pair{kEgress, p.affects_egress}})
-      if (affects) {
-        sides_[d][id].np.push_back(idx);
-        sides_[d][id].isolated = true;
-      }
+    part.subjects.push_back(offset + static_cast<uint32_t>(local_id));
   });
+  part.subjects_begin.push_back(static_cast<uint32_t>(part.subjects.size()));
   compact(cp);
-  policies_.push_back(std::move(cp));
+  return cp;
 }
 
 void EngineImpl::compact(CompiledPolicy& p) {

@@ -388,7 +388,21 @@ class EngineImpl final : public PolicyEngine {
   std::vector<uint32_t> address_classes(const AddressIndex& addresses) const;
   void assign_identities(const std::map<std::string, uint32_t>& ns_index,
                          const std::vector<uint32_t>& ip_class);
+  // The identities of endpoints [begin, end), numbered from 0, and each endpoint's.
+  struct IdentityPart {
+    std::vector<Identity> identities;
+    std::vector<uint32_t> of;
+  };
+  IdentityPart identity_part(const std::vector<uint32_t>& ns_of,
+                             const std::vector<uint32_t>& ip_class, size_t begin, size_t end) const;
   void index_identities(const AddressIndex& addresses);
+  void index_labels();
+  void index_ip_matchers(const AddressIndex& addresses);
+  void index_endpoints();
+  // Below this many endpoints the compile's phases run on one thread: a second one would cost
+  // more than it saves.
+  static constexpr size_t kTwoThreadsFrom = 2048;
+  static constexpr size_t kPoliciesOnTwoThreadsFrom = 512;
   const Bits& pod_selector_bits(const LabelSelector& sel);
   const Bits& namespace_selector_bits(const LabelSelector& sel);
   Bits label_bits(const LabelSelector& sel, bool namespaces) const;
@@ -416,7 +430,18 @@ class EngineImpl final : public PolicyEngine {
   void compile_policies(const ClusterState& state);
   Bits cluster_pod_set(const ClusterPodSet& s);
   void compile_cluster_policy(const ClusterPolicy& p);
-  void compile_network_policy(const NetworkPolicy& p, uint32_t ns);
+  // One compiling thread's share of the NetworkPolicies: the policies, the identities each
+  // selects (subjects[subjects_begin[j], subjects_begin[j + 1]) for its j-th) and its own
+  // selector caches.
+  struct NetworkPolicyPart {
+    std::vector<CompiledPolicy> policies;
+    std::vector<uint32_t> subjects, subjects_begin{0};
+    std::unordered_map<std::string, Bits> pod_cache, ns_cache;
+  };
+  void compile_network_policies(const std::vector<NetworkPolicy>& policies,
+                                const std::map<std::string, uint32_t>& ns_of);
+  CompiledPolicy compile_network_policy(const NetworkPolicy& p, uint32_t ns,
+                                        NetworkPolicyPart& part) const;
   static void compact(CompiledPolicy& p);
   // cilium.cc: the identity key's share of Cilium labels (service accounts, when a Cilium
   // selector names them), and the Cilium policies into the NetworkPolicy tier.

@@ -126,8 +126,16 @@ class ReachMatrixImpl final : public ReachMatrix {
         if (inserted) distinct_ports_.push_back(p);
         target_port_[k] = it->second;
       }
-    // The two families of rows read the engine and the targets and write nothing in common.
-    side_by_side([&] { build_egress(); }, [&] { build_ingress(); });
+    // The two families of rows read the engine and the targets and write nothing in common:
+    // the ingress rows are built beside the first egress profiles, and the rest of these are
+    // shared by both threads.
+    const std::vector<uint32_t> first_identity = assign_profiles();
+    std::atomic<size_t> next_profile{0};
+    side_by_side([&] { build_egress_rows(first_identity, next_profile); },
+                 [&] {
+                   build_ingress();
+                   build_egress_rows(first_identity, next_profile);
+                 });
     build_node_overrides();
   }
 
@@ -148,8 +156,10 @@ class ReachMatrixImpl final : public ReachMatrix {
   bool allowed(uint32_t src, uint32_t dst, size_t port_index) const override {
     if (src == dst) return true;
     if (!overrides_.empty() && (host_[src] || host_[dst])) {
-      auto it = overrides_.find(cell_key(src, dst, port_index));
-      if (it != overrides_.end()) return it->second;
+      const uint64_t key = cell_key(src, dst, port_index);
+      auto it = std::lower_bound(overrides_.begin(), overrides_.end(), key,
+                                 [](const auto& cell, uint64_t k) { return cell.first < k; });
+      if (it != overrides_.end() && it->first == key) return it->second;
     }
     return identity_allowed(src, dst, port_index);
   }
@@ -461,38 +471,65 @@ class ReachMatrixImpl final : public ReachMatrix {
         cilium_[dir][id] = c;
       }
     }
-    for (const auto& [node, members] : by_node) {
-      for (uint32_t h : members) {
-        if (!host_[h]) continue;
-        for (uint32_t o : members) {
-          if (o == h) continue;
-          for (auto [s, d] : {std::pair{h, o}, std::pair{o, h}}) {
-            if (host_[s] && host_[d] && s > d) continue;  // both host-network: once
-            const uint32_t a = e_.identity_of(s), b = e_.identity_of(d);
-            const auto& ports = ports_[b];
-            for (size_t k = 0; k < ports.size(); ++k) {
-              const size_t target = offset_[b] + k;
-              const bool eg = egress_rows_[profile_[a]].test(target);
-              const bool in = ingress_rows_[row_of_[target]].test(a);
-              // A side whose peer is a host-network pod on its node: without admin policies,
-              // NetworkPolicies decide it, and they allow their own node whatever their rules
-              // say; with none, baseline and default decide as for any peer. With admin
-              // policies (which can deny before), the verdict is evaluated in full.
-              auto own = [&](uint32_t subject, Direction dir, bool side) -> int {
-                const SideLists& l = e_.side(subject, dir);
-                if (!l.admin.empty()) return -1;
-                return l.isolated ? 1 : side;
-              };
-              const int eg_own = host_[d] ? own(a, kEgress, eg) : eg;
-              const int in_own = host_[s] ? own(b, kIngress, in) : in;
-              // Cilium rules (deny, entities relative to the node, isolation that does not
-              // allow the node) are evaluated in full.
-              const bool plain = !cilium_[kEgress][a] && !cilium_[kIngress][b];
-              const bool v = !plain || eg_own < 0 || in_own < 0
-                                 ? e_.allowed(s, d, ports[k].protocol, ports[k].port)
-                                 : eg_own && in_own;
-              if (v != (eg && in)) overrides_[cell_key(s, d, k)] = v;
-            }
+    // Nodes are independent: each half of them on a thread, each half's cells sorted; the two
+    // sorted lists are merged (the same list however the nodes are split).
+    std::vector<const std::vector<uint32_t>*> nodes;
+    nodes.reserve(by_node.size());
+    for (const auto& entry : by_node) nodes.push_back(&entry.second);
+    auto cells = [&](size_t begin, size_t end) {
+      std::vector<std::pair<uint64_t, bool>> out;
+      for (size_t i = begin; i < end; ++i) node_cells(*nodes[i], out);
+      std::sort(out.begin(), out.end());
+      return out;
+    };
+    std::vector<std::pair<uint64_t, bool>> first, second;
+    const size_t half = eps.size() >= kTwoThreadsFrom ? nodes.size() / 2 : nodes.size();
+    side_by_side_if(
+        half < nodes.size(), [&] { first = cells(0, half); },
+        [&] { second = cells(half, nodes.size()); });
+    overrides_.resize(first.size() + second.size());
+    std::merge(first.begin(), first.end(), second.begin(), second.end(), overrides_.begin());
+    // Two host-network pods of a node meet from each one's loop: the same cell, twice.
+    overrides_.erase(std::unique(overrides_.begin(), overrides_.end(),
+                                 [](const auto& x, const auto& y) { return x.first == y.first; }),
+                     overrides_.end());
+  }
+  static constexpr size_t kTwoThreadsFrom = 2048;  // endpoints
+
+  // The cells of one node's endpoints (`members`) whose verdict differs from their
+  // identities' cell, appended to `out`.
+  void node_cells(const std::vector<uint32_t>& members,
+                  std::vector<std::pair<uint64_t, bool>>& out) const {
+    for (uint32_t h : members) {
+      if (!host_[h]) continue;
+      for (uint32_t o : members) {
+        if (o == h) continue;
+        for (auto [s, d] : {std::pair{h, o}, std::pair{o, h}}) {
+          if (host_[s] && host_[d] && s > d) continue;  // both host-network: once
+          const uint32_t a = e_.identity_of(s), b = e_.identity_of(d);
+          const auto& ports = ports_[b];
+          for (size_t k = 0; k < ports.size(); ++k) {
+            const size_t target = offset_[b] + k;
+            const bool eg = egress_rows_[profile_[a]].test(target);
+            const bool in = ingress_rows_[row_of_[target]].test(a);
+            // A side whose peer is a host-network pod on its node: without admin policies,
+            // NetworkPolicies decide it, and they allow their own node whatever their rules
+            // say; with none, baseline and default decide as for any peer. With admin
+            // policies (which can deny before), the verdict is evaluated in full.
+            auto own = [&](uint32_t subject, Direction dir, bool side) -> int {
+              const SideLists& l = e_.side(subject, dir);
+              if (!l.admin.empty()) return -1;
+              return l.isolated ? 1 : side;
+            };
+            const int eg_own = host_[d] ? own(a, kEgress, eg) : eg;
+            const int in_own = host_[s] ? own(b, kIngress, in) : in;
+            // Cilium rules (deny, entities relative to the node, isolation that does not
+            // allow the node) are evaluated in full.
+            const bool plain = !cilium_[kEgress][a] && !cilium_[kIngress][b];
+            const bool v = !plain || eg_own < 0 || in_own < 0
+                               ? e_.allowed(s, d, ports[k].protocol, ports[k].port)
+                               : eg_own && in_own;
+            if (v != (eg && in)) out.emplace_back(cell_key(s, d, k), v);
           }
         }
       }
@@ -637,39 +674,55 @@ class ReachMatrixImpl final : public ReachMatrix {
     and_not_sparse(remaining, match);
   }
 
+  // One egress-building thread's caches and scratch bitsets (over targets).
+  struct EgressWork {
+    explicit EgressWork(size_t targets)
+        : scratch(targets),
+          scratch2(targets),
+          allowed(targets),
+          remaining(targets),
+          np_set(targets),
+          acc(targets) {}
+    std::unordered_map<uint64_t, SparseBits> target_cache;  // (policy, rule) -> targets
+    std::unordered_map<SparseBits, SparseBits, SparseBits::Hash>
+        peer_cache;                                          // identities -> targets
+    std::unordered_map<std::string, SparseBits> port_cache;  // a rule's ports -> targets
+    Bits scratch, scratch2, allowed, remaining, np_set, acc;
+  };
+
   // The targets a rule's peers and ports match (kept sparse: one per egress rule). Rules of
   // different policies often share their peers (every pod, a namespace) or their ports: both
   // halves are cached by content, and a rule's targets are their intersection.
-  const SparseBits& targets_of(uint32_t policy, Direction d, size_t rule) {
+  const SparseBits& targets_of(uint32_t policy, Direction d, size_t rule, EgressWork& w) const {
     uint64_t key = (uint64_t{policy} << 32) | rule;
-    auto it = target_cache_.find(key);
-    if (it != target_cache_.end()) return it->second;
+    auto it = w.target_cache.find(key);
+    if (it != w.target_cache.end()) return it->second;
     const CompiledRule& r =
         (d == kIngress ? e_.policy(policy).ingress : e_.policy(policy).egress)[rule];
-    const SparseBits& peers = peer_targets(r.peer_set);
-    if (r.all_ports) return target_cache_.emplace(key, peers).first->second;
-    const SparseBits& ports = port_targets(r);
-    clear(scratch_);
-    or_sparse(scratch_, peers);
-    clear(scratch2_);
-    or_sparse(scratch2_, ports);
-    scratch_ &= scratch2_;
-    return target_cache_.emplace(key, SparseBits(scratch_)).first->second;
+    const SparseBits& peers = peer_targets(r.peer_set, w);
+    if (r.all_ports) return w.target_cache.emplace(key, peers).first->second;
+    const SparseBits& ports = port_targets(r, w);
+    clear(w.scratch);
+    or_sparse(w.scratch, peers);
+    clear(w.scratch2);
+    or_sparse(w.scratch2, ports);
+    w.scratch &= w.scratch2;
+    return w.target_cache.emplace(key, SparseBits(w.scratch)).first->second;
   }
 
   // The targets of a set of identities: each identity's ports.
-  const SparseBits& peer_targets(const SparseBits& ids) {
-    auto it = peer_cache_.find(ids);
-    if (it != peer_cache_.end()) return it->second;
-    clear(scratch_);
+  const SparseBits& peer_targets(const SparseBits& ids, EgressWork& w) const {
+    auto it = w.peer_cache.find(ids);
+    if (it != w.peer_cache.end()) return it->second;
+    clear(w.scratch);
     ids.for_each([&](size_t b) {
-      for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) scratch_.set(k);
+      for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) w.scratch.set(k);
     });
-    return peer_cache_.emplace(ids, SparseBits(scratch_)).first->second;
+    return w.peer_cache.emplace(ids, SparseBits(w.scratch)).first->second;
   }
 
   // The targets whose (protocol, port) a rule's ports match.
-  const SparseBits& port_targets(const CompiledRule& r) {
+  const SparseBits& port_targets(const CompiledRule& r, EgressWork& w) const {
     std::string key;
     bool named = false;
     for (const CompiledPort& p : r.ports) {
@@ -679,9 +732,9 @@ class ReachMatrixImpl final : public ReachMatrix {
              std::to_string(p.named_any_protocol) + ":" + std::to_string(p.lo) + ":" +
              std::to_string(p.hi) + ":" + std::to_string(p.name.size()) + ":" + p.name + ";";
     }
-    auto it = port_cache_.find(key);
-    if (it != port_cache_.end()) return it->second;
-    clear(scratch2_);
+    auto it = w.port_cache.find(key);
+    if (it != w.port_cache.end()) return it->second;
+    clear(w.scratch2);
     if (!named) {
       // Without named ports the answer depends on (protocol, port) only: decide each distinct
       // one once.
@@ -690,122 +743,130 @@ class ReachMatrixImpl final : public ReachMatrix {
         match[i] = EngineImpl::port_matches(r, distinct_ports_[i].protocol, distinct_ports_[i].port,
                                             nullptr);
       for (size_t k = 0; k < targets_; ++k)
-        if (match[target_port_[k]]) scratch2_.set(k);
+        if (match[target_port_[k]]) w.scratch2.set(k);
     } else {
       for (size_t b = 0; b < ports_.size(); ++b) {
         const auto* dst_ports = &e_.identity_ports(static_cast<uint32_t>(b));
         for (size_t k = offset_[b]; k < offset_[b + 1]; ++k) {
           const Port& p = ports_[b][k - offset_[b]];
-          if (EngineImpl::port_matches(r, p.protocol, p.port, dst_ports)) scratch2_.set(k);
+          if (EngineImpl::port_matches(r, p.protocol, p.port, dst_ports)) w.scratch2.set(k);
         }
       }
     }
-    return port_cache_.emplace(std::move(key), SparseBits(scratch2_)).first->second;
+    return w.port_cache.emplace(std::move(key), SparseBits(w.scratch2)).first->second;
   }
 
   static void clear(Bits& b) { std::fill(b.data(), b.data() + b.word_count(), 0); }
 
-  // Egress side of each distinct egress profile, over targets.
-  void build_egress() {
+  // Egress profiles: identities with the same policy lists share one, numbered in the order
+  // of their first identity; returns each profile's first identity. The rows are built after
+  // (build_egress_rows), on two threads.
+  std::vector<uint32_t> assign_profiles() {
     const size_t ni = e_.identity_count();
     profile_.resize(ni);
-    scratch_ = Bits(targets_);
-    scratch2_ = Bits(targets_);
-    // Identities with the same policy lists share a profile. The key: the lists, each ended by
-    // ~0 (never a policy index), then the isolation flag.
+    std::vector<uint32_t> first_identity;
+    // The key: the lists, each ended by ~0 (never a policy index), then the isolation flag.
+    // Calico-decided sides: the policy list and which rules' own ends match the identity (with
+    // Cilium's lists beside, the identity itself: their entities depend on its node).
     std::unordered_map<std::vector<uint64_t>, uint32_t, WordsHash> profiles;
-    std::vector<uint64_t> profile_key;
-    const Bits all(targets_, true);
-    Bits allowed(targets_), remaining(targets_), np_set(targets_), acc(targets_);
+    std::map<std::vector<uint64_t>, uint32_t> calico_profiles;
+    std::vector<uint64_t> key;
     for (uint32_t a = 0; a < ni; ++a) {
       const SideLists& lists = e_.side(a, kEgress);
+      key.clear();
+      const uint32_t next = static_cast<uint32_t>(first_identity.size());
+      bool fresh = false;
       if (!lists.calico.empty()) {
-        // Calico's tiers: first match across tiers, with conditions on both ends of a rule.
-        // The row is evaluated target by target through the engine, once per profile: the
-        // policy list and which rules' own ends match the identity (with Cilium's lists
-        // beside, the identity itself: their entities depend on its node).
-        std::vector<uint64_t> key(lists.calico.begin(), lists.calico.end());
+        key.assign(lists.calico.begin(), lists.calico.end());
         key.push_back(~uint64_t{0});
         const bool cilium = !lists.np.empty() || !lists.deny.empty();
         key.push_back(cilium ? a : ~uint64_t{0});
         e_.calico_subject_key(a, kEgress, key);
-        auto [cit, fresh] =
-            calico_profiles_.emplace(std::move(key), static_cast<uint32_t>(egress_rows_.size()));
-        profile_[a] = cit->second;
-        if (!fresh) continue;
-        Bits row(targets_);
-        for (size_t k = 0; k < targets_; ++k) {
-          const Port& p = distinct_ports_[target_port_[k]];
-          if (e_.side_allowed(a, kEgress, target_identity_[k], p.protocol, p.port)) row.set(k);
-        }
-        egress_rows_.emplace_back(row);
-        continue;
-      }
-      profile_key.clear();
-      for (const auto* l : {&lists.admin, &lists.np, &lists.baseline, &lists.deny}) {
-        profile_key.insert(profile_key.end(), l->begin(), l->end());
-        profile_key.push_back(~uint64_t{0});
-      }
-      profile_key.push_back(lists.isolated);
-      auto it = profiles.find(profile_key);
-      if (it != profiles.end()) {
+        auto [it, inserted] = calico_profiles.emplace(key, next);
         profile_[a] = it->second;
-        continue;
-      }
-      if (lists.admin.empty() && lists.deny.empty() && lists.isolated) {
-        // The common profile: its NetworkPolicies' rules' targets, united sparsely.
-        std::vector<const SparseBits*> sets;
-        for (uint32_t pi : lists.np)
-          for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
-            sets.push_back(&targets_of(pi, kEgress, ri));
-        if (auto row = sparse_union(sets, targets_)) {
-          const uint32_t idx = static_cast<uint32_t>(egress_rows_.size());
-          egress_rows_.push_back(std::move(*row));
-          profiles.emplace(profile_key, idx);
-          profile_[a] = idx;
-          continue;
-        }
-      }
-      clear(allowed);
-      clear(np_set);
-      remaining = all;
-      for (uint32_t pi : lists.admin) {
-        const auto& rules = e_.policy(pi).egress;
-        bool done = false;
-        for (size_t ri = 0; ri < rules.size() && !done; ++ri) {
-          apply_rule(rules[ri], targets_of(pi, kEgress, ri), remaining, allowed, np_set);
-          done = !remaining.any();
-        }
-        if (done) break;
-      }
-      np_set |= remaining;
-      for (uint32_t pi : lists.deny)  // deny rules win
-        for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
-          and_not_sparse(np_set, targets_of(pi, kEgress, ri));
-      if (lists.isolated) {
-        clear(acc);
-        for (uint32_t pi : lists.np)
-          for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
-            or_sparse(acc, targets_of(pi, kEgress, ri));
-        allowed.or_and(np_set, acc);
+        fresh = inserted;
       } else {
-        Bits& rem = np_set;
-        for (uint32_t pi : lists.baseline) {
-          const auto& rules = e_.policy(pi).egress;
-          for (size_t ri = 0; ri < rules.size(); ++ri)
-            apply_rule(rules[ri], targets_of(pi, kEgress, ri), rem, allowed, allowed);
+        for (const auto* l : {&lists.admin, &lists.np, &lists.baseline, &lists.deny}) {
+          key.insert(key.end(), l->begin(), l->end());
+          key.push_back(~uint64_t{0});
         }
-        allowed |= rem;
+        key.push_back(lists.isolated);
+        auto [it, inserted] = profiles.emplace(key, next);
+        profile_[a] = it->second;
+        fresh = inserted;
       }
-      uint32_t idx = static_cast<uint32_t>(egress_rows_.size());
-      egress_rows_.emplace_back(allowed);
-      profiles.emplace(profile_key, idx);
-      profile_[a] = idx;
+      if (fresh) first_identity.push_back(a);
     }
-    target_cache_.clear();
-    peer_cache_.clear();
-    port_cache_.clear();
-    scratch_ = scratch2_ = Bits();
+    egress_rows_.resize(first_identity.size());
+    return first_identity;
+  }
+
+  // The egress rows of the profiles taken from `next` (blocks of kProfileBlock), each written
+  // in its own place: two threads fill egress_rows_ together, each with its own caches.
+  void build_egress_rows(const std::vector<uint32_t>& first_identity, std::atomic<size_t>& next) {
+    EgressWork w(targets_);
+    for (size_t begin = next.fetch_add(kProfileBlock); begin < first_identity.size();
+         begin = next.fetch_add(kProfileBlock))
+      for (size_t p = begin; p < std::min(first_identity.size(), begin + kProfileBlock); ++p)
+        egress_rows_[p] = egress_row(first_identity[p], w);
+  }
+  static constexpr size_t kProfileBlock = 16;
+
+  // The egress side of identity `a` (its profile's row), over targets.
+  SparseBits egress_row(uint32_t a, EgressWork& w) const {
+    const SideLists& lists = e_.side(a, kEgress);
+    if (!lists.calico.empty()) {
+      // Calico's tiers: first match across tiers, with conditions on both ends of a rule:
+      // evaluated target by target through the engine.
+      Bits row(targets_);
+      for (size_t k = 0; k < targets_; ++k) {
+        const Port& p = distinct_ports_[target_port_[k]];
+        if (e_.side_allowed(a, kEgress, target_identity_[k], p.protocol, p.port)) row.set(k);
+      }
+      return SparseBits(row);
+    }
+    if (lists.admin.empty() && lists.deny.empty() && lists.isolated) {
+      // The common profile: its NetworkPolicies' rules' targets, united sparsely.
+      std::vector<const SparseBits*> sets;
+      for (uint32_t pi : lists.np)
+        for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
+          sets.push_back(&targets_of(pi, kEgress, ri, w));
+      if (auto row = sparse_union(sets, targets_)) return std::move(*row);
+    }
+    Bits &allowed = w.allowed, &np_set = w.np_set, &remaining = w.remaining;
+    clear(allowed);
+    clear(np_set);
+    clear(remaining);
+    remaining.flip();  // every target
+    for (uint32_t pi : lists.admin) {
+      const auto& rules = e_.policy(pi).egress;
+      bool done = false;
+      for (size_t ri = 0; ri < rules.size() && !done; ++ri) {
+        apply_rule(rules[ri], targets_of(pi, kEgress, ri, w), remaining, allowed, np_set);
+        done = !remaining.any();
+      }
+      if (done) break;
+    }
+    np_set |= remaining;
+    for (uint32_t pi : lists.deny)  // deny rules win
+      for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
+        and_not_sparse(np_set, targets_of(pi, kEgress, ri, w));
+    if (lists.isolated) {
+      clear(w.acc);
+      for (uint32_t pi : lists.np)
+        for (size_t ri = 0; ri < e_.policy(pi).egress.size(); ++ri)
+          or_sparse(w.acc, targets_of(pi, kEgress, ri, w));
+      allowed.or_and(np_set, w.acc);
+    } else {
+      Bits& rem = np_set;
+      for (uint32_t pi : lists.baseline) {
+        const auto& rules = e_.policy(pi).egress;
+        for (size_t ri = 0; ri < rules.size(); ++ri)
+          apply_rule(rules[ri], targets_of(pi, kEgress, ri, w), rem, allowed, allowed);
+      }
+      allowed |= rem;
+    }
+    return SparseBits(allowed);
   }
 
   const EngineImpl& e_;
@@ -819,15 +880,9 @@ class ReachMatrixImpl final : public ReachMatrix {
   std::vector<uint32_t> row_of_;          // per target, into ingress_rows_
   std::vector<uint32_t> profile_;         // per identity, into egress_rows_
   std::vector<SparseBits> egress_rows_;   // per egress profile, over targets
-  std::map<std::vector<uint64_t>, uint32_t> calico_profiles_;  // Calico-decided egress sides
-  std::unordered_map<uint64_t, SparseBits> target_cache_;      // (policy, rule) -> targets
-  std::unordered_map<SparseBits, SparseBits, SparseBits::Hash>
-      peer_cache_;                                          // identities -> targets
-  std::unordered_map<std::string, SparseBits> port_cache_;  // a rule's ports -> targets
-  Bits scratch_, scratch2_;
-  std::vector<uint8_t> host_;                     // per endpoint: host network
-  std::vector<uint8_t> cilium_[2];                // per direction and identity: Cilium applies
-  std::unordered_map<uint64_t, bool> overrides_;  // cell_key -> verdict
+  std::vector<uint8_t> host_;             // per endpoint: host network
+  std::vector<uint8_t> cilium_[2];        // per direction and identity: Cilium applies
+  std::vector<std::pair<uint64_t, bool>> overrides_;  // (cell_key, verdict), by key
 };
 
 }  // namespace
@@ -837,43 +892,3 @@ std::unique_ptr<ReachMatrix> EngineImpl::reach(const std::vector<PortQuery>& por
 }
 
 }  // namespace stockade::engine_internal
-
-namespace stockade {
-
-GroupedReach group_connections(const std::vector<Endpoint>& eps, const ReachMatrix& matrix,
-                               const std::vector<uint8_t>& from, const std::vector<uint8_t>& to,
-                               Granularity by) {
-  GroupedReach out;
-  // Groups numbered in name order; the endpoints of each, for one source group at a time.
-  std::vector<uint32_t> group(eps.size());
-  {
-    std::map<std::string, std::vector<uint32_t>> members;
-    for (uint32_t e = 0; e < eps.size(); ++e) members[group_id(eps[e], by)].push_back(e);
-    for (auto& [name, list] : members) {
-      for (uint32_t e : list) group[e] = static_cast<uint32_t>(out.names.size());
-      out.names.push_back(name);
-    }
-  }
-  std::vector<std::vector<uint32_t>> sources(out.names.size());
-  for (uint32_t e = 0; e < eps.size(); ++e)
-    if (from.empty() || from[e]) sources[group[e]].push_back(e);
-  // One source group's rows at a time: memory grows with its rows, not with the listing's.
-  std::map<std::tuple<uint32_t, Protocol, uint16_t, bool>, uint64_t> rows;
-  for (uint32_t g = 0; g < sources.size(); ++g) {
-    rows.clear();
-    for (uint32_t s : sources[g])
-      for (uint32_t d = 0; d < eps.size(); ++d) {
-        if (!to.empty() && !to[d]) continue;
-        const auto& ports = matrix.ports(d);
-        for (size_t k = 0; k < ports.size(); ++k)
-          ++rows[{group[d], ports[k].protocol, ports[k].port, matrix.allowed(s, d, k)}];
-      }
-    for (const auto& [k, n] : rows) {
-      const auto& [d, proto, port, ok] = k;
-      out.rows.push_back({g, d, proto, port, ok, n});
-    }
-  }
-  return out;
-}
-
-}  // namespace stockade

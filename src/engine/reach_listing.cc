@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <tuple>
+
 #include "core/display.h"
 #include "core/json_text.h"
 
@@ -104,6 +107,42 @@ void list_pods(Pieces& out, bool& first, const std::vector<Endpoint>& eps,
 }
 
 }  // namespace
+
+GroupedReach group_connections(const std::vector<Endpoint>& eps, const ReachMatrix& matrix,
+                               const std::vector<uint8_t>& from, const std::vector<uint8_t>& to,
+                               Granularity by) {
+  GroupedReach out;
+  // Groups numbered in name order; the endpoints of each, for one source group at a time.
+  std::vector<uint32_t> group(eps.size());
+  {
+    std::map<std::string, std::vector<uint32_t>> members;
+    for (uint32_t e = 0; e < eps.size(); ++e) members[group_id(eps[e], by)].push_back(e);
+    for (auto& [name, list] : members) {
+      for (uint32_t e : list) group[e] = static_cast<uint32_t>(out.names.size());
+      out.names.push_back(name);
+    }
+  }
+  std::vector<std::vector<uint32_t>> sources(out.names.size());
+  for (uint32_t e = 0; e < eps.size(); ++e)
+    if (from.empty() || from[e]) sources[group[e]].push_back(e);
+  // One source group's rows at a time: memory grows with its rows, not with the listing's.
+  std::map<std::tuple<uint32_t, Protocol, uint16_t, bool>, uint64_t> rows;
+  for (uint32_t g = 0; g < sources.size(); ++g) {
+    rows.clear();
+    for (uint32_t s : sources[g])
+      for (uint32_t d = 0; d < eps.size(); ++d) {
+        if (!to.empty() && !to[d]) continue;
+        const auto& ports = matrix.ports(d);
+        for (size_t k = 0; k < ports.size(); ++k)
+          ++rows[{group[d], ports[k].protocol, ports[k].port, matrix.allowed(s, d, k)}];
+      }
+    for (const auto& [k, n] : rows) {
+      const auto& [d, proto, port, ok] = k;
+      out.rows.push_back({g, d, proto, port, ok, n});
+    }
+  }
+  return out;
+}
 
 ReachListing reach_listing(std::string_view format, std::string_view by,
                            std::string_view verdicts) {

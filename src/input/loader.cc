@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -281,18 +282,10 @@ Result<void> decode_json(simdjson::padded_string_view padded, input::DecodeConte
   return make_error(ctx.file, 0, std::string("invalid JSON: ") + simdjson::error_message(err));
 }
 
-void append_state(ClusterState& from, ClusterState& to) {
-  auto move_all = [](auto& src, auto& dst) {
-    if (dst.empty()) {
-      dst = std::move(src);
-    } else {
-      dst.insert(dst.end(), std::make_move_iterator(src.begin()),
-                 std::make_move_iterator(src.end()));
-    }
-  };
+template <class MoveAll>
+void append_all_but_pods(ClusterState& from, ClusterState& to, MoveAll& move_all) {
   move_all(from.namespaces, to.namespaces);
   move_all(from.nodes, to.nodes);
-  move_all(from.pods, to.pods);
   move_all(from.workloads, to.workloads);
   move_all(from.services, to.services);
   move_all(from.endpoint_slices, to.endpoint_slices);
@@ -312,6 +305,22 @@ void append_state(ClusterState& from, ClusterState& to) {
   for (auto& [k, n] : from.skipped_kinds) to.skipped_kinds[k] += n;
   for (auto& [k, n] : from.unevaluated_policies) to.unevaluated_policies[k] += n;
   for (auto& [k, n] : from.unknown_fields) to.unknown_fields[k] += n;
+}
+
+// `two_threads`: the pods (most of a large cluster's objects, whose vector grows and moves
+// them) are moved beside the rest.
+void append_state(ClusterState& from, ClusterState& to, bool two_threads = false) {
+  auto move_all = [](auto& src, auto& dst) {
+    if (dst.empty()) {
+      dst = std::move(src);
+    } else {
+      dst.insert(dst.end(), std::make_move_iterator(src.begin()),
+                 std::make_move_iterator(src.end()));
+    }
+  };
+  side_by_side_if(
+      two_threads, [&] { move_all(from.pods, to.pods); },
+      [&] { append_all_but_pods(from, to, move_all); });
 }
 
 // Decodes `items[begin, end)` of a List into `out`.
@@ -575,7 +584,7 @@ bool decode_large_list(simdjson::padded_string_view text, input::DecodeContext& 
                [&] { ok2 = decode_range(half, spans.size(), second); });
   meter.finish();
   if (!ok1 || !ok2) return false;
-  append_state(second, first);
+  append_state(second, first, true);
   append_state(first, *ctx.state);
   ctx.split_items += spans.size();
   return true;
@@ -644,19 +653,64 @@ void dedup_sort(std::vector<T>& v, KeyFn key) {
   v = std::move(out);
 }
 
+// A namespaced kind ordered as dedup_sort orders it, by (namespace, name, `then`), with cheaper
+// comparisons: the namespaces (a few hundred among 10^5 objects) are ranked once, so that most
+// read a number and two names rather than two objects' strings. The last of equal keys stays.
+template <class T, class Then>
+void dedup_sort_namespaced(std::vector<T>& v, Then then) {
+  const size_t n = v.size();
+  auto less = [&](const T& x, const T& y) {
+    const auto a = std::tie(x.ns, x.name), b = std::tie(y.ns, y.name);
+    return a != b ? a < b : then(x, y);
+  };
+  bool sorted = true;
+  for (size_t i = 1; i < n && sorted; ++i) sorted = less(v[i - 1], v[i]);
+  if (sorted) return;
+  std::map<std::string_view, uint32_t> rank;
+  for (size_t i = 0; i < n; ++i)
+    if (i == 0 || v[i].ns != v[i - 1].ns) rank.emplace(v[i].ns, 0);
+  for (uint32_t next = 0; auto& entry : rank) entry.second = next++;
+  struct Key {
+    uint32_t ns;
+    uint32_t index;
+    std::string_view name;
+  };
+  std::vector<Key> keys(n);
+  for (size_t i = 0; i < n; ++i)
+    keys[i] = {i > 0 && v[i].ns == v[i - 1].ns ? keys[i - 1].ns : rank.at(v[i].ns),
+               static_cast<uint32_t>(i), v[i].name};
+  auto key_less = [&](const Key& x, const Key& y) {  // without the input order
+    if (x.ns != y.ns || x.name != y.name) return std::tie(x.ns, x.name) < std::tie(y.ns, y.name);
+    return then(v[x.index], v[y.index]);
+  };
+  std::sort(keys.begin(), keys.end(), [&](const Key& x, const Key& y) {
+    return key_less(x, y) || (!key_less(y, x) && x.index < y.index);
+  });
+  std::vector<T> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i)  // the last of equal keys: the last seen
+    if (i + 1 == n || key_less(keys[i], keys[i + 1])) out.push_back(std::move(v[keys[i].index]));
+  v = std::move(out);
+}
+
+template <class T>
+void dedup_sort_namespaced(std::vector<T>& v) {
+  dedup_sort_namespaced(v, [](const T&, const T&) { return false; });
+}
 // Every kind but pods (ClusterLoader::finish sorts those beside).
 void sort_all_but_pods(ClusterState& s) {
   dedup_sort(s.namespaces, [](const Namespace& n) { return std::tie(n.name); });
   dedup_sort(s.nodes, [](const Node& n) { return std::tie(n.name); });
-  dedup_sort(s.workloads, [](const Workload& w) { return std::tie(w.ns, w.name, w.kind); });
-  dedup_sort(s.services, [](const Service& v) { return std::tie(v.ns, v.name); });
+  dedup_sort_namespaced(s.workloads,
+                        [](const Workload& a, const Workload& b) { return a.kind < b.kind; });
+  dedup_sort_namespaced(s.services);
   dedup_sort(s.endpoint_slices, [](const EndpointSlice& v) { return std::tie(v.ns, v.name); });
-  dedup_sort(s.network_policies, [](const NetworkPolicy& p) { return std::tie(p.ns, p.name); });
+  dedup_sort_namespaced(s.network_policies);
   dedup_sort(s.cluster_policies, [](const ClusterPolicy& p) { return std::tie(p.kind, p.name); });
   dedup_sort(s.ingresses, [](const Ingress& v) { return std::tie(v.ns, v.name); });
   dedup_sort(s.routes, [](const GatewayRoute& v) { return std::tie(v.kind, v.ns, v.name); });
   dedup_sort(s.monitors, [](const ScrapeMonitor& v) { return std::tie(v.kind, v.ns, v.name); });
-  dedup_sort(s.service_accounts, [](const ServiceAccount& v) { return std::tie(v.ns, v.name); });
+  dedup_sort_namespaced(s.service_accounts);
   dedup_sort(s.secrets, [](const Secret& v) { return std::tie(v.ns, v.name); });
   dedup_sort(s.roles, [](const RbacRole& v) { return std::tie(v.cluster_scoped, v.ns, v.name); });
   dedup_sort(s.bindings,
@@ -866,8 +920,7 @@ Result<void> ClusterLoader::add_stream(int fd, const std::string& name) {
 ClusterState ClusterLoader::finish() && {
   ClusterState& s = state_;
   // Pods are most of a large cluster's objects: sorted beside the rest.
-  side_by_side([&] { sort_all_but_pods(s); },
-               [&] { dedup_sort(s.pods, [](const Pod& p) { return std::tie(p.ns, p.name); }); });
+  side_by_side([&] { sort_all_but_pods(s); }, [&] { dedup_sort_namespaced(s.pods); });
   return std::move(state_);
 }
 

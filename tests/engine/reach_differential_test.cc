@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <string>
 
 #include "engine/engine.h"
 #include "support/random_cluster.h"
+#include "support/reference_evaluator.h"
 
 namespace stockade {
 namespace {
@@ -160,6 +162,114 @@ TEST(ReachDifferential, CountsOnTwoThreadsAgreeWithVerdicts) {
     }
   }
   EXPECT_GE(most_rows, 64u) << "no cluster has enough ingress rows to be counted on two threads";
+}
+
+// `copies` copies of every namespace of `one`, with its pods and NetworkPolicies, and of its
+// nodes (each copy's pods on that copy's nodes; cluster policies and workloads as they are).
+ClusterState copy_namespaces(const ClusterState& one, size_t copies) {
+  ClusterState state = one;
+  state.namespaces.clear();
+  state.nodes.clear();
+  state.pods.clear();
+  state.network_policies.clear();
+  for (size_t copy = 0; copy < copies; ++copy) {
+    const std::string suffix = "-c" + std::to_string(copy);
+    for (Namespace n : one.namespaces) {
+      n.name += suffix;
+      state.namespaces.push_back(std::move(n));
+    }
+    for (Node n : one.nodes) {
+      n.name += suffix;
+      state.nodes.push_back(std::move(n));
+    }
+    for (Pod p : one.pods) {
+      p.ns += suffix;
+      if (!p.node.empty()) p.node += suffix;
+      state.pods.push_back(std::move(p));
+    }
+    for (NetworkPolicy np : one.network_policies) {
+      np.ns += suffix;
+      state.network_policies.push_back(std::move(np));
+    }
+  }
+  return state;
+}
+
+// The compile (identities, indexes, NetworkPolicies) and the rows (egress profiles, own-node
+// cells) run on two threads from 2,048 endpoints and 512 NetworkPolicies; random clusters are
+// far smaller. Here a random cluster's namespaces are copied until both hold, and the engine's
+// verdicts and the matrix's cells must equal the reference evaluator's on sampled connections
+// (among them every host-network pod with pods of its node, in both directions), and masked
+// counts the sum of the engine's verdicts.
+TEST(ReachDifferential, TwoThreadCompileAndRowsAgreeWithTheReference) {
+  int clusters = 0, host_cells = 0;
+  size_t node_cells = 0;
+  for (uint64_t seed = 300; seed < 500 && clusters < 3; ++seed) {
+    const ClusterState one = testing::random_cluster(seed);
+    if (one.network_policies.empty() || one.pods.empty()) continue;
+    const size_t copies =
+        std::max((512 + one.network_policies.size() - 1) / one.network_policies.size(),
+                 (2200 + one.pods.size() - 1) / one.pods.size());
+    if (one.pods.size() * copies > 3600) continue;
+    const ClusterState state = copy_namespaces(one, copies);
+    auto engine = PolicyEngine::compile(state, build_endpoints(state));
+    const auto& eps = engine->endpoints();
+    if (eps.size() < 2048) continue;
+    ASSERT_GE(state.network_policies.size(), 512u);
+    ++clusters;
+    auto m = engine->reach({});
+    // "..., N node cells": cells where a pod meets a host-network pod of its node and the
+    // verdict differs from their identities'.
+    const std::string described = m->describe();
+    node_cells += std::stoul(described.substr(described.rfind(", ") + 2));
+    std::mt19937_64 rng(seed);
+    auto check = [&](uint32_t s, uint32_t d) {
+      const auto& ports = m->ports(d);
+      if (ports.empty()) return;
+      const size_t k = rng() % ports.size();
+      const bool want = testing::reference_allowed(state, eps, testing::RefPeer::of_endpoint(s),
+                                                   testing::RefPeer::of_endpoint(d),
+                                                   ports[k].protocol, ports[k].port);
+      ASSERT_EQ(engine->allowed(s, d, ports[k].protocol, ports[k].port), want)
+          << "seed " << seed << " " << eps[s].id() << " -> " << eps[d].id();
+      ASSERT_EQ(m->allowed(s, d, k), want)
+          << "seed " << seed << " " << eps[s].id() << " -> " << eps[d].id();
+    };
+    for (int i = 0; i < 3000; ++i)
+      check(static_cast<uint32_t>(rng() % eps.size()), static_cast<uint32_t>(rng() % eps.size()));
+    std::map<std::string, std::vector<uint32_t>> on_node;
+    std::vector<uint32_t> host;
+    for (uint32_t e = 0; e < eps.size(); ++e) {
+      if (eps[e].node.empty()) continue;
+      on_node[eps[e].node].push_back(e);
+      if (eps[e].pod.host_network) host.push_back(e);
+    }
+    for (size_t i = 0; i < std::min<size_t>(host.size(), 300); ++i) {
+      const uint32_t h = host[rng() % host.size()];
+      const auto& members = on_node[eps[h].node];
+      const uint32_t o = members[rng() % members.size()];
+      if (o == h) continue;
+      check(h, o);
+      check(o, h);
+      ++host_cells;
+    }
+    std::vector<uint8_t> from(eps.size()), to(eps.size(), 1);
+    for (auto& x : from) x = rng() % 10 == 0;
+    ReachCounts want;
+    for (uint32_t s = 0; s < eps.size(); ++s)
+      if (from[s])
+        for (uint32_t d = 0; d < eps.size(); ++d)
+          for (const auto& port : m->ports(d)) {
+            ++want.pairs;
+            want.allowed += engine->allowed(s, d, port.protocol, port.port);
+          }
+    const ReachCounts got = m->counts(from, to);
+    EXPECT_EQ(got.pairs, want.pairs) << "seed " << seed;
+    EXPECT_EQ(got.allowed, want.allowed) << "seed " << seed;
+  }
+  EXPECT_EQ(clusters, 3) << "too few random clusters of the size the two threads need";
+  EXPECT_GT(host_cells, 0) << "no host-network pod met a pod of its node";
+  EXPECT_GT(node_cells, 0u) << "no cell of a pod and its own node differs from its identities'";
 }
 
 // The streamed count (sparse rows, sources grouped by egress profile, weighed with bit planes,

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
+#include <tuple>
 
 #include "support/random_cluster.h"
 
@@ -1200,6 +1203,77 @@ TEST(LoaderCalico, ApplyOnForwardAloneIsEvaluated) {
   EXPECT_TRUE(s->unevaluated_policies.empty());
   ASSERT_EQ(s->calico_policies.size(), 1u);
   EXPECT_FALSE(s->calico_policies[0].host_only);
+}
+
+// ClusterLoader::finish orders pods by (namespace, name), workloads by (namespace, name, kind),
+// and keeps the last of two objects of one key (a later file or document replaces an earlier
+// one): 3,000 pods and 1,500 workloads in random order, names drawn from few enough to repeat,
+// namespaces that are prefixes of one another, against a stable sort of the input.
+TEST(LoaderOrder, PodsAndWorkloadsSortedTheLastOfADuplicateKept) {
+  std::mt19937_64 rng(7);
+  const std::vector<std::string> namespaces = {"b", "a", "ab", "a-b", "default", "aa"};
+  struct Written {
+    std::string ns, name, node;
+  };
+  std::vector<Written> written;
+  std::string text;
+  for (int i = 0; i < 3000; ++i) {
+    Written w{namespaces[rng() % namespaces.size()], "p" + std::to_string(rng() % 900),
+              "n" + std::to_string(i)};
+    text += "---\napiVersion: v1\nkind: Pod\nmetadata: {name: " + w.name + ", namespace: " + w.ns +
+            "}\nspec: {nodeName: " + w.node + "}\n";
+    written.push_back(std::move(w));
+  }
+  std::vector<size_t> order(written.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto key = [&](size_t i) { return std::tie(written[i].ns, written[i].name); };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+  std::vector<Written> want;
+  for (size_t i = 0; i < order.size(); ++i)
+    if (i + 1 == order.size() || key(order[i]) < key(order[i + 1]))
+      want.push_back(written[order[i]]);
+  // Workloads: by (namespace, name, kind), a Deployment and a StatefulSet of one name apart.
+  struct Workload_ {
+    std::string ns, name;
+    WorkloadKind kind;
+    int64_t replicas;
+  };
+  std::vector<Workload_> workloads;
+  for (int i = 0; i < 1500; ++i) {
+    const bool deployment = rng() % 2;
+    Workload_ w{namespaces[rng() % namespaces.size()], "w" + std::to_string(rng() % 400),
+                deployment ? WorkloadKind::Deployment : WorkloadKind::StatefulSet, i};
+    text += std::string("---\napiVersion: apps/v1\nkind: ") +
+            (deployment ? "Deployment" : "StatefulSet") + "\nmetadata: {name: " + w.name +
+            ", namespace: " + w.ns + "}\nspec: {replicas: " + std::to_string(i) + "}\n";
+    workloads.push_back(std::move(w));
+  }
+  std::vector<size_t> by(workloads.size());
+  for (size_t i = 0; i < by.size(); ++i) by[i] = i;
+  auto wkey = [&](size_t i) {
+    return std::tie(workloads[i].ns, workloads[i].name, workloads[i].kind);
+  };
+  std::stable_sort(by.begin(), by.end(), [&](size_t a, size_t b) { return wkey(a) < wkey(b); });
+  std::vector<Workload_> want_workloads;
+  for (size_t i = 0; i < by.size(); ++i)
+    if (i + 1 == by.size() || wkey(by[i]) < wkey(by[i + 1]))
+      want_workloads.push_back(workloads[by[i]]);
+  auto s = load(text);
+  ASSERT_TRUE(s) << s.error().str();
+  ASSERT_EQ(s->workloads.size(), want_workloads.size());
+  for (size_t i = 0; i < want_workloads.size(); ++i) {
+    EXPECT_EQ(s->workloads[i].ns, want_workloads[i].ns) << i;
+    EXPECT_EQ(s->workloads[i].name, want_workloads[i].name) << i;
+    EXPECT_EQ(s->workloads[i].kind, want_workloads[i].kind) << i;
+    EXPECT_EQ(s->workloads[i].replicas, want_workloads[i].replicas) << i;
+  }
+  ASSERT_EQ(s->pods.size(), want.size());
+  ASSERT_LT(want.size(), written.size()) << "no duplicate was drawn";
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(s->pods[i].ns, want[i].ns) << i;
+    EXPECT_EQ(s->pods[i].name, want[i].name) << i;
+    EXPECT_EQ(s->pods[i].node, want[i].node) << "pod " << i << ": not the last of its name";
+  }
 }
 
 }  // namespace
