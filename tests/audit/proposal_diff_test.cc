@@ -18,6 +18,7 @@
 #include "recommend/recommend.h"
 #include "support/random_cilium.h"
 #include "support/random_cluster.h"
+#include "support/sanitizers.h"
 
 namespace stockade::audit {
 namespace {
@@ -171,12 +172,14 @@ TEST(ProposalDiff, SameAsDiffOnAGeneratedCluster) {
   fs::create_directories(dir);
   const std::string cluster = (dir / "cluster.json").string();
   const std::string flows = (dir / "flows.json").string();
-  ASSERT_EQ(std::system((std::string(STOCKADE_GEN_CLUSTER) + " --pods 600 --admin --out " +
-                         cluster + " 2>/dev/null")
+  using stockade::testing::full_or_sanitized;
+  const int pods = full_or_sanitized(600, 150);
+  ASSERT_EQ(std::system((std::string(STOCKADE_GEN_CLUSTER) + " --pods " + std::to_string(pods) +
+                         " --admin --out " + cluster + " 2>/dev/null")
                             .c_str()),
             0);
-  ASSERT_EQ(std::system((std::string(STOCKADE_GEN_FLOWS) + " --cluster " + cluster +
-                         " --records 6000 --out " + flows + " 2>/dev/null")
+  ASSERT_EQ(std::system((std::string(STOCKADE_GEN_FLOWS) + " --cluster " + cluster + " --records " +
+                         std::to_string(pods * 10) + " --out " + flows + " 2>/dev/null")
                             .c_str()),
             0);
   Input in = load({cluster}, {flows});
@@ -185,9 +188,9 @@ TEST(ProposalDiff, SameAsDiffOnAGeneratedCluster) {
   ASSERT_FALSE(in.state.cluster_policies.empty());
   ProposalDiff fast(in.state, *in.engine, in.observed);
   size_t changing = 0;
-  recommended_proposals(in, fast, 12, &changing);
+  recommended_proposals(in, fast, full_or_sanitized<size_t>(12, 3), &changing);
   EXPECT_GT(changing, 0u);
-  changed_policies(in, fast, 3);
+  changed_policies(in, fast, full_or_sanitized<size_t>(3, 1));
 }
 
 // Random clusters, NetworkPolicies in force but one proposed again; with Cilium policies in
