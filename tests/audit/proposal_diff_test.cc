@@ -80,15 +80,17 @@ size_t recommended_proposals(const Input& in, const ProposalDiff& fast, size_t m
       if (k == "stockade.io/workload")
         by_workload[p.policy.ns + " " + v].network_policies.push_back(p.policy);
   }
-  size_t n = 0;
-  for (const auto& [wl, proposed] : by_workload) {
-    if (n++ == max) break;
-    expect_same(in, fast, proposed, "recommended for " + wl);
-    if (changing) {
-      auto d = fast.diff(proposed, Granularity::Workload);
-      if (d && !d->changes.empty()) ++*changing;
-    }
-  }
+  // Those that change some connection are compared first, so that the first `max` are not all
+  // proposals in which both sides find nothing.
+  std::vector<std::pair<const std::string*, const ClusterState*>> order;
+  for (const auto& [wl, proposed] : by_workload) order.emplace_back(&wl, &proposed);
+  auto changes = std::stable_partition(order.begin(), order.end(), [&](const auto& p) {
+    auto d = fast.diff(*p.second, Granularity::Workload);
+    return d && !d->changes.empty();
+  });
+  if (changing) *changing = static_cast<size_t>(changes - order.begin());
+  for (size_t i = 0; i < order.size() && i < max; ++i)
+    expect_same(in, fast, *order[i].second, "recommended for " + *order[i].first);
   if (!all.network_policies.empty()) expect_same(in, fast, all, "every recommended policy");
   return by_workload.size();
 }
