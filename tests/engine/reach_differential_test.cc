@@ -112,58 +112,6 @@ size_t ingress_rows(const ReachMatrix& m) {
   return std::stoul(d.substr(d.find(", ") + 2));
 }
 
-// counts() takes blocks of 16 rows on two threads from 32 rows on; random clusters have a few
-// rows only. Here every namespace of a random cluster, with its pods and NetworkPolicies, is
-// copied 24 times (rows are namespaced: each copy has its own), and the counts, with and
-// without --from/--to masks, must equal the sum of per-connection verdicts.
-TEST(ReachDifferential, CountsOnTwoThreadsAgreeWithVerdicts) {
-  size_t most_rows = 0;
-  for (uint64_t seed = 200; seed < 215; ++seed) {
-    const ClusterState one = testing::random_cluster(seed);
-    ClusterState state = one;
-    state.namespaces.clear();
-    state.pods.clear();
-    state.network_policies.clear();
-    for (int copy = 0; copy < 24; ++copy) {
-      const std::string suffix = "-c" + std::to_string(copy);
-      for (Namespace n : one.namespaces) {
-        n.name += suffix;
-        state.namespaces.push_back(std::move(n));
-      }
-      for (Pod p : one.pods) {
-        p.ns += suffix;
-        state.pods.push_back(std::move(p));
-      }
-      for (NetworkPolicy np : one.network_policies) {
-        np.ns += suffix;
-        state.network_policies.push_back(std::move(np));
-      }
-    }
-    auto engine = PolicyEngine::compile(state, build_endpoints(state));
-    const auto& eps = engine->endpoints();
-    auto m = engine->reach({});
-    most_rows = std::max(most_rows, ingress_rows(*m));
-    std::mt19937_64 rng(seed);
-    for (int density : {100, 50}) {
-      std::vector<uint8_t> from(eps.size(), 1), to(eps.size(), 1);
-      if (density < 100)
-        for (size_t i = 0; i < eps.size(); ++i) from[i] = rng() % 2, to[i] = rng() % 2;
-      ReachCounts want;
-      for (uint32_t s = 0; s < eps.size(); ++s)
-        for (uint32_t d = 0; d < eps.size(); ++d)
-          for (const auto& port : m->ports(d))
-            if (from[s] && to[d]) {
-              ++want.pairs;
-              want.allowed += engine->allowed(s, d, port.protocol, port.port);
-            }
-      ReachCounts got = density == 100 ? m->counts({}, {}) : m->counts(from, to);
-      EXPECT_EQ(got.pairs, want.pairs) << "seed " << seed << " density " << density;
-      EXPECT_EQ(got.allowed, want.allowed) << "seed " << seed << " density " << density;
-    }
-  }
-  EXPECT_GE(most_rows, 64u) << "no cluster has enough ingress rows to be counted on two threads";
-}
-
 // `copies` copies of every namespace of `one`, with its pods and NetworkPolicies, and of its
 // nodes (each copy's pods on that copy's nodes; cluster policies and workloads as they are).
 ClusterState copy_namespaces(const ClusterState& one, size_t copies) {
@@ -193,6 +141,39 @@ ClusterState copy_namespaces(const ClusterState& one, size_t copies) {
     }
   }
   return state;
+}
+
+// counts() takes blocks of 16 rows on two threads from 32 rows on; random clusters have a few
+// rows only. Here every namespace of a random cluster, with its pods and NetworkPolicies, is
+// copied 24 times (rows are namespaced: each copy has its own), and the counts, with and
+// without --from/--to masks, must equal the sum of per-connection verdicts.
+TEST(ReachDifferential, CountsOnTwoThreadsAgreeWithVerdicts) {
+  size_t most_rows = 0;
+  for (uint64_t seed = 200; seed < 215; ++seed) {
+    const ClusterState state = copy_namespaces(testing::random_cluster(seed), 24);
+    auto engine = PolicyEngine::compile(state, build_endpoints(state));
+    const auto& eps = engine->endpoints();
+    auto m = engine->reach({});
+    most_rows = std::max(most_rows, ingress_rows(*m));
+    std::mt19937_64 rng(seed);
+    for (int density : {100, 50}) {
+      std::vector<uint8_t> from(eps.size(), 1), to(eps.size(), 1);
+      if (density < 100)
+        for (size_t i = 0; i < eps.size(); ++i) from[i] = rng() % 2, to[i] = rng() % 2;
+      ReachCounts want;
+      for (uint32_t s = 0; s < eps.size(); ++s)
+        for (uint32_t d = 0; d < eps.size(); ++d)
+          for (const auto& port : m->ports(d))
+            if (from[s] && to[d]) {
+              ++want.pairs;
+              want.allowed += engine->allowed(s, d, port.protocol, port.port);
+            }
+      ReachCounts got = density == 100 ? m->counts({}, {}) : m->counts(from, to);
+      EXPECT_EQ(got.pairs, want.pairs) << "seed " << seed << " density " << density;
+      EXPECT_EQ(got.allowed, want.allowed) << "seed " << seed << " density " << density;
+    }
+  }
+  EXPECT_GE(most_rows, 64u) << "no cluster has enough ingress rows to be counted on two threads";
 }
 
 // The compile (identities, indexes, NetworkPolicies) and the rows (egress profiles, own-node

@@ -205,20 +205,22 @@ class LiveCluster : public ::testing::Test {
   static std::string stockade() { return STOCKADE_BINARY; }
   static std::string kc(const std::string& name) { return (dir / name).string(); }
 
-  static json requests() {
+  // The test server's address and CA, and a token when given ("tok-admin").
+  static RestConfig config(const std::string& token = "") {
     RestConfig c;
     c.server = server_url();
     c.ca_file = kc("ca.crt");
-    c.token = "tok-admin";
-    auto client = Client::create(c);
+    c.token = token;
+    return c;
+  }
+
+  static json requests() {
+    auto client = Client::create(config("tok-admin"));
     auto r = (*client)->request("GET", "/_test/requests");
     return json::parse(r->body);
   }
   static void control(const std::string& path_and_query) {
-    RestConfig c;
-    c.server = server_url();
-    c.ca_file = kc("ca.crt");
-    auto client = Client::create(c);
+    auto client = Client::create(config());
     auto r = (*client)->request("POST", path_and_query);
     ASSERT_TRUE(r && r->status == 200);
   }
@@ -486,11 +488,7 @@ TEST_F(LiveCluster, KubectlAndStockadeSeeTheSameObjects) {
 }
 
 TEST_F(LiveCluster, PagingSurvivesAnExpiredContinueToken) {
-  RestConfig c;
-  c.server = server_url();
-  c.ca_file = kc("ca.crt");
-  c.token = "tok-admin";
-  auto client = Client::create(c);
+  auto client = Client::create(config("tok-admin"));
   ASSERT_TRUE(client);
   auto all = (*client)->list("/api/v1/pods", 1000000);
   ASSERT_TRUE(all) << all.error().str();
@@ -507,11 +505,7 @@ TEST_F(LiveCluster, PagingSurvivesAnExpiredContinueToken) {
 // Each page a list receives is reported (progress): its number, bytes, objects and what the
 // server says remains; a list that starts over (an expired continue token) numbers from 1 again.
 TEST_F(LiveCluster, ListReportsEachPage) {
-  RestConfig c;
-  c.server = server_url();
-  c.ca_file = kc("ca.crt");
-  c.token = "tok-admin";
-  auto client = Client::create(c);
+  auto client = Client::create(config("tok-admin"));
   ASSERT_TRUE(client);
   std::vector<Client::ListPage> pages;
   auto on_page = [&](const Client::ListPage& p) { pages.push_back(p); };
@@ -899,9 +893,7 @@ TEST_F(LiveCluster, KubectlWatchSeesTheServersEvents) {
   });
   std::vector<std::string> rvs;
   auto change = [&](const std::string& path, const std::string& body) {
-    RestConfig c;
-    c.server = server_url();
-    c.ca_file = kc("ca.crt");
+    RestConfig c = config();
     auto client = Client::create(c);
     auto r = (*client)->request("POST", path, body, "application/json");
     ASSERT_TRUE(r && r->status == 200);
@@ -1027,9 +1019,7 @@ TEST_F(LiveCluster, ExecCredentialExpiringMidCommand) {
         "\"%s\"}}' $exp \"$(date -u -d @$exp +%Y-%m-%dT%H:%M:%SZ)\"\n");
   fs::permissions(plugin, fs::perms::owner_all);
   fs::path count = dir / "expiring.count";
-  RestConfig c;
-  c.server = server_url();
-  c.ca_file = kc("ca.crt");
+  RestConfig c = config();
   ExecConfig exec;
   exec.api_version = "client.authentication.k8s.io/v1beta1";
   exec.command = plugin;
@@ -1250,9 +1240,7 @@ TEST_F(LiveCluster, LiveStateEqualsTheServer) {
 // A kind whose informer ends for good (here: the token expires and no plugin renews it) is
 // reported, so a long-running process can say its view is no longer current.
 TEST_F(LiveCluster, LiveStateReportsAKindNoLongerFollowed) {
-  RestConfig c;
-  c.server = server_url();
-  c.ca_file = kc("ca.crt");
+  RestConfig c = config();
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
@@ -1405,9 +1393,7 @@ TEST_F(LiveCluster, AgentNamesPodsFromTheLiveCluster) {
     return false;
   };
   EXPECT_TRUE(named_after_change("/"));  // no pod holds the address yet
-  RestConfig c;
-  c.server = server_url();
-  c.ca_file = kc("ca.crt");
+  RestConfig c = config();
   auto control_client = Client::create(c);
   auto put = (*control_client)
                  ->request("POST", "/_test/put", pod("agent-peer", "peer", "shop", "127.0.0.9"),
