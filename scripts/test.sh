@@ -23,6 +23,8 @@ export STOCKADE_REQUIRE_POSTGRES=1
 # chart's test (tests/helm/), into build/helm; a missing server is a failure here, not a skip.
 # They build beside the C++ release build: much of a first Go build is downloading modules and
 # linking one large binary, time in which the C++ build keeps the cores busy.
+# Builds left in the background are stopped when the script ends (a failure before them).
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 go_log=$(mktemp)
 phase "kube-apiserver, etcd and helm for the live tests (beside the release build; log $go_log)"
 (scripts/test-apiserver.sh build && scripts/test-helm.sh build) >"$go_log" 2>&1 &
@@ -55,7 +57,6 @@ finish_build() {  # log: waits for $build_pid, shows the log's end, or all of it
   fi
   tail -n 2 "$1"
 }
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
 phase "release tests (the ASan + UBSan debug build beside them)"
 cmake --preset debug >/dev/null
