@@ -169,6 +169,10 @@ class SparseBits {
 };
 
 // The IP side of peers: an NP ipBlock (cidr minus except) or an ANP/CNP networks list.
+// Below this many endpoints the compile's and the reach matrix's phases run on one thread: a
+// second one would cost more than it saves.
+inline constexpr size_t kTwoThreadsFrom = 2048;
+
 struct IpMatcher {
   std::vector<Cidr> include;
   std::vector<Cidr> except;
@@ -399,9 +403,6 @@ class EngineImpl final : public PolicyEngine {
   void index_labels();
   void index_ip_matchers(const AddressIndex& addresses);
   void index_endpoints();
-  // Below this many endpoints the compile's phases run on one thread: a second one would cost
-  // more than it saves.
-  static constexpr size_t kTwoThreadsFrom = 2048;
   static constexpr size_t kPoliciesOnTwoThreadsFrom = 512;
   const Bits& pod_selector_bits(const LabelSelector& sel);
   const Bits& namespace_selector_bits(const LabelSelector& sel);

@@ -494,7 +494,6 @@ class ReachMatrixImpl final : public ReachMatrix {
                                  [](const auto& x, const auto& y) { return x.first == y.first; }),
                      overrides_.end());
   }
-  static constexpr size_t kTwoThreadsFrom = 2048;  // endpoints
 
   // The cells of one node's endpoints (`members`) whose verdict differs from their
   // identities' cell, appended to `out`.
