@@ -25,10 +25,23 @@ export STOCKADE_REQUIRE_POSTGRES=1
 # linking one large binary, time in which the C++ build keeps the cores busy.
 # Builds left in the background are stopped when the script ends (a failure before them).
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+in_background() {  # log, command...: runs the command with its output in log; its pid in bg_pid
+  local log=$1
+  shift
+  "$@" >"$log" 2>&1 &
+  bg_pid=$!
+}
+finish() {  # log, what: waits for bg_pid; shows the log's end, or all of it when it failed
+  if ! wait "$bg_pid"; then
+    cat "$1"
+    echo "== $2 failed" >&2
+    exit 1
+  fi
+  tail -n 4 "$1"
+}
 go_log=$(mktemp)
 phase "kube-apiserver, etcd and helm for the live tests (beside the release build; log $go_log)"
-(scripts/test-apiserver.sh build && scripts/test-helm.sh build) >"$go_log" 2>&1 &
-go_pid=$!
+in_background "$go_log" bash -c 'scripts/test-apiserver.sh build && scripts/test-helm.sh build'
 export STOCKADE_REQUIRE_APISERVER=1
 fuzz_seconds=${FUZZ_SECONDS:-30}
 
@@ -36,42 +49,25 @@ phase "release build"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
 phase "waiting for the Go builds"
-if ! wait "$go_pid"; then
-  cat "$go_log"
-  echo "== the Go builds for the live tests failed" >&2
-  exit 1
-fi
-cat "$go_log"
+finish "$go_log" "the Go builds for the live tests"
 # The tests mostly wait on the servers and browsers they start (the cores are busy about 40% of
 # a test run): the next build runs beside them at the lowest priority, taking only what the
 # tests leave (docs/notes/ci.md).
-background_build() {  # preset, log; the pid in $build_pid
-  nice -n 19 cmake --build --preset "$1" -j "$jobs" ${3:+--target $3} >"$2" 2>&1 &
-  build_pid=$!
-}
-finish_build() {  # log: waits for $build_pid, shows the log's end, or all of it on failure
-  if ! wait "$build_pid"; then
-    cat "$1"
-    echo "== the build beside the tests failed" >&2
-    exit 1
-  fi
-  tail -n 2 "$1"
-}
-
 phase "release tests (the ASan + UBSan debug build beside them)"
 cmake --preset debug >/dev/null
 debug_log=$(mktemp)
-background_build debug "$debug_log"
+in_background "$debug_log" nice -n 19 cmake --build --preset debug -j "$jobs"
 ctest --preset release -j "$jobs"
 phase "debug build (ASan + UBSan), finishing"
-finish_build "$debug_log"
+finish "$debug_log" "the debug build"
 
 fuzz_log=$(mktemp)
 if [ "$fuzz_seconds" -gt 0 ]; then
   cmake --preset fuzz >/dev/null
   # Only the fuzz targets (and the libraries they link), not the whole project again.
   targets=$(cd fuzz && ls ./*_fuzz.cc | sed 's|^\./||; s|\.cc$||' | tr '\n' ' ')
-  background_build fuzz "$fuzz_log" "$targets"
+  # shellcheck disable=SC2086
+  in_background "$fuzz_log" nice -n 19 cmake --build --preset fuzz -j "$jobs" --target $targets
   phase "debug tests (the fuzz targets' build beside them)"
 else
   phase "debug tests"
@@ -81,7 +77,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 if [ "$fuzz_seconds" -gt 0 ]; then
   phase "fuzz targets' build, finishing"
-  finish_build "$fuzz_log"
+  finish "$fuzz_log" "the fuzz targets' build"
   phase "fuzzing (${fuzz_seconds}s per target)"
   for target in build/fuzz/fuzz/*_fuzz; do
     name=$(basename "$target")
